@@ -1,0 +1,88 @@
+/**
+ * The single error catalogue: every code maps to its default message, exit/HTTP status and retryability.
+ * A code never changes meaning once released; docs/errors.md lists them all.
+ */
+export const ERROR_CATALOGUE = {
+  CONFIG_INVALID: { status: 400, retryable: false, message: 'The configuration is invalid.' },
+  CONFIG_DATA_DIR_UNUSABLE: { status: 500, retryable: false, message: 'The data directory cannot be used.' },
+  CLI_USAGE: { status: 400, retryable: false, message: 'The command line is invalid.' },
+  SECRET_KEY_INVALID: { status: 500, retryable: false, message: 'The secret key cannot be used to decrypt stored tokens.' },
+  SOURCE_NOT_FOUND: { status: 404, retryable: false, message: 'No data source has that name.' },
+  SOURCE_ALREADY_EXISTS: { status: 409, retryable: false, message: 'A data source with that name already exists.' },
+  SOURCE_ACCOUNT_ID_INVALID: { status: 400, retryable: false, message: 'The Account ID must be 32 hexadecimal characters.' },
+  SOURCE_TOKEN_INVALID: { status: 400, retryable: false, message: 'The API token is empty or malformed.' },
+  SOURCE_AUTH_FAILED: { status: 401, retryable: false, message: 'Cloudflare rejected the API token.' },
+  SOURCE_PERMISSION_DENIED: { status: 403, retryable: false, message: 'The API token lacks a permission this dataset needs.' },
+  SOURCE_ACCOUNT_NOT_FOUND: { status: 404, retryable: false, message: 'Cloudflare does not know this Account ID, or the token cannot reach it.' },
+  SOURCE_RATE_LIMITED: { status: 429, retryable: true, message: 'Cloudflare rate-limited the request.' },
+  SOURCE_UNAVAILABLE: { status: 502, retryable: true, message: 'Cloudflare answered with a server error.' },
+  SOURCE_TIMEOUT: { status: 504, retryable: true, message: 'The request to Cloudflare timed out.' },
+  SOURCE_NETWORK_FAILED: { status: 502, retryable: true, message: 'The connection to Cloudflare failed.' },
+  SOURCE_RESPONSE_INVALID: { status: 502, retryable: true, message: 'Cloudflare sent a response that could not be read.' },
+  SOURCE_REQUEST_REJECTED: { status: 400, retryable: false, message: 'Cloudflare rejected the request.' },
+  STORE_OPEN_FAILED: { status: 500, retryable: false, message: 'The database could not be opened.' },
+  STORE_CORRUPT: { status: 500, retryable: false, message: 'The database file is corrupt.' },
+  STORE_MIGRATION_FAILED: { status: 500, retryable: false, message: 'The database migration failed.' },
+  STORE_WRITE_FAILED: { status: 500, retryable: true, message: 'Writing to the database failed.' },
+  STORE_BUSY: { status: 503, retryable: true, message: 'The database is busy.' },
+  QUERY_SYNTAX: { status: 400, retryable: false, message: 'The search query does not parse.' },
+  QUERY_FIELD_UNKNOWN: { status: 400, retryable: false, message: 'The search query names an unknown field.' },
+  QUERY_VALUE_INVALID: { status: 400, retryable: false, message: 'The search query has an invalid value.' },
+  TIME_INVALID: { status: 400, retryable: false, message: 'The time is neither ISO 8601 nor relative (-24h, -7d, now).' },
+  COLLECT_FAILED: { status: 500, retryable: false, message: 'At least one data source failed permanently.' },
+  INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface AppErrorOptions {
+  readonly message?: string;
+  readonly hint?: string;
+  readonly retryable?: boolean;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly cause?: unknown;
+}
+
+/** Base of every error we raise on purpose. `message` says what happened and what to do; it never holds a secret. */
+export class AppError extends Error {
+  override name: string = 'AppError';
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly hint: string | undefined;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    super(options.message ?? ERROR_CATALOGUE[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CATALOGUE[code].retryable;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}
+
+export class ConfigError extends AppError {
+  override name = 'ConfigError' as const;
+}
+export class SourceError extends AppError {
+  override name = 'SourceError' as const;
+}
+export class StoreError extends AppError {
+  override name = 'StoreError' as const;
+}
+export class SinkError extends AppError {
+  override name = 'SinkError' as const;
+}
+export class AuthError extends AppError {
+  override name = 'AuthError' as const;
+}
+export class NotFoundError extends AppError {
+  override name = 'NotFoundError' as const;
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

@@ -1,0 +1,66 @@
+import { AppError } from './errors.js';
+
+export interface BackoffPolicy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 60_000, maxAttempts: 8 };
+
+/** Full jitter: spreads retries of many collectors so they do not hit the API in lockstep. */
+export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}
+
+/** Retries `operation` while it throws a retryable AppError, with jittered backoff or the delay the error asks for. */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: {
+    readonly policy: BackoffPolicy;
+    readonly signal?: AbortSignal;
+    readonly onRetry?: (error: AppError, attempt: number, delayMs: number) => void;
+  },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      if (!(error instanceof AppError) || !error.retryable || attempt >= options.policy.maxAttempts) throw error;
+      const requested = error.details['retryAfterMs'];
+      const delayMs =
+        typeof requested === 'number' && requested >= 0 ? requested : backoffDelayMs(attempt, options.policy);
+      options.onRetry?.(error, attempt, delayMs);
+      await sleep(delayMs, options.signal);
+    }
+  }
+}

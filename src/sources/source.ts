@@ -1,0 +1,30 @@
+import type { ComponentContext } from '../core/context.js';
+
+/** A position in one dataset's stream. JSON-serialisable; only its source understands its shape. */
+export type SourceCursor = Readonly<Record<string, unknown>>;
+
+/** One page of records exactly as the API returned them, with the cursor that follows it. */
+export interface RawPage {
+  readonly records: readonly unknown[];
+  readonly nextCursor: SourceCursor;
+}
+
+/**
+ * One dataset of one upstream account. It fetches pages and nothing else: it never stores its cursor
+ * or schedules itself; the pipeline commits `nextCursor` together with the page's events.
+ */
+export interface Source {
+  readonly dataset: string;
+  start(): Promise<void>;
+  /** Idempotent, safe before `start`. */
+  stop(): Promise<void>;
+  /** Where a dataset with no committed cursor starts: `backfillFromMs` is the oldest event time wanted. */
+  initialCursor(options: { readonly backfillFromMs: number }): SourceCursor;
+  /** Pages from `cursor` until the dataset is caught up; ends without yielding when there is nothing new. */
+  pull(cursor: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage>;
+}
+
+export interface SourceFactory<Config> {
+  readonly type: string;
+  create(config: Config, ctx: ComponentContext): readonly Source[];
+}

@@ -1,0 +1,85 @@
+import type { NormalizedEvent } from '../core/event.js';
+import type { SourceCursor } from '../sources/source.js';
+import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
+
+export interface CursorUpdate {
+  /** `<source name>/<dataset>` */
+  readonly id: string;
+  readonly value: SourceCursor;
+}
+
+export interface AppendResult {
+  readonly inserted: number;
+  /** Events already stored under the same id; ignored by construction (unique key). */
+  readonly duplicates: number;
+}
+
+export interface SearchPage {
+  readonly events: readonly NormalizedEvent[];
+  readonly nextPage: string | null;
+}
+
+export interface AggregateSpec {
+  readonly filter: SearchFilter | null;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly groupBy: SearchField;
+  readonly limit: number;
+}
+
+export interface AggregateBucket {
+  readonly key: string | null;
+  readonly count: number;
+}
+
+/** A data source as configured by the user. The token is only ever held encrypted here. */
+export interface StoredSource {
+  readonly name: string;
+  readonly type: 'cloudflare_zero_trust';
+  readonly accountId: string;
+  readonly tokenCiphertext: string;
+  readonly tokenLastFour: string;
+  readonly createdAt: number;
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+export interface DatasetStatus {
+  /** `<source name>/<dataset>` */
+  readonly id: string;
+  readonly state: 'ok' | 'retrying' | 'failed';
+  readonly lastSuccessAt: number | null;
+  readonly lastErrorAt: number | null;
+  readonly lastErrorCode: string | null;
+  readonly lastErrorMessage: string | null;
+  readonly updatedAt: number;
+}
+
+/**
+ * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
+ * `append` writes the events and the cursor in one transaction and is idempotent on event id.
+ */
+export interface Store {
+  migrate(): Promise<void>;
+  append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult>;
+  cursor(id: string): Promise<SourceCursor | undefined>;
+  search(query: SearchQuery, page: PageRequest): Promise<SearchPage>;
+  count(query: Omit<SearchQuery, 'order'>): Promise<number>;
+  aggregate(spec: AggregateSpec): Promise<readonly AggregateBucket[]>;
+  /** Deletes events older than `beforeMs`; returns how many. */
+  deleteEventsBefore(beforeMs: number): Promise<number>;
+
+  saveSource(source: StoredSource): Promise<void>;
+  getSource(name: string): Promise<StoredSource | undefined>;
+  listSources(): Promise<readonly StoredSource[]>;
+  /** Removes the source, its cursors and statuses (not its events); false when no such source. */
+  removeSource(name: string): Promise<boolean>;
+
+  setDatasetStatus(status: DatasetStatus): Promise<void>;
+  datasetStatuses(): Promise<readonly DatasetStatus[]>;
+
+  /** A small key/value area for installation-wide facts (the secret key check value, for one). */
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  close(): Promise<void>;
+}
