@@ -1,4 +1,4 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, destination, stdSerializers, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -33,11 +33,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
       level: options.level ?? 'info',
-      base: undefined,
+      base: null,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: stdSerializers.err },
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ?? destination({ fd: 2, sync: true }),
   );
 }
 
