@@ -1,0 +1,44 @@
+// RFC 3339 §5.6 date-time. The "T" and "Z" may be lowercase (§5.6 NOTE); a space separator is tolerated
+// because RFC 3339 permits it "for the sake of readability" and some exporters use it.
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/**
+ * Parses an RFC 3339 timestamp with any offset and any number of fractional digits into epoch
+ * milliseconds UTC. Digits beyond milliseconds are truncated, not rounded, so a value never moves into
+ * the next millisecond. Returns null for anything that is not a valid RFC 3339 date-time.
+ */
+export function rfc3339ToMs(text: string): number | null {
+  const match = DATE_TIME.exec(text);
+  if (match === null) return null;
+  const [, y, mo, d, h, mi, s, frac, zulu, sign, oh, om] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  // A leap second (:60) is accepted by RFC 3339; it lands on the first millisecond of the next minute.
+  const second = Number(s);
+  if (month < 1 || month > 12) return null;
+  const maxDay = month === 2 && !isLeapYear(year) ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  if (day < 1 || day > maxDay || hour > 23 || minute > 59 || second > 60) return null;
+  let offsetMinutes = 0;
+  if (zulu === undefined) {
+    const offsetHours = Number(oh);
+    const offsetMins = Number(om);
+    if (offsetHours > 23 || offsetMins > 59) return null;
+    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
+  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, millis);
+  return date.getTime() - offsetMinutes * 60_000;
+}
