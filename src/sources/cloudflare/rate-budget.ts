@@ -1,0 +1,153 @@
+import type { Clock } from '../../core/clock.js';
+import { sleep as realSleep } from '../../core/retry.js';
+
+export interface RateBudgetOptions {
+  /** Requests the server allows per window for the whole token. */
+  readonly requests: number;
+  readonly windowSecs: number;
+  /** The part of `requests` this process may use, 0 < share <= 1. */
+  readonly share: number;
+  readonly clock: Clock;
+  /** How waiting happens; tests pass one that advances a ManualClock. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+interface ServerHint {
+  remaining: number;
+  readonly resetAtMs: number;
+  readonly observedAtMs: number;
+}
+
+// Below this fraction of the server's quota left, requests are spread over the time until reset
+// instead of spent in a burst that would end in a five-minute block (API-NOTES §3).
+const LOW_REMAINING_FRACTION = 0.1;
+// x-ratelimit-reset values above this are read as epoch seconds, below it as seconds from now; the older
+// docs did not say which form Cloudflare sends.
+const EPOCH_SECONDS_THRESHOLD = 1_000_000_000;
+
+const registry = new Map<string, RateBudget>();
+
+/**
+ * Client-side request budget for one API token, shared by every user of that token in this process:
+ * at most floor(requests × share) requests in any sliding window, slower when the server reports a low
+ * remaining quota, and no request at all while a 429's Retry-After runs.
+ */
+export class RateBudget {
+  readonly capacity: number;
+  readonly #windowMs: number;
+  readonly #clock: Clock;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #serverLimit: number;
+  /** Grant times, oldest first; never longer than `capacity`. */
+  readonly #grants: number[] = [];
+  #blockedUntilMs = 0;
+  #hint: ServerHint | undefined;
+  #lastGrantMs: number | undefined;
+
+  constructor(options: RateBudgetOptions) {
+    if (!(options.share > 0 && options.share <= 1)) throw new RangeError('share must be in (0, 1]');
+    this.capacity = Math.max(1, Math.floor(options.requests * options.share));
+    this.#serverLimit = options.requests;
+    this.#windowMs = options.windowSecs * 1000;
+    this.#clock = options.clock;
+    this.#sleep = options.sleep ?? realSleep;
+  }
+
+  /**
+   * The budget of the token with this fingerprint (a SHA-256 of the token, never the token itself).
+   * The first caller's limits win: one token has one quota however many sources use it.
+   */
+  static forToken(fingerprint: string, options: RateBudgetOptions): RateBudget {
+    let budget = registry.get(fingerprint);
+    if (budget === undefined) {
+      budget = new RateBudget(options);
+      registry.set(fingerprint, budget);
+    }
+    return budget;
+  }
+
+  /** Waits until a request may be sent and takes its slot. Rejects with the signal's reason when aborted. */
+  async acquire(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      signal.throwIfAborted();
+      const now = this.#clock.now();
+      const readyAt = this.#readyAt(now);
+      if (readyAt <= now) {
+        this.#grant(now);
+        return;
+      }
+      await this.#sleep(readyAt - now, signal);
+    }
+  }
+
+  /** Milliseconds until `acquire` would grant a slot, 0 when it would grant one now. */
+  waitMs(): number {
+    const now = this.#clock.now();
+    return Math.max(0, this.#readyAt(now) - now);
+  }
+
+  /** Every user of the token waits until `untilMs` (epoch ms), as after a 429 with Retry-After. */
+  block(untilMs: number): void {
+    this.#blockedUntilMs = Math.max(this.#blockedUntilMs, untilMs);
+  }
+
+  /**
+   * Reads the server's view of the quota from a response: `Ratelimit: "default";r=<remaining>;t=<secs>`
+   * (changelog 2025-09-03) or the older `x-ratelimit-remaining` / `x-ratelimit-reset` pair.
+   */
+  observe(headers: Headers): void {
+    const now = this.#clock.now();
+    const parsed = parseRatelimit(headers.get('ratelimit')) ?? parseLegacy(headers, now);
+    if (parsed === undefined) return;
+    this.#hint = { remaining: parsed.remaining, resetAtMs: now + parsed.resetMs, observedAtMs: now };
+  }
+
+  #readyAt(now: number): number {
+    while (this.#grants.length > 0 && (this.#grants[0] ?? 0) <= now - this.#windowMs) this.#grants.shift();
+    let readyAt = this.#blockedUntilMs;
+    if (this.#grants.length >= this.capacity) {
+      readyAt = Math.max(readyAt, (this.#grants[0] ?? now) + this.#windowMs);
+    }
+    const hint = this.#hint;
+    if (hint !== undefined && now < hint.resetAtMs) {
+      if (hint.remaining <= 0) {
+        readyAt = Math.max(readyAt, hint.resetAtMs);
+      } else if (hint.remaining < this.#serverLimit * LOW_REMAINING_FRACTION && this.#lastGrantMs !== undefined) {
+        const spacingMs = (hint.resetAtMs - hint.observedAtMs) / hint.remaining;
+        readyAt = Math.max(readyAt, Math.ceil(this.#lastGrantMs + spacingMs));
+      }
+    }
+    return readyAt;
+  }
+
+  #grant(now: number): void {
+    this.#grants.push(now);
+    this.#lastGrantMs = now;
+    // Until the next response reports the quota again, count our own request against it.
+    if (this.#hint !== undefined) this.#hint.remaining -= 1;
+  }
+}
+
+function parseRatelimit(value: string | null): { remaining: number; resetMs: number } | undefined {
+  if (value === null) return undefined;
+  // A structured-field list; the first member carrying both r and t is the one that applies to this request.
+  for (const member of value.split(',')) {
+    const remaining = /;\s*r=(\d+)/.exec(member)?.[1];
+    const reset = /;\s*t=(\d+)/.exec(member)?.[1];
+    if (remaining !== undefined && reset !== undefined) {
+      return { remaining: Number(remaining), resetMs: Number(reset) * 1000 };
+    }
+  }
+  return undefined;
+}
+
+function parseLegacy(headers: Headers, now: number): { remaining: number; resetMs: number } | undefined {
+  const remaining = headers.get('x-ratelimit-remaining');
+  const reset = headers.get('x-ratelimit-reset');
+  if (remaining === null || reset === null || !/^\d+$/.test(remaining.trim()) || !/^\d+$/.test(reset.trim())) {
+    return undefined;
+  }
+  const resetValue = Number(reset);
+  const resetMs = resetValue > EPOCH_SECONDS_THRESHOLD ? Math.max(0, resetValue * 1000 - now) : resetValue * 1000;
+  return { remaining: Number(remaining), resetMs };
+}
