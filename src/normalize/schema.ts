@@ -25,15 +25,9 @@ export const FLAT_FIELD_MAX_CHARS = 1024;
 // Past this depth a nested value is replaced by a marker; the untouched original stays in `raw`.
 const MAX_NESTING_DEPTH = 32;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Replaces lone UTF-16 surrogates (which JSON escapes such as `\ud800` can produce) with U+FFFD, as
- * `String.prototype.toWellFormed` does. Written out because the project's `lib` (ES2023) has no typing
- * for that method.
- */
+/** Lone UTF-16 surrogates (JSON escapes such as `\ud800` produce them) become U+FFFD. */
 export function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD');
+  return text.toWellFormed();
 }
 
 /** Well-formed and at most `FLAT_FIELD_MAX_CHARS` UTF-16 units, never ending in half a surrogate pair. */
