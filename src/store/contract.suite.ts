@@ -1,0 +1,451 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../core/errors.js';
+import type { NormalizedEvent, Outcome } from '../core/event.js';
+import type { SearchField, SearchFilter } from './search-query.js';
+import type { DatasetStatus, Store, StoredSource } from './store.js';
+
+const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
+
+/** Builds one event by hand; every field can be overridden. Ids must be unique per test. */
+function makeEvent(id: string, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
+  return {
+    id,
+    time: BASE_TIME,
+    sourceName: 'cf-main',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'success',
+    user: 'alice@example.com',
+    srcIp: '192.0.2.10',
+    country: 'us',
+    app: 'Wiki',
+    appUid: 'app-0001',
+    idp: 'Okta',
+    rayId: `ray-${id}`,
+    ocsf: { class_uid: 3002, metadata: { uid: id }, user: { email_addr: 'alice@example.com' } },
+    raw: { ray_id: `ray-${id}`, email: 'alice@example.com', allowed: true },
+    ...overrides,
+  };
+}
+
+const term = (field: SearchField | null, value: string): SearchFilter => ({
+  kind: 'term',
+  field,
+  value,
+  wildcard: value.includes('*'),
+});
+const not = (operand: SearchFilter): SearchFilter => ({ kind: 'not', operand });
+const and = (left: SearchFilter, right: SearchFilter): SearchFilter => ({ kind: 'and', left, right });
+const or = (left: SearchFilter, right: SearchFilter): SearchFilter => ({ kind: 'or', left, right });
+
+/** A small, varied data set for the filter tests. */
+const CORPUS: readonly NormalizedEvent[] = [
+  makeEvent('e01', { time: BASE_TIME + 1_000 }),
+  makeEvent('e02', { time: BASE_TIME + 2_000, user: 'Bob@Example.com', outcome: 'failure', srcIp: '10.1.2.3', country: 'DE', app: 'Payroll', appUid: 'app-0002', idp: 'Azure AD' }),
+  makeEvent('e03', { time: BASE_TIME + 3_000, user: null, srcIp: null, country: null, app: null, appUid: null, idp: null, rayId: null, activity: 'policy_eval', outcome: 'unknown' }),
+  makeEvent('e04', { time: BASE_TIME + 4_000, user: 'carol_x@example.com', srcIp: '2001:db8::42', country: 'FR', dataset: 'gateway_dns', classUid: 4003, sourceName: 'cf-second' }),
+  makeEvent('e05', { time: BASE_TIME + 5_000, user: 'carolAx@example.com', srcIp: '10.200.0.1', outcome: 'failure', app: 'Wiki', accountId: 'fedcba9876543210fedcba9876543210' }),
+  makeEvent('e06', { time: BASE_TIME + 6_000, user: '100%real@example.com', srcIp: '2001:db9::1', app: 'wiki' }),
+  makeEvent('e07', { time: BASE_TIME + 7_000, user: 'alice@example.com', srcIp: '192.0.2.200', outcome: 'failure', app: 'Mail' }),
+];
+
+export interface StoreContractOptions {
+  /** Closes and reopens the same database, to prove data is durable; skipped when absent. */
+  readonly reopen?: (store: Store) => Promise<Store>;
+}
+
+/**
+ * The behaviour every `Store` must show. Each implementation calls this with a factory that opens a fresh,
+ * empty database per call; the tests migrate it themselves.
+ */
+export function storeContractSuite(name: string, openStore: () => Promise<Store>, options: StoreContractOptions = {}): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await openStore();
+      await store.migrate();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const ids = async (filter: SearchFilter | null, extra: { fromMs?: number; toMs?: number } = {}): Promise<string[]> => {
+      const page = await store.search({ filter, order: 'asc', ...extra }, { limit: 1000 });
+      return page.events.map((event) => event.id);
+    };
+
+    describe('migrate and lifecycle', () => {
+      it('migrating again keeps the data and changes nothing', async () => {
+        await store.append([makeEvent('m1')], { id: 'cf-main/access_requests', value: { since: 1 } });
+        await store.migrate();
+        await store.migrate();
+        expect(await store.count({ filter: null })).toBe(1);
+        expect(await store.cursor('cf-main/access_requests')).toEqual({ since: 1 });
+      });
+
+      it('close can be called twice', async () => {
+        await store.close();
+        await expect(store.close()).resolves.toBeUndefined();
+      });
+
+      if (options.reopen !== undefined) {
+        const reopen = options.reopen;
+        it('keeps events, cursors and settings across close and reopen', async () => {
+          await store.append([makeEvent('r1'), makeEvent('r2')], { id: 'cf-main/access_requests', value: { page: 'p2' } });
+          await store.setSetting('key_check', 'v1');
+          store = await reopen(store);
+          await store.migrate();
+          expect(await ids(null)).toEqual(['r1', 'r2']);
+          expect(await store.cursor('cf-main/access_requests')).toEqual({ page: 'p2' });
+          expect(await store.getSetting('key_check')).toBe('v1');
+        });
+      }
+    });
+
+    describe('append and cursor', () => {
+      it('stores events and the cursor together, and returns events as they went in', async () => {
+        const events = [makeEvent('a1'), makeEvent('a2', { time: BASE_TIME + 1 })];
+        const result = await store.append(events, { id: 'cf-main/access_requests', value: { since: '2024-01-15T12:00:00Z', n: 2 } });
+        expect(result).toEqual({ inserted: 2, duplicates: 0 });
+        expect(await store.cursor('cf-main/access_requests')).toEqual({ since: '2024-01-15T12:00:00Z', n: 2 });
+        const page = await store.search({ filter: null, order: 'asc' }, { limit: 10 });
+        expect(page.events).toEqual(events);
+      });
+
+      it('returns undefined for a cursor never written', async () => {
+        expect(await store.cursor('nobody/nothing')).toBeUndefined();
+      });
+
+      it('is idempotent on event id and still moves the cursor', async () => {
+        const batch = [makeEvent('i1'), makeEvent('i2'), makeEvent('i3')];
+        await store.append(batch, { id: 'c', value: { v: 1 } });
+        const again = await store.append(batch, { id: 'c', value: { v: 2 } });
+        expect(again).toEqual({ inserted: 0, duplicates: 3 });
+        expect(await store.count({ filter: null })).toBe(3);
+        expect(await store.cursor('c')).toEqual({ v: 2 });
+      });
+
+      it('keeps the first copy when one batch repeats an id', async () => {
+        const result = await store.append(
+          [makeEvent('d1', { activity: 'first' }), makeEvent('d1', { activity: 'second' }), makeEvent('d2')],
+          { id: 'c', value: {} },
+        );
+        expect(result).toEqual({ inserted: 2, duplicates: 1 });
+        const page = await store.search({ filter: term('id', 'd1'), order: 'asc' }, { limit: 10 });
+        expect(page.events.map((event) => event.activity)).toEqual(['first']);
+      });
+
+      it('writes nothing, cursor included, when one event of the batch is rejected', async () => {
+        await store.append([makeEvent('t0')], { id: 'c', value: { v: 'before' } });
+        const bad = makeEvent('t2', { outcome: 'exploded' as Outcome });
+        const attempt = store.append([makeEvent('t1'), bad, makeEvent('t3')], { id: 'c', value: { v: 'after' } });
+        await expect(attempt).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
+        expect(await ids(null)).toEqual(['t0']);
+        expect(await store.cursor('c')).toEqual({ v: 'before' });
+      });
+
+      it('accepts an empty batch and still moves the cursor', async () => {
+        expect(await store.append([], { id: 'c', value: { v: 9 } })).toEqual({ inserted: 0, duplicates: 0 });
+        expect(await store.cursor('c')).toEqual({ v: 9 });
+      });
+    });
+
+    describe('search filters', () => {
+      beforeEach(async () => {
+        await store.append(CORPUS, { id: 'cf-main/access_requests', value: {} });
+      });
+
+      it('matches everything without a filter, in time order both ways', async () => {
+        expect(await ids(null)).toEqual(['e01', 'e02', 'e03', 'e04', 'e05', 'e06', 'e07']);
+        const desc = await store.search({ filter: null, order: 'desc' }, { limit: 100 });
+        expect(desc.events.map((event) => event.id)).toEqual(['e07', 'e06', 'e05', 'e04', 'e03', 'e02', 'e01']);
+      });
+
+      it('matches users exactly and without regard to case', async () => {
+        expect(await ids(term('user', 'alice@example.com'))).toEqual(['e01', 'e07']);
+        expect(await ids(term('user', 'BOB@example.COM'))).toEqual(['e02']);
+        expect(await ids(term('user', 'alice'))).toEqual([]);
+      });
+
+      it('treats * as a wildcard and % and _ as ordinary characters', async () => {
+        expect(await ids(term('user', 'carol*'))).toEqual(['e04', 'e05']);
+        expect(await ids(term('user', 'carol_*'))).toEqual(['e04']);
+        expect(await ids(term('user', '100%*'))).toEqual(['e06']);
+        expect(await ids(term('user', '%*'))).toEqual([]);
+        expect(await ids(term('user', '*@EXAMPLE.com'))).toEqual(['e01', 'e02', 'e04', 'e05', 'e06', 'e07']);
+      });
+
+      it('matches each remaining field', async () => {
+        expect(await ids(term('outcome', 'failure'))).toEqual(['e02', 'e05', 'e07']);
+        expect(await ids(term('outcome', 'FAILURE'))).toEqual(['e02', 'e05', 'e07']);
+        expect(await ids(term('country', 'de'))).toEqual(['e02']);
+        expect(await ids(term('app', 'wiki'))).toEqual(['e01', 'e04', 'e05', 'e06']);
+        expect(await ids(term('app_uid', 'app-0002'))).toEqual(['e02']);
+        expect(await ids(term('idp', 'azure ad'))).toEqual(['e02']);
+        expect(await ids(term('ray_id', 'ray-e04'))).toEqual(['e04']);
+        expect(await ids(term('activity', 'policy_eval'))).toEqual(['e03']);
+        expect(await ids(term('dataset', 'gateway_dns'))).toEqual(['e04']);
+        expect(await ids(term('source', 'cf-second'))).toEqual(['e04']);
+        expect(await ids(term('account_id', 'fedcba9876543210fedcba9876543210'))).toEqual(['e05']);
+        expect(await ids(term('class_uid', '4003'))).toEqual(['e04']);
+        expect(await ids(term('id', 'e06'))).toEqual(['e06']);
+        expect(await ids(term('src_ip', '10.1.2.3'))).toEqual(['e02']);
+        expect(await ids(term('src_ip', '2001:DB8:0::42'))).toEqual(['e04']);
+        expect(await ids(term('time', String(BASE_TIME + 3_000)))).toEqual(['e03']);
+      });
+
+      it('matches a bare word against the text fields', async () => {
+        expect(await ids(term(null, 'payroll'))).toEqual(['e02']);
+        expect(await ids(term(null, 'ray-e05'))).toEqual(['e05']);
+        expect(await ids(term(null, '10.1.2.3'))).toEqual(['e02']);
+        expect(await ids(term(null, 'policy_eval'))).toEqual(['e03']);
+        expect(await ids(term(null, 'carol*'))).toEqual(['e04', 'e05']);
+        expect(await ids(term(null, 'nothing-here'))).toEqual([]);
+      });
+
+      it('includes events with no value when negating a field', async () => {
+        expect(await ids(not(term('user', 'alice@example.com')))).toEqual(['e02', 'e03', 'e04', 'e05', 'e06']);
+        expect(await ids(not(term('country', 'us')))).toEqual(['e02', 'e03', 'e04']);
+        expect(await ids(not({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' }))).toEqual([
+          'e01',
+          'e03',
+          'e04',
+          'e06',
+          'e07',
+        ]);
+        expect(await ids(not(not(term('user', 'alice@example.com'))))).toEqual(['e01', 'e07']);
+      });
+
+      it('combines with AND and OR', async () => {
+        expect(await ids(and(term('user', 'alice@example.com'), term('outcome', 'failure')))).toEqual(['e07']);
+        expect(await ids(or(term('country', 'de'), term('country', 'fr')))).toEqual(['e02', 'e04']);
+        expect(await ids(and(or(term('app', 'wiki'), term('app', 'mail')), not(term('outcome', 'success'))))).toEqual(['e05', 'e07']);
+      });
+
+      it('matches IPv4 and IPv6 CIDR blocks', async () => {
+        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' })).toEqual(['e02', 'e05']);
+        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '192.0.2.0', end: '192.0.2.127' })).toEqual(['e01']);
+        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 6, start: '2001:db8::', end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff' })).toEqual(['e04']);
+        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 6, start: '2001:db8::', end: '2001:db9:ffff:ffff:ffff:ffff:ffff:ffff' })).toEqual(['e04', 'e06']);
+      });
+
+      it('filters on time ranges and on the query window', async () => {
+        const range = (min: number | string | null, max: number | string | null, minInclusive = true, maxInclusive = true): SearchFilter => ({
+          kind: 'range',
+          field: 'time',
+          min,
+          max,
+          minInclusive,
+          maxInclusive,
+        });
+        expect(await ids(range(BASE_TIME + 2_000, BASE_TIME + 4_000))).toEqual(['e02', 'e03', 'e04']);
+        expect(await ids(range(BASE_TIME + 2_000, BASE_TIME + 4_000, false, false))).toEqual(['e03']);
+        expect(await ids(range(BASE_TIME + 6_000, null))).toEqual(['e06', 'e07']);
+        expect(await ids(range(null, String(BASE_TIME + 1_000)))).toEqual(['e01']);
+        expect(await ids(null, { fromMs: BASE_TIME + 2_000, toMs: BASE_TIME + 4_000 })).toEqual(['e02', 'e03']);
+      });
+
+      it('counts what a search would return', async () => {
+        expect(await store.count({ filter: null })).toBe(7);
+        expect(await store.count({ filter: term('outcome', 'failure') })).toBe(3);
+        expect(await store.count({ filter: not(term('user', 'alice@example.com')), fromMs: BASE_TIME + 3_000 })).toBe(4);
+      });
+
+      it('aggregates into buckets sorted by count', async () => {
+        const buckets = await store.aggregate({ filter: null, groupBy: 'outcome', limit: 10 });
+        expect(buckets).toEqual([
+          { key: 'failure', count: 3 },
+          { key: 'success', count: 3 },
+          { key: 'unknown', count: 1 },
+        ]);
+        const users = await store.aggregate({ filter: term('outcome', 'failure'), groupBy: 'user', limit: 10 });
+        expect(users.map((bucket) => bucket.count).reduce((sum, count) => sum + count, 0)).toBe(3);
+        const countries = await store.aggregate({ filter: null, groupBy: 'country', limit: 1 });
+        expect(countries).toEqual([{ key: 'us', count: 4 }]);
+        const withNull = await store.aggregate({ filter: null, groupBy: 'idp', fromMs: BASE_TIME + 2_000, toMs: BASE_TIME + 4_000, limit: 10 });
+        // Ties are broken by key, with "no value" first.
+        expect(withNull).toEqual([
+          { key: null, count: 1 },
+          { key: 'Azure AD', count: 1 },
+        ]);
+      });
+    });
+
+    describe('paging', () => {
+      it('returns every event exactly once across pages, even when many share a time', async () => {
+        const events: NormalizedEvent[] = [];
+        for (let index = 0; index < 53; index += 1) {
+          // Ten events per millisecond, ids inserted out of order.
+          const id = `p${String((index * 37) % 53).padStart(3, '0')}`;
+          events.push(makeEvent(id, { time: BASE_TIME + Math.floor(index / 10) }));
+        }
+        await store.append(events, { id: 'c', value: {} });
+        for (const order of ['asc', 'desc'] as const) {
+          const seen: NormalizedEvent[] = [];
+          let after: string | undefined;
+          let pages = 0;
+          do {
+            const page = await store.search({ filter: null, order }, { limit: 7, ...(after === undefined ? {} : { after }) });
+            expect(page.events.length).toBeLessThanOrEqual(7);
+            seen.push(...page.events);
+            after = page.nextPage ?? undefined;
+            pages += 1;
+          } while (after !== undefined && pages < 100);
+          expect(pages).toBe(8);
+          expect(new Set(seen.map((event) => event.id)).size).toBe(53);
+          const keys = seen.map((event) => [event.time, event.id] as const);
+          const sorted = [...keys].sort((a, b) => (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (order === 'asc' ? 1 : -1));
+          expect(keys).toEqual(sorted);
+        }
+      });
+
+      it('returns no next page when the last page is exactly full', async () => {
+        await store.append([makeEvent('x1'), makeEvent('x2')], { id: 'c', value: {} });
+        const page = await store.search({ filter: null, order: 'asc' }, { limit: 2 });
+        expect(page.events).toHaveLength(2);
+        expect(page.nextPage).toBeNull();
+      });
+
+      it('pages within a filter', async () => {
+        await store.append(CORPUS, { id: 'c', value: {} });
+        const first = await store.search({ filter: term('outcome', 'failure'), order: 'desc' }, { limit: 2 });
+        expect(first.events.map((event) => event.id)).toEqual(['e07', 'e05']);
+        expect(first.nextPage).not.toBeNull();
+        const second = await store.search({ filter: term('outcome', 'failure'), order: 'desc' }, { limit: 2, after: first.nextPage ?? '' });
+        expect(second.events.map((event) => event.id)).toEqual(['e02']);
+        expect(second.nextPage).toBeNull();
+      });
+
+      it('rejects a page token it did not issue', async () => {
+        const attempt = store.search({ filter: null, order: 'asc' }, { limit: 2, after: 'not-a-token' });
+        await expect(attempt).rejects.toBeInstanceOf(AppError);
+        await expect(attempt).rejects.toMatchObject({ code: 'QUERY_VALUE_INVALID' });
+      });
+    });
+
+    describe('retention', () => {
+      it('deletes only events older than the cut-off and reports how many', async () => {
+        const events = Array.from({ length: 25 }, (_, index) => makeEvent(`old${index}`, { time: BASE_TIME - 1_000 - index }));
+        await store.append([...events, makeEvent('edge', { time: BASE_TIME }), makeEvent('new', { time: BASE_TIME + 1 })], {
+          id: 'c',
+          value: {},
+        });
+        expect(await store.deleteEventsBefore(BASE_TIME)).toBe(25);
+        expect(await ids(null)).toEqual(['edge', 'new']);
+        expect(await store.deleteEventsBefore(BASE_TIME)).toBe(0);
+      });
+    });
+
+    describe('sources, statuses and settings', () => {
+      const source = (name: string): StoredSource => ({
+        name,
+        type: 'cloudflare_zero_trust',
+        accountId: '0123456789abcdef0123456789abcdef',
+        tokenCiphertext: `v1:ciphertext-for-${name}`,
+        tokenLastFour: 'a1b2',
+        createdAt: BASE_TIME,
+        settings: { datasets: ['access_requests'], interval_secs: 60 },
+      });
+      const status = (id: string, state: DatasetStatus['state']): DatasetStatus => ({
+        id,
+        state,
+        lastSuccessAt: BASE_TIME,
+        lastErrorAt: state === 'ok' ? null : BASE_TIME + 5,
+        lastErrorCode: state === 'ok' ? null : 'SOURCE_RATE_LIMITED',
+        lastErrorMessage: state === 'ok' ? null : 'Cloudflare rate-limited the request.',
+        updatedAt: BASE_TIME + 10,
+      });
+
+      it('saves, reads and lists sources', async () => {
+        await store.saveSource(source('zeta'));
+        await store.saveSource(source('alpha'));
+        expect(await store.getSource('zeta')).toEqual(source('zeta'));
+        expect(await store.getSource('missing')).toBeUndefined();
+        expect((await store.listSources()).map((item) => item.name)).toEqual(['alpha', 'zeta']);
+      });
+
+      it('refuses a second source with the same name', async () => {
+        await store.saveSource(source('cf'));
+        await expect(store.saveSource({ ...source('cf'), tokenLastFour: 'zzzz' })).rejects.toMatchObject({ code: 'SOURCE_ALREADY_EXISTS' });
+        expect((await store.getSource('cf'))?.tokenLastFour).toBe('a1b2');
+      });
+
+      it('removes a source with its cursors and statuses, but not its events or other sources', async () => {
+        await store.saveSource(source('cf'));
+        await store.saveSource(source('cf2'));
+        await store.append([makeEvent('s1', { sourceName: 'cf' })], { id: 'cf/access_requests', value: { v: 1 } });
+        await store.append([], { id: 'cf2/access_requests', value: { v: 2 } });
+        await store.setDatasetStatus(status('cf/access_requests', 'ok'));
+        await store.setDatasetStatus(status('cf2/access_requests', 'failed'));
+        expect(await store.removeSource('cf')).toBe(true);
+        expect(await store.removeSource('cf')).toBe(false);
+        expect(await store.getSource('cf')).toBeUndefined();
+        expect(await store.cursor('cf/access_requests')).toBeUndefined();
+        expect(await store.cursor('cf2/access_requests')).toEqual({ v: 2 });
+        expect((await store.datasetStatuses()).map((item) => item.id)).toEqual(['cf2/access_requests']);
+        expect(await store.count({ filter: null })).toBe(1);
+      });
+
+      it('upserts dataset statuses', async () => {
+        await store.setDatasetStatus(status('cf/access_requests', 'ok'));
+        await store.setDatasetStatus(status('cf/gateway_dns', 'retrying'));
+        await store.setDatasetStatus(status('cf/access_requests', 'failed'));
+        expect(await store.datasetStatuses()).toEqual([status('cf/access_requests', 'failed'), status('cf/gateway_dns', 'retrying')]);
+      });
+
+      it('keeps settings as key/value pairs', async () => {
+        expect(await store.getSetting('secret_key_check')).toBeUndefined();
+        await store.setSetting('secret_key_check', 'abc');
+        await store.setSetting('secret_key_check', 'def');
+        await store.setSetting('other', '');
+        expect(await store.getSetting('secret_key_check')).toBe('def');
+        expect(await store.getSetting('other')).toBe('');
+      });
+    });
+
+    describe('hostile strings', () => {
+      const hostile = [
+        '<script>alert(1)</script>',
+        "'; DROP TABLE events; --",
+        'tab\tnewline\ncr\rnul\u0000bell\u0007esc\u001b[31m',
+        '%_\\*?[]',
+        'emoji 🛡️ and ümlauts',
+        'x'.repeat(100_000),
+      ];
+
+      it('stores and returns them exactly, in flat fields and in raw', async () => {
+        const events = hostile.map((value, index) =>
+          makeEvent(`h${index}`, {
+            user: value,
+            app: value,
+            activity: value,
+            rayId: value,
+            ocsf: { message: value, nested: [value] },
+            raw: { value, list: [value, null, 1.5] },
+          }),
+        );
+        await store.append(events, { id: 'c', value: { note: hostile[0] } });
+        const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
+        expect(page.events).toEqual(events);
+        for (const [index, value] of hostile.entries()) {
+          expect(await ids({ kind: 'term', field: 'ray_id', value, wildcard: false })).toEqual([`h${index}`]);
+        }
+        expect(await store.count({ filter: null })).toBe(hostile.length);
+      });
+
+      it('survives lone surrogates: raw comes back exactly', async () => {
+        const lone = 'a\ud800b\udfffc';
+        const event = makeEvent('ls', { user: lone, raw: { value: lone }, ocsf: { message: lone } });
+        expect(await store.append([event], { id: 'c', value: {} })).toEqual({ inserted: 1, duplicates: 0 });
+        const [stored] = (await store.search({ filter: null, order: 'asc' }, { limit: 1 })).events;
+        expect(stored?.raw).toEqual({ value: lone });
+        expect(stored?.ocsf).toEqual({ message: lone });
+        expect(stored?.user).toMatch(/^a.b.c$/u);
+      });
+    });
+  });
+}

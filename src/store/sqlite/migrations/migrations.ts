@@ -1,0 +1,10 @@
+import { MIGRATION_0001_INITIAL } from './0001-initial.js';
+
+/** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [MIGRATION_0001_INITIAL];

@@ -1,0 +1,220 @@
+import { AppError } from '../../core/errors.js';
+import { ipKey } from '../ip-key.js';
+import type { SearchField, SearchFilter } from '../search-query.js';
+
+/**
+ * Every SQL text the SQLite store runs. Values always travel as parameters; the only text assembled at
+ * run time comes from the fixed column map below and from operators, never from user input.
+ */
+export const SQL = {
+  // Pragma bodies, for better-sqlite3's db.pragma().
+  pragmaJournalWal: 'journal_mode = WAL',
+  // NORMAL in WAL mode syncs at checkpoints, not at every commit: a committed transaction survives a killed
+  // process (the WAL is in the OS page cache), and only a power loss can roll back the last commits.
+  // https://www.sqlite.org/pragma.html#pragma_synchronous
+  pragmaSynchronousNormal: 'synchronous = NORMAL',
+  pragmaForeignKeys: 'foreign_keys = ON',
+  probeSchema: 'SELECT count(*) AS n FROM sqlite_master',
+
+  createMigrationsTable:
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  appliedVersions: 'SELECT version FROM schema_migrations ORDER BY version',
+  recordMigration: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+
+  insertEvent: `INSERT INTO events (id, time, source, account_id, dataset, class_uid, activity, outcome, user_name,
+      src_ip, ip_key, country, app, app_uid, idp, ray_id, ocsf, raw)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING`,
+  upsertCursor: `INSERT INTO cursors (id, value, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  selectCursor: 'SELECT value FROM cursors WHERE id = ?',
+
+  deleteEventsChunk: 'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ? LIMIT ?)',
+
+  insertSource: `INSERT INTO sources (name, type, account_id, token_ciphertext, token_last_four, created_at, settings)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  selectSource: 'SELECT * FROM sources WHERE name = ?',
+  selectSources: 'SELECT * FROM sources ORDER BY name',
+  deleteSource: 'DELETE FROM sources WHERE name = ?',
+  // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE, whose wildcards
+  // could appear in a source name.
+  deleteSourceCursors: "DELETE FROM cursors WHERE substr(id, 1, length(?) + 1) = ? || '/'",
+  deleteSourceStatuses: "DELETE FROM dataset_statuses WHERE substr(id, 1, length(?) + 1) = ? || '/'",
+
+  upsertStatus: `INSERT INTO dataset_statuses (id, state, last_success_at, last_error_at, last_error_code,
+      last_error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_success_at = excluded.last_success_at,
+      last_error_at = excluded.last_error_at, last_error_code = excluded.last_error_code,
+      last_error_message = excluded.last_error_message, updated_at = excluded.updated_at`,
+  selectStatuses: 'SELECT * FROM dataset_statuses ORDER BY id',
+
+  selectSetting: 'SELECT value FROM settings WHERE key = ?',
+  upsertSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+} as const;
+
+export const EVENT_COLUMNS =
+  'id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id, ocsf, raw';
+
+interface ColumnInfo {
+  readonly column: string;
+  readonly kind: 'text' | 'integer' | 'ip';
+  /** Declared COLLATE NOCASE in the schema; wildcards use LIKE (case-insensitive) instead of GLOB. */
+  readonly nocase: boolean;
+}
+
+const COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
+  id: { column: 'id', kind: 'text', nocase: false },
+  time: { column: 'time', kind: 'integer', nocase: false },
+  source: { column: 'source', kind: 'text', nocase: false },
+  account_id: { column: 'account_id', kind: 'text', nocase: false },
+  dataset: { column: 'dataset', kind: 'text', nocase: false },
+  class_uid: { column: 'class_uid', kind: 'integer', nocase: false },
+  activity: { column: 'activity', kind: 'text', nocase: false },
+  outcome: { column: 'outcome', kind: 'text', nocase: true },
+  user: { column: 'user_name', kind: 'text', nocase: true },
+  src_ip: { column: 'src_ip', kind: 'ip', nocase: false },
+  country: { column: 'country', kind: 'text', nocase: true },
+  app: { column: 'app', kind: 'text', nocase: true },
+  app_uid: { column: 'app_uid', kind: 'text', nocase: false },
+  idp: { column: 'idp', kind: 'text', nocase: true },
+  ray_id: { column: 'ray_id', kind: 'text', nocase: false },
+};
+
+/** Fields a bare word (no `field:`) is matched against. */
+const BARE_TERM_FIELDS: readonly SearchField[] = [
+  'user',
+  'src_ip',
+  'app',
+  'app_uid',
+  'idp',
+  'ray_id',
+  'country',
+  'activity',
+  'outcome',
+];
+
+export function columnFor(field: SearchField): string {
+  return COLUMNS[field].column;
+}
+
+export interface CompiledSql {
+  readonly sql: string;
+  readonly params: readonly (string | number)[];
+}
+
+/**
+ * Compiles a filter to a WHERE fragment. Every leaf is guarded with `IS NOT NULL` so it is always true or
+ * false, never NULL: that keeps `NOT user:x` true for events that have no user, as an analyst expects.
+ */
+export function compileFilter(filter: SearchFilter): CompiledSql {
+  const params: (string | number)[] = [];
+  const sql = compileNode(filter, params);
+  return { sql, params };
+}
+
+function compileNode(filter: SearchFilter, params: (string | number)[]): string {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return `(${compileNode(filter.left, params)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileNode(filter.right, params)})`;
+    case 'not':
+      return `(NOT ${compileNode(filter.operand, params)})`;
+    case 'term':
+      if (filter.field === null) {
+        const parts = BARE_TERM_FIELDS.map((field) => compileTerm(field, filter.value, filter.wildcard, params));
+        return `(${parts.join(' OR ')})`;
+      }
+      return compileTerm(filter.field, filter.value, filter.wildcard, params);
+    case 'cidr': {
+      const start = ipKey(filter.start);
+      const end = ipKey(filter.end);
+      if (start === null || end === null) throw invalid(`"${filter.start}".."${filter.end}" is not an address range.`);
+      params.push(start, end);
+      return '(ip_key IS NOT NULL AND ip_key BETWEEN ? AND ?)';
+    }
+    case 'range':
+      return compileRange(filter, params);
+  }
+}
+
+function compileTerm(field: SearchField, value: string, wildcard: boolean, params: (string | number)[]): string {
+  const info = COLUMNS[field];
+  if (info.kind === 'integer' && !wildcard) {
+    const number = toInteger(field, value);
+    // A bare word that is not a number simply cannot match an integer column.
+    if (number === null) return '0';
+    params.push(number);
+    return `(${info.column} = ?)`;
+  }
+  if (info.kind === 'ip' && !wildcard) {
+    const key = ipKey(value);
+    if (key !== null) {
+      params.push(key);
+      return '(ip_key IS NOT NULL AND ip_key = ?)';
+    }
+  }
+  if (!wildcard) {
+    params.push(value);
+    return `(${info.column} IS NOT NULL AND ${info.column} = ?)`;
+  }
+  if (info.nocase) {
+    params.push(toLikePattern(value));
+    return `(${info.column} IS NOT NULL AND ${info.column} LIKE ? ESCAPE '\\')`;
+  }
+  params.push(toGlobPattern(value));
+  return `(${info.column} IS NOT NULL AND CAST(${info.column} AS TEXT) GLOB ?)`;
+}
+
+function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: (string | number)[]): string {
+  const info = COLUMNS[filter.field];
+  const column = info.kind === 'ip' ? 'ip_key' : info.column;
+  const bound = (value: string | number): string | number => {
+    if (info.kind === 'integer') {
+      const number = typeof value === 'number' ? value : toInteger(filter.field, value);
+      if (number === null) throw invalid(`"${String(value)}" is not a valid bound for ${filter.field}.`);
+      return number;
+    }
+    if (info.kind === 'ip') {
+      const key = ipKey(String(value));
+      if (key === null) throw invalid(`"${String(value)}" is not an IP address.`);
+      return key;
+    }
+    return String(value);
+  };
+  const parts = [`${column} IS NOT NULL`];
+  if (filter.min !== null) {
+    params.push(bound(filter.min));
+    parts.push(`${column} ${filter.minInclusive ? '>=' : '>'} ?`);
+  }
+  if (filter.max !== null) {
+    params.push(bound(filter.max));
+    parts.push(`${column} ${filter.maxInclusive ? '<=' : '<'} ?`);
+  }
+  return `(${parts.join(' AND ')})`;
+}
+
+/** Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only. */
+function toInteger(field: SearchField, value: string): number | null {
+  if (/^-?\d+$/.test(value)) {
+    const number = Number(value);
+    return Number.isSafeInteger(number) ? number : null;
+  }
+  if (field === 'time') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  return null;
+}
+
+function toLikePattern(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, '%');
+}
+
+/** GLOB has no escape character; a literal metacharacter is written as a one-character class. */
+function toGlobPattern(value: string): string {
+  return value.replace(/[?[\]]/g, (char) => `[${char}]`);
+}
+
+function invalid(message: string): AppError {
+  return new AppError('QUERY_VALUE_INVALID', { message });
+}

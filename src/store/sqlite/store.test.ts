@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../core/clock.js';
+import { storeContractSuite } from '../contract.suite.js';
+import { SqliteStore } from './store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'zerotrail-sqlite-'));
+let counter = 0;
+const freshPath = (): string => join(dir, `store-${counter++}.db`);
+const pathOf = new WeakMap<object, string>();
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+storeContractSuite(
+  'SqliteStore',
+  async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, deleteChunkSize: 7 });
+    pathOf.set(store, path);
+    return store;
+  },
+  {
+    reopen: async (store) => {
+      const path = pathOf.get(store);
+      if (path === undefined) throw new Error('store opened outside the suite');
+      await store.close();
+      return SqliteStore.open({ path });
+    },
+  },
+);
+
+describe('SqliteStore on SQLite', () => {
+  it('runs in WAL mode with synchronous=NORMAL', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('refuses a file that is not a database and leaves its bytes alone', async () => {
+    const path = freshPath();
+    const bytes = Buffer.from('this is a spreadsheet, not a database\n'.repeat(200));
+    writeFileSync(path, bytes);
+    const attempt = SqliteStore.open({ path });
+    await expect(attempt).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_CORRUPT' });
+    await expect(attempt).rejects.toThrow(path);
+    await expect(attempt).rejects.toThrow(/left untouched/);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('refuses a database whose header was damaged', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.close();
+    const damaged = readFileSync(path);
+    damaged.write('garbage garbage!', 0);
+    writeFileSync(path, damaged);
+    await expect(SqliteStore.open({ path })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    expect(readFileSync(path).equals(damaged)).toBe(true);
+  });
+
+  it('explains a path it cannot open with the OS reason', async () => {
+    const path = join(dir, 'no-such-dir', 'store.db');
+    const attempt = SqliteStore.open({ path });
+    await expect(attempt).rejects.toMatchObject({ code: 'STORE_OPEN_FAILED' });
+    await expect(attempt).rejects.toThrow(/ENOENT/);
+    await expect(SqliteStore.open({ path: dir })).rejects.toMatchObject({ code: 'STORE_OPEN_FAILED' });
+  });
+
+  it('refuses a database written by a newer version', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(999, 'future', 0);
+    db.close();
+    const reopened = await SqliteStore.open({ path });
+    await expect(reopened.migrate()).rejects.toMatchObject({ code: 'STORE_MIGRATION_FAILED' });
+    await expect(reopened.migrate()).rejects.toThrow(/version 999/);
+    await reopened.close();
+  });
+
+  it('records each migration once, with the clock time', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, clock: new ManualClock(1_700_000_000_000) });
+    await store.migrate();
+    await store.migrate();
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual([
+      { version: 1, applied_at: 1_700_000_000_000 },
+    ]);
+    db.close();
+  });
+
+  it('reports a closed store instead of crashing', async () => {
+    const store = await SqliteStore.open({ path: freshPath() });
+    await store.migrate();
+    await store.close();
+    await expect(store.getSetting('x')).rejects.toMatchObject({ code: 'STORE_OPEN_FAILED' });
+  });
+});

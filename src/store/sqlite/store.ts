@@ -1,0 +1,534 @@
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { AppError, StoreError } from '../../core/errors.js';
+import type { NormalizedEvent, Outcome } from '../../core/event.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { SourceCursor } from '../../sources/source.js';
+import { ipKey } from '../ip-key.js';
+import type { PageRequest, SearchQuery } from '../search-query.js';
+import type {
+  AggregateBucket,
+  AggregateSpec,
+  AppendResult,
+  CursorUpdate,
+  DatasetStatus,
+  SearchPage,
+  Store,
+  StoredSource,
+} from '../store.js';
+import { MIGRATIONS } from './migrations/migrations.js';
+import { compileFilter, columnFor, EVENT_COLUMNS, SQL } from './queries.js';
+
+export interface SqliteStoreOptions {
+  readonly path: string;
+  readonly logger?: Logger;
+  /** How long a statement waits for another connection's write lock before failing with STORE_BUSY. */
+  readonly busyTimeoutMs?: number;
+  readonly clock?: Clock;
+  /** Rows per retention delete; small chunks keep each write lock short. */
+  readonly deleteChunkSize?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_DELETE_CHUNK = 5_000;
+const MAX_PAGE_LIMIT = 10_000;
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+interface EventRow {
+  readonly id: string;
+  readonly time: number;
+  readonly source: string;
+  readonly account_id: string;
+  readonly dataset: string;
+  readonly class_uid: number;
+  readonly activity: string;
+  readonly outcome: string;
+  readonly user_name: string | null;
+  readonly src_ip: string | null;
+  readonly country: string | null;
+  readonly app: string | null;
+  readonly app_uid: string | null;
+  readonly idp: string | null;
+  readonly ray_id: string | null;
+  readonly ocsf: string;
+  readonly raw: string;
+}
+
+interface SourceRow {
+  readonly name: string;
+  readonly type: string;
+  readonly account_id: string;
+  readonly token_ciphertext: string;
+  readonly token_last_four: string;
+  readonly created_at: number;
+  readonly settings: string;
+}
+
+interface StatusRow {
+  readonly id: string;
+  readonly state: DatasetStatus['state'];
+  readonly last_success_at: number | null;
+  readonly last_error_at: number | null;
+  readonly last_error_code: string | null;
+  readonly last_error_message: string | null;
+  readonly updated_at: number;
+}
+
+const pageTokenSchema = z.object({ t: z.number().int(), i: z.string() }).strict();
+
+/** The store on one SQLite file (better-sqlite3, WAL). One instance owns one connection. */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #path: string;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #deleteChunkSize: number;
+  readonly #statements = new Map<string, Statement>();
+  #closed = false;
+
+  private constructor(db: Database.Database, options: SqliteStoreOptions) {
+    this.#db = db;
+    this.#path = options.path;
+    this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'sqlite' });
+    this.#clock = options.clock ?? systemClock;
+    this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
+  }
+
+  /**
+   * Opens (or creates) the database file. A file that is not a SQLite database fails with STORE_CORRUPT and
+   * is left exactly as it was; a path the process cannot use fails with STORE_OPEN_FAILED.
+   */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const { path } = options;
+    checkPathUsable(path);
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    } catch (error) {
+      throw openFailed(path, error);
+    }
+    try {
+      // Read the header before any pragma that writes, so a foreign file is never touched.
+      db.prepare(SQL.probeSchema).get();
+      db.pragma(SQL.pragmaJournalWal);
+      db.pragma(SQL.pragmaSynchronousNormal);
+      db.pragma(SQL.pragmaForeignKeys);
+    } catch (error) {
+      db.close();
+      const code = sqliteCode(error);
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new StoreError('STORE_CORRUPT', {
+          message: `${path} is not a readable SQLite database (it may be corrupt or another kind of file). It was left untouched.`,
+          hint: 'Restore it from a backup, or point zerotrail at a different database file.',
+          details: { path },
+          cause: error,
+        });
+      }
+      throw openFailed(path, error);
+    }
+    return new SqliteStore(db, options);
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.#open();
+    try {
+      db.exec(SQL.createMigrationsTable);
+    } catch (error) {
+      throw migrationFailed(`Could not prepare the migrations table in ${this.#path}.`, error);
+    }
+    const applied = new Set(
+      (db.prepare(SQL.appliedVersions).all() as { version: number }[]).map((row) => row.version),
+    );
+    const latest = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
+    const newest = Math.max(0, ...applied);
+    if (newest > latest) {
+      throw new StoreError('STORE_MIGRATION_FAILED', {
+        message: `${this.#path} is at schema version ${newest}, newer than this zerotrail understands (${latest}).`,
+        hint: 'Upgrade zerotrail to the version that wrote this database; migrations only go forward.',
+        details: { path: this.#path, databaseVersion: newest, codeVersion: latest },
+      });
+    }
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      try {
+        db.transaction(() => {
+          db.exec(migration.sql);
+          db.prepare(SQL.recordMigration).run(migration.version, migration.name, this.#clock.now());
+        }).immediate();
+      } catch (error) {
+        throw migrationFailed(`Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`, error);
+      }
+      this.#logger.info({ version: migration.version, name: migration.name }, 'Migration applied');
+    }
+  }
+
+  async append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult> {
+    const insert = this.#statement(SQL.insertEvent);
+    const upsertCursor = this.#statement(SQL.upsertCursor);
+    const now = this.#clock.now();
+    const cursorJson = JSON.stringify(cursor.value);
+    const write = this.#open().transaction((): number => {
+      let inserted = 0;
+      for (const event of events) {
+        inserted += insert.run(
+          event.id,
+          event.time,
+          event.sourceName,
+          event.accountId,
+          event.dataset,
+          event.classUid,
+          wellFormed(event.activity),
+          event.outcome,
+          wellFormedOrNull(event.user),
+          wellFormedOrNull(event.srcIp),
+          event.srcIp === null ? null : ipKey(event.srcIp),
+          wellFormedOrNull(event.country),
+          wellFormedOrNull(event.app),
+          wellFormedOrNull(event.appUid),
+          wellFormedOrNull(event.idp),
+          wellFormedOrNull(event.rayId),
+          JSON.stringify(event.ocsf),
+          JSON.stringify(event.raw) ?? 'null',
+        ).changes;
+      }
+      upsertCursor.run(cursor.id, cursorJson, now);
+      return inserted;
+    });
+    try {
+      const inserted = write.immediate();
+      this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
+      return { inserted, duplicates: events.length - inserted };
+    } catch (error) {
+      throw writeFailed('append events', error);
+    }
+  }
+
+  async cursor(id: string): Promise<SourceCursor | undefined> {
+    const row = this.#statement(SQL.selectCursor).get(id) as { value: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.value) as SourceCursor);
+  }
+
+  async search(query: SearchQuery, page: PageRequest): Promise<SearchPage> {
+    const limit = Math.max(1, Math.min(MAX_PAGE_LIMIT, Math.floor(page.limit)));
+    const { where, params } = whereClause(query);
+    const direction = query.order === 'asc' ? 'ASC' : 'DESC';
+    if (page.after !== undefined) {
+      const position = decodePageToken(page.after);
+      where.push(query.order === 'asc' ? '(time, id) > (?, ?)' : '(time, id) < (?, ?)');
+      params.push(position.t, position.i);
+    }
+    const sql = `SELECT ${EVENT_COLUMNS} FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY time ${direction}, id ${direction} LIMIT ?`;
+    const rows = this.#read(() => this.#statement(sql).all(...params, limit + 1) as EventRow[]);
+    const hasMore = rows.length > limit;
+    const pageRows = hasMore ? rows.slice(0, limit) : rows;
+    const last = pageRows[pageRows.length - 1];
+    return {
+      events: pageRows.map(rowToEvent),
+      nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
+    };
+  }
+
+  async count(query: Omit<SearchQuery, 'order'>): Promise<number> {
+    const { where, params } = whereClause(query);
+    const sql = `SELECT count(*) AS n FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    const row = this.#read(() => this.#statement(sql).get(...params) as { n: number });
+    return row.n;
+  }
+
+  async aggregate(spec: AggregateSpec): Promise<readonly AggregateBucket[]> {
+    const column = columnFor(spec.groupBy);
+    const { where, params } = whereClause({
+      filter: spec.filter,
+      ...(spec.fromMs === undefined ? {} : { fromMs: spec.fromMs }),
+      ...(spec.toMs === undefined ? {} : { toMs: spec.toMs }),
+    });
+    const sql = `SELECT ${column} AS key, count(*) AS n FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      GROUP BY ${column} ORDER BY n DESC, key ASC LIMIT ?`;
+    const limit = Math.max(1, Math.floor(spec.limit));
+    const rows = this.#read(() => this.#statement(sql).all(...params, limit) as { key: string | number | null; n: number }[]);
+    return rows.map((row) => ({ key: row.key === null ? null : String(row.key), count: row.n }));
+  }
+
+  async deleteEventsBefore(beforeMs: number): Promise<number> {
+    const statement = this.#statement(SQL.deleteEventsChunk);
+    let total = 0;
+    for (;;) {
+      let changes: number;
+      try {
+        changes = statement.run(beforeMs, this.#deleteChunkSize).changes;
+      } catch (error) {
+        throw writeFailed('delete old events', error);
+      }
+      total += changes;
+      if (changes < this.#deleteChunkSize) break;
+      // Give other work on this process a turn between chunks; each chunk is its own short transaction.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (total > 0) this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
+    return total;
+  }
+
+  async saveSource(source: StoredSource): Promise<void> {
+    try {
+      this.#statement(SQL.insertSource).run(
+        source.name,
+        source.type,
+        source.accountId,
+        source.tokenCiphertext,
+        source.tokenLastFour,
+        source.createdAt,
+        JSON.stringify(source.settings),
+      );
+    } catch (error) {
+      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new StoreError('SOURCE_ALREADY_EXISTS', {
+          message: `A data source named "${source.name}" already exists.`,
+          hint: 'Pick another name, or remove the existing source first.',
+          details: { name: source.name },
+          cause: error,
+        });
+      }
+      throw writeFailed('save the source', error);
+    }
+  }
+
+  async getSource(name: string): Promise<StoredSource | undefined> {
+    const row = this.#statement(SQL.selectSource).get(name) as SourceRow | undefined;
+    return row === undefined ? undefined : rowToSource(row);
+  }
+
+  async listSources(): Promise<readonly StoredSource[]> {
+    return (this.#statement(SQL.selectSources).all() as SourceRow[]).map(rowToSource);
+  }
+
+  async removeSource(name: string): Promise<boolean> {
+    const remove = this.#open().transaction((): boolean => {
+      const removed = this.#statement(SQL.deleteSource).run(name).changes > 0;
+      if (removed) {
+        this.#statement(SQL.deleteSourceCursors).run(name, name);
+        this.#statement(SQL.deleteSourceStatuses).run(name, name);
+      }
+      return removed;
+    });
+    try {
+      return remove.immediate();
+    } catch (error) {
+      throw writeFailed('remove the source', error);
+    }
+  }
+
+  async setDatasetStatus(status: DatasetStatus): Promise<void> {
+    try {
+      this.#statement(SQL.upsertStatus).run(
+        status.id,
+        status.state,
+        status.lastSuccessAt,
+        status.lastErrorAt,
+        status.lastErrorCode,
+        status.lastErrorMessage,
+        status.updatedAt,
+      );
+    } catch (error) {
+      throw writeFailed('save the dataset status', error);
+    }
+  }
+
+  async datasetStatuses(): Promise<readonly DatasetStatus[]> {
+    return (this.#statement(SQL.selectStatuses).all() as StatusRow[]).map((row) => ({
+      id: row.id,
+      state: row.state,
+      lastSuccessAt: row.last_success_at,
+      lastErrorAt: row.last_error_at,
+      lastErrorCode: row.last_error_code,
+      lastErrorMessage: row.last_error_message,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = this.#statement(SQL.selectSetting).get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    try {
+      this.#statement(SQL.upsertSetting).run(key, value);
+    } catch (error) {
+      throw writeFailed('save the setting', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  #open(): Database.Database {
+    if (this.#closed) throw new StoreError('STORE_OPEN_FAILED', { message: `The store on ${this.#path} is closed.` });
+    return this.#db;
+  }
+
+  #statement(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare(sql);
+      // Filters produce many distinct texts; a bounded cache keeps memory flat under ad-hoc searches.
+      if (this.#statements.size >= 500) this.#statements.clear();
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #read<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (sqliteCode(error)?.startsWith('SQLITE_BUSY') === true) {
+        throw new StoreError('STORE_BUSY', { message: `${this.#path} is busy; try again.`, cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function whereClause(query: Omit<SearchQuery, 'order'>): { where: string[]; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (query.fromMs !== undefined) {
+    where.push('time >= ?');
+    params.push(query.fromMs);
+  }
+  if (query.toMs !== undefined) {
+    where.push('time < ?');
+    params.push(query.toMs);
+  }
+  if (query.filter !== null) {
+    const compiled = compileFilter(query.filter);
+    where.push(compiled.sql);
+    params.push(...compiled.params);
+  }
+  return { where, params };
+}
+
+function rowToEvent(row: EventRow): NormalizedEvent {
+  return {
+    id: row.id,
+    time: row.time,
+    sourceName: row.source,
+    accountId: row.account_id,
+    dataset: row.dataset,
+    classUid: row.class_uid,
+    activity: row.activity,
+    outcome: row.outcome as Outcome,
+    user: row.user_name,
+    srcIp: row.src_ip,
+    country: row.country,
+    app: row.app,
+    appUid: row.app_uid,
+    idp: row.idp,
+    rayId: row.ray_id,
+    ocsf: JSON.parse(row.ocsf) as Record<string, unknown>,
+    raw: JSON.parse(row.raw) as unknown,
+  };
+}
+
+function rowToSource(row: SourceRow): StoredSource {
+  return {
+    name: row.name,
+    // Only this type exists so far; the CHECK lives in code because new types will be added without a migration.
+    type: row.type as StoredSource['type'],
+    accountId: row.account_id,
+    tokenCiphertext: row.token_ciphertext,
+    tokenLastFour: row.token_last_four,
+    createdAt: row.created_at,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+  };
+}
+
+function encodePageToken(time: number, id: string): string {
+  return Buffer.from(JSON.stringify({ t: time, i: id }), 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): z.infer<typeof pageTokenSchema> {
+  try {
+    return pageTokenSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+  } catch (error) {
+    throw new AppError('QUERY_VALUE_INVALID', {
+      message: 'The page token is not one this store issued.',
+      hint: 'Start the search again from the first page.',
+      cause: error,
+    });
+  }
+}
+
+// Lone UTF-16 surrogates cannot be encoded as UTF-8; replacing them keeps the flat columns valid text.
+// JSON columns need no guard: JSON.stringify writes lone surrogates as \u escapes.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const LONE_SURROGATES = /\p{Surrogate}/gu;
+
+function wellFormed(value: string): string {
+  return LONE_SURROGATE.test(value) ? value.replace(LONE_SURROGATES, '\uFFFD') : value;
+}
+
+function wellFormedOrNull(value: string | null): string | null {
+  return value === null ? null : wellFormed(value);
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
+}
+
+/** SQLite reports only "unable to open database file"; the OS reason comes from asking the file system. */
+function checkPathUsable(path: string): void {
+  if (path === ':memory:') return;
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) {
+      accessSync(dirname(path), fsConstants.W_OK | fsConstants.X_OK);
+      return;
+    }
+    if (stat.isDirectory()) {
+      throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+    }
+    accessSync(path, fsConstants.R_OK | fsConstants.W_OK);
+  } catch (error) {
+    throw openFailed(path, error);
+  }
+}
+
+function openFailed(path: string, error: unknown): StoreError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StoreError('STORE_OPEN_FAILED', {
+    message: `The database ${path} could not be opened: ${reason}.`,
+    hint: 'Check that the directory exists and that zerotrail may read and write the file.',
+    details: { path },
+    cause: error,
+  });
+}
+
+function migrationFailed(message: string, error: unknown): StoreError {
+  return new StoreError('STORE_MIGRATION_FAILED', { message, cause: error });
+}
+
+function writeFailed(action: string, error: unknown): StoreError {
+  const code = sqliteCode(error);
+  if (code?.startsWith('SQLITE_BUSY') === true) {
+    return new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
+  }
+  // A constraint violation will fail the same way again; anything else (disk full, I/O) may pass later.
+  const permanent = code?.startsWith('SQLITE_CONSTRAINT') === true;
+  return new StoreError('STORE_WRITE_FAILED', {
+    message: `Could not ${action}${code === undefined ? '' : ` (${code})`}.`,
+    retryable: !permanent,
+    cause: error,
+  });
+}
