@@ -1,0 +1,34 @@
+import { AppError } from '../core/errors.js';
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
+
+const RELATIVE = /^([+-])(\d+)([smhdw])$/;
+// RFC 3339 / ISO 8601 with an explicit zone, or a bare date read as UTC midnight.
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. */
+export function parseTimeExpression(text: string, nowMs: number, flag: string): number {
+  const value = text.trim();
+  if (value.toLowerCase() === 'now') return nowMs;
+  const relative = RELATIVE.exec(value);
+  if (relative !== null) {
+    const [, sign, amount, unit] = relative;
+    const delta = Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
+    return sign === '-' ? nowMs - delta : nowMs + delta;
+  }
+  if (ISO_WITH_ZONE.test(value) || ISO_DATE.test(value)) {
+    const parsed = Date.parse(ISO_DATE.test(value) ? `${value}T00:00:00Z` : value);
+    if (!Number.isNaN(parsed)) return parsed;
+  }
+  throw new AppError('TIME_INVALID', {
+    message: `${flag} "${value}" is not a time zerotrail understands.`,
+    hint: 'Use now, a relative time such as -15m, -24h or -7d, or ISO 8601 with a zone such as 2026-11-25T08:00:00Z.',
+  });
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { configFileSchema, toAppConfig, type AppConfig } from './schema.js';
+
+export const DEFAULT_DATA_DIR = './zerotrail-data';
+const ENV_PREFIX = 'ZEROTRAIL_';
+
+/** Named variables from the documentation, besides the generic `ZEROTRAIL_<SECTION>__<KEY>` form. */
+const NAMED_ENV: Readonly<Record<string, readonly [string, string]>> = {
+  CLOUDFLARE_API_BASE_URL: ['cloudflare', 'api_base_url'],
+  ZEROTRAIL_CF_RATE_LIMIT: ['cloudflare', 'rate_limit'],
+  ZEROTRAIL_CF_RATE_SHARE: ['cloudflare', 'rate_share'],
+  ZEROTRAIL_LOG_LEVEL: ['log', 'level'],
+};
+
+export interface LoadConfigOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly dataDir?: string | undefined;
+  readonly configPath?: string | undefined;
+  /** Flag values that win over file and env, in file form (`{ collect: { backfill_days: 3 } }`). */
+  readonly overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/**
+ * Reads the optional config file, applies env then flags, and validates everything at once so the user sees
+ * every problem in one message. Order of precedence: flags > env > file > defaults.
+ */
+export function loadConfig(options: LoadConfigOptions): AppConfig {
+  const env = withoutEmpty(options.env);
+  const dataDir = resolve(options.dataDir ?? env['ZEROTRAIL_DATA_DIR'] ?? DEFAULT_DATA_DIR);
+  const explicitPath = options.configPath ?? env['ZEROTRAIL_CONFIG'];
+  const configPath = explicitPath === undefined ? join(dataDir, 'config.yaml') : resolve(explicitPath);
+  const fromFile = readConfigFile(configPath, explicitPath !== undefined);
+
+  const merged: Record<string, Record<string, unknown>> = {};
+  const put = (section: string, key: string, value: unknown): void => {
+    merged[section] = { ...merged[section], [key]: value };
+  };
+  for (const [section, values] of Object.entries(fromFile.content)) {
+    if (section === 'data_dir') continue;
+    if (values !== null && typeof values === 'object' && !Array.isArray(values)) {
+      for (const [key, value] of Object.entries(values)) put(section, key, value);
+    } else {
+      merged[section] = values as Record<string, unknown>;
+    }
+  }
+  for (const [name, value] of Object.entries(env)) {
+    const named = NAMED_ENV[name];
+    if (named !== undefined) {
+      put(named[0], named[1], value);
+      continue;
+    }
+    const generic = /^ZEROTRAIL_([A-Z0-9_]+?)__([A-Z0-9_]+)$/.exec(name);
+    if (generic?.[1] !== undefined && generic[2] !== undefined && name.startsWith(ENV_PREFIX)) {
+      put(generic[1].toLowerCase(), generic[2].toLowerCase(), value);
+    }
+  }
+  for (const [section, values] of Object.entries(options.overrides ?? {})) {
+    for (const [key, value] of Object.entries(values)) if (value !== undefined) put(section, key, value);
+  }
+
+  const result = configFileSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError('CONFIG_INVALID', {
+      message: `The configuration is invalid:\n${formatIssues(result.error.issues)}`,
+      hint: fromFile.found
+        ? `Fix ${configPath} or the ZEROTRAIL_* environment variables named above.`
+        : 'Fix the flags or ZEROTRAIL_* environment variables named above.',
+      details: { problems: result.error.issues.map((issue) => issue.path.join('.')) },
+    });
+  }
+  return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null);
+}
+
+function readConfigFile(path: string, required: boolean): { found: boolean; content: Record<string, unknown> } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false, content: {} };
+    throw new ConfigError('CONFIG_INVALID', {
+      message: `Cannot read the config file ${path}: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  let content: unknown;
+  try {
+    content = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError('CONFIG_INVALID', {
+      message: `The config file ${path} is not valid YAML or JSON: ${(error as Error).message}`,
+      hint: 'JSON is valid YAML too; check indentation and quoting near the line named.',
+      cause: error,
+    });
+  }
+  if (content === null || content === undefined) return { found: true, content: {} };
+  if (typeof content !== 'object' || Array.isArray(content)) {
+    throw new ConfigError('CONFIG_INVALID', {
+      message: `The config file ${path} must hold a mapping of sections (cloudflare, collect, retention, log).`,
+    });
+  }
+  return { found: true, content: content as Record<string, unknown> };
+}
+
+function withoutEmpty(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') result[name] = value;
+  return result;
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => `  - ${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('\n');
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/** `1200/300` → 1200 requests per 300 seconds. */
+const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
+
+const rateLimitSchema = z
+  .string()
+  .regex(RATE_LIMIT_PATTERN, 'expected REQUESTS/SECONDS, for example 1200/300')
+  .transform((text) => {
+    const [, requests, windowSecs] = RATE_LIMIT_PATTERN.exec(text) ?? [];
+    return { requests: Number(requests), windowSecs: Number(windowSecs) };
+  })
+  .refine((limit) => limit.requests > 0 && limit.windowSecs > 0, 'both numbers must be greater than 0');
+
+/**
+ * The file and environment configuration, in snake_case as users write it. Every default carries its reason.
+ * Data sources are not here: they live in the store, added with `zerotrail source add`.
+ */
+export const configFileSchema = z
+  .object({
+    data_dir: z.string().min(1).optional(),
+    cloudflare: z
+      .object({
+        // The public API; the simulator or a proxy replaces it through CLOUDFLARE_API_BASE_URL.
+        api_base_url: z.url({ protocol: /^https?$/ }).default('https://api.cloudflare.com/client/v4'),
+        // Cloudflare's documented global limit per token; raise it for accounts with a higher limit.
+        rate_limit: rateLimitSchema.default({ requests: 1200, windowSecs: 300 }),
+        // Half the budget leaves room for the customer's other tools on the same token.
+        rate_share: z.coerce.number().gt(0).lte(1).default(0.5),
+        // The largest page keeps requests per 1,000 events near 1.
+        page_size: z.coerce.number().int().min(1).max(1000).default(1000),
+        // Access events can appear in the API minutes after their created_at.
+        lookback_secs: z.coerce.number().int().min(0).max(86_400).default(300),
+        // Long enough for a slow 1000-event page, short enough to notice a hung connection.
+        timeout_ms: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+      })
+      .strict()
+      .default({
+        api_base_url: 'https://api.cloudflare.com/client/v4',
+        rate_limit: { requests: 1200, windowSecs: 300 },
+        rate_share: 0.5,
+        page_size: 1000,
+        lookback_secs: 300,
+        timeout_ms: 30_000,
+      }),
+    collect: z
+      .object({
+        // New events reach the store within about half a minute, well inside the rate budget.
+        interval_secs: z.coerce.number().int().min(1).max(86_400).default(30),
+        // A week of history gives an analyst context from the first minute.
+        backfill_days: z.coerce.number().int().min(0).max(365).default(7),
+      })
+      .strict()
+      .default({ interval_secs: 30, backfill_days: 7 }),
+    retention: z
+      .object({
+        // A year covers most audit and incident-response requirements.
+        max_age_days: z.coerce.number().int().min(1).max(36_500).default(365),
+      })
+      .strict()
+      .default({ max_age_days: 365 }),
+    log: z
+      .object({
+        // Lifecycle and problems, not per-batch chatter.
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type ConfigFile = z.input<typeof configFileSchema>;
+
+/** The validated, camelCase configuration every component receives. Frozen after load. */
+export interface AppConfig {
+  readonly dataDir: string;
+  readonly configFile: string | null;
+  readonly cloudflare: {
+    readonly apiBaseUrl: string;
+    readonly rateLimit: { readonly requests: number; readonly windowSecs: number };
+    readonly rateShare: number;
+    readonly pageSize: number;
+    readonly lookbackSecs: number;
+    readonly timeoutMs: number;
+  };
+  readonly collect: { readonly intervalSecs: number; readonly backfillDays: number };
+  readonly retention: { readonly maxAgeDays: number };
+  readonly log: { readonly level: string };
+}
+
+export function toAppConfig(parsed: z.output<typeof configFileSchema>, dataDir: string, configFile: string | null): AppConfig {
+  return deepFreeze({
+    dataDir,
+    configFile,
+    cloudflare: {
+      apiBaseUrl: parsed.cloudflare.api_base_url,
+      rateLimit: parsed.cloudflare.rate_limit,
+      rateShare: parsed.cloudflare.rate_share,
+      pageSize: parsed.cloudflare.page_size,
+      lookbackSecs: parsed.cloudflare.lookback_secs,
+      timeoutMs: parsed.cloudflare.timeout_ms,
+    },
+    collect: { intervalSecs: parsed.collect.interval_secs, backfillDays: parsed.collect.backfill_days },
+    retention: { maxAgeDays: parsed.retention.max_age_days },
+    log: { level: parsed.log.level },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
