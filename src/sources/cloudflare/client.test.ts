@@ -1,0 +1,402 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ManualClock, systemClock } from '../../core/clock.js';
+import { SourceError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { Metrics } from '../../core/metrics.js';
+import { Secret } from '../../core/secret.js';
+import { envelope, failure, startFixtureServer, type FixtureServer } from '../../../test/helpers/fixture-server.js';
+import { CloudflareClient, parseRetryAfter, tokenFingerprint, type CloudflareClientOptions } from './client.js';
+import { RateBudget } from './rate-budget.js';
+
+const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
+const TOKEN = 'tok-SENSITIVE-0123456789abcdefghijklmnop';
+const PERMISSION = 'Access: Audit Logs Read';
+const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 };
+const itemsSchema = z.array(z.looseObject({ id: z.string() }));
+
+interface Harness {
+  readonly server: FixtureServer;
+  readonly client: CloudflareClient;
+  readonly metrics: Metrics;
+  readonly logs: string[];
+  readonly budget: RateBudget;
+}
+
+let servers: FixtureServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+async function harness(overrides: Partial<CloudflareClientOptions> = {}, prefix = '/client/v4'): Promise<Harness> {
+  const server = await startFixtureServer();
+  servers.push(server);
+  const logs: string[] = [];
+  const metrics = new Metrics();
+  const budget = new RateBudget({ requests: 10_000, windowSecs: 1, share: 1, clock: systemClock });
+  const client = new CloudflareClient({
+    baseUrl: `${server.url}${prefix}`,
+    accountId: ACCOUNT_ID,
+    token: new Secret(TOKEN),
+    timeoutMs: 2000,
+    rateBudget: budget,
+    logger: createLogger({ level: 'debug', destination: { write: (line: string) => logs.push(line) } }),
+    metrics,
+    clock: systemClock,
+    retryPolicy: FAST_RETRY,
+    ...overrides,
+  });
+  return { server, client, metrics, logs, budget };
+}
+
+async function caught(promise: Promise<unknown>): Promise<SourceError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SourceError) return error;
+    throw error;
+  }
+  throw new Error('expected the request to fail');
+}
+
+function get(h: Harness, signal = new AbortController().signal): Promise<unknown> {
+  return h.client.get(h.client.accountPath('/things'), { limit: 5 }, itemsSchema, signal, { permission: PERMISSION });
+}
+
+describe('CloudflareClient', () => {
+  it('sends a bearer token under the configured path prefix and parses the envelope', async () => {
+    const h = await harness({ userAgent: 'zerotrail-test' }, '/proxy/cf/client/v4');
+    h.server.enqueue({
+      body: envelope([{ id: 'a', extra: 1 }], { result_info: { page: 2, per_page: 1, count: 1, total_count: 9, vendor_new: true } }),
+      headers: { 'x-custom': 'yes' },
+    });
+    const response = await h.client.get(
+      h.client.accountPath('/things'),
+      { limit: 5, direction: 'asc', skipped: undefined },
+      itemsSchema,
+      new AbortController().signal,
+    );
+    expect(response.result).toEqual([{ id: 'a', extra: 1 }]);
+    expect(response.resultInfo).toEqual({ page: 2, perPage: 1, count: 1, totalCount: 9 });
+    expect(response.headers.get('x-custom')).toBe('yes');
+    const [request] = h.server.requests;
+    expect(request?.path).toBe(`/proxy/cf/client/v4/accounts/${ACCOUNT_ID}/things`);
+    expect(Object.fromEntries(request?.query ?? [])).toEqual({ limit: '5', direction: 'asc' });
+    expect(request?.headers['authorization']).toBe(`Bearer ${TOKEN}`);
+    expect(request?.headers['user-agent']).toBe('zerotrail-test');
+    expect(h.metrics.value('source_requests_total', { status: '200' })).toBe(1);
+  });
+
+  it('accepts a base URL with a trailing slash', async () => {
+    const h = await harness({}, '/client/v4/');
+    h.server.enqueue({ body: envelope([]) });
+    await get(h);
+    expect(h.server.requests[0]?.path).toBe(`/client/v4/accounts/${ACCOUNT_ID}/things`);
+  });
+
+  const permanent: readonly {
+    readonly name: string;
+    readonly status: number;
+    readonly body: string;
+    readonly code: string;
+    readonly mentions: readonly string[];
+  }[] = [
+    {
+      name: '10000 Authentication error',
+      status: 403,
+      body: failure([{ code: 10000, message: 'Authentication error' }]),
+      code: 'SOURCE_PERMISSION_DENIED',
+      mentions: [PERMISSION, ACCOUNT_ID],
+    },
+    {
+      name: '9109 Unauthorized to access requested resource',
+      status: 403,
+      body: failure([{ code: 9109, message: 'Unauthorized to access requested resource' }]),
+      code: 'SOURCE_PERMISSION_DENIED',
+      mentions: [PERMISSION, ACCOUNT_ID],
+    },
+    {
+      name: 'a bare 403',
+      status: 403,
+      body: '<html>forbidden</html>',
+      code: 'SOURCE_PERMISSION_DENIED',
+      mentions: [PERMISSION],
+    },
+    {
+      name: '9109 Invalid access token',
+      status: 403,
+      body: failure([{ code: 9109, message: 'Invalid access token' }]),
+      code: 'SOURCE_AUTH_FAILED',
+      mentions: ['Create a new token', PERMISSION],
+    },
+    {
+      name: 'a 401',
+      status: 401,
+      body: failure([{ code: 1000, message: 'Invalid API Token' }]),
+      code: 'SOURCE_AUTH_FAILED',
+      mentions: ['Create a new token', 'expired'],
+    },
+    {
+      name: '7003 No route for the URI',
+      status: 400,
+      body: failure([{ code: 7003, message: 'No route for the URI' }]),
+      code: 'SOURCE_ACCOUNT_NOT_FOUND',
+      mentions: ['Account ID', '32-character id in the dashboard URL', ACCOUNT_ID],
+    },
+    {
+      name: '7000 Could not route',
+      status: 400,
+      body: failure([{ code: 7000, message: 'Could not route to /accounts/x, perhaps your object identifier is invalid?' }]),
+      code: 'SOURCE_ACCOUNT_NOT_FOUND',
+      mentions: ['Account ID'],
+    },
+    {
+      name: 'a bare 404',
+      status: 404,
+      body: '',
+      code: 'SOURCE_ACCOUNT_NOT_FOUND',
+      mentions: ['32-character id in the dashboard URL'],
+    },
+    {
+      name: '6003 with error_chain 6111',
+      status: 400,
+      body: JSON.stringify({
+        success: false,
+        errors: [
+          {
+            code: 6003,
+            message: 'Invalid request headers',
+            error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }],
+          },
+        ],
+        messages: [],
+        result: null,
+      }),
+      code: 'SOURCE_TOKEN_INVALID',
+      mentions: ['Authorization header', '6111'],
+    },
+    {
+      name: '9106 Missing headers',
+      status: 400,
+      body: failure([{ code: 9106, message: 'Missing X-Auth-Key, X-Auth-Email or Authorization headers' }]),
+      code: 'SOURCE_TOKEN_INVALID',
+      mentions: ['Paste the token again'],
+    },
+    {
+      name: 'another 4xx',
+      status: 400,
+      body: failure([{ code: 1001, message: 'Invalid value for since' }]),
+      code: 'SOURCE_REQUEST_REJECTED',
+      mentions: ['1001', 'Invalid value for since'],
+    },
+  ];
+
+  for (const scenario of permanent) {
+    it(`maps ${scenario.name} to ${scenario.code} without retrying`, async () => {
+      const h = await harness();
+      h.server.setFallback({ status: scenario.status, body: scenario.body });
+      const error = await caught(get(h));
+      expect(error.code).toBe(scenario.code);
+      expect(error.retryable).toBe(false);
+      for (const text of scenario.mentions) expect(error.message).toContain(text);
+      expect(h.server.requests).toHaveLength(1);
+      expect(error.details['status']).toBe(scenario.status);
+    });
+  }
+
+  it("keeps Cloudflare's error codes and messages in the details of a rejected request", async () => {
+    const h = await harness();
+    h.server.setFallback({ status: 422, body: failure([{ code: 1002, message: 'per_page too large' }]) });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_REQUEST_REJECTED');
+    expect(error.details['errors']).toEqual([{ code: 1002, message: 'per_page too large' }]);
+  });
+
+  it('waits the Retry-After of a 429 and then succeeds, logging and counting the retry', async () => {
+    const h = await harness();
+    h.server.enqueue(
+      { status: 429, headers: { 'retry-after': '1' }, body: failure([{ code: 971, message: 'Please wait and consider throttling your request speed' }]) },
+      { body: envelope([{ id: 'x' }]) },
+    );
+    const started = Date.now();
+    const response = await h.client.get('/things', {}, itemsSchema, new AbortController().signal);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(response.result).toEqual([{ id: 'x' }]);
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_RATE_LIMITED' })).toBe(1);
+    expect(h.metrics.value('source_requests_total', { status: '429' })).toBe(1);
+    const retryLine = h.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l['level'] === 40);
+    expect(retryLine).toMatchObject({ path: '/things', attempt: 1, delayMs: 1000, code: 'SOURCE_RATE_LIMITED' });
+  });
+
+  it('blocks the shared budget on a 429 and throws a retryable error once the attempts run out', async () => {
+    const h = await harness({ retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 } });
+    h.server.setFallback({ status: 429, headers: { 'retry-after': '0' }, body: failure([{ code: 971, message: 'slow down' }]) });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_RATE_LIMITED');
+    expect(error.retryable).toBe(true);
+    expect(error.details['retryAfterMs']).toBe(0);
+    expect(h.server.requests).toHaveLength(2);
+
+    const blocked = await harness();
+    blocked.server.setFallback({ status: 429, headers: { 'retry-after': '120' }, body: failure([{ code: 971, message: 'slow down' }]) });
+    const controller = new AbortController();
+    const pending = get(blocked, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(blocked.budget.waitMs()).toBeGreaterThan(100_000);
+    controller.abort(new Error('shutting down'));
+    await expect(pending).rejects.toThrow('shutting down');
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    expect(parseRetryAfter('30', clock.now())).toBe(30_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:45 GMT', clock.now())).toBe(45_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', clock.now())).toBe(0);
+    expect(parseRetryAfter('soon', clock.now())).toBeUndefined();
+    expect(parseRetryAfter(null, clock.now())).toBeUndefined();
+  });
+
+  it('feeds the Ratelimit header into the budget', async () => {
+    const h = await harness();
+    h.server.enqueue({ body: envelope([]), headers: { ratelimit: '"default";r=0;t=30' } });
+    await get(h);
+    expect(h.budget.waitMs()).toBeGreaterThan(25_000);
+  });
+
+  it('retries a 5xx HTML page from the edge, then succeeds', async () => {
+    const h = await harness();
+    h.server.enqueue(
+      { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>502 Bad Gateway</body></html>' },
+      { body: envelope([{ id: 'ok' }]) },
+    );
+    const response = await h.client.get('/things', {}, itemsSchema, new AbortController().signal);
+    expect(response.result).toEqual([{ id: 'ok' }]);
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_UNAVAILABLE' })).toBe(1);
+  });
+
+  it('gives up on persistent 5xx with a retryable SOURCE_UNAVAILABLE', async () => {
+    const h = await harness();
+    h.server.setFallback({ status: 503, body: '<html>down</html>' });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_UNAVAILABLE');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('HTTP 503');
+    expect(h.server.requests).toHaveLength(FAST_RETRY.maxAttempts);
+  });
+
+  it('retries truncated JSON, then succeeds', async () => {
+    const h = await harness();
+    const whole = envelope([{ id: 'a' }, { id: 'b' }]);
+    h.server.enqueue({ body: whole.slice(0, whole.length - 7) }, { body: whole });
+    const response = await get(h);
+    expect(response).toMatchObject({ result: [{ id: 'a' }, { id: 'b' }] });
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_RESPONSE_INVALID' })).toBe(1);
+  });
+
+  it('fails loudly when a field we rely on is missing, without echoing record values', async () => {
+    const h = await harness();
+    h.server.setFallback({ body: envelope([{ id: 'fine' }, { name: 'secret-customer-value' }]) });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_RESPONSE_INVALID');
+    expect(error.message).toContain('1.id');
+    expect(error.message).not.toContain('secret-customer-value');
+  });
+
+  it('rejects a 200 whose body is not an envelope', async () => {
+    const h = await harness();
+    h.server.setFallback({ body: JSON.stringify({ hello: 'world' }) });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_RESPONSE_INVALID');
+  });
+
+  it('times out a hung request, retries it, and succeeds', async () => {
+    const h = await harness({ timeoutMs: 150 });
+    h.server.enqueue({ delayMs: 1000, body: envelope([]) }, { body: envelope([{ id: 'late' }]) });
+    const response = await get(h);
+    expect(response).toMatchObject({ result: [{ id: 'late' }] });
+    expect(h.metrics.value('source_requests_total', { status: 'timeout' })).toBe(1);
+  });
+
+  it('reports SOURCE_TIMEOUT when every attempt times out', async () => {
+    const h = await harness({ timeoutMs: 100, retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 } });
+    h.server.setFallback({ delayMs: 600, body: envelope([]) });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_TIMEOUT');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('100 ms');
+  });
+
+  it('retries a connection reset, then succeeds', async () => {
+    const h = await harness();
+    h.server.enqueue({ reset: true }, { body: envelope([{ id: 'after-reset' }]) });
+    const response = await get(h);
+    expect(response).toMatchObject({ result: [{ id: 'after-reset' }] });
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_NETWORK_FAILED' })).toBe(1);
+  });
+
+  it('maps a refused connection to a retryable SOURCE_NETWORK_FAILED', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const h = await harness({ baseUrl: `http://127.0.0.1:${port}/client/v4` });
+    const error = await caught(get(h));
+    expect(error.code).toBe('SOURCE_NETWORK_FAILED');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('stops at once, without retrying, when the caller aborts', async () => {
+    const h = await harness();
+    h.server.setFallback({ delayMs: 1000, body: envelope([]) });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('collector stopping')), 50);
+    await expect(get(h, controller.signal)).rejects.toThrow('collector stopping');
+    expect(h.server.requests).toHaveLength(1);
+  });
+
+  it('never puts the token in an error, a hint, its details or a log line', async () => {
+    const h = await harness({ retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 } });
+    const scripted = [
+      { status: 401, body: failure([{ code: 9109, message: 'Invalid access token' }]) },
+      { status: 403, body: failure([{ code: 10000, message: 'Authentication error' }]) },
+      { status: 400, body: failure([{ code: 6003, message: 'Invalid request headers' }]) },
+      { status: 404, body: '' },
+      { status: 429, headers: { 'retry-after': '0' }, body: '' },
+      { status: 429, headers: { 'retry-after': '0' }, body: '' },
+      { status: 500, body: '<html/>' },
+      { status: 500, body: '<html/>' },
+      { status: 200, body: '{"success":true,' },
+      { status: 200, body: '{"success":true,' },
+      { reset: true },
+      { reset: true },
+    ];
+    h.server.enqueue(...scripted);
+    const errors: SourceError[] = [];
+    for (let i = 0; i < 8; i++) errors.push(await caught(get(h)));
+    expect(errors.map((e) => e.code)).toEqual([
+      'SOURCE_AUTH_FAILED',
+      'SOURCE_PERMISSION_DENIED',
+      'SOURCE_TOKEN_INVALID',
+      'SOURCE_ACCOUNT_NOT_FOUND',
+      'SOURCE_RATE_LIMITED',
+      'SOURCE_UNAVAILABLE',
+      'SOURCE_RESPONSE_INVALID',
+      'SOURCE_NETWORK_FAILED',
+    ]);
+    const texts = errors.flatMap((e) => [e.message, e.hint ?? '', JSON.stringify(e.details), String(e), e.stack ?? '']);
+    for (const text of [...texts, ...h.logs]) expect(text).not.toContain(TOKEN);
+    expect(h.logs.length).toBeGreaterThan(0);
+  });
+
+  it('fingerprints a token with a one-way hash', () => {
+    const fingerprint = tokenFingerprint(new Secret(TOKEN));
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(fingerprint).toBe(tokenFingerprint(new Secret(TOKEN)));
+    expect(fingerprint).not.toBe(tokenFingerprint(new Secret(`${TOKEN}x`)));
+  });
+});

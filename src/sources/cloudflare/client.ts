@@ -1,0 +1,403 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import { abortReason, DEFAULT_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
+import type { Secret } from '../../core/secret.js';
+import type { RateBudget } from './rate-budget.js';
+
+export type QueryValue = string | number | boolean | undefined;
+export type Query = Readonly<Record<string, QueryValue>>;
+
+export interface CloudflareClientOptions {
+  /** API root; a path prefix such as `/client/v4` is kept. */
+  readonly baseUrl: string;
+  readonly accountId: string;
+  readonly token: Secret;
+  readonly timeoutMs: number;
+  readonly rateBudget: RateBudget;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly userAgent?: string;
+  /** How often and how long to retry retryable failures before giving up to the caller. */
+  readonly retryPolicy?: BackoffPolicy;
+}
+
+export interface RequestOptions {
+  /** The permission group the endpoint needs, named in the error when the token lacks it. */
+  readonly permission?: string;
+}
+
+/** `result_info` of page-based collections (common.yaml); every field optional because endpoints differ. */
+export interface ResultInfo {
+  readonly page?: number;
+  readonly perPage?: number;
+  readonly count?: number;
+  readonly totalCount?: number;
+  readonly totalPages?: number;
+}
+
+export interface CloudflareResponse<T> {
+  readonly result: T;
+  readonly resultInfo: ResultInfo | undefined;
+  readonly headers: Headers;
+}
+
+const messageSchema = z.looseObject({
+  code: z.number(),
+  message: z.string(),
+  // 6003 "Invalid request headers" carries the precise reason (6111, 6103) here (API-NOTES §5).
+  error_chain: z.array(z.looseObject({ code: z.number(), message: z.string() })).optional(),
+});
+type CloudflareMessage = z.infer<typeof messageSchema>;
+
+// common.yaml's envelope: strict on what we branch on, everything else passes through.
+const envelopeSchema = z.looseObject({
+  success: z.boolean(),
+  errors: z.array(messageSchema).default([]),
+  messages: z.array(z.unknown()).optional(),
+  result: z.unknown(),
+  result_info: z
+    .looseObject({
+      page: z.number().optional(),
+      per_page: z.number().optional(),
+      count: z.number().optional(),
+      total_count: z.number().optional(),
+      total_pages: z.number().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+// A page of 1,000 access events is well under 1 MiB; anything near this is not an API answer.
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const TOKEN_INVALID_CODES = new Set([6003, 6103, 6111, 9106]);
+const ACCOUNT_CODES = new Set([7000, 7003]);
+// 1000 "Invalid API Token" is what /user/tokens/verify answers for tokens it does not know; 10001 "Unable to
+// authenticate request" is rarely seen but means the same.
+const AUTH_CODES = new Set([1000, 10001]);
+const PERMISSION_CODES = new Set([9109, 10000]);
+const TOKEN_REJECTED_PATTERN = /invalid|expired|revoked|disabled/i;
+const ACCOUNT_ID_HINT = 'it is the 32-character id in the dashboard URL (dash.cloudflare.com/<account id>/...)';
+
+/**
+ * The Cloudflare v4 API over Node's fetch: one rate budget per token, timeouts, envelope parsing, typed
+ * errors with actionable messages, and retries of retryable failures. Messages and logs never hold the
+ * token or query values.
+ */
+export class CloudflareClient {
+  readonly accountId: string;
+  readonly #baseUrl: string;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+  readonly #budget: RateBudget;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #clock: Clock;
+  readonly #userAgent: string;
+  readonly #policy: BackoffPolicy;
+
+  constructor(options: CloudflareClientOptions) {
+    this.accountId = options.accountId;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#authorization = credentialOf(options.token).authorization;
+    this.#timeoutMs = options.timeoutMs;
+    this.#budget = options.rateBudget;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#clock = options.clock;
+    this.#userAgent = options.userAgent ?? 'zerotrail';
+    this.#policy = options.retryPolicy ?? DEFAULT_BACKOFF;
+  }
+
+  /** `/accounts/<accountId><suffix>`, with the id encoded. */
+  accountPath(suffix: string): string {
+    return `/accounts/${encodeURIComponent(this.accountId)}${suffix}`;
+  }
+
+  /**
+   * GETs `path` (relative to the base URL) and validates `result` with `resultSchema`. Retryable failures are
+   * retried with backoff; the last one is thrown as a retryable `SourceError` once the attempts run out.
+   */
+  async get<S extends z.ZodType>(
+    path: string,
+    query: Query,
+    resultSchema: S,
+    signal: AbortSignal,
+    options: RequestOptions = {},
+  ): Promise<CloudflareResponse<z.output<S>>> {
+    const url = this.#url(path, query);
+    return withRetry((attempt) => this.#attempt(url, path, resultSchema, signal, options, attempt), {
+      policy: this.#policy,
+      signal,
+      onRetry: (error: AppError, attempt, delayMs) => {
+        this.#metrics.increment('source_requests_retried_total', { code: error.code });
+        this.#logger.warn({ path, attempt, delayMs, code: error.code }, 'Cloudflare request retry scheduled');
+      },
+    });
+  }
+
+  #url(path: string, query: Query): string {
+    const url = new URL(`${this.#baseUrl}${path.startsWith('/') ? path : `/${path}`}`);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  async #attempt<S extends z.ZodType>(
+    url: string,
+    path: string,
+    resultSchema: S,
+    signal: AbortSignal,
+    options: RequestOptions,
+    attempt: number,
+  ): Promise<CloudflareResponse<z.output<S>>> {
+    await this.#budget.acquire(signal);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: 'GET',
+        headers: { authorization: this.#authorization, accept: 'application/json', 'user-agent': this.#userAgent },
+        signal: AbortSignal.any([signal, timeout]),
+        // A redirect would carry the request to another place than the operator configured.
+        redirect: 'manual',
+      });
+      this.#budget.observe(response.headers);
+      text = await readBody(response, path);
+    } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
+      if (timeout.aborted) {
+        this.#count('timeout');
+        throw new SourceError('SOURCE_TIMEOUT', {
+          message: `Cloudflare did not answer ${path} within ${this.#timeoutMs} ms; the request will be retried.`,
+          details: { path, timeoutMs: this.#timeoutMs, attempt },
+          cause: error,
+        });
+      }
+      if (error instanceof SourceError) {
+        this.#count('invalid');
+        throw error;
+      }
+      this.#count('network');
+      throw new SourceError('SOURCE_NETWORK_FAILED', {
+        message: `The connection to Cloudflare failed while requesting ${path} (${networkReason(error)}); check network access to the API.`,
+        details: { path, reason: networkReason(error), attempt },
+        cause: error,
+      });
+    }
+    this.#count(String(response.status));
+    return this.#interpret(response, text, path, resultSchema, options);
+  }
+
+  #count(status: string): void {
+    this.#metrics.increment('source_requests_total', { status });
+  }
+
+  #interpret<S extends z.ZodType>(
+    response: Response,
+    text: string,
+    path: string,
+    resultSchema: S,
+    options: RequestOptions,
+  ): CloudflareResponse<z.output<S>> {
+    const status = response.status;
+    const parsedJson = parseJson(text);
+    const envelope = parsedJson.ok ? envelopeSchema.safeParse(parsedJson.value) : undefined;
+    const errors: CloudflareMessage[] = envelope?.success === true ? envelope.data.errors : [];
+
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
+      if (retryAfterMs !== undefined) this.#budget.block(this.#clock.now() + retryAfterMs);
+      throw new SourceError('SOURCE_RATE_LIMITED', {
+        message:
+          retryAfterMs === undefined
+            ? `Cloudflare rate-limited requests with this token (${path}); backing off.`
+            : `Cloudflare rate-limited requests with this token (${path}); waiting ${Math.ceil(retryAfterMs / 1000)} s as it asked.`,
+        hint: 'Other tools using the same token share its quota of 1200 requests per 5 minutes; lower rate_share or give this source its own token.',
+        details: { path, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), errors: summarize(errors) },
+      });
+    }
+    if (status >= 500) {
+      throw new SourceError('SOURCE_UNAVAILABLE', {
+        message: `Cloudflare answered HTTP ${status} for ${path}; this is usually temporary and the request will be retried.`,
+        details: { path, status, errors: summarize(errors) },
+      });
+    }
+    if (status >= 200 && status < 300) {
+      if (!parsedJson.ok) {
+        throw invalidResponse(path, status, 'the body is not complete JSON (truncated or not JSON at all)', parsedJson.error);
+      }
+      if (envelope === undefined || !envelope.success) {
+        throw invalidResponse(path, status, `the response envelope does not match: ${issuesOf(envelope?.error)}`);
+      }
+      if (envelope.data.success) {
+        const result = resultSchema.safeParse(envelope.data.result);
+        if (!result.success) {
+          throw invalidResponse(path, status, `the result does not match what we rely on: ${issuesOf(result.error)}`);
+        }
+        const info = envelope.data.result_info ?? undefined;
+        return { result: result.data, resultInfo: info === undefined ? undefined : toResultInfo(info), headers: response.headers };
+      }
+    }
+    throw this.#failure(status, errors, path, options);
+  }
+
+  #failure(status: number, errors: readonly CloudflareMessage[], path: string, options: RequestOptions): SourceError {
+    const codes = new Set(errors.flatMap((e) => [e.code, ...(e.error_chain ?? []).map((c) => c.code)]));
+    const has = (set: ReadonlySet<number>): boolean => [...codes].some((code) => set.has(code));
+    const details = { path, status, errors: summarize(errors) };
+    const codeText = errors.length === 0 ? `HTTP ${status}` : `HTTP ${status}, ${describeCodes(errors)}`;
+    const make = (code: ErrorCode, message: string, hint?: string): SourceError =>
+      new SourceError(code, { message, details, ...(hint === undefined ? {} : { hint }) });
+    const permission = options.permission;
+
+    if (has(TOKEN_INVALID_CODES)) {
+      return make(
+        'SOURCE_TOKEN_INVALID',
+        `Cloudflare could not read the API token from the Authorization header (${codeText}). Paste the token again, without quotes, spaces or a "Bearer " prefix.`,
+      );
+    }
+    if (has(ACCOUNT_CODES) || status === 404) {
+      return make(
+        'SOURCE_ACCOUNT_NOT_FOUND',
+        `Cloudflare does not know account ${this.accountId}, or the token cannot reach it (${codeText}). Check the Account ID: ${ACCOUNT_ID_HINT}.`,
+      );
+    }
+    const tokenRejected =
+      status === 401 ||
+      has(AUTH_CODES) ||
+      errors.some((e) => e.code === 9109 && TOKEN_REJECTED_PATTERN.test(e.message));
+    if (tokenRejected) {
+      return make(
+        'SOURCE_AUTH_FAILED',
+        `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}). Create a new token${
+          permission === undefined ? '' : ` with ${permission}`
+        } for account ${this.accountId} and update the source.`,
+      );
+    }
+    if (status === 403 || has(PERMISSION_CODES)) {
+      return make(
+        'SOURCE_PERMISSION_DENIED',
+        permission === undefined
+          ? `The API token is not allowed to call ${path} for account ${this.accountId} (${codeText}).`
+          : `The API token is not allowed to read ${path} (${codeText}): the token needs ${permission} for account ${this.accountId}.`,
+        'Edit the token in the Cloudflare dashboard (Manage Account > API Tokens, or My Profile > API Tokens) and add the permission.',
+      );
+    }
+    if (status >= 300 && status < 400) {
+      return make(
+        'SOURCE_REQUEST_REJECTED',
+        `Cloudflare answered ${path} with a redirect (${codeText}); check the API base URL.`,
+      );
+    }
+    return make('SOURCE_REQUEST_REJECTED', `Cloudflare rejected the request to ${path} (${codeText}).`);
+  }
+}
+
+/** The SHA-256 of the token in hex: a stable key for per-token state that never exposes the token. */
+export function tokenFingerprint(token: Secret): string {
+  return credentialOf(token).fingerprint;
+}
+
+// The one place the token is revealed: the header sent on the wire and a one-way fingerprint of it.
+function credentialOf(token: Secret): { authorization: string; fingerprint: string } {
+  const value = token.reveal();
+  return { authorization: `Bearer ${value}`, fingerprint: createHash('sha256').update(value).digest('hex') };
+}
+
+async function readBody(response: Response, path: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) {
+    await response.body?.cancel();
+    throw invalidResponse(path, response.status, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      throw invalidResponse(path, response.status, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3); Cloudflare sends seconds, rounded up. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
+  return new SourceError('SOURCE_RESPONSE_INVALID', {
+    message: `Cloudflare's answer to ${path} could not be read: ${reason}. The request will be retried.`,
+    details: { path, status, reason },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+// Paths and expectations only: the values may be customer event data.
+function issuesOf(error: z.ZodError | undefined): string {
+  if (error === undefined) return 'not an object';
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.code}`)
+    .join('; ');
+}
+
+function summarize(errors: readonly CloudflareMessage[]): { code: number; message: string; chain?: { code: number; message: string }[] }[] {
+  return errors.map((e) =>
+    e.error_chain === undefined
+      ? { code: e.code, message: e.message }
+      : { code: e.code, message: e.message, chain: e.error_chain.map((c) => ({ code: c.code, message: c.message })) },
+  );
+}
+
+function describeCodes(errors: readonly CloudflareMessage[]): string {
+  return errors
+    .map((e) => {
+      const chain = (e.error_chain ?? []).map((c) => `${c.code} ${c.message}`).join(', ');
+      return chain === '' ? `${e.code} ${e.message}` : `${e.code} ${e.message} (${chain})`;
+    })
+    .join('; ');
+}
+
+function toResultInfo(info: NonNullable<z.infer<typeof envelopeSchema>['result_info']>): ResultInfo {
+  return {
+    ...(info.page === undefined ? {} : { page: info.page }),
+    ...(info.per_page === undefined ? {} : { perPage: info.per_page }),
+    ...(info.count === undefined ? {} : { count: info.count }),
+    ...(info.total_count === undefined ? {} : { totalCount: info.total_count }),
+    ...(info.total_pages === undefined ? {} : { totalPages: info.total_pages }),
+  };
+}
+
+function networkReason(error: unknown): string {
+  // undici reports "fetch failed" and puts the system error (ECONNRESET, ECONNREFUSED, ...) in `cause`.
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = current.cause;
+  }
+  return error instanceof Error ? error.message : 'unknown error';
+}
