@@ -103,7 +103,8 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
   const rayId = stringField(record, 'ray_id');
   const country = countryOf(record);
 
-  const known = action !== null && Object.hasOwn(ACTIVITIES, action) ? ACTIVITIES[action as keyof typeof ACTIVITIES] : null;
+  const known =
+    action !== null && Object.hasOwn(ACTIVITIES, action) ? ACTIVITIES[action as keyof typeof ACTIVITIES] : null;
   const activityId = known?.id ?? OTHER_ACTIVITY_ID;
   const activityName = known?.name ?? (action === null || action === '' ? 'Other' : wellFormed(action));
   const outcome: Outcome = allowed === null ? 'unknown' : allowed ? 'success' : 'failure';
