@@ -32,7 +32,7 @@ function canonicalIpv6(text: string): string | null {
   const hexGroups = isMapped ? groups.slice(0, 6) : groups;
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < hexGroups.length; ) {
+  for (let i = 0; i < hexGroups.length;) {
     if (hexGroups[i] !== 0) {
       i += 1;
       continue;
@@ -55,7 +55,10 @@ function canonicalIpv6(text: string): string | null {
     head = hex.join(':');
   }
   if (!isMapped) return head;
-  const tail = groups.slice(6).flatMap((g) => [g >> 8, g & 0xff]).join('.');
+  const tail = groups
+    .slice(6)
+    .flatMap((g) => [g >> 8, g & 0xff])
+    .join('.');
   return head.endsWith(':') ? `${head}${tail}` : `${head}:${tail}`;
 }
 
