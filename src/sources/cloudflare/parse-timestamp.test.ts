@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { formatTimestamp, parseTimestamp } from './parse-timestamp.js';
+
+const BASE = Date.UTC(2026, 2, 1, 11, 30, 0);
+
+describe('parseTimestamp', () => {
+  it('reads UTC with and without fractions', () => {
+    expect(parseTimestamp('2026-03-01T11:30:00Z')).toBe(BASE);
+    expect(parseTimestamp('2026-03-01T11:30:00.5Z')).toBe(BASE + 500);
+    expect(parseTimestamp('2026-03-01t11:30:00.123z')).toBe(BASE + 123);
+  });
+
+  it('truncates micro- and nanoseconds to the millisecond', () => {
+    expect(parseTimestamp('2026-03-01T11:30:00.123999Z')).toBe(BASE + 123);
+    expect(parseTimestamp('2026-03-01T11:30:00.123456789Z')).toBe(BASE + 123);
+  });
+
+  it('applies any offset', () => {
+    expect(parseTimestamp('2026-03-01T13:30:00+02:00')).toBe(BASE);
+    expect(parseTimestamp('2026-03-01T06:00:00.250-05:30')).toBe(BASE + 250);
+    expect(parseTimestamp('2026-03-01T11:30:00+0000')).toBe(BASE);
+  });
+
+  it('rejects what is not RFC 3339', () => {
+    for (const text of ['', 'yesterday', '2026-03-01', '2026-03-01T11:30:00', '2026-13-01T00:00:00Z', '1700000000']) {
+      expect(parseTimestamp(text)).toBeUndefined();
+    }
+  });
+
+  it('formats as RFC 3339 UTC with milliseconds, and reads its own output back', () => {
+    expect(formatTimestamp(BASE + 7)).toBe('2026-03-01T11:30:00.007Z');
+    expect(parseTimestamp(formatTimestamp(BASE + 7))).toBe(BASE + 7);
+  });
+});
