@@ -13,7 +13,7 @@ export interface TimelinePiece {
 }
 
 export type SimulatorTraffic =
-  | { readonly kind: 'organic'; readonly eventsPerDay?: number; readonly historyDays?: number }
+  | { readonly kind: 'organic'; readonly eventsPerDay?: number | undefined; readonly historyDays?: number | undefined }
   | { readonly kind: 'fixed'; readonly fromMs: number; readonly toMs: number; readonly count: number };
 
 /** All events with created_at in [fromMs, toMs), split into sorted pieces whose concatenation is in time order. */
