@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { Metrics } from '../../core/metrics.js';
+import { Secret } from '../../core/secret.js';
+import { startSimulator, type Simulator } from '../../simulator/simulator.js';
+import { tokenFingerprint } from './client.js';
+import { parseCloudflareConfig } from './config.js';
+import { cloudflareZeroTrustFactory } from './index.js';
+import { RateBudget } from './rate-budget.js';
+
+const NOW = Date.parse('2026-05-05T10:00:00.000Z');
+const ACCOUNT_ID = '00112233445566778899aabbccddeeff';
+
+let simulator: Simulator | undefined;
+afterEach(async () => {
+  await simulator?.stop();
+  simulator = undefined;
+});
+
+function context(clock = new ManualClock(NOW)) {
+  return { logger: silentLogger(), clock, metrics: new Metrics(), signal: new AbortController().signal };
+}
+
+describe('cloudflareZeroTrustFactory', () => {
+  it('applies the documented defaults', () => {
+    const config = parseCloudflareConfig({ name: 'corp', accountId: ACCOUNT_ID, token: 'plain-token-value' });
+    expect(config).toMatchObject({
+      baseUrl: 'https://api.cloudflare.com/client/v4',
+      pageSize: 1000,
+      lookbackMs: 300_000,
+      timeoutMs: 30_000,
+      rateLimit: { requests: 1200, windowSecs: 300 },
+      rateShare: 0.5,
+    });
+    expect(config.token).toBeInstanceOf(Secret);
+    expect(JSON.stringify(config)).not.toContain('plain-token-value');
+  });
+
+  it('raises SOURCE_ACCOUNT_ID_INVALID for a bad Account ID and lists every other problem', () => {
+    expect(() => parseCloudflareConfig({ name: 'corp', accountId: 'not-an-id', token: 't' })).toThrow(
+      expect.objectContaining({ code: 'SOURCE_ACCOUNT_ID_INVALID', message: expect.stringContaining('32 hexadecimal') }),
+    );
+    expect(() =>
+      parseCloudflareConfig({ name: 'corp', accountId: ACCOUNT_ID, token: 't', pageSize: 5000, rateShare: 0, extra: 1 }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/pageSize.*rateShare/s) }));
+  });
+
+  it('creates the access_requests source without touching the network, sharing one budget per token', () => {
+    const token = new Secret('factory-shared-budget-token');
+    const config = parseCloudflareConfig({ name: 'corp', accountId: ACCOUNT_ID, token, baseUrl: 'http://127.0.0.1:1/client/v4', rateShare: 0.25 });
+    const sources = cloudflareZeroTrustFactory.create(config, context());
+    expect(sources.map((s) => s.dataset)).toEqual(['access_requests']);
+    // The budget for this token exists now, sized by the first user's share: 1200 × 0.25.
+    const budget = RateBudget.forToken(tokenFingerprint(token), { requests: 10, windowSecs: 1, share: 1, clock: new ManualClock(0) });
+    expect(budget.capacity).toBe(300);
+  });
+
+  it('collects from the simulator end to end', async () => {
+    const clock = new ManualClock(NOW);
+    const sim = await startSimulator({ clock, traffic: { kind: 'fixed', fromMs: NOW - 3_600_000, toMs: NOW - 60_000, count: 250 } });
+    simulator = sim;
+    const config = parseCloudflareConfig({ name: 'sim', accountId: sim.accountId, token: sim.token, baseUrl: sim.baseUrl, pageSize: 100 });
+    const [source] = cloudflareZeroTrustFactory.create(config, context(clock));
+    if (source === undefined) throw new Error('no source');
+    await source.start();
+    let records = 0;
+    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 7_200_000 }), new AbortController().signal)) {
+      records += page.records.length;
+    }
+    await source.stop();
+    expect(records).toBe(250);
+  });
+});

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { SourceError } from '../../core/errors.js';
+import type { CloudflareClient } from './client.js';
+import { ACCESS_REQUESTS_PATH, ACCESS_REQUESTS_PERMISSION } from './datasets/access-requests.js';
+
+// Both verify endpoints answer with { id, status, expires_on?, not_before? } (API-NOTES §2.6).
+const tokenStatusSchema = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  expires_on: z.string().optional(),
+  not_before: z.string().optional(),
+});
+
+export interface TokenStatus {
+  readonly id: string;
+  /** `active`, `disabled` or `expired` today; other values are passed on as Cloudflare sends them. */
+  readonly status: string;
+  readonly expiresOn?: string;
+  /** Which endpoint accepted the token: user tokens and account-owned tokens verify in different places. */
+  readonly owner: 'user' | 'account';
+}
+
+/**
+ * Checks that Cloudflare accepts the token and that it is active. Tries `/user/tokens/verify` first and, when
+ * that rejects the token, `/accounts/{account_id}/tokens/verify`: account-owned tokens only verify there.
+ * Throws `SOURCE_AUTH_FAILED` for a disabled or expired token.
+ */
+export async function verifyToken(client: CloudflareClient, signal: AbortSignal = AbortSignal.timeout(60_000)): Promise<TokenStatus> {
+  let status: TokenStatus;
+  try {
+    status = toStatus((await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
+  } catch (error) {
+    // The user endpoint answers 401 for an account-owned token; any other failure is the answer itself.
+    if (!(error instanceof SourceError) || error.code !== 'SOURCE_AUTH_FAILED') throw error;
+    status = toStatus((await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result, 'account');
+  }
+  if (status.status !== 'active') {
+    throw new SourceError('SOURCE_AUTH_FAILED', {
+      message: `The API token is ${status.status}${
+        status.expiresOn === undefined ? '' : ` (expires_on ${status.expiresOn})`
+      }. Create a new token with ${ACCESS_REQUESTS_PERMISSION} for account ${client.accountId} and update the source.`,
+      details: { tokenId: status.id, status: status.status, owner: status.owner },
+    });
+  }
+  return status;
+}
+
+/**
+ * Reads one Access authentication event to prove the token holds `Access: Audit Logs Read` on the account.
+ * Resolves with the newest event's time, or null when the account has none in its retention.
+ */
+export async function probeAccessRequests(
+  client: CloudflareClient,
+  signal: AbortSignal = AbortSignal.timeout(60_000),
+): Promise<{ readonly newestEventAt: string | null }> {
+  const { result } = await client.get(
+    client.accountPath(ACCESS_REQUESTS_PATH),
+    { limit: 1, direction: 'desc' },
+    z.array(z.looseObject({ created_at: z.string() })),
+    signal,
+    { permission: ACCESS_REQUESTS_PERMISSION },
+  );
+  return { newestEventAt: result[0]?.created_at ?? null };
+}
+
+function toStatus(result: z.infer<typeof tokenStatusSchema>, owner: 'user' | 'account'): TokenStatus {
+  return {
+    id: result.id,
+    status: result.status,
+    owner,
+    ...(result.expires_on === undefined ? {} : { expiresOn: result.expires_on }),
+  };
+}
