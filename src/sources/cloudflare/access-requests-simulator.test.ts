@@ -40,12 +40,21 @@ describe('AccessRequestsSource against the simulator', () => {
       clock,
       retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 },
     });
-    const source = new AccessRequestsSource({ client, clock, logger: silentLogger(), pageSize: 1000, lookbackMs: 300_000 });
+    const source = new AccessRequestsSource({
+      client,
+      clock,
+      logger: silentLogger(),
+      pageSize: 1000,
+      lookbackMs: 300_000,
+    });
 
     const backfillFrom = NOW - 6 * HOUR;
     const received: unknown[] = [];
     let pages = 0;
-    for await (const page of source.pull(source.initialCursor({ backfillFromMs: backfillFrom }), new AbortController().signal)) {
+    for await (const page of source.pull(
+      source.initialCursor({ backfillFromMs: backfillFrom }),
+      new AbortController().signal,
+    )) {
       received.push(...page.records);
       pages++;
     }
@@ -56,7 +65,11 @@ describe('AccessRequestsSource against the simulator', () => {
     // Same events, same values; the API and eventsBetween only order the keys differently.
     const canonical = (items: readonly unknown[]): string[] =>
       items
-        .map((item) => JSON.stringify(Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))))
+        .map((item) =>
+          JSON.stringify(
+            Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))),
+          ),
+        )
         .sort();
     const got = canonical(received);
     expect(new Set(got).size).toBe(got.length);
@@ -97,7 +110,13 @@ describe('AccessRequestsSource against a faulty simulator', () => {
       clock,
       retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 5 },
     });
-    const source = new AccessRequestsSource({ client, clock, logger: silentLogger(), pageSize: 100, lookbackMs: 300_000 });
+    const source = new AccessRequestsSource({
+      client,
+      clock,
+      logger: silentLogger(),
+      pageSize: 100,
+      lookbackMs: 300_000,
+    });
     const ids = new Map<string, number>();
     const take = async (cursor: Record<string, unknown>): Promise<Record<string, unknown>> => {
       let next = cursor;
@@ -124,7 +143,10 @@ describe('AccessRequestsSource against a faulty simulator', () => {
     expect(ids.size).toBe(all.length);
     expect(metrics.value('source_requests_retried_total', { code: 'SOURCE_RATE_LIMITED' })).toBe(1);
     expect(metrics.value('source_requests_retried_total', { code: 'SOURCE_UNAVAILABLE' })).toBe(1);
-    expect(metrics.value('source_requests_retried_total', { code: 'SOURCE_RESPONSE_INVALID' })).toBeGreaterThanOrEqual(1);
-    for (const entry of sim.requestLog()) expect(validateRequest(entry.method, `${entry.path}?${entry.query}`)).toEqual([]);
+    expect(metrics.value('source_requests_retried_total', { code: 'SOURCE_RESPONSE_INVALID' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    for (const entry of sim.requestLog())
+      expect(validateRequest(entry.method, `${entry.path}?${entry.query}`)).toEqual([]);
   });
 });

@@ -71,7 +71,9 @@ describe('CloudflareClient', () => {
   it('sends a bearer token under the configured path prefix and parses the envelope', async () => {
     const h = await harness({ userAgent: 'zerotrail-test' }, '/proxy/cf/client/v4');
     h.server.enqueue({
-      body: envelope([{ id: 'a', extra: 1 }], { result_info: { page: 2, per_page: 1, count: 1, total_count: 9, vendor_new: true } }),
+      body: envelope([{ id: 'a', extra: 1 }], {
+        result_info: { page: 2, per_page: 1, count: 1, total_count: 9, vendor_new: true },
+      }),
       headers: { 'x-custom': 'yes' },
     });
     const response = await h.client.get(
@@ -150,7 +152,9 @@ describe('CloudflareClient', () => {
     {
       name: '7000 Could not route',
       status: 400,
-      body: failure([{ code: 7000, message: 'Could not route to /accounts/x, perhaps your object identifier is invalid?' }]),
+      body: failure([
+        { code: 7000, message: 'Could not route to /accounts/x, perhaps your object identifier is invalid?' },
+      ]),
       code: 'SOURCE_ACCOUNT_NOT_FOUND',
       mentions: ['Account ID'],
     },
@@ -219,7 +223,11 @@ describe('CloudflareClient', () => {
   it('waits the Retry-After of a 429 and then succeeds, logging and counting the retry', async () => {
     const h = await harness();
     h.server.enqueue(
-      { status: 429, headers: { 'retry-after': '1' }, body: failure([{ code: 971, message: 'Please wait and consider throttling your request speed' }]) },
+      {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: failure([{ code: 971, message: 'Please wait and consider throttling your request speed' }]),
+      },
       { body: envelope([{ id: 'x' }]) },
     );
     const started = Date.now();
@@ -234,7 +242,11 @@ describe('CloudflareClient', () => {
 
   it('blocks the shared budget on a 429 and throws a retryable error once the attempts run out', async () => {
     const h = await harness({ retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 } });
-    h.server.setFallback({ status: 429, headers: { 'retry-after': '0' }, body: failure([{ code: 971, message: 'slow down' }]) });
+    h.server.setFallback({
+      status: 429,
+      headers: { 'retry-after': '0' },
+      body: failure([{ code: 971, message: 'slow down' }]),
+    });
     const error = await caught(get(h));
     expect(error.code).toBe('SOURCE_RATE_LIMITED');
     expect(error.retryable).toBe(true);
@@ -242,7 +254,11 @@ describe('CloudflareClient', () => {
     expect(h.server.requests).toHaveLength(2);
 
     const blocked = await harness();
-    blocked.server.setFallback({ status: 429, headers: { 'retry-after': '120' }, body: failure([{ code: 971, message: 'slow down' }]) });
+    blocked.server.setFallback({
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: failure([{ code: 971, message: 'slow down' }]),
+    });
     const controller = new AbortController();
     const pending = get(blocked, controller.signal);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -231,7 +231,12 @@ export class CloudflareClient {
     }
     if (status >= 200 && status < 300) {
       if (!parsedJson.ok) {
-        throw invalidResponse(path, status, 'the body is not complete JSON (truncated or not JSON at all)', parsedJson.error);
+        throw invalidResponse(
+          path,
+          status,
+          'the body is not complete JSON (truncated or not JSON at all)',
+          parsedJson.error,
+        );
       }
       if (envelope === undefined || !envelope.success) {
         throw invalidResponse(path, status, `the response envelope does not match: ${issuesOf(envelope?.error)}`);
@@ -242,7 +247,11 @@ export class CloudflareClient {
           throw invalidResponse(path, status, `the result does not match what we rely on: ${issuesOf(result.error)}`);
         }
         const info = envelope.data.result_info ?? undefined;
-        return { result: result.data, resultInfo: info === undefined ? undefined : toResultInfo(info), headers: response.headers };
+        return {
+          result: result.data,
+          resultInfo: info === undefined ? undefined : toResultInfo(info),
+          headers: response.headers,
+        };
       }
     }
     throw this.#failure(status, errors, path, options);
@@ -320,7 +329,7 @@ async function readBody(response: Response, path: string): Promise<string> {
   if (response.body === null) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > MAX_BODY_BYTES) {
       throw invalidResponse(path, response.status, `the body is larger than ${MAX_BODY_BYTES} bytes`);
@@ -364,7 +373,9 @@ function issuesOf(error: z.ZodError | undefined): string {
     .join('; ');
 }
 
-function summarize(errors: readonly CloudflareMessage[]): { code: number; message: string; chain?: { code: number; message: string }[] }[] {
+function summarize(
+  errors: readonly CloudflareMessage[],
+): { code: number; message: string; chain?: { code: number; message: string }[] }[] {
   return errors.map((e) =>
     e.error_chain === undefined
       ? { code: e.code, message: e.message }

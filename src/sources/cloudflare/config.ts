@@ -48,7 +48,9 @@ export type CloudflareConfigInput = z.input<typeof cloudflareConfigSchema>;
 export function parseCloudflareConfig(input: unknown): CloudflareConfig {
   const parsed = cloudflareConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+  );
   if (parsed.error.issues.every((issue) => issue.path[0] === 'accountId')) {
     throw new SourceError('SOURCE_ACCOUNT_ID_INVALID', { message: ACCOUNT_ID_MESSAGE, details: { problems } });
   }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
+import { AppError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
@@ -38,34 +39,67 @@ describe('cloudflareZeroTrustFactory', () => {
   });
 
   it('raises SOURCE_ACCOUNT_ID_INVALID for a bad Account ID and lists every other problem', () => {
-    expect(() => parseCloudflareConfig({ name: 'corp', accountId: 'not-an-id', token: 't' })).toThrow(
-      expect.objectContaining({ code: 'SOURCE_ACCOUNT_ID_INVALID', message: expect.stringContaining('32 hexadecimal') }),
-    );
-    expect(() =>
-      parseCloudflareConfig({ name: 'corp', accountId: ACCOUNT_ID, token: 't', pageSize: 5000, rateShare: 0, extra: 1 }),
-    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/pageSize.*rateShare/s) }));
+    const failureOf = (input: unknown): AppError => {
+      try {
+        parseCloudflareConfig(input);
+      } catch (error) {
+        if (error instanceof AppError) return error;
+        throw error;
+      }
+      throw new Error('expected the config to be rejected');
+    };
+    const badId = failureOf({ name: 'corp', accountId: 'not-an-id', token: 't' });
+    expect(badId.code).toBe('SOURCE_ACCOUNT_ID_INVALID');
+    expect(badId.message).toContain('32 hexadecimal');
+    const many = failureOf({ name: 'corp', accountId: ACCOUNT_ID, token: 't', pageSize: 5000, rateShare: 0, extra: 1 });
+    expect(many.code).toBe('CONFIG_INVALID');
+    expect(many.message).toMatch(/pageSize.*rateShare/s);
+    expect(many.message).toContain('extra');
   });
 
   it('creates the access_requests source without touching the network, sharing one budget per token', () => {
     const token = new Secret('factory-shared-budget-token');
-    const config = parseCloudflareConfig({ name: 'corp', accountId: ACCOUNT_ID, token, baseUrl: 'http://127.0.0.1:1/client/v4', rateShare: 0.25 });
+    const config = parseCloudflareConfig({
+      name: 'corp',
+      accountId: ACCOUNT_ID,
+      token,
+      baseUrl: 'http://127.0.0.1:1/client/v4',
+      rateShare: 0.25,
+    });
     const sources = cloudflareZeroTrustFactory.create(config, context());
     expect(sources.map((s) => s.dataset)).toEqual(['access_requests']);
     // The budget for this token exists now, sized by the first user's share: 1200 × 0.25.
-    const budget = RateBudget.forToken(tokenFingerprint(token), { requests: 10, windowSecs: 1, share: 1, clock: new ManualClock(0) });
+    const budget = RateBudget.forToken(tokenFingerprint(token), {
+      requests: 10,
+      windowSecs: 1,
+      share: 1,
+      clock: new ManualClock(0),
+    });
     expect(budget.capacity).toBe(300);
   });
 
   it('collects from the simulator end to end', async () => {
     const clock = new ManualClock(NOW);
-    const sim = await startSimulator({ clock, traffic: { kind: 'fixed', fromMs: NOW - 3_600_000, toMs: NOW - 60_000, count: 250 } });
+    const sim = await startSimulator({
+      clock,
+      traffic: { kind: 'fixed', fromMs: NOW - 3_600_000, toMs: NOW - 60_000, count: 250 },
+    });
     simulator = sim;
-    const config = parseCloudflareConfig({ name: 'sim', accountId: sim.accountId, token: sim.token, baseUrl: sim.baseUrl, pageSize: 100 });
+    const config = parseCloudflareConfig({
+      name: 'sim',
+      accountId: sim.accountId,
+      token: sim.token,
+      baseUrl: sim.baseUrl,
+      pageSize: 100,
+    });
     const [source] = cloudflareZeroTrustFactory.create(config, context(clock));
     if (source === undefined) throw new Error('no source');
     await source.start();
     let records = 0;
-    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 7_200_000 }), new AbortController().signal)) {
+    for await (const page of source.pull(
+      source.initialCursor({ backfillFromMs: NOW - 7_200_000 }),
+      new AbortController().signal,
+    )) {
       records += page.records.length;
     }
     await source.stop();

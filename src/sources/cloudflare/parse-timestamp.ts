@@ -10,7 +10,14 @@ export function parseTimestamp(text: string): number | undefined {
   if (match === null) return undefined;
   const [, year, month, day, hour, minute, second, fraction = '', offset = 'Z'] = match;
   const base = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
-  if (Number.isNaN(base) || Number(month) > 12 || Number(day) > 31 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60) {
+  if (
+    Number.isNaN(base) ||
+    Number(month) > 12 ||
+    Number(day) > 31 ||
+    Number(hour) > 23 ||
+    Number(minute) > 59 ||
+    Number(second) > 60
+  ) {
     return undefined;
   }
   const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));

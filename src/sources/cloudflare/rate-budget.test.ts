@@ -4,7 +4,11 @@ import { RateBudget } from './rate-budget.js';
 
 const START = Date.UTC(2026, 0, 1);
 
-function virtualTime(): { clock: ManualClock; waits: number[]; sleep: (ms: number, signal: AbortSignal) => Promise<void> } {
+function virtualTime(): {
+  clock: ManualClock;
+  waits: number[];
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+} {
   const clock = new ManualClock(START);
   const waits: number[] = [];
   return {

@@ -50,7 +50,12 @@ describe('verifyToken', () => {
   it('accepts an active user token', async () => {
     const c = await client();
     server.enqueue({ body: envelope({ id: TOKEN_ID, status: 'active', expires_on: '2027-01-01T00:00:00Z' }) });
-    await expect(verifyToken(c)).resolves.toEqual({ id: TOKEN_ID, status: 'active', expiresOn: '2027-01-01T00:00:00Z', owner: 'user' });
+    await expect(verifyToken(c)).resolves.toEqual({
+      id: TOKEN_ID,
+      status: 'active',
+      expiresOn: '2027-01-01T00:00:00Z',
+      owner: 'user',
+    });
     expect(paths()).toEqual(['/client/v4/user/tokens/verify']);
     for (const r of server.requests) expect(validateRequest(r.method, r.url)).toEqual([]);
   });

@@ -25,14 +25,20 @@ export interface TokenStatus {
  * that rejects the token, `/accounts/{account_id}/tokens/verify`: account-owned tokens only verify there.
  * Throws `SOURCE_AUTH_FAILED` for a disabled or expired token.
  */
-export async function verifyToken(client: CloudflareClient, signal: AbortSignal = AbortSignal.timeout(60_000)): Promise<TokenStatus> {
+export async function verifyToken(
+  client: CloudflareClient,
+  signal: AbortSignal = AbortSignal.timeout(60_000),
+): Promise<TokenStatus> {
   let status: TokenStatus;
   try {
     status = toStatus((await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
   } catch (error) {
     // The user endpoint answers 401 for an account-owned token; any other failure is the answer itself.
     if (!(error instanceof SourceError) || error.code !== 'SOURCE_AUTH_FAILED') throw error;
-    status = toStatus((await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result, 'account');
+    status = toStatus(
+      (await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result,
+      'account',
+    );
   }
   if (status.status !== 'active') {
     throw new SourceError('SOURCE_AUTH_FAILED', {

@@ -5,7 +5,12 @@ import { silentLogger } from '../../../core/logger.js';
 import { Metrics } from '../../../core/metrics.js';
 import { Secret } from '../../../core/secret.js';
 import type { RawPage, SourceCursor } from '../../source.js';
-import { envelope, startFixtureServer, type FixtureHandler, type FixtureServer } from '../../../../test/helpers/fixture-server.js';
+import {
+  envelope,
+  startFixtureServer,
+  type FixtureHandler,
+  type FixtureServer,
+} from '../../../../test/helpers/fixture-server.js';
 import { validateRequest } from '../../../../test/helpers/openapi.js';
 import { CloudflareClient } from '../client.js';
 import { parseTimestamp } from '../parse-timestamp.js';
@@ -68,7 +73,9 @@ afterEach(async () => {
   servers = [];
 });
 
-async function setup(options: { pageSize?: number; lookbackMs?: number; clock?: ManualClock; maxAttempts?: number } = {}) {
+async function setup(
+  options: { pageSize?: number; lookbackMs?: number; clock?: ManualClock; maxAttempts?: number } = {},
+) {
   const server = await startFixtureServer();
   servers.push(server);
   const clock = options.clock ?? new ManualClock(NOW);
@@ -155,7 +162,11 @@ describe('AccessRequestsSource', () => {
     ]);
     // The last request returned only the boundary record: its page is yielded empty because the cursor moved.
     expect(pages.map((p) => p.records.length)).toEqual([3, 2, 2, 0]);
-    expect(pages[1]?.nextCursor).toMatchObject({ since: records[4]?.created_at, page: 1, scannedAt: '2026-03-01T12:00:00.000Z' });
+    expect(pages[1]?.nextCursor).toMatchObject({
+      since: records[4]?.created_at,
+      page: 1,
+      scannedAt: '2026-03-01T12:00:00.000Z',
+    });
     expect((pages[1]?.nextCursor as AccessRequestsCursor).seen).toHaveLength(1);
     expect(pages.at(-1)?.nextCursor).toEqual({
       since: '2026-03-01T12:00:00.000Z',
@@ -259,7 +270,10 @@ describe('AccessRequestsSource', () => {
     lateVisible = true;
     clock.advance(MINUTE);
     const second = await collect(source.pull(first.at(-1)?.nextCursor ?? {}, signal()));
-    expect(queries(server).at(-1)).toMatchObject({ since: '2026-03-01T11:55:00.000Z', until: '2026-03-01T12:01:00.000Z' });
+    expect(queries(server).at(-1)).toMatchObject({
+      since: '2026-03-01T11:55:00.000Z',
+      until: '2026-03-01T12:01:00.000Z',
+    });
     expect(rayIds(second)).toEqual([late.ray_id]);
     expectValidRequests(server);
   });
@@ -280,7 +294,11 @@ describe('AccessRequestsSource', () => {
 
   it('keeps unknown vendor fields untouched', async () => {
     const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
-    const r = record(NOW - MINUTE, { purpose_justification_response: 'on call', nested: { country: 'NL' }, user_email: null });
+    const r = record(NOW - MINUTE, {
+      purpose_justification_response: 'on call',
+      nested: { country: 'NL' },
+      user_email: null,
+    });
     server.setFallback(accessLogApi([r]));
     const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
     expect(pages[0]?.records).toEqual([r]);
@@ -288,11 +306,12 @@ describe('AccessRequestsSource', () => {
 
   it('fails the page loudly when a record has no created_at', async () => {
     const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
-    const { created_at: _dropped, ...broken } = record(NOW - MINUTE);
+    const broken: Record<string, unknown> = { ...record(NOW - MINUTE) };
+    delete broken['created_at'];
     server.setFallback({ body: envelope([record(NOW - 2 * MINUTE), broken]) });
-    const error = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal())).catch(
-      (e: unknown) => e,
-    );
+    const error = await collect(
+      source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).code).toBe('SOURCE_RESPONSE_INVALID');
     expect((error as SourceError).message).toContain('1.created_at');
@@ -319,7 +338,9 @@ describe('AccessRequestsSource', () => {
     const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
     await source.stop();
     await source.stop();
-    await expect(collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal()))).rejects.toThrow('stopped');
+    await expect(
+      collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal())),
+    ).rejects.toThrow('stopped');
 
     const fresh = await setup({ pageSize: 10, lookbackMs: 0 });
     await fresh.source.start();
