@@ -1,6 +1,6 @@
 import type { Organisation } from './organisation.js';
 import { documentationIp } from './organisation.js';
-import { hash32, unit } from './prng.js';
+import { derive, hash32, unit } from './prng.js';
 
 /** How events are rendered right now; both come from the active faults. */
 export interface RenderMode {
@@ -49,32 +49,33 @@ export class EventRenderer {
   constructor(seed: number, org: Organisation) {
     this.#seed = seed;
     this.#org = org;
-    this.#emailJson = org.users.map((u) => `,"ray_id":"%RAY%","user_email":${JSON.stringify(u.email)}}`);
+    this.#emailJson = org.users.map((u) => `","user_email":${JSON.stringify(u.email)}}`);
     this.#appJson = org.applications.map((a) => `"app_domain":${JSON.stringify(a.domain)},"app_uid":${JSON.stringify(a.uid)}`);
     this.#idpJson = org.identityProviders.map((p) => `,"connection":${JSON.stringify(p.type)}`);
   }
 
   #core(serial: number): EventCore {
     const seed = this.#seed;
+    const base = hash32(seed, serial, 10);
+    const roll = (salt: number): number => derive(base, salt) / 4294967296;
     const users = this.#org.users;
     // A skewed pick: a minority of staff produces most of the logins, as in real organisations.
-    const user = Math.min(users.length - 1, Math.floor(users.length * unit(seed, serial, 11) ** 1.7));
+    const user = Math.min(users.length - 1, Math.floor(users.length * roll(11) ** 1.7));
     const u = users[user];
-    const r = unit(seed, serial, 12);
+    const r = roll(12);
     const weights = this.#org.applicationWeights;
     let app = 0;
     while (app < weights.length - 1 && r > (weights[app] ?? 1)) app++;
     const a = this.#org.applications[app];
-    const actionRoll = unit(seed, serial, 13);
+    const actionRoll = roll(13);
     const action = actionRoll < 0.88 ? 'login' : actionRoll < 0.95 ? 'logout' : actionRoll < 0.985 ? 'warpEnrollment' : '';
     const denyRate = Math.max(u?.denyRate ?? 0, a?.denyRate ?? 0);
-    const allowed = action === 'logout' || unit(seed, serial, 14) >= denyRate;
-    const idpRoll = unit(seed, serial, 15);
-    const idp = idpRoll < 0.06 ? this.#org.identityProviders.length - 1 : (u?.idp ?? 0);
+    const allowed = action === 'logout' || roll(14) >= denyRate;
+    const idp = roll(15) < 0.06 ? this.#org.identityProviders.length - 1 : (u?.idp ?? 0);
     const ips = u?.ips ?? [];
     // Travellers and hotel Wi-Fi: a few logins come from outside the user's usual addresses.
-    const ip = unit(seed, serial, 16) < 0.03 ? documentationIp(seed, serial + 7919) : (ips[hash32(seed, serial, 17) % Math.max(1, ips.length)] ?? '192.0.2.1');
-    const rayId = hash32(seed, serial, 18).toString(16).padStart(8, '0') + hash32(seed, serial, 19).toString(16).padStart(8, '0');
+    const ip = roll(16) < 0.03 ? documentationIp(seed, serial + 7919) : (ips[derive(base, 17) % Math.max(1, ips.length)] ?? '192.0.2.1');
+    const rayId = derive(base, 18).toString(16).padStart(8, '0') + derive(base, 19).toString(16).padStart(8, '0');
     return { user, app, idp, action, allowed, ip, rayId };
   }
 
@@ -135,8 +136,8 @@ export class EventRenderer {
     const created = this.createdAt(timeMs, serial, mode);
     return (
       `{"action":"${c.action}","allowed":${c.allowed ? 'true' : 'false'},${this.#appJson[c.app] ?? ''}` +
-      `${this.#idpJson[c.idp] ?? ''},"created_at":"${created}","ip_address":"${c.ip}"` +
-      (this.#emailJson[c.user] ?? '').replace('%RAY%', c.rayId)
+      `${this.#idpJson[c.idp] ?? ''},"created_at":"${created}","ip_address":"${c.ip}","ray_id":"${c.rayId}` +
+      (this.#emailJson[c.user] ?? '')
     );
   }
 }

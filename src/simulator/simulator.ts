@@ -23,7 +23,7 @@ import { buildOrganisation } from './organisation.js';
 import { hash32 } from './prng.js';
 import { RateLimiter } from './rate-limiter.js';
 import { allRoutes } from './routes/all-routes.js';
-import type { ResolvedToken, SimulatorData } from './routes/route.js';
+import type { ResolvedToken, Route, SimulatorData } from './routes/route.js';
 import { createTimeline } from './timeline.js';
 import type { SimulatorTraffic } from './timeline.js';
 
@@ -118,6 +118,14 @@ function edgeErrorPage(status: number, rayId: string): SimulatedResponse {
   };
 }
 
+function matchRoute(path: string): { route: Route; match: RegExpExecArray } | undefined {
+  for (const route of allRoutes) {
+    const match = route.pattern.exec(path);
+    if (match !== null) return { route, match };
+  }
+  return undefined;
+}
+
 function resolveToken(token: SimulatorToken, accountId: string, nowMs: number): ResolvedToken {
   let key = 0;
   for (let i = 0; i < token.value.length; i++) key = (Math.imul(key, 33) + token.value.charCodeAt(i)) >>> 0;
@@ -169,10 +177,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const plain = (response: SimulatedResponse): Outcome => ({ response, reset: false, delayMs: 0 });
     if (req.method !== 'GET' || !(path === prefix || path.startsWith(`${prefix}/`))) return plain(failure(404, NO_ROUTE));
     const routePath = path.slice(prefix.length);
-    let match: RegExpExecArray | null = null;
-    const route = allRoutes.find((r) => (match = r.pattern.exec(routePath)) !== null);
-    if (route === undefined || match === null) return plain(failure(404, NO_ROUTE));
-    const pathAccount = route.accountScoped ? (match as RegExpExecArray)[1] : undefined;
+    const found = matchRoute(routePath);
+    if (found === undefined) return plain(failure(404, NO_ROUTE));
+    const { route, match } = found;
+    const pathAccount = route.accountScoped ? match[1] : undefined;
     if (pathAccount !== undefined && !ACCOUNT_ID.test(pathAccount)) return plain(failure(400, unroutableAccount(routePath)));
 
     // Edge faults come first: Cloudflare's edge answers them before the API looks at credentials.
