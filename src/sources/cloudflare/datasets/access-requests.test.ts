@@ -341,6 +341,12 @@ describe('AccessRequestsSource', () => {
     await expect(
       collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal())),
     ).rejects.toThrow('stopped');
+    expect(server.requests).toHaveLength(0);
+    // Started again, it pulls as before.
+    await source.start();
+    server.setFallback(accessLogApi([record(NOW - 30_000)]));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal()));
+    expect(pages.flatMap((p) => p.records)).toHaveLength(1);
 
     const fresh = await setup({ pageSize: 10, lookbackMs: 0 });
     await fresh.source.start();
@@ -350,6 +356,6 @@ describe('AccessRequestsSource', () => {
     const started = Date.now();
     await expect(pending).rejects.toThrow('stopped');
     expect(Date.now() - started).toBeLessThan(1500);
-    expect(server.requests).toHaveLength(0);
+    expect(fresh.server.requests).toHaveLength(1);
   });
 });

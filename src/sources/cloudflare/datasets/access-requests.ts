@@ -66,7 +66,7 @@ export class AccessRequestsSource implements Source {
   readonly #logger: Logger;
   readonly #pageSize: number;
   readonly #lookbackMs: number;
-  readonly #stopping = new AbortController();
+  #stopping = new AbortController();
 
   constructor(options: AccessRequestsSourceOptions) {
     this.#client = options.client;
@@ -76,7 +76,9 @@ export class AccessRequestsSource implements Source {
     this.#lookbackMs = options.lookbackMs;
   }
 
+  /** Opens no connection: the first pull does. Makes a stopped source usable again. */
   start(): Promise<void> {
+    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
     return Promise.resolve();
   }
 
@@ -172,8 +174,8 @@ function createdMs(record: AccessRequest): number {
   return parseTimestamp(record.created_at) ?? 0;
 }
 
-/** A deterministic key of one access event, short enough to keep thousands of them in a cursor. */
-export function recordKey(record: AccessRequest): string {
+// A deterministic key of one access event, short enough to keep thousands of them in a cursor.
+function recordKey(record: AccessRequest): string {
   const parts = [record.ray_id, createdMs(record), record.action ?? '', record.user_email ?? '', record.app_uid ?? ''];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
 }
