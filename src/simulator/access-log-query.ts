@@ -43,7 +43,9 @@ function matchesEmail(email: string, filter: EmailFilter): boolean {
 }
 
 /**
- * One page of access requests as a JSON array text. Runs of events that need no per-event check are skipped by
+ * One page of access requests as a JSON array text. Events are ordered by created_at and, within the same
+ * millisecond, by their position in the timeline (regular events before burst events); desc is the exact reverse,
+ * so page boundaries never reorder ties. Runs of events that need no per-event check are skipped by
  * count, so a page costs O(page size) wherever it starts; only filters and the not-yet-settled tail
  * (late-arrival fault) are examined event by event.
  */

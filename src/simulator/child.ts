@@ -32,6 +32,7 @@ const optionsSchema = z.strictObject({
     ])
     .optional(),
   maxPageSize: z.number().int().positive().optional(),
+  requestLogSize: z.number().int().positive().optional(),
   rateLimit: z.strictObject({ requests: z.number().int().positive(), windowSecs: z.number().positive() }).optional(),
   faults: z
     .strictObject({

@@ -303,6 +303,20 @@ describe('traffic', () => {
     ]);
   });
 
+  it('keeps only the most recent requests in the log', async () => {
+    const sim = await start({ requestLogSize: 3 });
+    for (const limit of [1, 2, 3, 4, 5]) await get(sim, logsPath(sim, `limit=${limit}`));
+    expect(sim.requestLog().map((e) => e.query)).toEqual(['limit=3', 'limit=4', 'limit=5']);
+    expect(sim.stats.requests).toBe(5);
+  });
+
+  it('stops idempotently and refuses connections afterwards', async () => {
+    const sim = await start();
+    await Promise.all([sim.stop(), sim.stop()]);
+    await sim.stop();
+    await expect(fetch(`${sim.baseUrl}/user/tokens/verify`)).rejects.toThrow();
+  });
+
   it('serves under a custom path prefix', async () => {
     const sim = await start({ pathPrefix: '/api/v4/' });
     expect(sim.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v4$/);

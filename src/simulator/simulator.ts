@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   maxPageSize?: number | undefined;
   rateLimit?: { requests: number; windowSecs: number } | undefined;
   faults?: SimulatorFaults | undefined;
+  /** How many recent requests `requestLog()` keeps (default 10,000). */
+  requestLogSize?: number | undefined;
 }
 
 export interface SimulatorRequestLogEntry {
@@ -74,7 +76,7 @@ export interface Simulator {
   /** Every event with created_at in [fromMs, toMs), visible or not, as the API would render them, oldest first. */
   eventsBetween(fromMs: number, toMs: number): readonly Record<string, unknown>[];
   readonly stats: { requests: number; byStatus: Record<number, number> };
-  /** The most recent requests (at most 10,000), oldest first. */
+  /** The most recent requests (at most `requestLogSize`), oldest first. */
   requestLog(): readonly SimulatorRequestLogEntry[];
 }
 
@@ -86,7 +88,6 @@ export const DEFAULT_PERMISSIONS = [
   'Access: Organizations, Identity Providers, and Groups Read',
 ] as const;
 
-const REQUEST_LOG_LIMIT = 10_000;
 const ACCOUNT_ID = /^[0-9a-f]{32}$/;
 // RFC 6750 token68 characters; Cloudflare answers 6003/6111 for quotes, inner whitespace or a doubled "Bearer".
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -154,6 +155,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const renderer = new EventRenderer(seed, org);
   const timeline = createTimeline(options.traffic ?? { kind: 'organic' }, seed, clock, () => injector.faults.bursts ?? []);
   const stats = { requests: 0, byStatus: {} as Record<number, number> };
+  const logSize = Math.max(1, options.requestLogSize ?? 10_000);
   const log: SimulatorRequestLogEntry[] = [];
   let logNext = 0;
   const timers = new Set<NodeJS.Timeout>();
@@ -168,9 +170,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const record = (entry: SimulatorRequestLogEntry): void => {
     stats.requests++;
     stats.byStatus[entry.status] = (stats.byStatus[entry.status] ?? 0) + 1;
-    if (log.length < REQUEST_LOG_LIMIT) log.push(entry);
+    if (log.length < logSize) log.push(entry);
     else log[logNext] = entry;
-    logNext = (logNext + 1) % REQUEST_LOG_LIMIT;
+    logNext = (logNext + 1) % logSize;
   };
 
   const dispatch = (req: IncomingMessage, path: string, query: URLSearchParams, rayId: string): Outcome => {
@@ -312,7 +314,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return out;
     },
     requestLog() {
-      return log.length < REQUEST_LOG_LIMIT ? [...log] : [...log.slice(logNext), ...log.slice(0, logNext)];
+      return log.length < logSize ? [...log] : [...log.slice(logNext), ...log.slice(0, logNext)];
     },
   };
 }

@@ -12,6 +12,12 @@ export interface TimelinePiece {
   readonly serialBase: number;
 }
 
+/**
+ * `organic`: about `eventsPerDay` events a day (default 4000) from `historyDays` (default 30) before the start
+ * clock time onwards, generated day by day so they keep appearing as the clock advances.
+ * `fixed`: exactly `count` events with created_at in [fromMs, toMs).
+ * In both modes the API never serves an event whose created_at is after the clock's now; `eventsBetween` does.
+ */
 export type SimulatorTraffic =
   | { readonly kind: 'organic'; readonly eventsPerDay?: number | undefined; readonly historyDays?: number | undefined }
   | { readonly kind: 'fixed'; readonly fromMs: number; readonly toMs: number; readonly count: number };
