@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../core/clock.js';
+import { ManualClock, systemClock } from '../../core/clock.js';
 import { SourceError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
+import { startSimulator, type Simulator } from '../../simulator/simulator.js';
 import { envelope, failure, startFixtureServer, type FixtureServer } from '../../../test/helpers/fixture-server.js';
 import { validateRequest } from '../../../test/helpers/openapi.js';
 import { CloudflareClient } from './client.js';
@@ -14,12 +15,15 @@ const ACCOUNT_ID = 'abcdefabcdefabcdefabcdefabcdef12';
 const TOKEN_ID = 'ed17574386854bf78a67040be0a770b0';
 
 let server: FixtureServer;
+let started: FixtureServer[] = [];
 afterEach(async () => {
-  await server.close();
+  await Promise.all(started.map((s) => s.close()));
+  started = [];
 });
 
 async function client(): Promise<CloudflareClient> {
   server = await startFixtureServer();
+  started.push(server);
   return new CloudflareClient({
     baseUrl: `${server.url}/client/v4`,
     accountId: ACCOUNT_ID,
@@ -122,5 +126,68 @@ describe('probeAccessRequests', () => {
     const error = await rejection(probeAccessRequests(c));
     expect(error.code).toBe('SOURCE_ACCOUNT_NOT_FOUND');
     expect(error.message).toContain('Account ID');
+  });
+});
+
+describe('verifyToken and probeAccessRequests against the simulator', () => {
+  let sim: Simulator | undefined;
+  afterEach(async () => {
+    await sim?.stop();
+    sim = undefined;
+  });
+
+  async function simClient(token: string, accountId?: string): Promise<CloudflareClient> {
+    const clock = new ManualClock(Date.parse('2026-06-01T00:00:00Z'));
+    sim ??= await startSimulator({
+      clock,
+      tokens: [
+        { value: 'good-token' },
+        { value: 'expired-token', status: 'expired' },
+        { value: 'no-audit-token', permissions: ['Zero Trust Read'] },
+      ],
+    });
+    return new CloudflareClient({
+      baseUrl: sim.baseUrl,
+      accountId: accountId ?? sim.accountId,
+      token: new Secret(token),
+      timeoutMs: 5000,
+      rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
+      logger: silentLogger(),
+      metrics: new Metrics(),
+      clock,
+      retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 },
+    });
+  }
+
+  it('verifies a good token and proves its permission', async () => {
+    const c = await simClient('good-token');
+    await expect(verifyToken(c)).resolves.toMatchObject({ status: 'active', owner: 'user' });
+    await expect(probeAccessRequests(c)).resolves.toHaveProperty('newestEventAt');
+  });
+
+  it('reports an expired token', async () => {
+    const c = await simClient('expired-token');
+    const error = await rejection(verifyToken(c));
+    expect(error.code).toBe('SOURCE_AUTH_FAILED');
+    expect(error.message).toContain('expired');
+  });
+
+  it('names the permission a token lacks', async () => {
+    const c = await simClient('no-audit-token');
+    const error = await rejection(probeAccessRequests(c));
+    expect(error.code).toBe('SOURCE_PERMISSION_DENIED');
+    expect(error.message).toContain('Access: Audit Logs Read');
+  });
+
+  it('tells an unknown token and a foreign account apart', async () => {
+    const unknown = await rejection(probeAccessRequests(await simClient('never-issued')));
+    expect(unknown.code).toBe('SOURCE_AUTH_FAILED');
+    const foreign = await rejection(
+      probeAccessRequests(await simClient('good-token', '99999999999999999999999999999999')),
+    );
+    expect(foreign.code).toBe('SOURCE_PERMISSION_DENIED');
+    expect(foreign.message).toContain('99999999999999999999999999999999');
+    for (const entry of sim?.requestLog() ?? [])
+      expect(validateRequest(entry.method, `${entry.path}?${entry.query}`)).toEqual([]);
   });
 });
