@@ -153,7 +153,7 @@ class OrganicTimeline implements Timeline {
 // Bursts are inserted after every regular event with the same or an earlier time, so ordering stays total.
 function withBursts(base: TimelinePiece[], bursts: readonly { atMs: number; count: number }[], fromMs: number, toMs: number): TimelinePiece[] {
   const inWindow = bursts
-    .map((b, index) => ({ ...b, index }))
+    .map((b, index) => ({ atMs: Math.floor(b.atMs), count: Math.floor(b.count), index }))
     .filter((b) => b.count > 0 && b.atMs >= fromMs && b.atMs < toMs)
     .sort((a, b) => a.atMs - b.atMs || a.index - b.index);
   if (inWindow.length === 0) return base;
