@@ -5,9 +5,26 @@
  * Returns null for anything that is not an address.
  */
 export function ipKey(address: string): string | null {
+  // Fast path for the common case; ingestion computes a key per event.
+  const v4 = IPV4.exec(address);
+  if (v4 !== null) {
+    let key = IPV4_MAPPED_PREFIX;
+    for (let index = 1; index <= 4; index += 1) {
+      const part = v4[index] ?? '';
+      if (part.length > 1 && part.startsWith('0')) return null;
+      const value = Number(part);
+      if (value > 255) return null;
+      key += HEX_BYTES[value] ?? '';
+    }
+    return key;
+  }
   const bytes = parseAddress(address);
   return bytes === null ? null : toHex(bytes);
 }
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const IPV4_MAPPED_PREFIX = '00000000000000000000ffff';
+const HEX_BYTES = Array.from({ length: 256 }, (_, value) => value.toString(16).padStart(2, '0'));
 
 export interface CidrRange {
   readonly version: 4 | 6;

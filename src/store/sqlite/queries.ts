@@ -8,12 +8,21 @@ import type { SearchField, SearchFilter } from '../search-query.js';
  */
 export const SQL = {
   // Pragma bodies, for better-sqlite3's db.pragma().
+  // Only takes effect on a new, empty file. Each commit writes every dirty page to the WAL, and the
+  // per-user and per-address indexes dirty many scattered pages per batch; bigger pages mean fewer writes,
+  // which measured roughly 2x faster appends than the 4 KiB default.
+  pragmaPageSize: 'page_size = 16384',
   pragmaJournalWal: 'journal_mode = WAL',
   // NORMAL in WAL mode syncs at checkpoints, not at every commit: a committed transaction survives a killed
   // process (the WAL is in the OS page cache), and only a power loss can roll back the last commits.
   // https://www.sqlite.org/pragma.html#pragma_synchronous
   pragmaSynchronousNormal: 'synchronous = NORMAL',
   pragmaForeignKeys: 'foreign_keys = ON',
+  // 64 MiB of page cache (negative = KiB) keeps index pages hot between batches.
+  pragmaCacheSize: 'cache_size = -65536',
+  // Checkpoint every ~64 MiB of WAL instead of the default ~4 MiB: fewer fsyncs during bulk ingestion.
+  pragmaWalAutocheckpoint: 'wal_autocheckpoint = 4096',
+  pragmaJournalSizeLimit: 'journal_size_limit = 67108864',
   probeSchema: 'SELECT count(*) AS n FROM sqlite_master',
 
   createMigrationsTable:
@@ -21,10 +30,6 @@ export const SQL = {
   appliedVersions: 'SELECT version FROM schema_migrations ORDER BY version',
   recordMigration: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
 
-  insertEvent: `INSERT INTO events (id, time, source, account_id, dataset, class_uid, activity, outcome, user_name,
-      src_ip, ip_key, country, app, app_uid, idp, ray_id, ocsf, raw)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO NOTHING`,
   upsertCursor: `INSERT INTO cursors (id, value, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
   selectCursor: 'SELECT value FROM cursors WHERE id = ?',
@@ -51,6 +56,16 @@ export const SQL = {
   selectSetting: 'SELECT value FROM settings WHERE key = ?',
   upsertSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 } as const;
+
+const INSERT_EVENT_HEAD = `INSERT INTO events (id, time, source, account_id, dataset, class_uid, activity, outcome,
+  user_name, src_ip, ip_key, country, app, app_uid, idp, ray_id, ocsf, raw) VALUES `;
+export const INSERT_EVENT_PARAMS = 18;
+
+/** An insert of `rows` events in one statement; a repeated id is skipped and not counted in `changes`. */
+export function insertEventsSql(rows: number): string {
+  const row = `(${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')})`;
+  return `${INSERT_EVENT_HEAD}${new Array<string>(rows).fill(row).join(', ')} ON CONFLICT (id) DO NOTHING`;
+}
 
 export const EVENT_COLUMNS =
   'id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id, ocsf, raw';

@@ -20,7 +20,7 @@ import type {
   StoredSource,
 } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { compileFilter, columnFor, EVENT_COLUMNS, SQL } from './queries.js';
+import { compileFilter, columnFor, EVENT_COLUMNS, INSERT_EVENT_PARAMS, insertEventsSql, SQL } from './queries.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -114,9 +114,13 @@ export class SqliteStore implements Store {
     try {
       // Read the header before any pragma that writes, so a foreign file is never touched.
       db.prepare(SQL.probeSchema).get();
+      db.pragma(SQL.pragmaPageSize);
       db.pragma(SQL.pragmaJournalWal);
       db.pragma(SQL.pragmaSynchronousNormal);
       db.pragma(SQL.pragmaForeignKeys);
+      db.pragma(SQL.pragmaCacheSize);
+      db.pragma(SQL.pragmaWalAutocheckpoint);
+      db.pragma(SQL.pragmaJournalSizeLimit);
     } catch (error) {
       db.close();
       const code = sqliteCode(error);
@@ -167,33 +171,17 @@ export class SqliteStore implements Store {
   }
 
   async append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult> {
-    const insert = this.#statement(SQL.insertEvent);
     const upsertCursor = this.#statement(SQL.upsertCursor);
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
     const write = this.#open().transaction((): number => {
       let inserted = 0;
+      // One prepared single-row insert per event measured faster than multi-row VALUES statements.
+      const insert = this.#statement(insertEventsSql(1));
+      const params: (string | number | null)[] = new Array(INSERT_EVENT_PARAMS);
       for (const event of events) {
-        inserted += insert.run(
-          event.id,
-          event.time,
-          event.sourceName,
-          event.accountId,
-          event.dataset,
-          event.classUid,
-          wellFormed(event.activity),
-          event.outcome,
-          wellFormedOrNull(event.user),
-          wellFormedOrNull(event.srcIp),
-          event.srcIp === null ? null : ipKey(event.srcIp),
-          wellFormedOrNull(event.country),
-          wellFormedOrNull(event.app),
-          wellFormedOrNull(event.appUid),
-          wellFormedOrNull(event.idp),
-          wellFormedOrNull(event.rayId),
-          JSON.stringify(event.ocsf),
-          JSON.stringify(event.raw) ?? 'null',
-        ).changes;
+        bindEvent(params, 0, event);
+        inserted += insert.run(params).changes;
       }
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
@@ -397,6 +385,28 @@ export class SqliteStore implements Store {
       throw error;
     }
   }
+}
+
+function bindEvent(params: (string | number | null)[], at: number, event: NormalizedEvent): void {
+  params[at] = event.id;
+  params[at + 1] = event.time;
+  params[at + 2] = event.sourceName;
+  params[at + 3] = event.accountId;
+  params[at + 4] = event.dataset;
+  params[at + 5] = event.classUid;
+  params[at + 6] = wellFormed(event.activity);
+  params[at + 7] = event.outcome;
+  params[at + 8] = wellFormedOrNull(event.user);
+  params[at + 9] = wellFormedOrNull(event.srcIp);
+  params[at + 10] = event.srcIp === null ? null : ipKey(event.srcIp);
+  params[at + 11] = wellFormedOrNull(event.country);
+  params[at + 12] = wellFormedOrNull(event.app);
+  params[at + 13] = wellFormedOrNull(event.appUid);
+  params[at + 14] = wellFormedOrNull(event.idp);
+  params[at + 15] = wellFormedOrNull(event.rayId);
+  params[at + 16] = JSON.stringify(event.ocsf);
+  // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+  params[at + 17] = JSON.stringify(event.raw) ?? 'null';
 }
 
 function whereClause(query: Omit<SearchQuery, 'order'>): { where: string[]; params: (string | number)[] } {

@@ -31,8 +31,8 @@ CREATE TABLE events (
   raw TEXT NOT NULL
 );
 CREATE INDEX events_time_id ON events (time, id);
-CREATE INDEX events_user_time ON events (user_name, time, id);
-CREATE INDEX events_ip_time ON events (ip_key, time, id);
+CREATE INDEX events_user_time ON events (user_name, time);
+CREATE INDEX events_ip_time ON events (ip_key, time);
 CREATE INDEX events_ray_id ON events (ray_id);
 
 CREATE TABLE cursors (
