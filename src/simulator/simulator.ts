@@ -253,9 +253,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     let outcome: Outcome;
     try {
       outcome = dispatch(req, url.pathname, url.searchParams, rayId);
-    } catch {
-      // A simulator bug must still look like an API failure, never hang the client.
-      outcome = { response: failure(500, { code: 1000, message: 'Internal error in the simulator' }), reset: false, delayMs: 0 };
+    } catch (error) {
+      // A simulator bug must still look like an API failure, never hang the client; the message helps debug it.
+      const message = `Internal error in the simulator: ${error instanceof Error ? error.message : String(error)}`;
+      outcome = { response: failure(500, { code: 1000, message }), reset: false, delayMs: 0 };
     }
     const authorization = BEARER.exec(req.headers.authorization ?? '');
     const rateKey = tokens.find((t) => t.value === authorization?.[1])?.value;
