@@ -49,7 +49,14 @@ function matchesEmail(email: string, filter: EmailFilter): boolean {
  * count, so a page costs O(page size) wherever it starts; only filters and the not-yet-settled tail
  * (late-arrival fault) are examined event by event.
  */
-export function queryAccessLogs(seed: number, timeline: Timeline, renderer: EventRenderer, mode: RenderMode, visibility: Visibility, q: AccessLogQuery): string {
+export function queryAccessLogs(
+  seed: number,
+  timeline: Timeline,
+  renderer: EventRenderer,
+  mode: RenderMode,
+  visibility: Visibility,
+  q: AccessLogQuery,
+): string {
   const endExclusive = Math.min(q.untilMs, visibility.nowMs) + 1;
   if (q.size <= 0 || endExclusive <= q.sinceMs) return '[]';
   const late = visibility.late !== undefined && visibility.late.fraction > 0 ? visibility.late : undefined;
@@ -65,7 +72,8 @@ export function queryAccessLogs(seed: number, timeline: Timeline, renderer: Even
   }
   if (q.direction === 'desc') segments.reverse();
   const visible = (time: number, serial: number): boolean => {
-    if (late !== undefined && time + late.delayMs > visibility.nowMs && isLate(seed, serial, late.fraction)) return false;
+    if (late !== undefined && time + late.delayMs > visibility.nowMs && isLate(seed, serial, late.fraction))
+      return false;
     return q.email === undefined || matchesEmail(renderer.email(serial, mode), q.email);
   };
   let skip = q.offset;

@@ -6,7 +6,11 @@ import { startSimulator } from './simulator.js';
 // Runs the simulator in its own process (benchmarks keep its CPU apart from the collector's). Options arrive as
 // JSON in ZEROTRAIL_SIMULATOR_OPTIONS; the clock is the system clock. One JSON line on stdout says where it listens.
 
-const trigger = { everyNth: z.number().int().positive().optional(), probability: z.number().min(0).max(1).optional(), maxTimes: z.number().int().nonnegative().optional() };
+const trigger = {
+  everyNth: z.number().int().positive().optional(),
+  probability: z.number().min(0).max(1).optional(),
+  maxTimes: z.number().int().nonnegative().optional(),
+};
 
 const optionsSchema = z.strictObject({
   host: z.string().optional(),
@@ -27,8 +31,17 @@ const optionsSchema = z.strictObject({
     .optional(),
   traffic: z
     .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('organic'), eventsPerDay: z.number().positive().optional(), historyDays: z.number().nonnegative().optional() }),
-      z.strictObject({ kind: z.literal('fixed'), fromMs: z.number(), toMs: z.number(), count: z.number().int().nonnegative() }),
+      z.strictObject({
+        kind: z.literal('organic'),
+        eventsPerDay: z.number().positive().optional(),
+        historyDays: z.number().nonnegative().optional(),
+      }),
+      z.strictObject({
+        kind: z.literal('fixed'),
+        fromMs: z.number(),
+        toMs: z.number(),
+        count: z.number().int().nonnegative(),
+      }),
     ])
     .optional(),
   maxPageSize: z.number().int().positive().optional(),
@@ -37,7 +50,9 @@ const optionsSchema = z.strictObject({
   faults: z
     .strictObject({
       rateLimit: z.strictObject({ ...trigger, retryAfterSecs: z.number().int().nonnegative().optional() }).optional(),
-      serverError: z.strictObject({ ...trigger, statuses: z.array(z.number().int().min(500).max(599)).optional() }).optional(),
+      serverError: z
+        .strictObject({ ...trigger, statuses: z.array(z.number().int().min(500).max(599)).optional() })
+        .optional(),
       connectionReset: z.strictObject(trigger).optional(),
       slow: z.strictObject({ ...trigger, delayMs: z.number().nonnegative() }).optional(),
       truncatedJson: z.strictObject(trigger).optional(),
@@ -54,14 +69,18 @@ export function parseChildOptions(raw: string | undefined): z.infer<typeof optio
   const json: unknown = raw === undefined || raw.trim() === '' ? {} : JSON.parse(raw);
   const parsed = optionsSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`ZEROTRAIL_SIMULATOR_OPTIONS is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `ZEROTRAIL_SIMULATOR_OPTIONS is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
 
 async function main(): Promise<void> {
   const simulator = await startSimulator(parseChildOptions(process.env['ZEROTRAIL_SIMULATOR_OPTIONS']));
-  process.stdout.write(`${JSON.stringify({ baseUrl: simulator.baseUrl, token: simulator.token, accountId: simulator.accountId })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ baseUrl: simulator.baseUrl, token: simulator.token, accountId: simulator.accountId })}\n`,
+  );
   const shutdown = (): void => {
     void simulator.stop();
   };

@@ -24,7 +24,10 @@ export function failure(status: number, ...errors: readonly CloudflareMessage[])
 
 // Codes observed in public issues and code (API-NOTES.md §5); Cloudflare publishes no catalogue.
 export const NO_ROUTE: CloudflareMessage = { code: 7003, message: 'No route for the URI' };
-export const MISSING_CREDENTIALS: CloudflareMessage = { code: 9106, message: 'Missing X-Auth-Key, X-Auth-Email or Authorization headers' };
+export const MISSING_CREDENTIALS: CloudflareMessage = {
+  code: 9106,
+  message: 'Missing X-Auth-Key, X-Auth-Email or Authorization headers',
+};
 export const MALFORMED_AUTHORIZATION: CloudflareMessage = {
   code: 6003,
   message: 'Invalid request headers',
@@ -34,7 +37,10 @@ export const INVALID_TOKEN: CloudflareMessage = { code: 9109, message: 'Invalid 
 export const WRONG_ACCOUNT: CloudflareMessage = { code: 9109, message: 'Unauthorized to access requested resource' };
 export const MISSING_PERMISSION: CloudflareMessage = { code: 10000, message: 'Authentication error' };
 // No JSON code for the API rate limit is documented; 1015 is the code of Cloudflare's "You are being rate limited" page.
-export const RATE_LIMITED: CloudflareMessage = { code: 1015, message: 'Rate limited. Please wait and consider throttling your request speed' };
+export const RATE_LIMITED: CloudflareMessage = {
+  code: 1015,
+  message: 'Rate limited. Please wait and consider throttling your request speed',
+};
 // Parameter validation errors are not catalogued either; 1001 keeps the shape (code >= 1000) and a readable message.
 export const INVALID_PARAMETER_CODE = 1001;
 

@@ -50,7 +50,9 @@ export class EventRenderer {
     this.#seed = seed;
     this.#org = org;
     this.#emailJson = org.users.map((u) => `","user_email":${JSON.stringify(u.email)}}`);
-    this.#appJson = org.applications.map((a) => `"app_domain":${JSON.stringify(a.domain)},"app_uid":${JSON.stringify(a.uid)}`);
+    this.#appJson = org.applications.map(
+      (a) => `"app_domain":${JSON.stringify(a.domain)},"app_uid":${JSON.stringify(a.uid)}`,
+    );
     this.#idpJson = org.identityProviders.map((p) => `,"connection":${JSON.stringify(p.type)}`);
   }
 
@@ -68,13 +70,17 @@ export class EventRenderer {
     while (app < weights.length - 1 && r > (weights[app] ?? 1)) app++;
     const a = this.#org.applications[app];
     const actionRoll = roll(13);
-    const action = actionRoll < 0.88 ? 'login' : actionRoll < 0.95 ? 'logout' : actionRoll < 0.985 ? 'warpEnrollment' : '';
+    const action =
+      actionRoll < 0.88 ? 'login' : actionRoll < 0.95 ? 'logout' : actionRoll < 0.985 ? 'warpEnrollment' : '';
     const denyRate = Math.max(u?.denyRate ?? 0, a?.denyRate ?? 0);
     const allowed = action === 'logout' || roll(14) >= denyRate;
     const idp = roll(15) < 0.06 ? this.#org.identityProviders.length - 1 : (u?.idp ?? 0);
     const ips = u?.ips ?? [];
     // Travellers and hotel Wi-Fi: a few logins come from outside the user's usual addresses.
-    const ip = roll(16) < 0.03 ? documentationIp(seed, serial + 7919) : (ips[derive(base, 17) % Math.max(1, ips.length)] ?? '192.0.2.1');
+    const ip =
+      roll(16) < 0.03
+        ? documentationIp(seed, serial + 7919)
+        : (ips[derive(base, 17) % Math.max(1, ips.length)] ?? '192.0.2.1');
     const rayId = derive(base, 18).toString(16).padStart(8, '0') + derive(base, 19).toString(16).padStart(8, '0');
     return { user, app, idp, action, allowed, ip, rayId };
   }

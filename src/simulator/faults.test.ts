@@ -13,7 +13,11 @@ afterEach(async () => {
 });
 
 async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({ clock: new ManualClock(FROM + 2 * DAY), traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 }, ...options });
+  const sim = await startSimulator({
+    clock: new ManualClock(FROM + 2 * DAY),
+    traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 },
+    ...options,
+  });
   running.push(sim);
   return sim;
 }
@@ -101,7 +105,9 @@ describe('fault injection', () => {
     const page = async (): Promise<Record<string, unknown>[]> => {
       const out: Record<string, unknown>[] = [];
       for (let p = 1; ; p++) {
-        const body = JSON.parse((await fetchLogs(sim, `${window}&page=${p}`)).text) as { result: Record<string, unknown>[] };
+        const body = JSON.parse((await fetchLogs(sim, `${window}&page=${p}`)).text) as {
+          result: Record<string, unknown>[];
+        };
         out.push(...body.result);
         if (body.result.length < 1000) return out;
       }
@@ -134,9 +140,13 @@ describe('fault injection', () => {
 
   it('renders created_at with offsets and microseconds that denote the same instants', async () => {
     const sim = await start({ faults: { timestampOffsets: true } });
-    const offset = JSON.parse((await fetchLogs(sim, 'limit=200&direction=asc')).text) as { result: Record<string, unknown>[] };
+    const offset = JSON.parse((await fetchLogs(sim, 'limit=200&direction=asc')).text) as {
+      result: Record<string, unknown>[];
+    };
     sim.setFaults({});
-    const utc = JSON.parse((await fetchLogs(sim, 'limit=200&direction=asc')).text) as { result: Record<string, unknown>[] };
+    const utc = JSON.parse((await fetchLogs(sim, 'limit=200&direction=asc')).text) as {
+      result: Record<string, unknown>[];
+    };
     expect(validateResponse('GET', logsUrl(sim), 200, offset)).toEqual([]);
     const stamps = offset.result.map((e) => String(e['created_at']));
     expect(stamps.every((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}[+-]\d{2}:\d{2}$/.test(s))).toBe(true);
@@ -149,7 +159,11 @@ describe('rate limiting', () => {
   it('counts requests per token, sends Ratelimit headers and answers 429 until the window resets', async () => {
     const clock = new ManualClock(FROM + 2 * DAY);
     const second = 'secondToken00000000000000000000000000000';
-    const sim = await start({ clock, rateLimit: { requests: 3, windowSecs: 60 }, tokens: [{ value: 'firstToken000000000000000000000000000000' }, { value: second }] });
+    const sim = await start({
+      clock,
+      rateLimit: { requests: 3, windowSecs: 60 },
+      tokens: [{ value: 'firstToken000000000000000000000000000000' }, { value: second }],
+    });
     const seen: [number, string | null, string | null][] = [];
     for (let i = 0; i < 4; i++) {
       const { res } = await fetchLogs(sim);

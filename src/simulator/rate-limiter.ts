@@ -47,7 +47,8 @@ export class RateLimiter {
   peek(key: string): RateLimitDecision {
     const now = this.#clock.now();
     const window = this.#windows.get(key);
-    if (window === undefined || now >= window.start + this.#windowMs) return { allowed: true, remaining: this.#requests, resetSecs: this.windowSecs };
+    if (window === undefined || now >= window.start + this.#windowMs)
+      return { allowed: true, remaining: this.#requests, resetSecs: this.windowSecs };
     return this.#decision(window, now);
   }
 

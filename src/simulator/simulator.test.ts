@@ -14,7 +14,11 @@ afterEach(async () => {
 });
 
 async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({ clock: new ManualClock(FROM + 10 * DAY), traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 3000 }, ...options });
+  const sim = await startSimulator({
+    clock: new ManualClock(FROM + 10 * DAY),
+    traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 3000 },
+    ...options,
+  });
   running.push(sim);
   return sim;
 }
@@ -27,7 +31,12 @@ interface Reply {
 }
 
 // Every request the tests make is one zerotrail could make, so both sides are checked against the published spec.
-async function get(sim: Simulator, path: string, authorization: string | null = `Bearer ${sim.token}`, checkRequest = true): Promise<Reply> {
+async function get(
+  sim: Simulator,
+  path: string,
+  authorization: string | null = `Bearer ${sim.token}`,
+  checkRequest = true,
+): Promise<Reply> {
   const url = `${sim.baseUrl}${path}`;
   if (checkRequest) expect(validateRequest('GET', url)).toEqual([]);
   const res = await fetch(url, { headers: authorization === null ? {} : { authorization } });
@@ -73,7 +82,11 @@ describe('token verification', () => {
     });
     const disabled = await get(sim, '/user/tokens/verify', 'Bearer tokenDisabled0000000000000000000000000000');
     expect(disabled.body['result']).toMatchObject({ status: 'disabled' });
-    const expired = await get(sim, `/accounts/${sim.accountId}/tokens/verify`, 'Bearer tokenExpired00000000000000000000000000000');
+    const expired = await get(
+      sim,
+      `/accounts/${sim.accountId}/tokens/verify`,
+      'Bearer tokenExpired00000000000000000000000000000',
+    );
     expect(expired.body['result']).toMatchObject({ status: 'expired', expires_on: '2026-03-05T00:00:00Z' });
     const logs = await get(sim, logsPath(sim), 'Bearer tokenDisabled0000000000000000000000000000');
     expect(logs.status).toBe(403);
@@ -96,11 +109,36 @@ describe('authentication and routing errors', () => {
       [logsPath(sim), `Bearer "${sim.token}"`, 400, { code: 6003 }],
       [logsPath(sim), `Bearer ${sim.token.slice(0, 10)} ${sim.token.slice(10)}`, 400, { code: 6003 }],
       [logsPath(sim), `Bearer Bearer ${sim.token}`, 400, { code: 6003 }],
-      [logsPath(sim), 'Bearer unknownToken000000000000000000000000000', 403, { code: 9109, message: 'Invalid access token' }],
-      ['/user/tokens/verify', 'Bearer unknownToken000000000000000000000000000', 403, { code: 9109, message: 'Invalid access token' }],
-      [logsPath(sim), 'Bearer noPermission0000000000000000000000000000', 403, { code: 10000, message: 'Authentication error' }],
-      [logsPath(sim), 'Bearer otherAccount0000000000000000000000000000', 403, { code: 9109, message: 'Unauthorized to access requested resource' }],
-      [`/accounts/${other}/tokens/verify`, `Bearer ${sim.token}`, 403, { code: 9109, message: 'Unauthorized to access requested resource' }],
+      [
+        logsPath(sim),
+        'Bearer unknownToken000000000000000000000000000',
+        403,
+        { code: 9109, message: 'Invalid access token' },
+      ],
+      [
+        '/user/tokens/verify',
+        'Bearer unknownToken000000000000000000000000000',
+        403,
+        { code: 9109, message: 'Invalid access token' },
+      ],
+      [
+        logsPath(sim),
+        'Bearer noPermission0000000000000000000000000000',
+        403,
+        { code: 10000, message: 'Authentication error' },
+      ],
+      [
+        logsPath(sim),
+        'Bearer otherAccount0000000000000000000000000000',
+        403,
+        { code: 9109, message: 'Unauthorized to access requested resource' },
+      ],
+      [
+        `/accounts/${other}/tokens/verify`,
+        `Bearer ${sim.token}`,
+        403,
+        { code: 9109, message: 'Unauthorized to access requested resource' },
+      ],
     ];
     for (const [path, authorization, status, error] of cases) {
       const reply = await get(sim, path, authorization);
@@ -109,8 +147,14 @@ describe('authentication and routing errors', () => {
       expect(firstError(reply)).toMatchObject(error);
     }
     const malformed = await get(sim, logsPath(sim), `Bearer "${sim.token}"`);
-    expect(firstError(malformed)['error_chain']).toEqual([{ code: 6111, message: 'Invalid format for Authorization header' }]);
-    const permitted = await get(sim, `/accounts/${sim.accountId}/tokens/verify`, 'Bearer noPermission0000000000000000000000000000');
+    expect(firstError(malformed)['error_chain']).toEqual([
+      { code: 6111, message: 'Invalid format for Authorization header' },
+    ]);
+    const permitted = await get(
+      sim,
+      `/accounts/${sim.accountId}/tokens/verify`,
+      'Bearer noPermission0000000000000000000000000000',
+    );
     expect(permitted.status).toBe(200);
   });
 
@@ -120,7 +164,8 @@ describe('authentication and routing errors', () => {
     expect(reply.status).toBe(400);
     expect(firstError(reply)).toEqual({
       code: 7003,
-      message: 'Could not route to /accounts/not-an-account/access/logs/access_requests, perhaps your object identifier is invalid?',
+      message:
+        'Could not route to /accounts/not-an-account/access/logs/access_requests, perhaps your object identifier is invalid?',
     });
   });
 
@@ -129,7 +174,9 @@ describe('authentication and routing errors', () => {
     for (const path of ['/accounts/x/nothing', '/zones', '/']) {
       const res = await fetch(`${sim.baseUrl}${path}`, { headers: { authorization: `Bearer ${sim.token}` } });
       expect(res.status).toBe(404);
-      expect(await res.text()).toBe('{"success":false,"errors":[{"code":7003,"message":"No route for the URI"}],"messages":[],"result":null}');
+      expect(await res.text()).toBe(
+        '{"success":false,"errors":[{"code":7003,"message":"No route for the URI"}],"messages":[],"result":null}',
+      );
     }
     const outside = await fetch(sim.baseUrl.replace('/client/v4', '/other'));
     expect(outside.status).toBe(404);
@@ -138,12 +185,20 @@ describe('authentication and routing errors', () => {
   it('rejects invalid parameters with 400', async () => {
     const sim = await start();
     // The spec rejects the first group too; the second is schema-valid (no minimum is documented) but meaningless.
-    const specInvalid = ['since=yesterday', 'until=2026-13-45', 'direction=sideways', 'limit=ten', 'emailOp=like', 'allowedOp=maybe'];
+    const specInvalid = [
+      'since=yesterday',
+      'until=2026-13-45',
+      'direction=sideways',
+      'limit=ten',
+      'emailOp=like',
+      'allowedOp=maybe',
+    ];
     for (const query of [...specInvalid, 'limit=0', 'per_page=-1', 'page=1.5']) {
       const reply = await get(sim, logsPath(sim, query), `Bearer ${sim.token}`, false);
       expect({ query, status: reply.status }).toEqual({ query, status: 400 });
       expect(firstError(reply)['code']).toBeGreaterThanOrEqual(1000);
-      if (specInvalid.includes(query)) expect(validateRequest('GET', `${sim.baseUrl}${logsPath(sim, query)}`)).not.toEqual([]);
+      if (specInvalid.includes(query))
+        expect(validateRequest('GET', `${sim.baseUrl}${logsPath(sim, query)}`)).not.toEqual([]);
     }
   });
 });
@@ -153,7 +208,17 @@ describe('access requests', () => {
     const sim = await start({ traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + 7 * DAY, count: 20_000 } });
     const events = sim.eventsBetween(FROM, FROM + 7 * DAY);
     expect(events).toHaveLength(20_000);
-    const keys = ['action', 'allowed', 'app_domain', 'app_uid', 'connection', 'created_at', 'ip_address', 'ray_id', 'user_email'];
+    const keys = [
+      'action',
+      'allowed',
+      'app_domain',
+      'app_uid',
+      'connection',
+      'created_at',
+      'ip_address',
+      'ray_id',
+      'user_email',
+    ];
     for (const e of events.slice(0, 50)) expect(Object.keys(e).sort()).toEqual(keys);
     const denied = events.filter((e) => e['allowed'] === false).length / events.length;
     expect(denied).toBeGreaterThan(0.04);
@@ -162,7 +227,13 @@ describe('access requests', () => {
     expect([...actions].sort()).toEqual(['', 'login', 'logout', 'warpEnrollment']);
     expect(new Set(events.map((e) => e['user_email'])).size).toBeGreaterThan(150);
     expect(new Set(events.map((e) => e['app_uid'])).size).toBe(15);
-    expect([...new Set(events.map((e) => e['connection']))].sort()).toEqual(['azureAD', 'github', 'okta', 'onetimepin', 'saml']);
+    expect([...new Set(events.map((e) => e['connection']))].sort()).toEqual([
+      'azureAD',
+      'github',
+      'okta',
+      'onetimepin',
+      'saml',
+    ]);
     for (const e of events) {
       expect(e['user_email']).toMatch(/^[a-z0-9.]+@example\.com$/);
       expect(e['ray_id']).toMatch(/^[0-9a-f]{16}$/);
@@ -184,10 +255,12 @@ describe('access requests', () => {
     const all = sim.eventsBetween(FROM, FROM + DAY);
     expect(all).toHaveLength(3000);
     const asc: Record<string, unknown>[] = [];
-    for (let page = 1; page <= 4; page++) asc.push(...results(await get(sim, logsPath(sim, `direction=asc&per_page=1000&page=${page}`))));
+    for (let page = 1; page <= 4; page++)
+      asc.push(...results(await get(sim, logsPath(sim, `direction=asc&per_page=1000&page=${page}`))));
     expect(asc).toEqual(all);
     const desc: Record<string, unknown>[] = [];
-    for (let page = 1; page <= 13; page++) desc.push(...results(await get(sim, logsPath(sim, `per_page=250&page=${page}`))));
+    for (let page = 1; page <= 13; page++)
+      desc.push(...results(await get(sim, logsPath(sim, `per_page=250&page=${page}`))));
     expect(desc).toEqual([...all].reverse());
     const times = asc.map((e) => Date.parse(String(e['created_at'])));
     expect(times).toEqual([...times].sort((a, b) => a - b));
@@ -212,9 +285,21 @@ describe('access requests', () => {
     const exact = results(await get(sim, logsPath(sim, `since=${at}&until=${at}&limit=1000`)));
     expect(exact).toEqual([...sameMs].reverse());
     const t = Date.parse(at);
-    const window = results(await get(sim, logsPath(sim, `direction=asc&limit=1000&since=${new Date(t - HOUR).toISOString()}&until=${at}`)));
-    expect(window).toEqual(all.filter((e) => Date.parse(String(e['created_at'])) >= t - HOUR && Date.parse(String(e['created_at'])) <= t));
-    const offsetForm = results(await get(sim, logsPath(sim, `since=${encodeURIComponent(new Date(t).toISOString().replace('Z', '+00:00'))}&until=${at}&limit=1000`)));
+    const window = results(
+      await get(sim, logsPath(sim, `direction=asc&limit=1000&since=${new Date(t - HOUR).toISOString()}&until=${at}`)),
+    );
+    expect(window).toEqual(
+      all.filter((e) => Date.parse(String(e['created_at'])) >= t - HOUR && Date.parse(String(e['created_at'])) <= t),
+    );
+    const offsetForm = results(
+      await get(
+        sim,
+        logsPath(
+          sim,
+          `since=${encodeURIComponent(new Date(t).toISOString().replace('Z', '+00:00'))}&until=${at}&limit=1000`,
+        ),
+      ),
+    );
     expect(offsetForm).toEqual(exact);
   });
 
@@ -223,14 +308,18 @@ describe('access requests', () => {
     const sim = await start({ faults: { bursts: [{ atMs, count: 2500 }] } });
     const at = new Date(atMs).toISOString();
     const seen: Record<string, unknown>[] = [];
-    for (let page = 1; page <= 4; page++) seen.push(...results(await get(sim, logsPath(sim, `direction=asc&since=${at}&until=${at}&per_page=1000&page=${page}`))));
+    for (let page = 1; page <= 4; page++)
+      seen.push(
+        ...results(await get(sim, logsPath(sim, `direction=asc&since=${at}&until=${at}&per_page=1000&page=${page}`))),
+      );
     expect(seen.length).toBeGreaterThanOrEqual(2500);
     expect(new Set(seen.map((e) => e['ray_id'])).size).toBe(seen.length);
     expect(seen.every((e) => e['created_at'] === at)).toBe(true);
     const all = sim.eventsBetween(FROM, FROM + DAY);
     expect(all).toHaveLength(3000 + 2500);
     const paged: Record<string, unknown>[] = [];
-    for (let page = 1; page <= 6; page++) paged.push(...results(await get(sim, logsPath(sim, `direction=asc&per_page=1000&page=${page}`))));
+    for (let page = 1; page <= 6; page++)
+      paged.push(...results(await get(sim, logsPath(sim, `direction=asc&per_page=1000&page=${page}`))));
     expect(paged).toEqual(all);
   });
 
@@ -238,24 +327,37 @@ describe('access requests', () => {
     const sim = await start();
     const all = sim.eventsBetween(FROM, FROM + DAY);
     const email = String(all[0]?.['user_email']);
-    const exact = results(await get(sim, logsPath(sim, `direction=asc&limit=1000&email=${encodeURIComponent(email)}&emailOp=eq`)));
+    const exact = results(
+      await get(sim, logsPath(sim, `direction=asc&limit=1000&email=${encodeURIComponent(email)}&emailOp=eq`)),
+    );
     expect(exact).toEqual(all.filter((e) => e['user_email'] === email).slice(0, 1000));
     expect(exact.length).toBeGreaterThan(0);
-    const viaExact = results(await get(sim, logsPath(sim, `direction=asc&limit=1000&email=${encodeURIComponent(email)}&email_exact=true`)));
+    const viaExact = results(
+      await get(sim, logsPath(sim, `direction=asc&limit=1000&email=${encodeURIComponent(email)}&email_exact=true`)),
+    );
     expect(viaExact).toEqual(exact);
-    const domain = results(await get(sim, logsPath(sim, `limit=1000&page=2&email=${encodeURIComponent('x@example.com')}`)));
+    const domain = results(
+      await get(sim, logsPath(sim, `limit=1000&page=2&email=${encodeURIComponent('x@example.com')}`)),
+    );
     expect(domain.every((e) => String(e['user_email']).includes('x@example.com'))).toBe(true);
     const neq = results(await get(sim, logsPath(sim, `limit=1000&email=${encodeURIComponent(email)}&emailOp=neq`)));
     expect(neq.some((e) => e['user_email'] === email)).toBe(false);
     const slim = results(await get(sim, logsPath(sim, 'limit=3&fields=ray_id,created_at')));
-    expect(slim.map((e) => Object.keys(e).sort())).toEqual([['created_at', 'ray_id'], ['created_at', 'ray_id'], ['created_at', 'ray_id']]);
+    expect(slim.map((e) => Object.keys(e).sort())).toEqual([
+      ['created_at', 'ray_id'],
+      ['created_at', 'ray_id'],
+      ['created_at', 'ray_id'],
+    ]);
     const ignored = results(await get(sim, logsPath(sim, 'limit=3&allowedOp=neq&idpOp=eq&user_idOp=eq')));
     expect(ignored).toEqual(results(await get(sim, logsPath(sim, 'limit=3'))));
   });
 
   it('returns an empty list for another account the token may read', async () => {
     const other = 'abcdefabcdefabcdefabcdefabcdefab';
-    const sim = await start({ tokens: [{ value: DEFAULT_TOKEN, accountIds: [other] }], accountId: '0123456789abcdef0123456789abcdef' });
+    const sim = await start({
+      tokens: [{ value: DEFAULT_TOKEN, accountIds: [other] }],
+      accountId: '0123456789abcdef0123456789abcdef',
+    });
     expect(results(await get(sim, `/accounts/${other}/access/logs/access_requests`))).toEqual([]);
   });
 });

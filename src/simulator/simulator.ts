@@ -147,13 +147,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const clock = options.clock ?? systemClock;
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const prefix = (options.pathPrefix ?? '/client/v4').replace(/\/+$/, '');
-  const tokens = options.tokens !== undefined && options.tokens.length > 0 ? options.tokens : [{ value: DEFAULT_TOKEN }];
+  const tokens =
+    options.tokens !== undefined && options.tokens.length > 0 ? options.tokens : [{ value: DEFAULT_TOKEN }];
   const maxPageSize = options.maxPageSize ?? 1000;
   const limiter = new RateLimiter(options.rateLimit?.requests ?? 1200, options.rateLimit?.windowSecs ?? 300, clock);
   let injector = new FaultInjector(options.faults ?? {}, seed);
   const org = buildOrganisation(seed);
   const renderer = new EventRenderer(seed, org);
-  const timeline = createTimeline(options.traffic ?? { kind: 'organic' }, seed, clock, () => injector.faults.bursts ?? []);
+  const timeline = createTimeline(
+    options.traffic ?? { kind: 'organic' },
+    seed,
+    clock,
+    () => injector.faults.bursts ?? [],
+  );
   const stats = { requests: 0, byStatus: {} as Record<number, number> };
   const logSize = Math.max(1, options.requestLogSize ?? 10_000);
   const log: SimulatorRequestLogEntry[] = [];
@@ -177,19 +183,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const dispatch = (req: IncomingMessage, path: string, query: URLSearchParams, rayId: string): Outcome => {
     const plain = (response: SimulatedResponse): Outcome => ({ response, reset: false, delayMs: 0 });
-    if (req.method !== 'GET' || !(path === prefix || path.startsWith(`${prefix}/`))) return plain(failure(404, NO_ROUTE));
+    if (req.method !== 'GET' || !(path === prefix || path.startsWith(`${prefix}/`)))
+      return plain(failure(404, NO_ROUTE));
     const routePath = path.slice(prefix.length);
     const found = matchRoute(routePath);
     if (found === undefined) return plain(failure(404, NO_ROUTE));
     const { route, match } = found;
     const pathAccount = route.accountScoped ? match[1] : undefined;
-    if (pathAccount !== undefined && !ACCOUNT_ID.test(pathAccount)) return plain(failure(400, unroutableAccount(routePath)));
+    if (pathAccount !== undefined && !ACCOUNT_ID.test(pathAccount))
+      return plain(failure(400, unroutableAccount(routePath)));
 
     // Edge faults come first: Cloudflare's edge answers them before the API looks at credentials.
     const delayMs = injector.fires('slow') ? (injector.faults.slow?.delayMs ?? 0) : 0;
     const reset = injector.fires('connectionReset');
     const withFaults = (response: SimulatedResponse): Outcome => ({ response, reset, delayMs });
-    if (injector.fires('serverError')) return withFaults(edgeErrorPage(injector.pick(injector.faults.serverError?.statuses ?? [502, 503, 520]) ?? 502, rayId));
+    if (injector.fires('serverError'))
+      return withFaults(
+        edgeErrorPage(injector.pick(injector.faults.serverError?.statuses ?? [502, 503, 520]) ?? 502, rayId),
+      );
     if (injector.fires('rateLimit')) {
       const retryAfter = String(injector.faults.rateLimit?.retryAfterSecs ?? 1);
       return withFaults({ ...failure(429, RATE_LIMITED), headers: { 'retry-after': retryAfter } });
@@ -202,11 +213,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const configured = tokens.find((t) => t.value === bearer[1]);
     if (configured === undefined) return withFaults(failure(403, INVALID_TOKEN));
     const limit = limiter.take(configured.value);
-    if (!limit.allowed) return withFaults({ ...failure(429, RATE_LIMITED), headers: { 'retry-after': String(limit.resetSecs) } });
+    if (!limit.allowed)
+      return withFaults({ ...failure(429, RATE_LIMITED), headers: { 'retry-after': String(limit.resetSecs) } });
     const token = resolveToken(configured, accountId, clock.now());
-    if (token.status !== 'active' && route.answersInactiveTokens !== true) return withFaults(failure(403, INVALID_TOKEN));
-    if (pathAccount !== undefined && !token.accountIds.includes(pathAccount)) return withFaults(failure(403, WRONG_ACCOUNT));
-    if (route.permission !== undefined && !token.permissions.includes(route.permission)) return withFaults(failure(403, MISSING_PERMISSION));
+    if (token.status !== 'active' && route.answersInactiveTokens !== true)
+      return withFaults(failure(403, INVALID_TOKEN));
+    if (pathAccount !== undefined && !token.accountIds.includes(pathAccount))
+      return withFaults(failure(403, WRONG_ACCOUNT));
+    if (route.permission !== undefined && !token.permissions.includes(route.permission))
+      return withFaults(failure(403, MISSING_PERMISSION));
 
     const lateEvents = injector.faults.lateEvents;
     const data: SimulatorData = {
@@ -228,7 +243,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const send = (res: ServerResponse, outcome: Outcome, rayId: string, rateKey: string | undefined): void => {
     const { response } = outcome;
     const body = Buffer.from(response.body, 'utf8');
-    const limit = rateKey === undefined ? { remaining: limiter.requests, resetSecs: limiter.windowSecs } : limiter.peek(rateKey);
+    const limit =
+      rateKey === undefined ? { remaining: limiter.requests, resetSecs: limiter.windowSecs } : limiter.peek(rateKey);
     res.writeHead(response.status, {
       'content-type': 'application/json',
       'content-length': String(body.length),
@@ -249,7 +265,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     rayCounter++;
-    const rayId = hash32(seed, rayCounter, 0x4a).toString(16).padStart(8, '0') + rayCounter.toString(16).padStart(8, '0');
+    const rayId =
+      hash32(seed, rayCounter, 0x4a).toString(16).padStart(8, '0') + rayCounter.toString(16).padStart(8, '0');
     let outcome: Outcome;
     try {
       outcome = dispatch(req, url.pathname, url.searchParams, rayId);
@@ -260,7 +277,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     const authorization = BEARER.exec(req.headers.authorization ?? '');
     const rateKey = tokens.find((t) => t.value === authorization?.[1])?.value;
-    const entry = { method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, ''), status: outcome.reset ? 0 : outcome.response.status };
+    const entry = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      status: outcome.reset ? 0 : outcome.response.status,
+    };
     const finish = (): void => {
       record(entry);
       send(res, outcome, rayId, rateKey);
@@ -310,7 +332,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const mode = renderMode();
       const out: Record<string, unknown>[] = [];
       for (const piece of timeline.pieces(fromMs, toMs)) {
-        for (let i = piece.from; i < piece.to; i++) out.push(renderer.object(piece.times[i] ?? 0, piece.serialBase + i, mode));
+        for (let i = piece.from; i < piece.to; i++)
+          out.push(renderer.object(piece.times[i] ?? 0, piece.serialBase + i, mode));
       }
       return out;
     },

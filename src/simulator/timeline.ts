@@ -29,7 +29,8 @@ export interface Timeline {
 
 // UTC hour weights: quiet nights, a morning ramp, a working-day plateau and a tail of evening logins.
 const HOUR_WEIGHTS = [
-  0.12, 0.08, 0.06, 0.06, 0.08, 0.15, 0.35, 0.7, 0.95, 1, 1, 0.95, 0.8, 0.9, 1, 1, 0.95, 0.85, 0.6, 0.45, 0.35, 0.28, 0.2, 0.15,
+  0.12, 0.08, 0.06, 0.06, 0.08, 0.15, 0.35, 0.7, 0.95, 1, 1, 0.95, 0.8, 0.9, 1, 1, 0.95, 0.85, 0.6, 0.45, 0.35, 0.28,
+  0.2, 0.15,
 ] as const;
 const HOUR_CUMULATIVE = (() => {
   const total = HOUR_WEIGHTS.reduce((a, b) => a + b, 0);
@@ -72,7 +73,7 @@ export function fixedTimes(seed: number, fromMs: number, toMs: number, count: nu
   const times = new Float64Array(count);
   const random = createPrng(hash32(seed, count, 0x7f));
   const span = toMs - fromMs;
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const t = Math.floor(fromMs + random() * span);
     // Rejection sampling keeps the rhythm while guaranteeing exactly `count` events; short spans still fill.
     if (random() <= activity(t) || span < HOUR_MS) times[i++] = Math.min(t, toMs - 1);
@@ -151,7 +152,12 @@ class OrganicTimeline implements Timeline {
 }
 
 // Bursts are inserted after every regular event with the same or an earlier time, so ordering stays total.
-function withBursts(base: TimelinePiece[], bursts: readonly { atMs: number; count: number }[], fromMs: number, toMs: number): TimelinePiece[] {
+function withBursts(
+  base: TimelinePiece[],
+  bursts: readonly { atMs: number; count: number }[],
+  fromMs: number,
+  toMs: number,
+): TimelinePiece[] {
   const inWindow = bursts
     .map((b, index) => ({ atMs: Math.floor(b.atMs), count: Math.floor(b.count), index }))
     .filter((b) => b.count > 0 && b.atMs >= fromMs && b.atMs < toMs)

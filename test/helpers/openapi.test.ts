@@ -6,13 +6,20 @@ const LOGS = `/client/v4/accounts/${ACCOUNT}/access/logs/access_requests`;
 
 describe('validateRequest', () => {
   it('accepts a request with documented parameters', () => {
-    expect(validateRequest('GET', `${LOGS}?limit=1000&direction=asc&since=2026-01-01T00:00:00Z&page=2&per_page=100&emailOp=eq`)).toEqual([]);
+    expect(
+      validateRequest(
+        'GET',
+        `${LOGS}?limit=1000&direction=asc&since=2026-01-01T00:00:00Z&page=2&per_page=100&emailOp=eq`,
+      ),
+    ).toEqual([]);
     expect(validateRequest('GET', `http://127.0.0.1:9/client/v4/accounts/${ACCOUNT}/tokens/verify`)).toEqual([]);
     expect(validateRequest('GET', '/user/tokens/verify')).toEqual([]);
   });
 
   it('reports unknown paths, unknown parameters and bad values', () => {
-    expect(validateRequest('GET', '/client/v4/accounts/x/nothing')).toEqual([expect.stringContaining('no documented operation')]);
+    expect(validateRequest('GET', '/client/v4/accounts/x/nothing')).toEqual([
+      expect.stringContaining('no documented operation'),
+    ]);
     expect(validateRequest('POST', LOGS)).toEqual([expect.stringContaining('no documented operation')]);
     expect(validateRequest('GET', `${LOGS}?cursor=abc`)).toEqual(['unknown query parameter cursor']);
     const problems = validateRequest('GET', `${LOGS}?limit=ten&direction=up&since=yesterday`);
@@ -20,7 +27,9 @@ describe('validateRequest', () => {
     expect(problems.join('\n')).toMatch(/limit/);
     expect(problems.join('\n')).toMatch(/direction/);
     expect(problems.join('\n')).toMatch(/since/);
-    expect(validateRequest('GET', `/client/v4/accounts/${ACCOUNT}00/tokens/verify`)).toEqual([expect.stringContaining('account_id')]);
+    expect(validateRequest('GET', `/client/v4/accounts/${ACCOUNT}00/tokens/verify`)).toEqual([
+      expect.stringContaining('account_id'),
+    ]);
   });
 
   it('reports a missing required parameter', () => {
@@ -44,10 +53,24 @@ describe('validateResponse', () => {
   };
 
   it('accepts documented success and failure bodies', () => {
-    expect(validateResponse('GET', LOGS, 200, { success: true, errors: [], messages: [], result: [record] })).toEqual([]);
-    const failure = { success: false, errors: [{ code: 10000, message: 'Authentication error' }], messages: [], result: null };
+    expect(validateResponse('GET', LOGS, 200, { success: true, errors: [], messages: [], result: [record] })).toEqual(
+      [],
+    );
+    const failure = {
+      success: false,
+      errors: [{ code: 10000, message: 'Authentication error' }],
+      messages: [],
+      result: null,
+    };
     expect(validateResponse('GET', LOGS, 403, failure)).toEqual([]);
-    expect(validateResponse('GET', '/client/v4/user/tokens/verify', 200, { success: true, errors: [], messages: [], result: { id: 'a'.repeat(32), status: 'active' } })).toEqual([]);
+    expect(
+      validateResponse('GET', '/client/v4/user/tokens/verify', 200, {
+        success: true,
+        errors: [],
+        messages: [],
+        result: { id: 'a'.repeat(32), status: 'active' },
+      }),
+    ).toEqual([]);
     expect(validateResponse('GET', '/client/v4/user/tokens/verify', 401, failure)).toEqual([]);
     expect(validateResponse('GET', '/client/v4/nowhere', 404, failure)).toEqual([]);
   });
@@ -58,10 +81,28 @@ describe('validateResponse', () => {
     expect(problems.join('\n')).toMatch(/ray_id/);
     expect(problems.join('\n')).toMatch(/created_at/);
     expect(problems.join('\n')).toMatch(/allowed/);
-    expect(validateResponse('GET', LOGS, 400, { success: false, errors: [{ code: 12, message: 'x' }], messages: [], result: null })).not.toEqual([]);
+    expect(
+      validateResponse('GET', LOGS, 400, {
+        success: false,
+        errors: [{ code: 12, message: 'x' }],
+        messages: [],
+        result: null,
+      }),
+    ).not.toEqual([]);
     expect(validateResponse('GET', LOGS, 400, { success: false, errors: [], messages: [] })).not.toEqual([]);
-    expect(validateResponse('GET', '/client/v4/user/tokens/verify', 200, { success: true, errors: [], messages: [], result: { id: 'x', status: 'paused' } })).not.toEqual([]);
-    expect(validateResponse('GET', '/client/v4/user/tokens/verify', 403, { success: true, errors: [], messages: [] })).not.toEqual([]);
-    expect(validateResponse('GET', LOGS, 201, { success: true, errors: [], messages: [], result: [] })).toEqual([expect.stringContaining('not documented')]);
+    expect(
+      validateResponse('GET', '/client/v4/user/tokens/verify', 200, {
+        success: true,
+        errors: [],
+        messages: [],
+        result: { id: 'x', status: 'paused' },
+      }),
+    ).not.toEqual([]);
+    expect(
+      validateResponse('GET', '/client/v4/user/tokens/verify', 403, { success: true, errors: [], messages: [] }),
+    ).not.toEqual([]);
+    expect(validateResponse('GET', LOGS, 201, { success: true, errors: [], messages: [], result: [] })).toEqual([
+      expect.stringContaining('not documented'),
+    ]);
   });
 });

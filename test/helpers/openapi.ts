@@ -59,7 +59,10 @@ function qualifyRefs(value: unknown, source: string): unknown {
   if (!isObject(value)) return value;
   const out: Json = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = key === '$ref' && typeof inner === 'string' && inner.startsWith('#') ? `${source}${inner}` : qualifyRefs(inner, source);
+    out[key] =
+      key === '$ref' && typeof inner === 'string' && inner.startsWith('#')
+        ? `${source}${inner}`
+        : qualifyRefs(inner, source);
   }
   return out;
 }
@@ -98,11 +101,12 @@ function collectOperations(doc: Json, source: string): Operation[] {
   const paths = isObject(doc['paths']) ? doc['paths'] : {};
   for (const [template, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;
-    const shared = Array.isArray(item['parameters']) ? item['parameters'] : [];
+    const shared: unknown[] = Array.isArray(item['parameters']) ? (item['parameters'] as unknown[]) : [];
     for (const method of METHODS) {
       const op = item[method];
       if (!isObject(op)) continue;
-      const raw = [...shared, ...(Array.isArray(op['parameters']) ? op['parameters'] : [])];
+      const own: unknown[] = Array.isArray(op['parameters']) ? (op['parameters'] as unknown[]) : [];
+      const raw = [...shared, ...own];
       const parameters = raw
         .map((p) => resolve(doc, p))
         .filter(isObject)
@@ -130,8 +134,10 @@ function collectOperations(doc: Json, source: string): Operation[] {
 function load(): Registry {
   if (registry !== undefined) return registry;
   // ajv-formats is CommonJS; depending on the loader its default export arrives wrapped once more.
-  const wrapped = ajvFormatsImport as unknown as { default?: FormatsPlugin };
-  const addFormats: FormatsPlugin = wrapped.default ?? (ajvFormatsImport as unknown as FormatsPlugin);
+  const imported: unknown = ajvFormatsImport;
+  const addFormats = (
+    typeof imported === 'function' ? imported : (imported as { default: unknown }).default
+  ) as FormatsPlugin;
   // OpenAPI 3.0 schemas carry keywords JSON Schema does not know (example, x-*, readOnly); strict mode would reject them.
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, discriminator: false });
   addFormats(ajv);
@@ -161,7 +167,9 @@ function compiled(reg: Registry, key: string, schema: unknown): ValidateFunction
 }
 
 function describe(fn: ValidateFunction): string[] {
-  return (fn.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+  return (fn.errors ?? []).map(
+    (e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
+  );
 }
 
 function splitUrl(url: string): { path: string; search: URLSearchParams } {
@@ -169,7 +177,11 @@ function splitUrl(url: string): { path: string; search: URLSearchParams } {
   return { path: parsed.pathname, search: parsed.searchParams };
 }
 
-function findOperation(reg: Registry, method: string, path: string): { op: Operation; params: Map<string, string> } | undefined {
+function findOperation(
+  reg: Registry,
+  method: string,
+  path: string,
+): { op: Operation; params: Map<string, string> } | undefined {
   const candidates = path.startsWith(`${API_PREFIX}/`) ? [path.slice(API_PREFIX.length)] : [path];
   // A custom simulator prefix is allowed: fall back to matching the longest suffix of the path.
   const segments = path.split('/');
@@ -202,7 +214,8 @@ function schemaType(reg: Registry, schema: Json): string | undefined {
 
 // Query strings carry text only; turn each value into what its schema's type expects before validating it.
 function coerce(type: string | undefined, raw: string): unknown {
-  if (type === 'integer' || type === 'number') return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  if (type === 'integer' || type === 'number')
+    return raw.trim() === '' ? raw : Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   return raw;
 }
@@ -238,17 +251,24 @@ export function validateRequest(method: string, url: string): string[] {
     if (type === 'array') {
       const items = isObject(p.schema['items']) ? p.schema['items'] : {};
       const itemType = schemaType(reg, items);
-      if (!fn(values.map((v) => coerce(itemType, v)))) problems.push(`query parameter ${p.name}: ${describe(fn).join('; ')}`);
+      if (!fn(values.map((v) => coerce(itemType, v))))
+        problems.push(`query parameter ${p.name}: ${describe(fn).join('; ')}`);
       continue;
     }
     if (values.length > 1) problems.push(`query parameter ${p.name} is repeated but is not an array`);
     const first = values[0] ?? '';
-    if (!fn(coerce(type, first))) problems.push(`query parameter ${p.name}=${JSON.stringify(first)}: ${describe(fn).join('; ')}`);
+    if (!fn(coerce(type, first)))
+      problems.push(`query parameter ${p.name}=${JSON.stringify(first)}: ${describe(fn).join('; ')}`);
   }
   return problems;
 }
 
-const CANONICAL_FAILURE = { success: false, errors: [{ code: 7003, message: 'No route for the URI' }], messages: [], result: null };
+const CANONICAL_FAILURE = {
+  success: false,
+  errors: [{ code: 7003, message: 'No route for the URI' }],
+  messages: [],
+  result: null,
+};
 
 function responseSchema(response: unknown): unknown {
   if (!isObject(response)) return undefined;
@@ -265,7 +285,8 @@ export function validateResponse(method: string, url: string, status: number, bo
   const found = findOperation(reg, method, path);
   if (found === undefined) {
     // Unrouted paths answer with the shared failure envelope (common.yaml's example is the 7003 "No route" error).
-    if (status >= 400 && !reg.commonFailure(body)) return describe(reg.commonFailure).map((p) => `failure envelope ${p}`);
+    if (status >= 400 && !reg.commonFailure(body))
+      return describe(reg.commonFailure).map((p) => `failure envelope ${p}`);
     return status >= 400 ? [] : [`no documented operation for ${method.toUpperCase()} ${path}`];
   }
   const { op } = found;
@@ -279,7 +300,11 @@ export function validateResponse(method: string, url: string, status: number, bo
     if (!reg.commonFailure(body)) return describe(reg.commonFailure).map((p) => `failure envelope ${p}`);
     return [];
   }
-  const fn = compiled(reg, `${op.source} ${op.method} ${op.template} response ${entryKey ?? ''}`, qualifyRefs(schema, op.source));
+  const fn = compiled(
+    reg,
+    `${op.source} ${op.method} ${op.template} response ${entryKey ?? ''}`,
+    qualifyRefs(schema, op.source),
+  );
   // Some official failure schemas are unsatisfiable (/user/tokens/verify's 4XX is allOf a success envelope with
   // `success: [true]` and the failure envelope with `success: [false]`); when even a canonical failure fails,
   // judge error bodies by the shared failure envelope instead.

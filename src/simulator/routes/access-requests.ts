@@ -6,7 +6,16 @@ import type { Route, RouteContext } from './route.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 const POSITIVE_INTEGER = /^[1-9]\d{0,8}$/;
-const EQ_NEQ_PARAMS = ['allowedOp', 'country_codeOp', 'app_typeOp', 'app_uidOp', 'ray_idOp', 'idpOp', 'non_identityOp', 'user_idOp'] as const;
+const EQ_NEQ_PARAMS = [
+  'allowedOp',
+  'country_codeOp',
+  'app_typeOp',
+  'app_uidOp',
+  'ray_idOp',
+  'idpOp',
+  'non_identityOp',
+  'user_idOp',
+] as const;
 
 class InvalidParameter extends Error {}
 
@@ -61,7 +70,13 @@ function list(ctx: RouteContext): SimulatedResponse {
   const fieldsRaw = query.get('fields');
   const size = Math.min(perPage ?? limit ?? 25, data.maxPageSize);
   if (ctx.accountId !== data.accountId) return success('[]');
-  const fields = fieldsRaw === null ? undefined : fieldsRaw.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  const fields =
+    fieldsRaw === null
+      ? undefined
+      : fieldsRaw
+          .split(',')
+          .map((f) => f.trim())
+          .filter((f) => f !== '');
   const result = queryAccessLogs(data.seed, data.timeline, data.renderer, data.mode, data.visibility, {
     sinceMs,
     untilMs,
@@ -85,7 +100,8 @@ export const accessRequests: Route = {
     try {
       return list(ctx);
     } catch (error) {
-      if (error instanceof InvalidParameter) return failure(400, { code: INVALID_PARAMETER_CODE, message: error.message });
+      if (error instanceof InvalidParameter)
+        return failure(400, { code: INVALID_PARAMETER_CODE, message: error.message });
       throw error;
     }
   },
