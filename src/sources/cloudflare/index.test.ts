@@ -66,15 +66,11 @@ describe('cloudflareZeroTrustFactory', () => {
       baseUrl: 'http://127.0.0.1:1/client/v4',
       rateShare: 0.25,
     });
-    const sources = cloudflareZeroTrustFactory.create(config, context());
+    const clock = new ManualClock(NOW);
+    const sources = cloudflareZeroTrustFactory.create(config, context(clock));
     expect(sources.map((s) => s.dataset)).toEqual(['access_requests']);
-    // The budget for this token exists now, sized by the first user's share: 1200 × 0.25.
-    const budget = RateBudget.forToken(tokenFingerprint(token), {
-      requests: 10,
-      windowSecs: 1,
-      share: 1,
-      clock: new ManualClock(0),
-    });
+    // The budget for this token (on this clock) exists now, sized by the first user's share: 1200 × 0.25.
+    const budget = RateBudget.forToken(tokenFingerprint(token), { requests: 10, windowSecs: 1, share: 1, clock });
     expect(budget.capacity).toBe(300);
   });
 

@@ -14,22 +14,7 @@ export const cloudflareZeroTrustFactory = {
   configSchema: cloudflareConfigSchema,
   create(config: CloudflareConfig, ctx: ComponentContext): readonly Source[] {
     const logger = ctx.logger.child({ component: 'cloudflare_zero_trust', source: config.name });
-    const rateBudget = RateBudget.forToken(tokenFingerprint(config.token), {
-      requests: config.rateLimit.requests,
-      windowSecs: config.rateLimit.windowSecs,
-      share: config.rateShare,
-      clock: ctx.clock,
-    });
-    const client = new CloudflareClient({
-      baseUrl: config.baseUrl,
-      accountId: config.accountId,
-      token: config.token,
-      timeoutMs: config.timeoutMs,
-      rateBudget,
-      logger,
-      metrics: ctx.metrics,
-      clock: ctx.clock,
-    });
+    const client = createCloudflareClient(config, ctx);
     return [
       new AccessRequestsSource({
         client,
@@ -41,3 +26,23 @@ export const cloudflareZeroTrustFactory = {
     ];
   },
 } as const satisfies SourceFactory<CloudflareConfig> & { readonly configSchema: typeof cloudflareConfigSchema };
+
+/** One client per account; every client of one token shares that token's rate budget. Opens no connection. */
+export function createCloudflareClient(config: CloudflareConfig, ctx: Omit<ComponentContext, 'signal'>): CloudflareClient {
+  const rateBudget = RateBudget.forToken(tokenFingerprint(config.token), {
+    requests: config.rateLimit.requests,
+    windowSecs: config.rateLimit.windowSecs,
+    share: config.rateShare,
+    clock: ctx.clock,
+  });
+  return new CloudflareClient({
+    baseUrl: config.baseUrl,
+    accountId: config.accountId,
+    token: config.token,
+    timeoutMs: config.timeoutMs,
+    rateBudget,
+    logger: ctx.logger.child({ component: 'cloudflare_zero_trust', source: config.name }),
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+  });
+}

@@ -25,7 +25,9 @@ const LOW_REMAINING_FRACTION = 0.1;
 // docs did not say which form Cloudflare sends.
 const EPOCH_SECONDS_THRESHOLD = 1_000_000_000;
 
-const registry = new Map<string, RateBudget>();
+// Keyed by clock first: budgets measured on different time sources (a test's manual clock, the system clock)
+// must never share a window. Production has one clock, so one budget per token per process.
+const registry = new WeakMap<Clock, Map<string, RateBudget>>();
 
 /**
  * Client-side request budget for one API token, shared by every user of that token in this process:
@@ -58,10 +60,15 @@ export class RateBudget {
    * The first caller's limits win: one token has one quota however many sources use it.
    */
   static forToken(fingerprint: string, options: RateBudgetOptions): RateBudget {
-    let budget = registry.get(fingerprint);
+    let budgets = registry.get(options.clock);
+    if (budgets === undefined) {
+      budgets = new Map();
+      registry.set(options.clock, budgets);
+    }
+    let budget = budgets.get(fingerprint);
     if (budget === undefined) {
       budget = new RateBudget(options);
-      registry.set(fingerprint, budget);
+      budgets.set(fingerprint, budget);
     }
     return budget;
   }
