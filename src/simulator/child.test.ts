@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseChildOptions } from './child.js';
 
@@ -22,5 +26,38 @@ describe('parseChildOptions', () => {
     expect(() => parseChildOptions(JSON.stringify({ port: -1, traffic: { kind: 'weekly' }, clock: 1 }))).toThrow(
       /port.*traffic|traffic.*port/s,
     );
+  });
+});
+
+// The benchmark runs the compiled script; `npm test` builds dist/ first, a bare vitest run may not have it.
+const CHILD_SCRIPT = fileURLToPath(new URL('../../dist/simulator/child.js', import.meta.url));
+
+describe.skipIf(!existsSync(CHILD_SCRIPT))('child process', () => {
+  it('prints where it listens, serves, and exits on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CHILD_SCRIPT], {
+      env: {
+        ...process.env,
+        ZEROTRAIL_SIMULATOR_OPTIONS: JSON.stringify({
+          seed: 5,
+          traffic: { kind: 'fixed', fromMs: 0, toMs: 60_000, count: 40 },
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const line = await new Promise<string>((resolve) =>
+        createInterface({ input: child.stdout }).once('line', resolve),
+      );
+      const info = JSON.parse(line) as { baseUrl: string; token: string; accountId: string };
+      expect(info.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
+      const res = await fetch(`${info.baseUrl}/accounts/${info.accountId}/access/logs/access_requests?limit=100`, {
+        headers: { authorization: `Bearer ${info.token}` },
+      });
+      expect(((await res.json()) as { result: unknown[] }).result).toHaveLength(40);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });
