@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import { parseQuery } from '../query-language.js';
 import { storeContractSuite } from '../contract.suite.js';
 import { SqliteStore } from './store.js';
 
@@ -109,5 +111,48 @@ describe('SqliteStore on SQLite', () => {
     await store.migrate();
     await store.close();
     await expect(store.getSetting('x')).rejects.toMatchObject({ code: 'STORE_OPEN_FAILED' });
+  });
+});
+
+describe('SqliteStore with the query language', () => {
+  it('answers the README query', async () => {
+    const store = await SqliteStore.open({ path: freshPath() });
+    await store.migrate();
+    const event = (id: string, user: string, outcome: 'success' | 'failure', srcIp: string): NormalizedEvent => ({
+      id,
+      time: Date.UTC(2024, 0, 1) + Number(id.slice(1)),
+      sourceName: 'cf',
+      accountId: '0123456789abcdef0123456789abcdef',
+      dataset: 'access_requests',
+      classUid: 3002,
+      activity: 'logon',
+      outcome,
+      user,
+      srcIp,
+      country: 'us',
+      app: 'Wiki',
+      appUid: null,
+      idp: null,
+      rayId: null,
+      ocsf: {},
+      raw: {},
+    });
+    await store.append(
+      [
+        event('e1', 'alice@example.com', 'failure', '10.1.1.1'),
+        event('e2', 'alice@example.com', 'success', '10.1.1.2'),
+        event('e3', 'bob@example.com', 'failure', '2001:db8::5'),
+        event('e4', 'ALICE@example.com', 'failure', '192.0.2.1'),
+      ],
+      { id: 'cf/access_requests', value: {} },
+    );
+    const search = async (text: string): Promise<string[]> =>
+      (await store.search({ filter: parseQuery(text), order: 'asc' }, { limit: 10 })).events.map((item) => item.id);
+    expect(await search('user:alice@example.com AND outcome:failure')).toEqual(['e1', 'e4']);
+    expect(await search('src_ip:10.0.0.0/8 OR src_ip:2001:db8::/32')).toEqual(['e1', 'e2', 'e3']);
+    expect(await search('NOT status:denied')).toEqual(['e2']);
+    expect(await search('alice* -ip:192.0.2.0/24')).toEqual(['e1', 'e2']);
+    expect(await search('time:[2024-01-01T00:00:00.002Z TO *]')).toEqual(['e2', 'e3', 'e4']);
+    await store.close();
   });
 });
