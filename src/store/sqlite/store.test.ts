@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
@@ -155,4 +157,54 @@ describe('SqliteStore with the query language', () => {
     expect(await search('time:[2024-01-01T00:00:00.002Z TO *]')).toEqual(['e2', 'e3', 'e4']);
     await store.close();
   });
+});
+
+describe('SqliteStore durability', () => {
+  it('keeps every committed batch, and its cursor, when the process is killed', async () => {
+    const path = freshPath();
+    const childFile = join(dir, 'append-forever.ts');
+    const storeModule = fileURLToPath(new URL('./store.ts', import.meta.url));
+    writeFileSync(
+      childFile,
+      `import { SqliteStore } from ${JSON.stringify(storeModule)};
+const store = await SqliteStore.open({ path: ${JSON.stringify(path)} });
+await store.migrate();
+for (let batch = 0; ; batch += 1) {
+  const events = Array.from({ length: 200 }, (_, index) => ({
+    id: 'k' + batch + '-' + index, time: batch * 1000 + index, sourceName: 'cf', accountId: 'a', dataset: 'd', classUid: 1,
+    activity: 'logon', outcome: 'success', user: null, srcIp: null, country: null, app: null, appUid: null, idp: null,
+    rayId: null, ocsf: {}, raw: { index },
+  }));
+  await store.append(events, { id: 'cf/d', value: { batch } });
+  process.stdout.write('committed ' + batch + '\\n');
+}
+`,
+    );
+    const viteNode = fileURLToPath(new URL('../../../node_modules/vite-node/vite-node.mjs', import.meta.url));
+    const child = spawn(process.execPath, [viteNode, childFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lastCommitted = -1;
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        for (const match of chunk.toString().matchAll(/committed (\d+)/g)) lastCommitted = Number(match[1]);
+        if (lastCommitted >= 20) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)));
+    });
+    await new Promise((resolve) => child.once('close', resolve));
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    const cursor = await store.cursor('cf/d');
+    const batch = typeof cursor?.['batch'] === 'number' ? cursor['batch'] : -1;
+    expect(batch).toBeGreaterThanOrEqual(lastCommitted);
+    // Whatever batch the cursor names, exactly the events up to it are there: no more, no less.
+    expect(await store.count({ filter: null })).toBe((batch + 1) * 200);
+    await store.close();
+  }, 30_000);
 });
