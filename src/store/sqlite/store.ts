@@ -379,8 +379,16 @@ export class SqliteStore implements Store {
       return run();
     } catch (error) {
       if (error instanceof AppError) throw error;
-      if (sqliteCode(error)?.startsWith('SQLITE_BUSY') === true) {
+      const code = sqliteCode(error);
+      if (code?.startsWith('SQLITE_BUSY') === true) {
         throw new StoreError('STORE_BUSY', { message: `${this.#path} is busy; try again.`, cause: error });
+      }
+      if (code?.startsWith('SQLITE_CORRUPT') === true || code === 'SQLITE_NOTADB') {
+        throw new StoreError('STORE_CORRUPT', {
+          message: `${this.#path} is damaged (${code}); reads of it cannot be trusted.`,
+          hint: 'Stop zerotrail, keep a copy of the file, and restore it from a backup.',
+          cause: error,
+        });
       }
       throw error;
     }
@@ -533,6 +541,9 @@ function writeFailed(action: string, error: unknown): StoreError {
   const code = sqliteCode(error);
   if (code?.startsWith('SQLITE_BUSY') === true) {
     return new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
+  }
+  if (code?.startsWith('SQLITE_CORRUPT') === true || code === 'SQLITE_NOTADB') {
+    return new StoreError('STORE_CORRUPT', { message: `Could not ${action}: the database file is damaged (${code}).`, cause: error });
   }
   // A constraint violation will fail the same way again; anything else (disk full, I/O) may pass later.
   const permanent = code?.startsWith('SQLITE_CONSTRAINT') === true;
