@@ -411,7 +411,7 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
       const hostile = [
         '<script>alert(1)</script>',
         "'; DROP TABLE events; --",
-        'tab\tnewline\ncr\rnul\u0000bell\u0007esc\u001b[31m',
+        'tab\tnewline\ncr\rbell\u0007esc\u001b[31mdel\u007f',
         '%_\\*?[]',
         'emoji 🛡️ and ümlauts',
         'x'.repeat(100_000),
@@ -435,6 +435,16 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
           expect(await ids({ kind: 'term', field: 'ray_id', value, wildcard: false })).toEqual([`h${index}`]);
         }
         expect(await store.count({ filter: null })).toBe(hostile.length);
+      });
+
+      it('accepts NUL characters; raw and ocsf come back exactly', async () => {
+        // PostgreSQL text cannot hold NUL, so a store may alter it in flat fields; the record itself must survive.
+        const nul = 'before\u0000after';
+        const event = makeEvent('nul', { user: nul, app: nul, raw: { value: nul }, ocsf: { message: nul } });
+        expect(await store.append([event], { id: 'c', value: {} })).toEqual({ inserted: 1, duplicates: 0 });
+        const [stored] = (await store.search({ filter: null, order: 'asc' }, { limit: 1 })).events;
+        expect(stored?.raw).toEqual({ value: nul });
+        expect(stored?.ocsf).toEqual({ message: nul });
       });
 
       it('survives lone surrogates: raw comes back exactly', async () => {
