@@ -80,7 +80,9 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false, content: {} };
+        // A data directory that is missing or not a directory is reported by the data-directory check, not here.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!required && (code === 'ENOENT' || code === 'ENOTDIR')) return { found: false, content: {} };
     throw new ConfigError('CONFIG_INVALID', {
       message: `Cannot read the config file ${path}: ${(error as Error).message}`,
       cause: error,

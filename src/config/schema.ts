@@ -61,11 +61,11 @@ export const configFileSchema = z
       .default({ max_age_days: 365 }),
     log: z
       .object({
-        // Lifecycle and problems, not per-batch chatter.
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        // Commands print their own progress; problems still show. Use info for lifecycle logs in a service.
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'warn' }),
   })
   .strict();
 

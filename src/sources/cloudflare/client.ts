@@ -290,6 +290,17 @@ export class CloudflareClient {
         } for account ${this.accountId} and update the source.`,
       );
     }
+    if (codes.has(9109)) {
+      // 9109 without a rejected-token message: the token is valid but does not cover this account, which is
+      // as often a mistyped Account ID as a token scoped to another account (API-NOTES §5).
+      return make(
+        'SOURCE_PERMISSION_DENIED',
+        `The API token cannot access account ${this.accountId} (${codeText}). Check the Account ID (${ACCOUNT_ID_HINT}), and that the token includes this account${
+          permission === undefined ? '' : ` with ${permission}`
+        }.`,
+        'Edit the token in the Cloudflare dashboard (My Profile > API Tokens) and add this account under Account Resources.',
+      );
+    }
     if (status === 403 || has(PERMISSION_CODES)) {
       return make(
         'SOURCE_PERMISSION_DENIED',

@@ -1,0 +1,174 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import type { AppConfig } from './config/schema.js';
+import type { Clock } from './core/clock.js';
+import { ConfigError, AppError } from './core/errors.js';
+import type { Logger } from './core/logger.js';
+import { Metrics } from './core/metrics.js';
+import type { Secret } from './core/secret.js';
+import { SecretBox } from './core/secret-box.js';
+import { NORMALIZERS } from './normalize/registry.js';
+import type { Normalizer } from './normalize/schema.js';
+import type { DatasetJob } from './pipeline/runner.js';
+import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudflare/config.js';
+import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cloudflare/index.js';
+import { probeAccessRequests, verifyToken } from './sources/cloudflare/verify.js';
+import { SqliteStore } from './store/sqlite/store.js';
+import type { Store, StoredSource } from './store/store.js';
+
+export const DATABASE_FILE = 'zerotrail.db';
+export const KEY_FILE = 'secret.key';
+const KEY_CHECK_SETTING = 'secret_key_check';
+const KEY_CHECK_PLAIN = 'zerotrail-secret-key-check';
+
+/** The opened installation: validated config, store, secret box and the shared runtime context. */
+export interface App {
+  readonly config: AppConfig;
+  readonly store: Store;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** ZEROTRAIL_SECRET_KEY, when the operator supplies the key instead of the data directory's key file. */
+  readonly secretKey?: string | undefined;
+}
+
+/**
+ * Composition root: prepares the data directory, opens and migrates the store, and loads the key that
+ * encrypts stored tokens, refusing a key that differs from the one the installation was set up with.
+ */
+export async function openApp(config: AppConfig, options: OpenAppOptions): Promise<App> {
+  prepareDataDir(config.dataDir);
+  const store = await SqliteStore.open({ path: join(config.dataDir, DATABASE_FILE), logger: options.logger });
+  try {
+    await store.migrate();
+    const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey));
+    await checkSecretKey(store, secrets);
+    options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
+    return {
+      config,
+      store,
+      secrets,
+      logger: options.logger,
+      clock: options.clock,
+      metrics: new Metrics(),
+      close: () => store.close(),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new ConfigError('CONFIG_DATA_DIR_UNUSABLE', {
+      message: `The data directory ${dataDir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      hint: 'Choose another one with --data-dir or ZEROTRAIL_DATA_DIR, or give this user read and write access to it.',
+      cause: error,
+    });
+  }
+}
+
+function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined): Buffer {
+  if (suppliedKey !== undefined && suppliedKey !== '') return SecretBox.parseKey(suppliedKey);
+  const keyPath = join(dataDir, KEY_FILE);
+  if (existsSync(keyPath)) return SecretBox.parseKey(readFileSync(keyPath, 'utf8'));
+  const key = SecretBox.generateKey();
+  // `wx` refuses to overwrite a key another process created a moment ago; losing a key loses every token.
+  writeFileSync(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(keyPath, 0o600);
+  return key;
+}
+
+async function checkSecretKey(store: Store, secrets: SecretBox): Promise<void> {
+  const check = await store.getSetting(KEY_CHECK_SETTING);
+  if (check === undefined) {
+    await store.setSetting(KEY_CHECK_SETTING, secrets.encryptText(KEY_CHECK_PLAIN));
+    return;
+  }
+  if (secrets.decryptText(check) !== KEY_CHECK_PLAIN) {
+    throw new AppError('SECRET_KEY_INVALID', { message: 'The secret key does not match this installation.' });
+  }
+}
+
+// A token that expires within this window still works today, but collection will stop soon.
+const TOKEN_EXPIRY_WARNING_MS = 14 * 86_400_000;
+
+export interface SourceConnection {
+  readonly accountId: string;
+  readonly token: Secret;
+  readonly rateShare?: number;
+  /** Overrides the configured API base URL for this source (the demo's simulator). */
+  readonly baseUrl?: string;
+}
+
+export interface VerificationReport {
+  readonly tokenStatus: string;
+  readonly newestEventAt: string | null;
+  readonly warnings: readonly string[];
+}
+
+/** Checks online that the token is active and can read this account's Access authentication logs. */
+export async function verifySourceOnline(app: App, connection: SourceConnection): Promise<VerificationReport> {
+  const config = cloudflareConfigFor(app, 'verification', connection);
+  const client = createCloudflareClient(config, app);
+  const status = await verifyToken(client);
+  const warnings: string[] = [];
+  if (status.expiresOn !== undefined) {
+    const expiresMs = Date.parse(status.expiresOn);
+    if (!Number.isNaN(expiresMs) && expiresMs - app.clock.now() < TOKEN_EXPIRY_WARNING_MS) {
+      warnings.push(`the token expires on ${status.expiresOn}; create a new one before then or collection stops.`);
+    }
+  }
+  const probe = await probeAccessRequests(client);
+  return { tokenStatus: status.status, newestEventAt: probe.newestEventAt, warnings };
+}
+
+/** One pipeline job per dataset of each stored source, with the source's token decrypted only in memory. */
+export function buildDatasetJobs(app: App, sources: readonly StoredSource[]): readonly DatasetJob[] {
+  const jobs: DatasetJob[] = [];
+  for (const stored of sources) {
+    const rateShare = stored.settings['rate_share'];
+    const baseUrl = stored.settings['api_base_url'];
+    const config = cloudflareConfigFor(app, stored.name, {
+      accountId: stored.accountId,
+      token: app.secrets.decrypt(stored.tokenCiphertext),
+      ...(typeof rateShare === 'number' ? { rateShare } : {}),
+      ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
+    });
+    const signal = new AbortController().signal;
+    for (const source of cloudflareZeroTrustFactory.create(config, { ...app, signal })) {
+      const normalize = (NORMALIZERS as Readonly<Record<string, Normalizer | undefined>>)[source.dataset];
+      if (normalize === undefined) {
+        throw new AppError('INTERNAL', { message: `No normalizer is registered for the dataset ${source.dataset}.` });
+      }
+      jobs.push({ id: `${stored.name}/${source.dataset}`, sourceName: stored.name, accountId: stored.accountId, source, normalize });
+    }
+  }
+  return jobs;
+}
+
+function cloudflareConfigFor(app: App, name: string, connection: SourceConnection): CloudflareConfig {
+  const settings = app.config.cloudflare;
+  return parseCloudflareConfig({
+    name,
+    accountId: connection.accountId,
+    token: connection.token,
+    baseUrl: connection.baseUrl ?? settings.apiBaseUrl,
+    pageSize: settings.pageSize,
+    lookbackMs: settings.lookbackSecs * 1000,
+    timeoutMs: settings.timeoutMs,
+    rateLimit: settings.rateLimit,
+    rateShare: connection.rateShare ?? settings.rateShare,
+  });
+}

@@ -1,0 +1,151 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { buildDatasetJobs, type App } from '../../app.js';
+import { AppError } from '../../core/errors.js';
+import { DEFAULT_BACKOFF } from '../../core/retry.js';
+import type { PageStored } from '../../pipeline/runner.js';
+import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
+import type { StoredSource } from '../../store/store.js';
+import { parseFlags, type CommandContext } from '../context.js';
+import { writeLine } from '../io.js';
+import { createProgressReporter } from '../progress.js';
+import { unknownSource } from './source.js';
+
+/** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
+export const MAX_ACCESS_LOG_RETENTION_DAYS = 180;
+const DAY_MS = 86_400_000;
+// Retention runs with collection; hourly keeps deletes small without letting old data linger.
+const RETENTION_INTERVAL_MS = 3_600_000;
+
+const collectFlagsSchema = z.object({
+  once: z.boolean().default(false),
+  source: z.string().min(1).optional(),
+  backfillDays: z.coerce.number().int().min(0).max(3650).optional(),
+});
+
+export function registerCollectCommand(program: Command, context: CommandContext): void {
+  program
+    .command('collect')
+    .description('Collect from every data source: backfill on first run, then follow new events until stopped')
+    .option('--once', 'catch up every source, then exit (0 when all caught up)')
+    .option('--source <name>', 'collect only this source')
+    .option('--backfill-days <n>', 'days of history to fetch on a first run (default 7, at most 180)')
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(collectFlagsSchema, rawFlags);
+      const config = context.loadConfig(
+        flags.backfillDays === undefined ? undefined : { collect: { backfill_days: flags.backfillDays } },
+      );
+      await context.withApp(async (app) => {
+        const sources = await selectSources(app, flags.source);
+        const outcomes = await collect(app, context, sources, { once: flags.once });
+        if (flags.once) reportOnce(context, outcomes);
+      }, config);
+    });
+}
+
+export async function selectSources(app: App, name: string | undefined): Promise<readonly StoredSource[]> {
+  const all = await app.store.listSources();
+  if (name !== undefined) {
+    const match = all.find((source) => source.name === name);
+    if (match === undefined) throw unknownSource(name, all);
+    return [match];
+  }
+  if (all.length === 0) {
+    throw new AppError('SOURCE_NOT_FOUND', {
+      message: 'There is no data source to collect from.',
+      hint: 'Add one first: printf %s "$TOKEN" | zerotrail source add --name NAME --account-id ID --token-stdin',
+    });
+  }
+  return all;
+}
+
+/** Runs collection for the given sources with progress output; shared by `collect` and `demo`. */
+export async function collect(
+  app: App,
+  context: CommandContext,
+  sources: readonly StoredSource[],
+  options: {
+    readonly once: boolean;
+    /** The caller reports progress itself; only failures are printed. */
+    readonly quiet?: boolean;
+    readonly signal?: AbortSignal;
+    readonly onPageStored?: (page: PageStored) => void;
+  },
+): Promise<readonly JobOutcome[]> {
+  const nowMs = app.clock.now();
+  let backfillDays = app.config.collect.backfillDays;
+  if (backfillDays > MAX_ACCESS_LOG_RETENTION_DAYS) {
+    writeLine(
+      context.io.stderr,
+      `notice: backfill capped to ${MAX_ACCESS_LOG_RETENTION_DAYS} days, the longest Cloudflare keeps Access logs (Enterprise plans).`,
+    );
+    backfillDays = MAX_ACCESS_LOG_RETENTION_DAYS;
+  }
+  const jobs = buildDatasetJobs(app, sources);
+  const fresh = [];
+  for (const job of jobs) if ((await app.store.cursor(job.id)) === undefined) fresh.push(job.id);
+  if (fresh.length > 0 && backfillDays > 0) {
+    writeLine(
+      context.io.stderr,
+      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${fresh.join(', ')}. ` +
+        'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan; older events are not available.',
+    );
+  }
+  await applyRetention(app, context);
+  const backfillFromMs = nowMs - backfillDays * DAY_MS;
+  const progress = createProgressReporter(context.io, jobs.map((job) => job.id), { fromMs: backfillFromMs, toMs: nowMs }, options.quiet === true);
+  const signal = options.signal ?? context.io.signal;
+  const retentionTimer = options.once
+    ? undefined
+    : setInterval(() => {
+        applyRetention(app, context).catch((error: unknown) => {
+          app.logger.warn({ err: error }, 'Retention run failed');
+        });
+      }, RETENTION_INTERVAL_MS);
+  try {
+    return await runCollection(jobs, app, {
+      once: options.once,
+      intervalMs: app.config.collect.intervalSecs * 1000,
+      backfillFromMs,
+      retryPolicy: DEFAULT_BACKOFF,
+      signal,
+      onPageStored: (page) => {
+        progress.pageStored(page);
+        options.onPageStored?.(page);
+      },
+      onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
+      onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
+    });
+  } finally {
+    if (retentionTimer !== undefined) clearInterval(retentionTimer);
+    progress.stop();
+  }
+}
+
+async function applyRetention(app: App, context: CommandContext): Promise<void> {
+  const cutoff = app.clock.now() - app.config.retention.maxAgeDays * DAY_MS;
+  const deleted = await app.store.deleteEventsBefore(cutoff);
+  if (deleted > 0) {
+    context.logger().info({ deleted, maxAgeDays: app.config.retention.maxAgeDays }, 'Retention deleted old events');
+  }
+}
+
+function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): void {
+  const failed = outcomes.filter((outcome) => outcome.state === 'failed');
+  const stored = outcomes.reduce((sum, outcome) => sum + outcome.totals.inserted, 0);
+  const duplicates = outcomes.reduce((sum, outcome) => sum + outcome.totals.duplicates, 0);
+  writeLine(
+    context.io.stderr,
+    `Stored ${stored} new event${stored === 1 ? '' : 's'} (${duplicates} already stored) from ${outcomes.length} dataset${outcomes.length === 1 ? '' : 's'}.`,
+  );
+  if (failed.length > 0) {
+    const hints = failed.map((outcome) => outcome.error?.hint).filter((hint): hint is string => hint !== undefined);
+    throw new AppError('COLLECT_FAILED', {
+      message: failed.map((outcome) => `${outcome.jobId}: error[${outcome.error?.code ?? 'INTERNAL'}] ${outcome.error?.message ?? ''}`).join('\n'),
+      ...(hints.length > 0 ? { hint: hints.join('\n') } : {}),
+    });
+  }
+  if (outcomes.some((outcome) => outcome.state === 'stopped')) {
+    writeLine(context.io.stderr, 'Stopped before every source caught up; the next run resumes where this one stopped.');
+  }
+}

@@ -1,0 +1,193 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { verifySourceOnline } from '../../app.js';
+import { NotFoundError, SourceError } from '../../core/errors.js';
+import { Secret } from '../../core/secret.js';
+import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
+import type { StoredSource } from '../../store/store.js';
+import { parseFlags, type CommandContext } from '../context.js';
+import { readAll, writeLine } from '../io.js';
+import { renderTable, visible } from '../output.js';
+
+const addFlagsSchema = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1, 'a source name is required')
+      .max(100, 'at most 100 characters')
+      .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'control characters are not allowed'),
+    accountId: z.string().trim(),
+    tokenStdin: z.boolean().optional(),
+    tokenEnv: z.string().min(1).optional(),
+    verify: z.boolean().default(true),
+    rateShare: z.coerce.number().gt(0).lte(1).optional(),
+  })
+  .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
+    message: 'give the token with exactly one of --token-stdin or --token-env VAR',
+    path: ['tokenStdin'],
+  });
+
+const formatSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
+
+export function registerSourceCommand(program: Command, context: CommandContext): void {
+  const source = program.command('source').description('Manage Cloudflare Zero Trust data sources');
+
+  source
+    .command('add')
+    .description('Add a data source: API Token, Account ID and Source Name (the token is verified, then stored encrypted)')
+    .requiredOption('--name <name>', 'Source Name, e.g. "Cloudflare Zero Trust Logs"')
+    .requiredOption('--account-id <id>', 'Cloudflare Account ID (32 hexadecimal characters)')
+    .option('--token-stdin', 'read the API token from standard input')
+    .option('--token-env <var>', 'read the API token from this environment variable')
+    .option('--no-verify', 'store without checking the token against Cloudflare')
+    .option('--rate-share <share>', 'share of the token rate limit this source may use (0-1]')
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(addFlagsSchema, rawFlags);
+      if (!ACCOUNT_ID_PATTERN.test(flags.accountId)) {
+        throw new SourceError('SOURCE_ACCOUNT_ID_INVALID', {
+          message: `The Account ID "${visible(flags.accountId).slice(0, 80)}" is not 32 hexadecimal characters.`,
+          hint: 'Copy it from the Cloudflare dashboard URL (dash.cloudflare.com/<account id>/...) or the account home page sidebar.',
+        });
+      }
+      const accountId = flags.accountId.toLowerCase();
+      const token = await readToken(context, flags);
+      const config = context.loadConfig();
+      await context.withApp(async (app) => {
+        if ((await app.store.getSource(flags.name)) !== undefined) {
+          throw new SourceError('SOURCE_ALREADY_EXISTS', {
+            message: `A data source named "${flags.name}" already exists.`,
+            hint: `Pick another name, or remove it first with: zerotrail source remove "${flags.name}"`,
+          });
+        }
+        if (flags.verify) {
+          const report = await verifySourceOnline(app, { accountId, token, ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }) });
+          for (const warning of report.warnings) writeLine(context.io.stderr, `warning: ${warning}`);
+          writeLine(context.io.stderr, `Token verified (status ${report.tokenStatus}); Access authentication logs are readable.`);
+        } else {
+          writeLine(context.io.stderr, 'Not verified online (--no-verify): the first collection will tell whether the token works.');
+        }
+        await app.store.saveSource({
+          name: flags.name,
+          type: 'cloudflare_zero_trust',
+          accountId,
+          tokenCiphertext: app.secrets.encrypt(token),
+          tokenLastFour: token.lastFour(),
+          createdAt: context.clock.now(),
+          settings: flags.rateShare === undefined ? {} : { rate_share: flags.rateShare },
+        });
+        writeLine(context.io.stdout, `Added data source "${flags.name}" for account ${accountId}. The token is stored encrypted.`);
+        writeLine(context.io.stdout, 'Next: zerotrail collect');
+      }, config);
+    });
+
+  source
+    .command('list')
+    .description('List data sources with the health of each dataset (tokens are never shown)')
+    .option('--format <format>', 'table or json (default table)')
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const { format } = parseFlags(formatSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const sources = await app.store.listSources();
+        const statuses = await app.store.datasetStatuses();
+        const describe = (stored: StoredSource): Record<string, unknown> => ({
+          name: stored.name,
+          type: stored.type,
+          account_id: stored.accountId,
+          token_last4: stored.tokenLastFour,
+          created_at: new Date(stored.createdAt).toISOString(),
+          datasets: statuses
+            .filter((status) => status.id.startsWith(`${stored.name}/`))
+            .map((status) => ({
+              dataset: status.id.slice(stored.name.length + 1),
+              state: status.state,
+              last_success_at: status.lastSuccessAt === null ? null : new Date(status.lastSuccessAt).toISOString(),
+              last_error_code: status.lastErrorCode,
+              last_error_message: status.lastErrorMessage,
+            })),
+        });
+        if (format === 'json') {
+          writeLine(context.io.stdout, JSON.stringify(sources.map(describe), null, 2));
+          return;
+        }
+        if (sources.length === 0) {
+          writeLine(context.io.stdout, 'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin');
+          return;
+        }
+        const rows = sources.map((stored) => {
+          const described = describe(stored);
+          const datasets = described['datasets'] as readonly { dataset: string; state: string; last_error_code: string | null }[];
+          return [
+            visible(stored.name),
+            stored.accountId,
+            stored.tokenLastFour === '' ? '(hidden)' : `…${stored.tokenLastFour}`,
+            datasets.length === 0
+              ? 'not collected yet'
+              : datasets.map((d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`).join(', '),
+          ];
+        });
+        writeLine(context.io.stdout, renderTable(['name', 'account id', 'token', 'datasets'], rows));
+      });
+    });
+
+  source
+    .command('remove')
+    .description('Remove a data source and its collection state; events already stored stay searchable')
+    .argument('<name>', 'the Source Name')
+    .action(async (name: string) => {
+      await context.withApp(async (app) => {
+        if (!(await app.store.removeSource(name))) throw unknownSource(name, await app.store.listSources());
+        writeLine(
+          context.io.stdout,
+          `Removed data source "${visible(name)}". Its stored events stay searchable until retention deletes them.`,
+        );
+      });
+    });
+}
+
+export function unknownSource(name: string, known: readonly StoredSource[]): NotFoundError {
+  return new NotFoundError('SOURCE_NOT_FOUND', {
+    message: `No data source is named "${visible(name).slice(0, 100)}".`,
+    hint:
+      known.length === 0
+        ? 'No sources exist yet; add one with zerotrail source add.'
+        : `Known sources: ${known.map((source) => `"${source.name}"`).join(', ')}.`,
+  });
+}
+
+async function readToken(context: CommandContext, flags: { tokenStdin?: boolean | undefined; tokenEnv?: string | undefined }): Promise<Secret> {
+  let text: string;
+  if (flags.tokenEnv !== undefined) {
+    const value = context.io.env[flags.tokenEnv];
+    if (value === undefined) {
+      throw new SourceError('SOURCE_TOKEN_INVALID', { message: `The environment variable ${flags.tokenEnv} is not set.` });
+    }
+    text = value;
+  } else {
+    text = await readAll(context.io.stdin);
+  }
+  let token = text.trim();
+  if (/^bearer\s+/i.test(token)) {
+    token = token.replace(/^bearer\s+/i, '').trim();
+    writeLine(context.io.stderr, 'notice: removed a pasted "Bearer " prefix from the token.');
+  }
+  if (token === '') {
+    throw new SourceError('SOURCE_TOKEN_INVALID', {
+      message: 'The API token is empty.',
+      hint: 'Create a read-only token in the Cloudflare dashboard (My Profile → API Tokens) and pass it on standard input.',
+    });
+  }
+  // Cloudflare tokens are printable ASCII without spaces; anything else is a paste accident, and sending it
+  // would only earn an opaque "Invalid request headers" (6003) from the API.
+  if (!/^[\x21-\x7e]+$/.test(token) || token.length < 20 || token.length > 1000) {
+    throw new SourceError('SOURCE_TOKEN_INVALID', {
+      message: 'The API token is malformed: it must be one word of printable characters (20 or more), without spaces or quotes inside.',
+      hint: 'Copy the token again from the Cloudflare dashboard; it is shown only once, when created.',
+    });
+  }
+  if (/["']/.test(token)) {
+    throw new SourceError('SOURCE_TOKEN_INVALID', { message: 'The API token contains quotes: remove the quoting around it.' });
+  }
+  return new Secret(token);
+}
+

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { openApp, type App } from '../app.js';
+import { loadConfig, formatIssues } from '../config/load.js';
+import type { AppConfig } from '../config/schema.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { CliIo } from './io.js';
+
+/** Options every command accepts, set before the command name or after it. */
+export interface GlobalOptions {
+  readonly dataDir?: string;
+  readonly config?: string;
+  readonly debug?: boolean;
+  readonly logLevel?: string;
+}
+
+/** What a command needs from the process: streams, environment, clock and a way to open the installation. */
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly clock: Clock;
+  readonly globals: () => GlobalOptions;
+  readonly logger: () => Logger;
+  loadConfig(overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>): AppConfig;
+  /** Opens the installation, runs `work`, and always closes the store afterwards. */
+  withApp<T>(work: (app: App) => Promise<T>, config?: AppConfig): Promise<T>;
+}
+
+export function createCommandContext(io: CliIo, globals: () => GlobalOptions, clock: Clock = systemClock): CommandContext {
+  let logger: Logger | undefined;
+  const getLogger = (): Logger => {
+    logger ??= createLogger({
+      level: globals().debug === true ? 'debug' : (globals().logLevel ?? io.env['ZEROTRAIL_LOG_LEVEL'] ?? 'warn'),
+      destination: io.stderr,
+    });
+    return logger;
+  };
+  const context: CommandContext = {
+    io,
+    clock,
+    globals,
+    logger: getLogger,
+    loadConfig: (overrides) =>
+      loadConfig({ env: io.env, dataDir: globals().dataDir, configPath: globals().config, ...(overrides === undefined ? {} : { overrides }) }),
+    withApp: async (work, config) => {
+      const appConfig = config ?? context.loadConfig();
+      const explicitLevel = globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
+      if (!explicitLevel) getLogger().level = appConfig.log.level;
+      const app = await openApp(appConfig, {
+        logger: getLogger(),
+        clock,
+        secretKey: io.env['ZEROTRAIL_SECRET_KEY'],
+      });
+      try {
+        return await work(app);
+      } finally {
+        await app.close();
+      }
+    },
+  };
+  return context;
+}
+
+/** Validates command-line values with zod so a wrong type gets the same precise message as a bad config. */
+export function parseFlags<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
+  const result = schema.safeParse(values);
+  if (result.success) return result.data;
+  throw new AppError('CLI_USAGE', {
+    message: `Invalid command-line value:\n${formatIssues(result.error.issues).replace(/^ {2}- (\w+)/gm, (_m, key: string) => `  - --${toKebab(key)}`)}`,
+    hint: 'Run the command with --help to see what each option accepts.',
+  });
+}
+
+function toKebab(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}

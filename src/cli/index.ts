@@ -1,0 +1,98 @@
+import { Command, CommanderError } from 'commander';
+import { ZodError } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { AppError, AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
+import { registerCollectCommand } from './commands/collect.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerSearchCommand } from './commands/search.js';
+import { registerSimulateCommand } from './commands/simulate.js';
+import { registerSourceCommand } from './commands/source.js';
+import { createCommandContext, type GlobalOptions } from './context.js';
+import { writeLine, type CliIo } from './io.js';
+
+/** Exit codes by error class, so scripts can tell a usage mistake from a rejected token or a broken store. */
+export const EXIT_CODES = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  store: 5,
+  source: 6,
+} as const;
+
+export const VERSION = '0.1.0';
+
+export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock): Promise<number> {
+  const program = new Command();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const context = createCommandContext(io, globals, clock);
+  program
+    .name('zerotrail')
+    .description('Collect, keep and investigate Cloudflare Zero Trust logs')
+    .version(VERSION)
+    .option('--data-dir <dir>', 'where the database and the secret key live (env ZEROTRAIL_DATA_DIR, default ./zerotrail-data)')
+    .option('--config <file>', 'YAML or JSON config file (env ZEROTRAIL_CONFIG, default <data-dir>/config.yaml)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env ZEROTRAIL_LOG_LEVEL)')
+    .option('--debug', 'verbose logs and stack traces on errors')
+    .enablePositionalOptions(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: () => undefined,
+    });
+  registerSourceCommand(program, context);
+  registerCollectCommand(program, context);
+  registerSearchCommand(program, context);
+  registerSimulateCommand(program, context);
+  registerDemoCommand(program, context);
+  for (const command of program.commands) applyToTree(command);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_CODES.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT_CODES.ok;
+      writeLine(io.stderr, `error[CLI_USAGE]: ${error.message.replace(/^error: /, '')}`);
+      writeLine(io.stderr, 'hint: run zerotrail --help, or zerotrail <command> --help');
+      return EXIT_CODES.usage;
+    }
+    return reportError(error, io, globals().debug === true);
+  }
+}
+
+/** Subcommands inherit the root's error handling and output routing. */
+function applyToTree(command: Command): void {
+  command.exitOverride();
+  command.configureOutput({ outputError: () => undefined });
+  for (const child of command.commands) applyToTree(child);
+}
+
+function reportError(error: unknown, io: CliIo, debug: boolean): number {
+  if (isAppError(error)) {
+    writeLine(io.stderr, `error[${error.code}]: ${error.message}`);
+    if (error.hint !== undefined) writeLine(io.stderr, `hint: ${error.hint}`);
+    if (debug && error.stack !== undefined) writeLine(io.stderr, error.stack);
+    return exitCodeFor(error);
+  }
+  if (error instanceof ZodError) {
+    writeLine(io.stderr, `error[CLI_USAGE]: ${error.message}`);
+    return EXIT_CODES.usage;
+  }
+  writeLine(io.stderr, `error[INTERNAL]: ${error instanceof Error ? error.message : String(error)}`);
+  writeLine(io.stderr, debug ? String((error as Error).stack) : 'hint: run again with --debug for the stack trace');
+  return EXIT_CODES.failure;
+}
+
+function exitCodeFor(error: AppError): number {
+  if (error instanceof ConfigError || error.code === 'CLI_USAGE' || error.code.startsWith('QUERY_') || error.code === 'TIME_INVALID') {
+    return EXIT_CODES.usage;
+  }
+  if (error instanceof AuthError || error.code === 'SOURCE_AUTH_FAILED' || error.code === 'SOURCE_PERMISSION_DENIED') return EXIT_CODES.auth;
+  if (error instanceof NotFoundError || error.code === 'SOURCE_NOT_FOUND') return EXIT_CODES.notFound;
+  if (error instanceof StoreError) return EXIT_CODES.store;
+  if (error instanceof SourceError) return EXIT_CODES.source;
+  return EXIT_CODES.failure;
+}

@@ -1,0 +1,82 @@
+import { stringify } from 'csv-stringify/sync';
+import type { NormalizedEvent } from '../core/event.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The columns a person scans first; the same names the query language uses. */
+const EVENT_COLUMNS = ['time', 'outcome', 'user', 'src_ip', 'country', 'app', 'idp', 'activity', 'ray_id', 'source'] as const;
+
+/** One event in the documented export shape: query-language field names, ISO time, OCSF and raw alongside. */
+export function eventToRecord(event: NormalizedEvent): Record<string, unknown> {
+  return {
+    id: event.id,
+    time: new Date(event.time).toISOString(),
+    source: event.sourceName,
+    account_id: event.accountId,
+    dataset: event.dataset,
+    class_uid: event.classUid,
+    activity: event.activity,
+    outcome: event.outcome,
+    user: event.user,
+    src_ip: event.srcIp,
+    country: event.country,
+    app: event.app,
+    app_uid: event.appUid,
+    idp: event.idp,
+    ray_id: event.rayId,
+    ocsf: event.ocsf,
+    raw: event.raw,
+  };
+}
+
+export function csvHeader(): string {
+  return stringify([csvColumns()]);
+}
+
+export function eventsToCsvRows(events: readonly NormalizedEvent[]): string {
+  return stringify(
+    events.map((event) => {
+      const record = eventToRecord(event);
+      return csvColumns().map((column) => neutraliseFormula(String(record[column] ?? '')));
+    }),
+  );
+}
+
+function csvColumns(): readonly string[] {
+  return ['id', ...EVENT_COLUMNS, 'account_id', 'dataset', 'app_uid'];
+}
+
+/** Spreadsheet apps execute cells starting with these characters; event fields are attacker-controlled. */
+function neutraliseFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/** Renders a fixed-width table. Control characters are shown escaped so an event cannot drive the terminal. */
+export function eventsToTable(events: readonly NormalizedEvent[], maxWidth = 40): string {
+  const rows = events.map((event) => {
+    const record = eventToRecord(event);
+    return EVENT_COLUMNS.map((column) => truncate(visible(String(record[column] ?? '-')), maxWidth));
+  });
+  return renderTable([...EVENT_COLUMNS], rows);
+}
+
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header.map((title) => title.toUpperCase())), ...rows.map(line)].join('\n');
+}
+
+export function visible(text: string): string {
+  return text
+    .toWellFormed()
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function truncate(text: string, maxWidth: number): string {
+  return text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text;
+}

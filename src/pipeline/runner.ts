@@ -1,0 +1,125 @@
+import type { Clock } from '../core/clock.js';
+import { isRejected, type NormalizedEvent } from '../core/event.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Normalizer } from '../normalize/schema.js';
+import type { RawPage, Source, SourceCursor } from '../sources/source.js';
+import type { Store } from '../store/store.js';
+
+/** One dataset of one data source, as the pipeline schedules it. */
+export interface DatasetJob {
+  /** `<source name>/<dataset>`: the cursor and status key. */
+  readonly id: string;
+  readonly sourceName: string;
+  readonly accountId: string;
+  readonly source: Source;
+  readonly normalize: Normalizer;
+}
+
+export interface PageStored {
+  readonly jobId: string;
+  readonly received: number;
+  readonly inserted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  /** Newest event time in the page, epoch ms; null when the page held no events. */
+  readonly newestEventMs: number | null;
+  readonly oldestEventMs: number | null;
+}
+
+export interface PullTotals {
+  readonly pages: number;
+  readonly received: number;
+  readonly inserted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+}
+
+export interface RunnerDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * Pulls one dataset from its committed cursor until the source is caught up. Each page's events and the
+ * cursor after it are committed in one store transaction, so a crash at any point resumes exactly after
+ * the last stored page: nothing lost, and the unique event id makes a replayed page harmless.
+ */
+export async function pullUntilCaughtUp(
+  job: DatasetJob,
+  deps: RunnerDeps,
+  options: { readonly backfillFromMs: number; readonly signal: AbortSignal; readonly onPageStored?: (page: PageStored) => void },
+): Promise<PullTotals> {
+  const labels = { source: job.sourceName, dataset: job.source.dataset };
+  const committed = await deps.store.cursor(job.id);
+  const cursor: SourceCursor = committed ?? job.source.initialCursor({ backfillFromMs: options.backfillFromMs });
+  const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
+  let totals: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
+
+  for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
+    const events: NormalizedEvent[] = [];
+    let rejected = 0;
+    let newestEventMs: number | null = null;
+    let oldestEventMs: number | null = null;
+    for (const record of page.records) {
+      const outcome = job.normalize(record, meta);
+      if (isRejected(outcome)) {
+        rejected++;
+        deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason: outcome.reason });
+        continue;
+      }
+      events.push(outcome);
+      if (newestEventMs === null || outcome.time > newestEventMs) newestEventMs = outcome.time;
+      if (oldestEventMs === null || outcome.time < oldestEventMs) oldestEventMs = outcome.time;
+    }
+    if (rejected > 0) {
+      deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
+    }
+    const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
+    deps.metrics.increment('source_events_received_total', labels, page.records.length);
+    deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
+    deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);
+    totals = {
+      pages: totals.pages + 1,
+      received: totals.received + page.records.length,
+      inserted: totals.inserted + result.inserted,
+      duplicates: totals.duplicates + result.duplicates,
+      rejected: totals.rejected + rejected,
+    };
+    deps.logger.debug({ jobId: job.id, ...result, rejected, received: page.records.length }, 'Batch stored');
+    options.onPageStored?.({
+      jobId: job.id,
+      received: page.records.length,
+      inserted: result.inserted,
+      duplicates: result.duplicates,
+      rejected,
+      newestEventMs,
+      oldestEventMs,
+    });
+  }
+  return totals;
+}
+
+/**
+ * Starts fetching the next page while the current one is normalized and written, so network time and
+ * database time overlap. Order is kept and only one page is ever buffered, so memory stays flat.
+ */
+export async function* prefetchOne(pages: AsyncIterable<RawPage>): AsyncGenerator<RawPage> {
+  const iterator = pages[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  try {
+    for (;;) {
+      const current = await pending;
+      if (current.done === true) return;
+      pending = iterator.next();
+      // A rejection of the prefetched page surfaces when it is awaited above; this only stops Node from
+      // reporting it as unhandled while the current page is still being processed.
+      pending.catch(() => undefined);
+      yield current.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}

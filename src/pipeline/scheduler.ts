@@ -1,0 +1,123 @@
+import { AppError, isAppError } from '../core/errors.js';
+import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
+import { pullUntilCaughtUp, type DatasetJob, type PageStored, type PullTotals, type RunnerDeps } from './runner.js';
+
+export interface CollectOptions {
+  /** Stop each job once it is caught up instead of following new events. */
+  readonly once: boolean;
+  readonly intervalMs: number;
+  readonly backfillFromMs: number;
+  /** In `once` mode a job fails after `maxAttempts` retryable failures in a row; following retries forever. */
+  readonly retryPolicy: BackoffPolicy;
+  readonly signal: AbortSignal;
+  readonly onPageStored?: (page: PageStored) => void;
+  readonly onJobCaughtUp?: (jobId: string, totals: PullTotals) => void;
+  readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean) => void;
+}
+
+export interface JobOutcome {
+  readonly jobId: string;
+  readonly state: 'caught_up' | 'failed' | 'stopped';
+  readonly error: AppError | null;
+  readonly totals: PullTotals;
+}
+
+const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
+
+/**
+ * Runs every dataset job side by side. The scheduler owns intervals, backoff and catch-up after downtime;
+ * one failing job never stops another.
+ */
+export async function runCollection(
+  jobs: readonly DatasetJob[],
+  deps: RunnerDeps,
+  options: CollectOptions,
+): Promise<readonly JobOutcome[]> {
+  return Promise.all(jobs.map((job) => runJob(job, deps, options)));
+}
+
+async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions): Promise<JobOutcome> {
+  const log = deps.logger.child({ component: 'scheduler', jobId: job.id });
+  let totals = NO_TOTALS;
+  let failuresInARow = 0;
+  await job.source.start();
+  try {
+    while (!options.signal.aborted) {
+      try {
+        const pulled = await pullUntilCaughtUp(job, deps, {
+          backfillFromMs: options.backfillFromMs,
+          signal: options.signal,
+          ...(options.onPageStored === undefined ? {} : { onPageStored: options.onPageStored }),
+        });
+        totals = addTotals(totals, pulled);
+        failuresInARow = 0;
+        await deps.store.setDatasetStatus({
+          id: job.id,
+          state: 'ok',
+          lastSuccessAt: deps.clock.now(),
+          lastErrorAt: null,
+          lastErrorCode: null,
+          lastErrorMessage: null,
+          updatedAt: deps.clock.now(),
+        });
+        options.onJobCaughtUp?.(job.id, pulled);
+        if (options.once) return { jobId: job.id, state: 'caught_up', error: null, totals };
+        await sleep(options.intervalMs, options.signal);
+      } catch (caught) {
+        if (options.signal.aborted || isAbortError(caught)) break;
+        const error = asAppError(caught);
+        failuresInARow++;
+        const permanent = !error.retryable || (options.once && failuresInARow >= options.retryPolicy.maxAttempts);
+        deps.metrics.increment('pipeline_pulls_failed_total', { source: job.sourceName, dataset: job.source.dataset, code: error.code });
+        await recordFailure(job, deps, error, permanent);
+        options.onJobFailed?.(job.id, error, permanent);
+        if (permanent) {
+          log.error({ err: error, code: error.code, attempts: failuresInARow }, 'Dataset collection stopped');
+          return { jobId: job.id, state: 'failed', error, totals };
+        }
+        const requested = error.details['retryAfterMs'];
+        const delayMs = typeof requested === 'number' ? requested : backoffDelayMs(failuresInARow, options.retryPolicy);
+        log.warn({ code: error.code, attempt: failuresInARow, delayMs }, 'Pull retry scheduled');
+        await sleep(delayMs, options.signal).catch((aborted: unknown) => {
+          log.debug({ err: aborted }, 'Retry wait interrupted by shutdown');
+        });
+      }
+    }
+  } finally {
+    await job.source.stop();
+  }
+  return { jobId: job.id, state: 'stopped', error: null, totals };
+}
+
+async function recordFailure(job: DatasetJob, deps: RunnerDeps, error: AppError, permanent: boolean): Promise<void> {
+  const previous = (await deps.store.datasetStatuses()).find((status) => status.id === job.id);
+  await deps.store.setDatasetStatus({
+    id: job.id,
+    state: permanent ? 'failed' : 'retrying',
+    lastSuccessAt: previous?.lastSuccessAt ?? null,
+    lastErrorAt: deps.clock.now(),
+    lastErrorCode: error.code,
+    lastErrorMessage: error.message,
+    updatedAt: deps.clock.now(),
+  });
+}
+
+/** Faults we did not anticipate are retried like transient ones: after start-up the collector never crashes. */
+function asAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  return new AppError('INTERNAL', {
+    message: `Unexpected failure while collecting: ${error instanceof Error ? error.message : String(error)}`,
+    retryable: true,
+    cause: error,
+  });
+}
+
+function addTotals(a: PullTotals, b: PullTotals): PullTotals {
+  return {
+    pages: a.pages + b.pages,
+    received: a.received + b.received,
+    inserted: a.inserted + b.inserted,
+    duplicates: a.duplicates + b.duplicates,
+    rejected: a.rejected + b.rejected,
+  };
+}

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { runCli } from '../../src/cli/index.js';
+import type { Clock } from '../../src/core/clock.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = join(REPO_ROOT, 'bin', 'zerotrail.js');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI in this process with its own streams: the same code path as the binary, minus process start-up. */
+export async function runInProcess(
+  args: readonly string[],
+  options: { readonly env?: Record<string, string | undefined>; readonly input?: string; readonly clock?: Clock; readonly signal?: AbortSignal } = {},
+): Promise<CliResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await runCli(
+    args,
+    {
+      stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
+      stdout,
+      stderr,
+      env: { ...options.env },
+      signal: options.signal ?? new AbortController().signal,
+    },
+    options.clock,
+  );
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/** Starts the built binary as a real process (needs `npm run build`, which `npm test` does first). */
+export function spawnCli(args: readonly string[], env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export async function runBinary(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  input?: string,
+): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin?.end(input ?? '');
+  const code = await new Promise<number>((resolvePromise) => child.on('close', (exitCode) => resolvePromise(exitCode ?? -1)));
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}

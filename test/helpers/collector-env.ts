@@ -1,0 +1,76 @@
+import { expect } from 'vitest';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { runInProcess } from './cli.js';
+import { makeTempDir } from './temp-dir.js';
+
+export const TEST_SOURCE = 'Test Zero Trust';
+
+export interface CollectorEnv {
+  readonly simulator: Simulator;
+  readonly dataDir: string;
+  /** Environment for CLI runs against this simulator; the token travels only in CF_TOKEN. */
+  readonly env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+/** A simulator, a fresh data directory and one verified data source pointing at the simulator. */
+export async function setUpCollector(options: SimulatorOptions, addSource = true): Promise<CollectorEnv> {
+  const simulator = await startSimulator(options);
+  const dir = makeTempDir('collector');
+  const env: Record<string, string> = {
+    ZEROTRAIL_DATA_DIR: dir.path,
+    CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
+    // Tests measure correctness, not politeness: lift the budget so runs take seconds.
+    ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
+    ZEROTRAIL_CF_RATE_SHARE: '1',
+    ZEROTRAIL_LOG_LEVEL: 'warn',
+    CF_TOKEN: simulator.token,
+  };
+  if (addSource) {
+    const added = await runInProcess(
+      ['source', 'add', '--name', TEST_SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
+      { env },
+    );
+    expect(added.stderr + added.stdout).toContain('Added data source');
+    expect(added.code).toBe(0);
+  }
+  return {
+    simulator,
+    dataDir: dir.path,
+    env,
+    cleanup: async () => {
+      await simulator.stop();
+      dir.remove();
+    },
+  };
+}
+
+/** Every stored event's raw record, read back through the CLI as an analyst would. */
+export async function storedRawRecords(env: Record<string, string>): Promise<readonly Record<string, unknown>[]> {
+  const result = await runInProcess(['search', '--format', 'ndjson', '--limit', '100000000', '--order', 'asc'], { env });
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
+}
+
+/** Canonical text of a record for multiset comparison, independent of key order. */
+export function canonical(record: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+/** Asserts the store holds exactly the expected records: none missing, none extra, none twice. */
+export function expectExactlyOnce(stored: readonly Record<string, unknown>[], expected: readonly Record<string, unknown>[]): void {
+  const storedKeys = stored.map(canonical).sort();
+  const expectedKeys = expected.map(canonical).sort();
+  const duplicates = storedKeys.filter((key, index) => index > 0 && storedKeys[index - 1] === key);
+  expect(duplicates.length, 'events stored twice').toBe(0);
+  const expectedSet = new Set(expectedKeys);
+  const storedSet = new Set(storedKeys);
+  const missing = expectedKeys.filter((key) => !storedSet.has(key));
+  const extra = storedKeys.filter((key) => !expectedSet.has(key));
+  expect(missing.length, `missing events, e.g. ${missing[0] ?? ''}`).toBe(0);
+  expect(extra.length, `unexpected events, e.g. ${extra[0] ?? ''}`).toBe(0);
+  expect(storedKeys.length).toBe(expectedKeys.length);
+}
