@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess, type CliResult } from '../helpers/cli.js';
+import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const HOUR_MS = 3_600_000;
+const REVOKED = 'zt-sim-revoked-token-0000000000000000000001';
+const OTHER_ACCOUNT = 'zt-sim-other-account-token-00000000000000002';
+
+describe('bad input gets a precise message, a non-zero exit, and changes nothing', () => {
+  let setup: CollectorEnv;
+  const sourcesBefore = async (): Promise<unknown> =>
+    JSON.parse((await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env })).stdout) as unknown;
+  const add = (args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> =>
+    runInProcess(['source', 'add', '--name', 'Another', ...args], { env: { ...setup.env, ...env }, ...(input === undefined ? {} : { input }) });
+
+  beforeAll(async () => {
+    const now = Date.now();
+    setup = await setUpCollector({
+      seed: 2,
+      traffic: { kind: 'fixed', fromMs: now - 2 * HOUR_MS, toMs: now - HOUR_MS, count: 50 },
+      tokens: [
+        { value: 'zt-sim-default-token-000000000000000000000' },
+        { value: REVOKED, status: 'disabled' },
+        { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
+      ],
+    }, false);
+    setup.env['CF_TOKEN'] = 'zt-sim-default-token-000000000000000000000';
+    const added = await runInProcess(
+      ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
+      { env: setup.env },
+    );
+    expect(added.code, added.stderr).toBe(0);
+  });
+  afterAll(async () => setup.cleanup());
+
+  it('rejects a malformed Account ID', async () => {
+    const before = await sourcesBefore();
+    const result = await add(['--account-id', '12345', '--token-env', 'CF_TOKEN']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/error\[SOURCE_ACCOUNT_ID_INVALID\].*32 hexadecimal/);
+    expect(await sourcesBefore()).toEqual(before);
+  });
+
+  it('rejects an empty token and a token with spaces inside', async () => {
+    const empty = await add(['--account-id', setup.simulator.accountId, '--token-stdin'], {}, '  \n');
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain('error[SOURCE_TOKEN_INVALID]: The API token is empty');
+    const spaced = await add(['--account-id', setup.simulator.accountId, '--token-stdin'], {}, 'abc def ghi jkl mno pqr stu');
+    expect(spaced.code).not.toBe(0);
+    expect(spaced.stderr).toContain('error[SOURCE_TOKEN_INVALID]');
+  });
+
+  it('strips a pasted Bearer prefix with a notice', async () => {
+    const result = await add(['--account-id', setup.simulator.accountId, '--token-stdin', '--no-verify'], {}, `Bearer ${setup.env['CF_TOKEN']}\n`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('removed a pasted "Bearer " prefix');
+    expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
+  });
+
+  it('explains a revoked token and a token for another account', async () => {
+    const before = await sourcesBefore();
+    const revoked = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: REVOKED });
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toMatch(/error\[SOURCE_AUTH_FAILED\]/);
+    const other = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: OTHER_ACCOUNT });
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/account/i);
+    expect(await sourcesBefore()).toEqual(before);
+  });
+
+  it('names the unknown source and lists the known ones', async () => {
+    const result = await runInProcess(['collect', '--once', '--source', 'Nope'], { env: setup.env });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('error[SOURCE_NOT_FOUND]: No data source is named "Nope"');
+    expect(result.stderr).toContain(`"${TEST_SOURCE}"`);
+    const removed = await runInProcess(['source', 'remove', 'Nope'], { env: setup.env });
+    expect(removed.code).toBe(4);
+  });
+
+  it('rejects wrong types in flags and configuration with the path of each problem', async () => {
+    const flag = await runInProcess(['search', '--limit', 'many'], { env: setup.env });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/error\[CLI_USAGE\][\s\S]*--limit/);
+    const env = await runInProcess(['collect', '--once'], { env: { ...setup.env, ZEROTRAIL_COLLECT__INTERVAL_SECS: 'soon' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/error\[CONFIG_INVALID\][\s\S]*collect\.interval_secs/);
+    const config = join(setup.dataDir, 'broken.yaml');
+    writeFileSync(config, 'collect: {backfill_days: [}\n');
+    const broken = await runInProcess(['--config', config, 'source', 'list'], { env: setup.env });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('broken.yaml is not valid YAML');
+  });
+
+  it('points at the position of a query syntax error', async () => {
+    const result = await runInProcess(['search', 'user:alice AND (outcome:failure'], { env: setup.env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/error\[QUERY_SYNTAX\].*column \d+/);
+    const field = await runInProcess(['search', 'usr:alice'], { env: setup.env });
+    expect(field.code).toBe(2);
+    expect(field.stderr).toMatch(/error\[QUERY_FIELD_UNKNOWN\].*usr/);
+    const time = await runInProcess(['search', '--from', 'yesterday'], { env: setup.env });
+    expect(time.code).toBe(2);
+    expect(time.stderr).toContain('error[TIME_INVALID]');
+  });
+
+  it('refuses an unusable data directory', async () => {
+    const dir = makeTempDir('notadir');
+    try {
+      const file = join(dir.path, 'file');
+      writeFileSync(file, 'x');
+      const result = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: join(file, 'data') } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/error\[CONFIG_DATA_DIR_UNUSABLE\].*ENOTDIR/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('says a corrupt database is corrupt and never overwrites it', async () => {
+    const dir = makeTempDir('corrupt');
+    try {
+      mkdirSync(join(dir.path, 'data'));
+      const db = join(dir.path, 'data', 'zerotrail.db');
+      writeFileSync(db, Buffer.concat([Buffer.from('this is not a database'), Buffer.alloc(8192, 7)]));
+      const digest = (): string => createHash('sha256').update(readFileSync(db)).digest('hex');
+      const before = digest();
+      const result = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: join(dir.path, 'data') } });
+      expect(result.code).toBe(5);
+      expect(result.stderr).toContain('error[STORE_CORRUPT]');
+      expect(result.stderr).toContain('zerotrail.db');
+      expect(digest()).toBe(before);
+    } finally {
+      dir.remove();
+    }
+  });
+});

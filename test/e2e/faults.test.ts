@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { runInProcess } from '../helpers/cli.js';
+import { expectExactlyOnce, setUpCollector, storedRawRecords, type CollectorEnv } from '../helpers/collector-env.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+describe('collection under faults', () => {
+  let setup: CollectorEnv | undefined;
+  afterEach(async () => {
+    await setup?.cleanup();
+    setup = undefined;
+  });
+
+  it('stores exactly the served events through 429s, HTML 5xx, resets, truncated JSON, offsets and hostile values', async () => {
+    const now = Date.now();
+    setup = await setUpCollector({
+      seed: 11,
+      traffic: { kind: 'fixed', fromMs: now - 2 * 24 * HOUR_MS, toMs: now - HOUR_MS, count: 6000 },
+      faults: {
+        rateLimit: { everyNth: 4, retryAfterSecs: 1, maxTimes: 2 },
+        serverError: { everyNth: 3, maxTimes: 3 },
+        connectionReset: { everyNth: 5, maxTimes: 2 },
+        truncatedJson: { everyNth: 7, maxTimes: 2 },
+        hostileValues: { fraction: 0.05 },
+        timestampOffsets: true,
+        bursts: [{ atMs: now - 30 * HOUR_MS, count: 2100 }],
+      },
+    });
+    const result = await runInProcess(['collect', '--once', '--backfill-days', '3'], { env: setup.env });
+    expect(result.code, result.stderr).toBe(0);
+    const expected = setup.simulator.eventsBetween(now - 3 * 24 * HOUR_MS, now);
+    expect(expected.length).toBe(8100);
+    expectExactlyOnce(await storedRawRecords(setup.env), expected);
+    const statuses = setup.simulator.stats.byStatus;
+    for (const status of [429, 200]) expect(statuses[status] ?? 0).toBeGreaterThan(0);
+    expect(Object.keys(statuses).some((status) => Number(status) >= 500)).toBe(true);
+  }, 120_000);
+
+  it('picks up events that become visible minutes after their created_at', async () => {
+    const start = Date.parse('2026-11-20T12:00:00.000Z');
+    const clock = new ManualClock(start);
+    setup = await setUpCollector({
+      seed: 5,
+      clock,
+      traffic: { kind: 'fixed', fromMs: start - 6 * HOUR_MS, toMs: start + 30 * MINUTE_MS, count: 3000 },
+      faults: { lateEvents: { fraction: 0.2, delayMs: 3 * MINUTE_MS } },
+    });
+    const run = async (): Promise<void> => {
+      const result = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env: setup!.env, clock });
+      expect(result.code, result.stderr).toBe(0);
+    };
+    for (let minutes = 0; minutes <= 40; minutes += 2) {
+      await run();
+      clock.advance(2 * MINUTE_MS);
+    }
+    await run();
+    const expected = setup.simulator.eventsBetween(start - 24 * HOUR_MS, start + 30 * MINUTE_MS);
+    expectExactlyOnce(await storedRawRecords(setup.env), expected);
+  }, 120_000);
+
+  it('explains a missing permission and an unknown account, and changes nothing', async () => {
+    const now = Date.now();
+    setup = await setUpCollector({
+      seed: 3,
+      traffic: { kind: 'fixed', fromMs: now - HOUR_MS, toMs: now, count: 10 },
+      tokens: [
+        { value: 'zt-sim-token-without-audit-logs-permission-0001', permissions: ['Zero Trust Read'] },
+      ],
+    }, false);
+    const env = { ...setup.env, CF_TOKEN: 'zt-sim-token-without-audit-logs-permission-0001' };
+    const add = await runInProcess(
+      ['source', 'add', '--name', 'No logs', '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
+      { env },
+    );
+    expect(add.code).not.toBe(0);
+    expect(add.stderr).toContain('Access: Audit Logs Read');
+    const wrongAccount = await runInProcess(
+      ['source', 'add', '--name', 'Other', '--account-id', 'ffffffffffffffffffffffffffffffff', '--token-env', 'CF_TOKEN'],
+      { env },
+    );
+    expect(wrongAccount.code).not.toBe(0);
+    expect(wrongAccount.stderr).toMatch(/Account ID/);
+    const list = await runInProcess(['source', 'list', '--format', 'json'], { env });
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+});
