@@ -114,7 +114,6 @@ export class SqliteStore implements Store {
     try {
       // Read the header before any pragma that writes, so a foreign file is never touched.
       db.prepare(SQL.probeSchema).get();
-      db.pragma(SQL.pragmaPageSize);
       db.pragma(SQL.pragmaJournalWal);
       db.pragma(SQL.pragmaSynchronousNormal);
       db.pragma(SQL.pragmaForeignKeys);
