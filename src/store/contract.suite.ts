@@ -6,7 +6,7 @@ import type { DatasetStatus, Store, StoredSource } from './store.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
 
-/** Builds one event by hand; every field can be overridden. Ids must be unique per test. */
+// Builds one event by hand; every field can be overridden. Ids must be unique per test.
 function makeEvent(id: string, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
   return {
     id,
@@ -40,15 +40,56 @@ const not = (operand: SearchFilter): SearchFilter => ({ kind: 'not', operand });
 const and = (left: SearchFilter, right: SearchFilter): SearchFilter => ({ kind: 'and', left, right });
 const or = (left: SearchFilter, right: SearchFilter): SearchFilter => ({ kind: 'or', left, right });
 
-/** A small, varied data set for the filter tests. */
+// A small, varied data set for the filter tests.
 const CORPUS: readonly NormalizedEvent[] = [
   makeEvent('e01', { time: BASE_TIME + 1_000 }),
-  makeEvent('e02', { time: BASE_TIME + 2_000, user: 'Bob@Example.com', outcome: 'failure', srcIp: '10.1.2.3', country: 'DE', app: 'Payroll', appUid: 'app-0002', idp: 'Azure AD' }),
-  makeEvent('e03', { time: BASE_TIME + 3_000, user: null, srcIp: null, country: null, app: null, appUid: null, idp: null, rayId: null, activity: 'policy_eval', outcome: 'unknown' }),
-  makeEvent('e04', { time: BASE_TIME + 4_000, user: 'carol_x@example.com', srcIp: '2001:db8::42', country: 'FR', dataset: 'gateway_dns', classUid: 4003, sourceName: 'cf-second' }),
-  makeEvent('e05', { time: BASE_TIME + 5_000, user: 'carolAx@example.com', srcIp: '10.200.0.1', outcome: 'failure', app: 'Wiki', accountId: 'fedcba9876543210fedcba9876543210' }),
+  makeEvent('e02', {
+    time: BASE_TIME + 2_000,
+    user: 'Bob@Example.com',
+    outcome: 'failure',
+    srcIp: '10.1.2.3',
+    country: 'DE',
+    app: 'Payroll',
+    appUid: 'app-0002',
+    idp: 'Azure AD',
+  }),
+  makeEvent('e03', {
+    time: BASE_TIME + 3_000,
+    user: null,
+    srcIp: null,
+    country: null,
+    app: null,
+    appUid: null,
+    idp: null,
+    rayId: null,
+    activity: 'policy_eval',
+    outcome: 'unknown',
+  }),
+  makeEvent('e04', {
+    time: BASE_TIME + 4_000,
+    user: 'carol_x@example.com',
+    srcIp: '2001:db8::42',
+    country: 'FR',
+    dataset: 'gateway_dns',
+    classUid: 4003,
+    sourceName: 'cf-second',
+  }),
+  makeEvent('e05', {
+    time: BASE_TIME + 5_000,
+    user: 'carolAx@example.com',
+    srcIp: '10.200.0.1',
+    outcome: 'failure',
+    app: 'Wiki',
+    accountId: 'fedcba9876543210fedcba9876543210',
+  }),
   makeEvent('e06', { time: BASE_TIME + 6_000, user: '100%real@example.com', srcIp: '2001:db9::1', app: 'wiki' }),
-  makeEvent('e07', { time: BASE_TIME + 7_000, user: 'alice@example.com', srcIp: '192.0.2.200', outcome: 'failure', app: 'Mail' }),
+  makeEvent('e07', {
+    time: BASE_TIME + 7_000,
+    user: 'alice@example.com',
+    srcIp: '192.0.2.200',
+    outcome: 'failure',
+    app: 'Mail',
+  }),
 ];
 
 export interface StoreContractOptions {
@@ -60,7 +101,11 @@ export interface StoreContractOptions {
  * The behaviour every `Store` must show. Each implementation calls this with a factory that opens a fresh,
  * empty database per call; the tests migrate it themselves.
  */
-export function storeContractSuite(name: string, openStore: () => Promise<Store>, options: StoreContractOptions = {}): void {
+export function storeContractSuite(
+  name: string,
+  openStore: () => Promise<Store>,
+  options: StoreContractOptions = {},
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
 
@@ -73,7 +118,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
       await store.close();
     });
 
-    const ids = async (filter: SearchFilter | null, extra: { fromMs?: number; toMs?: number } = {}): Promise<string[]> => {
+    const ids = async (
+      filter: SearchFilter | null,
+      extra: { fromMs?: number; toMs?: number } = {},
+    ): Promise<string[]> => {
       const page = await store.search({ filter, order: 'asc', ...extra }, { limit: 1000 });
       return page.events.map((event) => event.id);
     };
@@ -95,7 +143,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
       if (options.reopen !== undefined) {
         const reopen = options.reopen;
         it('keeps events, cursors and settings across close and reopen', async () => {
-          await store.append([makeEvent('r1'), makeEvent('r2')], { id: 'cf-main/access_requests', value: { page: 'p2' } });
+          await store.append([makeEvent('r1'), makeEvent('r2')], {
+            id: 'cf-main/access_requests',
+            value: { page: 'p2' },
+          });
           await store.setSetting('key_check', 'v1');
           store = await reopen(store);
           await store.migrate();
@@ -109,7 +160,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
     describe('append and cursor', () => {
       it('stores events and the cursor together, and returns events as they went in', async () => {
         const events = [makeEvent('a1'), makeEvent('a2', { time: BASE_TIME + 1 })];
-        const result = await store.append(events, { id: 'cf-main/access_requests', value: { since: '2024-01-15T12:00:00Z', n: 2 } });
+        const result = await store.append(events, {
+          id: 'cf-main/access_requests',
+          value: { since: '2024-01-15T12:00:00Z', n: 2 },
+        });
         expect(result).toEqual({ inserted: 2, duplicates: 0 });
         expect(await store.cursor('cf-main/access_requests')).toEqual({ since: '2024-01-15T12:00:00Z', n: 2 });
         const page = await store.search({ filter: null, order: 'asc' }, { limit: 10 });
@@ -210,31 +264,55 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
       it('includes events with no value when negating a field', async () => {
         expect(await ids(not(term('user', 'alice@example.com')))).toEqual(['e02', 'e03', 'e04', 'e05', 'e06']);
         expect(await ids(not(term('country', 'us')))).toEqual(['e02', 'e03', 'e04']);
-        expect(await ids(not({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' }))).toEqual([
-          'e01',
-          'e03',
-          'e04',
-          'e06',
-          'e07',
-        ]);
+        expect(
+          await ids(not({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' })),
+        ).toEqual(['e01', 'e03', 'e04', 'e06', 'e07']);
         expect(await ids(not(not(term('user', 'alice@example.com'))))).toEqual(['e01', 'e07']);
       });
 
       it('combines with AND and OR', async () => {
         expect(await ids(and(term('user', 'alice@example.com'), term('outcome', 'failure')))).toEqual(['e07']);
         expect(await ids(or(term('country', 'de'), term('country', 'fr')))).toEqual(['e02', 'e04']);
-        expect(await ids(and(or(term('app', 'wiki'), term('app', 'mail')), not(term('outcome', 'success'))))).toEqual(['e05', 'e07']);
+        expect(await ids(and(or(term('app', 'wiki'), term('app', 'mail')), not(term('outcome', 'success'))))).toEqual([
+          'e05',
+          'e07',
+        ]);
       });
 
       it('matches IPv4 and IPv6 CIDR blocks', async () => {
-        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' })).toEqual(['e02', 'e05']);
-        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '192.0.2.0', end: '192.0.2.127' })).toEqual(['e01']);
-        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 6, start: '2001:db8::', end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff' })).toEqual(['e04']);
-        expect(await ids({ kind: 'cidr', field: 'src_ip', version: 6, start: '2001:db8::', end: '2001:db9:ffff:ffff:ffff:ffff:ffff:ffff' })).toEqual(['e04', 'e06']);
+        expect(
+          await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' }),
+        ).toEqual(['e02', 'e05']);
+        expect(
+          await ids({ kind: 'cidr', field: 'src_ip', version: 4, start: '192.0.2.0', end: '192.0.2.127' }),
+        ).toEqual(['e01']);
+        expect(
+          await ids({
+            kind: 'cidr',
+            field: 'src_ip',
+            version: 6,
+            start: '2001:db8::',
+            end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
+          }),
+        ).toEqual(['e04']);
+        expect(
+          await ids({
+            kind: 'cidr',
+            field: 'src_ip',
+            version: 6,
+            start: '2001:db8::',
+            end: '2001:db9:ffff:ffff:ffff:ffff:ffff:ffff',
+          }),
+        ).toEqual(['e04', 'e06']);
       });
 
       it('filters on time ranges and on the query window', async () => {
-        const range = (min: number | string | null, max: number | string | null, minInclusive = true, maxInclusive = true): SearchFilter => ({
+        const range = (
+          min: number | string | null,
+          max: number | string | null,
+          minInclusive = true,
+          maxInclusive = true,
+        ): SearchFilter => ({
           kind: 'range',
           field: 'time',
           min,
@@ -252,7 +330,9 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
       it('counts what a search would return', async () => {
         expect(await store.count({ filter: null })).toBe(7);
         expect(await store.count({ filter: term('outcome', 'failure') })).toBe(3);
-        expect(await store.count({ filter: not(term('user', 'alice@example.com')), fromMs: BASE_TIME + 3_000 })).toBe(4);
+        expect(await store.count({ filter: not(term('user', 'alice@example.com')), fromMs: BASE_TIME + 3_000 })).toBe(
+          4,
+        );
       });
 
       it('aggregates into buckets sorted by count', async () => {
@@ -266,7 +346,13 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
         expect(users.map((bucket) => bucket.count).reduce((sum, count) => sum + count, 0)).toBe(3);
         const countries = await store.aggregate({ filter: null, groupBy: 'country', limit: 1 });
         expect(countries).toEqual([{ key: 'us', count: 4 }]);
-        const withNull = await store.aggregate({ filter: null, groupBy: 'idp', fromMs: BASE_TIME + 2_000, toMs: BASE_TIME + 4_000, limit: 10 });
+        const withNull = await store.aggregate({
+          filter: null,
+          groupBy: 'idp',
+          fromMs: BASE_TIME + 2_000,
+          toMs: BASE_TIME + 4_000,
+          limit: 10,
+        });
         // Ties are broken by key, with "no value" first.
         expect(withNull).toEqual([
           { key: null, count: 1 },
@@ -289,7 +375,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
           let after: string | undefined;
           let pages = 0;
           do {
-            const page = await store.search({ filter: null, order }, { limit: 7, ...(after === undefined ? {} : { after }) });
+            const page = await store.search(
+              { filter: null, order },
+              { limit: 7, ...(after === undefined ? {} : { after }) },
+            );
             expect(page.events.length).toBeLessThanOrEqual(7);
             seen.push(...page.events);
             after = page.nextPage ?? undefined;
@@ -298,7 +387,9 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
           expect(pages).toBe(8);
           expect(new Set(seen.map((event) => event.id)).size).toBe(53);
           const keys = seen.map((event) => [event.time, event.id] as const);
-          const sorted = [...keys].sort((a, b) => (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (order === 'asc' ? 1 : -1));
+          const sorted = [...keys].sort(
+            (a, b) => (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (order === 'asc' ? 1 : -1),
+          );
           expect(keys).toEqual(sorted);
         }
       });
@@ -315,7 +406,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
         const first = await store.search({ filter: term('outcome', 'failure'), order: 'desc' }, { limit: 2 });
         expect(first.events.map((event) => event.id)).toEqual(['e07', 'e05']);
         expect(first.nextPage).not.toBeNull();
-        const second = await store.search({ filter: term('outcome', 'failure'), order: 'desc' }, { limit: 2, after: first.nextPage ?? '' });
+        const second = await store.search(
+          { filter: term('outcome', 'failure'), order: 'desc' },
+          { limit: 2, after: first.nextPage ?? '' },
+        );
         expect(second.events.map((event) => event.id)).toEqual(['e02']);
         expect(second.nextPage).toBeNull();
       });
@@ -329,11 +423,16 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
 
     describe('retention', () => {
       it('deletes only events older than the cut-off and reports how many', async () => {
-        const events = Array.from({ length: 25 }, (_, index) => makeEvent(`old${index}`, { time: BASE_TIME - 1_000 - index }));
-        await store.append([...events, makeEvent('edge', { time: BASE_TIME }), makeEvent('new', { time: BASE_TIME + 1 })], {
-          id: 'c',
-          value: {},
-        });
+        const events = Array.from({ length: 25 }, (_, index) =>
+          makeEvent(`old${index}`, { time: BASE_TIME - 1_000 - index }),
+        );
+        await store.append(
+          [...events, makeEvent('edge', { time: BASE_TIME }), makeEvent('new', { time: BASE_TIME + 1 })],
+          {
+            id: 'c',
+            value: {},
+          },
+        );
         expect(await store.deleteEventsBefore(BASE_TIME)).toBe(25);
         expect(await ids(null)).toEqual(['edge', 'new']);
         expect(await store.deleteEventsBefore(BASE_TIME)).toBe(0);
@@ -370,7 +469,9 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
 
       it('refuses a second source with the same name', async () => {
         await store.saveSource(source('cf'));
-        await expect(store.saveSource({ ...source('cf'), tokenLastFour: 'zzzz' })).rejects.toMatchObject({ code: 'SOURCE_ALREADY_EXISTS' });
+        await expect(store.saveSource({ ...source('cf'), tokenLastFour: 'zzzz' })).rejects.toMatchObject({
+          code: 'SOURCE_ALREADY_EXISTS',
+        });
         expect((await store.getSource('cf'))?.tokenLastFour).toBe('a1b2');
       });
 
@@ -394,7 +495,10 @@ export function storeContractSuite(name: string, openStore: () => Promise<Store>
         await store.setDatasetStatus(status('cf/access_requests', 'ok'));
         await store.setDatasetStatus(status('cf/gateway_dns', 'retrying'));
         await store.setDatasetStatus(status('cf/access_requests', 'failed'));
-        expect(await store.datasetStatuses()).toEqual([status('cf/access_requests', 'failed'), status('cf/gateway_dns', 'retrying')]);
+        expect(await store.datasetStatuses()).toEqual([
+          status('cf/access_requests', 'failed'),
+          status('cf/gateway_dns', 'retrying'),
+        ]);
       });
 
       it('keeps settings as key/value pairs', async () => {

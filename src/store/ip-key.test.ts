@@ -20,11 +20,30 @@ describe('ipKey', () => {
   it('sorts keys in address order', () => {
     const addresses = ['10.0.0.2', '9.255.255.255', '10.0.0.10', '::1', '2001:db8::1', 'fe80::1', '255.255.255.255'];
     const sorted = [...addresses].sort((a, b) => ((ipKey(a) ?? '') < (ipKey(b) ?? '') ? -1 : 1));
-    expect(sorted).toEqual(['::1', '9.255.255.255', '10.0.0.2', '10.0.0.10', '255.255.255.255', '2001:db8::1', 'fe80::1']);
+    expect(sorted).toEqual([
+      '::1',
+      '9.255.255.255',
+      '10.0.0.2',
+      '10.0.0.10',
+      '255.255.255.255',
+      '2001:db8::1',
+      'fe80::1',
+    ]);
   });
 
   it('rejects what is not an address', () => {
-    for (const bad of ['', 'alice', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1:2:3:4:5:6:7:8:9', '1::2::3', '2001:db8::g', '12345::']) {
+    for (const bad of [
+      '',
+      'alice',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      '2001:db8::g',
+      '12345::',
+    ]) {
       expect(ipKey(bad), bad).toBeNull();
     }
   });
@@ -35,7 +54,11 @@ describe('cidrRange', () => {
     expect(cidrRange('10.0.0.0/8')).toEqual({ version: 4, start: '10.0.0.0', end: '10.255.255.255' });
     expect(cidrRange('192.0.2.77/25')).toEqual({ version: 4, start: '192.0.2.0', end: '192.0.2.127' });
     expect(cidrRange('0.0.0.0/0')).toEqual({ version: 4, start: '0.0.0.0', end: '255.255.255.255' });
-    expect(cidrRange('2001:db8::/32')).toEqual({ version: 6, start: '2001:db8::', end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff' });
+    expect(cidrRange('2001:db8::/32')).toEqual({
+      version: 6,
+      start: '2001:db8::',
+      end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
+    });
     expect(cidrRange('2001:db8::1/128')).toEqual({ version: 6, start: '2001:db8::1', end: '2001:db8::1' });
     expect(cidrRange('192.0.2.9')).toEqual({ version: 4, start: '192.0.2.9', end: '192.0.2.9' });
   });

@@ -139,13 +139,13 @@ function formatIpv4(bytes: Uint8Array): string {
   return Array.from(bytes).join('.');
 }
 
-/** RFC 5952 canonical text: lowercase, no leading zeros, the longest run of two or more zero groups as `::`. */
+// RFC 5952 canonical text: lowercase, no leading zeros, the longest run of two or more zero groups as `::`.
 function formatIpv6(bytes: Uint8Array): string {
   const groups: number[] = [];
   for (let index = 0; index < 16; index += 2) groups.push(((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0));
   let bestStart = -1;
   let bestLength = 1;
-  for (let index = 0; index < 8; ) {
+  for (let index = 0; index < 8;) {
     if (groups[index] !== 0) {
       index += 1;
       continue;

@@ -72,15 +72,29 @@ describe('parseQuery', () => {
   it('negates with NOT, AND NOT, a leading minus and on groups', () => {
     expect(parseQuery('NOT user:x')).toEqual({ kind: 'not', operand: t('user', 'x') });
     expect(parseQuery('-user:x')).toEqual({ kind: 'not', operand: t('user', 'x') });
-    expect(parseQuery('a AND NOT b')).toEqual({ kind: 'and', left: t(null, 'a'), right: { kind: 'not', operand: t(null, 'b') } });
-    expect(parseQuery('a  AND  NOT b')).toEqual({ kind: 'and', left: t(null, 'a'), right: { kind: 'not', operand: t(null, 'b') } });
+    expect(parseQuery('a AND NOT b')).toEqual({
+      kind: 'and',
+      left: t(null, 'a'),
+      right: { kind: 'not', operand: t(null, 'b') },
+    });
+    expect(parseQuery('a  AND  NOT b')).toEqual({
+      kind: 'and',
+      left: t(null, 'a'),
+      right: { kind: 'not', operand: t(null, 'b') },
+    });
     expect(parseQuery('outcome:failure -country:us')).toEqual({
       kind: 'and',
       left: t('outcome', 'failure'),
       right: { kind: 'not', operand: t('country', 'us') },
     });
-    expect(parseQuery('NOT (a OR b)')).toEqual({ kind: 'not', operand: { kind: 'or', left: t(null, 'a'), right: t(null, 'b') } });
-    expect(parseQuery('-app:(wiki OR mail)')).toEqual({ kind: 'not', operand: { kind: 'or', left: t('app', 'wiki'), right: t('app', 'mail') } });
+    expect(parseQuery('NOT (a OR b)')).toEqual({
+      kind: 'not',
+      operand: { kind: 'or', left: t(null, 'a'), right: t(null, 'b') },
+    });
+    expect(parseQuery('-app:(wiki OR mail)')).toEqual({
+      kind: 'not',
+      operand: { kind: 'or', left: t('app', 'wiki'), right: t('app', 'mail') },
+    });
   });
 
   it('reads quoted values literally and * as a wildcard', () => {
@@ -112,7 +126,13 @@ describe('parseQuery', () => {
   });
 
   it('reads IPv4 and IPv6 CIDR blocks and addresses without quotes', () => {
-    expect(parseQuery('src_ip:10.0.0.0/8')).toEqual({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' });
+    expect(parseQuery('src_ip:10.0.0.0/8')).toEqual({
+      kind: 'cidr',
+      field: 'src_ip',
+      version: 4,
+      start: '10.0.0.0',
+      end: '10.255.255.255',
+    });
     expect(parseQuery('src_ip:2001:db8::/32')).toEqual({
       kind: 'cidr',
       field: 'src_ip',
@@ -120,16 +140,35 @@ describe('parseQuery', () => {
       start: '2001:db8::',
       end: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
     });
-    expect(parseQuery('ip:"192.0.2.0/25"')).toEqual({ kind: 'cidr', field: 'src_ip', version: 4, start: '192.0.2.0', end: '192.0.2.127' });
+    expect(parseQuery('ip:"192.0.2.0/25"')).toEqual({
+      kind: 'cidr',
+      field: 'src_ip',
+      version: 4,
+      start: '192.0.2.0',
+      end: '192.0.2.127',
+    });
     expect(parseQuery('src_ip:2001:db8::1')).toEqual(t('src_ip', '2001:db8::1'));
     expect(parseQuery('fe80::1')).toEqual(t(null, 'fe80::1'));
-    expect(parseQuery('10.0.0.0/8')).toEqual({ kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' });
+    expect(parseQuery('10.0.0.0/8')).toEqual({
+      kind: 'cidr',
+      field: 'src_ip',
+      version: 4,
+      start: '10.0.0.0',
+      end: '10.255.255.255',
+    });
     expect(parseQuery('-src_ip:10.0.0.0/8 AND user:x')).toEqual({
       kind: 'and',
-      left: { kind: 'not', operand: { kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' } },
+      left: {
+        kind: 'not',
+        operand: { kind: 'cidr', field: 'src_ip', version: 4, start: '10.0.0.0', end: '10.255.255.255' },
+      },
       right: t('user', 'x'),
     });
-    expect(parseQuery('src_ip:(10.0.0.0/8 OR 2001:db8::/32)')).toMatchObject({ kind: 'or', left: { kind: 'cidr', version: 4 }, right: { kind: 'cidr', version: 6 } });
+    expect(parseQuery('src_ip:(10.0.0.0/8 OR 2001:db8::/32)')).toMatchObject({
+      kind: 'or',
+      left: { kind: 'cidr', version: 4 },
+      right: { kind: 'cidr', version: 6 },
+    });
   });
 
   it('rejects bad addresses and blocks', () => {
@@ -196,7 +235,9 @@ describe('parseQuery', () => {
     expect(failure('user:/al.*/').message).toMatch(/regular expressions/);
     expect(failure('user:alice~').message).toMatch(/not supported/);
     expect(failure('OR').code).toBe('QUERY_SYNTAX');
-    expect(failure('a AND OR b').message).toBe('Query does not parse at column 7: expected a term between "AND" and "OR"');
+    expect(failure('a AND OR b').message).toBe(
+      'Query does not parse at column 7: expected a term between "AND" and "OR"',
+    );
     expect(failure('NOT NOT a').code).toBe('QUERY_SYNTAX');
     expect(failure('(a OR )').message).toMatch(/column 7: expected a term after "OR"/);
     expect(failure('user:alice AND NOT').message).toMatch(/expected a term after "NOT"/);

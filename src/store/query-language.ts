@@ -53,7 +53,10 @@ const OUTCOME_ALIASES: Readonly<Record<string, string>> = {
 // The package ships CommonJS without type declarations; its output is validated below, never trusted.
 const lucene = createRequire(import.meta.url)('lucene') as { parse(query: string): unknown };
 
-const locationSchema = z.object({ start: z.object({ offset: z.number() }) }).nullable().optional();
+const locationSchema = z
+  .object({ start: z.object({ offset: z.number() }) })
+  .nullable()
+  .optional();
 const termNodeSchema = z.object({
   field: z.string(),
   fieldLocation: locationSchema,
@@ -86,15 +89,13 @@ type OpNode = z.infer<typeof opNodeSchema>;
 
 interface Prepared {
   readonly text: string;
-  /** For each index of the prepared text, the index in the user's text it came from. */
+  // For each index of the prepared text, the index in the user's text it came from.
   readonly origin: readonly number[];
 }
 
-/**
- * The lucene grammar reads `/` as a regex delimiter and `:` as the field separator, so CIDR blocks and IPv6
- * addresses typed without quotes would not parse. Such values are quoted here; `origin` maps positions back so
- * errors still point into what the user typed.
- */
+// The lucene grammar reads `/` as a regex delimiter and `:` as the field separator, so CIDR blocks and IPv6
+// addresses typed without quotes would not parse. Such values are quoted here; `origin` maps positions back so
+// errors still point into what the user typed.
 function prepare(text: string): Prepared {
   let out = '';
   const origin: number[] = [];
@@ -138,7 +139,11 @@ function prepare(text: string): Prepared {
       let end = index;
       while (end < text.length && !/[\s()"[{\]}]/.test(text[end] ?? '')) end += 1;
       const token = text.slice(index, end);
-      tokens.push({ kind: OPERATORS.has(token) ? (token === 'NOT' ? 'not' : 'binary') : /:$/.test(token) ? 'field' : 'term', text: token, at: index });
+      tokens.push({
+        kind: OPERATORS.has(token) ? (token === 'NOT' ? 'not' : 'binary') : /:$/.test(token) ? 'field' : 'term',
+        text: token,
+        at: index,
+      });
       const sign = /^[-+!]/.test(token) ? 1 : 0;
       const bare = token.slice(sign);
       const field = /^([-+!]?[A-Za-z_][A-Za-z0-9_.]*):(.+)$/s.exec(token);
@@ -172,16 +177,17 @@ interface Token {
 
 const OPERATORS = new Set(['AND', 'OR', 'NOT', '&&', '||']);
 
-/**
- * The grammar silently drops operators it cannot place (`a AND`, `a AND OR b`, `NOT NOT a`), which would
- * quietly widen a search. Such queries are refused here instead.
- */
+// The grammar silently drops operators it cannot place (`a AND`, `a AND OR b`, `NOT NOT a`), which would
+// quietly widen a search. Such queries are refused here instead.
 function checkOperators(text: string, tokens: readonly Token[]): void {
   let previous: Token | undefined;
   for (const token of tokens) {
     const after = previous === undefined ? 'the start of the query' : `"${previous.text}"`;
     const previousIsOperator = previous?.kind === 'binary' || previous?.kind === 'not';
-    if (token.kind === 'binary' && (previous === undefined || previous.kind === 'open' || previousIsOperator || previous.kind === 'field')) {
+    if (
+      token.kind === 'binary' &&
+      (previous === undefined || previous.kind === 'open' || previousIsOperator || previous.kind === 'field')
+    ) {
       throw queryError('QUERY_SYNTAX', text, token.at, `expected a term between ${after} and "${token.text}"`);
     }
     if (token.kind === 'not' && (previous?.kind === 'not' || previous?.kind === 'field')) {
@@ -223,7 +229,7 @@ class Converter {
     return this.#node(node.data, null);
   }
 
-  /** lucene chains operators to the right with no precedence; flatten the chain and apply NOT > AND > OR. */
+  // lucene chains operators to the right with no precedence; flatten the chain and apply NOT > AND > OR.
   #node(node: OpNode, defaultField: string | null): SearchFilter {
     const field = node.field ?? defaultField;
     const operands: SearchFilter[] = [];
@@ -238,7 +244,12 @@ class Converter {
       negateNext = operator.endsWith('NOT');
       operators.push(operator === 'OR' || operator === 'OR NOT' || operator === '||' ? 'or' : 'and');
       const right = opNodeSchema.safeParse(current.right);
-      if (right.success && right.data.left !== undefined && right.data.parenthesized !== true && right.data.field === undefined) {
+      if (
+        right.success &&
+        right.data.left !== undefined &&
+        right.data.parenthesized !== true &&
+        right.data.field === undefined
+      ) {
         current = right.data;
         if (current.start === 'NOT' || current.start === '!') negateNext = !negateNext;
         continue;
@@ -279,7 +290,8 @@ class Converter {
 
   #term(node: z.infer<typeof termNodeSchema>, defaultField: string | null): SearchFilter {
     const valueAt = this.#offset(node.termLocation?.start.offset ?? 0);
-    if (node.regex) throw this.#error('QUERY_SYNTAX', 'regular expressions (/.../) are not supported; use * wildcards', valueAt);
+    if (node.regex)
+      throw this.#error('QUERY_SYNTAX', 'regular expressions (/.../) are not supported; use * wildcards', valueAt);
     if (node.similarity != null || node.boost != null || node.proximity != null) {
       throw this.#error('QUERY_SYNTAX', 'fuzzy, proximity and boost modifiers (~ ^) are not supported', valueAt);
     }
@@ -297,23 +309,34 @@ class Converter {
       const lower = value.toLowerCase();
       const outcome = OUTCOME_ALIASES[lower] ?? lower;
       if (!(OUTCOMES as readonly string[]).includes(outcome)) {
-        throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not an outcome; use ${OUTCOMES.join(', ')} (or allowed, denied)`, at);
+        throw this.#error(
+          'QUERY_VALUE_INVALID',
+          `"${value}" is not an outcome; use ${OUTCOMES.join(', ')} (or allowed, denied)`,
+          at,
+        );
       }
       return { kind: 'term', field, value: outcome, wildcard: false };
     }
     if (field === 'src_ip' && !wildcard) {
       if (value.includes('/')) {
         const range = cidrRange(value);
-        if (range === null) throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32`, at);
+        if (range === null)
+          throw this.#error(
+            'QUERY_VALUE_INVALID',
+            `"${value}" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32`,
+            at,
+          );
         return { kind: 'cidr', field: 'src_ip', version: range.version, start: range.start, end: range.end };
       }
       if (ipKey(value) === null) throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not an IP address`, at);
     }
     if (field === null && !wildcard && value.includes('/')) {
       const range = cidrRange(value);
-      if (range !== null) return { kind: 'cidr', field: 'src_ip', version: range.version, start: range.start, end: range.end };
+      if (range !== null)
+        return { kind: 'cidr', field: 'src_ip', version: range.version, start: range.start, end: range.end };
     }
-    if (field === 'time' && !wildcard) return { kind: 'term', field, value: String(this.#time(value, at)), wildcard: false };
+    if (field === 'time' && !wildcard)
+      return { kind: 'term', field, value: String(this.#time(value, at)), wildcard: false };
     if (field === 'class_uid' && !wildcard && !/^\d+$/.test(value)) {
       throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not a class number such as 3002`, at);
     }
@@ -332,7 +355,8 @@ class Converter {
         if (!/^\d+$/.test(raw)) throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not a class number`, at);
         return Number(raw);
       }
-      if (field === 'src_ip' && ipKey(raw) === null) throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not an IP address`, at);
+      if (field === 'src_ip' && ipKey(raw) === null)
+        throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not an IP address`, at);
       return raw;
     };
     const filter: SearchFilter = {
@@ -346,7 +370,7 @@ class Converter {
     return negated ? { kind: 'not', operand: filter } : filter;
   }
 
-  /** Epoch ms, or an ISO 8601 date/time (a date alone is midnight UTC). */
+  // Epoch ms, or an ISO 8601 date/time (a date alone is midnight UTC).
   #time(value: string, at: number): number {
     if (/^\d{1,15}$/.test(value)) return Number(value);
     if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
@@ -354,14 +378,26 @@ class Converter {
       const parsed = Date.parse(withZone);
       if (!Number.isNaN(parsed)) return parsed;
     }
-    throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not a time; use ISO 8601 (2024-01-31T12:00:00Z) or epoch milliseconds`, at);
+    throw this.#error(
+      'QUERY_VALUE_INVALID',
+      `"${value}" is not a time; use ISO 8601 (2024-01-31T12:00:00Z) or epoch milliseconds`,
+      at,
+    );
   }
 
-  #field(raw: string, rawAt: number | null, defaultField: string | null): { field: SearchField | null; negated: boolean } {
-    if (raw === '<implicit>') return { field: defaultField === null ? null : this.#resolve(defaultField, null), negated: false };
+  #field(
+    raw: string,
+    rawAt: number | null,
+    defaultField: string | null,
+  ): { field: SearchField | null; negated: boolean } {
+    if (raw === '<implicit>')
+      return { field: defaultField === null ? null : this.#resolve(defaultField, null), negated: false };
     const negated = raw.startsWith('-') || raw.startsWith('!');
     const name = raw.replace(/^[-+!]/, '');
-    return { field: this.#resolve(name, rawAt === null ? null : rawAt + (name.length === raw.length ? 0 : 1)), negated };
+    return {
+      field: this.#resolve(name, rawAt === null ? null : rawAt + (name.length === raw.length ? 0 : 1)),
+      negated,
+    };
   }
 
   #resolve(name: string, rawAt: number | null): SearchField {
@@ -389,7 +425,12 @@ class Converter {
 function queryError(code: ErrorCode, text: string, offset: number, what: string): AppError {
   const column = offset + 1;
   const pointer = `${text}\n${' '.repeat(offset)}^`;
-  const lead = code === 'QUERY_SYNTAX' ? 'Query does not parse' : code === 'QUERY_FIELD_UNKNOWN' ? 'Unknown field' : 'Invalid value';
+  const lead =
+    code === 'QUERY_SYNTAX'
+      ? 'Query does not parse'
+      : code === 'QUERY_FIELD_UNKNOWN'
+        ? 'Unknown field'
+        : 'Invalid value';
   return new AppError(code, {
     message: `${lead} at column ${column}: ${what}`,
     hint: pointer,
@@ -408,7 +449,8 @@ function syntaxError(text: string, prepared: Prepared, error: unknown): AppError
     return new AppError('QUERY_SYNTAX', { message: 'Query does not parse.', cause: error });
   }
   const preparedOffset = parsed.data.location.start.offset;
-  const offset = preparedOffset >= prepared.text.length ? text.length : (prepared.origin[preparedOffset] ?? text.length);
+  const offset =
+    preparedOffset >= prepared.text.length ? text.length : (prepared.origin[preparedOffset] ?? text.length);
   const before = text.slice(0, offset).trimEnd();
   let what: string;
   if (parsed.data.found === null) {
@@ -426,5 +468,10 @@ function syntaxError(text: string, prepared: Prepared, error: unknown): AppError
     what = `unexpected "${parsed.data.found}"`;
   }
   const result = queryError('QUERY_SYNTAX', text, offset, what);
-  return new AppError('QUERY_SYNTAX', { message: result.message, hint: result.hint ?? '', details: result.details, cause: error });
+  return new AppError('QUERY_SYNTAX', {
+    message: result.message,
+    hint: result.hint ?? '',
+    details: result.details,
+    cause: error,
+  });
 }

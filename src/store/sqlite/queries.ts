@@ -53,7 +53,8 @@ export const SQL = {
   selectStatuses: 'SELECT * FROM dataset_statuses ORDER BY id',
 
   selectSetting: 'SELECT value FROM settings WHERE key = ?',
-  upsertSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  upsertSetting:
+    'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 } as const;
 
 const INSERT_EVENT_HEAD = `INSERT INTO events (id, time, source, account_id, dataset, class_uid, activity, outcome,
@@ -72,7 +73,7 @@ export const EVENT_COLUMNS =
 interface ColumnInfo {
   readonly column: string;
   readonly kind: 'text' | 'integer' | 'ip';
-  /** Declared COLLATE NOCASE in the schema; wildcards use LIKE (case-insensitive) instead of GLOB. */
+  // Declared COLLATE NOCASE in the schema; wildcards use LIKE (case-insensitive) instead of GLOB.
   readonly nocase: boolean;
 }
 
@@ -94,7 +95,7 @@ const COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
   ray_id: { column: 'ray_id', kind: 'text', nocase: false },
 };
 
-/** Fields a bare word (no `field:`) is matched against. */
+// Fields a bare word (no `field:`) is matched against.
 const BARE_TERM_FIELDS: readonly SearchField[] = [
   'user',
   'src_ip',
@@ -207,7 +208,7 @@ function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: 
   return `(${parts.join(' AND ')})`;
 }
 
-/** Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only. */
+// Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only.
 function toInteger(field: SearchField, value: string): number | null {
   if (/^-?\d+$/.test(value)) {
     const number = Number(value);
@@ -224,7 +225,7 @@ function toLikePattern(value: string): string {
   return value.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, '%');
 }
 
-/** GLOB has no escape character; a literal metacharacter is written as a one-character class. */
+// GLOB has no escape character; a literal metacharacter is written as a one-character class.
 function toGlobPattern(value: string): string {
   return value.replace(/[?[\]]/g, (char) => `[${char}]`);
 }

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 is synchronous; the methods stay async so that
+   every failure reaches the caller as a rejected promise, as the Store contract promises. */
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -143,9 +145,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw migrationFailed(`Could not prepare the migrations table in ${this.#path}.`, error);
     }
-    const applied = new Set(
-      (db.prepare(SQL.appliedVersions).all() as { version: number }[]).map((row) => row.version),
-    );
+    const applied = new Set((db.prepare(SQL.appliedVersions).all() as { version: number }[]).map((row) => row.version));
     const latest = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
     const newest = Math.max(0, ...applied);
     if (newest > latest) {
@@ -163,7 +163,10 @@ export class SqliteStore implements Store {
           db.prepare(SQL.recordMigration).run(migration.version, migration.name, this.#clock.now());
         }).immediate();
       } catch (error) {
-        throw migrationFailed(`Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`, error);
+        throw migrationFailed(
+          `Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`,
+          error,
+        );
       }
       this.#logger.info({ version: migration.version, name: migration.name }, 'Migration applied');
     }
@@ -177,7 +180,7 @@ export class SqliteStore implements Store {
       let inserted = 0;
       // One prepared single-row insert per event measured faster than multi-row VALUES statements.
       const insert = this.#statement(insertEventsSql(1));
-      const params: (string | number | null)[] = new Array(INSERT_EVENT_PARAMS);
+      const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
       for (const event of events) {
         bindEvent(params, 0, event);
         inserted += insert.run(params).changes;
@@ -237,7 +240,9 @@ export class SqliteStore implements Store {
     const sql = `SELECT ${column} AS key, count(*) AS n FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
       GROUP BY ${column} ORDER BY n DESC, key ASC LIMIT ?`;
     const limit = Math.max(1, Math.floor(spec.limit));
-    const rows = this.#read(() => this.#statement(sql).all(...params, limit) as { key: string | number | null; n: number }[]);
+    const rows = this.#read(
+      () => this.#statement(sql).all(...params, limit) as { key: string | number | null; n: number }[],
+    );
     return rows.map((row) => ({ key: row.key === null ? null : String(row.key), count: row.n }));
   }
 
@@ -500,11 +505,12 @@ function wellFormedOrNull(value: string | null): string | null {
 }
 
 function sqliteCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return undefined;
 }
 
-/** SQLite reports only "unable to open database file"; the OS reason comes from asking the file system. */
+// SQLite reports only "unable to open database file"; the OS reason comes from asking the file system.
 function checkPathUsable(path: string): void {
   if (path === ':memory:') return;
   try {
@@ -542,7 +548,10 @@ function writeFailed(action: string, error: unknown): StoreError {
     return new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
   }
   if (code?.startsWith('SQLITE_CORRUPT') === true || code === 'SQLITE_NOTADB') {
-    return new StoreError('STORE_CORRUPT', { message: `Could not ${action}: the database file is damaged (${code}).`, cause: error });
+    return new StoreError('STORE_CORRUPT', {
+      message: `Could not ${action}: the database file is damaged (${code}).`,
+      cause: error,
+    });
   }
   // A constraint violation will fail the same way again; anything else (disk full, I/O) may pass later.
   const permanent = code?.startsWith('SQLITE_CONSTRAINT') === true;
