@@ -6,7 +6,17 @@ export interface BackoffPolicy {
   readonly maxAttempts: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 60_000, maxAttempts: 8 };
+/**
+ * One request's own retries: a few quick tries ride out a blip; longer outages are the scheduler's to wait out,
+ * from the committed cursor, so nothing waits minutes inside a single request.
+ */
+export const REQUEST_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 8_000, maxAttempts: 4 };
+
+/** `collect --once`: a source still failing after three spaced pulls is reported failed instead of hanging. */
+export const CATCH_UP_BACKOFF: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 30_000, maxAttempts: 3 };
+
+/** Following: retry forever, at most every five minutes, so the collector never gives up after start-up. */
+export const FOLLOW_BACKOFF: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000, maxAttempts: Number.POSITIVE_INFINITY };
 
 /** Full jitter: spreads retries of many collectors so they do not hit the API in lockstep. */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {

@@ -7,7 +7,7 @@ export interface CollectOptions {
   readonly once: boolean;
   readonly intervalMs: number;
   readonly backfillFromMs: number;
-  /** In `once` mode a job fails after `maxAttempts` retryable failures in a row; following retries forever. */
+  /** A job fails after `maxAttempts` retryable failures in a row (infinite while following). */
   readonly retryPolicy: BackoffPolicy;
   readonly signal: AbortSignal;
   readonly onPageStored?: (page: PageStored) => void;
@@ -67,7 +67,7 @@ async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions
         if (options.signal.aborted || isAbortError(caught)) break;
         const error = asAppError(caught);
         failuresInARow++;
-        const permanent = !error.retryable || (options.once && failuresInARow >= options.retryPolicy.maxAttempts);
+        const permanent = !error.retryable || failuresInARow >= options.retryPolicy.maxAttempts;
         deps.metrics.increment('pipeline_pulls_failed_total', { source: job.sourceName, dataset: job.source.dataset, code: error.code });
         await recordFailure(job, deps, error, permanent);
         options.onJobFailed?.(job.id, error, permanent);

@@ -81,7 +81,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ baseUrl: simulator.baseUrl, token: simulator.token, accountId: simulator.accountId })}\n`,
   );
+  // The closing line tells a benchmark how many requests the run cost.
   const shutdown = (): void => {
+    process.stdout.write(`${JSON.stringify({ stats: simulator.stats })}\n`);
     void simulator.stop();
   };
   process.once('SIGTERM', shutdown);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildDatasetJobs, type App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
-import { DEFAULT_BACKOFF } from '../../core/retry.js';
+import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import type { StoredSource } from '../../store/store.js';
@@ -107,7 +107,7 @@ export async function collect(
       once: options.once,
       intervalMs: app.config.collect.intervalSecs * 1000,
       backfillFromMs,
-      retryPolicy: DEFAULT_BACKOFF,
+      retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
       signal,
       onPageStored: (page) => {
         progress.pageStored(page);

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { abortReason, DEFAULT_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
+import { abortReason, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
 import type { Secret } from '../../core/secret.js';
 import type { RateBudget } from './rate-budget.js';
 
@@ -110,7 +110,7 @@ export class CloudflareClient {
     this.#metrics = options.metrics;
     this.#clock = options.clock;
     this.#userAgent = options.userAgent ?? 'zerotrail';
-    this.#policy = options.retryPolicy ?? DEFAULT_BACKOFF;
+    this.#policy = options.retryPolicy ?? REQUEST_BACKOFF;
   }
 
   /** `/accounts/<accountId><suffix>`, with the id encoded. */
