@@ -208,3 +208,23 @@ for (let batch = 0; ; batch += 1) {
     await store.close();
   }, 30_000);
 });
+
+describe('SqliteStore under lock contention', () => {
+  it('fails a write with a retryable STORE_BUSY once the busy timeout passes', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, busyTimeoutMs: 50 });
+    await store.migrate();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const attempt = store.append([], { id: 'c', value: { v: 1 } });
+      await expect(attempt).rejects.toMatchObject({ code: 'STORE_BUSY', retryable: true });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await expect(store.append([], { id: 'c', value: { v: 2 } })).resolves.toEqual({ inserted: 0, duplicates: 0 });
+    expect(await store.cursor('c')).toEqual({ v: 2 });
+    await store.close();
+  });
+});
