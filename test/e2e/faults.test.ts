@@ -85,4 +85,28 @@ describe('collection under faults', () => {
     const list = await runInProcess(['source', 'list', '--format', 'json'], { env });
     expect(JSON.parse(list.stdout)).toEqual([]);
   });
+
+  it('keeps collecting the healthy source when another one fails, and says which failed', async () => {
+    const now = Date.now();
+    setup = await setUpCollector({
+      seed: 9,
+      traffic: { kind: 'fixed', fromMs: now - 5 * HOUR_MS, toMs: now - HOUR_MS, count: 1500 },
+    });
+    const broken = await runInProcess(
+      ['source', 'add', '--name', 'Broken', '--account-id', setup.simulator.accountId, '--token-stdin', '--no-verify'],
+      { env: setup.env, input: 'zt-sim-a-token-cloudflare-never-issued-000' },
+    );
+    expect(broken.code, broken.stderr).toBe(0);
+    const result = await runInProcess(['collect', '--once'], { env: setup.env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/error\[COLLECT_FAILED\][\s\S]*Broken\/access_requests: error\[SOURCE_AUTH_FAILED\]/);
+    expect(result.stderr).not.toMatch(/Test Zero Trust\/access_requests: error/);
+    expectExactlyOnce(await storedRawRecords(setup.env), setup.simulator.eventsBetween(now - 8 * 24 * HOUR_MS, now));
+    const list = JSON.parse((await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env })).stdout) as {
+      name: string;
+      datasets: { state: string; last_error_code: string | null }[];
+    }[];
+    expect(list.find((source) => source.name === 'Broken')?.datasets[0]).toMatchObject({ state: 'failed', last_error_code: 'SOURCE_AUTH_FAILED' });
+    expect(list.find((source) => source.name !== 'Broken')?.datasets[0]).toMatchObject({ state: 'ok', last_error_code: null });
+  });
 });
