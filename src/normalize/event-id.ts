@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
 
+// 12 hex digits of epoch milliseconds reach the year 10889; ids sort by event time.
+const TIME_PREFIX_DIGITS = 12;
+const HASH_DIGITS = 20;
+
 // Canonical JSON: object keys sorted, so the same values always serialise to the same bytes.
 function canonicalJson(value: unknown): string {
   if (value === undefined || value === null) return 'null';
@@ -9,11 +13,19 @@ function canonicalJson(value: unknown): string {
   return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
 }
 
+function isPrimitive(value: unknown): boolean {
+  return value === null || typeof value !== 'object';
+}
+
 /**
- * Deterministic event identity: the first 32 hex digits (128 bits) of SHA-256 over the canonical JSON
- * of `parts`. Callers pass values already normalised where the upstream may vary the spelling of the
- * same fact (time as epoch ms), and raw values everywhere else; a missing value and null hash alike.
+ * Deterministic event identity: the event time (epoch ms) as 12 hex digits, then 80 bits of SHA-256 over the
+ * canonical JSON of `parts`. Putting time first makes ids of a time-ordered stream sort together, so the
+ * store's unique index grows at its end instead of at random places. Callers pass values already normalised
+ * where the upstream may vary the spelling of the same fact, and raw values everywhere else.
  */
-export function eventId(parts: readonly unknown[]): string {
-  return createHash('sha256').update(canonicalJson(parts), 'utf8').digest('hex').slice(0, 32);
+export function eventId(timeMs: number, parts: readonly unknown[]): string {
+  // An array of primitives serialises canonically already; only nested objects need their keys sorted.
+  const text = parts.every(isPrimitive) ? JSON.stringify(parts.map((part) => part ?? null)) : canonicalJson(parts);
+  const prefix = Math.max(0, Math.trunc(timeMs)).toString(16).padStart(TIME_PREFIX_DIGITS, '0');
+  return prefix + createHash('sha256').update(text, 'utf8').digest('hex').slice(0, HASH_DIGITS);
 }

@@ -73,6 +73,13 @@ describe('normalizeAccessRequest identity', () => {
     expect(a.id).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('starts the id with the event time so ids sort by time', () => {
+    const early = mustNormalize({ ...BASE, created_at: '2026-11-20T09:15:02.001Z', ray_id: 'ffffffffffffffff' });
+    const late = mustNormalize({ ...BASE, created_at: '2026-11-20T09:15:02.002Z', ray_id: '0000000000000000' });
+    expect(early.id.slice(0, 12)).toBe(early.time.toString(16).padStart(12, '0'));
+    expect(early.id < late.id).toBe(true);
+  });
+
   it('gives the same id when called twice and ignores key order', () => {
     const reordered = Object.fromEntries(Object.entries(BASE).reverse());
     expect(mustNormalize(reordered).id).toBe(mustNormalize(BASE).id);

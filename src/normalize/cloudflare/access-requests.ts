@@ -180,7 +180,7 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
   };
 
   const event: NormalizedEvent = {
-    id: eventId([
+    id: eventId(time, [
       meta.accountId,
       meta.dataset,
       record['ray_id'],
