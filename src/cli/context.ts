@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { openApp, type App } from '../app.js';
 import { loadConfig, formatIssues } from '../config/load.js';
 import type { AppConfig } from '../config/schema.js';

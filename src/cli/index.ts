@@ -1,7 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import type { Clock } from '../core/clock.js';
-import { AppError, AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
+import type { AppError} from '../core/errors.js';
+import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
 import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerSearchCommand } from './commands/search.js';

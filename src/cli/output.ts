@@ -38,7 +38,7 @@ export function eventsToCsvRows(events: readonly NormalizedEvent[]): string {
   return stringify(
     events.map((event) => {
       const record = eventToRecord(event);
-      return csvColumns().map((column) => neutraliseFormula(String(record[column] ?? '')));
+      return csvColumns().map((column) => neutraliseFormula(cellText(record[column], '')));
     }),
   );
 }
@@ -56,7 +56,7 @@ function neutraliseFormula(value: string): string {
 export function eventsToTable(events: readonly NormalizedEvent[], maxWidth = 40): string {
   const rows = events.map((event) => {
     const record = eventToRecord(event);
-    return EVENT_COLUMNS.map((column) => truncate(visible(String(record[column] ?? '-')), maxWidth));
+    return EVENT_COLUMNS.map((column) => truncate(visible(cellText(record[column], '-')), maxWidth));
   });
   return renderTable([...EVENT_COLUMNS], rows);
 }
@@ -79,4 +79,10 @@ export function visible(text: string): string {
 
 function truncate(text: string, maxWidth: number): string {
   return text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text;
+}
+
+/** Flat columns hold strings and numbers; anything else would print as [object Object]. */
+function cellText(value: unknown, empty: string): string {
+  if (value === null || value === undefined) return empty;
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
 }

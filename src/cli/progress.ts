@@ -36,7 +36,7 @@ export function createProgressReporter(
   const multi = tty
     ? new cliProgress.MultiBar(
         {
-          stream: io.stderr as NodeJS.WriteStream,
+          stream: io.stderr,
           format: ' {job} [{bar}] {percentage}% | {stored} events | up to {position}',
           hideCursor: true,
           clearOnComplete: false,
