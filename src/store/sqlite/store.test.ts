@@ -9,6 +9,7 @@ import { ManualClock } from '../../core/clock.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { parseQuery } from '../query-language.js';
 import { storeContractSuite } from '../contract.suite.js';
+import { compileFilter, searchEventsSql } from './queries.js';
 import { SqliteStore } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-sqlite-'));
@@ -20,23 +21,34 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-storeContractSuite(
-  'SqliteStore',
-  async () => {
-    const path = freshPath();
-    const store = await SqliteStore.open({ path, deleteChunkSize: 7 });
-    pathOf.set(store, path);
-    return store;
-  },
-  {
-    reopen: async (store) => {
-      const path = pathOf.get(store);
-      if (path === undefined) throw new Error('store opened outside the suite');
-      await store.close();
-      return SqliteStore.open({ path });
+// Once with every test event still in the recent tier, once with most of them already merged into the
+// indexed table and the rest recent, so that every read covers both tiers and a mix of them.
+for (const [name, mergeThreshold] of [
+  ['SqliteStore', undefined],
+  ['SqliteStore merging after every few events', 2],
+] as const) {
+  storeContractSuite(
+    name,
+    async () => {
+      const path = freshPath();
+      const store = await SqliteStore.open({
+        path,
+        deleteChunkSize: 7,
+        ...(mergeThreshold === undefined ? {} : { mergeThreshold }),
+      });
+      pathOf.set(store, path);
+      return store;
     },
-  },
-);
+    {
+      reopen: async (store) => {
+        const path = pathOf.get(store);
+        if (path === undefined) throw new Error('store opened outside the suite');
+        await store.close();
+        return SqliteStore.open({ path, ...(mergeThreshold === undefined ? {} : { mergeThreshold }) });
+      },
+    },
+  );
+}
 
 describe('SqliteStore on SQLite', () => {
   it('runs in WAL mode with synchronous=NORMAL', async () => {
@@ -104,6 +116,7 @@ describe('SqliteStore on SQLite', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual([
       { version: 1, applied_at: 1_700_000_000_000 },
+      { version: 2, applied_at: 1_700_000_000_000 },
     ]);
     db.close();
   });
@@ -226,5 +239,152 @@ describe('SqliteStore under lock contention', () => {
     await expect(store.append([], { id: 'c', value: { v: 2 } })).resolves.toEqual({ inserted: 0, duplicates: 0 });
     expect(await store.cursor('c')).toEqual({ v: 2 });
     await store.close();
+  });
+});
+
+describe('SqliteStore recent and merged events', () => {
+  const T0 = Date.UTC(2024, 0, 1);
+  const event = (n: number, time: number): NormalizedEvent => ({
+    id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '0')}`,
+    time,
+    sourceName: 'cf',
+    accountId: 'a',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: n % 3 === 0 ? 'failure' : 'success',
+    user: `user${n % 4}@example.com`,
+    srcIp: `192.0.2.${n % 8}`,
+    country: 'us',
+    app: 'Wiki',
+    appUid: null,
+    idp: null,
+    rayId: `ray${n}`,
+    ocsf: { n },
+    raw: { n },
+  });
+  const tableCounts = (path: string): { merged: number; recent: number } => {
+    const db = new Database(path, { readonly: true });
+    const merged = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    const recent = (db.prepare('SELECT count(*) AS n FROM events_recent').get() as { n: number }).n;
+    db.close();
+    return { merged, recent };
+  };
+
+  it('keeps new events recent until the threshold, then moves them all at once', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 10 });
+    await store.migrate();
+    await store.append(
+      [0, 1, 2, 3, 4, 5].map((n) => event(n, T0 + n)),
+      { id: 'c', value: { v: 1 } },
+    );
+    expect(tableCounts(path)).toEqual({ merged: 0, recent: 6 });
+    await store.append(
+      [6, 7, 8, 9, 10].map((n) => event(n, T0 + n)),
+      { id: 'c', value: { v: 2 } },
+    );
+    expect(tableCounts(path)).toEqual({ merged: 11, recent: 0 });
+    await store.append([event(11, T0 + 11)], { id: 'c', value: { v: 3 } });
+    expect(tableCounts(path)).toEqual({ merged: 11, recent: 1 });
+    await store.close();
+    expect(tableCounts(path)).toEqual({ merged: 12, recent: 0 });
+  });
+
+  it('counts an event as a duplicate whether it is recent, merged or repeated in the batch', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 3 });
+    await store.migrate();
+    await store.append(
+      [1, 2, 3, 4].map((n) => event(n, T0 + n)),
+      { id: 'c', value: {} },
+    );
+    await store.append([event(5, T0 + 5)], { id: 'c', value: {} });
+    expect(tableCounts(path)).toEqual({ merged: 4, recent: 1 });
+    const again = await store.append([event(2, T0 + 2), event(5, T0 + 5), event(6, T0 + 6), event(6, T0 + 6)], {
+      id: 'c',
+      value: {},
+    });
+    expect(again).toEqual({ inserted: 1, duplicates: 3 });
+    expect(await store.count({ filter: null })).toBe(6);
+    await store.close();
+  });
+
+  it('pages, counts, aggregates and deletes across both tables, each event exactly once', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 20 });
+    await store.migrate();
+    // Even events are merged, odd ones stay recent; many share a time so the id breaks ties.
+    const time = (n: number): number => T0 + Math.floor(n / 3);
+    const evens = Array.from({ length: 15 }, (_, i) => event(2 * i, time(2 * i)));
+    const odds = Array.from({ length: 15 }, (_, i) => event(2 * i + 1, time(2 * i + 1)));
+    await store.append(evens.slice(0, 10), { id: 'c', value: {} });
+    await store.append(evens.slice(10), { id: 'c', value: {} });
+    await store.append(odds.slice(0, 6), { id: 'c', value: {} });
+    expect(tableCounts(path)).toEqual({ merged: 21, recent: 0 });
+    await store.append(odds.slice(6), { id: 'c', value: {} });
+    expect(tableCounts(path)).toEqual({ merged: 21, recent: 9 });
+
+    const all = [...evens, ...odds].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1)).map((e) => e.id);
+    for (const order of ['asc', 'desc'] as const) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await store.search(
+          { filter: null, order },
+          { limit: 4, ...(after === undefined ? {} : { after }) },
+        );
+        seen.push(...page.events.map((e) => e.id));
+        after = page.nextPage ?? undefined;
+      } while (after !== undefined);
+      expect(seen).toEqual(order === 'asc' ? all : [...all].reverse());
+    }
+    const user = await store.search({ filter: parseQuery('user:user1@example.com'), order: 'desc' }, { limit: 100 });
+    expect(user.events.map((e) => e.id)).toEqual(
+      [...evens, ...odds]
+        .filter((e) => e.user === 'user1@example.com')
+        .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1))
+        .map((e) => e.id),
+    );
+    expect(
+      (await store.search({ filter: parseQuery('ray_id:ray27'), order: 'asc' }, { limit: 5 })).events,
+    ).toHaveLength(1);
+    expect((await store.search({ filter: parseQuery('ray_id:ray4'), order: 'asc' }, { limit: 5 })).events).toHaveLength(
+      1,
+    );
+    expect(await store.count({ filter: parseQuery('src_ip:192.0.2.0/30') })).toBe(16);
+    expect(await store.aggregate({ filter: null, groupBy: 'user', limit: 10 })).toEqual([
+      { key: 'user0@example.com', count: 8 },
+      { key: 'user1@example.com', count: 8 },
+      { key: 'user2@example.com', count: 7 },
+      { key: 'user3@example.com', count: 7 },
+    ]);
+
+    // Events 0..20 are older than time(21); some of them are recent, some merged.
+    expect(await store.deleteEventsBefore(time(21))).toBe(21);
+    expect(await store.count({ filter: null })).toBe(9);
+    await store.close();
+  });
+
+  it('answers user, address and ray id searches from the indexes of the merged table', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = (query: string): string => {
+      const filter = parseQuery(query);
+      const where = filter === null ? [] : [compileFilter(filter).sql];
+      const params = filter === null ? [] : compileFilter(filter).params;
+      const rows = db
+        .prepare(`EXPLAIN QUERY PLAN ${searchEventsSql(where, 'DESC')}`)
+        .all(...params, 101, ...params, 101, 101) as { detail: string }[];
+      return rows.map((row) => row.detail).join('\n');
+    };
+    expect(plan('user:alice@example.com')).toMatch(/SEARCH events USING INDEX events_user_time/);
+    expect(plan('src_ip:10.0.0.0/8')).toMatch(/SEARCH events USING INDEX events_ip_time/);
+    expect(plan('ray_id:8f1e2d3c4b5a6978')).toMatch(/SEARCH events USING INDEX events_ray_id/);
+    expect(plan('*')).toMatch(/SCAN events USING INDEX events_time_id/);
+    db.close();
   });
 });

@@ -22,7 +22,16 @@ import type {
   StoredSource,
 } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { compileFilter, columnFor, EVENT_COLUMNS, INSERT_EVENT_PARAMS, insertEventsSql, SQL } from './queries.js';
+import {
+  aggregateEventsSql,
+  compileFilter,
+  columnFor,
+  countEventsSql,
+  EVENT_SQL,
+  INSERT_EVENT_PARAMS,
+  searchEventsSql,
+  SQL,
+} from './queries.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -32,10 +41,16 @@ export interface SqliteStoreOptions {
   readonly clock?: Clock;
   /** Rows per retention delete; small chunks keep each write lock short. */
   readonly deleteChunkSize?: number;
+  /**
+   * Appended events wait in a small table until it holds more than this many, then move into the indexed
+   * table in one transaction. Larger is faster to append and slower to search among the newest events.
+   */
+  readonly mergeThreshold?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_DELETE_CHUNK = 5_000;
+const DEFAULT_MERGE_THRESHOLD = 50_000;
 const MAX_PAGE_LIMIT = 10_000;
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -89,7 +104,10 @@ export class SqliteStore implements Store {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #deleteChunkSize: number;
+  readonly #mergeThreshold: number;
   readonly #statements = new Map<string, Statement>();
+  // Rows in events_recent as this connection last knew them; undefined until the first append asks.
+  #recentRows: number | undefined;
   #closed = false;
 
   private constructor(db: Database.Database, options: SqliteStoreOptions) {
@@ -98,6 +116,7 @@ export class SqliteStore implements Store {
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'sqlite' });
     this.#clock = options.clock ?? systemClock;
     this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
+    this.#mergeThreshold = options.mergeThreshold ?? DEFAULT_MERGE_THRESHOLD;
   }
 
   /**
@@ -116,10 +135,13 @@ export class SqliteStore implements Store {
     try {
       // Read the header before any pragma that writes, so a foreign file is never touched.
       db.prepare(SQL.probeSchema).get();
+      // The page size must be set before WAL mode, which fixes it for a new file.
+      db.pragma(SQL.pragmaPageSize);
       db.pragma(SQL.pragmaJournalWal);
       db.pragma(SQL.pragmaSynchronousNormal);
       db.pragma(SQL.pragmaForeignKeys);
       db.pragma(SQL.pragmaCacheSize);
+      db.pragma(SQL.pragmaTempStoreMemory);
       db.pragma(SQL.pragmaWalAutocheckpoint);
       db.pragma(SQL.pragmaJournalSizeLimit);
     } catch (error) {
@@ -179,21 +201,51 @@ export class SqliteStore implements Store {
     const write = this.#open().transaction((): number => {
       let inserted = 0;
       // One prepared single-row insert per event measured faster than multi-row VALUES statements.
-      const insert = this.#statement(insertEventsSql(1));
+      const merged = this.#statement(EVENT_SQL.eventIdMerged);
+      const insert = this.#statement(EVENT_SQL.insertRecentEvent);
       const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
       for (const event of events) {
+        if (merged.get(event.id) !== undefined) continue;
         bindEvent(params, 0, event);
         inserted += insert.run(params).changes;
       }
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
     });
+    let inserted: number;
     try {
-      const inserted = write.immediate();
-      this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
-      return { inserted, duplicates: events.length - inserted };
+      this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
+      inserted = write.immediate();
     } catch (error) {
       throw writeFailed('append events', error);
+    }
+    this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
+    this.#recentRows += inserted;
+    if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  /**
+   * Moves every recent event into the indexed table in one transaction, so an event is always in exactly one
+   * of them. The batch that triggered it is already committed; a failed move loses nothing and is simply
+   * tried again after a later append.
+   */
+  #mergeRecent(): void {
+    const db = this.#open();
+    try {
+      const move = this.#statement(EVENT_SQL.moveRecentEvents);
+      const clear = this.#statement(EVENT_SQL.clearRecentEvents);
+      const moved = db
+        .transaction((): number => {
+          const count = move.run().changes;
+          clear.run();
+          return count;
+        })
+        .immediate();
+      this.#recentRows = 0;
+      this.#logger.debug({ moved }, 'Recent events merged');
+    } catch (error) {
+      this.#logger.warn({ err: writeFailed('merge recent events', error) }, 'Recent events merge failed');
     }
   }
 
@@ -211,9 +263,10 @@ export class SqliteStore implements Store {
       where.push(query.order === 'asc' ? '(time, id) > (?, ?)' : '(time, id) < (?, ?)');
       params.push(position.t, position.i);
     }
-    const sql = `SELECT ${EVENT_COLUMNS} FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY time ${direction}, id ${direction} LIMIT ?`;
-    const rows = this.#read(() => this.#statement(sql).all(...params, limit + 1) as EventRow[]);
+    const sql = searchEventsSql(where, direction);
+    const rows = this.#read(
+      () => this.#statement(sql).all(...params, limit + 1, ...params, limit + 1, limit + 1) as EventRow[],
+    );
     const hasMore = rows.length > limit;
     const pageRows = hasMore ? rows.slice(0, limit) : rows;
     const last = pageRows[pageRows.length - 1];
@@ -225,8 +278,7 @@ export class SqliteStore implements Store {
 
   async count(query: Omit<SearchQuery, 'order'>): Promise<number> {
     const { where, params } = whereClause(query);
-    const sql = `SELECT count(*) AS n FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
-    const row = this.#read(() => this.#statement(sql).get(...params) as { n: number });
+    const row = this.#read(() => this.#statement(countEventsSql(where)).get(...params, ...params) as { n: number });
     return row.n;
   }
 
@@ -237,29 +289,32 @@ export class SqliteStore implements Store {
       ...(spec.fromMs === undefined ? {} : { fromMs: spec.fromMs }),
       ...(spec.toMs === undefined ? {} : { toMs: spec.toMs }),
     });
-    const sql = `SELECT ${column} AS key, count(*) AS n FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
-      GROUP BY ${column} ORDER BY n DESC, key ASC LIMIT ?`;
+    const sql = aggregateEventsSql(column, where);
     const limit = Math.max(1, Math.floor(spec.limit));
     const rows = this.#read(
-      () => this.#statement(sql).all(...params, limit) as { key: string | number | null; n: number }[],
+      () => this.#statement(sql).all(...params, ...params, limit) as { key: string | number | null; n: number }[],
     );
     return rows.map((row) => ({ key: row.key === null ? null : String(row.key), count: row.n }));
   }
 
   async deleteEventsBefore(beforeMs: number): Promise<number> {
-    const statement = this.#statement(SQL.deleteEventsChunk);
+    // Most rows then sit in the indexed table, where the chunks find them through the time index.
+    if (this.#recentRows !== 0) this.#mergeRecent();
     let total = 0;
-    for (;;) {
-      let changes: number;
-      try {
-        changes = statement.run(beforeMs, this.#deleteChunkSize).changes;
-      } catch (error) {
-        throw writeFailed('delete old events', error);
+    for (const sql of [EVENT_SQL.deleteEventsChunk, EVENT_SQL.deleteRecentEventsChunk]) {
+      const statement = this.#statement(sql);
+      for (;;) {
+        let changes: number;
+        try {
+          changes = statement.run(beforeMs, this.#deleteChunkSize).changes;
+        } catch (error) {
+          throw writeFailed('delete old events', error);
+        }
+        total += changes;
+        if (changes < this.#deleteChunkSize) break;
+        // Give other work on this process a turn between chunks; each chunk is its own short transaction.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      total += changes;
-      if (changes < this.#deleteChunkSize) break;
-      // Give other work on this process a turn between chunks; each chunk is its own short transaction.
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (total > 0) this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
     return total;
@@ -357,6 +412,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Only a connection that appended merges on the way out; one that never did may predate migration 0002.
+    if (this.#recentRows !== undefined && this.#recentRows > 0) this.#mergeRecent();
     this.#closed = true;
     this.#statements.clear();
     this.#db.close();

@@ -1,4 +1,5 @@
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
+import { MIGRATION_0002_RECENT_EVENTS } from './0002-recent-events.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -7,4 +8,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [MIGRATION_0001_INITIAL];
+export const MIGRATIONS: readonly Migration[] = [MIGRATION_0001_INITIAL, MIGRATION_0002_RECENT_EVENTS];
