@@ -74,7 +74,8 @@ function applyToTree(command: Command): void {
 function reportError(error: unknown, io: CliIo, debug: boolean): number {
   if (isAppError(error)) {
     writeLine(io.stderr, `error[${error.code}]: ${error.message}`);
-    if (error.hint !== undefined) writeLine(io.stderr, `hint: ${error.hint}`);
+    // Continuation lines are indented like the first so a caret under a query still points at its column.
+    if (error.hint !== undefined) writeLine(io.stderr, `hint: ${error.hint.replace(/\n/g, '\n      ')}`);
     if (debug && error.stack !== undefined) writeLine(io.stderr, error.stack);
     return exitCodeFor(error);
   }
