@@ -99,6 +99,10 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const result = await runInProcess(['search', 'user:alice AND (outcome:failure'], { env: setup.env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/error\[QUERY_SYNTAX\].*column \d+/);
+    const column = Number(/column (\d+)/.exec(result.stderr)?.[1]);
+    const [, queryLine, caretLine] = result.stderr.split('\n');
+    expect(queryLine).toBe('hint: user:alice AND (outcome:failure');
+    expect(caretLine?.indexOf('^')).toBe('hint: '.length + column - 1);
     const field = await runInProcess(['search', 'usr:alice'], { env: setup.env });
     expect(field.code).toBe(2);
     expect(field.stderr).toMatch(/error\[QUERY_FIELD_UNKNOWN\].*usr/);
