@@ -54,7 +54,7 @@ await run(process.execPath, [bin, 'source', 'add', '--name', 'bench', '--account
 
 const timeFile = join(dataDir, 'time.txt');
 const started = process.hrtime.bigint();
-await run('/usr/bin/time', ['-o', timeFile, '-f', '%e %U %S %M', process.execPath, bin, 'collect', '--once', '--backfill-days', '7']);
+await run("/usr/bin/time", ["-o", timeFile, "-f", "%e %U %S %M", process.execPath, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(" ") : []), bin, 'collect', '--once', '--backfill-days', '7']);
 const wallS = Number(process.hrtime.bigint() - started) / 1e9;
 const [, userS, systemS, maxRssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
 
