@@ -14,18 +14,19 @@ export const SQL = {
   // https://www.sqlite.org/pragma.html#pragma_synchronous
   pragmaSynchronousNormal: 'synchronous = NORMAL',
   pragmaForeignKeys: 'foreign_keys = ON',
-  // Only a new, empty file takes it; an existing database keeps the page size it was created with. With
-  // appends landing in the small recent tier, 16 KiB pages appended about a third faster than 4 KiB ones
-  // (fewer WAL frames per batch), and the indexes of `events` are rewritten once per merge, not per batch.
-  pragmaPageSize: 'page_size = 16384',
+  // Only a new, empty file takes it; an existing database keeps the page size it was created with. With the
+  // JSON bodies in their own table, most of the cost left is the move's inserts into the ray id and address
+  // indexes of `events`, which land on random pages; a cache miss there reads and writes a whole page, so
+  // small pages win: at 1M events 4 KiB pages stored about a fifth more events per second than 16 KiB ones.
+  pragmaPageSize: 'page_size = 4096',
   // 16 MiB of page cache (negative = KiB). A merge spills to the WAL with a cache this small, but the collector
   // must stay well under 250 MB resident: measured at 1M events, 256 MiB gave 16.2k events/s at 505 MB peak
   // RSS, 32 MiB about 16.9k at 280 MB, and 16 MiB 13.8k at 208 MB.
   pragmaCacheSize: 'cache_size = -16384',
   // Sorts and temporary b-trees of searches over the recent tier stay in memory.
   pragmaTempStoreMemory: 'temp_store = MEMORY',
-  // Checkpoint every 4096 pages (64 MiB of WAL at 16 KiB pages) instead of the default 1000: fewer fsyncs.
-  pragmaWalAutocheckpoint: 'wal_autocheckpoint = 4096',
+  // Checkpoint every 16384 pages (64 MiB of WAL at 4 KiB pages) instead of the default 1000: fewer fsyncs.
+  pragmaWalAutocheckpoint: 'wal_autocheckpoint = 16384',
   pragmaJournalSizeLimit: 'journal_size_limit = 67108864',
   probeSchema: 'SELECT count(*) AS n FROM sqlite_master',
 
@@ -60,36 +61,43 @@ export const SQL = {
     'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 } as const;
 
-// Every stored column, ip_key included, in the order `bindEvent` fills its parameters.
-const STORED_COLUMNS = `id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, ip_key,
-  country, app, app_uid, idp, ray_id, ocsf, raw`;
-export const INSERT_EVENT_PARAMS = 18;
+// Every column of a tier row, ip_key included, in the order `bindEvent` fills its parameters.
+const STORED_COLUMNS = `seq, id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip,
+  ip_key, country, app, app_uid, idp, ray_id`;
+export const INSERT_EVENT_PARAMS = 17;
 
-/** The columns a search returns (everything but the derived ip_key). */
+/** The tier columns a search returns (everything but the derived ip_key); the body is joined in by `seq`. */
 export const EVENT_COLUMNS =
-  'id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id, ocsf, raw';
+  'seq, id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id';
 
 // The two tiers every read covers; an event is in exactly one of them (migration 0002).
 const EVENT_TABLES = ['events', 'events_recent'] as const;
 
 /**
  * SQL of the two-tier write path. An append adds an event to `events_recent` only when its id is in neither
- * table: a prepared lookup in `events` first, then an insert that skips ids already recent. One
- * `INSERT ... SELECT ... WHERE NOT EXISTS` statement doing both measured about twice as slow per event.
+ * table: a prepared lookup in `events` first, then an insert that skips ids already recent, and only when
+ * that inserted a row, its body. One `INSERT ... SELECT ... WHERE NOT EXISTS` statement doing both lookups
+ * measured about twice as slow per event.
  */
 export const EVENT_SQL = {
   eventIdMerged: 'SELECT 1 FROM events WHERE id = ?',
+  // Bodies are written with the seq of their row, so the largest body seq bounds every seq in use.
+  lastSeq: 'SELECT coalesce(max(seq), 0) AS n FROM event_bodies',
   insertRecentEvent: `INSERT INTO events_recent (${STORED_COLUMNS})
     VALUES (${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')}) ON CONFLICT (id) DO NOTHING`,
+  insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw) VALUES (?, ?, ?)',
   countRecentEvents: 'SELECT count(*) AS n FROM events_recent',
   // Ids are time-prefixed, so id order is (time, id) order and the unique id index of events_recent hands
   // the rows over already sorted: the (time, id) and id indexes of events then grow at their end, and no
   // sorter has to hold the whole tier. With ids of another shape the move stays correct, only less local.
+  // The seq travels with the row, so its body stays where it is.
   moveRecentEvents: `INSERT INTO events (${STORED_COLUMNS}) SELECT ${STORED_COLUMNS} FROM events_recent ORDER BY id`,
   clearRecentEvents: 'DELETE FROM events_recent',
-  deleteEventsChunk: 'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ? LIMIT ?)',
+  deleteEventsChunk: 'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ? LIMIT ?) RETURNING seq',
   deleteRecentEventsChunk:
-    'DELETE FROM events_recent WHERE seq IN (SELECT seq FROM events_recent WHERE time < ? LIMIT ?)',
+    'DELETE FROM events_recent WHERE seq IN (SELECT seq FROM events_recent WHERE time < ? LIMIT ?) RETURNING seq',
+  // Parameter: the deleted rows' seqs as one JSON array, so a whole chunk is one statement.
+  deleteBodies: 'DELETE FROM event_bodies WHERE seq IN (SELECT value FROM json_each(?))',
 } as const;
 
 function whereSql(where: readonly string[]): string {
@@ -98,15 +106,17 @@ function whereSql(where: readonly string[]): string {
 
 /**
  * One page over both tiers. Each tier is ordered and limited on its own, so `events` keeps using its indexes
- * for the filter and the order, and only the two short heads are merged. Parameters: `params` and the limit,
- * twice (once per tier), then the limit for the merge.
+ * for the filter and the order, and only the two short heads are merged; the bodies are looked up for the
+ * rows of the page alone. Parameters: `params` and the limit, twice (once per tier), then the limit for the
+ * merge.
  */
 export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DESC'): string {
   const order = `ORDER BY time ${direction}, id ${direction}`;
   const tiers = EVENT_TABLES.map(
     (table) => `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table}${whereSql(where)} ${order} LIMIT ?)`,
   );
-  return `${tiers.join(' UNION ALL ')} ${order} LIMIT ?`;
+  return `SELECT page.*, body.ocsf, body.raw FROM (${tiers.join(' UNION ALL ')} ${order} LIMIT ?) AS page
+    JOIN event_bodies AS body ON body.seq = page.seq ORDER BY page.time ${direction}, page.id ${direction}`;
 }
 
 /** Parameters: `params` twice. */

@@ -366,6 +366,50 @@ describe('SqliteStore recent and merged events', () => {
     await store.close();
   });
 
+  it('keeps exactly one body per stored event through duplicates, moves and retention', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 5, deleteChunkSize: 2 });
+    await store.migrate();
+    const bodies = (): { seq: number; ocsf: string }[] => {
+      const db = new Database(path, { readonly: true });
+      const rows = db.prepare('SELECT seq, ocsf FROM event_bodies ORDER BY seq').all() as {
+        seq: number;
+        ocsf: string;
+      }[];
+      const unmatched = db
+        .prepare(
+          `SELECT count(*) AS n FROM event_bodies WHERE seq NOT IN (SELECT seq FROM events UNION ALL SELECT seq FROM events_recent)`,
+        )
+        .get() as { n: number };
+      db.close();
+      expect(unmatched.n).toBe(0);
+      return rows;
+    };
+    await store.append(
+      [0, 1, 2, 3, 4, 5].map((n) => event(n, T0 + n)),
+      { id: 'c', value: {} },
+    );
+    await store.append(
+      [4, 5, 6, 7, 7].map((n) => event(n, T0 + n)),
+      { id: 'c', value: {} },
+    );
+    expect(tableCounts(path)).toEqual({ merged: 6, recent: 2 });
+    expect(bodies().map((row) => JSON.parse(row.ocsf) as unknown)).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ n })),
+    );
+    const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
+    expect(page.events.map((e) => e.raw)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ n })));
+
+    expect(await store.deleteEventsBefore(T0 + 5)).toBe(5);
+    expect(bodies().map((row) => JSON.parse(row.ocsf) as unknown)).toEqual([5, 6, 7].map((n) => ({ n })));
+    // A seq freed by retention is never one a remaining row still uses.
+    await store.append([event(8, T0 + 8)], { id: 'c', value: {} });
+    const seqs = bodies().map((row) => row.seq);
+    expect(new Set(seqs).size).toBe(4);
+    expect((await store.search({ filter: null, order: 'desc' }, { limit: 1 })).events[0]?.ocsf).toEqual({ n: 8 });
+    await store.close();
+  });
+
   it('answers user, address and ray id searches from the indexes of the merged table', async () => {
     const path = freshPath();
     const store = await SqliteStore.open({ path });

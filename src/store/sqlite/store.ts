@@ -56,6 +56,7 @@ const MAX_PAGE_LIMIT = 10_000;
 type Statement = Database.Statement<unknown[], unknown>;
 
 interface EventRow {
+  readonly seq: number;
   readonly id: string;
   readonly time: number;
   readonly source: string;
@@ -203,11 +204,19 @@ export class SqliteStore implements Store {
       // One prepared single-row insert per event measured faster than multi-row VALUES statements.
       const merged = this.#statement(EVENT_SQL.eventIdMerged);
       const insert = this.#statement(EVENT_SQL.insertRecentEvent);
+      const insertBody = this.#statement(EVENT_SQL.insertBody);
+      // Read inside the write transaction, so another connection's appends cannot take the same seqs.
+      let seq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
       const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
       for (const event of events) {
         if (merged.get(event.id) !== undefined) continue;
-        bindEvent(params, 0, event);
-        inserted += insert.run(params).changes;
+        bindEvent(params, seq + 1, event);
+        // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
+        if (insert.run(params).changes === 0) continue;
+        seq += 1;
+        // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+        insertBody.run(seq, JSON.stringify(event.ocsf), JSON.stringify(event.raw) ?? 'null');
+        inserted += 1;
       }
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
@@ -301,12 +310,20 @@ export class SqliteStore implements Store {
     // Most rows then sit in the indexed table, where the chunks find them through the time index.
     if (this.#recentRows !== 0) this.#mergeRecent();
     let total = 0;
+    const db = this.#open();
+    const deleteBodies = this.#statement(EVENT_SQL.deleteBodies);
     for (const sql of [EVENT_SQL.deleteEventsChunk, EVENT_SQL.deleteRecentEventsChunk]) {
       const statement = this.#statement(sql);
+      // Rows and their bodies go in one transaction, so no body outlives its row and no row its body.
+      const deleteChunk = db.transaction((): number => {
+        const seqs = statement.pluck().all(beforeMs, this.#deleteChunkSize) as number[];
+        if (seqs.length > 0) deleteBodies.run(JSON.stringify(seqs));
+        return seqs.length;
+      });
       for (;;) {
         let changes: number;
         try {
-          changes = statement.run(beforeMs, this.#deleteChunkSize).changes;
+          changes = deleteChunk.immediate();
         } catch (error) {
           throw writeFailed('delete old events', error);
         }
@@ -456,26 +473,24 @@ export class SqliteStore implements Store {
   }
 }
 
-function bindEvent(params: (string | number | null)[], at: number, event: NormalizedEvent): void {
-  params[at] = event.id;
-  params[at + 1] = event.time;
-  params[at + 2] = event.sourceName;
-  params[at + 3] = event.accountId;
-  params[at + 4] = event.dataset;
-  params[at + 5] = event.classUid;
-  params[at + 6] = wellFormed(event.activity);
-  params[at + 7] = event.outcome;
-  params[at + 8] = wellFormedOrNull(event.user);
-  params[at + 9] = wellFormedOrNull(event.srcIp);
-  params[at + 10] = event.srcIp === null ? null : ipKey(event.srcIp);
-  params[at + 11] = wellFormedOrNull(event.country);
-  params[at + 12] = wellFormedOrNull(event.app);
-  params[at + 13] = wellFormedOrNull(event.appUid);
-  params[at + 14] = wellFormedOrNull(event.idp);
-  params[at + 15] = wellFormedOrNull(event.rayId);
-  params[at + 16] = JSON.stringify(event.ocsf);
-  // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-  params[at + 17] = JSON.stringify(event.raw) ?? 'null';
+function bindEvent(params: (string | number | null)[], seq: number, event: NormalizedEvent): void {
+  params[0] = seq;
+  params[1] = event.id;
+  params[2] = event.time;
+  params[3] = event.sourceName;
+  params[4] = event.accountId;
+  params[5] = event.dataset;
+  params[6] = event.classUid;
+  params[7] = wellFormed(event.activity);
+  params[8] = event.outcome;
+  params[9] = wellFormedOrNull(event.user);
+  params[10] = wellFormedOrNull(event.srcIp);
+  params[11] = event.srcIp === null ? null : ipKey(event.srcIp);
+  params[12] = wellFormedOrNull(event.country);
+  params[13] = wellFormedOrNull(event.app);
+  params[14] = wellFormedOrNull(event.appUid);
+  params[15] = wellFormedOrNull(event.idp);
+  params[16] = wellFormedOrNull(event.rayId);
 }
 
 function whereClause(query: Omit<SearchQuery, 'order'>): { where: string[]; params: (string | number)[] } {
