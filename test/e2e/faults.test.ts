@@ -109,4 +109,42 @@ describe('collection under faults', () => {
     expect(list.find((source) => source.name === 'Broken')?.datasets[0]).toMatchObject({ state: 'failed', last_error_code: 'SOURCE_AUTH_FAILED' });
     expect(list.find((source) => source.name !== 'Broken')?.datasets[0]).toMatchObject({ state: 'ok', last_error_code: null });
   });
+
+  it('stays within its share of the token rate limit, so the API never has to say 429', async () => {
+    const now = Date.now();
+    // A token of its own: budgets are per token, and this one must start empty under the limit below.
+    const token = 'zt-sim-rate-share-token-000000000000000001';
+    setup = await setUpCollector(
+      {
+        seed: 12,
+        traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: 2400 },
+        tokens: [{ value: token }],
+        // The account's real limit: 20 requests per 2 seconds for this token, shared with "other tools".
+        rateLimit: { requests: 20, windowSecs: 2 },
+      },
+      false,
+    );
+    const env = {
+      ...setup.env,
+      CF_TOKEN: token,
+      ZEROTRAIL_CF_RATE_LIMIT: '20/2',
+      ZEROTRAIL_CF_RATE_SHARE: '0.5',
+      ZEROTRAIL_CLOUDFLARE__PAGE_SIZE: '100',
+    };
+    const started = Date.now();
+    const added = await runInProcess(
+      ['source', 'add', '--name', 'Shared token', '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
+      { env },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const result = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env });
+    const elapsedMs = Date.now() - started;
+    expect(result.code, result.stderr).toBe(0);
+    const requests = setup.simulator.stats.requests;
+    expect(requests).toBeGreaterThanOrEqual(25);
+    // At most 10 requests in any 2 s window: request n+1 cannot start before floor(n / 10) * 2 s.
+    expect(elapsedMs).toBeGreaterThanOrEqual(Math.floor((requests - 1) / 10) * 2000 - 100);
+    expect(setup.simulator.stats.byStatus[429] ?? 0).toBe(0);
+    expectExactlyOnce(await storedRawRecords(env), setup.simulator.eventsBetween(now - 2 * 24 * HOUR_MS, now));
+  }, 60_000);
 });
