@@ -9,6 +9,7 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 const HOUR_MS = 3_600_000;
 const REVOKED = 'zt-sim-revoked-token-0000000000000000000001';
 const OTHER_ACCOUNT = 'zt-sim-other-account-token-00000000000000002';
+const EXPIRING = 'zt-sim-expiring-token-000000000000000000003';
 
 describe('bad input gets a precise message, a non-zero exit, and changes nothing', () => {
   let setup: CollectorEnv;
@@ -26,6 +27,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
         { value: 'zt-sim-default-token-000000000000000000000' },
         { value: REVOKED, status: 'disabled' },
         { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
+        { value: EXPIRING, expiresOn: new Date(now + 3 * 24 * HOUR_MS).toISOString() },
       ],
     }, false);
     setup.env['CF_TOKEN'] = 'zt-sim-default-token-000000000000000000000';
@@ -70,6 +72,13 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(other.code).not.toBe(0);
     expect(other.stderr).toMatch(/account/i);
     expect(await sourcesBefore()).toEqual(before);
+  });
+
+  it('warns when the token expires soon but still adds the source', async () => {
+    const result = await add(['--account-id', setup.simulator.accountId, '--token-env', 'SOON'], { SOON: EXPIRING });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/warning: the token expires on \d{4}-\d{2}-\d{2}T/);
+    expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
   });
 
   it('names the unknown source and lists the known ones', async () => {
