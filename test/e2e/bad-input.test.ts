@@ -120,6 +120,14 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(time.stderr).toContain('error[TIME_INVALID]');
   });
 
+  it('refuses a secret key that is not this installation\'s, before touching any token', async () => {
+    const otherKey = Buffer.alloc(32, 9).toString('base64');
+    const result = await runInProcess(['collect', '--once'], { env: { ...setup.env, ZEROTRAIL_SECRET_KEY: otherKey } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/error\[SECRET_KEY_INVALID\].*different secret key/);
+    expect(result.stderr).toContain('secret.key');
+  });
+
   it('refuses an unusable data directory', async () => {
     const dir = makeTempDir('notadir');
     try {
