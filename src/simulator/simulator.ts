@@ -19,6 +19,7 @@ import { EventRenderer } from './event-renderer.js';
 import type { RenderMode } from './event-renderer.js';
 import { FaultInjector } from './faults.js';
 import type { SimulatorFaults } from './faults.js';
+import { buildInventory } from './inventory.js';
 import { buildOrganisation } from './organisation.js';
 import { hash32 } from './prng.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -154,6 +155,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let injector = new FaultInjector(options.faults ?? {}, seed);
   const org = buildOrganisation(seed);
   const renderer = new EventRenderer(seed, org);
+  const inventory = buildInventory(seed, accountId, org);
   const timeline = createTimeline(
     options.traffic ?? { kind: 'organic' },
     seed,
@@ -232,6 +234,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       renderer,
       mode: renderMode(),
       visibility: { nowMs: clock.now(), ...(lateEvents === undefined ? {} : { late: lateEvents }) },
+      inventory,
     };
     let response = route.handle({ token, accountId: pathAccount, query, data });
     if (response.status === 200 && injector.fires('truncatedJson')) {

@@ -1,7 +1,33 @@
+import { accessApps } from './access-apps.js';
+import { accessGroups } from './access-groups.js';
+import { accessIdentityProviders } from './access-identity-providers.js';
+import { accessOrganizations } from './access-organizations.js';
+import { accessPolicies } from './access-policies.js';
 import { accessRequests } from './access-requests.js';
+import { accessUsers } from './access-users.js';
 import { accountTokenVerify } from './account-token-verify.js';
+import { devices } from './devices.js';
+import { gatewayAccount } from './gateway-account.js';
+import { gatewayConfiguration } from './gateway-configuration.js';
+import { gatewayRules } from './gateway-rules.js';
+import { physicalDevices } from './physical-devices.js';
 import type { Route } from './route.js';
 import { userTokenVerify } from './user-token-verify.js';
 
 /** Every simulated endpoint; a new endpoint is one file in this folder plus one line here. */
-export const allRoutes: readonly Route[] = [userTokenVerify, accountTokenVerify, accessRequests];
+export const allRoutes: readonly Route[] = [
+  userTokenVerify,
+  accountTokenVerify,
+  accessRequests,
+  accessUsers,
+  accessOrganizations,
+  accessIdentityProviders,
+  accessGroups,
+  accessApps,
+  accessPolicies,
+  gatewayAccount,
+  gatewayConfiguration,
+  gatewayRules,
+  devices,
+  physicalDevices,
+];

@@ -2,6 +2,7 @@ import type { SimulatedResponse } from '../envelope.js';
 import type { EventRenderer, RenderMode } from '../event-renderer.js';
 import type { Timeline } from '../timeline.js';
 import type { Visibility } from '../access-log-query.js';
+import type { Inventory } from '../inventory.js';
 
 /** A token as the simulator resolved it for this request. */
 export interface ResolvedToken {
@@ -21,6 +22,7 @@ export interface SimulatorData {
   readonly renderer: EventRenderer;
   readonly mode: RenderMode;
   readonly visibility: Visibility;
+  readonly inventory: Inventory;
 }
 
 export interface RouteContext {
