@@ -1,26 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { validateResponse } from '../../test/helpers/openapi.js';
-import { startSimulator } from './simulator.js';
-import type { Simulator, SimulatorOptions } from './simulator.js';
+import { trackedSimulators } from '../../test/helpers/simulators.js';
+import type { Simulator } from './simulator.js';
 
 const FROM = Date.parse('2026-03-02T00:00:00Z');
 const DAY = 86_400_000;
-const running: Simulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({
-    clock: new ManualClock(FROM + 2 * DAY),
-    traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 },
-    ...options,
-  });
-  running.push(sim);
-  return sim;
-}
+const start = trackedSimulators(() => ({
+  clock: new ManualClock(FROM + 2 * DAY),
+  traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 },
+}));
 
 function logsUrl(sim: Simulator, query = 'limit=50'): string {
   return `${sim.baseUrl}/accounts/${sim.accountId}/access/logs/access_requests?${query}`;

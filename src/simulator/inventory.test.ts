@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { validateRequest, validateResponse } from '../../test/helpers/openapi.js';
-import { DEFAULT_PERMISSIONS, DEFAULT_TOKEN, startSimulator } from './simulator.js';
-import type { Simulator, SimulatorOptions } from './simulator.js';
+import { trackedSimulators } from '../../test/helpers/simulators.js';
+import { DEFAULT_PERMISSIONS, DEFAULT_TOKEN } from './simulator.js';
+import type { Simulator } from './simulator.js';
 
 const FROM = Date.parse('2026-03-02T00:00:00Z');
 const DAY = 86_400_000;
@@ -10,22 +11,11 @@ const FULL_TOKEN = 'fullInventoryToken0000000000000000000000';
 const ZT_ONLY_TOKEN = 'zeroTrustOnlyToken0000000000000000000000';
 const OTHER_ACCOUNT = 'ffffffffffffffffffffffffffffffff';
 const APPS_PERMISSION = 'Access: Apps and Policies Read';
-const running: Simulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({
-    clock: new ManualClock(FROM + 10 * DAY),
-    traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 },
-    tokens: [{ value: DEFAULT_TOKEN }, { value: FULL_TOKEN, permissions: [...DEFAULT_PERMISSIONS, APPS_PERMISSION] }],
-    ...options,
-  });
-  running.push(sim);
-  return sim;
-}
+const start = trackedSimulators(() => ({
+  clock: new ManualClock(FROM + 10 * DAY),
+  traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 2000 },
+  tokens: [{ value: DEFAULT_TOKEN }, { value: FULL_TOKEN, permissions: [...DEFAULT_PERMISSIONS, APPS_PERMISSION] }],
+}));
 
 interface Reply {
   readonly status: number;

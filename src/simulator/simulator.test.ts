@@ -1,27 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { validateRequest, validateResponse } from '../../test/helpers/openapi.js';
-import { DEFAULT_TOKEN, startSimulator } from './simulator.js';
-import type { Simulator, SimulatorOptions } from './simulator.js';
+import { trackedSimulators } from '../../test/helpers/simulators.js';
+import { DEFAULT_TOKEN } from './simulator.js';
+import type { Simulator } from './simulator.js';
 
 const FROM = Date.parse('2026-03-02T00:00:00Z'); // a Monday
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const running: Simulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({
-    clock: new ManualClock(FROM + 10 * DAY),
-    traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 3000 },
-    ...options,
-  });
-  running.push(sim);
-  return sim;
-}
+const start = trackedSimulators(() => ({
+  clock: new ManualClock(FROM + 10 * DAY),
+  traffic: { kind: 'fixed', fromMs: FROM, toMs: FROM + DAY, count: 3000 },
+}));
 
 interface Reply {
   status: number;
