@@ -10,10 +10,6 @@ export class Metrics {
   value(name: string, labels: Readonly<Record<string, string>> = {}): number {
     return this.#counters.get(metricKey(name, labels)) ?? 0;
   }
-
-  snapshot(): ReadonlyMap<string, number> {
-    return new Map(this.#counters);
-  }
 }
 
 function metricKey(name: string, labels: Readonly<Record<string, string>>): string {
