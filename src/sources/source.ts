@@ -1,4 +1,7 @@
 import type { ComponentContext } from '../core/context.js';
+import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
+
+export type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 
 /** A position in one dataset's stream. JSON-serialisable; only its source understands its shape. */
 export type SourceCursor = Readonly<Record<string, unknown>>;
@@ -27,4 +30,19 @@ export interface Source {
 export interface SourceFactory<Config> {
   readonly type: string;
   create(config: Config, ctx: ComponentContext): readonly Source[];
+}
+
+/**
+ * One inventory dataset of one upstream account (users, identity providers, Gateway rules…). It reads the
+ * whole current state, following every page, and nothing else: the pipeline schedules snapshots, compares
+ * each with the previous one and stores both the state and the change events together.
+ */
+export interface InventorySource {
+  readonly dataset: string;
+  readonly kinds: readonly InventoryKind[];
+  start(): Promise<void>;
+  /** Idempotent, safe before `start`. */
+  stop(): Promise<void>;
+  /** Every entity of the dataset's kinds; throws rather than return a partial list. */
+  snapshot(signal: AbortSignal): Promise<readonly InventoryEntity[]>;
 }

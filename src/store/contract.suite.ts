@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors.js';
 import type { NormalizedEvent, Outcome } from '../core/event.js';
 import type { SearchField, SearchFilter } from './search-query.js';
+import type { InventoryKind } from '../core/inventory.js';
 import type { DatasetStatus, Store, StoredSource } from './store.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
@@ -559,6 +560,152 @@ export function storeContractSuite(
         expect(stored?.raw).toEqual({ value: lone });
         expect(stored?.ocsf).toEqual({ message: lone });
         expect(stored?.user).toMatch(/^a.b.c$/u);
+      });
+    });
+
+    describe('inventory', () => {
+      const entity = (kind: InventoryKind, id: string, name: string, attributes: Record<string, unknown> = {}) => ({
+        kind,
+        id,
+        name,
+        attributes: { id, name, ...attributes },
+      });
+
+      it('has no snapshot before the first one is saved', async () => {
+        expect(await store.inventorySnapshot('cf-main', 'groups')).toBeUndefined();
+        expect(await store.listInventory('group')).toEqual([]);
+      });
+
+      it('replaces the state of one dataset and appends its change events in one step', async () => {
+        const first = [
+          entity('group', 'g1', 'Admins', { include: [{ email: { email: 'a@example.com' } }] }),
+          entity('group', 'g2', 'Staff'),
+        ];
+        expect(
+          await store.saveInventorySnapshot(
+            { sourceName: 'cf-main', dataset: 'groups', takenAt: BASE_TIME, entities: first },
+            [],
+          ),
+        ).toEqual({
+          inserted: 0,
+          duplicates: 0,
+        });
+        const change = makeEvent('chg1', {
+          dataset: 'groups',
+          classUid: 3004,
+          activity: 'update',
+          time: BASE_TIME + 60_000,
+        });
+        const second = [entity('group', 'g1', 'Admins', { include: [] })];
+        expect(
+          await store.saveInventorySnapshot(
+            { sourceName: 'cf-main', dataset: 'groups', takenAt: BASE_TIME + 60_000, entities: second },
+            [change],
+          ),
+        ).toEqual({ inserted: 1, duplicates: 0 });
+
+        expect(await store.inventorySnapshot('cf-main', 'groups')).toEqual({
+          sourceName: 'cf-main',
+          dataset: 'groups',
+          takenAt: BASE_TIME + 60_000,
+          entities: second,
+        });
+        const events = await store.search({ filter: term('dataset', 'groups'), order: 'asc' }, { limit: 10 });
+        expect(events.events.map((event) => event.id)).toEqual(['chg1']);
+        // Saving the same snapshot and changes again stores no second copy of the change event.
+        expect(
+          await store.saveInventorySnapshot(
+            { sourceName: 'cf-main', dataset: 'groups', takenAt: BASE_TIME + 60_000, entities: second },
+            [change],
+          ),
+        ).toEqual({ inserted: 0, duplicates: 1 });
+      });
+
+      it('keeps datasets and sources apart and lists one kind by source then name', async () => {
+        await store.saveInventorySnapshot(
+          {
+            sourceName: 'cf-b',
+            dataset: 'access_users',
+            takenAt: BASE_TIME,
+            entities: [entity('user', 'u2', 'zoe@example.com'), entity('user', 'u1', 'Al@example.com')],
+          },
+          [],
+        );
+        await store.saveInventorySnapshot(
+          {
+            sourceName: 'cf-a',
+            dataset: 'access_users',
+            takenAt: BASE_TIME + 5,
+            entities: [entity('user', 'u9', 'mia@example.com')],
+          },
+          [],
+        );
+        await store.saveInventorySnapshot(
+          { sourceName: 'cf-a', dataset: 'groups', takenAt: BASE_TIME, entities: [entity('group', 'g1', 'Admins')] },
+          [],
+        );
+
+        const users = await store.listInventory('user');
+        expect(users.map((user) => `${user.sourceName}:${user.name}`)).toEqual([
+          'cf-a:mia@example.com',
+          'cf-b:Al@example.com',
+          'cf-b:zoe@example.com',
+        ]);
+        expect(users[0]).toMatchObject({
+          dataset: 'access_users',
+          takenAt: BASE_TIME + 5,
+          id: 'u9',
+          attributes: { id: 'u9' },
+        });
+        expect((await store.listInventory('user', 'cf-b')).map((user) => user.id)).toEqual(['u1', 'u2']);
+        expect(await store.listInventory('device')).toEqual([]);
+      });
+
+      it('refuses a snapshot listing one entity twice and keeps the previous state', async () => {
+        const before = [entity('app', 'a1', 'Wiki')];
+        await store.saveInventorySnapshot(
+          { sourceName: 'cf-main', dataset: 'apps', takenAt: BASE_TIME, entities: before },
+          [],
+        );
+        const change = makeEvent('dup-change', { dataset: 'apps' });
+        await expect(
+          store.saveInventorySnapshot(
+            {
+              sourceName: 'cf-main',
+              dataset: 'apps',
+              takenAt: BASE_TIME + 1,
+              entities: [entity('app', 'a2', 'X'), entity('app', 'a2', 'Y')],
+            },
+            [change],
+          ),
+        ).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
+        expect((await store.inventorySnapshot('cf-main', 'apps'))?.entities).toEqual(before);
+        expect(await store.count({ filter: null })).toBe(0);
+      });
+
+      it("forgets a removed source's inventory but keeps its change events", async () => {
+        await store.saveSource({
+          name: 'cf-gone',
+          type: 'cloudflare_zero_trust',
+          accountId: '0123456789abcdef0123456789abcdef',
+          tokenCiphertext: 'x',
+          tokenLastFour: 'abcd',
+          createdAt: BASE_TIME,
+          settings: {},
+        });
+        await store.saveInventorySnapshot(
+          {
+            sourceName: 'cf-gone',
+            dataset: 'devices',
+            takenAt: BASE_TIME,
+            entities: [entity('device', 'd1', 'laptop')],
+          },
+          [makeEvent('dev-change', { sourceName: 'cf-gone', dataset: 'devices' })],
+        );
+        expect(await store.removeSource('cf-gone')).toBe(true);
+        expect(await store.inventorySnapshot('cf-gone', 'devices')).toBeUndefined();
+        expect(await store.listInventory('device')).toEqual([]);
+        expect(await store.count({ filter: null })).toBe(1);
       });
     });
   });

@@ -1,4 +1,5 @@
 import type { NormalizedEvent } from '../core/event.js';
+import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { SourceCursor } from '../sources/source.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
@@ -54,6 +55,21 @@ export interface DatasetStatus {
   readonly updatedAt: number;
 }
 
+/** The whole state of one inventory dataset of one source at one moment. */
+export interface InventorySnapshot {
+  readonly sourceName: string;
+  readonly dataset: string;
+  /** When the snapshot was taken, epoch ms. */
+  readonly takenAt: number;
+  readonly entities: readonly InventoryEntity[];
+}
+
+export interface StoredInventoryEntity extends InventoryEntity {
+  readonly sourceName: string;
+  readonly dataset: string;
+  readonly takenAt: number;
+}
+
 /**
  * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
  * `append` writes the events and the cursor in one transaction and is idempotent on event id.
@@ -76,6 +92,16 @@ export interface Store {
 
   setDatasetStatus(status: DatasetStatus): Promise<void>;
   datasetStatuses(): Promise<readonly DatasetStatus[]>;
+
+  /**
+   * Replaces the stored state of one inventory dataset with `snapshot` and appends the change events that
+   * lead to it, in one transaction: a crash leaves either the old state and no events, or both new.
+   */
+  saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult>;
+  /** The last stored snapshot of one inventory dataset of one source. */
+  inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined>;
+  /** Current entities of one kind, across sources or for one, ordered by source then name. */
+  listInventory(kind: InventoryKind, sourceName?: string): Promise<readonly StoredInventoryEntity[]>;
 
   /** A small key/value area for installation-wide facts (the secret key check value, for one). */
   getSetting(key: string): Promise<string | undefined>;

@@ -56,6 +56,23 @@ export const SQL = {
       last_error_message = excluded.last_error_message, updated_at = excluded.updated_at`,
   selectStatuses: 'SELECT * FROM dataset_statuses ORDER BY id',
 
+  upsertInventorySnapshot: `INSERT INTO inventory_snapshots (source, dataset, taken_at, entity_count) VALUES (?, ?, ?, ?)
+    ON CONFLICT (source, dataset) DO UPDATE SET taken_at = excluded.taken_at, entity_count = excluded.entity_count`,
+  selectInventorySnapshot: 'SELECT taken_at FROM inventory_snapshots WHERE source = ? AND dataset = ?',
+  deleteInventoryEntities: 'DELETE FROM inventory_entities WHERE source = ? AND dataset = ?',
+  insertInventoryEntity: `INSERT INTO inventory_entities (source, dataset, kind, entity_id, name, attributes)
+    VALUES (?, ?, ?, ?, ?, ?)`,
+  selectInventoryEntities:
+    'SELECT kind, entity_id, name, attributes FROM inventory_entities WHERE source = ? AND dataset = ? ORDER BY kind, entity_id',
+  selectInventoryByKind: `SELECT e.source, e.dataset, e.kind, e.entity_id, e.name, e.attributes, s.taken_at
+    FROM inventory_entities e JOIN inventory_snapshots s ON s.source = e.source AND s.dataset = e.dataset
+    WHERE e.kind = ? ORDER BY e.source, e.name, e.entity_id`,
+  selectInventoryByKindAndSource: `SELECT e.source, e.dataset, e.kind, e.entity_id, e.name, e.attributes, s.taken_at
+    FROM inventory_entities e JOIN inventory_snapshots s ON s.source = e.source AND s.dataset = e.dataset
+    WHERE e.kind = ? AND e.source = ? ORDER BY e.name, e.entity_id`,
+  deleteSourceInventory: 'DELETE FROM inventory_entities WHERE source = ?',
+  deleteSourceInventorySnapshots: 'DELETE FROM inventory_snapshots WHERE source = ?',
+
   selectSetting: 'SELECT value FROM settings WHERE key = ?',
   upsertSetting:
     'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

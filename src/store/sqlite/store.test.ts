@@ -117,6 +117,7 @@ describe('SqliteStore on SQLite', () => {
     expect(db.prepare('SELECT version, applied_at FROM schema_migrations').all()).toEqual([
       { version: 1, applied_at: 1_700_000_000_000 },
       { version: 2, applied_at: 1_700_000_000_000 },
+      { version: 3, applied_at: 1_700_000_000_000 },
     ]);
     db.close();
   });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
 import type { NormalizedEvent, Outcome } from '../../core/event.js';
+import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
@@ -17,8 +18,10 @@ import type {
   AppendResult,
   CursorUpdate,
   DatasetStatus,
+  InventorySnapshot,
   SearchPage,
   Store,
+  StoredInventoryEntity,
   StoredSource,
 } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
@@ -200,24 +203,7 @@ export class SqliteStore implements Store {
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
     const write = this.#open().transaction((): number => {
-      let inserted = 0;
-      // One prepared single-row insert per event measured faster than multi-row VALUES statements.
-      const merged = this.#statement(EVENT_SQL.eventIdMerged);
-      const insert = this.#statement(EVENT_SQL.insertRecentEvent);
-      const insertBody = this.#statement(EVENT_SQL.insertBody);
-      // Read inside the write transaction, so another connection's appends cannot take the same seqs.
-      let seq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
-      const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
-      for (const event of events) {
-        if (merged.get(event.id) !== undefined) continue;
-        bindEvent(params, seq + 1, event);
-        // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
-        if (insert.run(params).changes === 0) continue;
-        seq += 1;
-        // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-        insertBody.run(seq, JSON.stringify(event.ocsf), JSON.stringify(event.raw) ?? 'null');
-        inserted += 1;
-      }
+      const inserted = this.#insertEvents(events);
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
     });
@@ -232,6 +218,98 @@ export class SqliteStore implements Store {
     this.#recentRows += inserted;
     if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
     return { inserted, duplicates: events.length - inserted };
+  }
+
+  // Runs inside the caller's write transaction; returns how many events went in (the rest were stored before).
+  #insertEvents(events: readonly NormalizedEvent[]): number {
+    let inserted = 0;
+    // One prepared single-row insert per event measured faster than multi-row VALUES statements.
+    const merged = this.#statement(EVENT_SQL.eventIdMerged);
+    const insert = this.#statement(EVENT_SQL.insertRecentEvent);
+    const insertBody = this.#statement(EVENT_SQL.insertBody);
+    // Read inside the write transaction, so another connection's appends cannot take the same seqs.
+    let seq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
+    const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
+    for (const event of events) {
+      if (merged.get(event.id) !== undefined) continue;
+      bindEvent(params, seq + 1, event);
+      // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
+      if (insert.run(params).changes === 0) continue;
+      seq += 1;
+      // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+      insertBody.run(seq, JSON.stringify(event.ocsf), JSON.stringify(event.raw) ?? 'null');
+      inserted += 1;
+    }
+    return inserted;
+  }
+
+  async saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult> {
+    const write = this.#open().transaction((): number => {
+      const inserted = this.#insertEvents(changes);
+      this.#statement(SQL.deleteInventoryEntities).run(snapshot.sourceName, snapshot.dataset);
+      const insertEntity = this.#statement(SQL.insertInventoryEntity);
+      for (const entity of snapshot.entities) {
+        insertEntity.run(
+          snapshot.sourceName,
+          snapshot.dataset,
+          entity.kind,
+          wellFormed(entity.id),
+          wellFormed(entity.name),
+          JSON.stringify(entity.attributes),
+        );
+      }
+      this.#statement(SQL.upsertInventorySnapshot).run(
+        snapshot.sourceName,
+        snapshot.dataset,
+        snapshot.takenAt,
+        snapshot.entities.length,
+      );
+      return inserted;
+    });
+    let inserted: number;
+    try {
+      this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
+      inserted = write.immediate();
+    } catch (error) {
+      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new StoreError('STORE_WRITE_FAILED', {
+          message: `The ${snapshot.dataset} snapshot of "${snapshot.sourceName}" lists one entity twice; nothing of it was stored.`,
+          retryable: false,
+          details: { source: snapshot.sourceName, dataset: snapshot.dataset },
+          cause: error,
+        });
+      }
+      throw writeFailed('save the inventory snapshot', error);
+    }
+    this.#recentRows += inserted;
+    if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
+    return { inserted, duplicates: changes.length - inserted };
+  }
+
+  async inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined> {
+    return this.#read(() => {
+      const head = this.#statement(SQL.selectInventorySnapshot).get(sourceName, dataset) as
+        { taken_at: number } | undefined;
+      if (head === undefined) return undefined;
+      const rows = this.#statement(SQL.selectInventoryEntities).all(sourceName, dataset) as InventoryRow[];
+      return { sourceName, dataset, takenAt: head.taken_at, entities: rows.map(rowToEntity) };
+    });
+  }
+
+  async listInventory(kind: InventoryKind, sourceName?: string): Promise<readonly StoredInventoryEntity[]> {
+    return this.#read(() => {
+      const rows = (
+        sourceName === undefined
+          ? this.#statement(SQL.selectInventoryByKind).all(kind)
+          : this.#statement(SQL.selectInventoryByKindAndSource).all(kind, sourceName)
+      ) as (InventoryRow & { source: string; dataset: string; taken_at: number })[];
+      return rows.map((row) => ({
+        ...rowToEntity(row),
+        sourceName: row.source,
+        dataset: row.dataset,
+        takenAt: row.taken_at,
+      }));
+    });
   }
 
   /**
@@ -376,6 +454,8 @@ export class SqliteStore implements Store {
       if (removed) {
         this.#statement(SQL.deleteSourceCursors).run(name, name);
         this.#statement(SQL.deleteSourceStatuses).run(name, name);
+        this.#statement(SQL.deleteSourceInventory).run(name);
+        this.#statement(SQL.deleteSourceInventorySnapshots).run(name);
       }
       return removed;
     });
@@ -471,6 +551,23 @@ export class SqliteStore implements Store {
       throw error;
     }
   }
+}
+
+interface InventoryRow {
+  readonly kind: string;
+  readonly entity_id: string;
+  readonly name: string;
+  readonly attributes: string;
+}
+
+function rowToEntity(row: InventoryRow): InventoryEntity {
+  return {
+    // Only snapshots of the known kinds are ever written.
+    kind: row.kind as InventoryKind,
+    id: row.entity_id,
+    name: row.name,
+    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+  };
 }
 
 function bindEvent(params: (string | number | null)[], seq: number, event: NormalizedEvent): void {

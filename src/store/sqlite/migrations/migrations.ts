@@ -1,5 +1,6 @@
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_RECENT_EVENTS } from './0002-recent-events.js';
+import { MIGRATION_0003_INVENTORY } from './0003-inventory.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -8,4 +9,8 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [MIGRATION_0001_INITIAL, MIGRATION_0002_RECENT_EVENTS];
+export const MIGRATIONS: readonly Migration[] = [
+  MIGRATION_0001_INITIAL,
+  MIGRATION_0002_RECENT_EVENTS,
+  MIGRATION_0003_INVENTORY,
+];
