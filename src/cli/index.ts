@@ -5,6 +5,7 @@ import type { AppError} from '../core/errors.js';
 import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
 import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerInventoryCommand } from './commands/inventory.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerSourceCommand } from './commands/source.js';
@@ -46,6 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
   registerSourceCommand(program, context);
   registerCollectCommand(program, context);
   registerSearchCommand(program, context);
+  registerInventoryCommand(program, context);
   registerSimulateCommand(program, context);
   registerDemoCommand(program, context);
   for (const command of program.commands) applyToTree(command);

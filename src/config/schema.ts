@@ -49,9 +49,11 @@ export const configFileSchema = z
         interval_secs: z.coerce.number().int().min(1).max(86_400).default(30),
         // A week of history gives an analyst context from the first minute.
         backfill_days: z.coerce.number().int().min(0).max(365).default(7),
+        // Configuration changes surface within a quarter hour for a handful of requests per snapshot.
+        inventory_interval_secs: z.coerce.number().int().min(60).max(86_400).default(900),
       })
       .strict()
-      .default({ interval_secs: 30, backfill_days: 7 }),
+      .default({ interval_secs: 30, backfill_days: 7, inventory_interval_secs: 900 }),
     retention: z
       .object({
         // A year covers most audit and incident-response requirements.
@@ -83,7 +85,7 @@ export interface AppConfig {
     readonly lookbackSecs: number;
     readonly timeoutMs: number;
   };
-  readonly collect: { readonly intervalSecs: number; readonly backfillDays: number };
+  readonly collect: { readonly intervalSecs: number; readonly backfillDays: number; readonly inventoryIntervalSecs: number };
   readonly retention: { readonly maxAgeDays: number };
   readonly log: { readonly level: string };
 }
@@ -100,7 +102,11 @@ export function toAppConfig(parsed: z.output<typeof configFileSchema>, dataDir: 
       lookbackSecs: parsed.cloudflare.lookback_secs,
       timeoutMs: parsed.cloudflare.timeout_ms,
     },
-    collect: { intervalSecs: parsed.collect.interval_secs, backfillDays: parsed.collect.backfill_days },
+    collect: {
+      intervalSecs: parsed.collect.interval_secs,
+      backfillDays: parsed.collect.backfill_days,
+      inventoryIntervalSecs: parsed.collect.inventory_interval_secs,
+    },
     retention: { maxAgeDays: parsed.retention.max_age_days },
     log: { level: parsed.log.level },
   });
