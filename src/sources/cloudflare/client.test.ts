@@ -8,7 +8,15 @@ import { createLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
 import { envelope, failure, startFixtureServer, type FixtureServer } from '../../../test/helpers/fixture-server.js';
-import { CloudflareClient, parseRetryAfter, tokenFingerprint, type CloudflareClientOptions } from './client.js';
+import {
+  CloudflareClient,
+  isAccountDenied,
+  isPermissionMissing,
+  isRouteMissing,
+  parseRetryAfter,
+  tokenFingerprint,
+  type CloudflareClientOptions,
+} from './client.js';
 import { RateBudget } from './rate-budget.js';
 
 const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
@@ -91,6 +99,53 @@ describe('CloudflareClient', () => {
     expect(request?.headers['authorization']).toBe(`Bearer ${TOKEN}`);
     expect(request?.headers['user-agent']).toBe('zerotrail-test');
     expect(h.metrics.value('source_requests_total', { status: '200' })).toBe(1);
+  });
+
+  it('sends an array as the same key repeated, in order, and leaves an empty array out', async () => {
+    const h = await harness();
+    h.server.enqueue({ body: envelope([]) });
+    await h.client.get(
+      h.client.accountPath('/access/logs/scim/updates'),
+      { idp_id: ['idp-a', 'idp-b'], status: [], per_page: 10 },
+      itemsSchema,
+      new AbortController().signal,
+    );
+    const query = h.server.requests[0]?.query;
+    expect(query?.getAll('idp_id')).toEqual(['idp-a', 'idp-b']);
+    expect(query?.has('status')).toBe(false);
+    expect(h.server.requests[0]?.url).toContain('idp_id=idp-a&idp_id=idp-b&per_page=10');
+  });
+
+  it('exposes the cursor of cursor-paged result_info, with a string count and a null total_count', async () => {
+    const h = await harness();
+    h.server.enqueue(
+      { body: envelope([{ id: 'a' }], { result_info: { count: '1', cursor: 'Y3Vyc29yLTI=' } }) },
+      { body: envelope([{ id: 'b' }], { result_info: { count: 1, cursor: '', per_page: 1, total_count: null } }) },
+    );
+    const first = await get(h);
+    expect(first).toMatchObject({ resultInfo: { count: 1, cursor: 'Y3Vyc29yLTI=' } });
+    const last = await get(h);
+    expect((last as { resultInfo: unknown }).resultInfo).toEqual({ count: 1, cursor: '', perPage: 1 });
+  });
+
+  it('tells a missing route, an account the token cannot reach and a missing permission apart', async () => {
+    const h = await harness();
+    h.server.enqueue(
+      { status: 404, body: failure([{ code: 7003, message: 'No route for the URI' }]) },
+      { status: 403, body: failure([{ code: 9109, message: 'Unauthorized to access requested resource' }]) },
+      { status: 403, body: failure([{ code: 10000, message: 'Authentication error' }]) },
+    );
+    const missing = await caught(get(h));
+    const foreign = await caught(get(h));
+    const lacking = await caught(get(h));
+    expect(
+      [missing, foreign, lacking].map((e) => [isRouteMissing(e), isAccountDenied(e), isPermissionMissing(e)]),
+    ).toEqual([
+      [true, false, false],
+      [false, true, false],
+      [false, false, true],
+    ]);
+    expect(isRouteMissing(new Error('not ours'))).toBe(false);
   });
 
   it('accepts a base URL with a trailing slash', async () => {

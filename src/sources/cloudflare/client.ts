@@ -8,7 +8,8 @@ import { abortReason, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../
 import type { Secret } from '../../core/secret.js';
 import type { RateBudget } from './rate-budget.js';
 
-export type QueryValue = string | number | boolean | undefined;
+/** An array is sent as the same key repeated (`idp_id=a&idp_id=b`), as the API's array parameters expect. */
+export type QueryValue = string | number | boolean | undefined | readonly (string | number)[];
 export type Query = Readonly<Record<string, QueryValue>>;
 
 export interface CloudflareClientOptions {
@@ -31,13 +32,18 @@ export interface RequestOptions {
   readonly permission?: string;
 }
 
-/** `result_info` of page-based collections (common.yaml); every field optional because endpoints differ. */
+/**
+ * `result_info` of collections: page-based (common.yaml) or cursor-based (`devices/physical-devices`, `logs/audit`);
+ * every field optional because endpoints differ.
+ */
 export interface ResultInfo {
   readonly page?: number;
   readonly perPage?: number;
   readonly count?: number;
   readonly totalCount?: number;
   readonly totalPages?: number;
+  /** The next page's cursor on cursor-paged endpoints; absent or empty on the last page. */
+  readonly cursor?: string;
 }
 
 export interface CloudflareResponse<T> {
@@ -64,9 +70,12 @@ const envelopeSchema = z.looseObject({
     .looseObject({
       page: z.number().optional(),
       per_page: z.number().optional(),
-      count: z.number().optional(),
-      total_count: z.number().optional(),
+      // logs/audit sends count as a string ("1") in the API reference's example (API-NOTES §1).
+      count: z.union([z.number(), z.string()]).optional(),
+      // physical-devices documents total_count as nullable.
+      total_count: z.number().nullable().optional(),
       total_pages: z.number().optional(),
+      cursor: z.string().nullable().optional(),
     })
     .nullable()
     .optional(),
@@ -143,7 +152,12 @@ export class CloudflareClient {
   #url(path: string, query: Query): string {
     const url = new URL(`${this.#baseUrl}${path.startsWith('/') ? path : `/${path}`}`);
     for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
+      if (value === undefined) continue;
+      if (Array.isArray(value)) {
+        for (const item of value as readonly (string | number)[]) url.searchParams.append(key, String(item));
+      } else {
+        url.searchParams.set(key, String(value));
+      }
     }
     return url.toString();
   }
@@ -262,8 +276,12 @@ export class CloudflareClient {
     const has = (set: ReadonlySet<number>): boolean => [...codes].some((code) => set.has(code));
     const details = { path, status, errors: summarize(errors) };
     const codeText = errors.length === 0 ? `HTTP ${status}` : `HTTP ${status}, ${describeCodes(errors)}`;
-    const make = (code: ErrorCode, message: string, hint?: string): SourceError =>
-      new SourceError(code, { message, details, ...(hint === undefined ? {} : { hint }) });
+    const make = (code: ErrorCode, message: string, hint?: string, reason?: FailureReason): SourceError =>
+      new SourceError(code, {
+        message,
+        details: reason === undefined ? details : { ...details, reason },
+        ...(hint === undefined ? {} : { hint }),
+      });
     const permission = options.permission;
 
     if (has(TOKEN_INVALID_CODES)) {
@@ -299,6 +317,7 @@ export class CloudflareClient {
           permission === undefined ? '' : ` with ${permission}`
         }.`,
         'Edit the token in the Cloudflare dashboard (My Profile > API Tokens) and add this account under Account Resources.',
+        'account_denied',
       );
     }
     if (status === 403 || has(PERMISSION_CODES)) {
@@ -308,6 +327,7 @@ export class CloudflareClient {
           ? `The API token is not allowed to call ${path} for account ${this.accountId} (${codeText}).`
           : `The API token is not allowed to read ${path} (${codeText}): the token needs ${permission} for account ${this.accountId}.`,
         'Edit the token in the Cloudflare dashboard (Manage Account > API Tokens, or My Profile > API Tokens) and add the permission.',
+        'permission_missing',
       );
     }
     if (status >= 300 && status < 400) {
@@ -318,6 +338,27 @@ export class CloudflareClient {
     }
     return make('SOURCE_REQUEST_REJECTED', `Cloudflare rejected the request to ${path} (${codeText}).`);
   }
+}
+
+// Why a SOURCE_PERMISSION_DENIED was raised, kept in `details.reason` for callers that must tell them apart.
+type FailureReason = 'account_denied' | 'permission_missing';
+
+/**
+ * True when Cloudflare answered that the path does not exist (HTTP 404, 7000/7003 "No route"). On an endpoint that
+ * is newer than the account's API (Audit Logs v2, physical devices) that means the endpoint, not the Account ID.
+ */
+export function isRouteMissing(error: unknown): boolean {
+  return error instanceof SourceError && error.code === 'SOURCE_ACCOUNT_NOT_FOUND';
+}
+
+/** True when the token is valid but does not reach the account at all (9109), rather than lacking one permission. */
+export function isAccountDenied(error: unknown): boolean {
+  return error instanceof SourceError && error.details['reason'] === 'account_denied';
+}
+
+/** True when the token reaches the account but lacks the permission group this endpoint needs (403, 10000). */
+export function isPermissionMissing(error: unknown): boolean {
+  return error instanceof SourceError && error.details['reason'] === 'permission_missing';
 }
 
 /** The SHA-256 of the token in hex: a stable key for per-token state that never exposes the token. */
@@ -404,12 +445,14 @@ function describeCodes(errors: readonly CloudflareMessage[]): string {
 }
 
 function toResultInfo(info: NonNullable<z.infer<typeof envelopeSchema>['result_info']>): ResultInfo {
+  const count = typeof info.count === 'string' ? Number(info.count) : info.count;
   return {
     ...(info.page === undefined ? {} : { page: info.page }),
     ...(info.per_page === undefined ? {} : { perPage: info.per_page }),
-    ...(info.count === undefined ? {} : { count: info.count }),
-    ...(info.total_count === undefined ? {} : { totalCount: info.total_count }),
+    ...(count === undefined || !Number.isFinite(count) ? {} : { count }),
+    ...(info.total_count === undefined || info.total_count === null ? {} : { totalCount: info.total_count }),
     ...(info.total_pages === undefined ? {} : { totalPages: info.total_pages }),
+    ...(info.cursor === undefined || info.cursor === null ? {} : { cursor: info.cursor }),
   };
 }
 
