@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { SourceError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { CloudflareClient, Query } from './client.js';
+import { formatTimestamp, parseTimestamp } from './parse-timestamp.js';
+
+/** An RFC 3339 date-time, any offset and precision. */
+export const rfc3339 = z
+  .string()
+  .refine((text) => parseTimestamp(text) !== undefined, 'expected an RFC 3339 date-time');
+
+export const timeWindowCursorSchema = z.object({
+  since: rfc3339,
+  page: z.number().int().min(1),
+  seen: z.array(z.string()),
+  scannedAt: rfc3339,
+});
+
+/**
+ * Where a time-window pull resumes. `since` and `page` name the next request; `seen` holds the keys of records
+ * at `since` already handed out; `scannedAt` is when everything before `since` was last read (the `until` of the
+ * pull that wrote the cursor), which bounds how far back late events are looked for.
+ */
+export type TimeWindowCursor = z.infer<typeof timeWindowCursorSchema>;
+
+// Boundary keys are only a guard against re-sending (the store dedupes by event id); past this many at one
+// timestamp the oldest are dropped, which can re-send a record but never loses one.
+const MAX_SEEN_KEYS = 10_000;
+
+/** The cursor of a dataset that has never been pulled: everything from `backfillFromMs` on. */
+export function initialTimeWindowCursor(backfillFromMs: number): TimeWindowCursor {
+  const from = formatTimestamp(backfillFromMs);
+  return { since: from, page: 1, seen: [], scannedAt: from };
+}
+
+/** Parses a stored cursor with `schema`; a cursor this source did not write is an error the operator must clear. */
+export function parseCursor<S extends z.ZodType>(schema: S, value: unknown, dataset: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new SourceError('INTERNAL', {
+    message: `The stored ${dataset} cursor is not valid; reset the data source to start it again.`,
+    details: { issues: parsed.error.issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.code}`) },
+  });
+}
+
+/** A deterministic key of one record, short enough to keep thousands of them in a cursor. */
+export function recordKey(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
+}
+
+/** The last `MAX_SEEN_KEYS` keys. */
+export function cappedKeys(keys: readonly string[]): string[] {
+  return keys.length > MAX_SEEN_KEYS ? keys.slice(keys.length - MAX_SEEN_KEYS) : [...keys];
+}
+
+export interface TimeWindowRequest {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  /** 1-based page within `since`; above 1 only while a burst at one timestamp fills whole pages. */
+  readonly page: number;
+}
+
+export interface TimeWindowOptions<R> {
+  readonly dataset: string;
+  /** Records per request; a page this long is taken to mean more records follow. */
+  readonly pageSize: number;
+  /** How far before the last scan each pull rereads, for events that appear in the API late. */
+  readonly lookbackMs: number;
+  /** The end of this pull's window. */
+  readonly untilMs: number;
+  readonly logger: Logger;
+  /** Fetches one page of the records in [since, until], oldest first, `pageSize` at most. */
+  readonly fetchPage: (request: TimeWindowRequest) => Promise<readonly R[]>;
+  /** The record's time in epoch milliseconds. */
+  readonly timeOf: (record: R) => number;
+  /** A key that tells two records at the same millisecond apart. */
+  readonly keyOf: (record: R) => string;
+}
+
+/**
+ * Pages a log endpoint that has no cursor of its own by time window: ascending from `since`, jumping `since`
+ * forward to the last record of each full page (the API's `since` is taken as inclusive, so the records at the
+ * jump come back first and are filtered by key), and paging within a timestamp only when a burst fills a whole
+ * page. Each yielded page carries the cursor that follows it; nothing is yielded when nothing is new.
+ */
+export async function* timeWindowPages<R>(
+  cursor: TimeWindowCursor,
+  options: TimeWindowOptions<R>,
+): AsyncGenerator<{ readonly records: readonly R[]; readonly nextCursor: TimeWindowCursor }> {
+  const { pageSize, timeOf, keyOf } = options;
+  const until = options.untilMs;
+  const cursorSince = parseTimestamp(cursor.since) ?? 0;
+  const scannedAt = parseTimestamp(cursor.scannedAt) ?? cursorSince;
+  // Reread the lookback before the last scan: events show up in the API minutes after their time.
+  // In a backfill scannedAt - lookback lies after since, so this costs nothing there.
+  const rescanFrom = Math.min(cursorSince, scannedAt - options.lookbackMs);
+  const resuming = rescanFrom === cursorSince;
+  let since = rescanFrom;
+  let page = resuming ? cursor.page : 1;
+  let seen = new Set(resuming ? cursor.seen : []);
+  let last: TimeWindowCursor = cursor;
+  if (until <= since) return;
+
+  for (;;) {
+    const result = await options.fetchPage({ sinceMs: since, untilMs: until, page });
+    const fresh = result.filter((record) => !(timeOf(record) === since && seen.has(keyOf(record))));
+    options.logger.debug(
+      { dataset: options.dataset, page, received: result.length, fresh: fresh.length },
+      'Page fetched',
+    );
+
+    let next: TimeWindowCursor;
+    let done = false;
+    if (result.length < pageSize) {
+      // A short page: nothing else in [since, until]. The next pull starts at until.
+      const atUntil = result.filter((record) => timeOf(record) === until).map(keyOf);
+      next = { since: formatTimestamp(until), page: 1, seen: cappedKeys(atUntil), scannedAt: formatTimestamp(until) };
+      done = true;
+    } else {
+      const lastMs = timeOf(result[result.length - 1] as R);
+      if (lastMs > since) {
+        since = lastMs;
+        page = 1;
+        seen = new Set(result.filter((record) => timeOf(record) === lastMs).map(keyOf));
+      } else {
+        // A burst at one timestamp fills the whole page: moving since cannot help, so page within it. Page 1
+        // right after a jump may repeat the previous page; a later page made only of repeats cannot be right.
+        if (fresh.length === 0 && page > 1) throw repeatedPage(options.dataset, since, page);
+        page += 1;
+        for (const record of result) if (timeOf(record) === since) seen.add(keyOf(record));
+      }
+      next = { since: formatTimestamp(since), page, seen: cappedKeys([...seen]), scannedAt: formatTimestamp(until) };
+    }
+
+    if (result.length > 0 && (fresh.length > 0 || !sameCursor(next, last))) {
+      yield { records: fresh, nextCursor: next };
+      last = next;
+    }
+    if (done) return;
+  }
+}
+
+function sameCursor(a: TimeWindowCursor, b: TimeWindowCursor): boolean {
+  return (
+    a.since === b.since &&
+    a.page === b.page &&
+    a.scannedAt === b.scannedAt &&
+    a.seen.length === b.seen.length &&
+    a.seen.every((key, i) => b.seen[i] === key)
+  );
+}
+
+function repeatedPage(dataset: string, sinceMs: number, page: number): SourceError {
+  // Without this, an API that ignored `page` would hand back the same full page forever.
+  return new SourceError('SOURCE_RESPONSE_INVALID', {
+    message: `Cloudflare returned only records already seen for page ${page} of ${dataset} at ${formatTimestamp(sinceMs)}; the page parameter seems to be ignored.`,
+    details: { dataset, since: formatTimestamp(sinceMs), page },
+  });
+}
+
+/** What a list item must carry: an id to dedupe and compare by. */
+export type Identified = { readonly id: string } & Readonly<Record<string, unknown>>;
+
+export interface ListOptions {
+  readonly dataset: string;
+  readonly permission: string;
+  readonly signal: AbortSignal;
+  /** Items per request, at most 1000 where the API documents a limit. */
+  readonly pageSize: number;
+  /** Extra query parameters sent with every page. */
+  readonly query?: Query;
+}
+
+/**
+ * Every item of a page-based list (`page`, `per_page`, `result_info {page, per_page, count, total_count,
+ * total_pages}`). It follows `total_pages` when the API sends it, else `total_count`, else stops at a short page;
+ * it fails rather than loop when a page repeats only items already read (an API that ignores `page`), and rather
+ * than return fewer items than `total_count` promised.
+ */
+export async function listAllPages<S extends z.ZodType<Identified>>(
+  client: CloudflareClient,
+  path: string,
+  itemSchema: S,
+  options: ListOptions,
+): Promise<z.output<S>[]> {
+  const items = new Map<string, z.output<S>>();
+  let expected: number | undefined;
+  for (let page = 1; ; page++) {
+    const { result, resultInfo } = await client.get(
+      path,
+      { ...options.query, page, per_page: options.pageSize },
+      z.array(itemSchema),
+      options.signal,
+      { permission: options.permission },
+    );
+    const before = items.size;
+    for (const item of result) items.set(item.id, item);
+    if (page > 1 && result.length > 0 && items.size === before) throw ignoredPage(options.dataset, page);
+    expected = resultInfo?.totalCount ?? expected;
+    const perPage = resultInfo?.perPage ?? options.pageSize;
+    const totalPages = resultInfo?.totalPages;
+    const more =
+      totalPages !== undefined
+        ? page < totalPages
+        : expected !== undefined
+          ? items.size < expected && result.length > 0
+          : result.length >= perPage && result.length > 0;
+    if (!more) break;
+  }
+  if (expected !== undefined && items.size < expected) throw incompleteList(options.dataset, items.size, expected);
+  return [...items.values()];
+}
+
+/**
+ * Every item of a cursor-paged list (`cursor` in the request, `result_info.cursor` in the answer, empty or absent
+ * on the last page). Fails rather than loop when the API hands back the cursor it was given.
+ */
+export async function listAllCursorPages<S extends z.ZodType<Identified>>(
+  client: CloudflareClient,
+  path: string,
+  itemSchema: S,
+  options: ListOptions,
+): Promise<z.output<S>[]> {
+  const items = new Map<string, z.output<S>>();
+  let cursor: string | undefined;
+  let expected: number | undefined;
+  for (let page = 1; ; page++) {
+    const { result, resultInfo } = await client.get(
+      path,
+      { ...options.query, per_page: options.pageSize, cursor },
+      z.array(itemSchema),
+      options.signal,
+      { permission: options.permission },
+    );
+    for (const item of result) items.set(item.id, item);
+    expected = resultInfo?.totalCount ?? expected;
+    const next = resultInfo?.cursor;
+    if (next === undefined || next === '' || result.length === 0) break;
+    if (next === cursor) throw ignoredPage(options.dataset, page + 1);
+    cursor = next;
+  }
+  if (expected !== undefined && items.size < expected) throw incompleteList(options.dataset, items.size, expected);
+  return [...items.values()];
+}
+
+function ignoredPage(dataset: string, page: number): SourceError {
+  return new SourceError('SOURCE_RESPONSE_INVALID', {
+    message: `Cloudflare returned only items already read for page ${page} of ${dataset}; the API seems to ignore paging, so the list cannot be read whole.`,
+    details: { dataset, page },
+  });
+}
+
+function incompleteList(dataset: string, received: number, expected: number): SourceError {
+  // Usually the list changed while it was read; the next snapshot reads it again.
+  return new SourceError('SOURCE_RESPONSE_INVALID', {
+    message: `Cloudflare listed ${received} ${dataset} items but said there are ${expected}; the snapshot is discarded and will be taken again.`,
+    details: { dataset, received, expected },
+  });
+}
