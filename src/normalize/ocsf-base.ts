@@ -24,6 +24,8 @@ export interface OcsfBaseSpec {
   readonly eventCode?: string | null;
   /** Where the record came from, when not the Cloudflare API directly. */
   readonly logProvider?: string;
+  /** Which format of the upstream log the record had (`metadata.log_version`), where there are several. */
+  readonly logVersion?: string;
 }
 
 const STATUS = {
@@ -71,6 +73,7 @@ export function ocsfBase(spec: OcsfBaseSpec): Record<string, unknown> {
       ...(spec.originalTime == null ? {} : { original_time: wellFormed(spec.originalTime) }),
       ...(spec.uid == null ? {} : { uid: wellFormed(spec.uid) }),
       ...(spec.eventCode == null || spec.eventCode === '' ? {} : { event_code: wellFormed(spec.eventCode) }),
+      ...(spec.logVersion === undefined ? {} : { log_version: spec.logVersion }),
     },
   };
 }
