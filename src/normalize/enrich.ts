@@ -1,0 +1,355 @@
+import type { NormalizedEvent } from '../core/event.js';
+import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
+import { asRecord, flatString, sanitizeValue, wellFormed } from './schema.js';
+
+/** The entities of one stored inventory snapshot and when it was taken. */
+export interface InventorySnapshotView {
+  readonly dataset: string;
+  /** Epoch ms. */
+  readonly takenAt: number;
+  readonly entities: readonly InventoryEntity[];
+}
+
+/** An entity together with the snapshot it came from. */
+export interface InventoryViewEntry {
+  readonly entity: InventoryEntity;
+  readonly dataset: string;
+  readonly takenAt: number;
+}
+
+/** How a group's rules reach a user: by the exact e-mail, by its domain, or because they include everyone. */
+export type GroupRuleMatch = 'email' | 'email_domain' | 'everyone';
+
+/**
+ * Lookup tables over the latest inventory of one source, built once by `buildInventoryView` so that
+ * enriching an event costs a few map reads. Keys that compare case-insensitively are stored lower-cased.
+ */
+export interface InventoryView {
+  readonly appsById: ReadonlyMap<string, InventoryViewEntry>;
+  readonly identityProvidersById: ReadonlyMap<string, InventoryViewEntry>;
+  /** By lower-cased IdP type; null when more than one IdP has that type, so the type alone cannot say which. */
+  readonly identityProvidersByType: ReadonlyMap<string, InventoryViewEntry | null>;
+  /** By lower-cased IdP name; null when the name is shared. */
+  readonly identityProvidersByName: ReadonlyMap<string, InventoryViewEntry | null>;
+  readonly usersByEmail: ReadonlyMap<string, InventoryViewEntry>;
+  readonly groupsByEmail: ReadonlyMap<string, readonly InventoryViewEntry[]>;
+  readonly groupsByDomain: ReadonlyMap<string, readonly InventoryViewEntry[]>;
+  readonly groupsForEveryone: readonly InventoryViewEntry[];
+  /** Per group id, the e-mails and domains its exclude rules name. */
+  readonly groupExclusions: ReadonlyMap<
+    string,
+    { readonly emails: ReadonlySet<string>; readonly domains: ReadonlySet<string> }
+  >;
+}
+
+const AUTHENTICATION_CLASS_UID = 3002;
+/** `provider` of every enrichment zerotrail adds; enriching again replaces these and keeps any others. */
+export const ENRICHMENT_PROVIDER = 'zerotrail inventory';
+
+function latestByKindAndId(
+  snapshots: readonly InventorySnapshotView[],
+  kind: InventoryKind,
+): Map<string, InventoryViewEntry> {
+  const byId = new Map<string, InventoryViewEntry>();
+  // Oldest first, so that when two snapshots hold the same entity the newer copy is the one kept.
+  const order = (takenAt: number): number => (Number.isFinite(takenAt) ? takenAt : -Infinity);
+  const ordered = [...snapshots].sort((a, b) => order(a.takenAt) - order(b.takenAt));
+  for (const snapshot of ordered) {
+    for (const entity of snapshot.entities) {
+      if (entity.kind === kind) byId.set(entity.id, { entity, dataset: snapshot.dataset, takenAt: snapshot.takenAt });
+    }
+  }
+  return byId;
+}
+
+function uniqueBy(
+  entries: Iterable<InventoryViewEntry>,
+  keyOf: (entry: InventoryViewEntry) => string | null,
+): Map<string, InventoryViewEntry | null> {
+  const map = new Map<string, InventoryViewEntry | null>();
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    if (key === null) continue;
+    map.set(key, map.has(key) ? null : entry);
+  }
+  return map;
+}
+
+function lowerString(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value.toLowerCase() : null;
+}
+
+function stringAttribute(entity: InventoryEntity, key: string): string | null {
+  const value = entity.attributes[key];
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+interface RuleTargets {
+  readonly emails: Set<string>;
+  readonly domains: Set<string>;
+  everyone: boolean;
+}
+
+// Access rules are one-key objects: {email: {email}}, {email_domain: {domain}}, {everyone: {}} and many
+// kinds (IdP groups, geography, device posture...) that the inventory alone cannot evaluate.
+function ruleTargets(rules: unknown): RuleTargets {
+  const targets: RuleTargets = { emails: new Set(), domains: new Set(), everyone: false };
+  if (!Array.isArray(rules)) return targets;
+  for (const item of rules as unknown[]) {
+    const rule = asRecord(item);
+    if (rule === null) continue;
+    const email = lowerString(asRecord(rule['email'])?.['email']);
+    if (email !== null) targets.emails.add(email);
+    const domain = lowerString(asRecord(rule['email_domain'])?.['domain']);
+    if (domain !== null) targets.domains.add(domain);
+    if (asRecord(rule['everyone']) !== null) targets.everyone = true;
+  }
+  return targets;
+}
+
+function push(map: Map<string, InventoryViewEntry[]>, key: string, entry: InventoryViewEntry): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [entry]);
+  else list.push(entry);
+}
+
+/**
+ * Builds the lookup tables for `enrichAccessEvent` from the latest snapshot of each inventory dataset of one
+ * source. Call it when a snapshot changes, not per event. Never throws on odd entity attributes.
+ */
+export function buildInventoryView(snapshots: readonly InventorySnapshotView[]): InventoryView {
+  const idps = latestByKindAndId(snapshots, 'identity_provider');
+  const users = latestByKindAndId(snapshots, 'user');
+  const usersByEmail = new Map<string, InventoryViewEntry>();
+  for (const entry of users.values()) {
+    const email = lowerString(entry.entity.attributes['email']) ?? lowerString(entry.entity.name);
+    // The first user listed keeps an e-mail that two user records share.
+    if (email !== null && !usersByEmail.has(email)) usersByEmail.set(email, entry);
+  }
+
+  const groupsByEmail = new Map<string, InventoryViewEntry[]>();
+  const groupsByDomain = new Map<string, InventoryViewEntry[]>();
+  const groupsForEveryone: InventoryViewEntry[] = [];
+  const groupExclusions = new Map<string, { emails: Set<string>; domains: Set<string> }>();
+  for (const entry of latestByKindAndId(snapshots, 'group').values()) {
+    const include = ruleTargets(entry.entity.attributes['include']);
+    const exclude = ruleTargets(entry.entity.attributes['exclude']);
+    // A group that excludes everyone contains no one.
+    if (exclude.everyone) continue;
+    for (const email of include.emails) push(groupsByEmail, email, entry);
+    for (const domain of include.domains) push(groupsByDomain, domain, entry);
+    if (include.everyone) groupsForEveryone.push(entry);
+    if (exclude.emails.size > 0 || exclude.domains.size > 0) {
+      groupExclusions.set(entry.entity.id, { emails: exclude.emails, domains: exclude.domains });
+    }
+  }
+
+  return {
+    appsById: latestByKindAndId(snapshots, 'app'),
+    identityProvidersById: idps,
+    identityProvidersByType: uniqueBy(idps.values(), (entry) => lowerString(entry.entity.attributes['type'])),
+    identityProvidersByName: uniqueBy(idps.values(), (entry) => lowerString(entry.entity.name)),
+    usersByEmail,
+    groupsByEmail,
+    groupsByDomain,
+    groupsForEveryone,
+    groupExclusions,
+  };
+}
+
+function isoTime(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+function snapshotOf(entry: InventoryViewEntry): Record<string, unknown> {
+  const takenAt = isoTime(entry.takenAt);
+  return { dataset: wellFormed(entry.dataset), ...(takenAt === null ? {} : { taken_at: takenAt }) };
+}
+
+function enrichment(
+  name: string,
+  value: string,
+  type: string,
+  entry: InventoryViewEntry,
+  data: Record<string, unknown>,
+  desc?: string,
+): Record<string, unknown> {
+  return {
+    name,
+    value: wellFormed(value),
+    type,
+    provider: ENRICHMENT_PROVIDER,
+    ...(Number.isFinite(entry.takenAt) ? { created_time: entry.takenAt } : {}),
+    ...(desc === undefined ? {} : { desc }),
+    data: { ...(sanitizeValue(data) as Record<string, unknown>), snapshot: snapshotOf(entry) },
+  };
+}
+
+function optional(key: string, value: string | null): Record<string, string> {
+  return value === null ? {} : { [key]: wellFormed(value) };
+}
+
+type IdpMatch = { readonly entry: InventoryViewEntry; readonly by: 'id' | 'type' | 'name' };
+
+// Access logs name the IdP in `connection`, which the API documents as the IdP type ("saml", "okta",
+// "onetimepin"); an id or a display name is accepted too. A type or name that several IdPs share matches none.
+function findIdp(view: InventoryView, connection: string): IdpMatch | null {
+  const byId = view.identityProvidersById.get(connection);
+  if (byId !== undefined) return { entry: byId, by: 'id' };
+  const lower = connection.toLowerCase();
+  const byType = view.identityProvidersByType.get(lower);
+  if (byType != null) return { entry: byType, by: 'type' };
+  const byName = view.identityProvidersByName.get(lower);
+  return byName == null ? null : { entry: byName, by: 'name' };
+}
+
+interface GroupMatch {
+  readonly entry: InventoryViewEntry;
+  readonly by: GroupRuleMatch;
+}
+
+function findGroups(view: InventoryView, email: string): GroupMatch[] {
+  const at = email.lastIndexOf('@');
+  const domain = at === -1 ? null : email.slice(at + 1);
+  const found = new Map<string, GroupMatch>();
+  const add = (entries: readonly InventoryViewEntry[] | undefined, by: GroupRuleMatch): void => {
+    for (const entry of entries ?? []) {
+      if (!found.has(entry.entity.id)) found.set(entry.entity.id, { entry, by });
+    }
+  };
+  add(view.groupsByEmail.get(email), 'email');
+  if (domain !== null && domain !== '') add(view.groupsByDomain.get(domain), 'email_domain');
+  add(view.groupsForEveryone, 'everyone');
+  return [...found.values()]
+    .filter(({ entry }) => {
+      const excluded = view.groupExclusions.get(entry.entity.id);
+      return (
+        excluded === undefined || !(excluded.emails.has(email) || (domain !== null && excluded.domains.has(domain)))
+      );
+    })
+    .sort((a, b) => {
+      const byName = a.entry.entity.name.localeCompare(b.entry.entity.name, 'en');
+      return byName !== 0
+        ? byName
+        : a.entry.entity.id < b.entry.entity.id
+          ? -1
+          : a.entry.entity.id > b.entry.entity.id
+            ? 1
+            : 0;
+    });
+}
+
+/**
+ * An Access authentication event (OCSF 3002) with what the inventory knows about its application, identity
+ * provider, user and the user's groups: `enrichments` entries naming the snapshot each fact came from, plus
+ * `user.uid`, `user.full_name`, `user.groups` and `service.name` where the event lacks them, and the flat
+ * `app` when it is null. Group membership is inferred from group include and exclude rules. The id never
+ * changes; any other event, or one nothing in the view matches, is returned unchanged.
+ */
+export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): NormalizedEvent {
+  if (event.classUid !== AUTHENTICATION_CLASS_UID) return event;
+  const ocsf = event.ocsf;
+  const added: Record<string, unknown>[] = [];
+  const changes: Record<string, unknown> = {};
+  let flatApp = event.app;
+
+  const app = event.appUid === null ? undefined : view.appsById.get(event.appUid);
+  if (app !== undefined && event.appUid !== null) {
+    const appName = app.entity.name === '' ? null : app.entity.name;
+    const appType = stringAttribute(app.entity, 'type');
+    added.push(
+      enrichment('service.uid', event.appUid, 'application', app, {
+        uid: app.entity.id,
+        ...optional('name', appName),
+        ...optional('type', appType),
+        ...optional('domain', stringAttribute(app.entity, 'domain')),
+      }),
+    );
+    const service = asRecord(ocsf['service']) ?? {};
+    if (appName !== null && typeof service['name'] !== 'string') {
+      changes['service'] = { ...service, name: wellFormed(appName) };
+    }
+    if (flatApp === null && appName !== null) flatApp = flatString(appName);
+  }
+
+  const idp = event.idp === null ? null : findIdp(view, event.idp);
+  if (idp !== null && event.idp !== null) {
+    const protocol = ocsf['auth_protocol'];
+    added.push(
+      enrichment('auth_protocol', typeof protocol === 'string' ? protocol : event.idp, 'identity_provider', idp.entry, {
+        uid: idp.entry.entity.id,
+        ...optional('name', idp.entry.entity.name === '' ? null : idp.entry.entity.name),
+        ...optional('type', stringAttribute(idp.entry.entity, 'type')),
+        matched_by: idp.by,
+      }),
+    );
+  }
+
+  if (event.user !== null) {
+    const user = asRecord(ocsf['user']) ?? {};
+    const emailValue = typeof user['email_addr'] === 'string' ? user['email_addr'] : event.user;
+    const nextUser: Record<string, unknown> = { ...user };
+    const known = view.usersByEmail.get(event.user);
+    if (known !== undefined) {
+      const fullName = stringAttribute(known.entity, 'name');
+      added.push(
+        enrichment('user.email_addr', emailValue, 'user', known, {
+          uid: known.entity.id,
+          ...optional('name', fullName),
+          ...optional('email', stringAttribute(known.entity, 'email')),
+        }),
+      );
+      if (user['uid'] === undefined) nextUser['uid'] = wellFormed(known.entity.id);
+      if (user['full_name'] === undefined && fullName !== null) nextUser['full_name'] = wellFormed(fullName);
+    }
+    const groups = findGroups(view, event.user);
+    if (groups.length > 0) {
+      // One enrichment per snapshot, so each says where its groups came from.
+      const bySnapshot = new Map<string, GroupMatch[]>();
+      for (const group of groups) {
+        const key = `${group.entry.dataset}\u0000${group.entry.takenAt}`;
+        const list = bySnapshot.get(key);
+        if (list === undefined) bySnapshot.set(key, [group]);
+        else list.push(group);
+      }
+      for (const matches of bySnapshot.values()) {
+        const first = matches[0];
+        if (first === undefined) continue;
+        added.push(
+          enrichment(
+            'user.email_addr',
+            emailValue,
+            'group_membership',
+            first.entry,
+            {
+              groups: matches.map(({ entry, by }) => ({
+                uid: entry.entity.id,
+                name: entry.entity.name,
+                matched_by: by,
+              })),
+              inferred: true,
+            },
+            'Inferred from Access group include and exclude rules that name the e-mail, its domain or everyone',
+          ),
+        );
+      }
+      if (user['groups'] === undefined) {
+        nextUser['groups'] = groups.map(({ entry }) => ({
+          uid: wellFormed(entry.entity.id),
+          ...(entry.entity.name === '' ? {} : { name: wellFormed(entry.entity.name) }),
+        }));
+      }
+    }
+    if (Object.keys(nextUser).length !== Object.keys(user).length) changes['user'] = nextUser;
+  }
+
+  if (added.length === 0) return event;
+  const previous = Array.isArray(ocsf['enrichments']) ? (ocsf['enrichments'] as unknown[]) : [];
+  const kept = previous.filter((item) => asRecord(item)?.['provider'] !== ENRICHMENT_PROVIDER);
+  return {
+    ...event,
+    app: flatApp,
+    ocsf: { ...ocsf, ...changes, enrichments: [...kept, ...added] },
+  };
+}
