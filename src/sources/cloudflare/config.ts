@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { CLOUDFLARE_DATASET_IDS } from './datasets/catalogue.js';
 
 /** The Account ID Cloudflare shows in the dashboard URL: 32 lower- or upper-case hex characters. */
 export const ACCOUNT_ID_PATTERN = /^[0-9a-fA-F]{32}$/;
@@ -35,6 +36,12 @@ export const cloudflareConfigSchema = z
       .default({ requests: 1200, windowSecs: 300 }),
     // Half the budget leaves room for the customer's dashboard and other tools on the same token.
     rateShare: z.number().gt(0).lte(1).default(0.5),
+    // Which datasets to build; absent means all of them, so a new dataset is collected without a config change.
+    datasets: z
+      .array(z.enum(CLOUDFLARE_DATASET_IDS))
+      .min(1)
+      .refine((ids) => new Set(ids).size === ids.length, 'lists a dataset twice')
+      .optional(),
   })
   .strict();
 

@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { INVENTORY_KINDS } from '../../core/inventory.js';
 import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
+import type { Source } from '../source.js';
 import { startSimulator, type Simulator } from '../../simulator/simulator.js';
 import { tokenFingerprint } from './client.js';
 import { parseCloudflareConfig } from './config.js';
+import { CLOUDFLARE_DATASETS, type CloudflareDatasetId } from './datasets/catalogue.js';
 import { cloudflareZeroTrustFactory } from './index.js';
 import { RateBudget } from './rate-budget.js';
 
@@ -57,6 +60,48 @@ describe('cloudflareZeroTrustFactory', () => {
     expect(many.message).toContain('extra');
   });
 
+  it('accepts a subset of datasets and refuses unknown or repeated ones', () => {
+    const base = { name: 'corp', accountId: ACCOUNT_ID, token: 't' };
+    expect(parseCloudflareConfig({ ...base, datasets: ['access_requests', 'devices'] }).datasets).toEqual([
+      'access_requests',
+      'devices',
+    ]);
+    expect(parseCloudflareConfig(base).datasets).toBeUndefined();
+    expect(() => parseCloudflareConfig({ ...base, datasets: ['gateway_dns'] })).toThrow('datasets');
+    expect(() => parseCloudflareConfig({ ...base, datasets: ['groups', 'groups'] })).toThrow('twice');
+    expect(() => parseCloudflareConfig({ ...base, datasets: [] })).toThrow('datasets');
+  });
+
+  it('builds every dataset of the catalogue, logs and inventories apart, or only the configured ones', () => {
+    const config = parseCloudflareConfig({
+      name: 'corp',
+      accountId: ACCOUNT_ID,
+      token: 'every-dataset-token',
+      baseUrl: 'http://127.0.0.1:1/client/v4',
+    });
+    const all = cloudflareZeroTrustFactory.create(config, context());
+    expect(all.logs.map((s) => s.dataset)).toEqual(['access_requests', 'scim_updates', 'audit_logs']);
+    expect(all.inventories.map((s) => s.dataset)).toEqual([
+      'access_users',
+      'organization',
+      'identity_providers',
+      'groups',
+      'gateway',
+      'devices',
+      'apps',
+      'policies',
+    ]);
+    for (const source of [...all.logs, ...all.inventories]) {
+      expect(CLOUDFLARE_DATASETS[source.dataset as CloudflareDatasetId].kind).toBe(
+        all.logs.includes(source as Source) ? 'log' : 'inventory',
+      );
+    }
+    expect(all.inventories.flatMap((s) => s.kinds).sort()).toEqual([...INVENTORY_KINDS].sort());
+    const some = cloudflareZeroTrustFactory.create({ ...config, datasets: ['devices', 'audit_logs'] }, context());
+    expect(some.logs.map((s) => s.dataset)).toEqual(['audit_logs']);
+    expect(some.inventories.map((s) => s.dataset)).toEqual(['devices']);
+  });
+
   it('creates the access_requests source without touching the network, sharing one budget per token', () => {
     const token = new Secret('factory-shared-budget-token');
     const config = parseCloudflareConfig({
@@ -67,8 +112,8 @@ describe('cloudflareZeroTrustFactory', () => {
       rateShare: 0.25,
     });
     const clock = new ManualClock(NOW);
-    const sources = cloudflareZeroTrustFactory.create(config, context(clock));
-    expect(sources.map((s) => s.dataset)).toEqual(['access_requests']);
+    const { logs } = cloudflareZeroTrustFactory.create(config, context(clock));
+    expect(logs.map((s) => s.dataset)).toContain('access_requests');
     // The budget for this token (on this clock) exists now, sized by the first user's share: 1200 × 0.25.
     const budget = RateBudget.forToken(tokenFingerprint(token), { requests: 10, windowSecs: 1, share: 1, clock });
     expect(budget.capacity).toBe(300);
@@ -88,7 +133,8 @@ describe('cloudflareZeroTrustFactory', () => {
       baseUrl: sim.baseUrl,
       pageSize: 100,
     });
-    const [source] = cloudflareZeroTrustFactory.create(config, context(clock));
+    const datasets = cloudflareZeroTrustFactory.create(config, context(clock));
+    const source = datasets.logs.find((s) => s.dataset === 'access_requests');
     if (source === undefined) throw new Error('no source');
     await source.start();
     let records = 0;
@@ -100,5 +146,11 @@ describe('cloudflareZeroTrustFactory', () => {
     }
     await source.stop();
     expect(records).toBe(250);
+    // The default token holds the three base permissions: every required inventory reads.
+    for (const inventory of datasets.inventories) {
+      if (!CLOUDFLARE_DATASETS[inventory.dataset as CloudflareDatasetId].required) continue;
+      const entities = await inventory.snapshot(new AbortController().signal);
+      expect(entities.length, inventory.dataset).toBeGreaterThan(0);
+    }
   });
 });
