@@ -1,4 +1,5 @@
 import type { Organisation, SimulatedApplication, SimulatedIdentityProvider } from './organisation.js';
+import { hex, isoSeconds as iso, uuid } from './ids.js';
 import { hash32, unit } from './prng.js';
 
 // Shapes follow shared/cloudflare/openapi-zero-trust.json (spec-2024) and, for physical devices, the additions file.
@@ -10,7 +11,8 @@ type Json = Record<string, unknown>;
 export interface SimulatedDevice {
   readonly id: string;
   readonly name: string;
-  readonly userIndex: number;
+  /** The Access user (`users[].id`) the device is registered to. */
+  readonly userId: string;
   readonly deviceType: 'windows' | 'mac' | 'linux' | 'android' | 'ios';
   readonly activeRegistrations: number;
   readonly createdMs: number;
@@ -43,26 +45,6 @@ export interface Inventory {
 // Inventory timestamps sit before this instant whatever the clock says, so a seed always renders the same bytes.
 const EPOCH_MS = Date.parse('2026-01-01T00:00:00Z');
 const DAY_MS = 86_400_000;
-const HEX = '0123456789abcdef';
-
-function hex(seed: number, key: number, salt: number, length: number): string {
-  let out = '';
-  for (let i = 0; out.length < length; i++)
-    out += hash32(seed, key, salt * 64 + i)
-      .toString(16)
-      .padStart(8, '0');
-  return out.slice(0, length);
-}
-
-function uuid(seed: number, key: number, salt: number): string {
-  const h = hex(seed, key, salt, 32);
-  const variant = HEX[8 + (parseInt(h[16] ?? '0', 16) & 3)] ?? '8';
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function iso(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
 
 function daysBefore(seed: number, key: number, salt: number, maxDays: number, end = EPOCH_MS): number {
   return end - Math.floor(unit(seed, key, salt) * maxDays * DAY_MS);
@@ -236,6 +218,9 @@ function apps(org: Organisation, seed: number, reusable: Json[]): Json[] {
   return rendered;
 }
 
+/** The Gateway rule that is disabled in the current inventory. */
+export const DISABLED_RULE = 'Block remote desktop';
+
 function gatewayRules(seed: number): Json[] {
   const definitions: readonly [string, string, string, string[], string, string][] = [
     [
@@ -275,14 +260,15 @@ function gatewayRules(seed: number): Json[] {
       'any(identity.groups.name[*] in {"Engineering"})',
     ],
     ['Block outbound SMB', '', 'block', ['l4'], 'net.dst.port in {139 445}', ''],
-    ['Block remote desktop (disabled)', 'Kept for incident response.', 'block', ['l4'], 'net.dst.port == 3389', ''],
+    ['Block remote desktop', 'Kept for incident response.', 'block', ['l4'], 'net.dst.port == 3389', ''],
   ];
   return definitions.map(([name, description, action, filters, traffic, identity], i) => ({
     id: uuid(seed, i, 0x90),
     name,
     description,
     action,
-    enabled: !name.endsWith('(disabled)'),
+    // The remote desktop rule is the one an administrator switched off (see inventory-changes.ts).
+    enabled: name !== DISABLED_RULE,
     filters,
     precedence: (i + 1) * 1000,
     traffic,
@@ -326,7 +312,7 @@ function devices(org: Organisation, seed: number): SimulatedDevice[] {
       out.push({
         id: uuid(seed, key, 0xa6),
         name: `${local}-${platform.type}`,
-        userIndex: u,
+        userId: accessUserId(seed, u),
         deviceType: platform.type,
         // Devices whose registration was revoked stay in the inventory with no active registration.
         activeRegistrations: unit(seed, key, 0xa7) < 0.08 ? 0 : 1,
@@ -347,15 +333,25 @@ function devices(org: Organisation, seed: number): SimulatedDevice[] {
   return out;
 }
 
+/** The Access user id of the organisation's user at `index`; SCIM logs and devices refer to users by it. */
+export function accessUserId(seed: number, index: number): string {
+  return uuid(seed, index, 0xb0);
+}
+
+/** Active registrations per Access user id. */
+export function activeDeviceCounts(deviceList: readonly SimulatedDevice[]): Map<string, number> {
+  const active = new Map<string, number>();
+  for (const d of deviceList) if (d.activeRegistrations > 0) active.set(d.userId, (active.get(d.userId) ?? 0) + 1);
+  return active;
+}
+
 function users(org: Organisation, seed: number, deviceList: readonly SimulatedDevice[]): Json[] {
-  const active = new Map<number, number>();
-  for (const d of deviceList)
-    if (d.activeRegistrations > 0) active.set(d.userIndex, (active.get(d.userIndex) ?? 0) + 1);
+  const active = activeDeviceCounts(deviceList);
   return org.users.map((user, u) => {
-    const id = uuid(seed, u, 0xb0);
+    const id = accessUserId(seed, u);
     const created = daysBefore(seed, u, 0xb1, 700, EPOCH_MS - 60 * DAY_MS);
     const lastLogin = daysBefore(seed, u, 0xb2, 14);
-    const devicesActive = active.get(u) ?? 0;
+    const devicesActive = active.get(id) ?? 0;
     return {
       id,
       uid: id,

@@ -17,28 +17,57 @@ import {
 import type { SimulatedResponse } from './envelope.js';
 import { EventRenderer } from './event-renderer.js';
 import type { RenderMode } from './event-renderer.js';
+import { AuditLog } from './audit-log.js';
+import { renderAuditV1, renderAuditV2 } from './audit-render.js';
 import { FaultInjector } from './faults.js';
 import type { SimulatorFaults } from './faults.js';
 import { buildInventory } from './inventory.js';
+import type { Inventory } from './inventory.js';
+import { scheduleInventoryChanges } from './inventory-changes.js';
+import type { InventoryChangeKind } from './inventory-changes.js';
+import { InventoryTimeline } from './inventory-timeline.js';
 import { buildOrganisation } from './organisation.js';
 import { hash32 } from './prng.js';
 import { RateLimiter } from './rate-limiter.js';
 import { allRoutes } from './routes/all-routes.js';
-import type { ResolvedToken, Route, SimulatorData } from './routes/route.js';
-import { createTimeline } from './timeline.js';
+import type { Route, SimulatorData } from './routes/route.js';
+import { ScimLog } from './scim-log.js';
+import { DAY_MS, createTimeline } from './timeline.js';
 import type { SimulatorTraffic } from './timeline.js';
+import { resolveToken } from './tokens.js';
+import type { SimulatorToken } from './tokens.js';
 
 export type { SimulatorFaults, FaultTrigger } from './faults.js';
 export type { SimulatorTraffic } from './timeline.js';
+export type { Inventory, SimulatedDevice } from './inventory.js';
+export type { InventoryChangeKind } from './inventory-changes.js';
+export { INVENTORY_CHANGE_KINDS, INVENTORY_CHANGE_OFFSETS_MS, NEW_USER } from './inventory-changes.js';
+export type { SimulatorToken } from './tokens.js';
+export { DEFAULT_PERMISSIONS } from './tokens.js';
+export { PERMISSIONS } from './permissions.js';
+export { SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
 
-/** A token the simulator accepts. Defaults: active, the three read permissions, the simulator's account. */
-export interface SimulatorToken {
-  value: string;
-  status?: 'active' | 'disabled' | 'expired' | undefined;
-  permissions?: readonly string[] | undefined;
-  accountIds?: readonly string[] | undefined;
-  /** RFC 3339; once the clock passes it the token reports `expired`. */
-  expiresOn?: string | undefined;
+/**
+ * How much administrative activity the account has besides the scheduled inventory changes: SCIM updates and
+ * routine audit entries (dashboard logins and views), each about `…PerDay` a day on weekdays and fewer at weekends,
+ * from `historyDays` before the start onwards.
+ */
+export interface SimulatorAdminTraffic {
+  /** Default 30. */
+  readonly historyDays?: number | undefined;
+  /** Default 60. */
+  readonly scimUpdatesPerDay?: number | undefined;
+  /** Default 40. */
+  readonly auditEntriesPerDay?: number | undefined;
+}
+
+/** A scheduled inventory change; the audit logs report it at `atMs`. */
+export interface ScheduledInventoryChange {
+  readonly kind: InventoryChangeKind;
+  readonly atMs: number;
+  readonly description: string;
+  /** Id of the changed object (the account id for the organization). */
+  readonly resourceId: string;
 }
 
 export interface SimulatorOptions {
@@ -51,6 +80,12 @@ export interface SimulatorOptions {
   accountId?: string | undefined;
   tokens?: readonly SimulatorToken[] | undefined;
   traffic?: SimulatorTraffic | undefined;
+  adminTraffic?: SimulatorAdminTraffic | undefined;
+  /**
+   * Whether the inventory changes on a schedule relative to the start (default true; see
+   * `INVENTORY_CHANGE_OFFSETS_MS`). With false it stays as built and the audit logs hold routine activity only.
+   */
+  inventoryChanges?: boolean | undefined;
   maxPageSize?: number | undefined;
   rateLimit?: { requests: number; windowSecs: number } | undefined;
   faults?: SimulatorFaults | undefined;
@@ -76,6 +111,20 @@ export interface Simulator {
   setFaults(faults: SimulatorFaults): void;
   /** Every event with created_at in [fromMs, toMs), visible or not, as the API would render them, oldest first. */
   eventsBetween(fromMs: number, toMs: number): readonly Record<string, unknown>[];
+  /** Every SCIM update with logged_at in [fromMs, toMs), whatever the clock, as the API renders them, oldest first. */
+  scimUpdatesBetween(fromMs: number, toMs: number): readonly Record<string, unknown>[];
+  /** Every audit entry with time in [fromMs, toMs), whatever the clock, as that API version renders them, oldest first. */
+  auditLogsBetween(fromMs: number, toMs: number, version: 'v1' | 'v2'): readonly Record<string, unknown>[];
+  /** The inventory the inventory routes serve at `atMs` (default: now). */
+  inventory(atMs?: number): Inventory;
+  /**
+   * From the clock's now on, the inventory routes serve what `change` returns for the current inventory. Scheduled
+   * changes after now apply on top of it. The change is re-applied whenever the state is rebuilt, so it must be
+   * pure; it writes no audit entry. A throwing change is not kept.
+   */
+  updateInventory(change: (current: Inventory) => Inventory): void;
+  /** The scheduled inventory changes, oldest first. */
+  inventoryChanges(): readonly ScheduledInventoryChange[];
   readonly stats: { requests: number; byStatus: Record<number, number> };
   /** The most recent requests (at most `requestLogSize`), oldest first. */
   requestLog(): readonly SimulatorRequestLogEntry[];
@@ -83,11 +132,6 @@ export interface Simulator {
 
 export const DEFAULT_ACCOUNT_ID = '5e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b';
 export const DEFAULT_TOKEN = 'Zt7qK2mN9pR4sV8xB3cF6hJ1lW5yD0gT2nQ8eA4u';
-export const DEFAULT_PERMISSIONS = [
-  'Access: Audit Logs Read',
-  'Zero Trust Read',
-  'Access: Organizations, Identity Providers, and Groups Read',
-] as const;
 
 const ACCOUNT_ID = /^[0-9a-f]{32}$/;
 // RFC 6750 token68 characters; Cloudflare answers 6003/6111 for quotes, inner whitespace or a doubled "Bearer".
@@ -128,20 +172,6 @@ function matchRoute(path: string): { route: Route; match: RegExpExecArray } | un
   return undefined;
 }
 
-function resolveToken(token: SimulatorToken, accountId: string, nowMs: number): ResolvedToken {
-  let key = 0;
-  for (let i = 0; i < token.value.length; i++) key = (Math.imul(key, 33) + token.value.charCodeAt(i)) >>> 0;
-  const id = [1, 2, 3, 4].map((salt) => hash32(0x70c3, key, salt).toString(16).padStart(8, '0')).join('');
-  const expired = token.expiresOn !== undefined && Date.parse(token.expiresOn) <= nowMs;
-  return {
-    id,
-    status: token.status === 'disabled' ? 'disabled' : expired ? 'expired' : (token.status ?? 'active'),
-    permissions: token.permissions ?? DEFAULT_PERMISSIONS,
-    accountIds: token.accountIds ?? [accountId],
-    ...(token.expiresOn === undefined ? {} : { expiresOn: token.expiresOn }),
-  };
-}
-
 /** Starts the simulator on `host:port` (default 127.0.0.1, a free port) and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const seed = options.seed ?? 1;
@@ -153,9 +183,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const maxPageSize = options.maxPageSize ?? 1000;
   const limiter = new RateLimiter(options.rateLimit?.requests ?? 1200, options.rateLimit?.windowSecs ?? 300, clock);
   let injector = new FaultInjector(options.faults ?? {}, seed);
+  const startMs = clock.now();
   const org = buildOrganisation(seed);
   const renderer = new EventRenderer(seed, org);
-  const inventory = buildInventory(seed, accountId, org);
+  const built = buildInventory(seed, accountId, org);
+  const changes = options.inventoryChanges === false ? [] : scheduleInventoryChanges(seed, accountId, built, startMs);
+  const inventory = new InventoryTimeline(built, changes, startMs);
+  const admin = options.adminTraffic ?? {};
+  const historyStartMs = startMs - (admin.historyDays ?? 30) * DAY_MS;
+  const scimLog = new ScimLog(seed, org, built, changes, {
+    historyStartMs,
+    perDay: admin.scimUpdatesPerDay ?? 60,
+  });
+  const auditLog = new AuditLog(seed, accountId, org, changes, {
+    historyStartMs,
+    perDay: admin.auditEntriesPerDay ?? 40,
+  });
+  const accountName = String(built.organization['name']);
   const timeline = createTimeline(
     options.traffic ?? { kind: 'organic' },
     seed,
@@ -226,6 +270,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return withFaults(failure(403, MISSING_PERMISSION));
 
     const lateEvents = injector.faults.lateEvents;
+    const nowMs = clock.now();
     const data: SimulatorData = {
       seed,
       accountId,
@@ -233,10 +278,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       timeline,
       renderer,
       mode: renderMode(),
-      visibility: { nowMs: clock.now(), ...(lateEvents === undefined ? {} : { late: lateEvents }) },
-      inventory,
+      visibility: { nowMs, ...(lateEvents === undefined ? {} : { late: lateEvents }) },
+      nowMs,
+      inventory: inventory.at(nowMs),
+      accountName,
+      scimLog,
+      auditLog,
+      tokens: () => tokens.map((t) => resolveToken(t, accountId, nowMs)),
     };
-    let response = route.handle({ token, accountId: pathAccount, query, data });
+    let response = route.handle({ token, accountId: pathAccount, params: match.slice(1), query, data });
     if (response.status === 200 && injector.fires('truncatedJson')) {
       response = { ...response, body: response.body.slice(0, Math.max(1, Math.floor(response.body.length * 0.6))) };
     }
@@ -339,6 +389,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           out.push(renderer.object(piece.times[i] ?? 0, piece.serialBase + i, mode));
       }
       return out;
+    },
+    scimUpdatesBetween(fromMs, toMs) {
+      return scimLog.between(fromMs, toMs).map((record) => record.json);
+    },
+    auditLogsBetween(fromMs, toMs, version) {
+      return auditLog
+        .between(fromMs, toMs)
+        .map((entry) =>
+          version === 'v1'
+            ? renderAuditV1(entry, accountId)
+            : renderAuditV2(entry, { id: accountId, name: accountName }),
+        );
+    },
+    inventory(atMs) {
+      return inventory.at(atMs ?? clock.now());
+    },
+    updateInventory(change) {
+      inventory.update(change, clock.now());
+    },
+    inventoryChanges() {
+      return changes.map((c) => ({
+        kind: c.kind,
+        atMs: c.atMs,
+        description: c.description,
+        resourceId: c.resource.id,
+      }));
     },
     requestLog() {
       return log.length < logSize ? [...log] : [...log.slice(logNext), ...log.slice(0, logNext)];

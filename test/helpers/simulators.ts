@@ -1,12 +1,15 @@
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { validateRequest, validateResponse } from './openapi.js';
 
 /**
  * Returns a `start` function for one test file: each call starts a simulator from fresh defaults (a new
  * clock each time, so tests never share time) overridden by the call's options, and every simulator a test
  * started is stopped after it.
  */
-export function trackedSimulators(defaults: () => SimulatorOptions): (options?: SimulatorOptions) => Promise<Simulator> {
+export function trackedSimulators(
+  defaults: () => SimulatorOptions,
+): (options?: SimulatorOptions) => Promise<Simulator> {
   const running: Simulator[] = [];
   afterEach(async () => {
     await Promise.all(running.splice(0).map((simulator) => simulator.stop()));
@@ -16,4 +19,46 @@ export function trackedSimulators(defaults: () => SimulatorOptions): (options?: 
     running.push(simulator);
     return simulator;
   };
+}
+
+export interface SimulatorReply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
+export interface CheckedGetOptions {
+  /** Bearer token (default: the simulator's first token). */
+  readonly token?: string;
+  /** Skip the request check, for requests a test sends on purpose against the spec. */
+  readonly invalidRequest?: boolean;
+}
+
+/**
+ * GETs `path` (below the base URL) and checks both sides against the published spec: the request must be one a
+ * client could send (unless `invalidRequest`), and the response must match the schema for its status.
+ */
+export async function checkedGet(
+  sim: Simulator,
+  path: string,
+  options: CheckedGetOptions = {},
+): Promise<SimulatorReply> {
+  const url = `${sim.baseUrl}${path}`;
+  if (options.invalidRequest !== true)
+    expect({ path, problems: validateRequest('GET', url) }).toEqual({ path, problems: [] });
+  const res = await fetch(url, { headers: { authorization: `Bearer ${options.token ?? sim.token}` } });
+  const body = JSON.parse(await res.text()) as Record<string, unknown>;
+  expect({ path, problems: validateResponse('GET', url, res.status, body) }).toEqual({ path, problems: [] });
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** The `result` array of a 200 reply. */
+export function resultList(reply: SimulatorReply): Record<string, unknown>[] {
+  expect(reply.status).toBe(200);
+  return reply.body['result'] as Record<string, unknown>[];
+}
+
+/** The first entry of `errors`. */
+export function firstError(reply: SimulatorReply): Record<string, unknown> {
+  return (reply.body['errors'] as Record<string, unknown>[])[0] ?? {};
 }

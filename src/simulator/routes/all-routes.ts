@@ -31,3 +31,6 @@ export const allRoutes: readonly Route[] = [
   devices,
   physicalDevices,
 ];
+
+/** Route names, for `FaultTrigger.routes`. */
+export const SIMULATOR_ROUTE_NAMES: readonly string[] = allRoutes.map((route) => route.name);

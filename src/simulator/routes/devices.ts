@@ -10,10 +10,11 @@ export const devices = inventoryRoute({
   path: '/devices',
   permission: 'Zero Trust Read',
   single: false,
-  answer: (inventory) =>
-    singlePage(
+  answer: (inventory) => {
+    const users = new Map(inventory.users.map((user) => [user['id'], user]));
+    return singlePage(
       inventory.devices.map((device) => {
-        const user = inventory.users[device.userIndex] ?? {};
+        const user = users.get(device.userId) ?? {};
         return {
           id: device.id,
           name: device.name,
@@ -35,5 +36,6 @@ export const devices = inventoryRoute({
           user: { id: user['id'], email: user['email'], name: user['name'] },
         };
       }),
-    ),
+    );
+  },
 });

@@ -38,18 +38,23 @@ export function answerParameterErrors(handle: () => SimulatedResponse): Simulate
   }
 }
 
-function listBody(items: readonly unknown[], info: Record<string, number | string>): SimulatedResponse {
+/** A success envelope with `result` and `result_info`. */
+export function listBody(items: readonly unknown[], info: Record<string, number | string>): SimulatedResponse {
   const { body } = success(JSON.stringify(items));
   return { status: 200, body: `${body.slice(0, -1)},"result_info":${JSON.stringify(info)}}` };
 }
 
-/** One page of `items` with `result_info {page, per_page, count, total_count, total_pages}` (page/per_page paging). */
-export function pageOf(query: URLSearchParams, maxPageSize: number, items: readonly unknown[]): SimulatedResponse {
-  const page = positiveInteger(query, 'page') ?? 1;
-  const requested = positiveInteger(query, 'per_page') ?? DEFAULT_PER_PAGE;
-  if (requested > MAX_PER_PAGE) throw new ParameterError(`per_page must be at most ${MAX_PER_PAGE}`);
-  const perPage = Math.min(requested, maxPageSize);
-  const slice = items.slice((page - 1) * perPage, page * perPage);
+/**
+ * Page `page` of `items` with `result_info {page, per_page, count, total_count, total_pages}`; only the page's
+ * items go through `render`.
+ */
+export function pagedList<T>(
+  items: readonly T[],
+  page: number,
+  perPage: number,
+  render: (item: T) => unknown = (item) => item,
+): SimulatedResponse {
+  const slice = items.slice((page - 1) * perPage, page * perPage).map(render);
   return listBody(slice, {
     page,
     per_page: perPage,
@@ -57,6 +62,14 @@ export function pageOf(query: URLSearchParams, maxPageSize: number, items: reado
     total_count: items.length,
     total_pages: Math.ceil(items.length / perPage),
   });
+}
+
+/** One page of `items` chosen by `page` and `per_page` (default 25, at most 1000, capped by `maxPageSize`). */
+export function pageOf(query: URLSearchParams, maxPageSize: number, items: readonly unknown[]): SimulatedResponse {
+  const page = positiveInteger(query, 'page') ?? 1;
+  const requested = positiveInteger(query, 'per_page') ?? DEFAULT_PER_PAGE;
+  if (requested > MAX_PER_PAGE) throw new ParameterError(`per_page must be at most ${MAX_PER_PAGE}`);
+  return pagedList(items, page, Math.min(requested, maxPageSize));
 }
 
 /** Every item in one page, for lists the API does not page (gateway rules, the deprecated device list). */

@@ -67,7 +67,8 @@ export const physicalDevices = inventoryRoute({
     const withPolicy = (query.get('include') ?? '')
       .split(',')
       .some((s) => s.trim() === 'last_seen_registration.policy');
-    const userOf = (d: SimulatedDevice): Record<string, unknown> => inventory.users[d.userIndex] ?? {};
+    const users = new Map(inventory.users.map((user) => [user['id'], user]));
+    const userOf = (d: SimulatedDevice): Record<string, unknown> => users.get(d.userId) ?? {};
 
     const keyOf = (d: SimulatedDevice): string | number => {
       switch (sortBy) {
