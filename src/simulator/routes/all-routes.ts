@@ -4,6 +4,7 @@ import { accessIdentityProviders } from './access-identity-providers.js';
 import { accessOrganizations } from './access-organizations.js';
 import { accessPolicies } from './access-policies.js';
 import { accessRequests } from './access-requests.js';
+import { accessScimUpdates } from './access-scim-updates.js';
 import { accessUsers } from './access-users.js';
 import { accountTokenVerify } from './account-token-verify.js';
 import { devices } from './devices.js';
@@ -19,6 +20,7 @@ export const allRoutes: readonly Route[] = [
   userTokenVerify,
   accountTokenVerify,
   accessRequests,
+  accessScimUpdates,
   accessUsers,
   accessOrganizations,
   accessIdentityProviders,
