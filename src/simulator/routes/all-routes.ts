@@ -7,6 +7,7 @@ import { accessRequests } from './access-requests.js';
 import { accessScimUpdates } from './access-scim-updates.js';
 import { accessUsers } from './access-users.js';
 import { accountTokenVerify } from './account-token-verify.js';
+import { auditLogs } from './audit-logs.js';
 import { devices } from './devices.js';
 import { gatewayAccount } from './gateway-account.js';
 import { gatewayConfiguration } from './gateway-configuration.js';
@@ -21,6 +22,7 @@ export const allRoutes: readonly Route[] = [
   accountTokenVerify,
   accessRequests,
   accessScimUpdates,
+  auditLogs,
   accessUsers,
   accessOrganizations,
   accessIdentityProviders,
