@@ -7,6 +7,7 @@ import type { Simulator } from './simulator.js';
 
 const START = Date.parse('2026-03-12T10:00:00Z');
 const DAY = 86_400_000;
+const MINUTE = 60_000;
 const TOKEN = 'accountSettingsReader0000000000000000000';
 const HISTORY = START - 30 * DAY;
 let clock = new ManualClock(START);
@@ -22,6 +23,10 @@ function v1Path(sim: Simulator, query: string): string {
   return `/accounts/${sim.accountId}/audit_logs?${query}`;
 }
 
+function v2Path(sim: Simulator, query: string): string {
+  return `/accounts/${sim.accountId}/logs/audit?${query}`;
+}
+
 async function walkV1(sim: Simulator, query: string, perPage: number): Promise<Json[]> {
   const out: Json[] = [];
   for (let page = 1; ; page++) {
@@ -35,6 +40,27 @@ async function walkV1(sim: Simulator, query: string, perPage: number): Promise<J
       return out;
     }
   }
+}
+
+async function walkV2(sim: Simulator, query: string, limit: number, between?: () => void): Promise<Json[]> {
+  const out: Json[] = [];
+  let cursor = '';
+  for (let pages = 0; pages < 1000; pages++) {
+    const reply = await checkedGet(
+      sim,
+      v2Path(sim, `${query}&limit=${limit}${cursor === '' ? '' : `&cursor=${cursor}`}`),
+      { token: TOKEN },
+    );
+    const items = resultList(reply);
+    const info = reply.body['result_info'] as Json;
+    expect(info['count']).toBe(String(items.length));
+    out.push(...items);
+    cursor = String(info['cursor']);
+    if (cursor === '') return out;
+    expect(items).toHaveLength(limit);
+    between?.();
+  }
+  throw new Error('cursor never ended');
 }
 
 describe('audit logs, version 1', () => {
@@ -134,5 +160,115 @@ describe('audit logs, version 1', () => {
       expect(firstError(reply)['code']).toBe(1001);
     }
     expect(validateRequest('GET', `${sim.baseUrl}${v1Path(sim, 'per_page=1001')}`)).not.toEqual([]);
+  });
+});
+
+describe('audit logs, version 2', () => {
+  it('requires since and before', async () => {
+    const sim = await start();
+    for (const query of [`since=${iso(HISTORY)}`, `before=${iso(START)}`, 'limit=5']) {
+      expect(validateRequest('GET', `${sim.baseUrl}${v2Path(sim, query)}`).join()).toMatch(/missing required/);
+      const reply = await checkedGet(sim, v2Path(sim, query), { token: TOKEN, invalidRequest: true });
+      expect({ query, status: reply.status }).toEqual({ query, status: 400 });
+      expect(firstError(reply)['message']).toMatch(/since and before are required/);
+    }
+  });
+
+  it('walks by cursor to an empty cursor in both directions, matching auditLogsBetween', async () => {
+    const sim = await start({ maxPageSize: 1000 });
+    const all = sim.auditLogsBetween(HISTORY, START + 1, 'v2');
+    const window = `since=${iso(HISTORY)}&before=${iso(START + DAY)}`;
+    expect(await walkV2(sim, `${window}&direction=asc`, 97)).toEqual(all);
+    expect(await walkV2(sim, window, 200)).toEqual([...all].reverse());
+    const ids = all.map((e) => String(e['id']));
+    expect(ids.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('neither repeats nor skips entries that arrive while a newest-first walk is under way', async () => {
+    const sim = await start();
+    const window = `since=${iso(HISTORY)}&before=${iso(START + DAY)}`;
+    const seen = await walkV2(sim, window, 50, () => clock.advance(10 * MINUTE));
+    const ids = seen.map((e) => e['id']);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Entries did arrive meanwhile (the scheduled changes at least), which would shift offset-based pages.
+    expect(sim.auditLogsBetween(START + 1, clock.now(), 'v2').length).toBeGreaterThanOrEqual(4);
+    // Everything up to the start came through; entries that arrived meanwhile are newer than the first page.
+    expect(seen.filter((e) => Date.parse(String((e['action'] as Json)['time'])) <= START)).toEqual(
+      [...sim.auditLogsBetween(HISTORY, START + 1, 'v2')].reverse(),
+    );
+  });
+
+  it('renders the same entries as version 1', async () => {
+    const sim = await start();
+    const v1 = sim.auditLogsBetween(HISTORY, START + 1, 'v1');
+    const v2 = sim.auditLogsBetween(HISTORY, START + 1, 'v2');
+    expect(v2).toHaveLength(v1.length);
+    v1.forEach((one, i) => {
+      const two = v2[i] ?? {};
+      expect(two['id']).toBe(String(one['id']).replace(/-/g, ''));
+      expect((two['action'] as Json)['time']).toBe(one['when']);
+      expect((two['actor'] as Json)['email']).toBe((one['actor'] as Json)['email']);
+      expect((two['resource'] as Json)['id']).toBe((one['resource'] as Json)['id']);
+      expect((two['account'] as Json)['id']).toBe(sim.accountId);
+    });
+    const contexts = new Set(v2.map((e) => (e['actor'] as Json)['context']));
+    expect([...contexts].sort()).toEqual(['api_token', 'dash']);
+    expect(new Set(v2.map((e) => (e['action'] as Json)['type']))).toEqual(new Set(['create', 'update', 'view']));
+  });
+
+  it('accepts dates and applies the exclusion filters and product categories', async () => {
+    const sim = await start();
+    const all = sim.auditLogsBetween(HISTORY, START + 1, 'v2');
+    const window = `since=${iso(HISTORY).slice(0, 10)}&before=${iso(START + DAY).slice(0, 10)}&direction=asc`;
+    const actor = (all[0]?.['actor'] ?? {}) as Json;
+    const cases: [string, (e: Json) => boolean][] = [
+      ['action_type.not=view', (e) => (e['action'] as Json)['type'] !== 'view'],
+      ['action_type.not=view&action_type.not=create', (e) => (e['action'] as Json)['type'] === 'update'],
+      ['actor_context.not=dash', (e) => (e['actor'] as Json)['context'] !== 'dash'],
+      [
+        `actor_email.not=${encodeURIComponent(String(actor['email']))}`,
+        (e) => (e['actor'] as Json)['email'] !== actor['email'],
+      ],
+      ['action_result.not=success', (e) => (e['action'] as Json)['result'] === 'failure'],
+      ['resource_scope.not=user', (e) => (e['resource'] as Json)['scope'] !== 'user'],
+      ['raw_status_code.not=200', (e) => (e['raw'] as Json)['status_code'] !== 200],
+      ['product_category=gateway', (e) => (e['resource'] as Json)['product'] === 'gateway'],
+    ];
+    for (const [query, keep] of cases) {
+      const got = await walkV2(sim, `${window}&${query}`, 1000);
+      expect({ query, got: got.length }).toEqual({ query, got: all.filter(keep).length });
+      expect(got).toEqual(all.filter(keep));
+    }
+  });
+
+  it('rejects bad limits, unknown categories, malformed dates and foreign cursors with 400', async () => {
+    const sim = await start();
+    const window = `since=${iso(HISTORY)}&before=${iso(START)}`;
+    for (const query of [
+      `${window}&limit=0`,
+      `${window}&limit=1001`,
+      `${window}&product_category=zones`,
+      `${window}&cursor=bm90LWEtY3Vyc29y`,
+      `${window}&action_type.not=login`,
+      `since=2026-3-1&before=${iso(START)}`,
+    ]) {
+      const reply = await checkedGet(sim, v2Path(sim, query), { token: TOKEN, invalidRequest: true });
+      expect({ query, status: reply.status }).toEqual({ query, status: 400 });
+      expect(firstError(reply)['code']).toBe(1001);
+    }
+  });
+
+  it('answers an empty list for another account the token may read', async () => {
+    const other = 'ffffffffffffffffffffffffffffffff';
+    const sim = await start({
+      tokens: [{ value: TOKEN, permissions: [PERMISSIONS.accountSettings], accountIds: [other] }],
+    });
+    const reply = await checkedGet(sim, `/accounts/${other}/logs/audit?since=${iso(HISTORY)}&before=${iso(START)}`, {
+      token: TOKEN,
+    });
+    expect(reply.body).toMatchObject({ result: [], result_info: { count: '0', cursor: '' } });
+    const v1 = await checkedGet(sim, `/accounts/${other}/audit_logs`, { token: TOKEN });
+    expect(v1.body).toMatchObject({ result: [], result_info: { total_count: 0 } });
   });
 });

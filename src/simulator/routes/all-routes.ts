@@ -8,6 +8,7 @@ import { accessScimUpdates } from './access-scim-updates.js';
 import { accessUsers } from './access-users.js';
 import { accountTokenVerify } from './account-token-verify.js';
 import { auditLogs } from './audit-logs.js';
+import { auditLogsV2 } from './audit-logs-v2.js';
 import { devices } from './devices.js';
 import { gatewayAccount } from './gateway-account.js';
 import { gatewayConfiguration } from './gateway-configuration.js';
@@ -23,6 +24,7 @@ export const allRoutes: readonly Route[] = [
   accessRequests,
   accessScimUpdates,
   auditLogs,
+  auditLogsV2,
   accessUsers,
   accessOrganizations,
   accessIdentityProviders,
