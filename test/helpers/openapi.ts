@@ -9,6 +9,8 @@ import { parse as parseYaml } from 'yaml';
 
 // Validates requests and responses against Cloudflare's published OpenAPI files in shared/cloudflare/.
 // The additions file (newer parameters and endpoints) replaces the 2024 snapshot for every operation it defines.
+// Operations outside the trimmed Zero Trust copy (such as /user/tokens/{token_id}) come from the full 2024 spec,
+// which is loaded only when such an operation is first needed (it is 4 MB).
 
 const SPEC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'cloudflare');
 const API_PREFIX = '/client/v4';
@@ -36,6 +38,7 @@ interface Operation {
 interface Registry {
   readonly ajv: Ajv;
   readonly operations: readonly Operation[];
+  full: readonly Operation[] | undefined;
   readonly commonFailure: ValidateFunction;
   readonly validators: Map<string, ValidateFunction>;
 }
@@ -153,8 +156,17 @@ function load(): Registry {
     (op) => !newer.some((n) => n.template === op.template && n.method === op.method),
   );
   const commonFailure = ajv.compile({ $ref: 'common.json#/components/schemas/api-response-common-failure' });
-  registry = { ajv, operations: [...newer, ...older], commonFailure, validators: new Map() };
+  registry = { ajv, operations: [...newer, ...older], full: undefined, commonFailure, validators: new Map() };
   return registry;
+}
+
+function fullOperations(reg: Registry): readonly Operation[] {
+  if (reg.full === undefined) {
+    const full = loadJson('openapi-full.json');
+    reg.ajv.addSchema(full, 'full.json');
+    reg.full = collectOperations(full, 'full.json');
+  }
+  return reg.full;
 }
 
 function compiled(reg: Registry, key: string, schema: unknown): ValidateFunction {
@@ -190,14 +202,16 @@ function findOperation(
   // A custom simulator prefix is allowed: fall back to matching the longest suffix of the path.
   const segments = path.split('/');
   for (let i = 2; i < segments.length; i++) candidates.push(`/${segments.slice(i).join('/')}`);
-  for (const candidate of candidates) {
-    for (const op of reg.operations) {
-      if (op.method !== method.toUpperCase()) continue;
-      const match = op.pattern.exec(candidate);
-      if (match === null) continue;
-      const params = new Map<string, string>();
-      op.pathParamNames.forEach((name, i) => params.set(name, decodeURIComponent(match[i + 1] ?? '')));
-      return { op, params };
+  for (const operations of [reg.operations, undefined]) {
+    for (const candidate of candidates) {
+      for (const op of operations ?? fullOperations(reg)) {
+        if (op.method !== method.toUpperCase()) continue;
+        const match = op.pattern.exec(candidate);
+        if (match === null) continue;
+        const params = new Map<string, string>();
+        op.pathParamNames.forEach((name, i) => params.set(name, decodeURIComponent(match[i + 1] ?? '')));
+        return { op, params };
+      }
     }
   }
   return undefined;
@@ -322,4 +336,12 @@ export function validateResponse(method: string, url: string, status: number, bo
   // accepted; one that matches none still fails.
   const real = (fn.errors ?? []).filter((e) => !(e.keyword === 'oneOf' && Array.isArray(e.params['passingSchemas'])));
   return describeErrors(real);
+}
+
+/** Problems with `value` against a named schema of the full 2024 spec (`#/components/schemas/<name>`). [] when valid. */
+export function validateComponent(name: string, value: unknown): string[] {
+  const reg = load();
+  fullOperations(reg);
+  const fn = compiled(reg, `component ${name}`, { $ref: `full.json#/components/schemas/${name}` });
+  return fn(value) ? [] : describe(fn);
 }

@@ -15,11 +15,16 @@ import { gatewayConfiguration } from './gateway-configuration.js';
 import { gatewayRules } from './gateway-rules.js';
 import { physicalDevices } from './physical-devices.js';
 import type { Route } from './route.js';
+import { userTokenDetails } from './user-token-details.js';
 import { userTokenVerify } from './user-token-verify.js';
 
-/** Every simulated endpoint; a new endpoint is one file in this folder plus one line here. */
+/**
+ * Every simulated endpoint; a new endpoint is one file in this folder plus one line here. The first pattern that
+ * matches wins, so `/user/tokens/verify` comes before `/user/tokens/{token_id}`.
+ */
 export const allRoutes: readonly Route[] = [
   userTokenVerify,
+  userTokenDetails,
   accountTokenVerify,
   accessRequests,
   accessScimUpdates,
