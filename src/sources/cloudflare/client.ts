@@ -122,6 +122,11 @@ export class CloudflareClient {
     this.#policy = options.retryPolicy ?? REQUEST_BACKOFF;
   }
 
+  /** The client's logger, for callers that report on its requests (the connection test). */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
   /** `/accounts/<accountId><suffix>`, with the id encoded. */
   accountPath(suffix: string): string {
     return `/accounts/${encodeURIComponent(this.accountId)}${suffix}`;
