@@ -22,6 +22,19 @@ describe('parseChildOptions', () => {
     expect(parseChildOptions(undefined)).toEqual({});
   });
 
+  it('reads route-targeted faults, admin traffic and named tokens with write permissions', () => {
+    const raw = {
+      inventoryChanges: false,
+      adminTraffic: { historyDays: 2, scimUpdatesPerDay: 500, auditEntriesPerDay: 0 },
+      tokens: [{ value: 'childToken', name: 'ci', permissions: ['Access: Apps and Policies Write'] }],
+      faults: { rateLimit: { routes: ['audit-logs-v2'], everyNth: 2 } },
+    };
+    expect(parseChildOptions(JSON.stringify(raw))).toEqual(raw);
+    expect(() => parseChildOptions(JSON.stringify({ adminTraffic: { scimUpdatesPerDay: -1 } }))).toThrow(
+      /adminTraffic\.scimUpdatesPerDay/,
+    );
+  });
+
   it('lists every problem', () => {
     expect(() => parseChildOptions(JSON.stringify({ port: -1, traffic: { kind: 'weekly' }, clock: 1 }))).toThrow(
       /port.*traffic|traffic.*port/s,

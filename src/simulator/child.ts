@@ -7,6 +7,7 @@ import { startSimulator } from './simulator.js';
 // JSON in ZEROTRAIL_SIMULATOR_OPTIONS; the clock is the system clock. One JSON line on stdout says where it listens.
 
 const trigger = {
+  routes: z.array(z.string()).optional(),
   everyNth: z.number().int().positive().optional(),
   probability: z.number().min(0).max(1).optional(),
   maxTimes: z.number().int().nonnegative().optional(),
@@ -22,6 +23,7 @@ const optionsSchema = z.strictObject({
     .array(
       z.strictObject({
         value: z.string().min(1),
+        name: z.string().optional(),
         status: z.enum(['active', 'disabled', 'expired']).optional(),
         permissions: z.array(z.string()).optional(),
         accountIds: z.array(z.string()).optional(),
@@ -44,6 +46,14 @@ const optionsSchema = z.strictObject({
       }),
     ])
     .optional(),
+  adminTraffic: z
+    .strictObject({
+      historyDays: z.number().nonnegative().optional(),
+      scimUpdatesPerDay: z.number().nonnegative().optional(),
+      auditEntriesPerDay: z.number().nonnegative().optional(),
+    })
+    .optional(),
+  inventoryChanges: z.boolean().optional(),
   maxPageSize: z.number().int().positive().optional(),
   requestLogSize: z.number().int().positive().optional(),
   rateLimit: z.strictObject({ requests: z.number().int().positive(), windowSecs: z.number().positive() }).optional(),

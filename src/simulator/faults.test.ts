@@ -173,3 +173,92 @@ describe('rate limiting', () => {
     expect((await fetchLogs(sim)).res.status).toBe(200);
   });
 });
+
+describe('fault targeting', () => {
+  const READER = 'readsEverything000000000000000000000000';
+  const everything = {
+    value: READER,
+    permissions: [
+      'Access: Audit Logs Read',
+      'Access: SCIM Logs Read',
+      'Account Settings Read',
+      'API Tokens Read',
+      'Zero Trust Read',
+    ],
+  };
+  const since = new Date(FROM).toISOString();
+  const paths = (sim: Simulator): Record<string, string> => ({
+    'access-requests': `/accounts/${sim.accountId}/access/logs/access_requests?limit=5`,
+    'access-scim-updates': `/accounts/${sim.accountId}/access/logs/scim/updates?idp_id=x`,
+    'audit-logs': `/accounts/${sim.accountId}/audit_logs`,
+    'audit-logs-v2': `/accounts/${sim.accountId}/logs/audit?since=${since}&before=${since}`,
+    'user-token-details': '/user/tokens/00000000000000000000000000000000',
+    'gateway-rules': `/accounts/${sim.accountId}/gateway/rules`,
+  });
+  const fetchRoute = (sim: Simulator, route: string): Promise<Response> =>
+    fetch(`${sim.baseUrl}${paths(sim)[route] ?? ''}`, { headers: { authorization: `Bearer ${READER}` } });
+
+  it('fires only on the named routes and counts only their requests', async () => {
+    const sim = await start({
+      tokens: [everything],
+      faults: { rateLimit: { routes: ['audit-logs-v2', 'access-scim-updates'], everyNth: 2, retryAfterSecs: 3 } },
+    });
+    const seen: [string, number, string | null][] = [];
+    for (const route of ['audit-logs-v2', 'access-requests', 'audit-logs-v2', 'audit-logs', 'access-scim-updates']) {
+      const res = await fetchRoute(sim, route);
+      await res.text();
+      seen.push([route, res.status, res.headers.get('retry-after')]);
+    }
+    expect(seen).toEqual([
+      ['audit-logs-v2', 200, null],
+      ['access-requests', 200, null],
+      ['audit-logs-v2', 429, '3'],
+      ['audit-logs', 200, null],
+      ['access-scim-updates', 200, null],
+    ]);
+  });
+
+  it('applies every triggered fault to the new routes as to access requests', async () => {
+    const sim = await start({ tokens: [everything] });
+    for (const route of ['access-scim-updates', 'audit-logs', 'audit-logs-v2', 'user-token-details', 'gateway-rules']) {
+      sim.setFaults({ serverError: { routes: [route], statuses: [503] } });
+      const failed = await fetchRoute(sim, route);
+      expect({ route, status: failed.status }).toEqual({ route, status: 503 });
+      expect(await failed.text()).toContain('Error code 503');
+      expect((await fetchRoute(sim, 'access-requests')).status).toBe(200);
+
+      sim.setFaults({ connectionReset: { routes: [route] } });
+      await expect(fetchRoute(sim, route).then((r) => r.text())).rejects.toThrow();
+
+      sim.setFaults({ slow: { routes: [route], delayMs: 200 } });
+      const started = performance.now();
+      await (await fetchRoute(sim, route)).text();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    }
+    // Truncation hits 200 answers only; the token details of an unknown id are a 404.
+    for (const route of ['access-scim-updates', 'audit-logs', 'audit-logs-v2', 'gateway-rules']) {
+      sim.setFaults({ truncatedJson: { routes: [route] } });
+      const res = await fetchRoute(sim, route);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect({ route, parses: canParse(text) }).toEqual({ route, parses: false });
+    }
+  });
+
+  it('refuses a route name it does not know, at start and in setFaults', async () => {
+    await expect(start({ faults: { rateLimit: { routes: ['audit-log-v2'] } } })).rejects.toThrow(
+      /faults\.rateLimit\.routes: unknown route audit-log-v2/,
+    );
+    const sim = await start();
+    expect(() => sim.setFaults({ slow: { routes: ['nope'], delayMs: 1 } })).toThrow(/unknown route nope/);
+  });
+});
+
+function canParse(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

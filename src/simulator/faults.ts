@@ -1,14 +1,22 @@
 import { createPrng } from './prng.js';
 
-/** When a fault fires: every Nth request, with a seeded probability, or (neither given) on every request. */
+/**
+ * When a fault fires: every Nth request, with a seeded probability, or (neither given) on every request. Only
+ * requests to the routes named in `routes` count and can fire; without `routes` every routed request does.
+ */
 export interface FaultTrigger {
+  /** Route names (see `SIMULATOR_ROUTE_NAMES`), e.g. `['audit-logs-v2']`; unknown names are refused. */
+  readonly routes?: readonly string[] | undefined;
   readonly everyNth?: number | undefined;
   readonly probability?: number | undefined;
   /** Stop firing after this many times (counted since the faults were set). */
   readonly maxTimes?: number | undefined;
 }
 
-/** Faults to inject; switch them per run (`faults` option) or at runtime (`setFaults`). */
+/**
+ * Faults to inject; switch them per run (`faults` option) or at runtime (`setFaults`). The triggered faults apply to
+ * every route unless their `routes` narrow them; the remaining ones shape access request events only.
+ */
 export interface SimulatorFaults {
   /** 429 with `Retry-After`, independent of the real per-token rate limit. */
   readonly rateLimit?: (FaultTrigger & { readonly retryAfterSecs?: number | undefined }) | undefined;
@@ -30,7 +38,8 @@ export interface SimulatorFaults {
   readonly timestampOffsets?: boolean | undefined;
 }
 
-export type TriggeredFault = 'rateLimit' | 'serverError' | 'connectionReset' | 'slow' | 'truncatedJson';
+export const TRIGGERED_FAULTS = ['rateLimit', 'serverError', 'connectionReset', 'slow', 'truncatedJson'] as const;
+export type TriggeredFault = (typeof TRIGGERED_FAULTS)[number];
 
 /** Decides, request by request, which triggered faults fire. Counters restart whenever the faults change. */
 export class FaultInjector {
@@ -39,14 +48,22 @@ export class FaultInjector {
   readonly #seen = new Map<TriggeredFault, number>();
   readonly #fired = new Map<TriggeredFault, number>();
 
-  constructor(faults: SimulatorFaults, seed: number) {
+  /** Throws when a trigger names a route not in `routeNames`, so a typo cannot silently disable a fault. */
+  constructor(faults: SimulatorFaults, seed: number, routeNames: readonly string[]) {
+    for (const kind of TRIGGERED_FAULTS) {
+      const unknown = (faults[kind]?.routes ?? []).filter((name) => !routeNames.includes(name));
+      if (unknown.length > 0)
+        throw new Error(`faults.${kind}.routes: unknown route ${unknown.join(', ')}; known: ${routeNames.join(', ')}`);
+    }
     this.faults = faults;
     this.#random = createPrng(seed ^ 0xfa17);
   }
 
-  fires(kind: TriggeredFault): boolean {
+  /** Whether the fault fires for this request to `route`; requests to routes it does not target are not counted. */
+  fires(kind: TriggeredFault, route: string): boolean {
     const trigger: FaultTrigger | undefined = this.faults[kind];
     if (trigger === undefined) return false;
+    if (trigger.routes !== undefined && !trigger.routes.includes(route)) return false;
     const seen = (this.#seen.get(kind) ?? 0) + 1;
     this.#seen.set(kind, seen);
     const fired = this.#fired.get(kind) ?? 0;

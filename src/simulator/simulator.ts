@@ -27,9 +27,10 @@ import { scheduleInventoryChanges } from './inventory-changes.js';
 import type { InventoryChangeKind } from './inventory-changes.js';
 import { InventoryTimeline } from './inventory-timeline.js';
 import { buildOrganisation } from './organisation.js';
+import { grants } from './permissions.js';
 import { hash32 } from './prng.js';
 import { RateLimiter } from './rate-limiter.js';
-import { allRoutes } from './routes/all-routes.js';
+import { allRoutes, SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
 import type { Route, SimulatorData } from './routes/route.js';
 import { ScimLog } from './scim-log.js';
 import { DAY_MS, createTimeline } from './timeline.js';
@@ -182,7 +183,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     options.tokens !== undefined && options.tokens.length > 0 ? options.tokens : [{ value: DEFAULT_TOKEN }];
   const maxPageSize = options.maxPageSize ?? 1000;
   const limiter = new RateLimiter(options.rateLimit?.requests ?? 1200, options.rateLimit?.windowSecs ?? 300, clock);
-  let injector = new FaultInjector(options.faults ?? {}, seed);
+  let injector = new FaultInjector(options.faults ?? {}, seed, SIMULATOR_ROUTE_NAMES);
   const startMs = clock.now();
   const org = buildOrganisation(seed);
   const renderer = new EventRenderer(seed, org);
@@ -240,14 +241,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return plain(failure(400, unroutableAccount(routePath)));
 
     // Edge faults come first: Cloudflare's edge answers them before the API looks at credentials.
-    const delayMs = injector.fires('slow') ? (injector.faults.slow?.delayMs ?? 0) : 0;
-    const reset = injector.fires('connectionReset');
+    const delayMs = injector.fires('slow', route.name) ? (injector.faults.slow?.delayMs ?? 0) : 0;
+    const reset = injector.fires('connectionReset', route.name);
     const withFaults = (response: SimulatedResponse): Outcome => ({ response, reset, delayMs });
-    if (injector.fires('serverError'))
+    if (injector.fires('serverError', route.name))
       return withFaults(
         edgeErrorPage(injector.pick(injector.faults.serverError?.statuses ?? [502, 503, 520]) ?? 502, rayId),
       );
-    if (injector.fires('rateLimit')) {
+    if (injector.fires('rateLimit', route.name)) {
       const retryAfter = String(injector.faults.rateLimit?.retryAfterSecs ?? 1);
       return withFaults({ ...failure(429, RATE_LIMITED), headers: { 'retry-after': retryAfter } });
     }
@@ -266,7 +267,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return withFaults(failure(403, INVALID_TOKEN));
     if (pathAccount !== undefined && !token.accountIds.includes(pathAccount))
       return withFaults(failure(403, WRONG_ACCOUNT));
-    if (route.permission !== undefined && !token.permissions.includes(route.permission))
+    if (route.permission !== undefined && !grants(token.permissions, route.permission))
       return withFaults(failure(403, MISSING_PERMISSION));
 
     const lateEvents = injector.faults.lateEvents;
@@ -287,7 +288,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       tokens: () => tokens.map((t) => resolveToken(t, accountId, nowMs)),
     };
     let response = route.handle({ token, accountId: pathAccount, params: match.slice(1), query, data });
-    if (response.status === 200 && injector.fires('truncatedJson')) {
+    if (response.status === 200 && injector.fires('truncatedJson', route.name)) {
       response = { ...response, body: response.body.slice(0, Math.max(1, Math.floor(response.body.length * 0.6))) };
     }
     return withFaults(response);
@@ -379,7 +380,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return stopping;
     },
     setFaults(faults) {
-      injector = new FaultInjector(faults, seed);
+      injector = new FaultInjector(faults, seed, SIMULATOR_ROUTE_NAMES);
     },
     eventsBetween(fromMs, toMs) {
       const mode = renderMode();

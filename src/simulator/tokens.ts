@@ -8,7 +8,10 @@ export interface SimulatorToken {
   /** What the token details endpoint calls it (default "Zero Trust log collector"). */
   name?: string | undefined;
   status?: 'active' | 'disabled' | 'expired' | undefined;
-  /** Permission group names, e.g. `Access: Apps and Policies Read` (see `PERMISSIONS`). */
+  /**
+   * Permission group names, e.g. `Access: Apps and Policies Read`; a `… Write` or `… Edit` group grants the
+   * matching `… Read` as well (see `PERMISSIONS` for the names the endpoints ask for).
+   */
   permissions?: readonly string[] | undefined;
   accountIds?: readonly string[] | undefined;
   /** RFC 3339; once the clock passes it the token reports `expired`. */
