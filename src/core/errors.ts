@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   TIME_INVALID: { status: 400, retryable: false, message: 'The time is neither ISO 8601 nor relative (-24h, -7d, now).' },
   COLLECT_FAILED: { status: 500, retryable: false, message: 'At least one data source failed permanently.' },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
+  SOURCE_CURSOR_INVALID: { status: 500, retryable: false, message: 'The stored position of a dataset cannot be read.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

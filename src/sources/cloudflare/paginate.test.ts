@@ -153,9 +153,15 @@ describe('listAllCursorPages', () => {
 });
 
 describe('parseCursor', () => {
-  it('names the dataset whose stored cursor is not valid', () => {
-    expect(() => parseCursor(timeWindowCursorSchema, { since: 'yesterday' }, 'scim_updates')).toThrow(
-      'stored scim_updates cursor is not valid',
-    );
+  it('names the dataset whose stored cursor is not valid, with a permanent SOURCE_CURSOR_INVALID', () => {
+    let caught: unknown;
+    try {
+      parseCursor(timeWindowCursorSchema, { since: 'yesterday' }, 'scim_updates');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SourceError);
+    expect(caught).toMatchObject({ code: 'SOURCE_CURSOR_INVALID', retryable: false });
+    expect(String(caught)).toContain('stored scim_updates cursor is not valid');
   });
 });

@@ -38,7 +38,7 @@ export function initialTimeWindowCursor(backfillFromMs: number): TimeWindowCurso
 export function parseCursor<S extends z.ZodType>(schema: S, value: unknown, dataset: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new SourceError('INTERNAL', {
+  throw new SourceError('SOURCE_CURSOR_INVALID', {
     message: `The stored ${dataset} cursor is not valid; reset the data source to start it again.`,
     details: { issues: parsed.error.issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.code}`) },
   });
