@@ -17,27 +17,25 @@ import {
 import type { SimulatedResponse } from './envelope.js';
 import { EventRenderer } from './event-renderer.js';
 import type { RenderMode } from './event-renderer.js';
-import { AuditLog } from './audit-log.js';
+import { buildAccountHistory } from './account-history.js';
+import type { SimulatorAdminTraffic } from './account-history.js';
 import { renderAuditV1, renderAuditV2 } from './audit-render.js';
 import { FaultInjector } from './faults.js';
 import type { SimulatorFaults } from './faults.js';
-import { buildInventory } from './inventory.js';
 import type { Inventory } from './inventory.js';
-import { scheduleInventoryChanges } from './inventory-changes.js';
 import type { InventoryChangeKind } from './inventory-changes.js';
-import { InventoryTimeline } from './inventory-timeline.js';
 import { buildOrganisation } from './organisation.js';
 import { grants } from './permissions.js';
 import { hash32 } from './prng.js';
 import { RateLimiter } from './rate-limiter.js';
 import { allRoutes, SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
 import type { Route, SimulatorData } from './routes/route.js';
-import { ScimLog } from './scim-log.js';
-import { DAY_MS, createTimeline } from './timeline.js';
+import { createTimeline } from './timeline.js';
 import type { SimulatorTraffic } from './timeline.js';
 import { resolveToken } from './tokens.js';
 import type { SimulatorToken } from './tokens.js';
 
+export type { SimulatorAdminTraffic } from './account-history.js';
 export type { SimulatorFaults, FaultTrigger } from './faults.js';
 export type { SimulatorTraffic } from './timeline.js';
 export type { Inventory, SimulatedDevice } from './inventory.js';
@@ -47,20 +45,6 @@ export type { SimulatorToken } from './tokens.js';
 export { DEFAULT_PERMISSIONS } from './tokens.js';
 export { PERMISSIONS } from './permissions.js';
 export { SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
-
-/**
- * How much administrative activity the account has besides the scheduled inventory changes: SCIM updates and
- * routine audit entries (dashboard logins and views), each about `…PerDay` a day on weekdays and fewer at weekends,
- * from `historyDays` before the start onwards.
- */
-export interface SimulatorAdminTraffic {
-  /** Default 30. */
-  readonly historyDays?: number | undefined;
-  /** Default 60. */
-  readonly scimUpdatesPerDay?: number | undefined;
-  /** Default 40. */
-  readonly auditEntriesPerDay?: number | undefined;
-}
 
 /** A scheduled inventory change; the audit logs report it at `atMs`. */
 export interface ScheduledInventoryChange {
@@ -187,20 +171,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const startMs = clock.now();
   const org = buildOrganisation(seed);
   const renderer = new EventRenderer(seed, org);
-  const built = buildInventory(seed, accountId, org);
-  const changes = options.inventoryChanges === false ? [] : scheduleInventoryChanges(seed, accountId, built, startMs);
-  const inventory = new InventoryTimeline(built, changes, startMs);
-  const admin = options.adminTraffic ?? {};
-  const historyStartMs = startMs - (admin.historyDays ?? 30) * DAY_MS;
-  const scimLog = new ScimLog(seed, org, built, changes, {
-    historyStartMs,
-    perDay: admin.scimUpdatesPerDay ?? 60,
+  const { inventory, changes, scimLog, auditLog, accountName } = buildAccountHistory(seed, accountId, org, startMs, {
+    inventoryChanges: options.inventoryChanges,
+    adminTraffic: options.adminTraffic,
   });
-  const auditLog = new AuditLog(seed, accountId, org, changes, {
-    historyStartMs,
-    perDay: admin.auditEntriesPerDay ?? 40,
-  });
-  const accountName = String(built.organization['name']);
   const timeline = createTimeline(
     options.traffic ?? { kind: 'organic' },
     seed,
