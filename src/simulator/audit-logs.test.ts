@@ -259,6 +259,25 @@ describe('audit logs, version 2', () => {
     }
   });
 
+  it('serves the changes after the start, SCIM provisioning included, once the clock reaches them', async () => {
+    const sim = await start({ adminTraffic: { auditEntriesPerDay: 0 } });
+    const window = `since=${iso(START)}&direction=asc`;
+    expect(resultList(await checkedGet(sim, v1Path(sim, window), { token: TOKEN }))).toEqual([]);
+    clock.advance(10 * MINUTE);
+    const v1 = resultList(await checkedGet(sim, v1Path(sim, window), { token: TOKEN }));
+    const v2 = resultList(await checkedGet(sim, v2Path(sim, `${window}&before=${iso(clock.now())}`), { token: TOKEN }));
+    const later = sim.inventoryChanges().filter((c) => c.atMs > START);
+    expect(v1.map((e) => (e['resource'] as Json)['id'])).toEqual(later.map((c) => c.resourceId));
+    expect(v2.map((e) => (e['action'] as Json)['description'])).toEqual(later.map((c) => c.description));
+    const provisioned = v2.find((e) => (e['resource'] as Json)['type'] === 'access_user') ?? {};
+    expect(provisioned['actor']).toMatchObject({ type: 'system', context: 'api' });
+    expect(v1.find((e) => (e['resource'] as Json)['type'] === 'access_user')).toMatchObject({
+      action: { type: 'create', result: true },
+      actor: { type: 'Cloudflare' },
+      oldValue: '',
+    });
+  });
+
   it('answers an empty list for another account the token may read', async () => {
     const other = 'ffffffffffffffffffffffffffffffff';
     const sim = await start({
