@@ -229,6 +229,21 @@ describe('DevicesSource', () => {
     }
   });
 
+  it('keeps a device whose last registration is revoked, so the revocation shows as a change', async () => {
+    const { sim, client } = await simHarness();
+    const source = new DevicesSource({ client, logger: createLogger({ level: 'silent' }), pageSize: 100 });
+    const before = await source.snapshot(signal());
+    const active = before.find((e) => e.attributes['active_registrations'] === 1);
+    if (active === undefined) throw new Error('no device with an active registration');
+    sim.updateInventory((inventory) => ({
+      ...inventory,
+      devices: inventory.devices.map((d) => (d.id === active.id ? { ...d, activeRegistrations: 0 } : d)),
+    }));
+    const after = await source.snapshot(signal());
+    expect(after.map((e) => e.id).sort()).toEqual(before.map((e) => e.id).sort());
+    expect(after.find((e) => e.id === active.id)?.attributes['active_registrations']).toBe(0);
+  });
+
   it('falls back to the deprecated device list when physical devices has no route, warning once', async () => {
     const { server, client, logs } = await fixture();
     const deprecated = [
