@@ -141,6 +141,17 @@ describe('listAllCursorPages', () => {
     expect(server.requests.every((r) => r.query.get('active_registrations') === 'include')).toBe(true);
   });
 
+  it('fails instead of looping when every new cursor brings back the same items', async () => {
+    const { server, client } = await setup();
+    let n = 0;
+    server.setFallback(() => ({ body: envelope(ids(0, 2), { result_info: { count: 2, cursor: `c${++n}` } }) }));
+    const error = await failureOf(
+      listAllCursorPages(client, client.accountPath('/devices/physical-devices'), itemSchema, options(2)),
+    );
+    expect(error.code).toBe('SOURCE_RESPONSE_INVALID');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('fails instead of looping when the API hands back the cursor it was given', async () => {
     const { server, client } = await setup();
     server.setFallback({ body: envelope(ids(0, 2), { result_info: { count: 2, cursor: 'same' } }) });

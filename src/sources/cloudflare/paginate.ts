@@ -214,7 +214,8 @@ export async function listAllPages<S extends z.ZodType<Identified>>(
 
 /**
  * Every item of a cursor-paged list (`cursor` in the request, `result_info.cursor` in the answer, empty or absent
- * on the last page). Fails rather than loop when the API hands back the cursor it was given.
+ * on the last page). Fails rather than loop when the API hands back the cursor it was given or a page of items
+ * already read, and rather than return fewer items than `total_count` promised.
  */
 export async function listAllCursorPages<S extends z.ZodType<Identified>>(
   client: CloudflareClient,
@@ -233,7 +234,9 @@ export async function listAllCursorPages<S extends z.ZodType<Identified>>(
       options.signal,
       { permission: options.permission },
     );
+    const before = items.size;
     for (const item of result) items.set(item.id, item);
+    if (page > 1 && result.length > 0 && items.size === before) throw ignoredPage(options.dataset, page);
     expected = resultInfo?.totalCount ?? expected;
     const next = resultInfo?.cursor;
     if (next === undefined || next === '' || result.length === 0) break;
