@@ -194,7 +194,7 @@ describe('testConnection', () => {
       '/user/tokens/verify': { body: envelope({ id: TOKEN_ID, status: 'active', expires_on: '2026-06-11T00:00:00Z' }) },
     });
     expect((await run(soon.client)).warnings).toEqual([
-      'The token expires on 2026-06-11T00:00:00Z; create a new one before then or collection stops.',
+      'the token expires on 2026-06-11T00:00:00Z; create a new one before then or collection stops.',
     ]);
     const later = await setup({
       '/user/tokens/verify': { body: envelope({ id: TOKEN_ID, status: 'active', expires_on: '2026-06-20T00:00:00Z' }) },

@@ -26,6 +26,7 @@ export interface DatasetCheck {
 
 export interface ConnectionReport {
   readonly token: TokenStatus;
+  /** Each starts in lower case, to follow a `warning: ` prefix. */
   readonly warnings: readonly string[];
   /** One check per dataset, in catalogue order. */
   readonly datasets: readonly DatasetCheck[];
@@ -85,7 +86,7 @@ export async function testConnection(
   if (token.expiresOn !== undefined) {
     const expiresMs = Date.parse(token.expiresOn);
     if (!Number.isNaN(expiresMs) && expiresMs - nowMs < EXPIRY_WARNING_MS) {
-      warnings.push(`The token expires on ${token.expiresOn}; create a new one before then or collection stops.`);
+      warnings.push(`the token expires on ${token.expiresOn}; create a new one before then or collection stops.`);
     }
   }
 
@@ -96,7 +97,7 @@ export async function testConnection(
     if (unreachable !== undefined) throw unreachable;
     if (outcomes.some((o) => isPermissionMissing(o.error))) {
       warnings.push(
-        `No dataset could be read. Check that the token includes account ${client.accountId} under Account Resources, as well as the permissions listed.`,
+        `no dataset could be read: check that the token includes account ${client.accountId} under Account Resources, as well as the permissions listed.`,
       );
     }
   }
@@ -105,7 +106,7 @@ export async function testConnection(
   const writable = await writablePermissions(client, token, signal);
   if (writable.length > 0) {
     warnings.push(
-      `The token can change the account (${writable.join(', ')}); zerotrail only needs read access. Create a token with only the Read permissions listed and use it instead.`,
+      `the token can change the account (${writable.join(', ')}); zerotrail only needs read access. Create a token with only the Read permissions listed and use it instead.`,
     );
   }
   const requiredMissing = outcomes.some(
