@@ -3,16 +3,20 @@ import { join } from 'node:path';
 import type { AppConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { ConfigError, AppError } from './core/errors.js';
+import type { NormalizedEvent } from './core/event.js';
 import type { Logger } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
 import type { Secret } from './core/secret.js';
 import { SecretBox } from './core/secret-box.js';
 import { NORMALIZERS } from './normalize/registry.js';
 import type { Normalizer } from './normalize/schema.js';
-import type { DatasetJob } from './pipeline/runner.js';
+import type { InventoryCache } from './pipeline/inventory-cache.js';
+import type { CollectionJob } from './pipeline/scheduler.js';
 import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudflare/config.js';
 import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cloudflare/index.js';
-import { probeAccessRequests, verifyToken } from './sources/cloudflare/verify.js';
+import { testConnection, type ConnectionReport } from './sources/cloudflare/connection-test.js';
+import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-requests.js';
+import { CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
 
@@ -101,9 +105,6 @@ async function checkSecretKey(store: Store, secrets: SecretBox): Promise<void> {
   }
 }
 
-// A token that expires within this window still works today, but collection will stop soon.
-const TOKEN_EXPIRY_WARNING_MS = 14 * 86_400_000;
-
 export interface SourceConnection {
   readonly accountId: string;
   readonly token: Secret;
@@ -112,31 +113,29 @@ export interface SourceConnection {
   readonly baseUrl?: string;
 }
 
-export interface VerificationReport {
-  readonly tokenStatus: string;
-  readonly newestEventAt: string | null;
-  readonly warnings: readonly string[];
-}
-
-/** Checks online that the token is active and can read this account's Access authentication logs. */
-export async function verifySourceOnline(app: App, connection: SourceConnection): Promise<VerificationReport> {
-  const config = cloudflareConfigFor(app, 'verification', connection);
+/**
+ * Checks online that the token is active and reaches the account, then probes every dataset once and
+ * reports, per dataset, whether it can be collected and which permission it would need.
+ */
+export async function testSourceConnection(app: App, connection: SourceConnection): Promise<ConnectionReport> {
+  const config = cloudflareConfigFor(app, 'connection-test', connection);
   const client = createCloudflareClient(config, app);
-  const status = await verifyToken(client);
-  const warnings: string[] = [];
-  if (status.expiresOn !== undefined) {
-    const expiresMs = Date.parse(status.expiresOn);
-    if (!Number.isNaN(expiresMs) && expiresMs - app.clock.now() < TOKEN_EXPIRY_WARNING_MS) {
-      warnings.push(`the token expires on ${status.expiresOn}; create a new one before then or collection stops.`);
-    }
-  }
-  const probe = await probeAccessRequests(client);
-  return { tokenStatus: status.status, newestEventAt: probe.newestEventAt, warnings };
+  return testConnection(client, { signal: AbortSignal.timeout(CONNECTION_TEST_TIMEOUT_MS), nowMs: app.clock.now() });
 }
 
-/** One pipeline job per dataset of each stored source, with the source's token decrypted only in memory. */
-export function buildDatasetJobs(app: App, sources: readonly StoredSource[]): readonly DatasetJob[] {
-  const jobs: DatasetJob[] = [];
+// Every probe is one small request; a test that takes longer than this is better reported than awaited.
+const CONNECTION_TEST_TIMEOUT_MS = 120_000;
+
+/**
+ * One pipeline job per dataset of each stored source, with the source's token decrypted only in memory.
+ * Access events are enriched from `inventoryCache` when one is given.
+ */
+export function buildDatasetJobs(
+  app: App,
+  sources: readonly StoredSource[],
+  inventoryCache?: InventoryCache,
+): readonly CollectionJob[] {
+  const jobs: CollectionJob[] = [];
   for (const stored of sources) {
     const rateShare = stored.settings['rate_share'];
     const baseUrl = stored.settings['api_base_url'];
@@ -147,15 +146,44 @@ export function buildDatasetJobs(app: App, sources: readonly StoredSource[]): re
       ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
     });
     const signal = new AbortController().signal;
-    for (const source of cloudflareZeroTrustFactory.create(config, { ...app, signal })) {
+    const datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal });
+    for (const source of datasets.logs) {
       const normalize = (NORMALIZERS as Readonly<Record<string, Normalizer | undefined>>)[source.dataset];
       if (normalize === undefined) {
         throw new AppError('INTERNAL', { message: `No normalizer is registered for the dataset ${source.dataset}.` });
       }
-      jobs.push({ id: `${stored.name}/${source.dataset}`, sourceName: stored.name, accountId: stored.accountId, source, normalize });
+      jobs.push({
+        kind: 'log',
+        id: `${stored.name}/${source.dataset}`,
+        sourceName: stored.name,
+        accountId: stored.accountId,
+        required: isRequiredDataset(source.dataset),
+        source,
+        normalize,
+        ...(inventoryCache !== undefined && source.dataset === ACCESS_REQUESTS_DATASET
+          ? { enrich: (event: NormalizedEvent) => inventoryCache.enrich(stored.name, event) }
+          : {}),
+      });
+    }
+    for (const source of datasets.inventories) {
+      jobs.push({
+        kind: 'inventory',
+        id: `${stored.name}/${source.dataset}`,
+        sourceName: stored.name,
+        accountId: stored.accountId,
+        required: isRequiredDataset(source.dataset),
+        source,
+      });
     }
   }
   return jobs;
+}
+
+function isRequiredDataset(dataset: string): boolean {
+  return (
+    (CLOUDFLARE_DATASETS as Readonly<Record<string, { readonly required: boolean } | undefined>>)[dataset]?.required ??
+    false
+  );
 }
 
 function cloudflareConfigFor(app: App, name: string, connection: SourceConnection): CloudflareConfig {

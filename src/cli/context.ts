@@ -26,7 +26,11 @@ export interface CommandContext {
   withApp<T>(work: (app: App) => Promise<T>, config?: AppConfig): Promise<T>;
 }
 
-export function createCommandContext(io: CliIo, globals: () => GlobalOptions, clock: Clock = systemClock): CommandContext {
+export function createCommandContext(
+  io: CliIo,
+  globals: () => GlobalOptions,
+  clock: Clock = systemClock,
+): CommandContext {
   let logger: Logger | undefined;
   const getLogger = (): Logger => {
     logger ??= createLogger({
@@ -41,10 +45,16 @@ export function createCommandContext(io: CliIo, globals: () => GlobalOptions, cl
     globals,
     logger: getLogger,
     loadConfig: (overrides) =>
-      loadConfig({ env: io.env, dataDir: globals().dataDir, configPath: globals().config, ...(overrides === undefined ? {} : { overrides }) }),
+      loadConfig({
+        env: io.env,
+        dataDir: globals().dataDir,
+        configPath: globals().config,
+        ...(overrides === undefined ? {} : { overrides }),
+      }),
     withApp: async (work, config) => {
       const appConfig = config ?? context.loadConfig();
-      const explicitLevel = globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
+      const explicitLevel =
+        globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
       if (!explicitLevel) getLogger().level = appConfig.log.level;
       const app = await openApp(appConfig, {
         logger: getLogger(),

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import type { Clock } from '../core/clock.js';
-import type { AppError} from '../core/errors.js';
+import type { AppError } from '../core/errors.js';
 import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
 import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -33,7 +33,10 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
     .name('zerotrail')
     .description('Collect, keep and investigate Cloudflare Zero Trust logs')
     .version(VERSION)
-    .option('--data-dir <dir>', 'where the database and the secret key live (env ZEROTRAIL_DATA_DIR, default ./zerotrail-data)')
+    .option(
+      '--data-dir <dir>',
+      'where the database and the secret key live (env ZEROTRAIL_DATA_DIR, default ./zerotrail-data)',
+    )
     .option('--config <file>', 'YAML or JSON config file (env ZEROTRAIL_CONFIG, default <data-dir>/config.yaml)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env ZEROTRAIL_LOG_LEVEL)')
     .option('--debug', 'verbose logs and stack traces on errors')
@@ -91,10 +94,16 @@ function reportError(error: unknown, io: CliIo, debug: boolean): number {
 }
 
 function exitCodeFor(error: AppError): number {
-  if (error instanceof ConfigError || error.code === 'CLI_USAGE' || error.code.startsWith('QUERY_') || error.code === 'TIME_INVALID') {
+  if (
+    error instanceof ConfigError ||
+    error.code === 'CLI_USAGE' ||
+    error.code.startsWith('QUERY_') ||
+    error.code === 'TIME_INVALID'
+  ) {
     return EXIT_CODES.usage;
   }
-  if (error instanceof AuthError || error.code === 'SOURCE_AUTH_FAILED' || error.code === 'SOURCE_PERMISSION_DENIED') return EXIT_CODES.auth;
+  if (error instanceof AuthError || error.code === 'SOURCE_AUTH_FAILED' || error.code === 'SOURCE_PERMISSION_DENIED')
+    return EXIT_CODES.auth;
   if (error instanceof NotFoundError || error.code === 'SOURCE_NOT_FOUND') return EXIT_CODES.notFound;
   if (error instanceof StoreError) return EXIT_CODES.store;
   if (error instanceof SourceError) return EXIT_CODES.source;

@@ -5,7 +5,18 @@ export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** The columns a person scans first; the same names the query language uses. */
-const EVENT_COLUMNS = ['time', 'outcome', 'user', 'src_ip', 'country', 'app', 'idp', 'activity', 'ray_id', 'source'] as const;
+const EVENT_COLUMNS = [
+  'time',
+  'outcome',
+  'user',
+  'src_ip',
+  'country',
+  'app',
+  'idp',
+  'activity',
+  'ray_id',
+  'source',
+] as const;
 
 /** One event in the documented export shape: query-language field names, ISO time, OCSF and raw alongside. */
 export function eventToRecord(event: NormalizedEvent): Record<string, unknown> {
@@ -74,7 +85,10 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 export function visible(text: string): string {
   return text
     .toWellFormed()
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(
+      /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
 }
 
 function truncate(text: string, maxWidth: number): string {

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { AppError } from '../core/errors.js';
+import type { SnapshotStored } from '../pipeline/inventory-runner.js';
 import type { PageStored, PullTotals } from '../pipeline/runner.js';
 import { writeLine, type CliIo } from './io.js';
 
@@ -7,6 +8,7 @@ export interface ProgressReporter {
   pageStored(page: PageStored): void;
   caughtUp(jobId: string, totals: PullTotals): void;
   failed(jobId: string, error: AppError, permanent: boolean): void;
+  snapshotStored(snapshot: SnapshotStored): void;
   stop(): void;
 }
 
@@ -89,12 +91,21 @@ export function createProgressReporter(
       if (job.bar !== undefined) {
         job.bar.update(100, { stored: job.stored });
       } else if (!quiet && (!job.caughtUpOnce || totals.inserted > 0)) {
-        writeLine(io.stderr, `${jobId}: caught up, ${plural(job.stored, 'event')} stored so far (${totals.inserted} in this pull)`);
+        writeLine(
+          io.stderr,
+          `${jobId}: caught up, ${plural(job.stored, 'event')} stored so far (${totals.inserted} in this pull)`,
+        );
       }
       job.caughtUpOnce = true;
     },
     failed(jobId, error, permanent) {
       const line = `${jobId}: ${permanent ? 'failed' : 'will retry'}: error[${error.code}] ${error.message}`;
+      if (multi !== undefined) multi.log(`${line}\n`);
+      else writeLine(io.stderr, line);
+    },
+    snapshotStored(snapshot) {
+      if (quiet) return;
+      const line = `${snapshot.jobId}: inventory snapshot of ${plural(snapshot.entities, 'entity').replace('entitys', 'entities')}, ${plural(snapshot.changes, 'change')}`;
       if (multi !== undefined) multi.log(`${line}\n`);
       else writeLine(io.stderr, line);
     },

@@ -8,12 +8,17 @@ import type { Store } from '../store/store.js';
 
 /** One dataset of one data source, as the pipeline schedules it. */
 export interface DatasetJob {
+  readonly kind: 'log';
   /** `<source name>/<dataset>`: the cursor and status key. */
   readonly id: string;
   readonly sourceName: string;
   readonly accountId: string;
+  /** A required dataset missing its permission fails collection; an optional one is reported and skipped. */
+  readonly required: boolean;
   readonly source: Source;
   readonly normalize: Normalizer;
+  /** Adds what the inventory knows to each event; must not wait on I/O. */
+  readonly enrich?: (event: NormalizedEvent) => NormalizedEvent;
 }
 
 export interface PageStored {
@@ -50,7 +55,11 @@ export interface RunnerDeps {
 export async function pullUntilCaughtUp(
   job: DatasetJob,
   deps: RunnerDeps,
-  options: { readonly backfillFromMs: number; readonly signal: AbortSignal; readonly onPageStored?: (page: PageStored) => void },
+  options: {
+    readonly backfillFromMs: number;
+    readonly signal: AbortSignal;
+    readonly onPageStored?: (page: PageStored) => void;
+  },
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
   const committed = await deps.store.cursor(job.id);
@@ -70,7 +79,7 @@ export async function pullUntilCaughtUp(
         deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason: outcome.reason });
         continue;
       }
-      events.push(outcome);
+      events.push(job.enrich === undefined ? outcome : job.enrich(outcome));
       if (newestEventMs === null || outcome.time > newestEventMs) newestEventMs = outcome.time;
       if (oldestEventMs === null || outcome.time < oldestEventMs) oldestEventMs = outcome.time;
     }

@@ -1,23 +1,38 @@
 import { AppError, isAppError } from '../core/errors.js';
 import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
+import type { InventoryCache } from './inventory-cache.js';
+import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
 import { pullUntilCaughtUp, type DatasetJob, type PageStored, type PullTotals, type RunnerDeps } from './runner.js';
+
+/** A log dataset pulled from its cursor, or an inventory dataset snapshotted on a schedule. */
+export type CollectionJob = DatasetJob | InventoryJob;
+
+export interface CollectionDeps extends RunnerDeps {
+  readonly inventoryCache?: InventoryCache;
+}
 
 export interface CollectOptions {
   /** Stop each job once it is caught up instead of following new events. */
   readonly once: boolean;
   readonly intervalMs: number;
+  /** Time between two snapshots of an inventory dataset. */
+  readonly inventoryIntervalMs: number;
+  /** How long an optional dataset whose permission is missing waits before it is tried again. */
+  readonly permissionRecheckMs: number;
   readonly backfillFromMs: number;
   /** A job fails after `maxAttempts` retryable failures in a row (infinite while following). */
   readonly retryPolicy: BackoffPolicy;
   readonly signal: AbortSignal;
   readonly onPageStored?: (page: PageStored) => void;
+  readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   readonly onJobCaughtUp?: (jobId: string, totals: PullTotals) => void;
   readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean) => void;
 }
 
 export interface JobOutcome {
   readonly jobId: string;
-  readonly state: 'caught_up' | 'failed' | 'stopped';
+  /** `unavailable`: an optional dataset the token may not read; collection of everything else goes on. */
+  readonly state: 'caught_up' | 'failed' | 'unavailable' | 'stopped';
   readonly error: AppError | null;
   readonly totals: PullTotals;
 }
@@ -29,14 +44,28 @@ const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 
  * one failing job never stops another.
  */
 export async function runCollection(
-  jobs: readonly DatasetJob[],
-  deps: RunnerDeps,
+  jobs: readonly CollectionJob[],
+  deps: CollectionDeps,
   options: CollectOptions,
 ): Promise<readonly JobOutcome[]> {
   return Promise.all(jobs.map((job) => runJob(job, deps, options)));
 }
 
-async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions): Promise<JobOutcome> {
+function runOnce(job: CollectionJob, deps: CollectionDeps, options: CollectOptions): Promise<PullTotals> {
+  if (job.kind === 'inventory') {
+    return takeSnapshot(job, deps, {
+      signal: options.signal,
+      ...(options.onSnapshotStored === undefined ? {} : { onSnapshotStored: options.onSnapshotStored }),
+    });
+  }
+  return pullUntilCaughtUp(job, deps, {
+    backfillFromMs: options.backfillFromMs,
+    signal: options.signal,
+    ...(options.onPageStored === undefined ? {} : { onPageStored: options.onPageStored }),
+  });
+}
+
+async function runJob(job: CollectionJob, deps: CollectionDeps, options: CollectOptions): Promise<JobOutcome> {
   const log = deps.logger.child({ component: 'scheduler', jobId: job.id });
   let totals = NO_TOTALS;
   let failuresInARow = 0;
@@ -44,11 +73,7 @@ async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions
   try {
     while (!options.signal.aborted) {
       try {
-        const pulled = await pullUntilCaughtUp(job, deps, {
-          backfillFromMs: options.backfillFromMs,
-          signal: options.signal,
-          ...(options.onPageStored === undefined ? {} : { onPageStored: options.onPageStored }),
-        });
+        const pulled = await runOnce(job, deps, options);
         totals = addTotals(totals, pulled);
         failuresInARow = 0;
         await deps.store.setDatasetStatus({
@@ -62,13 +87,28 @@ async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions
         });
         options.onJobCaughtUp?.(job.id, pulled);
         if (options.once) return { jobId: job.id, state: 'caught_up', error: null, totals };
-        await sleep(options.intervalMs, options.signal);
+        await sleep(job.kind === 'inventory' ? options.inventoryIntervalMs : options.intervalMs, options.signal);
       } catch (caught) {
         if (options.signal.aborted || isAbortError(caught)) break;
         const error = asAppError(caught);
+        if (!job.required && error.code === 'SOURCE_PERMISSION_DENIED') {
+          await recordFailure(job, deps, error, true);
+          options.onJobFailed?.(job.id, error, true);
+          log.info({ code: error.code }, 'Optional dataset not readable with this token');
+          if (options.once) return { jobId: job.id, state: 'unavailable', error, totals };
+          // The customer may grant the permission later; look again now and then instead of giving up.
+          await sleep(options.permissionRecheckMs, options.signal).catch((aborted: unknown) => {
+            log.debug({ err: aborted }, 'Permission recheck wait interrupted by shutdown');
+          });
+          continue;
+        }
         failuresInARow++;
         const permanent = !error.retryable || failuresInARow >= options.retryPolicy.maxAttempts;
-        deps.metrics.increment('pipeline_pulls_failed_total', { source: job.sourceName, dataset: job.source.dataset, code: error.code });
+        deps.metrics.increment('pipeline_pulls_failed_total', {
+          source: job.sourceName,
+          dataset: job.source.dataset,
+          code: error.code,
+        });
         await recordFailure(job, deps, error, permanent);
         options.onJobFailed?.(job.id, error, permanent);
         if (permanent) {
@@ -89,7 +129,7 @@ async function runJob(job: DatasetJob, deps: RunnerDeps, options: CollectOptions
   return { jobId: job.id, state: 'stopped', error: null, totals };
 }
 
-async function recordFailure(job: DatasetJob, deps: RunnerDeps, error: AppError, permanent: boolean): Promise<void> {
+async function recordFailure(job: CollectionJob, deps: RunnerDeps, error: AppError, permanent: boolean): Promise<void> {
   const previous = (await deps.store.datasetStatuses()).find((status) => status.id === job.id);
   await deps.store.setDatasetStatus({
     id: job.id,

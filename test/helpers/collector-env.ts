@@ -46,9 +46,15 @@ export async function setUpCollector(options: SimulatorOptions, addSource = true
   };
 }
 
-/** Every stored event's raw record, read back through the CLI as an analyst would. */
-export async function storedRawRecords(env: Record<string, string>): Promise<readonly Record<string, unknown>[]> {
-  const result = await runInProcess(['search', '--format', 'ndjson', '--limit', '100000000', '--order', 'asc'], { env });
+/** The raw record of every stored event of one dataset, read back through the CLI as an analyst would. */
+export async function storedRawRecords(
+  env: Record<string, string>,
+  dataset = 'access_requests',
+): Promise<readonly Record<string, unknown>[]> {
+  const result = await runInProcess(
+    ['search', `dataset:${dataset}`, '--format', 'ndjson', '--limit', '100000000', '--order', 'asc'],
+    { env },
+  );
   expect(result.code, result.stderr).toBe(0);
   return result.stdout
     .split('\n')
@@ -62,7 +68,10 @@ export function canonical(record: Readonly<Record<string, unknown>>): string {
 }
 
 /** Asserts the store holds exactly the expected records: none missing, none extra, none twice. */
-export function expectExactlyOnce(stored: readonly Record<string, unknown>[], expected: readonly Record<string, unknown>[]): void {
+export function expectExactlyOnce(
+  stored: readonly Record<string, unknown>[],
+  expected: readonly Record<string, unknown>[],
+): void {
   const storedKeys = stored.map(canonical).sort();
   const expectedKeys = expected.map(canonical).sort();
   const duplicates = storedKeys.filter((key, index) => index > 0 && storedKeys[index - 1] === key);

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { buildDatasetJobs, type App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
+import { InventoryCache } from '../../pipeline/inventory-cache.js';
+import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import type { StoredSource } from '../../store/store.js';
@@ -16,6 +18,8 @@ export const MAX_ACCESS_LOG_RETENTION_DAYS = 180;
 const DAY_MS = 86_400_000;
 // Retention runs with collection; hourly keeps deletes small without letting old data linger.
 const RETENTION_INTERVAL_MS = 3_600_000;
+// A permission granted later is noticed within the hour without spending the rate budget on refusals.
+const PERMISSION_RECHECK_MS = 3_600_000;
 
 const collectFlagsSchema = z.object({
   once: z.boolean().default(false),
@@ -70,6 +74,7 @@ export async function collect(
     readonly quiet?: boolean;
     readonly signal?: AbortSignal;
     readonly onPageStored?: (page: PageStored) => void;
+    readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   },
 ): Promise<readonly JobOutcome[]> {
   const nowMs = app.clock.now();
@@ -81,19 +86,30 @@ export async function collect(
     );
     backfillDays = MAX_ACCESS_LOG_RETENTION_DAYS;
   }
-  const jobs = buildDatasetJobs(app, sources);
+  const inventoryCache = new InventoryCache(app);
+  await inventoryCache.load(
+    app.store,
+    sources.map((source) => source.name),
+  );
+  const jobs = buildDatasetJobs(app, sources, inventoryCache);
+  const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
   const fresh = [];
-  for (const job of jobs) if ((await app.store.cursor(job.id)) === undefined) fresh.push(job.id);
+  for (const jobId of logJobIds) if ((await app.store.cursor(jobId)) === undefined) fresh.push(jobId);
   if (fresh.length > 0 && backfillDays > 0) {
     writeLine(
       context.io.stderr,
       `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${fresh.join(', ')}. ` +
-        'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan; older events are not available.',
+        'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
     );
   }
   await applyRetention(app, context);
   const backfillFromMs = nowMs - backfillDays * DAY_MS;
-  const progress = createProgressReporter(context.io, jobs.map((job) => job.id), { fromMs: backfillFromMs, toMs: nowMs }, options.quiet === true);
+  const progress = createProgressReporter(
+    context.io,
+    logJobIds,
+    { fromMs: backfillFromMs, toMs: nowMs },
+    options.quiet === true,
+  );
   const signal = options.signal ?? context.io.signal;
   const retentionTimer = options.once
     ? undefined
@@ -103,19 +119,29 @@ export async function collect(
         });
       }, RETENTION_INTERVAL_MS);
   try {
-    return await runCollection(jobs, app, {
-      once: options.once,
-      intervalMs: app.config.collect.intervalSecs * 1000,
-      backfillFromMs,
-      retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
-      signal,
-      onPageStored: (page) => {
-        progress.pageStored(page);
-        options.onPageStored?.(page);
+    return await runCollection(
+      jobs,
+      { ...app, inventoryCache },
+      {
+        once: options.once,
+        intervalMs: app.config.collect.intervalSecs * 1000,
+        inventoryIntervalMs: app.config.collect.inventoryIntervalSecs * 1000,
+        permissionRecheckMs: PERMISSION_RECHECK_MS,
+        backfillFromMs,
+        retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
+        signal,
+        onPageStored: (page) => {
+          progress.pageStored(page);
+          options.onPageStored?.(page);
+        },
+        onSnapshotStored: (snapshot) => {
+          progress.snapshotStored(snapshot);
+          options.onSnapshotStored?.(snapshot);
+        },
+        onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
+        onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
       },
-      onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
-      onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
-    });
+    );
   } finally {
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
     progress.stop();
@@ -141,9 +167,21 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
   if (failed.length > 0) {
     const hints = failed.map((outcome) => outcome.error?.hint).filter((hint): hint is string => hint !== undefined);
     throw new AppError('COLLECT_FAILED', {
-      message: failed.map((outcome) => `${outcome.jobId}: error[${outcome.error?.code ?? 'INTERNAL'}] ${outcome.error?.message ?? ''}`).join('\n'),
+      message: failed
+        .map(
+          (outcome) => `${outcome.jobId}: error[${outcome.error?.code ?? 'INTERNAL'}] ${outcome.error?.message ?? ''}`,
+        )
+        .join('\n'),
       ...(hints.length > 0 ? { hint: hints.join('\n') } : {}),
     });
+  }
+  const unavailable = outcomes.filter((outcome) => outcome.state === 'unavailable');
+  if (unavailable.length > 0) {
+    writeLine(
+      context.io.stderr,
+      `Not collected (optional, the token lacks the permission): ${unavailable.map((outcome) => outcome.jobId).join(', ')}. ` +
+        'zerotrail source test NAME shows what each one needs.',
+    );
   }
   if (outcomes.some((outcome) => outcome.state === 'stopped')) {
     writeLine(context.io.stderr, 'Stopped before every source caught up; the next run resumes where this one stopped.');

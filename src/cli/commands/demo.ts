@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { verifySourceOnline, type App } from '../../app.js';
+import { testSourceConnection, type App } from '../../app.js';
 import { Secret } from '../../core/secret.js';
 import { startSimulator } from '../../simulator/simulator.js';
 import type { StoredSource } from '../../store/store.js';
@@ -15,12 +15,17 @@ const DAY_MS = 86_400_000;
 export function registerDemoCommand(program: Command, context: CommandContext): void {
   program
     .command('demo')
-    .description('Run zerotrail end to end on the built-in Cloudflare API simulator: backfill 7 days, then follow live events')
+    .description(
+      'Run zerotrail end to end on the built-in Cloudflare API simulator: backfill 7 days, then follow live events',
+    )
     .action(async () => {
       const out = context.io.stdout;
       const simulator = await startSimulator({ seed: 1 });
       try {
-        writeLine(out, `zerotrail demo: a simulated Cloudflare Zero Trust account is answering at ${simulator.baseUrl}`);
+        writeLine(
+          out,
+          `zerotrail demo: a simulated Cloudflare Zero Trust account is answering at ${simulator.baseUrl}`,
+        );
         writeLine(out, '(no Cloudflare account needed; every event below is synthetic)');
         writeLine(out, '');
         await context.withApp(async (app) => {
@@ -29,7 +34,8 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
           if (context.io.signal.aborted) return;
           const failed = caughtUp.filter((outcome) => outcome.state === 'failed');
           if (failed.length > 0) {
-            for (const outcome of failed) writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
+            for (const outcome of failed)
+              writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
           }
           await printSummary(app, context);
           writeLine(out, '');
@@ -41,7 +47,10 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
             onPageStored: (page) => {
               if (page.inserted === 0) return;
               live += page.inserted;
-              writeLine(out, `+${page.inserted} new event${page.inserted === 1 ? '' : 's'} (${live} since the backfill)`);
+              writeLine(
+                out,
+                `+${page.inserted} new event${page.inserted === 1 ? '' : 's'} (${live} since the backfill)`,
+              );
             },
           });
         });
@@ -60,7 +69,7 @@ async function addDemoSource(
   const token = new Secret(simulator.token);
   // The simulator listens on a new port each run, so an earlier demo source is replaced; its events stay.
   const previous = await app.store.getSource(DEMO_SOURCE_NAME);
-  const report = await verifySourceOnline(app, { accountId: simulator.accountId, token, baseUrl: simulator.baseUrl });
+  const report = await testSourceConnection(app, { accountId: simulator.accountId, token, baseUrl: simulator.baseUrl });
   const source: StoredSource = {
     name: DEMO_SOURCE_NAME,
     type: 'cloudflare_zero_trust',
@@ -74,7 +83,7 @@ async function addDemoSource(
   await app.store.saveSource(source);
   writeLine(
     context.io.stdout,
-    `Added data source "${DEMO_SOURCE_NAME}" (account ${simulator.accountId}); token verified, status ${report.tokenStatus}, stored encrypted.`,
+    `Added data source "${DEMO_SOURCE_NAME}" (account ${simulator.accountId}); token verified, status ${report.token.status}, stored encrypted.`,
   );
   return source;
 }
@@ -93,11 +102,23 @@ async function printSummary(app: App, context: CommandContext): Promise<void> {
   const sample = await app.store.search({ filter: null, order: 'desc' }, { limit: 5 });
   writeLine(out, '');
   writeLine(out, `Stored ${total} Access authentication events (a 7-day backfill).`);
-  writeLine(out, renderTable(['outcome', 'events'], byOutcome.map((bucket) => [bucket.key ?? '-', String(bucket.count)])));
+  writeLine(
+    out,
+    renderTable(
+      ['outcome', 'events'],
+      byOutcome.map((bucket) => [bucket.key ?? '-', String(bucket.count)]),
+    ),
+  );
   if (topUsers.length > 0) {
     writeLine(out, '');
     writeLine(out, 'Users with the most denied logins:');
-    writeLine(out, renderTable(['user', 'denied'], topUsers.map((bucket) => [bucket.key ?? '-', String(bucket.count)])));
+    writeLine(
+      out,
+      renderTable(
+        ['user', 'denied'],
+        topUsers.map((bucket) => [bucket.key ?? '-', String(bucket.count)]),
+      ),
+    );
   }
   writeLine(out, '');
   writeLine(out, 'Latest events:');

@@ -21,7 +21,9 @@ const FETCH_SIZE = 1000;
 export function registerSearchCommand(program: Command, context: CommandContext): void {
   program
     .command('search')
-    .description('Search stored events with a Lucene-like query (field:value, quotes, *, AND/OR/NOT, parentheses, CIDR)')
+    .description(
+      'Search stored events with a Lucene-like query (field:value, quotes, *, AND/OR/NOT, parentheses, CIDR)',
+    )
     .argument('[query]', 'for example: user:alice@example.com AND outcome:failure', '')
     .option('--from <time>', 'start: ISO 8601 or relative (-24h, -7d, now)')
     .option('--to <time>', 'end: ISO 8601 or relative (default now)')
@@ -43,12 +45,18 @@ export function registerSearchCommand(program: Command, context: CommandContext)
         if (flags.format === 'json') out.write('[');
         do {
           const page = await app.store.search(
-            { filter, order: flags.order, ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) },
+            {
+              filter,
+              order: flags.order,
+              ...(fromMs === undefined ? {} : { fromMs }),
+              ...(toMs === undefined ? {} : { toMs }),
+            },
             { limit: Math.min(FETCH_SIZE, flags.limit - printed), ...(after === undefined ? {} : { after }) },
           );
           for (const event of page.events) {
             if (flags.format === 'ndjson') out.write(`${JSON.stringify(eventToRecord(event))}\n`);
-            else if (flags.format === 'json') out.write(`${printed === 0 ? '\n' : ',\n'}${JSON.stringify(eventToRecord(event))}`);
+            else if (flags.format === 'json')
+              out.write(`${printed === 0 ? '\n' : ',\n'}${JSON.stringify(eventToRecord(event))}`);
             else if (flags.format === 'table') collected.push(event);
             printed++;
           }

@@ -28,7 +28,10 @@ export function registerSimulateCommand(program: Command, context: CommandContex
       writeLine(out, '');
       writeLine(out, 'Use it from another shell:');
       writeLine(out, `  export CLOUDFLARE_API_BASE_URL=${simulator.baseUrl}`);
-      writeLine(out, `  printf %s '${simulator.token}' | npx zerotrail source add --name "Simulated Zero Trust" --account-id ${simulator.accountId} --token-stdin`);
+      writeLine(
+        out,
+        `  printf %s '${simulator.token}' | npx zerotrail source add --name "Simulated Zero Trust" --account-id ${simulator.accountId} --token-stdin`,
+      );
       writeLine(out, '  npx zerotrail collect --once');
       writeLine(out, '');
       writeLine(out, 'Press Ctrl-C to stop.');

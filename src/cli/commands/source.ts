@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { verifySourceOnline } from '../../app.js';
+import { testSourceConnection } from '../../app.js';
 import { NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
@@ -8,6 +8,8 @@ import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
+import { registerSourceStatusCommand } from './source-status.js';
+import { failWhenRequiredMissing, printConnectionReport, registerSourceTestCommand } from './source-test.js';
 
 const addFlagsSchema = z
   .object({
@@ -35,7 +37,9 @@ export function registerSourceCommand(program: Command, context: CommandContext)
 
   source
     .command('add')
-    .description('Add a data source: API Token, Account ID and Source Name (the token is verified, then stored encrypted)')
+    .description(
+      'Add a data source: API Token, Account ID and Source Name (the token is verified, then stored encrypted)',
+    )
     .requiredOption('--name <name>', 'Source Name, e.g. "Cloudflare Zero Trust Logs"')
     .requiredOption('--account-id <id>', 'Cloudflare Account ID (32 hexadecimal characters)')
     .option('--token-stdin', 'read the API token from standard input')
@@ -61,11 +65,23 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           });
         }
         if (flags.verify) {
-          const report = await verifySourceOnline(app, { accountId, token, ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }) });
-          for (const warning of report.warnings) writeLine(context.io.stderr, `warning: ${warning}`);
-          writeLine(context.io.stderr, `Token verified (status ${report.tokenStatus}); Access authentication logs are readable.`);
+          const report = await testSourceConnection(app, {
+            accountId,
+            token,
+            ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }),
+          });
+          printConnectionReport(context.io, report, 'table');
+          failWhenRequiredMissing(report);
+          const readable = report.datasets.filter((row) => row.ok).length;
+          writeLine(
+            context.io.stderr,
+            `Token verified (status ${report.token.status}); ${readable} of ${report.datasets.length} datasets are readable.`,
+          );
         } else {
-          writeLine(context.io.stderr, 'Not verified online (--no-verify): the first collection will tell whether the token works.');
+          writeLine(
+            context.io.stderr,
+            'Not verified online (--no-verify): the first collection will tell whether the token works.',
+          );
         }
         await app.store.saveSource({
           name: flags.name,
@@ -76,7 +92,10 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           createdAt: context.clock.now(),
           settings: flags.rateShare === undefined ? {} : { rate_share: flags.rateShare },
         });
-        writeLine(context.io.stdout, `Added data source "${flags.name}" for account ${accountId}. The token is stored encrypted.`);
+        writeLine(
+          context.io.stdout,
+          `Added data source "${flags.name}" for account ${accountId}. The token is stored encrypted.`,
+        );
         writeLine(context.io.stdout, 'Next: zerotrail collect');
       }, config);
     });
@@ -111,24 +130,36 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           return;
         }
         if (sources.length === 0) {
-          writeLine(context.io.stdout, 'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin');
+          writeLine(
+            context.io.stdout,
+            'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin',
+          );
           return;
         }
         const rows = sources.map((stored) => {
           const described = describe(stored);
-          const datasets = described['datasets'] as readonly { dataset: string; state: string; last_error_code: string | null }[];
+          const datasets = described['datasets'] as readonly {
+            dataset: string;
+            state: string;
+            last_error_code: string | null;
+          }[];
           return [
             visible(stored.name),
             stored.accountId,
             stored.tokenLastFour === '' ? '(hidden)' : `…${stored.tokenLastFour}`,
             datasets.length === 0
               ? 'not collected yet'
-              : datasets.map((d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`).join(', '),
+              : datasets
+                  .map((d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`)
+                  .join(', '),
           ];
         });
         writeLine(context.io.stdout, renderTable(['name', 'account id', 'token', 'datasets'], rows));
       });
     });
+
+  registerSourceTestCommand(source, context);
+  registerSourceStatusCommand(source, context);
 
   source
     .command('remove')
@@ -155,12 +186,17 @@ export function unknownSource(name: string, known: readonly StoredSource[]): Not
   });
 }
 
-async function readToken(context: CommandContext, flags: { tokenStdin?: boolean | undefined; tokenEnv?: string | undefined }): Promise<Secret> {
+async function readToken(
+  context: CommandContext,
+  flags: { tokenStdin?: boolean | undefined; tokenEnv?: string | undefined },
+): Promise<Secret> {
   let text: string;
   if (flags.tokenEnv !== undefined) {
     const value = context.io.env[flags.tokenEnv];
     if (value === undefined) {
-      throw new SourceError('SOURCE_TOKEN_INVALID', { message: `The environment variable ${flags.tokenEnv} is not set.` });
+      throw new SourceError('SOURCE_TOKEN_INVALID', {
+        message: `The environment variable ${flags.tokenEnv} is not set.`,
+      });
     }
     text = value;
   } else {
@@ -181,13 +217,15 @@ async function readToken(context: CommandContext, flags: { tokenStdin?: boolean 
   // would only earn an opaque "Invalid request headers" (6003) from the API.
   if (!/^[\x21-\x7e]+$/.test(token) || token.length < 20 || token.length > 1000) {
     throw new SourceError('SOURCE_TOKEN_INVALID', {
-      message: 'The API token is malformed: it must be one word of printable characters (20 or more), without spaces or quotes inside.',
+      message:
+        'The API token is malformed: it must be one word of printable characters (20 or more), without spaces or quotes inside.',
       hint: 'Copy the token again from the Cloudflare dashboard; it is shown only once, when created.',
     });
   }
   if (/["']/.test(token)) {
-    throw new SourceError('SOURCE_TOKEN_INVALID', { message: 'The API token contains quotes: remove the quoting around it.' });
+    throw new SourceError('SOURCE_TOKEN_INVALID', {
+      message: 'The API token contains quotes: remove the quoting around it.',
+    });
   }
   return new Secret(token);
 }
-

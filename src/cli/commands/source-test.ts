@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { testSourceConnection, type App } from '../../app.js';
+import { SourceError } from '../../core/errors.js';
+import type { ConnectionReport } from '../../sources/cloudflare/connection-test.js';
+import type { StoredSource } from '../../store/store.js';
+import { parseFlags, type CommandContext } from '../context.js';
+import { writeLine, type CliIo } from '../io.js';
+import { renderTable, visible } from '../output.js';
+import { unknownSource } from './source.js';
+
+const flagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
+
+export function registerSourceTestCommand(source: Command, context: CommandContext): void {
+  source
+    .command('test')
+    .description('Test the connection: token, account, and one request per dataset with the permission each needs')
+    .argument('<name>', 'the Source Name')
+    .option('--format <format>', 'table or json (default table)')
+    .action(async (name: string, rawFlags: Record<string, unknown>) => {
+      const { format } = parseFlags(flagsSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const stored = await app.store.getSource(name);
+        if (stored === undefined) throw unknownSource(name, await app.store.listSources());
+        const report = await testStoredSource(app, stored);
+        printConnectionReport(context.io, report, format);
+        failWhenRequiredMissing(report);
+      });
+    });
+}
+
+async function testStoredSource(app: App, stored: StoredSource): Promise<ConnectionReport> {
+  const rateShare = stored.settings['rate_share'];
+  const baseUrl = stored.settings['api_base_url'];
+  return testSourceConnection(app, {
+    accountId: stored.accountId,
+    token: app.secrets.decrypt(stored.tokenCiphertext),
+    ...(typeof rateShare === 'number' ? { rateShare } : {}),
+    ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
+  });
+}
+
+/** The table (or JSON array) of datasets, then the warnings, as `source test` and `source add` show them. */
+export function printConnectionReport(io: CliIo, report: ConnectionReport, format: 'table' | 'json'): void {
+  if (format === 'json') {
+    const rows = report.datasets.map((row) => ({
+      dataset: row.dataset,
+      ok: row.ok,
+      permission: row.permission,
+      message: row.message,
+    }));
+    writeLine(io.stdout, JSON.stringify(rows, null, 2));
+  } else {
+    const rows = report.datasets.map((row) => [
+      row.dataset,
+      row.ok ? 'collected' : row.required ? 'MISSING' : 'not collected',
+      row.permission,
+      row.required ? 'required' : 'optional',
+      row.ok ? '-' : visible(row.message),
+    ]);
+    writeLine(io.stdout, renderTable(['dataset', 'status', 'permission', 'need', 'what to do'], rows));
+  }
+  for (const warning of report.warnings) writeLine(io.stderr, `warning: ${warning}`);
+}
+
+/** Exit non-zero only when one of the three base permissions is missing; optional datasets are extras. */
+export function failWhenRequiredMissing(report: ConnectionReport): void {
+  if (!report.requiredMissing) return;
+  // A required row can also fail for a passing reason (429, 5xx); its message says so and it is not a permission.
+  const missing = report.datasets.filter((row) => row.required && !row.ok);
+  const permissions = [...new Set(missing.map((row) => row.permission))];
+  throw new SourceError('SOURCE_PERMISSION_DENIED', {
+    message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
+    hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
+      .map((permission) => `"${permission}"`)
+      .join(' and ')} for this account, then run zerotrail source test again.`,
+  });
+}
