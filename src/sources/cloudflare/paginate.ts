@@ -15,6 +15,8 @@ export const timeWindowCursorSchema = z.object({
   page: z.number().int().min(1),
   seen: z.array(z.string()),
   scannedAt: rfc3339,
+  /** Only on a cursor nothing was read with yet: the backfill start, before which the lookback never reaches. */
+  floor: rfc3339.optional(),
 });
 
 /**
@@ -31,7 +33,7 @@ const MAX_SEEN_KEYS = 10_000;
 /** The cursor of a dataset that has never been pulled: everything from `backfillFromMs` on. */
 export function initialTimeWindowCursor(backfillFromMs: number): TimeWindowCursor {
   const from = formatTimestamp(backfillFromMs);
-  return { since: from, page: 1, seen: [], scannedAt: from };
+  return { since: from, page: 1, seen: [], scannedAt: from, floor: from };
 }
 
 /** Parses a stored cursor with `schema`; a cursor this source did not write is an error the operator must clear. */
@@ -63,7 +65,7 @@ export interface TimeWindowRequest {
 
 export interface TimeWindowOptions<R> {
   readonly dataset: string;
-  /** Records per request; a page this long is taken to mean more records follow. */
+  /** Records asked for per request; a page this long, or as long as the API's own cap, means more may follow. */
   readonly pageSize: number;
   /** How far before the last scan each pull rereads, for events that appear in the API late. */
   readonly lookbackMs: number;
@@ -94,12 +96,14 @@ export async function* timeWindowPages<R>(
   const scannedAt = parseTimestamp(cursor.scannedAt) ?? cursorSince;
   // Reread the lookback before the last scan: events show up in the API minutes after their time.
   // In a backfill scannedAt - lookback lies after since, so this costs nothing there.
-  const rescanFrom = Math.min(cursorSince, scannedAt - options.lookbackMs);
+  const floor = cursor.floor === undefined ? -Infinity : (parseTimestamp(cursor.floor) ?? -Infinity);
+  const rescanFrom = Math.max(floor, Math.min(cursorSince, scannedAt - options.lookbackMs));
   const resuming = rescanFrom === cursorSince;
   let since = rescanFrom;
   let page = resuming ? cursor.page : 1;
   let seen = new Set(resuming ? cursor.seen : []);
   let last: TimeWindowCursor = cursor;
+  let fullSize = pageSize;
   if (until <= since) return;
 
   for (;;) {
@@ -110,9 +114,16 @@ export async function* timeWindowPages<R>(
       'Page fetched',
     );
 
+    // Cloudflare documents no maximum for `limit` on access_requests: an API that serves fewer records than asked
+    // must not be read as "nothing more". The first short page with new records is taken as the API's real page
+    // size, so the pull goes on from its last record; only a page shorter than that ends the pull. When the short
+    // page really was the end this costs one more request, which returns only the boundary records.
+    if (fullSize === pageSize && result.length > 0 && result.length < pageSize && fresh.length > 0) {
+      fullSize = result.length;
+    }
     let next: TimeWindowCursor;
     let done = false;
-    if (result.length < pageSize) {
+    if (result.length < fullSize) {
       // A short page: nothing else in [since, until]. The next pull starts at until.
       const atUntil = result.filter((record) => timeOf(record) === until).map(keyOf);
       next = { since: formatTimestamp(until), page: 1, seen: cappedKeys(atUntil), scannedAt: formatTimestamp(until) };
@@ -133,7 +144,8 @@ export async function* timeWindowPages<R>(
       next = { since: formatTimestamp(since), page, seen: cappedKeys([...seen]), scannedAt: formatTimestamp(until) };
     }
 
-    if (result.length > 0 && (fresh.length > 0 || !sameCursor(next, last))) {
+    // An empty last page still moves the cursor to `until` once this pull has handed records out.
+    if ((result.length > 0 || last !== cursor) && (fresh.length > 0 || !sameCursor(next, last))) {
       yield { records: fresh, nextCursor: next };
       last = next;
     }

@@ -50,7 +50,11 @@ function record(createdMs: number, extra: Readonly<Record<string, unknown>> = {}
  * within a timestamp, `page`/`per_page` offset paging, `limit` capping the page. `visible` decides which records
  * the API shows at a given moment (late arrivals).
  */
-function accessLogApi(records: readonly LogRecord[], visible: (r: LogRecord) => boolean = () => true): FixtureHandler {
+function accessLogApi(
+  records: readonly LogRecord[],
+  visible: (r: LogRecord) => boolean = () => true,
+  serverCap = Number.MAX_SAFE_INTEGER,
+): FixtureHandler {
   return (request) => {
     const since = parseTimestamp(request.query.get('since') ?? '') ?? 0;
     const until = parseTimestamp(request.query.get('until') ?? '') ?? Number.MAX_SAFE_INTEGER;
@@ -62,7 +66,7 @@ function accessLogApi(records: readonly LogRecord[], visible: (r: LogRecord) => 
       .filter(({ r, ms }) => ms >= since && ms <= until && visible(r))
       .sort((a, b) => a.ms - b.ms || a.index - b.index)
       .map(({ r }) => r);
-    const size = Math.min(perPage, limit);
+    const size = Math.min(perPage, limit, serverCap);
     return { body: envelope(matching.slice((page - 1) * size, page * size)) };
   };
 }
@@ -129,6 +133,7 @@ describe('AccessRequestsSource', () => {
       page: 1,
       seen: [],
       scannedAt: '2026-03-01T11:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
     });
   });
 
@@ -198,6 +203,8 @@ describe('AccessRequestsSource', () => {
       [burst, '1'],
       [burst, '2'],
       [burst, '3'],
+      // The last page was short of the 1000 asked: one more request from its last record confirms the end.
+      [new Date(burstAt + 2000).toISOString(), '1'],
     ]);
     expectValidRequests(server);
   });
@@ -225,13 +232,24 @@ describe('AccessRequestsSource', () => {
     expect(queries(server)[before]).toMatchObject({ since: new Date(burstAt).toISOString(), page: '3' });
   });
 
+  it('reads everything from an API that serves fewer records per page than asked', async () => {
+    const { server, source } = await setup({ pageSize: 1000, lookbackMs: 0 });
+    const records = Array.from({ length: 250 }, (_, i) => record(NOW - 50 * MINUTE + i * 1000));
+    server.setFallback(accessLogApi(records, () => true, 100));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(rayIds(pages).sort()).toEqual(records.map((r) => r.ray_id).sort());
+    expect(server.requests.length).toBeLessThanOrEqual(4);
+  });
+
   it('ends the window at a short page and remembers the records at until', async () => {
     const { server, source, clock } = await setup({ pageSize: 10, lookbackMs: 0 });
     const atUntil = record(NOW);
     server.setFallback(accessLogApi([record(NOW - MINUTE), atUntil]));
     const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
     expect(pages).toHaveLength(1);
-    expect(server.requests).toHaveLength(1);
+    // The page was short of the 10 asked, which an API with a smaller cap would also answer: one more request
+    // from the last record finds nothing new and ends the pull.
+    expect(server.requests).toHaveLength(2);
     const cursor = pages[0]?.nextCursor as AccessRequestsCursor;
     expect(cursor.since).toBe('2026-03-01T12:00:00.000Z');
     expect(cursor.seen).toHaveLength(1);
@@ -239,8 +257,8 @@ describe('AccessRequestsSource', () => {
     // The next pull with no lookback starts at until and does not hand the record at until out again.
     clock.advance(MINUTE);
     const later = await collect(source.pull(cursor, signal()));
-    expect(server.requests).toHaveLength(2);
-    expect(queries(server)[1]).toMatchObject({ since: '2026-03-01T12:00:00.000Z', page: '1' });
+    expect(server.requests).toHaveLength(3);
+    expect(queries(server)[2]).toMatchObject({ since: '2026-03-01T12:00:00.000Z', page: '1' });
     expect(rayIds(later)).toEqual([]);
     expect(later.at(-1)?.nextCursor).toMatchObject({ since: '2026-03-01T12:01:00.000Z' });
   });
@@ -269,8 +287,9 @@ describe('AccessRequestsSource', () => {
     // The late events become visible; the next pull, a minute later, rereads from 5 minutes before the last scan.
     lateVisible = true;
     clock.advance(MINUTE);
+    const requestsBefore = server.requests.length;
     const second = await collect(source.pull(first.at(-1)?.nextCursor ?? {}, signal()));
-    expect(queries(server).at(-1)).toMatchObject({
+    expect(queries(server)[requestsBefore]).toMatchObject({
       since: '2026-03-01T11:55:00.000Z',
       until: '2026-03-01T12:01:00.000Z',
     });

@@ -15,6 +15,7 @@ import {
 } from '../paginate.js';
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
+import { verbatim } from '../verbatim.js';
 
 export const ACCESS_REQUESTS_DATASET = 'access_requests';
 export const ACCESS_REQUESTS_PATH = '/access/logs/access_requests';
@@ -31,7 +32,7 @@ const accessRequestSchema = z.looseObject({
 });
 type AccessRequest = z.infer<typeof accessRequestSchema>;
 
-const pageSchema = z.array(accessRequestSchema);
+const pageSchema = z.array(verbatim(accessRequestSchema));
 
 /** Where an access_requests pull resumes: the shared time-window cursor (see paginate.ts). */
 export type AccessRequestsCursor = TimeWindowCursor;

@@ -174,6 +174,7 @@ describe('AuditLogsSource on Audit Logs v2', () => {
       since: '2026-03-01T11:00:00.000Z',
       seen: [],
       scannedAt: '2026-03-01T11:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
     });
   });
 
@@ -231,9 +232,9 @@ describe('AuditLogsSource on Audit Logs v2', () => {
     const rest = await collect(source.pull(committed ?? {}, signal()));
     seen.push(...idsOf(rest));
     expect(seen).toEqual(records.map((r) => r.id));
-    // The first window starts one lookback before the backfill point, as every pull's does.
+    // The first window starts at the backfill point: the lookback never reaches before it.
     expect(Object.fromEntries(server.requests[before]?.query ?? [])).toMatchObject({
-      since: '2026-03-01T10:55:00.000Z',
+      since: '2026-03-01T11:00:00.000Z',
       before: '2026-03-01T12:00:00.000Z',
       cursor: Buffer.from('offset:4').toString('base64'),
     });

@@ -15,6 +15,7 @@ import {
 } from '../paginate.js';
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
+import { verbatim } from '../verbatim.js';
 
 export const AUDIT_LOGS_DATASET = 'audit_logs';
 /** Audit Logs v2 (API-NOTES §2.4): cursor-paged, `since` and `before` required. */
@@ -35,6 +36,8 @@ const v2CursorSchema = z.object({
   cursor: z.string().min(1).optional(),
   seen: z.array(z.string()),
   scannedAt: rfc3339,
+  /** Only on a cursor nothing was read with yet: the backfill start, before which the lookback never reaches. */
+  floor: rfc3339.optional(),
 });
 const v1CursorSchema = timeWindowCursorSchema.extend({ api: z.literal('v1') });
 const cursorSchema = z.discriminatedUnion('api', [v2CursorSchema, v1CursorSchema]);
@@ -92,7 +95,7 @@ export class AuditLogsSource implements Source {
 
   initialCursor(options: { readonly backfillFromMs: number }): AuditLogsCursor {
     const from = formatTimestamp(options.backfillFromMs);
-    return { api: 'v2', since: from, seen: [], scannedAt: from };
+    return { api: 'v2', since: from, seen: [], scannedAt: from, floor: from };
   }
 
   async *pull(cursorValue: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage> {
@@ -125,7 +128,8 @@ export class AuditLogsSource implements Source {
       const cursorSince = parseTimestamp(cursor.since) ?? 0;
       const scannedAt = parseTimestamp(cursor.scannedAt) ?? cursorSince;
       // Reread the lookback before the last scan for late events; in a backfill this costs nothing.
-      const rescanFrom = Math.min(cursorSince, scannedAt - this.#lookbackMs);
+      const floor = cursor.floor === undefined ? -Infinity : (parseTimestamp(cursor.floor) ?? -Infinity);
+      const rescanFrom = Math.max(floor, Math.min(cursorSince, scannedAt - this.#lookbackMs));
       since = rescanFrom;
       before = untilMs;
       seen = new Set(rescanFrom === cursorSince ? cursor.seen : []);
@@ -148,7 +152,7 @@ export class AuditLogsSource implements Source {
             limit: this.#pageSize,
             cursor: apiCursor,
           },
-          z.array(v2RecordSchema),
+          z.array(verbatim(v2RecordSchema)),
           signal,
           { permission: CLOUDFLARE_DATASETS.audit_logs.permission },
         );
@@ -233,7 +237,7 @@ export class AuditLogsSource implements Source {
               page,
               per_page: this.#pageSize,
             },
-            z.array(v1RecordSchema),
+            z.array(verbatim(v1RecordSchema)),
             signal,
             { permission: CLOUDFLARE_DATASETS.audit_logs.permission },
           )

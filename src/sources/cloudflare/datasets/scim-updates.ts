@@ -17,6 +17,7 @@ import {
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
 import { LIST_INVENTORIES } from './list-inventory.js';
+import { verbatim } from '../verbatim.js';
 
 export const SCIM_UPDATES_DATASET = 'scim_updates';
 export const SCIM_UPDATES_PATH = '/access/logs/scim/updates';
@@ -34,7 +35,7 @@ const scimUpdateSchema = z.looseObject({
 });
 type ScimUpdate = z.infer<typeof scimUpdateSchema>;
 
-const pageSchema = z.array(scimUpdateSchema);
+const pageSchema = z.array(verbatim(scimUpdateSchema));
 const identityProviderSchema = z.looseObject({ id: z.string().min(1) });
 
 /** Where a scim_updates pull resumes: the shared time-window cursor (see paginate.ts). */
