@@ -188,17 +188,27 @@ describe('normalizeScimUpdate request bodies', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
-  it('keeps passwords out of the OCSF copy and leaves raw untouched', () => {
+  it('keeps passwords out of both the OCSF copy and raw, and leaves any other raw untouched', () => {
     const body = JSON.stringify({ userName: 'a', password: 'hunter2', nested: { PASSWORD: 'hunter2' } });
     const raw = { ...BASE, request_method: 'POST', request_body: body };
     const event = mustNormalize(raw);
     expect(JSON.stringify(event.ocsf)).not.toContain('hunter2');
-    expect(event.raw).toBe(raw);
+    expect(JSON.stringify(event.raw)).not.toContain('hunter2');
+    expect(Object.keys(event.raw as object)).toEqual(Object.keys(raw));
+    expect(JSON.parse((event.raw as { request_body: string }).request_body)).toEqual({
+      userName: 'a',
+      password: '[redacted]',
+      nested: { PASSWORD: '[redacted]' },
+    });
     const patched = mustNormalize({
       ...BASE,
       request_body: patch({ op: 'replace', path: 'password', value: 'hunter2' }),
     });
     expect(JSON.stringify(patched.ocsf)).not.toContain('hunter2');
+    expect(JSON.stringify(patched.raw)).not.toContain('hunter2');
+    expect(patched.id).not.toBe(event.id);
+    const plain = { ...BASE, request_method: 'POST', request_body: JSON.stringify({ userName: 'a' }) };
+    expect(mustNormalize(plain).raw).toBe(plain);
   });
 });
 

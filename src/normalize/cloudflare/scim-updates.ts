@@ -189,8 +189,8 @@ function intentOf(method: string | null, body: unknown): ScimIntent {
   return method === 'PATCH' ? patchIntent(record) : resourceIntent(record);
 }
 
-// SCIM user resources may carry a `password` attribute (RFC 7643 §4.1.1); the OCSF copy never repeats it.
-// `raw` still holds the record as Cloudflare returned it.
+// SCIM user resources may carry a `password` attribute (RFC 7643 §4.1.1). zerotrail keeps it nowhere: neither
+// the OCSF copy nor `raw` repeats it (see rawWithoutSecrets).
 function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   const record = asRecord(value);
@@ -396,7 +396,20 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
     idp: idpId === null ? null : flatString(idpId),
     rayId: null,
     ocsf,
-    raw,
+    raw: rawWithoutSecrets(record, body.value),
   };
   return event;
 };
+
+/**
+ * The record as Cloudflare returned it, except that a request body carrying a password has it replaced: a
+ * credential in the store would outlive the account it belonged to. Only then is the body re-serialised; any
+ * other record is handed on untouched. The event id is computed from the original, so it does not change.
+ */
+function rawWithoutSecrets(record: Readonly<Record<string, unknown>>, body: unknown): unknown {
+  const text = record['request_body'];
+  if (body === undefined || (typeof text === 'string' && !/password/i.test(text))) return record;
+  const redacted = redactSecrets(sanitizeValue(body));
+  if (JSON.stringify(redacted) === JSON.stringify(sanitizeValue(body))) return record;
+  return { ...record, request_body: typeof text === 'string' ? JSON.stringify(redacted) : redacted };
+}
