@@ -27,9 +27,15 @@ export interface Source {
   pull(cursor: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage>;
 }
 
+/** Everything one configured upstream account offers, one entry per dataset. */
+export interface SourceDatasets {
+  readonly logs: readonly Source[];
+  readonly inventories: readonly InventorySource[];
+}
+
 export interface SourceFactory<Config> {
   readonly type: string;
-  create(config: Config, ctx: ComponentContext): readonly Source[];
+  create(config: Config, ctx: ComponentContext): SourceDatasets;
 }
 
 /**

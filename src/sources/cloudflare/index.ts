@@ -1,5 +1,5 @@
 import type { ComponentContext } from '../../core/context.js';
-import type { InventorySource, Source } from '../source.js';
+import type { InventorySource, Source, SourceDatasets, SourceFactory } from '../source.js';
 import { CloudflareClient, tokenFingerprint } from './client.js';
 import { cloudflareConfigSchema, type CloudflareConfig } from './config.js';
 import { AccessRequestsSource } from './datasets/access-requests.js';
@@ -12,14 +12,6 @@ import { OrganizationSource } from './datasets/organization.js';
 import { ScimUpdatesSource } from './datasets/scim-updates.js';
 import { RateBudget } from './rate-budget.js';
 
-/** Every dataset of one account, split by how the pipeline runs them. */
-export interface CloudflareDatasets {
-  /** Log datasets, pulled by cursor. */
-  readonly logs: readonly Source[];
-  /** Inventory datasets, read whole as snapshots. */
-  readonly inventories: readonly InventorySource[];
-}
-
 /**
  * The `cloudflare_zero_trust` source type: one client per account, one Source per log dataset and one
  * InventorySource per inventory dataset (`config.datasets`, all of them by default), in catalogue order.
@@ -28,7 +20,7 @@ export interface CloudflareDatasets {
 export const cloudflareZeroTrustFactory = {
   type: 'cloudflare_zero_trust',
   configSchema: cloudflareConfigSchema,
-  create(config: CloudflareConfig, ctx: ComponentContext): CloudflareDatasets {
+  create(config: CloudflareConfig, ctx: ComponentContext): SourceDatasets {
     const logger = ctx.logger.child({ component: 'cloudflare_zero_trust', source: config.name });
     const client = createCloudflareClient(config, ctx);
     const wanted = new Set<CloudflareDatasetId>(config.datasets ?? CLOUDFLARE_DATASET_IDS);
@@ -70,7 +62,7 @@ export const cloudflareZeroTrustFactory = {
     }
     return { logs, inventories };
   },
-} as const;
+} as const satisfies SourceFactory<CloudflareConfig> & { readonly configSchema: typeof cloudflareConfigSchema };
 
 // A dataset added to the catalogue but not here fails to compile.
 function unbuilt(dataset: never): never {
