@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERMISSIONS } from '../../src/simulator/simulator.js';
 import { spawnCli } from '../helpers/cli.js';
 import { expectExactlyOnce, setUpCollector, storedRawRecords, type CollectorEnv } from '../helpers/collector-env.js';
 
@@ -16,6 +17,9 @@ describe('collector survives kill -9 at any moment', () => {
   beforeAll(async () => {
     setup = await setUpCollector({
       seed: 7,
+      // Every read permission, so the SCIM and audit logs go through the same kills as the Access logs.
+      tokens: [{ value: 'zt-sim-token-crash-recovery-every-read-0001', permissions: Object.values(PERMISSIONS) }],
+      adminTraffic: { scimUpdatesPerDay: 2000, auditEntriesPerDay: 2000 },
       traffic: { kind: 'fixed', fromMs: now - 3 * 24 * HOUR_MS, toMs: now - HOUR_MS, count: EVENT_COUNT },
       // Slow pages stretch a run over a few seconds so the kills land at varied points.
       faults: { slow: { delayMs: 40 }, bursts: [{ atMs: now - 2 * 24 * HOUR_MS, count: 2500 }] },
@@ -53,5 +57,23 @@ describe('collector survives kill -9 at any moment', () => {
     const expected = setup.simulator.eventsBetween(now - 4 * 24 * HOUR_MS, now + HOUR_MS);
     expect(expected.length).toBe(EVENT_COUNT + 2500);
     expectExactlyOnce(await storedRawRecords(setup.env), expected);
+    // The collector's backfill starts when its first run starts, a moment after `now`; compare from a few minutes
+    // later so a record in that moment cannot make the sets differ.
+    const from = now - 4 * 24 * HOUR_MS + 5 * 60_000;
+    const scimTime = (record: Record<string, unknown>): number => Date.parse(String(record['logged_at']));
+    const auditTime = (record: Record<string, unknown>): number =>
+      Date.parse(String((record['action'] as Record<string, unknown>)['time']));
+    const scim = setup.simulator.scimUpdatesBetween(from, now);
+    const audit = setup.simulator.auditLogsBetween(from, now, 'v2');
+    expect(scim.length).toBeGreaterThan(3000);
+    expect(audit.length).toBeGreaterThan(3000);
+    expectExactlyOnce(
+      (await storedRawRecords(setup.env, 'scim_updates')).filter((r) => scimTime(r) >= from),
+      scim,
+    );
+    expectExactlyOnce(
+      (await storedRawRecords(setup.env, 'audit_logs')).filter((r) => auditTime(r) >= from),
+      audit,
+    );
   }, 180_000);
 });

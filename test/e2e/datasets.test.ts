@@ -46,6 +46,19 @@ async function search(env: Record<string, string>, query: string, clock?: Manual
     .map((line) => JSON.parse(line) as StoredEvent);
 }
 
+/** Stored raw SCIM or audit records whose own time is at or after `fromMs`. */
+async function storedSince(
+  env: Record<string, string>,
+  dataset: 'scim_updates' | 'audit_logs',
+  fromMs: number,
+): Promise<Record<string, unknown>[]> {
+  const timeOf = (record: Record<string, unknown>): number =>
+    Date.parse(
+      String(dataset === 'scim_updates' ? record['logged_at'] : (record['action'] as Record<string, unknown>)['time']),
+    );
+  return (await storedRawRecords(env, dataset)).filter((record) => timeOf(record) >= fromMs);
+}
+
 async function inventory(env: Record<string, string>, kind: string): Promise<{ id: string; name: string }[]> {
   const result = await runInProcess(['inventory', kind, '--format', 'json'], { env });
   expect(result.code, result.stderr).toBe(0);
@@ -124,10 +137,14 @@ describe('every dataset the token can read', () => {
     for (const list of [served.users, served.groups, served.apps, served.devices])
       expect(list.length).toBeGreaterThan(3);
 
-    const from = now - 3 * DAY_MS;
-    expectExactlyOnce(await storedRawRecords(setup.env, 'scim_updates'), setup.simulator.scimUpdatesBetween(from, now));
+    // The collector's backfill starts a moment after `now`: compare from a few minutes later.
+    const from = now - 3 * DAY_MS + 5 * MINUTE_MS;
     expectExactlyOnce(
-      await storedRawRecords(setup.env, 'audit_logs'),
+      await storedSince(setup.env, 'scim_updates', from),
+      setup.simulator.scimUpdatesBetween(from, now),
+    );
+    expectExactlyOnce(
+      await storedSince(setup.env, 'audit_logs', from),
       setup.simulator.auditLogsBetween(from, now, 'v2'),
     );
     expect(setup.simulator.scimUpdatesBetween(from, now).length).toBeGreaterThan(3);
@@ -286,6 +303,53 @@ describe('every dataset the token can read', () => {
     ).toContain('"kind": "group"');
   }, 120_000);
 
+  it('lists exactly the datasets each single missing permission costs, and fails only for a base permission', async () => {
+    const lacking = (index: number): string => `zt-sim-token-lacking-one-permission-${String(index).padStart(4, '0')}`;
+    setup = await setUpCollector(
+      {
+        seed: 26,
+        inventoryChanges: false,
+        tokens: ALL_READ_PERMISSIONS.map((missing, index) => ({
+          value: lacking(index),
+          permissions: ALL_READ_PERMISSIONS.filter((permission) => permission !== missing),
+        })),
+      },
+      false,
+    );
+    const { CLOUDFLARE_DATASETS } = await import('../../src/sources/cloudflare/datasets/catalogue.js');
+    for (const [index, missing] of ALL_READ_PERMISSIONS.entries()) {
+      const env = { ...setup.env, CF_TOKEN: lacking(index) };
+      const name = `Lacking ${index}`;
+      const added = await runInProcess(
+        [
+          'source',
+          'add',
+          '--name',
+          name,
+          '--account-id',
+          setup.simulator.accountId,
+          '--token-env',
+          'CF_TOKEN',
+          '--no-verify',
+        ],
+        { env },
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const tested = await runInProcess(['source', 'test', name, '--format', 'json'], { env });
+      const rows = JSON.parse(tested.stdout) as { dataset: string; ok: boolean; permission: string; message: string }[];
+      const expectedMissing = Object.entries(CLOUDFLARE_DATASETS)
+        .filter(([, info]) => info.permission === missing)
+        .map(([dataset]) => dataset);
+      const failed = rows.filter((row) => !row.ok);
+      // SCIM logs are asked for per identity provider, so they also need the permission that lists them.
+      if (missing === PERMISSIONS.accessOrganizations) expectedMissing.push('scim_updates');
+      expect(failed.map((row) => row.dataset).sort(), missing).toEqual(expectedMissing.sort());
+      for (const row of failed) expect(row.message, `${missing}: ${row.dataset}`).toContain(missing);
+      const base = Object.values(CLOUDFLARE_DATASETS).some((info) => info.permission === missing && info.required);
+      expect(tested.code, `${missing}: ${tested.stderr}`).toBe(base ? 3 : 0);
+    }
+  }, 120_000);
+
   it('turns every kind of inventory change into exactly one change event, and an unchanged snapshot into none', async () => {
     const start = Date.parse('2026-11-20T12:00:00.000Z');
     const clock = new ManualClock(start);
@@ -350,6 +414,10 @@ describe('every dataset the token can read', () => {
       policies: current.policies.map((candidate) =>
         candidate['id'] === policy['id'] ? { ...candidate, decision: 'bypass' } : candidate,
       ),
+      gatewayConfiguration: {
+        ...current.gatewayConfiguration,
+        settings: { ...(current.gatewayConfiguration['settings'] as object), activity_log: { enabled: false } },
+      },
       devices: current.devices.map((candidate) =>
         candidate.id === device.id ? { ...candidate, activeRegistrations: 0 } : candidate,
       ),
@@ -364,6 +432,7 @@ describe('every dataset the token can read', () => {
         'access_users:create',
         'apps:update',
         'devices:update',
+        'gateway:update',
         'gateway:update',
         'groups:delete',
         'groups:update',
@@ -380,7 +449,9 @@ describe('every dataset the token can read', () => {
     expect(messageOf('identity_providers', 'create')).toContain('Backup SSO');
     expect(messageOf('groups', 'delete')).toContain(String(removedGroup['name']));
     expect(messageOf('organization', 'update')).toContain('720h');
-    expect(messageOf('gateway', 'update')).toContain(String(rule['name']));
+    const gatewayMessages = events.filter((event) => event.dataset === 'gateway').map((event) => event.ocsf['message']);
+    expect(JSON.stringify(gatewayMessages)).toContain(String(rule['name']));
+    expect(JSON.stringify(gatewayMessages)).toContain('activity_log');
     expect(messageOf('devices', 'update')).toContain('active_registrations');
     for (const event of events) {
       expect(event.raw, event.dataset).toHaveProperty('before');
@@ -465,10 +536,14 @@ describe('every dataset the token can read', () => {
     await collectOnce(setup.env, undefined, 3);
     // A second run over the same window must not add a single copy.
     await collectOnce(setup.env, undefined, 3);
-    const from = now - 3 * DAY_MS;
-    expectExactlyOnce(await storedRawRecords(setup.env, 'scim_updates'), setup.simulator.scimUpdatesBetween(from, now));
+    // The collector's backfill starts a moment after `now`: compare from a few minutes later.
+    const from = now - 3 * DAY_MS + 5 * MINUTE_MS;
     expectExactlyOnce(
-      await storedRawRecords(setup.env, 'audit_logs'),
+      await storedSince(setup.env, 'scim_updates', from),
+      setup.simulator.scimUpdatesBetween(from, now),
+    );
+    expectExactlyOnce(
+      await storedSince(setup.env, 'audit_logs', from),
       setup.simulator.auditLogsBetween(from, now, 'v2'),
     );
     const statuses = setup.simulator.stats.byStatus;
