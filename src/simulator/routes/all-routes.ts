@@ -5,6 +5,9 @@ import { accessOrganizations } from './access-organizations.js';
 import { accessPolicies } from './access-policies.js';
 import { accessRequests } from './access-requests.js';
 import { accessScimUpdates } from './access-scim-updates.js';
+import { accessUserActiveSessions } from './access-user-active-sessions.js';
+import { accessUserFailedLogins } from './access-user-failed-logins.js';
+import { accessUserLastSeenIdentity } from './access-user-last-seen-identity.js';
 import { accessUsers } from './access-users.js';
 import { accountTokenVerify } from './account-token-verify.js';
 import { auditLogs } from './audit-logs.js';
@@ -31,6 +34,9 @@ export const allRoutes: readonly Route[] = [
   auditLogs,
   auditLogsV2,
   accessUsers,
+  accessUserFailedLogins,
+  accessUserActiveSessions,
+  accessUserLastSeenIdentity,
   accessOrganizations,
   accessIdentityProviders,
   accessGroups,
