@@ -1,49 +1,156 @@
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { NEW_USER } from '../../src/simulator/simulator.js';
 import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
-describe('npm run demo', () => {
-  const dir = makeTempDir('demo');
-  afterAll(() => dir.remove());
+const MINUTE_MS = 60_000;
+// A fixed start makes the simulated week, and so the summary, the same on every run.
+const START_MS = Date.parse('2026-06-01T09:00:00Z');
+const INVENTORY_LABELS = ['users', 'identity providers', 'groups', 'Gateway rules', 'devices', 'apps', 'policies'];
 
-  it('backfills a week from the simulator, prints a summary and next steps, follows live, and stops cleanly on Ctrl-C', async () => {
-    const child = spawnCli(['demo'], { ZEROTRAIL_DATA_DIR: dir.path, ZEROTRAIL_COLLECT__INTERVAL_SECS: '1' });
+interface RunningCli {
+  readonly output: () => { readonly stdout: string; readonly stderr: string };
+  readonly exited: Promise<number>;
+}
+
+/** The CLI in this process with output readable while it runs, which the shared helper gives only at the end. */
+function startInProcess(
+  args: readonly string[],
+  env: Record<string, string>,
+  clock: ManualClock,
+  signal: AbortSignal,
+): RunningCli {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = runCli(args, { stdin: Readable.from([]), stdout, stderr, env, signal }, clock);
+  return { output: () => ({ stdout: out, stderr: err }), exited };
+}
+
+async function waitFor(what: string, read: () => string, done: (text: string) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done(read())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('npm run demo', () => {
+  const dirs = [makeTempDir('demo'), makeTempDir('demo-live')];
+  afterAll(() => {
+    for (const dir of dirs) dir.remove();
+  });
+
+  it('tests the token, backfills every dataset, summarises it with the inventory and audit changes, follows live, and stops cleanly on Ctrl-C', async () => {
+    const dir = dirs[0]!.path;
+    const child = spawnCli(['demo'], { ZEROTRAIL_DATA_DIR: dir, ZEROTRAIL_COLLECT__INTERVAL_SECS: '1' });
     child.stdin?.end();
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo did not reach live mode:\n${stdout}\n${stderr}`)), 90_000);
-      const check = setInterval(() => {
-        if (stdout.includes('Following live events')) {
-          clearInterval(check);
-          clearTimeout(timer);
-          resolve();
-        }
-      }, 100);
-    });
+    await waitFor(
+      'live mode',
+      () => `${stdout}\n${stderr}`,
+      (text) => text.includes('Press Ctrl-C to stop'),
+      50_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill('SIGINT');
     expect(await exited, stderr).toBe(0);
 
+    // The demo token reads every dataset, so none is skipped.
+    for (const dataset of ['access_requests', 'access_users', 'apps', 'policies', 'scim_updates', 'audit_logs'])
+      expect(stdout).toMatch(new RegExp(`^${dataset}\\s+collected\\s`, 'm'));
+    expect(stdout).not.toMatch(/MISSING|not collected/);
+    expect(stderr).not.toMatch(/failed: error|MaxListenersExceededWarning/);
     expect(stdout).toMatch(/Stored \d+ Access authentication events \(a 7-day backfill\)/);
-    expect(stdout).toMatch(/OUTCOME\s+EVENTS/);
-    expect(stdout).toContain('success');
-    expect(stdout).toContain('failure');
-    expect(stdout).toContain('Next commands to try');
+    expect(stdout).toMatch(/^users\s+[1-9]\d*\s/m);
+    expect(stdout).toMatch(/Also stored: [1-9]\d* SCIM updates and [1-9]\d* audit log entries\./);
+    expect(stdout).toContain('Following live events now');
     expect(stdout).toContain('Demo stopped');
     expect(stderr).toContain('Backfilling 7 days');
 
-    const stored = Number(/Stored (\d+) Access/.exec(stdout)?.[1]);
-    expect(stored).toBeGreaterThan(5000);
     const failures = await runInProcess(['search', 'outcome:failure', '--format', 'json', '--limit', '5'], {
-      env: { ZEROTRAIL_DATA_DIR: dir.path },
+      env: { ZEROTRAIL_DATA_DIR: dir },
     });
     expect(failures.code, failures.stderr).toBe(0);
-    const events = JSON.parse(failures.stdout) as { outcome: string }[];
+    const events = JSON.parse(failures.stdout) as { outcome: string; dataset: string }[];
     expect(events.length).toBe(5);
     for (const event of events) expect(event.outcome).toBe('failure');
-  }, 120_000);
+  }, 60_000);
+
+  it('prints the inventory, the audit changes of the week and an enriched event, then each configuration change as its snapshot finds it', async () => {
+    const dir = dirs[1]!.path;
+    const clock = new ManualClock(START_MS);
+    const controller = new AbortController();
+    const env = { ZEROTRAIL_DATA_DIR: dir, ZEROTRAIL_COLLECT__INTERVAL_SECS: '1' };
+    const demo = startInProcess(['demo'], env, clock, controller.signal);
+    const stdout = (): string => demo.output().stdout;
+    try {
+      await waitFor('the summary', stdout, (text) => /Stored \d+ Access authentication events/.test(text), 50_000);
+      // The backfill is over and the first snapshots are stored. The simulator's live changes fall 1 to 8
+      // minutes after its start; jumping past them makes the first live snapshot of each dataset find them.
+      clock.advance(9 * MINUTE_MS);
+      await waitFor('the live changes', stdout, (text) => (text.match(/^change: /gm) ?? []).length >= 4, 30_000);
+      await waitFor('new events', stdout, (text) => /^\+\d+ new Access events? /m.test(text), 10_000);
+    } finally {
+      controller.abort();
+    }
+    const code = await demo.exited;
+    const { stdout: out, stderr } = demo.output();
+    expect(code, stderr).toBe(0);
+    const [summary = '', live = ''] = out.split('Following live events now');
+    expect(live).toContain('the inventory is snapshotted every 60 s');
+
+    for (const label of INVENTORY_LABELS) expect(summary).toMatch(new RegExp(`^${label}\\s+[1-9]\\d*\\s+\\S`, 'm'));
+    expect(summary).not.toContain('Google Workspace');
+    expect(summary).toMatch(/Also stored: [1-9]\d* SCIM updates and [1-9]\d* audit log entries\./);
+
+    // The two scheduled changes of the last week, and neither the older ones nor logins and page views.
+    const audit = /Configuration changes in the audit logs of the last 7 days:\n((?: {2}.*\n)+)/.exec(summary)?.[1];
+    expect(audit, summary).toBeDefined();
+    expect(audit).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}\S+@example\.com: Lengthened the Access session/m);
+    expect(audit).toContain('Required a United States location in the Access policy "Allow administrators"');
+    expect(audit?.trim().split('\n')).toHaveLength(2);
+    expect(summary).not.toMatch(/Disabled Gateway rule|second contractor|Logged in to the dashboard|Listed /);
+
+    const enriched = /An Access event enriched from the inventory \(ocsf.enrichments\):\n((?: {2}.*\n)+)/.exec(
+      summary,
+    )?.[1];
+    expect(enriched, summary).toBeDefined();
+    expect(enriched).toMatch(/^ {2}app: {15}\S.* \(self_hosted, \S+\.example\.com\)$/m);
+    expect(enriched).toMatch(/^ {2}identity provider: \S/m);
+    expect(enriched).toMatch(/^ {2}groups: {12}\S/m);
+
+    expect(summary).toMatch(/npx zerotrail --data-dir \S+ inventory users/);
+    expect(summary).toMatch(/npx zerotrail --data-dir \S+ source status/);
+    expect(summary).toMatch(/npx zerotrail --data-dir \S+ search 'dataset:identity_providers'/);
+    expect(summary).not.toContain('change: ');
+
+    expect(live).toContain(`change: Access user "${NEW_USER.email}" created`);
+    // Revoking a device's registration shows as its active registrations dropping to none.
+    expect(live).toMatch(/^change: Device "[^"]+" (?:revoked|changed): .*active_registrations \d+ → 0/m);
+    expect(live).toContain('change: Identity provider "Google Workspace" created');
+    expect(live).toMatch(/^change: Access application "Admin console" changed: .*session_duration "[^"]+" → "8h"/m);
+    expect(live).toMatch(/^\+\d+ new audit log entr(y|ies)$/m);
+    expect(live).toContain('Demo stopped');
+
+    // The printed changes are stored events an analyst can search.
+    const search = await runInProcess(['search', 'dataset:identity_providers', '--format', 'json'], { env, clock });
+    expect(search.code, search.stderr).toBe(0);
+    const stored = JSON.parse(search.stdout) as { activity: string; ocsf: { message: string } }[];
+    expect(stored.map((event) => [event.activity, event.ocsf.message])).toEqual([
+      ['create', 'Identity provider "Google Workspace" created'],
+    ]);
+    const users = await runInProcess(['inventory', 'users'], { env, clock });
+    expect(users.stdout).toContain(NEW_USER.email);
+  }, 60_000);
 });

@@ -1,26 +1,84 @@
 import type { Command } from 'commander';
+import { setMaxListeners } from 'node:events';
 import { relative } from 'node:path';
+import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { InventoryKind } from '../../core/inventory.js';
 import { Secret } from '../../core/secret.js';
-import { startSimulator } from '../../simulator/simulator.js';
+import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
+import type { PageStored } from '../../pipeline/runner.js';
+import { CLOUDFLARE_DATASET_IDS } from '../../sources/cloudflare/datasets/catalogue.js';
+import {
+  DEFAULT_PERMISSIONS,
+  DEFAULT_TOKEN,
+  PERMISSIONS,
+  startSimulator,
+  type Simulator,
+} from '../../simulator/simulator.js';
+import type { SearchField, SearchFilter } from '../../store/search-query.js';
 import type { StoredSource } from '../../store/store.js';
 import type { CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { eventsToTable, renderTable } from '../output.js';
-import { collect } from './collect.js';
+import { eventsToTable, renderTable, visible } from '../output.js';
+import { collect, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
+import { failWhenRequiredMissing, printConnectionReport } from './source-test.js';
 
 export const DEMO_SOURCE_NAME = 'Cloudflare Zero Trust Logs (demo)';
+
+/** The base permissions plus every optional one, so that the demo collects every dataset. */
+const DEMO_PERMISSIONS: readonly string[] = [
+  ...DEFAULT_PERMISSIONS,
+  PERMISSIONS.accessAppsAndPolicies,
+  PERMISSIONS.accessScimLogs,
+  PERMISSIONS.accountSettings,
+];
+
+// The shortest interval the config allows: the simulator's scheduled changes then show within a minute or so,
+// where the default quarter hour would leave a demo watcher waiting.
+const DEMO_INVENTORY_INTERVAL_SECS = 60;
 const DAY_MS = 86_400_000;
+// Every dataset job may wait on the stop signal at once: its interval sleep, the rate budget and a request.
+const STOP_LISTENERS_PER_DATASET = 4;
+const CHANGES_SHOWN = 5;
+const LIVE_CHANGES_SHOWN = 20;
+const EXAMPLES_SHOWN = 3;
+// The newest access events are the likeliest to be enriched: they were stored after the first snapshots.
+const ENRICHMENT_CANDIDATES = 200;
+
+/** What the summary shows of the inventory, in the order a reader meets them. */
+const INVENTORY_LINES = [
+  ['user', 'users'],
+  ['identity_provider', 'identity providers'],
+  ['group', 'groups'],
+  ['gateway_rule', 'Gateway rules'],
+  ['device', 'devices'],
+  ['app', 'apps'],
+  ['policy', 'policies'],
+] as const satisfies readonly (readonly [InventoryKind, string])[];
+
+/** The backfilled time range; it has no end because the summary is printed before live collection starts. */
+interface BackfillWindow {
+  readonly fromMs: number;
+}
 
 export function registerDemoCommand(program: Command, context: CommandContext): void {
   program
     .command('demo')
     .description(
-      'Run zerotrail end to end on the built-in Cloudflare API simulator: backfill 7 days, then follow live events',
+      'Run zerotrail end to end on the built-in Cloudflare API simulator: backfill 7 days and snapshot the inventory, then follow live events and configuration changes',
     )
     .action(async () => {
       const out = context.io.stdout;
-      const simulator = await startSimulator({ seed: 1 });
+      const config = context.loadConfig({ collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } });
+      const signal = AbortSignal.any([context.io.signal]);
+      setMaxListeners(CLOUDFLARE_DATASET_IDS.length * STOP_LISTENERS_PER_DATASET, signal);
+      // The simulator shares the command's clock, so the account's scheduled changes follow the collector's time.
+      const simulator = await startSimulator({
+        seed: 1,
+        clock: context.clock,
+        tokens: [{ value: DEFAULT_TOKEN, name: 'zerotrail demo', permissions: DEMO_PERMISSIONS }],
+      });
       try {
         writeLine(
           out,
@@ -30,46 +88,31 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         writeLine(out, '');
         await context.withApp(async (app) => {
           const source = await addDemoSource(app, context, simulator);
-          const caughtUp = await collect(app, context, [source], { once: true });
-          if (context.io.signal.aborted) return;
-          const failed = caughtUp.filter((outcome) => outcome.state === 'failed');
-          if (failed.length > 0) {
-            for (const outcome of failed)
-              writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
-          }
-          await printSummary(app, context);
-          writeLine(out, '');
-          writeLine(out, 'Following live events now (new ones appear every few seconds); press Ctrl-C to stop.');
-          let live = 0;
-          await collect(app, context, [source], {
-            once: false,
-            quiet: true,
-            onPageStored: (page) => {
-              if (page.inserted === 0) return;
-              live += page.inserted;
-              writeLine(
-                out,
-                `+${page.inserted} new event${page.inserted === 1 ? '' : 's'} (${live} since the backfill)`,
-              );
-            },
-          });
-        });
+          const days = Math.min(app.config.collect.backfillDays, MAX_ACCESS_LOG_RETENTION_DAYS);
+          // What the backfill fetches: the collector starts `lookback_secs` early to catch late events.
+          const backfill = { fromMs: app.clock.now() - days * DAY_MS - app.config.cloudflare.lookbackSecs * 1000 };
+          const caughtUp = await collect(app, context, [source], { once: true, signal });
+          if (signal.aborted) return;
+          for (const outcome of caughtUp.filter((item) => item.state === 'failed'))
+            writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
+          await printSummary(app, context, backfill, days);
+          await followLive(app, context, source, simulator, signal);
+        }, config);
       } finally {
         await simulator.stop();
       }
-      writeLine(out, 'Demo stopped. The events stay in the data directory; search them any time.');
+      writeLine(out, 'Demo stopped. The events and the inventory stay in the data directory; search them any time.');
     });
 }
 
-async function addDemoSource(
-  app: App,
-  context: CommandContext,
-  simulator: { readonly baseUrl: string; readonly token: string; readonly accountId: string },
-): Promise<StoredSource> {
+async function addDemoSource(app: App, context: CommandContext, simulator: Simulator): Promise<StoredSource> {
   const token = new Secret(simulator.token);
   // The simulator listens on a new port each run, so an earlier demo source is replaced; its events stay.
   const previous = await app.store.getSource(DEMO_SOURCE_NAME);
   const report = await testSourceConnection(app, { accountId: simulator.accountId, token, baseUrl: simulator.baseUrl });
+  writeLine(context.io.stdout, `Connection test of the demo token (status ${report.token.status}):`);
+  printConnectionReport(context.io, report, 'table');
+  failWhenRequiredMissing(report);
   const source: StoredSource = {
     name: DEMO_SOURCE_NAME,
     type: 'cloudflare_zero_trust',
@@ -81,27 +124,28 @@ async function addDemoSource(
   };
   if (previous !== undefined) await app.store.removeSource(DEMO_SOURCE_NAME);
   await app.store.saveSource(source);
+  writeLine(context.io.stdout, '');
   writeLine(
     context.io.stdout,
-    `Added data source "${DEMO_SOURCE_NAME}" (account ${simulator.accountId}); token verified, status ${report.token.status}, stored encrypted.`,
+    `Added data source "${DEMO_SOURCE_NAME}" (account ${simulator.accountId}); token stored encrypted.`,
   );
   return source;
 }
 
-async function printSummary(app: App, context: CommandContext): Promise<void> {
+async function printSummary(app: App, context: CommandContext, backfill: BackfillWindow, days: number): Promise<void> {
   const out = context.io.stdout;
-  const fromMs = app.clock.now() - 7 * DAY_MS;
-  const total = await app.store.count({ filter: null });
-  const byOutcome = await app.store.aggregate({ filter: null, fromMs, groupBy: 'outcome', limit: 10 });
+  const ofSource = term('source', DEMO_SOURCE_NAME);
+  const access = and(ofSource, term('dataset', 'access_requests'));
+  const total = await app.store.count({ filter: access, ...backfill });
+  const byOutcome = await app.store.aggregate({ filter: access, ...backfill, groupBy: 'outcome', limit: 10 });
   const topUsers = await app.store.aggregate({
-    filter: { kind: 'term', field: 'outcome', value: 'failure', wildcard: false },
-    fromMs,
+    filter: and(access, term('outcome', 'failure')),
+    ...backfill,
     groupBy: 'user',
     limit: 5,
   });
-  const sample = await app.store.search({ filter: null, order: 'desc' }, { limit: 5 });
   writeLine(out, '');
-  writeLine(out, `Stored ${total} Access authentication events (a 7-day backfill).`);
+  writeLine(out, `Stored ${total} Access authentication events (a ${days}-day backfill).`);
   writeLine(
     out,
     renderTable(
@@ -116,20 +160,240 @@ async function printSummary(app: App, context: CommandContext): Promise<void> {
       out,
       renderTable(
         ['user', 'denied'],
-        topUsers.map((bucket) => [bucket.key ?? '-', String(bucket.count)]),
+        topUsers.map((bucket) => [visible(bucket.key ?? '-'), String(bucket.count)]),
       ),
     );
   }
+  await printInventory(app, context);
+  await printAdminActivity(app, context, backfill, days);
+  await printEnrichedExample(app, context, access, backfill);
+
+  const sample = await app.store.search({ filter: access, order: 'desc' }, { limit: 5 });
   writeLine(out, '');
-  writeLine(out, 'Latest events:');
+  writeLine(out, 'Latest Access events:');
   writeLine(out, eventsToTable(sample.events));
+
   const dataDir = relative(process.cwd(), app.config.dataDir) || '.';
   const dirFlag = dataDir === 'zerotrail-data' ? '' : ` --data-dir ${dataDir}`;
   const someUser = topUsers[0]?.key ?? 'alice@example.com';
   writeLine(out, '');
   writeLine(out, 'Next commands to try (in another shell):');
   writeLine(out, `  npx zerotrail${dirFlag} search 'outcome:failure' --from -24h`);
-  writeLine(out, `  npx zerotrail${dirFlag} search 'user:${someUser}' --from -7d --format ndjson`);
+  writeLine(out, `  npx zerotrail${dirFlag} search 'user:${visible(someUser)}' --from -7d --format ndjson`);
   writeLine(out, `  npx zerotrail${dirFlag} search 'src_ip:203.0.113.0/24 AND NOT outcome:success' --format csv`);
+  writeLine(out, `  npx zerotrail${dirFlag} inventory users`);
+  writeLine(out, `  npx zerotrail${dirFlag} search 'dataset:identity_providers'`);
+  writeLine(out, `  npx zerotrail${dirFlag} source status`);
   writeLine(out, `  npx zerotrail${dirFlag} source list`);
+}
+
+async function printInventory(app: App, context: CommandContext): Promise<void> {
+  const rows: string[][] = [];
+  let takenAt = 0;
+  for (const [kind, label] of INVENTORY_LINES) {
+    const entities = await app.store.listInventory(kind, DEMO_SOURCE_NAME);
+    for (const entity of entities) takenAt = Math.max(takenAt, entity.takenAt);
+    const names = entities.slice(0, EXAMPLES_SHOWN).map((entity) => clip(visible(entity.name || entity.id), 32));
+    const more = entities.length > EXAMPLES_SHOWN ? ', …' : '';
+    rows.push([label, String(entities.length), `${names.join(', ')}${more}`]);
+  }
+  writeLine(context.io.stdout, '');
+  writeLine(
+    context.io.stdout,
+    takenAt === 0 ? 'Inventory: no snapshot yet.' : `Inventory (snapshot of ${new Date(takenAt).toISOString()}):`,
+  );
+  writeLine(context.io.stdout, renderTable(['inventory', 'count', 'for example'], rows));
+}
+
+const auditChangeSchema = z.object({
+  message: z.string().optional(),
+  actor: z.object({ user: z.object({ email_addr: z.string().optional() }).optional() }).optional(),
+  resources: z.array(z.object({ data: z.object({ scope: z.string().optional() }).optional() })).optional(),
+});
+
+async function printAdminActivity(
+  app: App,
+  context: CommandContext,
+  backfill: BackfillWindow,
+  days: number,
+): Promise<void> {
+  const out = context.io.stdout;
+  const ofSource = term('source', DEMO_SOURCE_NAME);
+  const scim = await app.store.count({ filter: and(ofSource, term('dataset', 'scim_updates')), ...backfill });
+  const audit = and(ofSource, term('dataset', 'audit_logs'));
+  const auditEntries = await app.store.count({ filter: audit, ...backfill });
+  // A write to an account resource; a dashboard login is also a `create`, of the user's own session.
+  const writes = and(audit, or(term('activity', 'create'), or(term('activity', 'update'), term('activity', 'delete'))));
+  const page = await app.store.search({ filter: writes, order: 'asc', ...backfill }, { limit: 1000 });
+  const changes = page.events.flatMap((event) => {
+    const ocsf = auditChangeSchema.safeParse(event.ocsf);
+    if (!ocsf.success || ocsf.data.resources?.some((resource) => resource.data?.scope === 'user') === true) return [];
+    return [{ event, message: ocsf.data.message ?? event.activity, actor: ocsf.data.actor?.user?.email_addr }];
+  });
+  writeLine(out, '');
+  writeLine(out, `Also stored: ${plural(scim, 'SCIM update')} and ${plural(auditEntries, 'audit log entry')}.`);
+  if (changes.length === 0) {
+    writeLine(out, `No configuration changes in the audit logs of the last ${days} days.`);
+    return;
+  }
+  writeLine(out, `Configuration changes in the audit logs of the last ${days} days:`);
+  for (const { event, message, actor } of changes.slice(0, CHANGES_SHOWN)) {
+    const when = new Date(event.time).toISOString().slice(0, 16).replace('T', ' ');
+    const failed = event.outcome === 'failure' ? ' (failed)' : '';
+    writeLine(out, `  ${when}  ${visible(actor ?? event.user ?? 'unknown actor')}: ${visible(message)}${failed}`);
+  }
+  if (changes.length > CHANGES_SHOWN) writeLine(out, `  … and ${changes.length - CHANGES_SHOWN} more`);
+}
+
+const enrichmentsSchema = z.array(
+  z.object({
+    type: z.string(),
+    data: z
+      .object({
+        name: z.string().optional(),
+        type: z.string().optional(),
+        domain: z.string().optional(),
+        groups: z.array(z.object({ name: z.string() })).optional(),
+      })
+      .optional(),
+  }),
+);
+type Enrichments = z.infer<typeof enrichmentsSchema>;
+
+async function printEnrichedExample(
+  app: App,
+  context: CommandContext,
+  access: SearchFilter,
+  backfill: BackfillWindow,
+): Promise<void> {
+  const out = context.io.stdout;
+  const page = await app.store.search(
+    { filter: and(access, term('outcome', 'success')), order: 'desc', ...backfill },
+    { limit: ENRICHMENT_CANDIDATES },
+  );
+  let best: { event: NormalizedEvent; enrichments: Enrichments } | undefined;
+  for (const event of page.events) {
+    const parsed = enrichmentsSchema.safeParse(event.ocsf['enrichments']);
+    if (!parsed.success) continue;
+    const types = new Set(parsed.data.map((item) => item.type));
+    if (best === undefined || types.size > new Set(best.enrichments.map((item) => item.type)).size) {
+      best = { event, enrichments: parsed.data };
+    }
+    if (['application', 'identity_provider', 'group_membership'].every((type) => types.has(type))) break;
+  }
+  writeLine(out, '');
+  if (best === undefined) {
+    writeLine(out, 'No Access event was enriched from the inventory yet.');
+    return;
+  }
+  const { event, enrichments } = best;
+  const of = (type: string): Enrichments[number]['data'] => enrichments.find((item) => item.type === type)?.data;
+  const application = of('application');
+  const idp = of('identity_provider');
+  const person = of('user');
+  const groups = enrichments.flatMap((item) =>
+    item.type === 'group_membership' ? (item.data?.groups ?? []).map((group) => group.name) : [],
+  );
+  const detail = (name: string | undefined, ...extra: (string | undefined)[]): string => {
+    const more = extra.filter((text): text is string => text !== undefined && text !== '');
+    return visible(`${name ?? '-'}${more.length > 0 ? ` (${more.join(', ')})` : ''}`);
+  };
+  writeLine(out, 'An Access event enriched from the inventory (ocsf.enrichments):');
+  writeLine(
+    out,
+    `  ${new Date(event.time).toISOString()}  ${visible(event.user ?? '-')}: ${event.activity}, ${event.outcome}`,
+  );
+  if (application !== undefined) {
+    writeLine(out, `  app:               ${detail(application.name, application.type, application.domain)}`);
+  }
+  if (idp !== undefined) writeLine(out, `  identity provider: ${detail(idp.name, idp.type)}`);
+  if (person !== undefined) writeLine(out, `  user:              ${detail(person.name)}`);
+  if (groups.length > 0) writeLine(out, `  groups:            ${visible(groups.join(', '))}`);
+}
+
+async function followLive(
+  app: App,
+  context: CommandContext,
+  source: StoredSource,
+  simulator: Simulator,
+  signal: AbortSignal,
+): Promise<void> {
+  const out = context.io.stdout;
+  const nowMs = app.clock.now();
+  const upcoming = simulator.inventoryChanges().filter((change) => change.atMs > nowMs);
+  writeLine(out, '');
+  writeLine(
+    out,
+    `Following live events now (new ones appear every few seconds); the inventory is snapshotted every ${app.config.collect.inventoryIntervalSecs} s.`,
+  );
+  if (upcoming.length > 0) {
+    const last = Math.max(...upcoming.map((change) => change.atMs));
+    writeLine(
+      out,
+      `The simulated administrators make ${plural(upcoming.length, 'configuration change')} by ${new Date(last).toISOString().slice(11, 16)} UTC; each prints as "change: …" after the next snapshot.`,
+    );
+  }
+  writeLine(out, 'Press Ctrl-C to stop.');
+  let live = 0;
+  // Change events are read back from the store after each snapshot; the printing runs one snapshot at a time.
+  let printing = Promise.resolve();
+  const onPageStored = (page: PageStored): void => {
+    if (page.inserted === 0) return;
+    const dataset = datasetOf(page.jobId);
+    if (dataset === 'access_requests') {
+      live += page.inserted;
+      writeLine(out, `+${plural(page.inserted, 'new Access event')} (${live} since the backfill)`);
+    } else if (dataset === 'scim_updates') writeLine(out, `+${plural(page.inserted, 'new SCIM update')}`);
+    else if (dataset === 'audit_logs') writeLine(out, `+${plural(page.inserted, 'new audit log entry')}`);
+  };
+  const onSnapshotStored = (snapshot: SnapshotStored): void => {
+    if (snapshot.changes === 0) return;
+    printing = printing
+      .then(() => printChanges(app, context, snapshot))
+      .catch((error: unknown) => app.logger.warn({ err: error }, 'Change events could not be shown'));
+  };
+  await collect(app, context, [source], { once: false, quiet: true, signal, onPageStored, onSnapshotStored });
+  await printing;
+}
+
+async function printChanges(app: App, context: CommandContext, snapshot: SnapshotStored): Promise<void> {
+  const filter = and(term('source', DEMO_SOURCE_NAME), term('dataset', datasetOf(snapshot.jobId)));
+  // Every change event of a snapshot carries the snapshot's time.
+  const page = await app.store.search(
+    { filter, order: 'asc', fromMs: snapshot.takenAt, toMs: snapshot.takenAt + 1 },
+    { limit: LIVE_CHANGES_SHOWN },
+  );
+  for (const event of page.events) {
+    const message = event.ocsf['message'];
+    writeLine(context.io.stdout, `change: ${visible(typeof message === 'string' ? message : event.activity)}`);
+  }
+  if (snapshot.changes > page.events.length) {
+    writeLine(context.io.stdout, `change: … and ${snapshot.changes - page.events.length} more`);
+  }
+}
+
+/** The dataset of a job id `<source name>/<dataset>`; a source name may hold a slash, a dataset id never does. */
+function datasetOf(jobId: string): string {
+  return jobId.slice(jobId.lastIndexOf('/') + 1);
+}
+
+function term(field: SearchField, value: string): SearchFilter {
+  return { kind: 'term', field, value, wildcard: false };
+}
+
+function and(left: SearchFilter, right: SearchFilter): SearchFilter {
+  return { kind: 'and', left, right };
+}
+
+function or(left: SearchFilter, right: SearchFilter): SearchFilter {
+  return { kind: 'or', left, right };
+}
+
+function plural(count: number, noun: string): string {
+  if (count === 1) return `${count} ${noun}`;
+  return `${count} ${noun.endsWith('entry') ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
