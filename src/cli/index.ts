@@ -6,6 +6,7 @@ import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppEr
 import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInventoryCommand } from './commands/inventory.js';
+import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerSourceCommand } from './commands/source.js';
@@ -51,6 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
   registerCollectCommand(program, context);
   registerSearchCommand(program, context);
   registerInventoryCommand(program, context);
+  registerInvestigateCommand(program, context);
   registerSimulateCommand(program, context);
   registerDemoCommand(program, context);
   for (const command of program.commands) applyToTree(command);
