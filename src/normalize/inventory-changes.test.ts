@@ -200,9 +200,11 @@ describe('diffInventory volatile fields', () => {
     const device = entity('device', 'd1', { active_registrations: 1, revoked_at: null, last_seen_at: 'a' });
     const [revoked] = diffInventory([device], [changed(device, { revoked_at: '2026-11-20T07:30:00Z' })], META);
     expect(revoked?.ocsf['message']).toBe('Device "d1" revoked: revoked_at null → "2026-11-20T07:30:00Z"');
-    expect(
-      diffInventory([device], [changed(device, { active_registrations: 0, last_seen_at: 'b' })], META),
-    ).toHaveLength(1);
+    const ended = diffInventory([device], [changed(device, { active_registrations: 0, last_seen_at: 'b' })], META);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]?.ocsf['message']).toBe('Device "d1" revoked: active_registrations 1 → 0');
+    const added = diffInventory([device], [changed(device, { active_registrations: 2 })], META);
+    expect(added[0]?.ocsf['message']).toBe('Device "d1" changed: active_registrations 1 → 2');
     const org = entity('organization', 'o1', { session_duration: '24h', updated_at: 'a' });
     expect(diffInventory([org], [changed(org, { session_duration: '1h', updated_at: 'b' })], META)).toHaveLength(1);
   });

@@ -181,6 +181,16 @@ function verbOf(kind: InventoryKind, changes: readonly Change[]): string {
   if (enabled?.before === false && enabled.after === true) return 'enabled';
   const revoked = changes.find((change) => change.path === 'revoked_at');
   if (kind === 'device' && revoked !== undefined && revoked.after != null && revoked.before == null) return 'revoked';
+  // Physical devices carry no revoked_at: revoking a device ends its last active registration.
+  const registrations = changes.find((change) => change.path === 'active_registrations');
+  if (
+    kind === 'device' &&
+    typeof registrations?.before === 'number' &&
+    registrations.before > 0 &&
+    registrations.after === 0
+  ) {
+    return 'revoked';
+  }
   return 'changed';
 }
 
