@@ -162,9 +162,83 @@ function isoTime(ms: number): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-function snapshotOf(entry: InventoryViewEntry): Record<string, unknown> {
-  const takenAt = isoTime(entry.takenAt);
-  return { dataset: wellFormed(entry.dataset), ...(takenAt === null ? {} : { taken_at: takenAt }) };
+/**
+ * What enriching needs per inventory entry and per e-mail, computed on first use and shared by every event
+ * that matches: the enrichment `data` objects (sanitised, with their snapshot), and the groups of an e-mail.
+ * The shared objects are frozen, so no event can change what another one carries.
+ */
+interface EnrichMemo {
+  readonly data: Map<InventoryViewEntry, Map<string, Readonly<Record<string, unknown>>>>;
+  readonly snapshots: Map<InventoryViewEntry, Readonly<Record<string, unknown>>>;
+  readonly appEnrichments: Map<InventoryViewEntry, Readonly<Record<string, unknown>>>;
+  readonly groups: Map<string, EmailGroups>;
+}
+
+interface EmailGroups {
+  /** One `data` object per snapshot the e-mail's groups come from, in the order of the groups. */
+  readonly data: readonly { readonly entry: InventoryViewEntry; readonly data: Readonly<Record<string, unknown>> }[];
+  /** `user.groups` for an event that has none. */
+  readonly userGroups: readonly Readonly<Record<string, unknown>>[];
+}
+
+// A view lives as long as its snapshot; the memo goes with it.
+const MEMOS = new WeakMap<InventoryView, EnrichMemo>();
+// Distinct e-mails remembered per view; past it the memo starts over, so memory stays bounded.
+const MAX_MEMO_EMAILS = 50_000;
+
+function memoOf(view: InventoryView): EnrichMemo {
+  let memo = MEMOS.get(view);
+  if (memo === undefined) {
+    memo = { data: new Map(), snapshots: new Map(), appEnrichments: new Map(), groups: new Map() };
+    MEMOS.set(view, memo);
+  }
+  return memo;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+function snapshotOf(memo: EnrichMemo, entry: InventoryViewEntry): Readonly<Record<string, unknown>> {
+  let snapshot = memo.snapshots.get(entry);
+  if (snapshot === undefined) {
+    const takenAt = isoTime(entry.takenAt);
+    snapshot = deepFreeze({ dataset: wellFormed(entry.dataset), ...(takenAt === null ? {} : { taken_at: takenAt }) });
+    memo.snapshots.set(entry, snapshot);
+  }
+  return snapshot;
+}
+
+function buildData(
+  memo: EnrichMemo,
+  entry: InventoryViewEntry,
+  data: Record<string, unknown>,
+): Readonly<Record<string, unknown>> {
+  return deepFreeze({ ...(sanitizeValue(data) as Record<string, unknown>), snapshot: snapshotOf(memo, entry) });
+}
+
+// The `data` of an enrichment from one entry; `tag` names which of the entry's enrichments it is.
+function entryData(
+  memo: EnrichMemo,
+  entry: InventoryViewEntry,
+  tag: string,
+  build: () => Record<string, unknown>,
+): Readonly<Record<string, unknown>> {
+  let byTag = memo.data.get(entry);
+  if (byTag === undefined) {
+    byTag = new Map();
+    memo.data.set(entry, byTag);
+  }
+  let data = byTag.get(tag);
+  if (data === undefined) {
+    data = buildData(memo, entry, build());
+    byTag.set(tag, data);
+  }
+  return data;
 }
 
 function enrichment(
@@ -172,7 +246,7 @@ function enrichment(
   value: string,
   type: string,
   entry: InventoryViewEntry,
-  data: Record<string, unknown>,
+  data: Readonly<Record<string, unknown>>,
   desc?: string,
 ): Record<string, unknown> {
   return {
@@ -182,7 +256,7 @@ function enrichment(
     provider: ENRICHMENT_PROVIDER,
     ...(Number.isFinite(entry.takenAt) ? { created_time: entry.takenAt } : {}),
     ...(desc === undefined ? {} : { desc }),
-    data: { ...(sanitizeValue(data) as Record<string, unknown>), snapshot: snapshotOf(entry) },
+    data,
   };
 }
 
@@ -240,6 +314,48 @@ function findGroups(view: InventoryView, email: string): GroupMatch[] {
     });
 }
 
+// The groups of one (lower-cased) e-mail, worked out once per view.
+function groupsOf(view: InventoryView, memo: EnrichMemo, email: string): EmailGroups {
+  const cached = memo.groups.get(email);
+  if (cached !== undefined) return cached;
+  const groups = findGroups(view, email);
+  // One enrichment per snapshot, so each says where its groups came from.
+  const bySnapshot = new Map<string, GroupMatch[]>();
+  for (const group of groups) {
+    const key = `${group.entry.dataset}\u0000${group.entry.takenAt}`;
+    const list = bySnapshot.get(key);
+    if (list === undefined) bySnapshot.set(key, [group]);
+    else list.push(group);
+  }
+  const data: { entry: InventoryViewEntry; data: Readonly<Record<string, unknown>> }[] = [];
+  for (const matches of bySnapshot.values()) {
+    const first = matches[0];
+    if (first === undefined) continue;
+    data.push({
+      entry: first.entry,
+      data: buildData(memo, first.entry, {
+        groups: matches.map(({ entry, by }) => ({ uid: entry.entity.id, name: entry.entity.name, matched_by: by })),
+        inferred: true,
+      }),
+    });
+  }
+  const result: EmailGroups = {
+    data,
+    userGroups: deepFreeze(
+      groups.map(({ entry }) => ({
+        uid: wellFormed(entry.entity.id),
+        ...(entry.entity.name === '' ? {} : { name: wellFormed(entry.entity.name) }),
+      })),
+    ),
+  };
+  if (memo.groups.size >= MAX_MEMO_EMAILS) memo.groups.clear();
+  memo.groups.set(email, result);
+  return result;
+}
+
+const GROUP_MEMBERSHIP_DESC =
+  'Inferred from Access group include and exclude rules that name the e-mail, its domain or everyone';
+
 /**
  * An Access authentication event (OCSF 3002) with what the inventory knows about its application, identity
  * provider, user and the user's groups: `enrichments` entries naming the snapshot each fact came from, plus
@@ -250,6 +366,7 @@ function findGroups(view: InventoryView, email: string): GroupMatch[] {
 export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): NormalizedEvent {
   if (event.classUid !== AUTHENTICATION_CLASS_UID) return event;
   const ocsf = event.ocsf;
+  const memo = memoOf(view);
   const added: Record<string, unknown>[] = [];
   const changes: Record<string, unknown> = {};
   let flatApp = event.app;
@@ -258,14 +375,26 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
   if (app !== undefined && event.appUid !== null) {
     const appName = app.entity.name === '' ? null : app.entity.name;
     const appType = stringAttribute(app.entity, 'type');
-    added.push(
-      enrichment('service.uid', event.appUid, 'application', app, {
-        uid: app.entity.id,
-        ...optional('name', appName),
-        ...optional('type', appType),
-        ...optional('domain', stringAttribute(app.entity, 'domain')),
-      }),
-    );
+    // The lookup key is the entity id, so the whole enrichment is the same for every event of the app.
+    let appEnrichment = memo.appEnrichments.get(app);
+    if (appEnrichment === undefined) {
+      appEnrichment = Object.freeze(
+        enrichment(
+          'service.uid',
+          app.entity.id,
+          'application',
+          app,
+          buildData(memo, app, {
+            uid: app.entity.id,
+            ...optional('name', appName),
+            ...optional('type', appType),
+            ...optional('domain', stringAttribute(app.entity, 'domain')),
+          }),
+        ),
+      );
+      memo.appEnrichments.set(app, appEnrichment);
+    }
+    added.push(appEnrichment);
     const service = asRecord(ocsf['service']) ?? {};
     if (appName !== null && typeof service['name'] !== 'string') {
       changes['service'] = { ...service, name: wellFormed(appName) };
@@ -277,12 +406,18 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
   if (idp !== null && event.idp !== null) {
     const protocol = ocsf['auth_protocol'];
     added.push(
-      enrichment('auth_protocol', typeof protocol === 'string' ? protocol : event.idp, 'identity_provider', idp.entry, {
-        uid: idp.entry.entity.id,
-        ...optional('name', idp.entry.entity.name === '' ? null : idp.entry.entity.name),
-        ...optional('type', stringAttribute(idp.entry.entity, 'type')),
-        matched_by: idp.by,
-      }),
+      enrichment(
+        'auth_protocol',
+        typeof protocol === 'string' ? protocol : event.idp,
+        'identity_provider',
+        idp.entry,
+        entryData(memo, idp.entry, `idp:${idp.by}`, () => ({
+          uid: idp.entry.entity.id,
+          ...optional('name', idp.entry.entity.name === '' ? null : idp.entry.entity.name),
+          ...optional('type', stringAttribute(idp.entry.entity, 'type')),
+          matched_by: idp.by,
+        })),
+      ),
     );
   }
 
@@ -294,53 +429,26 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
     if (known !== undefined) {
       const fullName = stringAttribute(known.entity, 'name');
       added.push(
-        enrichment('user.email_addr', emailValue, 'user', known, {
-          uid: known.entity.id,
-          ...optional('name', fullName),
-          ...optional('email', stringAttribute(known.entity, 'email')),
-        }),
+        enrichment(
+          'user.email_addr',
+          emailValue,
+          'user',
+          known,
+          entryData(memo, known, 'user', () => ({
+            uid: known.entity.id,
+            ...optional('name', fullName),
+            ...optional('email', stringAttribute(known.entity, 'email')),
+          })),
+        ),
       );
       if (user['uid'] === undefined) nextUser['uid'] = wellFormed(known.entity.id);
       if (user['full_name'] === undefined && fullName !== null) nextUser['full_name'] = wellFormed(fullName);
     }
-    const groups = findGroups(view, event.user);
-    if (groups.length > 0) {
-      // One enrichment per snapshot, so each says where its groups came from.
-      const bySnapshot = new Map<string, GroupMatch[]>();
-      for (const group of groups) {
-        const key = `${group.entry.dataset}\u0000${group.entry.takenAt}`;
-        const list = bySnapshot.get(key);
-        if (list === undefined) bySnapshot.set(key, [group]);
-        else list.push(group);
-      }
-      for (const matches of bySnapshot.values()) {
-        const first = matches[0];
-        if (first === undefined) continue;
-        added.push(
-          enrichment(
-            'user.email_addr',
-            emailValue,
-            'group_membership',
-            first.entry,
-            {
-              groups: matches.map(({ entry, by }) => ({
-                uid: entry.entity.id,
-                name: entry.entity.name,
-                matched_by: by,
-              })),
-              inferred: true,
-            },
-            'Inferred from Access group include and exclude rules that name the e-mail, its domain or everyone',
-          ),
-        );
-      }
-      if (user['groups'] === undefined) {
-        nextUser['groups'] = groups.map(({ entry }) => ({
-          uid: wellFormed(entry.entity.id),
-          ...(entry.entity.name === '' ? {} : { name: wellFormed(entry.entity.name) }),
-        }));
-      }
+    const groups = groupsOf(view, memo, event.user);
+    for (const { entry, data } of groups.data) {
+      added.push(enrichment('user.email_addr', emailValue, 'group_membership', entry, data, GROUP_MEMBERSHIP_DESC));
     }
+    if (groups.userGroups.length > 0 && user['groups'] === undefined) nextUser['groups'] = groups.userGroups;
     if (Object.keys(nextUser).length !== Object.keys(user).length) changes['user'] = nextUser;
   }
 
