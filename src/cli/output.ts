@@ -63,13 +63,24 @@ function neutraliseFormula(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
+// The table adds which dataset a row comes from, since logins, SCIM updates, audit entries and inventory
+// changes share one search.
+const TABLE_COLUMNS = ['time', 'dataset', ...EVENT_COLUMNS.slice(1)] as const;
+// Long enough for "Gateway rule "Block gambling" disabled: enabled true → false".
+const MESSAGE_WIDTH = 100;
+
 /** Renders a fixed-width table. Control characters are shown escaped so an event cannot drive the terminal. */
 export function eventsToTable(events: readonly NormalizedEvent[], maxWidth = 40): string {
   const rows = events.map((event) => {
     const record = eventToRecord(event);
-    return EVENT_COLUMNS.map((column) => truncate(visible(cellText(record[column], '-')), maxWidth));
+    // A change, SCIM or audit event says what happened only in its message; a login's row speaks for itself.
+    const message = event.dataset === 'access_requests' ? '-' : cellText(event.ocsf['message'], '-');
+    return [
+      ...TABLE_COLUMNS.map((column) => truncate(visible(cellText(record[column], '-')), maxWidth)),
+      truncate(visible(message), MESSAGE_WIDTH),
+    ];
   });
-  return renderTable([...EVENT_COLUMNS], rows);
+  return renderTable([...TABLE_COLUMNS, 'message'], rows);
 }
 
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

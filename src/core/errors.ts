@@ -8,6 +8,7 @@ export const ERROR_CATALOGUE = {
   CLI_USAGE: { status: 400, retryable: false, message: 'The command line is invalid.' },
   SECRET_KEY_INVALID: { status: 500, retryable: false, message: 'The secret key cannot be used to decrypt stored tokens.' },
   SOURCE_NOT_FOUND: { status: 404, retryable: false, message: 'No data source has that name.' },
+  USER_NOT_FOUND: { status: 404, retryable: false, message: 'No user in the inventory has that e-mail or id.' },
   SOURCE_ALREADY_EXISTS: { status: 409, retryable: false, message: 'A data source with that name already exists.' },
   SOURCE_ACCOUNT_ID_INVALID: { status: 400, retryable: false, message: 'The Account ID must be 32 hexadecimal characters.' },
   SOURCE_TOKEN_INVALID: { status: 400, retryable: false, message: 'The API token is empty or malformed.' },

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
 import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
 import type { InventoryCache } from './inventory-cache.js';
@@ -48,8 +49,13 @@ export async function runCollection(
   deps: CollectionDeps,
   options: CollectOptions,
 ): Promise<readonly JobOutcome[]> {
+  // Every job may wait on the stop signal at once (its interval sleep, the rate budget, a request, a retry);
+  // that many listeners is expected, not the leak Node's default limit of 10 warns about.
+  setMaxListeners(Math.max(getMaxListeners(options.signal), jobs.length * LISTENERS_PER_JOB), options.signal);
   return Promise.all(jobs.map((job) => runJob(job, deps, options)));
 }
+
+const LISTENERS_PER_JOB = 4;
 
 function runOnce(job: CollectionJob, deps: CollectionDeps, options: CollectOptions): Promise<PullTotals> {
   if (job.kind === 'inventory') {

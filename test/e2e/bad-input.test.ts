@@ -16,20 +16,26 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
   const sourcesBefore = async (): Promise<unknown> =>
     JSON.parse((await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env })).stdout) as unknown;
   const add = (args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> =>
-    runInProcess(['source', 'add', '--name', 'Another', ...args], { env: { ...setup.env, ...env }, ...(input === undefined ? {} : { input }) });
+    runInProcess(['source', 'add', '--name', 'Another', ...args], {
+      env: { ...setup.env, ...env },
+      ...(input === undefined ? {} : { input }),
+    });
 
   beforeAll(async () => {
     const now = Date.now();
-    setup = await setUpCollector({
-      seed: 2,
-      traffic: { kind: 'fixed', fromMs: now - 2 * HOUR_MS, toMs: now - HOUR_MS, count: 50 },
-      tokens: [
-        { value: 'zt-sim-default-token-000000000000000000000' },
-        { value: REVOKED, status: 'disabled' },
-        { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
-        { value: EXPIRING, expiresOn: new Date(now + 3 * 24 * HOUR_MS).toISOString() },
-      ],
-    }, false);
+    setup = await setUpCollector(
+      {
+        seed: 2,
+        traffic: { kind: 'fixed', fromMs: now - 2 * HOUR_MS, toMs: now - HOUR_MS, count: 50 },
+        tokens: [
+          { value: 'zt-sim-default-token-000000000000000000000' },
+          { value: REVOKED, status: 'disabled' },
+          { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
+          { value: EXPIRING, expiresOn: new Date(now + 3 * 24 * HOUR_MS).toISOString() },
+        ],
+      },
+      false,
+    );
     setup.env['CF_TOKEN'] = 'zt-sim-default-token-000000000000000000000';
     const added = await runInProcess(
       ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
@@ -51,13 +57,21 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const empty = await add(['--account-id', setup.simulator.accountId, '--token-stdin'], {}, '  \n');
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('error[SOURCE_TOKEN_INVALID]: The API token is empty');
-    const spaced = await add(['--account-id', setup.simulator.accountId, '--token-stdin'], {}, 'abc def ghi jkl mno pqr stu');
+    const spaced = await add(
+      ['--account-id', setup.simulator.accountId, '--token-stdin'],
+      {},
+      'abc def ghi jkl mno pqr stu',
+    );
     expect(spaced.code).not.toBe(0);
     expect(spaced.stderr).toContain('error[SOURCE_TOKEN_INVALID]');
   });
 
   it('strips a pasted Bearer prefix with a notice', async () => {
-    const result = await add(['--account-id', setup.simulator.accountId, '--token-stdin', '--no-verify'], {}, `Bearer ${setup.env['CF_TOKEN']}\n`);
+    const result = await add(
+      ['--account-id', setup.simulator.accountId, '--token-stdin', '--no-verify'],
+      {},
+      `Bearer ${setup.env['CF_TOKEN']}\n`,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('removed a pasted "Bearer " prefix');
     expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
@@ -94,7 +108,9 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const flag = await runInProcess(['search', '--limit', 'many'], { env: setup.env });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/error\[CLI_USAGE\][\s\S]*--limit/);
-    const env = await runInProcess(['collect', '--once'], { env: { ...setup.env, ZEROTRAIL_COLLECT__INTERVAL_SECS: 'soon' } });
+    const env = await runInProcess(['collect', '--once'], {
+      env: { ...setup.env, ZEROTRAIL_COLLECT__INTERVAL_SECS: 'soon' },
+    });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/error\[CONFIG_INVALID\][\s\S]*collect\.interval_secs/);
     const config = join(setup.dataDir, 'broken.yaml');
@@ -120,7 +136,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(time.stderr).toContain('error[TIME_INVALID]');
   });
 
-  it('refuses a secret key that is not this installation\'s, before touching any token', async () => {
+  it("refuses a secret key that is not this installation's, before touching any token", async () => {
     const otherKey = Buffer.alloc(32, 9).toString('base64');
     const result = await runInProcess(['collect', '--once'], { env: { ...setup.env, ZEROTRAIL_SECRET_KEY: otherKey } });
     expect(result.code).not.toBe(0);

@@ -57,8 +57,8 @@ describe('collector survives kill -9 at any moment', () => {
     const expected = setup.simulator.eventsBetween(now - 4 * 24 * HOUR_MS, now + HOUR_MS);
     expect(expected.length).toBe(EVENT_COUNT + 2500);
     expectExactlyOnce(await storedRawRecords(setup.env), expected);
-    // The collector's backfill starts when its first run starts, a moment after `now`; compare from a few minutes
-    // later so a record in that moment cannot make the sets differ.
+    // The collector's backfill starts when its first run starts, a moment after `now`, and its runs read up to
+    // their own now: compare [now - 4 days + 5 minutes, now) so records in those moments cannot make the sets differ.
     const from = now - 4 * 24 * HOUR_MS + 5 * 60_000;
     const scimTime = (record: Record<string, unknown>): number => Date.parse(String(record['logged_at']));
     const auditTime = (record: Record<string, unknown>): number =>
@@ -68,11 +68,11 @@ describe('collector survives kill -9 at any moment', () => {
     expect(scim.length).toBeGreaterThan(3000);
     expect(audit.length).toBeGreaterThan(3000);
     expectExactlyOnce(
-      (await storedRawRecords(setup.env, 'scim_updates')).filter((r) => scimTime(r) >= from),
+      (await storedRawRecords(setup.env, 'scim_updates')).filter((r) => scimTime(r) >= from && scimTime(r) < now),
       scim,
     );
     expectExactlyOnce(
-      (await storedRawRecords(setup.env, 'audit_logs')).filter((r) => auditTime(r) >= from),
+      (await storedRawRecords(setup.env, 'audit_logs')).filter((r) => auditTime(r) >= from && auditTime(r) < now),
       audit,
     );
   }, 180_000);

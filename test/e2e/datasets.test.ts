@@ -46,17 +46,18 @@ async function search(env: Record<string, string>, query: string, clock?: Manual
     .map((line) => JSON.parse(line) as StoredEvent);
 }
 
-/** Stored raw SCIM or audit records whose own time is at or after `fromMs`. */
-async function storedSince(
+/** Stored raw SCIM or audit records whose own time is in [fromMs, toMs). */
+async function storedBetween(
   env: Record<string, string>,
   dataset: 'scim_updates' | 'audit_logs',
   fromMs: number,
+  toMs: number,
 ): Promise<Record<string, unknown>[]> {
   const timeOf = (record: Record<string, unknown>): number =>
     Date.parse(
       String(dataset === 'scim_updates' ? record['logged_at'] : (record['action'] as Record<string, unknown>)['time']),
     );
-  return (await storedRawRecords(env, dataset)).filter((record) => timeOf(record) >= fromMs);
+  return (await storedRawRecords(env, dataset)).filter((record) => timeOf(record) >= fromMs && timeOf(record) < toMs);
 }
 
 async function inventory(env: Record<string, string>, kind: string): Promise<{ id: string; name: string }[]> {
@@ -137,14 +138,14 @@ describe('every dataset the token can read', () => {
     for (const list of [served.users, served.groups, served.apps, served.devices])
       expect(list.length).toBeGreaterThan(3);
 
-    // The collector's backfill starts a moment after `now`: compare from a few minutes later.
+    // The collector's backfill starts a moment after `now` and reads up to its own now: compare a window inside.
     const from = now - 3 * DAY_MS + 5 * MINUTE_MS;
     expectExactlyOnce(
-      await storedSince(setup.env, 'scim_updates', from),
+      await storedBetween(setup.env, 'scim_updates', from, now),
       setup.simulator.scimUpdatesBetween(from, now),
     );
     expectExactlyOnce(
-      await storedSince(setup.env, 'audit_logs', from),
+      await storedBetween(setup.env, 'audit_logs', from, now),
       setup.simulator.auditLogsBetween(from, now, 'v2'),
     );
     expect(setup.simulator.scimUpdatesBetween(from, now).length).toBeGreaterThan(3);
@@ -536,14 +537,14 @@ describe('every dataset the token can read', () => {
     await collectOnce(setup.env, undefined, 3);
     // A second run over the same window must not add a single copy.
     await collectOnce(setup.env, undefined, 3);
-    // The collector's backfill starts a moment after `now`: compare from a few minutes later.
+    // The collector's backfill starts a moment after `now` and reads up to its own now: compare a window inside.
     const from = now - 3 * DAY_MS + 5 * MINUTE_MS;
     expectExactlyOnce(
-      await storedSince(setup.env, 'scim_updates', from),
+      await storedBetween(setup.env, 'scim_updates', from, now),
       setup.simulator.scimUpdatesBetween(from, now),
     );
     expectExactlyOnce(
-      await storedSince(setup.env, 'audit_logs', from),
+      await storedBetween(setup.env, 'audit_logs', from, now),
       setup.simulator.auditLogsBetween(from, now, 'v2'),
     );
     const statuses = setup.simulator.stats.byStatus;

@@ -62,13 +62,14 @@ describe('collection under faults', () => {
 
   it('explains a missing permission and an unknown account, and changes nothing', async () => {
     const now = Date.now();
-    setup = await setUpCollector({
-      seed: 3,
-      traffic: { kind: 'fixed', fromMs: now - HOUR_MS, toMs: now, count: 10 },
-      tokens: [
-        { value: 'zt-sim-token-without-audit-logs-permission-0001', permissions: ['Zero Trust Read'] },
-      ],
-    }, false);
+    setup = await setUpCollector(
+      {
+        seed: 3,
+        traffic: { kind: 'fixed', fromMs: now - HOUR_MS, toMs: now, count: 10 },
+        tokens: [{ value: 'zt-sim-token-without-audit-logs-permission-0001', permissions: ['Zero Trust Read'] }],
+      },
+      false,
+    );
     const env = { ...setup.env, CF_TOKEN: 'zt-sim-token-without-audit-logs-permission-0001' };
     const add = await runInProcess(
       ['source', 'add', '--name', 'No logs', '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
@@ -77,7 +78,16 @@ describe('collection under faults', () => {
     expect(add.code).not.toBe(0);
     expect(add.stderr).toContain('Access: Audit Logs Read');
     const wrongAccount = await runInProcess(
-      ['source', 'add', '--name', 'Other', '--account-id', 'ffffffffffffffffffffffffffffffff', '--token-env', 'CF_TOKEN'],
+      [
+        'source',
+        'add',
+        '--name',
+        'Other',
+        '--account-id',
+        'ffffffffffffffffffffffffffffffff',
+        '--token-env',
+        'CF_TOKEN',
+      ],
       { env },
     );
     expect(wrongAccount.code).not.toBe(0);
@@ -102,12 +112,20 @@ describe('collection under faults', () => {
     expect(result.stderr).toMatch(/error\[COLLECT_FAILED\][\s\S]*Broken\/access_requests: error\[SOURCE_AUTH_FAILED\]/);
     expect(result.stderr).not.toMatch(/Test Zero Trust\/access_requests: error/);
     expectExactlyOnce(await storedRawRecords(setup.env), setup.simulator.eventsBetween(now - 8 * 24 * HOUR_MS, now));
-    const list = JSON.parse((await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env })).stdout) as {
+    const list = JSON.parse(
+      (await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env })).stdout,
+    ) as {
       name: string;
       datasets: { state: string; last_error_code: string | null }[];
     }[];
-    expect(list.find((source) => source.name === 'Broken')?.datasets[0]).toMatchObject({ state: 'failed', last_error_code: 'SOURCE_AUTH_FAILED' });
-    expect(list.find((source) => source.name !== 'Broken')?.datasets[0]).toMatchObject({ state: 'ok', last_error_code: null });
+    expect(list.find((source) => source.name === 'Broken')?.datasets[0]).toMatchObject({
+      state: 'failed',
+      last_error_code: 'SOURCE_AUTH_FAILED',
+    });
+    expect(list.find((source) => source.name !== 'Broken')?.datasets[0]).toMatchObject({
+      state: 'ok',
+      last_error_code: null,
+    });
   });
 
   it('stays within its share of the token rate limit, so the API never has to say 429', async () => {

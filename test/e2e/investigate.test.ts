@@ -182,10 +182,10 @@ describe('zerotrail investigate user', () => {
   it('says when the user is not in the inventory, and when there is no inventory yet', async () => {
     const { env, clock } = await collected();
     const unknown = await investigate(env, clock, ['nobody@example.com']);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(4);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toContain(
-      'error[CLI_USAGE]: No user in the inventory has the e-mail or id "nobody@example.com".',
+      'error[USER_NOT_FOUND]: No user in the inventory has the e-mail or id "nobody@example.com".',
     );
     expect(unknown.stderr).toContain('zerotrail collect --once');
 
@@ -196,8 +196,8 @@ describe('zerotrail investigate user', () => {
     const fresh = await setUpCollector({ seed: SEED, clock: new ManualClock(NOW) });
     try {
       const empty = await investigate(fresh, clock, ['ada@example.com']);
-      expect(empty.code).toBe(2);
-      expect(empty.stderr).toContain('error[CLI_USAGE]: The inventory holds no users yet');
+      expect(empty.code).toBe(4);
+      expect(empty.stderr).toContain('error[USER_NOT_FOUND]: The inventory holds no users yet');
       expect(empty.stderr).toContain('hint: Run zerotrail collect --once');
     } finally {
       await fresh.cleanup();

@@ -20,21 +20,48 @@ describe('the API token never appears in plain text', () => {
 
   beforeAll(async () => {
     const now = Date.now();
-    setup = await setUpCollector({
-      seed: 4,
-      traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: 300 },
-      tokens: [{ value: TOKEN }],
-      faults: { serverError: { everyNth: 2, maxTimes: 1 } },
-    }, false);
+    setup = await setUpCollector(
+      {
+        seed: 4,
+        traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: 300 },
+        tokens: [{ value: TOKEN }],
+        faults: { serverError: { everyNth: 2, maxTimes: 1 } },
+      },
+      false,
+    );
     const env = { ...setup.env, CF_TOKEN: TOKEN };
-    outputs.push(await runInProcess(['--debug', 'source', 'add', '--name', 'Secretive', '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'], { env }));
-    outputs.push(await runInProcess(['source', 'add', '--name', 'Piped', '--account-id', setup.simulator.accountId, '--token-stdin'], { env, input: `Bearer ${TOKEN}` }));
+    outputs.push(
+      await runInProcess(
+        [
+          '--debug',
+          'source',
+          'add',
+          '--name',
+          'Secretive',
+          '--account-id',
+          setup.simulator.accountId,
+          '--token-env',
+          'CF_TOKEN',
+        ],
+        { env },
+      ),
+    );
+    outputs.push(
+      await runInProcess(
+        ['source', 'add', '--name', 'Piped', '--account-id', setup.simulator.accountId, '--token-stdin'],
+        { env, input: `Bearer ${TOKEN}` },
+      ),
+    );
     outputs.push(await runBinary(['--log-level', 'trace', 'collect', '--once'], env));
     outputs.push(await runInProcess(['source', 'list'], { env }));
     outputs.push(await runInProcess(['source', 'list', '--format', 'json'], { env }));
     outputs.push(await runInProcess(['search', '--format', 'ndjson'], { env }));
     // A wrong base URL makes requests fail, so error paths print too.
-    outputs.push(await runInProcess(['--debug', 'collect', '--once'], { env: { ...env, CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4' } }));
+    outputs.push(
+      await runInProcess(['--debug', 'collect', '--once'], {
+        env: { ...env, CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4' },
+      }),
+    );
   }, 120_000);
   afterAll(async () => setup.cleanup());
 

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { setMaxListeners } from 'node:events';
 import { relative } from 'node:path';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
@@ -8,7 +7,6 @@ import type { InventoryKind } from '../../core/inventory.js';
 import { Secret } from '../../core/secret.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { PageStored } from '../../pipeline/runner.js';
-import { CLOUDFLARE_DATASET_IDS } from '../../sources/cloudflare/datasets/catalogue.js';
 import {
   DEFAULT_PERMISSIONS,
   DEFAULT_TOKEN,
@@ -38,8 +36,6 @@ const DEMO_PERMISSIONS: readonly string[] = [
 // where the default quarter hour would leave a demo watcher waiting.
 const DEMO_INVENTORY_INTERVAL_SECS = 60;
 const DAY_MS = 86_400_000;
-// Every dataset job may wait on the stop signal at once: its interval sleep, the rate budget and a request.
-const STOP_LISTENERS_PER_DATASET = 4;
 const CHANGES_SHOWN = 5;
 const LIVE_CHANGES_SHOWN = 20;
 const EXAMPLES_SHOWN = 3;
@@ -71,8 +67,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
     .action(async () => {
       const out = context.io.stdout;
       const config = context.loadConfig({ collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } });
-      const signal = AbortSignal.any([context.io.signal]);
-      setMaxListeners(CLOUDFLARE_DATASET_IDS.length * STOP_LISTENERS_PER_DATASET, signal);
+      const signal = context.io.signal;
       // The simulator shares the command's clock, so the account's scheduled changes follow the collector's time.
       const simulator = await startSimulator({
         seed: 1,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import { AppError } from '../../core/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { ACCESS_REQUESTS_DATASET } from '../../sources/cloudflare/datasets/access-requests.js';
 import {
@@ -99,7 +99,7 @@ async function findUser(app: App, subject: string, sourceName: string | undefine
   const users = await app.store.listInventory('user', sourceName);
   const where = sourceName === undefined ? '' : ` of "${visible(sourceName)}"`;
   if (users.length === 0) {
-    throw new AppError('CLI_USAGE', {
+    throw new NotFoundError('USER_NOT_FOUND', {
       message: `The inventory${where} holds no users yet, so there is no user to investigate.`,
       hint: 'Run zerotrail collect --once to take an inventory snapshot; zerotrail source test NAME shows whether the token may read users.',
     });
@@ -110,7 +110,7 @@ async function findUser(app: App, subject: string, sourceName: string | undefine
   const shown = visible(subject).slice(0, 100);
   const first = matches[0];
   if (first === undefined) {
-    throw new AppError('CLI_USAGE', {
+    throw new NotFoundError('USER_NOT_FOUND', {
       message: `No user in the inventory${where} has the e-mail or id "${shown}".`,
       hint: 'Check the spelling (zerotrail inventory users lists them), or run zerotrail collect --once to refresh the inventory if the user is new.',
     });
