@@ -1,8 +1,8 @@
 import { success } from '../envelope.js';
 import { hash32 } from '../prng.js';
 import type { SimulatorData } from './route.js';
-import { accessUserRoute, appOf, userLogEvents } from './access-user-failed-logins.js';
-import type { AccessUserSubject, UserLogEvent } from './access-user-failed-logins.js';
+import { accessUserRoute, appOf, userLogEvents } from './access-user-route.js';
+import type { AccessUserSubject, UserLogEvent } from './access-user-route.js';
 
 type Json = Record<string, unknown>;
 

@@ -5,8 +5,8 @@ import { buildOrganisation } from '../organisation.js';
 import type { Organisation } from '../organisation.js';
 import { hash32, unit } from '../prng.js';
 import type { SimulatorData } from './route.js';
-import { accessUserRoute, userLogEvents } from './access-user-failed-logins.js';
-import type { AccessUserSubject, UserLogEvent } from './access-user-failed-logins.js';
+import { accessUserRoute, userLogEvents } from './access-user-route.js';
+import type { AccessUserSubject, UserLogEvent } from './access-user-route.js';
 
 type Json = Record<string, unknown>;
 
