@@ -33,6 +33,17 @@ export const ERROR_CATALOGUE = {
   COLLECT_FAILED: { status: 500, retryable: false, message: 'At least one data source failed permanently.' },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
   SOURCE_CURSOR_INVALID: { status: 500, retryable: false, message: 'The stored position of a dataset cannot be read.' },
+  AUTH_REQUIRED: { status: 401, retryable: false, message: 'Sign in first, or send an API key as Authorization: Bearer.' },
+  AUTH_FORBIDDEN: { status: 403, retryable: false, message: 'Your role does not allow this.' },
+  AUTH_CSRF_INVALID: { status: 403, retryable: false, message: 'The CSRF token is missing or does not match this session.' },
+  AUTH_LOGIN_FAILED: { status: 401, retryable: false, message: 'The user name or password is wrong.' },
+  AUTH_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many failed logins; wait before trying again.' },
+  AUTH_USER_EXISTS: { status: 409, retryable: false, message: 'A zerotrail user with that name already exists.' },
+  AUTH_USER_UNKNOWN: { status: 404, retryable: false, message: 'No zerotrail user has that name.' },
+  AUTH_PASSWORD_WEAK: { status: 400, retryable: false, message: 'The password is too short.' },
+  HTTP_REQUEST_INVALID: { status: 400, retryable: false, message: 'The request is invalid.' },
+  HTTP_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
+  EVENT_NOT_FOUND: { status: 404, retryable: false, message: 'No stored event has that id.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

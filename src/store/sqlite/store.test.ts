@@ -118,6 +118,7 @@ describe('SqliteStore on SQLite', () => {
       { version: 1, applied_at: 1_700_000_000_000 },
       { version: 2, applied_at: 1_700_000_000_000 },
       { version: 3, applied_at: 1_700_000_000_000 },
+      { version: 4, applied_at: 1_700_000_000_000 },
     ]);
     db.close();
   });

@@ -1,0 +1,106 @@
+/** What each role may do; the server checks it on every route. */
+export const ROLES = ['admin', 'analyst', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface UserRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly role: Role;
+  /** An argon2id PHC string; never leaves the server. */
+  readonly passwordHash: string;
+  readonly createdAt: number;
+}
+
+export interface NewUser {
+  readonly name: string;
+  readonly role: Role;
+  readonly passwordHash: string;
+  readonly createdAt: number;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the cookie value; the value itself is never stored. */
+  readonly tokenHash: string;
+  readonly userId: number;
+  /** SHA-256 of the CSRF token bound to this session. */
+  readonly csrfHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface ApiKeyRecord {
+  readonly id: number;
+  readonly userId: number;
+  readonly label: string;
+  /** SHA-256 of the key; the key is shown once, when created. */
+  readonly keyHash: string;
+  /** The first characters of the key, so a person can tell keys apart without the secret. */
+  readonly keyPrefix: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+}
+
+export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'lastUsedAt'>;
+
+export const AUDIT_ACTIONS = [
+  'login',
+  'login_failed',
+  'logout',
+  'source_added',
+  'source_removed',
+  'source_tested',
+  'user_added',
+  'apikey_created',
+  'export',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  readonly at: number;
+  /** The user name that acted, or null when nobody authenticated (a failed login for an unknown name). */
+  readonly actor: string | null;
+  readonly action: AuditAction;
+  readonly target: string | null;
+  readonly outcome: 'success' | 'failure';
+  readonly ip: string | null;
+  /** Safe facts only: never a password, token, key or event payload. */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface StoredAuditEntry extends AuditEntry {
+  readonly id: number;
+}
+
+/**
+ * zerotrail's own accounts and audit trail, kept beside the events in the same database. The schema comes
+ * with the event store's migrations; this contract only reads and writes it.
+ */
+export interface AuthStore {
+  /** Fails with AUTH_USER_EXISTS when the name is taken (names compare case-insensitively). */
+  createUser(user: NewUser): Promise<UserRecord>;
+  userByName(name: string): Promise<UserRecord | undefined>;
+  userById(id: number): Promise<UserRecord | undefined>;
+  listUsers(): Promise<readonly UserRecord[]>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  /** The session with that token hash, if it exists and has not expired at `nowMs`. */
+  session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined>;
+  deleteSession(tokenHash: string): Promise<void>;
+  /** Removes sessions and login failures that can no longer matter; returns how many rows went. */
+  prune(nowMs: number, failuresBeforeMs: number): Promise<number>;
+
+  createApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
+  apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]>;
+  touchApiKey(id: number, nowMs: number): Promise<void>;
+
+  recordLoginFailure(subject: string, atMs: number): Promise<void>;
+  countLoginFailures(subject: string, sinceMs: number): Promise<number>;
+  clearLoginFailures(subject: string): Promise<void>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; `beforeId` pages back. */
+  listAudit(options: { readonly limit: number; readonly beforeId?: number }): Promise<readonly StoredAuditEntry[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,291 @@
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 is synchronous; the methods stay async so that
+   every failure reaches the caller as a rejected promise, as the AuthStore contract promises. */
+import Database from 'better-sqlite3';
+import { AuthError, StoreError } from '../../core/errors.js';
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  AuthStore,
+  NewApiKey,
+  NewUser,
+  Role,
+  SessionRecord,
+  StoredAuditEntry,
+  UserRecord,
+} from '../auth-store.js';
+
+export interface SqliteAuthStoreOptions {
+  /** The database file the event store created and migrated. */
+  readonly path: string;
+  readonly busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+interface UserRow {
+  readonly id: number;
+  readonly name: string;
+  readonly role: Role;
+  readonly password_hash: string;
+  readonly created_at: number;
+}
+
+interface SessionRow {
+  readonly token_hash: string;
+  readonly user_id: number;
+  readonly csrf_hash: string;
+  readonly created_at: number;
+  readonly expires_at: number;
+}
+
+interface ApiKeyRow {
+  readonly id: number;
+  readonly user_id: number;
+  readonly label: string;
+  readonly key_hash: string;
+  readonly key_prefix: string;
+  readonly created_at: number;
+  readonly last_used_at: number | null;
+}
+
+interface AuditRow {
+  readonly id: number;
+  readonly at: number;
+  readonly actor: string | null;
+  readonly action: StoredAuditEntry['action'];
+  readonly target: string | null;
+  readonly outcome: StoredAuditEntry['outcome'];
+  readonly ip: string | null;
+  readonly details: string;
+}
+
+const SQL = {
+  insertUser: 'INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)',
+  userByName: 'SELECT * FROM users WHERE name = ?',
+  userById: 'SELECT * FROM users WHERE id = ?',
+  listUsers: 'SELECT * FROM users ORDER BY name',
+  insertSession: 'INSERT INTO sessions (token_hash, user_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  session: 'SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?',
+  deleteSession: 'DELETE FROM sessions WHERE token_hash = ?',
+  pruneSessions: 'DELETE FROM sessions WHERE expires_at <= ?',
+  pruneFailures: 'DELETE FROM login_failures WHERE at < ?',
+  insertApiKey: 'INSERT INTO api_keys (user_id, label, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)',
+  apiKeyByHash: 'SELECT * FROM api_keys WHERE key_hash = ?',
+  apiKeyById: 'SELECT * FROM api_keys WHERE id = ?',
+  listApiKeys: 'SELECT * FROM api_keys ORDER BY id',
+  listApiKeysOfUser: 'SELECT * FROM api_keys WHERE user_id = ? ORDER BY id',
+  touchApiKey: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
+  insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
+  countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
+  clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
+  insertAudit:
+    'INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  listAudit: 'SELECT * FROM audit_log ORDER BY id DESC LIMIT ?',
+  listAuditBefore: 'SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
+} as const;
+
+/**
+ * The auth tables on their own better-sqlite3 connection to the event database: WAL lets it read and write
+ * beside the event store's connection, and keeping it separate leaves the event store's code untouched.
+ */
+export class SqliteAuthStore implements AuthStore {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  #closed = false;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** Opens the file the event store migrated; it must already hold the auth tables (migration 4). */
+  static async open(options: SqliteAuthStoreOptions): Promise<SqliteAuthStore> {
+    let db: Database.Database;
+    try {
+      db = new Database(options.path, {
+        fileMustExist: true,
+        timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      });
+      db.pragma('foreign_keys = ON');
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get() ??
+        (() => {
+          throw new Error('the users table is missing; run the migrations first');
+        })();
+    } catch (error) {
+      throw new StoreError('STORE_OPEN_FAILED', {
+        message: `The user and session tables in ${options.path} cannot be opened.`,
+        hint: 'Run any zerotrail command once so the database is migrated, then try again.',
+        details: { path: options.path },
+        cause: error,
+      });
+    }
+    return new SqliteAuthStore(db);
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord> {
+    try {
+      const result = this.#statement(SQL.insertUser).run(user.name, user.role, user.passwordHash, user.createdAt);
+      return { id: Number(result.lastInsertRowid), ...user };
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new AuthError('AUTH_USER_EXISTS', { message: `A zerotrail user named "${user.name}" already exists.` });
+      }
+      throw writeFailed(error);
+    }
+  }
+
+  async userByName(name: string): Promise<UserRecord | undefined> {
+    const row = this.#statement(SQL.userByName).get(name) as UserRow | undefined;
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async userById(id: number): Promise<UserRecord | undefined> {
+    const row = this.#statement(SQL.userById).get(id) as UserRow | undefined;
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async listUsers(): Promise<readonly UserRecord[]> {
+    return (this.#statement(SQL.listUsers).all() as UserRow[]).map(toUser);
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#write(SQL.insertSession, [
+      session.tokenHash,
+      session.userId,
+      session.csrfHash,
+      session.createdAt,
+      session.expiresAt,
+    ]);
+  }
+
+  async session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined> {
+    const row = this.#statement(SQL.session).get(tokenHash, nowMs) as SessionRow | undefined;
+    if (row === undefined) return undefined;
+    return {
+      tokenHash: row.token_hash,
+      userId: row.user_id,
+      csrfHash: row.csrf_hash,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    this.#write(SQL.deleteSession, [tokenHash]);
+  }
+
+  async prune(nowMs: number, failuresBeforeMs: number): Promise<number> {
+    return this.#db.transaction(
+      () =>
+        this.#statement(SQL.pruneSessions).run(nowMs).changes +
+        this.#statement(SQL.pruneFailures).run(failuresBeforeMs).changes,
+    )();
+  }
+
+  async createApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
+    const result = this.#write(SQL.insertApiKey, [key.userId, key.label, key.keyHash, key.keyPrefix, key.createdAt]);
+    return toApiKey(this.#statement(SQL.apiKeyById).get(Number(result.lastInsertRowid)) as ApiKeyRow);
+  }
+
+  async apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.#statement(SQL.apiKeyByHash).get(keyHash) as ApiKeyRow | undefined;
+    return row === undefined ? undefined : toApiKey(row);
+  }
+
+  async listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]> {
+    const rows =
+      userId === undefined
+        ? this.#statement(SQL.listApiKeys).all()
+        : this.#statement(SQL.listApiKeysOfUser).all(userId);
+    return (rows as ApiKeyRow[]).map(toApiKey);
+  }
+
+  async touchApiKey(id: number, nowMs: number): Promise<void> {
+    this.#write(SQL.touchApiKey, [nowMs, id]);
+  }
+
+  async recordLoginFailure(subject: string, atMs: number): Promise<void> {
+    this.#write(SQL.insertFailure, [subject, atMs]);
+  }
+
+  async countLoginFailures(subject: string, sinceMs: number): Promise<number> {
+    return (this.#statement(SQL.countFailures).get(subject, sinceMs) as { n: number }).n;
+  }
+
+  async clearLoginFailures(subject: string): Promise<void> {
+    this.#write(SQL.clearFailures, [subject]);
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.#write(SQL.insertAudit, [
+      entry.at,
+      entry.actor,
+      entry.action,
+      entry.target,
+      entry.outcome,
+      entry.ip,
+      JSON.stringify(entry.details),
+    ]);
+  }
+
+  async listAudit(options: { readonly limit: number; readonly beforeId?: number }): Promise<readonly StoredAuditEntry[]> {
+    const rows =
+      options.beforeId === undefined
+        ? this.#statement(SQL.listAudit).all(options.limit)
+        : this.#statement(SQL.listAuditBefore).all(options.beforeId, options.limit);
+    return (rows as AuditRow[]).map((row) => ({
+      id: row.id,
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      target: row.target,
+      outcome: row.outcome,
+      ip: row.ip,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #statement(sql: string): Database.Statement<unknown[], unknown> {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #write(sql: string, params: readonly unknown[]): Database.RunResult {
+    try {
+      return this.#statement(sql).run(...params);
+    } catch (error) {
+      throw writeFailed(error);
+    }
+  }
+}
+
+function toUser(row: UserRow): UserRecord {
+  return { id: row.id, name: row.name, role: row.role, passwordHash: row.password_hash, createdAt: row.created_at };
+}
+
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    label: row.label,
+    keyHash: row.key_hash,
+    keyPrefix: row.key_prefix,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+function writeFailed(error: unknown): StoreError {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_BUSY') return new StoreError('STORE_BUSY', { cause: error });
+  return new StoreError('STORE_WRITE_FAILED', { cause: error });
+}
