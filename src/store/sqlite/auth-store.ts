@@ -78,8 +78,7 @@ const SQL = {
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
   countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
   clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
-  insertAudit:
-    'INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  insertAudit: 'INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
   listAudit: 'SELECT * FROM audit_log ORDER BY id DESC LIMIT ?',
   listAuditBefore: 'SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
 } as const;
@@ -106,10 +105,10 @@ export class SqliteAuthStore implements AuthStore {
         timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
       });
       db.pragma('foreign_keys = ON');
-      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get() ??
-        (() => {
-          throw new Error('the users table is missing; run the migrations first');
-        })();
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get() === undefined) {
+        db.close();
+        throw new Error('the users table is missing; run the migrations first');
+      }
     } catch (error) {
       throw new StoreError('STORE_OPEN_FAILED', {
         message: `The user and session tables in ${options.path} cannot be opened.`,
@@ -227,7 +226,10 @@ export class SqliteAuthStore implements AuthStore {
     ]);
   }
 
-  async listAudit(options: { readonly limit: number; readonly beforeId?: number }): Promise<readonly StoredAuditEntry[]> {
+  async listAudit(options: {
+    readonly limit: number;
+    readonly beforeId?: number;
+  }): Promise<readonly StoredAuditEntry[]> {
     const rows =
       options.beforeId === undefined
         ? this.#statement(SQL.listAudit).all(options.limit)

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { App } from '../app.js';
+import type { AuthStore } from '../store/auth-store.js';
+import { authenticate, requireCsrf, requireRole } from './auth/authenticate.js';
+import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { installErrorHandler } from './error-handler.js';
+import { ALL_ROUTES } from './routes/all-routes.js';
+import type { ServerServices } from './routes/route.js';
+
+export interface BuildServerOptions {
+  readonly app: App;
+  readonly auth: AuthStore;
+  /** PEM certificate and key: the server speaks only HTTPS, and cookies get `Secure`. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly loginLimits?: LoginLimits;
+  readonly onSourcesChanged?: () => void;
+}
+
+// The API takes small JSON bodies only; nothing legitimate comes near this.
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * No inline script or style, no framing, no plugins: a value that slips into the page as markup still cannot run.
+ * The UI is served from the same origin, so 'self' is all it needs.
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+/**
+ * Builds the HTTP API on an opened installation: cookies, security headers, the error handler and every
+ * route of ALL_ROUTES with authentication, role and CSRF checks in front of its handler. Does not listen.
+ */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const { app, auth } = options;
+  const logger = app.logger.child({ component: 'server' });
+  const server = Fastify({
+    // Fastify types its instance by the logger's type; the base type keeps FastifyInstance plain for callers.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion picks the overload
+    loggerInstance: logger as FastifyBaseLogger,
+    // Request lines are logged below without the query string: it may hold user names and addresses.
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT_BYTES,
+    https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
+  });
+  await server.register(fastifyCookie);
+
+  const tls = options.tls !== undefined;
+  const services: ServerServices = {
+    app,
+    auth,
+    tls,
+    loginLimiter: new LoginLimiter(auth, options.loginLimits),
+    onSourcesChanged: options.onSourcesChanged ?? (() => undefined),
+    audit: (entry) => auth.appendAudit({ ...entry, at: app.clock.now() }),
+  };
+
+  server.addHook('onSend', (request, reply, payload, done) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) void reply.header(name, value);
+    if (tls) void reply.header('strict-transport-security', 'max-age=31536000');
+    void reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
+  server.addHook('onResponse', (request, reply, done) => {
+    request.log.debug(
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'Request answered',
+    );
+    done();
+  });
+  installErrorHandler(server);
+
+  for (const route of ALL_ROUTES) {
+    server.route({
+      method: route.method,
+      url: route.url,
+      handler: async (request, reply) => {
+        let principal = null;
+        if (route.access !== 'public') {
+          principal = await authenticate(request, auth, app.clock.now());
+          requireRole(principal, route.access);
+          if (route.method !== 'GET') requireCsrf(principal, request);
+        }
+        const result = await route.handle(
+          { params: request.params, query: request.query, body: request.body },
+          { principal, request, reply, services },
+        );
+        void reply.code(route.status);
+        return result;
+      },
+    });
+  }
+  return server;
+}

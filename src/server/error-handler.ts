@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, isAppError } from '../core/errors.js';
+
+/** The one error body of the API. `hint` and `details` appear only when the error carries them. */
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly requestId: string;
+    readonly hint?: string;
+    readonly details?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/**
+ * Maps AppError to its catalogue status and `{ error: { code, message, requestId } }`; Fastify's own client
+ * errors (bad JSON, wrong content type, body too large) to HTTP_REQUEST_INVALID; anything else to a plain 500
+ * whose detail goes only to the log.
+ */
+export function installErrorHandler(server: FastifyInstance): void {
+  server.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = toAppError(error);
+    if (mapped === undefined) {
+      request.log.error({ err: error, reqId: request.id }, 'Request failed');
+      return reply.code(500).send(body('INTERNAL', 'An internal error occurred.', request));
+    }
+    const { appError, status } = mapped;
+    if (status >= 500) request.log.error({ err: appError, reqId: request.id }, 'Request failed');
+    const retryAfter = appError.details['retryAfterSecs'];
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    return reply.code(status).send(body(appError.code, appError.message, request, appError));
+  });
+  server.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(body('HTTP_NOT_FOUND', `No route answers ${request.method} on this path.`, request)),
+  );
+}
+
+function toAppError(error: unknown): { readonly appError: AppError; readonly status: number } | undefined {
+  if (isAppError(error)) return { appError: error, status: statusFor(error) };
+  const status = (error as Partial<FastifyError>).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Fastify's messages are fixed texts, but they are replaced anyway: the body never echoes client input.
+    const appError = new AppError('HTTP_REQUEST_INVALID', {
+      message: CLIENT_ERROR_MESSAGES[status] ?? 'The request is invalid.',
+      cause: error,
+    });
+    return { appError, status };
+  }
+  return undefined;
+}
+
+const CLIENT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
+  400: 'The request body is not valid JSON.',
+  413: 'The request body is too large.',
+  415: 'The request body must be JSON (Content-Type: application/json).',
+};
+
+function statusFor(appError: AppError): number {
+  // Cloudflare refusing a source's token is not the caller failing to sign in to zerotrail: a 401 here would
+  // make the UI sign its user out.
+  if ((appError.status === 401 || appError.status === 403) && !appError.code.startsWith('AUTH_')) return 422;
+  return appError.status;
+}
+
+function body(code: string, message: string, request: FastifyRequest, error?: AppError): ErrorBody {
+  return {
+    error: {
+      code,
+      message,
+      requestId: request.id,
+      ...(error?.hint === undefined ? {} : { hint: error.hint }),
+      ...(error === undefined || Object.keys(error.details).length === 0 ? {} : { details: error.details }),
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { App } from '../../app.js';
+import { AppError } from '../../core/errors.js';
+import type { AuditEntry, AuthStore, Role } from '../../store/auth-store.js';
+import type { Principal } from '../auth/authenticate.js';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+
+/** What every route handler may use: the opened installation, the auth store and the audit trail. */
+export interface ServerServices {
+  readonly app: App;
+  readonly auth: AuthStore;
+  /** Cookies get `Secure` when the server speaks TLS. */
+  readonly tls: boolean;
+  /** Called after a data source was added or removed, so a running collector can pick the change up. */
+  readonly onSourcesChanged: () => void;
+  readonly loginLimiter: LoginLimiter;
+  audit(entry: Omit<AuditEntry, 'at'>): Promise<void>;
+}
+
+export const HTTP_METHODS = ['GET', 'POST', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface RouteInput<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  /** Null only on public routes. */
+  readonly principal: Principal | null;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly services: ServerServices;
+}
+
+interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  readonly method: HttpMethod;
+  /** Fastify syntax: `/api/sources/:name`. */
+  readonly url: string;
+  readonly summary: string;
+  /** `public` needs no authentication; otherwise the roles allowed, checked before the handler runs. */
+  readonly access: 'public' | readonly Role[];
+  readonly params?: P;
+  readonly query?: Q;
+  readonly body?: B;
+  /** The success status (default 200). */
+  readonly status?: number;
+  handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
+}
+
+/** One API route: its schemas are the single source of both validation and /api/openapi.json. */
+export interface Route {
+  readonly method: HttpMethod;
+  readonly url: string;
+  readonly summary: string;
+  readonly access: 'public' | readonly Role[];
+  readonly schemas: { readonly params?: z.ZodType; readonly query?: z.ZodType; readonly body?: z.ZodType };
+  readonly status: number;
+  /** Validates the raw input with the route's schemas, then runs the handler. */
+  handle(
+    raw: RawInput,
+    context: Omit<RouteInput<unknown, unknown, unknown>, 'params' | 'query' | 'body'>,
+  ): Promise<unknown>;
+}
+
+export interface RawInput {
+  readonly params: unknown;
+  readonly query: unknown;
+  readonly body: unknown;
+}
+
+export function defineRoute<
+  P extends z.ZodType = z.ZodUndefined,
+  Q extends z.ZodType = z.ZodUndefined,
+  B extends z.ZodType = z.ZodUndefined,
+>(spec: RouteSpec<P, Q, B>): Route {
+  return {
+    method: spec.method,
+    url: spec.url,
+    summary: spec.summary,
+    access: spec.access,
+    schemas: {
+      ...(spec.params === undefined ? {} : { params: spec.params }),
+      ...(spec.query === undefined ? {} : { query: spec.query }),
+      ...(spec.body === undefined ? {} : { body: spec.body }),
+    },
+    status: spec.status ?? 200,
+    handle: (raw, context) =>
+      spec.handler({
+        ...context,
+        params: parseWith(spec.params, raw.params, 'params') as z.output<P>,
+        query: parseWith(spec.query, raw.query, 'query') as z.output<Q>,
+        body: parseWith(spec.body, raw.body, 'body') as z.output<B>,
+      }),
+  };
+}
+
+function parseWith(schema: z.ZodType | undefined, value: unknown, part: string): unknown {
+  if (schema === undefined) return undefined;
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${[part, ...issue.path.map(String)].join('.')}: ${issue.message}`,
+  );
+  throw new AppError('HTTP_REQUEST_INVALID', {
+    message: `The request is invalid: ${problems.join('; ')}.`,
+    details: { problems },
+  });
+}

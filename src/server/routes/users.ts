@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.js';
+import { ROLES, type UserRecord } from '../../store/auth-store.js';
+import { addUser, issueApiKey } from '../auth/accounts.js';
+import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { defineRoute } from './route.js';
+
+export const USER_NAME = z
+  .string()
+  .trim()
+  .min(1, 'a user name is required')
+  .max(100, 'at most 100 characters')
+  .regex(/^[\p{L}\p{N}._@+-]+$/u, 'letters, digits and . _ @ + - only');
+
+export const USER_ROLE = z.enum(ROLES);
+
+export function describeUser(user: UserRecord): Record<string, unknown> {
+  return { name: user.name, role: user.role, createdAt: new Date(user.createdAt).toISOString() };
+}
+
+export const LIST_USERS_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/users',
+  summary: 'zerotrail users and their roles',
+  access: ['admin'],
+  handler: async ({ services }) => ({ users: (await services.auth.listUsers()).map(describeUser) }),
+});
+
+export const ADD_USER_ROUTE = defineRoute({
+  method: 'POST',
+  url: '/api/users',
+  summary: 'Add a zerotrail user with a role and an initial password',
+  access: ['admin'],
+  status: 201,
+  body: z.object({ name: USER_NAME, role: USER_ROLE, password: z.string().max(MAX_PASSWORD_LENGTH) }),
+  handler: async ({ body, principal, request, services }) => {
+    const user = await addUser(services.auth, body, services.app.clock.now());
+    await services.audit({
+      actor: principal?.name ?? null,
+      action: 'user_added',
+      target: user.name,
+      outcome: 'success',
+      ip: request.ip,
+      details: { role: user.role },
+    });
+    return { user: describeUser(user) };
+  },
+});
+
+export const CREATE_API_KEY_ROUTE = defineRoute({
+  method: 'POST',
+  url: '/api/apikeys',
+  summary: 'Create an API key for a user (default: yourself); the key is in this answer only',
+  access: ['admin'],
+  status: 201,
+  body: z.object({ user: USER_NAME.optional(), label: z.string().trim().max(100).default('') }),
+  handler: async ({ body, principal, request, services }) => {
+    const owner = await services.auth.userByName(body.user ?? principal?.name ?? '');
+    if (owner === undefined) {
+      throw new NotFoundError('AUTH_USER_UNKNOWN', { message: `No zerotrail user is named "${body.user ?? ''}".` });
+    }
+    const { key, record: stored } = await issueApiKey(services.auth, owner, body.label, services.app.clock.now());
+    await services.audit({
+      actor: principal?.name ?? null,
+      action: 'apikey_created',
+      target: owner.name,
+      outcome: 'success',
+      ip: request.ip,
+      details: { keyId: stored.id, label: stored.label, prefix: stored.keyPrefix },
+    });
+    return {
+      apiKey: { id: stored.id, user: owner.name, role: owner.role, label: stored.label, prefix: stored.keyPrefix },
+      key,
+      notice: 'Copy the key now: it is not shown again.',
+    };
+  },
+});
+
+export const LIST_API_KEYS_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/apikeys',
+  summary: 'API keys with their owner, label and prefix (never the key)',
+  access: ['admin'],
+  handler: async ({ services }) => {
+    const users = new Map((await services.auth.listUsers()).map((user) => [user.id, user]));
+    const keys = await services.auth.listApiKeys();
+    return {
+      apiKeys: keys.map((key) => ({
+        id: key.id,
+        user: users.get(key.userId)?.name ?? null,
+        role: users.get(key.userId)?.role ?? null,
+        label: key.label,
+        prefix: key.keyPrefix,
+        createdAt: new Date(key.createdAt).toISOString(),
+        lastUsedAt: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
+      })),
+    };
+  },
+});
+
+export const AUDIT_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/audit',
+  summary: "zerotrail's own audit trail, newest first",
+  access: ['admin'],
+  query: z.object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    before: z.coerce.number().int().min(1).optional(),
+  }),
+  handler: async ({ query, services }) => {
+    const entries = await services.auth.listAudit({
+      limit: query.limit,
+      ...(query.before === undefined ? {} : { beforeId: query.before }),
+    });
+    return {
+      entries: entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+      nextBefore: entries.length === query.limit ? (entries.at(-1)?.id ?? null) : null,
+    };
+  },
+});
