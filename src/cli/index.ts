@@ -7,9 +7,12 @@ import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInventoryCommand } from './commands/inventory.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
+import { registerApiKeyCommand } from './commands/apikey.js';
 import { registerSearchCommand } from './commands/search.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerSourceCommand } from './commands/source.js';
+import { registerUserCommand } from './commands/user.js';
 import { createCommandContext, type GlobalOptions } from './context.js';
 import { writeLine, type CliIo } from './io.js';
 
@@ -55,6 +58,9 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
   registerInvestigateCommand(program, context);
   registerSimulateCommand(program, context);
   registerDemoCommand(program, context);
+  registerServeCommand(program, context);
+  registerUserCommand(program, context);
+  registerApiKeyCommand(program, context);
   for (const command of program.commands) applyToTree(command);
 
   try {
