@@ -14,15 +14,17 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.url.replace(/:(\w+)/g, '{$1}');
+    const csrf = route.access !== 'public' && route.method !== 'GET';
     const parameters = [
       ...objectParameters(route.schemas.params, 'path'),
       ...objectParameters(route.schemas.query, 'query'),
+      ...(csrf ? [{ $ref: '#/components/parameters/csrf' }] : []),
     ];
     const operation: Record<string, unknown> = {
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(\w)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       'x-roles': route.access === 'public' ? [] : [...route.access],
-      'x-csrf': route.access !== 'public' && route.method !== 'GET',
+      'x-csrf': csrf,
       security: route.access === 'public' ? [] : [{ session: [] }, { apiKey: [] }],
       ...(parameters.length === 0 ? {} : { parameters }),
       ...(route.schemas.body === undefined
@@ -49,7 +51,13 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
         apiKey: { type: 'http', scheme: 'bearer' },
       },
       parameters: {
-        csrf: { name: CSRF_HEADER, in: 'header', required: true, schema: { type: 'string' } },
+        csrf: {
+          name: CSRF_HEADER,
+          in: 'header',
+          required: false,
+          description: 'Required with a session cookie (the csrfToken from login or /api/me); not with an API key.',
+          schema: { type: 'string' },
+        },
       },
     },
     paths,
