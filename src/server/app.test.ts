@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATABASE_FILE } from '../app.js';
 import type { NormalizedEvent } from '../core/event.js';
 import { login, PASSWORDS, startServerFixture, type ServerFixture } from './server-fixture.suite.js';
 
@@ -69,6 +72,14 @@ describe('security headers and errors', () => {
       payload: 'name=admin&password=x',
     });
     expect(formPost.statusCode).toBe(415);
+    const textPost = await fixture.server.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ name: 'admin', password: PASSWORDS.admin }),
+    });
+    expect(textPost.statusCode).toBe(415);
+    expect(textPost.json<{ error: { code: string } }>().error.code).toBe('HTTP_REQUEST_INVALID');
   });
 
   it('answers an unexpected failure with a plain 500 and keeps the detail in the log only', async () => {
@@ -162,6 +173,16 @@ describe('login, sessions and CSRF', () => {
     fixture.clock.advance(12 * 3_600_000 + 1);
     const expired = await fixture.server.inject({ method: 'GET', url: '/api/me', headers: { cookie: second.cookie } });
     expect(expired.statusCode).toBe(401);
+    // The next sign-in sweeps the expired session rows away.
+    const sessions = (): number => {
+      const db = new Database(join(fixture.dataDir, DATABASE_FILE), { readonly: true });
+      const n = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+      db.close();
+      return n;
+    };
+    expect(sessions()).toBe(1);
+    await login(fixture.server, 'viewer');
+    expect(sessions()).toBe(1);
   });
 
   it("refuses another session's CSRF token", async () => {

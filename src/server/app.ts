@@ -55,6 +55,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
   });
   await server.register(fastifyCookie);
+  // JSON only: a cross-site form or text/plain post (no CORS preflight) is refused before any route runs.
+  server.removeContentTypeParser('text/plain');
 
   const tls = options.tls !== undefined;
   const services: ServerServices = {

@@ -54,6 +54,8 @@ export const LOGIN_ROUTE = defineRoute({
       throw new AuthError('AUTH_LOGIN_FAILED');
     }
     await services.loginLimiter.succeeded(body.name);
+    // Signing in is rare and already slow (argon2), so it is where expired rows are swept.
+    await services.auth.prune(nowMs, nowMs - services.loginLimiter.windowMs);
     const token = randomToken();
     const csrfToken = csrfTokenFor(token);
     await services.auth.createSession({
