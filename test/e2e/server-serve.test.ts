@@ -6,7 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
+import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const HOUR_MS = 3_600_000;
@@ -227,6 +227,26 @@ describe('zerotrail serve, user and apikey', () => {
     expect(await served.exit).toBe(0);
     expect(served.stderr()).not.toContain(TOKEN);
     expect(served.stderr()).not.toContain(PASSWORD);
+  });
+
+  it('stops on SIGTERM as a real process, closing the listening socket', async () => {
+    const child = spawnCli(['serve', '--port', '0', '--no-collect'], env);
+    let stderr = '';
+    const base = await new Promise<string>((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        const match = /serving the API on (\S+)\/api/.exec(stderr);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(stderr).toContain('Collection is off (--no-collect).');
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(fetch(`${base}/api/health`)).rejects.toThrow();
   });
 
   it('refuses a certificate without its key before it starts', async () => {
