@@ -53,6 +53,12 @@ export async function authenticate(request: FastifyRequest, auth: AuthStore, now
   };
 }
 
+/** The caller of a route that is not public; the server authenticated it before the handler ran. */
+export function signedIn(principal: Principal | null): Principal {
+  if (principal === null) throw new AuthError('AUTH_REQUIRED');
+  return principal;
+}
+
 export function requireRole(principal: Principal, roles: readonly Role[]): void {
   if (!roles.includes(principal.role)) {
     throw new AuthError('AUTH_FORBIDDEN', {

@@ -8,6 +8,7 @@ import { INVENTORY_KINDS } from '../../core/inventory.js';
 import { parseQuery } from '../../store/query-language.js';
 import { SEARCH_FIELDS, type SearchQuery } from '../../store/search-query.js';
 import type { Store } from '../../store/store.js';
+import { signedIn } from '../auth/authenticate.js';
 import { defineRoute } from './route.js';
 
 const READERS = ['admin', 'analyst', 'viewer'] as const;
@@ -105,9 +106,10 @@ export const EXPORT_EVENTS_ROUTE = defineRoute({
     order: z.enum(['asc', 'desc']).default('desc'),
   }),
   handler: async ({ query, principal, request, reply, services }) => {
+    const caller = signedIn(principal);
     const search = { ...toSearch(query, services.app.clock.now()), order: query.order };
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'export',
       target: null,
       outcome: 'success',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import { ROLES } from '../../store/auth-store.js';
-import { SESSION_COOKIE } from '../auth/authenticate.js';
+import { SESSION_COOKIE, signedIn } from '../auth/authenticate.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { csrfTokenFor, randomToken, sha256 } from '../auth/tokens.js';
 import { defineRoute } from './route.js';
@@ -94,15 +94,16 @@ export const LOGOUT_ROUTE = defineRoute({
   summary: 'End the current session',
   access: ROLES,
   handler: async ({ principal, request, reply, services }) => {
-    if (principal?.session !== undefined) await services.auth.deleteSession(principal.session.tokenHash);
+    const caller = signedIn(principal);
+    if (caller.session !== undefined) await services.auth.deleteSession(caller.session.tokenHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: services.tls });
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'logout',
-      target: principal?.name ?? null,
+      target: caller.name,
       outcome: 'success',
       ip: request.ip,
-      details: { via: principal?.via ?? 'unknown' },
+      details: { via: caller.via },
     });
     return { loggedOut: true };
   },
@@ -114,11 +115,12 @@ export const ME_ROUTE = defineRoute({
   summary: 'The signed-in user, and the CSRF token of the session (for a page that reloads)',
   access: ROLES,
   handler: ({ principal, request }) => {
+    const caller = signedIn(principal);
     const cookie = request.cookies[SESSION_COOKIE];
     return Promise.resolve({
-      user: { name: principal?.name, role: principal?.role },
-      via: principal?.via,
-      csrfToken: principal?.via === 'session' && cookie !== undefined ? csrfTokenFor(cookie) : null,
+      user: { name: caller.name, role: caller.role },
+      via: caller.via,
+      csrfToken: caller.via === 'session' && cookie !== undefined ? csrfTokenFor(cookie) : null,
     });
   },
 });

@@ -7,6 +7,7 @@ import { failWhenRequiredMissing } from '../../cli/commands/source-test.js';
 import type { ConnectionReport } from '../../sources/cloudflare/connection-test.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
+import { signedIn } from '../auth/authenticate.js';
 import { defineRoute } from './route.js';
 
 const sourceName = z
@@ -61,9 +62,10 @@ export const ADD_SOURCE_ROUTE = defineRoute({
   status: 201,
   handler: async ({ body, principal, request, services }) => {
     const { app } = services;
+    const caller = signedIn(principal);
     const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>): Promise<void> =>
       services.audit({
-        actor: principal?.name ?? null,
+        actor: caller.name,
         action: 'source_added',
         target: body.name,
         outcome,
@@ -110,6 +112,7 @@ export const TEST_SOURCE_ROUTE = defineRoute({
   params: nameParams,
   handler: async ({ params, principal, request, services }) => {
     const { app } = services;
+    const caller = signedIn(principal);
     const stored = await app.store.getSource(params.name);
     if (stored === undefined) throw unknownSource(params.name);
     const rateShare = stored.settings['rate_share'];
@@ -121,7 +124,7 @@ export const TEST_SOURCE_ROUTE = defineRoute({
       ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
     });
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'source_tested',
       target: stored.name,
       outcome: report.requiredMissing ? 'failure' : 'success',
@@ -139,9 +142,10 @@ export const REMOVE_SOURCE_ROUTE = defineRoute({
   access: ['admin'],
   params: nameParams,
   handler: async ({ params, principal, request, services }) => {
+    const caller = signedIn(principal);
     if (!(await services.app.store.removeSource(params.name))) throw unknownSource(params.name);
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'source_removed',
       target: params.name,
       outcome: 'success',

@@ -3,6 +3,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { ROLES, type UserRecord } from '../../store/auth-store.js';
 import { addUser, issueApiKey } from '../auth/accounts.js';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { signedIn } from '../auth/authenticate.js';
 import { defineRoute } from './route.js';
 
 export const USER_NAME = z
@@ -34,9 +35,10 @@ export const ADD_USER_ROUTE = defineRoute({
   status: 201,
   body: z.object({ name: USER_NAME, role: USER_ROLE, password: z.string().max(MAX_PASSWORD_LENGTH) }),
   handler: async ({ body, principal, request, services }) => {
+    const caller = signedIn(principal);
     const user = await addUser(services.auth, body, services.app.clock.now());
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'user_added',
       target: user.name,
       outcome: 'success',
@@ -55,13 +57,14 @@ export const CREATE_API_KEY_ROUTE = defineRoute({
   status: 201,
   body: z.object({ user: USER_NAME.optional(), label: z.string().trim().max(100).default('') }),
   handler: async ({ body, principal, request, services }) => {
-    const owner = await services.auth.userByName(body.user ?? principal?.name ?? '');
+    const caller = signedIn(principal);
+    const owner = await services.auth.userByName(body.user ?? caller.name);
     if (owner === undefined) {
       throw new NotFoundError('AUTH_USER_UNKNOWN', { message: `No zerotrail user is named "${body.user ?? ''}".` });
     }
     const { key, record: stored } = await issueApiKey(services.auth, owner, body.label, services.app.clock.now());
     await services.audit({
-      actor: principal?.name ?? null,
+      actor: caller.name,
       action: 'apikey_created',
       target: owner.name,
       outcome: 'success',
