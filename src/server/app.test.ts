@@ -83,10 +83,14 @@ describe('security headers and errors', () => {
   });
 
   it('answers an unexpected failure with a plain 500 and keeps the detail in the log only', async () => {
-    const session = await login(fixture.server, 'viewer');
-    // Closing the auth store under the server makes the next request fail in a way no route expects.
-    await fixture.auth.close();
-    const res = await fixture.server.inject({ method: 'GET', url: '/api/events', headers: { cookie: session.cookie } });
+    const admin = await login(fixture.server, 'admin');
+    // An audit row no zerotrail wrote: reading it fails in a way no route expects.
+    const db = new Database(join(fixture.dataDir, DATABASE_FILE));
+    db.prepare(
+      "INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES (0, NULL, 'login', NULL, 'success', NULL, '{broken')",
+    ).run();
+    db.close();
+    const res = await fixture.server.inject({ method: 'GET', url: '/api/audit', headers: { cookie: admin.cookie } });
     expect(res.statusCode).toBe(500);
     const body = res.json<{ error: { code: string; message: string; requestId: string } }>();
     expect(body.error).toEqual({
@@ -94,7 +98,19 @@ describe('security headers and errors', () => {
       message: 'An internal error occurred.',
       requestId: expect.any(String) as string,
     });
-    expect(fixture.logs()).toContain(body.error.requestId);
+    expect(res.body).not.toContain('JSON');
+    const logged = fixture.logs();
+    expect(logged).toContain(body.error.requestId);
+    expect(logged).toContain('SyntaxError');
+  });
+
+  it('answers a database fault with its code, not a stack trace', async () => {
+    const session = await login(fixture.server, 'viewer');
+    await fixture.auth.close();
+    const res = await fixture.server.inject({ method: 'GET', url: '/api/me', headers: { cookie: session.cookie } });
+    expect(res.statusCode).toBe(500);
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('STORE_OPEN_FAILED');
+    expect(res.body).not.toContain('at ');
   });
 });
 

@@ -133,17 +133,17 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async userByName(name: string): Promise<UserRecord | undefined> {
-    const row = this.#statement(SQL.userByName).get(name) as UserRow | undefined;
+    const row = this.#get(SQL.userByName, [name]) as UserRow | undefined;
     return row === undefined ? undefined : toUser(row);
   }
 
   async userById(id: number): Promise<UserRecord | undefined> {
-    const row = this.#statement(SQL.userById).get(id) as UserRow | undefined;
+    const row = this.#get(SQL.userById, [id]) as UserRow | undefined;
     return row === undefined ? undefined : toUser(row);
   }
 
   async listUsers(): Promise<readonly UserRecord[]> {
-    return (this.#statement(SQL.listUsers).all() as UserRow[]).map(toUser);
+    return (this.#all(SQL.listUsers, []) as UserRow[]).map(toUser);
   }
 
   async createSession(session: SessionRecord): Promise<void> {
@@ -157,7 +157,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined> {
-    const row = this.#statement(SQL.session).get(tokenHash, nowMs) as SessionRow | undefined;
+    const row = this.#get(SQL.session, [tokenHash, nowMs]) as SessionRow | undefined;
     if (row === undefined) return undefined;
     return {
       tokenHash: row.token_hash,
@@ -173,28 +173,29 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async prune(nowMs: number, failuresBeforeMs: number): Promise<number> {
-    return this.#db.transaction(
-      () =>
-        this.#statement(SQL.pruneSessions).run(nowMs).changes +
-        this.#statement(SQL.pruneFailures).run(failuresBeforeMs).changes,
-    )();
+    try {
+      return this.#db.transaction(
+        () =>
+          this.#statement(SQL.pruneSessions).run(nowMs).changes +
+          this.#statement(SQL.pruneFailures).run(failuresBeforeMs).changes,
+      )();
+    } catch (error) {
+      throw writeFailed(error);
+    }
   }
 
   async createApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
     const result = this.#write(SQL.insertApiKey, [key.userId, key.label, key.keyHash, key.keyPrefix, key.createdAt]);
-    return toApiKey(this.#statement(SQL.apiKeyById).get(Number(result.lastInsertRowid)) as ApiKeyRow);
+    return toApiKey(this.#get(SQL.apiKeyById, [Number(result.lastInsertRowid)]) as ApiKeyRow);
   }
 
   async apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.#statement(SQL.apiKeyByHash).get(keyHash) as ApiKeyRow | undefined;
+    const row = this.#get(SQL.apiKeyByHash, [keyHash]) as ApiKeyRow | undefined;
     return row === undefined ? undefined : toApiKey(row);
   }
 
   async listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]> {
-    const rows =
-      userId === undefined
-        ? this.#statement(SQL.listApiKeys).all()
-        : this.#statement(SQL.listApiKeysOfUser).all(userId);
+    const rows = userId === undefined ? this.#all(SQL.listApiKeys, []) : this.#all(SQL.listApiKeysOfUser, [userId]);
     return (rows as ApiKeyRow[]).map(toApiKey);
   }
 
@@ -207,7 +208,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async countLoginFailures(subject: string, sinceMs: number): Promise<number> {
-    return (this.#statement(SQL.countFailures).get(subject, sinceMs) as { n: number }).n;
+    return (this.#get(SQL.countFailures, [subject, sinceMs]) as { n: number }).n;
   }
 
   async clearLoginFailures(subject: string): Promise<void> {
@@ -232,8 +233,8 @@ export class SqliteAuthStore implements AuthStore {
   }): Promise<readonly StoredAuditEntry[]> {
     const rows =
       options.beforeId === undefined
-        ? this.#statement(SQL.listAudit).all(options.limit)
-        : this.#statement(SQL.listAuditBefore).all(options.beforeId, options.limit);
+        ? this.#all(SQL.listAudit, [options.limit])
+        : this.#all(SQL.listAuditBefore, [options.beforeId, options.limit]);
     return (rows as AuditRow[]).map((row) => ({
       id: row.id,
       at: row.at,
@@ -261,6 +262,22 @@ export class SqliteAuthStore implements AuthStore {
     return statement;
   }
 
+  #get(sql: string, params: readonly unknown[]): unknown {
+    try {
+      return this.#statement(sql).get(...params);
+    } catch (error) {
+      throw readFailed(error);
+    }
+  }
+
+  #all(sql: string, params: readonly unknown[]): unknown[] {
+    try {
+      return this.#statement(sql).all(...params);
+    } catch (error) {
+      throw readFailed(error);
+    }
+  }
+
   #write(sql: string, params: readonly unknown[]): Database.RunResult {
     try {
       return this.#statement(sql).run(...params);
@@ -284,6 +301,14 @@ function toApiKey(row: ApiKeyRow): ApiKeyRecord {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+function readFailed(error: unknown): StoreError {
+  if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return new StoreError('STORE_BUSY', { cause: error });
+  return new StoreError('STORE_OPEN_FAILED', {
+    message: 'The user and session tables could not be read.',
+    cause: error,
+  });
 }
 
 function writeFailed(error: unknown): StoreError {
