@@ -5,17 +5,34 @@
 
 /** Four decimal octets; leading zeros are refused because some parsers read them as octal. */
 export function parseIpv4Bytes(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
+  // One pass over the characters: this runs for nearly every collected event.
   const bytes = new Uint8Array(4);
-  for (const [index, part] of parts.entries()) {
-    if (!/^(?:0|[1-9]\d{0,2})$/.test(part)) return null;
-    const value = Number(part);
+  let octet = 0;
+  let value = 0;
+  let digits = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === DOT) {
+      if (digits === 0 || octet === 3) return null;
+      bytes[octet] = value;
+      octet += 1;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (code < DIGIT_0 || code > DIGIT_9 || (digits === 1 && value === 0)) return null;
+    value = value * 10 + (code - DIGIT_0);
+    digits += 1;
     if (value > 255) return null;
-    bytes[index] = value;
   }
+  if (octet !== 3 || digits === 0) return null;
+  bytes[3] = value;
   return bytes;
 }
+
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
 
 /**
  * Eight hex groups with at most one `::` and an optional dotted IPv4 tail. A zone identifier
@@ -73,6 +90,7 @@ export function mapIpv4(bytes: Uint8Array): Uint8Array {
 }
 
 export function formatIpv4(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   return Array.from(bytes).join('.');
 }
 
@@ -87,7 +105,7 @@ export function formatIpv6(bytes: Uint8Array, mappedTail = false): string {
   const hexGroups = isMapped ? groups.slice(0, 6) : groups;
   let bestStart = -1;
   let bestLength = 1;
-  for (let index = 0; index < hexGroups.length; ) {
+  for (let index = 0; index < hexGroups.length;) {
     if (hexGroups[index] !== 0) {
       index += 1;
       continue;
@@ -102,7 +120,9 @@ export function formatIpv6(bytes: Uint8Array, mappedTail = false): string {
   }
   const hex = hexGroups.map((group) => group.toString(16));
   const head =
-    bestStart === -1 ? hex.join(':') : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+    bestStart === -1
+      ? hex.join(':')
+      : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
   if (!isMapped) return head;
   const tail = formatIpv4(bytes.subarray(12));
   return head.endsWith(':') ? `${head}${tail}` : `${head}:${tail}`;

@@ -170,7 +170,8 @@ function isoTime(ms: number): string | null {
 interface EnrichMemo {
   readonly data: Map<InventoryViewEntry, Map<string, Readonly<Record<string, unknown>>>>;
   readonly snapshots: Map<InventoryViewEntry, Readonly<Record<string, unknown>>>;
-  readonly appEnrichments: Map<InventoryViewEntry, Readonly<Record<string, unknown>>>;
+  /** Whole enrichments by their `data` and `value`: every part of one is fixed by those two. */
+  readonly enrichments: WeakMap<Readonly<Record<string, unknown>>, Map<string, Readonly<Record<string, unknown>>>>;
   readonly groups: Map<string, EmailGroups>;
 }
 
@@ -189,7 +190,7 @@ const MAX_MEMO_EMAILS = 50_000;
 function memoOf(view: InventoryView): EnrichMemo {
   let memo = MEMOS.get(view);
   if (memo === undefined) {
-    memo = { data: new Map(), snapshots: new Map(), appEnrichments: new Map(), groups: new Map() };
+    memo = { data: new Map(), snapshots: new Map(), enrichments: new WeakMap(), groups: new Map() };
     MEMOS.set(view, memo);
   }
   return memo;
@@ -258,6 +259,36 @@ function enrichment(
     ...(desc === undefined ? {} : { desc }),
     data,
   };
+}
+
+// Values seen per `data` (spellings of one e-mail, IdP protocols); past it the list starts over.
+const MAX_MEMO_VALUES = 64;
+
+/**
+ * The enrichment for `data` and `value`, made once and then shared: events of the same user, app and IdP carry
+ * the very same frozen objects instead of a new one each.
+ */
+function sharedEnrichment(
+  memo: EnrichMemo,
+  name: string,
+  value: string,
+  type: string,
+  entry: InventoryViewEntry,
+  data: Readonly<Record<string, unknown>>,
+  desc?: string,
+): Readonly<Record<string, unknown>> {
+  let byValue = memo.enrichments.get(data);
+  if (byValue === undefined) {
+    byValue = new Map();
+    memo.enrichments.set(data, byValue);
+  }
+  let made = byValue.get(value);
+  if (made === undefined) {
+    made = Object.freeze(enrichment(name, value, type, entry, data, desc));
+    if (byValue.size >= MAX_MEMO_VALUES) byValue.clear();
+    byValue.set(value, made);
+  }
+  return made;
 }
 
 function optional(key: string, value: string | null): Record<string, string> {
@@ -375,26 +406,21 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
   if (app !== undefined && event.appUid !== null) {
     const appName = app.entity.name === '' ? null : app.entity.name;
     const appType = stringAttribute(app.entity, 'type');
-    // The lookup key is the entity id, so the whole enrichment is the same for every event of the app.
-    let appEnrichment = memo.appEnrichments.get(app);
-    if (appEnrichment === undefined) {
-      appEnrichment = Object.freeze(
-        enrichment(
-          'service.uid',
-          app.entity.id,
-          'application',
-          app,
-          buildData(memo, app, {
-            uid: app.entity.id,
-            ...optional('name', appName),
-            ...optional('type', appType),
-            ...optional('domain', stringAttribute(app.entity, 'domain')),
-          }),
-        ),
-      );
-      memo.appEnrichments.set(app, appEnrichment);
-    }
-    added.push(appEnrichment);
+    added.push(
+      sharedEnrichment(
+        memo,
+        'service.uid',
+        event.appUid,
+        'application',
+        app,
+        entryData(memo, app, 'app', () => ({
+          uid: app.entity.id,
+          ...optional('name', appName),
+          ...optional('type', appType),
+          ...optional('domain', stringAttribute(app.entity, 'domain')),
+        })),
+      ),
+    );
     const service = asRecord(ocsf['service']) ?? {};
     if (appName !== null && typeof service['name'] !== 'string') {
       changes['service'] = { ...service, name: wellFormed(appName) };
@@ -406,7 +432,8 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
   if (idp !== null && event.idp !== null) {
     const protocol = ocsf['auth_protocol'];
     added.push(
-      enrichment(
+      sharedEnrichment(
+        memo,
         'auth_protocol',
         typeof protocol === 'string' ? protocol : event.idp,
         'identity_provider',
@@ -429,7 +456,8 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
     if (known !== undefined) {
       const fullName = stringAttribute(known.entity, 'name');
       added.push(
-        enrichment(
+        sharedEnrichment(
+          memo,
           'user.email_addr',
           emailValue,
           'user',
@@ -446,18 +474,22 @@ export function enrichAccessEvent(event: NormalizedEvent, view: InventoryView): 
     }
     const groups = groupsOf(view, memo, event.user);
     for (const { entry, data } of groups.data) {
-      added.push(enrichment('user.email_addr', emailValue, 'group_membership', entry, data, GROUP_MEMBERSHIP_DESC));
+      added.push(
+        sharedEnrichment(memo, 'user.email_addr', emailValue, 'group_membership', entry, data, GROUP_MEMBERSHIP_DESC),
+      );
     }
     if (groups.userGroups.length > 0 && user['groups'] === undefined) nextUser['groups'] = groups.userGroups;
     if (Object.keys(nextUser).length !== Object.keys(user).length) changes['user'] = nextUser;
   }
 
   if (added.length === 0) return event;
-  const previous = Array.isArray(ocsf['enrichments']) ? (ocsf['enrichments'] as unknown[]) : [];
-  const kept = previous.filter((item) => asRecord(item)?.['provider'] !== ENRICHMENT_PROVIDER);
-  return {
-    ...event,
-    app: flatApp,
-    ocsf: { ...ocsf, ...changes, enrichments: [...kept, ...added] },
-  };
+  // The same members in the same order as `{ ...ocsf, ...changes, enrichments }`, without the temporaries.
+  const next: Record<string, unknown> = { ...ocsf };
+  if (changes['service'] !== undefined) next['service'] = changes['service'];
+  if (changes['user'] !== undefined) next['user'] = changes['user'];
+  const previous = ocsf['enrichments'];
+  next['enrichments'] = Array.isArray(previous)
+    ? [...(previous as unknown[]).filter((item) => asRecord(item)?.['provider'] !== ENRICHMENT_PROVIDER), ...added]
+    : added;
+  return { ...event, app: flatApp, ocsf: next };
 }

@@ -25,7 +25,14 @@ function isPrimitive(value: unknown): boolean {
  */
 export function eventId(timeMs: number, parts: readonly unknown[]): string {
   // An array of primitives serialises canonically already; only nested objects need their keys sorted.
-  const text = parts.every(isPrimitive) ? JSON.stringify(parts.map((part) => part ?? null)) : canonicalJson(parts);
+  // JSON.stringify writes an undefined array item as null, as canonicalJson does.
+  const text = parts.every(isPrimitive) ? JSON.stringify(parts) : canonicalJson(parts);
   const prefix = Math.max(0, Math.trunc(timeMs)).toString(16).padStart(TIME_PREFIX_DIGITS, '0');
-  return prefix + createHash('sha256').update(text, 'utf8').digest('hex').slice(0, HASH_DIGITS);
+  return (
+    prefix +
+    createHash('sha256')
+      .update(text, 'utf8')
+      .digest()
+      .toString('hex', 0, HASH_DIGITS / 2)
+  );
 }
