@@ -1,0 +1,104 @@
+import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
+import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
+import { ExplorePage } from './pages/explore-page.js';
+import { LoginPage } from './pages/login-page.js';
+import { SourcesPage } from './pages/sources-page.js';
+import { navigate, useLocation } from './router.js';
+
+type Session =
+  | { readonly state: 'checking' }
+  | { readonly state: 'signed-out'; readonly notice: string | null }
+  | { readonly state: 'signed-in'; readonly user: SignedInUser }
+  | { readonly state: 'unreachable'; readonly message: string };
+
+const PAGES = [
+  { path: '/explore', label: 'Explore' },
+  { path: '/sources', label: 'Data sources' },
+] as const;
+
+/** The whole UI: checks the session, shows the sign-in page or the signed-in pages with their navigation. */
+export function App(): ReactNode {
+  const [session, setSession] = useState<Session>({ state: 'checking' });
+  const api = useMemo(() => new ApiClient((notice) => setSession({ state: 'signed-out', notice })), []);
+  const location = useLocation();
+
+  const check = useCallback(() => {
+    api.currentUser().then(
+      (user) => setSession(user === null ? { state: 'signed-out', notice: null } : { state: 'signed-in', user }),
+      (error: unknown) =>
+        setSession({
+          state: 'unreachable',
+          message: error instanceof ApiError ? error.message : 'zerotrail cannot be reached.',
+        }),
+    );
+  }, [api]);
+  useEffect(check, [check]);
+
+  useEffect(() => {
+    // The root and any unknown path land on Explore; the path stays meaningful in a shared link.
+    if (!PAGES.some((page) => page.path === location.pathname)) navigate('/explore', { replace: true });
+  }, [location.pathname]);
+
+  if (session.state === 'checking') return <div className="splash">Loading…</div>;
+  if (session.state === 'unreachable') {
+    return (
+      <div className="splash">
+        <p role="alert">{session.message}</p>
+        <button type="button" onClick={check}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  if (session.state === 'signed-out') {
+    return (
+      <LoginPage api={api} notice={session.notice} onSignedIn={(user) => setSession({ state: 'signed-in', user })} />
+    );
+  }
+
+  const signOut = (): void => {
+    api.logout().then(
+      () => setSession({ state: 'signed-out', notice: 'You have signed out.' }),
+      () =>
+        setSession({ state: 'signed-out', notice: 'You have signed out on this page; the server could not be told.' }),
+    );
+  };
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <span className="brand">zerotrail</span>
+        <nav aria-label="Pages">
+          {PAGES.map((page) => (
+            <a
+              key={page.path}
+              href={page.path}
+              className={location.pathname === page.path ? 'active' : undefined}
+              aria-current={location.pathname === page.path ? 'page' : undefined}
+              onClick={(event: MouseEvent<HTMLAnchorElement>) => {
+                if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+                event.preventDefault();
+                navigate(page.path);
+              }}
+            >
+              {page.label}
+            </a>
+          ))}
+        </nav>
+        <span className="who">
+          {session.user.name} <span className="role">{session.user.role}</span>
+        </span>
+        <button type="button" className="quiet" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        {location.pathname === '/sources' ? (
+          <SourcesPage api={api} user={session.user} />
+        ) : (
+          <ExplorePage api={api} search={location.search} />
+        )}
+      </main>
+    </div>
+  );
+}

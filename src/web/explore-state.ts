@@ -1,0 +1,91 @@
+/**
+ * What Explore shows, kept in the page URL so that a link reproduces the same view: the query, the time range
+ * (in the API's own time expressions: `now`, `-24h`, or ISO 8601 with a zone) and the open event.
+ */
+export interface ExploreState {
+  readonly q: string;
+  readonly from: string;
+  readonly to: string;
+  readonly event: string | null;
+}
+
+export const DEFAULT_FROM = '-24h';
+export const DEFAULT_TO = 'now';
+
+export const TIME_PRESETS: readonly { readonly from: string; readonly label: string }[] = [
+  { from: '-15m', label: 'Last 15 minutes' },
+  { from: '-1h', label: 'Last hour' },
+  { from: '-24h', label: 'Last 24 hours' },
+  { from: '-7d', label: 'Last 7 days' },
+  { from: '-30d', label: 'Last 30 days' },
+  { from: '-180d', label: 'Last 180 days' },
+];
+
+// The longest values the API accepts; a longer one in a pasted link is cut rather than sent to be refused.
+const MAX_QUERY = 10_000;
+const MAX_TIME = 100;
+const MAX_EVENT_ID = 200;
+
+export function readExploreState(search: string): ExploreState {
+  const params = new URLSearchParams(search);
+  const text = (name: string, max: number, fallback: string): string => {
+    const value = params.get(name);
+    return value === null || value.trim() === '' ? fallback : value.slice(0, max);
+  };
+  const event = params.get('event');
+  return {
+    q: text('q', MAX_QUERY, ''),
+    from: text('from', MAX_TIME, DEFAULT_FROM),
+    to: text('to', MAX_TIME, DEFAULT_TO),
+    event: event === null || event === '' ? null : event.slice(0, MAX_EVENT_ID),
+  };
+}
+
+/** The query string for `state`; defaults are left out so the common link stays short. */
+export function exploreSearch(state: ExploreState): string {
+  const params = new URLSearchParams();
+  if (state.q !== '') params.set('q', state.q);
+  if (state.from !== DEFAULT_FROM) params.set('from', state.from);
+  if (state.to !== DEFAULT_TO) params.set('to', state.to);
+  if (state.event !== null) params.set('event', state.event);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** The preset a range matches, if any (a relative start that ends now). */
+export function presetOf(from: string, to: string): string | null {
+  if (to !== DEFAULT_TO) return null;
+  return TIME_PRESETS.find((preset) => preset.from === from)?.from ?? null;
+}
+
+/** A range for people: the preset's label, or both ends as written. */
+export function describeRange(from: string, to: string): string {
+  const preset = presetOf(from, to);
+  if (preset !== null) return TIME_PRESETS.find((entry) => entry.from === preset)?.label ?? preset;
+  return `${formatEnd(from)} → ${formatEnd(to)}`;
+}
+
+function formatEnd(value: string): string {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : formatUtc(ms);
+}
+
+/** `2026-11-25 08:00:05 UTC`: one fixed zone for everyone, so times in a shared link read the same. */
+export function formatUtc(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+/** `<input type="datetime-local">` value (read as UTC) → ISO 8601 with a zone; null when incomplete. */
+export function localInputToIso(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  const ms = Date.parse(`${value.length === 16 ? `${value}:00` : value}Z`);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** An ISO 8601 time → `<input type="datetime-local">` value in UTC; '' for anything else (a relative time). */
+export function isoToLocalInput(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return '';
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? '' : new Date(ms).toISOString().slice(0, 16);
+}

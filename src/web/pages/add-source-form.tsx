@@ -1,0 +1,191 @@
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, datasetChecksIn, type ApiClient, type ConnectionReport, type DatasetCheck } from '../api-client.js';
+import { ConnectionTable } from './connection-table.js';
+
+export interface AddSourceFormProps {
+  readonly api: ApiClient;
+  readonly onAdded: (name: string) => void;
+  readonly onCancel: () => void;
+}
+
+type Step = 'method' | 'integration' | 'form';
+
+interface Outcome {
+  readonly kind: 'added' | 'refused';
+  readonly message: string;
+  readonly report: ConnectionReport | { readonly datasets: readonly DatasetCheck[] } | null;
+}
+
+const ACCOUNT_ID = /^[0-9a-fA-F]{32}$/;
+
+/**
+ * Add data source → API → Cloudflare Zero Trust: the three fields of Cloudflare's recipe. The server tests the
+ * connection before it stores anything, and the token is sent once and never read back.
+ */
+export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): ReactNode {
+  const [step, setStep] = useState<Step>('method');
+  const [apiToken, setApiToken] = useState('');
+  const [accountId, setAccountId] = useState('');
+  const [name, setName] = useState('Cloudflare Zero Trust Logs');
+  const [problems, setProblems] = useState<readonly string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+
+  const submit = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const found: string[] = [];
+    if (apiToken.trim() === '') found.push('Paste the API token you created in the Cloudflare dashboard.');
+    if (!ACCOUNT_ID.test(accountId.trim())) {
+      found.push('The Account ID is the 32-character hexadecimal id in your dashboard URL.');
+    }
+    if (name.trim() === '') found.push('Give the data source a name.');
+    setProblems(found);
+    if (found.length > 0) return;
+    setBusy(true);
+    setOutcome(null);
+    api.addSource({ apiToken: apiToken.trim(), accountId: accountId.trim(), name: name.trim() }).then(
+      (added) => {
+        setBusy(false);
+        // The token leaves the page's memory as soon as the server has it.
+        setApiToken('');
+        setOutcome({
+          kind: 'added',
+          message: `Added "${added.source?.name ?? name.trim()}". Collection starts now; the first events arrive within a minute.`,
+          report: added.connection,
+        });
+        onAdded(added.source?.name ?? name.trim());
+      },
+      (failure: unknown) => {
+        setBusy(false);
+        setOutcome(refusal(failure));
+      },
+    );
+  };
+
+  if (step === 'method') {
+    return (
+      <section className="card wizard" aria-label="Add data source">
+        <h2>Add data source</h2>
+        <p className="muted">How should zerotrail get the logs?</p>
+        <div className="choices">
+          <button type="button" className="choice" onClick={() => setStep('integration')}>
+            <strong>API</strong>
+            <span>zerotrail pulls the logs from the vendor&apos;s API on a schedule.</span>
+          </button>
+        </div>
+        <div className="actions">
+          <button type="button" className="quiet" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </section>
+    );
+  }
+  if (step === 'integration') {
+    return (
+      <section className="card wizard" aria-label="Add data source">
+        <h2>Add data source · API</h2>
+        <p className="muted">Which service?</p>
+        <div className="choices">
+          <button type="button" className="choice" onClick={() => setStep('form')}>
+            <strong>Cloudflare Zero Trust</strong>
+            <span>Access logins, SCIM and audit logs, and the Zero Trust inventory.</span>
+          </button>
+        </div>
+        <div className="actions">
+          <button type="button" className="quiet" onClick={() => setStep('method')}>
+            Back
+          </button>
+          <button type="button" className="quiet" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  return (
+    <section className="card wizard" aria-label="Add data source">
+      <h2>Add data source · API · Cloudflare Zero Trust</h2>
+      <form onSubmit={submit} noValidate>
+        <label>
+          API Token
+          <input
+            name="apiToken"
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            value={apiToken}
+            onChange={(event) => setApiToken(event.target.value)}
+          />
+          <span className="help">
+            Cloudflare dashboard → My Profile → API Tokens → Create Custom Token, with Access: Audit Logs Read, Zero
+            Trust Read and Access: Organizations, Identity Providers, and Groups Read. Stored encrypted; it is never
+            shown again.
+          </span>
+        </label>
+        <label>
+          Account ID
+          <input
+            name="accountId"
+            autoComplete="off"
+            spellCheck={false}
+            className="mono"
+            value={accountId}
+            onChange={(event) => setAccountId(event.target.value)}
+          />
+          <span className="help">
+            The 32-character id in the dashboard URL: dash.cloudflare.com/&lt;account id&gt;/…
+          </span>
+        </label>
+        <label>
+          Source Name
+          <input name="sourceName" value={name} onChange={(event) => setName(event.target.value)} />
+        </label>
+        {problems.length === 0 ? null : (
+          <ul className="error" role="alert">
+            {problems.map((problem) => (
+              <li key={problem}>{problem}</li>
+            ))}
+          </ul>
+        )}
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Testing connection…' : 'Test connection and add'}
+          </button>
+          <button type="button" className="quiet" onClick={() => setStep('integration')} disabled={busy}>
+            Back
+          </button>
+          <button type="button" className="quiet" onClick={onCancel} disabled={busy}>
+            {outcome?.kind === 'added' ? 'Close' : 'Cancel'}
+          </button>
+        </div>
+      </form>
+      {outcome === null ? null : (
+        <div className="outcome" aria-live="polite">
+          <p
+            className={outcome.kind === 'added' ? 'ok-text' : 'error'}
+            role={outcome.kind === 'added' ? 'status' : 'alert'}
+          >
+            {outcome.message}
+          </p>
+          {outcome.report === null ? null : (
+            <ConnectionTable report={outcome.report} caption="Connection test: what this token can read" />
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function refusal(failure: unknown): Outcome {
+  if (!(failure instanceof ApiError))
+    return { kind: 'refused', message: 'Adding the data source failed.', report: null };
+  const rows = datasetChecksIn(failure.details);
+  const hint = failure.hint === undefined || failure.hint.includes('\n') ? '' : ` ${failure.hint}`;
+  return {
+    kind: 'refused',
+    message: `${failure.message}${hint}`,
+    report: rows === null ? null : { datasets: rows },
+  };
+}

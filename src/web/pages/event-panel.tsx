@@ -1,0 +1,164 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
+import { formatIso } from '../format.js';
+
+export interface EventPanelProps {
+  readonly api: ApiClient;
+  readonly id: string;
+  readonly onClose: () => void;
+}
+
+const FIELDS: readonly { readonly key: keyof EventRecord; readonly label: string }[] = [
+  { key: 'time', label: 'Time' },
+  { key: 'dataset', label: 'Dataset' },
+  { key: 'activity', label: 'Activity' },
+  { key: 'outcome', label: 'Outcome' },
+  { key: 'user', label: 'User' },
+  { key: 'src_ip', label: 'Source IP' },
+  { key: 'country', label: 'Country' },
+  { key: 'app', label: 'Application' },
+  { key: 'app_uid', label: 'Application id' },
+  { key: 'idp', label: 'Identity provider' },
+  { key: 'ray_id', label: 'Ray id' },
+  { key: 'class_uid', label: 'OCSF class' },
+  { key: 'source', label: 'Data source' },
+  { key: 'account_id', label: 'Account id' },
+  { key: 'id', label: 'Event id' },
+];
+
+/**
+ * One event: the normalized fields, the enrichments zerotrail added from the inventory, the OCSF event and the
+ * raw Cloudflare record. Every value is shown as text; nothing from an event becomes markup or a link.
+ */
+export function EventPanel({ api, id, onClose }: EventPanelProps): ReactNode {
+  const [state, setState] = useState<
+    | { readonly status: 'loading' }
+    | { readonly status: 'ok'; readonly event: EventRecord }
+    | { readonly status: 'error'; readonly message: string }
+  >({ status: 'loading' });
+
+  useEffect(() => {
+    let current = true;
+    setState({ status: 'loading' });
+    api.getEvent(id).then(
+      (event) => {
+        if (current) setState({ status: 'ok', event });
+      },
+      (failure: unknown) => {
+        if (current) {
+          setState({
+            status: 'error',
+            message: failure instanceof ApiError ? failure.message : 'The event could not be loaded.',
+          });
+        }
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, id]);
+
+  return (
+    <aside className="event-panel" aria-label="Event details">
+      <header>
+        <h2>Event</h2>
+        <button type="button" className="quiet" onClick={onClose} aria-label="Close event">
+          Close
+        </button>
+      </header>
+      {state.status === 'loading' ? <p className="muted">Loading event…</p> : null}
+      {state.status === 'error' ? (
+        <p className="error" role="alert">
+          {state.message}
+        </p>
+      ) : null}
+      {state.status === 'ok' ? <EventBody event={state.event} /> : null}
+    </aside>
+  );
+}
+
+function EventBody({ event }: { readonly event: EventRecord }): ReactNode {
+  const enrichments = enrichmentsOf(event.ocsf);
+  return (
+    <div className="event-body">
+      <section aria-label="Normalized fields">
+        <h3>Fields</h3>
+        <dl className="fields">
+          {FIELDS.map(({ key, label }) => (
+            <div key={key}>
+              <dt>{label}</dt>
+              <dd className={key === 'id' || key === 'account_id' || key === 'ray_id' ? 'mono' : undefined}>
+                {fieldText(event, key)}
+              </dd>
+            </div>
+          ))}
+        </dl>
+      </section>
+      <section aria-label="Enrichments">
+        <h3>Enrichments</h3>
+        {enrichments.length === 0 ? (
+          <p className="muted">No enrichment: the inventory knew nothing more about this event.</p>
+        ) : (
+          <ul className="enrichments">
+            {enrichments.map((entry, index) => (
+              <li key={`${entry.name}-${index}`}>
+                <p>
+                  <span className="mono">{entry.name}</span> = <strong>{entry.value}</strong>{' '}
+                  <span className="badge idle">{entry.type}</span>
+                </p>
+                {entry.desc === '' ? null : <p className="muted">{entry.desc}</p>}
+                <pre className="json small">{entry.data}</pre>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-label="Raw Cloudflare record">
+        <h3>Raw Cloudflare record</h3>
+        <pre className="json" data-testid="raw-record">
+          {JSON.stringify(event.raw, null, 2)}
+        </pre>
+      </section>
+      <details>
+        <summary>OCSF event</summary>
+        <pre className="json">{JSON.stringify(event.ocsf, null, 2)}</pre>
+      </details>
+    </div>
+  );
+}
+
+function fieldText(event: EventRecord, key: keyof EventRecord): string {
+  const value = event[key];
+  if (value === null || value === undefined || value === '') return '—';
+  if (key === 'time' && typeof value === 'string') return formatIso(value);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+interface EnrichmentView {
+  readonly name: string;
+  readonly value: string;
+  readonly type: string;
+  readonly desc: string;
+  readonly data: string;
+}
+
+/** OCSF `enrichments`, read defensively: each part shown is a string, whatever the stored event holds. */
+function enrichmentsOf(ocsf: Readonly<Record<string, unknown>>): readonly EnrichmentView[] {
+  const list = ocsf['enrichments'];
+  if (!Array.isArray(list)) return [];
+  const text = (value: unknown): string =>
+    typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
+  return (list as unknown[]).flatMap((item) => {
+    if (typeof item !== 'object' || item === null) return [];
+    const entry = item as Record<string, unknown>;
+    return [
+      {
+        name: text(entry['name']),
+        value: text(entry['value']),
+        type: text(entry['type']),
+        desc: text(entry['desc']),
+        data: JSON.stringify(entry['data'] ?? {}, null, 2),
+      },
+    ];
+  });
+}

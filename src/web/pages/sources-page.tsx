@@ -1,0 +1,97 @@
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { ApiError, type ApiClient, type DataSource, type SignedInUser } from '../api-client.js';
+import { AddSourceForm } from './add-source-form.js';
+import { SourceCard } from './source-card.js';
+
+export interface SourcesPageProps {
+  readonly api: ApiClient;
+  readonly user: SignedInUser;
+}
+
+// Health changes with every collection run (30 s by default); this keeps the page close to it without load.
+const REFRESH_MS = 5_000;
+
+/** Data sources and the health of each dataset; admins add, test and delete them here. */
+export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
+  const [sources, setSources] = useState<readonly DataSource[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [nowMs, setNowMs] = useState(() => Date.now());
+  const canManage = user.role === 'admin';
+
+  const load = useCallback(() => {
+    api.listSources().then(
+      (list) => {
+        setSources(list);
+        setError(null);
+        setNowMs(Date.now());
+      },
+      (failure: unknown) =>
+        setError(failure instanceof ApiError ? failure.message : 'The data sources could not be loaded.'),
+    );
+  }, [api]);
+
+  useEffect(() => {
+    load();
+    const timer = window.setInterval(load, REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [load]);
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Data sources</h1>
+        {canManage && !adding ? (
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            Add data source
+          </button>
+        ) : null}
+      </div>
+      {notice === null ? null : (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {adding ? (
+        <AddSourceForm
+          api={api}
+          onAdded={(name) => {
+            setNotice(`Data source "${name}" added.`);
+            load();
+          }}
+          onCancel={() => setAdding(false)}
+        />
+      ) : null}
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {sources === null && error === null ? <p className="muted">Loading data sources…</p> : null}
+      {sources !== null && sources.length === 0 && !adding ? (
+        <div className="empty card">
+          <h2>No data sources yet</h2>
+          <p>
+            {canManage
+              ? 'Add your Cloudflare Zero Trust account to start collecting its logs.'
+              : 'An administrator has to add a Cloudflare Zero Trust account before there is anything to see.'}
+          </p>
+        </div>
+      ) : null}
+      {sources?.map((source) => (
+        <SourceCard
+          key={source.name}
+          api={api}
+          source={source}
+          canManage={canManage}
+          nowMs={nowMs}
+          onRemoved={(name) => {
+            setNotice(`Data source "${name}" deleted. Its stored events stay searchable in Explore.`);
+            load();
+          }}
+        />
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,40 @@
+import { useSyncExternalStore } from 'react';
+
+// The UI's few pages are plain paths; a reload or a shared link lands on the same page because the server
+// answers each of them with index.html.
+
+const CHANGE = 'zerotrail:navigate';
+
+export interface PageLocation {
+  readonly pathname: string;
+  readonly search: string;
+}
+
+let current: PageLocation | null = null;
+
+function read(): PageLocation {
+  const { pathname, search } = window.location;
+  // useSyncExternalStore needs the same object back while nothing changed.
+  if (current?.pathname !== pathname || current.search !== search) current = { pathname, search };
+  return current;
+}
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('popstate', onChange);
+  window.addEventListener(CHANGE, onChange);
+  return () => {
+    window.removeEventListener('popstate', onChange);
+    window.removeEventListener(CHANGE, onChange);
+  };
+}
+
+export function useLocation(): PageLocation {
+  return useSyncExternalStore(subscribe, read);
+}
+
+/** Moves to `url` (same origin, a path with an optional query) without reloading the page. */
+export function navigate(url: string, options: { readonly replace?: boolean } = {}): void {
+  if (options.replace === true) window.history.replaceState(null, '', url);
+  else window.history.pushState(null, '', url);
+  window.dispatchEvent(new Event(CHANGE));
+}
