@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
 import type { AuthStore } from '../store/auth-store.js';
 import { authenticate, requireCsrf, requireRole } from './auth/authenticate.js';
 import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
-import { installErrorHandler } from './error-handler.js';
+import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import { ALL_ROUTES } from './routes/all-routes.js';
 import type { ServerServices } from './routes/route.js';
+import { applySecurityHeaders } from './security-headers.js';
+import { registerStaticAssets } from './static-assets.js';
 
 export interface BuildServerOptions {
   readonly app: App;
@@ -16,26 +18,12 @@ export interface BuildServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly loginLimits?: LoginLimits;
   readonly onSourcesChanged?: () => void;
+  /** The built web UI (dist/web), served without authentication; without it only the API answers. */
+  readonly webRoot?: string;
 }
 
 // The API takes small JSON bodies only; nothing legitimate comes near this.
 const BODY_LIMIT_BYTES = 64 * 1024;
-
-/**
- * No inline script or style, no framing, no plugins: a value that slips into the page as markup still cannot run.
- * The UI is served from the same origin, so 'self' is all it needs.
- */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
 
 /**
  * Builds the HTTP API on an opened installation: cookies, security headers, the error handler and every
@@ -49,9 +37,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion picks the overload
     loggerInstance: logger as FastifyBaseLogger,
     // Request lines are logged below without the query string: it may hold user names and addresses.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT_BYTES,
+    frameworkErrors: frameworkErrorHandler(options.tls !== undefined),
     https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
   });
   await server.register(fastifyCookie);
@@ -69,8 +58,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   };
 
   server.addHook('onSend', (request, reply, payload, done) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) void reply.header(name, value);
-    if (tls) void reply.header('strict-transport-security', 'max-age=31536000');
+    applySecurityHeaders(reply, tls);
     void reply.header('x-request-id', request.id);
     done(null, payload);
   });
@@ -109,5 +97,6 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       },
     });
   }
+  if (options.webRoot !== undefined) registerStaticAssets(server, options.webRoot);
   return server;
 }

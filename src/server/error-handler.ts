@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../core/errors.js';
+import { applySecurityHeaders } from './security-headers.js';
 
 /** The one error body of the API. `hint` and `details` appear only when the error carries them. */
 export interface ErrorBody {
@@ -33,6 +34,20 @@ export function installErrorHandler(server: FastifyInstance): void {
   server.setNotFoundHandler((request, reply) =>
     reply.code(404).send(body('HTTP_NOT_FOUND', `No route answers ${request.method} on this path.`, request)),
   );
+}
+
+/**
+ * Fastify answers a URL it cannot decode before any hook runs, echoing the URL; this gives it the API's
+ * error body and headers instead.
+ */
+export function frameworkErrorHandler(
+  tls: boolean,
+): (error: unknown, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    applySecurityHeaders(reply, tls);
+    const status = (error as Partial<FastifyError>).statusCode ?? 400;
+    void reply.code(status).send(body('HTTP_REQUEST_INVALID', 'The URL is not valid.', request));
+  };
 }
 
 function toAppError(error: unknown): { readonly appError: AppError; readonly status: number } | undefined {

@@ -37,6 +37,7 @@ export async function startServerFixture(
     readonly env?: Record<string, string>;
     readonly loginLimits?: LoginLimits;
     readonly tls?: { readonly cert: string; readonly key: string };
+    readonly webRoot?: string;
   } = {},
 ): Promise<ServerFixture> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zerotrail-server-'));
@@ -55,6 +56,7 @@ export async function startServerFixture(
     auth,
     ...(options.loginLimits === undefined ? {} : { loginLimits: options.loginLimits }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
   });
   return {
     app,

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { DATABASE_FILE, type App } from '../../app.js';
@@ -12,6 +13,8 @@ import { writeLine } from '../io.js';
 import { collect } from './collect.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+// The UI build (vite) writes to dist/web; this path resolves there from both src/ and dist/.
+const WEB_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 
 const flagsSchema = z
   .object({
@@ -45,16 +48,22 @@ export function registerServeCommand(program: Command, context: CommandContext):
         const auth = await SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) });
         const signal = context.io.signal;
         const collector = flags.collect ? superviseCollection(app, context, signal) : undefined;
+        const webBuilt = existsSync(join(WEB_ROOT, 'index.html'));
         try {
           const server = await buildServer({
             app,
             auth,
             ...(tls === undefined ? {} : { tls }),
+            ...(webBuilt ? { webRoot: WEB_ROOT } : {}),
             onSourcesChanged: () => collector?.restart(),
           });
           try {
             const url = await listen(server, { host: flags.host, port: flags.port, tls: tls !== undefined });
             writeLine(context.io.stderr, `zerotrail is serving the API on ${url}/api (Ctrl-C stops it).`);
+            writeLine(
+              context.io.stderr,
+              webBuilt ? `Web UI: ${url}/` : `The web UI is not built (${WEB_ROOT} has no index.html); the API works.`,
+            );
             if (!LOOPBACK.has(flags.host)) {
               writeLine(
                 context.io.stderr,
