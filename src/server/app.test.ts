@@ -328,6 +328,9 @@ describe('API keys', () => {
       url: '/api/apikeys',
       headers: { cookie: admin.cookie },
     });
+    expect(listed.json<{ apiKeys: { lastUsedAt: string | null }[] }>().apiKeys[0]?.lastUsedAt).toBe(
+      new Date(fixture.clock.now()).toISOString(),
+    );
     expect(listed.json()).toMatchObject({
       apiKeys: [{ user: 'viewer', role: 'viewer', label: 'SIEM pull', prefix: key.slice(0, 10) }],
     });
