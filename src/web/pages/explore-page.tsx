@@ -173,9 +173,6 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
                     <th scope="col" className="col-time">
                       Time (UTC)
                     </th>
-                    <th scope="col" className="col-dataset">
-                      Dataset
-                    </th>
                     <th scope="col" className="col-outcome">
                       Outcome
                     </th>
@@ -183,10 +180,13 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
                     <th scope="col" className="col-ip">
                       Source IP
                     </th>
+                    <th scope="col">Application</th>
+                    <th scope="col" className="col-dataset">
+                      Dataset
+                    </th>
                     <th scope="col" className="col-country">
                       Country
                     </th>
-                    <th scope="col">Application</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -202,18 +202,16 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
                       }}
                     >
                       <td className="mono">{formatIso(event.time).replace(' UTC', '')}</td>
-                      <td>{event.dataset}</td>
                       <td>
                         <span className={`badge ${outcomeClass(event.outcome)}`}>{event.outcome}</span>
                       </td>
-                      <td className="ellipsis" title={event.user ?? undefined}>
-                        {event.user ?? '—'}
+                      <td title={event.user ?? undefined}>{event.user ?? '—'}</td>
+                      <td className="mono" title={event.src_ip ?? undefined}>
+                        {event.src_ip ?? '—'}
                       </td>
-                      <td className="mono ellipsis">{event.src_ip ?? '—'}</td>
-                      <td>{event.country?.toUpperCase() ?? '—'}</td>
-                      <td className="ellipsis" title={event.app ?? undefined}>
-                        {event.app ?? '—'}
-                      </td>
+                      <td title={event.app ?? undefined}>{event.app ?? '—'}</td>
+                      <td className="col-dataset">{event.dataset}</td>
+                      <td className="col-country">{event.country?.toUpperCase() ?? '—'}</td>
                     </tr>
                   ))}
                 </tbody>

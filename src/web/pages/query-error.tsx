@@ -14,7 +14,7 @@ export function QueryError({ query, error }: QueryErrorProps): ReactNode {
     <div className="query-error" role="alert">
       <p className="error">{error.message}</p>
       {at === null ? null : (
-        <p className="mono pointer" aria-label={`Position ${at + 1} in the query`}>
+        <p className="mono pointer" aria-label={`Error at column ${at + 1}`}>
           <span>{query.slice(0, at)}</span>
           <mark>{at < query.length ? query.slice(at, at + 1) : ' '}</mark>
           <span>{query.slice(at + 1)}</span>

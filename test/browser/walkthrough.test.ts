@@ -1,0 +1,230 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import { REPO_ROOT, runInProcess } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import {
+  ensureWebBuild,
+  launchChromium,
+  startServe,
+  watchPage,
+  type PageWatch,
+  type RunningServe,
+} from './browser-harness.js';
+
+const ADMIN = 'ada@example.com';
+const PASSWORD = 'correct-horse-battery-staple';
+const SOURCE = 'Cloudflare Zero Trust Logs';
+const HOUR = 3_600_000;
+const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+
+/**
+ * A new admin's first session, in Debian's chromium against a real `zerotrail serve` collecting from the
+ * Cloudflare API simulator: sign in, add the source, test it, wait for events, search, page, open an event.
+ */
+describe('the web UI, start to finish', () => {
+  let simulator: Simulator;
+  let dir: { readonly path: string; remove(): void };
+  let serve: RunningServe;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let watch: PageWatch;
+
+  beforeAll(async () => {
+    ensureWebBuild();
+    const now = Date.now();
+    simulator = await startSimulator({
+      rateLimit: { requests: 1_000_000, windowSecs: 300 },
+      traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 1500 },
+    });
+    dir = makeTempDir('browser');
+    const env: Record<string, string> = {
+      ZEROTRAIL_DATA_DIR: dir.path,
+      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
+      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
+      ZEROTRAIL_CF_RATE_SHARE: '1',
+      ZEROTRAIL_LOG_LEVEL: 'error',
+      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
+    };
+    const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${PASSWORD}\n` });
+    expect(added.code, added.stderr).toBe(0);
+    serve = await startServe(env);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    watch = watchPage(page);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await serve?.stop();
+    await simulator?.stop();
+    dir?.remove();
+  });
+
+  it('signs in, refusing a wrong password in plain words', async () => {
+    await page.goto(`${serve.url}/explore`);
+    await page.getByLabel('User name').fill(ADMIN);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('The user name or password is wrong.');
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    expect(await page.locator('.who').textContent()).toContain(ADMIN);
+    await page.getByRole('heading', { name: 'No events match' }).waitFor();
+  });
+
+  it('adds the Cloudflare source, shows the connection table, and never shows the token again', async () => {
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    await page.getByRole('heading', { name: 'No data sources yet' }).waitFor();
+    await page.getByRole('button', { name: 'Add data source' }).click();
+    await page.getByRole('button', { name: /^API/ }).click();
+    await page.getByRole('button', { name: /^Cloudflare Zero Trust/ }).click();
+
+    const token = page.getByLabel('API Token');
+    expect(await token.getAttribute('type')).toBe('password');
+    await token.fill(simulator.token);
+    await page.getByLabel('Account ID').fill('not-an-account');
+    await page.getByRole('button', { name: 'Test connection and add' }).click();
+    await page.getByText('The Account ID is the 32-character hexadecimal id in your dashboard URL.').waitFor();
+
+    await page.getByLabel('Account ID').fill(simulator.accountId);
+    await page.getByLabel('Source Name').fill(SOURCE);
+    await page.getByRole('button', { name: 'Test connection and add' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Added "${SOURCE}"` })
+      .waitFor({ timeout: 60_000 });
+
+    const table = page.getByRole('table', { name: 'Connection test: what this token can read' });
+    await table.waitFor();
+    const accessRow = table.getByRole('row').filter({ hasText: 'access_requests' });
+    expect(await accessRow.textContent()).toContain('collected');
+    expect(await accessRow.textContent()).toContain('Access: Audit Logs Read');
+    expect(await table.getByRole('row').count()).toBeGreaterThan(5);
+
+    // The source's card names the token by its last four characters at most.
+    const card = page.getByRole('article', { name: `Data source ${SOURCE}` });
+    await card.waitFor();
+    expect(await card.textContent()).toContain(`••••${simulator.token.slice(-4)}`);
+    expect(await page.content()).not.toContain(simulator.token);
+    expect(await token.inputValue()).toBe('');
+  });
+
+  it('tests the connection of the stored source on demand', async () => {
+    const card = page.getByRole('article', { name: `Data source ${SOURCE}` });
+    await card.getByRole('button', { name: 'Test connection' }).click();
+    const table = card.getByRole('table', { name: `Connection test of ${SOURCE}` });
+    await table.waitFor({ timeout: 60_000 });
+    expect(await table.getByRole('row').filter({ hasText: 'devices' }).textContent()).toContain('Zero Trust Read');
+    expect(await card.textContent()).toContain('reaches the account');
+  });
+
+  it('shows events arriving in the dataset health', async () => {
+    const row = page
+      .getByRole('table', { name: `Dataset health of ${SOURCE}` })
+      .getByRole('row')
+      .filter({ hasText: 'access_requests' });
+    // The page refreshes itself every few seconds; the backfill of the simulated day lands within them.
+    await expect
+      .poll(async () => Number(((await row.locator('td.num').textContent()) ?? '0').replace(/,/g, '')), {
+        timeout: 90_000,
+        interval: 1000,
+      })
+      .toBeGreaterThan(0);
+    expect(await row.textContent()).toContain('Healthy');
+  });
+
+  it('searches outcome:failure, pages with the API page token, and keeps the query in the URL', async () => {
+    await page.getByRole('link', { name: 'Explore' }).click();
+    await page.getByRole('textbox', { name: 'Query' }).fill('outcome:failure');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/q=outcome%3Afailure/);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    const outcomes = await rows.locator('td:nth-child(2)').allTextContents();
+    expect(outcomes.length).toBe(50);
+    expect(new Set(outcomes)).toEqual(new Set(['failure']));
+
+    await page.getByRole('button', { name: 'Load 50 more' }).click();
+    await expect.poll(() => rows.count()).toBeGreaterThan(50);
+    expect(new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['failure']));
+
+    await page.getByLabel('Time range').selectOption({ label: 'Last 7 days' });
+    await page.waitForURL(/from=-7d/);
+    expect(page.url()).toContain('q=outcome%3Afailure');
+  });
+
+  it('opens an event with its fields, enrichments and raw Cloudflare record, and reopens it from the link', async () => {
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    const firstUser = (await rows.first().locator('td:nth-child(3)').textContent()) ?? '';
+    await rows.first().click();
+    await page.waitForURL(/event=/);
+    const panel = page.getByRole('complementary', { name: 'Event details' });
+    const raw = panel.getByTestId('raw-record');
+    await raw.waitFor();
+    const rawText = (await raw.textContent()) ?? '';
+    expect(rawText).toContain('"ray_id"');
+    expect(rawText).toContain('"allowed": false');
+    expect(await panel.getByRole('region', { name: 'Normalized fields' }).textContent()).toContain(firstUser);
+    expect(await panel.getByRole('region', { name: 'Enrichments' }).textContent()).toContain('user.email_addr');
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'explore.png') });
+
+    // The link alone brings back the same view: query, range and the open event.
+    const link = page.url();
+    const second = await context.newPage();
+    await second.goto(link);
+    await second.getByRole('complementary', { name: 'Event details' }).getByTestId('raw-record').waitFor();
+    expect(await second.getByRole('textbox', { name: 'Query' }).inputValue()).toBe('outcome:failure');
+    expect(await second.getByTestId('raw-record').textContent()).toBe(rawText);
+    await second.close();
+
+    await panel.getByRole('button', { name: 'Close event' }).click();
+    await page.waitForURL((url) => !url.search.includes('event='));
+  });
+
+  it('shows a syntax error inline, at its position', async () => {
+    await page.getByRole('textbox', { name: 'Query' }).fill('outcome:failure AND (user:ada');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const error = page.locator('.query-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/column \d+/);
+    expect(await error.locator('mark').count()).toBe(1);
+    expect(await page.getByRole('textbox', { name: 'Query' }).getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('deletes the source after a confirmation that says the events stay searchable', async () => {
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    const card = page.getByRole('article', { name: `Data source ${SOURCE}` });
+    await card.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('alertdialog');
+    expect(await confirm.textContent()).toContain('Events already stored stay searchable in Explore');
+    await confirm.getByRole('button', { name: 'Delete data source' }).click();
+    await page.getByRole('heading', { name: 'No data sources yet' }).waitFor();
+
+    await page.getByRole('link', { name: 'Explore' }).click();
+    await page.getByRole('textbox', { name: 'Query' }).fill('outcome:failure');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('table', { name: 'Matching events' }).locator('tbody tr').first().waitFor();
+  });
+
+  it('signs out, and ran without a dialog, a CSP violation or a page error', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    await page.goto(`${serve.url}/sources`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.cspViolations).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+  });
+});
