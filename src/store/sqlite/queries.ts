@@ -102,7 +102,10 @@ export const EVENT_SQL = {
   lastSeq: 'SELECT coalesce(max(seq), 0) AS n FROM event_bodies',
   insertRecentEvent: `INSERT INTO events_recent (${STORED_COLUMNS})
     VALUES (${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')}) ON CONFLICT (id) DO NOTHING`,
-  insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw) VALUES (?, ?, ?)',
+  insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw, enrichments_id) VALUES (?, ?, ?, ?)',
+  // Enrichment texts shared by many bodies (migration 0005); a text another connection stored first is reused.
+  insertFragment: 'INSERT INTO event_fragments (text) VALUES (?) ON CONFLICT (text) DO NOTHING',
+  selectFragmentId: 'SELECT id FROM event_fragments WHERE text = ?',
   countRecentEvents: 'SELECT count(*) AS n FROM events_recent',
   // Ids are time-prefixed, so id order is (time, id) order and the unique id index of events_recent hands
   // the rows over already sorted: the (time, id) and id indexes of events then grow at their end, and no
@@ -132,8 +135,11 @@ export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DE
   const tiers = EVENT_TABLES.map(
     (table) => `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table}${whereSql(where)} ${order} LIMIT ?)`,
   );
-  return `SELECT page.*, body.ocsf, body.raw FROM (${tiers.join(' UNION ALL ')} ${order} LIMIT ?) AS page
-    JOIN event_bodies AS body ON body.seq = page.seq ORDER BY page.time ${direction}, page.id ${direction}`;
+  return `SELECT page.*, body.ocsf, body.raw, fragment.text AS enrichments
+    FROM (${tiers.join(' UNION ALL ')} ${order} LIMIT ?) AS page
+    JOIN event_bodies AS body ON body.seq = page.seq
+    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id
+    ORDER BY page.time ${direction}, page.id ${direction}`;
 }
 
 /** Parameters: `params` twice. */

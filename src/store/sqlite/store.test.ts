@@ -119,6 +119,7 @@ describe('SqliteStore on SQLite', () => {
       { version: 2, applied_at: 1_700_000_000_000 },
       { version: 3, applied_at: 1_700_000_000_000 },
       { version: 4, applied_at: 1_700_000_000_000 },
+      { version: 5, applied_at: 1_700_000_000_000 },
     ]);
     db.close();
   });
@@ -432,5 +433,120 @@ describe('SqliteStore recent and merged events', () => {
     expect(plan('ray_id:8f1e2d3c4b5a6978')).toMatch(/SEARCH events USING INDEX events_ray_id/);
     expect(plan('*')).toMatch(/SCAN events USING INDEX events_time_id/);
     db.close();
+  });
+});
+
+describe('SqliteStore with enrichments stored once', () => {
+  const T0 = Date.UTC(2024, 0, 1);
+  const deepFreeze = <T>(value: T): T => {
+    if (value !== null && typeof value === 'object') {
+      Object.freeze(value);
+      for (const item of Object.values(value)) deepFreeze(item);
+    }
+    return value;
+  };
+  const app = deepFreeze({
+    name: 'service.uid',
+    value: 'app-1',
+    data: { uid: 'app-1', snapshot: { dataset: 'apps' } },
+  });
+  const user = deepFreeze({ name: 'user.email_addr', value: 'ann@example.com', data: { groups: [{ uid: 'g1' }] } });
+  const event = (n: number, ocsf: Record<string, unknown>): NormalizedEvent => ({
+    id: `e${String(n).padStart(4, '0')}`,
+    time: T0 + n,
+    sourceName: 'cf',
+    accountId: 'acct',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'success',
+    user: 'ann@example.com',
+    srcIp: null,
+    country: null,
+    app: null,
+    appUid: null,
+    idp: null,
+    rayId: `ray${n}`,
+    ocsf,
+    raw: { n, 'k"ey': 'caf\u00e9 \u2028' },
+  });
+  const bodies: Record<string, unknown>[] = [
+    { n: 0, user: { email_addr: 'ann@example.com' }, enrichments: [app, user] },
+    { n: 1, enrichments: [app, user] },
+    { enrichments: [user] },
+    // Not last, not frozen, or holding something else: stored whole.
+    { enrichments: [app], n: 3 },
+    { n: 4, enrichments: [{ ...app }] },
+    { n: 5, enrichments: [app, 'text'] },
+    { n: 6, enrichments: [] },
+    { n: 7, enrichments: [deepFreeze({ big: 'x'.repeat(5000), list: [1, null, true] })] },
+  ];
+
+  it('reads back every body exactly, and stores a shared enrichments text once', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 3 });
+    await store.migrate();
+    await store.append(
+      bodies.map((ocsf, n) => event(n, ocsf)),
+      { id: 'c', value: {} },
+    );
+    const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
+    expect(page.events.map((e) => JSON.stringify(e.ocsf))).toEqual(bodies.map((body) => JSON.stringify(body)));
+    expect(page.events.map((e) => e.raw)).toEqual(bodies.map((_, n) => ({ n, 'k"ey': 'caf\u00e9 \u2028' })));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const fragments = db.prepare('SELECT text FROM event_fragments ORDER BY id').pluck().all();
+    const shared = db.prepare('SELECT count(*) FROM event_bodies WHERE enrichments_id IS NOT NULL').pluck().get();
+    db.close();
+    expect(fragments).toEqual([
+      JSON.stringify([app, user]),
+      JSON.stringify([user]),
+      JSON.stringify(bodies[7]?.['enrichments']),
+    ]);
+    expect(shared).toBe(4);
+  });
+
+  it('keeps no fragment id of a write that rolled back', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, busyTimeoutMs: 50 });
+    await store.migrate();
+    const db = new Database(path);
+    // The body insert fails after the fragment went in, so the whole transaction rolls back.
+    db.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON event_bodies WHEN NEW.seq = 1 BEGIN SELECT RAISE(ABORT, 'no'); END`,
+    );
+    await expect(store.append([event(1, bodies[1] ?? {})], { id: 'c', value: {} })).rejects.toMatchObject({
+      code: 'STORE_WRITE_FAILED',
+    });
+    db.exec('DROP TRIGGER refuse');
+    expect(db.prepare('SELECT count(*) FROM event_fragments').pluck().get()).toBe(0);
+    db.close();
+    await store.append([event(1, bodies[1] ?? {})], { id: 'c', value: {} });
+    const page = await store.search({ filter: null, order: 'asc' }, { limit: 10 });
+    expect(page.events.map((e) => e.ocsf)).toEqual([bodies[1]]);
+    await store.close();
+  });
+
+  it('reads bodies written before migration 5 unchanged', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.append([event(1, { n: 1, enrichments: [{ ...app }] }), event(2, { n: 2 })], { id: 'c', value: {} });
+    await store.close();
+    // Take the file back to schema 4, as a database written by the previous release.
+    const db = new Database(path);
+    db.exec(`ALTER TABLE event_bodies DROP COLUMN enrichments_id; DROP TABLE event_fragments;
+      DELETE FROM schema_migrations WHERE version = 5`);
+    db.close();
+    const upgraded = await SqliteStore.open({ path });
+    await upgraded.migrate();
+    await upgraded.append([event(3, { n: 3, enrichments: [app] })], { id: 'c', value: {} });
+    const page = await upgraded.search({ filter: null, order: 'asc' }, { limit: 10 });
+    expect(page.events.map((e) => e.ocsf)).toEqual([
+      { n: 1, enrichments: [app] },
+      { n: 2 },
+      { n: 3, enrichments: [app] },
+    ]);
+    await upgraded.close();
   });
 });

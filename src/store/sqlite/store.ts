@@ -25,6 +25,7 @@ import type {
   StoredSource,
 } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
+import { joinOcsfBody, ocsfBody } from './ocsf-body.js';
 import {
   aggregateEventsSql,
   compileFilter,
@@ -55,6 +56,8 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_DELETE_CHUNK = 5_000;
 const DEFAULT_MERGE_THRESHOLD = 50_000;
 const MAX_PAGE_LIMIT = 10_000;
+// Enrichment texts whose fragment id this connection remembers; past it the memory starts over.
+const MAX_FRAGMENT_IDS = 50_000;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -77,6 +80,7 @@ interface EventRow {
   readonly ray_id: string | null;
   readonly ocsf: string;
   readonly raw: string;
+  readonly enrichments: string | null;
 }
 
 interface SourceRow {
@@ -110,6 +114,9 @@ export class SqliteStore implements Store {
   readonly #deleteChunkSize: number;
   readonly #mergeThreshold: number;
   readonly #statements = new Map<string, Statement>();
+  // Fragment ids known to be committed, and those the open write transaction added (kept only if it commits).
+  readonly #fragmentIds = new Map<string, number>();
+  readonly #newFragmentIds = new Map<string, number>();
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
   #closed = false;
@@ -210,7 +217,7 @@ export class SqliteStore implements Store {
     let inserted: number;
     try {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
-      inserted = write.immediate();
+      inserted = this.#writeEvents(write);
     } catch (error) {
       throw writeFailed('append events', error);
     }
@@ -236,11 +243,36 @@ export class SqliteStore implements Store {
       // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
       if (insert.run(params).changes === 0) continue;
       seq += 1;
+      const body = ocsfBody(event.ocsf);
+      const fragmentId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
       // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-      insertBody.run(seq, JSON.stringify(event.ocsf), JSON.stringify(event.raw) ?? 'null');
+      insertBody.run(seq, body.text, JSON.stringify(event.raw) ?? 'null', fragmentId);
       inserted += 1;
     }
     return inserted;
+  }
+
+  // Runs an IMMEDIATE write transaction that may add fragments; their ids are remembered only once committed.
+  #writeEvents(write: Database.Transaction<() => number>): number {
+    this.#newFragmentIds.clear();
+    try {
+      const inserted = write.immediate();
+      if (this.#fragmentIds.size + this.#newFragmentIds.size > MAX_FRAGMENT_IDS) this.#fragmentIds.clear();
+      for (const [text, id] of this.#newFragmentIds) this.#fragmentIds.set(text, id);
+      return inserted;
+    } finally {
+      this.#newFragmentIds.clear();
+    }
+  }
+
+  // Inside the write transaction: the id of the stored text, stored now if no body used it before.
+  #fragmentId(text: string): number {
+    const known = this.#fragmentIds.get(text) ?? this.#newFragmentIds.get(text);
+    if (known !== undefined) return known;
+    this.#statement(EVENT_SQL.insertFragment).run(text);
+    const { id } = this.#statement(EVENT_SQL.selectFragmentId).get(text) as { id: number };
+    this.#newFragmentIds.set(text, id);
+    return id;
   }
 
   async saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult> {
@@ -269,7 +301,7 @@ export class SqliteStore implements Store {
     let inserted: number;
     try {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
-      inserted = write.immediate();
+      inserted = this.#writeEvents(write);
     } catch (error) {
       if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new StoreError('STORE_WRITE_FAILED', {
@@ -626,7 +658,7 @@ function rowToEvent(row: EventRow): NormalizedEvent {
     appUid: row.app_uid,
     idp: row.idp,
     rayId: row.ray_id,
-    ocsf: JSON.parse(row.ocsf) as Record<string, unknown>,
+    ocsf: JSON.parse(joinOcsfBody(row.ocsf, row.enrichments)) as Record<string, unknown>,
     raw: JSON.parse(row.raw) as unknown,
   };
 }

@@ -2,6 +2,7 @@ import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_RECENT_EVENTS } from './0002-recent-events.js';
 import { MIGRATION_0003_INVENTORY } from './0003-inventory.js';
 import { MIGRATION_0004_AUTH } from './0004-auth.js';
+import { MIGRATION_0005_SHARED_ENRICHMENTS } from './0005-shared-enrichments.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0002_RECENT_EVENTS,
   MIGRATION_0003_INVENTORY,
   MIGRATION_0004_AUTH,
+  MIGRATION_0005_SHARED_ENRICHMENTS,
 ];

@@ -1,0 +1,74 @@
+/**
+ * How the OCSF JSON of an event is stored. Enrichment gives every event of one user, app and IdP the very
+ * same frozen enrichment objects, about half of the JSON text. When `enrichments` is the last member and every
+ * item is such a value, the body keeps the JSON of the rest and the enrichments text is stored once in
+ * `event_fragments` (migration 0005). Joining the two gives back exactly the text `JSON.stringify` writes.
+ */
+export interface OcsfBody {
+  /** The JSON of the event's OCSF, or of all of it but its trailing `enrichments` when `enrichments` is set. */
+  readonly text: string;
+  readonly enrichments: string | null;
+}
+
+export function ocsfBody(ocsf: Readonly<Record<string, unknown>>): OcsfBody {
+  const enrichments = sharedEnrichmentsJson(ocsf);
+  if (enrichments === null) return { text: JSON.stringify(ocsf), enrichments: null };
+  // Deleting the member added last lets V8 keep the copy a fast object.
+  const head: Record<string, unknown> = { ...ocsf };
+  delete head['enrichments'];
+  return { text: JSON.stringify(head), enrichments };
+}
+
+/** The full OCSF JSON text of a stored body. */
+export function joinOcsfBody(text: string, enrichments: string | null): string {
+  if (enrichments === null) return text;
+  return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"enrichments":${enrichments}}`;
+}
+
+// The enrichments text when it can be stored apart: the last own member, an array of deeply frozen plain
+// objects whose JSON is known. null otherwise, and the body keeps the whole text.
+function sharedEnrichmentsJson(ocsf: Readonly<Record<string, unknown>>): string | null {
+  const items = ocsf['enrichments'];
+  if (!Array.isArray(items) || items.length === 0 || Object.getPrototypeOf(ocsf) !== Object.prototype) return null;
+  const keys = Object.keys(ocsf);
+  if (keys[keys.length - 1] !== 'enrichments' || typeof (ocsf as { toJSON?: unknown }).toJSON === 'function') {
+    return null;
+  }
+  let text = '[';
+  for (let index = 0; index < items.length; index += 1) {
+    const item: unknown = items[index];
+    const json = typeof item === 'object' && item !== null ? frozenJson(item) : null;
+    if (json === null) return null;
+    text += index === 0 ? json : `,${json}`;
+  }
+  return `${text}]`;
+}
+
+// Texts of deeply frozen plain values, computed once; null marks a value that does not qualify.
+const FROZEN_TEXTS = new WeakMap<object, string | null>();
+const MAX_CHECK_DEPTH = 64;
+
+function frozenJson(value: object): string | null {
+  if (!Object.isFrozen(value)) return null;
+  let text = FROZEN_TEXTS.get(value);
+  if (text === undefined) {
+    text = isDeeplyFrozenData(value, 0) ? (JSON.stringify(value) ?? null) : null;
+    FROZEN_TEXTS.set(value, text);
+  }
+  return text;
+}
+
+// Frozen all the way down, only plain objects and arrays, only data properties and no functions: nothing
+// can make its JSON text differ from one call to the next.
+function isDeeplyFrozenData(value: object, depth: number): boolean {
+  if (depth > MAX_CHECK_DEPTH || !Object.isFrozen(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!('value' in descriptor)) return false;
+    const item: unknown = descriptor.value;
+    if (typeof item === 'function' || typeof item === 'bigint' || typeof item === 'symbol') return false;
+    if (typeof item === 'object' && item !== null && !isDeeplyFrozenData(item, depth + 1)) return false;
+  }
+  return true;
+}
