@@ -1,0 +1,227 @@
+import { PassThrough } from 'node:stream';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { NormalizedEvent } from '../../src/core/event.js';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import { runInProcess } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import {
+  ensureWebBuild,
+  launchChromium,
+  startServe,
+  watchPage,
+  type PageWatch,
+  type RunningServe,
+} from './browser-harness.js';
+
+const ADMIN = 'grace@example.com';
+const PASSWORD = 'correct-horse-battery-staple';
+const HOUR = 3_600_000;
+
+// Each payload would announce itself through a dialog if the page ever ran it.
+const SCRIPT = '<script>alert("script")</script>';
+const IMG = '<img src=x onerror=alert("img")>';
+const JS_URL = 'javascript:alert("url")';
+const HOSTILE_SOURCE = '<img src=x onerror=alert("source")> Lab';
+const LAB = 'Hostile Lab';
+const RAY = 'e0e0e0e0e0e0e0e0';
+
+/** An event as a compromised or odd upstream could deliver it, stored directly: every shown field is hostile. */
+function hostileEvent(nowMs: number): NormalizedEvent {
+  return {
+    id: `${(nowMs - HOUR).toString(16).padStart(12, '0')}${'7'.repeat(20)}`,
+    time: nowMs - HOUR,
+    sourceName: LAB,
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: IMG,
+    outcome: 'failure',
+    user: `${SCRIPT}@example.com`,
+    srcIp: '192.0.2.66',
+    country: 'us',
+    app: JS_URL,
+    appUid: IMG,
+    idp: JS_URL,
+    rayId: RAY,
+    ocsf: {
+      class_uid: 3002,
+      message: SCRIPT,
+      enrichments: [
+        {
+          name: SCRIPT,
+          value: IMG,
+          type: JS_URL,
+          provider: 'zerotrail',
+          desc: IMG,
+          data: { url: JS_URL, html: SCRIPT },
+        },
+      ],
+    },
+    raw: { action: IMG, allowed: false, app_domain: JS_URL, user_email: `${SCRIPT}@example.com`, ray_id: RAY },
+  };
+}
+
+/**
+ * Event fields are attacker-controlled text: a user name, an application domain or an action can carry markup.
+ * Whatever they hold, the UI must show them as text, run nothing and link nowhere.
+ */
+describe('hostile event values in the web UI', () => {
+  let simulator: Simulator;
+  let dir: { readonly path: string; remove(): void };
+  let serve: RunningServe;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let watch: PageWatch;
+
+  beforeAll(async () => {
+    ensureWebBuild();
+    const now = Date.now();
+    // Every simulated access event carries one hostile value (HTML, SQL, control characters, 100 kB strings).
+    simulator = await startSimulator({
+      rateLimit: { requests: 1_000_000, windowSecs: 300 },
+      traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 150 },
+      faults: { hostileValues: { fraction: 1 } },
+    });
+    dir = makeTempDir('browser-hostile');
+    const env: Record<string, string> = {
+      ZEROTRAIL_DATA_DIR: dir.path,
+      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
+      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
+      ZEROTRAIL_CF_RATE_SHARE: '1',
+      ZEROTRAIL_LOG_LEVEL: 'error',
+      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
+      CF_TOKEN: simulator.token,
+    };
+    const user = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: PASSWORD });
+    expect(user.code, user.stderr).toBe(0);
+    const source = await runInProcess(
+      ['source', 'add', '--name', HOSTILE_SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
+      { env },
+    );
+    expect(source.code, source.stderr).toBe(0);
+
+    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
+      logger: createLogger({ level: 'error', destination: new PassThrough() }),
+    });
+    try {
+      await app.store.append([hostileEvent(now)], { id: `${LAB}/access_requests`, value: {} });
+    } finally {
+      await app.close();
+    }
+
+    serve = await startServe(env);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    watch = watchPage(page);
+    await page.goto(`${serve.url}/sources`);
+    await page.getByLabel('User name').fill(ADMIN);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Data sources' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await serve?.stop();
+    await simulator?.stop();
+    dir?.remove();
+  });
+
+  /** Gives an injected handler time to fire, then checks that nothing ran, was injected or links to script. */
+  async function expectInert(): Promise<void> {
+    await page.waitForTimeout(300);
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+    expect(watch.cspViolations).toEqual([]);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('script:not([src])').count()).toBe(0);
+    expect(await page.locator('[onerror], [onload], [onclick]').count()).toBe(0);
+    const hrefs: (string | null)[] = [];
+    for (const link of await page.locator('a[href]').all()) hrefs.push(await link.getAttribute('href'));
+    expect(hrefs).toEqual(['/explore', '/sources']);
+  }
+
+  it('shows a hostile source name as text on the data sources page', async () => {
+    const card = page.getByRole('article', { name: `Data source ${HOSTILE_SOURCE}` });
+    await card.waitFor();
+    expect(await card.getByRole('heading', { level: 2 }).textContent()).toBe(HOSTILE_SOURCE);
+    await card.getByRole('button', { name: 'Delete' }).click();
+    expect(await page.getByRole('alertdialog').textContent()).toContain(`"${HOSTILE_SOURCE}"`);
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+    await expectInert();
+  });
+
+  it('renders the stored hostile event as inert text in the table and in every part of the event panel', async () => {
+    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().locator('td:nth-child(3)').textContent()).toBe(`${SCRIPT}@example.com`);
+    expect(await rows.first().locator('td:nth-child(5)').textContent()).toBe(JS_URL);
+
+    await rows.first().click();
+    const panel = page.getByRole('complementary', { name: 'Event details' });
+    const fields = panel.getByRole('region', { name: 'Normalized fields' });
+    await fields.waitFor();
+    const field = (label: string) =>
+      fields
+        .locator('div')
+        .filter({ has: page.locator('dt', { hasText: label }) })
+        .locator('dd');
+    expect(await field('User').textContent()).toBe(`${SCRIPT}@example.com`);
+    expect(await field('Activity').textContent()).toBe(IMG);
+    expect(await field('Application').first().textContent()).toBe(JS_URL);
+    expect(await field('Identity provider').textContent()).toBe(JS_URL);
+    await page.getByText(`${SCRIPT}@example.com`).first().waitFor({ state: 'visible' });
+
+    const raw = (await panel.getByTestId('raw-record').textContent()) ?? '';
+    expect(JSON.parse(raw)).toMatchObject({ action: IMG, app_domain: JS_URL, user_email: `${SCRIPT}@example.com` });
+    const enrichments = (await panel.getByRole('region', { name: 'Enrichments' }).textContent()) ?? '';
+    for (const payload of [SCRIPT, IMG, JS_URL]) expect(enrichments).toContain(payload);
+    await panel.getByText('OCSF event').click();
+    await expectInert();
+  });
+
+  it('renders every simulated hostile value as text, through all pages of results and their raw records', async () => {
+    await page.goto(`${serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    // The collector backfills the simulated hours right after start; wait until they are all stored.
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Search' }).click();
+          await rows.first().waitFor();
+          for (;;) {
+            const more = page.getByRole('button', { name: 'Load 50 more' });
+            if ((await more.count()) === 0) break;
+            const before = await rows.count();
+            await more.click();
+            await expect.poll(() => rows.count()).toBeGreaterThan(before);
+          }
+          return rows.count();
+        },
+        { timeout: 90_000, interval: 1000 },
+      )
+      .toBeGreaterThanOrEqual(150);
+
+    const tableText = (await page.getByRole('table', { name: 'Matching events' }).textContent()) ?? '';
+    expect(tableText).toContain('<img src=x onerror=alert(1)>.example.com');
+    expect(tableText).toContain('<script>alert(document.cookie)</script>');
+
+    // Open the events whose raw records carry the payloads; each shows them verbatim as JSON text.
+    for (const payload of ['<script>alert(document.cookie)</script>', '<img src=x onerror=alert(1)>']) {
+      await rows.filter({ hasText: payload }).first().click();
+      const raw = page.getByRole('complementary', { name: 'Event details' }).getByTestId('raw-record');
+      await expect.poll(async () => (await raw.textContent()) ?? '').toContain(JSON.stringify(payload).slice(1, -1));
+    }
+    await expectInert();
+  });
+});
