@@ -236,7 +236,8 @@ describe('zerotrail serve, user and apikey', () => {
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString('utf8');
         const match = /serving the API on (\S+)\/api/.exec(stderr);
-        if (match?.[1] !== undefined) resolve(match[1]);
+        // The start-up lines may arrive in several chunks; the collection line is the last of them.
+        if (match?.[1] !== undefined && stderr.includes('Collection is')) resolve(match[1]);
       });
       child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
     });
