@@ -76,6 +76,5 @@ export function LoginPage({ api, notice, onSignedIn }: LoginPageProps): ReactNod
 function loginMessage(failure: unknown): string {
   if (!(failure instanceof ApiError)) return 'Signing in failed. Try again.';
   if (failure.code === 'AUTH_LOGIN_FAILED') return 'The user name or password is wrong.';
-  if (failure.code === 'AUTH_RATE_LIMITED') return 'Too many failed sign-ins. Wait a few minutes, then try again.';
   return failure.message;
 }

@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { ApiError, type ApiClient, type ConnectionReport, type DataSource } from '../api-client.js';
+import { ApiError, type ApiClient, type ConnectionReport, type DataSource, type DatasetHealth } from '../api-client.js';
 import { describeState, formatAgo, formatDuration, formatIso } from '../format.js';
 import { ConnectionTable } from './connection-table.js';
 
@@ -47,21 +47,36 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved }: SourceC
     );
   };
 
-  const failing = source.datasets.filter((row) => row.state === 'failed' || row.state === 'retrying').length;
+  const failing = source.datasets.filter(
+    (row) => (row.state === 'failed' || row.state === 'retrying') && !isPermissionGap(row),
+  ).length;
+  const notPermitted = source.datasets.filter(isPermissionGap).length;
   return (
     <article className="card source" aria-label={`Data source ${source.name}`}>
       <header className="source-head">
         <div>
           <h2>{source.name}</h2>
-          <p className="muted">
-            Cloudflare Zero Trust · account <span className="mono">{source.accountId}</span> · token{' '}
-            <span className="mono">{source.tokenLast4 === null ? 'stored' : `••••${source.tokenLast4}`}</span> · added{' '}
-            {formatIso(source.createdAt)}
+          <p className="muted meta">
+            <span>Cloudflare Zero Trust</span>
+            <span>
+              account <span className="mono">{source.accountId}</span>
+            </span>
+            <span>
+              token <span className="mono">{source.tokenLast4 === null ? 'stored' : `••••${source.tokenLast4}`}</span>
+            </span>
+            <span>added {formatIso(source.createdAt)}</span>
           </p>
         </div>
-        <span className={`badge ${failing > 0 ? 'bad' : 'good'}`}>
-          {failing > 0 ? `${failing} dataset${failing === 1 ? '' : 's'} with errors` : 'Collecting'}
-        </span>
+        <div className="badges">
+          <span className={`badge ${failing > 0 ? 'bad' : 'good'}`}>
+            {failing > 0 ? `${failing} dataset${failing === 1 ? '' : 's'} failing` : 'Collecting'}
+          </span>
+          {notPermitted === 0 ? null : (
+            <span className="badge warn">
+              {notPermitted} optional dataset{notPermitted === 1 ? '' : 's'} not permitted
+            </span>
+          )}
+        </div>
         {canManage ? (
           <div className="actions">
             <button type="button" onClick={runTest} disabled={test.state === 'running'}>
@@ -106,7 +121,7 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved }: SourceC
         </p>
       ) : null}
 
-      <table className="grid" aria-label={`Dataset health of ${source.name}`}>
+      <table className="grid health" aria-label={`Dataset health of ${source.name}`}>
         <thead>
           <tr>
             <th scope="col">Dataset</th>
@@ -128,13 +143,17 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved }: SourceC
                 {row.required ? null : <span className="muted"> · optional</span>}
               </td>
               <td>
-                <span className={`badge ${stateClass(row.state)}`}>{describeState(row.state)}</span>
+                {isPermissionGap(row) ? (
+                  <span className="badge warn">Not permitted</span>
+                ) : (
+                  <span className={`badge ${stateClass(row.state)}`}>{describeState(row.state)}</span>
+                )}
               </td>
               <td title={row.lastSuccessAt === null ? undefined : formatIso(row.lastSuccessAt)}>
                 {row.lastSuccessAt === null ? '—' : formatAgo(row.lastSuccessAt, nowMs)}
               </td>
               <td>{row.lagSecs === null ? '—' : formatDuration(row.lagSecs)}</td>
-              <td className="num">{row.eventsLast24h.toLocaleString('en-US')}</td>
+              <td className="num">{row.kind === 'inventory' ? '—' : row.eventsLast24h.toLocaleString('en-US')}</td>
               <td className="wrap">
                 {row.lastError === null
                   ? '—'
@@ -146,6 +165,14 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved }: SourceC
       </table>
     </article>
   );
+}
+
+/**
+ * An optional dataset the token may not read is a choice the admin made (or can fix), not an outage: it is
+ * shown apart from failures, with the permission to add in its message.
+ */
+function isPermissionGap(row: DatasetHealth): boolean {
+  return !row.required && row.lastErrorCode === 'SOURCE_PERMISSION_DENIED';
 }
 
 function stateClass(state: string): string {
