@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
@@ -107,6 +108,7 @@ describe('hostile event values in the web UI', () => {
 
     const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
       logger: createLogger({ level: 'error', destination: new PassThrough() }),
+      clock: systemClock,
     });
     try {
       await app.store.append([hostileEvent(now)], { id: `${LAB}/access_requests`, value: {} });

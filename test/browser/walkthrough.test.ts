@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import { DEFAULT_TOKEN, startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { REPO_ROOT, runInProcess } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
@@ -17,6 +17,8 @@ import {
 const ADMIN = 'ada@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
 const SOURCE = 'Cloudflare Zero Trust Logs';
+// A token without "Zero Trust Read", one of the three base permissions.
+const LIMITED_TOKEN = 'Lm9pR4sV8xB3cF6hJ1lW5yD0gT2nQ8eA4uZt7qK2';
 const HOUR = 3_600_000;
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 
@@ -39,6 +41,13 @@ describe('the web UI, start to finish', () => {
     simulator = await startSimulator({
       rateLimit: { requests: 1_000_000, windowSecs: 300 },
       traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 1500 },
+      tokens: [
+        { value: DEFAULT_TOKEN },
+        {
+          value: LIMITED_TOKEN,
+          permissions: ['Access: Audit Logs Read', 'Access: Organizations, Identity Providers, and Groups Read'],
+        },
+      ],
     });
     dir = makeTempDir('browser');
     const env: Record<string, string> = {
@@ -95,7 +104,18 @@ describe('the web UI, start to finish', () => {
     await page.getByRole('button', { name: 'Test connection and add' }).click();
     await page.getByText('The Account ID is the 32-character hexadecimal id in your dashboard URL.').waitFor();
 
+    // A token that lacks a base permission is refused, with the table saying which dataset needs what.
     await page.getByLabel('Account ID').fill(simulator.accountId);
+    await token.fill(LIMITED_TOKEN);
+    await page.getByRole('button', { name: 'Test connection and add' }).click();
+    const refused = page.getByRole('table', { name: 'Connection test: what this token can read' });
+    await refused.waitFor({ timeout: 60_000 });
+    expect(await page.locator('.outcome p.error').textContent()).toContain('Zero Trust Read');
+    const devices = refused.getByRole('row').filter({ hasText: 'devices' });
+    expect(await devices.textContent()).toContain('missing');
+    expect(await devices.textContent()).toContain('Zero Trust Read');
+
+    await token.fill(simulator.token);
     await page.getByLabel('Source Name').fill(SOURCE);
     await page.getByRole('button', { name: 'Test connection and add' }).click();
     await page
