@@ -35,12 +35,26 @@ describe('ocsfBody', () => {
     it(`stores ${name} ${split ? 'apart' : 'whole'} and joins back to JSON.stringify's text`, () => {
       const body = ocsfBody(ocsf);
       expect(body.enrichments !== null).toBe(split);
-      expect(joinOcsfBody(body.text, body.enrichments)).toBe(JSON.stringify(ocsf));
+      expect(joinOcsfBody(body.text, body.enrichments?.text ?? null)).toBe(JSON.stringify(ocsf));
       // Again, now from the remembered texts.
       const again = ocsfBody(ocsf);
-      expect(joinOcsfBody(again.text, again.enrichments)).toBe(JSON.stringify(ocsf));
+      expect(joinOcsfBody(again.text, again.enrichments?.text ?? null)).toBe(JSON.stringify(ocsf));
+      expect(again.enrichments).toBe(body.enrichments);
     });
   }
+
+  it('tells sequences apart that share a prefix or an item', () => {
+    const other = deepFreeze({ name: 'other' });
+    const texts = [[shared], [shared, other], [other, shared], [shared, other, shared]].map(
+      (items) => ocsfBody({ enrichments: items }).enrichments?.text,
+    );
+    expect(texts).toEqual([
+      JSON.stringify([shared]),
+      JSON.stringify([shared, other]),
+      JSON.stringify([other, shared]),
+      JSON.stringify([shared, other, shared]),
+    ]);
+  });
 
   it('never reuses the text of a value that can still change', () => {
     const loose = { n: 1 };
@@ -48,6 +62,6 @@ describe('ocsfBody', () => {
     expect(ocsfBody(ocsf).enrichments).toBeNull();
     loose.n = 2;
     const body = ocsfBody(ocsf);
-    expect(joinOcsfBody(body.text, body.enrichments)).toBe('{"enrichments":[{"loose":{"n":2}}]}');
+    expect(joinOcsfBody(body.text, body.enrichments?.text ?? null)).toBe('{"enrichments":[{"loose":{"n":2}}]}');
   });
 });

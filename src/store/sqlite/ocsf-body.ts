@@ -7,11 +7,19 @@
 export interface OcsfBody {
   /** The JSON of the event's OCSF, or of all of it but its trailing `enrichments` when `enrichments` is set. */
   readonly text: string;
-  readonly enrichments: string | null;
+  readonly enrichments: EnrichmentsText | null;
+}
+
+/**
+ * The text of one sequence of shared enrichment objects. There is one such object per sequence, so callers
+ * can key on it by identity instead of hashing a kilobyte of text for every event.
+ */
+export interface EnrichmentsText {
+  readonly text: string;
 }
 
 export function ocsfBody(ocsf: Readonly<Record<string, unknown>>): OcsfBody {
-  const enrichments = sharedEnrichmentsJson(ocsf);
+  const enrichments = sharedEnrichments(ocsf);
   if (enrichments === null) return { text: JSON.stringify(ocsf), enrichments: null };
   // Deleting the member added last lets V8 keep the copy a fast object.
   const head: Record<string, unknown> = { ...ocsf };
@@ -25,23 +33,40 @@ export function joinOcsfBody(text: string, enrichments: string | null): string {
   return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"enrichments":${enrichments}}`;
 }
 
+// A node per prefix of a sequence of items: the JSON of the prefix without its closing bracket, and the
+// nodes of its longer sequences by their next item. Weakly held, so sequences go with their objects.
+interface SequenceNode extends EnrichmentsText {
+  readonly open: string;
+  readonly next: WeakMap<object, SequenceNode>;
+}
+
+const FIRST_ITEMS = new WeakMap<object, SequenceNode>();
+
 // The enrichments text when it can be stored apart: the last own member, an array of deeply frozen plain
 // objects whose JSON is known. null otherwise, and the body keeps the whole text.
-function sharedEnrichmentsJson(ocsf: Readonly<Record<string, unknown>>): string | null {
+function sharedEnrichments(ocsf: Readonly<Record<string, unknown>>): EnrichmentsText | null {
   const items = ocsf['enrichments'];
   if (!Array.isArray(items) || items.length === 0 || Object.getPrototypeOf(ocsf) !== Object.prototype) return null;
   const keys = Object.keys(ocsf);
   if (keys[keys.length - 1] !== 'enrichments' || typeof (ocsf as { toJSON?: unknown }).toJSON === 'function') {
     return null;
   }
-  let text = '[';
-  for (let index = 0; index < items.length; index += 1) {
-    const item: unknown = items[index];
-    const json = typeof item === 'object' && item !== null ? frozenJson(item) : null;
-    if (json === null) return null;
-    text += index === 0 ? json : `,${json}`;
+  let level = FIRST_ITEMS;
+  let node: SequenceNode | undefined;
+  for (const item of items as unknown[]) {
+    if (typeof item !== 'object' || item === null) return null;
+    let child = level.get(item);
+    if (child === undefined) {
+      const json = frozenJson(item);
+      if (json === null) return null;
+      const open = node === undefined ? `[${json}` : `${node.open},${json}`;
+      child = { open, text: `${open}]`, next: new WeakMap() };
+      level.set(item, child);
+    }
+    node = child;
+    level = child.next;
   }
-  return `${text}]`;
+  return node ?? null;
 }
 
 // Texts of deeply frozen plain values, computed once; null marks a value that does not qualify.

@@ -25,7 +25,7 @@ import type {
   StoredSource,
 } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { joinOcsfBody, ocsfBody } from './ocsf-body.js';
+import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
 import {
   aggregateEventsSql,
   compileFilter,
@@ -56,8 +56,6 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_DELETE_CHUNK = 5_000;
 const DEFAULT_MERGE_THRESHOLD = 50_000;
 const MAX_PAGE_LIMIT = 10_000;
-// Enrichment texts whose fragment id this connection remembers; past it the memory starts over.
-const MAX_FRAGMENT_IDS = 50_000;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -115,8 +113,9 @@ export class SqliteStore implements Store {
   readonly #mergeThreshold: number;
   readonly #statements = new Map<string, Statement>();
   // Fragment ids known to be committed, and those the open write transaction added (kept only if it commits).
-  readonly #fragmentIds = new Map<string, number>();
-  readonly #newFragmentIds = new Map<string, number>();
+  // Weakly held: a text nothing refers to any more is looked up again if it comes back.
+  readonly #fragmentIds = new WeakMap<EnrichmentsText, number>();
+  readonly #newFragmentIds = new Map<EnrichmentsText, number>();
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
   #closed = false;
@@ -257,7 +256,6 @@ export class SqliteStore implements Store {
     this.#newFragmentIds.clear();
     try {
       const inserted = write.immediate();
-      if (this.#fragmentIds.size + this.#newFragmentIds.size > MAX_FRAGMENT_IDS) this.#fragmentIds.clear();
       for (const [text, id] of this.#newFragmentIds) this.#fragmentIds.set(text, id);
       return inserted;
     } finally {
@@ -266,12 +264,12 @@ export class SqliteStore implements Store {
   }
 
   // Inside the write transaction: the id of the stored text, stored now if no body used it before.
-  #fragmentId(text: string): number {
-    const known = this.#fragmentIds.get(text) ?? this.#newFragmentIds.get(text);
+  #fragmentId(enrichments: EnrichmentsText): number {
+    const known = this.#fragmentIds.get(enrichments) ?? this.#newFragmentIds.get(enrichments);
     if (known !== undefined) return known;
-    this.#statement(EVENT_SQL.insertFragment).run(text);
-    const { id } = this.#statement(EVENT_SQL.selectFragmentId).get(text) as { id: number };
-    this.#newFragmentIds.set(text, id);
+    this.#statement(EVENT_SQL.insertFragment).run(enrichments.text);
+    const { id } = this.#statement(EVENT_SQL.selectFragmentId).get(enrichments.text) as { id: number };
+    this.#newFragmentIds.set(enrichments, id);
     return id;
   }
 
