@@ -1,67 +1,8 @@
-import { stringify } from 'csv-stringify/sync';
 import type { NormalizedEvent } from '../core/event.js';
+import { cellText, EVENT_COLUMNS, eventToRecord } from '../core/event-export.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-/** The columns a person scans first; the same names the query language uses. */
-const EVENT_COLUMNS = [
-  'time',
-  'outcome',
-  'user',
-  'src_ip',
-  'country',
-  'app',
-  'idp',
-  'activity',
-  'ray_id',
-  'source',
-] as const;
-
-/** One event in the documented export shape: query-language field names, ISO time, OCSF and raw alongside. */
-export function eventToRecord(event: NormalizedEvent): Record<string, unknown> {
-  return {
-    id: event.id,
-    time: new Date(event.time).toISOString(),
-    source: event.sourceName,
-    account_id: event.accountId,
-    dataset: event.dataset,
-    class_uid: event.classUid,
-    activity: event.activity,
-    outcome: event.outcome,
-    user: event.user,
-    src_ip: event.srcIp,
-    country: event.country,
-    app: event.app,
-    app_uid: event.appUid,
-    idp: event.idp,
-    ray_id: event.rayId,
-    ocsf: event.ocsf,
-    raw: event.raw,
-  };
-}
-
-export function csvHeader(): string {
-  return stringify([csvColumns()]);
-}
-
-export function eventsToCsvRows(events: readonly NormalizedEvent[]): string {
-  return stringify(
-    events.map((event) => {
-      const record = eventToRecord(event);
-      return csvColumns().map((column) => neutraliseFormula(cellText(record[column], '')));
-    }),
-  );
-}
-
-function csvColumns(): readonly string[] {
-  return ['id', ...EVENT_COLUMNS, 'account_id', 'dataset', 'app_uid'];
-}
-
-/** Spreadsheet apps execute cells starting with these characters; event fields are attacker-controlled. */
-function neutraliseFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
 
 // The table adds which dataset a row comes from, since logins, SCIM updates, audit entries and inventory
 // changes share one search.
@@ -104,10 +45,4 @@ export function visible(text: string): string {
 
 function truncate(text: string, maxWidth: number): string {
   return text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text;
-}
-
-/** Flat columns hold strings and numbers; anything else would print as [object Object]. */
-function cellText(value: unknown, empty: string): string {
-  if (value === null || value === undefined) return empty;
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
 }

@@ -20,7 +20,8 @@ import type { CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
 import { collect, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
-import { failWhenRequiredMissing, printConnectionReport } from './source-test.js';
+import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
+import { printConnectionReport } from './source-test.js';
 
 export const DEMO_SOURCE_NAME = 'Cloudflare Zero Trust Logs (demo)';
 

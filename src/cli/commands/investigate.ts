@@ -18,7 +18,8 @@ import type { SearchFilter } from '../../store/search-query.js';
 import type { StoredInventoryEntity } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { eventsToTable, eventToRecord, renderTable, visible } from '../output.js';
+import { eventToRecord } from '../../core/event-export.js';
+import { eventsToTable, renderTable, visible } from '../output.js';
 import { createSourceClient } from './source-client.js';
 import { unknownSource } from './source.js';
 

@@ -4,8 +4,9 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { parseQuery } from '../../store/query-language.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { drain, writeLine } from '../io.js';
-import { OUTPUT_FORMATS, csvHeader, eventToRecord, eventsToCsvRows, eventsToTable } from '../output.js';
-import { parseTimeExpression } from '../time-expression.js';
+import { csvHeader, eventToRecord, eventsToCsvRows } from '../../core/event-export.js';
+import { OUTPUT_FORMATS, eventsToTable } from '../output.js';
+import { parseTimeExpression } from '../../core/time-expression.js';
 
 const searchFlagsSchema = z.object({
   from: z.string().optional(),

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
-import { SourceError } from '../../core/errors.js';
-import type { ConnectionReport } from '../../sources/cloudflare/connection-test.js';
+import { failWhenRequiredMissing, type ConnectionReport } from '../../sources/cloudflare/connection-test.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -61,18 +60,4 @@ export function printConnectionReport(io: CliIo, report: ConnectionReport, forma
     writeLine(io.stdout, renderTable(['dataset', 'status', 'permission', 'need', 'what to do'], rows));
   }
   for (const warning of report.warnings) writeLine(io.stderr, `warning: ${warning}`);
-}
-
-/** Exit non-zero only when one of the three base permissions is missing; optional datasets are extras. */
-export function failWhenRequiredMissing(report: ConnectionReport): void {
-  if (!report.requiredMissing) return;
-  // A required row can also fail for a passing reason (429, 5xx); its message says so and it is not a permission.
-  const missing = report.datasets.filter((row) => row.required && !row.ok);
-  const permissions = [...new Set(missing.map((row) => row.permission))];
-  throw new SourceError('SOURCE_PERMISSION_DENIED', {
-    message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
-    hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
-      .map((permission) => `"${permission}"`)
-      .join(' and ')} for this account, then run zerotrail source test again.`,
-  });
 }

@@ -9,7 +9,8 @@ import { parseFlags, type CommandContext } from '../context.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
-import { failWhenRequiredMissing, printConnectionReport, registerSourceTestCommand } from './source-test.js';
+import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
+import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
 
 const addFlagsSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { csvHeader, eventsToCsvRows, eventToRecord } from '../../cli/output.js';
-import { parseTimeExpression } from '../../cli/time-expression.js';
+import { csvHeader, eventsToCsvRows, eventToRecord } from '../../core/event-export.js';
+import { parseTimeExpression } from '../../core/time-expression.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { INVENTORY_KINDS } from '../../core/inventory.js';

@@ -272,3 +272,17 @@ async function writablePermissions(
     return [];
   }
 }
+
+/** Throws when one of the three base permissions is missing; optional datasets are extras and never do. */
+export function failWhenRequiredMissing(report: ConnectionReport): void {
+  if (!report.requiredMissing) return;
+  // A required row can also fail for a passing reason (429, 5xx); its message says so and it is not a permission.
+  const missing = report.datasets.filter((row) => row.required && !row.ok);
+  const permissions = [...new Set(missing.map((row) => row.permission))];
+  throw new SourceError('SOURCE_PERMISSION_DENIED', {
+    message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
+    hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
+      .map((permission) => `"${permission}"`)
+      .join(' and ')} for this account, then run zerotrail source test again.`,
+  });
+}

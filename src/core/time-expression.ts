@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js';
+import { AppError } from './errors.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   s: 1000,
