@@ -70,7 +70,7 @@ function hostileEvent(nowMs: number): NormalizedEvent {
  * Event fields are attacker-controlled text: a user name, an application domain or an action can carry markup.
  * Whatever they hold, the UI must show them as text, run nothing and link nowhere.
  */
-describe('hostile event values in the web UI', () => {
+describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
   let simulator: Simulator;
   let dir: { readonly path: string; remove(): void };
   let serve: RunningServe;
@@ -79,6 +79,7 @@ describe('hostile event values in the web UI', () => {
   let page: Page;
   let watch: PageWatch;
 
+  // Building the UI when it is stale and starting chromium can take a while on a loaded machine.
   beforeAll(async () => {
     ensureWebBuild();
     const now = Date.now();
@@ -127,7 +128,7 @@ describe('hostile event values in the web UI', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Data sources' }).waitFor();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await context?.close();

@@ -26,7 +26,7 @@ const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
  * A new admin's first session, in Debian's chromium against a real `zerotrail serve` collecting from the
  * Cloudflare API simulator: sign in, add the source, test it, wait for events, search, page, open an event.
  */
-describe('the web UI, start to finish', () => {
+describe('the web UI, start to finish', { timeout: 180_000 }, () => {
   let simulator: Simulator;
   let dir: { readonly path: string; remove(): void };
   let serve: RunningServe;
@@ -35,6 +35,7 @@ describe('the web UI, start to finish', () => {
   let page: Page;
   let watch: PageWatch;
 
+  // Building the UI when it is stale and starting chromium can take a while on a loaded machine.
   beforeAll(async () => {
     ensureWebBuild();
     const now = Date.now();
@@ -66,7 +67,7 @@ describe('the web UI, start to finish', () => {
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     watch = watchPage(page);
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await context?.close();
@@ -176,6 +177,19 @@ describe('the web UI, start to finish', () => {
     await page.getByRole('button', { name: 'Load 50 more' }).click();
     await expect.poll(() => rows.count()).toBeGreaterThan(50);
     expect(new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['failure']));
+
+    // An absolute range, typed in UTC, goes into the URL as ISO 8601 and narrows the results.
+    const start = new Date(Date.now() - 2 * HOUR).toISOString().slice(0, 16);
+    await page.getByLabel('Time range').selectOption({ label: 'Custom range…' });
+    await page.getByLabel('From (UTC)').fill(start);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL((url) => url.searchParams.get('from') === `${start}:00Z`);
+    await expect
+      .poll(async () =>
+        (await rows.locator('td:nth-child(1)').allTextContents()).every((time) => time >= start.replace('T', ' ')),
+      )
+      .toBe(true);
+    expect(await page.getByLabel('Time range').locator('option:checked').textContent()).toContain(' UTC → now');
 
     await page.getByLabel('Time range').selectOption({ label: 'Last 7 days' });
     await page.waitForURL(/from=-7d/);
