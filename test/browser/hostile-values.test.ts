@@ -127,7 +127,7 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     await page.getByLabel('User name').fill(ADMIN);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Data sources' }).waitFor();
+    await page.getByRole('heading', { name: 'Data sources', exact: true }).waitFor();
   }, 180_000);
 
   afterAll(async () => {

@@ -252,6 +252,19 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     await page.getByRole('table', { name: 'Matching events' }).locator('tbody tr').first().waitFor();
   });
 
+  it('asks to sign in again when the session ends, and comes back to the same page', async () => {
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    await page.getByRole('heading', { name: 'Data sources', exact: true }).waitFor();
+    await context.clearCookies();
+    // The page refreshes the source list by itself; the server no longer knows the session.
+    await page.getByText('Your session has ended. Sign in again to continue.').waitFor();
+    await page.getByLabel('User name').fill(ADMIN);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Data sources', exact: true }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/sources');
+  });
+
   it('signs out, and ran without a dialog, a CSP violation or a page error', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You have signed out.').waitFor();
