@@ -16,6 +16,7 @@ import {
 
 const ADMIN = 'ada@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
+const VIEWER = 'vera@example.com';
 const SOURCE = 'Cloudflare Zero Trust Logs';
 // A token without "Zero Trust Read", one of the three base permissions.
 const LIMITED_TOKEN = 'Lm9pR4sV8xB3cF6hJ1lW5yD0gT2nQ8eA4uZt7qK2';
@@ -61,6 +62,8 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     };
     const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${PASSWORD}\n` });
     expect(added.code, added.stderr).toBe(0);
+    const viewer = await runInProcess(['user', 'add', VIEWER, '--role', 'viewer'], { env, input: PASSWORD });
+    expect(viewer.code, viewer.stderr).toBe(0);
     serve = await startServe(env);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -273,5 +276,25 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     expect(watch.dialogs).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
     expect(watch.pageErrors).toEqual([]);
+  });
+
+  it('shows a viewer the sources and events but none of the admin actions', async () => {
+    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const viewerPage = await viewerContext.newPage();
+      await viewerPage.goto(`${serve.url}/sources`);
+      await viewerPage.getByLabel('User name').fill(VIEWER);
+      await viewerPage.getByLabel('Password').fill(PASSWORD);
+      await viewerPage.getByRole('button', { name: 'Sign in' }).click();
+      await viewerPage.getByRole('heading', { name: 'No data sources yet' }).waitFor();
+      expect(await viewerPage.getByText('An administrator has to add').count()).toBe(1);
+      expect(await viewerPage.getByRole('button', { name: 'Add data source' }).count()).toBe(0);
+      await viewerPage.getByRole('link', { name: 'Explore' }).click();
+      await viewerPage.getByRole('textbox', { name: 'Query' }).fill('outcome:failure');
+      await viewerPage.getByRole('button', { name: 'Search' }).click();
+      await viewerPage.getByRole('table', { name: 'Matching events' }).locator('tbody tr').first().waitFor();
+    } finally {
+      await viewerContext.close();
+    }
   });
 });
