@@ -50,10 +50,15 @@ export const AUDIT_ACTIONS = [
   'source_removed',
   'source_tested',
   'user_added',
+  'user_role_changed',
+  'user_removed',
   'apikey_created',
+  'apikey_revoked',
   'export',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type UserChange = 'done' | 'missing' | 'last_admin';
 
 export interface AuditEntry {
   readonly at: number;
@@ -81,6 +86,13 @@ export interface AuthStore {
   userByName(name: string): Promise<UserRecord | undefined>;
   userById(id: number): Promise<UserRecord | undefined>;
   listUsers(): Promise<readonly UserRecord[]>;
+  /**
+   * Changes a user's role, or removes the user with their sessions and API keys. Both refuse (`last_admin`) when
+   * the change would leave no admin; the check and the write are one statement, so two admins demoting each
+   * other at once cannot both succeed.
+   */
+  setUserRole(id: number, role: Role): Promise<UserChange>;
+  deleteUser(id: number): Promise<UserChange>;
 
   createSession(session: SessionRecord): Promise<void>;
   /** The session with that token hash, if it exists and has not expired at `nowMs`. */
@@ -93,6 +105,8 @@ export interface AuthStore {
   apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]>;
   touchApiKey(id: number, nowMs: number): Promise<void>;
+  /** Deletes the key so it no longer authenticates; false when no key has that id. */
+  deleteApiKey(id: number): Promise<boolean>;
 
   recordLoginFailure(subject: string, atMs: number): Promise<void>;
   countLoginFailures(subject: string, sinceMs: number): Promise<number>;

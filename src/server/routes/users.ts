@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors.js';
-import { ROLES, type UserRecord } from '../../store/auth-store.js';
+import { AuthError, NotFoundError } from '../../core/errors.js';
+import { ROLES, type AuditAction, type UserChange, type UserRecord } from '../../store/auth-store.js';
 import { addUser, issueApiKey } from '../auth/accounts.js';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
-import { signedIn } from '../auth/authenticate.js';
-import { defineRoute } from './route.js';
+import { signedIn, type Principal } from '../auth/authenticate.js';
+import { defineRoute, type ServerServices } from './route.js';
 
 export const USER_NAME = z
   .string()
@@ -48,6 +48,80 @@ export const ADD_USER_ROUTE = defineRoute({
     return { user: describeUser(user) };
   },
 });
+
+const userParams = z.object({ name: USER_NAME });
+
+export const SET_USER_ROLE_ROUTE = defineRoute({
+  method: 'POST',
+  url: '/api/users/:name/role',
+  summary: "Change a user's role; refused when it would leave no admin",
+  access: ['admin'],
+  params: userParams,
+  body: z.object({ role: USER_ROLE }),
+  handler: async ({ params, body, principal, request, services }) => {
+    const caller = signedIn(principal);
+    const user = await knownUser(services, params.name);
+    const change = await services.auth.setUserRole(user.id, body.role);
+    await auditChange(services, caller, request.ip, 'user_role_changed', user, change, {
+      from: user.role,
+      to: body.role,
+    });
+    return { user: describeUser({ ...user, role: body.role }) };
+  },
+});
+
+export const REMOVE_USER_ROUTE = defineRoute({
+  method: 'DELETE',
+  url: '/api/users/:name',
+  summary: 'Remove a user with their sessions and API keys; refused for the last admin',
+  access: ['admin'],
+  params: userParams,
+  handler: async ({ params, principal, request, services }) => {
+    const caller = signedIn(principal);
+    const user = await knownUser(services, params.name);
+    const change = await services.auth.deleteUser(user.id);
+    await auditChange(services, caller, request.ip, 'user_removed', user, change, { role: user.role });
+    return { removed: user.name };
+  },
+});
+
+async function knownUser(services: ServerServices, name: string): Promise<UserRecord> {
+  const user = await services.auth.userByName(name);
+  if (user === undefined) {
+    throw new NotFoundError('AUTH_USER_UNKNOWN', { message: `No zerotrail user is named "${name}".` });
+  }
+  return user;
+}
+
+/** Audits a role change or removal, a refusal included, and turns a refusal into the error the caller sees. */
+async function auditChange(
+  services: ServerServices,
+  caller: Principal,
+  ip: string,
+  action: AuditAction,
+  user: UserRecord,
+  change: UserChange,
+  details: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  // The user went between the lookup and the write: another admin removed them first.
+  if (change === 'missing') {
+    throw new NotFoundError('AUTH_USER_UNKNOWN', { message: `No zerotrail user is named "${user.name}".` });
+  }
+  const refused = change === 'last_admin';
+  await services.audit({
+    actor: caller.name,
+    action,
+    target: user.name,
+    outcome: refused ? 'failure' : 'success',
+    ip,
+    details: refused ? { ...details, reason: 'last_admin' } : details,
+  });
+  if (refused) {
+    throw new AuthError('AUTH_FORBIDDEN', {
+      message: `"${user.name}" is the last admin; zerotrail needs at least one. Make another user an admin first.`,
+    });
+  }
+}
 
 export const CREATE_API_KEY_ROUTE = defineRoute({
   method: 'POST',
@@ -98,6 +172,33 @@ export const LIST_API_KEYS_ROUTE = defineRoute({
         lastUsedAt: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
       })),
     };
+  },
+});
+
+export const REVOKE_API_KEY_ROUTE = defineRoute({
+  method: 'DELETE',
+  url: '/api/apikeys/:id',
+  summary: 'Revoke an API key: it stops working at once',
+  access: ['admin'],
+  params: z.object({ id: z.coerce.number().int().min(1, 'an API key id is a positive number') }),
+  handler: async ({ params, principal, request, services }) => {
+    const caller = signedIn(principal);
+    const stored = (await services.auth.listApiKeys()).find((key) => key.id === params.id);
+    if (stored === undefined || !(await services.auth.deleteApiKey(stored.id))) {
+      throw new NotFoundError('HTTP_NOT_FOUND', {
+        message: `No API key has the id ${params.id}; it may be revoked already.`,
+      });
+    }
+    const owner = await services.auth.userById(stored.userId);
+    await services.audit({
+      actor: caller.name,
+      action: 'apikey_revoked',
+      target: owner?.name ?? null,
+      outcome: 'success',
+      ip: request.ip,
+      details: { keyId: stored.id, label: stored.label, prefix: stored.keyPrefix },
+    });
+    return { revoked: stored.id };
   },
 });
 

@@ -11,6 +11,7 @@ import type {
   Role,
   SessionRecord,
   StoredAuditEntry,
+  UserChange,
   UserRecord,
 } from '../auth-store.js';
 
@@ -64,6 +65,12 @@ const SQL = {
   userByName: 'SELECT * FROM users WHERE name = ?',
   userById: 'SELECT * FROM users WHERE id = ?',
   listUsers: 'SELECT * FROM users ORDER BY name',
+  // Each write keeps at least one admin: it touches the row only when the user is not an admin, stays one,
+  // or another admin remains.
+  setUserRole: `UPDATE users SET role = ? WHERE id = ?
+    AND (role <> 'admin' OR ? = 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)`,
+  deleteUser: `DELETE FROM users WHERE id = ?
+    AND (role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)`,
   insertSession: 'INSERT INTO sessions (token_hash, user_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
   session: 'SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?',
   deleteSession: 'DELETE FROM sessions WHERE token_hash = ?',
@@ -75,6 +82,7 @@ const SQL = {
   listApiKeys: 'SELECT * FROM api_keys ORDER BY id',
   listApiKeysOfUser: 'SELECT * FROM api_keys WHERE user_id = ? ORDER BY id',
   touchApiKey: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
+  deleteApiKey: 'DELETE FROM api_keys WHERE id = ?',
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
   countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
   clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
@@ -146,6 +154,14 @@ export class SqliteAuthStore implements AuthStore {
     return (this.#all(SQL.listUsers, []) as UserRow[]).map(toUser);
   }
 
+  async setUserRole(id: number, role: Role): Promise<UserChange> {
+    return this.#changeUser(id, () => this.#statement(SQL.setUserRole).run(role, id, role).changes);
+  }
+
+  async deleteUser(id: number): Promise<UserChange> {
+    return this.#changeUser(id, () => this.#statement(SQL.deleteUser).run(id).changes);
+  }
+
   async createSession(session: SessionRecord): Promise<void> {
     this.#write(SQL.insertSession, [
       session.tokenHash,
@@ -203,6 +219,10 @@ export class SqliteAuthStore implements AuthStore {
     this.#write(SQL.touchApiKey, [nowMs, id]);
   }
 
+  async deleteApiKey(id: number): Promise<boolean> {
+    return this.#write(SQL.deleteApiKey, [id]).changes > 0;
+  }
+
   async recordLoginFailure(subject: string, atMs: number): Promise<void> {
     this.#write(SQL.insertFailure, [subject, atMs]);
   }
@@ -251,6 +271,18 @@ export class SqliteAuthStore implements AuthStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+
+  /** Runs `write` and, when it touched nothing, tells a missing user from the last admin in one transaction. */
+  #changeUser(id: number, write: () => number): UserChange {
+    try {
+      return this.#db.transaction((): UserChange => {
+        if (write() > 0) return 'done';
+        return this.#statement(SQL.userById).get(id) === undefined ? 'missing' : 'last_admin';
+      })();
+    } catch (error) {
+      throw writeFailed(error);
+    }
   }
 
   #statement(sql: string): Database.Statement<unknown[], unknown> {
