@@ -10,6 +10,7 @@ import { openApiRoute } from './openapi.js';
 import type { Route } from './route.js';
 import { LOGIN_ROUTE, LOGOUT_ROUTE, ME_ROUTE } from './session.js';
 import { ADD_SOURCE_ROUTE, LIST_SOURCES_ROUTE, REMOVE_SOURCE_ROUTE, TEST_SOURCE_ROUTE } from './sources.js';
+import { TIMELINE_ROUTE } from './timelines.js';
 import {
   ADD_USER_ROUTE,
   AUDIT_ROUTE,
@@ -36,6 +37,7 @@ export const ALL_ROUTES: readonly Route[] = [
   AGGREGATE_ROUTE,
   EXPORT_EVENTS_ROUTE,
   INVENTORY_ROUTE,
+  TIMELINE_ROUTE,
   LIST_USERS_ROUTE,
   ADD_USER_ROUTE,
   SET_USER_ROLE_ROUTE,
