@@ -3,7 +3,8 @@ import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
 import { SourcesPage } from './pages/sources-page.js';
-import { navigate, useLocation } from './router.js';
+import { TimelinePage } from './pages/timeline-page.js';
+import { navigate, parseTimelinePath, useLocation } from './router.js';
 
 type Session =
   | { readonly state: 'checking' }
@@ -21,6 +22,7 @@ export function App(): ReactNode {
   const [session, setSession] = useState<Session>({ state: 'checking' });
   const api = useMemo(() => new ApiClient((notice) => setSession({ state: 'signed-out', notice })), []);
   const location = useLocation();
+  const timeline = parseTimelinePath(location.pathname);
 
   const check = useCallback(() => {
     api.currentUser().then(
@@ -36,7 +38,8 @@ export function App(): ReactNode {
 
   useEffect(() => {
     // The root and any unknown path land on Explore; the path stays meaningful in a shared link.
-    if (!PAGES.some((page) => page.path === location.pathname)) navigate('/explore', { replace: true });
+    if (PAGES.some((page) => page.path === location.pathname) || parseTimelinePath(location.pathname) !== null) return;
+    navigate('/explore', { replace: true });
   }, [location.pathname]);
 
   if (session.state === 'checking') return <div className="splash">Loading…</div>;
@@ -93,7 +96,9 @@ export function App(): ReactNode {
         </button>
       </header>
       <main>
-        {location.pathname === '/sources' ? (
+        {timeline !== null ? (
+          <TimelinePage kind={timeline.kind} value={timeline.value} />
+        ) : location.pathname === '/sources' ? (
           <SourcesPage api={api} user={session.user} />
         ) : (
           <ExplorePage api={api} search={location.search} />

@@ -38,3 +38,28 @@ export function navigate(url: string, options: { readonly replace?: boolean } = 
   else window.history.pushState(null, '', url);
   window.dispatchEvent(new Event(CHANGE));
 }
+
+export const TIMELINE_KINDS = ['user', 'ip', 'app', 'device'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+/**
+ * `/timeline/<kind>/<value>`: the value is one encoded path segment, so whatever an event field holds it stays
+ * a path on our own origin and can never become a scheme, a host or another path.
+ */
+export function timelinePath(kind: TimelineKind, value: string): string {
+  return `/timeline/${kind}/${encodeURIComponent(value)}`;
+}
+
+/** The kind and value of a timeline path, or null when `pathname` is not one. */
+export function parseTimelinePath(pathname: string): { readonly kind: TimelineKind; readonly value: string } | null {
+  const match = /^\/timeline\/([a-z]+)\/([^/]+)$/.exec(pathname);
+  const kind = TIMELINE_KINDS.find((candidate) => candidate === match?.[1]);
+  if (match?.[2] === undefined || kind === undefined) return null;
+  try {
+    const value = decodeURIComponent(match[2]);
+    return value === '' ? null : { kind, value };
+  } catch {
+    // A malformed escape is not a timeline anyone linked to.
+    return null;
+  }
+}

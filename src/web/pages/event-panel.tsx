@@ -1,6 +1,7 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
 import { formatIso } from '../format.js';
+import { navigate, timelinePath, type TimelineKind } from '../router.js';
 
 export interface EventPanelProps {
   readonly api: ApiClient;
@@ -28,7 +29,8 @@ const FIELDS: readonly { readonly key: keyof EventRecord; readonly label: string
 
 /**
  * One event: the normalized fields, the enrichments zerotrail added from the inventory, the OCSF event and the
- * raw Cloudflare record. Every value is shown as text; nothing from an event becomes markup or a link.
+ * raw Cloudflare record. Every value is shown as text; nothing from an event becomes markup, and the only links
+ * are to our own timeline pages, with the value as one encoded path segment.
  */
 export function EventPanel({ api, id, onClose }: EventPanelProps): ReactNode {
   const [state, setState] = useState<
@@ -86,7 +88,9 @@ function EventBody({ event }: { readonly event: EventRecord }): ReactNode {
         <dl className="fields">
           {FIELDS.map(({ key, label }) => (
             <div key={key}>
-              <dt>{label}</dt>
+              <dt>
+                {label} <TimelineLink event={event} field={key} />
+              </dt>
               <dd className={key === 'id' || key === 'account_id' || key === 'ray_id' ? 'mono' : undefined}>
                 {fieldText(event, key)}
               </dd>
@@ -124,6 +128,30 @@ function EventBody({ event }: { readonly event: EventRecord }): ReactNode {
         <pre className="json">{JSON.stringify(event.ocsf, null, 2)}</pre>
       </details>
     </div>
+  );
+}
+
+// The fields that have a timeline, and which timeline; an application's is keyed by its id when known.
+const TIMELINE_FIELDS: Partial<Record<keyof EventRecord, TimelineKind>> = { user: 'user', src_ip: 'ip', app: 'app' };
+
+function TimelineLink({ event, field }: { readonly event: EventRecord; readonly field: keyof EventRecord }): ReactNode {
+  const kind = TIMELINE_FIELDS[field];
+  const value = kind === 'app' ? (event.app_uid ?? event.app) : event[field];
+  if (kind === undefined || typeof value !== 'string' || value === '') return null;
+  const href = timelinePath(kind, value);
+  return (
+    <a
+      className="pivot"
+      href={href}
+      aria-label={`Timeline of this ${kind === 'ip' ? 'IP address' : kind === 'app' ? 'application' : 'user'}`}
+      onClick={(click: MouseEvent<HTMLAnchorElement>) => {
+        if (click.metaKey || click.ctrlKey || click.shiftKey || click.button !== 0) return;
+        click.preventDefault();
+        navigate(href);
+      }}
+    >
+      timeline
+    </a>
   );
 }
 

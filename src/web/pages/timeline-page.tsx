@@ -1,0 +1,335 @@
+import { useCallback, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
+import { z } from 'zod';
+import { ApiError } from '../api-client.js';
+import { formatIso } from '../format.js';
+import { navigate, timelinePath, type TimelineKind } from '../router.js';
+
+export interface TimelinePageProps {
+  readonly kind: TimelineKind;
+  readonly value: string;
+}
+
+// A screen of events at a time; "Load more" fetches the next page with the API's page token.
+const PAGE_SIZE = 100;
+
+const KIND_LABELS: Readonly<Record<TimelineKind, string>> = {
+  user: 'user',
+  ip: 'IP address',
+  app: 'application',
+  device: 'device',
+};
+
+const countedSchema = z.array(z.object({ value: z.string(), count: z.number() }));
+
+const timelineEventSchema = z.object({
+  id: z.string(),
+  time: z.string(),
+  dataset: z.string(),
+  activity: z.string(),
+  outcome: z.string(),
+  user: z.string().nullable(),
+  src_ip: z.string().nullable(),
+  country: z.string().nullable(),
+  app: z.string().nullable(),
+  app_uid: z.string().nullable(),
+  idp: z.string().nullable(),
+  ocsf: z.record(z.string(), z.unknown()),
+});
+type TimelineEvent = z.infer<typeof timelineEventSchema>;
+
+const timelineSchema = z.object({
+  device: z.object({ id: z.string(), name: z.string(), user: z.string().nullable() }).nullable(),
+  summary: z.object({
+    firstSeen: z.string().nullable(),
+    lastSeen: z.string().nullable(),
+    events: z.number(),
+    allowed: z.number(),
+    denied: z.number(),
+    countries: countedSchema,
+    idps: countedSchema,
+    apps: countedSchema,
+  }),
+  changes: z.array(timelineEventSchema),
+  events: z.array(timelineEventSchema),
+  nextPage: z.string().nullable(),
+});
+type Timeline = z.infer<typeof timelineSchema>;
+
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+// TODO(#4): move into ApiClient (its request helper is private to that file), so an ended session here also
+// brings back the sign-in page.
+async function fetchTimeline(kind: TimelineKind, value: string, after: string | null): Promise<Timeline> {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (after !== null) params.set('after', after);
+  let response: Response;
+  try {
+    response = await fetch(`/api${timelinePath(kind, value)}?${params.toString()}`, {
+      headers: { accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', 'zerotrail cannot be reached. Check that the server is running, then try again.', {
+      details: { cause: String(error) },
+    });
+  }
+  const json: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const parsed = errorSchema.safeParse(json);
+    if (response.status === 401) {
+      throw new ApiError(401, 'AUTH_REQUIRED', 'Your session has ended. Reload the page to sign in again.');
+    }
+    throw parsed.success
+      ? new ApiError(response.status, parsed.data.error.code, parsed.data.error.message)
+      : new ApiError(response.status, 'HTTP_ERROR', `The server answered with status ${response.status}.`);
+  }
+  const parsed = timelineSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ApiError(
+      response.status,
+      'UI_RESPONSE_UNEXPECTED',
+      'The server sent an answer this page does not understand; reload the page.',
+    );
+  }
+  return parsed.data;
+}
+
+type State =
+  | { readonly status: 'loading' }
+  | { readonly status: 'error'; readonly message: string }
+  | {
+      readonly status: 'ok';
+      readonly timeline: Timeline;
+      readonly events: readonly TimelineEvent[];
+      readonly more: string | null;
+    };
+
+/**
+ * Everything one user, IP, application or device did, oldest first, with a summary and the inventory changes
+ * that touched it. Every value is React text; the only links are encoded paths to other timelines.
+ */
+export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
+  const [state, setState] = useState<State>({ status: 'loading' });
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    setState({ status: 'loading' });
+    setMoreError(null);
+    fetchTimeline(kind, value, null).then(
+      (timeline) => {
+        if (current) setState({ status: 'ok', timeline, events: timeline.events, more: timeline.nextPage });
+      },
+      (failure: unknown) => {
+        if (current) setState({ status: 'error', message: messageOf(failure, 'The timeline could not be loaded.') });
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [kind, value]);
+
+  const loadMore = useCallback(() => {
+    if (state.status !== 'ok' || state.more === null) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    fetchTimeline(kind, value, state.more).then(
+      (next) => {
+        setLoadingMore(false);
+        setState({ ...state, events: [...state.events, ...next.events], more: next.nextPage });
+      },
+      (failure: unknown) => {
+        setLoadingMore(false);
+        setMoreError(messageOf(failure, 'More events could not be loaded.'));
+      },
+    );
+  }, [kind, value, state]);
+
+  return (
+    <div className="timeline-page">
+      <header>
+        <h1>
+          Timeline of {KIND_LABELS[kind]} <span className="mono">{value}</span>
+        </h1>
+      </header>
+      {state.status === 'loading' ? <p className="muted status-line">Loading the timeline…</p> : null}
+      {state.status === 'error' ? (
+        <p className="error status-line" role="alert">
+          {state.message}
+        </p>
+      ) : null}
+      {state.status === 'ok' ? (
+        <>
+          {kind === 'device' ? <DeviceNote device={state.timeline.device} /> : null}
+          <Summary summary={state.timeline.summary} />
+          <Changes changes={state.timeline.changes} />
+          <section aria-label="Events">
+            <h2>Events, oldest first</h2>
+            {state.events.length === 0 ? (
+              <p className="muted">No events are stored for this {KIND_LABELS[kind]}.</p>
+            ) : (
+              <table className="grid" aria-label="Timeline events">
+                <thead>
+                  <tr>
+                    <th scope="col">Time (UTC)</th>
+                    <th scope="col">Outcome</th>
+                    <th scope="col">Activity</th>
+                    <th scope="col">User</th>
+                    <th scope="col">Source IP</th>
+                    <th scope="col">Country</th>
+                    <th scope="col">Application</th>
+                    <th scope="col">Dataset</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {state.events.map((event) => (
+                    <tr key={event.id}>
+                      <td className="mono">{formatIso(event.time).replace(' UTC', '')}</td>
+                      <td>{event.outcome}</td>
+                      <td>{event.activity}</td>
+                      <td>
+                        <Pivot kind="user" value={event.user} />
+                      </td>
+                      <td className="mono">
+                        <Pivot kind="ip" value={event.src_ip} />
+                      </td>
+                      <td>{event.country?.toUpperCase() ?? '—'}</td>
+                      <td>
+                        <Pivot kind="app" value={event.app_uid ?? event.app} label={event.app} />
+                      </td>
+                      <td>{event.dataset}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {moreError === null ? null : (
+              <p className="error" role="alert">
+                {moreError}
+              </p>
+            )}
+            {state.more === null ? null : (
+              <div className="more">
+                <button type="button" onClick={loadMore} disabled={loadingMore}>
+                  {loadingMore ? 'Loading…' : `Load ${PAGE_SIZE} more`}
+                </button>
+              </div>
+            )}
+          </section>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function Summary({ summary }: { readonly summary: Timeline['summary'] }): ReactNode {
+  const list = (items: Timeline['summary']['countries'], upper = false): string =>
+    items.length === 0
+      ? '—'
+      : items.map((item) => `${upper ? item.value.toUpperCase() : item.value} (${item.count})`).join(', ');
+  return (
+    <section aria-label="Summary">
+      <h2>Summary</h2>
+      <dl className="fields">
+        <div>
+          <dt>First seen</dt>
+          <dd>{summary.firstSeen === null ? '—' : formatIso(summary.firstSeen)}</dd>
+        </div>
+        <div>
+          <dt>Last seen</dt>
+          <dd>{summary.lastSeen === null ? '—' : formatIso(summary.lastSeen)}</dd>
+        </div>
+        <div>
+          <dt>Events</dt>
+          <dd>{summary.events}</dd>
+        </div>
+        <div>
+          <dt>Allowed</dt>
+          <dd>{summary.allowed}</dd>
+        </div>
+        <div>
+          <dt>Denied</dt>
+          <dd>{summary.denied}</dd>
+        </div>
+        <div>
+          <dt>Countries</dt>
+          <dd>{list(summary.countries, true)}</dd>
+        </div>
+        <div>
+          <dt>Identity providers</dt>
+          <dd>{list(summary.idps)}</dd>
+        </div>
+        <div>
+          <dt>Applications</dt>
+          <dd>{list(summary.apps)}</dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
+function Changes({ changes }: { readonly changes: readonly TimelineEvent[] }): ReactNode {
+  return (
+    <section aria-label="Changes">
+      <h2>Changes to it</h2>
+      {changes.length === 0 ? (
+        <p className="muted">No inventory change touched it.</p>
+      ) : (
+        <ul>
+          {changes.map((change) => (
+            <li key={change.id}>
+              <span className="mono">{formatIso(change.time)}</span> {messageText(change)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function DeviceNote({ device }: { readonly device: Timeline['device'] }): ReactNode {
+  if (device === null) return <p className="muted">No device in the inventory has this name or id.</p>;
+  return (
+    <p className="muted">
+      Device <span className="mono">{device.name}</span>. Access events do not name devices, so the events below are
+      those of its user{device.user === null ? ', who is not known' : ' '}
+      {device.user === null ? null : <Pivot kind="user" value={device.user} />}.
+    </p>
+  );
+}
+
+/** A value that opens its own timeline; the href is an encoded path on our origin, the text is React text. */
+function Pivot({
+  kind,
+  value,
+  label,
+}: {
+  readonly kind: TimelineKind;
+  readonly value: string | null;
+  readonly label?: string | null;
+}): ReactNode {
+  if (value === null || value === '') return '—';
+  const href = timelinePath(kind, value);
+  return (
+    <a
+      href={href}
+      onClick={(event: MouseEvent<HTMLAnchorElement>) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(href);
+      }}
+    >
+      {label ?? value}
+    </a>
+  );
+}
+
+function messageText(change: TimelineEvent): string {
+  const message = change.ocsf['message'];
+  return typeof message === 'string' ? message : `${change.activity} in ${change.dataset}`;
+}
+
+function messageOf(failure: unknown, fallback: string): string {
+  return failure instanceof ApiError ? failure.message : fallback;
+}
