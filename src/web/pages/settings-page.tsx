@@ -1,0 +1,515 @@
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, ROLES, type Role, type SignedInUser } from '../api-client.js';
+import {
+  SettingsClient,
+  type ApiKeyInfo,
+  type AuditLine,
+  type CreatedApiKey,
+  type ManagedUser,
+} from './settings-client.js';
+
+export interface SettingsPageProps {
+  readonly user: SignedInUser;
+  readonly onSignedOut: (notice: string) => void;
+}
+
+const AUDIT_PAGE_SIZE = 25;
+
+function messageOf(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? error.message : fallback;
+}
+
+function when(iso: string | null): string {
+  return iso === null ? 'never' : new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
+}
+
+/** Admins manage users and their roles, API keys, and read zerotrail's own audit trail here. */
+export function SettingsPage({ user, onSignedOut }: SettingsPageProps): ReactNode {
+  const client = useMemo(() => new SettingsClient(onSignedOut), [onSignedOut]);
+  const [users, setUsers] = useState<readonly ManagedUser[] | null>(null);
+  // Every change lands in the audit trail, so the trail reloads after each one.
+  const [changes, setChanges] = useState(0);
+  const changed = useCallback(() => setChanges((count) => count + 1), []);
+
+  const [usersError, setUsersError] = useState<string | null>(null);
+  const isAdmin = user.role === 'admin';
+
+  useEffect(() => {
+    if (!isAdmin) return;
+    client.listUsers().then(
+      (list) => {
+        setUsers(list);
+        setUsersError(null);
+      },
+      (failure: unknown) => setUsersError(messageOf(failure, 'The users could not be loaded.')),
+    );
+  }, [client, isAdmin, changes]);
+
+  if (!isAdmin) {
+    return (
+      <div className="page">
+        <h1>Settings</h1>
+        <p className="error" role="alert">
+          Only an admin can see Settings. Ask an admin if you need a user, a role or an API key changed.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Settings</h1>
+      </div>
+      {usersError === null ? null : (
+        <p className="error" role="alert">
+          {usersError}
+        </p>
+      )}
+      <UsersSection client={client} me={user.name} users={users} onChanged={changed} />
+      <ApiKeysSection client={client} me={user.name} users={users} changes={changes} onChanged={changed} />
+      <AuditSection client={client} changes={changes} />
+    </div>
+  );
+}
+
+interface UsersSectionProps {
+  readonly client: SettingsClient;
+  readonly me: string;
+  readonly users: readonly ManagedUser[] | null;
+  readonly onChanged: () => void;
+}
+
+function UsersSection({ client, me, users, onChanged }: UsersSectionProps): ReactNode {
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('analyst');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+
+  const run = (work: Promise<void>, done: string): void => {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    work
+      .then(
+        () => {
+          setNotice(done);
+          onChanged();
+        },
+        (failure: unknown) => setError(messageOf(failure, 'The change could not be saved.')),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  const add = (event: FormEvent): void => {
+    event.preventDefault();
+    const added = name.trim();
+    run(
+      client.addUser({ name: added, role, password }).then(() => {
+        setName('');
+        setPassword('');
+      }),
+      `User "${added}" added as ${role}.`,
+    );
+  };
+
+  return (
+    <section className="card" aria-labelledby="users-heading">
+      <h2 id="users-heading">Users and roles</h2>
+      <p className="muted">
+        Admins manage sources, users and settings; analysts search and investigate; viewers only read.
+      </p>
+      {notice === null ? null : (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {users === null ? (
+        <p className="muted">Loading users…</p>
+      ) : (
+        <table className="grid" aria-label="Users">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Role</th>
+              <th scope="col">Added</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((entry) => (
+              <tr key={entry.name}>
+                <td>
+                  {entry.name}
+                  {entry.name === me ? <span className="muted"> (you)</span> : null}
+                </td>
+                <td>
+                  <select
+                    aria-label={`Role of ${entry.name}`}
+                    value={entry.role}
+                    disabled={busy}
+                    onChange={(event) => {
+                      const next = event.target.value as Role;
+                      run(client.setRole(entry.name, next), `${entry.name} is now ${next}.`);
+                    }}
+                  >
+                    {ROLES.map((option) => (
+                      <option key={option} value={option}>
+                        {option}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>{when(entry.createdAt)}</td>
+                <td>
+                  {confirming === entry.name ? (
+                    <div className="confirm" role="alertdialog" aria-label={`Delete ${entry.name}?`}>
+                      <p>
+                        <strong>Delete the user &quot;{entry.name}&quot;?</strong> Their sessions end and their API keys
+                        stop working at once. The audit trail keeps what they did.
+                      </p>
+                      <div className="actions">
+                        <button
+                          type="button"
+                          className="danger"
+                          disabled={busy}
+                          onClick={() => {
+                            setConfirming(null);
+                            run(client.removeUser(entry.name), `User "${entry.name}" deleted.`);
+                          }}
+                        >
+                          Delete user
+                        </button>
+                        <button type="button" className="quiet" onClick={() => setConfirming(null)}>
+                          Cancel
+                        </button>
+                      </div>
+                    </div>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger"
+                      disabled={busy}
+                      aria-label={`Delete ${entry.name}`}
+                      onClick={() => setConfirming(entry.name)}
+                    >
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form onSubmit={add} aria-label="Add user">
+        <h3>Add user</h3>
+        <label>
+          User name
+          <input value={name} onChange={(event) => setName(event.target.value)} autoComplete="off" required />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(event) => setRole(event.target.value as Role)}>
+            {ROLES.map((option) => (
+              <option key={option} value={option}>
+                {option}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Initial password
+          <input
+            type="password"
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+            autoComplete="new-password"
+            required
+          />
+        </label>
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy}>
+            Add user
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+interface ApiKeysSectionProps {
+  readonly client: SettingsClient;
+  readonly me: string;
+  readonly users: readonly ManagedUser[] | null;
+  readonly changes: number;
+  readonly onChanged: () => void;
+}
+
+function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectionProps): ReactNode {
+  const [keys, setKeys] = useState<readonly ApiKeyInfo[] | null>(null);
+  const [owner, setOwner] = useState(me);
+  const [label, setLabel] = useState('');
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    client.listApiKeys().then(
+      (list) => setKeys(list),
+      (failure: unknown) => setError(messageOf(failure, 'The API keys could not be loaded.')),
+    );
+  }, [client, changes]);
+
+  const create = (event: FormEvent): void => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    setCopied(null);
+    client
+      .createApiKey(owner, label.trim())
+      .then(
+        (answer) => {
+          setCreated(answer);
+          setLabel('');
+          onChanged();
+        },
+        (failure: unknown) => setError(messageOf(failure, 'The API key could not be created.')),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  const revoke = (key: ApiKeyInfo): void => {
+    setBusy(true);
+    setError(null);
+    client
+      .revokeApiKey(key.id)
+      .then(
+        () => {
+          setNotice(`API key ${key.prefix}… revoked; it no longer works.`);
+          onChanged();
+        },
+        (failure: unknown) => setError(messageOf(failure, 'The API key could not be revoked.')),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  const copy = (key: string): void => {
+    navigator.clipboard.writeText(key).then(
+      () => setCopied('Copied to the clipboard.'),
+      () => setCopied('The browser would not copy it: select the key and copy it yourself.'),
+    );
+  };
+
+  return (
+    <section className="card" aria-labelledby="keys-heading">
+      <h2 id="keys-heading">API keys</h2>
+      <p className="muted">
+        Scripts send a key as <code>Authorization: Bearer &lt;key&gt;</code>; it acts with its user&apos;s role.
+      </p>
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice === null ? null : (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {created === null ? null : (
+        <div className="warning" role="status" aria-label="New API key">
+          <p>
+            <strong>Copy this key now: it will not be shown again.</strong> zerotrail keeps only a hash of it. Key for{' '}
+            {created.apiKey.user} ({created.apiKey.role})
+            {created.apiKey.label === '' ? '' : `, "${created.apiKey.label}"`}:
+          </p>
+          <input
+            className="mono"
+            readOnly
+            value={created.key}
+            aria-label="New API key"
+            onFocus={(event) => event.target.select()}
+          />
+          <div className="actions">
+            <button type="button" onClick={() => copy(created.key)}>
+              Copy key
+            </button>
+            <button type="button" className="quiet" onClick={() => setCreated(null)}>
+              I have copied it
+            </button>
+          </div>
+          {copied === null ? null : <p className="muted">{copied}</p>}
+        </div>
+      )}
+      {keys === null ? (
+        <p className="muted">Loading API keys…</p>
+      ) : keys.length === 0 ? (
+        <p className="muted">No API keys yet.</p>
+      ) : (
+        <table className="grid" aria-label="API keys">
+          <thead>
+            <tr>
+              <th scope="col">Key</th>
+              <th scope="col">Label</th>
+              <th scope="col">User</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((key) => (
+              <tr key={key.id}>
+                <td className="mono">{key.prefix}…</td>
+                <td>{key.label === '' ? <span className="muted">no label</span> : key.label}</td>
+                <td>
+                  {key.user ?? 'unknown'} {key.role === null ? null : <span className="role">{key.role}</span>}
+                </td>
+                <td>{when(key.createdAt)}</td>
+                <td>{when(key.lastUsedAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={busy}
+                    aria-label={`Revoke ${key.prefix}`}
+                    onClick={() => revoke(key)}
+                  >
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form onSubmit={create} aria-label="Create API key">
+        <h3>Create API key</h3>
+        <label>
+          For user
+          <select value={owner} onChange={(event) => setOwner(event.target.value)}>
+            {(users ?? []).map((entry) => (
+              <option key={entry.name} value={entry.name}>
+                {entry.name} ({entry.role})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Label
+          <input
+            value={label}
+            onChange={(event) => setLabel(event.target.value)}
+            placeholder="What uses it, e.g. SIEM pull"
+            maxLength={100}
+          />
+        </label>
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy}>
+            Create API key
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+interface AuditSectionProps {
+  readonly client: SettingsClient;
+  readonly changes: number;
+}
+
+function AuditSection({ client, changes }: AuditSectionProps): ReactNode {
+  // The cursors of the pages before the current one, so "Newer" can go back; null is the newest page.
+  const [cursors, setCursors] = useState<readonly (number | null)[]>([null]);
+  const [page, setPage] = useState<{ readonly entries: readonly AuditLine[]; readonly next: number | null } | null>(
+    null,
+  );
+  const [error, setError] = useState<string | null>(null);
+  const before = cursors.at(-1) ?? null;
+
+  useEffect(() => {
+    client.audit(AUDIT_PAGE_SIZE, before).then(
+      (answer) => {
+        setPage({ entries: answer.entries, next: answer.nextBefore });
+        setError(null);
+      },
+      (failure: unknown) => setError(messageOf(failure, 'The audit trail could not be loaded.')),
+    );
+  }, [client, before, changes]);
+
+  return (
+    <section className="card" aria-labelledby="audit-heading">
+      <h2 id="audit-heading">Audit trail</h2>
+      <p className="muted">Sign-ins, failed sign-ins, and changes to sources, users and keys, newest first.</p>
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {page === null ? (
+        <p className="muted">Loading the audit trail…</p>
+      ) : page.entries.length === 0 ? (
+        <p className="muted">Nothing recorded yet.</p>
+      ) : (
+        <table className="grid" aria-label="Audit trail">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">From</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.entries.map((entry) => (
+              <tr key={entry.id}>
+                <td>{when(entry.at)}</td>
+                <td>{entry.actor ?? <span className="muted">unknown</span>}</td>
+                <td>{entry.action}</td>
+                <td>{entry.target ?? ''}</td>
+                <td>{entry.outcome}</td>
+                <td className="mono">{entry.ip ?? ''}</td>
+                <td className="mono wrap">
+                  {Object.keys(entry.details).length === 0 ? '' : JSON.stringify(entry.details)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="actions">
+        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={page?.next === null || page === null}
+          onClick={() => {
+            if (page?.next !== null && page !== null) setCursors([...cursors, page.next]);
+          }}
+        >
+          Older
+        </button>
+      </div>
+    </section>
+  );
+}

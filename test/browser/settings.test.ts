@@ -1,0 +1,199 @@
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import {
+  ensureWebBuild,
+  launchChromium,
+  startServe,
+  watchPage,
+  type PageWatch,
+  type RunningServe,
+} from './browser-harness.js';
+
+const ADMIN = 'ada@example.com';
+const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+const ANALYST = 'alan@example.com';
+const ANALYST_PASSWORD = 'analyst-battery-staple-horse';
+const KEY_LABEL = 'SIEM pull';
+
+function keyRow(page: Page): Locator {
+  return page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ hasText: KEY_LABEL });
+}
+
+async function signIn(page: Page, url: string, name: string, password: string): Promise<void> {
+  await page.goto(`${url}/explore`);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+}
+
+/**
+ * An admin's Settings in Debian's chromium against a real `zerotrail serve`: add an analyst, give them an API
+ * key that works as Bearer, check the analyst cannot reach Settings, revoke the key, read the audit trail.
+ */
+describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, () => {
+  let dir: { readonly path: string; remove(): void };
+  let serve: RunningServe;
+  let browser: Browser;
+  let adminContext: BrowserContext;
+  let page: Page;
+  let watch: PageWatch;
+  let key = '';
+
+  beforeAll(async () => {
+    ensureWebBuild();
+    dir = makeTempDir('browser-settings');
+    const env: Record<string, string> = { ZEROTRAIL_DATA_DIR: dir.path, ZEROTRAIL_LOG_LEVEL: 'error' };
+    const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${ADMIN_PASSWORD}\n` });
+    expect(added.code, added.stderr).toBe(0);
+    serve = await startServe(env, ['--no-collect']);
+    browser = await launchChromium();
+    adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await adminContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: serve.url });
+    page = await adminContext.newPage();
+    page.setDefaultTimeout(15_000);
+    watch = watchPage(page);
+  }, 180_000);
+
+  afterAll(async () => {
+    await adminContext?.close();
+    await browser?.close();
+    await serve?.stop();
+    dir?.remove();
+  });
+
+  it('adds an analyst with a password field, and refuses to demote the last admin in plain words', async () => {
+    await signIn(page, serve.url, ADMIN, ADMIN_PASSWORD);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Users and roles' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/settings');
+
+    const form = page.getByRole('form', { name: 'Add user' });
+    await form.getByLabel('User name').fill(ANALYST);
+    await form.getByLabel('Role').selectOption('analyst');
+    const password = form.getByLabel('Initial password');
+    expect(await password.getAttribute('type')).toBe('password');
+    await password.fill(ANALYST_PASSWORD);
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.getByText(`User "${ANALYST}" added as analyst.`).waitFor();
+    expect(await page.getByLabel(`Role of ${ANALYST}`).inputValue()).toBe('analyst');
+
+    await page.getByLabel(`Role of ${ADMIN}`).selectOption('viewer');
+    await page.getByText(/is the last admin; zerotrail needs at least one/).waitFor();
+    expect(await page.getByLabel(`Role of ${ADMIN}`).inputValue()).toBe('admin');
+  });
+
+  it('creates an API key for the analyst, shows it once with a copy button, and lists it without the secret', async () => {
+    const form = page.getByRole('form', { name: 'Create API key' });
+    await form.getByLabel('For user').selectOption(ANALYST);
+    await form.getByLabel('Label').fill(KEY_LABEL);
+    await form.getByRole('button', { name: 'Create API key' }).click();
+
+    const shown = page.getByRole('textbox', { name: 'New API key' });
+    await shown.waitFor();
+    key = await shown.inputValue();
+    expect(key).toMatch(/^ztk_[A-Za-z0-9_-]{43}$/);
+    await page.getByText('Copy this key now: it will not be shown again.').waitFor();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    // A string, not a function: the test code is typed for Node, the expression runs in the page.
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(key);
+
+    const row = keyRow(page);
+    await row.waitFor();
+    expect(await row.textContent()).toContain(ANALYST);
+    expect(await row.textContent()).toContain('never');
+
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.reload();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await keyRow(page).waitFor();
+    expect(await page.content()).not.toContain(key);
+  });
+
+  it('the key works as Bearer against /api/events with the analyst role, and not for admin routes', async () => {
+    const events = await fetch(`${serve.url}/api/events?q=&limit=5`, { headers: { authorization: `Bearer ${key}` } });
+    expect(events.status).toBe(200);
+    expect(await events.json()).toMatchObject({ events: [] });
+    const users = await fetch(`${serve.url}/api/users`, { headers: { authorization: `Bearer ${key}` } });
+    expect(users.status).toBe(403);
+
+    await page.reload();
+    const row = keyRow(page);
+    await row.waitFor();
+    await expect.poll(async () => row.textContent()).not.toContain('never');
+  });
+
+  it('the analyst signs in, sees no Settings link, and is told Settings is for admins', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const analystPage = await context.newPage();
+      analystPage.setDefaultTimeout(15_000);
+      const analystWatch = watchPage(analystPage);
+      await signIn(analystPage, serve.url, ANALYST, ANALYST_PASSWORD);
+      expect(await analystPage.locator('.who').textContent()).toContain('analyst');
+      const nav = analystPage.getByRole('navigation', { name: 'Pages' });
+      await nav.getByRole('link', { name: 'Explore' }).waitFor();
+      expect(await nav.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+
+      await analystPage.goto(`${serve.url}/settings`);
+      await analystPage.getByText('Only an admin can see Settings.', { exact: false }).waitFor();
+      expect(await analystPage.getByRole('heading', { name: 'Users and roles' }).count()).toBe(0);
+      expect(analystWatch.pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('revokes the key, which stops working at once', async () => {
+    await page
+      .getByRole('row')
+      .filter({ hasText: KEY_LABEL })
+      .getByRole('button', { name: /^Revoke/ })
+      .click();
+    await page.getByText(/revoked; it no longer works\./).waitFor();
+    await page.getByText('No API keys yet.').waitFor();
+    const refused = await fetch(`${serve.url}/api/events?q=&limit=5`, { headers: { authorization: `Bearer ${key}` } });
+    expect(refused.status).toBe(401);
+  });
+
+  it('shows these actions in the audit trail, newest first', async () => {
+    const trail = page.getByRole('table', { name: 'Audit trail' });
+    await expect.poll(async () => trail.getByRole('row').nth(1).textContent()).toContain('apikey_revoked');
+    const rows = await trail.getByRole('row').allTextContents();
+    const actions = rows.slice(1).map((text) => {
+      const action = /(apikey_revoked|apikey_created|user_added|user_role_changed|login)/.exec(text)?.[1];
+      return `${action ?? '?'}${text.includes(ANALYST) ? ` ${ANALYST}` : ''}`;
+    });
+    expect(actions.slice(0, 5)).toEqual([
+      `apikey_revoked ${ANALYST}`,
+      `login ${ANALYST}`,
+      `apikey_created ${ANALYST}`,
+      'user_role_changed',
+      `user_added ${ANALYST}`,
+    ]);
+    expect(rows.join('\n')).not.toContain(key);
+  });
+
+  it('deletes a user only after a confirmation that says what happens', async () => {
+    await page.getByRole('button', { name: `Delete ${ANALYST}` }).click();
+    const confirm = page.getByRole('alertdialog', { name: `Delete ${ANALYST}?` });
+    expect(await confirm.textContent()).toContain('their API keys stop working');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(await page.getByLabel(`Role of ${ANALYST}`).count()).toBe(1);
+
+    await page.getByRole('button', { name: `Delete ${ANALYST}` }).click();
+    await confirm.getByRole('button', { name: 'Delete user' }).click();
+    await page.getByText(`User "${ANALYST}" deleted.`).waitFor();
+    expect(await page.getByLabel(`Role of ${ANALYST}`).count()).toBe(0);
+    const trail = page.getByRole('table', { name: 'Audit trail' });
+    await expect.poll(async () => trail.getByRole('row').nth(1).textContent()).toContain('user_removed');
+
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.cspViolations).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+  });
+});
