@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactN
 import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
+import { SettingsPage } from './pages/settings-page.js';
 import { SourcesPage } from './pages/sources-page.js';
 import { TimelinePage } from './pages/timeline-page.js';
 import { navigate, parseTimelinePath, useLocation } from './router.js';
@@ -15,6 +16,7 @@ type Session =
 const PAGES = [
   { path: '/explore', label: 'Explore' },
   { path: '/sources', label: 'Data sources' },
+  { path: '/settings', label: 'Settings' },
 ] as const;
 
 /** The whole UI: checks the session, shows the sign-in page or the signed-in pages with their navigation. */
@@ -22,6 +24,7 @@ export function App(): ReactNode {
   const [session, setSession] = useState<Session>({ state: 'checking' });
   const api = useMemo(() => new ApiClient((notice) => setSession({ state: 'signed-out', notice })), []);
   const location = useLocation();
+  const signedOutWith = useCallback((notice: string) => setSession({ state: 'signed-out', notice }), []);
   const timeline = parseTimelinePath(location.pathname);
 
   const check = useCallback(() => {
@@ -72,7 +75,7 @@ export function App(): ReactNode {
       <header className="topbar">
         <span className="brand">zerotrail</span>
         <nav aria-label="Pages">
-          {PAGES.map((page) => (
+          {PAGES.filter((page) => page.path !== '/settings' || session.user.role === 'admin').map((page) => (
             <a
               key={page.path}
               href={page.path}
@@ -100,6 +103,8 @@ export function App(): ReactNode {
           <TimelinePage kind={timeline.kind} value={timeline.value} />
         ) : location.pathname === '/sources' ? (
           <SourcesPage api={api} user={session.user} />
+        ) : location.pathname === '/settings' ? (
+          <SettingsPage user={session.user} onSignedOut={signedOutWith} />
         ) : (
           <ExplorePage api={api} search={location.search} />
         )}
