@@ -1,5 +1,11 @@
+import { PassThrough } from 'node:stream';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { NormalizedEvent } from '../../src/core/event.js';
+import { createLogger } from '../../src/core/logger.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -16,6 +22,34 @@ const ANALYST = 'tim@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
 const SOURCE = 'Timeline Lab';
 const HOUR = 3_600_000;
+// Values that would announce themselves through a dialog if a page ever ran them.
+const HOSTILE_USER = '<script>alert("user")</script>@example.com';
+const HOSTILE_APP = 'javascript:alert("app")';
+const HOSTILE_APP_UID = '<img src=x onerror=alert("uid")>';
+const RAY = 'f1f1f1f1f1f1f1f1';
+
+/** One stored event whose user and application are markup and a script URL. */
+function hostileEvent(nowMs: number): NormalizedEvent {
+  return {
+    id: `${(nowMs - HOUR).toString(16).padStart(12, '0')}${'8'.repeat(20)}`,
+    time: nowMs - HOUR,
+    sourceName: SOURCE,
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'failure',
+    user: HOSTILE_USER,
+    srcIp: '192.0.2.77',
+    country: 'us',
+    app: HOSTILE_APP,
+    appUid: HOSTILE_APP_UID,
+    idp: HOSTILE_APP,
+    rayId: RAY,
+    ocsf: { class_uid: 3002 },
+    raw: { ray_id: RAY },
+  };
+}
 
 /**
  * An analyst pivots from an event in Explore to the timeline of its user, against a real `zerotrail serve`
@@ -55,6 +89,15 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
       { env },
     );
     expect(source.code, source.stderr).toBe(0);
+    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
+      logger: createLogger({ level: 'error', destination: new PassThrough() }),
+      clock: systemClock,
+    });
+    try {
+      await app.store.append([hostileEvent(now)], { id: `${SOURCE}/hostile`, value: {} });
+    } finally {
+      await app.close();
+    }
     serve = await startServe(env);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -163,4 +206,47 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     await page.goBack();
     await page.waitForURL((url) => url.pathname.startsWith('/timeline/user/'));
   });
+
+  it('shows hostile user and application values as text on their timelines, and links only to our own paths', async () => {
+    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    await rows.first().click();
+    const panel = page.getByRole('complementary', { name: 'Event details' });
+    await panel.getByRole('link', { name: 'Timeline of this user' }).click();
+    await page.waitForURL((url) => url.pathname === `/timeline/user/${encodeURIComponent(HOSTILE_USER)}`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Timeline of user ${HOSTILE_USER}`);
+    const events = page.getByRole('table', { name: 'Timeline events' }).locator('tbody tr');
+    await events.first().waitFor();
+    expect(await events.count()).toBe(1);
+    expect(await events.first().locator('td:nth-child(4)').textContent()).toBe(HOSTILE_USER);
+    expect(await events.first().locator('td:nth-child(7)').textContent()).toBe(HOSTILE_APP);
+    const summary = page.getByRole('region', { name: 'Summary' });
+    expect(await summary.textContent()).toContain(`${HOSTILE_APP} (1)`);
+    await expectInert();
+
+    await events.first().locator('td:nth-child(7) a').click();
+    await page.waitForURL((url) => url.pathname === `/timeline/app/${encodeURIComponent(HOSTILE_APP_UID)}`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      `Timeline of application ${HOSTILE_APP_UID}`,
+    );
+    await events.first().waitFor();
+    expect(await events.first().locator('td:nth-child(4)').textContent()).toBe(HOSTILE_USER);
+    await expectInert();
+  });
+
+  /** Gives an injected handler time to fire, then checks nothing ran and every link stays on our origin. */
+  async function expectInert(): Promise<void> {
+    await page.waitForTimeout(300);
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+    expect(watch.cspViolations).toEqual([]);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('script:not([src])').count()).toBe(0);
+    expect(await page.locator('[onerror], [onload], [onclick]').count()).toBe(0);
+    for (const link of await page.locator('a[href]').all()) {
+      const href = (await link.getAttribute('href')) ?? '';
+      expect(href).toMatch(/^\/(?!\/)[^<>"\s:]*$/);
+    }
+  }
 });
