@@ -75,6 +75,7 @@ describe('GET /api/timeline/:kind/:value', () => {
         access(2, { idp: 'github' }),
         access(3),
         access(4, { user: 'bob@example.com', srcIp: '192.0.2.20', app: 'Mail', appUid: 'other-app' }),
+        access(5, { user: 'carol/ops%1@example.com', srcIp: '192.0.2.30', app: 'Docs/100%', appUid: 'docs-app' }),
       ],
       { id: 'cf/access_requests', value: {} },
     );
@@ -163,6 +164,13 @@ describe('GET /api/timeline/:kind/:value', () => {
     expect(unknown.device).toBeNull();
     expect(unknown.summary).toMatchObject({ events: 0, firstSeen: null });
     expect(unknown.events).toEqual([]);
+  });
+
+  it('takes a value with a slash or a percent sign as one encoded path segment', async () => {
+    const byUser = await timeline(`/api/timeline/user/${encodeURIComponent('carol/ops%1@example.com')}`);
+    expect(byUser.events.map((e) => e.ray_id)).toEqual(['ray5']);
+    const byApp = await timeline(`/api/timeline/app/${encodeURIComponent('Docs/100%')}`);
+    expect(byApp.events.map((e) => e.ray_id)).toEqual(['ray5']);
   });
 
   it('answers an entity without events with an empty timeline', async () => {
