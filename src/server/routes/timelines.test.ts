@@ -138,6 +138,7 @@ describe('GET /api/timeline/:kind/:value', () => {
     );
     expect(second.events.map((e) => e.ray_id)).toEqual(['ray3']);
     expect(second.nextPage).toBeNull();
+    expect({ summary: second.summary, changes: second.changes }).toEqual({ summary: null, changes: null });
     const newest = await timeline('/api/timeline/user/alice@example.com?limit=1&order=desc');
     expect(newest.events.map((e) => e.ray_id)).toEqual(['ray3']);
   });

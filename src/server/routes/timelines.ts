@@ -159,9 +159,9 @@ export const TIMELINE_ROUTE = defineRoute({
   method: 'GET',
   url: '/api/timeline/:kind/:value',
   summary:
-    'Timeline of one user, IP, application or device: summary, the change events that touched it, and its events in time order',
+    'Timeline of one user, IP, application or device: summary, the change events that touched it, and its events in time order (later pages: events only)',
   access: READERS,
-  params: z.object({ kind: z.enum(TIMELINE_KINDS), value: z.string().trim().min(1).max(500) }),
+  params: z.object({ kind: z.enum(TIMELINE_KINDS), value: z.string().min(1).max(500) }),
   query: z.object({
     limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
     after: z.string().max(1000).optional(),
@@ -172,9 +172,12 @@ export const TIMELINE_ROUTE = defineRoute({
     const subject = await subjectOf(store, params.kind, params.value);
     // Inventory change events are listed apart; the activity and its counts are what the entity did.
     const activity = subject.activity === null ? null : and(subject.activity, not(term('class_uid', CHANGE_CLASS_UID)));
+    // A later page (`after`) carries events only: the summary and changes do not move with paging, and
+    // leaving them out keeps "load more" as cheap as one indexed range read.
+    const first = query.after === undefined;
     const [summary, changes, page] = await Promise.all([
-      summaryOf(store, activity),
-      subject.changes(store),
+      first ? summaryOf(store, activity) : null,
+      first ? subject.changes(store) : null,
       activity === null
         ? Promise.resolve({ events: [], nextPage: null })
         : store.search(
@@ -187,7 +190,7 @@ export const TIMELINE_ROUTE = defineRoute({
       value: params.value,
       device: subject.device,
       summary,
-      changes: changes.map(eventToRecord),
+      changes: changes?.map(eventToRecord) ?? null,
       events: page.events.map(eventToRecord),
       nextPage: page.nextPage,
     };

@@ -39,17 +39,20 @@ type TimelineEvent = z.infer<typeof timelineEventSchema>;
 
 const timelineSchema = z.object({
   device: z.object({ id: z.string(), name: z.string(), user: z.string().nullable() }).nullable(),
-  summary: z.object({
-    firstSeen: z.string().nullable(),
-    lastSeen: z.string().nullable(),
-    events: z.number(),
-    allowed: z.number(),
-    denied: z.number(),
-    countries: countedSchema,
-    idps: countedSchema,
-    apps: countedSchema,
-  }),
-  changes: z.array(timelineEventSchema),
+  // Null on later pages, which carry events only.
+  summary: z
+    .object({
+      firstSeen: z.string().nullable(),
+      lastSeen: z.string().nullable(),
+      events: z.number(),
+      allowed: z.number(),
+      denied: z.number(),
+      countries: countedSchema,
+      idps: countedSchema,
+      apps: countedSchema,
+    })
+    .nullable(),
+  changes: z.array(timelineEventSchema).nullable(),
   events: z.array(timelineEventSchema),
   nextPage: z.string().nullable(),
 });
@@ -162,8 +165,8 @@ export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
       {state.status === 'ok' ? (
         <>
           {kind === 'device' ? <DeviceNote device={state.timeline.device} /> : null}
-          <Summary summary={state.timeline.summary} />
-          <Changes changes={state.timeline.changes} />
+          {state.timeline.summary === null ? null : <Summary summary={state.timeline.summary} />}
+          <Changes changes={state.timeline.changes ?? []} />
           <section aria-label="Events">
             <h2>Events, oldest first</h2>
             {state.events.length === 0 ? (
@@ -223,8 +226,10 @@ export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
   );
 }
 
-function Summary({ summary }: { readonly summary: Timeline['summary'] }): ReactNode {
-  const list = (items: Timeline['summary']['countries'], upper = false): string =>
+type TimelineSummary = NonNullable<Timeline['summary']>;
+
+function Summary({ summary }: { readonly summary: TimelineSummary }): ReactNode {
+  const list = (items: TimelineSummary['countries'], upper = false): string =>
     items.length === 0
       ? '—'
       : items.map((item) => `${upper ? item.value.toUpperCase() : item.value} (${item.count})`).join(', ');
