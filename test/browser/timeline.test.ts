@@ -27,6 +27,9 @@ const HOSTILE_USER = '<script>alert("user")</script>@example.com';
 const HOSTILE_APP = 'javascript:alert("app")';
 const HOSTILE_APP_UID = '<img src=x onerror=alert("uid")>';
 const RAY = 'f1f1f1f1f1f1f1f1';
+// More events than one page of the timeline shows, for one user.
+const BUSY_USER = 'busy@example.com';
+const BUSY_EVENTS = 120;
 
 /** One stored event whose user and application are markup and a script URL. */
 function hostileEvent(nowMs: number): NormalizedEvent {
@@ -95,6 +98,22 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     });
     try {
       await app.store.append([hostileEvent(now)], { id: `${SOURCE}/hostile`, value: {} });
+      const busy = Array.from({ length: BUSY_EVENTS }, (_, n): NormalizedEvent => {
+        const time = now - 3 * HOUR + n * 60_000;
+        return {
+          ...hostileEvent(now),
+          id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '9')}`,
+          time,
+          outcome: n % 4 === 0 ? 'failure' : 'success',
+          user: BUSY_USER,
+          app: 'Wiki',
+          appUid: null,
+          idp: 'okta',
+          rayId: `b${String(n).padStart(15, '0')}`,
+          raw: {},
+        };
+      });
+      await app.store.append(busy, { id: `${SOURCE}/busy`, value: {} });
     } finally {
       await app.close();
     }
@@ -233,6 +252,24 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     await events.first().waitFor();
     expect(await events.first().locator('td:nth-child(4)').textContent()).toBe(HOSTILE_USER);
     await expectInert();
+  });
+
+  it('loads the rest of a long timeline page by page, still oldest first', async () => {
+    await page.goto(`${serve.url}/timeline/user/${encodeURIComponent(BUSY_USER)}`);
+    const summary = page.getByRole('region', { name: 'Summary' });
+    await summary.waitFor();
+    expect(await summary.textContent()).toContain(`Events${BUSY_EVENTS}`);
+    expect(await summary.textContent()).toContain(`Denied${BUSY_EVENTS / 4}`);
+    const events = page.getByRole('table', { name: 'Timeline events' }).locator('tbody tr');
+    await events.first().waitFor();
+    expect(await events.count()).toBe(100);
+    await page.getByRole('button', { name: 'Load 100 more' }).click();
+    await expect.poll(() => events.count()).toBe(BUSY_EVENTS);
+    const times = await events.locator('td:nth-child(1)').allTextContents();
+    expect(times).toEqual([...times].sort());
+    expect(await page.getByRole('button', { name: 'Load 100 more' }).count()).toBe(0);
+    // The summary stays as the first page gave it.
+    expect(await summary.textContent()).toContain(`Events${BUSY_EVENTS}`);
   });
 
   /** Gives an injected handler time to fire, then checks nothing ran and every link stays on our origin. */
