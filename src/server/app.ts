@@ -23,6 +23,7 @@ export interface BuildServerOptions {
 }
 
 // The API takes small JSON bodies only; nothing legitimate comes near this.
+const MAX_PATH_PARAM_CHARS = 2048;
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
@@ -40,6 +41,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A timeline's value is one path segment: an e-mail, an address or an application name can run long.
+    maxParamLength: MAX_PATH_PARAM_CHARS,
     frameworkErrors: frameworkErrorHandler(options.tls !== undefined),
     https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
   });

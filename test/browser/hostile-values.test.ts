@@ -149,7 +149,13 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     expect(await page.locator('[onerror], [onload], [onclick]').count()).toBe(0);
     const hrefs: (string | null)[] = [];
     for (const link of await page.locator('a[href]').all()) hrefs.push(await link.getAttribute('href'));
-    expect(hrefs).toEqual(['/explore', '/sources']);
+    // Navigation, plus timeline links whose only event data is an encoded path segment of our own page.
+    const navigation = ['/explore', '/sources', '/settings'];
+    for (const href of hrefs) {
+      if (navigation.includes(href ?? '')) continue;
+      expect(href).toMatch(/^\/timeline\/(user|ip|app|device)\/[^<>"\s:]*$/);
+    }
+    expect(hrefs.filter((href) => navigation.includes(href ?? '')).length).toBeGreaterThanOrEqual(2);
   }
 
   it('shows a hostile source name as text on the data sources page', async () => {
