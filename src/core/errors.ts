@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   SOURCE_CURSOR_INVALID: { status: 500, retryable: false, message: 'The stored position of a dataset cannot be read.' },
   AUTH_REQUIRED: { status: 401, retryable: false, message: 'Sign in first, or send an API key as Authorization: Bearer.' },
   AUTH_FORBIDDEN: { status: 403, retryable: false, message: 'Your role does not allow this.' },
+  AUTH_LAST_ADMIN: { status: 409, retryable: false, message: 'zerotrail needs at least one admin.' },
   AUTH_CSRF_INVALID: { status: 403, retryable: false, message: 'The CSRF token is missing or does not match this session.' },
   AUTH_LOGIN_FAILED: { status: 401, retryable: false, message: 'The user name or password is wrong.' },
   AUTH_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many failed logins; wait before trying again.' },

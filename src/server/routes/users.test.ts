@@ -56,7 +56,8 @@ describe('changing a role', () => {
       headers: asAdmin(),
       payload: { role: 'viewer' },
     });
-    expect(res.statusCode).toBe(403);
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'AUTH_LAST_ADMIN' });
     expect(res.json<{ error: { message: string } }>().error.message).toContain('last admin');
     const me = await fixture.server.inject({ method: 'GET', url: '/api/me', headers: { cookie: admin.cookie } });
     expect(me.json()).toMatchObject({ user: { role: 'admin' } });
@@ -140,7 +141,8 @@ describe('removing a user', () => {
 
   it('refuses to remove the last admin and says so', async () => {
     const res = await fixture.server.inject({ method: 'DELETE', url: '/api/users/admin', headers: asAdmin() });
-    expect(res.statusCode).toBe(403);
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'AUTH_LAST_ADMIN' });
     expect(res.json<{ error: { message: string } }>().error.message).toContain('last admin');
     const me = await fixture.server.inject({ method: 'GET', url: '/api/me', headers: { cookie: admin.cookie } });
     expect(me.statusCode).toBe(200);

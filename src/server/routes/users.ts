@@ -117,7 +117,7 @@ async function auditChange(
     details: refused ? { ...details, reason: 'last_admin' } : details,
   });
   if (refused) {
-    throw new AuthError('AUTH_FORBIDDEN', {
+    throw new AuthError('AUTH_LAST_ADMIN', {
       message: `"${user.name}" is the last admin; zerotrail needs at least one. Make another user an admin first.`,
     });
   }
