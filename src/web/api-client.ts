@@ -145,7 +145,7 @@ export class ApiClient {
   /** The signed-in user of the current cookie, or null when nobody is signed in. */
   async currentUser(): Promise<SignedInUser | null> {
     try {
-      const me = await this.#send('GET', '/api/me', meSchema, undefined, { quietSignOut: true });
+      const me = await this.request('GET', '/api/me', meSchema, undefined, { quietSignOut: true });
       this.#csrfToken = me.csrfToken;
       return me.user;
     } catch (error) {
@@ -155,21 +155,21 @@ export class ApiClient {
   }
 
   async login(name: string, password: string): Promise<SignedInUser> {
-    const answer = await this.#send('POST', '/api/login', loginSchema, { name, password }, { quietSignOut: true });
+    const answer = await this.request('POST', '/api/login', loginSchema, { name, password }, { quietSignOut: true });
     this.#csrfToken = answer.csrfToken;
     return answer.user;
   }
 
   async logout(): Promise<void> {
     try {
-      await this.#send('POST', '/api/logout', z.unknown(), undefined, { quietSignOut: true });
+      await this.request('POST', '/api/logout', z.unknown(), undefined, { quietSignOut: true });
     } finally {
       this.#csrfToken = null;
     }
   }
 
   async listSources(): Promise<readonly DataSource[]> {
-    return (await this.#send('GET', '/api/sources', z.object({ sources: z.array(sourceSchema) }))).sources;
+    return (await this.request('GET', '/api/sources', z.object({ sources: z.array(sourceSchema) }))).sources;
   }
 
   async addSource(input: {
@@ -177,7 +177,7 @@ export class ApiClient {
     readonly accountId: string;
     readonly name: string;
   }): Promise<{ readonly source: DataSource | null; readonly connection: ConnectionReport }> {
-    return this.#send(
+    return this.request(
       'POST',
       '/api/sources',
       z.object({ source: sourceSchema.nullable(), connection: connectionSchema }),
@@ -187,11 +187,11 @@ export class ApiClient {
 
   async testSource(name: string): Promise<ConnectionReport> {
     const path = `/api/sources/${encodeURIComponent(name)}/test`;
-    return (await this.#send('POST', path, z.object({ connection: connectionSchema }))).connection;
+    return (await this.request('POST', path, z.object({ connection: connectionSchema }))).connection;
   }
 
   async removeSource(name: string): Promise<void> {
-    await this.#send('DELETE', `/api/sources/${encodeURIComponent(name)}`, z.unknown());
+    await this.request('DELETE', `/api/sources/${encodeURIComponent(name)}`, z.unknown());
   }
 
   async searchEvents(search: EventSearch): Promise<EventPage> {
@@ -199,14 +199,18 @@ export class ApiClient {
     if (search.from !== '') params.set('from', search.from);
     if (search.to !== '') params.set('to', search.to);
     if (search.after !== undefined) params.set('after', search.after);
-    return this.#send('GET', `/api/events?${params.toString()}`, eventPageSchema);
+    return this.request('GET', `/api/events?${params.toString()}`, eventPageSchema);
   }
 
   async getEvent(id: string): Promise<EventRecord> {
-    return (await this.#send('GET', `/api/events/${encodeURIComponent(id)}`, z.object({ event: eventSchema }))).event;
+    return (await this.request('GET', `/api/events/${encodeURIComponent(id)}`, z.object({ event: eventSchema }))).event;
   }
 
-  async #send<T>(
+  /**
+   * One call to the API: the CSRF token on state-changing requests, errors as ApiError in plain words, the
+   * answer checked with `schema`, and an ended session reported to `onSignedOut`. Every page calls through it.
+   */
+  async request<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: z.ZodType<T>,

@@ -24,7 +24,6 @@ export function App(): ReactNode {
   const [session, setSession] = useState<Session>({ state: 'checking' });
   const api = useMemo(() => new ApiClient((notice) => setSession({ state: 'signed-out', notice })), []);
   const location = useLocation();
-  const signedOutWith = useCallback((notice: string) => setSession({ state: 'signed-out', notice }), []);
   const timeline = parseTimelinePath(location.pathname);
 
   const check = useCallback(() => {
@@ -100,11 +99,11 @@ export function App(): ReactNode {
       </header>
       <main>
         {timeline !== null ? (
-          <TimelinePage kind={timeline.kind} value={timeline.value} />
+          <TimelinePage api={api} kind={timeline.kind} value={timeline.value} />
         ) : location.pathname === '/sources' ? (
           <SourcesPage api={api} user={session.user} />
         ) : location.pathname === '/settings' ? (
-          <SettingsPage user={session.user} onSignedOut={signedOutWith} />
+          <SettingsPage user={session.user} api={api} />
         ) : (
           <ExplorePage api={api} search={location.search} />
         )}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, ROLES, type Role, type SignedInUser } from '../api-client.js';
+import { ApiError, ROLES, type ApiClient, type Role, type SignedInUser } from '../api-client.js';
 import {
   SettingsClient,
   type ApiKeyInfo,
@@ -10,7 +10,7 @@ import {
 
 export interface SettingsPageProps {
   readonly user: SignedInUser;
-  readonly onSignedOut: (notice: string) => void;
+  readonly api: ApiClient;
 }
 
 const AUDIT_PAGE_SIZE = 25;
@@ -24,8 +24,8 @@ function when(iso: string | null): string {
 }
 
 /** Admins manage users and their roles, API keys, and read zerotrail's own audit trail here. */
-export function SettingsPage({ user, onSignedOut }: SettingsPageProps): ReactNode {
-  const client = useMemo(() => new SettingsClient(onSignedOut), [onSignedOut]);
+export function SettingsPage({ user, api }: SettingsPageProps): ReactNode {
+  const client = useMemo(() => new SettingsClient(api), [api]);
   const [users, setUsers] = useState<readonly ManagedUser[] | null>(null);
   // Every change lands in the audit trail, so the trail reloads after each one.
   const [changes, setChanges] = useState(0);

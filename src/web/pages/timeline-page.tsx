@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { z } from 'zod';
-import { ApiError } from '../api-client.js';
+import { ApiError, type ApiClient } from '../api-client.js';
 import { formatIso } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
 
 export interface TimelinePageProps {
+  readonly api: ApiClient;
   readonly kind: TimelineKind;
   readonly value: string;
 }
@@ -58,43 +59,10 @@ const timelineSchema = z.object({
 });
 type Timeline = z.infer<typeof timelineSchema>;
 
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-
-// TODO(#4): move into ApiClient (its request helper is private to that file), so an ended session here also
-// brings back the sign-in page.
-async function fetchTimeline(kind: TimelineKind, value: string, after: string | null): Promise<Timeline> {
+function fetchTimeline(api: ApiClient, kind: TimelineKind, value: string, after: string | null): Promise<Timeline> {
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (after !== null) params.set('after', after);
-  let response: Response;
-  try {
-    response = await fetch(`/api${timelinePath(kind, value)}?${params.toString()}`, {
-      headers: { accept: 'application/json' },
-      credentials: 'same-origin',
-    });
-  } catch (error) {
-    throw new ApiError(0, 'NETWORK', 'zerotrail cannot be reached. Check that the server is running, then try again.', {
-      details: { cause: String(error) },
-    });
-  }
-  const json: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const parsed = errorSchema.safeParse(json);
-    if (response.status === 401) {
-      throw new ApiError(401, 'AUTH_REQUIRED', 'Your session has ended. Reload the page to sign in again.');
-    }
-    throw parsed.success
-      ? new ApiError(response.status, parsed.data.error.code, parsed.data.error.message)
-      : new ApiError(response.status, 'HTTP_ERROR', `The server answered with status ${response.status}.`);
-  }
-  const parsed = timelineSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ApiError(
-      response.status,
-      'UI_RESPONSE_UNEXPECTED',
-      'The server sent an answer this page does not understand; reload the page.',
-    );
-  }
-  return parsed.data;
+  return api.request('GET', `/api${timelinePath(kind, value)}?${params.toString()}`, timelineSchema);
 }
 
 type State =
@@ -111,7 +79,7 @@ type State =
  * Everything one user, IP, application or device did, oldest first, with a summary and the inventory changes
  * that touched it. Every value is React text; the only links are encoded paths to other timelines.
  */
-export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
+export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode {
   const [state, setState] = useState<State>({ status: 'loading' });
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<string | null>(null);
@@ -120,7 +88,7 @@ export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
     let current = true;
     setState({ status: 'loading' });
     setMoreError(null);
-    fetchTimeline(kind, value, null).then(
+    fetchTimeline(api, kind, value, null).then(
       (timeline) => {
         if (current) setState({ status: 'ok', timeline, events: timeline.events, more: timeline.nextPage });
       },
@@ -131,13 +99,13 @@ export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
     return () => {
       current = false;
     };
-  }, [kind, value]);
+  }, [api, kind, value]);
 
   const loadMore = useCallback(() => {
     if (state.status !== 'ok' || state.more === null) return;
     setLoadingMore(true);
     setMoreError(null);
-    fetchTimeline(kind, value, state.more).then(
+    fetchTimeline(api, kind, value, state.more).then(
       (next) => {
         setLoadingMore(false);
         setState({ ...state, events: [...state.events, ...next.events], more: next.nextPage });
@@ -147,7 +115,7 @@ export function TimelinePage({ kind, value }: TimelinePageProps): ReactNode {
         setMoreError(messageOf(failure, 'More events could not be loaded.'));
       },
     );
-  }, [kind, value, state]);
+  }, [api, kind, value, state]);
 
   return (
     <div className="timeline-page">
