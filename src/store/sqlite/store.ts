@@ -213,17 +213,26 @@ export class SqliteStore implements Store {
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
     });
+    const inserted = this.#commitEvents(write, (error) => writeFailed('append events', error));
+    this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  /**
+   * Commits a write transaction that appends events, keeping count of the recent tier and merging it into the
+   * indexed table once it is full. `failed` turns a failure of the transaction into the caller's StoreError.
+   */
+  #commitEvents(write: Database.Transaction<() => number>, failed: (error: unknown) => StoreError): number {
     let inserted: number;
     try {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
       inserted = this.#writeEvents(write);
     } catch (error) {
-      throw writeFailed('append events', error);
+      throw failed(error);
     }
-    this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
     this.#recentRows += inserted;
     if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
-    return { inserted, duplicates: events.length - inserted };
+    return inserted;
   }
 
   // Runs inside the caller's write transaction; returns how many events went in (the rest were stored before).
@@ -296,23 +305,16 @@ export class SqliteStore implements Store {
       );
       return inserted;
     });
-    let inserted: number;
-    try {
-      this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
-      inserted = this.#writeEvents(write);
-    } catch (error) {
-      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new StoreError('STORE_WRITE_FAILED', {
-          message: `The ${snapshot.dataset} snapshot of "${snapshot.sourceName}" lists one entity twice; nothing of it was stored.`,
-          retryable: false,
-          details: { source: snapshot.sourceName, dataset: snapshot.dataset },
-          cause: error,
-        });
-      }
-      throw writeFailed('save the inventory snapshot', error);
-    }
-    this.#recentRows += inserted;
-    if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
+    const inserted = this.#commitEvents(write, (error) =>
+      sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+        ? new StoreError('STORE_WRITE_FAILED', {
+            message: `The ${snapshot.dataset} snapshot of "${snapshot.sourceName}" lists one entity twice; nothing of it was stored.`,
+            retryable: false,
+            details: { source: snapshot.sourceName, dataset: snapshot.dataset },
+            cause: error,
+          })
+        : writeFailed('save the inventory snapshot', error),
+    );
     return { inserted, duplicates: changes.length - inserted };
   }
 
