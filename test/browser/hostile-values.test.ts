@@ -8,6 +8,7 @@ import { createLogger } from '../../src/core/logger.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess } from '../helpers/cli.js';
+import { simulatorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
   ensureWebBuild,
@@ -90,15 +91,11 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
       faults: { hostileValues: { fraction: 1 } },
     });
     dir = makeTempDir('browser-hostile');
-    const env: Record<string, string> = {
-      ZEROTRAIL_DATA_DIR: dir.path,
-      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
-      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
-      ZEROTRAIL_CF_RATE_SHARE: '1',
+    const env = simulatorEnv(simulator, dir.path, {
       ZEROTRAIL_LOG_LEVEL: 'error',
       ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
       CF_TOKEN: simulator.token,
-    };
+    });
     const user = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: PASSWORD });
     expect(user.code, user.stderr).toBe(0);
     const source = await runInProcess(

@@ -8,6 +8,7 @@ import type { NormalizedEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess } from '../helpers/cli.js';
+import { simulatorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
   ensureWebBuild,
@@ -76,15 +77,11 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
       traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 300 },
     });
     dir = makeTempDir('browser-timeline');
-    const env: Record<string, string> = {
-      ZEROTRAIL_DATA_DIR: dir.path,
-      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
-      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
-      ZEROTRAIL_CF_RATE_SHARE: '1',
+    const env = simulatorEnv(simulator, dir.path, {
       ZEROTRAIL_LOG_LEVEL: 'error',
       ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
       CF_TOKEN: simulator.token,
-    };
+    });
     const user = await runInProcess(['user', 'add', ANALYST, '--role', 'analyst'], { env, input: PASSWORD });
     expect(user.code, user.stderr).toBe(0);
     const source = await runInProcess(

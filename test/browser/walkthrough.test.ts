@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOKEN, startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { REPO_ROOT, runInProcess } from '../helpers/cli.js';
+import { simulatorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
   ensureWebBuild,
@@ -57,14 +58,10 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
       ],
     });
     dir = makeTempDir('browser');
-    const env: Record<string, string> = {
-      ZEROTRAIL_DATA_DIR: dir.path,
-      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
-      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
-      ZEROTRAIL_CF_RATE_SHARE: '1',
+    const env = simulatorEnv(simulator, dir.path, {
       ZEROTRAIL_LOG_LEVEL: 'error',
       ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-    };
+    });
     const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${PASSWORD}\n` });
     expect(added.code, added.stderr).toBe(0);
     const viewer = await runInProcess(['user', 'add', VIEWER, '--role', 'viewer'], { env, input: PASSWORD });

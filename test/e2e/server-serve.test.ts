@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess, spawnCli } from '../helpers/cli.js';
+import { simulatorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const HOUR_MS = 3_600_000;
@@ -99,13 +100,7 @@ describe('zerotrail serve, user and apikey', () => {
       traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: 40 },
     });
     dir = makeTempDir('serve');
-    env = {
-      ZEROTRAIL_DATA_DIR: dir.path,
-      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
-      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
-      ZEROTRAIL_CF_RATE_SHARE: '1',
-      ZEROTRAIL_LOG_LEVEL: 'info',
-    };
+    env = simulatorEnv(simulator, dir.path, { ZEROTRAIL_LOG_LEVEL: 'info' });
     // A throwaway self-signed certificate for 127.0.0.1, made fresh for this run.
     execFileSync(
       'openssl',

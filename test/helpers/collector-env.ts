@@ -13,20 +13,32 @@ export interface CollectorEnv {
   cleanup(): Promise<void>;
 }
 
-/** A simulator, a fresh data directory and one verified data source pointing at the simulator. */
-export async function setUpCollector(options: SimulatorOptions, addSource = true): Promise<CollectorEnv> {
-  // The simulator enforces the same lifted limit as the collector, so no test waits on a quota window.
-  const simulator = await startSimulator({ rateLimit: { requests: 1_000_000, windowSecs: 300 }, ...options });
-  const dir = makeTempDir('collector');
-  const env: Record<string, string> = {
-    ZEROTRAIL_DATA_DIR: dir.path,
+/**
+ * The environment a zerotrail command needs to collect from `simulator` into `dataDir`; `overrides` add to it or
+ * replace its entries (a log level, a backfill, the token variable).
+ */
+export function simulatorEnv(
+  simulator: Pick<Simulator, 'baseUrl'>,
+  dataDir: string,
+  overrides: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  return {
+    ZEROTRAIL_DATA_DIR: dataDir,
     CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
     // Tests measure correctness, not politeness: lift the budget so runs take seconds.
     ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
     ZEROTRAIL_CF_RATE_SHARE: '1',
     ZEROTRAIL_LOG_LEVEL: 'warn',
-    CF_TOKEN: simulator.token,
+    ...overrides,
   };
+}
+
+/** A simulator, a fresh data directory and one verified data source pointing at the simulator. */
+export async function setUpCollector(options: SimulatorOptions, addSource = true): Promise<CollectorEnv> {
+  // The simulator enforces the same lifted limit as the collector, so no test waits on a quota window.
+  const simulator = await startSimulator({ rateLimit: { requests: 1_000_000, windowSecs: 300 }, ...options });
+  const dir = makeTempDir('collector');
+  const env = simulatorEnv(simulator, dir.path, { CF_TOKEN: simulator.token });
   if (addSource) {
     const added = await runInProcess(
       ['source', 'add', '--name', TEST_SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
