@@ -46,6 +46,21 @@ export function parseCursor<S extends z.ZodType>(schema: S, value: unknown, data
   });
 }
 
+/**
+ * Where a pull of a time-window cursor starts reading: the lookback before the last scan, since records show up
+ * in the API minutes after their time, but never before `since` in a backfill (scannedAt - lookback lies after
+ * it there) nor before the backfill start of a cursor nothing was read with yet. Returns epoch ms.
+ */
+export function rescanStart(
+  cursor: { readonly since: string; readonly scannedAt: string; readonly floor?: string | undefined },
+  lookbackMs: number,
+): number {
+  const since = parseTimestamp(cursor.since) ?? 0;
+  const scannedAt = parseTimestamp(cursor.scannedAt) ?? since;
+  const floor = cursor.floor === undefined ? -Infinity : (parseTimestamp(cursor.floor) ?? -Infinity);
+  return Math.max(floor, Math.min(since, scannedAt - lookbackMs));
+}
+
 /** A deterministic key of one record, short enough to keep thousands of them in a cursor. */
 export function recordKey(parts: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
@@ -93,11 +108,7 @@ export async function* timeWindowPages<R>(
   const { pageSize, timeOf, keyOf } = options;
   const until = options.untilMs;
   const cursorSince = parseTimestamp(cursor.since) ?? 0;
-  const scannedAt = parseTimestamp(cursor.scannedAt) ?? cursorSince;
-  // Reread the lookback before the last scan: events show up in the API minutes after their time.
-  // In a backfill scannedAt - lookback lies after since, so this costs nothing there.
-  const floor = cursor.floor === undefined ? -Infinity : (parseTimestamp(cursor.floor) ?? -Infinity);
-  const rescanFrom = Math.max(floor, Math.min(cursorSince, scannedAt - options.lookbackMs));
+  const rescanFrom = rescanStart(cursor, options.lookbackMs);
   const resuming = rescanFrom === cursorSince;
   let since = rescanFrom;
   let page = resuming ? cursor.page : 1;

@@ -8,6 +8,7 @@ import { Lifecycle } from '../lifecycle.js';
 import {
   cappedKeys,
   parseCursor,
+  rescanStart,
   rfc3339,
   timeWindowCursorSchema,
   timeWindowPages,
@@ -125,14 +126,9 @@ export class AuditLogsSource implements Source {
       seen = new Set(cursor.seen);
       apiCursor = cursor.cursor;
     } else {
-      const cursorSince = parseTimestamp(cursor.since) ?? 0;
-      const scannedAt = parseTimestamp(cursor.scannedAt) ?? cursorSince;
-      // Reread the lookback before the last scan for late events; in a backfill this costs nothing.
-      const floor = cursor.floor === undefined ? -Infinity : (parseTimestamp(cursor.floor) ?? -Infinity);
-      const rescanFrom = Math.max(floor, Math.min(cursorSince, scannedAt - this.#lookbackMs));
-      since = rescanFrom;
+      since = rescanStart(cursor, this.#lookbackMs);
       before = untilMs;
-      seen = new Set(rescanFrom === cursorSince ? cursor.seen : []);
+      seen = new Set(since === (parseTimestamp(cursor.since) ?? 0) ? cursor.seen : []);
     }
     if (before <= since) return;
 
