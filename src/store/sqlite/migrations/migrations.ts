@@ -3,6 +3,8 @@ import { MIGRATION_0002_RECENT_EVENTS } from './0002-recent-events.js';
 import { MIGRATION_0003_INVENTORY } from './0003-inventory.js';
 import { MIGRATION_0004_AUTH } from './0004-auth.js';
 import { MIGRATION_0005_SHARED_ENRICHMENTS } from './0005-shared-enrichments.js';
+import { MIGRATION_0006_DETECTIONS } from './0006-detections.js';
+import { MIGRATION_0007_LOGIN_LINKS } from './0007-login-links.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -17,4 +19,6 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0003_INVENTORY,
   MIGRATION_0004_AUTH,
   MIGRATION_0005_SHARED_ENRICHMENTS,
+  MIGRATION_0006_DETECTIONS,
+  MIGRATION_0007_LOGIN_LINKS,
 ];
