@@ -362,6 +362,66 @@ export function storeContractSuite(
       });
     });
 
+    describe('histogram', () => {
+      const MINUTE = 60_000;
+      const at = (minutes: number, seconds = 0): number => BASE_TIME + minutes * MINUTE + seconds * 1_000;
+
+      beforeEach(async () => {
+        await store.append(
+          [
+            makeEvent('h01', { time: at(0) }),
+            makeEvent('h02', { time: at(0, 59), outcome: 'failure' }),
+            makeEvent('h03', { time: at(1) }),
+            makeEvent('h04', { time: at(3, 30), outcome: 'failure' }),
+            makeEvent('h05', { time: at(3, 31) }),
+            makeEvent('h06', { time: at(10) }),
+          ],
+          { id: 'cf-main/access_requests', value: {} },
+        );
+      });
+
+      it('counts events per bucket, oldest first, leaving out empty buckets', async () => {
+        const buckets = await store.histogram({ filter: null, fromMs: at(0), toMs: at(10), bucketMs: MINUTE });
+        expect(buckets).toEqual([
+          { startMs: at(0), count: 2 },
+          { startMs: at(1), count: 1 },
+          { startMs: at(3), count: 2 },
+        ]);
+      });
+
+      it('applies the filter and the window, with buckets on multiples of their width', async () => {
+        const failures = await store.histogram({
+          filter: term('outcome', 'failure'),
+          fromMs: at(0),
+          toMs: at(20),
+          bucketMs: 5 * MINUTE,
+        });
+        expect(failures).toEqual([{ startMs: at(0), count: 2 }]);
+        // The window cuts the first bucket: it starts before fromMs but counts only what lies inside.
+        const cut = await store.histogram({ filter: null, fromMs: at(0, 30), toMs: at(3, 31), bucketMs: 2 * MINUTE });
+        expect(cut).toEqual([
+          { startMs: at(0), count: 2 },
+          { startMs: at(2), count: 1 },
+        ]);
+        expect(
+          await store.histogram({
+            filter: term('user', 'nobody@example.com'),
+            fromMs: at(0),
+            toMs: at(20),
+            bucketMs: MINUTE,
+          }),
+        ).toEqual([]);
+      });
+
+      it('sums to the count of the same search', async () => {
+        const buckets = await store.histogram({ filter: null, fromMs: at(0), toMs: at(60), bucketMs: 7_000 });
+        expect(buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(
+          await store.count({ filter: null, fromMs: at(0), toMs: at(60) }),
+        );
+        for (const bucket of buckets) expect(bucket.startMs % 7_000).toBe(0);
+      });
+    });
+
     describe('paging', () => {
       it('returns every event exactly once across pages, even when many share a time', async () => {
         const events: NormalizedEvent[] = [];

@@ -33,6 +33,22 @@ export interface AggregateBucket {
   readonly count: number;
 }
 
+export interface HistogramSpec {
+  readonly filter: SearchFilter | null;
+  /** Inclusive lower bound, epoch ms. */
+  readonly fromMs: number;
+  /** Exclusive upper bound, epoch ms. */
+  readonly toMs: number;
+  /** Each bucket starts at a multiple of this since the epoch, so buckets line up on round UTC times. */
+  readonly bucketMs: number;
+}
+
+export interface HistogramBucket {
+  /** Epoch ms, a multiple of the spec's `bucketMs`. */
+  readonly startMs: number;
+  readonly count: number;
+}
+
 /** A data source as configured by the user. The token is only ever held encrypted here. */
 export interface StoredSource {
   readonly name: string;
@@ -81,6 +97,8 @@ export interface Store {
   search(query: SearchQuery, page: PageRequest): Promise<SearchPage>;
   count(query: Omit<SearchQuery, 'order'>): Promise<number>;
   aggregate(spec: AggregateSpec): Promise<readonly AggregateBucket[]>;
+  /** Matching events counted per time bucket: only buckets with events, oldest first. */
+  histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]>;
   /** Deletes events older than `beforeMs`; returns how many. */
   deleteEventsBefore(beforeMs: number): Promise<number>;
 

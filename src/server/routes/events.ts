@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { csvHeader, eventsToCsvRows, eventToRecord } from '../../core/event-export.js';
 import { parseTimeExpression } from '../../core/time-expression.js';
-import { NotFoundError } from '../../core/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { INVENTORY_KINDS } from '../../core/inventory.js';
+import { FIELD_CATALOG } from '../../store/field-catalog.js';
 import { parseQuery } from '../../store/query-language.js';
 import { SEARCH_FIELDS, type SearchQuery } from '../../store/search-query.js';
 import type { Store } from '../../store/store.js';
@@ -18,6 +19,37 @@ const EXPORTERS = ['admin', 'analyst'] as const;
 const MAX_PAGE = 1000;
 // Large enough to amortise each query, small enough to keep memory flat while streaming.
 const EXPORT_FETCH = 1000;
+// Enough bars to see the shape of a range and to aim a drag at, few enough to stay a few pixels wide each.
+const HISTOGRAM_MAX_BUCKETS = 120;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+// Bucket widths that read as round times on the axis; the smallest that keeps the bucket count in bounds wins.
+const BUCKET_WIDTHS = [
+  SECOND,
+  2 * SECOND,
+  5 * SECOND,
+  10 * SECOND,
+  15 * SECOND,
+  30 * SECOND,
+  MINUTE,
+  2 * MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+  14 * DAY,
+  30 * DAY,
+] as const;
 
 const rangeQuery = {
   q: z.string().max(10_000).default(''),
@@ -92,6 +124,76 @@ export const AGGREGATE_ROUTE = defineRoute({
     const search = toSearch(query, services.app.clock.now());
     const buckets = await services.app.store.aggregate({ ...search, groupBy: query.groupBy, limit: query.limit });
     return { groupBy: query.groupBy, buckets };
+  },
+});
+
+/** The bucket width for a range: the first round width that keeps the buckets to HISTOGRAM_MAX_BUCKETS. */
+export function bucketWidthFor(spanMs: number): number {
+  const fits = BUCKET_WIDTHS.find((width) => Math.ceil(spanMs / width) <= HISTOGRAM_MAX_BUCKETS);
+  return fits ?? Math.ceil(spanMs / HISTOGRAM_MAX_BUCKETS / DAY) * DAY;
+}
+
+export const HISTOGRAM_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/histogram',
+  summary: 'Matching events counted per time bucket over a range (default the last 24 hours); empty buckets included',
+  access: READERS,
+  query: z.object({
+    q: rangeQuery.q,
+    from: z.string().max(100).default('-24h'),
+    to: z.string().max(100).default('now'),
+  }),
+  handler: async ({ query, services }) => {
+    const search = toSearch(query, services.app.clock.now());
+    const fromMs = search.fromMs ?? 0;
+    const toMs = search.toMs ?? 0;
+    if (toMs <= fromMs) {
+      throw new AppError('TIME_INVALID', { message: 'The end of the time range must come after its start.' });
+    }
+    const bucketMs = bucketWidthFor(toMs - fromMs);
+    const found = await services.app.store.histogram({ filter: search.filter, fromMs, toMs, bucketMs });
+    const counts = new Map(found.map((bucket) => [bucket.startMs, bucket.count]));
+    const buckets: { start: string; count: number }[] = [];
+    for (let start = fromMs - (fromMs % bucketMs); start < toMs; start += bucketMs) {
+      buckets.push({ start: new Date(start).toISOString(), count: counts.get(start) ?? 0 });
+    }
+    return {
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+      bucketMs,
+      total: found.reduce((sum, bucket) => sum + bucket.count, 0),
+      buckets,
+    };
+  },
+});
+
+export const FIELDS_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/fields',
+  summary: 'The fields of the query language with their type, a short description and their aliases',
+  access: READERS,
+  query: z.object({}),
+  handler: () => Promise.resolve({ fields: FIELD_CATALOG }),
+});
+
+export const CHECK_QUERY_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/query/check',
+  summary: 'Whether a query parses; if not, what is wrong and at which column (for checking while typing)',
+  access: READERS,
+  query: z.object({ q: rangeQuery.q }),
+  handler: ({ query }) => {
+    try {
+      parseQuery(query.q);
+      return Promise.resolve({ valid: true, error: null });
+    } catch (error) {
+      if (!(error instanceof AppError) || !error.code.startsWith('QUERY_')) throw error;
+      const column = error.details['column'];
+      return Promise.resolve({
+        valid: false,
+        error: { code: error.code, message: error.message, column: typeof column === 'number' ? column : null },
+      });
+    }
   },
 });
 

@@ -157,6 +157,17 @@ export function aggregateEventsSql(column: string, where: readonly string[]): st
   return `SELECT key, count(*) AS n FROM (${tiers.join(' UNION ALL ')}) GROUP BY key ORDER BY n DESC, key ASC LIMIT ?`;
 }
 
+/**
+ * Counts per time bucket over both tiers; each tier groups its own rows, so only the two lists of buckets are
+ * merged. Parameters: the bucket width and `params`, twice (once per tier).
+ */
+export function histogramEventsSql(where: readonly string[]): string {
+  const tiers = EVENT_TABLES.map(
+    (table) => `SELECT time - time % ? AS start, count(*) AS n FROM ${table}${whereSql(where)} GROUP BY start`,
+  );
+  return `SELECT start, sum(n) AS n FROM (${tiers.join(' UNION ALL ')}) GROUP BY start ORDER BY start`;
+}
+
 interface ColumnInfo {
   readonly column: string;
   readonly kind: 'text' | 'integer' | 'ip';

@@ -18,6 +18,8 @@ import type {
   AppendResult,
   CursorUpdate,
   DatasetStatus,
+  HistogramBucket,
+  HistogramSpec,
   InventorySnapshot,
   SearchPage,
   Store,
@@ -32,6 +34,7 @@ import {
   columnFor,
   countEventsSql,
   EVENT_SQL,
+  histogramEventsSql,
   INSERT_EVENT_PARAMS,
   searchEventsSql,
   SQL,
@@ -414,6 +417,16 @@ export class SqliteStore implements Store {
       () => this.#statement(sql).all(...params, ...params, limit) as { key: string | number | null; n: number }[],
     );
     return rows.map((row) => ({ key: row.key === null ? null : String(row.key), count: row.n }));
+  }
+
+  async histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]> {
+    const bucketMs = Math.max(1, Math.floor(spec.bucketMs));
+    const { where, params } = whereClause({ filter: spec.filter, fromMs: spec.fromMs, toMs: spec.toMs });
+    const sql = histogramEventsSql(where);
+    const rows = this.#read(
+      () => this.#statement(sql).all(bucketMs, ...params, bucketMs, ...params) as { start: number; n: number }[],
+    );
+    return rows.map((row) => ({ startMs: row.start, count: row.n }));
   }
 
   async deleteEventsBefore(beforeMs: number): Promise<number> {

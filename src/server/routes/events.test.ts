@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../../core/event.js';
+import { SEARCH_FIELDS } from '../../store/search-query.js';
+import { login, startServerFixture, type ServerFixture } from '../server-fixture.suite.js';
+import { bucketWidthFor } from './events.js';
+
+// The fixture's clock reads 2026-11-25T12:00:00Z.
+const NOW = Date.UTC(2026, 10, 25, 12);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+function access(n: number, time: number, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
+  return {
+    id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '0')}`,
+    time,
+    sourceName: 'cf',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'success',
+    user: 'alice@example.com',
+    srcIp: '192.0.2.10',
+    country: 'us',
+    app: 'Wiki',
+    appUid: 'app-1',
+    idp: 'okta',
+    rayId: `ray${n}`,
+    ocsf: {},
+    raw: {},
+    ...overrides,
+  };
+}
+
+interface Histogram {
+  readonly from: string;
+  readonly to: string;
+  readonly bucketMs: number;
+  readonly total: number;
+  readonly buckets: readonly { readonly start: string; readonly count: number }[];
+}
+
+describe('Explore routes: histogram, fields and query check', () => {
+  let fixture: ServerFixture;
+  let cookie: string;
+
+  beforeAll(async () => {
+    fixture = await startServerFixture();
+    await fixture.app.store.append(
+      [
+        access(1, NOW - 23 * HOUR - 5 * MINUTE),
+        access(2, NOW - 2 * HOUR - 10 * MINUTE, { outcome: 'failure' }),
+        access(3, NOW - 2 * HOUR - 1 * MINUTE, { outcome: 'failure' }),
+        access(4, NOW - 30 * MINUTE),
+        // Outside the default 24 hours.
+        access(5, NOW - 30 * HOUR),
+      ],
+      { id: 'cf/access_requests', value: {} },
+    );
+    cookie = (await login(fixture.server, 'viewer')).cookie;
+  });
+  afterAll(async () => fixture.close());
+
+  async function get<T>(url: string, expectedStatus = 200): Promise<T> {
+    const res = await fixture.server.inject({ method: 'GET', url, headers: { cookie } });
+    expect(res.statusCode, res.body).toBe(expectedStatus);
+    return res.json<T>();
+  }
+
+  it('counts the last 24 hours in 15-minute buckets by default, with empty buckets as zero', async () => {
+    const body = await get<Histogram>('/api/histogram');
+    expect(body.bucketMs).toBe(15 * MINUTE);
+    expect(body.from).toBe(new Date(NOW - 24 * HOUR).toISOString());
+    expect(body.to).toBe(new Date(NOW).toISOString());
+    expect(body.total).toBe(4);
+    expect(body.buckets).toHaveLength(96);
+    expect(body.buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(4);
+    const nonEmpty = body.buckets.filter((bucket) => bucket.count > 0);
+    expect(nonEmpty).toEqual([
+      { start: new Date(NOW - 23 * HOUR - 15 * MINUTE).toISOString(), count: 1 },
+      { start: new Date(NOW - 2 * HOUR - 15 * MINUTE).toISOString(), count: 2 },
+      { start: new Date(NOW - 30 * MINUTE).toISOString(), count: 1 },
+    ]);
+  });
+
+  it('applies the query and an absolute range, and refuses a range that ends before it starts', async () => {
+    const from = new Date(NOW - 3 * HOUR).toISOString();
+    const to = new Date(NOW - HOUR).toISOString();
+    const body = await get<Histogram>(
+      `/api/histogram?q=${encodeURIComponent('outcome:failure')}&from=${from}&to=${to}`,
+    );
+    expect(body.bucketMs).toBe(MINUTE);
+    expect(body.buckets).toHaveLength(120);
+    expect(body.total).toBe(2);
+    expect(body.buckets.filter((bucket) => bucket.count > 0).map((bucket) => bucket.start)).toEqual([
+      new Date(NOW - 2 * HOUR - 10 * MINUTE).toISOString(),
+      new Date(NOW - 2 * HOUR - MINUTE).toISOString(),
+    ]);
+
+    const backwards = await get<{ error: { code: string } }>(`/api/histogram?from=${to}&to=${from}`, 400);
+    expect(backwards.error.code).toBe('TIME_INVALID');
+    const bad = await get<{ error: { code: string; details: { column: number } } }>(
+      `/api/histogram?q=${encodeURIComponent('outcome:failure AND (')}`,
+      400,
+    );
+    expect(bad.error.code).toBe('QUERY_SYNTAX');
+  });
+
+  it('chooses round bucket widths that keep a range to at most 120 bars', () => {
+    expect(bucketWidthFor(15 * MINUTE)).toBe(10_000);
+    expect(bucketWidthFor(HOUR)).toBe(30_000);
+    expect(bucketWidthFor(7 * 24 * HOUR)).toBe(2 * HOUR);
+    expect(bucketWidthFor(180 * 24 * HOUR)).toBe(2 * 24 * HOUR);
+    expect(bucketWidthFor(100 * 365 * 24 * HOUR) / (24 * HOUR)).toBe(305);
+    for (const span of [1, 999, 61_000, 5 * HOUR, 40 * 24 * HOUR, 10_000 * 24 * HOUR]) {
+      expect(Math.ceil(span / bucketWidthFor(span))).toBeLessThanOrEqual(120);
+    }
+  });
+
+  it('lists every field of the query language with a description, a type and its aliases', async () => {
+    const body = await get<{ fields: { name: string; type: string; description: string; aliases: string[] }[] }>(
+      '/api/fields',
+    );
+    expect(body.fields.map((field) => field.name).sort()).toEqual([...SEARCH_FIELDS].sort());
+    for (const field of body.fields) expect(field.description.length).toBeGreaterThan(10);
+    expect(body.fields.find((field) => field.name === 'src_ip')).toMatchObject({ type: 'ip' });
+    expect(body.fields.find((field) => field.name === 'user')?.aliases).toContain('email');
+  });
+
+  it('checks a query and points at the column of its first problem', async () => {
+    expect(await get(`/api/query/check?q=${encodeURIComponent('user:alice* AND outcome:failure')}`)).toEqual({
+      valid: true,
+      error: null,
+    });
+    expect(await get('/api/query/check?q=')).toEqual({ valid: true, error: null });
+    const unknown = await get<{ valid: boolean; error: { code: string; column: number; message: string } }>(
+      `/api/query/check?q=${encodeURIComponent('outcome:failure AND colour:red')}`,
+    );
+    expect(unknown).toMatchObject({ valid: false, error: { code: 'QUERY_FIELD_UNKNOWN', column: 21 } });
+    expect(unknown.error.message).toContain('colour');
+    const unclosed = await get<{ valid: boolean; error: { code: string; column: number } }>(
+      `/api/query/check?q=${encodeURIComponent('(user:a')}`,
+    );
+    expect(unclosed).toMatchObject({ valid: false, error: { code: 'QUERY_SYNTAX' } });
+  });
+});
