@@ -4,6 +4,7 @@ import type { NormalizedEvent, Outcome } from '../core/event.js';
 import type { SearchField, SearchFilter } from './search-query.js';
 import type { InventoryKind } from '../core/inventory.js';
 import type { DatasetStatus, Store, StoredSource } from './store.js';
+import { dashboardContract } from './dashboard.suite.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
 
@@ -421,6 +422,8 @@ export function storeContractSuite(
         for (const bucket of buckets) expect(bucket.startMs % 7_000).toBe(0);
       });
     });
+
+    dashboardContract(() => store);
 
     describe('paging', () => {
       it('returns every event exactly once across pages, even when many share a time', async () => {

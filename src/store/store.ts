@@ -1,6 +1,7 @@
 import type { NormalizedEvent } from '../core/event.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { SourceCursor } from '../sources/source.js';
+import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
 export interface CursorUpdate {
@@ -101,6 +102,8 @@ export interface Store {
   histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]>;
   /** Deletes events older than `beforeMs`; returns how many. */
   deleteEventsBefore(beforeMs: number): Promise<number>;
+  /** The dashboard over a period: authentications over time, top values, a count per country, new values. */
+  dashboard(spec: DashboardSpec): Promise<DashboardSummary>;
 
   saveSource(source: StoredSource): Promise<void>;
   getSource(name: string): Promise<StoredSource | undefined>;

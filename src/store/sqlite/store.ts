@@ -26,6 +26,8 @@ import type {
   StoredInventoryEntity,
   StoredSource,
 } from '../store.js';
+import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
+import { HourlySummary } from './hourly-summary.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
 import {
@@ -121,6 +123,7 @@ export class SqliteStore implements Store {
   readonly #newFragmentIds = new Map<EnrichmentsText, number>();
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
+  readonly #summary = new HourlySummary((sql) => this.#statement(sql));
   #closed = false;
 
   private constructor(db: Database.Database, options: SqliteStoreOptions) {
@@ -229,7 +232,14 @@ export class SqliteStore implements Store {
     let inserted: number;
     try {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
-      inserted = this.#writeEvents(write);
+      // The dashboard's summary takes the batch's new rows in the same transaction (a savepoint inside it).
+      const summarised = this.#open().transaction((): number => {
+        const afterSeq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
+        const count = write();
+        if (count > 0) this.#summary.addAppended(afterSeq);
+        return count;
+      });
+      inserted = this.#writeEvents(summarised);
     } catch (error) {
       throw failed(error);
     }
@@ -429,6 +439,15 @@ export class SqliteStore implements Store {
     return rows.map((row) => ({ startMs: row.start, count: row.n }));
   }
 
+  async dashboard(spec: DashboardSpec): Promise<DashboardSummary> {
+    // One read transaction, so every part of the answer sees the same committed appends.
+    return this.#read(() =>
+      this.#open()
+        .transaction(() => this.#summary.dashboard(spec))
+        .deferred(),
+    );
+  }
+
   async deleteEventsBefore(beforeMs: number): Promise<number> {
     // Most rows then sit in the indexed table, where the chunks find them through the time index.
     if (this.#recentRows !== 0) this.#mergeRecent();
@@ -456,7 +475,16 @@ export class SqliteStore implements Store {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    if (total > 0) this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
+    if (total > 0) {
+      try {
+        this.#open()
+          .transaction(() => this.#summary.afterDelete(beforeMs))
+          .immediate();
+      } catch (error) {
+        throw writeFailed('correct the dashboard summary', error);
+      }
+      this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
+    }
     return total;
   }
 

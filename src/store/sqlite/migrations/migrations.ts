@@ -5,6 +5,7 @@ import { MIGRATION_0004_AUTH } from './0004-auth.js';
 import { MIGRATION_0005_SHARED_ENRICHMENTS } from './0005-shared-enrichments.js';
 import { MIGRATION_0006_DETECTIONS } from './0006-detections.js';
 import { MIGRATION_0007_LOGIN_LINKS } from './0007-login-links.js';
+import { MIGRATION_0008_HOURLY_SUMMARY } from './0008-hourly-summary.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0005_SHARED_ENRICHMENTS,
   MIGRATION_0006_DETECTIONS,
   MIGRATION_0007_LOGIN_LINKS,
+  MIGRATION_0008_HOURLY_SUMMARY,
 ];
