@@ -1,0 +1,15 @@
+import { MIGRATION_0001_INITIAL } from './0001-initial.js';
+import { MIGRATION_0002_INVENTORY } from './0002-inventory.js';
+import { MIGRATION_0003_AUTH } from './0003-auth.js';
+
+/**
+ * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
+ * released; they are numbered on their own, apart from the SQLite store's.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [MIGRATION_0001_INITIAL, MIGRATION_0002_INVENTORY, MIGRATION_0003_AUTH];

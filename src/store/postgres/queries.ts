@@ -1,0 +1,271 @@
+import { AppError } from '../../core/errors.js';
+import { ipKey } from '../ip-key.js';
+import type { SearchField, SearchFilter, SearchQuery } from '../search-query.js';
+
+/**
+ * Every SQL text the PostgreSQL store runs. Values always travel as numbered parameters; the only text
+ * assembled at run time comes from the fixed column map below, operators, and partition names the store
+ * derives from dates, never from input.
+ */
+export const SQL = {
+  createMigrationsTable:
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+  appliedVersions: 'SELECT version FROM schema_migrations ORDER BY version',
+  recordMigration: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+  // Two nodes starting at once must not both run a migration; the lock is released at commit.
+  lockMigrations: "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/zerotrail-migrations'))",
+  lockPartitions: "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/zerotrail-partitions'))",
+  // The event partitions in the current schema, by name (events_pYYYYMM).
+  listPartitions: `SELECT child.relname AS name FROM pg_inherits
+    JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
+    JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+    JOIN pg_namespace ns ON ns.oid = parent.relnamespace
+    WHERE parent.relname = 'events' AND ns.nspname = current_schema()`,
+
+  // Claims the ids of a batch; only the ids returned are new. Within one statement the first of two equal
+  // ids wins and the second is skipped, so a batch that repeats an id keeps its first copy. Claiming in id
+  // order makes two nodes appending overlapping batches wait on each other instead of deadlocking.
+  claimEventIds: `INSERT INTO event_ids (id, time)
+    SELECT id, time FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS batch (id, time, position)
+    ORDER BY id, position
+    ON CONFLICT (id) DO NOTHING RETURNING id`,
+  insertEvents: `INSERT INTO events (id, time, source, account_id, dataset, class_uid, activity, outcome, user_name,
+      src_ip, ip_key, country, app, app_uid, idp, ray_id, ocsf, raw)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+      $16::text[], $17::text[], $18::text[])`,
+  countEventsBelow: 'SELECT count(*)::bigint AS n FROM events WHERE time < $1',
+  deleteEventsBelow: 'DELETE FROM events WHERE time < $1',
+  // Ids follow their events out in chunks, after the events are gone: a crash between leaves ids of deleted
+  // events behind, which only stops the same old events from being stored again, never stores one twice.
+  deleteEventIdsChunk: 'DELETE FROM event_ids WHERE id IN (SELECT id FROM event_ids WHERE time < $1 LIMIT $2)',
+
+  upsertCursor: `INSERT INTO cursors (id, value, updated_at) VALUES ($1, $2, $3)
+    ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  selectCursor: 'SELECT value FROM cursors WHERE id = $1',
+
+  insertSource: `INSERT INTO sources (name, type, account_id, token_ciphertext, token_last_four, created_at, settings)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  selectSource: 'SELECT * FROM sources WHERE name = $1',
+  selectSources: 'SELECT * FROM sources ORDER BY name',
+  deleteSource: 'DELETE FROM sources WHERE name = $1',
+  // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE and its wildcards.
+  deleteSourceCursors: "DELETE FROM cursors WHERE left(id, length($1) + 1) = $1 || '/'",
+  deleteSourceStatuses: "DELETE FROM dataset_statuses WHERE left(id, length($1) + 1) = $1 || '/'",
+
+  upsertStatus: `INSERT INTO dataset_statuses (id, state, last_success_at, last_error_at, last_error_code,
+      last_error_message, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_success_at = excluded.last_success_at,
+      last_error_at = excluded.last_error_at, last_error_code = excluded.last_error_code,
+      last_error_message = excluded.last_error_message, updated_at = excluded.updated_at`,
+  selectStatuses: 'SELECT * FROM dataset_statuses ORDER BY id',
+
+  upsertInventorySnapshot: `INSERT INTO inventory_snapshots (source, dataset, taken_at, entity_count) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (source, dataset) DO UPDATE SET taken_at = excluded.taken_at, entity_count = excluded.entity_count`,
+  selectInventorySnapshot: 'SELECT taken_at FROM inventory_snapshots WHERE source = $1 AND dataset = $2',
+  deleteInventoryEntities: 'DELETE FROM inventory_entities WHERE source = $1 AND dataset = $2',
+  insertInventoryEntities: `INSERT INTO inventory_entities (source, dataset, kind, entity_id, name, attributes)
+    SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])`,
+  selectInventoryEntities:
+    'SELECT kind, entity_id, name, attributes FROM inventory_entities WHERE source = $1 AND dataset = $2 ORDER BY kind, entity_id',
+  selectInventoryByKind: `SELECT e.source, e.dataset, e.kind, e.entity_id, e.name, e.attributes, s.taken_at
+    FROM inventory_entities e JOIN inventory_snapshots s ON s.source = e.source AND s.dataset = e.dataset
+    WHERE e.kind = $1 ORDER BY e.source, lower(e.name), e.entity_id`,
+  selectInventoryByKindAndSource: `SELECT e.source, e.dataset, e.kind, e.entity_id, e.name, e.attributes, s.taken_at
+    FROM inventory_entities e JOIN inventory_snapshots s ON s.source = e.source AND s.dataset = e.dataset
+    WHERE e.kind = $1 AND e.source = $2 ORDER BY lower(e.name), e.entity_id`,
+  deleteSourceInventory: 'DELETE FROM inventory_entities WHERE source = $1',
+  deleteSourceInventorySnapshots: 'DELETE FROM inventory_snapshots WHERE source = $1',
+
+  selectSetting: 'SELECT value FROM settings WHERE key = $1',
+  upsertSetting:
+    'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+} as const;
+
+/** The columns a search returns, in the order the store reads them. */
+export const EVENT_COLUMNS =
+  'id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id, ocsf, raw';
+
+/** Collects parameter values and hands out their `$n` placeholders. */
+export class SqlParams {
+  readonly values: (string | number)[] = [];
+
+  add(value: string | number): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The WHERE clause of a search, count or aggregate: the query window, then the filter. */
+export function whereClause(query: Omit<SearchQuery, 'order'>, params: SqlParams): string[] {
+  const where: string[] = [];
+  if (query.fromMs !== undefined) where.push(`time >= ${params.add(query.fromMs)}`);
+  if (query.toMs !== undefined) where.push(`time < ${params.add(query.toMs)}`);
+  if (query.filter !== null) where.push(compileFilter(query.filter, params));
+  return where;
+}
+
+export function whereSql(where: readonly string[]): string {
+  return where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+}
+
+/** One page in (time, id) order; the caller adds the keyset condition to `where`. */
+export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DESC', limit: string): string {
+  return `SELECT ${EVENT_COLUMNS} FROM events${whereSql(where)} ORDER BY time ${direction}, id ${direction} LIMIT ${limit}`;
+}
+
+export function countEventsSql(where: readonly string[]): string {
+  return `SELECT count(*)::bigint AS n FROM events${whereSql(where)}`;
+}
+
+/**
+ * Buckets sorted by count, ties by key with "no value" first. Fields matched without regard to case group
+ * that way too, as SQLite's NOCASE columns do, and show one of the spellings found.
+ */
+export function aggregateEventsSql(field: SearchField, where: readonly string[], limit: string): string {
+  const info = COLUMNS[field];
+  const group = info.nocase ? `lower(${info.column})` : info.column;
+  const key = info.nocase ? `min(${info.column})` : info.column;
+  return `SELECT ${key} AS key, count(*)::bigint AS n FROM events${whereSql(where)} GROUP BY ${group}
+    ORDER BY n DESC, ${group} ASC NULLS FIRST LIMIT ${limit}`;
+}
+
+/** Event counts per bucket of `bucket` ms, aligned on multiples of it since the epoch. */
+export function histogramEventsSql(where: readonly string[], bucket: string): string {
+  // The double modulo floors toward minus infinity, so times before the epoch land in the right bucket too.
+  const start = `(time - ((time % ${bucket}::bigint) + ${bucket}::bigint) % ${bucket}::bigint)`;
+  return `SELECT ${start} AS start, count(*)::bigint AS n FROM events${whereSql(where)} GROUP BY 1 ORDER BY 1`;
+}
+
+interface ColumnInfo {
+  readonly column: string;
+  readonly kind: 'text' | 'integer' | 'ip';
+  // Matched without regard to (ASCII) case, through lower(); SQLite declares these NOCASE.
+  readonly nocase: boolean;
+}
+
+const COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
+  id: { column: 'id', kind: 'text', nocase: false },
+  time: { column: 'time', kind: 'integer', nocase: false },
+  source: { column: 'source', kind: 'text', nocase: false },
+  account_id: { column: 'account_id', kind: 'text', nocase: false },
+  dataset: { column: 'dataset', kind: 'text', nocase: false },
+  class_uid: { column: 'class_uid', kind: 'integer', nocase: false },
+  activity: { column: 'activity', kind: 'text', nocase: false },
+  outcome: { column: 'outcome', kind: 'text', nocase: true },
+  user: { column: 'user_name', kind: 'text', nocase: true },
+  src_ip: { column: 'src_ip', kind: 'ip', nocase: false },
+  country: { column: 'country', kind: 'text', nocase: true },
+  app: { column: 'app', kind: 'text', nocase: true },
+  app_uid: { column: 'app_uid', kind: 'text', nocase: false },
+  idp: { column: 'idp', kind: 'text', nocase: true },
+  ray_id: { column: 'ray_id', kind: 'text', nocase: false },
+};
+
+// Fields a bare word (no `field:`) is matched against; the same list as the SQLite store's.
+const BARE_TERM_FIELDS: readonly SearchField[] = [
+  'user',
+  'src_ip',
+  'app',
+  'app_uid',
+  'idp',
+  'ray_id',
+  'country',
+  'activity',
+  'outcome',
+];
+
+/**
+ * Compiles a filter of the query model to a WHERE fragment with numbered parameters. Every leaf is guarded
+ * with `IS NOT NULL` so it is always true or false, never NULL: `NOT user:x` then keeps events with no user,
+ * exactly as on SQLite.
+ */
+export function compileFilter(filter: SearchFilter, params: SqlParams): string {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return `(${compileFilter(filter.left, params)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileFilter(filter.right, params)})`;
+    case 'not':
+      return `(NOT ${compileFilter(filter.operand, params)})`;
+    case 'term':
+      if (filter.field === null) {
+        const parts = BARE_TERM_FIELDS.map((field) => compileTerm(field, filter.value, filter.wildcard, params));
+        return `(${parts.join(' OR ')})`;
+      }
+      return compileTerm(filter.field, filter.value, filter.wildcard, params);
+    case 'cidr': {
+      const start = ipKey(filter.start);
+      const end = ipKey(filter.end);
+      if (start === null || end === null) throw invalid(`"${filter.start}".."${filter.end}" is not an address range.`);
+      return `(ip_key IS NOT NULL AND ip_key BETWEEN ${params.add(start)} AND ${params.add(end)})`;
+    }
+    case 'range':
+      return compileRange(filter, params);
+  }
+}
+
+function compileTerm(field: SearchField, value: string, wildcard: boolean, params: SqlParams): string {
+  const info = COLUMNS[field];
+  if (info.kind === 'integer' && !wildcard) {
+    const number = toInteger(field, value);
+    // A bare word that is not a number simply cannot match an integer column.
+    if (number === null) return 'false';
+    return `(${info.column} = ${params.add(number)})`;
+  }
+  if (info.kind === 'ip' && !wildcard) {
+    const key = ipKey(value);
+    if (key !== null) return `(ip_key IS NOT NULL AND ip_key = ${params.add(key)})`;
+  }
+  const text = info.kind === 'integer' ? `${info.column}::text` : info.column;
+  if (!wildcard) {
+    if (info.nocase) return `(${text} IS NOT NULL AND lower(${text}) = lower(${params.add(value)}))`;
+    return `(${text} IS NOT NULL AND ${text} = ${params.add(value)})`;
+  }
+  const pattern = params.add(toLikePattern(value));
+  if (info.nocase) return `(${text} IS NOT NULL AND lower(${text}) LIKE lower(${pattern}) ESCAPE '\\')`;
+  return `(${text} IS NOT NULL AND ${text} LIKE ${pattern} ESCAPE '\\')`;
+}
+
+function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: SqlParams): string {
+  const info = COLUMNS[filter.field];
+  const column = info.kind === 'ip' ? 'ip_key' : info.nocase ? `lower(${info.column})` : info.column;
+  const bound = (value: string | number): string => {
+    if (info.kind === 'integer') {
+      const number = typeof value === 'number' ? value : toInteger(filter.field, value);
+      if (number === null) throw invalid(`"${String(value)}" is not a valid bound for ${filter.field}.`);
+      return params.add(number);
+    }
+    if (info.kind === 'ip') {
+      const key = ipKey(String(value));
+      if (key === null) throw invalid(`"${String(value)}" is not an IP address.`);
+      return params.add(key);
+    }
+    return info.nocase ? `lower(${params.add(String(value))})` : params.add(String(value));
+  };
+  const parts = [`${column} IS NOT NULL`];
+  if (filter.min !== null) parts.push(`${column} ${filter.minInclusive ? '>=' : '>'} ${bound(filter.min)}`);
+  if (filter.max !== null) parts.push(`${column} ${filter.maxInclusive ? '<=' : '<'} ${bound(filter.max)}`);
+  return `(${parts.join(' AND ')})`;
+}
+
+// Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only.
+function toInteger(field: SearchField, value: string): number | null {
+  if (/^-?\d+$/.test(value)) {
+    const number = Number(value);
+    return Number.isSafeInteger(number) ? number : null;
+  }
+  if (field === 'time') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  return null;
+}
+
+// `*` is the only wildcard of the query language; LIKE's own % and _ are escaped to stay literal.
+function toLikePattern(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, '%');
+}
+
+function invalid(message: string): AppError {
+  return new AppError('QUERY_VALUE_INVALID', { message });
+}

@@ -1,0 +1,817 @@
+import pg from 'pg';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { AppError, StoreError } from '../../core/errors.js';
+import type { NormalizedEvent, Outcome } from '../../core/event.js';
+import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { SourceCursor } from '../../sources/source.js';
+import { ipKey } from '../ip-key.js';
+import type { PageRequest, SearchQuery } from '../search-query.js';
+import type {
+  AggregateBucket,
+  AggregateSpec,
+  AppendResult,
+  CursorUpdate,
+  DatasetStatus,
+  HistogramBucket,
+  HistogramSpec,
+  InventorySnapshot,
+  SearchPage,
+  Store,
+  StoredInventoryEntity,
+  StoredSource,
+} from '../store.js';
+import { MIGRATIONS } from './migrations/migrations.js';
+import {
+  aggregateEventsSql,
+  countEventsSql,
+  histogramEventsSql,
+  searchEventsSql,
+  SQL,
+  SqlParams,
+  whereClause,
+} from './queries.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://…`; an optional `schema` query parameter names the schema zerotrail keeps its tables in. */
+  readonly url: string;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Connections kept open at most; every statement borrows one for its own duration. */
+  readonly poolSize?: number;
+  /** Event ids deleted per retention statement; small chunks keep each lock short. */
+  readonly deleteChunkSize?: number;
+}
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_DELETE_CHUNK = 10_000;
+const MAX_PAGE_LIMIT = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const PARTITION_NAME = /^events_p(\d{4,6})(\d{2})$/;
+const INT8_OID = 20;
+
+const pageTokenSchema = z.object({ t: z.number().int(), i: z.string() }).strict();
+
+// bigint columns hold epoch ms and counts, all far below 2^53; reading them as numbers keeps the rows plain.
+// Set per pool, so other users of the pg module in the process keep its defaults.
+const parseInt8 = (value: string): number => Number(value);
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary'
+      ? parseInt8
+      : (pg.types.getTypeParser as (oid: number, format: string) => unknown)(
+          oid,
+          format ?? 'text',
+        )) as typeof pg.types.getTypeParser,
+};
+
+interface EventRow {
+  readonly id: string;
+  readonly time: number;
+  readonly source: string;
+  readonly account_id: string;
+  readonly dataset: string;
+  readonly class_uid: number;
+  readonly activity: string;
+  readonly outcome: string;
+  readonly user_name: string | null;
+  readonly src_ip: string | null;
+  readonly country: string | null;
+  readonly app: string | null;
+  readonly app_uid: string | null;
+  readonly idp: string | null;
+  readonly ray_id: string | null;
+  readonly ocsf: string;
+  readonly raw: string;
+}
+
+interface SourceRow {
+  readonly name: string;
+  readonly type: string;
+  readonly account_id: string;
+  readonly token_ciphertext: string;
+  readonly token_last_four: string;
+  readonly created_at: number;
+  readonly settings: string;
+}
+
+interface StatusRow {
+  readonly id: string;
+  readonly state: DatasetStatus['state'];
+  readonly last_success_at: number | null;
+  readonly last_error_at: number | null;
+  readonly last_error_code: string | null;
+  readonly last_error_message: string | null;
+  readonly updated_at: number;
+}
+
+interface InventoryRow {
+  readonly kind: string;
+  readonly entity_id: string;
+  readonly name: string;
+  readonly attributes: string;
+}
+
+/** Where a store connects, with any password left out: safe for messages and logs. */
+export interface PostgresTarget {
+  readonly host: string;
+  readonly database: string;
+  readonly schema: string | null;
+}
+
+/** Splits the store's own `schema` parameter off a database URL and checks what remains. */
+export function parseDatabaseUrl(url: string): { readonly connectionString: string; readonly target: PostgresTarget } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new StoreError('STORE_OPEN_FAILED', {
+      message: 'The database URL is not a valid URL.',
+      hint: 'Write it as postgres://user@host:5432/database, optionally with ?schema=name.',
+      cause: error,
+    });
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new StoreError('STORE_OPEN_FAILED', {
+      message: `The database URL must start with postgres:// or postgresql://, not ${parsed.protocol}//.`,
+    });
+  }
+  const schema = parsed.searchParams.get('schema');
+  if (schema !== null && !SCHEMA_NAME.test(schema)) {
+    throw new StoreError('STORE_OPEN_FAILED', {
+      message: `The schema "${schema}" in the database URL is not a plain lowercase name.`,
+      hint: 'Use letters, digits and underscores, starting with a letter or underscore.',
+    });
+  }
+  parsed.searchParams.delete('schema');
+  return {
+    connectionString: parsed.toString(),
+    target: {
+      host: parsed.port === '' ? parsed.hostname : `${parsed.hostname}:${parsed.port}`,
+      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+      schema,
+    },
+  };
+}
+
+/**
+ * The store on a PostgreSQL database (the pg driver), shared by every zerotrail node that points at it. All
+ * state lives in the database, so any number of instances may open the same schema at once.
+ */
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #target: PostgresTarget;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #deleteChunkSize: number;
+  // Month partitions known to exist; another node may add or drop some, which the append notices and refreshes.
+  #partitions = new Set<string>();
+  #closed = false;
+
+  private constructor(pool: pg.Pool, target: PostgresTarget, options: PostgresStoreOptions) {
+    this.#pool = pool;
+    this.#target = target;
+    this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'postgres' });
+    this.#clock = options.clock ?? systemClock;
+    this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
+  }
+
+  /** Connects once to prove the server answers; fails with STORE_OPEN_FAILED saying where and why not. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const { connectionString, target } = parseDatabaseUrl(options.url);
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      types: TYPES,
+      ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
+    });
+    // An idle connection the server closed must not crash the process; the next query gets a fresh one.
+    pool.on('error', (error) => {
+      (options.logger ?? silentLogger()).warn({ err: error }, 'Idle database connection lost');
+    });
+    try {
+      const client = await pool.connect();
+      try {
+        if (target.schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${target.schema}`);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new StoreError('STORE_OPEN_FAILED', {
+        message: `The PostgreSQL database ${describe(target)} could not be opened: ${reasonOf(error)}.`,
+        hint: 'Check that PostgreSQL is running and that the URL names a database this user may write to.',
+        details: { host: target.host, database: target.database },
+        cause: error,
+      });
+    }
+    return new PostgresStore(pool, target, options);
+  }
+
+  async migrate(): Promise<void> {
+    const latest = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
+    await this.#transaction(
+      async (client) => {
+        await client.query(SQL.lockMigrations);
+        await client.query(SQL.createMigrationsTable);
+      },
+      (error) => migrationFailed(`Could not prepare the migrations table in ${describe(this.#target)}.`, error),
+    );
+    for (const migration of MIGRATIONS) {
+      const applied = await this.#transaction(
+        async (client): Promise<boolean> => {
+          // Under the lock, so two nodes starting together apply each migration once.
+          await client.query(SQL.lockMigrations);
+          const versions = (await client.query<{ version: number }>(SQL.appliedVersions)).rows.map(
+            (row) => row.version,
+          );
+          const newest = Math.max(0, ...versions);
+          if (newest > latest) {
+            throw new StoreError('STORE_MIGRATION_FAILED', {
+              message: `${describe(this.#target)} is at schema version ${newest}, newer than this zerotrail understands (${latest}).`,
+              hint: 'Upgrade zerotrail to the version that wrote this database; migrations only go forward.',
+              details: { databaseVersion: newest, codeVersion: latest },
+            });
+          }
+          if (versions.includes(migration.version)) return false;
+          await client.query(migration.sql);
+          await client.query(SQL.recordMigration, [migration.version, migration.name, this.#clock.now()]);
+          return true;
+        },
+        (error) =>
+          migrationFailed(
+            `Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`,
+            error,
+          ),
+      );
+      if (applied) this.#logger.info({ version: migration.version, name: migration.name }, 'Migration applied');
+    }
+  }
+
+  async append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult> {
+    const now = this.#clock.now();
+    const inserted = await this.#writeEvents(
+      events,
+      async (client) => {
+        await client.query(SQL.upsertCursor, [cursor.id, JSON.stringify(cursor.value), now]);
+      },
+      (error) => writeFailed('append events', error),
+    );
+    this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  async saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult> {
+    const inserted = await this.#writeEvents(
+      changes,
+      async (client) => {
+        await client.query(SQL.deleteInventoryEntities, [snapshot.sourceName, snapshot.dataset]);
+        await client.query(SQL.insertInventoryEntities, [
+          snapshot.sourceName,
+          snapshot.dataset,
+          snapshot.entities.map((entity) => entity.kind),
+          snapshot.entities.map((entity) => wellFormed(entity.id)),
+          snapshot.entities.map((entity) => wellFormed(entity.name)),
+          snapshot.entities.map((entity) => JSON.stringify(entity.attributes)),
+        ]);
+        await client.query(SQL.upsertInventorySnapshot, [
+          snapshot.sourceName,
+          snapshot.dataset,
+          snapshot.takenAt,
+          snapshot.entities.length,
+        ]);
+      },
+      (error) =>
+        pgCode(error) === UNIQUE_VIOLATION
+          ? new StoreError('STORE_WRITE_FAILED', {
+              message: `The ${snapshot.dataset} snapshot of "${snapshot.sourceName}" lists one entity twice; nothing of it was stored.`,
+              retryable: false,
+              details: { source: snapshot.sourceName, dataset: snapshot.dataset },
+              cause: error,
+            })
+          : writeFailed('save the inventory snapshot', error),
+    );
+    return { inserted, duplicates: changes.length - inserted };
+  }
+
+  /**
+   * Stores the events whose ids are new and runs `also` in the same transaction. The month partitions the
+   * events need are created first, in their own short transaction; should another node drop one in between
+   * (retention), the write is tried once more after creating it again.
+   */
+  async #writeEvents(
+    events: readonly NormalizedEvent[],
+    also: (client: pg.PoolClient) => Promise<void>,
+    failed: (error: unknown) => StoreError,
+  ): Promise<number> {
+    const write = async (): Promise<number> => {
+      await this.#ensurePartitions(
+        events.map((event) => event.time),
+        failed,
+      );
+      return this.#transaction(async (client) => {
+        const inserted = await insertEvents(client, events);
+        await also(client);
+        return inserted;
+      }, failed);
+    };
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof StoreError) || !isNoPartition(error.cause)) throw error;
+      this.#partitions.clear();
+      return write();
+    }
+  }
+
+  async #ensurePartitions(times: readonly number[], failed: (error: unknown) => StoreError): Promise<void> {
+    const missing = new Map<string, readonly [number, number]>();
+    for (const time of times) {
+      const month = monthPartition(time);
+      if (!this.#partitions.has(month.name)) missing.set(month.name, month.bounds);
+    }
+    if (missing.size === 0) return;
+    await this.#transaction(async (client) => {
+      // One creator at a time: CREATE TABLE IF NOT EXISTS alone still races on the catalogue.
+      await client.query(SQL.lockPartitions);
+      const existing = new Set((await client.query<{ name: string }>(SQL.listPartitions)).rows.map((row) => row.name));
+      for (const [name, [from, to]] of missing) {
+        if (existing.has(name)) continue;
+        // Name and bounds are derived from numbers here, never taken from input.
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`,
+        );
+        this.#logger.info({ partition: name }, 'Event partition created');
+      }
+      this.#partitions = new Set([...existing, ...missing.keys()]);
+    }, failed);
+  }
+
+  async inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined> {
+    const head = await this.#one<{ taken_at: number }>(SQL.selectInventorySnapshot, [sourceName, dataset]);
+    if (head === undefined) return undefined;
+    const rows = await this.#rows<InventoryRow>(SQL.selectInventoryEntities, [sourceName, dataset]);
+    return { sourceName, dataset, takenAt: head.taken_at, entities: rows.map(rowToEntity) };
+  }
+
+  async listInventory(kind: InventoryKind, sourceName?: string): Promise<readonly StoredInventoryEntity[]> {
+    const rows = await (sourceName === undefined
+      ? this.#rows<InventoryRow & { source: string; dataset: string; taken_at: number }>(SQL.selectInventoryByKind, [
+          kind,
+        ])
+      : this.#rows<InventoryRow & { source: string; dataset: string; taken_at: number }>(
+          SQL.selectInventoryByKindAndSource,
+          [kind, sourceName],
+        ));
+    return rows.map((row) => ({
+      ...rowToEntity(row),
+      sourceName: row.source,
+      dataset: row.dataset,
+      takenAt: row.taken_at,
+    }));
+  }
+
+  async cursor(id: string): Promise<SourceCursor | undefined> {
+    const row = await this.#one<{ value: string }>(SQL.selectCursor, [id]);
+    return row === undefined ? undefined : (JSON.parse(row.value) as SourceCursor);
+  }
+
+  async search(query: SearchQuery, page: PageRequest): Promise<SearchPage> {
+    const limit = Math.max(1, Math.min(MAX_PAGE_LIMIT, Math.floor(page.limit)));
+    const params = new SqlParams();
+    const where = whereClause(query, params);
+    const direction = query.order === 'asc' ? 'ASC' : 'DESC';
+    if (page.after !== undefined) {
+      const position = decodePageToken(page.after);
+      const [time, id] = [params.add(position.t), params.add(position.i)];
+      where.push(query.order === 'asc' ? `(time, id) > (${time}, ${id})` : `(time, id) < (${time}, ${id})`);
+    }
+    const sql = searchEventsSql(where, direction, params.add(limit + 1));
+    const rows = await this.#rows<EventRow>(sql, params.values);
+    const hasMore = rows.length > limit;
+    const pageRows = hasMore ? rows.slice(0, limit) : rows;
+    const last = pageRows[pageRows.length - 1];
+    return {
+      events: pageRows.map(rowToEvent),
+      nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
+    };
+  }
+
+  async count(query: Omit<SearchQuery, 'order'>): Promise<number> {
+    const params = new SqlParams();
+    const where = whereClause(query, params);
+    const row = await this.#one<{ n: number }>(countEventsSql(where), params.values);
+    return row?.n ?? 0;
+  }
+
+  async aggregate(spec: AggregateSpec): Promise<readonly AggregateBucket[]> {
+    const params = new SqlParams();
+    const where = whereClause(
+      {
+        filter: spec.filter,
+        ...(spec.fromMs === undefined ? {} : { fromMs: spec.fromMs }),
+        ...(spec.toMs === undefined ? {} : { toMs: spec.toMs }),
+      },
+      params,
+    );
+    const sql = aggregateEventsSql(spec.groupBy, where, params.add(Math.max(1, Math.floor(spec.limit))));
+    const rows = await this.#rows<{ key: string | number | null; n: number }>(sql, params.values);
+    return rows.map((row) => ({ key: row.key === null ? null : String(row.key), count: row.n }));
+  }
+
+  async histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]> {
+    const params = new SqlParams();
+    const bucket = params.add(Math.max(1, Math.floor(spec.bucketMs)));
+    const where = whereClause({ filter: spec.filter, fromMs: spec.fromMs, toMs: spec.toMs }, params);
+    const rows = await this.#rows<{ start: number; n: number }>(histogramEventsSql(where, bucket), params.values);
+    return rows.map((row) => ({ startMs: row.start, count: row.n }));
+  }
+
+  /**
+   * Drops every month partition wholly before `beforeMs`, deletes the older rows of the month it falls in,
+   * then the ids of all of them. Returns how many events went.
+   */
+  async deleteEventsBefore(beforeMs: number): Promise<number> {
+    const failed = (error: unknown): StoreError => writeFailed('delete old events', error);
+    let total = await this.#transaction(async (client) => {
+      await client.query(SQL.lockPartitions);
+      const names = (await client.query<{ name: string }>(SQL.listPartitions)).rows.map((row) => row.name);
+      let dropped = 0;
+      for (const name of names) {
+        const bounds = partitionBounds(name);
+        if (bounds === undefined || bounds[1] > beforeMs) continue;
+        dropped += (await client.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${name}`)).rows[0]?.n ?? 0;
+        await client.query(`DROP TABLE ${name}`);
+        this.#partitions.delete(name);
+        this.#logger.info({ partition: name }, 'Event partition dropped');
+      }
+      return dropped;
+    }, failed);
+    total += await this.#transaction(
+      async (client) => (await client.query(SQL.deleteEventsBelow, [beforeMs])).rowCount ?? 0,
+      failed,
+    );
+    for (;;) {
+      const deleted = await this.#transaction(
+        async (client) =>
+          (await client.query(SQL.deleteEventIdsChunk, [beforeMs, this.#deleteChunkSize])).rowCount ?? 0,
+        failed,
+      );
+      if (deleted < this.#deleteChunkSize) break;
+    }
+    if (total > 0) this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
+    return total;
+  }
+
+  async saveSource(source: StoredSource): Promise<void> {
+    await this.#transaction(
+      async (client) => {
+        await client.query(SQL.insertSource, [
+          source.name,
+          source.type,
+          source.accountId,
+          source.tokenCiphertext,
+          source.tokenLastFour,
+          source.createdAt,
+          JSON.stringify(source.settings),
+        ]);
+      },
+      (error) =>
+        pgCode(error) === UNIQUE_VIOLATION
+          ? new StoreError('SOURCE_ALREADY_EXISTS', {
+              message: `A data source named "${source.name}" already exists.`,
+              hint: 'Pick another name, or remove the existing source first.',
+              details: { name: source.name },
+              cause: error,
+            })
+          : writeFailed('save the source', error),
+    );
+  }
+
+  async getSource(name: string): Promise<StoredSource | undefined> {
+    const row = await this.#one<SourceRow>(SQL.selectSource, [name]);
+    return row === undefined ? undefined : rowToSource(row);
+  }
+
+  async listSources(): Promise<readonly StoredSource[]> {
+    return (await this.#rows<SourceRow>(SQL.selectSources, [])).map(rowToSource);
+  }
+
+  async removeSource(name: string): Promise<boolean> {
+    return this.#transaction(
+      async (client) => {
+        const removed = ((await client.query(SQL.deleteSource, [name])).rowCount ?? 0) > 0;
+        if (removed) {
+          await client.query(SQL.deleteSourceCursors, [name]);
+          await client.query(SQL.deleteSourceStatuses, [name]);
+          await client.query(SQL.deleteSourceInventory, [name]);
+          await client.query(SQL.deleteSourceInventorySnapshots, [name]);
+        }
+        return removed;
+      },
+      (error) => writeFailed('remove the source', error),
+    );
+  }
+
+  async setDatasetStatus(status: DatasetStatus): Promise<void> {
+    await this.#write('save the dataset status', SQL.upsertStatus, [
+      status.id,
+      status.state,
+      status.lastSuccessAt,
+      status.lastErrorAt,
+      status.lastErrorCode,
+      status.lastErrorMessage === null ? null : wellFormed(status.lastErrorMessage),
+      status.updatedAt,
+    ]);
+  }
+
+  async datasetStatuses(): Promise<readonly DatasetStatus[]> {
+    return (await this.#rows<StatusRow>(SQL.selectStatuses, [])).map((row) => ({
+      id: row.id,
+      state: row.state,
+      lastSuccessAt: row.last_success_at,
+      lastErrorAt: row.last_error_at,
+      lastErrorCode: row.last_error_code,
+      lastErrorMessage: row.last_error_message,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.#one<{ value: string }>(SQL.selectSetting, [key]))?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.#write('save the setting', SQL.upsertSetting, [key, value]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  /** The pool, for the auth store that shares it. */
+  get pool(): pg.Pool {
+    return this.#open();
+  }
+
+  #open(): pg.Pool {
+    if (this.#closed) {
+      throw new StoreError('STORE_OPEN_FAILED', { message: `The store on ${describe(this.#target)} is closed.` });
+    }
+    return this.#pool;
+  }
+
+  async #rows<T extends object>(sql: string, params: readonly unknown[]): Promise<T[]> {
+    try {
+      return (await this.#open().query<T>(sql, params as unknown[])).rows;
+    } catch (error) {
+      throw readFailed(this.#target, error);
+    }
+  }
+
+  async #one<T extends object>(sql: string, params: readonly unknown[]): Promise<T | undefined> {
+    return (await this.#rows<T>(sql, params))[0];
+  }
+
+  async #write(action: string, sql: string, params: readonly unknown[]): Promise<void> {
+    try {
+      await this.#open().query(sql, params as unknown[]);
+    } catch (error) {
+      throw writeFailed(action, error);
+    }
+  }
+
+  async #transaction<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    failed: (error: unknown) => StoreError,
+  ): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#open().connect();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw failed(error);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // A connection whose rollback fails is broken; releasing it with the error makes the pool drop it.
+      const rollback = await client.query('ROLLBACK').then(
+        () => undefined,
+        (rollbackError: unknown) => rollbackError,
+      );
+      client.release(rollback instanceof Error ? rollback : undefined);
+      if (error instanceof AppError) throw error;
+      throw failed(error);
+    }
+  }
+}
+
+/** Claims the batch's ids and inserts the events that were new; returns how many went in. */
+async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const claimed = await client.query<{ id: string }>(SQL.claimEventIds, [
+    events.map((event) => event.id),
+    events.map((event) => event.time),
+  ]);
+  const fresh = new Set(claimed.rows.map((row) => row.id));
+  // The first copy of an id in the batch is the one claimed; later copies are duplicates.
+  const rows = events.filter((event) => fresh.delete(event.id));
+  if (rows.length === 0) return 0;
+  const column = <T>(pick: (event: NormalizedEvent) => T): T[] => rows.map(pick);
+  await client.query(SQL.insertEvents, [
+    column((event) => event.id),
+    column((event) => event.time),
+    column((event) => wellFormed(event.sourceName)),
+    column((event) => wellFormed(event.accountId)),
+    column((event) => wellFormed(event.dataset)),
+    column((event) => event.classUid),
+    column((event) => wellFormed(event.activity)),
+    column((event) => wellFormed(event.outcome)),
+    column((event) => wellFormedOrNull(event.user)),
+    column((event) => wellFormedOrNull(event.srcIp)),
+    column((event) => (event.srcIp === null ? null : ipKey(event.srcIp))),
+    column((event) => wellFormedOrNull(event.country)),
+    column((event) => wellFormedOrNull(event.app)),
+    column((event) => wellFormedOrNull(event.appUid)),
+    column((event) => wellFormedOrNull(event.idp)),
+    column((event) => wellFormedOrNull(event.rayId)),
+    column((event) => JSON.stringify(event.ocsf)),
+    // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+    column((event) => JSON.stringify(event.raw) ?? 'null'),
+  ]);
+  return rows.length;
+}
+
+/** The UTC month partition an event time falls in: its name and [from, to) bounds in epoch ms. */
+function monthPartition(time: number): { readonly name: string; readonly bounds: readonly [number, number] } {
+  const date = new Date(time);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  return {
+    name: `events_p${String(year).padStart(4, '0')}${String(month + 1).padStart(2, '0')}`,
+    bounds: [Date.UTC(year, month, 1), Date.UTC(year, month + 1, 1)],
+  };
+}
+
+function partitionBounds(name: string): readonly [number, number] | undefined {
+  const match = PARTITION_NAME.exec(name);
+  if (match === null) return undefined;
+  const year = Number(match[1]);
+  const month = Number(match[2]) - 1;
+  return [Date.UTC(year, month, 1), Date.UTC(year, month + 1, 1)];
+}
+
+function rowToEntity(row: InventoryRow): InventoryEntity {
+  return {
+    // Only snapshots of the known kinds are ever written.
+    kind: row.kind as InventoryKind,
+    id: row.entity_id,
+    name: row.name,
+    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+  };
+}
+
+function rowToEvent(row: EventRow): NormalizedEvent {
+  return {
+    id: row.id,
+    time: row.time,
+    sourceName: row.source,
+    accountId: row.account_id,
+    dataset: row.dataset,
+    classUid: row.class_uid,
+    activity: row.activity,
+    outcome: row.outcome as Outcome,
+    user: row.user_name,
+    srcIp: row.src_ip,
+    country: row.country,
+    app: row.app,
+    appUid: row.app_uid,
+    idp: row.idp,
+    rayId: row.ray_id,
+    ocsf: JSON.parse(row.ocsf) as Record<string, unknown>,
+    raw: JSON.parse(row.raw) as unknown,
+  };
+}
+
+function rowToSource(row: SourceRow): StoredSource {
+  return {
+    name: row.name,
+    // Only this type exists so far; new types will be added without a migration.
+    type: row.type as StoredSource['type'],
+    accountId: row.account_id,
+    tokenCiphertext: row.token_ciphertext,
+    tokenLastFour: row.token_last_four,
+    createdAt: row.created_at,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+  };
+}
+
+function encodePageToken(time: number, id: string): string {
+  return Buffer.from(JSON.stringify({ t: time, i: id }), 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): z.infer<typeof pageTokenSchema> {
+  try {
+    return pageTokenSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+  } catch (error) {
+    throw new AppError('QUERY_VALUE_INVALID', {
+      message: 'The page token is not one this store issued.',
+      hint: 'Start the search again from the first page.',
+      cause: error,
+    });
+  }
+}
+
+// PostgreSQL text holds neither NUL nor lone UTF-16 surrogates; both become U+FFFD in the flat columns.
+// The JSON bodies need no guard: JSON.stringify writes both as \u escapes.
+const NOT_TEXT = /[\p{Surrogate}\u0000]/u;
+const NOT_TEXT_ALL = /[\p{Surrogate}\u0000]/gu;
+
+/** `value` as PostgreSQL can store it in a text column. */
+export function wellFormed(value: string): string {
+  return NOT_TEXT.test(value) ? value.replace(NOT_TEXT_ALL, '\uFFFD') : value;
+}
+
+function wellFormedOrNull(value: string | null): string | null {
+  return value === null ? null : wellFormed(value);
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+// A row whose month partition is missing fails as a check violation, told apart from others by its message.
+function isNoPartition(error: unknown): boolean {
+  return pgCode(error) === '23514' && error instanceof Error && error.message.includes('no partition');
+}
+
+/** The SQLSTATE of a server error, or the Node code (ECONNREFUSED) of a connection error. */
+export function pgCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
+    return error.code;
+  return undefined;
+}
+
+function reasonOf(error: unknown): string {
+  const code = pgCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code === undefined || message.includes(code) ? message : `${message} (${code})`;
+}
+
+function describe(target: PostgresTarget): string {
+  return `${target.host}/${target.database}${target.schema === null ? '' : ` (schema ${target.schema})`}`;
+}
+
+// Serialization failures, deadlocks and lost or refused connections pass on a later try.
+function isTransient(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  return (
+    code === '40001' ||
+    code === '40P01' ||
+    code === '55P03' ||
+    code.startsWith('08') ||
+    code.startsWith('57P') ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT'
+  );
+}
+
+function readFailed(target: PostgresTarget, error: unknown): Error {
+  if (error instanceof AppError) return error;
+  const code = pgCode(error);
+  if (isTransient(code) || (error instanceof Error && /timeout|terminated/i.test(error.message))) {
+    return new StoreError('STORE_BUSY', {
+      message: `The database ${describe(target)} did not answer: ${reasonOf(error)}; try again.`,
+      cause: error,
+    });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function migrationFailed(message: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  return new StoreError('STORE_MIGRATION_FAILED', { message: `${message} ${reasonOf(error)}.`, cause: error });
+}
+
+function writeFailed(action: string, error: unknown): StoreError {
+  const code = pgCode(error);
+  if (code === '40001' || code === '40P01' || code === '55P03') {
+    return new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
+  }
+  // A constraint violation or a malformed value will fail the same way again; anything else may pass later.
+  const permanent = code !== undefined && (code.startsWith('23') || code.startsWith('22')) && !isNoPartition(error);
+  return new StoreError('STORE_WRITE_FAILED', {
+    message: `Could not ${action}${code === undefined ? '' : ` (${code})`}.`,
+    retryable: !permanent,
+    cause: error,
+  });
+}
