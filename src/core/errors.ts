@@ -42,6 +42,7 @@ export const ERROR_CATALOGUE = {
   AUTH_USER_EXISTS: { status: 409, retryable: false, message: 'A zerotrail user with that name already exists.' },
   AUTH_USER_UNKNOWN: { status: 404, retryable: false, message: 'No zerotrail user has that name.' },
   AUTH_PASSWORD_WEAK: { status: 400, retryable: false, message: 'The password is too short.' },
+  AUTH_LOGIN_LINK_INVALID: { status: 401, retryable: false, message: 'This login link was already used or has expired.' },
   HTTP_REQUEST_INVALID: { status: 400, retryable: false, message: 'The request is invalid.' },
   HTTP_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
   EVENT_NOT_FOUND: { status: 404, retryable: false, message: 'No stored event has that id.' },

@@ -28,6 +28,11 @@ export interface CollectOptions {
   readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   readonly onJobCaughtUp?: (jobId: string, totals: PullTotals) => void;
   readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean) => void;
+  /**
+   * Asked before each run of a job while following: a job of a paused source waits an interval instead of
+   * pulling, and carries on from its cursor once the source is resumed.
+   */
+  readonly isSourcePaused?: (sourceName: string) => Promise<boolean>;
 }
 
 export interface JobOutcome {
@@ -79,6 +84,10 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
   try {
     while (!options.signal.aborted) {
       try {
+        if (!options.once && (await options.isSourcePaused?.(job.sourceName)) === true) {
+          await sleep(options.intervalMs, options.signal);
+          continue;
+        }
         const pulled = await runOnce(job, deps, options);
         totals = addTotals(totals, pulled);
         failuresInARow = 0;

@@ -42,6 +42,15 @@ export interface ApiKeyRecord {
 
 export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'lastUsedAt'>;
 
+/** A one-time login link (the demo prints one): it signs `userId` in once, before `expiresAt`. */
+export interface LoginLinkRecord {
+  /** SHA-256 of the link's token; the token itself is only in the printed link. */
+  readonly tokenHash: string;
+  readonly userId: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
 export const AUDIT_ACTIONS = [
   'login',
   'login_failed',
@@ -49,6 +58,10 @@ export const AUDIT_ACTIONS = [
   'source_added',
   'source_removed',
   'source_tested',
+  'source_paused',
+  'source_resumed',
+  'source_updated',
+  'retention_changed',
   'user_added',
   'user_role_changed',
   'user_removed',
@@ -98,7 +111,7 @@ export interface AuthStore {
   /** The session with that token hash, if it exists and has not expired at `nowMs`. */
   session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
-  /** Removes sessions and login failures that can no longer matter; returns how many rows went. */
+  /** Removes sessions, login links and login failures that can no longer matter; returns how many rows went. */
   prune(nowMs: number, failuresBeforeMs: number): Promise<number>;
 
   createApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
@@ -107,6 +120,13 @@ export interface AuthStore {
   touchApiKey(id: number, nowMs: number): Promise<void>;
   /** Deletes the key so it no longer authenticates; false when no key has that id. */
   deleteApiKey(id: number): Promise<boolean>;
+
+  createLoginLink(link: LoginLinkRecord): Promise<void>;
+  /**
+   * Marks the link used and returns its user id, when it exists, is unused and has not expired at `nowMs`; the
+   * check and the mark are one statement, so two requests with the same link cannot both get the user.
+   */
+  redeemLoginLink(tokenHash: string, nowMs: number): Promise<number | undefined>;
 
   recordLoginFailure(subject: string, atMs: number): Promise<void>;
   countLoginFailures(subject: string, sinceMs: number): Promise<number>;

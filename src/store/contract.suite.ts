@@ -555,6 +555,30 @@ export function storeContractSuite(
         expect(await store.count({ filter: null })).toBe(1);
       });
 
+      it('updates a source in place, keeping its collection state unless asked to reset it', async () => {
+        await store.saveSource(source('cf'));
+        await store.append([makeEvent('u1', { sourceName: 'cf' })], { id: 'cf/access_requests', value: { v: 1 } });
+        await store.setDatasetStatus(status('cf/access_requests', 'ok'));
+        const paused = {
+          ...source('cf'),
+          tokenCiphertext: 'v1:new',
+          tokenLastFour: 'c3d4',
+          settings: { paused: true },
+        };
+        expect(await store.updateSource(paused, { resetCollection: false })).toBe(true);
+        expect(await store.getSource('cf')).toEqual(paused);
+        expect(await store.cursor('cf/access_requests')).toEqual({ v: 1 });
+
+        const moved = { ...paused, accountId: 'fedcba9876543210fedcba9876543210' };
+        expect(await store.updateSource(moved, { resetCollection: true })).toBe(true);
+        expect(await store.getSource('cf')).toEqual(moved);
+        expect(await store.cursor('cf/access_requests')).toBeUndefined();
+        expect(await store.datasetStatuses()).toEqual([]);
+        expect(await store.count({ filter: null })).toBe(1);
+        expect(await store.updateSource(source('missing'), { resetCollection: false })).toBe(false);
+        expect(await store.getSource('missing')).toBeUndefined();
+      });
+
       it('upserts dataset statuses', async () => {
         await store.setDatasetStatus(status('cf/access_requests', 'ok'));
         await store.setDatasetStatus(status('cf/gateway_dns', 'retrying'));

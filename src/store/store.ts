@@ -110,6 +110,11 @@ export interface Store {
   listSources(): Promise<readonly StoredSource[]>;
   /** Removes the source, its cursors and statuses (not its events); false when no such source. */
   removeSource(name: string): Promise<boolean>;
+  /**
+   * Replaces the account, token and settings of the source named `source.name`; false when no such source.
+   * With `resetCollection` (another account) its cursors, statuses and inventory go in the same transaction.
+   */
+  updateSource(source: StoredSource, options: { readonly resetCollection: boolean }): Promise<boolean>;
 
   setDatasetStatus(status: DatasetStatus): Promise<void>;
   datasetStatuses(): Promise<readonly DatasetStatus[]>;

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login, startServerFixture, type ServerFixture, type Session } from '../../src/server/server-fixture.suite.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import { runInProcess } from '../helpers/cli.js';
 
 const TOKEN = 'zt-Server-Secret-Token-71c0ffee5eed4242';
 // Everything but the Access audit log permission, which the base datasets need.
 const LIMITED_TOKEN = 'zt-Limited-Secret-Token-0badc0de1234567';
 const UNKNOWN_TOKEN = 'zt-Unknown-Secret-Token-deadbeef9876543';
+const SECOND_TOKEN = 'zt-Second-Secret-Token-5ca1ab1e0ddba11';
 
 describe('data sources through the API', () => {
   let simulator: Simulator;
@@ -18,6 +20,7 @@ describe('data sources through the API', () => {
       rateLimit: { requests: 1_000_000, windowSecs: 300 },
       tokens: [
         { value: TOKEN },
+        { value: SECOND_TOKEN },
         {
           value: LIMITED_TOKEN,
           permissions: ['Zero Trust Read', 'Access: Organizations, Identity Providers, and Groups Read'],
@@ -147,11 +150,181 @@ describe('data sources through the API', () => {
     ]);
   });
 
+  const sourceNamed = async (name: string): Promise<Record<string, unknown> | undefined> => {
+    const listed = await send('GET', '/api/sources');
+    return (listed.body['sources'] as Record<string, unknown>[]).find((source) => source['name'] === name);
+  };
+  const latestAudit = async (count: number): Promise<unknown[][]> => {
+    const audit = await send('GET', `/api/audit?limit=${count}`);
+    return (audit.body['entries'] as { action: string; target: string | null; outcome: string }[]).map((entry) => [
+      entry.action,
+      entry.target,
+      entry.outcome,
+    ]);
+  };
+
+  it('tests an API token and Account ID before anything is saved, answering the per-dataset table', async () => {
+    const tested = await send('POST', '/api/sources/test', { apiToken: TOKEN, accountId: simulator.accountId });
+    expect(tested.status, JSON.stringify(tested.body)).toBe(200);
+    const connection = tested.body['connection'] as {
+      requiredMissing: boolean;
+      datasets: { dataset: string; ok: boolean; permission: string }[];
+    };
+    expect(connection.requiredMissing).toBe(false);
+    expect(connection.datasets.find((row) => row.dataset === 'access_requests')).toMatchObject({
+      ok: true,
+      permission: 'Access: Audit Logs Read',
+    });
+    // Nothing was stored: the list is as it was.
+    expect((await send('GET', '/api/sources')).body['sources']).toEqual([]);
+
+    // A token that lacks a base permission still gets its table (that is the point of testing first).
+    const limited = await send('POST', '/api/sources/test', {
+      apiToken: LIMITED_TOKEN,
+      accountId: simulator.accountId,
+    });
+    expect(limited.status).toBe(200);
+    const rows = (
+      limited.body['connection'] as { requiredMissing: boolean; datasets: { dataset: string; ok: boolean }[] }
+    ).datasets;
+    expect((limited.body['connection'] as { requiredMissing: boolean }).requiredMissing).toBe(true);
+    expect(rows.find((row) => row.dataset === 'access_requests')?.ok).toBe(false);
+
+    const rejected = await send('POST', '/api/sources/test', {
+      apiToken: UNKNOWN_TOKEN,
+      accountId: simulator.accountId,
+    });
+    expect(rejected.status).toBe(422);
+    expect((rejected.body['error'] as { code: string }).code).toBe('SOURCE_AUTH_FAILED');
+    const invalid = await send('POST', '/api/sources/test', { apiToken: TOKEN, accountId: 'nope', name: 'x' });
+    expect(invalid.status).toBe(400);
+    expect(await latestAudit(3)).toEqual([
+      ['source_tested', null, 'failure'],
+      ['source_tested', null, 'failure'],
+      ['source_tested', null, 'success'],
+    ]);
+  });
+
+  it('pauses and resumes a source, keeping the state in its settings, and a catch-up run skips it while paused', async () => {
+    const added = await send('POST', '/api/sources', { apiToken: TOKEN, accountId: simulator.accountId, name: 'Ops' });
+    expect(added.status).toBe(201);
+    expect(await sourceNamed('Ops')).toMatchObject({ paused: false, pausedAt: null });
+
+    const paused = await send('POST', '/api/sources/Ops/pause');
+    expect(paused.status).toBe(200);
+    expect(paused.body['source']).toMatchObject({ name: 'Ops', paused: true, pausedBy: 'admin' });
+    expect((await fixture.app.store.getSource('Ops'))?.settings['paused']).toBe(true);
+    expect(await sourceNamed('Ops')).toMatchObject({ paused: true });
+    // Pausing twice changes nothing and says so in the audit trail.
+    expect((await send('POST', '/api/sources/Ops/pause')).body['source']).toMatchObject({ paused: true });
+
+    const env = {
+      ZEROTRAIL_DATA_DIR: fixture.dataDir,
+      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
+      ZEROTRAIL_CF_RATE_LIMIT: '1000000/300',
+      ZEROTRAIL_CF_RATE_SHARE: '1',
+      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
+    };
+    const skipped = await runInProcess(['collect', '--once'], { env });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toContain('Paused, not collected: Ops.');
+    expect(await fixture.app.store.cursor('Ops/access_requests')).toBeUndefined();
+
+    const resumed = await send('POST', '/api/sources/Ops/resume');
+    expect(resumed.body['source']).toMatchObject({ paused: false, pausedAt: null, pausedBy: null });
+    expect((await fixture.app.store.getSource('Ops'))?.settings['paused']).toBeUndefined();
+    const collected = await runInProcess(['collect', '--once'], { env });
+    expect(collected.code, collected.stderr).toBe(0);
+    expect(collected.stderr).not.toContain('Paused');
+    expect(await fixture.app.store.cursor('Ops/access_requests')).toBeDefined();
+
+    expect((await send('POST', '/api/sources/Nothing/pause')).status).toBe(404);
+    const audit = await send('GET', '/api/audit?limit=4');
+    expect(
+      (audit.body['entries'] as { action: string; target: string; details: { changed: boolean } }[]).map((entry) => [
+        entry.action,
+        entry.target,
+        entry.details.changed,
+      ]),
+    ).toEqual([
+      ['source_resumed', 'Ops', true],
+      ['source_paused', 'Ops', false],
+      ['source_paused', 'Ops', true],
+      ['source_added', 'Ops', undefined],
+    ]);
+  });
+
+  it('shows health, lag, events in the last hour and 24 hours, and last error per dataset', async () => {
+    fixture.clock.set(Date.now());
+    const ops = await sourceNamed('Ops');
+    const rows = ops?.['datasets'] as {
+      dataset: string;
+      state: string;
+      lagSecs: number | null;
+      eventsLastHour: number;
+      eventsLast24h: number;
+      lastError: string | null;
+    }[];
+    const access = rows.find((row) => row.dataset === 'access_requests');
+    expect(access?.state).toBe('ok');
+    expect(access?.eventsLast24h).toBeGreaterThan(0);
+    expect(access?.eventsLastHour).toBeLessThanOrEqual(access?.eventsLast24h ?? 0);
+    expect(access?.lagSecs).not.toBeNull();
+    expect(access?.lastError).toBeNull();
+    const stored = await fixture.app.store.count({
+      filter: {
+        kind: 'and',
+        left: { kind: 'term', field: 'source', value: 'Ops', wildcard: false },
+        right: { kind: 'term', field: 'dataset', value: 'access_requests', wildcard: false },
+      },
+      fromMs: fixture.clock.now() - 86_400_000,
+    });
+    expect(access?.eventsLast24h).toBe(stored);
+    expect(rows.find((row) => row.dataset === 'groups')?.lagSecs).not.toBeNull();
+  });
+
+  it('replaces the token (write-only, last 4 shown) and the Account ID only after re-verifying them', async () => {
+    const before = await fixture.app.store.getSource('Ops');
+    const refused = await send('POST', '/api/sources/Ops/edit', { apiToken: LIMITED_TOKEN });
+    expect(refused.status).toBe(422);
+    expect((refused.body['error'] as { code: string }).code).toBe('SOURCE_PERMISSION_DENIED');
+    expect((await fixture.app.store.getSource('Ops'))?.tokenCiphertext).toBe(before?.tokenCiphertext);
+
+    const wrongAccount = await send('POST', '/api/sources/Ops/edit', { accountId: 'f'.repeat(32) });
+    expect(wrongAccount.status).toBe(422);
+    expect((await fixture.app.store.getSource('Ops'))?.accountId).toBe(simulator.accountId);
+
+    expect((await send('POST', '/api/sources/Ops/edit', {})).status).toBe(400);
+
+    const replaced = await send('POST', '/api/sources/Ops/edit', { apiToken: SECOND_TOKEN });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body).toMatchObject({
+      source: { name: 'Ops', tokenLast4: SECOND_TOKEN.slice(-4) },
+      connection: { requiredMissing: false },
+      collectionReset: false,
+    });
+    const after = await fixture.app.store.getSource('Ops');
+    expect(after?.tokenCiphertext).not.toBe(before?.tokenCiphertext);
+    expect(fixture.app.secrets.decrypt(after?.tokenCiphertext ?? '').reveal()).toBe(SECOND_TOKEN);
+    // The same account: collection goes on from its cursors.
+    expect(await fixture.app.store.cursor('Ops/access_requests')).toBeDefined();
+
+    const sameAccount = await send('POST', '/api/sources/Ops/edit', { accountId: simulator.accountId.toUpperCase() });
+    expect(sameAccount.body['collectionReset']).toBe(false);
+    expect(await latestAudit(4)).toEqual([
+      ['source_updated', 'Ops', 'success'],
+      ['source_updated', 'Ops', 'success'],
+      ['source_updated', 'Ops', 'failure'],
+      ['source_updated', 'Ops', 'failure'],
+    ]);
+    expect((await send('POST', '/api/sources/Nothing/edit', { apiToken: SECOND_TOKEN })).status).toBe(404);
+  });
+
   it('never shows a token in any answer, log line or audit entry', async () => {
     const audit = JSON.stringify(await fixture.auth.listAudit({ limit: 1000 }));
     const logs = fixture.logs();
     expect(logs.length).toBeGreaterThan(0);
-    for (const token of [TOKEN, LIMITED_TOKEN, UNKNOWN_TOKEN]) {
+    for (const token of [TOKEN, LIMITED_TOKEN, UNKNOWN_TOKEN, SECOND_TOKEN]) {
       for (const body of bodies) expect(body).not.toContain(token);
       expect(logs).not.toContain(token);
       expect(audit).not.toContain(token);

@@ -5,8 +5,10 @@ import { AppError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
+import { retentionPolicy } from '../../pipeline/retention.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
+import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -63,11 +65,14 @@ export async function selectSources(app: App, name: string | undefined): Promise
   return all;
 }
 
-/** Runs collection for the given sources with progress output; shared by `collect` and `demo`. */
+/**
+ * Runs collection for the given sources with progress output; shared by `collect`, `serve` and `demo`. A paused
+ * source is skipped by a catch-up run; while following, its jobs wait until it is resumed.
+ */
 export async function collect(
   app: App,
   context: CommandContext,
-  sources: readonly StoredSource[],
+  given: readonly StoredSource[],
   options: {
     readonly once: boolean;
     /** The caller reports progress itself; only failures are printed. */
@@ -78,6 +83,14 @@ export async function collect(
   },
 ): Promise<readonly JobOutcome[]> {
   const nowMs = app.clock.now();
+  const paused = given.filter(isSourcePaused);
+  const sources = options.once ? given.filter((source) => !isSourcePaused(source)) : given;
+  if (paused.length > 0 && options.quiet !== true) {
+    writeLine(
+      context.io.stderr,
+      `Paused, not collected${options.once ? '' : ' until resumed'}: ${paused.map((source) => source.name).join(', ')}.`,
+    );
+  }
   let backfillDays = app.config.collect.backfillDays;
   if (backfillDays > MAX_ACCESS_LOG_RETENTION_DAYS) {
     writeLine(
@@ -140,6 +153,10 @@ export async function collect(
         },
         onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
         onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
+        isSourcePaused: async (name) => {
+          const stored = await app.store.getSource(name);
+          return stored !== undefined && isSourcePaused(stored);
+        },
       },
     );
   } finally {
@@ -148,11 +165,13 @@ export async function collect(
   }
 }
 
+/** Deletes events older than the retention an admin chose in Settings, or else the config's. */
 async function applyRetention(app: App, context: CommandContext): Promise<void> {
-  const cutoff = app.clock.now() - app.config.retention.maxAgeDays * DAY_MS;
+  const { maxAgeDays, origin } = await retentionPolicy(app);
+  const cutoff = app.clock.now() - maxAgeDays * DAY_MS;
   const deleted = await app.store.deleteEventsBefore(cutoff);
   if (deleted > 0) {
-    context.logger().info({ deleted, maxAgeDays: app.config.retention.maxAgeDays }, 'Retention deleted old events');
+    context.logger().info({ deleted, maxAgeDays, origin }, 'Retention deleted old events');
   }
 }
 

@@ -2,11 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DATABASE_FILE, type App } from '../../app.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
 import { closeServer, listen } from '../../server/listen.js';
+import type { PageStored } from '../../pipeline/runner.js';
+import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import { SqliteAuthStore } from '../../store/sqlite/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -15,6 +18,69 @@ import { collect } from './collect.js';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 // The UI build (vite) writes to dist/web; this path resolves there from both src/ and dist/.
 const WEB_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
+
+/** Whether dist/web holds a built UI; without it the server answers the API only. */
+export function webUiBuilt(): boolean {
+  return existsSync(join(WEB_ROOT, 'index.html'));
+}
+
+/** The API and, when built, the web UI, listening on an opened installation (shared by `serve` and `demo`). */
+export interface RunningWebServer {
+  readonly url: string;
+  readonly server: FastifyInstance;
+  readonly auth: SqliteAuthStore;
+  readonly webBuilt: boolean;
+  close(): Promise<void>;
+}
+
+export async function startWebServer(
+  app: App,
+  options: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+    readonly onSourcesChanged: () => void;
+  },
+): Promise<RunningWebServer> {
+  const auth = await SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) });
+  const webBuilt = webUiBuilt();
+  try {
+    const server = await buildServer({
+      app,
+      auth,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(webBuilt ? { webRoot: WEB_ROOT } : {}),
+      onSourcesChanged: options.onSourcesChanged,
+    });
+    try {
+      const url = await listen(server, { host: options.host, port: options.port, tls: options.tls !== undefined });
+      return {
+        url,
+        server,
+        auth,
+        webBuilt,
+        close: async () => {
+          try {
+            await closeServer(server);
+          } finally {
+            await auth.close();
+          }
+        },
+      };
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+  } catch (error) {
+    await auth.close();
+    throw error;
+  }
+}
+
+/** What `serve` prints about the UI, shared with `demo`. */
+export function webUiLine(url: string, webBuilt: boolean): string {
+  return webBuilt ? `Web UI: ${url}/` : `The web UI is not built (${WEB_ROOT} has no index.html); the API works.`;
+}
 
 const flagsSchema = z
   .object({
@@ -45,25 +111,19 @@ export function registerServeCommand(program: Command, context: CommandContext):
           ? undefined
           : { cert: readPem(flags.tlsCert, '--tls-cert'), key: readPem(flags.tlsKey, '--tls-key') };
       await context.withApp(async (app) => {
-        const auth = await SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) });
         const signal = context.io.signal;
         const collector = flags.collect ? superviseCollection(app, context, signal) : undefined;
-        const webBuilt = existsSync(join(WEB_ROOT, 'index.html'));
         try {
-          const server = await buildServer({
-            app,
-            auth,
+          const web = await startWebServer(app, {
+            host: flags.host,
+            port: flags.port,
             ...(tls === undefined ? {} : { tls }),
-            ...(webBuilt ? { webRoot: WEB_ROOT } : {}),
             onSourcesChanged: () => collector?.restart(),
           });
+          const { url, auth } = web;
           try {
-            const url = await listen(server, { host: flags.host, port: flags.port, tls: tls !== undefined });
             writeLine(context.io.stderr, `zerotrail is serving the API on ${url}/api (Ctrl-C stops it).`);
-            writeLine(
-              context.io.stderr,
-              webBuilt ? `Web UI: ${url}/` : `The web UI is not built (${WEB_ROOT} has no index.html); the API works.`,
-            );
+            writeLine(context.io.stderr, webUiLine(url, web.webBuilt));
             if (!LOOPBACK.has(flags.host)) {
               writeLine(
                 context.io.stderr,
@@ -82,11 +142,10 @@ export function registerServeCommand(program: Command, context: CommandContext):
             );
             await untilAborted(signal);
           } finally {
-            await closeServer(server);
+            await web.close();
           }
         } finally {
           await collector?.done;
-          await auth.close();
         }
       });
     });
@@ -103,7 +162,7 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-function untilAborted(signal: AbortSignal): Promise<void> {
+export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
@@ -113,10 +172,14 @@ function untilAborted(signal: AbortSignal): Promise<void> {
  * the API calls `restart()`, which stops the current run (each dataset keeps its committed cursor) and starts
  * again with the new list; with no sources it waits for one.
  */
-function superviseCollection(
+export function superviseCollection(
   app: App,
   context: CommandContext,
   signal: AbortSignal,
+  callbacks: {
+    readonly onPageStored?: (page: PageStored) => void;
+    readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
+  } = {},
 ): { restart(): void; readonly done: Promise<void> } {
   let current = new AbortController();
   const restart = (): void => current.abort();
@@ -127,7 +190,7 @@ function superviseCollection(
       const sources = await app.store.listSources();
       if (sources.length > 0) {
         try {
-          await collect(app, context, sources, { once: false, quiet: true, signal: stop });
+          await collect(app, context, sources, { once: false, quiet: true, signal: stop, ...callbacks });
         } catch (error) {
           app.logger.error({ err: error }, 'Collection stopped; it restarts when a data source is added or removed');
         }

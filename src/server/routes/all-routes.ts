@@ -8,6 +8,7 @@ import {
   INVENTORY_ROUTE,
   SEARCH_EVENTS_ROUTE,
 } from './events.js';
+import { DASHBOARD_ROUTE } from './dashboard.js';
 import { HEALTH_ROUTE } from './health.js';
 import { openApiRoute } from './openapi.js';
 import type { Route } from './route.js';
@@ -44,6 +45,7 @@ export const ALL_ROUTES: readonly Route[] = [
   EXPORT_EVENTS_ROUTE,
   INVENTORY_ROUTE,
   TIMELINE_ROUTE,
+  DASHBOARD_ROUTE,
   LIST_USERS_ROUTE,
   ADD_USER_ROUTE,
   SET_USER_ROLE_ROUTE,

@@ -12,7 +12,8 @@ interface Operation {
 
 // Path parameters get a value of the right shape so a request reaches authorization, not routing.
 const SAMPLE_PARAMS: Readonly<Record<string, string>> = { name: 'no-such-source', id: 'no-such-event', kind: 'user' };
-const PUBLIC_PATHS = new Set(['POST /api/login', 'GET /api/health']);
+// The one-time login link is its own credential, so like the login form it answers without a session.
+const PUBLIC_PATHS = new Set(['POST /api/login', 'GET /api/health', 'GET /api/login/link']);
 
 /**
  * The route list comes from the server's own /api/openapi.json, so a route added later is checked here
@@ -47,7 +48,7 @@ describe('every route in /api/openapi.json', () => {
   const protectedOperations = (): readonly Operation[] =>
     operations.filter((operation) => !PUBLIC_PATHS.has(`${operation.method} ${operation.path}`));
 
-  it('lists every route the server answers, and only the login and health routes are public', () => {
+  it('lists every route the server answers, and only the login, login link and health routes are public', () => {
     expect(operations.length).toBeGreaterThanOrEqual(19);
     for (const operation of operations) {
       expect(
@@ -170,5 +171,12 @@ describe('every route in /api/openapi.json', () => {
     expect((await fixture.server.inject({ method: 'GET', url: '/api/health' })).json()).toEqual({ status: 'ok' });
     const badLogin = await fixture.server.inject({ method: 'POST', url: '/api/login', payload: {} });
     expect(badLogin.statusCode).toBe(400);
+    const unknownLink = await fixture.server.inject({
+      method: 'GET',
+      url: `/api/login/link?token=${'A'.repeat(43)}`,
+    });
+    expect(unknownLink.statusCode).toBe(401);
+    expect(unknownLink.json<{ error: { code: string } }>().error.code).toBe('AUTH_LOGIN_LINK_INVALID');
+    expect(unknownLink.headers['set-cookie']).toBeUndefined();
   });
 });

@@ -22,6 +22,7 @@ import type {
   StoredInventoryEntity,
   StoredSource,
 } from '../store.js';
+import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import {
   aggregateEventsSql,
@@ -430,6 +431,11 @@ export class PostgresStore implements Store {
     return rows.map((row) => ({ startMs: row.start, count: row.n }));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the contract is async; the refusal is a rejection.
+  async dashboard(spec: DashboardSpec): Promise<DashboardSummary> {
+    throw notSupported('The dashboard summary', { fromMs: spec.fromMs, toMs: spec.toMs });
+  }
+
   /**
    * Drops every month partition wholly before `beforeMs`, deletes the older rows of the month it falls in,
    * then the ids of all of them. Returns how many events went.
@@ -795,6 +801,15 @@ function readFailed(target: PostgresTarget, error: unknown): Error {
     });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** STORE_NOT_SUPPORTED for a part of the contract this store does not do yet. */
+function notSupported(what: string, details: Readonly<Record<string, unknown>> = {}): StoreError {
+  return new StoreError('STORE_NOT_SUPPORTED', {
+    message: `${what} is not yet supported on PostgreSQL.`,
+    hint: 'Use the default SQLite store (no --database-url) for it for now.',
+    details,
+  });
 }
 
 function migrationFailed(message: string, error: unknown): StoreError {

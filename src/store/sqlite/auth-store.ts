@@ -6,6 +6,7 @@ import type {
   ApiKeyRecord,
   AuditEntry,
   AuthStore,
+  LoginLinkRecord,
   NewApiKey,
   NewUser,
   Role,
@@ -83,6 +84,10 @@ const SQL = {
   listApiKeysOfUser: 'SELECT * FROM api_keys WHERE user_id = ? ORDER BY id',
   touchApiKey: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
   deleteApiKey: 'DELETE FROM api_keys WHERE id = ?',
+  insertLoginLink: 'INSERT INTO login_links (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  redeemLoginLink: `UPDATE login_links SET used_at = ?
+    WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
+  pruneLoginLinks: 'DELETE FROM login_links WHERE expires_at <= ?',
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
   countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
   clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
@@ -193,6 +198,7 @@ export class SqliteAuthStore implements AuthStore {
       return this.#db.transaction(
         () =>
           this.#statement(SQL.pruneSessions).run(nowMs).changes +
+          this.#statement(SQL.pruneLoginLinks).run(nowMs).changes +
           this.#statement(SQL.pruneFailures).run(failuresBeforeMs).changes,
       )();
     } catch (error) {
@@ -221,6 +227,19 @@ export class SqliteAuthStore implements AuthStore {
 
   async deleteApiKey(id: number): Promise<boolean> {
     return this.#write(SQL.deleteApiKey, [id]).changes > 0;
+  }
+
+  async createLoginLink(link: LoginLinkRecord): Promise<void> {
+    this.#write(SQL.insertLoginLink, [link.tokenHash, link.userId, link.createdAt, link.expiresAt]);
+  }
+
+  async redeemLoginLink(tokenHash: string, nowMs: number): Promise<number | undefined> {
+    try {
+      const row = this.#statement(SQL.redeemLoginLink).get(nowMs, tokenHash, nowMs) as { user_id: number } | undefined;
+      return row?.user_id;
+    } catch (error) {
+      throw writeFailed(error);
+    }
   }
 
   async recordLoginFailure(subject: string, atMs: number): Promise<void> {

@@ -44,6 +44,8 @@ export const SQL = {
   selectSource: 'SELECT * FROM sources WHERE name = ?',
   selectSources: 'SELECT * FROM sources ORDER BY name',
   deleteSource: 'DELETE FROM sources WHERE name = ?',
+  updateSource: `UPDATE sources SET account_id = ?, token_ciphertext = ?, token_last_four = ?, settings = ?
+    WHERE name = ?`,
   // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE, whose wildcards
   // could appear in a source name.
   deleteSourceCursors: "DELETE FROM cursors WHERE substr(id, 1, length(?) + 1) = ? || '/'",

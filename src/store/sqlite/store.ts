@@ -539,6 +539,31 @@ export class SqliteStore implements Store {
     }
   }
 
+  async updateSource(source: StoredSource, options: { readonly resetCollection: boolean }): Promise<boolean> {
+    const update = this.#open().transaction((): boolean => {
+      const updated =
+        this.#statement(SQL.updateSource).run(
+          source.accountId,
+          source.tokenCiphertext,
+          source.tokenLastFour,
+          JSON.stringify(source.settings),
+          source.name,
+        ).changes > 0;
+      if (updated && options.resetCollection) {
+        this.#statement(SQL.deleteSourceCursors).run(source.name, source.name);
+        this.#statement(SQL.deleteSourceStatuses).run(source.name, source.name);
+        this.#statement(SQL.deleteSourceInventory).run(source.name);
+        this.#statement(SQL.deleteSourceInventorySnapshots).run(source.name);
+      }
+      return updated;
+    });
+    try {
+      return update.immediate();
+    } catch (error) {
+      throw writeFailed('update the source', error);
+    }
+  }
+
   async setDatasetStatus(status: DatasetStatus): Promise<void> {
     try {
       this.#statement(SQL.upsertStatus).run(
