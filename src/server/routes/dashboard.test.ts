@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent, Outcome } from '../../core/event.js';
+import type { NormalizedEvent } from '../../core/event.js';
 import type { DashboardSummary } from '../../store/dashboard-summary.js';
 import { login, startServerFixture, type ServerFixture } from '../server-fixture.suite.js';
 
@@ -15,7 +15,7 @@ function access(n: number, time: number, overrides: Partial<NormalizedEvent> = {
     dataset: 'access_requests',
     classUid: 3002,
     activity: 'logon',
-    outcome: 'success' as Outcome,
+    outcome: 'success',
     user: 'alice@example.com',
     srcIp: '192.0.2.10',
     country: 'US',
