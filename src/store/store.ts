@@ -2,6 +2,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { SourceCursor } from '../sources/source.js';
 import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
+import type { DetectionStore } from './detection-store.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
 export interface CursorUpdate {
@@ -91,7 +92,7 @@ export interface StoredInventoryEntity extends InventoryEntity {
  * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
  * `append` writes the events and the cursor in one transaction and is idempotent on event id.
  */
-export interface Store {
+export interface Store extends DetectionStore {
   migrate(): Promise<void>;
   append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult>;
   cursor(id: string): Promise<SourceCursor | undefined>;

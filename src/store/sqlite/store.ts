@@ -28,6 +28,7 @@ import type {
 } from '../store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { HourlySummary } from './hourly-summary.js';
+import { SqliteDetectionStore } from './detection-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
 import {
@@ -109,7 +110,7 @@ interface StatusRow {
 const pageTokenSchema = z.object({ t: z.number().int(), i: z.string() }).strict();
 
 /** The store on one SQLite file (better-sqlite3, WAL). One instance owns one connection. */
-export class SqliteStore implements Store {
+export class SqliteStore extends SqliteDetectionStore implements Store {
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #logger: Logger;
@@ -127,6 +128,7 @@ export class SqliteStore implements Store {
   #closed = false;
 
   private constructor(db: Database.Database, options: SqliteStoreOptions) {
+    super(db, options.clock ?? systemClock);
     this.#db = db;
     this.#path = options.path;
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'sqlite' });

@@ -1,0 +1,421 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock.js';
+import type { NormalizedEvent } from '../core/event.js';
+import { silentLogger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { loadBuiltinRules } from './builtin-rules.js';
+import { Detector } from './detector.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'zerotrail-detect-'));
+let counter = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+const MIN = 60_000;
+const DAY = 86_400_000;
+const RULES = loadBuiltinRules();
+
+let seq = 0;
+function access(overrides: Partial<NormalizedEvent> & { time: number }): NormalizedEvent {
+  seq += 1;
+  const id = `${String(overrides.time).padStart(14, '0')}-${String(seq).padStart(6, '0')}`;
+  return {
+    id,
+    sourceName: 'cf',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'failure',
+    user: 'alice@example.com',
+    srcIp: '203.0.113.7',
+    country: 'ru',
+    app: 'wiki.example.com',
+    appUid: 'app-1',
+    idp: 'okta',
+    rayId: null,
+    ocsf: { message: 'Cloudflare Access logon denied' },
+    raw: {},
+    ...overrides,
+  };
+}
+
+function denials(
+  count: number,
+  from: number,
+  stepMs: number,
+  overrides: Partial<NormalizedEvent> = {},
+): NormalizedEvent[] {
+  return Array.from({ length: count }, (_, i) => access({ time: from + i * stepMs, ...overrides }));
+}
+
+describe('Detector with the built-in rules', () => {
+  let store: SqliteStore;
+  let path: string;
+  const clock = new ManualClock(T0 + 30 * DAY);
+  const deps = () => ({ store, clock, logger: silentLogger(), metrics: new Metrics() });
+  const append = (events: readonly NormalizedEvent[]) =>
+    store.append(events, { id: 'cf/access_requests', value: { n: seq } });
+  const alertsOf = async (ruleId: string) => await store.listAlerts({ ruleId, limit: 100 });
+
+  beforeEach(async () => {
+    path = join(dir, `detect-${counter++}.db`);
+    store = await SqliteStore.open({ path, clock });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  describe('brute force against a user', () => {
+    it('fires on 14 denials of one user in 6 minutes, with event times and a summary', async () => {
+      await append(denials(14, T0, 27_000));
+      await new Detector(deps(), RULES).catchUp();
+      const [alert, ...rest] = await alertsOf('zt-brute-force-user');
+      expect(rest).toEqual([]);
+      expect(alert).toMatchObject({
+        severity: 'high',
+        technique: 'T1110.001',
+        entity: { user: 'alice@example.com', ip: '203.0.113.7', app: 'wiki.example.com' },
+        firstEventTime: T0,
+        lastEventTime: T0 + 13 * 27_000,
+        count: 14,
+        status: 'open',
+        summary: 'alice@example.com was denied 14 times from 203.0.113.7 (RU) in 6 minutes',
+      });
+      expect(await store.alertEvidence(alert?.id ?? '')).toHaveLength(14);
+    });
+
+    it('does not fire on 9 denials, nor on denials spread wider than the window', async () => {
+      await append(denials(9, T0, 30_000));
+      await append(denials(12, T0 + DAY, 2 * MIN));
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-brute-force-user')).toEqual([]);
+    });
+
+    it('keeps its state across a restart: 6 denials before and 6 after make one alert', async () => {
+      await append(denials(6, T0, 20_000));
+      await new Detector(deps(), RULES).catchUp();
+      await store.close();
+      store = await SqliteStore.open({ path, clock });
+      await store.migrate();
+      await append(denials(6, T0 + 2 * MIN + 1, 20_000));
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-brute-force-user');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.count).toBe(12);
+    });
+
+    it('judges a late denial in event-time order and stamps the alert with event time', async () => {
+      const early = denials(10, T0, 30_000);
+      // Every other denial arrives first, the rest later, as a backfill of an older page would.
+      await append(early.filter((_, i) => i % 2 === 1));
+      const detector = new Detector(deps(), RULES);
+      await detector.catchUp();
+      expect(await alertsOf('zt-brute-force-user')).toEqual([]);
+      await append(early.filter((_, i) => i % 2 === 0));
+      await detector.catchUp();
+      const [alert] = await alertsOf('zt-brute-force-user');
+      expect(alert).toMatchObject({ firstEventTime: T0, lastEventTime: T0 + 9 * 30_000, count: 10 });
+      expect(alert?.createdAt).toBe(clock.now());
+    });
+
+    it('grows one alert within the suppression window and opens another after it', async () => {
+      await append(denials(10, T0, 10_000));
+      await append(denials(10, T0 + 30 * MIN, 10_000));
+      await append(denials(10, T0 + 5 * 60 * MIN, 10_000));
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-brute-force-user');
+      expect(alerts.map((alert) => alert.count)).toEqual([10, 20]);
+    });
+
+    it('skips users on the allow-list and honours a threshold override and a disabled rule', async () => {
+      const base = {
+        enabled: null,
+        overrides: {},
+        allow: { users: [], ips: [], apps: [], countries: [] },
+        updatedAt: T0,
+        updatedBy: 'admin',
+      };
+      await store.saveRuleSetting({
+        ...base,
+        ruleId: 'zt-brute-force-user',
+        allow: { ...base.allow, users: ['ALICE@example.com'] },
+      });
+      await append(denials(12, T0, 10_000));
+      await append(denials(12, T0, 10_000, { user: 'bob@example.com', srcIp: '198.51.100.9' }));
+      await new Detector(deps(), RULES).catchUp();
+      expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.entity.user)).toEqual(['bob@example.com']);
+
+      await store.saveRuleSetting({ ...base, ruleId: 'zt-brute-force-user', overrides: { threshold: 3 } });
+      await append(denials(3, T0 + DAY, 10_000, { user: 'carol@example.com' }));
+      await store.saveRuleSetting({ ...base, ruleId: 'zt-password-spraying', enabled: false });
+      await append(denials(10, T0 + 2 * DAY, 10_000).map((event, i) => ({ ...event, user: `u${i}@example.com` })));
+      await new Detector(deps(), RULES).catchUp();
+      expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.entity.user)).toContain('carol@example.com');
+      expect(await alertsOf('zt-password-spraying')).toEqual([]);
+    });
+  });
+
+  describe('exactly once', () => {
+    it('evaluates each stored event once, however often and however many detectors run', async () => {
+      await append(denials(14, T0, 10_000));
+      const first = new Detector(deps(), RULES);
+      const second = new Detector(deps(), RULES);
+      const results = await Promise.all([first.catchUp(), second.catchUp(), first.catchUp()]);
+      expect(results.reduce((sum, result) => sum + result.events, 0)).toBe(14);
+      expect(await first.catchUp()).toEqual({ events: 0, created: 0, updated: 0 });
+      const alerts = await alertsOf('zt-brute-force-user');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.count).toBe(14);
+      expect(await store.alertHistory(alerts[0]?.id ?? '')).toHaveLength(1);
+    });
+
+    it('a commit from a stale offset is refused and changes nothing', async () => {
+      await append(denials(14, T0, 10_000));
+      await new Detector(deps(), RULES).catchUp();
+      const before = await store.listAlerts({ limit: 100 });
+      const result = await store.commitDetections({
+        offsetName: 'rules',
+        fromOffset: 0,
+        toOffset: 14,
+        state: [{ ruleId: 'zt-brute-force-user', key: 'alice@example.com', value: null }],
+        firings: [],
+      });
+      expect(result.committed).toBe(false);
+      expect(await store.listAlerts({ limit: 100 })).toEqual(before);
+      expect(await store.detectionState('zt-brute-force-user', ['alice@example.com'])).toHaveProperty('size', 1);
+    });
+  });
+
+  describe('password spraying', () => {
+    it('fires on denials for 8 users from one /24', async () => {
+      const users = Array.from({ length: 8 }, (_, i) => `user${i}@example.com`);
+      await append(users.map((user, i) => access({ time: T0 + i * MIN, user, srcIp: `203.0.113.${10 + i}` })));
+      await new Detector(deps(), RULES).catchUp();
+      const [alert] = await alertsOf('zt-password-spraying');
+      expect(alert?.entity.ip).toBe('203.0.113.0/24');
+      expect(alert?.summary).toMatch(
+        /^Denied logins for 8 users \(user0@example.com, .*\) from 203.0.113.0\/24 \(RU\) in 7 minutes$/,
+      );
+      expect(await alertsOf('zt-brute-force-user')).toEqual([]);
+    });
+
+    it('does not fire for 8 users from 8 networks, nor for one user denied from one network many times', async () => {
+      await append(
+        Array.from({ length: 8 }, (_, i) =>
+          access({ time: T0 + i * MIN, user: `user${i}@example.com`, srcIp: `198.51.${i}.1` }),
+        ),
+      );
+      await append(denials(9, T0 + DAY, MIN));
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-password-spraying')).toEqual([]);
+    });
+  });
+
+  describe('denied, then allowed', () => {
+    it('fires at medium when the success comes from a known address, high from a new one', async () => {
+      await append([access({ time: T0 - DAY, outcome: 'success', srcIp: '192.0.2.1', country: 'us' })]);
+      await append(denials(5, T0, MIN, { srcIp: '192.0.2.1', country: 'us' }));
+      await append([access({ time: T0 + 6 * MIN, outcome: 'success', srcIp: '192.0.2.1', country: 'us' })]);
+      await append([
+        access({ time: T0 - DAY, outcome: 'success', user: 'bob@example.com', srcIp: '192.0.2.2', country: 'us' }),
+      ]);
+      await append(denials(5, T0, MIN, { user: 'bob@example.com' }));
+      await append([access({ time: T0 + 7 * MIN, outcome: 'success', user: 'bob@example.com' })]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-denied-then-allowed');
+      const byUser = new Map(alerts.map((alert) => [alert.entity.user, alert]));
+      expect(byUser.get('alice@example.com')?.severity).toBe('medium');
+      expect(byUser.get('bob@example.com')?.severity).toBe('high');
+      expect(byUser.get('bob@example.com')?.summary).toBe(
+        'bob@example.com was denied 5 times on wiki.example.com, then allowed from a new address from 203.0.113.7 (RU) within 7 minutes',
+      );
+      expect(byUser.get('bob@example.com')?.count).toBe(6);
+    });
+
+    it('does not fire on 4 denials, on a success on another app, or on a success an hour later', async () => {
+      await append(denials(4, T0, MIN));
+      await append([access({ time: T0 + 5 * MIN, outcome: 'success' })]);
+      await append(denials(5, T0 + DAY, MIN, { user: 'bob@example.com' }));
+      await append([
+        access({ time: T0 + DAY + 6 * MIN, outcome: 'success', user: 'bob@example.com', app: 'mail.example.com' }),
+      ]);
+      await append(denials(5, T0 + 2 * DAY, MIN, { user: 'carol@example.com' }));
+      await append([access({ time: T0 + 2 * DAY + 65 * MIN, outcome: 'success', user: 'carol@example.com' })]);
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-denied-then-allowed')).toEqual([]);
+    });
+  });
+
+  describe('burst of denied logins across the organisation', () => {
+    // Two days of a quiet organisation: one denial an hour.
+    const quiet = (): NormalizedEvent[] =>
+      Array.from({ length: 48 }, (_, i) =>
+        access({ time: T0 + i * 60 * MIN, user: `q${i}@example.com`, srcIp: `198.51.100.${i}` }),
+      );
+
+    it('fires on 40 denials in ten minutes after a day of learning', async () => {
+      await append(quiet());
+      await append(
+        Array.from({ length: 40 }, (_, i) =>
+          access({ time: T0 + 2 * DAY + i * 10_000, user: `b${i}@example.com`, srcIp: `192.0.2.${i}` }),
+        ),
+      );
+      await new Detector(deps(), RULES).catchUp();
+      const [alert, ...rest] = await alertsOf('zt-denied-burst');
+      expect(rest).toEqual([]);
+      expect(alert?.summary).toBe('40 denied logins in 10 minutes, against a usual 0.2 per 10 minutes');
+      expect(alert?.severity).toBe('medium');
+    });
+
+    it('does not fire during the learning day, nor on a rate the organisation is used to', async () => {
+      await append(
+        Array.from({ length: 40 }, (_, i) =>
+          access({ time: T0 + i * 10_000, user: `b${i}@example.com`, srcIp: `192.0.2.${i}` }),
+        ),
+      );
+      // A busy organisation: 8 denials every ten minutes for two days, then 35 in ten minutes.
+      const busy = { accountId: 'fedcba9876543210fedcba9876543210' };
+      await append(
+        Array.from({ length: 2 * 144 * 8 }, (_, i) =>
+          access({
+            time: T0 + 10 * DAY + i * 75_000,
+            user: `q${i % 50}@example.com`,
+            srcIp: `198.51.100.${i % 200}`,
+            ...busy,
+          }),
+        ),
+      );
+      await append(
+        Array.from({ length: 35 }, (_, i) =>
+          access({ time: T0 + 12 * DAY + i * 10_000, user: `z${i}@example.com`, srcIp: `192.0.2.${i}`, ...busy }),
+        ),
+      );
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-denied-burst')).toEqual([]);
+    });
+  });
+
+  describe('login by a deprovisioned user', () => {
+    const scim = (time: number, activity: string, user = 'alice@example.com'): NormalizedEvent =>
+      access({
+        time,
+        dataset: 'scim_updates',
+        classUid: 3007,
+        activity,
+        outcome: 'success',
+        user,
+        srcIp: null,
+        country: null,
+        app: null,
+        appUid: null,
+      });
+
+    it('fires on a login after a SCIM disable, and not after re-enabling', async () => {
+      await append([scim(T0, 'disable'), access({ time: T0 + MIN, outcome: 'success' })]);
+      await append([scim(T0, 'delete', 'bob@example.com'), scim(T0 + MIN, 'enable', 'bob@example.com')]);
+      await append([access({ time: T0 + 2 * MIN, outcome: 'success', user: 'bob@example.com' })]);
+      await append([
+        access({ time: T0 - MIN, outcome: 'success', user: 'carol@example.com' }),
+        scim(T0, 'disable', 'carol@example.com'),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-deprovisioned-login');
+      expect(alerts.map((alert) => alert.entity.user)).toEqual(['alice@example.com']);
+      expect(alerts[0]?.count).toBe(2);
+      expect(alerts[0]?.summary).toMatch(
+        /^alice@example.com signed in to wiki.example.com from 203.0.113.7 \(RU\) after being deprovisioned \(scim_updates disable at /,
+      );
+    });
+
+    it('fires on a login after the inventory showed the user without a seat', async () => {
+      await store.saveInventorySnapshot(
+        {
+          sourceName: 'cf',
+          dataset: 'access_users',
+          takenAt: T0,
+          entities: [
+            { kind: 'user', id: 'u1', name: 'Dana', attributes: { email: 'dana@example.com', access_seat: false } },
+            { kind: 'user', id: 'u2', name: 'Eve', attributes: { email: 'eve@example.com', access_seat: true } },
+          ],
+        },
+        [],
+      );
+      await append([
+        access({ time: T0 - MIN, outcome: 'success', user: 'dana@example.com' }),
+        access({ time: T0 + MIN, outcome: 'success', user: 'dana@example.com' }),
+        access({ time: T0 + MIN, outcome: 'success', user: 'eve@example.com' }),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-deprovisioned-login');
+      expect(alerts.map((alert) => [alert.entity.user, alert.count])).toEqual([['dana@example.com', 1]]);
+    });
+  });
+
+  describe('configuration tampering', () => {
+    const change = (time: number, dataset: string, activity: string, ocsf: Record<string, unknown>): NormalizedEvent =>
+      access({
+        time,
+        dataset,
+        classUid: 3004,
+        activity,
+        outcome: 'success',
+        user: null,
+        srcIp: null,
+        country: null,
+        app: null,
+        appUid: null,
+        ocsf,
+      });
+
+    it('fires on an identity provider added, a group widened and a Gateway rule disabled, not on a rename', async () => {
+      await append([
+        change(T0, 'identity_providers', 'create', {
+          message: 'Identity provider "Google Workspace" created',
+          entity: { type: 'Identity provider' },
+        }),
+        change(T0 + MIN, 'groups', 'update', {
+          message: 'Access group "Contractors" changed',
+          entity: { data: { include: [] } },
+          updated_entity: { data: { include: [{ everyone: {} }] } },
+        }),
+        change(T0 + 2 * MIN, 'gateway', 'update', {
+          message: 'Gateway rule "Block malware" disabled',
+          entity: { type: 'Gateway rule', data: { enabled: true } },
+          updated_entity: { type: 'Gateway rule', data: { enabled: false } },
+        }),
+        change(T0 + 3 * MIN, 'gateway', 'update', {
+          message: 'Gateway rule "Block malware" changed',
+          entity: { type: 'Gateway rule', data: { name: 'a' } },
+          updated_entity: { type: 'Gateway rule', data: { name: 'b' } },
+        }),
+        change(T0 + 4 * MIN, 'apps', 'create', { message: 'Access application "Wiki" created' }),
+      ]);
+      await append([
+        access({
+          time: T0 + 5 * MIN,
+          dataset: 'audit_logs',
+          classUid: 6003,
+          activity: 'create',
+          outcome: 'success',
+          user: 'admin@example.com',
+          ocsf: { message: 'Created API token', resources: [{ uid: 't1', type: 'api_token' }] },
+        }),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-config-tampering');
+      expect(alerts.map((alert) => alert.summary).sort()).toEqual([
+        'Access group "Contractors" changed (groups)',
+        'Created API token (audit_logs)',
+        'Gateway rule "Block malware" disabled (gateway)',
+        'Identity provider "Google Workspace" created (identity_providers)',
+      ]);
+      expect(alerts.every((alert) => alert.technique === 'T1556')).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,143 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { RuleSetting } from '../store/detection-store.js';
+import type { Store } from '../store/store.js';
+import { evaluateEvents } from './evaluate.js';
+import { loadInventoryView } from './inventory-view.js';
+import type { CompiledRule } from './rule.js';
+import { compileRule, type RuleDefinition } from './rule-file.js';
+
+export interface DetectorDeps {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+}
+
+export interface CatchUpResult {
+  readonly events: number;
+  readonly created: number;
+  readonly updated: number;
+}
+
+/** The offset name of the one streaming evaluator. */
+export const DETECTION_OFFSET = 'rules';
+const DEFAULT_BATCH = 2_000;
+
+/**
+ * Evaluates stored events exactly once, in the store's insertion order. Each step reads the events after the
+ * detection offset, evaluates them, and commits the alerts, the rule state and the new offset in one
+ * transaction, so a crash before the commit repeats the step and a crash after it finds the work done.
+ */
+export class Detector {
+  readonly #deps: DetectorDeps;
+  readonly #definitions: readonly RuleDefinition[];
+  readonly #batch: number;
+  readonly #log: Logger;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #notified = false;
+  #closed = false;
+
+  constructor(deps: DetectorDeps, definitions: readonly RuleDefinition[], options: { readonly batch?: number } = {}) {
+    this.#deps = deps;
+    this.#definitions = definitions;
+    this.#batch = options.batch ?? DEFAULT_BATCH;
+    this.#log = deps.logger.child({ component: 'detect', id: DETECTION_OFFSET });
+  }
+
+  /** Asks for a catch-up soon; returns at once. Called after every committed batch, so it must stay cheap. */
+  notify(): void {
+    if (this.#closed) return;
+    this.#notified = true;
+    if (this.#running !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      try {
+        await this.catchUp();
+      } catch (error) {
+        // The offset did not move, so the next notification retries the same events.
+        this.#deps.metrics.increment('detect_runs_failed_total');
+        this.#log.warn({ err: error }, 'Detection run failed');
+      }
+    } while (this.#again && !this.#closed);
+  }
+
+  /** Evaluates everything stored after the offset, in steps, and returns what it did. */
+  async catchUp(): Promise<CatchUpResult> {
+    const { store } = this.#deps;
+    const rules = this.#compile(await store.ruleSettings());
+    const inventory = await loadInventoryView(store);
+    let events = 0;
+    let created = 0;
+    let updated = 0;
+    for (;;) {
+      const offset = await store.detectionOffset(DETECTION_OFFSET);
+      const rows = await store.eventsAfter(offset, this.#batch);
+      const last = rows[rows.length - 1];
+      if (last === undefined) break;
+      const result = await evaluateEvents(
+        rules,
+        rows.map((row) => row.event),
+        { load: (ruleId, keys) => store.detectionState(ruleId, keys) },
+        { inventory },
+      );
+      const commit = await store.commitDetections({
+        offsetName: DETECTION_OFFSET,
+        fromOffset: offset,
+        toOffset: last.seq,
+        state: result.state,
+        firings: result.firings,
+      });
+      // Another process moved the offset first; its commit covers these events, so start again from it.
+      if (!commit.committed) continue;
+      events += rows.length;
+      created += commit.created;
+      updated += commit.updated;
+      this.#deps.metrics.increment('detect_events_evaluated_total', {}, rows.length);
+      this.#deps.metrics.increment('detect_alerts_created_total', {}, commit.created);
+      this.#log.debug({ events: rows.length, created: commit.created, updated: commit.updated }, 'Detections stored');
+    }
+    return { events, created, updated };
+  }
+
+  /** Waits for a running pass, then runs a last one if anything was stored since; further notifications are ignored. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#running !== null) await this.#running;
+    if (this.#notified) {
+      try {
+        await this.catchUp();
+      } catch (error) {
+        this.#deps.metrics.increment('detect_runs_failed_total');
+        this.#log.warn({ err: error }, 'Detection run failed');
+      }
+    }
+  }
+
+  #compile(settings: readonly RuleSetting[]): readonly CompiledRule[] {
+    const byId = new Map(settings.map((setting) => [setting.ruleId, setting]));
+    const rules: CompiledRule[] = [];
+    for (const definition of this.#definitions) {
+      try {
+        rules.push(compileRule(definition, byId.get(definition.header.id)));
+      } catch (error) {
+        // Overrides are checked when saved; one that no longer fits a changed rule disables only that rule.
+        this.#deps.metrics.increment('detect_rules_invalid_total');
+        this.#log.error({ err: error, ruleId: definition.header.id }, 'Rule settings rejected; rule not run');
+      }
+    }
+    return rules;
+  }
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { AlertEntity, EvidenceRef } from '../../store/detection-store.js';
+import { networkOf } from '../ip-range.js';
+import { fieldGetter, isFlatField, RuleProblem, valueText } from '../match.js';
+
+/** Events that arrive later than this behind the newest one of their key are judged without older state. */
+export const LATENESS_MS = 6 * 3_600_000;
+/** Entries one key keeps at most; the oldest go first. */
+export const MAX_TRACKED = 500;
+/** Evidence events one firing names at most; the newest are kept. */
+export const MAX_EVIDENCE = 200;
+
+/** A grouping field: any condition field, or `src_net` (the /24 or /48 of src_ip). */
+export const groupBySchema = z.array(z.string().min(1)).superRefine((fields, ctx) => {
+  for (const [i, field] of fields.entries()) {
+    if (field === 'src_net') continue;
+    try {
+      fieldGetter(field, `group_by[${i}]`);
+    } catch (error) {
+      if (!(error instanceof RuleProblem)) throw error;
+      ctx.addIssue({ code: 'custom', path: [i], message: error.message });
+    }
+  }
+});
+
+export type Grouping = (event: NormalizedEvent) => { key: string; values: Readonly<Record<string, string>> } | null;
+
+/** The key of an event under `group_by`, or null when one of the fields is empty (the event is not grouped). */
+export function grouping(fields: readonly string[]): Grouping {
+  const getters = fields.map((field) => {
+    if (field === 'src_net') return (event: NormalizedEvent) => (event.srcIp === null ? null : networkOf(event.srcIp));
+    const get = fieldGetter(field, 'group_by');
+    return (event: NormalizedEvent) => {
+      return valueText(get(event)[0])?.toLowerCase() ?? null;
+    };
+  });
+  return (event) => {
+    const values: Record<string, string> = {};
+    const parts: string[] = [];
+    for (const [i, get] of getters.entries()) {
+      const value = get(event);
+      if (value === null || value === '') return null;
+      values[fields[i] ?? ''] = value;
+      parts.push(value);
+    }
+    return { key: parts.length === 0 ? '*' : parts.join('\u001f'), values };
+  };
+}
+
+/** Who an alert is about, from the event and the grouping values. */
+export function entityOf(event: NormalizedEvent, values: Readonly<Record<string, string>> = {}): AlertEntity {
+  return {
+    user: event.user ?? values['user'] ?? null,
+    ip: values['src_net'] ?? event.srcIp,
+    app: event.app ?? event.appUid,
+  };
+}
+
+/** Values every summary may use. */
+export function eventVars(event: NormalizedEvent): Record<string, string | null> {
+  const message = (event.ocsf as { message?: unknown }).message;
+  return {
+    user: event.user,
+    src_ip: event.srcIp,
+    country: event.country === null ? null : event.country.toUpperCase(),
+    app: event.app ?? event.appUid,
+    idp: event.idp,
+    dataset: event.dataset,
+    activity: event.activity,
+    message: typeof message === 'string' ? message : null,
+  };
+}
+
+export const COMMON_VARIABLES = ['user', 'src_ip', 'country', 'app', 'idp', 'dataset', 'activity', 'message'] as const;
+
+export function isFlat(field: string): boolean {
+  return isFlatField(field);
+}
+
+/** One event remembered by a windowed rule: time, id and an optional value (the distinct-counted field). */
+export type Entry = readonly [time: number, id: string, value: string | null];
+
+/** Inserts in (time, id) order; false when the id is already there, so a repeated event changes nothing. */
+export function insertEntry(entries: Entry[], entry: Entry): boolean {
+  let at = entries.length;
+  while (at > 0) {
+    const previous = entries[at - 1];
+    if (previous === undefined) break;
+    if (previous[0] < entry[0] || (previous[0] === entry[0] && previous[1] < entry[1])) break;
+    at -= 1;
+  }
+  for (let i = at; i < entries.length && entries[i]?.[0] === entry[0]; i += 1)
+    if (entries[i]?.[1] === entry[1]) return false;
+  for (let i = at - 1; i >= 0 && entries[i]?.[0] === entry[0]; i -= 1) if (entries[i]?.[1] === entry[1]) return false;
+  entries.splice(at, 0, entry);
+  return true;
+}
+
+/** Drops entries older than `keepMs` behind the newest, and the oldest beyond MAX_TRACKED. */
+export function pruneEntries(entries: Entry[], keepMs: number): Entry[] {
+  const newest = entries[entries.length - 1]?.[0];
+  if (newest === undefined) return entries;
+  const kept = entries.filter((entry) => entry[0] >= newest - keepMs);
+  return kept.length > MAX_TRACKED ? kept.slice(kept.length - MAX_TRACKED) : kept;
+}
+
+export function evidenceOf(entries: readonly Entry[]): EvidenceRef[] {
+  const newest = entries.length > MAX_EVIDENCE ? entries.slice(entries.length - MAX_EVIDENCE) : entries;
+  return newest.map(([eventTime, eventId]) => ({ eventId, eventTime }));
+}
+
+export function entriesOf(value: unknown): Entry[] {
+  return Array.isArray(value) ? (value as Entry[]).slice() : [];
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { SEVERITIES } from '../../store/detection-store.js';
+import { durationSchema, formatDuration } from '../duration.js';
+import { fieldGetter, valueText } from '../match.js';
+import { registerRuleType, type RawFiring } from '../rule.js';
+import { entityOf, eventVars, groupBySchema, grouping } from './common.js';
+
+const paramsSchema = z
+  .object({
+    group_by: groupBySchema,
+    /** The field whose new values are reported. */
+    field: z.string().min(1),
+    /** No alert until the key has been seen for this long. */
+    learning: durationSchema,
+    /** Only these values are reported when new (sensitive applications, say); empty means every value. */
+    values: z.array(z.string().min(1)).default([]),
+    /** Severity when the value is new for the whole organisation too. */
+    escalate_to: z.enum(SEVERITIES).optional(),
+  })
+  .strict();
+
+interface SeenState {
+  /** When the key was first seen. */
+  first: number;
+  /** Value → when it was first seen. */
+  v: Record<string, number>;
+}
+
+const MAX_VALUES = 200;
+const ORGANISATION_KEY = '\u0000organisation';
+
+/**
+ * A value of `field` that one key has not shown before, once the key has `learning` of history. The history is
+ * what this rule has evaluated, backfills included, so the learning period ends with the first week of data.
+ */
+export const firstSeenRule = registerRuleType({
+  params: paramsSchema,
+  variables: ['value', 'known', 'since'],
+  create(params) {
+    const keyOf = grouping(params.group_by);
+    const valueOf = fieldGetter(params.field, 'params.field');
+    const only = new Set(params.values.map((value) => value.toLowerCase()));
+    const read = (event: Parameters<typeof valueOf>[0]): string | null => {
+      return valueText(valueOf(event)[0])?.toLowerCase() ?? null;
+    };
+    return {
+      stateKeys: (event) => {
+        const group = keyOf(event);
+        if (group === null) return [];
+        return params.escalate_to === undefined ? [group.key] : [group.key, ORGANISATION_KEY];
+      },
+      evaluate(event, store) {
+        const group = keyOf(event);
+        const value = read(event);
+        if (group === null || value === null) return [];
+        const state = (store.get(group.key) as SeenState | undefined) ?? { first: event.time, v: {} };
+        const since = state.first;
+        state.first = Math.min(state.first, event.time);
+        const seen = state.v[value];
+        let firing: RawFiring | null = null;
+        if (seen === undefined) {
+          const known = Object.keys(state.v);
+          if (known.length < MAX_VALUES) state.v[value] = event.time;
+          let newForOrganisation = false;
+          if (params.escalate_to !== undefined) {
+            const org = (store.get(ORGANISATION_KEY) as SeenState | undefined) ?? { first: event.time, v: {} };
+            newForOrganisation = org.v[value] === undefined && event.time - org.first >= params.learning;
+            if (org.v[value] === undefined && Object.keys(org.v).length < MAX_VALUES) org.v[value] = event.time;
+            org.first = Math.min(org.first, event.time);
+            store.set(ORGANISATION_KEY, org);
+          }
+          if (event.time - since >= params.learning && (only.size === 0 || only.has(value))) {
+            firing = {
+              entityKey: `${group.key}\u001f${value}`,
+              entity: entityOf(event, group.values),
+              evidence: [{ eventId: event.id, eventTime: event.time }],
+              vars: {
+                ...eventVars(event),
+                value: valueText(valueOf(event)[0]) ?? value,
+                known: known.length === 0 ? 'none' : known.slice(0, 5).join(', '),
+                since: formatDuration(event.time - since),
+              },
+              ...(newForOrganisation && params.escalate_to !== undefined ? { severity: params.escalate_to } : {}),
+              details: {
+                field: params.field,
+                value,
+                known: known.slice(0, 20),
+                new_for_organisation: newForOrganisation,
+              },
+            };
+          }
+        } else if (event.time < seen) {
+          state.v[value] = event.time;
+        }
+        store.set(group.key, state);
+        return firing === null ? [] : [firing];
+      },
+    };
+  },
+});

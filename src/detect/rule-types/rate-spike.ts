@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { durationSchema, formatDuration } from '../duration.js';
+import { registerRuleType } from '../rule.js';
+import { entityOf, eventVars, groupBySchema, grouping, MAX_EVIDENCE } from './common.js';
+
+const paramsSchema = z
+  .object({
+    group_by: groupBySchema.default([]),
+    /** The interval events are counted in. */
+    bucket: durationSchema,
+    /** How much history the usual rate is the mean of. */
+    baseline: durationSchema,
+    /** No alert until the key has this much history. */
+    learning: durationSchema,
+    /** How many times the usual rate a bucket must reach. */
+    factor: z.number().min(1),
+    /** And at least this many events, so a quiet organisation's few denials are no burst. */
+    min_count: z.number().int().min(1),
+  })
+  .strict();
+
+interface SpikeState {
+  /** Start of the first bucket ever seen. */
+  first: number;
+  /** Bucket start → events counted in it. */
+  b: Record<string, number>;
+  /** Bucket start → ids of its events (for evidence), the newest buckets only. */
+  ids: Record<string, [number, string][]>;
+}
+
+/**
+ * Events in one bucket against the mean per bucket over the preceding `baseline` (empty buckets count as zero),
+ * once `learning` of history exists: a burst is both `factor` times the usual rate and at least `min_count`.
+ */
+export const rateSpikeRule = registerRuleType({
+  params: paramsSchema,
+  variables: ['count', 'usual', 'bucket'],
+  create(params) {
+    const keyOf = grouping(params.group_by);
+    return {
+      stateKeys: (event) => {
+        const group = keyOf(event);
+        return group === null ? [] : [group.key];
+      },
+      evaluate(event, store) {
+        const group = keyOf(event);
+        if (group === null) return [];
+        const bucket = Math.floor(event.time / params.bucket) * params.bucket;
+        const saved = store.get(group.key) as SpikeState | undefined;
+        const state: SpikeState = saved ?? { first: bucket, b: {}, ids: {} };
+        const ids = state.ids[bucket] ?? [];
+        if (ids.some(([, id]) => id === event.id)) return [];
+        state.first = Math.min(state.first, bucket);
+        const count = (state.b[bucket] ?? 0) + 1;
+        state.b[bucket] = count;
+        state.ids[bucket] = ids.length >= MAX_EVIDENCE ? ids : [...ids, [event.time, event.id]];
+        // Keep counts for the baseline and ids for the last few buckets only.
+        const newest = Math.max(...Object.keys(state.b).map(Number));
+        for (const key of Object.keys(state.b))
+          if (Number(key) < newest - params.baseline - params.bucket) delete state.b[key];
+        for (const key of Object.keys(state.ids)) if (Number(key) < newest - 6 * params.bucket) delete state.ids[key];
+        store.set(group.key, state);
+        if (bucket - state.first < params.learning) return [];
+        const from = Math.max(state.first, bucket - params.baseline);
+        const buckets = Math.max(1, Math.round((bucket - from) / params.bucket));
+        let total = 0;
+        for (const [key, n] of Object.entries(state.b)) if (Number(key) >= from && Number(key) < bucket) total += n;
+        const usual = total / buckets;
+        if (count < params.min_count || count < params.factor * Math.max(usual, 1)) return [];
+        return [
+          {
+            entityKey: group.key,
+            entity: { ...entityOf(event, group.values), user: null, ip: null, app: null },
+            evidence: (state.ids[bucket] ?? []).map(([eventTime, eventId]) => ({ eventId, eventTime })),
+            vars: {
+              ...eventVars(event),
+              count,
+              usual: usual < 10 ? usual.toFixed(1) : String(Math.round(usual)),
+              bucket: formatDuration(params.bucket),
+            },
+            details: { bucket_start: bucket, count, usual_per_bucket: usual },
+          },
+        ];
+      },
+    };
+  },
+});

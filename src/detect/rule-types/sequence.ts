@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { SEVERITIES } from '../../store/detection-store.js';
+import { durationSchema, formatDuration } from '../duration.js';
+import { compileMatch } from '../match.js';
+import { registerRuleType, type RawFiring } from '../rule.js';
+import {
+  entityOf,
+  eventVars,
+  evidenceOf,
+  groupBySchema,
+  grouping,
+  LATENESS_MS,
+  MAX_TRACKED,
+  type Entry,
+} from './common.js';
+
+const paramsSchema = z
+  .object({
+    group_by: groupBySchema,
+    /** The events that must come first, at least `count` of them. */
+    first: z.record(z.string(), z.unknown()),
+    count: z.number().int().min(1),
+    /** The event that completes the sequence. */
+    then: z.record(z.string(), z.unknown()),
+    window: durationSchema,
+    /** Severity when the completing event comes from an address or country the key had not completed from before. */
+    escalate_to: z.enum(SEVERITIES).optional(),
+  })
+  .strict();
+
+interface SequenceState {
+  /** First-step events. */
+  f: Entry[];
+  /** Completing events: time, id, and whether they came from a new address or country ("ip", "country" or null). */
+  t: Entry[];
+  /** Addresses and countries completing events came from before. */
+  ips: string[];
+  countries: string[];
+}
+
+const MAX_KNOWN = 50;
+
+function stateOf(value: unknown): SequenceState {
+  const v = (value ?? {}) as Partial<SequenceState>;
+  return {
+    f: v.f?.slice() ?? [],
+    t: v.t?.slice() ?? [],
+    ips: v.ips?.slice() ?? [],
+    countries: v.countries?.slice() ?? [],
+  };
+}
+
+function insert(entries: Entry[], entry: Entry): boolean {
+  if (entries.some((e) => e[1] === entry[1])) return false;
+  entries.push(entry);
+  entries.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  if (entries.length > MAX_TRACKED) entries.splice(0, entries.length - MAX_TRACKED);
+  return true;
+}
+
+/**
+ * At least `count` events matching `first`, then one matching `then`, for one key within `window`. Each
+ * completing event is judged once all the first-step events before it are known, so a late denial still counts.
+ */
+export const sequenceRule = registerRuleType({
+  params: paramsSchema,
+  variables: ['count', 'duration', 'new_from'],
+  create(params) {
+    const keyOf = grouping(params.group_by);
+    const isFirst = compileMatch(params.first, 'params.first');
+    const isThen = compileMatch(params.then, 'params.then');
+    return {
+      stateKeys: (event) => {
+        const group = keyOf(event);
+        return group === null ? [] : [group.key];
+      },
+      evaluate(event, store) {
+        const group = keyOf(event);
+        if (group === null) return [];
+        const state = stateOf(store.get(group.key));
+        let changed = false;
+        let candidates: Entry[] = [];
+        if (isFirst(event)) {
+          changed = insert(state.f, [event.time, event.id, null]) || changed;
+          candidates = state.t.filter((t) => t[0] > event.time && t[0] <= event.time + params.window);
+        } else if (isThen(event)) {
+          const ip = event.srcIp;
+          const country = event.country?.toUpperCase() ?? null;
+          const newFrom =
+            ip !== null && state.ips.length > 0 && !state.ips.includes(ip)
+              ? 'ip'
+              : country !== null && state.countries.length > 0 && !state.countries.includes(country)
+                ? 'country'
+                : null;
+          const entry: Entry = [event.time, event.id, newFrom];
+          if (insert(state.t, entry)) {
+            changed = true;
+            candidates = [entry];
+            if (ip !== null && !state.ips.includes(ip)) state.ips = [...state.ips, ip].slice(-MAX_KNOWN);
+            if (country !== null && !state.countries.includes(country))
+              state.countries = [...state.countries, country].slice(-MAX_KNOWN);
+          }
+        }
+        if (!changed) return [];
+        const newest = Math.max(state.f[state.f.length - 1]?.[0] ?? 0, state.t[state.t.length - 1]?.[0] ?? 0);
+        const horizon = newest - params.window - LATENESS_MS;
+        state.f = state.f.filter((e) => e[0] >= horizon);
+        state.t = state.t.filter((e) => e[0] >= horizon);
+        store.set(group.key, state);
+        const firings: RawFiring[] = [];
+        for (const then of candidates) {
+          const before = state.f.filter((e) => e[0] <= then[0] && e[0] >= then[0] - params.window);
+          if (before.length < params.count) continue;
+          const firstTime = before[0]?.[0] ?? then[0];
+          firings.push({
+            entityKey: group.key,
+            entity: entityOf(event, group.values),
+            evidence: evidenceOf([...before, then]),
+            vars: {
+              ...eventVars(event),
+              count: before.length,
+              duration: formatDuration(then[0] - firstTime),
+              new_from: then[2] === 'ip' ? ' from a new address' : then[2] === 'country' ? ' from a new country' : '',
+            },
+            ...(then[2] !== null && params.escalate_to !== undefined ? { severity: params.escalate_to } : {}),
+            details: { denied: before.length, new_from: then[2] },
+          });
+        }
+        return firings;
+      },
+    };
+  },
+});

@@ -1,0 +1,440 @@
+/* eslint-disable @typescript-eslint/require-await -- better-sqlite3 is synchronous; the methods stay async so that
+   every failure reaches the caller as a rejected promise, as the Store contract promises. */
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../core/clock.js';
+import { AppError, NotFoundError, StoreError } from '../../core/errors.js';
+import type { Outcome } from '../../core/event.js';
+import {
+  alertIdFor,
+  severityRank,
+  type AlertChange,
+  type AlertFiring,
+  type AlertHistoryEntry,
+  type AlertQuery,
+  type DetectionCommit,
+  type DetectionCommitResult,
+  type DetectionStore,
+  type EvidenceRef,
+  type RuleSetting,
+  type SequencedEvent,
+  type StoredAlert,
+} from '../detection-store.js';
+import { joinOcsfBody } from './ocsf-body.js';
+import { EVENT_COLUMNS } from './queries.js';
+
+const SYSTEM_ACTOR = 'zerotrail';
+const MAX_ALERT_LIMIT = 10_000;
+
+const SQL = {
+  // Both tiers share one `seq` space that grows with every commit (migration 0002), so "after the offset" is
+  // a range scan of each tier's primary key.
+  eventsAfter: `SELECT page.*, body.ocsf, body.raw, fragment.text AS enrichments FROM (
+      SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?)
+      UNION ALL SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events_recent WHERE seq > ? ORDER BY seq LIMIT ?)
+      ORDER BY seq LIMIT ?) AS page
+    JOIN event_bodies AS body ON body.seq = page.seq
+    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id
+    ORDER BY page.seq`,
+  offset: 'SELECT seq FROM detection_offsets WHERE name = ?',
+  upsertOffset: `INSERT INTO detection_offsets (name, seq, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
+  state: 'SELECT key, value FROM detection_state WHERE rule_id = ? AND key IN (SELECT value FROM json_each(?))',
+  upsertState: `INSERT INTO detection_state (rule_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (rule_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  deleteState: 'DELETE FROM detection_state WHERE rule_id = ? AND key = ?',
+  alert: 'SELECT * FROM alerts WHERE id = ?',
+  // The alert this firing joins: same rule and entity, not closed, and within the suppression window.
+  groupFor: `SELECT * FROM alerts WHERE rule_id = ? AND entity_key = ? AND status <> 'closed'
+    AND last_event_time >= ? AND first_event_time <= ? ORDER BY last_event_time DESC, id LIMIT 1`,
+  insertAlert: `INSERT INTO alerts (id, rule_id, entity_key, title, severity, technique, entity_user, entity_ip,
+      entity_app, first_event_time, last_event_time, event_count, summary, details, status, close_reason, assignee,
+      created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?)`,
+  insertEvidence: 'INSERT INTO alert_evidence (alert_id, event_id, event_time) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  evidenceTotals:
+    'SELECT count(*) AS n, min(event_time) AS first, max(event_time) AS last FROM alert_evidence WHERE alert_id = ?',
+  updateGrouped: `UPDATE alerts SET severity = ?, event_count = ?, first_event_time = ?, last_event_time = ?,
+      summary = ?, details = ?, updated_at = ? WHERE id = ?`,
+  updateLifecycle: 'UPDATE alerts SET status = ?, close_reason = ?, assignee = ?, updated_at = ? WHERE id = ?',
+  insertHistory: 'INSERT INTO alert_history (alert_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)',
+  history: 'SELECT at, actor, action, details FROM alert_history WHERE alert_id = ? ORDER BY id',
+  evidence: 'SELECT event_id, event_time FROM alert_evidence WHERE alert_id = ? ORDER BY event_time, event_id',
+  listAlerts: `SELECT * FROM alerts WHERE (@status IS NULL OR status = @status)
+    AND (@rule IS NULL OR rule_id = @rule) ORDER BY last_event_time DESC, id DESC LIMIT @limit`,
+  ruleSettings: 'SELECT * FROM rule_settings ORDER BY rule_id',
+  upsertRuleSetting: `INSERT INTO rule_settings (rule_id, enabled, overrides, allow, updated_at, updated_by)
+    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET enabled = excluded.enabled,
+      overrides = excluded.overrides, allow = excluded.allow, updated_at = excluded.updated_at,
+      updated_by = excluded.updated_by`,
+} as const;
+
+interface AlertRow {
+  readonly id: string;
+  readonly rule_id: string;
+  readonly entity_key: string;
+  readonly title: string;
+  readonly severity: StoredAlert['severity'];
+  readonly technique: string;
+  readonly entity_user: string | null;
+  readonly entity_ip: string | null;
+  readonly entity_app: string | null;
+  readonly first_event_time: number;
+  readonly last_event_time: number;
+  readonly event_count: number;
+  readonly summary: string;
+  readonly details: string;
+  readonly status: StoredAlert['status'];
+  readonly close_reason: StoredAlert['closeReason'];
+  readonly assignee: string | null;
+  readonly created_at: number;
+  readonly updated_at: number;
+}
+
+interface SequencedRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly time: number;
+  readonly source: string;
+  readonly account_id: string;
+  readonly dataset: string;
+  readonly class_uid: number;
+  readonly activity: string;
+  readonly outcome: string;
+  readonly user_name: string | null;
+  readonly src_ip: string | null;
+  readonly country: string | null;
+  readonly app: string | null;
+  readonly app_uid: string | null;
+  readonly idp: string | null;
+  readonly ray_id: string | null;
+  readonly ocsf: string;
+  readonly raw: string;
+  readonly enrichments: string | null;
+}
+
+interface RuleSettingRow {
+  readonly rule_id: string;
+  readonly enabled: number | null;
+  readonly overrides: string;
+  readonly allow: string;
+  readonly updated_at: number;
+  readonly updated_by: string;
+}
+
+/**
+ * The detection half of the SQLite store: alerts, their evidence and history, rule state, the detection offset
+ * and rule settings. The event store extends it, so both halves share one connection.
+ */
+export class SqliteDetectionStore implements DetectionStore {
+  readonly #db: Database.Database;
+  readonly #clock: Clock;
+  readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  protected constructor(db: Database.Database, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  async eventsAfter(afterSeq: number, limit: number): Promise<readonly SequencedEvent[]> {
+    const n = Math.max(1, Math.floor(limit));
+    const rows = this.#run('read events to evaluate', () =>
+      this.#statement(SQL.eventsAfter).all(afterSeq, n, afterSeq, n, n),
+    ) as SequencedRow[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      event: {
+        id: row.id,
+        time: row.time,
+        sourceName: row.source,
+        accountId: row.account_id,
+        dataset: row.dataset,
+        classUid: row.class_uid,
+        activity: row.activity,
+        outcome: row.outcome as Outcome,
+        user: row.user_name,
+        srcIp: row.src_ip,
+        country: row.country,
+        app: row.app,
+        appUid: row.app_uid,
+        idp: row.idp,
+        rayId: row.ray_id,
+        ocsf: JSON.parse(joinOcsfBody(row.ocsf, row.enrichments)) as Record<string, unknown>,
+        raw: JSON.parse(row.raw) as unknown,
+      },
+    }));
+  }
+
+  async detectionOffset(name: string): Promise<number> {
+    const row = this.#run('read the detection offset', () => this.#statement(SQL.offset).get(name)) as
+      { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  async detectionState(ruleId: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const result = new Map<string, string>();
+    if (keys.length === 0) return result;
+    const rows = this.#run('read detection state', () =>
+      this.#statement(SQL.state).all(ruleId, JSON.stringify(keys)),
+    ) as { key: string; value: string }[];
+    for (const row of rows) result.set(row.key, row.value);
+    return result;
+  }
+
+  async commitDetections(commit: DetectionCommit): Promise<DetectionCommitResult> {
+    const now = this.#clock.now();
+    const write = this.#db.transaction((): DetectionCommitResult => {
+      const current = (this.#statement(SQL.offset).get(commit.offsetName) as { seq: number } | undefined)?.seq ?? 0;
+      if (current !== commit.fromOffset) return { committed: false, created: 0, updated: 0 };
+      for (const entry of commit.state) {
+        if (entry.value === null) this.#statement(SQL.deleteState).run(entry.ruleId, entry.key);
+        else this.#statement(SQL.upsertState).run(entry.ruleId, entry.key, entry.value, now);
+      }
+      let created = 0;
+      let updated = 0;
+      for (const firing of commit.firings) {
+        if (this.#applyFiring(firing, now)) created += 1;
+        else updated += 1;
+      }
+      this.#statement(SQL.upsertOffset).run(commit.offsetName, commit.toOffset, now);
+      return { committed: true, created, updated };
+    });
+    return this.#run('store detections', () => write.immediate());
+  }
+
+  // Inside the commit's transaction; true when the firing opened a new alert.
+  #applyFiring(firing: AlertFiring, now: number): boolean {
+    const evidence = [...firing.evidence].sort((a, b) => a.eventTime - b.eventTime || compare(a.eventId, b.eventId));
+    const first = evidence[0];
+    const last = evidence[evidence.length - 1];
+    if (first === undefined || last === undefined) {
+      throw new AppError('INTERNAL', { message: `Rule ${firing.ruleId} fired without evidence.` });
+    }
+    const id = alertIdFor(firing.ruleId, firing.entityKey, first.eventId);
+    const existing =
+      (this.#statement(SQL.alert).get(id) as AlertRow | undefined) ??
+      (this.#statement(SQL.groupFor).get(
+        firing.ruleId,
+        firing.entityKey,
+        first.eventTime - firing.suppressMs,
+        last.eventTime + firing.suppressMs,
+      ) as AlertRow | undefined);
+    const alertId = existing?.id ?? id;
+    if (existing === undefined) {
+      this.#statement(SQL.insertAlert).run(
+        id,
+        firing.ruleId,
+        firing.entityKey,
+        firing.title,
+        firing.severity,
+        firing.technique,
+        firing.entity.user,
+        firing.entity.ip,
+        firing.entity.app,
+        first.eventTime,
+        last.eventTime,
+        0,
+        firing.summary,
+        JSON.stringify(firing.details),
+        now,
+        now,
+      );
+      this.#history(id, now, SYSTEM_ACTOR, 'created', { severity: firing.severity });
+    }
+    const insertEvidence = this.#statement(SQL.insertEvidence);
+    for (const ref of evidence) insertEvidence.run(alertId, ref.eventId, ref.eventTime);
+    const totals = this.#statement(SQL.evidenceTotals).get(alertId) as { n: number; first: number; last: number };
+    const severity =
+      existing !== undefined && severityRank(existing.severity) > severityRank(firing.severity)
+        ? existing.severity
+        : firing.severity;
+    if (existing !== undefined && severity !== existing.severity) {
+      this.#history(alertId, now, SYSTEM_ACTOR, 'escalated', { from: existing.severity, to: severity });
+    }
+    this.#statement(SQL.updateGrouped).run(
+      severity,
+      totals.n,
+      totals.first,
+      totals.last,
+      firing.summary,
+      JSON.stringify(firing.details),
+      now,
+      alertId,
+    );
+    return existing === undefined;
+  }
+
+  async listAlerts(query: AlertQuery): Promise<readonly StoredAlert[]> {
+    const limit = Math.max(1, Math.min(MAX_ALERT_LIMIT, Math.floor(query.limit)));
+    const rows = this.#run('list alerts', () =>
+      this.#statement(SQL.listAlerts).all({ status: query.status ?? null, rule: query.ruleId ?? null, limit }),
+    ) as AlertRow[];
+    return rows.map(rowToAlert);
+  }
+
+  async getAlert(id: string): Promise<StoredAlert | undefined> {
+    const row = this.#run('read the alert', () => this.#statement(SQL.alert).get(id)) as AlertRow | undefined;
+    return row === undefined ? undefined : rowToAlert(row);
+  }
+
+  async alertEvidence(id: string): Promise<readonly EvidenceRef[]> {
+    const rows = this.#run('read alert evidence', () => this.#statement(SQL.evidence).all(id)) as {
+      event_id: string;
+      event_time: number;
+    }[];
+    return rows.map((row) => ({ eventId: row.event_id, eventTime: row.event_time }));
+  }
+
+  async alertHistory(id: string): Promise<readonly AlertHistoryEntry[]> {
+    const rows = this.#run('read alert history', () => this.#statement(SQL.history).all(id)) as {
+      at: number;
+      actor: string;
+      action: AlertHistoryEntry['action'];
+      details: string;
+    }[];
+    return rows.map((row) => ({
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+    }));
+  }
+
+  async changeAlert(id: string, change: AlertChange, actor: string): Promise<StoredAlert> {
+    if (change.closeReason !== undefined && change.status !== 'closed') {
+      throw invalidChange('A close reason goes with closing the alert (status closed).');
+    }
+    if (change.status === 'closed' && change.closeReason === undefined) {
+      throw invalidChange('Closing an alert needs a reason: true_positive, benign or false_positive.');
+    }
+    const now = this.#clock.now();
+    const write = this.#db.transaction((): AlertRow => {
+      const row = this.#statement(SQL.alert).get(id) as AlertRow | undefined;
+      if (row === undefined) {
+        throw new NotFoundError('ALERT_NOT_FOUND', {
+          message: `No alert has the id ${id}.`,
+          hint: 'zerotrail alerts list shows the alerts and their ids.',
+        });
+      }
+      let status = row.status;
+      let closeReason = row.close_reason;
+      let assignee = row.assignee;
+      if (change.status !== undefined && change.status !== row.status) {
+        const action =
+          change.status === 'closed' ? 'closed' : change.status === 'acknowledged' ? 'acknowledged' : 'reopened';
+        status = change.status;
+        closeReason = change.closeReason ?? null;
+        this.#history(id, now, actor, action, {
+          from: row.status,
+          ...(closeReason === null ? {} : { reason: closeReason }),
+        });
+      } else if (change.status === 'closed' && change.closeReason !== row.close_reason) {
+        closeReason = change.closeReason ?? null;
+        this.#history(id, now, actor, 'closed', { from: row.status, reason: closeReason });
+      }
+      if (change.assignee !== undefined && change.assignee !== row.assignee) {
+        assignee = change.assignee;
+        this.#history(id, now, actor, 'assigned', { from: row.assignee, to: assignee });
+      }
+      if (change.comment !== undefined) this.#history(id, now, actor, 'commented', { text: change.comment });
+      this.#statement(SQL.updateLifecycle).run(status, closeReason, assignee, now, id);
+      return this.#statement(SQL.alert).get(id) as AlertRow;
+    });
+    return rowToAlert(this.#run('change the alert', () => write.immediate()));
+  }
+
+  async ruleSettings(): Promise<readonly RuleSetting[]> {
+    const rows = this.#run('read rule settings', () => this.#statement(SQL.ruleSettings).all()) as RuleSettingRow[];
+    return rows.map((row) => ({
+      ruleId: row.rule_id,
+      enabled: row.enabled === null ? null : row.enabled === 1,
+      overrides: JSON.parse(row.overrides) as Record<string, unknown>,
+      allow: JSON.parse(row.allow) as RuleSetting['allow'],
+      updatedAt: row.updated_at,
+      updatedBy: row.updated_by,
+    }));
+  }
+
+  async saveRuleSetting(setting: RuleSetting): Promise<void> {
+    this.#run('save the rule setting', () =>
+      this.#statement(SQL.upsertRuleSetting).run(
+        setting.ruleId,
+        setting.enabled === null ? null : setting.enabled ? 1 : 0,
+        JSON.stringify(setting.overrides),
+        JSON.stringify(setting.allow),
+        setting.updatedAt,
+        setting.updatedBy,
+      ),
+    );
+  }
+
+  #history(id: string, at: number, actor: string, action: AlertHistoryEntry['action'], details: object): void {
+    this.#statement(SQL.insertHistory).run(id, at, actor, action, JSON.stringify(details));
+  }
+
+  #statement(sql: string): Database.Statement<unknown[], unknown> {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run<T>(action: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      const code =
+        typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+          ? error.code
+          : undefined;
+      if (code?.startsWith('SQLITE_BUSY') === true) {
+        throw new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
+      }
+      if (!this.#db.open) {
+        throw new StoreError('STORE_OPEN_FAILED', {
+          message: `Could not ${action}: the store is closed.`,
+          cause: error,
+        });
+      }
+      throw new StoreError('STORE_WRITE_FAILED', {
+        message: `Could not ${action}${code === undefined ? '' : ` (${code})`}.`,
+        retryable: code?.startsWith('SQLITE_CONSTRAINT') !== true,
+        cause: error,
+      });
+    }
+  }
+}
+
+function invalidChange(message: string): AppError {
+  return new AppError('ALERT_CHANGE_INVALID', {
+    message,
+    hint: 'zerotrail alerts close ID --reason true_positive|benign|false_positive',
+  });
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function rowToAlert(row: AlertRow): StoredAlert {
+  return {
+    id: row.id,
+    ruleId: row.rule_id,
+    entityKey: row.entity_key,
+    title: row.title,
+    severity: row.severity,
+    technique: row.technique,
+    entity: { user: row.entity_user, ip: row.entity_ip, app: row.entity_app },
+    firstEventTime: row.first_event_time,
+    lastEventTime: row.last_event_time,
+    count: row.event_count,
+    summary: row.summary,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    status: row.status,
+    closeReason: row.close_reason,
+    assignee: row.assignee,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
