@@ -13,7 +13,18 @@ import { HEALTH_ROUTE } from './health.js';
 import { openApiRoute } from './openapi.js';
 import type { Route } from './route.js';
 import { LOGIN_ROUTE, LOGOUT_ROUTE, ME_ROUTE } from './session.js';
-import { ADD_SOURCE_ROUTE, LIST_SOURCES_ROUTE, REMOVE_SOURCE_ROUTE, TEST_SOURCE_ROUTE } from './sources.js';
+import { LOGIN_LINK_ROUTE } from './login-link.js';
+import { GET_RETENTION_ROUTE, SET_RETENTION_ROUTE } from './retention.js';
+import {
+  ADD_SOURCE_ROUTE,
+  EDIT_SOURCE_ROUTE,
+  LIST_SOURCES_ROUTE,
+  PAUSE_SOURCE_ROUTE,
+  REMOVE_SOURCE_ROUTE,
+  RESUME_SOURCE_ROUTE,
+  TEST_NEW_SOURCE_ROUTE,
+  TEST_SOURCE_ROUTE,
+} from './sources.js';
 import { TIMELINE_ROUTE } from './timelines.js';
 import {
   ADD_USER_ROUTE,
@@ -30,12 +41,17 @@ import {
 export const ALL_ROUTES: readonly Route[] = [
   HEALTH_ROUTE,
   LOGIN_ROUTE,
+  LOGIN_LINK_ROUTE,
   LOGOUT_ROUTE,
   ME_ROUTE,
   LIST_SOURCES_ROUTE,
   ADD_SOURCE_ROUTE,
+  TEST_NEW_SOURCE_ROUTE,
   TEST_SOURCE_ROUTE,
   REMOVE_SOURCE_ROUTE,
+  PAUSE_SOURCE_ROUTE,
+  RESUME_SOURCE_ROUTE,
+  EDIT_SOURCE_ROUTE,
   SEARCH_EVENTS_ROUTE,
   GET_EVENT_ROUTE,
   AGGREGATE_ROUTE,
@@ -54,5 +70,7 @@ export const ALL_ROUTES: readonly Route[] = [
   LIST_API_KEYS_ROUTE,
   REVOKE_API_KEY_ROUTE,
   AUDIT_ROUTE,
+  GET_RETENTION_ROUTE,
+  SET_RETENTION_ROUTE,
   openApiRoute(() => ALL_ROUTES),
 ];

@@ -49,6 +49,8 @@ export const SQL = {
   selectSource: 'SELECT * FROM sources WHERE name = $1',
   selectSources: 'SELECT * FROM sources ORDER BY name',
   deleteSource: 'DELETE FROM sources WHERE name = $1',
+  updateSource: `UPDATE sources SET account_id = $2, token_ciphertext = $3, token_last_four = $4, settings = $5
+    WHERE name = $1`,
   // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE and its wildcards.
   deleteSourceCursors: "DELETE FROM cursors WHERE left(id, length($1) + 1) = $1 || '/'",
   deleteSourceStatuses: "DELETE FROM dataset_statuses WHERE left(id, length($1) + 1) = $1 || '/'",

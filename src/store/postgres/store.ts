@@ -522,6 +522,31 @@ export class PostgresStore implements Store {
     );
   }
 
+  async updateSource(source: StoredSource, options: { readonly resetCollection: boolean }): Promise<boolean> {
+    return this.#transaction(
+      async (client) => {
+        const updated =
+          (
+            await client.query(SQL.updateSource, [
+              source.name,
+              source.accountId,
+              source.tokenCiphertext,
+              source.tokenLastFour,
+              JSON.stringify(source.settings),
+            ])
+          ).rowCount ?? 0;
+        if (updated > 0 && options.resetCollection) {
+          await client.query(SQL.deleteSourceCursors, [source.name]);
+          await client.query(SQL.deleteSourceStatuses, [source.name]);
+          await client.query(SQL.deleteSourceInventory, [source.name]);
+          await client.query(SQL.deleteSourceInventorySnapshots, [source.name]);
+        }
+        return updated > 0;
+      },
+      (error) => writeFailed('update the source', error),
+    );
+  }
+
   async setDatasetStatus(status: DatasetStatus): Promise<void> {
     await this.#write('save the dataset status', SQL.upsertStatus, [
       status.id,
