@@ -50,7 +50,11 @@ export const ERROR_CATALOGUE = {
   ALERT_NOT_FOUND: { status: 404, retryable: false, message: 'No alert has that id.' },
   ALERT_CHANGE_INVALID: { status: 400, retryable: false, message: 'The alert cannot be changed that way.' },
   RULE_NOT_FOUND: { status: 404, retryable: false, message: 'No detection rule has that id.' },
-  RULE_INVALID: { status: 400, retryable: false, message: 'The detection rule is invalid or uses an unsupported feature.' },
+  RULE_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'The detection rule is invalid or uses an unsupported feature.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -23,6 +23,7 @@ import type {
   StoredSource,
 } from '../store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
+import { PostgresDetectionStore } from './detection-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import {
   aggregateEventsSql,
@@ -161,7 +162,7 @@ export function parseDatabaseUrl(url: string): { readonly connectionString: stri
  * The store on a PostgreSQL database (the pg driver), shared by every zerotrail node that points at it. All
  * state lives in the database, so any number of instances may open the same schema at once.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends PostgresDetectionStore implements Store {
   readonly #pool: pg.Pool;
   readonly #target: PostgresTarget;
   readonly #logger: Logger;
@@ -172,6 +173,7 @@ export class PostgresStore implements Store {
   #closed = false;
 
   private constructor(pool: pg.Pool, target: PostgresTarget, options: PostgresStoreOptions) {
+    super();
     this.#pool = pool;
     this.#target = target;
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'postgres' });
