@@ -1,0 +1,203 @@
+// The detection part of the store contract (contract.suite.ts runs it); the .suite.ts suffix keeps it out of the build.
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../core/event.js';
+import { isAppError } from '../core/errors.js';
+import type { AlertFiring } from './detection-store.js';
+import type { Store } from './store.js';
+
+const T0 = Date.UTC(2024, 4, 6, 8, 0, 0);
+const MIN = 60_000;
+
+function event(n: number, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
+  const time = T0 + n * MIN;
+  return {
+    id: `${time.toString(16).padStart(12, '0')}-det-${String(n).padStart(4, '0')}`,
+    time,
+    sourceName: 'cf-main',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'failure',
+    user: 'alice@example.com',
+    srcIp: '203.0.113.7',
+    country: 'RU',
+    app: 'Wiki',
+    appUid: 'app-1',
+    idp: 'okta',
+    rayId: null,
+    ocsf: { class_uid: 3002, message: `event ${n}` },
+    raw: { n },
+    ...overrides,
+  };
+}
+
+function firing(evidence: readonly number[], overrides: Partial<AlertFiring> = {}): AlertFiring {
+  return {
+    ruleId: 'zt-brute-force-user',
+    title: 'Brute force against a user',
+    severity: 'high',
+    technique: 'T1110.001',
+    entityKey: 'alice@example.com',
+    entity: { user: 'alice@example.com', ip: '203.0.113.7', app: 'Wiki' },
+    summary: `alice@example.com was denied ${evidence.length} times`,
+    evidence: evidence.map((n) => ({ eventId: event(n).id, eventTime: event(n).time })),
+    details: { threshold: 3 },
+    suppressMs: 60 * MIN,
+    ...overrides,
+  };
+}
+
+export function detectionContract(current: () => Store): void {
+  describe('detections', () => {
+    let store: Store;
+    let offset = 0;
+    const commit = async (firings: readonly AlertFiring[], state: { key: string; value: string | null }[] = []) => {
+      const result = await store.commitDetections({
+        offsetName: 'rules',
+        fromOffset: offset,
+        toOffset: offset + 1,
+        state: state.map((entry) => ({ ruleId: 'zt-brute-force-user', ...entry })),
+        firings,
+      });
+      if (result.committed) offset += 1;
+      return result;
+    };
+
+    beforeEach(async (context) => {
+      store = current();
+      offset = 0;
+      try {
+        await store.detectionOffset('rules');
+      } catch (error) {
+        // A store that does not keep detections yet says so; its detection tests are skipped, not passed.
+        if (isAppError(error) && error.code === 'STORE_NOT_SUPPORTED') context.skip();
+        throw error;
+      }
+    });
+
+    it('hands out stored events after an offset in insertion order, not event-time order', async () => {
+      await store.append([event(5), event(1)], { id: 'cf-main/access_requests', value: { a: 1 } });
+      await store.append([event(3), event(1)], { id: 'cf-main/access_requests', value: { a: 2 } });
+      const all = await store.eventsAfter(0, 100);
+      expect(all.map((row) => row.event.raw)).toEqual([{ n: 5 }, { n: 1 }, { n: 3 }]);
+      expect(all[0]?.event).toEqual(event(5));
+      const seqs = all.map((row) => row.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(new Set(seqs).size).toBe(3);
+      expect((await store.eventsAfter(seqs[0] ?? 0, 1)).map((row) => row.event.id)).toEqual([event(1).id]);
+      expect(await store.eventsAfter(seqs[2] ?? 0, 100)).toEqual([]);
+    });
+
+    it('commits state, alerts and the offset together, and refuses a commit from a stale offset', async () => {
+      expect(await store.detectionOffset('rules')).toBe(0);
+      expect(await commit([firing([1, 2, 3])], [{ key: 'alice', value: '{"n":3}' }])).toEqual({
+        committed: true,
+        created: 1,
+        updated: 0,
+      });
+      expect(await store.detectionOffset('rules')).toBe(1);
+      expect(await store.detectionState('zt-brute-force-user', ['alice', 'bob'])).toEqual(
+        new Map([['alice', '{"n":3}']]),
+      );
+      const stale = await store.commitDetections({
+        offsetName: 'rules',
+        fromOffset: 0,
+        toOffset: 9,
+        state: [{ ruleId: 'zt-brute-force-user', key: 'alice', value: null }],
+        firings: [firing([7, 8, 9], { entityKey: 'bob@example.com' })],
+      });
+      expect(stale.committed).toBe(false);
+      expect(await store.detectionOffset('rules')).toBe(1);
+      expect(await store.listAlerts({ limit: 10 })).toHaveLength(1);
+      await commit([], [{ key: 'alice', value: null }]);
+      expect(await store.detectionState('zt-brute-force-user', ['alice'])).toEqual(new Map());
+    });
+
+    it('groups firings of one rule and entity within the suppression window, counting distinct evidence', async () => {
+      await commit([firing([1, 2, 3])]);
+      await commit([firing([1, 2, 3, 4]), firing([2, 3, 4, 5], { severity: 'critical', summary: 'five' })]);
+      await commit([firing([200, 201, 202])]);
+      await commit([firing([3, 4, 5], { entityKey: 'bob@example.com' })]);
+      const alerts = await store.listAlerts({ ruleId: 'zt-brute-force-user', limit: 10 });
+      // Newest last event first; alice's first alert and bob's end at the same time.
+      expect(alerts[0]?.lastEventTime).toBe(T0 + 202 * MIN);
+      const rows = alerts.map((alert) => [alert.entityKey, alert.count, alert.firstEventTime, alert.lastEventTime]);
+      expect(rows.sort()).toEqual([
+        ['alice@example.com', 3, T0 + 200 * MIN, T0 + 202 * MIN],
+        ['alice@example.com', 5, T0 + MIN, T0 + 5 * MIN],
+        ['bob@example.com', 3, T0 + 3 * MIN, T0 + 5 * MIN],
+      ]);
+      const grown = alerts.find((alert) => alert.count === 5);
+      expect(grown).toMatchObject({ severity: 'critical', summary: 'five', status: 'open', technique: 'T1110.001' });
+      expect((await store.alertEvidence(grown?.id ?? '')).map((ref) => ref.eventId)).toEqual(
+        [1, 2, 3, 4, 5].map((n) => event(n).id),
+      );
+      expect((await store.alertHistory(grown?.id ?? '')).map((entry) => [entry.actor, entry.action])).toEqual([
+        ['zerotrail', 'created'],
+        ['zerotrail', 'escalated'],
+      ]);
+    });
+
+    it('raising the same firing again adds nothing, whatever its offset', async () => {
+      await commit([firing([1, 2, 3])]);
+      const before = await store.listAlerts({ limit: 10 });
+      await commit([firing([1, 2, 3]), firing([2, 3])]);
+      const after = await store.listAlerts({ limit: 10 });
+      expect(after.map((alert) => [alert.id, alert.count])).toEqual(before.map((alert) => [alert.id, alert.count]));
+      expect(await store.alertHistory(after[0]?.id ?? '')).toHaveLength(1);
+    });
+
+    it('walks an alert through acknowledged and closed with a reason, recording who and when', async () => {
+      await commit([firing([1, 2, 3])]);
+      const [alert] = await store.listAlerts({ limit: 1 });
+      const id = alert?.id ?? '';
+      await store.changeAlert(id, { status: 'acknowledged', assignee: 'bob' }, 'carol');
+      expect(await store.listAlerts({ status: 'open', limit: 10 })).toEqual([]);
+      await store.changeAlert(id, { comment: 'the user confirmed it was them' }, 'bob');
+      await expect(store.changeAlert(id, { status: 'closed' }, 'bob')).rejects.toMatchObject({
+        code: 'ALERT_CHANGE_INVALID',
+      });
+      await expect(store.changeAlert(id, { closeReason: 'benign' }, 'bob')).rejects.toMatchObject({
+        code: 'ALERT_CHANGE_INVALID',
+      });
+      const closed = await store.changeAlert(id, { status: 'closed', closeReason: 'benign' }, 'bob');
+      expect(closed).toMatchObject({ status: 'closed', closeReason: 'benign', assignee: 'bob' });
+      expect(await store.getAlert(id)).toEqual(closed);
+      const history = await store.alertHistory(id);
+      expect(history.map((entry) => [entry.actor, entry.action, entry.details])).toEqual([
+        ['zerotrail', 'created', { severity: 'high' }],
+        ['carol', 'acknowledged', { from: 'open' }],
+        ['carol', 'assigned', { from: null, to: 'bob' }],
+        ['bob', 'commented', { text: 'the user confirmed it was them' }],
+        ['bob', 'closed', { from: 'acknowledged', reason: 'benign' }],
+      ]);
+      expect(history.every((entry) => typeof entry.at === 'number')).toBe(true);
+      await expect(store.changeAlert('al_missing', { status: 'acknowledged' }, 'bob')).rejects.toMatchObject({
+        code: 'ALERT_NOT_FOUND',
+      });
+      // A closed alert takes no more firings: a new one within the window opens a new alert.
+      await commit([firing([2, 3, 4])]);
+      expect((await store.listAlerts({ status: 'open', limit: 10 })).map((a) => a.count)).toEqual([3]);
+    });
+
+    it('keeps rule settings', async () => {
+      expect(await store.ruleSettings()).toEqual([]);
+      const setting = {
+        ruleId: 'zt-brute-force-user',
+        enabled: false,
+        overrides: { threshold: 20 },
+        allow: { users: ['svc@example.com'], ips: ['192.0.2.0/24'], apps: [], countries: ['DE'] },
+        updatedAt: T0,
+        updatedBy: 'carol',
+      };
+      await store.saveRuleSetting(setting);
+      await store.saveRuleSetting({ ...setting, ruleId: 'zt-password-spraying', enabled: null });
+      await store.saveRuleSetting({ ...setting, enabled: true, updatedBy: 'dave' });
+      expect(await store.ruleSettings()).toEqual([
+        { ...setting, enabled: true, updatedBy: 'dave' },
+        { ...setting, ruleId: 'zt-password-spraying', enabled: null },
+      ]);
+    });
+  });
+}
