@@ -41,6 +41,37 @@ async function waitFor(what: string, read: () => string, done: (text: string) =>
   }
 }
 
+/**
+ * The demo serves the UI and prints a one-time link: it signs the demo's admin in once, with a session that
+ * reaches admin routes, and is refused the second time.
+ */
+async function checkLoginLink(out: string): Promise<void> {
+  const serving = /zerotrail is serving the API on (http:\/\/127\.0\.0\.1:\d+)\/api/.exec(out)?.[1];
+  const link = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/api\/login\/link\?token=\S+)$/m.exec(out)?.[1];
+  expect(serving, out).toBeDefined();
+  expect(link, out).toBeDefined();
+  expect(link?.startsWith(`${serving ?? ''}/`)).toBe(true);
+  expect(out).toMatch(/One-time login link \(signs in as the admin "demo-admin"; works once, within 15 minutes\):/);
+
+  const first = await fetch(link ?? '', { redirect: 'manual' });
+  expect(first.status).toBe(303);
+  expect(first.headers.get('location')).toBe('/');
+  const cookie = first.headers.get('set-cookie') ?? '';
+  expect(cookie).toMatch(/^zt_session=[^;]+;.*HttpOnly/i);
+  expect(cookie).toMatch(/SameSite=Strict/i);
+  const session = cookie.split(';')[0] ?? '';
+  const me = await fetch(`${serving ?? ''}/api/me`, { headers: { cookie: session } });
+  expect(me.status).toBe(200);
+  expect(((await me.json()) as { user: unknown }).user).toEqual({ name: 'demo-admin', role: 'admin' });
+  const sources = await fetch(`${serving ?? ''}/api/sources`, { headers: { cookie: session } });
+  expect(sources.status).toBe(200);
+
+  const second = await fetch(link ?? '', { redirect: 'manual' });
+  expect(second.status).toBe(401);
+  expect(second.headers.get('set-cookie')).toBeNull();
+  expect(((await second.json()) as { error: { code: string } }).error.code).toBe('AUTH_LOGIN_LINK_INVALID');
+}
+
 describe('npm run demo', () => {
   const dirs = [makeTempDir('demo'), makeTempDir('demo-live')];
   afterAll(() => {
@@ -75,6 +106,8 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/^users\s+[1-9]\d*\s/m);
     expect(stdout).toMatch(/Also stored: [1-9]\d* SCIM updates and [1-9]\d* audit log entries\./);
     expect(stdout).toContain('Following live events now');
+    expect(stdout).toMatch(/^zerotrail is serving the API on http:\/\/127\.0\.0\.1:\d+\/api\.$/m);
+    expect(stdout).toMatch(/^ {2}http:\/\/127\.0\.0\.1:\d+\/api\/login\/link\?token=[A-Za-z0-9_-]{43}$/m);
     expect(stdout).toContain('Demo stopped');
     expect(stderr).toContain('Backfilling 7 days');
 
@@ -92,14 +125,22 @@ describe('npm run demo', () => {
     const clock = new ManualClock(START_MS);
     const controller = new AbortController();
     const env = { ZEROTRAIL_DATA_DIR: dir, ZEROTRAIL_COLLECT__INTERVAL_SECS: '1' };
-    const demo = startInProcess(['demo'], env, clock, controller.signal);
+    const demo = startInProcess(['demo', '--port', '0'], env, clock, controller.signal);
     const stdout = (): string => demo.output().stdout;
     try {
       await waitFor('the summary', stdout, (text) => /Stored \d+ Access authentication events/.test(text), 50_000);
       // The backfill is over and the first snapshots are stored. The simulator's live changes fall 1 to 8
       // minutes after its start; jumping past them makes the first live snapshot of each dataset find them.
       clock.advance(9 * MINUTE_MS);
-      await waitFor('the live changes', stdout, (text) => (text.match(/^change: /gm) ?? []).length >= 4, 30_000);
+      await waitFor('the login link', stdout, (text) => /\/api\/login\/link\?token=\S+/.test(text), 20_000);
+      await checkLoginLink(stdout());
+      // Each dataset's snapshot lands on its own; the application's change is the last to be found on a busy machine.
+      await waitFor(
+        'the live changes',
+        stdout,
+        (text) => (text.match(/^change: /gm) ?? []).length >= 4 && text.includes('change: Access application '),
+        30_000,
+      );
       await waitFor('new events', stdout, (text) => /^\+\d+ new Access events? /m.test(text), 10_000);
     } finally {
       controller.abort();

@@ -16,14 +16,27 @@ import {
 } from '../../simulator/simulator.js';
 import type { SearchField, SearchFilter } from '../../store/search-query.js';
 import type { StoredSource } from '../../store/store.js';
-import type { CommandContext } from '../context.js';
+import { addUser } from '../../server/auth/accounts.js';
+import { issueLoginLink, LOGIN_LINK_TTL_MS, loginLinkUrl } from '../../server/auth/login-links.js';
+import { randomToken } from '../../server/auth/tokens.js';
+import type { AuthStore, UserRecord } from '../../store/auth-store.js';
+import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
 import { collect, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
 import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport } from './source-test.js';
+import { startWebServer, superviseCollection, webUiLine, type RunningWebServer } from './serve.js';
 
 export const DEMO_SOURCE_NAME = 'Cloudflare Zero Trust Logs (demo)';
+/** The admin the demo's one-time login link signs in; its password is random and never shown. */
+export const DEMO_ADMIN = 'demo-admin';
+// `zerotrail serve`'s default port; when it is taken the demo takes any free one rather than failing.
+const DEMO_PORT = 8080;
+
+const flagsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65_535).optional(),
+});
 
 /** The base permissions plus every optional one, so that the demo collects every dataset. */
 const DEMO_PERMISSIONS: readonly string[] = [
@@ -65,7 +78,9 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
     .description(
       'Run zerotrail end to end on the built-in Cloudflare API simulator: backfill 7 days and snapshot the inventory, then follow live events and configuration changes',
     )
-    .action(async () => {
+    .option('--port <port>', `port of the web UI on 127.0.0.1 (default ${DEMO_PORT}, or a free one when taken)`)
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(flagsSchema, rawFlags);
       const out = context.io.stdout;
       const config = context.loadConfig({ collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } });
       const signal = context.io.signal;
@@ -92,7 +107,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
           for (const outcome of caughtUp.filter((item) => item.state === 'failed'))
             writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
           await printSummary(app, context, backfill, days);
-          await followLive(app, context, source, simulator, signal);
+          await serveAndFollow(app, context, simulator, flags.port, signal);
         }, config);
       } finally {
         await simulator.stop();
@@ -307,13 +322,67 @@ async function printEnrichedExample(
   if (groups.length > 0) writeLine(out, `  groups:            ${visible(groups.join(', '))}`);
 }
 
-async function followLive(
+/**
+ * Runs the web server and the collector like `zerotrail serve` and prints the UI's address with a one-time
+ * login link, then follows live events until `signal` aborts.
+ */
+async function serveAndFollow(
   app: App,
   context: CommandContext,
-  source: StoredSource,
   simulator: Simulator,
+  port: number | undefined,
   signal: AbortSignal,
 ): Promise<void> {
+  const out = context.io.stdout;
+  let collector: ReturnType<typeof superviseCollection> | undefined;
+  const web = await startDemoServer(app, port, () => collector?.restart());
+  try {
+    const admin = await demoAdmin(web.auth, app.clock.now());
+    const link = await issueLoginLink(web.auth, admin, app.clock.now());
+    writeLine(out, '');
+    writeLine(out, `zerotrail is serving the API on ${web.url}/api.`);
+    writeLine(out, webUiLine(web.url, web.webBuilt));
+    writeLine(
+      out,
+      `One-time login link (signs in as the admin "${admin.name}"; works once, within ${LOGIN_LINK_TTL_MS / 60_000} minutes):`,
+    );
+    writeLine(out, `  ${loginLinkUrl(web.url, link.token)}`);
+    collector = followLive(app, context, simulator, signal);
+    await collector.done;
+  } finally {
+    await web.close();
+  }
+}
+
+async function startDemoServer(
+  app: App,
+  port: number | undefined,
+  onSourcesChanged: () => void,
+): Promise<RunningWebServer> {
+  const options = { host: '127.0.0.1', onSourcesChanged };
+  if (port !== undefined) return startWebServer(app, { ...options, port });
+  try {
+    return await startWebServer(app, { ...options, port: DEMO_PORT });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startWebServer(app, { ...options, port: 0 });
+  }
+}
+
+/** The demo's admin, created on the first run; a later run in the same data directory reuses it. */
+async function demoAdmin(auth: AuthStore, nowMs: number): Promise<UserRecord> {
+  const existing = await auth.userByName(DEMO_ADMIN);
+  if (existing !== undefined) return existing;
+  // Nobody needs this password: the login link is the way in, and an admin can set up real users in Settings.
+  return addUser(auth, { name: DEMO_ADMIN, role: 'admin', password: randomToken() }, nowMs);
+}
+
+function followLive(
+  app: App,
+  context: CommandContext,
+  simulator: Simulator,
+  signal: AbortSignal,
+): ReturnType<typeof superviseCollection> {
   const out = context.io.stdout;
   const nowMs = app.clock.now();
   const upcoming = simulator.inventoryChanges().filter((change) => change.atMs > nowMs);
@@ -348,12 +417,13 @@ async function followLive(
       .then(() => printChanges(app, context, snapshot))
       .catch((error: unknown) => app.logger.warn({ err: error }, 'Change events could not be shown'));
   };
-  await collect(app, context, [source], { once: false, quiet: true, signal, onPageStored, onSnapshotStored });
-  await printing;
+  // Like `serve`: every stored source, restarted when one is added, changed or paused in the UI.
+  const collector = superviseCollection(app, context, signal, { onPageStored, onSnapshotStored });
+  return { restart: () => collector.restart(), done: collector.done.then(() => printing) };
 }
 
 async function printChanges(app: App, context: CommandContext, snapshot: SnapshotStored): Promise<void> {
-  const filter = and(term('source', DEMO_SOURCE_NAME), term('dataset', datasetOf(snapshot.jobId)));
+  const filter = and(term('source', sourceOf(snapshot.jobId)), term('dataset', datasetOf(snapshot.jobId)));
   // Every change event of a snapshot carries the snapshot's time.
   const page = await app.store.search(
     { filter, order: 'asc', fromMs: snapshot.takenAt, toMs: snapshot.takenAt + 1 },
@@ -371,6 +441,10 @@ async function printChanges(app: App, context: CommandContext, snapshot: Snapsho
 /** The dataset of a job id `<source name>/<dataset>`; a source name may hold a slash, a dataset id never does. */
 function datasetOf(jobId: string): string {
   return jobId.slice(jobId.lastIndexOf('/') + 1);
+}
+
+function sourceOf(jobId: string): string {
+  return jobId.slice(0, jobId.lastIndexOf('/'));
 }
 
 function term(field: SearchField, value: string): SearchFilter {
