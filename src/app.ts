@@ -17,6 +17,10 @@ import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cl
 import { testConnection, type ConnectionReport } from './sources/cloudflare/connection-test.js';
 import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-requests.js';
 import { CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
+import type { AuthStore } from './store/auth-store.js';
+import { PostgresAuthStore } from './store/postgres/auth-store.js';
+import { PostgresStore } from './store/postgres/store.js';
+import { SqliteAuthStore } from './store/sqlite/auth-store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
 
@@ -41,6 +45,8 @@ export interface OpenAppOptions {
   readonly clock: Clock;
   /** ZEROTRAIL_SECRET_KEY, when the operator supplies the key instead of the data directory's key file. */
   readonly secretKey?: string | undefined;
+  /** ZEROTRAIL_SECRET_KEY_FILE: a key file at another path, so several nodes can be given the same key. */
+  readonly secretKeyFile?: string | undefined;
 }
 
 /**
@@ -49,11 +55,14 @@ export interface OpenAppOptions {
  */
 export async function openApp(config: AppConfig, options: OpenAppOptions): Promise<App> {
   prepareDataDir(config.dataDir);
-  const store = await SqliteStore.open({ path: join(config.dataDir, DATABASE_FILE), logger: options.logger });
+  const store =
+    config.databaseUrl === undefined
+      ? await SqliteStore.open({ path: join(config.dataDir, DATABASE_FILE), logger: options.logger })
+      : await PostgresStore.open({ url: config.databaseUrl, logger: options.logger });
   try {
     await store.migrate();
-    const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey));
-    await checkSecretKey(store, secrets);
+    const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey, options.secretKeyFile));
+    await checkSecretKey(store, secrets, config.databaseUrl !== undefined);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     return {
       config,
@@ -83,8 +92,21 @@ function prepareDataDir(dataDir: string): void {
   }
 }
 
-function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined): Buffer {
+function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined, keyFile: string | undefined): Buffer {
   if (suppliedKey !== undefined && suppliedKey !== '') return SecretBox.parseKey(suppliedKey);
+  if (keyFile !== undefined && keyFile !== '') {
+    let text: string;
+    try {
+      text = readFileSync(keyFile, 'utf8');
+    } catch (error) {
+      throw new AppError('SECRET_KEY_INVALID', {
+        message: `The secret key file ${keyFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+        hint: 'Point ZEROTRAIL_SECRET_KEY_FILE at the key file every node of this installation shares.',
+        cause: error,
+      });
+    }
+    return SecretBox.parseKey(text);
+  }
   const keyPath = join(dataDir, KEY_FILE);
   if (existsSync(keyPath)) return SecretBox.parseKey(readFileSync(keyPath, 'utf8'));
   const key = SecretBox.generateKey();
@@ -94,15 +116,40 @@ function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined): Buff
   return key;
 }
 
-async function checkSecretKey(store: Store, secrets: SecretBox): Promise<void> {
-  const check = await store.getSetting(KEY_CHECK_SETTING);
+async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean): Promise<void> {
+  let check = await store.getSetting(KEY_CHECK_SETTING);
   if (check === undefined) {
     await store.setSetting(KEY_CHECK_SETTING, secrets.encryptText(KEY_CHECK_PLAIN));
-    return;
+    // Read back: of two nodes setting up a shared database at once, the one whose value did not stay refuses.
+    check = await store.getSetting(KEY_CHECK_SETTING);
   }
-  if (secrets.decryptText(check) !== KEY_CHECK_PLAIN) {
-    throw new AppError('SECRET_KEY_INVALID', { message: 'The secret key does not match this installation.' });
+  let matches: boolean;
+  try {
+    matches = check !== undefined && secrets.decryptText(check) === KEY_CHECK_PLAIN;
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'SECRET_KEY_INVALID') throw error;
+    matches = false;
   }
+  if (!matches) {
+    throw new AppError('SECRET_KEY_INVALID', {
+      message: shared
+        ? 'The secret key differs from the one this database was set up with, so this node could not decrypt the stored tokens; it did not start.'
+        : 'The secret key does not match this installation.',
+      hint: shared
+        ? 'Give every node the same key, with ZEROTRAIL_SECRET_KEY or ZEROTRAIL_SECRET_KEY_FILE.'
+        : 'Start zerotrail with the key of this installation (the secret.key file in its data directory, or ZEROTRAIL_SECRET_KEY).',
+    });
+  }
+}
+
+/**
+ * Opens the users, sessions and audit trail beside the app's store: the same SQLite file or PostgreSQL
+ * database, which the app's migrations prepared.
+ */
+export async function openAuthStore(app: App): Promise<AuthStore> {
+  return app.config.databaseUrl === undefined
+    ? SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) })
+    : PostgresAuthStore.open({ url: app.config.databaseUrl });
 }
 
 export interface SourceConnection {

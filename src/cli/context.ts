@@ -10,6 +10,7 @@ import type { CliIo } from './io.js';
 /** Options every command accepts, set before the command name or after it. */
 export interface GlobalOptions {
   readonly dataDir?: string;
+  readonly databaseUrl?: string;
   readonly config?: string;
   readonly debug?: boolean;
   readonly logLevel?: string;
@@ -48,6 +49,7 @@ export function createCommandContext(
       loadConfig({
         env: io.env,
         dataDir: globals().dataDir,
+        databaseUrl: globals().databaseUrl,
         configPath: globals().config,
         ...(overrides === undefined ? {} : { overrides }),
       }),
@@ -60,6 +62,7 @@ export function createCommandContext(
         logger: getLogger(),
         clock,
         secretKey: io.env['ZEROTRAIL_SECRET_KEY'],
+        secretKeyFile: io.env['ZEROTRAIL_SECRET_KEY_FILE'],
       });
       try {
         return await work(app);

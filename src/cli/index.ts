@@ -41,6 +41,10 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
       '--data-dir <dir>',
       'where the database and the secret key live (env ZEROTRAIL_DATA_DIR, default ./zerotrail-data)',
     )
+    .option(
+      '--database-url <url>',
+      'keep everything in this PostgreSQL database instead of the data directory (env ZEROTRAIL_DATABASE_URL)',
+    )
     .option('--config <file>', 'YAML or JSON config file (env ZEROTRAIL_CONFIG, default <data-dir>/config.yaml)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env ZEROTRAIL_LOG_LEVEL)')
     .option('--debug', 'verbose logs and stack traces on errors')

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { configFileSchema, toAppConfig, type AppConfig } from './schema.js';
+import { configFileSchema, databaseUrlSchema, toAppConfig, type AppConfig } from './schema.js';
 
 export const DEFAULT_DATA_DIR = './zerotrail-data';
 const ENV_PREFIX = 'ZEROTRAIL_';
@@ -20,6 +20,8 @@ export interface LoadConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly dataDir?: string | undefined;
   readonly configPath?: string | undefined;
+  /** `--database-url`; wins over ZEROTRAIL_DATABASE_URL. */
+  readonly databaseUrl?: string | undefined;
   /** Flag values that win over file and env, in file form (`{ collect: { backfill_days: 3 } }`). */
   readonly overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -63,6 +65,20 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
   }
 
   const result = configFileSchema.safeParse(merged);
+  const rawUrl = options.databaseUrl ?? env['ZEROTRAIL_DATABASE_URL'];
+  const url = rawUrl === undefined ? undefined : databaseUrlSchema.safeParse(rawUrl);
+  if (url?.success === false) {
+    // The URL may carry a password, so the message names the problem but never repeats the value.
+    const issues = [
+      ...(result.success ? [] : result.error.issues),
+      ...url.error.issues.map((issue) => ({ ...issue, path: ['database_url'] })),
+    ];
+    throw new ConfigError('CONFIG_INVALID', {
+      message: `The configuration is invalid:\n${formatIssues(issues)}`,
+      hint: 'Fix --database-url or ZEROTRAIL_DATABASE_URL (leave both unset for the SQLite file in the data directory).',
+      details: { problems: issues.map((issue) => issue.path.join('.')) },
+    });
+  }
   if (!result.success) {
     throw new ConfigError('CONFIG_INVALID', {
       message: `The configuration is invalid:\n${formatIssues(result.error.issues)}`,
@@ -72,7 +88,7 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
       details: { problems: result.error.issues.map((issue) => issue.path.join('.')) },
     });
   }
-  return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null);
+  return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null, url?.data);
 }
 
 function readConfigFile(path: string, required: boolean): { found: boolean; content: Record<string, unknown> } {
@@ -80,7 +96,7 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-        // A data directory that is missing or not a directory is reported by the data-directory check, not here.
+    // A data directory that is missing or not a directory is reported by the data-directory check, not here.
     const code = (error as NodeJS.ErrnoException).code;
     if (!required && (code === 'ENOENT' || code === 'ENOTDIR')) return { found: false, content: {} };
     throw new ConfigError('CONFIG_INVALID', {

@@ -77,6 +77,8 @@ export type ConfigFile = z.input<typeof configFileSchema>;
 export interface AppConfig {
   readonly dataDir: string;
   readonly configFile: string | null;
+  /** A PostgreSQL database (`postgres://…`) in place of the SQLite file in the data directory. */
+  readonly databaseUrl?: string;
   readonly cloudflare: {
     readonly apiBaseUrl: string;
     readonly rateLimit: { readonly requests: number; readonly windowSecs: number };
@@ -85,15 +87,30 @@ export interface AppConfig {
     readonly lookbackSecs: number;
     readonly timeoutMs: number;
   };
-  readonly collect: { readonly intervalSecs: number; readonly backfillDays: number; readonly inventoryIntervalSecs: number };
+  readonly collect: {
+    readonly intervalSecs: number;
+    readonly backfillDays: number;
+    readonly inventoryIntervalSecs: number;
+  };
   readonly retention: { readonly maxAgeDays: number };
   readonly log: { readonly level: string };
 }
 
-export function toAppConfig(parsed: z.output<typeof configFileSchema>, dataDir: string, configFile: string | null): AppConfig {
+/** `--database-url` / ZEROTRAIL_DATABASE_URL: only PostgreSQL URLs; SQLite needs none. */
+export const databaseUrlSchema = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/\S+$/, 'expected a PostgreSQL URL, for example postgres://user@host:5432/zerotrail');
+
+export function toAppConfig(
+  parsed: z.output<typeof configFileSchema>,
+  dataDir: string,
+  configFile: string | null,
+  databaseUrl?: string,
+): AppConfig {
   return deepFreeze({
     dataDir,
     configFile,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     cloudflare: {
       apiBaseUrl: parsed.cloudflare.api_base_url,
       rateLimit: parsed.cloudflare.rate_limit,
