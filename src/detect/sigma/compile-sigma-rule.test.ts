@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { compileSigmaRule } from './compile-sigma-rule.js';
 import type { CompiledSigmaRule } from './compile-sigma-rule.js';
@@ -870,5 +871,15 @@ describe('refusals of unsupported or malformed rules', () => {
 
   it('compiles the whole rule: an unused identifier with an unsupported feature is refused too', () => {
     expect(refused('s:\n  user: a\nunused:\n  user|base64: x\ncondition: s').details.feature).toBe('modifier base64');
+  });
+});
+
+describe('SigmaRuleError', () => {
+  it('is RULE_INVALID with a hint pointing at the documentation', () => {
+    const error = refused('s:\n  user|base64: x\ncondition: s');
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('RULE_INVALID');
+    expect(error.status).toBe(400);
+    expect(error.hint).toContain('docs/sigma.md');
   });
 });

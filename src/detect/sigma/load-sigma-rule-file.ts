@@ -9,9 +9,7 @@ export const SIGMA_FILE_MAX_BYTES = 256 * 1024;
 /** Reads and compiles one Sigma rule file; throws SigmaRuleError when it is refused or cannot be read. */
 export async function loadSigmaRuleFile(path: string): Promise<CompiledSigmaRule> {
   const refuse = (what: string, feature: string, cause?: unknown): SigmaRuleError => {
-    const error = new SigmaRuleError({ rule: null, file: path, place: { path: [] }, feature }, what);
-    if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause });
-    return error;
+    return new SigmaRuleError({ rule: null, file: path, place: { path: [] }, feature }, what, cause);
   };
   let text: string;
   try {
