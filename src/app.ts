@@ -8,6 +8,8 @@ import type { Logger } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
 import type { Secret } from './core/secret.js';
 import { SecretBox } from './core/secret-box.js';
+import { loadBuiltinRules } from './detect/builtin-rules.js';
+import { Detector } from './detect/detector.js';
 import { NORMALIZERS } from './normalize/registry.js';
 import type { Normalizer } from './normalize/schema.js';
 import type { InventoryCache } from './pipeline/inventory-cache.js';
@@ -37,6 +39,8 @@ export interface App {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;
+  /** Evaluates detection rules over stored events; collection notifies it after each stored batch. */
+  readonly detector: Detector;
   close(): Promise<void>;
 }
 
@@ -64,14 +68,21 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
     const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey, options.secretKeyFile));
     await checkSecretKey(store, secrets, config.databaseUrl !== undefined);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
+    const metrics = new Metrics();
+    const detector = new Detector({ store, logger: options.logger, clock: options.clock, metrics }, loadBuiltinRules());
     return {
       config,
       store,
       secrets,
       logger: options.logger,
       clock: options.clock,
-      metrics: new Metrics(),
-      close: () => store.close(),
+      metrics,
+      detector,
+      close: async () => {
+        // Events stored since the last pass are evaluated before the store closes, so none waits for a restart.
+        await detector.close();
+        await store.close();
+      },
     };
   } catch (error) {
     await store.close();

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { isAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { RuleSetting } from '../store/detection-store.js';
@@ -66,6 +67,12 @@ export class Detector {
       try {
         await this.catchUp();
       } catch (error) {
+        if (isAppError(error) && error.code === 'STORE_NOT_SUPPORTED') {
+          // This store keeps no detections; say so once instead of failing after every batch.
+          this.#closed = true;
+          this.#log.info({ code: error.code }, 'Detections not supported by this store; rules do not run');
+          return;
+        }
         // The offset did not move, so the next notification retries the same events.
         this.#deps.metrics.increment('detect_runs_failed_total');
         this.#log.warn({ err: error }, 'Detection run failed');
@@ -113,7 +120,10 @@ export class Detector {
 
   /** Waits for a running pass, then runs a last one if anything was stored since; further notifications are ignored. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed) {
+      if (this.#running !== null) await this.#running;
+      return;
+    }
     this.#closed = true;
     if (this.#running !== null) await this.#running;
     if (this.#notified) {

@@ -45,6 +45,8 @@ export interface RunnerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Told after each batch that stored new events; it evaluates them on its own time. */
+  readonly detector?: { notify(): void };
 }
 
 /**
@@ -87,6 +89,7 @@ export async function pullUntilCaughtUp(
       deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
     }
     const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
+    if (result.inserted > 0) deps.detector?.notify();
     deps.metrics.increment('source_events_received_total', labels, page.records.length);
     deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
     deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);
