@@ -1,0 +1,202 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { App } from '../../app.js';
+import { NotFoundError } from '../../core/errors.js';
+import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
+import { parseFlags, type CommandContext } from '../context.js';
+import { writeLine } from '../io.js';
+import { renderTable, visible } from '../output.js';
+
+const listFlagsSchema = z.object({
+  status: z.enum(ALERT_STATUSES).optional(),
+  rule: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  format: z.enum(['table', 'json']).default('table'),
+});
+const showFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
+const closeFlagsSchema = z.object({ reason: z.enum(CLOSE_REASONS), comment: z.string().min(1).max(2000).optional() });
+const ackFlagsSchema = z.object({ comment: z.string().min(1).max(2000).optional() });
+
+/** The JSON shape of an alert for scripts: snake_case, ISO times, and the evidence event ids. */
+export function alertToJson(alert: StoredAlert, evidence: readonly string[]): Record<string, unknown> {
+  return {
+    id: alert.id,
+    rule_id: alert.ruleId,
+    title: alert.title,
+    severity: alert.severity,
+    technique: alert.technique,
+    entity: alert.entity,
+    first_event_time: new Date(alert.firstEventTime).toISOString(),
+    last_event_time: new Date(alert.lastEventTime).toISOString(),
+    count: alert.count,
+    summary: alert.summary,
+    status: alert.status,
+    close_reason: alert.closeReason,
+    assignee: alert.assignee,
+    evidence_event_ids: evidence,
+  };
+}
+
+// Who the CLI acts as in alert history: the operating-system account running it.
+function cliActor(context: CommandContext): string {
+  return `cli:${context.io.env['USER'] ?? context.io.env['USERNAME'] ?? 'unknown'}`;
+}
+
+async function alertOrFail(app: App, id: string): Promise<StoredAlert> {
+  const alert = await app.store.getAlert(id);
+  if (alert === undefined) {
+    throw new NotFoundError('ALERT_NOT_FOUND', {
+      message: `No alert has the id ${id}.`,
+      hint: 'zerotrail alerts list shows the alerts and their ids.',
+    });
+  }
+  return alert;
+}
+
+export function registerAlertsCommand(program: Command, context: CommandContext): void {
+  const alerts = program.command('alerts').description('Alerts raised by the detection rules');
+
+  alerts
+    .command('list')
+    .description('Alerts, newest event first')
+    .option('--status <status>', 'open, acknowledged or closed (default every status)')
+    .option('--rule <id>', 'only this rule')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--format <format>', 'table or json (default table)')
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(listFlagsSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const list = await app.store.listAlerts({
+          limit: flags.limit,
+          ...(flags.status === undefined ? {} : { status: flags.status }),
+          ...(flags.rule === undefined ? {} : { ruleId: flags.rule }),
+        });
+        if (flags.format === 'json') {
+          const rows = [];
+          for (const alert of list) {
+            const evidence = await app.store.alertEvidence(alert.id);
+            rows.push(
+              alertToJson(
+                alert,
+                evidence.map((ref) => ref.eventId),
+              ),
+            );
+          }
+          writeLine(context.io.stdout, JSON.stringify(rows, null, 2));
+          return;
+        }
+        if (list.length === 0) {
+          writeLine(context.io.stdout, 'No alerts.');
+          return;
+        }
+        writeLine(
+          context.io.stdout,
+          renderTable(
+            ['id', 'last event', 'severity', 'status', 'rule', 'count', 'summary'],
+            list.map((alert) => [
+              alert.id,
+              new Date(alert.lastEventTime).toISOString(),
+              alert.severity,
+              alert.status,
+              alert.ruleId,
+              String(alert.count),
+              visible(alert.summary).slice(0, 140),
+            ]),
+          ),
+        );
+      });
+    });
+
+  alerts
+    .command('show')
+    .description('One alert: what, who, when, the evidence events and its history')
+    .argument('<id>', 'the alert id')
+    .option('--format <format>', 'table or json (default table)')
+    .action(async (id: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(showFlagsSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const alert = await alertOrFail(app, id);
+        const evidence = await app.store.alertEvidence(id);
+        const history = await app.store.alertHistory(id);
+        if (flags.format === 'json') {
+          writeLine(
+            context.io.stdout,
+            JSON.stringify(
+              {
+                ...alertToJson(
+                  alert,
+                  evidence.map((ref) => ref.eventId),
+                ),
+                description: alert.details,
+                history: history.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+              },
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        const lines = [
+          `${alert.id}  ${alert.severity.toUpperCase()}  ${alert.status}${alert.closeReason === null ? '' : ` (${alert.closeReason})`}`,
+          visible(alert.summary),
+          '',
+          `rule        ${alert.ruleId}: ${visible(alert.title)}`,
+          `technique   ${alert.technique}`,
+          `user        ${visible(alert.entity.user ?? '-')}`,
+          `ip          ${visible(alert.entity.ip ?? '-')}`,
+          `app         ${visible(alert.entity.app ?? '-')}`,
+          `events      ${alert.count}, ${new Date(alert.firstEventTime).toISOString()} to ${new Date(alert.lastEventTime).toISOString()}`,
+          `assignee    ${visible(alert.assignee ?? '-')}`,
+          '',
+          'evidence (zerotrail search id:ID shows one):',
+          ...evidence.map((ref) => `  ${new Date(ref.eventTime).toISOString()}  ${ref.eventId}`),
+          '',
+          'history:',
+          ...history.map(
+            (entry) =>
+              `  ${new Date(entry.at).toISOString()}  ${visible(entry.actor)}  ${entry.action}  ${visible(JSON.stringify(entry.details))}`,
+          ),
+        ];
+        writeLine(context.io.stdout, lines.join('\n'));
+      });
+    });
+
+  alerts
+    .command('ack')
+    .description('Acknowledge an alert: someone is looking at it')
+    .argument('<id>', 'the alert id')
+    .option('--comment <text>', 'a note kept in the history')
+    .action(async (id: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(ackFlagsSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const alert = await app.store.changeAlert(
+          id,
+          { status: 'acknowledged', ...(flags.comment === undefined ? {} : { comment: flags.comment }) },
+          cliActor(context),
+        );
+        writeLine(context.io.stdout, `Alert ${alert.id} acknowledged.`);
+      });
+    });
+
+  alerts
+    .command('close')
+    .description('Close an alert with a reason: true_positive, benign or false_positive')
+    .argument('<id>', 'the alert id')
+    .requiredOption('--reason <reason>', 'true_positive, benign or false_positive')
+    .option('--comment <text>', 'a note kept in the history')
+    .action(async (id: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(closeFlagsSchema, rawFlags);
+      await context.withApp(async (app) => {
+        const alert = await app.store.changeAlert(
+          id,
+          {
+            status: 'closed',
+            closeReason: flags.reason,
+            ...(flags.comment === undefined ? {} : { comment: flags.comment }),
+          },
+          cliActor(context),
+        );
+        writeLine(context.io.stdout, `Alert ${alert.id} closed as ${flags.reason}.`);
+      });
+    });
+}
