@@ -418,4 +418,62 @@ describe('Detector with the built-in rules', () => {
       expect(alerts.every((alert) => alert.technique === 'T1556')).toBe(true);
     });
   });
+  describe('first seen: new country, first sensitive application, unusual identity provider', () => {
+    const login = (time: number, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent =>
+      access({ time, outcome: 'success', country: 'us', srcIp: '192.0.2.5', ...overrides });
+    // Three weeks of one login a day from the US through Okta to the wiki.
+    const history = (user = 'alice@example.com'): NormalizedEvent[] =>
+      Array.from({ length: 21 }, (_, day) => login(T0 + day * DAY, { user }));
+
+    it('fires on a new country after the learning period, not during it, and not for a known country', async () => {
+      await append(history());
+      await append([login(T0 + 22 * DAY, { country: 'br', srcIp: '198.51.100.77' })]);
+      await append([login(T0 + 22 * DAY + MIN, { country: 'us' })]);
+      await append([
+        login(T0 + 2 * DAY, { user: 'bob@example.com' }),
+        login(T0 + 3 * DAY, { user: 'bob@example.com', country: 'fr' }),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-new-country');
+      expect(alerts.map((alert) => alert.summary)).toEqual([
+        'alice@example.com signed in from BR for the first time (seen before: US), from 198.51.100.77 to wiki.example.com',
+      ]);
+    });
+
+    it('fires on the first visit to an application marked sensitive, not on other new applications', async () => {
+      const base = {
+        enabled: null,
+        allow: { users: [], ips: [], apps: [], countries: [] },
+        updatedAt: T0,
+        updatedBy: 'admin',
+      };
+      await store.saveRuleSetting({
+        ...base,
+        ruleId: 'zt-first-sensitive-app',
+        overrides: { values: ['payroll.example.com'] },
+      });
+      await append(history());
+      await append([
+        login(T0 + 22 * DAY, { app: 'payroll.example.com' }),
+        login(T0 + 22 * DAY, { app: 'mail.example.com' }),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      expect((await alertsOf('zt-first-sensitive-app')).map((alert) => alert.entity.app)).toEqual([
+        'payroll.example.com',
+      ]);
+    });
+
+    it('fires on a new identity provider, at high when the organisation never used it', async () => {
+      await append(history());
+      await append(history('bob@example.com').map((event) => ({ ...event, idp: 'onetimepin' })));
+      await append([login(T0 + 22 * DAY, { idp: 'onetimepin' })]);
+      await append([login(T0 + 22 * DAY, { user: 'bob@example.com', idp: 'github' })]);
+      await new Detector(deps(), RULES).catchUp();
+      const bySeverity = (await alertsOf('zt-unusual-idp')).map((alert) => [alert.entity.user, alert.severity]);
+      expect(bySeverity.sort()).toEqual([
+        ['alice@example.com', 'medium'],
+        ['bob@example.com', 'high'],
+      ]);
+    });
+  });
 });

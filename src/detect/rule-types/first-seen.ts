@@ -40,6 +40,8 @@ export const firstSeenRule = registerRuleType({
     const keyOf = grouping(params.group_by);
     const valueOf = fieldGetter(params.field, 'params.field');
     const only = new Set(params.values.map((value) => value.toLowerCase()));
+    // Country codes read as codes (BR, not br); other values as the event had them.
+    const shown = (value: string): string => (params.field === 'country' ? value.toUpperCase() : value);
     const read = (event: Parameters<typeof valueOf>[0]): string | null => {
       return valueText(valueOf(event)[0])?.toLowerCase() ?? null;
     };
@@ -76,8 +78,8 @@ export const firstSeenRule = registerRuleType({
               evidence: [{ eventId: event.id, eventTime: event.time }],
               vars: {
                 ...eventVars(event),
-                value: valueText(valueOf(event)[0]) ?? value,
-                known: known.length === 0 ? 'none' : known.slice(0, 5).join(', '),
+                value: shown(valueText(valueOf(event)[0]) ?? value),
+                known: known.length === 0 ? 'none' : known.slice(0, 5).map(shown).join(', '),
                 since: formatDuration(event.time - since),
               },
               ...(newForOrganisation && params.escalate_to !== undefined ? { severity: params.escalate_to } : {}),

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../core/event.js';
+import { loadBuiltinRules } from './builtin-rules.js';
+import { compileMatch } from './match.js';
+import { parseRuleFile } from './rule-file.js';
+
+const VALID = `
+id: my-rule
+title: Mine
+type: threshold
+severity: high
+technique: T1110.001
+description: Many denials.
+match: { dataset: access_requests, outcome: failure }
+params: { group_by: [user], window: 10m, threshold: 3 }
+summary: '{user} was denied {count} times'
+`;
+
+function problems(text: string): string {
+  try {
+    parseRuleFile(text, 'test.yaml');
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'RULE_INVALID' });
+    return (error as Error).message;
+  }
+  throw new Error('the rule was accepted');
+}
+
+const event: NormalizedEvent = {
+  id: 'e1',
+  time: 0,
+  sourceName: 'cf',
+  accountId: 'a',
+  dataset: 'audit_logs',
+  classUid: 6003,
+  activity: 'create',
+  outcome: 'success',
+  user: 'Admin@Example.com',
+  srcIp: '203.0.113.9',
+  country: 'DE',
+  app: null,
+  appUid: null,
+  idp: null,
+  rayId: null,
+  ocsf: { resources: [{ type: 'zone' }, { type: 'api_token', data: { request: { enabled: false } } }] },
+  raw: { action: { type: 'create' } },
+};
+
+describe('rule files', () => {
+  it('accepts a valid rule and every built-in one', () => {
+    expect(parseRuleFile(VALID, 'test.yaml').header).toMatchObject({ id: 'my-rule', suppressMs: 3_600_000 });
+    expect(loadBuiltinRules().length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('refuses unsupported features with the field and what is accepted', () => {
+    expect(problems(`${VALID}\ncorrelation: { type: temporal }`)).toBe('test.yaml: unsupported field "correlation"');
+    expect(problems(VALID.replace('type: threshold', 'type: markov'))).toMatch(
+      /^test.yaml: type: Invalid option: expected one of "event"\|"threshold"/,
+    );
+    expect(problems(VALID.replace('T1110.001', 'brute'))).toContain('technique: a MITRE ATT&CK technique id');
+    expect(problems(VALID.replace('outcome: failure', "'outcome|fuzzy': failure"))).toBe(
+      'test.yaml: match.outcome|fuzzy: unsupported modifier "fuzzy"; supported: contains, startswith, endswith, re, cidr, exists',
+    );
+    expect(problems(VALID.replace('outcome: failure', 'geo: DE'))).toMatch(
+      /match.geo: unknown field "geo"; use one of id, time/,
+    );
+    expect(problems(VALID.replace('{count} times', '{count} times in {city}'))).toMatch(
+      /summary: unknown placeholder \{city\}; available: /,
+    );
+    expect(problems(VALID.replace('window: 10m', 'window: 10 minutes'))).toContain(
+      'params.window: "10 minutes" is not a duration; write a number and s, m, h or d (10m, 1h, 7d)',
+    );
+    expect(problems(VALID.replace('threshold: 3 }', 'threshold: 3, sliding: true }'))).toContain(
+      'params: unsupported field "sliding"',
+    );
+    expect(problems(`${VALID}\nallow: { ips: [203.0.113.0/33] }`)).toContain(
+      'allow.ips.0: "203.0.113.0/33" is not an address or CIDR range',
+    );
+    expect(problems(`${VALID}\nid: other`)).toMatch(/^test.yaml: YAML: Map keys must be unique/);
+    expect(
+      problems(VALID.replace("'outcome: failure'", '').replace('outcome: failure', "'src_ip|cidr': not-an-ip")),
+    ).toContain('match.src_ip|cidr: "not-an-ip" is not an address or CIDR range');
+  });
+});
+
+describe('match blocks', () => {
+  const matches = (block: unknown): boolean => compileMatch(block, 'match')(event);
+
+  it('compares strings without regard to case and takes any of a list', () => {
+    expect(matches({ user: 'admin@example.com', dataset: ['access_requests', 'audit_logs'] })).toBe(true);
+    expect(matches({ user: 'bob@example.com' })).toBe(false);
+    expect(matches({ 'user|endswith': '@EXAMPLE.com', 'user|startswith': 'adm', 'user|contains': 'n@e' })).toBe(true);
+    expect(matches({ 'user|re': '^admin@' })).toBe(true);
+    expect(matches({ class_uid: 6003 })).toBe(true);
+  });
+
+  it('reads every value under an ocsf or raw path, with * for any element', () => {
+    expect(matches({ 'ocsf.resources.*.type': 'api_token' })).toBe(true);
+    expect(matches({ 'ocsf.resources.*.type|contains': 'token', 'raw.action.type': 'create' })).toBe(true);
+    expect(matches({ 'ocsf.resources.*.data.request.enabled': false })).toBe(true);
+    expect(matches({ 'ocsf.resources.*.data.request.enabled': true })).toBe(false);
+    expect(matches({ 'ocsf.missing|exists': false, 'ocsf.resources|exists': true })).toBe(true);
+  });
+
+  it('matches addresses against CIDR ranges and combines with any and not', () => {
+    expect(matches({ 'src_ip|cidr': ['198.51.100.0/24', '203.0.113.0/24'] })).toBe(true);
+    expect(matches({ 'src_ip|cidr': '2001:db8::/32' })).toBe(false);
+    expect(matches({ any: [{ user: 'x' }, { country: 'de' }] })).toBe(true);
+    expect(matches({ not: { country: 'de' } })).toBe(false);
+  });
+});
