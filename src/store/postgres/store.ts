@@ -24,6 +24,7 @@ import type {
 } from '../store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
+import { postgresDashboard } from './dashboard.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import {
   aggregateEventsSql,
@@ -433,9 +434,15 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     return rows.map((row) => ({ startMs: row.start, count: row.n }));
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- the contract is async; the refusal is a rejection.
   async dashboard(spec: DashboardSpec): Promise<DashboardSummary> {
-    throw notSupported('The dashboard summary', { fromMs: spec.fromMs, toMs: spec.toMs });
+    // One snapshot, so every part of the answer sees the same committed appends.
+    return this.#transaction(
+      (client) => postgresDashboard(client, spec),
+      (error) => readFailed(this.#target, error),
+      {
+        readOnly: true,
+      },
+    );
   }
 
   /**
@@ -621,7 +628,8 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
 
   async #transaction<T>(
     work: (client: pg.PoolClient) => Promise<T>,
-    failed: (error: unknown) => StoreError,
+    failed: (error: unknown) => Error,
+    options: { readonly readOnly?: boolean } = {},
   ): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -631,7 +639,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       throw failed(error);
     }
     try {
-      await client.query('BEGIN');
+      await client.query(options.readOnly === true ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       client.release();
@@ -828,15 +836,6 @@ function readFailed(target: PostgresTarget, error: unknown): Error {
     });
   }
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** STORE_NOT_SUPPORTED for a part of the contract this store does not do yet. */
-function notSupported(what: string, details: Readonly<Record<string, unknown>> = {}): StoreError {
-  return new StoreError('STORE_NOT_SUPPORTED', {
-    message: `${what} is not yet supported on PostgreSQL.`,
-    hint: 'Use the default SQLite store (no --database-url) for it for now.',
-    details,
-  });
 }
 
 function migrationFailed(message: string, error: unknown): StoreError {
