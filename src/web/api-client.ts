@@ -128,6 +128,34 @@ export interface EventSearch {
   readonly after?: string | undefined;
 }
 
+const dashboardCountSchema = z.object({
+  key: z.string(),
+  total: z.number(),
+  allowed: z.number(),
+  denied: z.number(),
+});
+export type DashboardCount = z.infer<typeof dashboardCountSchema>;
+const newValuesSchema = z.object({
+  count: z.number(),
+  first: z.array(z.object({ key: z.string(), firstSeenMs: z.number() })),
+});
+const dashboardSchema = z.object({
+  fromMs: z.number(),
+  toMs: z.number(),
+  bucketMs: z.number(),
+  series: z.array(z.object({ startMs: z.number(), allowed: z.number(), denied: z.number(), other: z.number() })),
+  totals: z.object({ total: z.number(), allowed: z.number(), denied: z.number(), other: z.number() }),
+  users: z.array(dashboardCountSchema),
+  apps: z.array(dashboardCountSchema),
+  idps: z.array(dashboardCountSchema),
+  countries: z.array(dashboardCountSchema),
+  denied: z.array(dashboardCountSchema),
+  newUsers: newValuesSchema,
+  newApps: newValuesSchema,
+  newCountries: newValuesSchema,
+});
+export type Dashboard = z.infer<typeof dashboardSchema>;
+
 const CSRF_HEADER = 'x-csrf-token';
 
 /**
@@ -204,6 +232,17 @@ export class ApiClient {
 
   async getEvent(id: string): Promise<EventRecord> {
     return (await this.request('GET', `/api/events/${encodeURIComponent(id)}`, z.object({ event: eventSchema }))).event;
+  }
+
+  /** Authentications over a period (API time expressions), of every source or of one. */
+  async dashboard(range: {
+    readonly from: string;
+    readonly to: string;
+    readonly source: string | null;
+  }): Promise<Dashboard> {
+    const params = new URLSearchParams({ from: range.from, to: range.to });
+    if (range.source !== null) params.set('source', range.source);
+    return this.request('GET', `/api/dashboard?${params.toString()}`, dashboardSchema);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
+import { DashboardPage } from './pages/dashboard-page.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
 import { SettingsPage } from './pages/settings-page.js';
@@ -15,6 +16,7 @@ type Session =
 
 const PAGES = [
   { path: '/explore', label: 'Explore' },
+  { path: '/dashboard', label: 'Dashboard' },
   { path: '/sources', label: 'Data sources' },
   { path: '/settings', label: 'Settings' },
 ] as const;
@@ -100,6 +102,8 @@ export function App(): ReactNode {
       <main>
         {timeline !== null ? (
           <TimelinePage api={api} kind={timeline.kind} value={timeline.value} />
+        ) : location.pathname === '/dashboard' ? (
+          <DashboardPage api={api} search={location.search} />
         ) : location.pathname === '/sources' ? (
           <SourcesPage api={api} user={session.user} />
         ) : location.pathname === '/settings' ? (

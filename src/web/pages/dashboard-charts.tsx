@@ -1,0 +1,134 @@
+import type { ReactNode } from 'react';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Dashboard, DashboardCount } from '../api-client.js';
+import type { DrillOutcome } from './dashboard-links.js';
+
+// SVG presentation attributes, not styles: the CSP allows no inline style sheets, and none are needed.
+const COLOURS = { allowed: '#1d7a46', denied: '#b3261e', other: '#8d96a7' } as const;
+const NUMBER = new Intl.NumberFormat('en-US');
+
+export function formatCount(value: number): string {
+  return NUMBER.format(value);
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** A bucket start as UTC text, as precise as the bucket width needs. */
+export function formatBucket(startMs: number, bucketMs: number): string {
+  const iso = new Date(startMs).toISOString();
+  if (bucketMs >= DAY_MS) return iso.slice(0, 10);
+  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+}
+
+type Bucket = Dashboard['series'][number];
+
+export interface TimeChartProps {
+  readonly series: readonly Bucket[];
+  readonly bucketMs: number;
+  /** A click on one coloured part of one bar: that bucket's events of that outcome. */
+  readonly onSelect: (bucket: Bucket, outcome: DrillOutcome) => void;
+}
+
+// Recharts passes the clicked bar's data under `payload`.
+function payloadOf<T>(item: unknown): T | null {
+  if (typeof item !== 'object' || item === null || !('payload' in item)) return null;
+  return (item as { payload: T }).payload;
+}
+
+/** Authentications over time, allowed and denied stacked per bucket. */
+export function TimeChart({ series, bucketMs, onSelect }: TimeChartProps): ReactNode {
+  const data = series.map((bucket) => ({ ...bucket, label: formatBucket(bucket.startMs, bucketMs) }));
+  const parts = [
+    ['allowed', 'Allowed', 'success'],
+    ['denied', 'Denied', 'failure'],
+    ['other', 'No result', 'unknown'],
+  ] as const;
+  return (
+    <ResponsiveContainer width="100%" height={240}>
+      <BarChart data={data} margin={{ top: 8, right: 12, bottom: 4, left: 4 }} barCategoryGap={1}>
+        <CartesianGrid vertical={false} stroke="#dde1e8" />
+        <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+        <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
+        <Tooltip isAnimationActive={false} />
+        {parts.map(([key, name, outcome]) => (
+          <Bar
+            key={key}
+            dataKey={key}
+            name={name}
+            stackId="outcome"
+            fill={COLOURS[key]}
+            isAnimationActive={false}
+            cursor="pointer"
+            onClick={(item: unknown) => {
+              const bucket = payloadOf<Bucket>(item);
+              if (bucket !== null) onSelect(bucket, outcome);
+            }}
+          />
+        ))}
+      </BarChart>
+    </ResponsiveContainer>
+  );
+}
+
+export interface TopChartProps {
+  readonly title: string;
+  readonly counts: readonly DashboardCount[];
+  /** Which part of the bars to draw: allowed and denied, or denied only (the denials chart). */
+  readonly show: 'both' | 'denied';
+  readonly empty: string;
+  readonly onSelect: (count: DashboardCount, outcome: DrillOutcome | null) => void;
+}
+
+const MAX_LABEL = 28;
+
+function shortLabel(value: unknown): string {
+  const text = String(value);
+  return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
+}
+
+/** One top list as horizontal bars; a click on a bar opens its events (of that outcome, for one part). */
+export function TopChart({ title, counts, show, empty, onSelect }: TopChartProps): ReactNode {
+  if (counts.length === 0) return <p className="muted dashboard-empty">{empty}</p>;
+  const data = counts.map((count) => ({ ...count, rest: count.total - count.allowed - count.denied }));
+  const parts =
+    show === 'denied'
+      ? ([['denied', 'Denied', 'failure']] as const)
+      : ([
+          ['allowed', 'Allowed', 'success'],
+          ['denied', 'Denied', 'failure'],
+          ['rest', 'No result', 'unknown'],
+        ] as const);
+  return (
+    <ResponsiveContainer width="100%" height={Math.max(80, 26 * counts.length + 24)}>
+      <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }} barCategoryGap={4}>
+        <XAxis type="number" allowDecimals={false} tick={{ fontSize: 11 }} hide />
+        <YAxis
+          type="category"
+          dataKey="key"
+          width={190}
+          tick={{ fontSize: 12 }}
+          tickFormatter={shortLabel}
+          interval={0}
+          aria-label={`${title} names`}
+        />
+        <Tooltip isAnimationActive={false} />
+        {parts.map(([key, name, outcome]) => (
+          <Bar
+            key={key}
+            dataKey={key}
+            name={name}
+            stackId="outcome"
+            fill={COLOURS[key === 'rest' ? 'other' : key]}
+            isAnimationActive={false}
+            cursor="pointer"
+            onClick={(item: unknown) => {
+              const count = payloadOf<DashboardCount>(item);
+              if (count !== null) onSelect(count, show === 'denied' ? 'failure' : outcome);
+            }}
+          />
+        ))}
+      </BarChart>
+    </ResponsiveContainer>
+  );
+}
