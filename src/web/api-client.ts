@@ -86,6 +86,41 @@ const errorBodySchema = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
+const histogramSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  bucketMs: z.number(),
+  total: z.number(),
+  buckets: z.array(z.object({ start: z.string(), count: z.number() })),
+});
+export type Histogram = z.infer<typeof histogramSchema>;
+
+const fieldInfoSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  description: z.string(),
+  aliases: z.array(z.string()),
+});
+export type FieldInfo = z.infer<typeof fieldInfoSchema>;
+
+const queryCheckSchema = z.object({
+  valid: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string(), column: z.number().nullable() }).nullable(),
+});
+export type QueryCheck = z.infer<typeof queryCheckSchema>;
+
+const aggregateSchema = z.object({
+  buckets: z.array(z.object({ key: z.string().nullable(), count: z.number() })),
+});
+
+/** Where the browser downloads every match of a search from: a plain link, streamed by the server. */
+export function exportUrl(search: Omit<EventSearch, 'limit' | 'after'>, format: 'csv' | 'ndjson'): string {
+  const params = new URLSearchParams({ q: search.q, format });
+  if (search.from !== '') params.set('from', search.from);
+  if (search.to !== '') params.set('to', search.to);
+  return `/api/export?${params.toString()}`;
+}
+
     requestId: z.string().optional(),
     hint: z.string().optional(),
     details: z.record(z.string(), z.unknown()).optional(),
@@ -266,6 +301,33 @@ export class ApiClient {
         headers,
         credentials: 'same-origin',
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  async histogram(search: Omit<EventSearch, 'limit' | 'after'>): Promise<Histogram> {
+    const params = new URLSearchParams({ q: search.q });
+    if (search.from !== '') params.set('from', search.from);
+    if (search.to !== '') params.set('to', search.to);
+    return this.request('GET', `/api/histogram?${params.toString()}`, histogramSchema);
+  }
+
+  async fields(): Promise<readonly FieldInfo[]> {
+    return (await this.request('GET', '/api/fields', z.object({ fields: z.array(fieldInfoSchema) }))).fields;
+  }
+
+  async checkQuery(q: string): Promise<QueryCheck> {
+    return this.request('GET', `/api/query/check?${new URLSearchParams({ q }).toString()}`, queryCheckSchema);
+  }
+
+  /** The most frequent values of one field in a time range, most frequent first. */
+  async topValues(
+    field: string,
+    range: { readonly from: string; readonly to: string },
+    limit: number,
+  ): Promise<readonly { readonly key: string | null; readonly count: number }[]> {
+    const params = new URLSearchParams({ groupBy: field, limit: String(limit) });
+    if (range.from !== '') params.set('from', range.from);
+    if (range.to !== '') params.set('to', range.to);
+    return (await this.request('GET', `/api/aggregate?${params.toString()}`, aggregateSchema)).buckets;
+  }
+
       });
     } catch (error) {
       throw new ApiError(

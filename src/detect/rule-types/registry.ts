@@ -1,4 +1,5 @@
 import type { RegisteredRuleType } from '../rule.js';
+import { sigmaRuleType } from '../sigma/sigma-rule.js';
 import { deprovisionedLoginRule } from './deprovisioned-login.js';
 import { firstSeenRule } from './first-seen.js';
 import { rateSpikeRule } from './rate-spike.js';
@@ -14,6 +15,7 @@ export const RULE_TYPES = {
   rate_spike: rateSpikeRule,
   first_seen: firstSeenRule,
   deprovisioned_login: deprovisionedLoginRule,
+  sigma: sigmaRuleType,
 } as const satisfies Record<string, RegisteredRuleType>;
 
 export type RuleTypeName = keyof typeof RULE_TYPES;
