@@ -82,10 +82,6 @@ export type EventRecord = z.infer<typeof eventSchema>;
 const eventPageSchema = z.object({ events: z.array(eventSchema), nextPage: z.string().nullable() });
 export type EventPage = z.infer<typeof eventPageSchema>;
 
-const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
 const histogramSchema = z.object({
   from: z.string(),
   to: z.string(),
@@ -121,6 +117,10 @@ export function exportUrl(search: Omit<EventSearch, 'limit' | 'after'>, format: 
   return `/api/export?${params.toString()}`;
 }
 
+const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
     requestId: z.string().optional(),
     hint: z.string().optional(),
     details: z.record(z.string(), z.unknown()).optional(),
@@ -280,27 +280,6 @@ export class ApiClient {
     return this.request('GET', `/api/dashboard?${params.toString()}`, dashboardSchema);
   }
 
-  /**
-   * One call to the API: the CSRF token on state-changing requests, errors as ApiError in plain words, the
-   * answer checked with `schema`, and an ended session reported to `onSignedOut`. Every page calls through it.
-   */
-  async request<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    schema: z.ZodType<T>,
-    body?: unknown,
-    options: { readonly quietSignOut?: boolean } = {},
-  ): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method !== 'GET' && this.#csrfToken !== null) headers[CSRF_HEADER] = this.#csrfToken;
-    let response: Response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        credentials: 'same-origin',
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   async histogram(search: Omit<EventSearch, 'limit' | 'after'>): Promise<Histogram> {
     const params = new URLSearchParams({ q: search.q });
     if (search.from !== '') params.set('from', search.from);
@@ -328,6 +307,38 @@ export class ApiClient {
     return (await this.request('GET', `/api/aggregate?${params.toString()}`, aggregateSchema)).buckets;
   }
 
+  /** Authentications over a period (API time expressions), of every source or of one. */
+  async dashboard(range: {
+    readonly from: string;
+    readonly to: string;
+    readonly source: string | null;
+  }): Promise<Dashboard> {
+    const params = new URLSearchParams({ from: range.from, to: range.to });
+    if (range.source !== null) params.set('source', range.source);
+    return this.request('GET', `/api/dashboard?${params.toString()}`, dashboardSchema);
+  }
+
+  /**
+   * One call to the API: the CSRF token on state-changing requests, errors as ApiError in plain words, the
+   * answer checked with `schema`, and an ended session reported to `onSignedOut`. Every page calls through it.
+   */
+  async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: z.ZodType<T>,
+    body?: unknown,
+    options: { readonly quietSignOut?: boolean } = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && this.#csrfToken !== null) headers[CSRF_HEADER] = this.#csrfToken;
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
       throw new ApiError(

@@ -15,13 +15,14 @@ describe('Explore state in the URL', () => {
       from: '2026-11-25T08:00:00Z',
       to: '2026-11-25T09:30:00+01:00',
       event: '0000019ab1c2d3e4f5a60000000000000000000000000007',
+      columns: ['time', 'user', 'ray_id'],
     };
     expect(readExploreState(exploreSearch(state))).toEqual(state);
   });
 
   it('leaves defaults out of the link and reads a bare link as the last 24 hours', () => {
     const fallback = readExploreState('');
-    expect(fallback).toEqual({ q: '', from: '-24h', to: 'now', event: null });
+    expect(fallback).toEqual({ q: '', from: '-24h', to: 'now', event: null, columns: null });
     expect(exploreSearch(fallback)).toBe('');
     expect(exploreSearch({ ...fallback, q: 'outcome:failure' })).toBe('?q=outcome%3Afailure');
   });
@@ -30,6 +31,12 @@ describe('Explore state in the URL', () => {
     const state = readExploreState(`?q=${'a'.repeat(20_000)}&event=${'b'.repeat(500)}`);
     expect(state.q).toHaveLength(10_000);
     expect(state.event).toHaveLength(200);
+  });
+
+  it('keeps known columns once each, in the catalogue order, and falls back when none is known', () => {
+    expect(readExploreState('?cols=ray_id,user,nope,user').columns).toEqual(['user', 'ray_id']);
+    expect(readExploreState('?cols=nope,%3Cscript%3E').columns).toBeNull();
+    expect(readExploreState('?cols=').columns).toBeNull();
   });
 
   it('names presets and spells out absolute ranges in UTC', () => {

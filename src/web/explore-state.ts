@@ -1,12 +1,16 @@
+import { cleanColumns, type ColumnId } from './result-columns.js';
+
 /**
  * What Explore shows, kept in the page URL so that a link reproduces the same view: the query, the time range
- * (in the API's own time expressions: `now`, `-24h`, or ISO 8601 with a zone) and the open event.
+ * (in the API's own time expressions: `now`, `-24h`, or ISO 8601 with a zone), the open event and the columns.
  */
 export interface ExploreState {
   readonly q: string;
   readonly from: string;
   readonly to: string;
   readonly event: string | null;
+  /** Null: the columns last chosen in this browser, or the default ones. */
+  readonly columns: readonly ColumnId[] | null;
 }
 
 export const DEFAULT_FROM = '-24h';
@@ -25,6 +29,7 @@ export const TIME_PRESETS: readonly { readonly from: string; readonly label: str
 const MAX_QUERY = 10_000;
 const MAX_TIME = 100;
 const MAX_EVENT_ID = 200;
+const MAX_COLUMNS = 1000;
 
 export function readExploreState(search: string): ExploreState {
   const params = new URLSearchParams(search);
@@ -33,11 +38,13 @@ export function readExploreState(search: string): ExploreState {
     return value === null || value.trim() === '' ? fallback : value.slice(0, max);
   };
   const event = params.get('event');
+  const columns = params.get('cols');
   return {
     q: text('q', MAX_QUERY, ''),
     from: text('from', MAX_TIME, DEFAULT_FROM),
     to: text('to', MAX_TIME, DEFAULT_TO),
     event: event === null || event === '' ? null : event.slice(0, MAX_EVENT_ID),
+    columns: columns === null ? null : cleanColumns(columns.slice(0, MAX_COLUMNS).split(',')),
   };
 }
 
@@ -48,6 +55,7 @@ export function exploreSearch(state: ExploreState): string {
   if (state.from !== DEFAULT_FROM) params.set('from', state.from);
   if (state.to !== DEFAULT_TO) params.set('to', state.to);
   if (state.event !== null) params.set('event', state.event);
+  if (state.columns !== null) params.set('cols', state.columns.join(','));
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
 }
@@ -74,6 +82,11 @@ function formatEnd(value: string): string {
 export function formatUtc(ms: number): string {
   const iso = new Date(ms).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+/** A time the API reads: ISO 8601 in UTC, to the second. */
+export function isoSeconds(ms: number): string {
+  return new Date(Math.round(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 /** `<input type="datetime-local">` value (read as UTC) → ISO 8601 with a zone; null when incomplete. */

@@ -19,6 +19,15 @@ import {
   type RunningServe,
 } from './browser-harness.js';
 
+// The part of a scrolling element the tests touch; the test files are compiled without the DOM library.
+interface Scrollable {
+  readonly scrollTop: number;
+  readonly scrollHeight: number;
+  readonly clientHeight: number;
+  scrollTo(options: { readonly top: number }): void;
+  scrollBy(options: { readonly top: number }): void;
+}
+
 const ADMIN = 'grace@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
 const HOUR = 3_600_000;
@@ -146,11 +155,12 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     expect(await page.locator('[onerror], [onload], [onclick]').count()).toBe(0);
     const hrefs: (string | null)[] = [];
     for (const link of await page.locator('a[href]').all()) hrefs.push(await link.getAttribute('href'));
-    // Navigation, plus timeline links whose only event data is an encoded path segment of our own page.
-    const navigation = ['/explore', '/sources', '/settings'];
+    // Navigation, plus links whose only event data is encoded into our own paths: timelines (one path segment),
+    // Explore searches of one value and the export of the current search (query parameters).
+    const navigation = ['/explore', '/dashboard', '/sources', '/settings'];
     for (const href of hrefs) {
       if (navigation.includes(href ?? '')) continue;
-      expect(href).toMatch(/^\/timeline\/(user|ip|app|device)\/[^<>"\s:]*$/);
+      expect(href).toMatch(/^(\/timeline\/(user|ip|app|device)\/[^<>"\s:]*|\/(explore|api\/export)\?[^<>"\s:]*)$/);
     }
     expect(hrefs.filter((href) => navigation.includes(href ?? '')).length).toBeGreaterThanOrEqual(2);
   }
@@ -196,34 +206,104 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     await expectInert();
   });
 
+  it('shows hostile values as text in value menus, query suggestions and beside the column chooser', async () => {
+    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    const row = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr').first();
+    await row.waitFor();
+    await row.hover();
+    await row.getByRole('button', { name: 'Actions for User' }).click();
+    const userMenu = page.getByRole('menu', { name: 'User value' });
+    expect(await userMenu.locator('.value-menu-value').textContent()).toBe(`${SCRIPT}@example.com`);
+    expect(await userMenu.getByRole('menuitem', { name: 'Timeline of this user' }).getAttribute('href')).toBe(
+      `/timeline/user/${encodeURIComponent(`${SCRIPT}@example.com`)}`,
+    );
+    await expectInert();
+    await page.keyboard.press('Escape');
+
+    // A value without a timeline pivots to an Explore search for it alone; the value stays one quoted term.
+    await row.click();
+    const fields = page
+      .getByRole('complementary', { name: 'Event details' })
+      .getByRole('region', { name: 'Normalized fields' });
+    await fields.getByRole('button', { name: 'Actions for Identity provider' }).click();
+    const idpMenu = page.getByRole('menu', { name: 'Identity provider value' });
+    expect(await idpMenu.locator('.value-menu-value').textContent()).toBe(JS_URL);
+    await expectInert();
+    await idpMenu.getByRole('menuitem', { name: 'Search only this value' }).click();
+    await page.waitForURL((url) => url.searchParams.get('q') === `idp:"${JS_URL.replace(/"/g, '\\"')}"`);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+
+    // Values offered while typing come from events, so they are hostile too.
+    const query = page.getByRole('textbox', { name: 'Query' });
+    await query.fill('');
+    await query.pressSequentially('app:javascript');
+    const suggestion = page.getByRole('listbox', { name: 'Suggestions' }).getByRole('option', { name: JS_URL });
+    await suggestion.first().waitFor();
+    expect(await suggestion.first().locator('.mono').textContent()).toBe(JS_URL);
+    await expectInert();
+    await query.press('Escape');
+
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByRole('group', { name: 'Columns shown' }).getByRole('checkbox', { name: 'Activity' }).check();
+    await expect.poll(() => rows.first().locator('td').last().textContent()).toBe(IMG);
+    await expectInert();
+  });
+
   it('renders every simulated hostile value as text, through all pages of results and their raw records', async () => {
     await page.goto(`${serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    const results = page.locator('.results');
+    const loaded = async (): Promise<number> =>
+      Number(/^([\d,]+) events? loaded/.exec((await page.getByRole('status').first().textContent()) ?? '')?.[1] ?? 0);
     // The collector backfills the simulated hours right after start; wait until they are all stored.
     await expect
       .poll(
         async () => {
           await page.getByRole('button', { name: 'Search' }).click();
           await rows.first().waitFor();
-          for (;;) {
-            const more = page.getByRole('button', { name: 'Load 50 more' });
-            if ((await more.count()) === 0) break;
-            const before = await rows.count();
-            await more.click();
-            await expect.poll(() => rows.count()).toBeGreaterThan(before);
+          // The table loads the next page as it is scrolled to its end, and renders only the rows in view.
+          for (let attempt = 0; attempt < 20; attempt += 1) {
+            if ((await page.getByRole('status').first().textContent())?.includes('all matches shown')) break;
+            await results.evaluate((element: Scrollable) => element.scrollTo({ top: element.scrollHeight }));
+            await page.waitForTimeout(200);
           }
-          return rows.count();
+          return loaded();
         },
         { timeout: 90_000, interval: 1000 },
       )
       .toBeGreaterThanOrEqual(150);
 
-    const tableText = (await page.getByRole('table', { name: 'Matching events' }).textContent()) ?? '';
+    // Walk the table a screen at a time: every row passes through the page, and each time is text.
+    let tableText = '';
+    const payloadRows = new Map<string, number>();
+    const payloads = ['<script>alert(document.cookie)</script>', '<img src=x onerror=alert(1)>'];
+    await results.evaluate((element: Scrollable) => element.scrollTo({ top: 0 }));
+    for (;;) {
+      tableText += (await page.getByRole('table', { name: 'Matching events' }).locator('tbody').textContent()) ?? '';
+      for (const payload of payloads) {
+        const match = rows.filter({ hasText: payload }).first();
+        if (!payloadRows.has(payload) && (await match.count()) > 0) {
+          payloadRows.set(payload, Number(await match.getAttribute('data-index')));
+        }
+      }
+      const atEnd = await results.evaluate((element: Scrollable) => {
+        const end = element.scrollTop + element.clientHeight >= element.scrollHeight - 1;
+        element.scrollBy({ top: element.clientHeight });
+        return end;
+      });
+      if (atEnd) break;
+      await page.waitForTimeout(50);
+    }
     expect(tableText).toContain('<img src=x onerror=alert(1)>.example.com');
     expect(tableText).toContain('<script>alert(document.cookie)</script>');
 
     // Open the events whose raw records carry the payloads; each shows them verbatim as JSON text.
-    for (const payload of ['<script>alert(document.cookie)</script>', '<img src=x onerror=alert(1)>']) {
+    for (const payload of payloads) {
+      const index = payloadRows.get(payload);
+      expect(index, payload).toBeDefined();
+      await results.evaluate((element: Scrollable, top: number) => element.scrollTo({ top }), (index ?? 0) * 32);
       await rows.filter({ hasText: payload }).first().click();
       const raw = page.getByRole('complementary', { name: 'Event details' }).getByTestId('raw-record');
       await expect.poll(async () => (await raw.textContent()) ?? '').toContain(JSON.stringify(payload).slice(1, -1));

@@ -232,6 +232,31 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     await page.waitForURL((url) => !url.search.includes('event='));
   });
 
+  it('opens the dashboard, whose totals match the API, and drills down from the denied logins to Explore', async () => {
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.waitForURL(/\/dashboard$/);
+    const tiles = page.getByRole('region', { name: 'Totals' });
+    await tiles.waitFor();
+    const response = await page.request.get(`${serve.url}/api/dashboard?from=-7d&to=now`);
+    const answer = (await response.json()) as { totals: { total: number; denied: number } };
+    const tile = async (label: string): Promise<number> =>
+      Number(((await tiles.locator(`[data-tile="${label}"] .tile-value`).textContent()) ?? '').replace(/,/g, ''));
+    expect(answer.totals.total).toBeGreaterThan(0);
+    expect(await tile('Authentications')).toBe(answer.totals.total);
+    expect(await tile('Denied')).toBe(answer.totals.denied);
+    // The charts draw once their containers have a size; the screenshot waits for the top users.
+    await page.getByRole('region', { name: 'Top users' }).locator('.recharts-bar-rectangle').first().waitFor();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+
+    await tiles.locator('[data-tile="Denied"]').click();
+    await page.waitForURL(/\/explore\?/);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('class_uid:3002 AND outcome:failure');
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    expect(new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['failure']));
+  });
+
   it('shows a syntax error inline, at its position', async () => {
     await page.getByRole('textbox', { name: 'Query' }).fill('outcome:failure AND (user:ada');
     await page.getByRole('button', { name: 'Search' }).click();

@@ -2,11 +2,14 @@ import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
 import { formatIso } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
+import { ValueMenu, type ValueActions } from './value-menu.js';
 
 export interface EventPanelProps {
   readonly api: ApiClient;
   readonly id: string;
   readonly onClose: () => void;
+  /** Filter for / filter out / pivot on each value; without it the values are shown only. */
+  readonly actions?: ValueActions | undefined;
 }
 
 const FIELDS: readonly { readonly key: keyof EventRecord; readonly label: string }[] = [
@@ -32,7 +35,7 @@ const FIELDS: readonly { readonly key: keyof EventRecord; readonly label: string
  * raw Cloudflare record. Every value is shown as text; nothing from an event becomes markup, and the only links
  * are to our own timeline pages, with the value as one encoded path segment.
  */
-export function EventPanel({ api, id, onClose }: EventPanelProps): ReactNode {
+export function EventPanel({ api, id, onClose, actions }: EventPanelProps): ReactNode {
   const [state, setState] = useState<
     | { readonly status: 'loading' }
     | { readonly status: 'ok'; readonly event: EventRecord }
@@ -74,12 +77,18 @@ export function EventPanel({ api, id, onClose }: EventPanelProps): ReactNode {
           {state.message}
         </p>
       ) : null}
-      {state.status === 'ok' ? <EventBody event={state.event} /> : null}
+      {state.status === 'ok' ? <EventBody event={state.event} actions={actions} /> : null}
     </aside>
   );
 }
 
-function EventBody({ event }: { readonly event: EventRecord }): ReactNode {
+function EventBody({
+  event,
+  actions,
+}: {
+  readonly event: EventRecord;
+  readonly actions: ValueActions | undefined;
+}): ReactNode {
   const enrichments = enrichmentsOf(event.ocsf);
   return (
     <div className="event-body">
@@ -93,6 +102,15 @@ function EventBody({ event }: { readonly event: EventRecord }): ReactNode {
               </dt>
               <dd className={key === 'id' || key === 'account_id' || key === 'ray_id' ? 'mono' : undefined}>
                 {fieldText(event, key)}
+                {actions === undefined || key === 'time' || !hasValue(event, key) ? null : (
+                  <ValueMenu
+                    field={key}
+                    label={label}
+                    value={String(event[key])}
+                    actions={actions}
+                    timelineValue={key === 'app' ? (event.app_uid ?? undefined) : undefined}
+                  />
+                )}
               </dd>
             </div>
           ))}
@@ -153,6 +171,11 @@ function TimelineLink({ event, field }: { readonly event: EventRecord; readonly 
       timeline
     </a>
   );
+}
+
+function hasValue(event: EventRecord, key: keyof EventRecord): boolean {
+  const value = event[key];
+  return typeof value === 'number' || (typeof value === 'string' && value !== '');
 }
 
 function fieldText(event: EventRecord, key: keyof EventRecord): string {

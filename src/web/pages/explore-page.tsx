@@ -1,11 +1,17 @@
-import { useEffect, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
-import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, exportUrl, type ApiClient, type EventRecord } from '../api-client.js';
 import { describeRange, exploreSearch, readExploreState, type ExploreState } from '../explore-state.js';
-import { formatIso } from '../format.js';
+import { addFilter } from '../query-edit.js';
+import { cleanColumns, DEFAULT_COLUMNS, type ColumnId } from '../result-columns.js';
 import { navigate } from '../router.js';
+import { ColumnChooser } from './column-chooser.js';
 import { EventPanel } from './event-panel.js';
+import { HistogramChart } from './histogram.js';
 import { QueryError } from './query-error.js';
+import { QueryInput } from './query-input.js';
+import { ResultsTable } from './results-table.js';
 import { TimeRangePicker } from './time-range-picker.js';
+import type { ValueActions } from './value-menu.js';
 
 export interface ExplorePageProps {
   readonly api: ApiClient;
@@ -13,8 +19,12 @@ export interface ExplorePageProps {
   readonly search: string;
 }
 
-// One screen of rows and a bit; the API pages by key, so the next page costs the same as the first.
-const PAGE_SIZE = 50;
+// A few screens of rows; the API pages by key, so each next page costs the same as the first.
+const PAGE_SIZE = 100;
+// Checking the query while typing waits for a pause, so a fast typist does not send a request per key.
+const CHECK_DELAY_MS = 300;
+// The columns chosen last in this browser, for links that do not name any.
+const COLUMNS_KEY = 'zerotrail.explore.columns';
 
 const EXAMPLES = ['outcome:failure', 'user:alice@example.com', 'src_ip:192.0.2.0/24 AND NOT country:us', 'app:Wiki*'];
 
@@ -29,20 +39,75 @@ type Results =
       readonly moreError: string | null;
     };
 
-/** Search stored events with the CLI's query language; the query, range and open event live in the URL. */
+interface ProblemAt {
+  readonly message: string;
+  readonly column: number | null;
+}
+
+/**
+ * Search stored events with the CLI's query language: counts over time, the matching events in a table that
+ * loads more as it scrolls, and the open event. The query, range, open event and columns live in the URL.
+ */
 export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
   const state = readExploreState(search);
   const [draft, setDraft] = useState(state.q);
   const [results, setResults] = useState<Results>({ status: 'loading' });
   // Bumped by "Search" with an unchanged query, so it still fetches fresh results.
   const [run, setRun] = useState(0);
+  const [draftCheck, setDraftCheck] = useState<{ readonly text: string; readonly problem: ProblemAt | null } | null>(
+    null,
+  );
+  const [canExport, setCanExport] = useState(false);
+  const [storedColumns, setStoredColumns] = useState<readonly ColumnId[] | null>(readStoredColumns);
+  // Which search the rows belong to; a page that arrives after the search changed is dropped.
+  const generation = useRef(0);
 
-  const go = (next: ExploreState, replace = false): void => navigate(`/explore${exploreSearch(next)}`, { replace });
+  const go = useCallback(
+    (next: ExploreState, replace = false): void => navigate(`/explore${exploreSearch(next)}`, { replace }),
+    [],
+  );
 
   useEffect(() => setDraft(state.q), [state.q]);
 
   useEffect(() => {
     let current = true;
+    api.currentUser().then(
+      (user) => {
+        if (current) setCanExport(user !== null && user.role !== 'viewer');
+      },
+      // Without knowing the role the buttons stay hidden; the server checks the role on export anyway.
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [api]);
+
+  useEffect(() => {
+    if (draft.trim() === '' || draft === draftCheck?.text) return;
+    let current = true;
+    const timer = setTimeout(() => {
+      api.checkQuery(draft).then(
+        (check) => {
+          if (!current) return;
+          setDraftCheck({
+            text: draft,
+            problem: check.error === null ? null : { message: check.error.message, column: check.error.column },
+          });
+        },
+        // The search itself reports a problem the check could not; nothing to show while typing.
+        () => undefined,
+      );
+    }, CHECK_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [api, draft, draftCheck?.text]);
+
+  useEffect(() => {
+    let current = true;
+    generation.current += 1;
     setResults({ status: 'loading' });
     api.searchEvents({ q: state.q, from: state.from, to: state.to, limit: PAGE_SIZE }).then(
       (page) => {
@@ -67,29 +132,41 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
     };
   }, [api, state.q, state.from, state.to, run]);
 
-  const loadMore = (): void => {
-    if (results.status !== 'ok' || results.nextPage === null) return;
-    const after = results.nextPage;
-    setResults({ ...results, loadingMore: true, moreError: null });
-    api.searchEvents({ q: state.q, from: state.from, to: state.to, limit: PAGE_SIZE, after }).then(
-      (page) =>
+  const latest = useRef(results);
+  latest.current = results;
+  const { q, from, to } = state;
+
+  const loadMore = useCallback(
+    (retry = false): void => {
+      const now = latest.current;
+      if (now.status !== 'ok' || now.nextPage === null || now.loadingMore) return;
+      // After a failure, only "Try again" asks again; scrolling would otherwise repeat the failing request.
+      if (now.moreError !== null && !retry) return;
+      const after = now.nextPage;
+      const mine = generation.current;
+      const settle = (update: (previous: Extract<Results, { status: 'ok' }>) => Results): void =>
         setResults((previous) =>
-          previous.status === 'ok'
-            ? { ...previous, events: [...previous.events, ...page.events], nextPage: page.nextPage, loadingMore: false }
-            : previous,
-        ),
-      (failure: unknown) =>
-        setResults((previous) =>
-          previous.status === 'ok'
-            ? {
-                ...previous,
-                loadingMore: false,
-                moreError: failure instanceof ApiError ? failure.message : 'The next page could not be loaded.',
-              }
-            : previous,
-        ),
-    );
-  };
+          previous.status === 'ok' && generation.current === mine ? update(previous) : previous,
+        );
+      setResults({ ...now, loadingMore: true, moreError: null });
+      api.searchEvents({ q, from, to, limit: PAGE_SIZE, after }).then(
+        (page) =>
+          settle((previous) => ({
+            ...previous,
+            events: [...previous.events, ...page.events],
+            nextPage: page.nextPage,
+            loadingMore: false,
+          })),
+        (failure: unknown) =>
+          settle((previous) => ({
+            ...previous,
+            loadingMore: false,
+            moreError: failure instanceof ApiError ? failure.message : 'The next page could not be loaded.',
+          })),
+      );
+    },
+    [api, q, from, to],
+  );
 
   const submit = (event: FormEvent<HTMLFormElement>): void => {
     event.preventDefault();
@@ -97,26 +174,45 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
     else go({ ...state, q: draft, event: null });
   };
 
+  const columns = state.columns ?? storedColumns ?? DEFAULT_COLUMNS;
+  const chooseColumns = (next: readonly ColumnId[]): void => {
+    try {
+      window.localStorage.setItem(COLUMNS_KEY, next.join(','));
+    } catch {
+      // Storage may be full or switched off; the URL still carries the choice.
+    }
+    setStoredColumns(next);
+    go({ ...state, columns: next }, true);
+  };
+
+  const actions: ValueActions = useMemo(
+    () => ({
+      range: { from, to },
+      filter: (field, value, negate) =>
+        go({ q: addFilter(q, field, value, negate), from, to, event: null, columns: state.columns }),
+    }),
+    [go, q, from, to, state.columns],
+  );
+
   const open = (id: string): void => go({ ...state, event: id });
-  const queryError =
+  const serverProblem: ProblemAt | null =
     results.status === 'error' && results.error !== null && results.error.code.startsWith('QUERY_')
-      ? results.error
+      ? { message: results.error.message, column: columnOf(results.error.details) }
       : null;
+  // While the text differs from the search shown, the check of the text speaks; otherwise the search does.
+  const typedProblem = draftCheck !== null && draftCheck.text === draft ? draftCheck.problem : null;
+  const barProblem = draft === state.q ? (serverProblem ?? typedProblem) : typedProblem;
 
   return (
     <div className={`explore${state.event === null ? '' : ' with-panel'}`}>
       <div className="explore-main">
         <form className="query-bar" onSubmit={submit} role="search">
-          <input
-            name="q"
-            aria-label="Query"
-            className="mono"
-            placeholder="Search events, e.g. user:alice@example.com AND outcome:failure"
-            spellCheck={false}
-            autoComplete="off"
+          <QueryInput
+            api={api}
             value={draft}
-            aria-invalid={queryError !== null}
-            onChange={(event) => setDraft(event.target.value)}
+            onChange={setDraft}
+            range={{ from: state.from, to: state.to }}
+            error={barProblem}
           />
           <TimeRangePicker
             key={`${state.from}|${state.to}`}
@@ -128,10 +224,21 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
             Search
           </button>
         </form>
-        {queryError === null ? null : <QueryError query={state.q} error={queryError} />}
+        {barProblem === null ? null : (
+          <QueryError query={draft} message={barProblem.message} column={barProblem.column} />
+        )}
+
+        <HistogramChart
+          api={api}
+          q={state.q}
+          from={state.from}
+          to={state.to}
+          run={run}
+          onZoom={(range) => go({ ...state, ...range, event: null })}
+        />
 
         {results.status === 'loading' ? <p className="muted status-line">Searching…</p> : null}
-        {results.status === 'error' && queryError === null ? (
+        {results.status === 'error' && serverProblem === null ? (
           <p className="error status-line" role="alert">
             {results.message}
           </p>
@@ -161,86 +268,72 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
         ) : null}
         {results.status === 'ok' && results.events.length > 0 ? (
           <>
-            <p className="muted status-line" role="status">
-              {results.events.length.toLocaleString('en-US')} event{results.events.length === 1 ? '' : 's'} shown,
-              newest first · {describeRange(state.from, state.to)}
-              {results.nextPage === null ? ' · all matches shown' : ''}
-            </p>
-            <div className="results">
-              <table className="grid results-table" aria-label="Matching events">
-                <thead>
-                  <tr>
-                    <th scope="col" className="col-time">
-                      Time (UTC)
-                    </th>
-                    <th scope="col" className="col-outcome">
-                      Outcome
-                    </th>
-                    <th scope="col">User</th>
-                    <th scope="col" className="col-ip">
-                      Source IP
-                    </th>
-                    <th scope="col">Application</th>
-                    <th scope="col" className="col-dataset">
-                      Dataset
-                    </th>
-                    <th scope="col" className="col-country">
-                      Country
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {results.events.map((event) => (
-                    <tr
-                      key={event.id}
-                      className={event.id === state.event ? 'selected' : undefined}
-                      aria-selected={event.id === state.event}
-                      tabIndex={0}
-                      onClick={() => open(event.id)}
-                      onKeyDown={(key: KeyboardEvent<HTMLTableRowElement>) => {
-                        if (key.key === 'Enter') open(event.id);
-                      }}
-                    >
-                      <td className="mono">{formatIso(event.time).replace(' UTC', '')}</td>
-                      <td>
-                        <span className={`badge ${outcomeClass(event.outcome)}`}>{event.outcome}</span>
-                      </td>
-                      <td title={event.user ?? undefined}>{event.user ?? '—'}</td>
-                      <td className="mono" title={event.src_ip ?? undefined}>
-                        {event.src_ip ?? '—'}
-                      </td>
-                      <td title={event.app ?? undefined}>{event.app ?? '—'}</td>
-                      <td className="col-dataset">{event.dataset}</td>
-                      <td className="col-country">{event.country?.toUpperCase() ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            {results.moreError === null ? null : (
-              <p className="error" role="alert">
-                {results.moreError}
+            <div className="results-head">
+              <p className="muted status-line" role="status">
+                {results.events.length.toLocaleString('en-US')} event{results.events.length === 1 ? '' : 's'} loaded,
+                newest first · {describeRange(state.from, state.to)}
+                {results.nextPage === null ? ' · all matches shown' : ' · scroll for more'}
               </p>
-            )}
-            {results.nextPage === null ? null : (
-              <div className="more">
-                <button type="button" onClick={loadMore} disabled={results.loadingMore}>
-                  {results.loadingMore ? 'Loading…' : `Load ${PAGE_SIZE} more`}
-                </button>
+              <div className="results-tools">
+                {canExport ? (
+                  <>
+                    <a className="button" href={exportUrl(state, 'csv')} download="zerotrail-events.csv">
+                      Export CSV
+                    </a>
+                    <a className="button" href={exportUrl(state, 'ndjson')} download="zerotrail-events.ndjson">
+                      Export NDJSON
+                    </a>
+                  </>
+                ) : null}
+                <ColumnChooser columns={columns} onChange={chooseColumns} />
               </div>
-            )}
+            </div>
+            <ResultsTable
+              key={`${state.q}|${state.from}|${state.to}|${run}`}
+              events={results.events}
+              columns={columns}
+              selected={state.event}
+              onOpen={open}
+              onNearEnd={() => loadMore()}
+              actions={actions}
+              footer={
+                results.moreError !== null ? (
+                  <span className="error" role="alert">
+                    {results.moreError}{' '}
+                    <button type="button" onClick={() => loadMore(true)}>
+                      Try again
+                    </button>
+                  </span>
+                ) : results.loadingMore ? (
+                  <span className="muted">Loading more…</span>
+                ) : results.nextPage === null ? (
+                  <span className="muted">End of the matches.</span>
+                ) : (
+                  <span className="muted">More load as you scroll.</span>
+                )
+              }
+            />
           </>
         ) : null}
       </div>
       {state.event === null ? null : (
-        <EventPanel api={api} id={state.event} onClose={() => go({ ...state, event: null })} />
+        <EventPanel api={api} id={state.event} actions={actions} onClose={() => go({ ...state, event: null })} />
       )}
     </div>
   );
 }
 
-function outcomeClass(outcome: string): string {
-  if (outcome === 'success') return 'good';
-  if (outcome === 'failure') return 'bad';
-  return 'idle';
+function columnOf(details: Readonly<Record<string, unknown>>): number | null {
+  const column = details['column'];
+  return typeof column === 'number' ? column : null;
+}
+
+function readStoredColumns(): readonly ColumnId[] | null {
+  try {
+    const stored = window.localStorage.getItem(COLUMNS_KEY);
+    return stored === null ? null : cleanColumns(stored.split(','));
+  } catch {
+    // Storage switched off: the default columns.
+    return null;
+  }
 }

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { parseQuery } from '../store/query-language.js';
+import type { SearchFilter } from '../store/search-query.js';
+import { addFilter, applyCompletion, completionContext, queryValue } from './query-edit.js';
+
+const HOSTILE = [
+  '<script>alert("x")</script>@example.com',
+  'javascript:alert(1)',
+  'back\\slash "quoted" \\"',
+  'a AND b OR NOT c',
+  '(x)',
+  'NOT',
+  '-leading',
+  'tab\tand\nnewline',
+  '*',
+  'ünïcödé 名前',
+];
+
+const term = (field: string, value: string): SearchFilter =>
+  ({ kind: 'term', field, value, wildcard: false }) as SearchFilter;
+
+describe('query edits made by the Explore page', () => {
+  it('turns any value into one exact term of the query language', () => {
+    for (const value of HOSTILE) {
+      expect(parseQuery(`user:${queryValue(value)}`)).toEqual(term('user', value));
+    }
+    expect(queryValue('alice@example.com')).toBe('alice@example.com');
+    expect(queryValue('2001:db8::1')).toBe('"2001:db8::1"');
+    expect(parseQuery(`src_ip:${queryValue('2001:db8::1')}`)).toEqual(term('src_ip', '2001:db8::1'));
+  });
+
+  it('adds a filter for or against a value to what the query already matches', () => {
+    expect(addFilter('', 'user', 'bob@example.com', false)).toBe('user:bob@example.com');
+    expect(addFilter('  ', 'country', 'DE', true)).toBe('NOT country:DE');
+    expect(parseQuery(addFilter('outcome:failure', 'app', HOSTILE[0] ?? '', true))).toEqual({
+      kind: 'and',
+      left: term('outcome', 'failure'),
+      right: { kind: 'not', operand: term('app', HOSTILE[0] ?? '') },
+    });
+    // Without the parentheses the new clause would only narrow the last alternative.
+    expect(parseQuery(addFilter('user:a OR user:b', 'country', 'us', false))).toEqual({
+      kind: 'and',
+      left: { kind: 'or', left: term('user', 'a'), right: term('user', 'b') },
+      right: term('country', 'us'),
+    });
+  });
+
+  it('finds the field name or value being typed at the caret', () => {
+    expect(completionContext('us', 2)).toEqual({ kind: 'field', prefix: 'us', start: 0, end: 2 });
+    expect(completionContext('outcome:failure AND -ap', 23)).toEqual({
+      kind: 'field',
+      prefix: 'ap',
+      start: 21,
+      end: 23,
+    });
+    expect(completionContext('(user:al', 8)).toEqual({ kind: 'value', field: 'user', prefix: 'al', start: 1, end: 8 });
+    expect(completionContext('app:"Wi', 7)).toEqual({ kind: 'value', field: 'app', prefix: 'Wi', start: 0, end: 7 });
+    expect(completionContext('user:a AND ', 11)).toEqual({ kind: 'field', prefix: '', start: 11, end: 11 });
+    expect(completionContext('outcome:failure AND', 19)).toBeNull();
+    expect(completionContext('time:[2026-11-01 TO no', 22)).toBeNull();
+    expect(completionContext('"some words', 11)).toBeNull();
+  });
+
+  it('replaces the whole word under the caret with the completion', () => {
+    const context = completionContext('outcome:failure AND usr OR x', 21);
+    expect(context).not.toBeNull();
+    expect(applyCompletion('outcome:failure AND usr OR x', context ?? { start: 0, end: 0 }, 'user:')).toEqual({
+      text: 'outcome:failure AND user: OR x',
+      caret: 25,
+    });
+    const value = completionContext('app:Wi', 6);
+    expect(applyCompletion('app:Wi', value ?? { start: 0, end: 0 }, `app:${queryValue('Wiki (prod)')}`)).toEqual({
+      text: 'app:"Wiki (prod)"',
+      caret: 17,
+    });
+  });
+});
