@@ -34,6 +34,11 @@ export const SQL = {
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[],
       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
       $16::text[], $17::text[], $18::text[])`,
+  lockEventSeq: "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/zerotrail-event-seq'))",
+  // Under the lock above: a block of n numbers, the last of which is returned.
+  reserveEventSeqs: "SELECT setval('event_seq', nextval('event_seq') + $1::bigint - 1) AS last",
+  setEventSeqs: `UPDATE event_ids SET seq = numbered.seq FROM unnest($1::text[], $2::bigint[]) AS numbered (id, seq)
+    WHERE event_ids.id = numbered.id`,
   countEventsBelow: 'SELECT count(*)::bigint AS n FROM events WHERE time < $1',
   deleteEventsBelow: 'DELETE FROM events WHERE time < $1',
   // Ids follow their events out in chunks, after the events are gone: a crash between leaves ids of deleted

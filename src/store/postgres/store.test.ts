@@ -138,6 +138,11 @@ describe('PostgresStore on PostgreSQL', () => {
     ]);
     expect(results.reduce((sum, result) => sum + result.inserted, 0)).toBe(200);
     expect(await first.count({ filter: null })).toBe(200);
+    // Each stored event got one number, both nodes' events in one sequence.
+    const numbered = await second.eventsAfter(0, 1_000);
+    expect(numbered).toHaveLength(200);
+    expect(new Set(numbered.map((row) => row.seq)).size).toBe(200);
+    expect(new Set(numbered.map((row) => row.event.id)).size).toBe(200);
   });
 
   it('says where and why when the server cannot be reached', async () => {

@@ -174,7 +174,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   #closed = false;
 
   private constructor(pool: pg.Pool, target: PostgresTarget, options: PostgresStoreOptions) {
-    super();
+    super(pool, options.clock ?? systemClock);
     this.#pool = pool;
     this.#target = target;
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'postgres' });
@@ -317,9 +317,10 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
         failed,
       );
       return this.#transaction(async (client) => {
-        const inserted = await insertEvents(client, events);
+        const ids = await insertEvents(client, events);
         await also(client);
-        return inserted;
+        if (ids.length > 0) await numberEvents(client, ids);
+        return ids.length;
       }, failed);
     };
     try {
@@ -657,9 +658,21 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 }
 
-/** Claims the batch's ids and inserts the events that were new; returns how many went in. */
-async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
+/**
+ * Numbers the events a transaction stored, in batch order, as its last step before commit. The lock is held
+ * until the commit, so numbers become visible in the order they were handed out: a reader of "after seq N"
+ * never later finds a smaller number it had not seen.
+ */
+async function numberEvents(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+  await client.query(SQL.lockEventSeq);
+  const last = (await client.query<{ last: number }>(SQL.reserveEventSeqs, [ids.length])).rows[0]?.last ?? 0;
+  const first = last - ids.length + 1;
+  await client.query(SQL.setEventSeqs, [ids, ids.map((_, index) => first + index)]);
+}
+
+/** Claims the batch's ids and inserts the events that were new; returns their ids in batch order. */
+async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
   const claimed = await client.query<{ id: string }>(SQL.claimEventIds, [
     events.map((event) => event.id),
     events.map((event) => event.time),
@@ -667,7 +680,7 @@ async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEv
   const fresh = new Set(claimed.rows.map((row) => row.id));
   // The first copy of an id in the batch is the one claimed; later copies are duplicates.
   const rows = events.filter((event) => fresh.delete(event.id));
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return [];
   const column = <T>(pick: (event: NormalizedEvent) => T): T[] => rows.map(pick);
   await client.query(SQL.insertEvents, [
     column((event) => event.id),
@@ -690,7 +703,7 @@ async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEv
     // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
     column((event) => JSON.stringify(event.raw) ?? 'null'),
   ]);
-  return rows.length;
+  return rows.map((event) => event.id);
 }
 
 /** The UTC month partition an event time falls in: its name and [from, to) bounds in epoch ms. */

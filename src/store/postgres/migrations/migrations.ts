@@ -2,6 +2,7 @@ import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_INVENTORY } from './0002-inventory.js';
 import { MIGRATION_0003_AUTH } from './0003-auth.js';
 import { MIGRATION_0004_LOGIN_LINKS } from './0004-login-links.js';
+import { MIGRATION_0005_DETECTIONS } from './0005-detections.js';
 
 /**
  * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0002_INVENTORY,
   MIGRATION_0003_AUTH,
   MIGRATION_0004_LOGIN_LINKS,
+  MIGRATION_0005_DETECTIONS,
 ];
