@@ -19,6 +19,7 @@ const datasetHealthSchema = z.object({
   state: z.string(),
   lastSuccessAt: z.string().nullable(),
   lagSecs: z.number().nullable(),
+  eventsLastHour: z.number(),
   eventsLast24h: z.number(),
   lastErrorCode: z.string().nullable(),
   lastError: z.string().nullable(),
@@ -31,6 +32,9 @@ const sourceSchema = z.object({
   accountId: z.string(),
   tokenLast4: z.string().nullable(),
   createdAt: z.string(),
+  paused: z.boolean(),
+  pausedAt: z.string().nullable(),
+  pausedBy: z.string().nullable(),
   datasets: z.array(datasetHealthSchema),
 });
 export type DataSource = z.infer<typeof sourceSchema>;
@@ -253,6 +257,34 @@ export class ApiClient {
     return (await this.request('POST', path, z.object({ connection: connectionSchema }))).connection;
   }
 
+  /** The connection test of a token and Account ID that are not saved yet. */
+  async testNewSource(input: { readonly apiToken: string; readonly accountId: string }): Promise<ConnectionReport> {
+    return (await this.request('POST', '/api/sources/test', z.object({ connection: connectionSchema }), input))
+      .connection;
+  }
+
+  async setSourcePaused(name: string, paused: boolean): Promise<DataSource | null> {
+    const path = `/api/sources/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`;
+    return (await this.request('POST', path, z.object({ source: sourceSchema.nullable() }))).source;
+  }
+
+  /** Replaces the token and/or the Account ID; the server tests them first and refuses what does not work. */
+  async editSource(
+    name: string,
+    input: { readonly apiToken?: string; readonly accountId?: string },
+  ): Promise<{
+    readonly source: DataSource | null;
+    readonly connection: ConnectionReport;
+    readonly collectionReset: boolean;
+  }> {
+    return this.request(
+      'POST',
+      `/api/sources/${encodeURIComponent(name)}/edit`,
+      z.object({ source: sourceSchema.nullable(), connection: connectionSchema, collectionReset: z.boolean() }),
+      input,
+    );
+  }
+
   async removeSource(name: string): Promise<void> {
     await this.request('DELETE', `/api/sources/${encodeURIComponent(name)}`, z.unknown());
   }
@@ -267,17 +299,6 @@ export class ApiClient {
 
   async getEvent(id: string): Promise<EventRecord> {
     return (await this.request('GET', `/api/events/${encodeURIComponent(id)}`, z.object({ event: eventSchema }))).event;
-  }
-
-  /** Authentications over a period (API time expressions), of every source or of one. */
-  async dashboard(range: {
-    readonly from: string;
-    readonly to: string;
-    readonly source: string | null;
-  }): Promise<Dashboard> {
-    const params = new URLSearchParams({ from: range.from, to: range.to });
-    if (range.source !== null) params.set('source', range.source);
-    return this.request('GET', `/api/dashboard?${params.toString()}`, dashboardSchema);
   }
 
   async histogram(search: Omit<EventSearch, 'limit' | 'after'>): Promise<Histogram> {
