@@ -228,6 +228,33 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
 
     await newer.click();
     await expect.poll(async () => trail.getByRole('row').nth(1).textContent()).toContain('"label":"batch 29"');
+  });
+
+  it('sets the retention in days within its range, says where it comes from, and records it in the audit trail', async () => {
+    const section = page.getByRole('region', { name: 'Retention' });
+    await section.getByText('from the config file (retention.max_age_days)', { exact: false }).waitFor();
+    const days = section.getByLabel('Keep events for (days)');
+    expect(await days.inputValue()).toBe('365');
+
+    await days.fill('0');
+    await section.getByRole('button', { name: 'Save retention' }).click();
+    await section.getByRole('alert').filter({ hasText: 'Enter a whole number of days from 1 to 36,500.' }).waitFor();
+
+    await days.fill('90');
+    await section.getByRole('button', { name: 'Save retention' }).click();
+    await section.getByText('Events are now kept 90 days.', { exact: false }).waitFor();
+    const trail = page.getByRole('table', { name: 'Audit trail' });
+    await expect.poll(async () => trail.getByRole('row').nth(1).textContent()).toContain('retention_changed');
+    expect(await trail.getByRole('row').nth(1).textContent()).toContain('"toDays":90');
+
+    await page.reload();
+    await page
+      .getByRole('region', { name: 'Retention' })
+      .getByText('Events are kept 90 days, as set here (the config file says 365).')
+      .waitFor();
+    expect(
+      await page.getByRole('region', { name: 'Retention' }).getByLabel('Keep events for (days)').inputValue(),
+    ).toBe('90');
     expect(watch.dialogs).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
     expect(watch.pageErrors).toEqual([]);

@@ -11,7 +11,8 @@ export interface AddSourceFormProps {
 type Step = 'method' | 'integration' | 'form';
 
 interface Outcome {
-  readonly kind: 'added' | 'refused';
+  /** `tested`: the connection test ran and nothing was saved yet. */
+  readonly kind: 'tested' | 'added' | 'refused';
   readonly message: string;
   readonly report: ConnectionReport | { readonly datasets: readonly DatasetCheck[] } | null;
 }
@@ -31,16 +32,44 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
 
-  const submit = (event: FormEvent<HTMLFormElement>): void => {
-    event.preventDefault();
+  /** The client-side checks; the server repeats them. Empty when the fields may be sent. */
+  const check = (needName: boolean): readonly string[] => {
     const found: string[] = [];
     if (apiToken.trim() === '') found.push('Paste the API token you created in the Cloudflare dashboard.');
     if (!ACCOUNT_ID.test(accountId.trim())) {
       found.push('The Account ID is the 32-character hexadecimal id in your dashboard URL.');
     }
-    if (name.trim() === '') found.push('Give the data source a name.');
+    if (needName && name.trim() === '') found.push('Give the data source a name.');
     setProblems(found);
-    if (found.length > 0) return;
+    return found;
+  };
+
+  // Testing needs only the token and the Account ID, and stores nothing.
+  const runTest = (): void => {
+    if (check(false).length > 0) return;
+    setBusy(true);
+    setOutcome(null);
+    api.testNewSource({ apiToken: apiToken.trim(), accountId: accountId.trim() }).then(
+      (report) => {
+        setBusy(false);
+        setOutcome({
+          kind: report.requiredMissing ? 'refused' : 'tested',
+          message: report.requiredMissing
+            ? 'Not saved: the token lacks a permission zerotrail needs. Add it in the Cloudflare dashboard and test again.'
+            : 'Connection works. Nothing is saved yet: add the data source to start collecting.',
+          report,
+        });
+      },
+      (failure: unknown) => {
+        setBusy(false);
+        setOutcome(refusal(failure, 'The connection test failed.'));
+      },
+    );
+  };
+
+  const submit = (event: FormEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    if (check(true).length > 0) return;
     setBusy(true);
     setOutcome(null);
     api.addSource({ apiToken: apiToken.trim(), accountId: accountId.trim(), name: name.trim() }).then(
@@ -57,7 +86,7 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
       },
       (failure: unknown) => {
         setBusy(false);
-        setOutcome(refusal(failure));
+        setOutcome(refusal(failure, 'Adding the data source failed.'));
       },
     );
   };
@@ -116,7 +145,10 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
             autoComplete="off"
             spellCheck={false}
             value={apiToken}
-            onChange={(event) => setApiToken(event.target.value)}
+            onChange={(event) => {
+              setApiToken(event.target.value);
+              if (outcome !== null && outcome.kind !== 'added') setOutcome(null);
+            }}
           />
           <span className="help">
             Cloudflare dashboard → My Profile → API Tokens → Create Custom Token, with Access: Audit Logs Read, Zero
@@ -132,7 +164,10 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
             spellCheck={false}
             className="mono"
             value={accountId}
-            onChange={(event) => setAccountId(event.target.value)}
+            onChange={(event) => {
+              setAccountId(event.target.value);
+              if (outcome !== null && outcome.kind !== 'added') setOutcome(null);
+            }}
           />
           <span className="help">
             The 32-character id in the dashboard URL: dash.cloudflare.com/&lt;account id&gt;/…
@@ -150,6 +185,9 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
           </ul>
         )}
         <div className="actions">
+          <button type="button" onClick={runTest} disabled={busy}>
+            Test connection
+          </button>
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Testing connection…' : 'Test connection and add'}
           </button>
@@ -164,8 +202,8 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
       {outcome === null ? null : (
         <div className="outcome" aria-live="polite">
           <p
-            className={outcome.kind === 'added' ? 'ok-text' : 'error'}
-            role={outcome.kind === 'added' ? 'status' : 'alert'}
+            className={outcome.kind === 'refused' ? 'error' : 'ok-text'}
+            role={outcome.kind === 'refused' ? 'alert' : 'status'}
           >
             {outcome.message}
           </p>
@@ -178,9 +216,8 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
   );
 }
 
-function refusal(failure: unknown): Outcome {
-  if (!(failure instanceof ApiError))
-    return { kind: 'refused', message: 'Adding the data source failed.', report: null };
+function refusal(failure: unknown, fallback: string): Outcome {
+  if (!(failure instanceof ApiError)) return { kind: 'refused', message: fallback, report: null };
   const rows = datasetChecksIn(failure.details);
   const hint = failure.hint === undefined || failure.hint.includes('\n') ? '' : ` ${failure.hint}`;
   return {

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { z } from 'zod';
 import { ApiError, ROLES, type ApiClient, type Role, type SignedInUser } from '../api-client.js';
 import {
   SettingsClient,
@@ -15,6 +16,17 @@ export interface SettingsPageProps {
 
 const AUDIT_PAGE_SIZE = 25;
 
+const retentionSchema = z.object({
+  retention: z.object({
+    days: z.number(),
+    origin: z.enum(['settings', 'config']),
+    configDays: z.number(),
+    minDays: z.number(),
+    maxDays: z.number(),
+  }),
+});
+type Retention = z.infer<typeof retentionSchema>['retention'];
+
 function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
 }
@@ -23,7 +35,7 @@ function when(iso: string | null): string {
   return iso === null ? 'never' : new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
 }
 
-/** Admins manage users and their roles, API keys, and read zerotrail's own audit trail here. */
+/** Admins manage users and their roles, API keys and retention, and read zerotrail's own audit trail here. */
 export function SettingsPage({ user, api }: SettingsPageProps): ReactNode {
   const client = useMemo(() => new SettingsClient(api), [api]);
   const [users, setUsers] = useState<readonly ManagedUser[] | null>(null);
@@ -67,6 +79,7 @@ export function SettingsPage({ user, api }: SettingsPageProps): ReactNode {
       )}
       <UsersSection client={client} me={user.name} users={users} onChanged={changed} />
       <ApiKeysSection client={client} me={user.name} users={users} changes={changes} onChanged={changed} />
+      <RetentionSection api={api} onChanged={changed} />
       <AuditSection client={client} changes={changes} />
     </div>
   );
@@ -424,6 +437,101 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
             Create API key
           </button>
         </div>
+      </form>
+    </section>
+  );
+}
+
+interface RetentionSectionProps {
+  readonly api: ApiClient;
+  readonly onChanged: () => void;
+}
+
+/** How long events are kept; the admin's choice overrides the config file and the hourly retention run applies it. */
+function RetentionSection({ api, onChanged }: RetentionSectionProps): ReactNode {
+  const [retention, setRetention] = useState<Retention | null>(null);
+  const [days, setDays] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.request('GET', '/api/settings/retention', retentionSchema).then(
+      (answer) => {
+        setRetention(answer.retention);
+        setDays(String(answer.retention.days));
+      },
+      (failure: unknown) => setError(messageOf(failure, 'The retention setting could not be loaded.')),
+    );
+  }, [api]);
+
+  const save = (event: FormEvent): void => {
+    event.preventDefault();
+    const value = Number(days.trim());
+    if (retention !== null && (!Number.isInteger(value) || value < retention.minDays || value > retention.maxDays)) {
+      setNotice(null);
+      setError(
+        `Enter a whole number of days from ${retention.minDays} to ${retention.maxDays.toLocaleString('en-US')}.`,
+      );
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    api
+      .request('POST', '/api/settings/retention', retentionSchema, { days: value })
+      .then(
+        (answer) => {
+          setRetention(answer.retention);
+          setDays(String(answer.retention.days));
+          setNotice(
+            `Events are now kept ${answer.retention.days} day${answer.retention.days === 1 ? '' : 's'}. Older ones are deleted by the next hourly retention run.`,
+          );
+          onChanged();
+        },
+        (failure: unknown) => setError(messageOf(failure, 'The retention could not be saved.')),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <section className="card" aria-labelledby="retention-heading">
+      <h2 id="retention-heading">Retention</h2>
+      <p className="muted">
+        {retention === null
+          ? 'How long zerotrail keeps collected events.'
+          : retention.origin === 'settings'
+            ? `Events are kept ${retention.days} days, as set here (the config file says ${retention.configDays}).`
+            : `Events are kept ${retention.days} days, from the config file (retention.max_age_days). A value saved here overrides it.`}
+      </p>
+      {notice === null ? null : (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <form className="retention-form" aria-label="Retention" onSubmit={save} noValidate>
+        <label>
+          Keep events for (days)
+          <input
+            name="retentionDays"
+            type="number"
+            inputMode="numeric"
+            min={retention?.minDays ?? 1}
+            max={retention?.maxDays}
+            step={1}
+            value={days}
+            disabled={retention === null}
+            onChange={(event) => setDays(event.target.value)}
+          />
+        </label>
+        <button type="submit" className="primary" disabled={busy || retention === null}>
+          {busy ? 'Saving…' : 'Save retention'}
+        </button>
       </form>
     </section>
   );

@@ -11,7 +11,7 @@ export interface SourcesPageProps {
 // Health changes with every collection run (30 s by default); this keeps the page close to it without load.
 const REFRESH_MS = 5_000;
 
-/** Data sources and the health of each dataset; admins add, test and delete them here. */
+/** Data sources and the health of each dataset; admins add, test, pause, edit and delete them here. */
 export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
   const [sources, setSources] = useState<readonly DataSource[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -87,9 +87,10 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
           canManage={canManage}
           nowMs={nowMs}
           onRemoved={(name) => {
-            setNotice(`Data source "${name}" deleted. Its stored events stay searchable in Explore.`);
+            setNotice(`Data source "${name}" deleted. Its stored events stay searchable in Explore until retention.`);
             load();
           }}
+          onChanged={load}
         />
       ))}
     </div>
