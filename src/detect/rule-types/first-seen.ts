@@ -55,12 +55,16 @@ export const firstSeenRule = registerRuleType({
         const group = keyOf(event);
         const value = read(event);
         if (group === null || value === null) return [];
-        const state = (store.get(group.key) as SeenState | undefined) ?? { first: event.time, v: {} };
+        const saved = store.get(group.key) as SeenState | undefined;
+        const state = saved ?? { first: event.time, v: {} };
         const since = state.first;
+        // Most events show a known value at a later time and change nothing; only a change is written back.
+        let changed = saved === undefined || event.time < state.first;
         state.first = Math.min(state.first, event.time);
         const seen = state.v[value];
         let firing: RawFiring | null = null;
         if (seen === undefined) {
+          changed = true;
           const known = Object.keys(state.v);
           if (known.length < MAX_VALUES) state.v[value] = event.time;
           let newForOrganisation = false;
@@ -93,8 +97,9 @@ export const firstSeenRule = registerRuleType({
           }
         } else if (event.time < seen) {
           state.v[value] = event.time;
+          changed = true;
         }
-        store.set(group.key, state);
+        if (changed) store.set(group.key, state);
         return firing === null ? [] : [firing];
       },
     };

@@ -22,6 +22,8 @@ const paramsSchema = z
 interface SpikeState {
   /** Start of the first bucket ever seen. */
   first: number;
+  /** Start of the newest bucket seen. */
+  newest?: number;
   /** Bucket start → events counted in it. */
   b: Record<string, number>;
   /** Bucket start → ids of its events (for evidence), the newest buckets only. */
@@ -53,14 +55,18 @@ export const rateSpikeRule = registerRuleType({
         state.first = Math.min(state.first, bucket);
         const count = (state.b[bucket] ?? 0) + 1;
         state.b[bucket] = count;
-        state.ids[bucket] = ids.length >= MAX_EVIDENCE ? ids : [...ids, [event.time, event.id]];
-        // Keep counts for the baseline and ids for the last few buckets only.
-        const newest = Math.max(...Object.keys(state.b).map(Number));
-        for (const key of Object.keys(state.b))
-          if (Number(key) < newest - params.baseline - params.bucket) delete state.b[key];
-        for (const key of Object.keys(state.ids)) if (Number(key) < newest - 6 * params.bucket) delete state.ids[key];
+        if (ids.length < MAX_EVIDENCE) ids.push([event.time, event.id]);
+        state.ids[bucket] = ids;
+        // Keep counts for the baseline and ids for the last few buckets only; pruned when a new bucket starts.
+        if (state.newest === undefined || bucket > state.newest) {
+          state.newest = bucket;
+          for (const key of Object.keys(state.b))
+            if (Number(key) < bucket - params.baseline - params.bucket) delete state.b[key];
+          for (const key of Object.keys(state.ids)) if (Number(key) < bucket - 6 * params.bucket) delete state.ids[key];
+        }
         store.set(group.key, state);
-        if (bucket - state.first < params.learning) return [];
+        // The cheap test first: most buckets never reach the minimum, and then the baseline is not needed.
+        if (count < params.min_count || bucket - state.first < params.learning) return [];
         const from = Math.max(state.first, bucket - params.baseline);
         const buckets = Math.max(1, Math.round((bucket - from) / params.bucket));
         let total = 0;

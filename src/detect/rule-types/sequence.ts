@@ -93,12 +93,20 @@ export const sequenceRule = registerRuleType({
                 ? 'country'
                 : null;
           const entry: Entry = [event.time, event.id, newFrom];
-          if (insert(state.t, entry)) {
+          if (ip !== null && !state.ips.includes(ip)) {
+            state.ips = [...state.ips, ip].slice(-MAX_KNOWN);
+            changed = true;
+          }
+          if (country !== null && !state.countries.includes(country)) {
+            state.countries = [...state.countries, country].slice(-MAX_KNOWN);
+            changed = true;
+          }
+          // A completing event is kept only while first-step events could precede it: most successes follow no
+          // denial at all and need no state. A denial that arrives after such a success is not paired with it.
+          const opened = state.f.some((e) => e[0] <= event.time && e[0] >= event.time - params.window);
+          if (opened && insert(state.t, entry)) {
             changed = true;
             candidates = [entry];
-            if (ip !== null && !state.ips.includes(ip)) state.ips = [...state.ips, ip].slice(-MAX_KNOWN);
-            if (country !== null && !state.countries.includes(country))
-              state.countries = [...state.countries, country].slice(-MAX_KNOWN);
           }
         }
         if (!changed) return [];
