@@ -101,12 +101,12 @@ interface PathSpec {
   readonly describe: string;
 }
 
-const ENTITY_OBJECTS: readonly (readonly [string, readonly string[]])[] = [
-  ['user', ['uid', 'name', 'email_addr', 'full_name']],
-  ['group', ['uid', 'name']],
-  ['org', ['uid', 'name']],
-  ['policy', ['uid', 'name']],
-  ['device', ['uid', 'name']],
+const ENTITY_OBJECTS: readonly (readonly [string, string, readonly string[]])[] = [
+  ['user', 'an Access user', ['uid', 'name', 'email_addr', 'full_name']],
+  ['group', 'an Access group', ['uid', 'name']],
+  ['org', 'the Zero Trust organization', ['uid', 'name']],
+  ['policy', 'an Access policy or a Gateway rule', ['uid', 'name']],
+  ['device', 'a device', ['uid', 'name']],
 ];
 
 function entityPaths(prefix: 'entity' | 'updated_entity', what: string): Record<string, PathSpec> {
@@ -122,11 +122,11 @@ function entityPaths(prefix: 'entity' | 'updated_entity', what: string): Record<
       describe: `OCSF type of the ${what}: 1 device, 2 user, 3 group, 4 organization, 5 policy, 99 other`,
     },
   };
-  for (const [object, keys] of ENTITY_OBJECTS) {
+  for (const [object, label, keys] of ENTITY_OBJECTS) {
     for (const key of keys) {
       paths[`${prefix}.${object}.${key}`] = {
         services: ['inventory'],
-        describe: `${key} of the ${what} when it is a ${object}`,
+        describe: `${key} of the ${what} when it is ${label}`,
       };
     }
   }
@@ -205,7 +205,10 @@ export const SIGMA_OCSF_PATHS: Readonly<Record<string, PathSpec>> = {
   'api.service.name': { services: ['audit'], describe: 'Cloudflare product touched (v2)' },
   'api.request.uid': { services: ['audit'], describe: 'Ray ID of the API call' },
   'resources.uid': { services: ['audit'], describe: 'id of the resource changed, and of its zone' },
-  'resources.type': { services: ['audit'], describe: 'type of the resource changed, e.g. access_app, account.token' },
+  'resources.type': {
+    services: ['audit'],
+    describe: 'type of the resource changed, as Cloudflare names it (access_app, gateway_rule, …)',
+  },
   'resources.name': { services: ['audit'], describe: 'zone name' },
   'http_request.http_method': { services: ['audit'], describe: 'HTTP method of the API call (v2)' },
   'http_request.url.url_string': { services: ['audit'], describe: 'URI of the API call (v2)' },
@@ -217,7 +220,7 @@ export const SIGMA_OCSF_PATHS: Readonly<Record<string, PathSpec>> = {
   'cloud.provider': { services: ['audit'], describe: 'always Cloudflare' },
   'cloud.account.uid': { services: ['audit'], describe: 'account id' },
   'cloud.account.name': { services: ['audit'], describe: 'account name (v2)' },
-  ...entityPaths('entity', 'entity (SCIM resource, or inventory object before an update)'),
+  ...entityPaths('entity', 'inventory object (as it was before an update)'),
   'entity.type_id': {
     services: ['scim', 'inventory'],
     describe: 'OCSF type of the entity: 1 device, 2 user, 3 group, 4 organization, 5 policy, 99 other',

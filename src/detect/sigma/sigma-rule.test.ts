@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -292,6 +292,20 @@ describe('sigmaRuleDefinition', () => {
     expect(definition.header.type).toBe('sigma');
     const broken = file.replace('outcome: failure', 'outcome|base64: failure');
     expect(() => parseRuleFile(broken, 'inline rule')).toThrow('the modifier "base64" is not supported');
+  });
+
+  it('accepts the rule file docs/sigma.md shows', () => {
+    const docs = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../docs/sigma.md'), 'utf8');
+    const block = /```yaml\n(id: [\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const definition = parseRuleFile(block, 'docs/sigma.md');
+    const rule = compileRule(definition, undefined);
+    expect(rule.header.id).toBe('sigma-denied-admins');
+    const context = { inventory: { inactiveUser: () => null } };
+    const state = { get: () => undefined, set: () => undefined };
+    const fire = (event: NormalizedEvent): number =>
+      rule.match(event) ? rule.logic.evaluate(event, state, context).length : 0;
+    expect(fire(accessEvent({ user_email: 'admin@example.com' }))).toBe(1);
+    expect(fire(accessEvent({ user_email: 'admin@example.com', allowed: true }))).toBe(0);
   });
 
   it('names a missing file', async () => {
