@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { NormalizedEvent } from '../core/event.js';
@@ -173,6 +174,35 @@ describe('Detector with the built-in rules', () => {
       expect(alerts).toHaveLength(1);
       expect(alerts[0]?.count).toBe(14);
       expect(await store.alertHistory(alerts[0]?.id ?? '')).toHaveLength(1);
+    });
+
+    it('after a crash between storing and evaluating, the next start evaluates the stored events once', async () => {
+      await append(denials(14, T0, 10_000));
+      // The process dies here: the events are committed, the detection step never ran.
+      await store.close();
+      store = await SqliteStore.open({ path, clock });
+      await store.migrate();
+      expect(await new Detector(deps(), RULES).catchUp()).toMatchObject({ events: 14, created: 1 });
+      expect(await new Detector(deps(), RULES).catchUp()).toEqual({ events: 0, created: 0, updated: 0 });
+      expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.count)).toEqual([14]);
+    });
+
+    it('a step that fails before its commit leaves the offset, the state and the alerts as they were', async () => {
+      await append(denials(14, T0, 10_000));
+      await store.close();
+      store = await SqliteStore.open({ path, clock, busyTimeoutMs: 50 });
+      // Another connection holds the write lock, so the step's commit fails as it would on a busy database.
+      const other = new Database(path);
+      other.prepare('BEGIN IMMEDIATE').run();
+      const detector = new Detector(deps(), RULES);
+      await expect(detector.catchUp()).rejects.toMatchObject({ code: 'STORE_BUSY' });
+      other.prepare('ROLLBACK').run();
+      other.close();
+      expect(await store.detectionOffset('rules')).toBe(0);
+      expect(await store.listAlerts({ limit: 10 })).toEqual([]);
+      expect(await store.detectionState('zt-brute-force-user', ['alice@example.com'])).toEqual(new Map());
+      await detector.catchUp();
+      expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.count)).toEqual([14]);
     });
 
     it('a commit from a stale offset is refused and changes nothing', async () => {
