@@ -90,6 +90,25 @@ describe('collecting into PostgreSQL', () => {
     }
   });
 
+  it('keeps users in the database, so another node sees them', async () => {
+    const added = await runInProcess(['user', 'add', 'ada@example.com', '--role', 'admin'], {
+      env,
+      input: 'a long enough password\n',
+    });
+    expect(added.code, added.stderr).toBe(0);
+    const other = makeTempDir('postgres-users');
+    try {
+      const listed = await runInProcess(['user', 'list', '--format', 'json'], {
+        env: { ...env, ZEROTRAIL_DATA_DIR: other.path },
+      });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain('ada@example.com');
+      expect(existsSync(join(other.path, 'zerotrail.db'))).toBe(false);
+    } finally {
+      other.remove();
+    }
+  });
+
   it('rejects a database URL that is not PostgreSQL without echoing it', async () => {
     const result = await runInProcess(['source', 'list'], {
       env: { ...env, ZEROTRAIL_DATABASE_URL: 'mysql://root:s3cret@127.0.0.1/zerotrail' },

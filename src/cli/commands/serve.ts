@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { DATABASE_FILE, type App } from '../../app.js';
+import { openAuthStore, type App } from '../../app.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
 import { closeServer, listen } from '../../server/listen.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
-import { SqliteAuthStore } from '../../store/sqlite/auth-store.js';
+import type { AuthStore } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { collect } from './collect.js';
@@ -28,7 +28,7 @@ export function webUiBuilt(): boolean {
 export interface RunningWebServer {
   readonly url: string;
   readonly server: FastifyInstance;
-  readonly auth: SqliteAuthStore;
+  readonly auth: AuthStore;
   readonly webBuilt: boolean;
   close(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function startWebServer(
     readonly onSourcesChanged: () => void;
   },
 ): Promise<RunningWebServer> {
-  const auth = await SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) });
+  const auth = await openAuthStore(app);
   const webBuilt = webUiBuilt();
   try {
     const server = await buildServer({

@@ -1,11 +1,9 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DATABASE_FILE, type App } from '../../app.js';
+import { openAuthStore, type App } from '../../app.js';
 import { addUser } from '../../server/auth/accounts.js';
 import { describeUser, USER_NAME, USER_ROLE } from '../../server/routes/users.js';
 import type { AuthStore } from '../../store/auth-store.js';
-import { SqliteAuthStore } from '../../store/sqlite/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
@@ -68,7 +66,7 @@ export async function withAuthStore<T>(
   work: (app: App, auth: AuthStore) => Promise<T>,
 ): Promise<T> {
   return context.withApp(async (app) => {
-    const auth = await SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) });
+    const auth = await openAuthStore(app);
     try {
       return await work(app, auth);
     } finally {
