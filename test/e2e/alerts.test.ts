@@ -99,7 +99,11 @@ describe('alerts end to end, collecting from the simulator', () => {
     expect(badReason.stderr).toContain('--reason');
     const closed = await cli(['alerts', 'close', id, '--reason', 'benign', '--comment', 'planned SSO migration']);
     expect(closed.code, closed.stderr).toBe(0);
+    expect((await cli(['alerts', 'assign', id, 'dana'])).stdout).toContain('assigned to dana');
+    expect((await cli(['alerts', 'comment', id, 'checked with the IT team'])).code).toBe(0);
     const shown = await cli(['alerts', 'show', id]);
+    expect(shown.stdout).toMatch(/assignee\s+dana/);
+    expect(shown.stdout).toContain('checked with the IT team');
     expect(shown.stdout).toContain('closed (benign)');
     expect(shown.stdout).toMatch(/cli:\S*\s+acknowledged/);
     expect(shown.stdout).toContain('planned SSO migration');

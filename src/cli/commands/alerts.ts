@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import { NotFoundError } from '../../core/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -16,6 +16,8 @@ const listFlagsSchema = z.object({
 const showFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
 const closeFlagsSchema = z.object({ reason: z.enum(CLOSE_REASONS), comment: z.string().min(1).max(2000).optional() });
 const ackFlagsSchema = z.object({ comment: z.string().min(1).max(2000).optional() });
+const commentSchema = z.string().min(1).max(2000);
+const assigneeSchema = z.string().min(1).max(200);
 
 /** The JSON shape of an alert for scripts: snake_case, ISO times, and the evidence event ids. */
 export function alertToJson(alert: StoredAlert, evidence: readonly string[]): Record<string, unknown> {
@@ -197,6 +199,43 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
           cliActor(context),
         );
         writeLine(context.io.stdout, `Alert ${alert.id} closed as ${flags.reason}.`);
+      });
+    });
+
+  alerts
+    .command('assign')
+    .description('Assign an alert to someone, or --none to clear it')
+    .argument('<id>', 'the alert id')
+    .argument('[assignee]', 'who takes it')
+    .option('--none', 'nobody')
+    .action(async (id: string, assignee: string | undefined, rawFlags: Record<string, unknown>) => {
+      const none = rawFlags['none'] === true;
+      if (none === (assignee !== undefined)) {
+        throw new AppError('CLI_USAGE', {
+          message: 'Name the assignee, or pass --none to clear it.',
+          hint: 'zerotrail alerts assign ID alice',
+        });
+      }
+      const who = none ? null : parseFlags(assigneeSchema, assignee);
+      await context.withApp(async (app) => {
+        const alert = await app.store.changeAlert(id, { assignee: who }, cliActor(context));
+        writeLine(
+          context.io.stdout,
+          `Alert ${alert.id} ${who === null ? 'unassigned' : `assigned to ${visible(who)}`}.`,
+        );
+      });
+    });
+
+  alerts
+    .command('comment')
+    .description('Add a comment to an alert')
+    .argument('<id>', 'the alert id')
+    .argument('<text>', 'the comment')
+    .action(async (id: string, text: string) => {
+      const comment = parseFlags(commentSchema, text);
+      await context.withApp(async (app) => {
+        const alert = await app.store.changeAlert(id, { comment }, cliActor(context));
+        writeLine(context.io.stdout, `Comment added to alert ${alert.id}.`);
       });
     });
 }
