@@ -21,9 +21,10 @@ export interface EnrichmentsText {
 export function ocsfBody(ocsf: Readonly<Record<string, unknown>>): OcsfBody {
   const enrichments = sharedEnrichments(ocsf);
   if (enrichments === null) return { text: JSON.stringify(ocsf), enrichments: null };
-  // Deleting the member added last lets V8 keep the copy a fast object.
-  const head: Record<string, unknown> = { ...ocsf };
-  delete head['enrichments'];
+  // A copy built member by member stays a fast object; a spread copy with a member deleted took JSON.stringify
+  // about half as long again.
+  const head: Record<string, unknown> = {};
+  for (const key in ocsf) if (key !== 'enrichments' && Object.hasOwn(ocsf, key)) head[key] = ocsf[key];
   return { text: JSON.stringify(head), enrichments };
 }
 

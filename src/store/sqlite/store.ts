@@ -62,6 +62,8 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_DELETE_CHUNK = 5_000;
 const DEFAULT_MERGE_THRESHOLD = 50_000;
 const MAX_PAGE_LIMIT = 10_000;
+// A batch's id range is read whole while it holds at most this many stored rows per event of the batch.
+const MERGED_RANGE_FACTOR = 4;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -253,6 +255,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   // Runs inside the caller's write transaction; returns how many events went in (the rest were stored before).
   #insertEvents(events: readonly NormalizedEvent[]): number {
     let inserted = 0;
+    const mergedIds = this.#mergedIds(events);
     // One prepared single-row insert per event measured faster than multi-row VALUES statements.
     const merged = this.#statement(EVENT_SQL.eventIdMerged);
     const insert = this.#statement(EVENT_SQL.insertRecentEvent);
@@ -261,7 +264,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     let seq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
     const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
     for (const event of events) {
-      if (merged.get(event.id) !== undefined) continue;
+      if (mergedIds === undefined ? merged.get(event.id) !== undefined : mergedIds.has(event.id)) continue;
       bindEvent(params, seq + 1, event);
       // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
       if (insert.run(params).changes === 0) continue;
@@ -273,6 +276,28 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       inserted += 1;
     }
     return inserted;
+  }
+
+  /**
+   * The ids among `events` that the indexed table holds already, read in one range scan between the batch's
+   * smallest and largest id instead of one lookup per event. Undefined when that range holds many more rows
+   * than the batch (ids that are not time-ordered, or other sources' events of the same period): then each
+   * event is looked up on its own.
+   */
+  #mergedIds(events: readonly NormalizedEvent[]): ReadonlySet<string> | undefined {
+    const first = events[0];
+    if (first === undefined) return new Set();
+    let low = first.id;
+    let high = first.id;
+    for (const event of events) {
+      if (event.id < low) low = event.id;
+      else if (event.id > high) high = event.id;
+    }
+    const limit = events.length * MERGED_RANGE_FACTOR;
+    const ids = this.#statement(EVENT_SQL.mergedIdsBetween)
+      .pluck()
+      .all(low, high, limit + 1) as string[];
+    return ids.length > limit ? undefined : new Set(ids);
   }
 
   // Runs an IMMEDIATE write transaction that may add fragments; their ids are remembered only once committed.
