@@ -603,6 +603,12 @@ describe('conditions', () => {
     );
   });
 
+  it('points into a quoted condition at the right column', () => {
+    expect(refused("selection:\n  outcome: failure\ncondition: 'selection and filter'").message).toContain(
+      'detection.condition (line 9, column 29): the condition names "filter"',
+    );
+  });
+
   it('refuses a pattern that matches nothing', () => {
     expect(refused('selection:\n  outcome: failure\ncondition: 1 of filter*').message).toContain(
       '"1 of filter*" matches no search identifier of detection',
@@ -786,7 +792,7 @@ describe('refusals of unsupported or malformed rules', () => {
   it('refuses invalid regular expressions and CIDR blocks, naming the value', () => {
     const re = refused("s:\n  user|re: '(unclosed'\ncondition: s");
     expect(re.message).toContain(
-      'detection.s.user|re (line 8, column 14): "(unclosed" is not a valid regular expression',
+      'detection.s.user|re (line 8, column 15): "(unclosed" is not a valid regular expression',
     );
     expect(refused("s:\n  user|re: '(?i)alice'\ncondition: s").message).toContain('use the sub-modifiers re|i');
     expect(refused('s:\n  src_ip|cidr: 203.0.113.0/33\ncondition: s').message).toContain(

@@ -118,7 +118,11 @@ function convert(root: YamlNode, position: (offset: number) => SigmaPosition): S
     if (isScalar(node)) {
       const value = node.value;
       if (value === null || value === undefined) return { kind: 'scalar', type: 'null', text: null, at };
-      if (typeof value === 'string') return { kind: 'scalar', type: 'string', text: value, at };
+      if (typeof value === 'string') {
+        // A quoted string's text starts one column after its quote, which is where `at` points.
+        const quoted = node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE';
+        return { kind: 'scalar', type: 'string', text: value, at: quoted ? { ...at, column: at.column + 1 } : at };
+      }
       if (typeof value === 'number' || typeof value === 'bigint') {
         return { kind: 'scalar', type: 'number', text: node.source ?? String(value), at };
       }
