@@ -493,6 +493,38 @@ describe('Detector with the built-in rules', () => {
       ]);
     });
 
+    it('fires on a device enrolled from an address the user never signed in from, not from a known one', async () => {
+      const enrolled = (time: number, email: string, ip: string): NormalizedEvent =>
+        access({
+          time,
+          dataset: 'devices',
+          classUid: 3004,
+          activity: 'create',
+          outcome: 'success',
+          user: null,
+          srcIp: null,
+          country: null,
+          app: null,
+          appUid: null,
+          idp: null,
+          ocsf: { message: 'Device created', entity: { data: { last_seen_user: { email }, public_ip: ip } } },
+        });
+      await append(history());
+      await append([
+        enrolled(T0 + 22 * DAY, 'Alice@example.com', '192.0.2.5'),
+        enrolled(T0 + 22 * DAY + MIN, 'alice@example.com', '198.51.100.200'),
+        enrolled(T0 + 3 * DAY, 'bob@example.com', '198.51.100.201'),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-warp-new-origin');
+      expect(alerts.map((alert) => [alert.entity.user, alert.summary])).toEqual([
+        [
+          'alice@example.com',
+          'A device was enrolled for alice@example.com from 198.51.100.200, an address the user had not used (known: 192.0.2.5)',
+        ],
+      ]);
+    });
+
     it('fires on a new identity provider, at high when the organisation never used it', async () => {
       await append(history());
       await append(history('bob@example.com').map((event) => ({ ...event, idp: 'onetimepin' })));

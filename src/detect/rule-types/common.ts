@@ -51,7 +51,8 @@ export function grouping(fields: readonly string[]): Grouping {
 /** Who an alert is about, from the event and the grouping values. */
 export function entityOf(event: NormalizedEvent, values: Readonly<Record<string, string>> = {}): AlertEntity {
   return {
-    user: event.user ?? values['user'] ?? null,
+    // A change event names its user only inside the entity; a grouping value holding an e-mail is that user.
+    user: event.user ?? values['user'] ?? Object.values(values).find((value) => value.includes('@')) ?? null,
     ip: values['src_net'] ?? event.srcIp,
     app: event.app ?? event.appUid,
   };

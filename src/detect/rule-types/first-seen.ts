@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import type { NormalizedEvent } from '../../core/event.js';
 import { SEVERITIES } from '../../store/detection-store.js';
 import { durationSchema, formatDuration } from '../duration.js';
-import { fieldGetter, valueText } from '../match.js';
+import { compileMatch, fieldGetter, valueText } from '../match.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
 import { entityOf, eventVars, groupBySchema, grouping } from './common.js';
 
@@ -16,6 +17,14 @@ const paramsSchema = z
     values: z.array(z.string().min(1)).default([]),
     /** Severity when the value is new for the whole organisation too. */
     escalate_to: z.enum(SEVERITIES).optional(),
+    /**
+     * Events of another shape that only teach the key's values, never alert: logins teaching the addresses a
+     * user's device enrolments are compared with. Their key and value must read like the main ones.
+     */
+    learn_from: z
+      .object({ match: z.record(z.string(), z.unknown()), group_by: groupBySchema, field: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -42,18 +51,29 @@ export const firstSeenRule = registerRuleType({
     const only = new Set(params.values.map((value) => value.toLowerCase()));
     // Country codes read as codes (BR, not br); other values as the event had them.
     const shown = (value: string): string => (params.field === 'country' ? value.toUpperCase() : value);
-    const read = (event: Parameters<typeof valueOf>[0]): string | null => {
-      return valueText(valueOf(event)[0])?.toLowerCase() ?? null;
+    const learn =
+      params.learn_from === undefined
+        ? null
+        : {
+            matches: compileMatch(params.learn_from.match, 'params.learn_from.match'),
+            keyOf: grouping(params.learn_from.group_by),
+            valueOf: fieldGetter(params.learn_from.field, 'params.learn_from.field'),
+          };
+    // Which key and value an event speaks of, and whether it only teaches.
+    const sideOf = (event: NormalizedEvent) => {
+      const learnOnly = learn?.matches(event) === true;
+      const group = learnOnly && learn !== null ? learn.keyOf(event) : keyOf(event);
+      const raw = (learnOnly && learn !== null ? learn.valueOf : valueOf)(event)[0];
+      return { group, value: valueText(raw)?.toLowerCase() ?? null, raw, learnOnly };
     };
     return {
       stateKeys: (event) => {
-        const group = keyOf(event);
+        const { group, learnOnly } = sideOf(event);
         if (group === null) return [];
-        return params.escalate_to === undefined ? [group.key] : [group.key, ORGANISATION_KEY];
+        return params.escalate_to === undefined || learnOnly ? [group.key] : [group.key, ORGANISATION_KEY];
       },
       evaluate(event, store) {
-        const group = keyOf(event);
-        const value = read(event);
+        const { group, value, raw, learnOnly } = sideOf(event);
         if (group === null || value === null) return [];
         const saved = store.get(group.key) as SeenState | undefined;
         const state = saved ?? { first: event.time, v: {} };
@@ -68,21 +88,23 @@ export const firstSeenRule = registerRuleType({
           const known = Object.keys(state.v);
           if (known.length < MAX_VALUES) state.v[value] = event.time;
           let newForOrganisation = false;
-          if (params.escalate_to !== undefined) {
+          if (params.escalate_to !== undefined && !learnOnly) {
             const org = (store.get(ORGANISATION_KEY) as SeenState | undefined) ?? { first: event.time, v: {} };
             newForOrganisation = org.v[value] === undefined && event.time - org.first >= params.learning;
             if (org.v[value] === undefined && Object.keys(org.v).length < MAX_VALUES) org.v[value] = event.time;
             org.first = Math.min(org.first, event.time);
             store.set(ORGANISATION_KEY, org);
           }
-          if (event.time - since >= params.learning && (only.size === 0 || only.has(value))) {
+          if (!learnOnly && event.time - since >= params.learning && (only.size === 0 || only.has(value))) {
+            const entity = entityOf(event, group.values);
             firing = {
               entityKey: `${group.key}\u001f${value}`,
-              entity: entityOf(event, group.values),
+              entity,
               evidence: [{ eventId: event.id, eventTime: event.time }],
               vars: {
                 ...eventVars(event),
-                value: shown(valueText(valueOf(event)[0]) ?? value),
+                user: entity.user,
+                value: shown(valueText(raw) ?? value),
                 known: known.length === 0 ? 'none' : known.slice(0, 5).map(shown).join(', '),
                 since: formatDuration(event.time - since),
               },
