@@ -39,8 +39,9 @@ export const SQL = {
   reserveEventSeqs: "SELECT setval('event_seq', nextval('event_seq') + $1::bigint - 1) AS last",
   setEventSeqs: `UPDATE event_ids SET seq = numbered.seq FROM unnest($1::text[], $2::bigint[]) AS numbered (id, seq)
     WHERE event_ids.id = numbered.id`,
-  countEventsBelow: 'SELECT count(*)::bigint AS n FROM events WHERE time < $1',
-  deleteEventsBelow: 'DELETE FROM events WHERE time < $1',
+  // Rows of the month the cut-off falls in, a chunk at a time; (tableoid, ctid) names a row across partitions.
+  deleteEventsBelowChunk: `DELETE FROM events WHERE (tableoid, ctid) IN
+    (SELECT tableoid, ctid FROM events WHERE time < $1 LIMIT $2)`,
   // Ids follow their events out in chunks, after the events are gone: a crash between leaves ids of deleted
   // events behind, which only stops the same old events from being stored again, never stores one twice.
   deleteEventIdsChunk: 'DELETE FROM event_ids WHERE id IN (SELECT id FROM event_ids WHERE time < $1 LIMIT $2)',

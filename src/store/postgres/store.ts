@@ -43,7 +43,7 @@ export interface PostgresStoreOptions {
   readonly clock?: Clock;
   /** Connections kept open at most; every statement borrows one for its own duration. */
   readonly poolSize?: number;
-  /** Event ids deleted per retention statement; small chunks keep each lock short. */
+  /** Rows (and ids) deleted per retention statement in the month of the cut-off; small chunks keep each lock short. */
   readonly deleteChunkSize?: number;
 }
 
@@ -447,7 +447,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 
   /**
-   * Drops every month partition wholly before `beforeMs`, deletes the older rows of the month it falls in,
+   * Drops every month partition wholly before `beforeMs`, deletes the older rows of the month it falls in in chunks,
    * then the ids of all of them. Returns how many events went.
    */
   async deleteEventsBefore(beforeMs: number): Promise<number> {
@@ -466,10 +466,15 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       }
       return dropped;
     }, failed);
-    total += await this.#transaction(
-      async (client) => (await client.query(SQL.deleteEventsBelow, [beforeMs])).rowCount ?? 0,
-      failed,
-    );
+    for (;;) {
+      const deleted = await this.#transaction(
+        async (client) =>
+          (await client.query(SQL.deleteEventsBelowChunk, [beforeMs, this.#deleteChunkSize])).rowCount ?? 0,
+        failed,
+      );
+      total += deleted;
+      if (deleted < this.#deleteChunkSize) break;
+    }
     for (;;) {
       const deleted = await this.#transaction(
         async (client) =>
