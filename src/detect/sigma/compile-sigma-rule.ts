@@ -58,8 +58,6 @@ export interface CompileSigmaOptions {
   readonly file?: string;
 }
 
-// Top-level attributes of a Sigma rule (rules specification 2.0); others are custom fields, which Sigma allows.
-const CORRELATION_KEYS = ['correlation'];
 const LOGSOURCE_KEYS = new Set(['product', 'service', 'category', 'definition']);
 const TIMEFRAME_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 // Windowed state lives in the store; a window beyond what Cloudflare keeps (180 days) can never fill.
@@ -115,15 +113,15 @@ class RuleCompiler {
     if (title?.value.kind === 'scalar' && title.value.type === 'string' && title.value.text?.trim()) {
       this.#title = title.value.text.trim();
     }
-    for (const key of CORRELATION_KEYS) {
-      const entry = top.get(key);
-      if (entry !== undefined) {
-        this.#fail(
-          { path: [key], at: entry.at },
-          'correlation rule',
-          'Sigma correlation rules are not supported; write a count aggregation in the condition instead ("selection | count() by src_ip > 20" with a timeframe)',
-        );
-      }
+    // Top-level attributes other than those read below are custom fields, which Sigma allows and we ignore;
+    // these three mark other kinds of Sigma document.
+    const correlation = top.get('correlation');
+    if (correlation !== undefined) {
+      this.#fail(
+        { path: ['correlation'], at: correlation.at },
+        'correlation rule',
+        'Sigma correlation rules are not supported; write a count aggregation in the condition instead ("selection | count() by src_ip > 20" with a timeframe)',
+      );
     }
     const action = top.get('action');
     if (action !== undefined) {
