@@ -175,6 +175,9 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
   };
 
   const columns = state.columns ?? storedColumns ?? DEFAULT_COLUMNS;
+  // Beside the event panel the table keeps the columns an analyst scans; the panel shows the rest.
+  const tableColumns =
+    state.event === null ? columns : columns.filter((column) => column !== 'dataset' && column !== 'country');
   const chooseColumns = (next: readonly ColumnId[]): void => {
     try {
       window.localStorage.setItem(COLUMNS_KEY, next.join(','));
@@ -291,7 +294,7 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
             <ResultsTable
               key={`${state.q}|${state.from}|${state.to}|${run}`}
               events={results.events}
-              columns={columns}
+              columns={tableColumns.length === 0 ? columns : tableColumns}
               selected={state.event}
               onOpen={open}
               onNearEnd={() => loadMore()}
