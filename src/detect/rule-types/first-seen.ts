@@ -13,8 +13,8 @@ const paramsSchema = z
     field: z.string().min(1),
     /** No alert until the key has been seen for this long. */
     learning: durationSchema,
-    /** Only these values are reported when new (sensitive applications, say); empty means every value. */
-    values: z.array(z.string().min(1)).default([]),
+    /** Only these values are reported when new (sensitive applications, say); absent means every value. */
+    values: z.array(z.string().min(1)).optional(),
     /** Severity when the value is new for the whole organisation too. */
     escalate_to: z.enum(SEVERITIES).optional(),
     /**
@@ -48,7 +48,7 @@ export const firstSeenRule = registerRuleType({
   create(params) {
     const keyOf = grouping(params.group_by);
     const valueOf = fieldGetter(params.field, 'params.field');
-    const only = new Set(params.values.map((value) => value.toLowerCase()));
+    const only = params.values === undefined ? null : new Set(params.values.map((value) => value.toLowerCase()));
     // Country codes read as codes (BR, not br); other values as the event had them.
     const shown = (value: string): string => (params.field === 'country' ? value.toUpperCase() : value);
     const learn =
@@ -95,7 +95,7 @@ export const firstSeenRule = registerRuleType({
             org.first = Math.min(org.first, event.time);
             store.set(ORGANISATION_KEY, org);
           }
-          if (!learnOnly && event.time - since >= params.learning && (only.size === 0 || only.has(value))) {
+          if (!learnOnly && event.time - since >= params.learning && (only === null || only.has(value))) {
             const entity = entityOf(event, group.values);
             firing = {
               entityKey: `${group.key}\u001f${value}`,
