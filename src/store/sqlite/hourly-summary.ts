@@ -76,22 +76,48 @@ interface CountRow {
   readonly n: number;
 }
 
-/** Counts of one list being merged from several parts; keys compare like SQLite's NOCASE (ASCII only). */
+interface BucketRow {
+  readonly bucket: number;
+  readonly outcome: string;
+  readonly n: number;
+}
+
+// One event of a partial hour: time, source, outcome, then the key of each dimension, in this order.
+type EventRow = [number, string, string, string | null, string | null, string | null, string | null, string];
+const EVENT_ROW_COLUMNS = 'time, source, outcome, user_name, app, country, idp, activity';
+const ROW_DIMENSIONS: readonly (readonly [number, Dimension])[] = [
+  [3, 'user'],
+  [4, 'app'],
+  [5, 'country'],
+  [6, 'idp'],
+  [7, 'activity'],
+];
+
+// Keys compare like SQLite's NOCASE: ASCII letters only.
+const foldCase = (key: string): string => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** Counts of one list being merged from several parts. */
 class Tally {
   readonly #entries = new Map<string, { key: string; allowed: number; denied: number; other: number }>();
 
   add(rows: readonly CountRow[]): void {
-    for (const row of rows) {
-      const fold = row.key.replace(/[A-Z]/g, (c) => c.toLowerCase());
-      let entry = this.#entries.get(fold);
-      if (entry === undefined) {
-        entry = { key: row.key, allowed: 0, denied: 0, other: 0 };
-        this.#entries.set(fold, entry);
-      }
-      if (row.outcome === 'success') entry.allowed += row.n;
-      else if (row.outcome === 'failure') entry.denied += row.n;
-      else entry.other += row.n;
+    for (const row of rows) this.#add(row.key, row.outcome, row.n);
+  }
+
+  addOne(key: string, outcome: string): void {
+    this.#add(key, outcome, 1);
+  }
+
+  #add(key: string, outcome: string, n: number): void {
+    const fold = foldCase(key);
+    let entry = this.#entries.get(fold);
+    if (entry === undefined) {
+      entry = { key, allowed: 0, denied: 0, other: 0 };
+      this.#entries.set(fold, entry);
     }
+    if (outcome === 'success') entry.allowed += n;
+    else if (outcome === 'failure') entry.denied += n;
+    else entry.other += n;
   }
 
   /** Most first; ties by key, so the order is stable. */
@@ -106,6 +132,39 @@ class Tally {
       .filter((count) => count[by] > 0)
       .sort((a, b) => b[by] - a[by] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, limit);
+  }
+}
+
+/** Every bucket of the period, empty ones included, filled from summary rows and single events. */
+class Series {
+  readonly #bucketMs: number;
+  readonly #buckets = new Map<number, { startMs: number; allowed: number; denied: number; other: number }>();
+
+  constructor(fromMs: number, toMs: number, bucketMs: number) {
+    this.#bucketMs = bucketMs;
+    for (let start = Math.floor(fromMs / bucketMs) * bucketMs; start < toMs; start += bucketMs) {
+      this.#buckets.set(start, { startMs: start, allowed: 0, denied: 0, other: 0 });
+    }
+  }
+
+  add(rows: readonly BucketRow[]): void {
+    for (const row of rows) this.#add(row.bucket, row.outcome, row.n);
+  }
+
+  addOne(time: number, outcome: string): void {
+    this.#add(Math.floor(time / this.#bucketMs) * this.#bucketMs, outcome, 1);
+  }
+
+  #add(bucketStart: number, outcome: string, n: number): void {
+    const bucket = this.#buckets.get(bucketStart);
+    if (bucket === undefined) return;
+    if (outcome === 'success') bucket.allowed += n;
+    else if (outcome === 'failure') bucket.denied += n;
+    else bucket.other += n;
+  }
+
+  buckets(): DashboardBucket[] {
+    return [...this.#buckets.values()];
   }
 }
 
@@ -189,85 +248,83 @@ export class HourlySummary {
     const { fromMs, toMs } = spec;
     const limit = Math.max(1, Math.floor(spec.limit));
     const source = spec.source;
-    const parts = partsOf(fromMs, toMs);
-    const tally = (dim: Dimension): Tally => {
-      const result = new Tally();
-      for (const part of parts) result.add(this.#counts(dim, part, source));
-      return result;
-    };
     const bucketMs = dashboardBucketMs(fromMs, toMs);
-    const totals = tally('total').sorted('total', 1)[0];
+    // Buckets narrower than an hour (periods of up to a few hours) are counted from the events alone.
+    const parts: Part[] =
+      bucketMs % HOUR_MS === 0 ? partsOf(fromMs, toMs) : [{ from: fromMs, to: toMs, table: 'events' }];
+    const tallies = new Map(DIMENSION_NAMES.map((dim) => [dim, new Tally()]));
+    const series = new Series(fromMs, toMs, bucketMs);
+    for (const part of parts) {
+      if (part.table === 'events') {
+        // One read of the events of a partial hour serves every list and the series.
+        for (const row of this.#eventRows(part, source)) {
+          const outcome = row[2].toLowerCase();
+          series.addOne(row[0], outcome);
+          tallies.get('total')?.addOne('', outcome);
+          for (const [index, dim] of ROW_DIMENSIONS) {
+            const key = row[index];
+            if (typeof key === 'string') tallies.get(dim)?.addOne(key, outcome);
+          }
+        }
+        continue;
+      }
+      for (const dim of DIMENSION_NAMES) tallies.get(dim)?.add(this.#counts(dim, part, source));
+    }
+    const hours = parts.filter((part) => part.table !== 'events');
+    if (hours.length > 0) {
+      const first = hours[0]?.from ?? fromMs;
+      const last = hours[hours.length - 1]?.to ?? toMs;
+      series.add(this.#hourBuckets(first, last, bucketMs, source));
+    }
+    const list = (dim: Dimension, by: 'total' | 'denied', count: number): DashboardCount[] =>
+      tallies.get(dim)?.sorted(by, count) ?? [];
+    const totals = list('total', 'total', 1)[0];
     return {
       fromMs,
       toMs,
       bucketMs,
-      series: this.#series(fromMs, toMs, bucketMs, source),
+      series: series.buckets(),
       totals: {
         total: totals?.total ?? 0,
         allowed: totals?.allowed ?? 0,
         denied: totals?.denied ?? 0,
         other: totals === undefined ? 0 : totals.total - totals.allowed - totals.denied,
       },
-      users: tally('user').sorted('total', limit),
-      apps: tally('app').sorted('total', limit),
-      idps: tally('idp').sorted('total', limit),
-      countries: tally('country').sorted('total', Number.MAX_SAFE_INTEGER),
-      denied: tally('activity').sorted('denied', limit),
+      users: list('user', 'total', limit),
+      apps: list('app', 'total', limit),
+      idps: list('idp', 'total', limit),
+      countries: list('country', 'total', Number.MAX_SAFE_INTEGER),
+      denied: list('activity', 'denied', limit),
       newUsers: this.#newValues('user', fromMs, toMs, source, limit),
       newApps: this.#newValues('app', fromMs, toMs, source, limit),
       newCountries: this.#newValues('country', fromMs, toMs, source, limit),
     };
   }
 
+  #eventRows(part: Part, source: string | undefined): EventRow[] {
+    const where = `time >= ? AND time < ? AND class_uid = ${DASHBOARD_CLASS_UID}${source === undefined ? '' : ' AND source = ?'}`;
+    const sql = `SELECT ${EVENT_ROW_COLUMNS} FROM events WHERE ${where}
+      UNION ALL SELECT ${EVENT_ROW_COLUMNS} FROM events_recent WHERE ${where}`;
+    const params = source === undefined ? [part.from, part.to] : [part.from, part.to, source];
+    return this.#statement(sql)
+      .raw()
+      .all(...params, ...params) as EventRow[];
+  }
+
   #counts(dim: Dimension, part: Part, source: string | undefined): CountRow[] {
     const bySource = source === undefined ? '' : ' AND source = ?';
-    if (part.table === 'events') {
-      const sql = `SELECT key, lower(outcome) AS outcome, count(*) AS n FROM ${rangeSql(dim, bySource)} GROUP BY 1, 2`;
-      const params = source === undefined ? [part.from, part.to] : [part.from, part.to, source];
-      return this.#statement(sql).all(...params, ...params) as CountRow[];
-    }
     const sql = `SELECT key, outcome, sum(n) AS n FROM ${part.table}
       WHERE dim = ? AND period >= ? AND period < ?${bySource} GROUP BY 1, 2`;
     const params = source === undefined ? [dim, part.from, part.to] : [dim, part.from, part.to, source];
     return this.#statement(sql).all(...params) as CountRow[];
   }
 
-  #series(fromMs: number, toMs: number, bucketMs: number, source: string | undefined): DashboardBucket[] {
-    const first = Math.floor(fromMs / bucketMs) * bucketMs;
-    const buckets = new Map<number, { startMs: number; allowed: number; denied: number; other: number }>();
-    for (let start = first; start < toMs; start += bucketMs) {
-      buckets.set(start, { startMs: start, allowed: 0, denied: 0, other: 0 });
-    }
+  #hourBuckets(fromMs: number, toMs: number, bucketMs: number, source: string | undefined): BucketRow[] {
     const bySource = source === undefined ? '' : ' AND source = ?';
-    const add = (rows: readonly { bucket: number; outcome: string; n: number }[]): void => {
-      for (const row of rows) {
-        const bucket = buckets.get(row.bucket);
-        if (bucket === undefined) continue;
-        if (row.outcome === 'success') bucket.allowed += row.n;
-        else if (row.outcome === 'failure') bucket.denied += row.n;
-        else bucket.other += row.n;
-      }
-    };
-    const fromEvents = (from: number, to: number): void => {
-      const sql = `SELECT ${floorSql('time', bucketMs)} AS bucket, lower(outcome) AS outcome, count(*) AS n
-        FROM ${rangeSql('total', bySource)} GROUP BY 1, 2`;
-      const params = source === undefined ? [from, to] : [from, to, source];
-      add(this.#statement(sql).all(...params, ...params) as { bucket: number; outcome: string; n: number }[]);
-    };
-    // Hour rows serve buckets of whole hours; narrower buckets (short periods) are counted from the events.
-    const h0 = Math.ceil(fromMs / HOUR_MS) * HOUR_MS;
-    const h1 = Math.floor(toMs / HOUR_MS) * HOUR_MS;
-    if (bucketMs % HOUR_MS !== 0 || h0 >= h1) {
-      fromEvents(fromMs, toMs);
-    } else {
-      fromEvents(fromMs, h0);
-      const sql = `SELECT ${floorSql('period', bucketMs)} AS bucket, outcome, sum(n) AS n FROM summary_hours
-        WHERE dim = 'total' AND period >= ? AND period < ?${bySource} GROUP BY 1, 2`;
-      const params = source === undefined ? [h0, h1] : [h0, h1, source];
-      add(this.#statement(sql).all(...params) as { bucket: number; outcome: string; n: number }[]);
-      fromEvents(h1, toMs);
-    }
-    return [...buckets.values()];
+    const sql = `SELECT ${floorSql('period', bucketMs)} AS bucket, outcome, sum(n) AS n FROM summary_hours
+      WHERE dim = 'total' AND period >= ? AND period < ?${bySource} GROUP BY 1, 2`;
+    const params = source === undefined ? [fromMs, toMs] : [fromMs, toMs, source];
+    return this.#statement(sql).all(...params) as BucketRow[];
   }
 
   #newValues(
