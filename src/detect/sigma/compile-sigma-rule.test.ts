@@ -288,6 +288,15 @@ condition: s`);
     expect(plainBackslash.match(accessEvent({ ray_id: 'C:\\Windows' }))).toBe(true);
   });
 
+  it('folds case beyond ASCII', () => {
+    const rule = sigma("s:\n  user: 'JOSÉ@example.com'\ncondition: s");
+    expect(rule.match(accessEvent({ user_email: 'josé@example.com' }))).toBe(true);
+    expect(rule.match(accessEvent({ user_email: 'jose@example.com' }))).toBe(false);
+    expect(
+      sigma("s:\n  user|contains: 'SÉ@'\ncondition: s").match(accessEvent({ user_email: 'josé@example.com' })),
+    ).toBe(true);
+  });
+
   it('matches regular-expression characters literally', () => {
     const rule = sigma("s:\n  app: 'wiki.example.com'\ncondition: s");
     expect(rule.match(accessEvent({ app_domain: 'wikiXexample.com' }))).toBe(false);

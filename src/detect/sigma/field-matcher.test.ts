@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mapIpv4, parseIpv4Bytes, parseIpv6Bytes } from '../../core/ip-address.js';
-import { inCidr, parseCidr, wildcardTokens } from './field-matcher.js';
+import { globMatches, inCidr, parseCidr, wildcardTokens } from './field-matcher.js';
 
 const ANY = { wildcard: '*' };
 const ONE = { wildcard: '?' };
@@ -20,6 +20,35 @@ describe('wildcardTokens', () => {
     expect(wildcardTokens('\\\\\\')).toEqual(['\\', '\\']);
     expect(wildcardTokens(String.raw`C:\Windows`)).toEqual(['C', ':', '\\', ...'Windows']);
     expect(wildcardTokens('\\')).toEqual(['\\']);
+  });
+});
+
+describe('globMatches', () => {
+  const glob = (pattern: string, text: string): boolean => globMatches(wildcardTokens(pattern), Array.from(text));
+
+  it('matches * and ? anywhere', () => {
+    expect(glob('a*c', 'abbbc')).toBe(true);
+    expect(glob('a*c', 'ac')).toBe(true);
+    expect(glob('a*c', 'acb')).toBe(false);
+    expect(glob('*', '')).toBe(true);
+    expect(glob('?', '')).toBe(false);
+    expect(glob('a?c', 'abc')).toBe(true);
+    expect(glob('a?c', 'ac')).toBe(false);
+    expect(glob('*ab*ab', 'xxabyyabab')).toBe(true);
+    expect(glob('*ab*ab', 'xxabyyaba')).toBe(false);
+    expect(glob('', '')).toBe(true);
+    expect(glob('', 'a')).toBe(false);
+  });
+
+  it('reads ? as one code point', () => {
+    expect(glob('a?b', 'a\u{1F600}b')).toBe(true);
+    expect(glob('a??b', 'a\u{1F600}b')).toBe(false);
+  });
+
+  it('settles a pattern of many wildcards against a long value that almost matches', () => {
+    const pattern = `${'*a'.repeat(30)}*b`;
+    expect(glob(pattern, 'a'.repeat(20_000))).toBe(false);
+    expect(glob(pattern, `${'a'.repeat(20_000)}b`)).toBe(true);
   });
 });
 

@@ -231,15 +231,49 @@ function compileValue(
   }
   if (operator === 're') return regexTest(value, options.reFlags);
   if (operator === 'cidr') return cidrTest(value);
-  const tokens = wildcardTokens(value.text);
+  // Lower-casing the rule's text leaves the backslashes and wildcards as they are.
+  const fold = options.cased ? (text: string) => text : (text: string) => text.toLowerCase();
+  const tokens = wildcardTokens(fold(value.text));
   if (operator === 'contains' || operator === 'endswith') tokens.unshift(ANY);
   if (operator === 'contains' || operator === 'startswith') tokens.push(ANY);
-  const pattern = new RegExp(`^${tokens.map(tokenSource).join('')}$`, options.cased ? 'su' : 'siu');
+  const literal = tokens.every((token) => typeof token === 'string') ? tokens.join('') : null;
   return (candidates) =>
     candidates.some((candidate) => {
       const text = textOf(candidate);
-      return text !== null && pattern.test(text);
+      if (text === null) return false;
+      return literal !== null ? fold(text) === literal : globMatches(tokens, Array.from(fold(text)));
     });
+}
+
+/**
+ * Whether `text` (code points) matches the tokens. Backtracks only to the last `*`, so the time is at most
+ * the product of the two lengths: a rule with many wildcards cannot stall evaluation the way a regular
+ * expression built from it could on a long value.
+ */
+export function globMatches(tokens: readonly Token[], text: readonly string[]): boolean {
+  let at = 0;
+  let index = 0;
+  let starAt = -1;
+  let starIndex = 0;
+  while (index < text.length) {
+    const token = tokens[at];
+    if (token !== undefined && (token === ONE || token === text[index])) {
+      at += 1;
+      index += 1;
+    } else if (token === ANY) {
+      starAt = at;
+      starIndex = index;
+      at += 1;
+    } else if (starAt !== -1) {
+      at = starAt + 1;
+      starIndex += 1;
+      index = starIndex;
+    } else {
+      return false;
+    }
+  }
+  while (tokens[at] === ANY) at += 1;
+  return at === tokens.length;
 }
 
 function isAbsent(candidate: unknown): boolean {
@@ -262,7 +296,7 @@ function textOf(candidate: unknown): string | null {
 
 const ANY = { wildcard: '*' } as const;
 const ONE = { wildcard: '?' } as const;
-type Token = string | typeof ANY | typeof ONE;
+export type Token = string | typeof ANY | typeof ONE;
 
 /**
  * Splits a Sigma string into literal characters and wildcards. A backslash escapes `*`, `?` and itself; before
@@ -270,10 +304,12 @@ type Token = string | typeof ANY | typeof ONE;
  */
 export function wildcardTokens(text: string): Token[] {
   const tokens: Token[] = [];
-  for (let index = 0; index < text.length; index += 1) {
-    const char = text[index] ?? '';
+  // By code point, so `?` is one character even outside the Basic Multilingual Plane.
+  const chars = Array.from(text);
+  for (let index = 0; index < chars.length; index += 1) {
+    const char = chars[index] ?? '';
     if (char === '\\') {
-      const next = text[index + 1];
+      const next = chars[index + 1];
       if (next === '*' || next === '?' || next === '\\') {
         tokens.push(next);
         index += 1;
@@ -289,13 +325,6 @@ export function wildcardTokens(text: string): Token[] {
     }
   }
   return tokens;
-}
-
-function tokenSource(token: Token): string {
-  if (token === ANY) return '.*';
-  if (token === ONE) return '.';
-  // Only syntax characters: the `u` flag refuses escapes of anything else, such as `\-`.
-  return (token as string).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function regexTest(value: SigmaValue, flags: ReadonlySet<string>): ValueTest {
