@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -306,6 +306,16 @@ describe('sigmaRuleDefinition', () => {
       rule.match(event) ? rule.logic.evaluate(event, state, context).length : 0;
     expect(fire(accessEvent({ user_email: 'admin@example.com' }))).toBe(1);
     expect(fire(accessEvent({ user_email: 'admin@example.com', allowed: true }))).toBe(0);
+  });
+
+  it('makes every example an engine rule', async () => {
+    const names = readdirSync(EXAMPLES).filter((name) => name.endsWith('.yml'));
+    const definitions = await Promise.all(names.map((name) => loadSigmaRuleDefinition(join(EXAMPLES, name))));
+    for (const definition of definitions) {
+      expect(definition.header.type).toBe('sigma');
+      expect(definition.header.technique).toMatch(/^T\d{4}(\.\d{3})?$/);
+      expect(() => compileRule(definition, undefined)).not.toThrow();
+    }
   });
 
   it('names a missing file', async () => {
