@@ -148,7 +148,10 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
         setResults((previous) =>
           previous.status === 'ok' && generation.current === mine ? update(previous) : previous,
         );
-      setResults({ ...now, loadingMore: true, moreError: null });
+      const loading = { ...now, loadingMore: true, moreError: null };
+      // Another call before the next render must see this one under way, or it would fetch the same page again.
+      latest.current = loading;
+      setResults(loading);
       api.searchEvents({ q, from, to, limit: PAGE_SIZE, after }).then(
         (page) =>
           settle((previous) => ({

@@ -37,7 +37,8 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
 
   useEffect(() => {
     let current = true;
-    setCounts((previous) => (previous.status === 'ok' ? previous : { status: 'loading' }));
+    // Counts of the previous search would read as the answer to this one; the placeholder keeps the height.
+    setCounts({ status: 'loading' });
     api.histogram({ q, from, to }).then(
       (histogram) => {
         if (current) setCounts({ status: 'ok', histogram });
