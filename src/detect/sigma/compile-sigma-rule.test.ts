@@ -804,6 +804,15 @@ describe('refusals of unsupported or malformed rules', () => {
       'detection.s.user|re (line 8, column 15): "(unclosed" is not a valid regular expression',
     );
     expect(refused("s:\n  user|re: '(?i)alice'\ncondition: s").message).toContain('use the sub-modifiers re|i');
+    expect(refused("s:\n  user|re: '^(?!admin)'\ncondition: s").message).toContain(
+      "uses a lookaround, which Sigma's regular expression flavour does not have",
+    );
+    expect(refused("s:\n  user|re: '(?<=a)b'\ncondition: s").message).toContain('uses a lookaround');
+    expect(refused("s:\n  user|re: '(a)\\1'\ncondition: s").message).toContain('uses a backreference');
+    expect(refused("s:\n  user|re: '(?<n>a)'\ncondition: s").message).toContain('uses a named group');
+    expect(refused("s:\n  user|re: '(?P<n>a)'\ncondition: s").message).toContain('uses a named group');
+    expect(sigma("s:\n  user|re: '^(?:al|bo)[a-z\\d]+@\\w+\\.com$'\ncondition: s").match(alice)).toBe(true);
+    expect(sigma("s:\n  user|re: '[\\1(?=]'\ncondition: s").match(alice)).toBe(false);
     expect(refused('s:\n  src_ip|cidr: 203.0.113.0/33\ncondition: s').message).toContain(
       '"203.0.113.0/33" is not a CIDR block',
     );

@@ -329,6 +329,14 @@ export function wildcardTokens(text: string): Token[] {
 
 function regexTest(value: SigmaValue, flags: ReadonlySet<string>): ValueTest {
   const source = value.text ?? '';
+  const outside = outsideFlavour(source);
+  if (outside !== null) {
+    throw new FieldRefusal(
+      'modifier re',
+      `${JSON.stringify(source)} uses ${outside}, which Sigma's regular expression flavour does not have (it has . ^ $ * + ? {n,m} [...] (...) |)`,
+      value.at,
+    );
+  }
   let pattern: RegExp;
   try {
     pattern = new RegExp(source, [...flags].sort().join(''));
@@ -348,6 +356,32 @@ function regexTest(value: SigmaValue, flags: ReadonlySet<string>): ValueTest {
       const text = textOf(candidate);
       return text !== null && pattern.test(text);
     });
+}
+
+/**
+ * The first construct outside Sigma's regular expression flavour (modifiers appendix 2.1) that backends read
+ * differently or that can make matching slow: lookaround, backreferences and named groups. Escapes such as
+ * `\d` and non-capturing groups stay allowed; they are common in shared rules and mean the same everywhere.
+ */
+function outsideFlavour(source: string): string | null {
+  let inClass = false;
+  for (let index = 0; index < source.length; index += 1) {
+    const char = source[index];
+    if (char === '\\') {
+      const next = source[index + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(next) || next === 'k')) return 'a backreference';
+      index += 1;
+    } else if (inClass) {
+      if (char === ']') inClass = false;
+    } else if (char === '[') {
+      inClass = true;
+    } else if (char === '(' && source[index + 1] === '?') {
+      const rest = source.slice(index + 2, index + 4);
+      if (rest.startsWith('=') || rest.startsWith('!') || rest === '<=' || rest === '<!') return 'a lookaround';
+      if (rest.startsWith('<') || rest.startsWith('P')) return 'a named group';
+    }
+  }
+  return null;
 }
 
 interface CidrBlock {
