@@ -49,29 +49,10 @@ export interface RunnerDeps {
   readonly detector?: { notify(): void };
 }
 
-// Pages that arrive back to back are committed together up to this many events: a backfill then pays the
-// per-commit cost (rewritten WAL pages, the summary's upserts, the merge check) once per several pages.
-const MAX_BATCH_EVENTS = 5_000;
-// A batch is committed as soon as the next page takes longer than this to arrive, so a slow API or a retry
-// never holds stored events back for long.
-const BATCH_WAIT_MS = 200;
-
-/** Events normalized from pages not yet committed, with the cursor after the last of them. */
-interface Batch {
-  readonly events: NormalizedEvent[];
-  cursor: SourceCursor;
-  pages: number;
-  received: number;
-  rejected: number;
-  newestEventMs: number | null;
-  oldestEventMs: number | null;
-}
-
 /**
- * Pulls one dataset from its committed cursor until the source is caught up. The events of one or more pages
- * and the cursor after the last of them are committed in one store transaction, so a crash at any point
- * resumes exactly after the last stored page: nothing lost, and the unique event id makes a replayed page
- * harmless. A failing pull commits what it had received before the failure is passed on.
+ * Pulls one dataset from its committed cursor until the source is caught up. Each page's events and the
+ * cursor after it are committed in one store transaction, so a crash at any point resumes exactly after
+ * the last stored page: nothing lost, and the unique event id makes a replayed page harmless.
  */
 export async function pullUntilCaughtUp(
   job: DatasetJob,
@@ -87,102 +68,50 @@ export async function pullUntilCaughtUp(
   const cursor: SourceCursor = committed ?? job.source.initialCursor({ backfillFromMs: options.backfillFromMs });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
-  let batch: Batch | undefined;
 
-  const commit = async (stored: Batch): Promise<void> => {
-    batch = undefined;
-    if (stored.rejected > 0) {
-      deps.logger.warn({ jobId: job.id, rejected: stored.rejected }, 'Records rejected by the normalizer');
+  for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
+    const events: NormalizedEvent[] = [];
+    let rejected = 0;
+    let newestEventMs: number | null = null;
+    let oldestEventMs: number | null = null;
+    for (const record of page.records) {
+      const outcome = job.normalize(record, meta);
+      if (isRejected(outcome)) {
+        rejected++;
+        deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason: outcome.reason });
+        continue;
+      }
+      events.push(job.enrich === undefined ? outcome : job.enrich(outcome));
+      if (newestEventMs === null || outcome.time > newestEventMs) newestEventMs = outcome.time;
+      if (oldestEventMs === null || outcome.time < oldestEventMs) oldestEventMs = outcome.time;
     }
-    const result = await deps.store.append(stored.events, { id: job.id, value: stored.cursor });
+    if (rejected > 0) {
+      deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
+    }
+    const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
     if (result.inserted > 0) deps.detector?.notify();
-    deps.metrics.increment('source_events_received_total', labels, stored.received);
+    deps.metrics.increment('source_events_received_total', labels, page.records.length);
     deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
     deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);
     totals = {
-      pages: totals.pages + stored.pages,
-      received: totals.received + stored.received,
+      pages: totals.pages + 1,
+      received: totals.received + page.records.length,
       inserted: totals.inserted + result.inserted,
       duplicates: totals.duplicates + result.duplicates,
-      rejected: totals.rejected + stored.rejected,
+      rejected: totals.rejected + rejected,
     };
-    deps.logger.debug(
-      { jobId: job.id, ...result, rejected: stored.rejected, received: stored.received, pages: stored.pages },
-      'Batch stored',
-    );
+    deps.logger.debug({ jobId: job.id, ...result, rejected, received: page.records.length }, 'Batch stored');
     options.onPageStored?.({
       jobId: job.id,
-      received: stored.received,
+      received: page.records.length,
       inserted: result.inserted,
       duplicates: result.duplicates,
-      rejected: stored.rejected,
-      newestEventMs: stored.newestEventMs,
-      oldestEventMs: stored.oldestEventMs,
+      rejected,
+      newestEventMs,
+      oldestEventMs,
     });
-  };
-
-  const pages = prefetchOne(job.source.pull(cursor, options.signal))[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = pages.next();
-      if (batch !== undefined && !(await settlesWithin(next, BATCH_WAIT_MS))) await commit(batch);
-      let current: IteratorResult<RawPage>;
-      try {
-        current = await next;
-      } catch (error) {
-        // What arrived before the failure is stored with its cursor; the failed page is asked for again later.
-        if (batch !== undefined) await commit(batch);
-        throw error;
-      }
-      if (current.done === true) break;
-      const page = current.value;
-      batch ??= {
-        events: [],
-        cursor: page.nextCursor,
-        pages: 0,
-        received: 0,
-        rejected: 0,
-        newestEventMs: null,
-        oldestEventMs: null,
-      };
-      for (const record of page.records) {
-        const outcome = job.normalize(record, meta);
-        if (isRejected(outcome)) {
-          batch.rejected++;
-          deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason: outcome.reason });
-          continue;
-        }
-        batch.events.push(job.enrich === undefined ? outcome : job.enrich(outcome));
-        if (batch.newestEventMs === null || outcome.time > batch.newestEventMs) batch.newestEventMs = outcome.time;
-        if (batch.oldestEventMs === null || outcome.time < batch.oldestEventMs) batch.oldestEventMs = outcome.time;
-      }
-      batch.cursor = page.nextCursor;
-      batch.pages += 1;
-      batch.received += page.records.length;
-      if (batch.events.length >= MAX_BATCH_EVENTS) await commit(batch);
-    }
-    if (batch !== undefined) await commit(batch);
-  } finally {
-    await pages.return?.(undefined);
   }
   return totals;
-}
-
-// True when `promise` settles (either way) within `ms`; the wait ends as soon as it does.
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = promise.then(
-    () => true,
-    () => true,
-  );
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([settled, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
