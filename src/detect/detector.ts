@@ -25,6 +25,9 @@ export interface CatchUpResult {
 /** The offset name of the one streaming evaluator. */
 export const DETECTION_OFFSET = 'rules';
 const DEFAULT_BATCH = 2_000;
+// Events stored by other paths than the log runner (inventory change events) are picked up at least this often
+// once collection has started.
+const RECHECK_MS = 60_000;
 
 /**
  * Evaluates stored events exactly once, in the store's insertion order. Each step reads the events after the
@@ -40,6 +43,7 @@ export class Detector {
   #again = false;
   #notified = false;
   #closed = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: DetectorDeps, definitions: readonly RuleDefinition[], options: { readonly batch?: number } = {}) {
     this.#deps = deps;
@@ -52,6 +56,11 @@ export class Detector {
   notify(): void {
     if (this.#closed) return;
     this.#notified = true;
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.notify(), RECHECK_MS);
+      // A pending re-check never keeps the process alive; close() stops it.
+      this.#timer.unref();
+    }
     if (this.#running !== null) {
       this.#again = true;
       return;
@@ -70,6 +79,7 @@ export class Detector {
         if (isAppError(error) && error.code === 'STORE_NOT_SUPPORTED') {
           // This store keeps no detections; say so once instead of failing after every batch.
           this.#closed = true;
+          clearInterval(this.#timer);
           this.#log.info({ code: error.code }, 'Detections not supported by this store; rules do not run');
           return;
         }
@@ -120,6 +130,7 @@ export class Detector {
 
   /** Waits for a running pass, then runs a last one if anything was stored since; further notifications are ignored. */
   async close(): Promise<void> {
+    clearInterval(this.#timer);
     if (this.#closed) {
       if (this.#running !== null) await this.#running;
       return;
