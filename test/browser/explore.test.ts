@@ -233,6 +233,14 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
     for (const time of await columnTexts('Time (UTC)')) {
       expect(time >= start && time < end, `${time} in ${start}..${end}`).toBe(true);
     }
+
+    // Zooming out doubles the span around the same middle.
+    await histogram().getByRole('button', { name: 'Zoom out' }).click();
+    await page.waitForURL((next) => next.searchParams.get('from') !== zoomed.searchParams.get('from'));
+    const wider = new URL(page.url());
+    const widerSpan = Date.parse(wider.searchParams.get('to') ?? '') - Date.parse(wider.searchParams.get('from') ?? '');
+    expect(Math.abs(widerSpan - 2 * span)).toBeLessThanOrEqual(2_000);
+    await expect.poll(() => total()).toBeGreaterThan(0);
   });
 
   it('completes field names and values from the keyboard, and marks a syntax error while typing', async () => {

@@ -9,7 +9,7 @@ export interface HistogramChartProps {
   readonly to: string;
   /** Bumped by "Search" with nothing changed, so the counts are fetched again. */
   readonly run: number;
-  /** An absolute range picked by dragging across the bars (or clicking one). */
+  /** A range picked by dragging across the bars, clicking one, or zooming out. */
   readonly onZoom: (range: { readonly from: string; readonly to: string }) => void;
 }
 
@@ -119,6 +119,15 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
     onZoom({ from: isoSeconds(lowMs), to: isoSeconds(highMs) });
   };
 
+  // Twice the span around the same middle; an end past the present becomes "now", so the range keeps moving.
+  const zoomOut = (): void => {
+    const half = rangeToMs - rangeFromMs;
+    const middle = rangeFromMs + half / 2;
+    const high = middle + half;
+    const low = middle - half;
+    onZoom(high >= Date.now() ? { from: isoSeconds(low), to: 'now' } : { from: isoSeconds(low), to: isoSeconds(high) });
+  };
+
   const selection =
     drag === null ? null : { x: xOf(Math.min(drag.start, drag.end)), width: Math.abs(xOf(drag.end) - xOf(drag.start)) };
   const ticks = [firstMs, firstMs + spanMs / 2, endMs];
@@ -128,7 +137,10 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
       <figcaption className="muted">
         <strong className="histogram-total">{histogram.total.toLocaleString('en-US')}</strong>{' '}
         {histogram.total === 1 ? 'match' : 'matches'} · one bar per {describeWidth(histogram.bucketMs)} · drag across
-        the bars to zoom in
+        the bars to zoom in{' '}
+        <button type="button" className="quiet small" onClick={zoomOut}>
+          Zoom out
+        </button>
       </figcaption>
       <svg
         ref={svg}
