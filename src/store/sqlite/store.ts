@@ -707,12 +707,26 @@ function bindEvent(params: (string | number | null)[], seq: number, event: Norma
   params[8] = event.outcome;
   params[9] = wellFormedOrNull(event.user);
   params[10] = wellFormedOrNull(event.srcIp);
-  params[11] = event.srcIp === null ? null : ipKey(event.srcIp);
+  params[11] = event.srcIp === null ? null : cachedIpKey(event.srcIp);
   params[12] = wellFormedOrNull(event.country);
   params[13] = wellFormedOrNull(event.app);
   params[14] = wellFormedOrNull(event.appUid);
   params[15] = wellFormedOrNull(event.idp);
   params[16] = wellFormedOrNull(event.rayId);
+}
+
+// Addresses repeat from event to event; the map is emptied when full, so it stays small.
+const IP_KEYS = new Map<string, string | null>();
+const MAX_CACHED_IP_KEYS = 10_000;
+
+function cachedIpKey(address: string): string | null {
+  let key = IP_KEYS.get(address);
+  if (key === undefined) {
+    key = ipKey(address);
+    if (IP_KEYS.size >= MAX_CACHED_IP_KEYS) IP_KEYS.clear();
+    IP_KEYS.set(address, key);
+  }
+  return key;
 }
 
 function whereClause(query: Omit<SearchQuery, 'order'>): { where: string[]; params: (string | number)[] } {
