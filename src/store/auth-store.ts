@@ -68,6 +68,14 @@ export const AUDIT_ACTIONS = [
   'apikey_created',
   'apikey_revoked',
   'export',
+  'alert_acknowledged',
+  'alert_closed',
+  'alert_assigned',
+  'alert_commented',
+  'rule_enabled',
+  'rule_disabled',
+  'rule_settings_changed',
+  'rule_added',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

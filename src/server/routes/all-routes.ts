@@ -8,6 +8,14 @@ import {
   INVENTORY_ROUTE,
   SEARCH_EVENTS_ROUTE,
 } from './events.js';
+import {
+  ACK_ALERT_ROUTE,
+  ASSIGN_ALERT_ROUTE,
+  CLOSE_ALERT_ROUTE,
+  COMMENT_ALERT_ROUTE,
+  GET_ALERT_ROUTE,
+  LIST_ALERTS_ROUTE,
+} from './alerts.js';
 import { DASHBOARD_ROUTE } from './dashboard.js';
 import { HEALTH_ROUTE } from './health.js';
 import { openApiRoute } from './openapi.js';
@@ -15,6 +23,13 @@ import type { Route } from './route.js';
 import { LOGIN_ROUTE, LOGOUT_ROUTE, ME_ROUTE } from './session.js';
 import { LOGIN_LINK_ROUTE } from './login-link.js';
 import { GET_RETENTION_ROUTE, SET_RETENTION_ROUTE } from './retention.js';
+import {
+  ADD_RULE_ROUTE,
+  DISABLE_RULE_ROUTE,
+  ENABLE_RULE_ROUTE,
+  LIST_RULES_ROUTE,
+  RULE_SETTINGS_ROUTE,
+} from './rules.js';
 import {
   ADD_SOURCE_ROUTE,
   EDIT_SOURCE_ROUTE,
@@ -72,5 +87,16 @@ export const ALL_ROUTES: readonly Route[] = [
   AUDIT_ROUTE,
   GET_RETENTION_ROUTE,
   SET_RETENTION_ROUTE,
+  LIST_ALERTS_ROUTE,
+  GET_ALERT_ROUTE,
+  ACK_ALERT_ROUTE,
+  CLOSE_ALERT_ROUTE,
+  ASSIGN_ALERT_ROUTE,
+  COMMENT_ALERT_ROUTE,
+  LIST_RULES_ROUTE,
+  ADD_RULE_ROUTE,
+  ENABLE_RULE_ROUTE,
+  DISABLE_RULE_ROUTE,
+  RULE_SETTINGS_ROUTE,
   openApiRoute(() => ALL_ROUTES),
 ];
