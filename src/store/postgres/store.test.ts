@@ -145,6 +145,27 @@ describe('PostgresStore on PostgreSQL', () => {
     expect(new Set(numbered.map((row) => row.event.id)).size).toBe(200);
   });
 
+  it('keeps planner statistics of a month that grew, so a ray id is found through its index', async () => {
+    const url = schemas.url();
+    const store = await open(url);
+    await store.migrate();
+    const batch = Array.from({ length: 1_500 }, (_, index) => event(`s${index}`, JAN + index));
+    await store.append(batch, { id: 'c', value: {} });
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      // ANALYZE writes the row estimate into the catalogue; before it, a new partition has none (-1).
+      const stats = await client.query<{ reltuples: number }>(
+        `SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relname = 'events_p202401'`,
+        [new URL(url).searchParams.get('schema')],
+      );
+      expect(stats.rows[0]?.reltuples).toBeGreaterThan(1_000);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('says where and why when the server cannot be reached', async () => {
     const attempt = PostgresStore.open({ url: 'postgres://postgres:hunter2@127.0.0.1:1/test' });
     await expect(attempt).rejects.toMatchObject({ code: 'STORE_OPEN_FAILED' });
