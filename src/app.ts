@@ -138,7 +138,8 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean)
   try {
     matches = check !== undefined && secrets.decryptText(check) === KEY_CHECK_PLAIN;
   } catch (error) {
-    if (!(error instanceof AppError) || error.code !== 'SECRET_KEY_INVALID') throw error;
+    // On its own data directory the box's own message (naming the secret.key file) says it best.
+    if (!shared || !(error instanceof AppError) || error.code !== 'SECRET_KEY_INVALID') throw error;
     matches = false;
   }
   if (!matches) {
