@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
+import { AlertsPage } from './pages/alerts-page.js';
 import { DashboardPage } from './pages/dashboard-page.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
+import { RulesPage } from './pages/rules-page.js';
 import { SettingsPage } from './pages/settings-page.js';
 import { SourcesPage } from './pages/sources-page.js';
 import { TimelinePage } from './pages/timeline-page.js';
@@ -17,6 +19,8 @@ type Session =
 const PAGES = [
   { path: '/explore', label: 'Explore' },
   { path: '/dashboard', label: 'Dashboard' },
+  { path: '/alerts', label: 'Alerts' },
+  { path: '/rules', label: 'Rules' },
   { path: '/sources', label: 'Data sources' },
   { path: '/settings', label: 'Settings' },
 ] as const;
@@ -104,6 +108,10 @@ export function App(): ReactNode {
           <TimelinePage api={api} kind={timeline.kind} value={timeline.value} />
         ) : location.pathname === '/dashboard' ? (
           <DashboardPage api={api} search={location.search} />
+        ) : location.pathname === '/alerts' ? (
+          <AlertsPage api={api} user={session.user} search={location.search} />
+        ) : location.pathname === '/rules' ? (
+          <RulesPage api={api} user={session.user} />
         ) : location.pathname === '/sources' ? (
           <SourcesPage api={api} user={session.user} />
         ) : location.pathname === '/settings' ? (

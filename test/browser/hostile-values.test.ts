@@ -157,7 +157,7 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     for (const link of await page.locator('a[href]').all()) hrefs.push(await link.getAttribute('href'));
     // Navigation, plus links whose only event data is encoded into our own paths: timelines (one path segment),
     // Explore searches of one value and the export of the current search (query parameters).
-    const navigation = ['/explore', '/dashboard', '/sources', '/settings'];
+    const navigation = ['/explore', '/dashboard', '/alerts', '/rules', '/sources', '/settings'];
     for (const href of hrefs) {
       if (navigation.includes(href ?? '')) continue;
       expect(href).toMatch(/^(\/timeline\/(user|ip|app|device)\/[^<>"\s:]*|\/(explore|api\/export)\?[^<>"\s:]*)$/);

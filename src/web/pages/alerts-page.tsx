@@ -1,0 +1,557 @@
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent, type ReactNode } from 'react';
+import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
+import { navigate } from '../router.js';
+import {
+  ALERT_STATUSES,
+  ALERTS_PAGE_SIZE,
+  AlertsClient,
+  CLOSE_REASONS,
+  SEVERITIES,
+  type Alert,
+  type AlertDetail,
+  type AlertFilter,
+  type AlertPage,
+  type CloseReason,
+  type Evidence,
+  type Rule,
+} from './alerts-client.js';
+
+export interface AlertsPageProps {
+  readonly api: ApiClient;
+  readonly user: SignedInUser;
+  readonly search: string;
+}
+
+// Evidence beyond this many is left out of the Explore query so the link stays within the query length limit.
+const MAX_EVIDENCE_IN_QUERY = 100;
+const TECHNIQUE = /^T(\d{4})(?:\.(\d{3}))?$/;
+
+const CLOSE_REASON_LABELS: Readonly<Record<CloseReason, string>> = {
+  true_positive: 'True positive',
+  benign: 'Benign',
+  false_positive: 'False positive',
+};
+
+interface AlertsLocation {
+  readonly filter: AlertFilter;
+  readonly alertId: string | null;
+}
+
+function readLocation(search: string): AlertsLocation {
+  const params = new URLSearchParams(search);
+  const status = ALERT_STATUSES.find((value) => value === params.get('status')) ?? null;
+  const severity = SEVERITIES.find((value) => value === params.get('severity')) ?? null;
+  const rule = params.get('rule');
+  const page = Number(params.get('page') ?? '1');
+  const alertId = params.get('alert');
+  return {
+    filter: {
+      status,
+      severity,
+      rule: rule === null || rule === '' ? null : rule.slice(0, 64),
+      page: Number.isInteger(page) && page >= 1 && page <= 1000 ? page : 1,
+    },
+    alertId: alertId === null || alertId === '' ? null : alertId.slice(0, 80),
+  };
+}
+
+function alertsUrl(filter: AlertFilter, alertId: string | null = null): string {
+  const params = new URLSearchParams();
+  if (filter.status !== null) params.set('status', filter.status);
+  if (filter.severity !== null) params.set('severity', filter.severity);
+  if (filter.rule !== null) params.set('rule', filter.rule);
+  if (filter.page !== 1) params.set('page', String(filter.page));
+  if (alertId !== null) params.set('alert', alertId);
+  const text = params.toString();
+  return text === '' ? '/alerts' : `/alerts?${text}`;
+}
+
+/** An Explore link showing the evidence events of an alert, with `open` shown in the event panel. */
+export function evidenceExploreUrl(evidence: readonly Evidence[], open: string | null): string {
+  const shown = evidence.slice(0, MAX_EVIDENCE_IN_QUERY);
+  const times = shown.map((ref) => Date.parse(ref.eventTime)).filter((ms) => !Number.isNaN(ms));
+  const params = new URLSearchParams({ q: shown.map((ref) => `id:"${ref.eventId}"`).join(' OR ') });
+  if (times.length > 0) {
+    // A minute either side: the range ends are exclusive and event times carry milliseconds.
+    params.set('from', new Date(Math.min(...times) - 60_000).toISOString());
+    params.set('to', new Date(Math.max(...times) + 60_000).toISOString());
+  }
+  if (open !== null) params.set('event', open);
+  return `/explore?${params.toString()}`;
+}
+
+/** The ATT&CK page of a technique id, or null when the id is not one (the link is built, never taken from data). */
+export function techniqueUrl(technique: string): string | null {
+  const match = TECHNIQUE.exec(technique);
+  if (match === null) return null;
+  return `https://attack.mitre.org/techniques/T${match[1] ?? ''}/${match[2] === undefined ? '' : `${match[2]}/`}`;
+}
+
+function when(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
+}
+
+function messageOf(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? error.message : fallback;
+}
+
+function entityText(entity: Alert['entity']): string {
+  return [entity.user, entity.ip, entity.app].filter((part): part is string => part !== null).join(' · ') || '—';
+}
+
+function InternalLink({ href, children, label }: { href: string; children: ReactNode; label?: string }): ReactNode {
+  return (
+    <a
+      href={href}
+      aria-label={label}
+      onClick={(event: MouseEvent<HTMLAnchorElement>) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(href);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+/** Alerts raised by the detection rules: a filtered list, and one alert's detail with its actions. */
+export function AlertsPage({ api, user, search }: AlertsPageProps): ReactNode {
+  const client = useMemo(() => new AlertsClient(api), [api]);
+  const location = useMemo(() => readLocation(search), [search]);
+  if (location.alertId !== null) {
+    return <AlertDetailView client={client} user={user} id={location.alertId} filter={location.filter} />;
+  }
+  return <AlertList client={client} filter={location.filter} />;
+}
+
+function AlertList({ client, filter }: { client: AlertsClient; filter: AlertFilter }): ReactNode {
+  const [page, setPage] = useState<AlertPage | null>(null);
+  const [rules, setRules] = useState<readonly Rule[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    client.listAlerts(filter).then(
+      (answer) => {
+        if (!live) return;
+        setPage(answer);
+        setError(null);
+      },
+      (failure: unknown) => live && setError(messageOf(failure, 'The alerts could not be loaded.')),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, filter]);
+
+  useEffect(() => {
+    client.listRules().then(setRules, () => setRules([]));
+  }, [client]);
+
+  const setFilter = (change: Partial<AlertFilter>): void => navigate(alertsUrl({ ...filter, page: 1, ...change }));
+  const pages = page === null ? 1 : Math.max(1, Math.ceil(page.total / ALERTS_PAGE_SIZE));
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Alerts</h1>
+        <InternalLink href="/rules">Detection rules</InternalLink>
+      </div>
+      <div className="alert-filters" role="group" aria-label="Alert filters">
+        <label>
+          Status
+          <select
+            value={filter.status ?? ''}
+            onChange={(event) => setFilter({ status: ALERT_STATUSES.find((s) => s === event.target.value) ?? null })}
+          >
+            <option value="">Any</option>
+            {ALERT_STATUSES.map((status) => (
+              <option key={status} value={status}>
+                {status}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Severity
+          <select
+            value={filter.severity ?? ''}
+            onChange={(event) => setFilter({ severity: SEVERITIES.find((s) => s === event.target.value) ?? null })}
+          >
+            <option value="">Any</option>
+            {SEVERITIES.map((severity) => (
+              <option key={severity} value={severity}>
+                {severity}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Rule
+          <select
+            value={filter.rule ?? ''}
+            onChange={(event) => setFilter({ rule: event.target.value === '' ? null : event.target.value })}
+          >
+            <option value="">Any</option>
+            {filter.rule !== null && !rules.some((rule) => rule.id === filter.rule) ? (
+              <option value={filter.rule}>{filter.rule}</option>
+            ) : null}
+            {rules.map((rule) => (
+              <option key={rule.id} value={rule.id}>
+                {rule.title}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {page === null ? (
+        <p className="muted">Loading…</p>
+      ) : page.alerts.length === 0 ? (
+        <p className="empty">No alerts match these filters.</p>
+      ) : (
+        <table className="grid alerts-table" aria-label="Alerts">
+          <thead>
+            <tr>
+              <th>Severity</th>
+              <th>Alert</th>
+              <th>Entity</th>
+              <th className="num">Events</th>
+              <th>First event</th>
+              <th>Last event</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.alerts.map((alert) => (
+              <tr key={alert.id}>
+                <td>
+                  <span className={`badge severity-${alert.severity}`}>{alert.severity}</span>
+                </td>
+                <td>
+                  <InternalLink href={alertsUrl(filter, alert.id)}>{alert.title}</InternalLink>
+                  <div className="muted alert-summary-line">{alert.summary}</div>
+                </td>
+                <td>{entityText(alert.entity)}</td>
+                <td className="num">{alert.count}</td>
+                <td>{when(alert.firstEventTime)}</td>
+                <td>{when(alert.lastEventTime)}</td>
+                <td>
+                  {alert.status}
+                  {alert.closeReason === null ? null : ` (${CLOSE_REASON_LABELS[alert.closeReason]})`}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {page !== null && pages > 1 ? (
+        <div className="actions">
+          <button
+            type="button"
+            disabled={filter.page <= 1}
+            onClick={() => navigate(alertsUrl({ ...filter, page: filter.page - 1 }))}
+          >
+            Previous
+          </button>
+          <span className="muted">
+            Page {filter.page} of {pages}
+          </span>
+          <button
+            type="button"
+            disabled={filter.page >= pages}
+            onClick={() => navigate(alertsUrl({ ...filter, page: filter.page + 1 }))}
+          >
+            Next
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function AlertDetailView({
+  client,
+  user,
+  id,
+  filter,
+}: {
+  client: AlertsClient;
+  user: SignedInUser;
+  id: string;
+  filter: AlertFilter;
+}): ReactNode {
+  const [detail, setDetail] = useState<AlertDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [reason, setReason] = useState<CloseReason>('true_positive');
+  const [closeComment, setCloseComment] = useState('');
+  const [assignee, setAssignee] = useState('');
+  const [comment, setComment] = useState('');
+  const canChange = user.role === 'admin' || user.role === 'analyst';
+
+  const load = useCallback(() => {
+    client.getAlert(id).then(
+      (answer) => {
+        setDetail(answer);
+        setError(null);
+      },
+      (failure: unknown) => setError(messageOf(failure, 'The alert could not be loaded.')),
+    );
+  }, [client, id]);
+  useEffect(load, [load]);
+
+  const act = (work: () => Promise<void>, done: string): void => {
+    setBusy(true);
+    work().then(
+      () => {
+        setBusy(false);
+        setNotice(done);
+        setError(null);
+        load();
+      },
+      (failure: unknown) => {
+        setBusy(false);
+        setNotice(null);
+        setError(messageOf(failure, 'The alert could not be changed.'));
+      },
+    );
+  };
+
+  const back = <InternalLink href={alertsUrl(filter)}>← All alerts</InternalLink>;
+  if (detail === null) {
+    return (
+      <div className="page">
+        {back}
+        {error === null ? (
+          <p className="muted">Loading…</p>
+        ) : (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  }
+  const { alert, evidence, history } = detail;
+  const attack = techniqueUrl(alert.technique);
+  return (
+    <div className="page alert-detail">
+      {back}
+      <div className="page-head">
+        <h1>{alert.title}</h1>
+        <span className={`badge severity-${alert.severity}`}>{alert.severity}</span>
+      </div>
+      <p className="alert-summary" aria-label="Summary">
+        {alert.summary}
+      </p>
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice === null ? null : (
+        <p className="ok-text" role="status">
+          {notice}
+        </p>
+      )}
+      <dl className="alert-facts">
+        <dt>Status</dt>
+        <dd aria-label="Alert status">
+          {alert.status}
+          {alert.closeReason === null ? null : ` (${CLOSE_REASON_LABELS[alert.closeReason]})`}
+        </dd>
+        <dt>Rule</dt>
+        <dd>
+          <InternalLink href={`/rules#${encodeURIComponent(alert.ruleId)}`}>{alert.ruleId}</InternalLink>
+        </dd>
+        <dt>Technique</dt>
+        <dd>
+          {attack === null ? (
+            alert.technique
+          ) : (
+            <a href={attack} target="_blank" rel="noopener noreferrer">
+              {alert.technique}
+            </a>
+          )}
+        </dd>
+        <dt>User</dt>
+        <dd>{alert.entity.user ?? '—'}</dd>
+        <dt>IP</dt>
+        <dd>{alert.entity.ip ?? '—'}</dd>
+        <dt>Application</dt>
+        <dd>{alert.entity.app ?? '—'}</dd>
+        <dt>Events</dt>
+        <dd>
+          {alert.count}, {when(alert.firstEventTime)} to {when(alert.lastEventTime)}
+        </dd>
+        <dt>Assignee</dt>
+        <dd>{alert.assignee ?? 'nobody'}</dd>
+      </dl>
+
+      {canChange ? (
+        <section className="card alert-actions" aria-label="Alert actions">
+          <h2>Actions</h2>
+          {alert.status === 'open' ? (
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => act(() => client.acknowledge(alert.id), 'Alert acknowledged.')}
+            >
+              Acknowledge
+            </button>
+          ) : null}
+          {alert.status === 'closed' ? null : (
+            <form
+              aria-label="Close alert"
+              onSubmit={(event: FormEvent) => {
+                event.preventDefault();
+                act(() => client.close(alert.id, reason, closeComment), 'Alert closed.');
+                setCloseComment('');
+              }}
+            >
+              <label>
+                Reason
+                <select
+                  value={reason}
+                  onChange={(event) => setReason(CLOSE_REASONS.find((r) => r === event.target.value) ?? reason)}
+                >
+                  {CLOSE_REASONS.map((value) => (
+                    <option key={value} value={value}>
+                      {CLOSE_REASON_LABELS[value]}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                Closing note
+                <input
+                  value={closeComment}
+                  maxLength={2000}
+                  onChange={(event) => setCloseComment(event.target.value)}
+                />
+              </label>
+              <button type="submit" disabled={busy}>
+                Close alert
+              </button>
+            </form>
+          )}
+          <form
+            aria-label="Assign alert"
+            onSubmit={(event: FormEvent) => {
+              event.preventDefault();
+              const who = assignee.trim();
+              act(
+                () => client.assign(alert.id, who === '' ? null : who),
+                who === '' ? 'Alert unassigned.' : 'Alert assigned.',
+              );
+            }}
+          >
+            <label>
+              Assignee
+              <input
+                value={assignee}
+                maxLength={200}
+                placeholder={user.name}
+                onChange={(event) => setAssignee(event.target.value)}
+              />
+            </label>
+            <button type="submit" disabled={busy}>
+              Assign
+            </button>
+          </form>
+          <form
+            aria-label="Comment on alert"
+            onSubmit={(event: FormEvent) => {
+              event.preventDefault();
+              if (comment.trim() === '') return;
+              act(() => client.comment(alert.id, comment), 'Comment added.');
+              setComment('');
+            }}
+          >
+            <label>
+              Comment
+              <textarea
+                value={comment}
+                maxLength={2000}
+                rows={2}
+                onChange={(event) => setComment(event.target.value)}
+              />
+            </label>
+            <button type="submit" disabled={busy || comment.trim() === ''}>
+              Add comment
+            </button>
+          </form>
+        </section>
+      ) : (
+        <p className="muted">Viewers can read alerts; an analyst or an admin acknowledges, assigns and closes them.</p>
+      )}
+
+      <section className="card">
+        <div className="page-head">
+          <h2>Evidence ({evidence.length})</h2>
+          {evidence.length === 0 ? null : (
+            <InternalLink href={evidenceExploreUrl(evidence, null)}>Show in Explore</InternalLink>
+          )}
+        </div>
+        <table className="grid" aria-label="Evidence events">
+          <thead>
+            <tr>
+              <th>Event time</th>
+              <th>Event</th>
+            </tr>
+          </thead>
+          <tbody>
+            {evidence.map((ref) => (
+              <tr key={ref.eventId}>
+                <td>{when(ref.eventTime)}</td>
+                <td className="mono">
+                  <InternalLink href={evidenceExploreUrl(evidence, ref.eventId)} label={`Open event ${ref.eventId}`}>
+                    {ref.eventId}
+                  </InternalLink>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section className="card">
+        <h2>History</h2>
+        <table className="grid" aria-label="Alert history">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Who</th>
+              <th>What</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.map((entry, index) => (
+              <tr key={`${entry.at}-${index}`}>
+                <td>{when(entry.at)}</td>
+                <td>{entry.actor}</td>
+                <td>{entry.action}</td>
+                <td className="history-details">{describeDetails(entry.details)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}
+
+/** History details as plain "key: value" text; values that are not text are shown as JSON. */
+function describeDetails(details: Readonly<Record<string, unknown>>): string {
+  return Object.entries(details)
+    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join('; ');
+}

@@ -1,0 +1,330 @@
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
+import { AlertsClient, type AllowList, type Rule } from './alerts-client.js';
+import { techniqueUrl } from './alerts-page.js';
+
+export interface RulesPageProps {
+  readonly api: ApiClient;
+  readonly user: SignedInUser;
+}
+
+const ALLOW_KINDS = [
+  { key: 'users', label: 'Users' },
+  { key: 'ips', label: 'IP addresses or CIDR ranges' },
+  { key: 'apps', label: 'Applications' },
+  { key: 'countries', label: 'Countries' },
+] as const;
+
+function messageOf(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? error.message : fallback;
+}
+
+/** Parameters an operator can tune in a form: the scalar ones (thresholds, windows, counts). */
+function scalarParams(rule: Rule): readonly [string, string | number | boolean][] {
+  const merged = { ...rule.params, ...rule.overrides };
+  return Object.entries(merged).filter(
+    (entry): entry is [string, string | number | boolean] =>
+      typeof entry[1] === 'number' || typeof entry[1] === 'string' || typeof entry[1] === 'boolean',
+  );
+}
+
+function listText(values: readonly string[]): string {
+  return values.join('\n');
+}
+
+function parseList(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+}
+
+/** The detection rules: built-in and added ones, whether they run, their tuning, and adding one from YAML. */
+export function RulesPage({ api, user }: RulesPageProps): ReactNode {
+  const client = useMemo(() => new AlertsClient(api), [api]);
+  const [rules, setRules] = useState<readonly Rule[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const isAdmin = user.role === 'admin';
+
+  const load = useCallback(() => {
+    client.listRules().then(
+      (list) => {
+        setRules(list);
+        setError(null);
+      },
+      (failure: unknown) => setError(messageOf(failure, 'The rules could not be loaded.')),
+    );
+  }, [client]);
+  useEffect(load, [load]);
+
+  const replace = (rule: Rule): void =>
+    setRules((current) => current?.map((candidate) => (candidate.id === rule.id ? rule : candidate)) ?? null);
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Detection rules</h1>
+      </div>
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {rules === null ? <p className="muted">Loading…</p> : null}
+      {rules?.map((rule) => (
+        <RuleCard key={rule.id} rule={rule} client={client} isAdmin={isAdmin} onChanged={replace} />
+      ))}
+      {isAdmin ? <AddRuleForm client={client} onAdded={load} /> : null}
+    </div>
+  );
+}
+
+function RuleCard({
+  rule,
+  client,
+  isAdmin,
+  onChanged,
+}: {
+  rule: Rule;
+  client: AlertsClient;
+  isAdmin: boolean;
+  onChanged: (rule: Rule) => void;
+}): ReactNode {
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [tuning, setTuning] = useState(false);
+  const attack = techniqueUrl(rule.technique);
+
+  const run = (work: () => Promise<Rule>, done: string): void => {
+    setBusy(true);
+    work().then(
+      (updated) => {
+        setBusy(false);
+        setError(null);
+        setNotice(done);
+        onChanged(updated);
+      },
+      (failure: unknown) => {
+        setBusy(false);
+        setNotice(null);
+        setError(messageOf(failure, 'The rule could not be changed.'));
+      },
+    );
+  };
+
+  return (
+    <section className="card rule-card" id={rule.id} aria-label={`Rule ${rule.id}`}>
+      <div className="page-head">
+        <h2>{rule.title}</h2>
+        <span className="badges">
+          <span className={`badge severity-${rule.severity}`}>{rule.severity}</span>
+          <span className="badge">{rule.origin === 'builtin' ? 'built-in' : 'added'}</span>
+          <span className={rule.enabled ? 'badge good' : 'badge'} aria-label={`State of ${rule.id}`}>
+            {rule.enabled ? 'enabled' : 'disabled'}
+          </span>
+        </span>
+      </div>
+      <p className="muted">
+        <span className="mono">{rule.id}</span> · {rule.type} ·{' '}
+        {attack === null ? (
+          rule.technique
+        ) : (
+          <a href={attack} target="_blank" rel="noopener noreferrer">
+            {rule.technique}
+          </a>
+        )}
+      </p>
+      <p>{rule.description}</p>
+      {rule.origin === 'custom' ? (
+        <p className="muted">This rule is stored and checked, but the detector does not evaluate added rules yet.</p>
+      ) : null}
+      {error === null ? null : (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice === null ? null : (
+        <p className="ok-text" role="status">
+          {notice}
+        </p>
+      )}
+      {isAdmin ? (
+        <div className="actions">
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() =>
+              run(
+                () => client.setRuleEnabled(rule.id, !rule.enabled),
+                rule.enabled ? 'Rule disabled.' : 'Rule enabled.',
+              )
+            }
+          >
+            {rule.enabled ? `Disable ${rule.id}` : `Enable ${rule.id}`}
+          </button>
+          <button type="button" className="quiet" onClick={() => setTuning((open) => !open)}>
+            {tuning ? 'Hide tuning' : `Tune ${rule.id}`}
+          </button>
+        </div>
+      ) : null}
+      {isAdmin && tuning ? (
+        <TuningForm
+          rule={rule}
+          busy={busy}
+          onSave={(settings) => run(() => client.saveRuleSettings(rule.id, settings), 'Tuning saved.')}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function TuningForm({
+  rule,
+  busy,
+  onSave,
+}: {
+  rule: Rule;
+  busy: boolean;
+  onSave: (settings: { overrides: Record<string, string | number | boolean>; allow: AllowList }) => void;
+}): ReactNode {
+  const params = scalarParams(rule);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(params.map(([name, value]) => [name, String(value)])),
+  );
+  const [allow, setAllow] = useState<Record<keyof AllowList, string>>(() => ({
+    users: listText(rule.allow.users),
+    ips: listText(rule.allow.ips),
+    apps: listText(rule.allow.apps),
+    countries: listText(rule.allow.countries),
+  }));
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    const overrides: Record<string, string | number | boolean> = { ...rule.overrides } as Record<
+      string,
+      string | number | boolean
+    >;
+    for (const [name, original] of params) {
+      const text = (values[name] ?? '').trim();
+      const fileValue = rule.params[name];
+      // Only values that differ from the rule file become overrides, typed like the file's value.
+      const typed: string | number | boolean =
+        typeof original === 'number' && text !== '' && !Number.isNaN(Number(text))
+          ? Number(text)
+          : typeof original === 'boolean'
+            ? text === 'true'
+            : text;
+      if (typed === fileValue) delete overrides[name];
+      else overrides[name] = typed;
+    }
+    onSave({
+      overrides,
+      allow: {
+        users: parseList(allow.users),
+        ips: parseList(allow.ips),
+        apps: parseList(allow.apps),
+        countries: parseList(allow.countries),
+      },
+    });
+  };
+
+  return (
+    <form className="rule-tuning" aria-label={`Tuning of ${rule.id}`} onSubmit={submit}>
+      {params.length === 0 ? null : (
+        <fieldset>
+          <legend>Parameters</legend>
+          {params.map(([name]) => (
+            <label key={name}>
+              {name}
+              <input
+                value={values[name] ?? ''}
+                maxLength={200}
+                onChange={(event) => setValues((current) => ({ ...current, [name]: event.target.value }))}
+              />
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <fieldset>
+        <legend>Allow-list (one entry a line; events matching any are ignored)</legend>
+        {ALLOW_KINDS.map((kind) => (
+          <label key={kind.key}>
+            {kind.label}
+            {rule.fileAllow[kind.key].length === 0 ? null : (
+              <span className="muted"> (the rule file adds {rule.fileAllow[kind.key].join(', ')})</span>
+            )}
+            <textarea
+              rows={2}
+              value={allow[kind.key]}
+              onChange={(event) => setAllow((current) => ({ ...current, [kind.key]: event.target.value }))}
+            />
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit" disabled={busy}>
+        Save tuning
+      </button>
+    </form>
+  );
+}
+
+function AddRuleForm({ client, onAdded }: { client: AlertsClient; onAdded: () => void }): ReactNode {
+  const [yaml, setYaml] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    setBusy(true);
+    client.addRule(yaml).then(
+      (rule) => {
+        setBusy(false);
+        setError(null);
+        setNotice(`Rule ${rule.id} added.`);
+        setYaml('');
+        onAdded();
+      },
+      (failure: unknown) => {
+        setBusy(false);
+        setNotice(null);
+        setError(messageOf(failure, 'The rule could not be added.'));
+      },
+    );
+  };
+
+  return (
+    <section className="card">
+      <h2>Add a rule</h2>
+      <p className="muted">Paste a rule in the YAML format of docs/detections.md; every field is checked.</p>
+      <form aria-label="Add rule" onSubmit={submit}>
+        <label>
+          Rule YAML
+          <textarea
+            className="mono rule-yaml"
+            rows={12}
+            value={yaml}
+            spellCheck={false}
+            onChange={(event) => setYaml(event.target.value)}
+            aria-invalid={error !== null}
+            aria-describedby={error === null ? undefined : 'rule-yaml-error'}
+          />
+        </label>
+        {error === null ? null : (
+          <p className="error" role="alert" id="rule-yaml-error">
+            {error}
+          </p>
+        )}
+        {notice === null ? null : (
+          <p className="ok-text" role="status">
+            {notice}
+          </p>
+        )}
+        <button type="submit" disabled={busy || yaml.trim() === ''}>
+          Add rule
+        </button>
+      </form>
+    </section>
+  );
+}

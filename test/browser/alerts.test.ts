@@ -1,0 +1,248 @@
+import { PassThrough } from 'node:stream';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { NormalizedEvent } from '../../src/core/event.js';
+import { createLogger } from '../../src/core/logger.js';
+import { runInProcess } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import {
+  ensureWebBuild,
+  launchChromium,
+  startServe,
+  watchPage,
+  type PageWatch,
+  type RunningServe,
+} from './browser-harness.js';
+
+const USERS = {
+  admin: { name: 'ada@example.com', password: 'correct-horse-battery-staple' },
+  analyst: { name: 'alan@example.com', password: 'analyst-battery-staple-horse' },
+  viewer: { name: 'vera@example.com', password: 'viewer-staple-horse-battery' },
+} as const;
+type Role = keyof typeof USERS;
+
+const MINUTE = 60_000;
+const ALICE = 'alice@example.com';
+// Attacker-controlled values that end up in an alert's summary and entity; each would announce itself if run.
+const HOSTILE_USER = '<img src=x onerror=alert("user")>@example.com';
+const HOSTILE_APP = 'javascript:alert("app")';
+
+function denied(n: number, time: number, user: string, app: string): NormalizedEvent {
+  return {
+    id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '0')}`,
+    time,
+    sourceName: 'cf',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'failure',
+    user,
+    srcIp: '203.0.113.7',
+    country: 'RU',
+    app,
+    appUid: null,
+    idp: 'okta',
+    rayId: `ray${n}`,
+    ocsf: {},
+    raw: {},
+  };
+}
+
+/**
+ * Alerts and rules in Debian's chromium against a real `zerotrail serve`: denied logins stored through the store
+ * fire the built-in brute-force rule; an analyst opens, acknowledges and closes the alert and reads its history,
+ * an admin disables the rule and sees a broken rule refused inline, and a viewer can read but not act.
+ */
+describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
+  let dir: { readonly path: string; remove(): void };
+  let serve: RunningServe;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    ensureWebBuild();
+    dir = makeTempDir('browser-alerts');
+    const env: Record<string, string> = { ZEROTRAIL_DATA_DIR: dir.path, ZEROTRAIL_LOG_LEVEL: 'error' };
+    for (const role of ['admin', 'analyst', 'viewer'] as const) {
+      const added = await runInProcess(['user', 'add', USERS[role].name, '--role', role], {
+        env,
+        input: `${USERS[role].password}\n`,
+      });
+      expect(added.code, added.stderr).toBe(0);
+    }
+    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
+      logger: createLogger({ level: 'error', destination: new PassThrough() }),
+      clock: systemClock,
+    });
+    try {
+      const start = Date.now() - 2 * 60 * MINUTE;
+      await app.store.append(
+        [
+          ...Array.from({ length: 12 }, (_, n) => denied(n, start + n * 20_000, ALICE, 'Wiki')),
+          ...Array.from({ length: 11 }, (_, n) => denied(100 + n, start + n * 20_000, HOSTILE_USER, HOSTILE_APP)),
+        ],
+        { id: 'cf/access_requests', value: {} },
+      );
+      const result = await app.detector.catchUp();
+      expect(result.created).toBeGreaterThanOrEqual(2);
+    } finally {
+      await app.close();
+    }
+    serve = await startServe(env, ['--no-collect']);
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await serve?.stop();
+    dir?.remove();
+  });
+
+  async function signIn(role: Role, path: string): Promise<{ page: Page; watch: PageWatch }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const watch = watchPage(page);
+    await page.goto(`${serve.url}${path}`);
+    await page.getByLabel('User name').fill(USERS[role].name);
+    await page.getByLabel('Password').fill(USERS[role].password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    return { page, watch };
+  }
+
+  function aliceRow(page: Page) {
+    return page
+      .getByRole('table', { name: 'Alerts' })
+      .getByRole('row')
+      .filter({ hasText: `${ALICE} was denied` });
+  }
+
+  it('lists the alert, opens it, acknowledges it, closes it with a reason and shows the history', async () => {
+    const { page, watch } = await signIn('analyst', '/explore');
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    const row = aliceRow(page);
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    expect(cells[0]).toBe('high');
+    expect(cells[1]).toContain('Brute force against a user');
+    expect(cells[2]).toContain(ALICE);
+    expect(cells[3]).toBe('12');
+    expect(cells[6]).toBe('open');
+
+    // The severity filter is in the URL and leaves the high alert in, a low one out.
+    await page.getByLabel('Severity').selectOption('low');
+    await page.getByText('No alerts match these filters.').waitFor();
+    expect(new URL(page.url()).searchParams.get('severity')).toBe('low');
+    await page.getByLabel('Severity').selectOption('high');
+    await aliceRow(page).waitFor();
+
+    await aliceRow(page).getByRole('link', { name: 'Brute force against a user' }).click();
+    await page.getByRole('heading', { name: 'Brute force against a user' }).waitFor();
+    expect(await page.getByLabel('Summary').textContent()).toMatch(/^alice@example\.com was denied 12 times/);
+    const technique = page.getByRole('link', { name: 'T1110.001' });
+    expect(await technique.getAttribute('href')).toBe('https://attack.mitre.org/techniques/T1110/001/');
+    expect(await page.getByRole('table', { name: 'Evidence events' }).getByRole('row').count()).toBe(13);
+
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByText('Alert acknowledged.').waitFor();
+    expect(await page.getByLabel('Alert status').textContent()).toBe('acknowledged');
+
+    const close = page.getByRole('form', { name: 'Close alert' });
+    await close.getByLabel('Reason').selectOption('false_positive');
+    await close.getByLabel('Closing note').fill('Penetration test agreed with the owner.');
+    await close.getByRole('button', { name: 'Close alert' }).click();
+    await page.getByText('Alert closed.').waitFor();
+    expect(await page.getByLabel('Alert status').textContent()).toBe('closed (False positive)');
+
+    const history = page.getByRole('table', { name: 'Alert history' }).getByRole('row');
+    await history.filter({ hasText: 'commented' }).waitFor();
+    const lines = (await history.allTextContents()).slice(1);
+    // Closing with a note records the close and the note as two entries.
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toContain('created');
+    expect(lines[1]).toContain(USERS.analyst.name);
+    expect(lines[1]).toContain('acknowledged');
+    expect(lines[2]).toContain('closed');
+    expect(lines[2]).toContain('reason: false_positive');
+    expect(lines[3]).toContain('commented');
+    expect(lines[3]).toContain('text: Penetration test agreed with the owner.');
+
+    // Each evidence event opens Explore on the alert's events with that event in the panel.
+    const first = page.getByRole('table', { name: 'Evidence events' }).getByRole('link').first();
+    const eventId = (await first.textContent()) ?? '';
+    await first.click();
+    await page.getByRole('complementary', { name: 'Event details' }).waitFor();
+    const url = new URL(page.url());
+    expect(url.pathname).toBe('/explore');
+    expect(url.searchParams.get('event')).toBe(eventId);
+    expect(url.searchParams.get('q')).toContain(`id:"${eventId}"`);
+    expect(watch.pageErrors).toEqual([]);
+  });
+
+  it('shows hostile values in an alert as inert text', async () => {
+    const { page, watch } = await signIn('analyst', '/alerts');
+    const row = page
+      .getByRole('table', { name: 'Alerts' })
+      .getByRole('row')
+      .filter({ hasText: `${HOSTILE_USER} was denied` });
+    await row.waitFor();
+    await row.getByRole('link', { name: 'Brute force against a user' }).click();
+    await page.getByLabel('Summary').waitFor();
+    expect(await page.getByLabel('Summary').textContent()).toContain(HOSTILE_USER);
+    await page.waitForTimeout(300);
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+    expect(watch.cspViolations).toEqual([]);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('[onerror], [onload], [onclick]').count()).toBe(0);
+    for (const link of await page.locator('a[href]').all()) {
+      const href = (await link.getAttribute('href')) ?? '';
+      expect(href).not.toMatch(/^\s*javascript:/i);
+      expect(href).toMatch(/^(\/[a-z]*([?#][^<>"\s]*)?|https:\/\/attack\.mitre\.org\/techniques\/T\d{4}\/(\d{3}\/)?)$/);
+    }
+  });
+
+  it('lets a viewer read an alert but offers no action', async () => {
+    const { page } = await signIn('viewer', '/alerts?status=closed');
+    await aliceRow(page).getByRole('link', { name: 'Brute force against a user' }).click();
+    await page.getByRole('heading', { name: 'Brute force against a user' }).waitFor();
+    await page.getByText('Viewers can read alerts; an analyst or an admin acknowledges').waitFor();
+    expect(await page.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
+    expect(await page.getByRole('form', { name: 'Close alert' }).count()).toBe(0);
+  });
+
+  it('lets an admin disable a rule and shows why a pasted rule is refused', async () => {
+    const { page } = await signIn('admin', '/rules');
+    const card = page.getByRole('region', { name: 'Rule zt-brute-force-user' });
+    await card.waitFor();
+    expect(await card.getByLabel('State of zt-brute-force-user').textContent()).toBe('enabled');
+    await card.getByRole('button', { name: 'Disable zt-brute-force-user' }).click();
+    await card.getByText('Rule disabled.').waitFor();
+    expect(await card.getByLabel('State of zt-brute-force-user').textContent()).toBe('disabled');
+    await page.reload();
+    await page.getByRole('region', { name: 'Rule zt-brute-force-user' }).waitFor();
+    expect(
+      await page
+        .getByRole('region', { name: 'Rule zt-brute-force-user' })
+        .getByLabel('State of zt-brute-force-user')
+        .textContent(),
+    ).toBe('disabled');
+
+    const form = page.getByRole('form', { name: 'Add rule' });
+    await form
+      .getByLabel('Rule YAML')
+      .fill('id: acme-test\ntitle: Test\ntype: event\nseverity: urgent\ntechnique: T1078\ndescription: x\nsummary: x');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    const error = form.getByRole('alert');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/^rule: severity: /);
+  });
+});
