@@ -3,6 +3,7 @@ import { MIGRATION_0002_INVENTORY } from './0002-inventory.js';
 import { MIGRATION_0003_AUTH } from './0003-auth.js';
 import { MIGRATION_0004_LOGIN_LINKS } from './0004-login-links.js';
 import { MIGRATION_0005_DETECTIONS } from './0005-detections.js';
+import { MIGRATION_0006_NOTIFICATIONS } from './0006-notifications.js';
 
 /**
  * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0003_AUTH,
   MIGRATION_0004_LOGIN_LINKS,
   MIGRATION_0005_DETECTIONS,
+  MIGRATION_0006_NOTIFICATIONS,
 ];

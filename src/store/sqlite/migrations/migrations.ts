@@ -6,6 +6,7 @@ import { MIGRATION_0005_SHARED_ENRICHMENTS } from './0005-shared-enrichments.js'
 import { MIGRATION_0006_DETECTIONS } from './0006-detections.js';
 import { MIGRATION_0007_LOGIN_LINKS } from './0007-login-links.js';
 import { MIGRATION_0008_HOURLY_SUMMARY } from './0008-hourly-summary.js';
+import { MIGRATION_0009_NOTIFICATIONS } from './0009-notifications.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0006_DETECTIONS,
   MIGRATION_0007_LOGIN_LINKS,
   MIGRATION_0008_HOURLY_SUMMARY,
+  MIGRATION_0009_NOTIFICATIONS,
 ];
