@@ -89,6 +89,17 @@ export function detectionContract(current: () => Store): void {
       expect(await store.eventsAfter(seqs[2] ?? 0, 100)).toEqual([]);
     });
 
+    it('numbers events stored after retention emptied the store beyond the detection offset', async () => {
+      await store.append([event(1), event(2)], { id: 'cf-main/access_requests', value: { a: 1 } });
+      const evaluated = await store.eventsAfter(0, 100);
+      const last = evaluated[evaluated.length - 1]?.seq ?? 0;
+      await store.commitDetections({ offsetName: 'rules', fromOffset: 0, toOffset: last, state: [], firings: [] });
+      expect(await store.deleteEventsBefore(T0 + 60 * MIN)).toBe(2);
+      await store.append([event(70)], { id: 'cf-main/access_requests', value: { a: 2 } });
+      // The evaluator reads after its offset; an event numbered at or below it would never be evaluated.
+      expect((await store.eventsAfter(last, 100)).map((row) => row.event.id)).toEqual([event(70).id]);
+    });
+
     it('commits state, alerts and the offset together, and refuses a commit from a stale offset', async () => {
       expect(await store.detectionOffset('rules')).toBe(0);
       expect(await commit([firing([1, 2, 3])], [{ key: 'alice', value: '{"n":3}' }])).toEqual({

@@ -103,8 +103,12 @@ export const EVENT_SQL = {
   // Ids are time-prefixed, so the ids of one batch span a short range of the id index: one range read finds
   // which of them are merged already. Parameters: the smallest and largest id, and a row limit.
   mergedIdsBetween: 'SELECT id FROM events WHERE id BETWEEN ? AND ? LIMIT ?',
-  // Bodies are written with the seq of their row, so the largest body seq bounds every seq in use.
-  lastSeq: 'SELECT coalesce(max(seq), 0) AS n FROM event_bodies',
+  // Bodies are written with the seq of their row, so the largest body seq bounds every seq in use. Retention
+  // may delete every body; the detection offsets still remember how far numbering went, and a seq at or below
+  // one of them would never be evaluated.
+  lastSeq: `SELECT max(
+    (SELECT coalesce(max(seq), 0) FROM event_bodies),
+    (SELECT coalesce(max(seq), 0) FROM detection_offsets)) AS n`,
   insertRecentEvent: `INSERT INTO events_recent (${STORED_COLUMNS})
     VALUES (${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')}) ON CONFLICT (id) DO NOTHING`,
   insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw, enrichments_id) VALUES (?, ?, ?, ?)',
