@@ -219,7 +219,7 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     expect(await page.getByRole('form', { name: 'Close alert' }).count()).toBe(0);
   });
 
-  it('lets an admin disable a rule and shows why a pasted rule is refused', async () => {
+  it('lets an admin disable and tune a rule, and shows why a pasted rule is refused', async () => {
     const { page } = await signIn('admin', '/rules');
     const card = page.getByRole('region', { name: 'Rule zt-brute-force-user' });
     await card.waitFor();
@@ -235,6 +235,24 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
         .getByLabel('State of zt-brute-force-user')
         .textContent(),
     ).toBe('disabled');
+
+    const tunedCard = page.getByRole('region', { name: 'Rule zt-brute-force-user' });
+    await tunedCard.getByRole('button', { name: 'Tune zt-brute-force-user' }).click();
+    const tuning = tunedCard.getByRole('form', { name: 'Tuning of zt-brute-force-user' });
+    expect(await tuning.getByLabel('threshold').inputValue()).toBe('10');
+    await tuning.getByLabel('threshold').fill('25');
+    await tuning.getByLabel('IP addresses or CIDR ranges').fill('192.0.2.0/24\nnot-an-address');
+    await tuning.getByRole('button', { name: 'Save tuning' }).click();
+    await tunedCard.getByText('"not-an-address" is not an address or CIDR range', { exact: false }).waitFor();
+    await tuning.getByLabel('IP addresses or CIDR ranges').fill('192.0.2.0/24');
+    await tuning.getByRole('button', { name: 'Save tuning' }).click();
+    await tunedCard.getByText('Tuning saved.').waitFor();
+    await page.reload();
+    const reloaded = page.getByRole('region', { name: 'Rule zt-brute-force-user' });
+    await reloaded.getByRole('button', { name: 'Tune zt-brute-force-user' }).click();
+    expect(await reloaded.getByLabel('threshold').inputValue()).toBe('25');
+    expect(await reloaded.getByLabel('IP addresses or CIDR ranges').inputValue()).toBe('192.0.2.0/24');
+    expect(await reloaded.getByLabel('State of zt-brute-force-user').textContent()).toBe('disabled');
 
     const form = page.getByRole('form', { name: 'Add rule' });
     await form
