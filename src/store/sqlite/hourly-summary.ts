@@ -26,6 +26,7 @@ const DIMENSIONS = {
 type Dimension = keyof typeof DIMENSIONS;
 const DIMENSION_NAMES = Object.keys(DIMENSIONS) as Dimension[];
 const FIRST_SEEN = ['user', 'app', 'country'] as const satisfies readonly Dimension[];
+const FIRST_SEEN_DIMENSIONS: ReadonlySet<Dimension> = new Set(FIRST_SEEN);
 
 const GRAINS = [
   { table: 'summary_hours', ms: HOUR_MS },
@@ -40,8 +41,6 @@ const presentSql = (dim: Dimension): string => {
   return column === null ? '' : ` AND ${column} IS NOT NULL`;
 };
 
-/** The newest rows of `events_recent` (`seq > ?`): one append's events, which always land there. */
-const BATCH = `events_recent WHERE seq > ? AND class_uid = ${DASHBOARD_CLASS_UID}`;
 /** Both tiers over `[?, ?)`. */
 function rangeSql(dim: Dimension, extra: string): string {
   const columns = `time, source, outcome, ${keySql(dim)} AS key`;
@@ -49,20 +48,23 @@ function rangeSql(dim: Dimension, extra: string): string {
   return `(SELECT ${columns} FROM events WHERE ${where} UNION ALL SELECT ${columns} FROM events_recent WHERE ${where})`;
 }
 
-const UPSERT = 'ON CONFLICT (dim, period, source, key, outcome) DO UPDATE SET n = n + excluded.n';
+// The events one append just wrote: every row of `events_recent` above the seq it started from.
+const BATCH_ROWS_SQL = `SELECT time, source, outcome, user_name, app, country, idp, activity FROM events_recent
+  WHERE seq > ? AND class_uid = ${DASHBOARD_CLASS_UID}`;
 
-function addBatchSql(dim: Dimension, grain: (typeof GRAINS)[number]): string {
-  return `INSERT INTO ${grain.table} (dim, period, source, key, outcome, n)
-    SELECT '${dim}', ${floorSql('time', grain.ms)}, source, ${keySql(dim)}, lower(outcome), count(*)
-    FROM ${BATCH}${presentSql(dim)} GROUP BY 2, 3, 4, 5 ${UPSERT}`;
+function upsertSql(table: (typeof GRAINS)[number]['table']): string {
+  return `INSERT INTO ${table} (dim, period, source, key, outcome, n) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (dim, period, source, key, outcome) DO UPDATE SET n = n + excluded.n`;
 }
 
-function firstSeenBatchSql(dim: (typeof FIRST_SEEN)[number]): string {
-  const column = keySql(dim);
-  return `INSERT INTO summary_first_seen (dim, source, key, first_ms)
-    SELECT '${dim}', source, ${column}, min(time) FROM ${BATCH}${presentSql(dim)} GROUP BY 2, 3
-    ON CONFLICT (dim, source, key) DO UPDATE SET first_ms = excluded.first_ms WHERE excluded.first_ms < first_ms`;
-}
+const firstSeenId = (dim: string, source: string, key: string): string => `${dim}\u0000${source}\u0000${foldCase(key)}`;
+// Values a process keeps first-seen times of (users, apps and countries of every source), and how many upserts
+// that were not skipped make it read them again.
+const FIRST_SEEN_CACHE_LIMIT = 200_000;
+const FIRST_SEEN_RELOAD_MISSES = 500;
+
+const UPSERT_FIRST_SEEN_SQL = `INSERT INTO summary_first_seen (dim, source, key, first_ms) VALUES (?, ?, ?, ?)
+  ON CONFLICT (dim, source, key) DO UPDATE SET first_ms = excluded.first_ms WHERE excluded.first_ms < first_ms`;
 
 // Rebuilds one period's rows from the events still stored; parameters: period start, then [start, end) twice.
 function rebuildPeriodSql(dim: Dimension, grain: (typeof GRAINS)[number]): string {
@@ -211,6 +213,8 @@ function partsOf(from: number, to: number): Part[] {
  */
 export class HourlySummary {
   readonly #statement: (sql: string) => Statement;
+  #firstSeen: ReadonlyMap<string, number> | null | undefined;
+  #firstSeenMisses = 0;
 
   constructor(statement: (sql: string) => Statement) {
     this.#statement = statement;
@@ -219,13 +223,91 @@ export class HourlySummary {
   /**
    * Adds the events one append just wrote (every row of `events_recent` above `afterSeq`). Runs inside that
    * append's transaction, so the summary commits or rolls back with the events; duplicates never reach it.
-   * A dozen grouped upserts per batch rather than one statement per event.
+   * One read of the batch, summed in memory, then one upsert per distinct summary row.
    */
   addAppended(afterSeq: number): void {
-    for (const grain of GRAINS) {
-      for (const dim of DIMENSION_NAMES) this.#statement(addBatchSql(dim, grain)).run(afterSeq);
+    const rows = this.#statement(BATCH_ROWS_SQL).raw().all(afterSeq) as EventRow[];
+    // Summed in memory first, per hour and then per day from the hours, so each distinct row costs one upsert
+    // however many events it counts.
+    type Row = [Dimension, number, string, string, string, number];
+    const folded = new Map<string, string>();
+    const fold = (key: string): string => {
+      let value = folded.get(key);
+      if (value === undefined) {
+        value = foldCase(key);
+        folded.set(key, value);
+      }
+      return value;
+    };
+    const hours = new Map<string, Row>();
+    const count = (dim: Dimension, period: number, source: string, key: string, outcome: string): void => {
+      const id = `${dim}\u0000${period}\u0000${source}\u0000${fold(key)}\u0000${outcome}`;
+      const entry = hours.get(id);
+      if (entry === undefined) hours.set(id, [dim, period, source, key, outcome, 1]);
+      else entry[5] += 1;
+    };
+    const firstSeen = new Map<string, [Dimension, string, string, number]>();
+    for (const row of rows) {
+      const [time, source, rawOutcome] = row;
+      const outcome = rawOutcome.toLowerCase();
+      const hour = time - (((time % HOUR_MS) + HOUR_MS) % HOUR_MS);
+      count('total', hour, source, '', outcome);
+      for (const [index, dim] of ROW_DIMENSIONS) {
+        const key = row[index];
+        if (typeof key !== 'string') continue;
+        count(dim, hour, source, key, outcome);
+        if (!FIRST_SEEN_DIMENSIONS.has(dim)) continue;
+        const id = `${dim}\u0000${source}\u0000${fold(key)}`;
+        const seen = firstSeen.get(id);
+        if (seen === undefined) firstSeen.set(id, [dim, source, key, time]);
+        else if (time < seen[3]) seen[3] = time;
+      }
     }
-    for (const dim of FIRST_SEEN) this.#statement(firstSeenBatchSql(dim)).run(afterSeq);
+    const days = new Map<string, Row>();
+    for (const [dim, hour, source, key, outcome, n] of hours.values()) {
+      const day = hour - (((hour % DAY_MS) + DAY_MS) % DAY_MS);
+      const id = `${dim}\u0000${day}\u0000${source}\u0000${fold(key)}\u0000${outcome}`;
+      const entry = days.get(id);
+      if (entry === undefined) days.set(id, [dim, day, source, key, outcome, n]);
+      else entry[5] += n;
+    }
+    const upsertHour = this.#statement(upsertSql('summary_hours'));
+    for (const entry of hours.values()) upsertHour.run(...entry);
+    const upsertDay = this.#statement(upsertSql('summary_days'));
+    for (const entry of days.values()) upsertDay.run(...entry);
+    const known = this.#knownFirstSeen();
+    const upsertFirst = this.#statement(UPSERT_FIRST_SEEN_SQL);
+    for (const [id, entry] of firstSeen) {
+      const stored = known?.get(id);
+      if (stored !== undefined && stored <= entry[3]) continue;
+      upsertFirst.run(...entry);
+      this.#firstSeenMisses += 1;
+    }
+  }
+
+  /**
+   * First-seen times as committed when last read, to skip the upserts that cannot lower them: a stored time only
+   * ever goes down, so a value read once stays an upper bound. It is read again after enough misses, at the start
+   * of a summary step, where the transaction has not written the table yet and sees only committed rows. Null
+   * (no skipping) when the table is too large to keep in memory.
+   */
+  #knownFirstSeen(): ReadonlyMap<string, number> | null {
+    if (this.#firstSeen === undefined || this.#firstSeenMisses > FIRST_SEEN_RELOAD_MISSES) {
+      this.#firstSeenMisses = 0;
+      const size = (this.#statement('SELECT count(*) AS n FROM summary_first_seen').get() as { n: number }).n;
+      if (size > FIRST_SEEN_CACHE_LIMIT) {
+        this.#firstSeen = null;
+      } else {
+        const rows = this.#statement('SELECT dim, source, key, first_ms FROM summary_first_seen').raw().all() as [
+          string,
+          string,
+          string,
+          number,
+        ][];
+        this.#firstSeen = new Map(rows.map(([dim, source, key, first]) => [firstSeenId(dim, source, key), first]));
+      }
+    }
+    return this.#firstSeen;
   }
 
   /**
