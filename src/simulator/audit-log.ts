@@ -2,6 +2,7 @@ import { DailySeries, dayTimes, SCHEDULED_SERIAL_BASE, SERIALS_PER_DAY } from '.
 import type { Timed } from './daily-series.js';
 import { hex, uuid } from './ids.js';
 import type { ChangeActor, InventoryChange } from './inventory-changes.js';
+import type { ScriptedAdminAction } from './attack-scenarios.js';
 import type { Organisation } from './organisation.js';
 import { derive, hash32 } from './prng.js';
 
@@ -97,12 +98,19 @@ export class AuditLog {
     accountId: string,
     org: Organisation,
     changes: readonly InventoryChange[],
-    options: { historyStartMs: number; perDay: number },
+    options: {
+      historyStartMs: number;
+      perDay: number;
+      /** Administrator actions of injected attacks, besides the scheduled changes and the routine. */
+      adminActions?: readonly ScriptedAdminAction[] | undefined;
+    },
   ) {
     this.#seed = seed;
     this.#accountId = accountId;
     this.#actors = buildActors(seed, org);
     const scheduled = changes.map((change, i) => this.#changeEntry(change, SCHEDULED_SERIAL_BASE + i));
+    for (const [i, action] of (options.adminActions ?? []).entries())
+      scheduled.push(this.#adminAction(action, SCHEDULED_SERIAL_BASE + changes.length + i));
     this.#series = new DailySeries(
       (day) =>
         options.perDay <= 0
@@ -133,6 +141,28 @@ export class AuditLog {
         method: change.method,
         uri: change.uri,
         statusCode: change.method === 'POST' ? 201 : 200,
+        rayId: hex(this.#seed, serial, 0xaf, 16),
+      },
+    };
+  }
+
+  // An intruder in the IT administrator's dashboard session creates an account API token to keep a way back in.
+  #adminAction(action: ScriptedAdminAction, serial: number): AuditEntry {
+    const tokenId = hex(this.#seed, serial, 0xb1, 32);
+    return {
+      timeMs: action.timeMs,
+      serial,
+      id: uuid(this.#seed, serial - SCHEDULED_SERIAL_BASE, 0xae),
+      actor: { ...this.#actors.it, ip: action.ip },
+      action: 'create',
+      result: true,
+      description: `Created API token "${action.tokenName}"`,
+      resource: { id: tokenId, type: 'api_token', product: 'api_tokens', scope: 'accounts', name: action.tokenName },
+      newValue: { name: action.tokenName, status: 'active' },
+      raw: {
+        method: 'POST',
+        uri: `/accounts/${this.#accountId}/tokens`,
+        statusCode: 201,
         rayId: hex(this.#seed, serial, 0xaf, 16),
       },
     };

@@ -8,7 +8,8 @@ export interface RenderMode {
   readonly timestampOffsets: boolean;
 }
 
-interface EventCore {
+/** What an Access event is made of, as indexes into the organisation. */
+export interface EventCore {
   readonly user: number;
   readonly app: number;
   readonly idp: number;
@@ -45,10 +46,13 @@ export class EventRenderer {
   readonly #emailJson: readonly string[];
   readonly #appJson: readonly string[];
   readonly #idpJson: readonly string[];
+  readonly #scripted: ReadonlyMap<number, EventCore>;
 
-  constructor(seed: number, org: Organisation) {
+  /** `scripted` maps serials to events fixed in advance (injected attacks) instead of drawn from the serial. */
+  constructor(seed: number, org: Organisation, scripted: ReadonlyMap<number, EventCore> = new Map()) {
     this.#seed = seed;
     this.#org = org;
+    this.#scripted = scripted;
     this.#emailJson = org.users.map((u) => `","user_email":${JSON.stringify(u.email)}}`);
     this.#appJson = org.applications.map(
       (a) => `"app_domain":${JSON.stringify(a.domain)},"app_uid":${JSON.stringify(a.uid)}`,
@@ -57,6 +61,8 @@ export class EventRenderer {
   }
 
   #core(serial: number): EventCore {
+    const scripted = this.#scripted.get(serial);
+    if (scripted !== undefined) return scripted;
     const seed = this.#seed;
     const base = hash32(seed, serial, 10);
     const roll = (salt: number): number => derive(base, salt) / 4294967296;

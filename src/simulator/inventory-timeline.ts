@@ -17,7 +17,11 @@ export class InventoryTimeline {
   #cache: { applied: number; steps: number; inventory: Inventory } | undefined;
 
   /** `current` is the inventory at the start; changes that lie before the start are undone to find the past. */
-  constructor(current: Inventory, changes: readonly InventoryChange[], startMs: number) {
+  constructor(
+    current: Inventory,
+    changes: readonly Pick<InventoryChange, 'atMs' | 'apply' | 'undo'>[],
+    startMs: number,
+  ) {
     let before = current;
     for (const change of [...changes].reverse())
       if (change.atMs <= startMs && change.undo) before = change.undo(before);

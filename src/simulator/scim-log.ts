@@ -6,6 +6,7 @@ import { accessUserId } from './inventory.js';
 import type { InventoryChange } from './inventory-changes.js';
 import { NEW_USER } from './inventory-changes.js';
 import type { Organisation } from './organisation.js';
+import { buildOrganisation } from './organisation.js';
 import { derive, hash32 } from './prng.js';
 
 /** One SCIM update as `access/logs/scim/updates` returns it (additions file `SCIMUpdateLog`), with its time. */
@@ -24,6 +25,7 @@ const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const SALT = 0x5c;
+const LEAVERS = 40;
 const TITLES = ['Engineer', 'Senior Engineer', 'Engineering Manager', 'Accountant', 'Support Specialist', 'Designer'];
 // Group names as each kind of directory tends to spell them.
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
@@ -76,6 +78,8 @@ export class ScimLog {
   readonly #seed: number;
   readonly #org: Organisation;
   readonly #providers: readonly ScimProvider[];
+  /** Former staff: the people offboarding deactivates and deletes, who no longer sign in anywhere. */
+  readonly #leavers: readonly { readonly email: string; readonly name: string }[];
   readonly #series: DailySeries<ScimRecord>;
 
   constructor(
@@ -83,10 +87,16 @@ export class ScimLog {
     org: Organisation,
     inventory: Inventory,
     changes: readonly InventoryChange[],
-    options: { historyStartMs: number; perDay: number },
+    options: {
+      historyStartMs: number;
+      perDay: number;
+      /** Users deactivated at set times (injected attacks), besides the generated traffic. */
+      deactivations?: readonly { readonly timeMs: number; readonly user: number }[] | undefined;
+    },
   ) {
     this.#seed = seed;
     this.#org = org;
+    this.#leavers = buildOrganisation(seed, org.users.length + LEAVERS).users.slice(org.users.length);
     this.#providers = inventory.identityProviders
       .filter((idp) => (idp['scim_config'] as Record<string, unknown> | undefined)?.['enabled'] === true)
       .map((idp) => {
@@ -102,7 +112,13 @@ export class ScimLog {
     const scheduled = changes.flatMap((change, i) =>
       change.kind === 'user_added' ? [this.#provisioned(change, i)] : [],
     );
-    this.#series = new DailySeries((day) => this.#day(day, options.perDay), options.historyStartMs, scheduled);
+    const deactivations = (options.deactivations ?? []).map((d, i) =>
+      this.#deactivation(d.timeMs, d.user, SCHEDULED_SERIAL_BASE + scheduled.length + i),
+    );
+    this.#series = new DailySeries((day) => this.#day(day, options.perDay), options.historyStartMs, [
+      ...scheduled,
+      ...deactivations,
+    ]);
   }
 
   /** The SCIM-enabled identity providers the records come from. */
@@ -145,6 +161,33 @@ export class ScimLog {
     };
   }
 
+  // The user's own directory deactivates the user (the first SCIM provider when the user's is not one).
+  #deactivation(timeMs: number, u: number, serial: number): ScimRecord {
+    const seed = this.#seed;
+    const provider = this.#providers.find((p) => p.users.includes(u)) ?? this.#providers[0];
+    const user = this.#org.users[u];
+    return {
+      timeMs,
+      serial,
+      json: {
+        cf_resource_id: accessUserId(seed, u),
+        error_description: '',
+        idp_id: provider?.id ?? '',
+        idp_resource_id: provider === undefined ? '' : idpResourceId(seed, provider, u, '00u'),
+        logged_at: new Date(timeMs).toISOString(),
+        request_body: JSON.stringify({
+          schemas: [PATCH_SCHEMA],
+          Operations: [{ op: 'replace', value: { active: false } }],
+        }),
+        request_method: 'PATCH',
+        resource_group_name: '',
+        resource_type: 'USER',
+        resource_user_email: user?.email ?? 'unknown@example.com',
+        status: 'SUCCESS',
+      },
+    };
+  }
+
   #record(timeMs: number, serial: number): ScimRecord {
     const seed = this.#seed;
     const base = hash32(seed, serial, SALT);
@@ -152,14 +195,18 @@ export class ScimLog {
     // Okta serves the larger population and pushes most of the updates.
     const provider = this.#providers[roll(1) < 0.6 ? 0 : this.#providers.length - 1] ?? this.#providers[0];
     if (provider === undefined) throw new Error('no SCIM provider');
-    const u = provider.users[Math.floor(roll(2) * provider.users.length)] ?? 0;
-    const user = this.#org.users[u];
+    const k = roll(3);
+    const kind = KINDS.find(([, upTo]) => k < upTo)?.[0] ?? 'putUser';
+    // Offboarding concerns people who have left, and they sign in nowhere afterwards.
+    const leaving = kind === 'deactivateUser' || kind === 'deleteUser';
+    const picked = provider.users[Math.floor(roll(2) * provider.users.length)] ?? 0;
+    const leaver = Math.floor(roll(7) * this.#leavers.length);
+    const u = leaving ? this.#org.users.length + leaver : picked;
+    const user = leaving ? this.#leavers[leaver] : this.#org.users[u];
     const email = user?.email ?? 'unknown@example.com';
     const name = user?.name ?? 'Unknown User';
     const userId = accessUserId(seed, u);
     const userExternalId = idpResourceId(seed, provider, u, '00u');
-    const k = roll(3);
-    const kind = KINDS.find(([, upTo]) => k < upTo)?.[0] ?? 'putUser';
     const failed = roll(4) < (kind === 'createUser' ? 0.2 : 0.03);
     const groupIndex = Math.floor(roll(5) * provider.groups.length);
     const groupName = provider.groups[groupIndex] ?? 'all-users';

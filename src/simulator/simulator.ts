@@ -15,8 +15,10 @@ import {
   WRONG_ACCOUNT,
 } from './envelope.js';
 import type { SimulatedResponse } from './envelope.js';
+import { planAttacks } from './attack-scenarios.js';
+import type { AttackScenario, AttackScenarioOptions, ScriptedAccessEvent } from './attack-scenarios.js';
 import { EventRenderer } from './event-renderer.js';
-import type { RenderMode } from './event-renderer.js';
+import type { EventCore, RenderMode } from './event-renderer.js';
 import { buildAccountHistory } from './account-history.js';
 import type { SimulatorAdminTraffic } from './account-history.js';
 import { renderAuditV1, renderAuditV2 } from './audit-render.js';
@@ -31,7 +33,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { allRoutes, SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
 import type { Route, SimulatorData } from './routes/route.js';
 import { createTimeline } from './timeline.js';
-import type { SimulatorTraffic } from './timeline.js';
+import type { ScriptedTimes, SimulatorTraffic } from './timeline.js';
 import { resolveToken } from './tokens.js';
 import type { SimulatorToken } from './tokens.js';
 
@@ -42,6 +44,8 @@ export type { Inventory, SimulatedDevice } from './inventory.js';
 export type { InventoryChangeKind } from './inventory-changes.js';
 export { INVENTORY_CHANGE_KINDS, INVENTORY_CHANGE_OFFSETS_MS, NEW_USER } from './inventory-changes.js';
 export type { SimulatorToken } from './tokens.js';
+export type { AttackScenario, AttackScenarioKind, AttackScenarioOptions } from './attack-scenarios.js';
+export { ATTACK_SCENARIO_KINDS, ATTACK_SCENARIO_RULES, SENSITIVE_APPLICATIONS } from './attack-scenarios.js';
 export { DEFAULT_PERMISSIONS } from './tokens.js';
 export { PERMISSIONS } from './permissions.js';
 export { SIMULATOR_ROUTE_NAMES } from './routes/all-routes.js';
@@ -71,6 +75,11 @@ export interface SimulatorOptions {
    * `INVENTORY_CHANGE_OFFSETS_MS`). With false it stays as built and the audit logs hold routine activity only.
    */
   inventoryChanges?: boolean | undefined;
+  /**
+   * Labelled attacks injected among the normal traffic, one or more of each kind (see attack-scenarios.ts); their
+   * labels are read through `attackScenarios()`, never through the API. Default none.
+   */
+  attacks?: AttackScenarioOptions | undefined;
   maxPageSize?: number | undefined;
   rateLimit?: { requests: number; windowSecs: number } | undefined;
   faults?: SimulatorFaults | undefined;
@@ -110,6 +119,8 @@ export interface Simulator {
   updateInventory(change: (current: Inventory) => Inventory): void;
   /** The scheduled inventory changes, oldest first. */
   inventoryChanges(): readonly ScheduledInventoryChange[];
+  /** The labels of the injected attacks, oldest first (none unless `attacks` was given). */
+  attackScenarios(): readonly AttackScenario[];
   readonly stats: { requests: number; byStatus: Record<number, number> };
   /** The most recent requests (at most `requestLogSize`), oldest first. */
   requestLog(): readonly SimulatorRequestLogEntry[];
@@ -149,6 +160,30 @@ function edgeErrorPage(status: number, rayId: string): SimulatedResponse {
   };
 }
 
+// Scripted events take serials above every generated day's and below the fault bursts' (see timeline.ts).
+const SCRIPTED_SERIAL_BASE = 2 ** 49;
+
+function scriptedAccess(
+  org: ReturnType<typeof buildOrganisation>,
+  events: readonly ScriptedAccessEvent[],
+): { cores: Map<number, EventCore>; times: ScriptedTimes } {
+  const cores = new Map<number, EventCore>();
+  const times = new Float64Array(events.length);
+  events.forEach((e, i) => {
+    times[i] = e.timeMs;
+    cores.set(SCRIPTED_SERIAL_BASE + i, {
+      user: Math.min(e.user, org.users.length - 1),
+      app: e.app,
+      idp: e.idp,
+      action: e.action,
+      allowed: e.allowed,
+      ip: e.ip,
+      rayId: e.rayId,
+    });
+  });
+  return { cores, times: { times, serialBase: SCRIPTED_SERIAL_BASE } };
+}
+
 function matchRoute(path: string): { route: Route; match: RegExpExecArray } | undefined {
   for (const route of allRoutes) {
     const match = route.pattern.exec(path);
@@ -170,16 +205,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let injector = new FaultInjector(options.faults ?? {}, seed, SIMULATOR_ROUTE_NAMES);
   const startMs = clock.now();
   const org = buildOrganisation(seed);
-  const renderer = new EventRenderer(seed, org);
+  const attacks = options.attacks === undefined ? undefined : planAttacks(seed, org, startMs, options.attacks);
+  const scripted = scriptedAccess(org, attacks?.access ?? []);
+  const renderer = new EventRenderer(seed, org, scripted.cores);
   const { inventory, changes, scimLog, auditLog, accountName } = buildAccountHistory(seed, accountId, org, startMs, {
     inventoryChanges: options.inventoryChanges,
     adminTraffic: options.adminTraffic,
+    attacks,
   });
   const timeline = createTimeline(
     options.traffic ?? { kind: 'organic' },
     seed,
     clock,
     () => injector.faults.bursts ?? [],
+    scripted.times,
   );
   const stats = { requests: 0, byStatus: {} as Record<number, number> };
   const logSize = Math.max(1, options.requestLogSize ?? 10_000);
@@ -390,6 +429,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         description: c.description,
         resourceId: c.resource.id,
       }));
+    },
+    attackScenarios() {
+      return attacks?.scenarios ?? [];
     },
     requestLog() {
       return log.length < logSize ? [...log] : [...log.slice(logNext), ...log.slice(0, logNext)];

@@ -183,16 +183,54 @@ function withBursts(
   return [...out, ...pending];
 }
 
-/** The event timeline for a traffic mode; bursts from the current faults are merged in on every call. */
+/** Scripted events (injected attacks): one each, at `times[i]` with serial `serialBase + i`, times ascending. */
+export interface ScriptedTimes {
+  readonly times: Float64Array;
+  readonly serialBase: number;
+}
+
+// Scripted events are inserted after every regular event with the same or an earlier time, like bursts.
+function withScripted(base: TimelinePiece[], scripted: ScriptedTimes, fromMs: number, toMs: number): TimelinePiece[] {
+  const first = lowerBound(scripted.times, fromMs);
+  const last = lowerBound(scripted.times, toMs, first);
+  if (first === last) return base;
+  const out: TimelinePiece[] = [];
+  let pending = [...base];
+  for (let k = first; k < last; k++) {
+    const atMs = scripted.times[k] ?? 0;
+    const next: TimelinePiece[] = [];
+    for (const piece of pending) {
+      const split = lowerBound(piece.times, atMs + 1, piece.from, piece.to);
+      if (split === piece.to) out.push(piece);
+      else if (split === piece.from) next.push(piece);
+      else {
+        out.push({ ...piece, to: split });
+        next.push({ ...piece, from: split });
+      }
+    }
+    out.push({ times: scripted.times, from: k, to: k + 1, serialBase: scripted.serialBase });
+    pending = next;
+  }
+  return [...out, ...pending];
+}
+
+/**
+ * The event timeline for a traffic mode; bursts from the current faults are merged in on every call, and the
+ * scripted events of injected attacks are merged into whatever the traffic mode generates.
+ */
 export function createTimeline(
   traffic: SimulatorTraffic,
   seed: number,
   clock: Clock,
   bursts: () => readonly { atMs: number; count: number }[],
+  scripted: ScriptedTimes = { times: new Float64Array(0), serialBase: 0 },
 ): Timeline {
   const base: Timeline =
     traffic.kind === 'fixed'
       ? new FixedTimeline(seed, traffic.fromMs, traffic.toMs, traffic.count)
       : new OrganicTimeline(seed, traffic.eventsPerDay ?? 4000, clock.now() - (traffic.historyDays ?? 30) * DAY_MS);
-  return { pieces: (fromMs, toMs) => withBursts(base.pieces(fromMs, toMs), bursts(), fromMs, toMs) };
+  return {
+    pieces: (fromMs, toMs) =>
+      withBursts(withScripted(base.pieces(fromMs, toMs), scripted, fromMs, toMs), bursts(), fromMs, toMs),
+  };
 }
