@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   STORE_MIGRATION_FAILED: { status: 500, retryable: false, message: 'The database migration failed.' },
   STORE_WRITE_FAILED: { status: 500, retryable: true, message: 'Writing to the database failed.' },
   STORE_BUSY: { status: 503, retryable: true, message: 'The database is busy.' },
+  STORE_LEASE_LOST: { status: 409, retryable: false, message: 'Another node took over this dataset; the batch was not stored.' },
   STORE_NOT_SUPPORTED: { status: 501, retryable: false, message: 'This store does not support that yet.' },
   QUERY_SYNTAX: { status: 400, retryable: false, message: 'The search query does not parse.' },
   QUERY_FIELD_UNKNOWN: { status: 400, retryable: false, message: 'The search query names an unknown field.' },

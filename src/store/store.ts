@@ -3,12 +3,15 @@ import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { SourceCursor } from '../sources/source.js';
 import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
 import type { DetectionStore } from './detection-store.js';
+import type { LeaseFence, LeaseStore } from './lease-store.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
 export interface CursorUpdate {
   /** `<source name>/<dataset>` */
   readonly id: string;
   readonly value: SourceCursor;
+  /** When given, the append stores nothing (STORE_LEASE_LOST) unless this still holds the dataset's lease. */
+  readonly fence?: LeaseFence;
 }
 
 export interface AppendResult {
@@ -92,7 +95,7 @@ export interface StoredInventoryEntity extends InventoryEntity {
  * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
  * `append` writes the events and the cursor in one transaction and is idempotent on event id.
  */
-export interface Store extends DetectionStore {
+export interface Store extends DetectionStore, LeaseStore {
   migrate(): Promise<void>;
   append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult>;
   cursor(id: string): Promise<SourceCursor | undefined>;

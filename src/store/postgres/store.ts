@@ -7,6 +7,7 @@ import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
+import type { HeldLease, LeaseStore } from '../lease-store.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -25,6 +26,7 @@ import type {
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
 import { postgresDashboard } from './dashboard.js';
+import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import {
   aggregateEventsSql,
@@ -176,6 +178,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   // Rows this process appended to each month since it last analyzed it, and when it analyzes next.
   readonly #analyzeDue = new Map<string, { pending: number; next: number }>();
   #closed = false;
+  readonly #leases: LeaseStore;
 
   private constructor(pool: pg.Pool, target: PostgresTarget, options: PostgresStoreOptions) {
     super(pool, options.clock ?? systemClock);
@@ -184,6 +187,31 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'store', id: 'postgres' });
     this.#clock = options.clock ?? systemClock;
     this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
+    this.#leases = new PostgresLeaseStore(() => this.#open());
+  }
+
+  heartbeatNode(nodeId: string, ttlMs: number): Promise<void> {
+    return this.#leases.heartbeatNode(nodeId, ttlMs);
+  }
+
+  liveNodes(): Promise<readonly string[]> {
+    return this.#leases.liveNodes();
+  }
+
+  claimLeases(nodeId: string, ids: readonly string[], max: number, ttlMs: number): Promise<readonly HeldLease[]> {
+    return this.#leases.claimLeases(nodeId, ids, max, ttlMs);
+  }
+
+  renewLeases(nodeId: string, ids: readonly string[], ttlMs: number): Promise<readonly HeldLease[]> {
+    return this.#leases.renewLeases(nodeId, ids, ttlMs);
+  }
+
+  releaseLeases(nodeId: string, ids?: readonly string[]): Promise<void> {
+    return this.#leases.releaseLeases(nodeId, ids);
+  }
+
+  leaveCluster(nodeId: string): Promise<void> {
+    return this.#leases.leaveCluster(nodeId);
   }
 
   /** Connects once to prove the server answers; fails with STORE_OPEN_FAILED saying where and why not. */
@@ -264,6 +292,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     const inserted = await this.#writeEvents(
       events,
       async (client) => {
+        await checkFence(client, cursor.id, cursor.fence);
         await client.query(SQL.upsertCursor, [cursor.id, JSON.stringify(cursor.value), now]);
       },
       (error) => writeFailed('append events', error),

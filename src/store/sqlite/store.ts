@@ -11,6 +11,7 @@ import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
+import { isLeaseLost, type HeldLease, type LeaseStore } from '../lease-store.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -28,6 +29,7 @@ import type {
 } from '../store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { HourlySummary } from './hourly-summary.js';
+import { checkFence, SqliteLeaseStore } from './lease-store.js';
 import { SqliteDetectionStore } from './detection-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
@@ -127,6 +129,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
   readonly #summary = new HourlySummary((sql) => this.#statement(sql));
+  readonly #leases: LeaseStore;
   #closed = false;
 
   private constructor(db: Database.Database, options: SqliteStoreOptions) {
@@ -137,6 +140,31 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     this.#clock = options.clock ?? systemClock;
     this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
     this.#mergeThreshold = options.mergeThreshold ?? DEFAULT_MERGE_THRESHOLD;
+    this.#leases = new SqliteLeaseStore(() => this.#open(), this.#clock);
+  }
+
+  heartbeatNode(nodeId: string, ttlMs: number): Promise<void> {
+    return this.#leases.heartbeatNode(nodeId, ttlMs);
+  }
+
+  liveNodes(): Promise<readonly string[]> {
+    return this.#leases.liveNodes();
+  }
+
+  claimLeases(nodeId: string, ids: readonly string[], max: number, ttlMs: number): Promise<readonly HeldLease[]> {
+    return this.#leases.claimLeases(nodeId, ids, max, ttlMs);
+  }
+
+  renewLeases(nodeId: string, ids: readonly string[], ttlMs: number): Promise<readonly HeldLease[]> {
+    return this.#leases.renewLeases(nodeId, ids, ttlMs);
+  }
+
+  releaseLeases(nodeId: string, ids?: readonly string[]): Promise<void> {
+    return this.#leases.releaseLeases(nodeId, ids);
+  }
+
+  leaveCluster(nodeId: string): Promise<void> {
+    return this.#leases.leaveCluster(nodeId);
   }
 
   /**
@@ -219,11 +247,14 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
     const write = this.#open().transaction((): number => {
+      checkFence(this.#open(), cursor.id, cursor.fence);
       const inserted = this.#insertEvents(events);
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
     });
-    const inserted = this.#commitEvents(write, (error) => writeFailed('append events', error));
+    const inserted = this.#commitEvents(write, (error) =>
+      isLeaseLost(error) ? (error as StoreError) : writeFailed('append events', error),
+    );
     this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
     return { inserted, duplicates: events.length - inserted };
   }
