@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
 import { AlertsPage } from './pages/alerts-page.js';
+import { useOpenAlertCount } from './pages/alerts-nav-count.js';
 import { DashboardPage } from './pages/dashboard-page.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
@@ -49,6 +50,7 @@ export function App(): ReactNode {
     if (PAGES.some((page) => page.path === location.pathname) || parseTimelinePath(location.pathname) !== null) return;
     navigate('/explore', { replace: true });
   }, [location.pathname]);
+  const openAlerts = useOpenAlertCount(api, session.state === 'signed-in', location.pathname, location.search);
 
   if (session.state === 'checking') return <div className="splash">Loading…</div>;
   if (session.state === 'unreachable') {
@@ -93,6 +95,11 @@ export function App(): ReactNode {
               }}
             >
               {page.label}
+              {page.path === '/alerts' && openAlerts !== null && openAlerts > 0 ? (
+                <span className="nav-count" title={`${openAlerts} open alerts`}>
+                  {openAlerts}
+                </span>
+              ) : null}
             </a>
           ))}
         </nav>

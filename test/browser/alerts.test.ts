@@ -126,7 +126,10 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
 
   it('lists the alert, opens it, acknowledges it, closes it with a reason and shows the history', async () => {
     const { page, watch } = await signIn('analyst', '/explore');
-    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Alerts' }).click();
+    // The navigation counts the open alerts: alice's and the hostile one.
+    const navigation = page.getByRole('navigation', { name: 'Pages' });
+    expect(await navigation.locator('.nav-count').textContent()).toBe('2');
+    await navigation.getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     const row = aliceRow(page);
     await row.waitFor();
@@ -161,6 +164,11 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     await close.getByRole('button', { name: 'Close alert' }).click();
     await page.getByText('Alert closed.').waitFor();
     expect(await page.getByLabel('Alert status').textContent()).toBe('closed (False positive)');
+    await page.getByRole('link', { name: '← All alerts' }).click();
+    await aliceRow(page).waitFor();
+    // Closing it leaves the hostile one open.
+    await navigation.locator('.nav-count').filter({ hasText: /^1$/ }).waitFor();
+    await aliceRow(page).getByRole('link', { name: 'Brute force against a user' }).click();
 
     const history = page.getByRole('table', { name: 'Alert history' }).getByRole('row');
     await history.filter({ hasText: 'commented' }).waitFor();
