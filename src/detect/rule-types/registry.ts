@@ -2,6 +2,7 @@ import type { RegisteredRuleType } from '../rule.js';
 import { sigmaRuleType } from '../sigma/sigma-rule.js';
 import { deprovisionedLoginRule } from './deprovisioned-login.js';
 import { firstSeenRule } from './first-seen.js';
+import { impossibleTravelRule } from './impossible-travel.js';
 import { rateSpikeRule } from './rate-spike.js';
 import { sequenceRule } from './sequence.js';
 import { singleEventRule } from './single-event.js';
@@ -15,6 +16,7 @@ export const RULE_TYPES = {
   rate_spike: rateSpikeRule,
   first_seen: firstSeenRule,
   deprovisioned_login: deprovisionedLoginRule,
+  impossible_travel: impossibleTravelRule,
   sigma: sigmaRuleType,
 } as const satisfies Record<string, RegisteredRuleType>;
 

