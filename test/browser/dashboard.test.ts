@@ -185,10 +185,7 @@ describe('the dashboard in the web UI', { timeout: 180_000 }, () => {
     const short = (key: string): string => (key.length > 28 ? `${key.slice(0, 27)}…` : key);
     await expect
       .poll(() =>
-        page
-          .getByRole('region', { name: 'Top users' })
-          .locator('.recharts-yAxis-tick-labels text')
-          .allTextContents(),
+        page.getByRole('region', { name: 'Top users' }).locator('.recharts-yAxis-tick-labels text').allTextContents(),
       )
       .toEqual(answer.users.map((u) => short(u.key)));
     expect(answer.countries.map((c) => c.key).sort()).toEqual(['BR', 'DE', 'JP']);
