@@ -51,9 +51,12 @@ export const configFileSchema = z
         backfill_days: z.coerce.number().int().min(0).max(365).default(7),
         // Configuration changes surface within a quarter hour for a handful of requests per snapshot.
         inventory_interval_secs: z.coerce.number().int().min(60).max(86_400).default(900),
+        // A dead node's datasets move to another node after this; renewed every third of it, so a brief stall
+        // of the database or the process does not hand them over.
+        lease_ttl_secs: z.coerce.number().int().min(3).max(3_600).default(30),
       })
       .strict()
-      .default({ interval_secs: 30, backfill_days: 7, inventory_interval_secs: 900 }),
+      .default({ interval_secs: 30, backfill_days: 7, inventory_interval_secs: 900, lease_ttl_secs: 30 }),
     retention: z
       .object({
         // A year covers most audit and incident-response requirements.
@@ -91,6 +94,7 @@ export interface AppConfig {
     readonly intervalSecs: number;
     readonly backfillDays: number;
     readonly inventoryIntervalSecs: number;
+    readonly leaseTtlSecs: number;
   };
   readonly retention: { readonly maxAgeDays: number };
   readonly log: { readonly level: string };
@@ -123,6 +127,7 @@ export function toAppConfig(
       intervalSecs: parsed.collect.interval_secs,
       backfillDays: parsed.collect.backfill_days,
       inventoryIntervalSecs: parsed.collect.inventory_interval_secs,
+      leaseTtlSecs: parsed.collect.lease_ttl_secs,
     },
     retention: { maxAgeDays: parsed.retention.max_age_days },
     log: { level: parsed.log.level },

@@ -1,8 +1,10 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
 import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
+import { isLeaseLost } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
+import { fencedStore, type LeaseKeeper } from './leases.js';
 import { pullUntilCaughtUp, type DatasetJob, type PageStored, type PullTotals, type RunnerDeps } from './runner.js';
 
 /** A log dataset pulled from its cursor, or an inventory dataset snapshotted on a schedule. */
@@ -33,6 +35,11 @@ export interface CollectOptions {
    * pulling, and carries on from its cursor once the source is resumed.
    */
   readonly isSourcePaused?: (sourceName: string) => Promise<boolean>;
+  /**
+   * Shares the jobs with other nodes on the same store: a job runs only while this node holds its lease, and
+   * each of its appends is fenced by it. The keeper is run, and left on the way out, by `runCollection`.
+   */
+  readonly leases?: LeaseKeeper;
 }
 
 export interface JobOutcome {
@@ -57,7 +64,20 @@ export async function runCollection(
   // Every job may wait on the stop signal at once (its interval sleep, the rate budget, a request, a retry);
   // that many listeners is expected, not the leak Node's default limit of 10 warns about.
   setMaxListeners(Math.max(getMaxListeners(options.signal), jobs.length * LISTENERS_PER_JOB), options.signal);
-  return Promise.all(jobs.map((job) => runJob(job, deps, options)));
+  const keeper = options.leases;
+  await keeper?.begin();
+  const keeping = keeper?.run(options.signal);
+  try {
+    return await Promise.all(jobs.map((job) => runJob(job, deps, options)));
+  } finally {
+    if (keeper !== undefined) {
+      await keeping;
+      // Released at once on a clean stop, so other nodes need not wait for the leases to run out.
+      await keeper.leave().catch((error: unknown) => {
+        deps.logger.warn({ err: error }, 'Leases not released; other nodes take them over when they run out');
+      });
+    }
+  }
 }
 
 const LISTENERS_PER_JOB = 4;
@@ -88,7 +108,17 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           await sleep(options.intervalMs, options.signal);
           continue;
         }
-        const pulled = await runOnce(job, deps, options);
+        const fence = options.leases?.fence(job.id);
+        if (options.leases !== undefined && fence === undefined) {
+          // Another node collects this dataset, or none yet; look again after the next lease pass.
+          await sleep(options.leases.renewEveryMs, options.signal);
+          continue;
+        }
+        const pulled = await runOnce(
+          job,
+          fence === undefined ? deps : { ...deps, store: fencedStore(deps.store, fence) },
+          options,
+        );
         totals = addTotals(totals, pulled);
         failuresInARow = 0;
         await deps.store.setDatasetStatus({
@@ -105,6 +135,12 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
         await sleep(job.kind === 'inventory' ? options.inventoryIntervalMs : options.intervalMs, options.signal);
       } catch (caught) {
         if (options.signal.aborted || isAbortError(caught)) break;
+        if (isLeaseLost(caught)) {
+          // Another node took over from the committed cursor; this one waits in case the lease comes back.
+          options.leases?.lost(job.id);
+          log.warn('Lease lost; the dataset is collected by another node');
+          continue;
+        }
         const error = asAppError(caught);
         if (!job.required && error.code === 'SOURCE_PERMISSION_DENIED') {
           await recordFailure(job, deps, error, true);

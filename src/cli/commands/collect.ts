@@ -4,6 +4,7 @@ import { buildDatasetJobs, type App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
+import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import { retentionPolicy } from '../../pipeline/retention.js';
 import type { PageStored } from '../../pipeline/runner.js';
@@ -157,6 +158,17 @@ export async function collect(
           const stored = await app.store.getSource(name);
           return stored !== undefined && isSourcePaused(stored);
         },
+        // Following shares the datasets with every other process collecting into the same store.
+        ...(options.once
+          ? {}
+          : {
+              leases: new LeaseKeeper(
+                app.store,
+                jobs.map((job) => job.id),
+                { nodeId: newNodeId(), ttlMs: app.config.collect.leaseTtlSecs * 1000 },
+                app.logger,
+              ),
+            }),
       },
     );
   } finally {

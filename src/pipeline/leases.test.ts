@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../core/errors.js';
+import type { NormalizedEvent } from '../core/event.js';
+import { silentLogger } from '../core/logger.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { fencedStore, LeaseKeeper } from './leases.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'zerotrail-leases-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const JOBS = ['a/access_requests', 'b/access_requests', 'c/access_requests', 'd/access_requests', 'e/access_requests'];
+const TTL_MS = 300;
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function event(id: string): NormalizedEvent {
+  return {
+    id,
+    time: Date.UTC(2024, 2, 1, 9, 0, 0),
+    sourceName: 'a',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: 'success',
+    user: null,
+    srcIp: null,
+    country: null,
+    app: null,
+    appUid: null,
+    idp: null,
+    rayId: null,
+    ocsf: { class_uid: 3002 },
+    raw: {},
+  };
+}
+
+async function openShared(name: string): Promise<[SqliteStore, SqliteStore, SqliteStore]> {
+  const path = join(dir, name);
+  const first = await SqliteStore.open({ path });
+  await first.migrate();
+  return [first, await SqliteStore.open({ path }), await SqliteStore.open({ path })];
+}
+
+describe('LeaseKeeper', () => {
+  it('spreads the jobs over the live nodes, and a dead node’s jobs move to the others after the TTL', async () => {
+    const stores = await openShared('spread.db');
+    const keepers = stores.map(
+      (store, n) => new LeaseKeeper(store, JOBS, { nodeId: `node-${n}`, ttlMs: TTL_MS }, silentLogger()),
+    );
+    // Each heartbeats first, then the passes settle: ceil(5 / 3) = 2 each at most.
+    for (const store of stores) await store.heartbeatNode(`node-${stores.indexOf(store)}`, TTL_MS);
+    for (let pass = 0; pass < 2; pass++) for (const keeper of keepers) await keeper.tick();
+    const held = keepers.map((keeper) => keeper.heldIds());
+    expect(held.map((ids) => ids.length).sort()).toEqual([1, 2, 2]);
+    expect(new Set(held.flat()).size).toBe(JOBS.length);
+
+    // node-0 dies: no more passes. After its TTL the two others share everything.
+    const [dead, ...alive] = keepers;
+    const orphaned = dead?.heldIds() ?? [];
+    await wait(TTL_MS * 2);
+    for (let pass = 0; pass < 2; pass++) for (const keeper of alive) await keeper.tick();
+    const after = alive.map((keeper) => keeper.heldIds());
+    expect(after.flat().sort()).toEqual([...JOBS].sort());
+    expect(after.map((ids) => ids.length).sort()).toEqual([2, 3]);
+
+    // The dead node, should it wake up, cannot store anything of what it held.
+    const stale = dead?.fence(orphaned[0] ?? '');
+    if (stale === undefined || stores[0] === undefined) throw new Error('node-0 held nothing');
+    const refused = await fencedStore(stores[0], stale)
+      .append([event('stale-1')], { id: orphaned[0] ?? '', value: { since: 9 } })
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(isAppError(refused) && refused.code).toBe('STORE_LEASE_LOST');
+    expect(await stores[1]?.count({ filter: null })).toBe(0);
+    for (const store of stores) await store.close();
+  });
+
+  it('gives its leases back on leaving, so a new node takes them at once and a joining node gets its share', async () => {
+    const [one, two] = await openShared('leave.db');
+    const first = new LeaseKeeper(one, JOBS, { nodeId: 'first', ttlMs: 60_000 }, silentLogger());
+    await first.tick();
+    expect(first.heldIds()).toEqual([...JOBS].sort());
+
+    const second = new LeaseKeeper(two, JOBS, { nodeId: 'second', ttlMs: 60_000 }, silentLogger());
+    await second.tick();
+    // first releases its surplus on its next pass, and second claims it on its own.
+    await first.tick();
+    await second.tick();
+    expect(first.heldIds()).toHaveLength(3);
+    expect(second.heldIds()).toHaveLength(2);
+
+    await first.leave();
+    await second.tick();
+    expect(second.heldIds()).toEqual([...JOBS].sort());
+    await one.close();
+    await two.close();
+  });
+});
