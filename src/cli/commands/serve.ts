@@ -16,6 +16,8 @@ import { writeLine } from '../io.js';
 import { collect } from './collect.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+// A source added through another node's API is picked up within this long.
+const SOURCE_WATCH_MS = 15_000;
 // The UI build (vite) writes to dist/web; this path resolves there from both src/ and dist/.
 const WEB_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 
@@ -87,6 +89,7 @@ const flagsSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65_535).default(8080),
     collect: z.boolean().default(true),
+    role: z.enum(['all', 'collector', 'api']).default('all'),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
   })
@@ -102,6 +105,10 @@ export function registerServeCommand(program: Command, context: CommandContext):
     .option('--host <address>', 'address to listen on (default 127.0.0.1: this machine only)')
     .option('--port <port>', 'TCP port (default 8080; 0 picks a free one)')
     .option('--no-collect', 'serve stored data only; do not collect from the data sources')
+    .option(
+      '--role <role>',
+      'all (default): API and collection; api: API only; collector: collection only, no HTTP server',
+    )
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key of the certificate')
     .action(async (rawFlags: Record<string, unknown>) => {
@@ -112,7 +119,15 @@ export function registerServeCommand(program: Command, context: CommandContext):
           : { cert: readPem(flags.tlsCert, '--tls-cert'), key: readPem(flags.tlsKey, '--tls-key') };
       await context.withApp(async (app) => {
         const signal = context.io.signal;
-        const collector = flags.collect ? superviseCollection(app, context, signal) : undefined;
+        if (flags.role === 'collector') {
+          writeLine(context.io.stderr, 'zerotrail is collecting (role collector: no HTTP server; Ctrl-C stops it).');
+          await superviseCollection(app, context, signal, { watchSourcesMs: SOURCE_WATCH_MS }).done;
+          return;
+        }
+        const collector =
+          flags.collect && flags.role === 'all'
+            ? superviseCollection(app, context, signal, { watchSourcesMs: SOURCE_WATCH_MS })
+            : undefined;
         try {
           const web = await startWebServer(app, {
             host: flags.host,
@@ -138,7 +153,9 @@ export function registerServeCommand(program: Command, context: CommandContext):
             }
             writeLine(
               context.io.stderr,
-              collector === undefined ? 'Collection is off (--no-collect).' : 'Collecting from every data source.',
+              collector === undefined
+                ? `Collection is off (${flags.role === 'api' ? '--role api' : '--no-collect'}).`
+                : 'Collecting from every data source.',
             );
             await untilAborted(signal);
           } finally {
@@ -179,6 +196,8 @@ export function superviseCollection(
   callbacks: {
     readonly onPageStored?: (page: PageStored) => void;
     readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
+    /** Also restarts when the stored list of sources changed, e.g. through another node sharing the database. */
+    readonly watchSourcesMs?: number;
   } = {},
 ): { restart(): void; readonly done: Promise<void> } {
   let current = new AbortController();
@@ -188,6 +207,7 @@ export function superviseCollection(
       current = new AbortController();
       const stop = AbortSignal.any([signal, current.signal]);
       const sources = await app.store.listSources();
+      const watch = watchSources(app, callbacks.watchSourcesMs, sourceNames(sources), restart);
       if (sources.length > 0) {
         try {
           await collect(app, context, sources, { once: false, quiet: true, signal: stop, ...callbacks });
@@ -197,7 +217,32 @@ export function superviseCollection(
       }
       // Whether collection ended or never started, only a source change or the end of the process moves on.
       await untilAborted(stop);
+      clearInterval(watch);
     }
   })();
   return { restart, done };
+}
+
+function sourceNames(sources: readonly { readonly name: string }[]): string {
+  return sources
+    .map((source) => source.name)
+    .sort()
+    .join('\n');
+}
+
+function watchSources(
+  app: App,
+  everyMs: number | undefined,
+  known: string,
+  changed: () => void,
+): NodeJS.Timeout | undefined {
+  if (everyMs === undefined) return undefined;
+  return setInterval(() => {
+    app.store.listSources().then(
+      (sources) => {
+        if (sourceNames(sources) !== known) changed();
+      },
+      (error: unknown) => app.logger.warn({ err: error }, 'Could not list the data sources; trying again shortly'),
+    );
+  }, everyMs);
 }
