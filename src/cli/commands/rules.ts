@@ -5,9 +5,11 @@ import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
+import { parseDuration } from '../../detect/duration.js';
+import { parseIpRange } from '../../detect/ip-range.js';
 import { replayRules } from '../../detect/replay.js';
-import { compileRule, parseRuleFile, type RuleDefinition } from '../../detect/rule-file.js';
-import type { RuleSetting } from '../../store/detection-store.js';
+import { checkOverrides, compileRule, parseRuleFile, type RuleDefinition } from '../../detect/rule-file.js';
+import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
@@ -18,6 +20,51 @@ const testFlagsSchema = z.object({
   to: z.string().min(1).default('now'),
   format: z.enum(['table', 'json']).default('table'),
 });
+
+const setFlagsSchema = z
+  .object({
+    threshold: z.coerce.number().int('--threshold must be a whole number').min(1).optional(),
+    window: z
+      .string()
+      .refine((text) => (parseDuration(text) ?? 0) > 0, '--window must be a number and s, m, h or d (10m, 1h, 7d)')
+      .optional(),
+    reset: z.boolean().optional(),
+  })
+  .refine((flags) => flags.threshold !== undefined || flags.window !== undefined || flags.reset === true, {
+    message: 'give --threshold N, --window DURATION or --reset',
+  });
+
+const entryList = z.array(z.string().trim().min(1).max(512)).default([]);
+const allowFlagsSchema = z
+  .object({
+    user: entryList,
+    ip: entryList.superRefine((ips, ctx) => {
+      for (const ip of ips) {
+        if (parseIpRange(ip) === null)
+          ctx.addIssue({ code: 'custom', message: `"${ip}" is not an address or CIDR range` });
+      }
+    }),
+    app: entryList,
+    country: entryList.superRefine((codes, ctx) => {
+      for (const code of codes) {
+        if (!/^[A-Za-z]{2}$/.test(code))
+          ctx.addIssue({ code: 'custom', message: `"${code}" is not a two-letter country code` });
+      }
+    }),
+  })
+  .refine((flags) => flags.user.length + flags.ip.length + flags.app.length + flags.country.length > 0, {
+    message: 'give at least one of --user, --ip, --app or --country',
+  });
+
+const EMPTY_ALLOW: RuleAllowList = { users: [], ips: [], apps: [], countries: [] };
+
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function actor(context: CommandContext): string {
+  return `cli:${context.io.env['USER'] ?? context.io.env['USERNAME'] ?? 'unknown'}`;
+}
 
 function ruleOrFail(rules: readonly RuleDefinition[], id: string): RuleDefinition {
   const rule = rules.find((candidate) => candidate.header.id === id);
@@ -39,12 +86,79 @@ async function setEnabled(app: App, context: CommandContext, id: string, enabled
     overrides: current?.overrides ?? {},
     allow: current?.allow ?? { users: [], ips: [], apps: [], countries: [] },
     updatedAt: app.clock.now(),
-    updatedBy: `cli:${context.io.env['USER'] ?? context.io.env['USERNAME'] ?? 'unknown'}`,
+    updatedBy: actor(context),
   };
   await app.store.saveRuleSetting(setting);
   writeLine(
     context.io.stdout,
     `Rule ${rule.header.id} ${enabled ? 'enabled' : 'disabled'}; a running collector applies it from its next batch.`,
+  );
+}
+
+async function setParams(
+  app: App,
+  context: CommandContext,
+  id: string,
+  flags: z.infer<typeof setFlagsSchema>,
+): Promise<void> {
+  const rule = ruleOrFail(loadBuiltinRules(), id);
+  const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
+  const overrides: Record<string, unknown> = flags.reset === true ? {} : { ...current?.overrides };
+  if (flags.threshold !== undefined) overrides['threshold'] = flags.threshold;
+  if (flags.window !== undefined) overrides['window'] = flags.window;
+  // The rule type's own check: a rule without a threshold or window refuses it with RULE_INVALID naming it.
+  checkOverrides(rule, overrides);
+  await app.store.saveRuleSetting({
+    ruleId: id,
+    enabled: current?.enabled ?? null,
+    overrides,
+    allow: current?.allow ?? EMPTY_ALLOW,
+    updatedAt: app.clock.now(),
+    updatedBy: actor(context),
+  });
+  const shown = Object.entries(overrides).map(([key, value]) => `${key}=${String(value)}`);
+  writeLine(
+    context.io.stdout,
+    `Rule ${id} ${shown.length === 0 ? 'uses the parameters of its file' : `overrides ${shown.join(', ')}`}; a running collector applies it from its next batch.`,
+  );
+}
+
+async function changeAllowList(
+  app: App,
+  context: CommandContext,
+  id: string,
+  flags: z.infer<typeof allowFlagsSchema>,
+  add: boolean,
+): Promise<void> {
+  ruleOrFail(loadBuiltinRules(), id);
+  const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
+  const allow = current?.allow ?? EMPTY_ALLOW;
+  const change = (list: readonly string[], entries: readonly string[], normalise: (v: string) => string) => {
+    const wanted = entries.map(normalise);
+    if (add) return [...list, ...wanted.filter((entry) => !list.includes(entry))];
+    return list.filter((entry) => !wanted.includes(entry));
+  };
+  const same = (value: string) => value;
+  const next: RuleAllowList = {
+    users: change(allow.users, flags.user, (value) => value.toLowerCase()),
+    ips: change(allow.ips, flags.ip, same),
+    apps: change(allow.apps, flags.app, same),
+    countries: change(allow.countries, flags.country, (value) => value.toUpperCase()),
+  };
+  await app.store.saveRuleSetting({
+    ruleId: id,
+    enabled: current?.enabled ?? null,
+    overrides: current?.overrides ?? {},
+    allow: next,
+    updatedAt: app.clock.now(),
+    updatedBy: actor(context),
+  });
+  const listed = (Object.entries(next) as [string, readonly string[]][])
+    .filter(([, entries]) => entries.length > 0)
+    .map(([kind, entries]) => `${kind} ${entries.join(', ')}`);
+  writeLine(
+    context.io.stdout,
+    `Rule ${id} ignores ${listed.length === 0 ? 'nothing beyond its file' : listed.join('; ')} (besides its file's allow-list); a running collector applies it from its next batch.`,
   );
 }
 
@@ -101,6 +215,40 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .action(async (id: string) => {
       await context.withApp((app) => setEnabled(app, context, id, false));
     });
+
+  rules
+    .command('set')
+    .description("Tune a rule: override its threshold or window (kept in the store, over the file's params)")
+    .argument('<id>', 'the rule id')
+    .option('--threshold <n>', 'events (or distinct values) that make an alert')
+    .option('--window <duration>', 'the time window, such as 10m, 1h or 7d')
+    .option('--reset', "drop every override and use the file's parameters again")
+    .action(async (id: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(setFlagsSchema, rawFlags);
+      await context.withApp((app) => setParams(app, context, id, flags));
+    });
+
+  for (const [name, add] of [
+    ['allow', true],
+    ['unallow', false],
+  ] as const) {
+    rules
+      .command(name)
+      .description(
+        add
+          ? 'Make a rule ignore events of a user, an address or CIDR range, an application or a country'
+          : 'Take entries off the allow-list that `rules allow` added',
+      )
+      .argument('<id>', 'the rule id')
+      .option('--user <email>', 'a user (repeatable)', collect)
+      .option('--ip <cidr>', 'an address or CIDR range (repeatable)', collect)
+      .option('--app <app>', 'an application name or id (repeatable)', collect)
+      .option('--country <cc>', 'a two-letter country code (repeatable)', collect)
+      .action(async (id: string, rawFlags: Record<string, unknown>) => {
+        const flags = parseFlags(allowFlagsSchema, rawFlags);
+        await context.withApp((app) => changeAllowList(app, context, id, flags, add));
+      });
+  }
 
   rules
     .command('test')
