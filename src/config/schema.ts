@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { NotifyTargetConfig } from '../sinks/sink.js';
+import { syslogTargetSchema } from '../sinks/syslog/config.js';
+import { webhookTargetSchema } from '../sinks/webhook/config.js';
 
 /** `1200/300` → 1200 requests per 300 seconds. */
 const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
@@ -64,6 +67,21 @@ export const configFileSchema = z
       })
       .strict()
       .default({ max_age_days: 365 }),
+    notify: z
+      .object({
+        // Without it, notices carry the alert's path in the web UI; set it to the address analysts open.
+        link_base_url: z.url({ protocol: /^https?$/ }).optional(),
+        // No target until the operator names one: nothing leaves the machine unasked.
+        targets: z
+          .array(z.discriminatedUnion('type', [webhookTargetSchema, syslogTargetSchema]))
+          .default([])
+          .refine(
+            (targets) => new Set(targets.map((target) => target.name)).size === targets.length,
+            'each target needs its own name',
+          ),
+      })
+      .strict()
+      .default({ targets: [] }),
     log: z
       .object({
         // Commands print their own progress; problems still show. Use info for lifecycle logs in a service.
@@ -98,6 +116,7 @@ export interface AppConfig {
   };
   readonly retention: { readonly maxAgeDays: number };
   readonly log: { readonly level: string };
+  readonly notify: { readonly linkBaseUrl?: string; readonly targets: readonly NotifyTargetConfig[] };
 }
 
 /** `--database-url` / ZEROTRAIL_DATABASE_URL: only PostgreSQL URLs; SQLite needs none. */
@@ -131,6 +150,10 @@ export function toAppConfig(
     },
     retention: { maxAgeDays: parsed.retention.max_age_days },
     log: { level: parsed.log.level },
+    notify: {
+      ...(parsed.notify.link_base_url === undefined ? {} : { linkBaseUrl: parsed.notify.link_base_url }),
+      targets: parsed.notify.targets,
+    },
   });
 }
 

@@ -51,6 +51,11 @@ export const ERROR_CATALOGUE = {
   ALERT_NOT_FOUND: { status: 404, retryable: false, message: 'No alert has that id.' },
   ALERT_CHANGE_INVALID: { status: 400, retryable: false, message: 'The alert cannot be changed that way.' },
   RULE_NOT_FOUND: { status: 404, retryable: false, message: 'No detection rule has that id.' },
+  SINK_UNREACHABLE: { status: 502, retryable: true, message: 'A notification target could not be reached.' },
+  SINK_TIMEOUT: { status: 504, retryable: true, message: 'A notification target did not answer in time.' },
+  SINK_UNAVAILABLE: { status: 502, retryable: true, message: 'A notification target answered with a temporary error.' },
+  SINK_REJECTED: { status: 502, retryable: false, message: 'A notification target refused the notification.' },
+  SINK_TLS_FAILED: { status: 502, retryable: false, message: 'A notification target failed TLS verification.' },
   RULE_INVALID: {
     status: 400,
     retryable: false,
