@@ -170,7 +170,11 @@ try {
       (alert) =>
         !attackAlerts.includes(alert) &&
         baseRule === 'zt-config-tampering' &&
-        scheduled.some((c) => Math.abs(Date.parse(alert.first_event_time) - c.atMs) <= 20 * MINUTE_MS),
+        scheduled.some((c) => {
+          // Inventory changes surface at the next snapshot, up to a live step later.
+          const at = Date.parse(alert.first_event_time);
+          return at >= c.atMs - 20 * MINUTE_MS && at <= c.atMs + STEP_MS + 20 * MINUTE_MS;
+        }),
     );
     const falseAlerts = ofRule.length - attackAlerts.length - planned.length;
     const shipped = rules.some((r) => r.id === baseRule);

@@ -132,11 +132,9 @@ export function planAttacks(
   seed: number,
   org: Organisation,
   startMs: number,
-  options: AttackScenarioOptions,
+  windows: AttackScenarioOptions | readonly AttackScenarioOptions[],
 ): AttackPlan {
   const random = createPrng(hash32(seed, 0, SALT));
-  const kinds = options.kinds ?? ATTACK_SCENARIO_KINDS;
-  const perKind = Math.max(0, Math.floor(options.perKind ?? 1));
   const scenarios: AttackScenario[] = [];
   const access: ScriptedAccessEvent[] = [];
   const deactivations: ScriptedDeactivation[] = [];
@@ -186,136 +184,144 @@ export function planAttacks(
     });
     return ray;
   };
-  const live = Math.max(options.fromMs, startMs + MINUTE_MS);
+  const occurrences = new Map<AttackScenarioKind, number>();
 
-  for (const kind of kinds) {
-    for (let n = 0; n < perKind; n++) {
-      const from = kind === 'warp_enrollment' && options.toMs > live ? live : options.fromMs;
-      const at = Math.floor(from + random() * Math.max(1, options.toMs - from - 30 * MINUTE_MS));
-      const attackNet = net++;
-      const ip = attackerIp(attackNet, Math.floor(random() * 200));
-      const id = `${kind}-${n + 1}`;
-      const rays: string[] = [];
-      let entity: AttackScenario['entity'] = { user: null, ip: null, app: null };
-      let description = '';
-      let end = at;
-      switch (kind) {
-        case 'brute_force': {
-          const user = victim();
-          const app = commonApp();
-          for (let i = 0; i < 14; i++) rays.push(event((end = at + i * 25_000), user, app, ip, false));
-          entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
-          description = `${email(user)} denied 14 times from ${ip} in 6 minutes`;
-          break;
-        }
-        case 'password_spraying': {
-          const app = commonApp();
-          const sprayed = new Set<number>();
-          for (let i = 0; i < 20; i++) {
-            const user = victim(0, userCount, sprayed);
-            rays.push(event((end = at + i * 45_000), user, app, attackerIp(attackNet, i % 3), false));
+  const list: readonly AttackScenarioOptions[] = 'fromMs' in windows ? [windows] : windows;
+  for (const options of list) {
+    const kinds = options.kinds ?? ATTACK_SCENARIO_KINDS;
+    const perKind = Math.max(0, Math.floor(options.perKind ?? 1));
+    const live = Math.max(options.fromMs, startMs + MINUTE_MS);
+    for (const kind of kinds) {
+      for (let i = 0; i < perKind; i++) {
+        const n = occurrences.get(kind) ?? 0;
+        occurrences.set(kind, n + 1);
+        const from = kind === 'warp_enrollment' && options.toMs > live ? live : options.fromMs;
+        const at = Math.floor(from + random() * Math.max(1, options.toMs - from - 30 * MINUTE_MS));
+        const attackNet = net++;
+        const ip = attackerIp(attackNet, Math.floor(random() * 200));
+        const id = `${kind}-${n + 1}`;
+        const rays: string[] = [];
+        let entity: AttackScenario['entity'] = { user: null, ip: null, app: null };
+        let description = '';
+        let end = at;
+        switch (kind) {
+          case 'brute_force': {
+            const user = victim();
+            const app = commonApp();
+            for (let i = 0; i < 14; i++) rays.push(event((end = at + i * 4_000), user, app, ip, false));
+            entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
+            description = `${email(user)} denied 14 times from ${ip} in a minute`;
+            break;
           }
-          entity = { user: null, ip: `${ip.split('::')[0] ?? ''}::/48`, app: org.applications[app]?.domain ?? null };
-          description = `20 users denied once each from the network of ${ip} in 15 minutes`;
-          break;
-        }
-        case 'denied_then_allowed': {
-          const user = victim();
-          const app = commonApp();
-          for (let i = 0; i < 6; i++) rays.push(event(at + i * 60_000, user, app, ip, false));
-          rays.push(event((end = at + 8 * MINUTE_MS), user, app, ip, true));
-          entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
-          description = `${email(user)} denied 6 times, then allowed from ${ip}`;
-          break;
-        }
-        case 'new_country':
-        case 'impossible_travel': {
-          const user = victim();
-          const app = commonApp();
-          if (kind === 'impossible_travel') rays.push(event(at, user, app, homeIp(user), true));
-          rays.push(event((end = at + (kind === 'impossible_travel' ? 12 * MINUTE_MS : 0)), user, app, ip, true));
-          entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
-          description =
-            kind === 'new_country'
-              ? `${email(user)} signed in from ${ip}, an address abroad`
-              : `${email(user)} signed in from ${homeIp(user)}, then from ${ip} 12 minutes later`;
-          break;
-        }
-        case 'first_sensitive_app': {
-          // A user of the organisation's everyday applications, far down the activity ranking.
-          const user = victim(60, Math.min(userCount, 160));
-          const app = appIndex(SENSITIVE_APPLICATIONS[n % SENSITIVE_APPLICATIONS.length] ?? 'Database admin');
-          rays.push(event(at, user, app, homeIp(user), true));
-          entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
-          description = `${email(user)} reached ${org.applications[app]?.name ?? ''} for the first time`;
-          break;
-        }
-        case 'unusual_idp': {
-          const user = victim();
-          const own = org.users[user]?.idp ?? 0;
-          // Another single sign-on connection than the user's own (the one-time PIN is everyone's fallback).
-          const idp = [0, 1, 2, 3].find((i) => i !== own && i !== otp) ?? 0;
-          const app = commonApp();
-          rays.push(event(at, user, app, ip, true, { idp }));
-          entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
-          description = `${email(user)} signed in through ${org.identityProviders[idp]?.type ?? ''} from ${ip}`;
-          break;
-        }
-        case 'warp_enrollment': {
-          const user = victim();
-          const app = commonApp();
-          rays.push(event(at, user, app, ip, true, { action: 'warpEnrollment' }));
-          enrollments.push({ timeMs: at, user, publicIp: ip, key: attackNet });
-          entity = { user: email(user), ip, app: null };
-          description = `a device enrolled for ${email(user)} from ${ip}`;
-          break;
-        }
-        case 'deprovisioned_login': {
-          // Okta users: SCIM provisioning comes from the Okta connection.
-          let user = victim();
-          for (let i = 0; i < 20 && org.users[user]?.idp !== 0; i++) user = victim();
-          const app = commonApp();
-          deactivations.push({ timeMs: at, user });
-          rays.push(event((end = at + 40 * MINUTE_MS), user, app, homeIp(user), true));
-          entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
-          description = `${email(user)} deactivated by SCIM, then signed in 40 minutes later`;
-          break;
-        }
-        case 'config_tampering': {
-          adminActions.push({
-            timeMs: Math.floor(at / 1000) * 1000,
-            kind: 'api_token_created',
-            ip,
-            tokenName: `sync-${n + 1}`,
-          });
-          entity = { user: null, ip, app: null };
-          description = `an API token created from ${ip}`;
-          break;
-        }
-        case 'denied_burst': {
-          // A distributed guessing run: one denial per user, each from a network of its own.
-          const denied = new Set<number>();
-          for (let i = 0; i < 45; i++) {
-            const user = victim(0, userCount, denied);
-            rays.push(
-              event((end = at + i * 8_000), user, commonApp(), attackerIp(0x8000 + attackNet * 64 + i, i), false),
-            );
+          case 'password_spraying': {
+            const app = commonApp();
+            const sprayed = new Set<number>();
+            for (let i = 0; i < 20; i++) {
+              const user = victim(0, userCount, sprayed);
+              rays.push(event((end = at + i * 3_000), user, app, attackerIp(attackNet, i % 3), false));
+            }
+            entity = { user: null, ip: `${ip.split('::')[0] ?? ''}::/48`, app: org.applications[app]?.domain ?? null };
+            description = `20 users denied once each from the network of ${ip} in a minute`;
+            break;
           }
-          entity = { user: null, ip: null, app: null };
-          description = '45 denied logins across the organisation in 6 minutes';
-          break;
+          case 'denied_then_allowed': {
+            const user = victim();
+            const app = commonApp();
+            for (let i = 0; i < 6; i++) rays.push(event(at + i * 5_000, user, app, ip, false));
+            rays.push(event((end = at + 40_000), user, app, ip, true));
+            entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
+            description = `${email(user)} denied 6 times, then allowed from ${ip}`;
+            break;
+          }
+          case 'new_country':
+          case 'impossible_travel': {
+            const user = victim();
+            const app = commonApp();
+            if (kind === 'impossible_travel') rays.push(event(at, user, app, homeIp(user), true));
+            rays.push(event((end = at + (kind === 'impossible_travel' ? 12 * MINUTE_MS : 0)), user, app, ip, true));
+            entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
+            description =
+              kind === 'new_country'
+                ? `${email(user)} signed in from ${ip}, an address abroad`
+                : `${email(user)} signed in from ${homeIp(user)}, then from ${ip} 12 minutes later`;
+            break;
+          }
+          case 'first_sensitive_app': {
+            // A user of the organisation's everyday applications, far down the activity ranking.
+            const user = victim(60, Math.min(userCount, 160));
+            const app = appIndex(SENSITIVE_APPLICATIONS[n % SENSITIVE_APPLICATIONS.length] ?? 'Database admin');
+            rays.push(event(at, user, app, homeIp(user), true));
+            entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
+            description = `${email(user)} reached ${org.applications[app]?.name ?? ''} for the first time`;
+            break;
+          }
+          case 'unusual_idp': {
+            const user = victim();
+            const own = org.users[user]?.idp ?? 0;
+            // Another single sign-on connection than the user's own (the one-time PIN is everyone's fallback).
+            const idp = [0, 1, 2, 3].find((i) => i !== own && i !== otp) ?? 0;
+            const app = commonApp();
+            rays.push(event(at, user, app, ip, true, { idp }));
+            entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
+            description = `${email(user)} signed in through ${org.identityProviders[idp]?.type ?? ''} from ${ip}`;
+            break;
+          }
+          case 'warp_enrollment': {
+            const user = victim();
+            const app = commonApp();
+            rays.push(event(at, user, app, ip, true, { action: 'warpEnrollment' }));
+            enrollments.push({ timeMs: at, user, publicIp: ip, key: attackNet });
+            entity = { user: email(user), ip, app: null };
+            description = `a device enrolled for ${email(user)} from ${ip}`;
+            break;
+          }
+          case 'deprovisioned_login': {
+            // Okta users: SCIM provisioning comes from the Okta connection.
+            let user = victim();
+            for (let i = 0; i < 20 && org.users[user]?.idp !== 0; i++) user = victim();
+            const app = commonApp();
+            deactivations.push({ timeMs: at, user });
+            rays.push(event((end = at + 2 * MINUTE_MS), user, app, homeIp(user), true));
+            entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
+            description = `${email(user)} deactivated by SCIM, then signed in 2 minutes later`;
+            break;
+          }
+          case 'config_tampering': {
+            adminActions.push({
+              timeMs: Math.floor(at / 1000) * 1000,
+              kind: 'api_token_created',
+              ip,
+              tokenName: `sync-${n + 1}`,
+            });
+            entity = { user: null, ip, app: null };
+            description = `an API token created from ${ip}`;
+            break;
+          }
+          case 'denied_burst': {
+            // A distributed guessing run: one denial per user, each from a network of its own.
+            const denied = new Set<number>();
+            for (let i = 0; i < 45; i++) {
+              const user = victim(0, userCount, denied);
+              rays.push(
+                event((end = at + i * 1_000), user, commonApp(), attackerIp(0x8000 + attackNet * 64 + i, i), false),
+              );
+            }
+            entity = { user: null, ip: null, app: null };
+            description = '45 denied logins across the organisation in 45 seconds';
+            break;
+          }
         }
+        scenarios.push({
+          id,
+          kind,
+          ruleId: ATTACK_SCENARIO_RULES[kind],
+          fromMs: at,
+          toMs: end,
+          entity,
+          description,
+          rayIds: rays,
+        });
       }
-      scenarios.push({
-        id,
-        kind,
-        ruleId: ATTACK_SCENARIO_RULES[kind],
-        fromMs: at,
-        toMs: end,
-        entity,
-        description,
-        rayIds: rays,
-      });
     }
   }
   access.sort((a, b) => a.timeMs - b.timeMs);

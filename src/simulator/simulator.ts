@@ -77,9 +77,9 @@ export interface SimulatorOptions {
   inventoryChanges?: boolean | undefined;
   /**
    * Labelled attacks injected among the normal traffic, one or more of each kind (see attack-scenarios.ts); their
-   * labels are read through `attackScenarios()`, never through the API. Default none.
+   * labels are read through `attackScenarios()`, never through the API. Several windows may be given. Default none.
    */
-  attacks?: AttackScenarioOptions | undefined;
+  attacks?: AttackScenarioOptions | readonly AttackScenarioOptions[] | undefined;
   maxPageSize?: number | undefined;
   rateLimit?: { requests: number; windowSecs: number } | undefined;
   faults?: SimulatorFaults | undefined;
