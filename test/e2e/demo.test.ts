@@ -110,6 +110,13 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/^ {2}http:\/\/127\.0\.0\.1:\d+\/api\/login\/link\?token=[A-Za-z0-9_-]{43}$/m);
     expect(stdout).toContain('Demo stopped');
     expect(stderr).toContain('Backfilling 7 days');
+    // The simulated organisation was attacked during the week: the summary counts the alerts per rule.
+    const perRule = /Alerts raised by the detection rules over the backfill:\n((?:.*\n)+?)See them with/.exec(
+      stdout,
+    )?.[1];
+    expect(perRule, stdout).toBeDefined();
+    expect(perRule).toMatch(/^zt-brute-force-user\s+Brute force against a user\s+[1-9]\d*\s*$/m);
+    expect(perRule).toMatch(/^zt-password-spraying\s+.*\s[1-9]\d*\s*$/m);
 
     const failures = await runInProcess(['search', 'outcome:failure', '--format', 'json', '--limit', '5'], {
       env: { ZEROTRAIL_DATA_DIR: dir },
@@ -142,6 +149,13 @@ describe('npm run demo', () => {
         30_000,
       );
       await waitFor('new events', stdout, (text) => /^\+\d+ new Access events? /m.test(text), 10_000);
+      // The attacks of the first live minute raise alerts, each printed on its own line as it is raised.
+      await waitFor(
+        'the live alerts',
+        stdout,
+        (text) => text.includes('alert: [high] zt-brute-force-user: ') && text.includes('zt-password-spraying: '),
+        30_000,
+      );
     } finally {
       controller.abort();
     }
@@ -160,7 +174,9 @@ describe('npm run demo', () => {
     expect(audit, summary).toBeDefined();
     expect(audit).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}\S+@example\.com: Lengthened the Access session/m);
     expect(audit).toContain('Required a United States location in the Access policy "Allow administrators"');
-    expect(audit?.trim().split('\n')).toHaveLength(2);
+    // The third is an attacker's: an API token created from an address no administrator uses.
+    expect(audit).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}\S+@example\.com: Created API token "sync-1"$/m);
+    expect(audit?.trim().split('\n')).toHaveLength(3);
     expect(summary).not.toMatch(/Disabled Gateway rule|second contractor|Logged in to the dashboard|Listed /);
 
     const enriched = /An Access event enriched from the inventory \(ocsf.enrichments\):\n((?: {2}.*\n)+)/.exec(
@@ -182,6 +198,12 @@ describe('npm run demo', () => {
     expect(live).toContain('change: Identity provider "Google Workspace" created');
     expect(live).toMatch(/^change: Access application "Admin console" changed: .*session_duration "[^"]+" → "8h"/m);
     expect(live).toMatch(/^\+\d+ new audit log entr(y|ies)$/m);
+    expect(live).toMatch(/^alert: \[high\] zt-brute-force-user: \S+@example\.com was denied \d+ times from 2001:db8:/m);
+    expect(live).toMatch(/^alert: \[\w+\] zt-denied-burst: /m);
+    // The attacker's API token and the administrators' new identity provider are audit entries of one kind within
+    // the rule's suppression window, so they share one alert.
+    expect(live).toMatch(/^alert: \[high\] zt-config-tampering: /m);
+    expect(live).toMatch(/Alerts per rule:\n.*\n(?:.*\n)*zt-brute-force-user\s+Brute force against a user\s+[2-9]/);
     expect(live).toContain('Demo stopped');
 
     // The printed changes are stored events an analyst can search.

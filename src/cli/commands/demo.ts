@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
 import type { NormalizedEvent } from '../../core/event.js';
@@ -12,10 +13,13 @@ import {
   DEFAULT_TOKEN,
   PERMISSIONS,
   startSimulator,
+  type AttackScenarioKind,
+  type AttackScenarioOptions,
   type Simulator,
 } from '../../simulator/simulator.js';
 import type { SearchField, SearchFilter } from '../../store/search-query.js';
 import type { StoredSource } from '../../store/store.js';
+import type { StoredAlert } from '../../store/detection-store.js';
 import { addUser } from '../../server/auth/accounts.js';
 import { issueLoginLink, LOGIN_LINK_TTL_MS, loginLinkUrl } from '../../server/auth/login-links.js';
 import { randomToken } from '../../server/auth/tokens.js';
@@ -51,6 +55,18 @@ const DEMO_PERMISSIONS: readonly string[] = [
 const DEMO_INVENTORY_INTERVAL_SECS = 60;
 const DAY_MS = 86_400_000;
 const CHANGES_SHOWN = 5;
+// Live attacks start once the backfill has had time to finish, and end within the demo's first minutes.
+const LIVE_ATTACKS_FROM_MS = 20_000;
+const LIVE_ATTACKS_TO_MS = 40_000;
+const LIVE_ATTACK_KINDS: readonly AttackScenarioKind[] = [
+  'brute_force',
+  'password_spraying',
+  'denied_then_allowed',
+  'denied_burst',
+  'config_tampering',
+];
+const ALERT_POLL_MS = 2_000;
+const ALERTS_LISTED = 10_000;
 const LIVE_CHANGES_SHOWN = 20;
 const EXAMPLES_SHOWN = 3;
 // The newest access events are the likeliest to be enriched: they were stored after the first snapshots.
@@ -89,6 +105,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         seed: 1,
         clock: context.clock,
         tokens: [{ value: DEFAULT_TOKEN, name: 'zerotrail demo', permissions: DEMO_PERMISSIONS }],
+        attacks: demoAttacks(context.clock.now()),
       });
       try {
         writeLine(
@@ -114,6 +131,17 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
       }
       writeLine(out, 'Demo stopped. The events and the inventory stay in the data directory; search them any time.');
     });
+}
+
+/**
+ * The attacks the demo's organisation suffers: every kind somewhere in the backfilled week, and the ones that need
+ * no long history again within the first minute of live collection, so a new user sees alerts raised live.
+ */
+function demoAttacks(nowMs: number): AttackScenarioOptions[] {
+  return [
+    { fromMs: nowMs - 6 * DAY_MS, toMs: nowMs - 2 * 3_600_000 },
+    { fromMs: nowMs + LIVE_ATTACKS_FROM_MS, toMs: nowMs + LIVE_ATTACKS_TO_MS, kinds: LIVE_ATTACK_KINDS },
+  ];
 }
 
 async function addDemoSource(app: App, context: CommandContext, simulator: Simulator): Promise<StoredSource> {
@@ -178,6 +206,7 @@ async function printSummary(app: App, context: CommandContext, backfill: Backfil
   await printInventory(app, context);
   await printAdminActivity(app, context, backfill, days);
   await printEnrichedExample(app, context, access, backfill);
+  await printAlertsPerRule(app, context, 'Alerts raised by the detection rules over the backfill:');
 
   const sample = await app.store.search({ filter: access, order: 'desc' }, { limit: 5 });
   writeLine(out, '');
@@ -196,6 +225,38 @@ async function printSummary(app: App, context: CommandContext, backfill: Backfil
   writeLine(out, `  npx zerotrail${dirFlag} search 'dataset:identity_providers'`);
   writeLine(out, `  npx zerotrail${dirFlag} source status`);
   writeLine(out, `  npx zerotrail${dirFlag} source list`);
+}
+
+async function printAlertsPerRule(app: App, context: CommandContext, title: string): Promise<void> {
+  const out = context.io.stdout;
+  const alerts = await app.store.listAlerts({ limit: ALERTS_LISTED });
+  writeLine(out, '');
+  if (alerts.length === 0) {
+    writeLine(out, 'No alerts raised yet.');
+    return;
+  }
+  const perRule = new Map<string, { title: string; severity: string; count: number }>();
+  for (const alert of alerts) {
+    const row = perRule.get(alert.ruleId) ?? { title: alert.title, severity: alert.severity, count: 0 };
+    row.count += 1;
+    perRule.set(alert.ruleId, row);
+  }
+  writeLine(out, title);
+  writeLine(
+    out,
+    renderTable(
+      ['rule', 'title', 'alerts'],
+      [...perRule.entries()]
+        .sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1))
+        .map(([ruleId, row]) => [ruleId, row.title, String(row.count)]),
+    ),
+  );
+  writeLine(out, `See them with: npx zerotrail alerts list, or on the Alerts page of the web UI.`);
+}
+
+/** One short line for an alert raised while following live events. */
+export function alertLine(alert: StoredAlert): string {
+  return `alert: [${alert.severity}] ${alert.ruleId}: ${visible(alert.summary)}`;
 }
 
 async function printInventory(app: App, context: CommandContext): Promise<void> {
@@ -398,6 +459,10 @@ function followLive(
       `The simulated administrators make ${plural(upcoming.length, 'configuration change')} by ${new Date(last).toISOString().slice(11, 16)} UTC; each prints as "change: …" after the next snapshot.`,
     );
   }
+  writeLine(
+    out,
+    'Simulated attackers strike within the first minute; each alert the detection rules raise prints as "alert: …".',
+  );
   writeLine(out, 'Press Ctrl-C to stop.');
   let live = 0;
   // Change events are read back from the store after each snapshot; the printing runs one snapshot at a time.
@@ -419,7 +484,40 @@ function followLive(
   };
   // Like `serve`: every stored source, restarted when one is added, changed or paused in the UI.
   const collector = superviseCollection(app, context, signal, { onPageStored, onSnapshotStored });
-  return { restart: () => collector.restart(), done: collector.done.then(() => printing) };
+  const alerts = followAlerts(app, context, signal);
+  return {
+    restart: () => collector.restart(),
+    done: collector.done.then(async () => {
+      await printing;
+      await alerts;
+      await printAlertsPerRule(app, context, 'Alerts per rule:').catch((error: unknown) =>
+        app.logger.warn({ err: error }, 'Alerts could not be listed'),
+      );
+    }),
+  };
+}
+
+/** Prints each alert the rules raise from now on, one line each, until `signal` aborts. */
+async function followAlerts(app: App, context: CommandContext, signal: AbortSignal): Promise<void> {
+  const seen = new Set<string>();
+  const poll = async (print: boolean): Promise<void> => {
+    const alerts = await app.store.listAlerts({ limit: ALERTS_LISTED });
+    for (const alert of [...alerts].sort((a, b) => a.createdAt - b.createdAt)) {
+      if (seen.has(alert.id)) continue;
+      seen.add(alert.id);
+      if (print) writeLine(context.io.stdout, alertLine(alert));
+    }
+  };
+  try {
+    await poll(false);
+    while (!signal.aborted) {
+      // An abort ends the wait early; the last poll still prints what the final evaluation raised.
+      await sleep(ALERT_POLL_MS, undefined, { signal }).catch(() => undefined);
+      await poll(true);
+    }
+  } catch (error) {
+    app.logger.warn({ err: error }, 'Alerts could not be followed');
+  }
 }
 
 async function printChanges(app: App, context: CommandContext, snapshot: SnapshotStored): Promise<void> {
