@@ -127,7 +127,7 @@ export class LeaseKeeper {
 }
 
 /**
- * The store as one run of a job sees it: every append carries the fence the run started with. A run that
+ * The store as one run of a job sees it: every append and inventory snapshot carries the fence the run started with. A run that
  * started under an older lease never stores with a newer one, so a reclaimed dataset cannot take a stale cursor.
  */
 export function fencedStore(store: Store, fence: LeaseFence): Store {
@@ -136,6 +136,11 @@ export function fencedStore(store: Store, fence: LeaseFence): Store {
       if (property === 'append') {
         const append: Store['append'] = (events, cursor) => target.append(events, { ...cursor, fence });
         return append;
+      }
+      if (property === 'saveInventorySnapshot') {
+        const save: Store['saveInventorySnapshot'] = (snapshot, changes) =>
+          target.saveInventorySnapshot(snapshot, changes, fence);
+        return save;
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;

@@ -107,6 +107,23 @@ export function leaseContract(current: () => Store): void {
       expect(await store.count({ filter: null })).toBe(2);
     });
 
+    it('refuses an inventory snapshot fenced by a lease another node took over', async () => {
+      const store = current();
+      const [held] = await store.claimLeases('node-1', ['cf-lease/users'], 1, SHORT_MS);
+      if (held === undefined) throw new Error('the lease was not claimed');
+      await wait(SHORT_MS * 2);
+      await store.claimLeases('node-2', [held.id], 1, LONG_MS);
+      const snapshot = { sourceName: 'cf-lease', dataset: 'users', takenAt: 1_000, entities: [] };
+      const refused = await store.saveInventorySnapshot(snapshot, [], { nodeId: 'node-1', epoch: held.epoch }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(isAppError(refused) && refused.code).toBe('STORE_LEASE_LOST');
+      expect(await store.inventorySnapshot('cf-lease', 'users')).toBeUndefined();
+      await store.saveInventorySnapshot(snapshot, [], { nodeId: 'node-2', epoch: held.epoch + 1 });
+      expect((await store.inventorySnapshot('cf-lease', 'users'))?.takenAt).toBe(1_000);
+    });
+
     it('refuses a fenced append of a dataset the node never claimed', async () => {
       const refused = await current()
         .append([event('l3')], { id: 'cf-lease/gateway_dns', value: { since: 1 }, fence: { nodeId: 'n', epoch: 1 } })

@@ -127,7 +127,12 @@ export interface Store extends DetectionStore, LeaseStore {
    * Replaces the stored state of one inventory dataset with `snapshot` and appends the change events that
    * lead to it, in one transaction: a crash leaves either the old state and no events, or both new.
    */
-  saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult>;
+  saveInventorySnapshot(
+    snapshot: InventorySnapshot,
+    changes: readonly NormalizedEvent[],
+    /** As for `append`: nothing is saved unless this still holds the lease of `<source>/<dataset>`. */
+    fence?: LeaseFence,
+  ): Promise<AppendResult>;
   /** The last stored snapshot of one inventory dataset of one source. */
   inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined>;
   /** Current entities of one kind, across sources or for one, ordered by source then name. */

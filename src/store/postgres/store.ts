@@ -7,7 +7,7 @@ import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
-import type { HeldLease, LeaseStore } from '../lease-store.js';
+import type { HeldLease, LeaseFence, LeaseStore } from '../lease-store.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -301,10 +301,15 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     return { inserted, duplicates: events.length - inserted };
   }
 
-  async saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult> {
+  async saveInventorySnapshot(
+    snapshot: InventorySnapshot,
+    changes: readonly NormalizedEvent[],
+    fence?: LeaseFence,
+  ): Promise<AppendResult> {
     const inserted = await this.#writeEvents(
       changes,
       async (client) => {
+        await checkFence(client, `${snapshot.sourceName}/${snapshot.dataset}`, fence);
         await client.query(SQL.deleteInventoryEntities, [snapshot.sourceName, snapshot.dataset]);
         await client.query(SQL.insertInventoryEntities, [
           snapshot.sourceName,

@@ -11,7 +11,7 @@ import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
-import { isLeaseLost, type HeldLease, type LeaseStore } from '../lease-store.js';
+import { isLeaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -353,8 +353,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     return id;
   }
 
-  async saveInventorySnapshot(snapshot: InventorySnapshot, changes: readonly NormalizedEvent[]): Promise<AppendResult> {
+  async saveInventorySnapshot(
+    snapshot: InventorySnapshot,
+    changes: readonly NormalizedEvent[],
+    fence?: LeaseFence,
+  ): Promise<AppendResult> {
     const write = this.#open().transaction((): number => {
+      checkFence(this.#open(), `${snapshot.sourceName}/${snapshot.dataset}`, fence);
       const inserted = this.#insertEvents(changes);
       this.#statement(SQL.deleteInventoryEntities).run(snapshot.sourceName, snapshot.dataset);
       const insertEntity = this.#statement(SQL.insertInventoryEntity);
@@ -384,7 +389,9 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
             details: { source: snapshot.sourceName, dataset: snapshot.dataset },
             cause: error,
           })
-        : writeFailed('save the inventory snapshot', error),
+        : isLeaseLost(error)
+          ? (error as StoreError)
+          : writeFailed('save the inventory snapshot', error),
     );
     return { inserted, duplicates: changes.length - inserted };
   }
