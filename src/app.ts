@@ -10,16 +10,22 @@ import type { Secret } from './core/secret.js';
 import { SecretBox } from './core/secret-box.js';
 import { loadBuiltinRules } from './detect/builtin-rules.js';
 import { Detector } from './detect/detector.js';
+import { loadUserRules } from './detect/user-rules.js';
 import { NORMALIZERS } from './normalize/registry.js';
 import type { Normalizer } from './normalize/schema.js';
 import type { InventoryCache } from './pipeline/inventory-cache.js';
+import { Forwarder } from './pipeline/forwarder.js';
 import type { CollectionJob } from './pipeline/scheduler.js';
+import { createSink } from './sinks/sink.js';
 import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudflare/config.js';
 import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cloudflare/index.js';
 import { testConnection, type ConnectionReport } from './sources/cloudflare/connection-test.js';
 import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-requests.js';
 import { CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
 import type { AuthStore } from './store/auth-store.js';
+import type { NotifyQueue } from './store/notify-queue.js';
+import { PostgresNotifyQueue } from './store/postgres/notify-queue.js';
+import { SqliteNotifyQueue } from './store/sqlite/notify-queue.js';
 import { PostgresAuthStore } from './store/postgres/auth-store.js';
 import { PostgresStore } from './store/postgres/store.js';
 import { SqliteAuthStore } from './store/sqlite/auth-store.js';
@@ -59,6 +65,9 @@ export interface OpenAppOptions {
  */
 export async function openApp(config: AppConfig, options: OpenAppOptions): Promise<App> {
   prepareDataDir(config.dataDir);
+  // Read before the store opens: a broken rule file in <data dir>/rules stops startup with its RULE_INVALID.
+  const builtinRules = loadBuiltinRules();
+  const rules = [...builtinRules, ...loadUserRules(config.dataDir, builtinRules).map((rule) => rule.definition)];
   const store =
     config.databaseUrl === undefined
       ? await SqliteStore.open({ path: join(config.dataDir, DATABASE_FILE), logger: options.logger })
@@ -69,7 +78,7 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
     await checkSecretKey(store, secrets, config.databaseUrl !== undefined);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     const metrics = new Metrics();
-    const detector = new Detector({ store, logger: options.logger, clock: options.clock, metrics }, loadBuiltinRules());
+    const detector = new Detector({ store, logger: options.logger, clock: options.clock, metrics }, rules);
     return {
       config,
       store,
@@ -162,6 +171,40 @@ export async function openAuthStore(app: App): Promise<AuthStore> {
   return app.config.databaseUrl === undefined
     ? SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) })
     : PostgresAuthStore.open({ url: app.config.databaseUrl });
+}
+
+/** Opens the notification queue beside the app's store, as the auth store is. */
+export async function openNotifyQueue(app: App): Promise<NotifyQueue> {
+  return app.config.databaseUrl === undefined
+    ? SqliteNotifyQueue.open({ path: join(app.config.dataDir, DATABASE_FILE) })
+    : PostgresNotifyQueue.open({ url: app.config.databaseUrl });
+}
+
+/** A running forwarder and what it holds open; `close` stops it and closes its queue. */
+export interface RunningForwarder {
+  readonly forwarder: Forwarder;
+  close(): Promise<void>;
+}
+
+/** Starts delivering alert notifications to the configured targets; undefined when none is configured. */
+export async function startForwarder(app: App, signal: AbortSignal): Promise<RunningForwarder | undefined> {
+  const targets = app.config.notify.targets;
+  if (targets.length === 0) return undefined;
+  const queue = await openNotifyQueue(app);
+  const ctx = { logger: app.logger, clock: app.clock, metrics: app.metrics, signal };
+  const forwarder = new Forwarder(
+    { queue, logger: app.logger, clock: app.clock, metrics: app.metrics },
+    targets.map((target) => ({ sink: createSink(target, ctx), minSeverity: target.minSeverity })),
+    app.config.notify.linkBaseUrl === undefined ? {} : { linkBaseUrl: app.config.notify.linkBaseUrl },
+  );
+  forwarder.start();
+  return {
+    forwarder,
+    close: async () => {
+      await forwarder.stop();
+      await queue.close();
+    },
+  };
 }
 
 export interface SourceConnection {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
@@ -8,7 +9,8 @@ import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseDuration } from '../../detect/duration.js';
 import { parseIpRange } from '../../detect/ip-range.js';
 import { replayRules } from '../../detect/replay.js';
-import { checkOverrides, compileRule, parseRuleFile, type RuleDefinition } from '../../detect/rule-file.js';
+import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/rule-file.js';
+import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -66,6 +68,23 @@ function actor(context: CommandContext): string {
   return `cli:${context.io.env['USER'] ?? context.io.env['USERNAME'] ?? 'unknown'}`;
 }
 
+/** The built-in rules, then the rule files of <data dir>/rules. */
+function knownRules(app: App): readonly RuleDefinition[] {
+  const builtins = loadBuiltinRules();
+  return [...builtins, ...loadUserRules(app.config.dataDir, builtins).map((rule) => rule.definition)];
+}
+
+function readRuleText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new AppError('CLI_USAGE', {
+      message: `The rule file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+      cause: error,
+    });
+  }
+}
+
 function ruleOrFail(rules: readonly RuleDefinition[], id: string): RuleDefinition {
   const rule = rules.find((candidate) => candidate.header.id === id);
   if (rule === undefined) {
@@ -78,7 +97,7 @@ function ruleOrFail(rules: readonly RuleDefinition[], id: string): RuleDefinitio
 }
 
 async function setEnabled(app: App, context: CommandContext, id: string, enabled: boolean): Promise<void> {
-  const rule = ruleOrFail(loadBuiltinRules(), id);
+  const rule = ruleOrFail(knownRules(app), id);
   const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
   const setting: RuleSetting = {
     ruleId: id,
@@ -101,7 +120,7 @@ async function setParams(
   id: string,
   flags: z.infer<typeof setFlagsSchema>,
 ): Promise<void> {
-  const rule = ruleOrFail(loadBuiltinRules(), id);
+  const rule = ruleOrFail(knownRules(app), id);
   const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
   const overrides: Record<string, unknown> = flags.reset === true ? {} : { ...current?.overrides };
   if (flags.threshold !== undefined) overrides['threshold'] = flags.threshold;
@@ -130,7 +149,7 @@ async function changeAllowList(
   flags: z.infer<typeof allowFlagsSchema>,
   add: boolean,
 ): Promise<void> {
-  ruleOrFail(loadBuiltinRules(), id);
+  ruleOrFail(knownRules(app), id);
   const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
   const allow = current?.allow ?? EMPTY_ALLOW;
   const change = (list: readonly string[], entries: readonly string[], normalise: (v: string) => string) => {
@@ -173,10 +192,12 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const flags = parseFlags(listFlagsSchema, rawFlags);
       await context.withApp(async (app) => {
         const settings = new Map((await app.store.ruleSettings()).map((setting) => [setting.ruleId, setting]));
-        const rows = loadBuiltinRules().map((definition) => {
+        const builtinIds = new Set(loadBuiltinRules().map((definition) => definition.header.id));
+        const rows = knownRules(app).map((definition) => {
           const setting = settings.get(definition.header.id);
           return {
             id: definition.header.id,
+            origin: builtinIds.has(definition.header.id) ? 'builtin' : definition.origin,
             title: definition.header.title,
             type: definition.header.type,
             severity: definition.header.severity,
@@ -251,24 +272,91 @@ export function registerRulesCommand(program: Command, context: CommandContext):
   }
 
   rules
+    .command('add')
+    .description(
+      'Check a rule file (engine format or Sigma) and copy it into <data dir>/rules; the collector loads it at its next start',
+    )
+    .argument('<file>', 'a rule file: the format of docs/detections.md, or a Sigma rule (docs/sigma.md)')
+    .action((file: string) => {
+      const text = readRuleText(file);
+      // RULE_INVALID from the loader names the file, the field and what is accepted.
+      const definition = parseAnyRuleFile(text, file);
+      const { dataDir } = context.loadConfig();
+      const builtins = loadBuiltinRules();
+      const existing = [
+        ...builtins.map((rule) => ({ id: rule.header.id, where: 'a built-in rule' })),
+        ...loadUserRules(dataDir, builtins).map((rule) => ({ id: rule.definition.header.id, where: rule.file })),
+      ].find((rule) => rule.id === definition.header.id);
+      if (existing !== undefined) {
+        throw new AppError('RULE_INVALID', {
+          message: `${file}: id: ${existing.where} has the id ${definition.header.id} already; choose another id.`,
+          details: { origin: file },
+        });
+      }
+      const dir = userRulesDir(dataDir);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const target = join(dir, `${definition.header.id}.yaml`);
+      if (existsSync(target)) {
+        throw new AppError('RULE_INVALID', {
+          message: `${file}: ${target} exists already; remove it first with zerotrail rules remove ${definition.header.id}.`,
+          details: { origin: file },
+        });
+      }
+      copyFileSync(file, target);
+      writeLine(
+        context.io.stdout,
+        `Added rule ${definition.header.id} (${definition.header.title}) as ${target}; a collector loads it when it starts.`,
+      );
+    });
+
+  rules
+    .command('remove')
+    .description(
+      'Delete a rule file of <data dir>/rules by its rule id (or its file name); built-in rules can only be disabled',
+    )
+    .argument('<id>', 'the rule id')
+    .action((id: string) => {
+      const dir = userRulesDir(context.loadConfig().dataDir);
+      if (loadBuiltinRules().some((rule) => rule.header.id === id)) {
+        throw new AppError('CLI_USAGE', {
+          message: `${id} is a built-in rule; it cannot be removed.`,
+          hint: `zerotrail rules disable ${id} stops it.`,
+        });
+      }
+      const names = existsSync(dir) ? readdirSync(dir).filter(isRuleFileName) : [];
+      // A file that does not parse any more is found by its name, so a broken rule can always be removed.
+      const matches = names.filter((name) => {
+        if (basename(name).replace(/\.ya?ml$/, '') === id) return true;
+        try {
+          return parseAnyRuleFile(readFileSync(join(dir, name), 'utf8'), name).header.id === id;
+        } catch (error) {
+          if (error instanceof AppError) return false;
+          throw error;
+        }
+      });
+      if (matches.length === 0) {
+        throw new NotFoundError('RULE_NOT_FOUND', {
+          message: `No rule file in ${dir} has the id ${id}.`,
+          hint: 'zerotrail rules list shows the rules and where each comes from.',
+        });
+      }
+      for (const name of matches) unlinkSync(join(dir, name));
+      writeLine(
+        context.io.stdout,
+        `Removed ${matches.map((name) => join(dir, name)).join(', ')}; a collector drops the rule when it starts.`,
+      );
+    });
+
+  rules
     .command('test')
     .description('Replay stored events through a rule file and print what it would have raised; creates nothing')
-    .argument('<file>', 'a rule file (YAML, the format of docs/detections.md)')
+    .argument('<file>', 'a rule file: the format of docs/detections.md, or a Sigma rule (docs/sigma.md)')
     .option('--from <time>', 'start, ISO 8601 or relative (default -24h)')
     .option('--to <time>', 'end, exclusive (default now)')
     .option('--format <format>', 'table or json (default table)')
     .action(async (file: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(testFlagsSchema, rawFlags);
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new AppError('CLI_USAGE', {
-          message: `The rule file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
-          cause: error,
-        });
-      }
-      const definition = parseRuleFile(text, file);
+      const definition = parseAnyRuleFile(readRuleText(file), file);
       // The file is tested as written: enabled, without stored overrides or allow-list additions.
       const rule = compileRule({ ...definition, header: { ...definition.header, enabled: true } }, undefined);
       const nowMs = context.clock.now();
