@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildDatasetJobs, type App } from '../../app.js';
+import { buildDatasetJobs, startForwarder, type App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
@@ -23,6 +23,8 @@ const DAY_MS = 86_400_000;
 const RETENTION_INTERVAL_MS = 3_600_000;
 // A permission granted later is noticed within the hour without spending the rate budget on refusals.
 const PERMISSION_RECHECK_MS = 3_600_000;
+// `collect --once` waits this long for notifications of the alerts it raised; what is left stays queued.
+const NOTIFY_DRAIN_MS = 30_000;
 
 const collectFlagsSchema = z.object({
   once: z.boolean().default(false),
@@ -79,6 +81,8 @@ export async function collect(
     /** The caller reports progress itself; only failures are printed. */
     readonly quiet?: boolean;
     readonly signal?: AbortSignal;
+    /** false: the caller runs the notification forwarder itself (serve keeps one across restarts). */
+    readonly notify?: boolean;
     readonly onPageStored?: (page: PageStored) => void;
     readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   },
@@ -132,6 +136,7 @@ export async function collect(
           app.logger.warn({ err: error }, 'Retention run failed');
         });
       }, RETENTION_INTERVAL_MS);
+  const notifier = options.notify === false ? undefined : await startForwarder(app, signal);
   try {
     return await runCollection(
       jobs,
@@ -174,6 +179,14 @@ export async function collect(
   } finally {
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
     progress.stop();
+    if (notifier !== undefined) {
+      if (options.once) {
+        // The alerts of the last batches are raised and notified before the run ends.
+        await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
+        await notifier.forwarder.drain(AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_DRAIN_MS)]));
+      }
+      await notifier.close();
+    }
   }
 }
 

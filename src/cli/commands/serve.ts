@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { openAuthStore, type App } from '../../app.js';
+import { openAuthStore, startForwarder, type App } from '../../app.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
 import { closeServer, listen } from '../../server/listen.js';
@@ -203,6 +203,18 @@ export function superviseCollection(
   let current = new AbortController();
   const restart = (): void => current.abort();
   const done = (async () => {
+    // One forwarder for the whole run: collection restarts on source changes, notifications carry on.
+    const notifier = await startForwarder(app, signal).catch((error: unknown) => {
+      app.logger.error({ err: error }, 'Notifications did not start');
+      return undefined;
+    });
+    try {
+      await superviseLoop();
+    } finally {
+      await notifier?.close();
+    }
+  })();
+  async function superviseLoop(): Promise<void> {
     while (!signal.aborted) {
       current = new AbortController();
       const stop = AbortSignal.any([signal, current.signal]);
@@ -210,7 +222,7 @@ export function superviseCollection(
       const watch = watchSources(app, callbacks.watchSourcesMs, sourceNames(sources), restart);
       if (sources.length > 0) {
         try {
-          await collect(app, context, sources, { once: false, quiet: true, signal: stop, ...callbacks });
+          await collect(app, context, sources, { once: false, quiet: true, notify: false, signal: stop, ...callbacks });
         } catch (error) {
           app.logger.error({ err: error }, 'Collection stopped; it restarts when a data source is added or removed');
         }
@@ -219,7 +231,7 @@ export function superviseCollection(
       await untilAborted(stop);
       clearInterval(watch);
     }
-  })();
+  }
   return { restart, done };
 }
 
