@@ -1,4 +1,5 @@
 import type { Organisation } from './organisation.js';
+import { usesApplication } from './organisation.js';
 import { createPrng, hash32 } from './prng.js';
 
 /** The attacks the simulator can inject among the organisation's normal traffic, one kind per built-in rule. */

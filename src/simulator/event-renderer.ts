@@ -1,5 +1,5 @@
 import type { Organisation } from './organisation.js';
-import { documentationIp } from './organisation.js';
+import { documentationIp, usesApplication } from './organisation.js';
 import { derive, hash32, unit } from './prng.js';
 
 /** How events are rendered right now; both come from the active faults. */
@@ -47,12 +47,17 @@ export class EventRenderer {
   readonly #appJson: readonly string[];
   readonly #idpJson: readonly string[];
   readonly #scripted: ReadonlyMap<number, EventCore>;
+  readonly #intranet: number;
 
   /** `scripted` maps serials to events fixed in advance (injected attacks) instead of drawn from the serial. */
   constructor(seed: number, org: Organisation, scripted: ReadonlyMap<number, EventCore> = new Map()) {
     this.#seed = seed;
     this.#org = org;
     this.#scripted = scripted;
+    this.#intranet = Math.max(
+      0,
+      org.applications.findIndex((a) => a.audience >= 1 && a.name === 'Intranet'),
+    );
     this.#emailJson = org.users.map((u) => `","user_email":${JSON.stringify(u.email)}}`);
     this.#appJson = org.applications.map(
       (a) => `"app_domain":${JSON.stringify(a.domain)},"app_uid":${JSON.stringify(a.uid)}`,
@@ -74,6 +79,8 @@ export class EventRenderer {
     const weights = this.#org.applicationWeights;
     let app = 0;
     while (app < weights.length - 1 && r > (weights[app] ?? 1)) app++;
+    // Someone outside an application's audience opens the intranet instead.
+    if (!usesApplication(seed, this.#org, user, app)) app = this.#intranet;
     const a = this.#org.applications[app];
     const actionRoll = roll(13);
     const action =

@@ -14,6 +14,8 @@ export interface SimulatedApplication {
   /** Chance that a login to this application is denied; admin tools deny more. */
   readonly denyRate: number;
   readonly popularity: number;
+  /** The share of staff whose role includes the application (1: everyone). */
+  readonly audience: number;
 }
 
 export interface SimulatedUser {
@@ -125,7 +127,10 @@ const IDENTITY_PROVIDERS: readonly SimulatedIdentityProvider[] = [
 // Most staff sign in through the primary IdPs; the one-time PIN serves contractors and fallbacks.
 const IDP_SHARE = [0.45, 0.3, 0.12, 0.08, 0.05] as const;
 
-const APPLICATIONS: readonly Omit<SimulatedApplication, 'uid'>[] = [
+// Administration, database and finance tools belong to a few roles; nobody else signs in to them.
+const RESTRICTED: Readonly<Record<string, number>> = { 'Admin console': 0.1, 'Database admin': 0.08, Finance: 0.12 };
+
+const APPLICATIONS: readonly Omit<SimulatedApplication, 'uid' | 'audience'>[] = [
   { name: 'Wiki', domain: 'wiki.example.com', denyRate: 0.02, popularity: 14 },
   { name: 'Git', domain: 'git.example.com', denyRate: 0.03, popularity: 12 },
   { name: 'Grafana', domain: 'grafana.example.com', denyRate: 0.04, popularity: 8 },
@@ -195,7 +200,11 @@ export function buildOrganisation(seed: number, userCount = 200): Organisation {
       denyRate: risky ? 0.35 : 0.02,
     });
   }
-  const applications = APPLICATIONS.map((app) => ({ ...app, uid: uuidFrom(app.domain) }));
+  const applications = APPLICATIONS.map((app) => ({
+    ...app,
+    uid: uuidFrom(app.domain),
+    audience: RESTRICTED[app.name] ?? 1,
+  }));
   const applicationWeights = new Float64Array(applications.length);
   let total = 0;
   applications.forEach((app, i) => {
@@ -204,4 +213,10 @@ export function buildOrganisation(seed: number, userCount = 200): Organisation {
   });
   for (let i = 0; i < applicationWeights.length; i++) applicationWeights[i] = (applicationWeights[i] ?? 0) / total;
   return { users, applications, identityProviders: IDENTITY_PROVIDERS, applicationWeights };
+}
+
+/** Whether the user at `user` has a role that includes the application at `app`. */
+export function usesApplication(seed: number, org: Organisation, user: number, app: number): boolean {
+  const audience = org.applications[app]?.audience ?? 1;
+  return audience >= 1 || unit(seed, user, 0x70 + app) < audience;
 }
