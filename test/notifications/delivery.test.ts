@@ -1,0 +1,267 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { Forwarder, type ForwarderTarget, type TargetStatus } from '../../src/pipeline/forwarder.js';
+import { createSink, type NotifyTargetConfig } from '../../src/sinks/sink.js';
+import { syslogTargetSchema } from '../../src/sinks/syslog/config.js';
+import { webhookTargetSchema } from '../../src/sinks/webhook/config.js';
+import type { AlertFiring } from '../../src/store/detection-store.js';
+import { SqliteNotifyQueue } from '../../src/store/sqlite/notify-queue.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import {
+  freePort,
+  selfSignedCertificate,
+  startSyslogReceiver,
+  startWebhookReceiver,
+} from '../helpers/notify-receivers.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+const MIN = 60_000;
+const FAST = { pollMs: 20, backoff: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: Number.POSITIVE_INFINITY } };
+
+function firing(user: string, evidence: number, overrides: Partial<AlertFiring> = {}): AlertFiring {
+  return {
+    ruleId: 'zt-brute-force-user',
+    title: 'Brute force against a user',
+    severity: 'high',
+    technique: 'T1110.001',
+    entityKey: user,
+    entity: { user, ip: '192.0.2.7', app: 'Wiki' },
+    summary: `${user} was denied ${evidence} times from 192.0.2.7`,
+    evidence: Array.from({ length: evidence }, (_, n) => ({ eventId: `${user}-ev-${n}`, eventTime: T0 + n * MIN })),
+    details: {},
+    suppressMs: 60 * MIN,
+    ...overrides,
+  };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('alert notifications from the store queue', () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  let store: SqliteStore;
+  let queue: SqliteNotifyQueue;
+  let forwarder: Forwarder | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  const clock = new ManualClock(T0 + 90 * MIN);
+  let offset = 0;
+
+  beforeEach(async () => {
+    dir = makeTempDir('notify');
+    const path = join(dir.path, 'zerotrail.db');
+    store = await SqliteStore.open({ path, logger: silentLogger() });
+    await store.migrate();
+    queue = await SqliteNotifyQueue.open({ path });
+    offset = 0;
+  });
+
+  afterEach(async () => {
+    await forwarder?.stop();
+    forwarder = undefined;
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    await queue.close();
+    await store.close();
+    dir.remove();
+  });
+
+  async function raise(...firings: AlertFiring[]): Promise<void> {
+    const result = await store.commitDetections({
+      offsetName: 'test',
+      fromOffset: offset,
+      toOffset: offset + 1,
+      state: [],
+      firings,
+    });
+    expect(result.committed).toBe(true);
+    offset += 1;
+  }
+
+  function startForwarder(...configs: unknown[]): Forwarder {
+    const ctx = { logger: silentLogger(), clock, metrics: new Metrics(), signal: new AbortController().signal };
+    const targets: ForwarderTarget[] = configs.map((raw) => {
+      const type = (raw as { type: string }).type;
+      const config: NotifyTargetConfig =
+        type === 'webhook' ? webhookTargetSchema.parse(raw) : syslogTargetSchema.parse(raw);
+      return { sink: createSink(config, ctx), minSeverity: config.minSeverity };
+    });
+    forwarder = new Forwarder({ queue, logger: silentLogger(), clock, metrics: ctx.metrics }, targets, {
+      ...FAST,
+      linkBaseUrl: 'https://zerotrail.example.com/',
+    });
+    forwarder.start();
+    return forwarder;
+  }
+
+  function status(name: string): TargetStatus | undefined {
+    return forwarder?.status().find((entry) => entry.target === name);
+  }
+
+  it('delivers a new alert as JSON, as a Slack message, and as RFC 5424 over TCP and over TLS', async () => {
+    const json = await startWebhookReceiver();
+    const slack = await startWebhookReceiver();
+    const tcp = await startSyslogReceiver();
+    const cert = selfSignedCertificate(dir.path);
+    const tls = await startSyslogReceiver({ tls: cert });
+    cleanups.push(json.close, slack.close, tcp.close, tls.close);
+    process.env['ZT_TEST_WEBHOOK_TOKEN'] = 's3cret-value';
+    startForwarder(
+      {
+        type: 'webhook',
+        name: 'soc-json',
+        url: `${json.url}/hook`,
+        secret_header: { name: 'X-Zerotrail-Token', value_env: 'ZT_TEST_WEBHOOK_TOKEN' },
+      },
+      { type: 'webhook', name: 'soc-slack', url: `${slack.url}/services/T0/B0/x`, format: 'slack' },
+      { type: 'syslog', name: 'siem-tcp', host: '127.0.0.1', port: tcp.port, tls: false },
+      { type: 'syslog', name: 'siem-tls', host: '127.0.0.1', port: tls.port, ca_file: cert.certFile },
+    );
+    await until('the targets to start', () => forwarder?.status().every((entry) => entry.state === 'idle') ?? false);
+    await raise(firing('alice@example.com', 3));
+    await until(
+      'every delivery',
+      () => json.bodies.length + slack.bodies.length + tcp.messages.length + tls.messages.length === 4,
+    );
+
+    const alert = (await store.listAlerts({ limit: 10 }))[0];
+    expect(json.bodies[0]).toEqual({
+      type: 'alert.created',
+      seq: 1,
+      alert: {
+        id: alert?.id,
+        rule_id: 'zt-brute-force-user',
+        title: 'Brute force against a user',
+        severity: 'high',
+        technique: 'T1110.001',
+        entity: { user: 'alice@example.com', ip: '192.0.2.7', app: 'Wiki' },
+        summary: 'alice@example.com was denied 3 times from 192.0.2.7',
+        first_event_time: new Date(T0).toISOString(),
+        last_event_time: new Date(T0 + 2 * MIN).toISOString(),
+        count: 3,
+        status: 'open',
+        link: `https://zerotrail.example.com/alerts/${alert?.id ?? ''}`,
+      },
+    });
+    expect(json.headers[0]?.['x-zerotrail-token']).toBe('s3cret-value');
+    const slackBody = slack.bodies[0] as { text: string; blocks: unknown[] };
+    expect(slackBody.text).toBe(
+      'New alert [high] Brute force against a user: alice@example.com was denied 3 times from 192.0.2.7',
+    );
+    expect(slackBody.blocks.length).toBeGreaterThan(0);
+    for (const message of [tcp.messages[0], tls.messages[0]]) {
+      expect(message).toMatch(
+        /^<131>1 2026-03-01T09:30:00\.000Z \S+ zerotrail \d+ alert-created \[zerotrail@32473 id="al_/,
+      );
+      expect(message).toContain('user="alice@example.com"');
+      expect(message).toContain('] \u{FEFF}Brute force against a user: alice@example.com was denied 3 times');
+    }
+    await until('the status to settle', () => status('siem-tls')?.state === 'idle');
+    expect(status('siem-tls')).toMatchObject({ delivered: 1, failed: 0, lastError: null });
+    expect(await queue.pending('soc-json')).toBe(0);
+  });
+
+  it('retries a webhook answering 500 until it answers 200, and delivers the alert once', async () => {
+    const hook = await startWebhookReceiver();
+    cleanups.push(hook.close);
+    hook.script.push(500, 503);
+    startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
+    await until('start', () => status('soc')?.state === 'idle');
+    await raise(firing('bob@example.com', 3));
+    await until('delivery', () => hook.bodies.length === 1);
+    expect(status('soc')).toMatchObject({ delivered: 1, failed: 0, lastError: { code: 'SINK_UNAVAILABLE' } });
+    await forwarder?.stop();
+    expect(hook.bodies).toHaveLength(1);
+    expect(await queue.pending('soc')).toBe(0);
+  });
+
+  it('keeps notices while the syslog collector is down and delivers them once it is up, across a restart', async () => {
+    const port = await freePort();
+    startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port, tls: false });
+    await until('start', () => status('siem')?.state === 'idle');
+    await raise(firing('carol@example.com', 3), firing('dave@example.com', 4));
+    await until('a failed attempt', () => status('siem')?.lastError?.code === 'SINK_UNREACHABLE');
+    // The process stops while the collector is still down: nothing was accepted, so the queue keeps both.
+    await forwarder?.stop();
+    expect(await queue.pending('siem')).toBe(2);
+
+    const collector = await startSyslogReceiver({ port });
+    cleanups.push(collector.close);
+    startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port, tls: false });
+    await until('delivery', () => collector.messages.length >= 2);
+    expect(collector.messages.map((message) => /user="([^"]+)"/.exec(message)?.[1])).toEqual([
+      'carol@example.com',
+      'dave@example.com',
+    ]);
+    await until('the offset', async () => (await queue.pending('siem')) === 0);
+  });
+
+  it('stops a TLS target whose certificate is not trusted, with a clear error, and keeps its notices', async () => {
+    const cert = selfSignedCertificate(dir.path);
+    const tls = await startSyslogReceiver({ tls: cert });
+    cleanups.push(tls.close);
+    startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port: tls.port });
+    await until('start', () => status('siem')?.state === 'idle');
+    await raise(firing('erin@example.com', 3));
+    await until('the stop', () => status('siem')?.state === 'stopped');
+    const error = status('siem')?.lastError;
+    expect(error?.code).toBe('SINK_TLS_FAILED');
+    expect(error?.message).toMatch(
+      /^Notification target siem \(tls:\/\/127\.0\.0\.1:\d+\) failed TLS verification: \w+/,
+    );
+    expect(tls.messages).toHaveLength(0);
+    expect(await queue.pending('siem')).toBe(1);
+    expect(await queue.failures('siem')).toEqual([]);
+  });
+
+  it('records a notice the webhook refuses for good and goes on with the next alert', async () => {
+    const hook = await startWebhookReceiver();
+    cleanups.push(hook.close);
+    hook.script.push(422);
+    startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
+    await until('start', () => status('soc')?.state === 'idle');
+    await raise(firing('frank@example.com', 3));
+    await until('the refusal', () => status('soc')?.failed === 1);
+    await raise(firing('grace@example.com', 3));
+    await until('the next delivery', () => hook.bodies.length === 1);
+    const failures = await queue.failures('soc');
+    expect(failures).toMatchObject([{ target: 'soc', seq: 1, code: 'SINK_REJECTED' }]);
+    expect(failures[0]?.message).toContain('HTTP 422');
+    expect((hook.bodies[0] as { alert: { entity: { user: string } } }).alert.entity.user).toBe('grace@example.com');
+    // The refused alert itself is still in the store.
+    expect(await store.listAlerts({ limit: 10 })).toHaveLength(2);
+  });
+
+  it('applies the severity threshold and notifies a growing alert again only at a power of ten', async () => {
+    const hook = await startWebhookReceiver();
+    cleanups.push(hook.close);
+    startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'high' });
+    await until('start', () => status('soc')?.state === 'idle');
+    await raise(firing('heidi@example.com', 3, { severity: 'medium' }));
+    await raise(firing('ivan@example.com', 3));
+    await until('delivery', () => hook.bodies.length === 1);
+    // ivan's alert grows from 3 to 9 events (no notice), then to 12 (past 10: one notice).
+    await raise(firing('ivan@example.com', 9));
+    await raise(firing('ivan@example.com', 12));
+    await until('the growth notice', () => hook.bodies.length === 2);
+    // heidi's alert rises to high: an escalation notice passes the threshold.
+    await raise(firing('heidi@example.com', 4, { severity: 'high' }));
+    await until('the escalation', () => hook.bodies.length === 3);
+    const seen = hook.bodies.map((body) => {
+      const typed = body as { type: string; alert: { entity: { user: string }; count: number } };
+      return [typed.type, typed.alert.entity.user, typed.alert.count];
+    });
+    expect(seen).toEqual([
+      ['alert.created', 'ivan@example.com', 3],
+      ['alert.grew', 'ivan@example.com', 12],
+      ['alert.escalated', 'heidi@example.com', 4],
+    ]);
+  });
+});
