@@ -248,7 +248,9 @@ export function buildDatasetJobs(
       ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
     });
     const signal = new AbortController().signal;
-    const datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal });
+    // Nodes sharing a PostgreSQL database share each token's budget through it; one SQLite process keeps its own.
+    const sharedRateBudget = app.config.databaseUrl === undefined ? {} : { sharedRateBudget: app.store };
+    const datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal, ...sharedRateBudget });
     for (const source of datasets.logs) {
       const normalize = (NORMALIZERS as Readonly<Record<string, Normalizer | undefined>>)[source.dataset];
       if (normalize === undefined) {

@@ -8,4 +8,15 @@ export interface ComponentContext {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly signal: AbortSignal;
+  /** A request budget shared with every process on the same store; without it each process keeps its own. */
+  readonly sharedRateBudget?: SharedRateBudget;
+}
+
+/**
+ * A budget of requests shared by every process using one API token: `capacity` requests per `windowMs`,
+ * refilled evenly. The store keeps it; a source asks it before each request.
+ */
+export interface SharedRateBudget {
+  /** Takes one request from the bucket `key`; resolves 0 when taken, else the milliseconds until one will be. */
+  takeRateToken(key: string, capacity: number, windowMs: number): Promise<number>;
 }

@@ -124,6 +124,19 @@ export function leaseContract(current: () => Store): void {
       expect((await store.inventorySnapshot('cf-lease', 'users'))?.takenAt).toBe(1_000);
     });
 
+    it('keeps one request budget per key for every process, refilled evenly over the window', async () => {
+      const store = current();
+      const windowMs = 600;
+      expect(await store.takeRateToken('token-a', 2, windowMs)).toBe(0);
+      expect(await store.takeRateToken('token-a', 2, windowMs)).toBe(0);
+      const waitMs = await store.takeRateToken('token-a', 2, windowMs);
+      expect(waitMs).toBeGreaterThan(0);
+      expect(waitMs).toBeLessThanOrEqual(windowMs / 2);
+      expect(await store.takeRateToken('token-b', 2, windowMs)).toBe(0);
+      await wait(waitMs + 50);
+      expect(await store.takeRateToken('token-a', 2, windowMs)).toBe(0);
+    });
+
     it('refuses a fenced append of a dataset the node never claimed', async () => {
       const refused = await current()
         .append([event('l3')], { id: 'cf-lease/gateway_dns', value: { since: 1 }, fence: { nodeId: 'n', epoch: 1 } })

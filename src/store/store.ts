@@ -4,6 +4,7 @@ import type { SourceCursor } from '../sources/source.js';
 import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
 import type { DetectionStore } from './detection-store.js';
 import type { LeaseFence, LeaseStore } from './lease-store.js';
+import type { SharedRateBudget } from './rate-bucket.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
 export interface CursorUpdate {
@@ -95,7 +96,7 @@ export interface StoredInventoryEntity extends InventoryEntity {
  * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
  * `append` writes the events and the cursor in one transaction and is idempotent on event id.
  */
-export interface Store extends DetectionStore, LeaseStore {
+export interface Store extends DetectionStore, LeaseStore, SharedRateBudget {
   migrate(): Promise<void>;
   append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult>;
   cursor(id: string): Promise<SourceCursor | undefined>;

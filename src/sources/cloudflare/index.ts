@@ -74,11 +74,13 @@ export function createCloudflareClient(
   config: CloudflareConfig,
   ctx: Omit<ComponentContext, 'signal'>,
 ): CloudflareClient {
-  const rateBudget = RateBudget.forToken(tokenFingerprint(config.token), {
+  const fingerprint = tokenFingerprint(config.token);
+  const rateBudget = RateBudget.forToken(fingerprint, {
     requests: config.rateLimit.requests,
     windowSecs: config.rateLimit.windowSecs,
     share: config.rateShare,
     clock: ctx.clock,
+    ...(ctx.sharedRateBudget === undefined ? {} : { shared: { budget: ctx.sharedRateBudget, key: fingerprint } }),
   });
   return new CloudflareClient({
     baseUrl: config.baseUrl,

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import type { SharedRateBudget } from '../../core/context.js';
 import { sleep as realSleep } from '../../core/retry.js';
 
 export interface RateBudgetOptions {
@@ -10,6 +11,11 @@ export interface RateBudgetOptions {
   readonly clock: Clock;
   /** How waiting happens; tests pass one that advances a ManualClock. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The same budget kept in the store and shared with every other node using the token, under `key` (the
+   * token's fingerprint): each request takes from it too, so the nodes together stay within the budget.
+   */
+  readonly shared?: { readonly budget: SharedRateBudget; readonly key: string };
 }
 
 interface ServerHint {
@@ -45,6 +51,7 @@ export class RateBudget {
   #blockedUntilMs = 0;
   #hint: ServerHint | undefined;
   #lastGrantMs: number | undefined;
+  readonly #shared: RateBudgetOptions['shared'];
 
   constructor(options: RateBudgetOptions) {
     if (!(options.share > 0 && options.share <= 1)) throw new RangeError('share must be in (0, 1]');
@@ -53,6 +60,7 @@ export class RateBudget {
     this.#windowMs = options.windowSecs * 1000;
     this.#clock = options.clock;
     this.#sleep = options.sleep ?? realSleep;
+    this.#shared = options.shared;
   }
 
   /**
@@ -80,8 +88,17 @@ export class RateBudget {
       const now = this.#clock.now();
       const readyAt = this.#readyAt(now);
       if (readyAt <= now) {
-        this.#grant(now);
-        return;
+        const sharedWaitMs =
+          this.#shared === undefined
+            ? 0
+            : await this.#shared.budget.takeRateToken(this.#shared.key, this.capacity, this.#windowMs);
+        if (sharedWaitMs === 0) {
+          this.#grant(this.#clock.now());
+          return;
+        }
+        // The other nodes spent the shared budget; wait for it to refill instead of taking a local slot.
+        await this.#sleep(sharedWaitMs, signal);
+        continue;
       }
       await this.#sleep(readyAt - now, signal);
     }

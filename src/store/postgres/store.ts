@@ -27,6 +27,7 @@ import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
 import { postgresDashboard } from './dashboard.js';
 import { checkFence, PostgresLeaseStore } from './lease-store.js';
+import { takePostgresRateToken } from './rate-buckets.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import {
   aggregateEventsSql,
@@ -212,6 +213,13 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
 
   leaveCluster(nodeId: string): Promise<void> {
     return this.#leases.leaveCluster(nodeId);
+  }
+
+  takeRateToken(key: string, capacity: number, windowMs: number): Promise<number> {
+    return this.#transaction(
+      (client) => takePostgresRateToken(client, key, capacity, windowMs),
+      (error) => writeFailed('take from the shared rate budget', error),
+    );
   }
 
   /** Connects once to prove the server answers; fails with STORE_OPEN_FAILED saying where and why not. */

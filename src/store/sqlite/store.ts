@@ -30,6 +30,7 @@ import type {
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { HourlySummary } from './hourly-summary.js';
 import { checkFence, SqliteLeaseStore } from './lease-store.js';
+import { takeSqliteRateToken } from './rate-buckets.js';
 import { SqliteDetectionStore } from './detection-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
@@ -165,6 +166,14 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
 
   leaveCluster(nodeId: string): Promise<void> {
     return this.#leases.leaveCluster(nodeId);
+  }
+
+  async takeRateToken(key: string, capacity: number, windowMs: number): Promise<number> {
+    try {
+      return takeSqliteRateToken(this.#open(), this.#clock.now(), key, capacity, windowMs);
+    } catch (error) {
+      throw writeFailed('take from the shared rate budget', error);
+    }
   }
 
   /**

@@ -1,0 +1,24 @@
+import type Database from 'better-sqlite3';
+import { refillAndTake } from '../rate-bucket.js';
+
+const SELECT_BUCKET = `SELECT tokens, updated_at AS updatedAt FROM rate_buckets WHERE key = ?`;
+const UPSERT_BUCKET = `INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?)
+  ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`;
+
+/** One token bucket step in an IMMEDIATE transaction, so two processes on the file never take the same token. */
+export function takeSqliteRateToken(
+  db: Database.Database,
+  nowMs: number,
+  key: string,
+  capacity: number,
+  windowMs: number,
+): number {
+  return db
+    .transaction((): number => {
+      const row = db.prepare(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
+      const next = refillAndTake(row, nowMs, capacity, windowMs);
+      db.prepare(UPSERT_BUCKET).run(key, next.tokens, nowMs);
+      return next.waitMs;
+    })
+    .immediate();
+}
