@@ -248,9 +248,11 @@ export function planAttacks(
             break;
           }
           case 'first_sensitive_app': {
-            // A user of the organisation's everyday applications, far down the activity ranking.
-            const user = victim(60, Math.min(userCount, 160));
+            // Someone outside the application's audience, who has never had a reason to open it.
             const app = appIndex(SENSITIVE_APPLICATIONS[n % SENSITIVE_APPLICATIONS.length] ?? 'Database admin');
+            let user = victim(40, Math.min(userCount, 140));
+            for (let tries = 0; tries < 50 && usesApplication(seed, org, user, app); tries++)
+              user = victim(40, Math.min(userCount, 140));
             rays.push(event(at, user, app, homeIp(user), true));
             entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
             description = `${email(user)} reached ${org.applications[app]?.name ?? ''} for the first time`;
