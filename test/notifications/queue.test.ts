@@ -1,0 +1,154 @@
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import type { AlertFiring } from '../../src/store/detection-store.js';
+import type { NotifyQueue } from '../../src/store/notify-queue.js';
+import { PostgresNotifyQueue } from '../../src/store/postgres/notify-queue.js';
+import { PostgresStore } from '../../src/store/postgres/store.js';
+import { SqliteNotifyQueue } from '../../src/store/sqlite/notify-queue.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store } from '../../src/store/store.js';
+import { ensurePostgres, TestSchemas } from '../helpers/postgres.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+const MIN = 60_000;
+const schemas = new TestSchemas('notify');
+
+function firing(user: string, evidence: number, overrides: Partial<AlertFiring> = {}): AlertFiring {
+  return {
+    ruleId: 'zt-brute-force-user',
+    title: 'Brute force against a user',
+    severity: 'medium',
+    technique: 'T1110.001',
+    entityKey: user,
+    entity: { user, ip: '192.0.2.7', app: null },
+    summary: `${user} was denied ${evidence} times`,
+    evidence: Array.from({ length: evidence }, (_, n) => ({ eventId: `${user}-ev-${n}`, eventTime: T0 + n * MIN })),
+    details: {},
+    suppressMs: 60 * MIN,
+    ...overrides,
+  };
+}
+
+interface Backend {
+  readonly name: string;
+  open(): Promise<{ store: Store; queue: NotifyQueue; cleanup(): Promise<void> }>;
+}
+
+const BACKENDS: readonly Backend[] = [
+  {
+    name: 'SQLite',
+    open: async () => {
+      const dir = makeTempDir('notify-queue');
+      const path = join(dir.path, 'zerotrail.db');
+      const store = await SqliteStore.open({ path, logger: silentLogger() });
+      await store.migrate();
+      const queue = await SqliteNotifyQueue.open({ path });
+      return {
+        store,
+        queue,
+        cleanup: async () => {
+          await queue.close();
+          await store.close();
+          dir.remove();
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const url = schemas.url();
+      const store = await PostgresStore.open({ url });
+      await store.migrate();
+      const queue = await PostgresNotifyQueue.open({ url });
+      return {
+        store,
+        queue,
+        cleanup: async () => {
+          await queue.close();
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+beforeAll(async () => {
+  await ensurePostgres();
+});
+
+afterAll(async () => {
+  await schemas.dropAll();
+});
+
+describe.each(BACKENDS)('notification queue on $name', (backend) => {
+  let opened: Awaited<ReturnType<Backend['open']>>;
+  let offset = 0;
+
+  beforeEach(async () => {
+    opened = await backend.open();
+    offset = 0;
+  });
+
+  afterEach(async () => {
+    await opened.cleanup();
+  });
+
+  async function raise(...firings: AlertFiring[]): Promise<void> {
+    const result = await opened.store.commitDetections({
+      offsetName: 'test',
+      fromOffset: offset,
+      toOffset: offset + 1,
+      state: [],
+      firings,
+    });
+    expect(result.committed).toBe(true);
+    offset += 1;
+  }
+
+  it('queues a notice with the alert in its commit, and again only on escalation or at a power of ten', async () => {
+    const { queue } = opened;
+    expect(await queue.openOffset('soc', T0)).toBe(0);
+    await raise(firing('alice@example.com', 3));
+    await raise(firing('alice@example.com', 9));
+    await raise(firing('alice@example.com', 10));
+    await raise(firing('alice@example.com', 11, { severity: 'high' }));
+    await raise(firing('alice@example.com', 12));
+    const notices = await queue.noticesAfter(0, 100);
+    expect(notices.map((notice) => [notice.seq, notice.reason, notice.severity])).toEqual([
+      [1, 'created', 'medium'],
+      [2, 'grew', 'medium'],
+      [3, 'escalated', 'high'],
+    ]);
+    // Each notice reads the alert as it stands now.
+    expect(notices[0]?.alert).toMatchObject({ count: 12, severity: 'high', entity: { user: 'alice@example.com' } });
+    expect(await queue.noticesAfter(2, 100)).toHaveLength(1);
+  });
+
+  it('keeps an offset and a record of refused notices per target; a new target starts at the end', async () => {
+    const { queue } = opened;
+    await queue.openOffset('soc', T0);
+    await raise(firing('bob@example.com', 3), firing('carol@example.com', 3));
+    expect(await queue.pending('soc')).toBe(2);
+    await queue.saveOffset('soc', 1, T0);
+    await queue.recordFailure({
+      target: 'soc',
+      seq: 2,
+      alertId: 'al_x',
+      code: 'SINK_REJECTED',
+      message: 'HTTP 422',
+      failedAt: T0,
+    });
+    expect(await queue.pending('soc')).toBe(0);
+    expect(await queue.failures()).toEqual([
+      { target: 'soc', seq: 2, alertId: 'al_x', code: 'SINK_REJECTED', message: 'HTTP 422', failedAt: T0 },
+    ]);
+    // An offset never moves back, and a target added now does not receive the past alerts.
+    await queue.saveOffset('soc', 1, T0);
+    expect(await queue.openOffset('soc', T0)).toBe(2);
+    expect(await queue.openOffset('later', T0)).toBe(2);
+    expect(await queue.pending('later')).toBe(0);
+  });
+});
