@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { configFileSchema } from '../config/schema.js';
+
+function notify(targets: unknown[]): ReturnType<typeof configFileSchema.safeParse> {
+  return configFileSchema.safeParse({ notify: { targets } });
+}
+
+describe('notify configuration', () => {
+  it('has no target by default', () => {
+    expect(configFileSchema.parse({}).notify).toEqual({ targets: [] });
+  });
+
+  it('fills defaults with their documented values, the syslog port following tls', () => {
+    const parsed = configFileSchema.parse({
+      notify: {
+        targets: [
+          { type: 'webhook', name: 'soc', url: 'https://hooks.example.com/x' },
+          { type: 'syslog', name: 'siem', host: 'siem.example.com' },
+          { type: 'syslog', name: 'siem-plain', host: 'siem.example.com', tls: false },
+        ],
+      },
+    });
+    expect(parsed.notify.targets).toEqual([
+      {
+        type: 'webhook',
+        name: 'soc',
+        url: 'https://hooks.example.com/x',
+        format: 'json',
+        minSeverity: 'medium',
+        timeoutMs: 10_000,
+      },
+      {
+        type: 'syslog',
+        name: 'siem',
+        host: 'siem.example.com',
+        port: 6514,
+        tls: true,
+        facility: 'local0',
+        sdId: 'zerotrail@32473',
+        minSeverity: 'medium',
+        timeoutMs: 10_000,
+      },
+      expect.objectContaining({ name: 'siem-plain', port: 601, tls: false }),
+    ]);
+  });
+
+  it('has no way to turn TLS verification off', () => {
+    const result = notify([{ type: 'syslog', name: 'siem', host: 'h', reject_unauthorized: false }]);
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('reject_unauthorized');
+  });
+
+  it('refuses two targets with one name, an unknown type and a secret given as a value', () => {
+    expect(
+      notify([
+        { type: 'webhook', name: 'soc', url: 'https://a.example.com' },
+        { type: 'syslog', name: 'soc', host: 'h' },
+      ]).error?.issues[0]?.message,
+    ).toBe('each target needs its own name');
+    expect(notify([{ type: 'email', name: 'soc' }]).success).toBe(false);
+    expect(
+      notify([
+        {
+          type: 'webhook',
+          name: 'soc',
+          url: 'https://a.example.com',
+          secret_header: { name: 'Authorization', value_env: 'Bearer abc' },
+        },
+      ]).error?.issues[0]?.message,
+    ).toBe('expected an environment variable name');
+  });
+});
