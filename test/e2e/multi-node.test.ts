@@ -14,18 +14,17 @@ import { ensurePostgres, TestSchemas, TEST_DATABASE_URL } from '../helpers/postg
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const HOUR_MS = 3_600_000;
-// Each source is its own simulated account. Fewer than the 30 of a large deployment: the test machines have two
-// cores, and ten sources over three nodes already give every node several datasets to lose and hand over.
-const SOURCES = 10;
+// Each source is its own simulated account, so every node holds datasets of several accounts when it is killed.
+const SOURCES = 30;
 const EVENTS_PER_SOURCE = 1_200;
 const TOTAL = SOURCES * EVENTS_PER_SOURCE;
 const LEASE_TTL_SECS = 3;
-const DEADLINE_MS = 150_000;
+const DEADLINE_MS = 240_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Three collecting nodes share one PostgreSQL schema and ten sources. One is killed with SIGKILL in the middle
+ * Three collecting nodes share one PostgreSQL schema and thirty sources. One is killed with SIGKILL in the middle
  * of the backfill and another later; the survivor takes over their datasets from the committed cursors once
  * their leases run out, and the store ends with exactly the events the simulators served.
  */
@@ -157,5 +156,5 @@ describe('three collector nodes on one database', () => {
     const expected = simulators.flatMap((simulator) => simulator.eventsBetween(now - 2 * 24 * HOUR_MS, now + HOUR_MS));
     expect(expected.length).toBe(TOTAL);
     expectExactlyOnce(await storedRawRecords({ ...nodeEnv(3) }), expected);
-  }, 240_000);
+  }, 360_000);
 });
