@@ -264,4 +264,40 @@ describe('alert notifications from the store queue', () => {
       ['alert.escalated', 'heidi@example.com', 4],
     ]);
   });
+
+  it('stops a webhook target that answers 401, keeping its notices for after the fix', async () => {
+    const hook = await startWebhookReceiver();
+    cleanups.push(hook.close);
+    hook.script.push(401);
+    startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
+    await until('start', () => status('soc')?.state === 'idle');
+    await raise(firing('judy@example.com', 3));
+    await until('the stop', () => status('soc')?.state === 'stopped');
+    expect(status('soc')?.lastError?.code).toBe('SINK_REJECTED');
+    expect(await queue.pending('soc')).toBe(1);
+    expect(await queue.failures('soc')).toEqual([]);
+    // After the fix and a restart, the same alert is delivered.
+    await forwarder?.stop();
+    startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
+    await until('delivery', () => hook.bodies.length === 1);
+  });
+
+  it('stops safely before start and twice, for the forwarder and both sinks', async () => {
+    const ctx = { logger: silentLogger(), clock, metrics: new Metrics(), signal: new AbortController().signal };
+    for (const raw of [
+      { type: 'webhook', name: 'a', url: 'http://127.0.0.1:9/x' },
+      { type: 'syslog', name: 'b', host: '127.0.0.1' },
+    ]) {
+      const config: NotifyTargetConfig =
+        raw.type === 'webhook' ? webhookTargetSchema.parse(raw) : syslogTargetSchema.parse(raw);
+      const sink = createSink(config, ctx);
+      await sink.stop();
+      await sink.stop();
+    }
+    const idle = new Forwarder({ queue, logger: silentLogger(), clock, metrics: ctx.metrics }, []);
+    await idle.stop();
+    await idle.stop();
+    idle.start();
+    expect(idle.status()).toEqual([]);
+  });
 });
