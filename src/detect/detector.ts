@@ -8,6 +8,7 @@ import { evaluateEvents } from './evaluate.js';
 import { loadInventoryView } from './inventory-view.js';
 import type { CompiledRule } from './rule.js';
 import { compileRule, type RuleDefinition } from './rule-file.js';
+import { parseStoredRule, storedRulesFromText, STORED_RULES_SETTING } from './stored-rules.js';
 
 export interface DetectorDeps {
   readonly store: Store;
@@ -44,6 +45,9 @@ export class Detector {
   #notified = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  /** The stored rules' text last parsed, and what it gave: rules added through the API run from the next step on. */
+  #storedRulesText: string | undefined;
+  #storedRules: readonly RuleDefinition[] = [];
 
   constructor(deps: DetectorDeps, definitions: readonly RuleDefinition[], options: { readonly batch?: number } = {}) {
     this.#deps = deps;
@@ -93,6 +97,7 @@ export class Detector {
   /** Evaluates everything stored after the offset, in steps, and returns what it did. */
   async catchUp(): Promise<CatchUpResult> {
     const { store } = this.#deps;
+    await this.#refreshStoredRules();
     const rules = this.#compile(await store.ruleSettings());
     const inventory = await loadInventoryView(store);
     let events = 0;
@@ -147,10 +152,39 @@ export class Detector {
     }
   }
 
+  /**
+   * Rules added through the API live in the store, so every node sharing it picks them up without a restart. One
+   * that no longer loads (a stricter loader after an upgrade) is reported and skipped; the others keep running.
+   */
+  async #refreshStoredRules(): Promise<void> {
+    const text = await this.#deps.store.getSetting(STORED_RULES_SETTING);
+    if (text === this.#storedRulesText) return;
+    const known = new Set(this.#definitions.map((definition) => definition.header.id));
+    const loaded: RuleDefinition[] = [];
+    for (const stored of storedRulesFromText(text)) {
+      try {
+        const definition = parseStoredRule(stored);
+        if (known.has(definition.header.id)) {
+          throw new Error(`the id ${definition.header.id} is taken by a built-in rule or a rule file`);
+        }
+        known.add(definition.header.id);
+        loaded.push(definition);
+      } catch (error) {
+        this.#deps.metrics.increment('detect_rules_invalid_total');
+        this.#log.error(
+          { err: error, addedBy: stored.addedBy, addedAt: stored.addedAt },
+          'Stored rule rejected; rule not run',
+        );
+      }
+    }
+    this.#storedRulesText = text;
+    this.#storedRules = loaded;
+  }
+
   #compile(settings: readonly RuleSetting[]): readonly CompiledRule[] {
     const byId = new Map(settings.map((setting) => [setting.ruleId, setting]));
     const rules: CompiledRule[] = [];
-    for (const definition of this.#definitions) {
+    for (const definition of [...this.#definitions, ...this.#storedRules]) {
       try {
         rules.push(compileRule(definition, byId.get(definition.header.id)));
       } catch (error) {

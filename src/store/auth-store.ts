@@ -76,6 +76,7 @@ export const AUDIT_ACTIONS = [
   'rule_disabled',
   'rule_settings_changed',
   'rule_added',
+  'rule_removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -70,7 +70,7 @@ describe('alerts and rules over HTTP', () => {
 
   async function call(
     role: Role,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     url: string,
     payload?: unknown,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -246,5 +246,43 @@ describe('alerts and rules over HTTP', () => {
 
     const disabled = await call('admin', 'POST', '/api/rules/acme-vault-denied/disable');
     expect(disabled.body).toMatchObject({ rule: { enabled: false, origin: 'custom' } });
+  });
+
+  it('runs a rule added through the API on the next stored events, and stops once it is removed', async () => {
+    const sigma = [
+      'title: Denied login to the payroll app',
+      'id: 5d0c1a52-8c1e-4f43-9a57-2f7b0e2d1c11',
+      'status: experimental',
+      'level: high',
+      'tags: [attack.initial_access, attack.t1078]',
+      'logsource: { product: cloudflare, service: access }',
+      'detection:',
+      '  selection: { app: Payroll, outcome: failure }',
+      '  condition: selection',
+    ].join('\n');
+    const added = await call('admin', 'POST', '/api/rules', { yaml: sigma });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const ruleId = (added.body['rule'] as { id: string }).id;
+
+    const now = fixture.clock.now();
+    const payroll = { ...denied(500, now - 5 * MINUTE, 'carol@example.com'), app: 'Payroll', rayId: 'ray-payroll-1' };
+    await fixture.app.store.append([payroll], { id: 'cf/access_requests', value: {} });
+    await fixture.app.detector.catchUp();
+    const raised = (await call('viewer', 'GET', `/api/alerts?rule=${ruleId}`)).body['alerts'] as AlertJson[];
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ ruleId, severity: 'high' });
+
+    expect((await call('admin', 'DELETE', `/api/rules/zt-brute-force-user`)).status).toBe(400);
+    const removed = await call('admin', 'DELETE', `/api/rules/${ruleId}`);
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    const list = (await call('viewer', 'GET', '/api/rules')).body['rules'] as RuleJson[];
+    expect(list.some((rule) => rule.id === ruleId)).toBe(false);
+
+    const later = { ...denied(501, now - 4 * MINUTE, 'dave@example.com'), app: 'Payroll', rayId: 'ray-payroll-2' };
+    await fixture.app.store.append([later], { id: 'cf/access_requests', value: {} });
+    await fixture.app.detector.catchUp();
+    const after = (await call('viewer', 'GET', `/api/alerts?rule=${ruleId}`)).body['alerts'] as AlertJson[];
+    expect(after).toHaveLength(1);
+    expect(after[0]?.count).toBe(1);
   });
 });

@@ -3,41 +3,38 @@ import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseIpRange } from '../../detect/ip-range.js';
-import { checkOverrides, parseRuleFile, type RuleDefinition } from '../../detect/rule-file.js';
+import { checkOverrides, type RuleDefinition } from '../../detect/rule-file.js';
+import { parseStoredRule, readStoredRules, writeStoredRules, type StoredRule } from '../../detect/stored-rules.js';
+import { loadUserRules, parseAnyRuleFile } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { signedIn } from '../auth/authenticate.js';
 import { defineRoute, type RouteInput } from './route.js';
 
-/** Where rules added through the API are kept, as their YAML text: the rule format stays the one source of truth. */
-export const CUSTOM_RULES_SETTING = 'detect.custom_rules';
-
 const MAX_RULE_TEXT_CHARS = 32_000;
 const EMPTY_ALLOW: RuleAllowList = { users: [], ips: [], apps: [], countries: [] };
 
-const storedCustomRuleSchema = z.object({ yaml: z.string(), addedBy: z.string(), addedAt: z.number() });
-type StoredCustomRule = z.infer<typeof storedCustomRuleSchema>;
-
 interface KnownRule {
   readonly definition: RuleDefinition;
-  readonly origin: 'builtin' | 'custom';
-  readonly custom: StoredCustomRule | null;
+  /** builtin: shipped; file: a file in <data dir>/rules; custom: added through the API and kept in the store. */
+  readonly origin: 'builtin' | 'file' | 'custom';
+  readonly custom: StoredRule | null;
 }
 
-async function readCustomRules(app: App): Promise<readonly StoredCustomRule[]> {
-  const text = await app.store.getSetting(CUSTOM_RULES_SETTING);
-  if (text === undefined) return [];
-  return z.array(storedCustomRuleSchema).parse(JSON.parse(text));
-}
-
-/** Built-in rules, then the rules added through the API, each parsed with the engine's loader. */
+/** Built-in rules, the data directory's rule files, then the rules added through the API: what the detector runs. */
 async function knownRules(app: App): Promise<readonly KnownRule[]> {
-  const builtins = loadBuiltinRules().map((definition) => ({ definition, origin: 'builtin' as const, custom: null }));
-  const custom = (await readCustomRules(app)).map((stored) => ({
-    definition: parseRuleFile(stored.yaml, 'custom rule'),
+  const builtinDefinitions = loadBuiltinRules();
+  const builtins = builtinDefinitions.map((definition) => ({ definition, origin: 'builtin' as const, custom: null }));
+  const files = loadUserRules(app.config.dataDir, builtinDefinitions).map((rule) => ({
+    definition: rule.definition,
+    origin: 'file' as const,
+    custom: null,
+  }));
+  const custom = (await readStoredRules(app.store)).map((stored) => ({
+    definition: parseStoredRule(stored),
     origin: 'custom' as const,
     custom: stored,
   }));
-  return [...builtins, ...custom];
+  return [...builtins, ...files, ...custom];
 }
 
 async function knownRule(app: App, id: string): Promise<KnownRule> {
@@ -201,7 +198,8 @@ export const RULE_SETTINGS_ROUTE = defineRoute({
 export const ADD_RULE_ROUTE = defineRoute({
   method: 'POST',
   url: '/api/rules',
-  summary: 'Add a rule from its YAML text (the format of docs/detections.md), checked by the rule loader',
+  summary:
+    'Add a rule from its YAML text (the format of docs/detections.md, or a Sigma rule), checked by the rule loader; it runs from the next evaluated batch on',
   access: ['admin'],
   status: 201,
   body: z.object({
@@ -214,7 +212,7 @@ export const ADD_RULE_ROUTE = defineRoute({
     const caller = signedIn(principal);
     const { app } = services;
     // RULE_INVALID from the loader carries every problem with its field; it reaches the caller unchanged.
-    const definition = parseRuleFile(body.yaml, 'rule');
+    const definition = parseAnyRuleFile(body.yaml, 'rule');
     const id = definition.header.id;
     if ((await knownRules(app)).some((rule) => rule.definition.header.id === id)) {
       throw new AppError('RULE_INVALID', {
@@ -222,8 +220,8 @@ export const ADD_RULE_ROUTE = defineRoute({
         details: { origin: 'rule' },
       });
     }
-    const stored: StoredCustomRule = { yaml: body.yaml, addedBy: caller.name, addedAt: app.clock.now() };
-    await app.store.setSetting(CUSTOM_RULES_SETTING, JSON.stringify([...(await readCustomRules(app)), stored]));
+    const stored: StoredRule = { yaml: body.yaml, addedBy: caller.name, addedAt: app.clock.now() };
+    await writeStoredRules(app.store, [...(await readStoredRules(app.store)), stored]);
     await services.audit({
       actor: caller.name,
       action: 'rule_added',
@@ -233,5 +231,41 @@ export const ADD_RULE_ROUTE = defineRoute({
       details: { type: definition.header.type, severity: definition.header.severity },
     });
     return { rule: describeRule({ definition, origin: 'custom', custom: stored }, undefined) };
+  },
+});
+
+export const REMOVE_RULE_ROUTE = defineRoute({
+  method: 'DELETE',
+  url: '/api/rules/:id',
+  summary:
+    'Remove a rule added through the API; its alerts stay. Built-in rules are disabled instead, and rule files are removed with zerotrail rules remove',
+  access: ['admin'],
+  params: ruleParams,
+  handler: async ({ params, principal, request, services }) => {
+    const caller = signedIn(principal);
+    const { app } = services;
+    const rule = await knownRule(app, params.id);
+    if (rule.origin !== 'custom') {
+      throw new AppError('RULE_INVALID', {
+        message:
+          rule.origin === 'builtin'
+            ? `${params.id} is a built-in rule; disable it instead of removing it.`
+            : `${params.id} comes from a file in the data directory's rules folder; remove it with zerotrail rules remove ${params.id}.`,
+        details: { origin: 'rule' },
+      });
+    }
+    const remaining = (await readStoredRules(app.store)).filter(
+      (stored) => parseStoredRule(stored).header.id !== params.id,
+    );
+    await writeStoredRules(app.store, remaining);
+    await services.audit({
+      actor: caller.name,
+      action: 'rule_removed',
+      target: params.id,
+      outcome: 'success',
+      ip: request.ip,
+      details: { type: rule.definition.header.type },
+    });
+    return { removed: params.id };
   },
 });

@@ -137,7 +137,7 @@ function RuleCard({
       </p>
       <p>{rule.description}</p>
       {rule.origin === 'custom' ? (
-        <p className="muted">This rule is stored and checked, but the detector does not evaluate added rules yet.</p>
+        <p className="muted">Added through the API; it runs on every node from the next evaluated batch on.</p>
       ) : null}
       {error === null ? null : (
         <p className="error" role="alert">
