@@ -12,7 +12,10 @@ describe('loadConfig', () => {
   afterEach(() => dir.remove());
 
   it('applies defaults, then file, then env, then flags', () => {
-    writeFileSync(join(dir.path, 'config.yaml'), 'collect:\n  interval_secs: 60\n  backfill_days: 3\ncloudflare:\n  rate_share: 0.25\n');
+    writeFileSync(
+      join(dir.path, 'config.yaml'),
+      'collect:\n  interval_secs: 60\n  backfill_days: 3\ncloudflare:\n  rate_share: 0.25\n',
+    );
     const config = loadConfig({
       dataDir: dir.path,
       env: { ZEROTRAIL_CF_RATE_LIMIT: '6000/300', ZEROTRAIL_COLLECT__INTERVAL_SECS: '15', CLOUDFLARE_API_BASE_URL: '' },
@@ -34,7 +37,12 @@ describe('loadConfig', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const path of ['collect.interval_secs', 'retention.max_age_days', 'cloudflare.rate_share', 'cloudflare.rate_limit']) {
+    for (const path of [
+      'collect.interval_secs',
+      'retention.max_age_days',
+      'cloudflare.rate_share',
+      'cloudflare.rate_limit',
+    ]) {
       expect(message).toContain(`- ${path}:`);
     }
     expect(message).toContain('1200/300');
@@ -43,7 +51,9 @@ describe('loadConfig', () => {
   it('names the file when it is not valid YAML', () => {
     const path = join(dir.path, 'broken.yaml');
     writeFileSync(path, 'collect: [unclosed\n');
-    expect(() => loadConfig({ dataDir: dir.path, configPath: path, env: {} })).toThrow(/broken\.yaml is not valid YAML/);
+    expect(() => loadConfig({ dataDir: dir.path, configPath: path, env: {} })).toThrow(
+      /broken\.yaml is not valid YAML/,
+    );
   });
 
   it('rejects unknown keys instead of ignoring a typo', () => {
@@ -52,6 +62,8 @@ describe('loadConfig', () => {
   });
 
   it('fails when an explicit config file is missing', () => {
-    expect(() => loadConfig({ dataDir: dir.path, configPath: join(dir.path, 'nope.yaml'), env: {} })).toThrow(/Cannot read the config file/);
+    expect(() => loadConfig({ dataDir: dir.path, configPath: join(dir.path, 'nope.yaml'), env: {} })).toThrow(
+      /Cannot read the config file/,
+    );
   });
 });

@@ -9,7 +9,8 @@ describe('error catalogue', () => {
       [...doc.matchAll(/^\| ([A-Z_]+) \| (yes|no) \|/gm)].map((match) => [match[1], match[2] === 'yes']),
     );
     expect([...documented.keys()].sort()).toEqual(Object.keys(ERROR_CATALOGUE).sort());
-    for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) expect(documented.get(code), code).toBe(entry.retryable);
+    for (const [code, entry] of Object.entries(ERROR_CATALOGUE))
+      expect(documented.get(code), code).toBe(entry.retryable);
   });
 
   it('keeps the code, default message, retryability and cause', () => {

@@ -6,45 +6,85 @@ export const ERROR_CATALOGUE = {
   CONFIG_INVALID: { status: 400, retryable: false, message: 'The configuration is invalid.' },
   CONFIG_DATA_DIR_UNUSABLE: { status: 500, retryable: false, message: 'The data directory cannot be used.' },
   CLI_USAGE: { status: 400, retryable: false, message: 'The command line is invalid.' },
-  SECRET_KEY_INVALID: { status: 500, retryable: false, message: 'The secret key cannot be used to decrypt stored tokens.' },
+  SECRET_KEY_INVALID: {
+    status: 500,
+    retryable: false,
+    message: 'The secret key cannot be used to decrypt stored tokens.',
+  },
   SOURCE_NOT_FOUND: { status: 404, retryable: false, message: 'No data source has that name.' },
   USER_NOT_FOUND: { status: 404, retryable: false, message: 'No user in the inventory has that e-mail or id.' },
   SOURCE_ALREADY_EXISTS: { status: 409, retryable: false, message: 'A data source with that name already exists.' },
-  SOURCE_ACCOUNT_ID_INVALID: { status: 400, retryable: false, message: 'The Account ID must be 32 hexadecimal characters.' },
+  SOURCE_ACCOUNT_ID_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'The Account ID must be 32 hexadecimal characters.',
+  },
   SOURCE_TOKEN_INVALID: { status: 400, retryable: false, message: 'The API token is empty or malformed.' },
   SOURCE_AUTH_FAILED: { status: 401, retryable: false, message: 'Cloudflare rejected the API token.' },
-  SOURCE_PERMISSION_DENIED: { status: 403, retryable: false, message: 'The API token lacks a permission this dataset needs.' },
-  SOURCE_ACCOUNT_NOT_FOUND: { status: 404, retryable: false, message: 'Cloudflare does not know this Account ID, or the token cannot reach it.' },
+  SOURCE_PERMISSION_DENIED: {
+    status: 403,
+    retryable: false,
+    message: 'The API token lacks a permission this dataset needs.',
+  },
+  SOURCE_ACCOUNT_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    message: 'Cloudflare does not know this Account ID, or the token cannot reach it.',
+  },
   SOURCE_RATE_LIMITED: { status: 429, retryable: true, message: 'Cloudflare rate-limited the request.' },
   SOURCE_UNAVAILABLE: { status: 502, retryable: true, message: 'Cloudflare answered with a server error.' },
   SOURCE_TIMEOUT: { status: 504, retryable: true, message: 'The request to Cloudflare timed out.' },
   SOURCE_NETWORK_FAILED: { status: 502, retryable: true, message: 'The connection to Cloudflare failed.' },
-  SOURCE_RESPONSE_INVALID: { status: 502, retryable: true, message: 'Cloudflare sent a response that could not be read.' },
+  SOURCE_RESPONSE_INVALID: {
+    status: 502,
+    retryable: true,
+    message: 'Cloudflare sent a response that could not be read.',
+  },
   SOURCE_REQUEST_REJECTED: { status: 400, retryable: false, message: 'Cloudflare rejected the request.' },
   STORE_OPEN_FAILED: { status: 500, retryable: false, message: 'The database could not be opened.' },
   STORE_CORRUPT: { status: 500, retryable: false, message: 'The database file is corrupt.' },
   STORE_MIGRATION_FAILED: { status: 500, retryable: false, message: 'The database migration failed.' },
   STORE_WRITE_FAILED: { status: 500, retryable: true, message: 'Writing to the database failed.' },
   STORE_BUSY: { status: 503, retryable: true, message: 'The database is busy.' },
-  STORE_LEASE_LOST: { status: 409, retryable: false, message: 'Another node took over this dataset; the batch was not stored.' },
+  STORE_LEASE_LOST: {
+    status: 409,
+    retryable: false,
+    message: 'Another node took over this dataset; the batch was not stored.',
+  },
   STORE_NOT_SUPPORTED: { status: 501, retryable: false, message: 'This store does not support that yet.' },
   QUERY_SYNTAX: { status: 400, retryable: false, message: 'The search query does not parse.' },
   QUERY_FIELD_UNKNOWN: { status: 400, retryable: false, message: 'The search query names an unknown field.' },
   QUERY_VALUE_INVALID: { status: 400, retryable: false, message: 'The search query has an invalid value.' },
-  TIME_INVALID: { status: 400, retryable: false, message: 'The time is neither ISO 8601 nor relative (-24h, -7d, now).' },
+  TIME_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'The time is neither ISO 8601 nor relative (-24h, -7d, now).',
+  },
   COLLECT_FAILED: { status: 500, retryable: false, message: 'At least one data source failed permanently.' },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
   SOURCE_CURSOR_INVALID: { status: 500, retryable: false, message: 'The stored position of a dataset cannot be read.' },
-  AUTH_REQUIRED: { status: 401, retryable: false, message: 'Sign in first, or send an API key as Authorization: Bearer.' },
+  AUTH_REQUIRED: {
+    status: 401,
+    retryable: false,
+    message: 'Sign in first, or send an API key as Authorization: Bearer.',
+  },
   AUTH_FORBIDDEN: { status: 403, retryable: false, message: 'Your role does not allow this.' },
   AUTH_LAST_ADMIN: { status: 409, retryable: false, message: 'zerotrail needs at least one admin.' },
-  AUTH_CSRF_INVALID: { status: 403, retryable: false, message: 'The CSRF token is missing or does not match this session.' },
+  AUTH_CSRF_INVALID: {
+    status: 403,
+    retryable: false,
+    message: 'The CSRF token is missing or does not match this session.',
+  },
   AUTH_LOGIN_FAILED: { status: 401, retryable: false, message: 'The user name or password is wrong.' },
   AUTH_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many failed logins; wait before trying again.' },
   AUTH_USER_EXISTS: { status: 409, retryable: false, message: 'A zerotrail user with that name already exists.' },
   AUTH_USER_UNKNOWN: { status: 404, retryable: false, message: 'No zerotrail user has that name.' },
   AUTH_PASSWORD_WEAK: { status: 400, retryable: false, message: 'The password is too short.' },
-  AUTH_LOGIN_LINK_INVALID: { status: 401, retryable: false, message: 'This login link was already used or has expired.' },
+  AUTH_LOGIN_LINK_INVALID: {
+    status: 401,
+    retryable: false,
+    message: 'This login link was already used or has expired.',
+  },
   HTTP_REQUEST_INVALID: { status: 400, retryable: false, message: 'The request is invalid.' },
   HTTP_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
   EVENT_NOT_FOUND: { status: 404, retryable: false, message: 'No stored event has that id.' },
@@ -82,7 +122,10 @@ export class AppError extends Error {
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
-    super(options.message ?? ERROR_CATALOGUE[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.message ?? ERROR_CATALOGUE[code].message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.retryable = options.retryable ?? ERROR_CATALOGUE[code].retryable;
     this.hint = options.hint;

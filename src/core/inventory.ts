@@ -23,4 +23,3 @@ export interface InventoryEntity {
   /** The object exactly as the API returned it. */
   readonly attributes: Readonly<Record<string, unknown>>;
 }
-

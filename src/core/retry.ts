@@ -16,7 +16,11 @@ export const REQUEST_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 8_
 export const CATCH_UP_BACKOFF: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 30_000, maxAttempts: 3 };
 
 /** Following: retry forever, at most every five minutes, so the collector never gives up after start-up. */
-export const FOLLOW_BACKOFF: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000, maxAttempts: Number.POSITIVE_INFINITY };
+export const FOLLOW_BACKOFF: BackoffPolicy = {
+  baseDelayMs: 1_000,
+  maxDelayMs: 300_000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+};
 
 /** Full jitter: spreads retries of many collectors so they do not hit the API in lockstep. */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
@@ -31,10 +35,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(abortReason(signal));
       return;
     }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(abortReason(signal));

@@ -15,7 +15,9 @@ export class SecretBox {
 
   constructor(key: Buffer) {
     if (key.length !== KEY_BYTES) {
-      throw new AppError('SECRET_KEY_INVALID', { message: `The secret key must be ${KEY_BYTES} bytes (base64 or hex encoded).` });
+      throw new AppError('SECRET_KEY_INVALID', {
+        message: `The secret key must be ${KEY_BYTES} bytes (base64 or hex encoded).`,
+      });
     }
     this.#key = key;
   }
@@ -49,13 +51,20 @@ export class SecretBox {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return [FORMAT_VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
+    return [
+      FORMAT_VERSION,
+      iv.toString('base64'),
+      cipher.getAuthTag().toString('base64'),
+      body.toString('base64'),
+    ].join(':');
   }
 
   decryptText(sealed: string): string {
     const [version, iv, tag, body] = sealed.split(':');
     if (version !== FORMAT_VERSION || iv === undefined || tag === undefined || body === undefined) {
-      throw new AppError('SECRET_KEY_INVALID', { message: 'A stored secret has an unknown format; the database may come from a newer zerotrail.' });
+      throw new AppError('SECRET_KEY_INVALID', {
+        message: 'A stored secret has an unknown format; the database may come from a newer zerotrail.',
+      });
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64'));

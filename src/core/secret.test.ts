@@ -8,7 +8,13 @@ const TOKEN = 'abcdEFGHijklMNOPqrstUVWXyz0123456789wxyz';
 describe('Secret', () => {
   it('never prints its value', () => {
     const secret = new Secret(TOKEN);
-    const renderings = [String(secret), `${secret as unknown as string}`, JSON.stringify({ secret }), inspect({ secret }), inspect(secret)];
+    const renderings = [
+      String(secret),
+      `${secret as unknown as string}`,
+      JSON.stringify({ secret }),
+      inspect({ secret }),
+      inspect(secret),
+    ];
     for (const text of renderings) {
       expect(text).not.toContain(TOKEN);
       expect(text).toContain('[redacted]');

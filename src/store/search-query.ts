@@ -27,7 +27,13 @@ export type SearchFilter =
   /** `field: null` matches the value against every text field (a bare word in the query). `*` is a wildcard. */
   | { readonly kind: 'term'; readonly field: SearchField | null; readonly value: string; readonly wildcard: boolean }
   /** An address range from CIDR notation, inclusive, as canonical lowercase strings in `start`..`end`. */
-  | { readonly kind: 'cidr'; readonly field: 'src_ip'; readonly version: 4 | 6; readonly start: string; readonly end: string }
+  | {
+      readonly kind: 'cidr';
+      readonly field: 'src_ip';
+      readonly version: 4 | 6;
+      readonly start: string;
+      readonly end: string;
+    }
   | {
       readonly kind: 'range';
       readonly field: SearchField;

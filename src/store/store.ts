@@ -1,10 +1,10 @@
 import type { NormalizedEvent } from '../core/event.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { SourceCursor } from '../sources/source.js';
-import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
 import type { DetectionStore } from './detection-store.js';
 import type { LeaseFence, LeaseStore } from './lease-store.js';
 import type { SharedRateBudget } from './rate-bucket.js';
+import type { DashboardSpec, DashboardSummary } from './dashboard-summary.js';
 import type { PageRequest, SearchField, SearchFilter, SearchQuery } from './search-query.js';
 
 export interface CursorUpdate {

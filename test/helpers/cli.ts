@@ -16,7 +16,12 @@ export interface CliResult {
 /** Runs the CLI in this process with its own streams: the same code path as the binary, minus process start-up. */
 export async function runInProcess(
   args: readonly string[],
-  options: { readonly env?: Record<string, string | undefined>; readonly input?: string; readonly clock?: Clock; readonly signal?: AbortSignal } = {},
+  options: {
+    readonly env?: Record<string, string | undefined>;
+    readonly input?: string;
+    readonly clock?: Clock;
+    readonly signal?: AbortSignal;
+  } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -58,6 +63,8 @@ export async function runBinary(
   child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
   child.stdin?.end(input ?? '');
-  const code = await new Promise<number>((resolvePromise) => child.on('close', (exitCode) => resolvePromise(exitCode ?? -1)));
+  const code = await new Promise<number>((resolvePromise) =>
+    child.on('close', (exitCode) => resolvePromise(exitCode ?? -1)),
+  );
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

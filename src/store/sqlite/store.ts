@@ -27,11 +27,11 @@ import type {
   StoredInventoryEntity,
   StoredSource,
 } from '../store.js';
+import { SqliteDetectionStore } from './detection-store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { HourlySummary } from './hourly-summary.js';
 import { checkFence, SqliteLeaseStore } from './lease-store.js';
 import { takeSqliteRateToken } from './rate-buckets.js';
-import { SqliteDetectionStore } from './detection-store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
 import {
