@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.js';
-import { AppError, NotFoundError, StoreError } from '../../core/errors.js';
+import { AppError, StoreError } from '../../core/errors.js';
 import type { Outcome } from '../../core/event.js';
 import {
   alertIdFor,
@@ -17,9 +17,22 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
-
-const SYSTEM_ACTOR = 'zerotrail';
-const MAX_ALERT_LIMIT = 10_000;
+import {
+  alertListLimit,
+  alertNotFound,
+  checkAlertChange,
+  planAlertChange,
+  rowToAlert,
+  rowToEvidence,
+  rowToHistoryEntry,
+  rowToRuleSetting,
+  sortEvidence,
+  SYSTEM_ACTOR,
+  type AlertHistoryRow,
+  type AlertRow,
+  type EvidenceRow,
+  type RuleSettingRow,
+} from '../rows/alert-rows.js';
 
 const SQL = {
   // `seq` lives with the id that claimed the event (migration 5); the row is found through its time and id.
@@ -64,28 +77,6 @@ const SQL = {
       updated_by = excluded.updated_by`,
 } as const;
 
-interface AlertRow {
-  readonly id: string;
-  readonly rule_id: string;
-  readonly entity_key: string;
-  readonly title: string;
-  readonly severity: StoredAlert['severity'];
-  readonly technique: string;
-  readonly entity_user: string | null;
-  readonly entity_ip: string | null;
-  readonly entity_app: string | null;
-  readonly first_event_time: number;
-  readonly last_event_time: number;
-  readonly event_count: number;
-  readonly summary: string;
-  readonly details: string;
-  readonly status: StoredAlert['status'];
-  readonly close_reason: StoredAlert['closeReason'];
-  readonly assignee: string | null;
-  readonly created_at: number;
-  readonly updated_at: number;
-}
-
 interface SequencedRow {
   readonly seq: number;
   readonly id: string;
@@ -105,15 +96,6 @@ interface SequencedRow {
   readonly ray_id: string | null;
   readonly ocsf: string;
   readonly raw: string;
-}
-
-interface RuleSettingRow {
-  readonly rule_id: string;
-  readonly enabled: boolean | null;
-  readonly overrides: string;
-  readonly allow: string;
-  readonly updated_at: number;
-  readonly updated_by: string;
 }
 
 /**
@@ -196,7 +178,7 @@ export class PostgresDetectionStore implements DetectionStore {
   }
 
   async listAlerts(query: AlertQuery): Promise<readonly StoredAlert[]> {
-    const limit = Math.max(1, Math.min(MAX_ALERT_LIMIT, Math.floor(query.limit)));
+    const limit = alertListLimit(query.limit);
     const rows = await this.#query<AlertRow>('list alerts', SQL.listAlerts, [
       query.status ?? null,
       query.ruleId ?? null,
@@ -211,63 +193,24 @@ export class PostgresDetectionStore implements DetectionStore {
   }
 
   async alertEvidence(id: string): Promise<readonly EvidenceRef[]> {
-    const rows = await this.#query<{ event_id: string; event_time: number }>('read alert evidence', SQL.evidence, [id]);
-    return rows.map((row) => ({ eventId: row.event_id, eventTime: row.event_time }));
+    const rows = await this.#query<EvidenceRow>('read alert evidence', SQL.evidence, [id]);
+    return rows.map(rowToEvidence);
   }
 
   async alertHistory(id: string): Promise<readonly AlertHistoryEntry[]> {
-    const rows = await this.#query<{
-      at: number;
-      actor: string;
-      action: AlertHistoryEntry['action'];
-      details: string;
-    }>('read alert history', SQL.history, [id]);
-    return rows.map((row) => ({
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      details: JSON.parse(row.details) as Record<string, unknown>,
-    }));
+    const rows = await this.#query<AlertHistoryRow>('read alert history', SQL.history, [id]);
+    return rows.map(rowToHistoryEntry);
   }
 
   async changeAlert(id: string, change: AlertChange, actor: string): Promise<StoredAlert> {
-    if (change.closeReason !== undefined && change.status !== 'closed') {
-      throw invalidChange('A close reason goes with closing the alert (status closed).');
-    }
-    if (change.status === 'closed' && change.closeReason === undefined) {
-      throw invalidChange('Closing an alert needs a reason: true_positive, benign or false_positive.');
-    }
+    checkAlertChange(change);
     const now = this.#clock.now();
     const row = await this.#transaction('change the alert', async (client): Promise<AlertRow> => {
       const found = (await client.query<AlertRow>(SQL.lockAlert, [id])).rows[0];
-      if (found === undefined) {
-        throw new NotFoundError('ALERT_NOT_FOUND', {
-          message: `No alert has the id ${id}.`,
-          hint: 'zerotrail alerts list shows the alerts and their ids.',
-        });
-      }
-      let status = found.status;
-      let closeReason = found.close_reason;
-      let assignee = found.assignee;
-      if (change.status !== undefined && change.status !== found.status) {
-        const action =
-          change.status === 'closed' ? 'closed' : change.status === 'acknowledged' ? 'acknowledged' : 'reopened';
-        status = change.status;
-        closeReason = change.closeReason ?? null;
-        await history(client, id, now, actor, action, {
-          from: found.status,
-          ...(closeReason === null ? {} : { reason: closeReason }),
-        });
-      } else if (change.status === 'closed' && change.closeReason !== found.close_reason) {
-        closeReason = change.closeReason ?? null;
-        await history(client, id, now, actor, 'closed', { from: found.status, reason: closeReason });
-      }
-      if (change.assignee !== undefined && change.assignee !== found.assignee) {
-        assignee = change.assignee;
-        await history(client, id, now, actor, 'assigned', { from: found.assignee, to: assignee });
-      }
-      if (change.comment !== undefined) await history(client, id, now, actor, 'commented', { text: change.comment });
-      await client.query(SQL.updateLifecycle, [status, closeReason, assignee, now, id]);
+      if (found === undefined) throw alertNotFound(id);
+      const plan = planAlertChange(found, change);
+      for (const entry of plan.history) await history(client, id, now, actor, entry.action, entry.details);
+      await client.query(SQL.updateLifecycle, [plan.status, plan.closeReason, plan.assignee, now, id]);
       return (await client.query<AlertRow>(SQL.alert, [id])).rows[0] ?? found;
     });
     return rowToAlert(row);
@@ -275,14 +218,7 @@ export class PostgresDetectionStore implements DetectionStore {
 
   async ruleSettings(): Promise<readonly RuleSetting[]> {
     const rows = await this.#query<RuleSettingRow>('read rule settings', SQL.ruleSettings, []);
-    return rows.map((row) => ({
-      ruleId: row.rule_id,
-      enabled: row.enabled,
-      overrides: JSON.parse(row.overrides) as Record<string, unknown>,
-      allow: JSON.parse(row.allow) as RuleSetting['allow'],
-      updatedAt: row.updated_at,
-      updatedBy: row.updated_by,
-    }));
+    return rows.map(rowToRuleSetting);
   }
 
   async saveRuleSetting(setting: RuleSetting): Promise<void> {
@@ -330,7 +266,7 @@ export class PostgresDetectionStore implements DetectionStore {
 
 // Inside the commit's transaction; true when the firing opened a new alert.
 async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: number): Promise<boolean> {
-  const evidence = [...firing.evidence].sort((a, b) => a.eventTime - b.eventTime || compare(a.eventId, b.eventId));
+  const evidence = sortEvidence(firing.evidence);
   const first = evidence[0];
   const last = evidence[evidence.length - 1];
   if (first === undefined || last === undefined) {
@@ -420,37 +356,4 @@ function failed(action: string, error: unknown): Error {
     retryable: code?.startsWith('23') !== true,
     cause: error,
   });
-}
-
-function invalidChange(message: string): AppError {
-  return new AppError('ALERT_CHANGE_INVALID', {
-    message,
-    hint: 'zerotrail alerts close ID --reason true_positive|benign|false_positive',
-  });
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function rowToAlert(row: AlertRow): StoredAlert {
-  return {
-    id: row.id,
-    ruleId: row.rule_id,
-    entityKey: row.entity_key,
-    title: row.title,
-    severity: row.severity,
-    technique: row.technique,
-    entity: { user: row.entity_user, ip: row.entity_ip, app: row.entity_app },
-    firstEventTime: row.first_event_time,
-    lastEventTime: row.last_event_time,
-    count: row.event_count,
-    summary: row.summary,
-    details: JSON.parse(row.details) as Record<string, unknown>,
-    status: row.status,
-    closeReason: row.close_reason,
-    assignee: row.assignee,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }

@@ -2,7 +2,7 @@
    every failure reaches the caller as a rejected promise, as the Store contract promises. */
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
-import { AppError, NotFoundError, StoreError } from '../../core/errors.js';
+import { AppError, StoreError } from '../../core/errors.js';
 import type { Outcome } from '../../core/event.js';
 import {
   alertIdFor,
@@ -19,11 +19,24 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
+import {
+  alertListLimit,
+  alertNotFound,
+  checkAlertChange,
+  planAlertChange,
+  rowToAlert,
+  rowToEvidence,
+  rowToHistoryEntry,
+  rowToRuleSetting,
+  sortEvidence,
+  SYSTEM_ACTOR,
+  type AlertHistoryRow,
+  type AlertRow,
+  type EvidenceRow,
+  type RuleSettingRow,
+} from '../rows/alert-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
 import { EVENT_COLUMNS } from './queries.js';
-
-const SYSTEM_ACTOR = 'zerotrail';
-const MAX_ALERT_LIMIT = 10_000;
 
 const SQL = {
   // Both tiers share one `seq` space that grows with every commit (migration 0002), so "after the offset" is
@@ -67,28 +80,6 @@ const SQL = {
       updated_by = excluded.updated_by`,
 } as const;
 
-interface AlertRow {
-  readonly id: string;
-  readonly rule_id: string;
-  readonly entity_key: string;
-  readonly title: string;
-  readonly severity: StoredAlert['severity'];
-  readonly technique: string;
-  readonly entity_user: string | null;
-  readonly entity_ip: string | null;
-  readonly entity_app: string | null;
-  readonly first_event_time: number;
-  readonly last_event_time: number;
-  readonly event_count: number;
-  readonly summary: string;
-  readonly details: string;
-  readonly status: StoredAlert['status'];
-  readonly close_reason: StoredAlert['closeReason'];
-  readonly assignee: string | null;
-  readonly created_at: number;
-  readonly updated_at: number;
-}
-
 interface SequencedRow {
   readonly seq: number;
   readonly id: string;
@@ -109,15 +100,6 @@ interface SequencedRow {
   readonly ocsf: string;
   readonly raw: string;
   readonly enrichments: string | null;
-}
-
-interface RuleSettingRow {
-  readonly rule_id: string;
-  readonly enabled: number | null;
-  readonly overrides: string;
-  readonly allow: string;
-  readonly updated_at: number;
-  readonly updated_by: string;
 }
 
 /**
@@ -202,7 +184,7 @@ export class SqliteDetectionStore implements DetectionStore {
 
   // Inside the commit's transaction; true when the firing opened a new alert.
   #applyFiring(firing: AlertFiring, now: number): boolean {
-    const evidence = [...firing.evidence].sort((a, b) => a.eventTime - b.eventTime || compare(a.eventId, b.eventId));
+    const evidence = sortEvidence(firing.evidence);
     const first = evidence[0];
     const last = evidence[evidence.length - 1];
     if (first === undefined || last === undefined) {
@@ -263,7 +245,7 @@ export class SqliteDetectionStore implements DetectionStore {
   }
 
   async listAlerts(query: AlertQuery): Promise<readonly StoredAlert[]> {
-    const limit = Math.max(1, Math.min(MAX_ALERT_LIMIT, Math.floor(query.limit)));
+    const limit = alertListLimit(query.limit);
     const rows = this.#run('list alerts', () =>
       this.#statement(SQL.listAlerts).all({ status: query.status ?? null, rule: query.ruleId ?? null, limit }),
     ) as AlertRow[];
@@ -276,66 +258,24 @@ export class SqliteDetectionStore implements DetectionStore {
   }
 
   async alertEvidence(id: string): Promise<readonly EvidenceRef[]> {
-    const rows = this.#run('read alert evidence', () => this.#statement(SQL.evidence).all(id)) as {
-      event_id: string;
-      event_time: number;
-    }[];
-    return rows.map((row) => ({ eventId: row.event_id, eventTime: row.event_time }));
+    const rows = this.#run('read alert evidence', () => this.#statement(SQL.evidence).all(id)) as EvidenceRow[];
+    return rows.map(rowToEvidence);
   }
 
   async alertHistory(id: string): Promise<readonly AlertHistoryEntry[]> {
-    const rows = this.#run('read alert history', () => this.#statement(SQL.history).all(id)) as {
-      at: number;
-      actor: string;
-      action: AlertHistoryEntry['action'];
-      details: string;
-    }[];
-    return rows.map((row) => ({
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      details: JSON.parse(row.details) as Record<string, unknown>,
-    }));
+    const rows = this.#run('read alert history', () => this.#statement(SQL.history).all(id)) as AlertHistoryRow[];
+    return rows.map(rowToHistoryEntry);
   }
 
   async changeAlert(id: string, change: AlertChange, actor: string): Promise<StoredAlert> {
-    if (change.closeReason !== undefined && change.status !== 'closed') {
-      throw invalidChange('A close reason goes with closing the alert (status closed).');
-    }
-    if (change.status === 'closed' && change.closeReason === undefined) {
-      throw invalidChange('Closing an alert needs a reason: true_positive, benign or false_positive.');
-    }
+    checkAlertChange(change);
     const now = this.#clock.now();
     const write = this.#db.transaction((): AlertRow => {
       const row = this.#statement(SQL.alert).get(id) as AlertRow | undefined;
-      if (row === undefined) {
-        throw new NotFoundError('ALERT_NOT_FOUND', {
-          message: `No alert has the id ${id}.`,
-          hint: 'zerotrail alerts list shows the alerts and their ids.',
-        });
-      }
-      let status = row.status;
-      let closeReason = row.close_reason;
-      let assignee = row.assignee;
-      if (change.status !== undefined && change.status !== row.status) {
-        const action =
-          change.status === 'closed' ? 'closed' : change.status === 'acknowledged' ? 'acknowledged' : 'reopened';
-        status = change.status;
-        closeReason = change.closeReason ?? null;
-        this.#history(id, now, actor, action, {
-          from: row.status,
-          ...(closeReason === null ? {} : { reason: closeReason }),
-        });
-      } else if (change.status === 'closed' && change.closeReason !== row.close_reason) {
-        closeReason = change.closeReason ?? null;
-        this.#history(id, now, actor, 'closed', { from: row.status, reason: closeReason });
-      }
-      if (change.assignee !== undefined && change.assignee !== row.assignee) {
-        assignee = change.assignee;
-        this.#history(id, now, actor, 'assigned', { from: row.assignee, to: assignee });
-      }
-      if (change.comment !== undefined) this.#history(id, now, actor, 'commented', { text: change.comment });
-      this.#statement(SQL.updateLifecycle).run(status, closeReason, assignee, now, id);
+      if (row === undefined) throw alertNotFound(id);
+      const plan = planAlertChange(row, change);
+      for (const entry of plan.history) this.#history(id, now, actor, entry.action, entry.details);
+      this.#statement(SQL.updateLifecycle).run(plan.status, plan.closeReason, plan.assignee, now, id);
       return this.#statement(SQL.alert).get(id) as AlertRow;
     });
     return rowToAlert(this.#run('change the alert', () => write.immediate()));
@@ -343,14 +283,7 @@ export class SqliteDetectionStore implements DetectionStore {
 
   async ruleSettings(): Promise<readonly RuleSetting[]> {
     const rows = this.#run('read rule settings', () => this.#statement(SQL.ruleSettings).all()) as RuleSettingRow[];
-    return rows.map((row) => ({
-      ruleId: row.rule_id,
-      enabled: row.enabled === null ? null : row.enabled === 1,
-      overrides: JSON.parse(row.overrides) as Record<string, unknown>,
-      allow: JSON.parse(row.allow) as RuleSetting['allow'],
-      updatedAt: row.updated_at,
-      updatedBy: row.updated_by,
-    }));
+    return rows.map(rowToRuleSetting);
   }
 
   async saveRuleSetting(setting: RuleSetting): Promise<void> {
@@ -404,37 +337,4 @@ export class SqliteDetectionStore implements DetectionStore {
       });
     }
   }
-}
-
-function invalidChange(message: string): AppError {
-  return new AppError('ALERT_CHANGE_INVALID', {
-    message,
-    hint: 'zerotrail alerts close ID --reason true_positive|benign|false_positive',
-  });
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function rowToAlert(row: AlertRow): StoredAlert {
-  return {
-    id: row.id,
-    ruleId: row.rule_id,
-    entityKey: row.entity_key,
-    title: row.title,
-    severity: row.severity,
-    technique: row.technique,
-    entity: { user: row.entity_user, ip: row.entity_ip, app: row.entity_app },
-    firstEventTime: row.first_event_time,
-    lastEventTime: row.last_event_time,
-    count: row.event_count,
-    summary: row.summary,
-    details: JSON.parse(row.details) as Record<string, unknown>,
-    status: row.status,
-    closeReason: row.close_reason,
-    assignee: row.assignee,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
