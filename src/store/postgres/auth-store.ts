@@ -14,6 +14,16 @@ import type {
   UserRecord,
 } from '../auth-store.js';
 import { parseDatabaseUrl, pgCode, wellFormed } from './store.js';
+import {
+  rowToApiKey,
+  rowToAuditEntry,
+  rowToSession,
+  rowToUser,
+  type ApiKeyRow,
+  type AuditRow,
+  type SessionRow,
+  type UserRow,
+} from '../rows/auth-rows.js';
 
 export interface PostgresAuthStoreOptions {
   /** The same URL the event store was opened with; its migrations created the auth tables. */
@@ -33,43 +43,6 @@ const TYPES = {
           format ?? 'text',
         )) as typeof pg.types.getTypeParser,
 };
-
-interface UserRow {
-  readonly id: number;
-  readonly name: string;
-  readonly role: Role;
-  readonly password_hash: string;
-  readonly created_at: number;
-}
-
-interface SessionRow {
-  readonly token_hash: string;
-  readonly user_id: number;
-  readonly csrf_hash: string;
-  readonly created_at: number;
-  readonly expires_at: number;
-}
-
-interface ApiKeyRow {
-  readonly id: number;
-  readonly user_id: number;
-  readonly label: string;
-  readonly key_hash: string;
-  readonly key_prefix: string;
-  readonly created_at: number;
-  readonly last_used_at: number | null;
-}
-
-interface AuditRow {
-  readonly id: number;
-  readonly at: number;
-  readonly actor: string | null;
-  readonly action: StoredAuditEntry['action'];
-  readonly target: string | null;
-  readonly outcome: StoredAuditEntry['outcome'];
-  readonly ip: string | null;
-  readonly details: string;
-}
 
 const SQL = {
   insertUser: 'INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id',
@@ -167,16 +140,16 @@ export class PostgresAuthStore implements AuthStore {
 
   async userByName(name: string): Promise<UserRecord | undefined> {
     const row = (await this.#read<UserRow>(SQL.userByName, [wellFormed(name)]))[0];
-    return row === undefined ? undefined : toUser(row);
+    return row === undefined ? undefined : rowToUser(row);
   }
 
   async userById(id: number): Promise<UserRecord | undefined> {
     const row = (await this.#read<UserRow>(SQL.userById, [id]))[0];
-    return row === undefined ? undefined : toUser(row);
+    return row === undefined ? undefined : rowToUser(row);
   }
 
   async listUsers(): Promise<readonly UserRecord[]> {
-    return (await this.#read<UserRow>(SQL.listUsers, [])).map(toUser);
+    return (await this.#read<UserRow>(SQL.listUsers, [])).map(rowToUser);
   }
 
   async setUserRole(id: number, role: Role): Promise<UserChange> {
@@ -199,14 +172,7 @@ export class PostgresAuthStore implements AuthStore {
 
   async session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined> {
     const row = (await this.#read<SessionRow>(SQL.session, [tokenHash, nowMs]))[0];
-    if (row === undefined) return undefined;
-    return {
-      tokenHash: row.token_hash,
-      userId: row.user_id,
-      csrfHash: row.csrf_hash,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-    };
+    return row === undefined ? undefined : rowToSession(row);
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
@@ -232,12 +198,12 @@ export class PostgresAuthStore implements AuthStore {
     ]);
     const row = rows[0];
     if (row === undefined) throw new StoreError('STORE_WRITE_FAILED', { message: 'The API key was not stored.' });
-    return toApiKey(row);
+    return rowToApiKey(row);
   }
 
   async apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
     const row = (await this.#read<ApiKeyRow>(SQL.apiKeyByHash, [keyHash]))[0];
-    return row === undefined ? undefined : toApiKey(row);
+    return row === undefined ? undefined : rowToApiKey(row);
   }
 
   async listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]> {
@@ -245,7 +211,7 @@ export class PostgresAuthStore implements AuthStore {
       userId === undefined
         ? await this.#read<ApiKeyRow>(SQL.listApiKeys, [])
         : await this.#read<ApiKeyRow>(SQL.listApiKeysOfUser, [userId]);
-    return rows.map(toApiKey);
+    return rows.map(rowToApiKey);
   }
 
   async touchApiKey(id: number, nowMs: number): Promise<void> {
@@ -296,16 +262,7 @@ export class PostgresAuthStore implements AuthStore {
       options.beforeId === undefined
         ? await this.#read<AuditRow>(SQL.listAudit, [options.limit])
         : await this.#read<AuditRow>(SQL.listAuditBefore, [options.beforeId, options.limit]);
-    return rows.map((row) => ({
-      id: row.id,
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      target: row.target,
-      outcome: row.outcome,
-      ip: row.ip,
-      details: JSON.parse(row.details) as Record<string, unknown>,
-    }));
+    return rows.map(rowToAuditEntry);
   }
 
   async close(): Promise<void> {
@@ -361,22 +318,6 @@ export class PostgresAuthStore implements AuthStore {
       throw writeFailed(error);
     }
   }
-}
-
-function toUser(row: UserRow): UserRecord {
-  return { id: row.id, name: row.name, role: row.role, passwordHash: row.password_hash, createdAt: row.created_at };
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    label: row.label,
-    keyHash: row.key_hash,
-    keyPrefix: row.key_prefix,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
 }
 
 const BUSY_CODES = new Set(['40001', '40P01', '55P03']);

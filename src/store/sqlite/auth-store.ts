@@ -15,6 +15,16 @@ import type {
   UserChange,
   UserRecord,
 } from '../auth-store.js';
+import {
+  rowToApiKey,
+  rowToAuditEntry,
+  rowToSession,
+  rowToUser,
+  type ApiKeyRow,
+  type AuditRow,
+  type SessionRow,
+  type UserRow,
+} from '../rows/auth-rows.js';
 
 export interface SqliteAuthStoreOptions {
   /** The database file the event store created and migrated. */
@@ -23,43 +33,6 @@ export interface SqliteAuthStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-
-interface UserRow {
-  readonly id: number;
-  readonly name: string;
-  readonly role: Role;
-  readonly password_hash: string;
-  readonly created_at: number;
-}
-
-interface SessionRow {
-  readonly token_hash: string;
-  readonly user_id: number;
-  readonly csrf_hash: string;
-  readonly created_at: number;
-  readonly expires_at: number;
-}
-
-interface ApiKeyRow {
-  readonly id: number;
-  readonly user_id: number;
-  readonly label: string;
-  readonly key_hash: string;
-  readonly key_prefix: string;
-  readonly created_at: number;
-  readonly last_used_at: number | null;
-}
-
-interface AuditRow {
-  readonly id: number;
-  readonly at: number;
-  readonly actor: string | null;
-  readonly action: StoredAuditEntry['action'];
-  readonly target: string | null;
-  readonly outcome: StoredAuditEntry['outcome'];
-  readonly ip: string | null;
-  readonly details: string;
-}
 
 const SQL = {
   insertUser: 'INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)',
@@ -147,16 +120,16 @@ export class SqliteAuthStore implements AuthStore {
 
   async userByName(name: string): Promise<UserRecord | undefined> {
     const row = this.#get(SQL.userByName, [name]) as UserRow | undefined;
-    return row === undefined ? undefined : toUser(row);
+    return row === undefined ? undefined : rowToUser(row);
   }
 
   async userById(id: number): Promise<UserRecord | undefined> {
     const row = this.#get(SQL.userById, [id]) as UserRow | undefined;
-    return row === undefined ? undefined : toUser(row);
+    return row === undefined ? undefined : rowToUser(row);
   }
 
   async listUsers(): Promise<readonly UserRecord[]> {
-    return (this.#all(SQL.listUsers, []) as UserRow[]).map(toUser);
+    return (this.#all(SQL.listUsers, []) as UserRow[]).map(rowToUser);
   }
 
   async setUserRole(id: number, role: Role): Promise<UserChange> {
@@ -179,14 +152,7 @@ export class SqliteAuthStore implements AuthStore {
 
   async session(tokenHash: string, nowMs: number): Promise<SessionRecord | undefined> {
     const row = this.#get(SQL.session, [tokenHash, nowMs]) as SessionRow | undefined;
-    if (row === undefined) return undefined;
-    return {
-      tokenHash: row.token_hash,
-      userId: row.user_id,
-      csrfHash: row.csrf_hash,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-    };
+    return row === undefined ? undefined : rowToSession(row);
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
@@ -208,17 +174,17 @@ export class SqliteAuthStore implements AuthStore {
 
   async createApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
     const result = this.#write(SQL.insertApiKey, [key.userId, key.label, key.keyHash, key.keyPrefix, key.createdAt]);
-    return toApiKey(this.#get(SQL.apiKeyById, [Number(result.lastInsertRowid)]) as ApiKeyRow);
+    return rowToApiKey(this.#get(SQL.apiKeyById, [Number(result.lastInsertRowid)]) as ApiKeyRow);
   }
 
   async apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
     const row = this.#get(SQL.apiKeyByHash, [keyHash]) as ApiKeyRow | undefined;
-    return row === undefined ? undefined : toApiKey(row);
+    return row === undefined ? undefined : rowToApiKey(row);
   }
 
   async listApiKeys(userId?: number): Promise<readonly ApiKeyRecord[]> {
     const rows = userId === undefined ? this.#all(SQL.listApiKeys, []) : this.#all(SQL.listApiKeysOfUser, [userId]);
-    return (rows as ApiKeyRow[]).map(toApiKey);
+    return (rows as ApiKeyRow[]).map(rowToApiKey);
   }
 
   async touchApiKey(id: number, nowMs: number): Promise<void> {
@@ -274,16 +240,7 @@ export class SqliteAuthStore implements AuthStore {
       options.beforeId === undefined
         ? this.#all(SQL.listAudit, [options.limit])
         : this.#all(SQL.listAuditBefore, [options.beforeId, options.limit]);
-    return (rows as AuditRow[]).map((row) => ({
-      id: row.id,
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      target: row.target,
-      outcome: row.outcome,
-      ip: row.ip,
-      details: JSON.parse(row.details) as Record<string, unknown>,
-    }));
+    return (rows as AuditRow[]).map(rowToAuditEntry);
   }
 
   async close(): Promise<void> {
@@ -336,22 +293,6 @@ export class SqliteAuthStore implements AuthStore {
       throw writeFailed(error);
     }
   }
-}
-
-function toUser(row: UserRow): UserRecord {
-  return { id: row.id, name: row.name, role: row.role, passwordHash: row.password_hash, createdAt: row.created_at };
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    label: row.label,
-    keyHash: row.key_hash,
-    keyPrefix: row.key_prefix,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
 }
 
 function readFailed(error: unknown): StoreError {
