@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
-import type { Outcome } from '../../core/event.js';
 import {
   alertIdFor,
   severityRank,
@@ -33,6 +32,7 @@ import {
   type EvidenceRow,
   type RuleSettingRow,
 } from '../rows/alert-rows.js';
+import { rowToEvent, type EventRow } from '../rows/event-rows.js';
 
 const SQL = {
   // `seq` lives with the id that claimed the event (migration 5); the row is found through its time and id.
@@ -77,25 +77,8 @@ const SQL = {
       updated_by = excluded.updated_by`,
 } as const;
 
-interface SequencedRow {
+interface SequencedRow extends EventRow {
   readonly seq: number;
-  readonly id: string;
-  readonly time: number;
-  readonly source: string;
-  readonly account_id: string;
-  readonly dataset: string;
-  readonly class_uid: number;
-  readonly activity: string;
-  readonly outcome: string;
-  readonly user_name: string | null;
-  readonly src_ip: string | null;
-  readonly country: string | null;
-  readonly app: string | null;
-  readonly app_uid: string | null;
-  readonly idp: string | null;
-  readonly ray_id: string | null;
-  readonly ocsf: string;
-  readonly raw: string;
 }
 
 /**
@@ -116,28 +99,7 @@ export class PostgresDetectionStore implements DetectionStore {
       afterSeq,
       Math.max(1, Math.floor(limit)),
     ]);
-    return rows.map((row) => ({
-      seq: row.seq,
-      event: {
-        id: row.id,
-        time: row.time,
-        sourceName: row.source,
-        accountId: row.account_id,
-        dataset: row.dataset,
-        classUid: row.class_uid,
-        activity: row.activity,
-        outcome: row.outcome as Outcome,
-        user: row.user_name,
-        srcIp: row.src_ip,
-        country: row.country,
-        app: row.app,
-        appUid: row.app_uid,
-        idp: row.idp,
-        rayId: row.ray_id,
-        ocsf: JSON.parse(row.ocsf) as Record<string, unknown>,
-        raw: JSON.parse(row.raw) as unknown,
-      },
-    }));
+    return rows.map((row) => ({ seq: row.seq, event: rowToEvent(row) }));
   }
 
   async detectionOffset(name: string): Promise<number> {

@@ -1,13 +1,16 @@
 import pg from 'pg';
-import { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
-import type { NormalizedEvent, Outcome } from '../../core/event.js';
-import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
 import type { HeldLease, LeaseFence, LeaseStore } from '../lease-store.js';
+import { decodePageToken, encodePageToken } from '../page-token.js';
+import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
+import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -60,8 +63,6 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const PARTITION_NAME = /^events_p(\d{4,6})(\d{2})$/;
 const INT8_OID = 20;
 
-const pageTokenSchema = z.object({ t: z.number().int(), i: z.string() }).strict();
-
 // bigint columns hold epoch ms and counts, all far below 2^53; reading them as numbers keeps the rows plain.
 // Set per pool, so other users of the pg module in the process keep its defaults.
 const parseInt8 = (value: string): number => Number(value);
@@ -74,53 +75,6 @@ const TYPES = {
           format ?? 'text',
         )) as typeof pg.types.getTypeParser,
 };
-
-interface EventRow {
-  readonly id: string;
-  readonly time: number;
-  readonly source: string;
-  readonly account_id: string;
-  readonly dataset: string;
-  readonly class_uid: number;
-  readonly activity: string;
-  readonly outcome: string;
-  readonly user_name: string | null;
-  readonly src_ip: string | null;
-  readonly country: string | null;
-  readonly app: string | null;
-  readonly app_uid: string | null;
-  readonly idp: string | null;
-  readonly ray_id: string | null;
-  readonly ocsf: string;
-  readonly raw: string;
-}
-
-interface SourceRow {
-  readonly name: string;
-  readonly type: string;
-  readonly account_id: string;
-  readonly token_ciphertext: string;
-  readonly token_last_four: string;
-  readonly created_at: number;
-  readonly settings: string;
-}
-
-interface StatusRow {
-  readonly id: string;
-  readonly state: DatasetStatus['state'];
-  readonly last_success_at: number | null;
-  readonly last_error_at: number | null;
-  readonly last_error_code: string | null;
-  readonly last_error_message: string | null;
-  readonly updated_at: number;
-}
-
-interface InventoryRow {
-  readonly kind: string;
-  readonly entity_id: string;
-  readonly name: string;
-  readonly attributes: string;
-}
 
 /** Where a store connects, with any password left out: safe for messages and logs. */
 export interface PostgresTarget {
@@ -475,7 +429,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     const pageRows = hasMore ? rows.slice(0, limit) : rows;
     const last = pageRows[pageRows.length - 1];
     return {
-      events: pageRows.map(rowToEvent),
+      events: pageRows.map((row) => rowToEvent(row)),
       nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
     };
   }
@@ -650,15 +604,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 
   async datasetStatuses(): Promise<readonly DatasetStatus[]> {
-    return (await this.#rows<StatusRow>(SQL.selectStatuses, [])).map((row) => ({
-      id: row.id,
-      state: row.state,
-      lastSuccessAt: row.last_success_at,
-      lastErrorAt: row.last_error_at,
-      lastErrorCode: row.last_error_code,
-      lastErrorMessage: row.last_error_message,
-      updatedAt: row.updated_at,
-    }));
+    return (await this.#rows<StatusRow>(SQL.selectStatuses, [])).map(rowToStatus);
   }
 
   async getSetting(key: string): Promise<string | undefined> {
@@ -803,67 +749,6 @@ function partitionBounds(name: string): readonly [number, number] | undefined {
   const year = Number(match[1]);
   const month = Number(match[2]) - 1;
   return [Date.UTC(year, month, 1), Date.UTC(year, month + 1, 1)];
-}
-
-function rowToEntity(row: InventoryRow): InventoryEntity {
-  return {
-    // Only snapshots of the known kinds are ever written.
-    kind: row.kind as InventoryKind,
-    id: row.entity_id,
-    name: row.name,
-    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-  };
-}
-
-function rowToEvent(row: EventRow): NormalizedEvent {
-  return {
-    id: row.id,
-    time: row.time,
-    sourceName: row.source,
-    accountId: row.account_id,
-    dataset: row.dataset,
-    classUid: row.class_uid,
-    activity: row.activity,
-    outcome: row.outcome as Outcome,
-    user: row.user_name,
-    srcIp: row.src_ip,
-    country: row.country,
-    app: row.app,
-    appUid: row.app_uid,
-    idp: row.idp,
-    rayId: row.ray_id,
-    ocsf: JSON.parse(row.ocsf) as Record<string, unknown>,
-    raw: JSON.parse(row.raw) as unknown,
-  };
-}
-
-function rowToSource(row: SourceRow): StoredSource {
-  return {
-    name: row.name,
-    // Only this type exists so far; new types will be added without a migration.
-    type: row.type as StoredSource['type'],
-    accountId: row.account_id,
-    tokenCiphertext: row.token_ciphertext,
-    tokenLastFour: row.token_last_four,
-    createdAt: row.created_at,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-  };
-}
-
-function encodePageToken(time: number, id: string): string {
-  return Buffer.from(JSON.stringify({ t: time, i: id }), 'utf8').toString('base64url');
-}
-
-function decodePageToken(token: string): z.infer<typeof pageTokenSchema> {
-  try {
-    return pageTokenSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
-  } catch (error) {
-    throw new AppError('QUERY_VALUE_INVALID', {
-      message: 'The page token is not one this store issued.',
-      hint: 'Start the search again from the first page.',
-      cause: error,
-    });
-  }
 }
 
 // PostgreSQL text holds neither NUL nor lone UTF-16 surrogates; both become U+FFFD in the flat columns.

@@ -3,7 +3,6 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
-import type { Outcome } from '../../core/event.js';
 import {
   alertIdFor,
   severityRank,
@@ -35,6 +34,7 @@ import {
   type EvidenceRow,
   type RuleSettingRow,
 } from '../rows/alert-rows.js';
+import { rowToEvent, type EventRow } from '../rows/event-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
 import { EVENT_COLUMNS } from './queries.js';
 
@@ -80,25 +80,8 @@ const SQL = {
       updated_by = excluded.updated_by`,
 } as const;
 
-interface SequencedRow {
+interface SequencedRow extends EventRow {
   readonly seq: number;
-  readonly id: string;
-  readonly time: number;
-  readonly source: string;
-  readonly account_id: string;
-  readonly dataset: string;
-  readonly class_uid: number;
-  readonly activity: string;
-  readonly outcome: string;
-  readonly user_name: string | null;
-  readonly src_ip: string | null;
-  readonly country: string | null;
-  readonly app: string | null;
-  readonly app_uid: string | null;
-  readonly idp: string | null;
-  readonly ray_id: string | null;
-  readonly ocsf: string;
-  readonly raw: string;
   readonly enrichments: string | null;
 }
 
@@ -121,28 +104,7 @@ export class SqliteDetectionStore implements DetectionStore {
     const rows = this.#run('read events to evaluate', () =>
       this.#statement(SQL.eventsAfter).all(afterSeq, n, afterSeq, n, n),
     ) as SequencedRow[];
-    return rows.map((row) => ({
-      seq: row.seq,
-      event: {
-        id: row.id,
-        time: row.time,
-        sourceName: row.source,
-        accountId: row.account_id,
-        dataset: row.dataset,
-        classUid: row.class_uid,
-        activity: row.activity,
-        outcome: row.outcome as Outcome,
-        user: row.user_name,
-        srcIp: row.src_ip,
-        country: row.country,
-        app: row.app,
-        appUid: row.app_uid,
-        idp: row.idp,
-        rayId: row.ray_id,
-        ocsf: JSON.parse(joinOcsfBody(row.ocsf, row.enrichments)) as Record<string, unknown>,
-        raw: JSON.parse(row.raw) as unknown,
-      },
-    }));
+    return rows.map((row) => ({ seq: row.seq, event: rowToEvent(row, joinOcsfBody(row.ocsf, row.enrichments)) }));
   }
 
   async detectionOffset(name: string): Promise<number> {

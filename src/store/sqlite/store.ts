@@ -3,15 +3,18 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
-import type { NormalizedEvent, Outcome } from '../../core/event.js';
-import type { InventoryEntity, InventoryKind } from '../../core/inventory.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
 import { isLeaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
+import { decodePageToken, encodePageToken } from '../page-token.js';
+import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
+import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -70,49 +73,11 @@ const MERGED_RANGE_FACTOR = 4;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-interface EventRow {
+// A row of either tier: its place in the shared sequence, and the enrichments kept apart from the OCSF body.
+interface TieredEventRow extends EventRow {
   readonly seq: number;
-  readonly id: string;
-  readonly time: number;
-  readonly source: string;
-  readonly account_id: string;
-  readonly dataset: string;
-  readonly class_uid: number;
-  readonly activity: string;
-  readonly outcome: string;
-  readonly user_name: string | null;
-  readonly src_ip: string | null;
-  readonly country: string | null;
-  readonly app: string | null;
-  readonly app_uid: string | null;
-  readonly idp: string | null;
-  readonly ray_id: string | null;
-  readonly ocsf: string;
-  readonly raw: string;
   readonly enrichments: string | null;
 }
-
-interface SourceRow {
-  readonly name: string;
-  readonly type: string;
-  readonly account_id: string;
-  readonly token_ciphertext: string;
-  readonly token_last_four: string;
-  readonly created_at: number;
-  readonly settings: string;
-}
-
-interface StatusRow {
-  readonly id: string;
-  readonly state: DatasetStatus['state'];
-  readonly last_success_at: number | null;
-  readonly last_error_at: number | null;
-  readonly last_error_code: string | null;
-  readonly last_error_message: string | null;
-  readonly updated_at: number;
-}
-
-const pageTokenSchema = z.object({ t: z.number().int(), i: z.string() }).strict();
 
 /** The store on one SQLite file (better-sqlite3, WAL). One instance owns one connection. */
 export class SqliteStore extends SqliteDetectionStore implements Store {
@@ -471,13 +436,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     }
     const sql = searchEventsSql(where, direction);
     const rows = this.#read(
-      () => this.#statement(sql).all(...params, limit + 1, ...params, limit + 1, limit + 1) as EventRow[],
+      () => this.#statement(sql).all(...params, limit + 1, ...params, limit + 1, limit + 1) as TieredEventRow[],
     );
     const hasMore = rows.length > limit;
     const pageRows = hasMore ? rows.slice(0, limit) : rows;
     const last = pageRows[pageRows.length - 1];
     return {
-      events: pageRows.map(rowToEvent),
+      events: pageRows.map((row) => rowToEvent(row, joinOcsfBody(row.ocsf, row.enrichments))),
       nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
     };
   }
@@ -655,15 +620,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   async datasetStatuses(): Promise<readonly DatasetStatus[]> {
-    return (this.#statement(SQL.selectStatuses).all() as StatusRow[]).map((row) => ({
-      id: row.id,
-      state: row.state,
-      lastSuccessAt: row.last_success_at,
-      lastErrorAt: row.last_error_at,
-      lastErrorCode: row.last_error_code,
-      lastErrorMessage: row.last_error_message,
-      updatedAt: row.updated_at,
-    }));
+    return (this.#statement(SQL.selectStatuses).all() as StatusRow[]).map(rowToStatus);
   }
 
   async getSetting(key: string): Promise<string | undefined> {
@@ -725,23 +682,6 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 }
 
-interface InventoryRow {
-  readonly kind: string;
-  readonly entity_id: string;
-  readonly name: string;
-  readonly attributes: string;
-}
-
-function rowToEntity(row: InventoryRow): InventoryEntity {
-  return {
-    // Only snapshots of the known kinds are ever written.
-    kind: row.kind as InventoryKind,
-    id: row.entity_id,
-    name: row.name,
-    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-  };
-}
-
 function bindEvent(params: (string | number | null)[], seq: number, event: NormalizedEvent): void {
   params[0] = seq;
   params[1] = event.id;
@@ -793,57 +733,6 @@ function whereClause(query: Omit<SearchQuery, 'order'>): { where: string[]; para
     params.push(...compiled.params);
   }
   return { where, params };
-}
-
-function rowToEvent(row: EventRow): NormalizedEvent {
-  return {
-    id: row.id,
-    time: row.time,
-    sourceName: row.source,
-    accountId: row.account_id,
-    dataset: row.dataset,
-    classUid: row.class_uid,
-    activity: row.activity,
-    outcome: row.outcome as Outcome,
-    user: row.user_name,
-    srcIp: row.src_ip,
-    country: row.country,
-    app: row.app,
-    appUid: row.app_uid,
-    idp: row.idp,
-    rayId: row.ray_id,
-    ocsf: JSON.parse(joinOcsfBody(row.ocsf, row.enrichments)) as Record<string, unknown>,
-    raw: JSON.parse(row.raw) as unknown,
-  };
-}
-
-function rowToSource(row: SourceRow): StoredSource {
-  return {
-    name: row.name,
-    // Only this type exists so far; the CHECK lives in code because new types will be added without a migration.
-    type: row.type as StoredSource['type'],
-    accountId: row.account_id,
-    tokenCiphertext: row.token_ciphertext,
-    tokenLastFour: row.token_last_four,
-    createdAt: row.created_at,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-  };
-}
-
-function encodePageToken(time: number, id: string): string {
-  return Buffer.from(JSON.stringify({ t: time, i: id }), 'utf8').toString('base64url');
-}
-
-function decodePageToken(token: string): z.infer<typeof pageTokenSchema> {
-  try {
-    return pageTokenSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
-  } catch (error) {
-    throw new AppError('QUERY_VALUE_INVALID', {
-      message: 'The page token is not one this store issued.',
-      hint: 'Start the search again from the first page.',
-      cause: error,
-    });
-  }
 }
 
 // Lone UTF-16 surrogates cannot be encoded as UTF-8; replacing them keeps the flat columns valid text.

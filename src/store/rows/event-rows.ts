@@ -1,0 +1,48 @@
+import type { NormalizedEvent, Outcome } from '../../core/event.js';
+
+/** The flat columns and JSON bodies of a stored event, as both stores read them. */
+export interface EventRow {
+  readonly id: string;
+  readonly time: number;
+  readonly source: string;
+  readonly account_id: string;
+  readonly dataset: string;
+  readonly class_uid: number;
+  readonly activity: string;
+  readonly outcome: string;
+  readonly user_name: string | null;
+  readonly src_ip: string | null;
+  readonly country: string | null;
+  readonly app: string | null;
+  readonly app_uid: string | null;
+  readonly idp: string | null;
+  readonly ray_id: string | null;
+  readonly ocsf: string;
+  readonly raw: string;
+}
+
+/**
+ * The event a row holds. `ocsfJson` is the whole OCSF document; it defaults to the row's own column and is given
+ * where the store keeps parts of the document apart and joins them first.
+ */
+export function rowToEvent(row: EventRow, ocsfJson: string = row.ocsf): NormalizedEvent {
+  return {
+    id: row.id,
+    time: row.time,
+    sourceName: row.source,
+    accountId: row.account_id,
+    dataset: row.dataset,
+    classUid: row.class_uid,
+    activity: row.activity,
+    outcome: row.outcome as Outcome,
+    user: row.user_name,
+    srcIp: row.src_ip,
+    country: row.country,
+    app: row.app,
+    appUid: row.app_uid,
+    idp: row.idp,
+    rayId: row.ray_id,
+    ocsf: JSON.parse(ocsfJson) as Record<string, unknown>,
+    raw: JSON.parse(row.raw) as unknown,
+  };
+}
