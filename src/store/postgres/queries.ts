@@ -1,11 +1,11 @@
-import { AppError } from '../../core/errors.js';
 import { ipKey } from '../ip-key.js';
+import { BARE_TERM_FIELDS, invalidQueryValue, SEARCH_COLUMNS, toInteger, toLikePattern } from '../search-columns.js';
 import type { SearchField, SearchFilter, SearchQuery } from '../search-query.js';
 
 /**
  * Every SQL text the PostgreSQL store runs. Values always travel as numbered parameters; the only text
- * assembled at run time comes from the fixed column map below, operators, and partition names the store
- * derives from dates, never from input.
+ * assembled at run time comes from the fixed column map of search-columns.ts, operators, and partition names
+ * the store derives from dates, never from input.
  */
 export const SQL = {
   createMigrationsTable:
@@ -131,7 +131,7 @@ export function countEventsSql(where: readonly string[]): string {
  * that way too, as SQLite's NOCASE columns do, and show one of the spellings found.
  */
 export function aggregateEventsSql(field: SearchField, where: readonly string[], limit: string): string {
-  const info = COLUMNS[field];
+  const info = SEARCH_COLUMNS[field];
   const group = info.nocase ? `lower(${info.column})` : info.column;
   const key = info.nocase ? `min(${info.column})` : info.column;
   return `SELECT ${key} AS key, count(*)::bigint AS n FROM events${whereSql(where)} GROUP BY ${group}
@@ -144,44 +144,6 @@ export function histogramEventsSql(where: readonly string[], bucket: string): st
   const start = `(time - ((time % ${bucket}::bigint) + ${bucket}::bigint) % ${bucket}::bigint)`;
   return `SELECT ${start} AS start, count(*)::bigint AS n FROM events${whereSql(where)} GROUP BY 1 ORDER BY 1`;
 }
-
-interface ColumnInfo {
-  readonly column: string;
-  readonly kind: 'text' | 'integer' | 'ip';
-  // Matched without regard to (ASCII) case, through lower(); SQLite declares these NOCASE.
-  readonly nocase: boolean;
-}
-
-const COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
-  id: { column: 'id', kind: 'text', nocase: false },
-  time: { column: 'time', kind: 'integer', nocase: false },
-  source: { column: 'source', kind: 'text', nocase: false },
-  account_id: { column: 'account_id', kind: 'text', nocase: false },
-  dataset: { column: 'dataset', kind: 'text', nocase: false },
-  class_uid: { column: 'class_uid', kind: 'integer', nocase: false },
-  activity: { column: 'activity', kind: 'text', nocase: false },
-  outcome: { column: 'outcome', kind: 'text', nocase: true },
-  user: { column: 'user_name', kind: 'text', nocase: true },
-  src_ip: { column: 'src_ip', kind: 'ip', nocase: false },
-  country: { column: 'country', kind: 'text', nocase: true },
-  app: { column: 'app', kind: 'text', nocase: true },
-  app_uid: { column: 'app_uid', kind: 'text', nocase: false },
-  idp: { column: 'idp', kind: 'text', nocase: true },
-  ray_id: { column: 'ray_id', kind: 'text', nocase: false },
-};
-
-// Fields a bare word (no `field:`) is matched against; the same list as the SQLite store's.
-const BARE_TERM_FIELDS: readonly SearchField[] = [
-  'user',
-  'src_ip',
-  'app',
-  'app_uid',
-  'idp',
-  'ray_id',
-  'country',
-  'activity',
-  'outcome',
-];
 
 /**
  * Compiles a filter of the query model to a WHERE fragment with numbered parameters. Every leaf is guarded
@@ -204,7 +166,8 @@ export function compileFilter(filter: SearchFilter, params: SqlParams): string {
     case 'cidr': {
       const start = ipKey(filter.start);
       const end = ipKey(filter.end);
-      if (start === null || end === null) throw invalid(`"${filter.start}".."${filter.end}" is not an address range.`);
+      if (start === null || end === null)
+        throw invalidQueryValue(`"${filter.start}".."${filter.end}" is not an address range.`);
       return `(ip_key IS NOT NULL AND ip_key BETWEEN ${params.add(start)} AND ${params.add(end)})`;
     }
     case 'range':
@@ -213,7 +176,7 @@ export function compileFilter(filter: SearchFilter, params: SqlParams): string {
 }
 
 function compileTerm(field: SearchField, value: string, wildcard: boolean, params: SqlParams): string {
-  const info = COLUMNS[field];
+  const info = SEARCH_COLUMNS[field];
   if (info.kind === 'integer' && !wildcard) {
     const number = toInteger(field, value);
     // A bare word that is not a number simply cannot match an integer column.
@@ -235,17 +198,17 @@ function compileTerm(field: SearchField, value: string, wildcard: boolean, param
 }
 
 function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: SqlParams): string {
-  const info = COLUMNS[filter.field];
+  const info = SEARCH_COLUMNS[filter.field];
   const column = info.kind === 'ip' ? 'ip_key' : info.nocase ? `lower(${info.column})` : info.column;
   const bound = (value: string | number): string => {
     if (info.kind === 'integer') {
       const number = typeof value === 'number' ? value : toInteger(filter.field, value);
-      if (number === null) throw invalid(`"${String(value)}" is not a valid bound for ${filter.field}.`);
+      if (number === null) throw invalidQueryValue(`"${String(value)}" is not a valid bound for ${filter.field}.`);
       return params.add(number);
     }
     if (info.kind === 'ip') {
       const key = ipKey(String(value));
-      if (key === null) throw invalid(`"${String(value)}" is not an IP address.`);
+      if (key === null) throw invalidQueryValue(`"${String(value)}" is not an IP address.`);
       return params.add(key);
     }
     return info.nocase ? `lower(${params.add(String(value))})` : params.add(String(value));
@@ -254,26 +217,4 @@ function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: 
   if (filter.min !== null) parts.push(`${column} ${filter.minInclusive ? '>=' : '>'} ${bound(filter.min)}`);
   if (filter.max !== null) parts.push(`${column} ${filter.maxInclusive ? '<=' : '<'} ${bound(filter.max)}`);
   return `(${parts.join(' AND ')})`;
-}
-
-// Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only.
-function toInteger(field: SearchField, value: string): number | null {
-  if (/^-?\d+$/.test(value)) {
-    const number = Number(value);
-    return Number.isSafeInteger(number) ? number : null;
-  }
-  if (field === 'time') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? null : parsed;
-  }
-  return null;
-}
-
-// `*` is the only wildcard of the query language; LIKE's own % and _ are escaped to stay literal.
-function toLikePattern(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, '%');
-}
-
-function invalid(message: string): AppError {
-  return new AppError('QUERY_VALUE_INVALID', { message });
 }

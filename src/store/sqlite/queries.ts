@@ -1,10 +1,10 @@
-import { AppError } from '../../core/errors.js';
 import { ipKey } from '../ip-key.js';
+import { BARE_TERM_FIELDS, invalidQueryValue, SEARCH_COLUMNS, toInteger, toLikePattern } from '../search-columns.js';
 import type { SearchField, SearchFilter } from '../search-query.js';
 
 /**
  * Every SQL text the SQLite store runs. Values always travel as parameters; the only text assembled at
- * run time comes from the fixed column map below and from operators, never from user input.
+ * run time comes from the fixed column map of search-columns.ts and from operators, never from user input.
  */
 export const SQL = {
   // Pragma bodies, for better-sqlite3's db.pragma().
@@ -177,48 +177,6 @@ export function histogramEventsSql(where: readonly string[]): string {
   return `SELECT start, sum(n) AS n FROM (${tiers.join(' UNION ALL ')}) GROUP BY start ORDER BY start`;
 }
 
-interface ColumnInfo {
-  readonly column: string;
-  readonly kind: 'text' | 'integer' | 'ip';
-  // Declared COLLATE NOCASE in the schema; wildcards use LIKE (case-insensitive) instead of GLOB.
-  readonly nocase: boolean;
-}
-
-const COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
-  id: { column: 'id', kind: 'text', nocase: false },
-  time: { column: 'time', kind: 'integer', nocase: false },
-  source: { column: 'source', kind: 'text', nocase: false },
-  account_id: { column: 'account_id', kind: 'text', nocase: false },
-  dataset: { column: 'dataset', kind: 'text', nocase: false },
-  class_uid: { column: 'class_uid', kind: 'integer', nocase: false },
-  activity: { column: 'activity', kind: 'text', nocase: false },
-  outcome: { column: 'outcome', kind: 'text', nocase: true },
-  user: { column: 'user_name', kind: 'text', nocase: true },
-  src_ip: { column: 'src_ip', kind: 'ip', nocase: false },
-  country: { column: 'country', kind: 'text', nocase: true },
-  app: { column: 'app', kind: 'text', nocase: true },
-  app_uid: { column: 'app_uid', kind: 'text', nocase: false },
-  idp: { column: 'idp', kind: 'text', nocase: true },
-  ray_id: { column: 'ray_id', kind: 'text', nocase: false },
-};
-
-// Fields a bare word (no `field:`) is matched against.
-const BARE_TERM_FIELDS: readonly SearchField[] = [
-  'user',
-  'src_ip',
-  'app',
-  'app_uid',
-  'idp',
-  'ray_id',
-  'country',
-  'activity',
-  'outcome',
-];
-
-export function columnFor(field: SearchField): string {
-  return COLUMNS[field].column;
-}
-
 export interface CompiledSql {
   readonly sql: string;
   readonly params: readonly (string | number)[];
@@ -250,7 +208,8 @@ function compileNode(filter: SearchFilter, params: (string | number)[]): string 
     case 'cidr': {
       const start = ipKey(filter.start);
       const end = ipKey(filter.end);
-      if (start === null || end === null) throw invalid(`"${filter.start}".."${filter.end}" is not an address range.`);
+      if (start === null || end === null)
+        throw invalidQueryValue(`"${filter.start}".."${filter.end}" is not an address range.`);
       params.push(start, end);
       return '(ip_key IS NOT NULL AND ip_key BETWEEN ? AND ?)';
     }
@@ -260,7 +219,7 @@ function compileNode(filter: SearchFilter, params: (string | number)[]): string 
 }
 
 function compileTerm(field: SearchField, value: string, wildcard: boolean, params: (string | number)[]): string {
-  const info = COLUMNS[field];
+  const info = SEARCH_COLUMNS[field];
   if (info.kind === 'integer' && !wildcard) {
     const number = toInteger(field, value);
     // A bare word that is not a number simply cannot match an integer column.
@@ -288,17 +247,17 @@ function compileTerm(field: SearchField, value: string, wildcard: boolean, param
 }
 
 function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: (string | number)[]): string {
-  const info = COLUMNS[filter.field];
+  const info = SEARCH_COLUMNS[filter.field];
   const column = info.kind === 'ip' ? 'ip_key' : info.column;
   const bound = (value: string | number): string | number => {
     if (info.kind === 'integer') {
       const number = typeof value === 'number' ? value : toInteger(filter.field, value);
-      if (number === null) throw invalid(`"${String(value)}" is not a valid bound for ${filter.field}.`);
+      if (number === null) throw invalidQueryValue(`"${String(value)}" is not a valid bound for ${filter.field}.`);
       return number;
     }
     if (info.kind === 'ip') {
       const key = ipKey(String(value));
-      if (key === null) throw invalid(`"${String(value)}" is not an IP address.`);
+      if (key === null) throw invalidQueryValue(`"${String(value)}" is not an IP address.`);
       return key;
     }
     return String(value);
@@ -315,28 +274,7 @@ function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: 
   return `(${parts.join(' AND ')})`;
 }
 
-// Integers for `time` may be epoch ms or an ISO 8601 timestamp; other integer fields take digits only.
-function toInteger(field: SearchField, value: string): number | null {
-  if (/^-?\d+$/.test(value)) {
-    const number = Number(value);
-    return Number.isSafeInteger(number) ? number : null;
-  }
-  if (field === 'time') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? null : parsed;
-  }
-  return null;
-}
-
-function toLikePattern(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, '%');
-}
-
 // GLOB has no escape character; a literal metacharacter is written as a one-character class.
 function toGlobPattern(value: string): string {
   return value.replace(/[?[\]]/g, (char) => `[${char}]`);
-}
-
-function invalid(message: string): AppError {
-  return new AppError('QUERY_VALUE_INVALID', { message });
 }

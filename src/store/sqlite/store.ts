@@ -15,6 +15,7 @@ import { decodePageToken, encodePageToken } from '../page-token.js';
 import { rowToEvent, type EventRow } from '../rows/event-rows.js';
 import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
 import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
+import { columnFor } from '../search-columns.js';
 import type { PageRequest, SearchQuery } from '../search-query.js';
 import type {
   AggregateBucket,
@@ -40,7 +41,6 @@ import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
 import {
   aggregateEventsSql,
   compileFilter,
-  columnFor,
   countEventsSql,
   EVENT_SQL,
   histogramEventsSql,
