@@ -13,6 +13,8 @@ import type {
   UserChange,
   UserRecord,
 } from '../auth-store.js';
+import { inTransaction } from './in-transaction.js';
+import { PG_TYPES } from './pg-types.js';
 import { parseDatabaseUrl, pgCode, wellFormed } from './store.js';
 import {
   rowToApiKey,
@@ -32,17 +34,6 @@ export interface PostgresAuthStoreOptions {
 }
 
 const DEFAULT_POOL_SIZE = 4;
-const INT8_OID = 20;
-const parseInt8 = (value: string): number => Number(value);
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === INT8_OID && format !== 'binary'
-      ? parseInt8
-      : (pg.types.getTypeParser as (oid: number, format: string) => unknown)(
-          oid,
-          format ?? 'text',
-        )) as typeof pg.types.getTypeParser,
-};
 
 const SQL = {
   insertUser: 'INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id',
@@ -98,7 +89,7 @@ export class PostgresAuthStore implements AuthStore {
       connectionString,
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
       connectionTimeoutMillis: 10_000,
-      types: TYPES,
+      types: PG_TYPES,
       ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
     });
     pool.on('error', () => {
@@ -304,17 +295,8 @@ export class PostgresAuthStore implements AuthStore {
       throw writeFailed(error);
     }
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
+      return await inTransaction(client, work);
     } catch (error) {
-      const rollback = await client.query('ROLLBACK').then(
-        () => undefined,
-        (rollbackError: unknown) => rollbackError,
-      );
-      client.release(rollback instanceof Error ? rollback : undefined);
       throw writeFailed(error);
     }
   }

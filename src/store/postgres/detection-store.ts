@@ -33,6 +33,7 @@ import {
   type RuleSettingRow,
 } from '../rows/alert-rows.js';
 import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { inTransaction } from './in-transaction.js';
 
 const SQL = {
   // `seq` lives with the id that claimed the event (migration 5); the row is found through its time and id.
@@ -210,17 +211,8 @@ export class PostgresDetectionStore implements DetectionStore {
       throw failed(action, error);
     }
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
+      return await inTransaction(client, work);
     } catch (error) {
-      const rollback = await client.query('ROLLBACK').then(
-        () => undefined,
-        (rollbackError: unknown) => rollbackError,
-      );
-      client.release(rollback instanceof Error ? rollback : undefined);
       throw failed(action, error);
     }
   }

@@ -28,6 +28,8 @@ import type {
 } from '../store.js';
 import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
+import { inTransaction } from './in-transaction.js';
+import { PG_TYPES } from './pg-types.js';
 import { postgresDashboard } from './dashboard.js';
 import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { takePostgresRateToken } from './rate-buckets.js';
@@ -61,21 +63,6 @@ const MAX_PAGE_LIMIT = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const PARTITION_NAME = /^events_p(\d{4,6})(\d{2})$/;
-const INT8_OID = 20;
-
-// bigint columns hold epoch ms and counts, all far below 2^53; reading them as numbers keeps the rows plain.
-// Set per pool, so other users of the pg module in the process keep its defaults.
-const parseInt8 = (value: string): number => Number(value);
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === INT8_OID && format !== 'binary'
-      ? parseInt8
-      : (pg.types.getTypeParser as (oid: number, format: string) => unknown)(
-          oid,
-          format ?? 'text',
-        )) as typeof pg.types.getTypeParser,
-};
-
 /** Where a store connects, with any password left out: safe for messages and logs. */
 export interface PostgresTarget {
   readonly host: string;
@@ -183,7 +170,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       connectionString,
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      types: TYPES,
+      types: PG_TYPES,
       ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
     });
     // An idle connection the server closed must not crash the process; the next query gets a fresh one.
@@ -666,18 +653,12 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       throw failed(error);
     }
     try {
-      await client.query(options.readOnly === true ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      // A connection whose rollback fails is broken; releasing it with the error makes the pool drop it.
-      const rollback = await client.query('ROLLBACK').then(
-        () => undefined,
-        (rollbackError: unknown) => rollbackError,
+      return await inTransaction(
+        client,
+        work,
+        options.readOnly === true ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN',
       );
-      client.release(rollback instanceof Error ? rollback : undefined);
+    } catch (error) {
       if (error instanceof AppError) throw error;
       throw failed(error);
     }
