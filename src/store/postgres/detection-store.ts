@@ -2,8 +2,6 @@ import type pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
 import {
-  alertIdFor,
-  severityRank,
   type AlertChange,
   type AlertFiring,
   type AlertHistoryEntry,
@@ -16,6 +14,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
+import { firingSpan, groupedSeverity } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -25,7 +24,6 @@ import {
   rowToEvidence,
   rowToHistoryEntry,
   rowToRuleSetting,
-  sortEvidence,
   SYSTEM_ACTOR,
   type AlertHistoryRow,
   type AlertRow,
@@ -220,13 +218,7 @@ export class PostgresDetectionStore implements DetectionStore {
 
 // Inside the commit's transaction; true when the firing opened a new alert.
 async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: number): Promise<boolean> {
-  const evidence = sortEvidence(firing.evidence);
-  const first = evidence[0];
-  const last = evidence[evidence.length - 1];
-  if (first === undefined || last === undefined) {
-    throw new AppError('INTERNAL', { message: `Rule ${firing.ruleId} fired without evidence.` });
-  }
-  const id = alertIdFor(firing.ruleId, firing.entityKey, first.eventId);
+  const { evidence, first, last, id } = firingSpan(firing);
   const existing =
     (await client.query<AlertRow>(SQL.alert, [id])).rows[0] ??
     (
@@ -265,10 +257,7 @@ async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: numb
   ]);
   const totals = (await client.query<{ n: number; first: number; last: number }>(SQL.evidenceTotals, [alertId]))
     .rows[0] ?? { n: 0, first: first.eventTime, last: last.eventTime };
-  const severity =
-    existing !== undefined && severityRank(existing.severity) > severityRank(firing.severity)
-      ? existing.severity
-      : firing.severity;
+  const severity = groupedSeverity(existing, firing);
   if (existing !== undefined && severity !== existing.severity) {
     await history(client, alertId, now, SYSTEM_ACTOR, 'escalated', { from: existing.severity, to: severity });
   }

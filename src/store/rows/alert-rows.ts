@@ -116,11 +116,6 @@ export function alertListLimit(limit: number): number {
   return Math.max(1, Math.min(MAX_ALERT_LIMIT, Math.floor(limit)));
 }
 
-/** A firing's evidence from oldest to newest, ties broken by event id, so the first event names the alert. */
-export function sortEvidence(evidence: readonly EvidenceRef[]): EvidenceRef[] {
-  return [...evidence].sort((a, b) => a.eventTime - b.eventTime || compare(a.eventId, b.eventId));
-}
-
 /** Refuses a change that closes without a reason or gives a reason without closing, before any I/O. */
 export function checkAlertChange(change: AlertChange): void {
   if (change.closeReason !== undefined && change.status !== 'closed') {
@@ -160,10 +155,6 @@ function invalidChange(message: string): AppError {
     message,
     hint: 'zerotrail alerts close ID --reason true_positive|benign|false_positive',
   });
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function alertNotFound(id: string): NotFoundError {

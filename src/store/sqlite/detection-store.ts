@@ -4,8 +4,6 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
 import {
-  alertIdFor,
-  severityRank,
   type AlertChange,
   type AlertFiring,
   type AlertHistoryEntry,
@@ -18,6 +16,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
+import { firingSpan, groupedSeverity } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -27,7 +26,6 @@ import {
   rowToEvidence,
   rowToHistoryEntry,
   rowToRuleSetting,
-  sortEvidence,
   SYSTEM_ACTOR,
   type AlertHistoryRow,
   type AlertRow,
@@ -146,13 +144,7 @@ export class SqliteDetectionStore implements DetectionStore {
 
   // Inside the commit's transaction; true when the firing opened a new alert.
   #applyFiring(firing: AlertFiring, now: number): boolean {
-    const evidence = sortEvidence(firing.evidence);
-    const first = evidence[0];
-    const last = evidence[evidence.length - 1];
-    if (first === undefined || last === undefined) {
-      throw new AppError('INTERNAL', { message: `Rule ${firing.ruleId} fired without evidence.` });
-    }
-    const id = alertIdFor(firing.ruleId, firing.entityKey, first.eventId);
+    const { evidence, first, last, id } = firingSpan(firing);
     const existing =
       (this.#statement(SQL.alert).get(id) as AlertRow | undefined) ??
       (this.#statement(SQL.groupFor).get(
@@ -186,10 +178,7 @@ export class SqliteDetectionStore implements DetectionStore {
     const insertEvidence = this.#statement(SQL.insertEvidence);
     for (const ref of evidence) insertEvidence.run(alertId, ref.eventId, ref.eventTime);
     const totals = this.#statement(SQL.evidenceTotals).get(alertId) as { n: number; first: number; last: number };
-    const severity =
-      existing !== undefined && severityRank(existing.severity) > severityRank(firing.severity)
-        ? existing.severity
-        : firing.severity;
+    const severity = groupedSeverity(existing, firing);
     if (existing !== undefined && severity !== existing.severity) {
       this.#history(alertId, now, SYSTEM_ACTOR, 'escalated', { from: existing.severity, to: severity });
     }
