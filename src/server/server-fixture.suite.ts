@@ -38,13 +38,15 @@ export async function startServerFixture(
     readonly loginLimits?: LoginLimits;
     readonly tls?: { readonly cert: string; readonly key: string };
     readonly webRoot?: string;
+    /** Where the clock starts; tests that collect from the simulator start it at the wall clock, as its events are. */
+    readonly startMs?: number;
   } = {},
 ): Promise<ServerFixture> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zerotrail-server-'));
   const captured: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk));
-  const clock = new ManualClock(Date.UTC(2026, 10, 25, 12));
+  const clock = new ManualClock(options.startMs ?? Date.UTC(2026, 10, 25, 12));
   const config = loadConfig({ env: options.env ?? {}, dataDir });
   const app = await openApp(config, { logger: createLogger({ level: 'debug', destination: sink }), clock });
   const auth = await SqliteAuthStore.open({ path: join(dataDir, DATABASE_FILE) });
