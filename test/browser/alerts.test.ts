@@ -1,21 +1,7 @@
-import { PassThrough } from 'node:stream';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { createLogger } from '../../src/core/logger.js';
-import { runInProcess } from '../helpers/cli.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { startLab, type BrowserLab, type PageWatch } from './browser-harness.js';
 
 const USERS = {
   admin: { name: 'ada@example.com', password: 'correct-horse-battery-staple' },
@@ -58,63 +44,31 @@ function denied(n: number, time: number, user: string, app: string): NormalizedE
  * an admin disables the rule and sees a broken rule refused inline, and a viewer can read but not act.
  */
 describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let lab: BrowserLab;
 
   beforeAll(async () => {
-    ensureWebBuild();
-    dir = makeTempDir('browser-alerts');
-    const env: Record<string, string> = { ZEROTRAIL_DATA_DIR: dir.path, ZEROTRAIL_LOG_LEVEL: 'error' };
-    for (const role of ['admin', 'analyst', 'viewer'] as const) {
-      const added = await runInProcess(['user', 'add', USERS[role].name, '--role', role], {
-        env,
-        input: `${USERS[role].password}\n`,
-      });
-      expect(added.code, added.stderr).toBe(0);
-    }
-    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
-      logger: createLogger({ level: 'error', destination: new PassThrough() }),
-      clock: systemClock,
+    lab = await startLab({
+      name: 'browser-alerts',
+      users: (['admin', 'analyst', 'viewer'] as const).map((role) => ({ ...USERS[role], role })),
+      seed: async (app) => {
+        const start = Date.now() - 2 * 60 * MINUTE;
+        await app.store.append(
+          [
+            ...Array.from({ length: 12 }, (_, n) => denied(n, start + n * 20_000, ALICE, 'Wiki')),
+            ...Array.from({ length: 11 }, (_, n) => denied(100 + n, start + n * 20_000, HOSTILE_USER, HOSTILE_APP)),
+          ],
+          { id: 'cf/access_requests', value: {} },
+        );
+        const result = await app.detector.catchUp();
+        expect(result.created).toBeGreaterThanOrEqual(2);
+      },
     });
-    try {
-      const start = Date.now() - 2 * 60 * MINUTE;
-      await app.store.append(
-        [
-          ...Array.from({ length: 12 }, (_, n) => denied(n, start + n * 20_000, ALICE, 'Wiki')),
-          ...Array.from({ length: 11 }, (_, n) => denied(100 + n, start + n * 20_000, HOSTILE_USER, HOSTILE_APP)),
-        ],
-        { id: 'cf/access_requests', value: {} },
-      );
-      const result = await app.detector.catchUp();
-      expect(result.created).toBeGreaterThanOrEqual(2);
-    } finally {
-      await app.close();
-    }
-    serve = await startServe(env, ['--no-collect']);
-    browser = await launchChromium();
   }, 180_000);
 
-  afterAll(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await serve?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
-  async function signIn(role: Role, path: string): Promise<{ page: Page; watch: PageWatch }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const watch = watchPage(page);
-    await page.goto(`${serve.url}${path}`);
-    await page.getByLabel('User name').fill(USERS[role].name);
-    await page.getByLabel('Password').fill(USERS[role].password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
-    return { page, watch };
+  function signIn(role: Role, path: string): Promise<{ page: Page; watch: PageWatch }> {
+    return lab.openSignedInPage(USERS[role], path, { viewport: { width: 1280, height: 900 } });
   }
 
   function aliceRow(page: Page) {

@@ -2,9 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { openApp, type App } from '../../src/app.js';
 import { runCli } from '../../src/cli/index.js';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/core/clock.js';
+import { createLogger } from '../../src/core/logger.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { REPO_ROOT, runInProcess } from '../helpers/cli.js';
+import { simulatorEnv } from '../helpers/collector-env.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 export const WEB_SOURCE = join(REPO_ROOT, 'src', 'web');
 export const WEB_BUILD = join(REPO_ROOT, 'dist', 'web');
@@ -151,5 +159,166 @@ export async function startServe(
       throw new Error(`zerotrail serve did not start within 30 s:\n${text}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface LabUser {
+  readonly name: string;
+  readonly password: string;
+  readonly role: 'admin' | 'analyst' | 'viewer';
+}
+
+export interface LabOptions {
+  /** Prefix of the temporary data directory. */
+  readonly name: string;
+  readonly users: readonly LabUser[];
+  /** Starts the Cloudflare API simulator with these options; without it serve runs with --no-collect. */
+  readonly simulator?: SimulatorOptions;
+  /** Added to the environment of every command (backfill, interval). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Adds a data source of this name for the simulator's account, its token in CF_TOKEN. */
+  readonly source?: string;
+  /** Writes to the store before serve starts (events, detections). */
+  seed?(app: App): Promise<unknown>;
+}
+
+export interface OpenedPage {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly watch: PageWatch;
+  close(): Promise<void>;
+}
+
+export interface PageOptions {
+  readonly viewport?: { readonly width: number; readonly height: number };
+  readonly acceptDownloads?: boolean;
+}
+
+export interface SignInOptions extends PageOptions {
+  /** What the signed-in page shows once ready; the navigation by default. */
+  readonly ready?: (page: Page) => Locator;
+}
+
+/** A data directory with users (and data), a running `zerotrail serve` on it, and chromium to look at it. */
+export interface BrowserLab {
+  readonly dir: { readonly path: string; remove(): void };
+  readonly env: Record<string, string>;
+  readonly serve: RunningServe;
+  readonly browser: Browser;
+  /** A new browser context and page, not signed in, with the tests' default timeout and a watch on it. */
+  openPage(options?: PageOptions): Promise<OpenedPage>;
+  /** A new page that has signed in as `user` through the login form shown at `path`. */
+  openSignedInPage(
+    user: Pick<LabUser, 'name' | 'password'>,
+    path: string,
+    options?: SignInOptions,
+  ): Promise<OpenedPage>;
+  /** Closes the pages it opened, chromium, serve and the simulator, and removes the data directory. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_VIEWPORT = { width: 1280, height: 800 } as const;
+
+/** Fills and submits the login form `page` shows and waits until the app is ready. */
+export async function signIn(
+  page: Page,
+  user: Pick<LabUser, 'name' | 'password'>,
+  ready: (page: Page) => Locator = (signed) => signed.getByRole('navigation', { name: 'Pages' }),
+): Promise<void> {
+  await page.getByLabel('User name').fill(user.name);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await ready(page).waitFor();
+}
+
+/** A lab that collects from the Cloudflare API simulator. */
+export type SimulatedLab = BrowserLab & { readonly simulator: Simulator };
+
+/**
+ * Builds the UI when stale, fills a fresh data directory and starts serve and chromium on it. What started
+ * before a failure is stopped again, so a broken set-up leaves no process behind.
+ */
+export async function startLab(options: LabOptions & { simulator: SimulatorOptions }): Promise<SimulatedLab>;
+export async function startLab(options: LabOptions): Promise<BrowserLab>;
+export async function startLab(options: LabOptions): Promise<BrowserLab & { readonly simulator?: Simulator }> {
+  ensureWebBuild();
+  const stops: (() => Promise<unknown> | void)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const simulator =
+      options.simulator === undefined
+        ? undefined
+        : await startSimulator({ rateLimit: { requests: 1_000_000, windowSecs: 300 }, ...options.simulator });
+    if (simulator !== undefined) stops.push(() => simulator.stop());
+    const dir = makeTempDir(options.name);
+    stops.push(() => dir.remove());
+    const base = { ZEROTRAIL_LOG_LEVEL: 'error', ...options.env };
+    const env =
+      simulator === undefined
+        ? { ZEROTRAIL_DATA_DIR: dir.path, ...base }
+        : simulatorEnv(simulator, dir.path, {
+            ...base,
+            ...(options.source === undefined ? {} : { CF_TOKEN: simulator.token }),
+          });
+    for (const user of options.users) {
+      const added = await runInProcess(['user', 'add', user.name, '--role', user.role], {
+        env,
+        input: `${user.password}\n`,
+      });
+      expect(added.code, added.stderr).toBe(0);
+    }
+    if (options.source !== undefined && simulator !== undefined) {
+      const source = await runInProcess(
+        ['source', 'add', '--name', options.source, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
+        { env },
+      );
+      expect(source.code, source.stderr).toBe(0);
+    }
+    if (options.seed !== undefined) {
+      const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
+        logger: createLogger({ level: 'error', destination: new PassThrough() }),
+        clock: systemClock,
+      });
+      try {
+        await options.seed(app);
+      } finally {
+        await app.close();
+      }
+    }
+    const serve = await startServe(env, simulator === undefined ? ['--no-collect'] : []);
+    stops.push(() => serve.stop());
+    const browser = await launchChromium();
+    stops.push(() => browser.close());
+    const openPage = async (pageOptions: PageOptions = {}): Promise<OpenedPage> => {
+      const context = await browser.newContext({
+        viewport: pageOptions.viewport ?? DEFAULT_VIEWPORT,
+        ...(pageOptions.acceptDownloads === true ? { acceptDownloads: true } : {}),
+      });
+      const close = (): Promise<void> => context.close();
+      stops.push(close);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      return { context, page, watch: watchPage(page), close };
+    };
+    return {
+      ...(simulator === undefined ? {} : { simulator }),
+      dir,
+      env,
+      serve,
+      browser,
+      openPage,
+      async openSignedInPage(user, path, signInOptions = {}) {
+        const opened = await openPage(signInOptions);
+        await opened.page.goto(`${serve.url}${path}`);
+        await signIn(opened.page, user, signInOptions.ready);
+        return opened;
+      },
+      close: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
 }

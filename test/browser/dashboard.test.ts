@@ -1,26 +1,11 @@
-import { PassThrough } from 'node:stream';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { createLogger } from '../../src/core/logger.js';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { startLab, type BrowserLab, type LabUser, type PageWatch } from './browser-harness.js';
 
 const ANALYST = 'dana@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
+const ANALYST_USER: LabUser = { name: ANALYST, password: PASSWORD, role: 'analyst' };
 const SOURCE = 'Dashboard Lab';
 const HOUR = 3_600_000;
 // Logins the simulator serves, all in the past, so the numbers stop moving once the backfill is stored.
@@ -71,73 +56,35 @@ interface DashboardAnswer {
  * serve`, reads the numbers the API and the store give, and drills down from a bar and a country into Explore.
  */
 describe('the dashboard in the web UI', { timeout: 180_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let context: BrowserContext;
+  let lab: BrowserLab;
   let page: Page;
   let watch: PageWatch;
   let from: string;
   let to: string;
 
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
     from = new Date(now - 30 * HOUR).toISOString();
     to = new Date(now).toISOString();
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 26 * HOUR, toMs: now - 60_000, count: SIMULATED },
+    lab = await startLab({
+      name: 'browser-dashboard',
+      simulator: { traffic: { kind: 'fixed', fromMs: now - 26 * HOUR, toMs: now - 60_000, count: SIMULATED } },
+      env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '2' },
+      users: [ANALYST_USER],
+      source: SOURCE,
+      seed: (app) =>
+        app.store.append(
+          TRAVELS.map((_, index) => travel(index, now)),
+          { id: `${SOURCE}/travels`, value: {} },
+        ),
     });
-    dir = makeTempDir('browser-dashboard');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '2',
-      CF_TOKEN: simulator.token,
-    });
-    const user = await runInProcess(['user', 'add', ANALYST, '--role', 'analyst'], { env, input: PASSWORD });
-    expect(user.code, user.stderr).toBe(0);
-    const source = await runInProcess(
-      ['source', 'add', '--name', SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
-      { env },
-    );
-    expect(source.code, source.stderr).toBe(0);
-    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
-      logger: createLogger({ level: 'error', destination: new PassThrough() }),
-      clock: systemClock,
-    });
-    try {
-      await app.store.append(
-        TRAVELS.map((_, index) => travel(index, now)),
-        { id: `${SOURCE}/travels`, value: {} },
-      );
-    } finally {
-      await app.close();
-    }
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
-    await page.goto(`${serve.url}/dashboard`);
-    await page.getByLabel('User name').fill(ANALYST);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    ({ page, watch } = await lab.openSignedInPage(ANALYST_USER, '/dashboard'));
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   async function api<T>(path: string): Promise<T> {
-    const response = await page.request.get(`${serve.url}${path}`);
+    const response = await page.request.get(`${lab.serve.url}${path}`);
     expect(response.status(), path).toBe(200);
     return (await response.json()) as T;
   }
@@ -169,7 +116,7 @@ describe('the dashboard in the web UI', { timeout: 180_000 }, () => {
     );
     expect(answer.users.slice(0, 3).map((u) => u.total)).toEqual(byUser.buckets.map((b) => b.count));
 
-    await page.goto(`${serve.url}/dashboard?${range()}`);
+    await page.goto(`${lab.serve.url}/dashboard?${range()}`);
     const tiles = page.getByRole('region', { name: 'Totals' });
     const tile = async (label: string): Promise<number> =>
       Number(((await tiles.locator(`[data-tile="${label}"] .tile-value`).textContent()) ?? '').replace(/,/g, ''));
@@ -230,7 +177,7 @@ describe('the dashboard in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('says so when a period holds nothing, and ran without a dialog, a CSP violation or a page error', async () => {
-    await page.goto(`${serve.url}/dashboard?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`);
+    await page.goto(`${lab.serve.url}/dashboard?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`);
     await page.getByText('No authentications in this period.', { exact: false }).waitFor();
     expect(watch).toEqual({ dialogs: [], cspViolations: [], pageErrors: [] });
   });

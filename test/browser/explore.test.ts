@@ -1,25 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { createLogger } from '../../src/core/logger.js';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { startLab, type BrowserLab, type LabUser, type PageWatch } from './browser-harness.js';
 
 // The part of a scrolling element the tests touch; the test files are compiled without the DOM library.
 interface Scrollable {
@@ -30,8 +14,7 @@ interface Scrollable {
   scrollBy(options: { readonly top: number }): void;
 }
 
-const ANALYST = 'ellen@example.com';
-const PASSWORD = 'correct-horse-battery-staple';
+const ANALYST: LabUser = { name: 'ellen@example.com', password: 'correct-horse-battery-staple', role: 'analyst' };
 const SOURCE = 'Explore Lab';
 const HOUR = 3_600_000;
 // More access events than three pages of the table, spread over the last six hours.
@@ -72,63 +55,24 @@ function zoeEvents(nowMs: number): NormalizedEvent[] {
  * scrolling through more rows than one page, and the streamed export.
  */
 describe('Explore in the web UI', { timeout: 240_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let context: BrowserContext;
+  let lab: BrowserLab;
   let page: Page;
   let watch: PageWatch;
 
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: SIMULATED },
+    lab = await startLab({
+      name: 'browser-explore',
+      simulator: { traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: SIMULATED } },
+      env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1' },
+      users: [ANALYST],
+      source: SOURCE,
+      seed: (app) => app.store.append(zoeEvents(now), { id: `${SOURCE}/zoe`, value: {} }),
     });
-    dir = makeTempDir('browser-explore');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-      CF_TOKEN: simulator.token,
-    });
-    const user = await runInProcess(['user', 'add', ANALYST, '--role', 'analyst'], { env, input: PASSWORD });
-    expect(user.code, user.stderr).toBe(0);
-    const source = await runInProcess(
-      ['source', 'add', '--name', SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
-      { env },
-    );
-    expect(source.code, source.stderr).toBe(0);
-    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
-      logger: createLogger({ level: 'error', destination: new PassThrough() }),
-      clock: systemClock,
-    });
-    try {
-      await app.store.append(zoeEvents(now), { id: `${SOURCE}/zoe`, value: {} });
-    } finally {
-      await app.close();
-    }
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
-    await page.goto(`${serve.url}/explore`);
-    await page.getByLabel('User name').fill(ANALYST);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    ({ page, watch } = await lab.openSignedInPage(ANALYST, '/explore', { acceptDownloads: true }));
   }, 240_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   const table = (): Locator => page.getByRole('table', { name: 'Matching events' });
   const rows = (): Locator => table().locator('tbody tr');
@@ -159,7 +103,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
 
   it('counts every match in the histogram and loads further pages while scrolling, rendering only rows in view', async () => {
     // The collector backfills the simulated hours right after it starts.
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(ACCESS)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(ACCESS)}`);
     await expect
       .poll(
         async () => {
@@ -244,7 +188,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
   });
 
   it('completes field names and values from the keyboard, and marks a syntax error while typing', async () => {
-    await page.goto(`${serve.url}/explore`);
+    await page.goto(`${lab.serve.url}/explore`);
     const query = page.getByRole('textbox', { name: 'Query' });
     const suggestions = page.getByRole('listbox', { name: 'Suggestions' });
     await query.click();
@@ -289,7 +233,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
   });
 
   it('filters for and against a value from the table and from the event panel', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
     await rows().first().waitFor();
     expect(await rows().count()).toBe(ZOE_EVENTS);
 
@@ -323,7 +267,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
   });
 
   it('pivots from a value to its timeline, and to an Explore search for a value without one', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`user:${ZOE} AND outcome:failure`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`user:${ZOE} AND outcome:failure`)}`);
     await rows().first().waitFor();
     const user = await openValueMenu(rows().first(), 'User');
     await user.getByRole('menuitem', { name: 'Timeline of this user' }).click();
@@ -339,7 +283,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
   });
 
   it('chooses the columns, keeps them in the link, and remembers them in this browser', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
     await rows().first().waitFor();
     await page.getByRole('button', { name: 'Columns' }).click();
     const chooser = page.getByRole('group', { name: 'Columns shown' });
@@ -358,7 +302,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
     expect((await columnTexts('Ray id')).every((ray) => /^a\d{15}$/.test(ray))).toBe(true);
 
     // A link without columns shows the ones chosen last here.
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`user:${ZOE}`)}`);
     await rows().first().waitFor();
     expect(await table().locator('thead th').allTextContents()).toContain('Ray id');
     expect(await table().locator('thead th').allTextContents()).not.toContain('Country');
@@ -368,7 +312,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
   });
 
   it('exports the whole result as CSV and NDJSON, streamed to a download', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(ACCESS)}&from=-7d`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(ACCESS)}&from=-7d`);
     await rows().first().waitFor();
     await expect.poll(() => total()).toBe(SIMULATED + ZOE_EVENTS);
     const matches = await total();
@@ -378,7 +322,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
       page.getByRole('link', { name: 'Export CSV' }).click(),
     ]);
     expect(csvDownload.suggestedFilename()).toBe('zerotrail-events.csv');
-    const csvPath = join(dir.path, 'export.csv');
+    const csvPath = join(lab.dir.path, 'export.csv');
     await csvDownload.saveAs(csvPath);
     const csvLines = readFileSync(csvPath, 'utf8').trimEnd().split('\n');
     expect(csvLines[0]?.split(',').slice(0, 4)).toEqual(['id', 'time', 'outcome', 'user']);
@@ -389,7 +333,7 @@ describe('Explore in the web UI', { timeout: 240_000 }, () => {
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Export NDJSON' }).click(),
     ]);
-    const ndjsonPath = join(dir.path, 'export.ndjson');
+    const ndjsonPath = join(lab.dir.path, 'export.ndjson');
     await ndjsonDownload.saveAs(ndjsonPath);
     const records = readFileSync(ndjsonPath, 'utf8')
       .trimEnd()

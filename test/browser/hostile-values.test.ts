@@ -1,23 +1,7 @@
-import { PassThrough } from 'node:stream';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/core/clock.js';
-import { createLogger } from '../../src/core/logger.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { startLab, type BrowserLab, type LabUser, type PageWatch } from './browser-harness.js';
 
 // The part of a scrolling element the tests touch; the test files are compiled without the DOM library.
 interface Scrollable {
@@ -28,8 +12,7 @@ interface Scrollable {
   scrollBy(options: { readonly top: number }): void;
 }
 
-const ADMIN = 'grace@example.com';
-const PASSWORD = 'correct-horse-battery-staple';
+const ADMIN: LabUser = { name: 'grace@example.com', password: 'correct-horse-battery-staple', role: 'admin' };
 const HOUR = 3_600_000;
 
 // Each payload would announce itself through a dialog if the page ever ran it.
@@ -81,68 +64,31 @@ function hostileEvent(nowMs: number): NormalizedEvent {
  * Whatever they hold, the UI must show them as text, run nothing and link nowhere.
  */
 describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let context: BrowserContext;
+  let lab: BrowserLab;
   let page: Page;
   let watch: PageWatch;
 
   // Building the UI when it is stale and starting chromium can take a while on a loaded machine.
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
-    // Every simulated access event carries one hostile value (HTML, SQL, control characters, 100 kB strings).
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 150 },
-      faults: { hostileValues: { fraction: 1 } },
+    lab = await startLab({
+      name: 'browser-hostile',
+      // Every simulated access event carries one hostile value (HTML, SQL, control characters, 100 kB strings).
+      simulator: {
+        traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 150 },
+        faults: { hostileValues: { fraction: 1 } },
+      },
+      env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1' },
+      users: [ADMIN],
+      source: HOSTILE_SOURCE,
+      seed: (app) => app.store.append([hostileEvent(now)], { id: `${LAB}/access_requests`, value: {} }),
     });
-    dir = makeTempDir('browser-hostile');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-      CF_TOKEN: simulator.token,
-    });
-    const user = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: PASSWORD });
-    expect(user.code, user.stderr).toBe(0);
-    const source = await runInProcess(
-      ['source', 'add', '--name', HOSTILE_SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
-      { env },
-    );
-    expect(source.code, source.stderr).toBe(0);
-
-    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
-      logger: createLogger({ level: 'error', destination: new PassThrough() }),
-      clock: systemClock,
-    });
-    try {
-      await app.store.append([hostileEvent(now)], { id: `${LAB}/access_requests`, value: {} });
-    } finally {
-      await app.close();
-    }
-
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
-    await page.goto(`${serve.url}/sources`);
-    await page.getByLabel('User name').fill(ADMIN);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Data sources', exact: true }).waitFor();
+    ({ page, watch } = await lab.openSignedInPage(ADMIN, '/sources', {
+      ready: (signed) => signed.getByRole('heading', { name: 'Data sources', exact: true }),
+    }));
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   /** Gives an injected handler time to fire, then checks that nothing ran, was injected or links to script. */
   async function expectInert(): Promise<void> {
@@ -176,7 +122,7 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('renders the stored hostile event as inert text in the table and in every part of the event panel', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
     await rows.first().waitFor();
     expect(await rows.count()).toBe(1);
@@ -207,7 +153,7 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('shows hostile values as text in value menus, query suggestions and beside the column chooser', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
     const row = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr').first();
     await row.waitFor();
     await row.hover();
@@ -252,7 +198,7 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('renders every simulated hostile value as text, through all pages of results and their raw records', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
     const results = page.locator('.results');
     const loaded = async (): Promise<number> =>

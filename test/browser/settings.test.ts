@@ -1,18 +1,8 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess } from '../helpers/cli.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { signIn, startLab, type BrowserLab, type PageWatch } from './browser-harness.js';
 
-const ADMIN = 'ada@example.com';
-const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+const ADMIN = { name: 'ada@example.com', password: 'correct-horse-battery-staple' } as const;
 const ANALYST = 'alan@example.com';
 const ANALYST_PASSWORD = 'analyst-battery-staple-horse';
 const KEY_LABEL = 'SIEM pull';
@@ -21,51 +11,28 @@ function keyRow(page: Page): Locator {
   return page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ hasText: KEY_LABEL });
 }
 
-async function signIn(page: Page, url: string, name: string, password: string): Promise<void> {
-  await page.goto(`${url}/explore`);
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Pages' }).waitFor();
-}
-
 /**
  * An admin's Settings in Debian's chromium against a real `zerotrail serve`: add an analyst, give them an API
  * key that works as Bearer, check the analyst cannot reach Settings, revoke the key, read the audit trail.
  */
 describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, () => {
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let adminContext: BrowserContext;
+  let lab: BrowserLab;
   let page: Page;
   let watch: PageWatch;
   let key = '';
 
   beforeAll(async () => {
-    ensureWebBuild();
-    dir = makeTempDir('browser-settings');
-    const env: Record<string, string> = { ZEROTRAIL_DATA_DIR: dir.path, ZEROTRAIL_LOG_LEVEL: 'error' };
-    const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${ADMIN_PASSWORD}\n` });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(env, ['--no-collect']);
-    browser = await launchChromium();
-    adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await adminContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: serve.url });
-    page = await adminContext.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
+    lab = await startLab({ name: 'browser-settings', users: [{ ...ADMIN, role: 'admin' }] });
+    const admin = await lab.openPage();
+    await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: lab.serve.url });
+    ({ page, watch } = admin);
   }, 180_000);
 
-  afterAll(async () => {
-    await adminContext?.close();
-    await browser?.close();
-    await serve?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   it('adds an analyst with a password field, and refuses to demote the last admin in plain words', async () => {
-    await signIn(page, serve.url, ADMIN, ADMIN_PASSWORD);
+    await page.goto(`${lab.serve.url}/explore`);
+    await signIn(page, ADMIN);
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Users and roles' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/settings');
@@ -80,9 +47,9 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
     await page.getByText(`User "${ANALYST}" added as analyst.`).waitFor();
     expect(await page.getByLabel(`Role of ${ANALYST}`).inputValue()).toBe('analyst');
 
-    await page.getByLabel(`Role of ${ADMIN}`).selectOption('viewer');
+    await page.getByLabel(`Role of ${ADMIN.name}`).selectOption('viewer');
     await page.getByText(/is the last admin; zerotrail needs at least one/).waitFor();
-    expect(await page.getByLabel(`Role of ${ADMIN}`).inputValue()).toBe('admin');
+    expect(await page.getByLabel(`Role of ${ADMIN.name}`).inputValue()).toBe('admin');
   });
 
   it('creates an API key for the analyst, shows it once with a copy button, and lists it without the secret', async () => {
@@ -116,10 +83,12 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
   });
 
   it('the key works as Bearer against /api/events with the analyst role, and not for admin routes', async () => {
-    const events = await fetch(`${serve.url}/api/events?q=&limit=5`, { headers: { authorization: `Bearer ${key}` } });
+    const events = await fetch(`${lab.serve.url}/api/events?q=&limit=5`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(events.status).toBe(200);
     expect(await events.json()).toMatchObject({ events: [] });
-    const users = await fetch(`${serve.url}/api/users`, { headers: { authorization: `Bearer ${key}` } });
+    const users = await fetch(`${lab.serve.url}/api/users`, { headers: { authorization: `Bearer ${key}` } });
     expect(users.status).toBe(403);
 
     await page.reload();
@@ -129,23 +98,20 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
   });
 
   it('the analyst signs in, sees no Settings link, and is told Settings is for admins', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const analyst = await lab.openSignedInPage({ name: ANALYST, password: ANALYST_PASSWORD }, '/explore');
     try {
-      const analystPage = await context.newPage();
-      analystPage.setDefaultTimeout(15_000);
-      const analystWatch = watchPage(analystPage);
-      await signIn(analystPage, serve.url, ANALYST, ANALYST_PASSWORD);
+      const { page: analystPage, watch: analystWatch } = analyst;
       expect(await analystPage.locator('.who').textContent()).toContain('analyst');
       const nav = analystPage.getByRole('navigation', { name: 'Pages' });
       await nav.getByRole('link', { name: 'Explore' }).waitFor();
       expect(await nav.getByRole('link', { name: 'Settings' }).count()).toBe(0);
 
-      await analystPage.goto(`${serve.url}/settings`);
+      await analystPage.goto(`${lab.serve.url}/settings`);
       await analystPage.getByText('Only an admin can see Settings.', { exact: false }).waitFor();
       expect(await analystPage.getByRole('heading', { name: 'Users and roles' }).count()).toBe(0);
       expect(analystWatch.pageErrors).toEqual([]);
     } finally {
-      await context.close();
+      await analyst.close();
     }
   });
 
@@ -157,7 +123,9 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
       .click();
     await page.getByText(/revoked; it no longer works\./).waitFor();
     await page.getByText('No API keys yet.').waitFor();
-    const refused = await fetch(`${serve.url}/api/events?q=&limit=5`, { headers: { authorization: `Bearer ${key}` } });
+    const refused = await fetch(`${lab.serve.url}/api/events?q=&limit=5`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(refused.status).toBe(401);
   });
 

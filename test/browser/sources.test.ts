@@ -1,20 +1,9 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN, startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { DEFAULT_TOKEN } from '../../src/simulator/simulator.js';
+import { signIn, startLab, type LabUser, type PageWatch, type SimulatedLab } from './browser-harness.js';
 
-const ADMIN = 'ada@example.com';
-const PASSWORD = 'correct-horse-battery-staple';
+const ADMIN: LabUser = { name: 'ada@example.com', password: 'correct-horse-battery-staple', role: 'admin' };
 const SOURCE = 'Production Zero Trust';
 // Without "Zero Trust Read", one of the three base permissions.
 const LIMITED_TOKEN = 'Lm9pR4sV8xB3cF6hJ1lW5yD0gT2nQ8eA4uZt7qK2';
@@ -33,64 +22,47 @@ interface HealthRow {
  * Cloudflare API simulator: test before saving, health, pause and resume, token replacement, delete.
  */
 describe('Data sources page', { timeout: 180_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let context: BrowserContext;
+  let lab: SimulatedLab;
   let page: Page;
   let watch: PageWatch;
   // Every API answer the page received, to check that no token ever comes back.
   const answers: Promise<string>[] = [];
 
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 600 },
-      tokens: [
-        { value: DEFAULT_TOKEN },
-        { value: SECOND_TOKEN },
-        {
-          value: LIMITED_TOKEN,
-          permissions: ['Access: Audit Logs Read', 'Access: Organizations, Identity Providers, and Groups Read'],
-        },
-      ],
+    lab = await startLab({
+      name: 'browser-sources',
+      simulator: {
+        traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 600 },
+        tokens: [
+          { value: DEFAULT_TOKEN },
+          { value: SECOND_TOKEN },
+          {
+            value: LIMITED_TOKEN,
+            permissions: ['Access: Audit Logs Read', 'Access: Organizations, Identity Providers, and Groups Read'],
+          },
+        ],
+      },
+      env: {
+        ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
+        // Every second, so a paused source visibly stops and a resumed one visibly runs again.
+        ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
+      },
+      users: [ADMIN],
     });
-    dir = makeTempDir('browser-sources');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-      // Every second, so a paused source visibly stops and a resumed one visibly runs again.
-      ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
-    });
-    const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${PASSWORD}\n` });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
+    ({ page, watch } = await lab.openPage());
     page.on('response', (response) => {
       if (new URL(response.url()).pathname.startsWith('/api/')) answers.push(response.text().catch(() => ''));
     });
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   const card = (): Locator => page.getByRole('article', { name: `Data source ${SOURCE}` });
 
   /** The source as the API lists it, fetched with the page's own session. */
   const listed = async (): Promise<{ paused: boolean; tokenLast4: string; datasets: HealthRow[] } | undefined> => {
-    const res = await page.request.get(`${serve.url}/api/sources`);
+    const res = await page.request.get(`${lab.serve.url}/api/sources`);
     expect(res.status()).toBe(200);
     const body = (await res.json()) as {
       sources: { name: string; paused: boolean; tokenLast4: string; datasets: HealthRow[] }[];
@@ -99,18 +71,15 @@ describe('Data sources page', { timeout: 180_000 }, () => {
   };
 
   it('tests the token and Account ID before saving, shows the permission table, and saves nothing until asked', async () => {
-    await page.goto(`${serve.url}/sources`);
-    await page.getByLabel('User name').fill(ADMIN);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'No data sources yet' }).waitFor();
+    await page.goto(`${lab.serve.url}/sources`);
+    await signIn(page, ADMIN, (signed) => signed.getByRole('heading', { name: 'No data sources yet' }));
     await page.getByRole('button', { name: 'Add data source' }).click();
     await page.getByRole('button', { name: /^API/ }).click();
     await page.getByRole('button', { name: /^Cloudflare Zero Trust/ }).click();
 
     const token = page.getByLabel('API Token');
     await token.fill(LIMITED_TOKEN);
-    await page.getByLabel('Account ID').fill(simulator.accountId);
+    await page.getByLabel('Account ID').fill(lab.simulator.accountId);
     await page.getByLabel('Source Name').fill(SOURCE);
     const testButton = page.getByRole('button', { name: 'Test connection', exact: true });
     await testButton.click();
@@ -211,7 +180,7 @@ describe('Data sources page', { timeout: 180_000 }, () => {
     expect(await token.getAttribute('type')).toBe('password');
     expect(await token.inputValue()).toBe('');
     expect(await token.getAttribute('placeholder')).toBe(`keep ••••${DEFAULT_TOKEN.slice(-4)}`);
-    expect(await form.getByLabel('Account ID').inputValue()).toBe(simulator.accountId);
+    expect(await form.getByLabel('Account ID').inputValue()).toBe(lab.simulator.accountId);
 
     await token.fill(LIMITED_TOKEN);
     await form.getByRole('button', { name: 'Verify and save' }).click();
@@ -258,12 +227,12 @@ describe('Data sources page', { timeout: 180_000 }, () => {
     await card().waitFor({ state: 'detached' });
     expect(await listed()).toBeUndefined();
     const events = await page.request.get(
-      `${serve.url}/api/events?${new URLSearchParams({ q: `source:"${SOURCE}"`, from: '-2d', limit: '5' }).toString()}`,
+      `${lab.serve.url}/api/events?${new URLSearchParams({ q: `source:"${SOURCE}"`, from: '-2d', limit: '5' }).toString()}`,
     );
     expect(events.status()).toBe(200);
     expect(((await events.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
 
-    const audit = await page.request.get(`${serve.url}/api/audit?limit=50`);
+    const audit = await page.request.get(`${lab.serve.url}/api/audit?limit=50`);
     const actions = ((await audit.json()) as { entries: { action: string; target: string | null }[] }).entries
       .filter((entry) => entry.action.startsWith('source_') && entry.target === SOURCE)
       .map((entry) => entry.action);

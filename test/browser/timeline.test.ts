@@ -1,26 +1,11 @@
-import { PassThrough } from 'node:stream';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { createLogger } from '../../src/core/logger.js';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { startLab, type BrowserLab, type LabUser, type PageWatch } from './browser-harness.js';
 
 const ANALYST = 'tim@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
+const ANALYST_USER: LabUser = { name: ANALYST, password: PASSWORD, role: 'analyst' };
 const SOURCE = 'Timeline Lab';
 const HOUR = 3_600_000;
 // Values that would announce themselves through a dialog if a page ever ran them.
@@ -60,80 +45,43 @@ function hostileEvent(nowMs: number): NormalizedEvent {
  * collecting from the Cloudflare API simulator, and from there to the timeline of an address.
  */
 describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
-  let context: BrowserContext;
+  let lab: BrowserLab;
   let page: Page;
   let watch: PageWatch;
 
   // Building the UI when it is stale and starting chromium can take a while on a loaded machine.
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 300 },
+    lab = await startLab({
+      name: 'browser-timeline',
+      simulator: { traffic: { kind: 'fixed', fromMs: now - 6 * HOUR, toMs: now - 60_000, count: 300 } },
+      env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1' },
+      users: [ANALYST_USER],
+      source: SOURCE,
+      seed: async (app) => {
+        await app.store.append([hostileEvent(now)], { id: `${SOURCE}/hostile`, value: {} });
+        const busy = Array.from({ length: BUSY_EVENTS }, (_, n): NormalizedEvent => {
+          const time = now - 3 * HOUR + n * 60_000;
+          return {
+            ...hostileEvent(now),
+            id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '9')}`,
+            time,
+            outcome: n % 4 === 0 ? 'failure' : 'success',
+            user: BUSY_USER,
+            app: 'Wiki',
+            appUid: null,
+            idp: 'okta',
+            rayId: `b${String(n).padStart(15, '0')}`,
+            raw: {},
+          };
+        });
+        await app.store.append(busy, { id: `${SOURCE}/busy`, value: {} });
+      },
     });
-    dir = makeTempDir('browser-timeline');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-      CF_TOKEN: simulator.token,
-    });
-    const user = await runInProcess(['user', 'add', ANALYST, '--role', 'analyst'], { env, input: PASSWORD });
-    expect(user.code, user.stderr).toBe(0);
-    const source = await runInProcess(
-      ['source', 'add', '--name', SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
-      { env },
-    );
-    expect(source.code, source.stderr).toBe(0);
-    const app = await openApp(loadConfig({ env, dataDir: dir.path }), {
-      logger: createLogger({ level: 'error', destination: new PassThrough() }),
-      clock: systemClock,
-    });
-    try {
-      await app.store.append([hostileEvent(now)], { id: `${SOURCE}/hostile`, value: {} });
-      const busy = Array.from({ length: BUSY_EVENTS }, (_, n): NormalizedEvent => {
-        const time = now - 3 * HOUR + n * 60_000;
-        return {
-          ...hostileEvent(now),
-          id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '9')}`,
-          time,
-          outcome: n % 4 === 0 ? 'failure' : 'success',
-          user: BUSY_USER,
-          app: 'Wiki',
-          appUid: null,
-          idp: 'okta',
-          rayId: `b${String(n).padStart(15, '0')}`,
-          raw: {},
-        };
-      });
-      await app.store.append(busy, { id: `${SOURCE}/busy`, value: {} });
-    } finally {
-      await app.close();
-    }
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
-    await page.goto(`${serve.url}/explore`);
-    await page.getByLabel('User name').fill(ANALYST);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    ({ page, watch } = await lab.openSignedInPage(ANALYST_USER, '/explore'));
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   it("pivots from an event to its user's timeline and sees the summary, oldest event first", async () => {
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
@@ -141,7 +89,7 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     await expect
       .poll(
         async () => {
-          await page.goto(`${serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
+          await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent('dataset:access_requests')}`);
           await page.getByRole('table', { name: 'Matching events' }).or(page.getByText('No events match')).waitFor();
           return rows.count();
         },
@@ -224,7 +172,7 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('shows hostile user and application values as text on their timelines, and links only to our own paths', async () => {
-    await page.goto(`${serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`ray_id:${RAY}`)}`);
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
     await rows.first().waitFor();
     await rows.first().click();
@@ -252,7 +200,7 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
   });
 
   it('loads the rest of a long timeline page by page, still oldest first', async () => {
-    await page.goto(`${serve.url}/timeline/user/${encodeURIComponent(BUSY_USER)}`);
+    await page.goto(`${lab.serve.url}/timeline/user/${encodeURIComponent(BUSY_USER)}`);
     const summary = page.getByRole('region', { name: 'Summary' });
     await summary.waitFor();
     expect(await summary.textContent()).toContain(`Events${BUSY_EVENTS}`);

@@ -1,20 +1,11 @@
 import { tmpdir } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN, startSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import { REPO_ROOT, runInProcess } from '../helpers/cli.js';
-import { simulatorEnv } from '../helpers/collector-env.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import {
-  ensureWebBuild,
-  launchChromium,
-  startServe,
-  watchPage,
-  type PageWatch,
-  type RunningServe,
-} from './browser-harness.js';
+import { DEFAULT_TOKEN } from '../../src/simulator/simulator.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { signIn, startLab, type LabUser, type PageWatch, type SimulatedLab } from './browser-harness.js';
 
 // The part of a scrolling element the tests touch; the test files are compiled without the DOM library.
 interface Scrollable {
@@ -28,6 +19,8 @@ interface Scrollable {
 const ADMIN = 'ada@example.com';
 const PASSWORD = 'correct-horse-battery-staple';
 const VIEWER = 'vera@example.com';
+const ADMIN_USER: LabUser = { name: ADMIN, password: PASSWORD, role: 'admin' };
+const VIEWER_USER: LabUser = { name: VIEWER, password: PASSWORD, role: 'viewer' };
 const SOURCE = 'Cloudflare Zero Trust Logs';
 // A token without "Zero Trust Read", one of the three base permissions.
 const LIMITED_TOKEN = 'Lm9pR4sV8xB3cF6hJ1lW5yD0gT2nQ8eA4uZt7qK2';
@@ -43,56 +36,36 @@ const SCREENSHOTS =
  * Cloudflare API simulator: sign in, add the source, test it, wait for events, search, page, open an event.
  */
 describe('the web UI, start to finish', { timeout: 180_000 }, () => {
-  let simulator: Simulator;
-  let dir: { readonly path: string; remove(): void };
-  let serve: RunningServe;
-  let browser: Browser;
+  let lab: SimulatedLab;
   let context: BrowserContext;
   let page: Page;
   let watch: PageWatch;
 
   // Building the UI when it is stale and starting chromium can take a while on a loaded machine.
   beforeAll(async () => {
-    ensureWebBuild();
     const now = Date.now();
-    simulator = await startSimulator({
-      rateLimit: { requests: 1_000_000, windowSecs: 300 },
-      traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 1500 },
-      tokens: [
-        { value: DEFAULT_TOKEN },
-        {
-          value: LIMITED_TOKEN,
-          permissions: ['Access: Audit Logs Read', 'Access: Organizations, Identity Providers, and Groups Read'],
-        },
-      ],
+    lab = await startLab({
+      name: 'browser',
+      simulator: {
+        traffic: { kind: 'fixed', fromMs: now - 20 * HOUR, toMs: now - 60_000, count: 1500 },
+        tokens: [
+          { value: DEFAULT_TOKEN },
+          {
+            value: LIMITED_TOKEN,
+            permissions: ['Access: Audit Logs Read', 'Access: Organizations, Identity Providers, and Groups Read'],
+          },
+        ],
+      },
+      env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1' },
+      users: [ADMIN_USER, VIEWER_USER],
     });
-    dir = makeTempDir('browser');
-    const env = simulatorEnv(simulator, dir.path, {
-      ZEROTRAIL_LOG_LEVEL: 'error',
-      ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1',
-    });
-    const added = await runInProcess(['user', 'add', ADMIN, '--role', 'admin'], { env, input: `${PASSWORD}\n` });
-    expect(added.code, added.stderr).toBe(0);
-    const viewer = await runInProcess(['user', 'add', VIEWER, '--role', 'viewer'], { env, input: PASSWORD });
-    expect(viewer.code, viewer.stderr).toBe(0);
-    serve = await startServe(env);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    watch = watchPage(page);
+    ({ context, page, watch } = await lab.openPage());
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await serve?.stop();
-    await simulator?.stop();
-    dir?.remove();
-  });
+  afterAll(() => lab?.close());
 
   it('signs in, refusing a wrong password in plain words', async () => {
-    await page.goto(`${serve.url}/explore`);
+    await page.goto(`${lab.serve.url}/explore`);
     await page.getByLabel('User name').fill(ADMIN);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -114,13 +87,13 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
 
     const token = page.getByLabel('API Token');
     expect(await token.getAttribute('type')).toBe('password');
-    await token.fill(simulator.token);
+    await token.fill(lab.simulator.token);
     await page.getByLabel('Account ID').fill('not-an-account');
     await page.getByRole('button', { name: 'Test connection and add' }).click();
     await page.getByText('The Account ID is the 32-character hexadecimal id in your dashboard URL.').waitFor();
 
     // A token that lacks a base permission is refused, with the table saying which dataset needs what.
-    await page.getByLabel('Account ID').fill(simulator.accountId);
+    await page.getByLabel('Account ID').fill(lab.simulator.accountId);
     await token.fill(LIMITED_TOKEN);
     await page.getByRole('button', { name: 'Test connection and add' }).click();
     const refused = page.getByRole('table', { name: 'Connection test: what this token can read' });
@@ -130,7 +103,7 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     expect(await devices.textContent()).toContain('missing');
     expect(await devices.textContent()).toContain('Zero Trust Read');
 
-    await token.fill(simulator.token);
+    await token.fill(lab.simulator.token);
     await page.getByLabel('Source Name').fill(SOURCE);
     await page.getByRole('button', { name: 'Test connection and add' }).click();
     await page
@@ -148,8 +121,8 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     // The source's card names the token by its last four characters at most.
     const card = page.getByRole('article', { name: `Data source ${SOURCE}` });
     await card.waitFor();
-    expect(await card.textContent()).toContain(`••••${simulator.token.slice(-4)}`);
-    expect(await page.content()).not.toContain(simulator.token);
+    expect(await card.textContent()).toContain(`••••${lab.simulator.token.slice(-4)}`);
+    expect(await page.content()).not.toContain(lab.simulator.token);
     expect(await token.inputValue()).toBe('');
   });
 
@@ -260,7 +233,7 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     await page.waitForURL(/\/dashboard$/);
     const tiles = page.getByRole('region', { name: 'Totals' });
     await tiles.waitFor();
-    const response = await page.request.get(`${serve.url}/api/dashboard?from=-7d&to=now`);
+    const response = await page.request.get(`${lab.serve.url}/api/dashboard?from=-7d&to=now`);
     const answer = (await response.json()) as { totals: { total: number; denied: number } };
     const tile = async (label: string): Promise<number> =>
       Number(((await tiles.locator(`[data-tile="${label}"] .tile-value`).textContent()) ?? '').replace(/,/g, ''));
@@ -311,17 +284,14 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
     await context.clearCookies();
     // The page refreshes the source list by itself; the server no longer knows the session.
     await page.getByText('Your session has ended. Sign in again to continue.').waitFor();
-    await page.getByLabel('User name').fill(ADMIN);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Data sources', exact: true }).waitFor();
+    await signIn(page, ADMIN_USER, (signed) => signed.getByRole('heading', { name: 'Data sources', exact: true }));
     expect(new URL(page.url()).pathname).toBe('/sources');
   });
 
   it('signs out, and ran without a dialog, a CSP violation or a page error', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You have signed out.').waitFor();
-    await page.goto(`${serve.url}/sources`);
+    await page.goto(`${lab.serve.url}/sources`);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(watch.dialogs).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
@@ -329,14 +299,11 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
   });
 
   it('shows a viewer the sources and events but none of the admin actions', async () => {
-    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await lab.openSignedInPage(VIEWER_USER, '/sources', {
+      ready: (signed) => signed.getByRole('heading', { name: 'No data sources yet' }),
+    });
     try {
-      const viewerPage = await viewerContext.newPage();
-      await viewerPage.goto(`${serve.url}/sources`);
-      await viewerPage.getByLabel('User name').fill(VIEWER);
-      await viewerPage.getByLabel('Password').fill(PASSWORD);
-      await viewerPage.getByRole('button', { name: 'Sign in' }).click();
-      await viewerPage.getByRole('heading', { name: 'No data sources yet' }).waitFor();
+      const viewerPage = viewer.page;
       expect(await viewerPage.getByText('An administrator has to add').count()).toBe(1);
       expect(await viewerPage.getByRole('button', { name: 'Add data source' }).count()).toBe(0);
       await viewerPage.getByRole('link', { name: 'Explore' }).click();
@@ -347,7 +314,7 @@ describe('the web UI, start to finish', { timeout: 180_000 }, () => {
       await viewerPage.getByRole('button', { name: 'Columns' }).waitFor();
       expect(await viewerPage.getByRole('link', { name: /^Export/ }).count()).toBe(0);
     } finally {
-      await viewerContext.close();
+      await viewer.close();
     }
   });
 });
