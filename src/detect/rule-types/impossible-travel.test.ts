@@ -9,7 +9,7 @@ import { Metrics } from '../../core/metrics.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { loadBuiltinRules } from '../builtin-rules.js';
 import { Detector } from '../detector.js';
-import { countryCentroid, distanceKm, locate, locateIp } from '../geolocation.js';
+import { countryCentroid, distanceKm, isGlobalAddress, locate, locateIp } from '../geolocation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-travel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +59,22 @@ describe('geolocation', () => {
     expect(locateIp(DOC_IP)).toBeNull();
     expect(locateIp('10.1.2.3')).toBeNull();
     expect(locateIp('not an address')).toBeNull();
+  });
+
+  it('never looks up private, documentation or reserved addresses, in either family', () => {
+    for (const ip of ['10.0.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '127.0.0.1', '169.254.1.1']) {
+      expect(isGlobalAddress(ip), ip).toBe(false);
+    }
+    for (const ip of ['192.0.2.10', '198.51.100.7', '203.0.113.250', '224.0.0.1', '255.255.255.255']) {
+      expect(isGlobalAddress(ip), ip).toBe(false);
+    }
+    for (const ip of ['::1', '2001:db8::7', 'fd00::1', 'fe80::1', 'ff02::1', '3fff::1']) {
+      expect(isGlobalAddress(ip), ip).toBe(false);
+    }
+    for (const ip of ['8.8.8.8', '81.2.69.142', '172.32.0.1', '2606:4700::1111']) {
+      expect(isGlobalAddress(ip), ip).toBe(true);
+    }
+    expect(isGlobalAddress('not an address')).toBe(false);
   });
 
   it('falls back to the centre of the event country, and knows no place without either', () => {
