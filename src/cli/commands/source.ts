@@ -1,3 +1,4 @@
+import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection } from '../../app.js';
@@ -116,6 +117,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           account_id: stored.accountId,
           token_last4: stored.tokenLastFour,
           created_at: new Date(stored.createdAt).toISOString(),
+          paused: isSourcePaused(stored),
           datasets: statuses
             .filter((status) => status.id.startsWith(`${stored.name}/`))
             .map((status) => ({
@@ -148,11 +150,14 @@ export function registerSourceCommand(program: Command, context: CommandContext)
             visible(stored.name),
             stored.accountId,
             stored.tokenLastFour === '' ? '(hidden)' : `…${stored.tokenLastFour}`,
-            datasets.length === 0
-              ? 'not collected yet'
-              : datasets
-                  .map((d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`)
-                  .join(', '),
+            (isSourcePaused(stored) ? 'PAUSED (resume it in the web UI); ' : '') +
+              (datasets.length === 0
+                ? 'not collected yet'
+                : datasets
+                    .map(
+                      (d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`,
+                    )
+                    .join(', ')),
           ];
         });
         writeLine(context.io.stdout, renderTable(['name', 'account id', 'token', 'datasets'], rows));
