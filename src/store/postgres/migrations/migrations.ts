@@ -6,6 +6,7 @@ import { MIGRATION_0005_DETECTIONS } from './0005-detections.js';
 import { MIGRATION_0006_NOTIFICATIONS } from './0006-notifications.js';
 import { MIGRATION_0007_LEASES } from './0007-leases.js';
 import { MIGRATION_0008_RATE_BUCKETS } from './0008-rate-buckets.js';
+import { MIGRATION_0009_STORE_IMPORTS } from './0009-store-imports.js';
 
 /**
  * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0006_NOTIFICATIONS,
   MIGRATION_0007_LEASES,
   MIGRATION_0008_RATE_BUCKETS,
+  MIGRATION_0009_STORE_IMPORTS,
 ];
