@@ -15,6 +15,7 @@ import {
   type Evidence,
   type Rule,
 } from './alerts-client.js';
+import { Messages } from './messages.js';
 
 export interface AlertsPageProps {
   readonly api: ApiClient;
@@ -205,11 +206,7 @@ function AlertList({ client, filter }: { client: AlertsClient; filter: AlertFilt
           </select>
         </label>
       </div>
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} />
       {page === null ? (
         <p className="muted">Loading…</p>
       ) : page.alerts.length === 0 ? (
@@ -329,13 +326,7 @@ function AlertDetailView({
     return (
       <div className="page">
         {back}
-        {error === null ? (
-          <p className="muted">Loading…</p>
-        ) : (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        {error === null ? <p className="muted">Loading…</p> : <Messages error={error} />}
       </div>
     );
   }
@@ -351,16 +342,7 @@ function AlertDetailView({
       <p className="alert-summary" aria-label="Summary">
         {alert.summary}
       </p>
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice === null ? null : (
-        <p className="ok-text" role="status">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} noticeStyle="text" />
       <dl className="alert-facts">
         <dt>Status</dt>
         <dd aria-label="Alert status">

@@ -11,6 +11,7 @@ import {
   type DrillOutcome,
 } from './dashboard-links.js';
 import { WorldMap } from './dashboard-map.js';
+import { Messages } from './messages.js';
 import { TimeRangePicker } from './time-range-picker.js';
 
 export interface DashboardPageProps {
@@ -102,9 +103,7 @@ export function DashboardPage({ api, search }: DashboardPageProps): ReactNode {
           Loading the dashboard…
         </p>
       ) : state.status === 'error' ? (
-        <p className="error" role="alert">
-          {state.message}
-        </p>
+        <Messages error={state.message} />
       ) : (
         <DashboardBody dashboard={state.dashboard} view={view} drill={drill} withOutcome={withOutcome} />
       )}
@@ -125,6 +124,60 @@ interface BodyProps {
   ) => (readonly [DrillField, string])[];
 }
 
+/** One top list of the dashboard: where its counts come from and the field a click on a bar filters by. */
+interface TopList {
+  readonly title: string;
+  readonly counts: (dashboard: Dashboard) => readonly DashboardCount[];
+  readonly field: DrillField;
+  /** Allowed and denied bars, or denied ones only (a click then opens the denied events alone). */
+  readonly show: 'both' | 'denied';
+  readonly empty: string;
+  readonly note?: string;
+}
+
+const TOP_LISTS: readonly TopList[] = [
+  { title: 'Top users', counts: (d) => d.users, field: 'user', show: 'both', empty: 'No user names in this period.' },
+  {
+    title: 'Top applications',
+    counts: (d) => d.apps,
+    field: 'app',
+    show: 'both',
+    empty: 'No applications in this period.',
+  },
+  {
+    title: 'Top countries',
+    counts: (d) => d.countries.slice(0, 10),
+    field: 'country',
+    show: 'both',
+    empty: 'No countries in this period.',
+  },
+  {
+    title: 'Top identity providers',
+    counts: (d) => d.idps,
+    field: 'idp',
+    show: 'both',
+    empty: 'No identity providers in this period.',
+  },
+  {
+    title: 'Denied logins by what was attempted',
+    counts: (d) => d.denied,
+    field: 'activity',
+    show: 'denied',
+    empty: 'No denied logins in this period.',
+    note: "Cloudflare's Access log records no reason for a denial, only what was denied.",
+  },
+];
+
+const NEW_VALUE_LISTS: readonly {
+  readonly title: string;
+  readonly field: DrillField;
+  readonly values: (dashboard: Dashboard) => Dashboard['newUsers'];
+}[] = [
+  { title: 'Users', field: 'user', values: (d) => d.newUsers },
+  { title: 'Applications', field: 'app', values: (d) => d.newApps },
+  { title: 'Countries', field: 'country', values: (d) => d.newCountries },
+];
+
 function DashboardBody({ dashboard, view, drill, withOutcome }: BodyProps): ReactNode {
   const { totals } = dashboard;
   if (totals.total === 0 && dashboard.newUsers.count === 0) {
@@ -135,8 +188,6 @@ function DashboardBody({ dashboard, view, drill, withOutcome }: BodyProps): Reac
       </p>
     );
   }
-  const top = (field: DrillField) => (count: DashboardCount, outcome: DrillOutcome | null) =>
-    drill(withOutcome([[field, count.key]], outcome));
   return (
     <>
       <section className="dashboard-tiles" aria-label="Totals">
@@ -166,61 +217,28 @@ function DashboardBody({ dashboard, view, drill, withOutcome }: BodyProps): Reac
       </section>
 
       <div className="dashboard-grid">
-        <TopPanel title="Top users">
-          <TopChart
-            title="Top users"
-            counts={dashboard.users}
-            show="both"
-            empty="No user names in this period."
-            onSelect={top('user')}
-          />
-        </TopPanel>
-        <TopPanel title="Top applications">
-          <TopChart
-            title="Top applications"
-            counts={dashboard.apps}
-            show="both"
-            empty="No applications in this period."
-            onSelect={top('app')}
-          />
-        </TopPanel>
-        <TopPanel title="Top countries">
-          <TopChart
-            title="Top countries"
-            counts={dashboard.countries.slice(0, 10)}
-            show="both"
-            empty="No countries in this period."
-            onSelect={top('country')}
-          />
-        </TopPanel>
-        <TopPanel title="Top identity providers">
-          <TopChart
-            title="Top identity providers"
-            counts={dashboard.idps}
-            show="both"
-            empty="No identity providers in this period."
-            onSelect={top('idp')}
-          />
-        </TopPanel>
-        <TopPanel title="Denied logins by what was attempted">
-          <TopChart
-            title="Denied logins by what was attempted"
-            counts={dashboard.denied}
-            show="denied"
-            empty="No denied logins in this period."
-            onSelect={(count) =>
-              drill([
-                ['outcome', 'failure'],
-                ['activity', count.key],
-              ])
-            }
-          />
-          <p className="muted">Cloudflare&apos;s Access log records no reason for a denial, only what was denied.</p>
-        </TopPanel>
+        {TOP_LISTS.map((list) => (
+          <TopPanel key={list.title} title={list.title}>
+            <TopChart
+              title={list.title}
+              counts={list.counts(dashboard)}
+              show={list.show}
+              empty={list.empty}
+              onSelect={(count, outcome) => drill(withOutcome([[list.field, count.key]], outcome))}
+            />
+            {list.note === undefined ? null : <p className="muted">{list.note}</p>}
+          </TopPanel>
+        ))}
         <TopPanel title="New in this period">
-          <NewValues title="Users" field="user" values={dashboard.newUsers} view={view} />
-          <NewValues title="Applications" field="app" values={dashboard.newApps} view={view} />
-          <NewValues title="Countries" field="country" values={dashboard.newCountries} view={view} />
+          {NEW_VALUE_LISTS.map((list) => (
+            <NewValues
+              key={list.field}
+              title={list.title}
+              field={list.field}
+              values={list.values(dashboard)}
+              view={view}
+            />
+          ))}
         </TopPanel>
       </div>
 

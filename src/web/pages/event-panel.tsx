@@ -2,6 +2,7 @@ import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
 import { formatIso } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
+import { Messages } from './messages.js';
 import { ValueMenu, type ValueActions } from './value-menu.js';
 
 export interface EventPanelProps {
@@ -72,11 +73,7 @@ export function EventPanel({ api, id, onClose, actions }: EventPanelProps): Reac
         </button>
       </header>
       {state.status === 'loading' ? <p className="muted">Loading event…</p> : null}
-      {state.status === 'error' ? (
-        <p className="error" role="alert">
-          {state.message}
-        </p>
-      ) : null}
+      {state.status === 'error' ? <Messages error={state.message} /> : null}
       {state.status === 'ok' ? <EventBody event={state.event} actions={actions} /> : null}
     </aside>
   );

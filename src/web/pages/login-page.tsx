@@ -1,5 +1,6 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
+import { Messages } from './messages.js';
 
 export interface LoginPageProps {
   readonly api: ApiClient;
@@ -60,11 +61,7 @@ export function LoginPage({ api, notice, onSignedIn }: LoginPageProps): ReactNod
             onChange={(event) => setPassword(event.target.value)}
           />
         </label>
-        {error === null ? null : (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Messages error={error} />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNo
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
 import { AlertsClient, type AllowList, type Rule } from './alerts-client.js';
 import { techniqueUrl } from './alerts-page.js';
+import { Messages } from './messages.js';
 
 export interface RulesPageProps {
   readonly api: ApiClient;
@@ -65,11 +66,7 @@ export function RulesPage({ api, user }: RulesPageProps): ReactNode {
       <div className="page-head">
         <h1>Detection rules</h1>
       </div>
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} />
       {rules === null ? <p className="muted">Loading…</p> : null}
       {rules?.map((rule) => (
         <RuleCard key={rule.id} rule={rule} client={client} isAdmin={isAdmin} onChanged={replace} />
@@ -139,16 +136,7 @@ function RuleCard({
       {rule.origin === 'custom' ? (
         <p className="muted">Added through the API; it runs on every node from the next evaluated batch on.</p>
       ) : null}
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice === null ? null : (
-        <p className="ok-text" role="status">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} noticeStyle="text" />
       {isAdmin ? (
         <div className="actions">
           <button
@@ -311,16 +299,7 @@ function AddRuleForm({ client, onAdded }: { client: AlertsClient; onAdded: () =>
             aria-describedby={error === null ? undefined : 'rule-yaml-error'}
           />
         </label>
-        {error === null ? null : (
-          <p className="error" role="alert" id="rule-yaml-error">
-            {error}
-          </p>
-        )}
-        {notice === null ? null : (
-          <p className="ok-text" role="status">
-            {notice}
-          </p>
-        )}
+        <Messages error={error} errorId="rule-yaml-error" notice={notice} noticeStyle="text" />
         <button type="submit" disabled={busy || yaml.trim() === ''}>
           Add rule
         </button>

@@ -8,6 +8,7 @@ import {
   type CreatedApiKey,
   type ManagedUser,
 } from './settings-client.js';
+import { Messages } from './messages.js';
 
 export interface SettingsPageProps {
   readonly user: SignedInUser;
@@ -61,9 +62,7 @@ export function SettingsPage({ user, api }: SettingsPageProps): ReactNode {
     return (
       <div className="page">
         <h1>Settings</h1>
-        <p className="error" role="alert">
-          Only an admin can see Settings. Ask an admin if you need a user, a role or an API key changed.
-        </p>
+        <Messages error="Only an admin can see Settings. Ask an admin if you need a user, a role or an API key changed." />
       </div>
     );
   }
@@ -72,11 +71,7 @@ export function SettingsPage({ user, api }: SettingsPageProps): ReactNode {
       <div className="page-head">
         <h1>Settings</h1>
       </div>
-      {usersError === null ? null : (
-        <p className="error" role="alert">
-          {usersError}
-        </p>
-      )}
+      <Messages error={usersError} />
       <UsersSection client={client} me={user.name} users={users} onChanged={changed} />
       <ApiKeysSection client={client} me={user.name} users={users} changes={changes} onChanged={changed} />
       <RetentionSection api={api} onChanged={changed} />
@@ -134,16 +129,7 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
       <p className="muted">
         Admins manage sources, users and settings; analysts search and investigate; viewers only read.
       </p>
-      {notice === null ? null : (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       {users === null ? (
         <p className="muted">Loading users…</p>
       ) : (
@@ -332,16 +318,7 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
       <p className="muted">
         Scripts send a key as <code>Authorization: Bearer &lt;key&gt;</code>; it acts with its user&apos;s role.
       </p>
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice === null ? null : (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       {created === null ? null : (
         <div className="warning" role="status" aria-label="New API key">
           <p>
@@ -504,16 +481,7 @@ function RetentionSection({ api, onChanged }: RetentionSectionProps): ReactNode 
             ? `Events are kept ${retention.days} days, as set here (the config file says ${retention.configDays}).`
             : `Events are kept ${retention.days} days, from the config file (retention.max_age_days). A value saved here overrides it.`}
       </p>
-      {notice === null ? null : (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       <form className="retention-form" aria-label="Retention" onSubmit={save} noValidate>
         <label>
           Keep events for (days)
@@ -565,11 +533,7 @@ function AuditSection({ client, changes }: AuditSectionProps): ReactNode {
     <section className="card" aria-labelledby="audit-heading">
       <h2 id="audit-heading">Audit trail</h2>
       <p className="muted">Sign-ins, failed sign-ins, and changes to sources, users and keys, newest first.</p>
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} />
       {page === null ? (
         <p className="muted">Loading the audit trail…</p>
       ) : page.entries.length === 0 ? (

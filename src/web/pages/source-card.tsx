@@ -10,6 +10,7 @@ import {
 } from '../api-client.js';
 import { describeState, formatAgo, formatDuration, formatIso } from '../format.js';
 import { ConnectionTable } from './connection-table.js';
+import { Messages } from './messages.js';
 
 export interface SourceCardProps {
   readonly api: ApiClient;
@@ -155,16 +156,7 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
           lag grows until it is resumed.
         </p>
       ) : null}
-      {notice === null ? null : (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {actionError === null ? null : (
-        <p className="error" role="alert">
-          {actionError}
-        </p>
-      )}
+      <Messages error={actionError} notice={notice} />
 
       {panel === 'confirm-delete' ? (
         <div className="confirm" role="alertdialog" aria-label={`Delete ${source.name}?`}>
@@ -173,11 +165,7 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
             account and forgets its token and collection state. Events already stored stay searchable in Explore until
             retention removes them.
           </p>
-          {removeError === null ? null : (
-            <p className="error" role="alert">
-              {removeError}
-            </p>
-          )}
+          <Messages error={removeError} />
           <div className="actions">
             <button type="button" className="danger" onClick={remove} disabled={removing}>
               {removing ? 'Deleting…' : 'Delete data source'}
@@ -205,11 +193,7 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
       {test.state === 'done' ? (
         <ConnectionTable report={test.report} caption={`Connection test of ${source.name}`} />
       ) : null}
-      {test.state === 'failed' ? (
-        <p className="error" role="alert">
-          {test.message}
-        </p>
-      ) : null}
+      {test.state === 'failed' ? <Messages error={test.message} /> : null}
 
       <table className="grid health" aria-label={`Dataset health of ${source.name}`}>
         <thead>
@@ -354,11 +338,7 @@ function EditSourceForm({ api, source, onClose, onSaved }: EditSourceFormProps):
         />
         <span className="help">Another account starts collection afresh; events already stored stay.</span>
       </label>
-      {problem === null ? null : (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Messages error={problem} />
       {rows === null ? null : (
         <ConnectionTable report={{ datasets: rows }} caption="Connection test of the new values" />
       )}

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type DataSource, type SignedInUser } from '../api-client.js';
 import { AddSourceForm } from './add-source-form.js';
 import { SourceCard } from './source-card.js';
+import { Messages } from './messages.js';
 
 export interface SourcesPageProps {
   readonly api: ApiClient;
@@ -48,11 +49,7 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
           </button>
         ) : null}
       </div>
-      {notice === null ? null : (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Messages notice={notice} />
       {adding ? (
         <AddSourceForm
           api={api}
@@ -63,11 +60,7 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
           onCancel={() => setAdding(false)}
         />
       ) : null}
-      {error === null ? null : (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages error={error} />
       {sources === null && error === null ? <p className="muted">Loading data sources…</p> : null}
       {sources !== null && sources.length === 0 && !adding ? (
         <div className="empty card">

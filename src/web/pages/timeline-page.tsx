@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ApiError, type ApiClient } from '../api-client.js';
 import { formatIso } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
+import { Messages } from './messages.js';
 
 export interface TimelinePageProps {
   readonly api: ApiClient;
@@ -175,11 +176,7 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
                 </tbody>
               </table>
             )}
-            {moreError === null ? null : (
-              <p className="error" role="alert">
-                {moreError}
-              </p>
-            )}
+            <Messages error={moreError} />
             {state.more === null ? null : (
               <div className="more">
                 <button type="button" onClick={loadMore} disabled={loadingMore}>
