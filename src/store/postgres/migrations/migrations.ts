@@ -7,6 +7,7 @@ import { MIGRATION_0006_NOTIFICATIONS } from './0006-notifications.js';
 import { MIGRATION_0007_LEASES } from './0007-leases.js';
 import { MIGRATION_0008_RATE_BUCKETS } from './0008-rate-buckets.js';
 import { MIGRATION_0009_STORE_IMPORTS } from './0009-store-imports.js';
+import { MIGRATION_0010_NOTIFY_TARGET_STATUS } from './0010-notify-target-status.js';
 
 /**
  * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0007_LEASES,
   MIGRATION_0008_RATE_BUCKETS,
   MIGRATION_0009_STORE_IMPORTS,
+  MIGRATION_0010_NOTIFY_TARGET_STATUS,
 ];
