@@ -5,7 +5,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['bench/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['bench/*.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -19,6 +22,7 @@ export default tseslint.config(
       ],
     },
   },
-  // Benchmarks are plain scripts over the built output; type-aware rules would only see `any` there.
-  { files: ['bench/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  // Benchmarks and dev scripts are plain scripts over the built output or data files; type-aware rules would only
+  // see `any` there.
+  { files: ['bench/**/*.js', 'scripts/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,3 +1,4 @@
+import { ATTACKER_NETWORKS, attackerAddress, networkOfAddress } from './addresses.js';
 import type { Organisation } from './organisation.js';
 import { usesApplication } from './organisation.js';
 import { createPrng, hash32 } from './prng.js';
@@ -59,6 +60,8 @@ export interface AttackScenario {
   readonly toMs: number;
   /** Who the alert should name: the targeted user, the attacking address or network, the application. */
   readonly entity: { readonly user: string | null; readonly ip: string | null; readonly app: string | null };
+  /** The country the attack comes from (the IP dataset places `entity.ip` there); null for one from many. */
+  readonly country: string | null;
   readonly description: string;
   /** Ray ids of its Access authentication events. */
   readonly rayIds: readonly string[];
@@ -110,15 +113,6 @@ export interface AttackPlan {
 const MINUTE_MS = 60_000;
 const SALT = 0xa77;
 
-/**
- * Attacker addresses: IPv6 documentation space (RFC 3849) in /48s the organisation never uses (its own
- * addresses keep the third group below 0x1000), so each attack is one network of its own and never shares a /24
- * with staff. `net` picks the /48, `host` the address in it.
- */
-export function attackerIp(net: number, host: number): string {
-  return `2001:db8:${(0x1000 + (net % 0xe000)).toString(16)}::${((host % 0xfffe) + 1).toString(16)}`;
-}
-
 function rayId(seed: number, key: number): string {
   return (
     hash32(seed, key, SALT).toString(16).padStart(8, '0') +
@@ -149,7 +143,7 @@ export function planAttacks(
       org.applications.findIndex((a) => a.name === name),
     );
   const email = (user: number): string => org.users[user]?.email ?? '';
-  const homeIp = (user: number): string => org.users[user]?.ips[0] ?? '192.0.2.1';
+  const homeIp = (user: number): string => org.users[user]?.ips[0] ?? '';
   const used = new Set<number>();
   // Victims are staff who sign in often enough to have a history; each attack picks its own.
   const victim = (from = 0, to = Math.min(userCount, 120), taken: Set<number> = used): number => {
@@ -199,7 +193,9 @@ export function planAttacks(
         const from = kind === 'warp_enrollment' && options.toMs > live ? live : options.fromMs;
         const at = Math.floor(from + random() * Math.max(1, options.toMs - from - 30 * MINUTE_MS));
         const attackNet = net++;
-        const ip = attackerIp(attackNet, Math.floor(random() * 200));
+        const attacker = attackerAddress(attackNet, Math.floor(random() * 200));
+        const ip = attacker.ip;
+        let country: string | null = attacker.country;
         const id = `${kind}-${n + 1}`;
         const rays: string[] = [];
         let entity: AttackScenario['entity'] = { user: null, ip: null, app: null };
@@ -219,9 +215,9 @@ export function planAttacks(
             const sprayed = new Set<number>();
             for (let i = 0; i < 20; i++) {
               const user = victim(0, userCount, sprayed);
-              rays.push(event((end = at + i * 3_000), user, app, attackerIp(attackNet, i % 3), false));
+              rays.push(event((end = at + i * 3_000), user, app, attackerAddress(attackNet, i).ip, false));
             }
-            entity = { user: null, ip: `${ip.split('::')[0] ?? ''}::/48`, app: org.applications[app]?.domain ?? null };
+            entity = { user: null, ip: networkOfAddress(ip), app: org.applications[app]?.domain ?? null };
             description = `20 users denied once each from the network of ${ip} in a minute`;
             break;
           }
@@ -243,8 +239,8 @@ export function planAttacks(
             entity = { user: email(user), ip, app: org.applications[app]?.domain ?? null };
             description =
               kind === 'new_country'
-                ? `${email(user)} signed in from ${ip}, an address abroad`
-                : `${email(user)} signed in from ${homeIp(user)}, then from ${ip} 12 minutes later`;
+                ? `${email(user)} signed in from ${ip} (${attacker.country}), abroad`
+                : `${email(user)} signed in from ${homeIp(user)} (${org.users[user]?.country ?? ''}), then from ${ip} (${attacker.country}) 12 minutes later`;
             break;
           }
           case 'first_sensitive_app': {
@@ -255,6 +251,7 @@ export function planAttacks(
               user = victim(40, Math.min(userCount, 140));
             rays.push(event(at, user, app, homeIp(user), true));
             entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
+            country = org.users[user]?.country ?? null;
             description = `${email(user)} reached ${org.applications[app]?.name ?? ''} for the first time`;
             break;
           }
@@ -286,6 +283,7 @@ export function planAttacks(
             deactivations.push({ timeMs: at, user });
             rays.push(event((end = at + 2 * MINUTE_MS), user, app, homeIp(user), true));
             entity = { user: email(user), ip: homeIp(user), app: org.applications[app]?.domain ?? null };
+            country = org.users[user]?.country ?? null;
             description = `${email(user)} deactivated by SCIM, then signed in 2 minutes later`;
             break;
           }
@@ -305,11 +303,15 @@ export function planAttacks(
             const denied = new Set<number>();
             for (let i = 0; i < 45; i++) {
               const user = victim(0, userCount, denied);
-              rays.push(
-                event((end = at + i * 1_000), user, commonApp(), attackerIp(0x8000 + attackNet * 64 + i, i), false),
+              // Networks of their own, away from the other attacks' (which take one network each from the start).
+              const from = attackerAddress(
+                ATTACKER_NETWORKS - 1 - ((attackNet * 45 + i) % (ATTACKER_NETWORKS - 64)),
+                i,
               );
+              rays.push(event((end = at + i * 1_000), user, commonApp(), from.ip, false));
             }
             entity = { user: null, ip: null, app: null };
+            country = null;
             description = '45 denied logins across the organisation in 45 seconds';
             break;
           }
@@ -321,6 +323,7 @@ export function planAttacks(
           fromMs: at,
           toMs: end,
           entity,
+          country,
           description,
           rayIds: rays,
         });

@@ -1,3 +1,4 @@
+import { staffAddress } from './addresses.js';
 import { DailySeries, dayTimes, SCHEDULED_SERIAL_BASE, SERIALS_PER_DAY } from './daily-series.js';
 import type { Timed } from './daily-series.js';
 import { hex, uuid } from './ids.js';
@@ -60,7 +61,7 @@ function buildActors(seed: number, org: Organisation): Readonly<Record<ChangeAct
     return {
       id: hex(seed, index, 0xe0, 32),
       email: user?.email ?? 'admin@example.com',
-      ip: user?.ips[0] ?? '192.0.2.10',
+      ip: user?.ips[0] ?? staffAddress('US', index),
       context: 'dash',
       type: 'user',
       userAgent: BROWSER,
@@ -75,7 +76,7 @@ function buildActors(seed: number, org: Organisation): Readonly<Record<ChangeAct
     terraform: {
       id: owner.id,
       ...(owner.email === undefined ? {} : { email: owner.email }),
-      ip: '198.51.100.20',
+      ip: staffAddress('US', 0xc1),
       context: 'api_token',
       type: 'user',
       tokenId: hex(seed, 1, 0xe1, 32),

@@ -1,5 +1,6 @@
 import type { Organisation } from './organisation.js';
-import { documentationIp, usesApplication } from './organisation.js';
+import { staffAddress } from './addresses.js';
+import { usesApplication } from './organisation.js';
 import { derive, hash32, unit } from './prng.js';
 
 /** How events are rendered right now; both come from the active faults. */
@@ -89,11 +90,12 @@ export class EventRenderer {
     const allowed = action === 'logout' || roll(14) >= denyRate;
     const idp = roll(15) < 0.06 ? this.#org.identityProviders.length - 1 : (u?.idp ?? 0);
     const ips = u?.ips ?? [];
-    // Travellers and hotel Wi-Fi: a few logins come from outside the user's usual addresses.
+    // Cafés, hotel Wi-Fi and a colleague's office: a few logins come from other addresses of the user's home area,
+    // never from abroad, so the simulated staff raise no new-country or impossible-travel alert of their own.
     const ip =
       roll(16) < 0.03
-        ? documentationIp(seed, serial + 7919)
-        : (ips[derive(base, 17) % Math.max(1, ips.length)] ?? '192.0.2.1');
+        ? staffAddress(u?.country ?? 'US', derive(base, 20))
+        : (ips[derive(base, 17) % Math.max(1, ips.length)] ?? staffAddress('US', user));
     const rayId = derive(base, 18).toString(16).padStart(8, '0') + derive(base, 19).toString(16).padStart(8, '0');
     return { user, app, idp, action, allowed, ip, rayId };
   }

@@ -325,7 +325,7 @@ function devices(org: Organisation, seed: number): SimulatedDevice[] {
         osVersion: platform.os,
         serialNumber: hex(seed, key, 0xa9, 10).toUpperCase(),
         macAddress: mac,
-        publicIp: user.ips[d % user.ips.length] ?? '192.0.2.1',
+        publicIp: user.ips[d % user.ips.length] ?? user.ips[0] ?? '',
         key: Buffer.from(hex(seed, key, 0xaa, 64), 'hex').toString('base64'),
       });
     }

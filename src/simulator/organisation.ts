@@ -1,3 +1,4 @@
+import { staffAddress, type StaffCountry } from './addresses.js';
 import { hash32, unit } from './prng.js';
 
 export interface SimulatedIdentityProvider {
@@ -21,7 +22,8 @@ export interface SimulatedApplication {
 export interface SimulatedUser {
   readonly email: string;
   readonly name: string;
-  readonly country: string;
+  /** Home country; every address in `ips` lies in it. */
+  readonly country: StaffCountry;
   readonly idp: number;
   readonly ips: readonly string[];
   readonly denyRate: number;
@@ -115,7 +117,22 @@ const LAST_NAMES = [
   'yilmaz',
   'zhang',
 ] as const;
-const COUNTRIES = ['US', 'US', 'US', 'GB', 'DE', 'FR', 'NL', 'IN', 'JP', 'BR', 'CA', 'AU', 'SG', 'PL'] as const;
+const COUNTRIES: readonly StaffCountry[] = [
+  'US',
+  'US',
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'NL',
+  'IN',
+  'JP',
+  'BR',
+  'CA',
+  'AU',
+  'SG',
+  'PL',
+];
 
 const IDENTITY_PROVIDERS: readonly SimulatedIdentityProvider[] = [
   { id: '5c4b9a1e-3f2d-4e8a-9b7c-1d2e3f4a5b60', name: 'Okta', type: 'okta' },
@@ -160,17 +177,6 @@ function uuidFrom(text: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** A documentation-range IPv4 or IPv6 address (RFC 5737, RFC 3849) picked from `key`. */
-export function documentationIp(seed: number, key: number): string {
-  const h = hash32(seed, key, 0x1b);
-  const pick = h % 4;
-  const host = ((h >>> 8) % 254) + 1;
-  if (pick === 0) return `192.0.2.${host}`;
-  if (pick === 1) return `198.51.100.${host}`;
-  if (pick === 2) return `203.0.113.${host}`;
-  return `2001:db8:${((h >>> 4) & 0xfff).toString(16)}::${host.toString(16)}`;
-}
-
 /** The synthetic organisation for `seed`: about 200 users, 15 Access applications and 5 identity providers. */
 export function buildOrganisation(seed: number, userCount = 200): Organisation {
   const used = new Set<string>();
@@ -187,14 +193,18 @@ export function buildOrganisation(seed: number, userCount = 200): Organisation {
       acc += IDP_SHARE[idp] ?? 0;
       if (r < acc) break;
     }
+    const country = COUNTRIES[hash32(seed, i, 6) % COUNTRIES.length] ?? 'US';
+    // Home, office and phone: public addresses the IP dataset places in the user's home metro area.
     const ipCount = 1 + (hash32(seed, i, 4) % 3);
-    const ips = Array.from({ length: ipCount }, (_, k) => documentationIp(seed, i * 8 + k));
+    const ips = [
+      ...new Set(Array.from({ length: ipCount }, (_, k) => staffAddress(country, hash32(seed, i * 8 + k, 0x1b)))),
+    ];
     // A handful of accounts fail often (stale passwords, blocked devices): they carry most denials.
     const risky = unit(seed, i, 5) < 0.05;
     users.push({
       email: `${local}@example.com`,
       name: `${first[0]?.toUpperCase() ?? ''}${first.slice(1)} ${last[0]?.toUpperCase() ?? ''}${last.slice(1)}`,
-      country: COUNTRIES[hash32(seed, i, 6) % COUNTRIES.length] ?? 'US',
+      country,
       idp,
       ips,
       denyRate: risky ? 0.35 : 0.02,

@@ -1,3 +1,4 @@
+import { countryOfAddress } from '../addresses.js';
 import { failure, success, unroutableAccount } from '../envelope.js';
 import { isoSeconds, uuid } from '../ids.js';
 import type { SimulatedDevice } from '../inventory.js';
@@ -13,7 +14,7 @@ type Json = Record<string, unknown>;
 const DAY_MS = 86_400_000;
 // How far back the simulator looks for the user's last login; every regular simulated user logs in daily.
 const LOOKBACK_DAYS = 7;
-// Countries a login from outside the user's usual addresses (a traveller, hotel Wi-Fi) is placed in.
+// Countries an address the simulator does not know (a hostile value) is placed in.
 const ELSEWHERE = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'NL', 'BR', 'IN', 'SG', 'JP', 'AU'] as const;
 
 interface PostureRule {
@@ -118,10 +119,11 @@ function identity(data: SimulatorData, subject: AccessUserSubject, login: UserLo
   const org = organisation(data.seed);
   const orgUser = org.users.find((u) => u.email === subject.email);
   const ip = String(login.record['ip_address']);
+  // Where the IP dataset places the address, from the simulator's own table; hostile values are placed anywhere.
   const country =
     orgUser !== undefined && orgUser.ips.includes(ip)
       ? orgUser.country
-      : (ELSEWHERE[hash32(data.seed, textKey(ip), 0xf3) % ELSEWHERE.length] ?? 'US');
+      : (countryOfAddress(ip) ?? ELSEWHERE[hash32(data.seed, textKey(ip), 0xf3) % ELSEWHERE.length] ?? 'US');
   const idp = org.identityProviders.find((p) => p.type === login.record['connection']);
   const iat = Math.floor(login.timeMs / 1000);
   const device = data.inventory.devices
