@@ -25,7 +25,12 @@ export interface CatchUpResult {
 
 /** The offset name of the one streaming evaluator. */
 export const DETECTION_OFFSET = 'rules';
-const DEFAULT_BATCH = 2_000;
+const DEFAULT_BATCH = 5_000;
+// After a run, the next starts no sooner than this: during a backfill each run then covers several pages, and
+// per-entity state is read and written once per run instead of once per page.
+const DEFAULT_MIN_INTERVAL_MS = 500;
+// Committed state texts kept between runs; beyond this many the cache starts over.
+const MAX_CACHED_STATES = 200_000;
 // Events stored by other paths than the log runner (inventory change events) are picked up at least this often
 // once collection has started.
 const RECHECK_MS = 60_000;
@@ -45,14 +50,26 @@ export class Detector {
   #notified = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  readonly #minIntervalMs: number;
+  #lastRunEndedAt = 0;
+  #delayed: NodeJS.Timeout | undefined;
+  /** Rule state as committed at `#cachedAtOffset`, by rule and key; null for a key known to hold nothing. */
+  #stateCache = new Map<string, Map<string, string | null>>();
+  #cachedStates = 0;
+  #cachedAtOffset: number | undefined;
   /** The stored rules' text last parsed, and what it gave: rules added through the API run from the next step on. */
   #storedRulesText: string | undefined;
   #storedRules: readonly RuleDefinition[] = [];
 
-  constructor(deps: DetectorDeps, definitions: readonly RuleDefinition[], options: { readonly batch?: number } = {}) {
+  constructor(
+    deps: DetectorDeps,
+    definitions: readonly RuleDefinition[],
+    options: { readonly batch?: number; readonly minIntervalMs?: number } = {},
+  ) {
     this.#deps = deps;
     this.#definitions = definitions;
     this.#batch = options.batch ?? DEFAULT_BATCH;
+    this.#minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
     this.#log = deps.logger.child({ component: 'detect', id: DETECTION_OFFSET });
   }
 
@@ -69,8 +86,24 @@ export class Detector {
       this.#again = true;
       return;
     }
+    if (this.#delayed !== undefined) return;
+    const wait = this.#lastRunEndedAt + this.#minIntervalMs - this.#deps.clock.now();
+    if (wait > 0) {
+      this.#delayed = setTimeout(() => {
+        this.#delayed = undefined;
+        this.#start();
+      }, wait);
+      this.#delayed.unref();
+      return;
+    }
+    this.#start();
+  }
+
+  #start(): void {
+    if (this.#closed || this.#running !== null) return;
     this.#running = this.#loop().finally(() => {
       this.#running = null;
+      this.#lastRunEndedAt = this.#deps.clock.now();
     });
   }
 
@@ -108,21 +141,37 @@ export class Detector {
       const rows = await store.eventsAfter(offset, this.#batch);
       const last = rows[rows.length - 1];
       if (last === undefined) break;
+      // The cache holds what this detector committed; after another process's commit it may be stale.
+      if (this.#cachedAtOffset !== offset) this.#clearStateCache();
       const result = await evaluateEvents(
         rules,
         rows.map((row) => row.event),
-        { load: (ruleId, keys) => store.detectionState(ruleId, keys) },
+        { load: (ruleId, keys) => this.#loadState(ruleId, keys) },
         { inventory },
       );
-      const commit = await store.commitDetections({
-        offsetName: DETECTION_OFFSET,
-        fromOffset: offset,
-        toOffset: last.seq,
-        state: result.state,
-        firings: result.firings,
-      });
+      const changed = result.state.filter(
+        (write) => this.#stateCache.get(write.ruleId)?.get(write.key) !== write.value,
+      );
+      let commit;
+      try {
+        commit = await store.commitDetections({
+          offsetName: DETECTION_OFFSET,
+          fromOffset: offset,
+          toOffset: last.seq,
+          state: changed,
+          firings: result.firings,
+        });
+      } catch (error) {
+        this.#clearStateCache();
+        throw error;
+      }
       // Another process moved the offset first; its commit covers these events, so start again from it.
-      if (!commit.committed) continue;
+      if (!commit.committed) {
+        this.#clearStateCache();
+        continue;
+      }
+      for (const write of changed) this.#cacheState(write.ruleId, write.key, write.value);
+      this.#cachedAtOffset = last.seq;
       events += rows.length;
       created += commit.created;
       updated += commit.updated;
@@ -133,9 +182,48 @@ export class Detector {
     return { events, created, updated };
   }
 
+  // State for a batch: committed texts from the cache, the rest read from the store and remembered.
+  async #loadState(ruleId: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const cached = this.#stateCache.get(ruleId);
+    const found = new Map<string, string>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const text = cached?.get(key);
+      if (text === undefined) missing.push(key);
+      else if (text !== null) found.set(key, text);
+    }
+    if (missing.length === 0) return found;
+    const loaded = await this.#deps.store.detectionState(ruleId, missing);
+    for (const key of missing) {
+      const text = loaded.get(key);
+      this.#cacheState(ruleId, key, text ?? null);
+      if (text !== undefined) found.set(key, text);
+    }
+    return found;
+  }
+
+  #cacheState(ruleId: string, key: string, text: string | null): void {
+    if (this.#cachedStates >= MAX_CACHED_STATES) this.#clearStateCache();
+    let byKey = this.#stateCache.get(ruleId);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#stateCache.set(ruleId, byKey);
+    }
+    if (!byKey.has(key)) this.#cachedStates += 1;
+    byKey.set(key, text);
+  }
+
+  #clearStateCache(): void {
+    this.#stateCache = new Map();
+    this.#cachedStates = 0;
+    this.#cachedAtOffset = undefined;
+  }
+
   /** Waits for a running pass, then runs a last one if anything was stored since; further notifications are ignored. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#delayed);
+    this.#delayed = undefined;
     if (this.#closed) {
       if (this.#running !== null) await this.#running;
       return;

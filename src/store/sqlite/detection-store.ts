@@ -32,7 +32,7 @@ import {
   type EvidenceRow,
   type RuleSettingRow,
 } from '../rows/alert-rows.js';
-import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
 import { EVENT_COLUMNS } from './queries.js';
 
@@ -78,6 +78,10 @@ const SQL = {
       updated_by = excluded.updated_by`,
 } as const;
 
+// Just-appended events kept for the detector, which evaluates them right after their commit; beyond this it
+// reads them back from the tables.
+const MAX_REMEMBERED_EVENTS = 10_000;
+
 interface SequencedRow extends EventRow {
   readonly seq: number;
   readonly enrichments: string | null;
@@ -91,6 +95,11 @@ export class SqliteDetectionStore implements DetectionStore {
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  /**
+   * Events this connection committed, in seq order with no gap: the detector's next read is nearly always
+   * these, and serving them from memory spares reading back and parsing what was just written.
+   */
+  #remembered: SequencedEvent[] = [];
 
   protected constructor(db: Database.Database, clock: Clock) {
     this.#db = db;
@@ -99,10 +108,46 @@ export class SqliteDetectionStore implements DetectionStore {
 
   async eventsAfter(afterSeq: number, limit: number): Promise<readonly SequencedEvent[]> {
     const n = Math.max(1, Math.floor(limit));
+    const remembered = this.#rememberedAfter(afterSeq, n);
+    if (remembered !== undefined) return remembered;
     const rows = this.#run('read events to evaluate', () =>
       this.#statement(SQL.eventsAfter).all(afterSeq, n, afterSeq, n, n),
     ) as SequencedRow[];
-    return rows.map((row) => ({ seq: row.seq, event: rowToEvent(row, joinOcsfBody(row.ocsf, row.enrichments)) }));
+    return rows.map((row) => ({
+      seq: row.seq,
+      event: rowToLazyEvent(row, () => joinOcsfBody(row.ocsf, row.enrichments), row.raw),
+    }));
+  }
+
+  /**
+   * Records events this connection just committed, `appended` in seq order with no gap. Kept only while the
+   * remembered run stays gapless: a gap means another connection wrote in between, and those rows must come
+   * from the tables.
+   */
+  protected rememberAppended(appended: readonly SequencedEvent[]): void {
+    const first = appended[0];
+    if (first === undefined) return;
+    const last = this.#remembered[this.#remembered.length - 1];
+    if (last !== undefined && last.seq + 1 !== first.seq) this.#remembered = [];
+    // A detector far behind reads from the tables; remembering more would only hold memory.
+    if (this.#remembered.length + appended.length > MAX_REMEMBERED_EVENTS) return;
+    for (const entry of appended) this.#remembered.push(entry);
+  }
+
+  /** Drops what was remembered, after a delete that may have removed some of it. */
+  protected forgetAppended(): void {
+    this.#remembered = [];
+  }
+
+  // The remembered events right after `afterSeq`, or undefined when they do not start there.
+  #rememberedAfter(afterSeq: number, limit: number): SequencedEvent[] | undefined {
+    const passed = this.#remembered.findIndex((entry) => entry.seq > afterSeq);
+    // The offset only moves forward, so events at or before it are never asked for again.
+    if (passed === -1) this.#remembered = [];
+    else if (passed > 0) this.#remembered = this.#remembered.slice(passed);
+    const first = this.#remembered[0];
+    if (first === undefined || first.seq !== afterSeq + 1) return undefined;
+    return this.#remembered.slice(0, limit);
   }
 
   async detectionOffset(name: string): Promise<number> {

@@ -48,10 +48,6 @@ function rangeSql(dim: Dimension, extra: string): string {
   return `(SELECT ${columns} FROM events WHERE ${where} UNION ALL SELECT ${columns} FROM events_recent WHERE ${where})`;
 }
 
-// The events one append just wrote: every row of `events_recent` above the seq it started from.
-const BATCH_ROWS_SQL = `SELECT time, source, outcome, user_name, app, country, idp, activity FROM events_recent
-  WHERE seq > ? AND class_uid = ${DASHBOARD_CLASS_UID}`;
-
 function upsertSql(table: (typeof GRAINS)[number]['table']): string {
   return `INSERT INTO ${table} (dim, period, source, key, outcome, n) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (dim, period, source, key, outcome) DO UPDATE SET n = n + excluded.n`;
@@ -84,8 +80,17 @@ interface BucketRow {
   readonly n: number;
 }
 
-// One event of a partial hour: time, source, outcome, then the key of each dimension, in this order.
-type EventRow = [number, string, string, string | null, string | null, string | null, string | null, string];
+// One event: time, source, outcome, then the key of each dimension, in this order.
+export type SummaryEventRow = [
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+];
 const EVENT_ROW_COLUMNS = 'time, source, outcome, user_name, app, country, idp, activity';
 const ROW_DIMENSIONS: readonly (readonly [number, Dimension])[] = [
   [3, 'user'],
@@ -221,12 +226,11 @@ export class HourlySummary {
   }
 
   /**
-   * Adds the events one append just wrote (every row of `events_recent` above `afterSeq`). Runs inside that
+   * Adds the events one append just wrote, as stored (authentications only, see summaryRowOf). Runs inside that
    * append's transaction, so the summary commits or rolls back with the events; duplicates never reach it.
-   * One read of the batch, summed in memory, then one upsert per distinct summary row.
+   * Summed in memory, then one upsert per distinct summary row.
    */
-  addAppended(afterSeq: number): void {
-    const rows = this.#statement(BATCH_ROWS_SQL).raw().all(afterSeq) as EventRow[];
+  addAppended(rows: readonly SummaryEventRow[]): void {
     // Summed in memory first, per hour and then per day from the hours, so each distinct row costs one upsert
     // however many events it counts.
     type Row = [Dimension, number, string, string, string, number];
@@ -383,14 +387,14 @@ export class HourlySummary {
     };
   }
 
-  #eventRows(part: Part, source: string | undefined): EventRow[] {
+  #eventRows(part: Part, source: string | undefined): SummaryEventRow[] {
     const where = `time >= ? AND time < ? AND class_uid = ${DASHBOARD_CLASS_UID}${source === undefined ? '' : ' AND source = ?'}`;
     const sql = `SELECT ${EVENT_ROW_COLUMNS} FROM events WHERE ${where}
       UNION ALL SELECT ${EVENT_ROW_COLUMNS} FROM events_recent WHERE ${where}`;
     const params = source === undefined ? [part.from, part.to] : [part.from, part.to, source];
     return this.#statement(sql)
       .raw()
-      .all(...params, ...params) as EventRow[];
+      .all(...params, ...params) as SummaryEventRow[];
   }
 
   #counts(dim: Dimension, part: Part, source: string | undefined): CountRow[] {

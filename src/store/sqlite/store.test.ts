@@ -548,3 +548,79 @@ describe('SqliteStore with enrichments stored once', () => {
     await upgraded.close();
   });
 });
+
+describe('SqliteStore handing just-appended events to the detector', () => {
+  const T0 = Date.UTC(2024, 0, 1);
+  const hostile = (n: number): NormalizedEvent => ({
+    id: `h${String(n).padStart(6, '0')}`,
+    time: T0 + n,
+    sourceName: 'cf',
+    accountId: 'acct',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: n % 2 === 0 ? 'login' : 'act\uD800ivity',
+    outcome: n % 3 === 0 ? 'failure' : 'success',
+    user: `<script>alert(${n})</script>\uDC00'; DROP TABLE events;--@example.com`,
+    srcIp: n % 4 === 0 ? null : `2001:db8::${n}`,
+    country: n % 5 === 0 ? null : 'de',
+    app: 'x'.repeat(n % 2 === 0 ? 10 : 100_000),
+    appUid: null,
+    idp: 'saml\u0000',
+    rayId: `ray${n}`,
+    ocsf: { n, message: 'bad \uD83D unicode', nested: { list: [1, 'two', null], skipped: undefined } },
+    raw: { n, html: '<b>bold</b>', 'k"ey': 'caf\u00e9 \u2028' },
+  });
+
+  it('hands out exactly what a read of the tables gives, hostile values included', async () => {
+    const path = freshPath();
+    const writer = await SqliteStore.open({ path, mergeThreshold: 5 });
+    await writer.migrate();
+    for (let batch = 0; batch < 4; batch += 1) {
+      const events = Array.from({ length: 6 }, (_, index) => hostile(batch * 4 + index));
+      await writer.append(events, { id: 'cf/access_requests', value: { batch } });
+    }
+    const remembered = await writer.eventsAfter(0, 1000);
+    const reader = await SqliteStore.open({ path });
+    const read = await reader.eventsAfter(0, 1000);
+    expect(remembered.map((entry) => entry.seq)).toEqual(read.map((entry) => entry.seq));
+    expect(remembered.length).toBe(18);
+    // Plain copies, so that the comparison reads every member, the lazily parsed documents included.
+    const plain = (entries: typeof read): unknown => entries.map((entry) => ({ ...entry.event }));
+    expect(plain(remembered)).toEqual(plain(read));
+    expect(remembered[0]?.event.ocsf).toEqual({
+      n: 0,
+      message: 'bad \uD83D unicode',
+      nested: { list: [1, 'two', null] },
+    });
+    await writer.close();
+    await reader.close();
+  });
+
+  it('reads from the tables when another connection appended in between, so no event is skipped', async () => {
+    const path = freshPath();
+    const first = await SqliteStore.open({ path });
+    await first.migrate();
+    const second = await SqliteStore.open({ path });
+    await first.append([hostile(1), hostile(2)], { id: 'cf/access_requests', value: { n: 1 } });
+    await second.append([hostile(3)], { id: 'other/access_requests', value: { n: 1 } });
+    await first.append([hostile(4), hostile(5)], { id: 'cf/access_requests', value: { n: 2 } });
+    const firstSeen = await first.eventsAfter(0, 1000);
+    expect(firstSeen.map((entry) => entry.event.id)).toEqual([1, 2, 3, 4, 5].map((n) => hostile(n).id));
+    const afterTwo = await first.eventsAfter(firstSeen[1]?.seq ?? 0, 1000);
+    expect(afterTwo.map((entry) => entry.event.id)).toEqual([3, 4, 5].map((n) => hostile(n).id));
+    const afterThree = await first.eventsAfter(firstSeen[2]?.seq ?? 0, 1);
+    expect(afterThree.map((entry) => entry.event.id)).toEqual([hostile(4).id]);
+    await first.close();
+    await second.close();
+  });
+
+  it('never hands out an event that retention deleted', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path });
+    await store.migrate();
+    await store.append([hostile(1), hostile(2), hostile(3)], { id: 'cf/access_requests', value: { n: 1 } });
+    await store.deleteEventsBefore(T0 + 3);
+    expect((await store.eventsAfter(0, 1000)).map((entry) => entry.event.id)).toEqual([hostile(3).id]);
+    await store.close();
+  });
+});

@@ -12,7 +12,7 @@ import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
 import { isLeaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
-import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { rowToEvent, rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
 import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
 import { columnFor } from '../search-columns.js';
@@ -32,22 +32,23 @@ import type {
   StoredSource,
 } from '../store.js';
 import { SqliteDetectionStore } from './detection-store.js';
-import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
-import { HourlySummary } from './hourly-summary.js';
+import type { SequencedEvent } from '../detection-store.js';
+import { DASHBOARD_CLASS_UID, type DashboardSpec, type DashboardSummary } from '../dashboard-summary.js';
+import { HourlySummary, type SummaryEventRow } from './hourly-summary.js';
 import { checkFence, SqliteLeaseStore } from './lease-store.js';
 import { takeSqliteRateToken } from './rate-buckets.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { joinOcsfBody, ocsfBody, type EnrichmentsText } from './ocsf-body.js';
+import { joinOcsfBody, ocsfBody, type EnrichmentsText, type OcsfBody } from './ocsf-body.js';
 import {
   aggregateEventsSql,
   compileFilter,
   countEventsSql,
   EVENT_SQL,
-  histogramEventsSql,
   INSERT_EVENT_PARAMS,
   searchEventsSql,
   SQL,
 } from './queries.js';
+import { sqliteHistogram } from './summary-histogram.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -94,6 +95,9 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   readonly #newFragmentIds = new Map<EnrichmentsText, number>();
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
+  // What the write transaction in progress appended, as stored: for the detector and the dashboard summary.
+  #appended: SequencedEvent[] = [];
+  #appendedSummary: SummaryEventRow[] = [];
   readonly #summary = new HourlySummary((sql) => this.#statement(sql));
   readonly #leases: LeaseStore;
   #closed = false;
@@ -243,14 +247,19 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
       // The dashboard's summary takes the batch's new rows in the same transaction (a savepoint inside it).
       const summarised = this.#open().transaction((): number => {
-        const afterSeq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
+        this.#appended = [];
+        this.#appendedSummary = [];
         const count = write();
-        if (count > 0) this.#summary.addAppended(afterSeq);
+        if (this.#appendedSummary.length > 0) this.#summary.addAppended(this.#appendedSummary);
         return count;
       });
       inserted = this.#writeEvents(summarised);
+      this.rememberAppended(this.#appended);
     } catch (error) {
       throw failed(error);
+    } finally {
+      this.#appended = [];
+      this.#appendedSummary = [];
     }
     this.#recentRows += inserted;
     if (this.#recentRows > this.#mergeThreshold) this.#mergeRecent();
@@ -277,8 +286,11 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       const body = ocsfBody(event.ocsf);
       const fragmentId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
       // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-      insertBody.run(seq, body.text, JSON.stringify(event.raw) ?? 'null', fragmentId);
+      const rawJson = JSON.stringify(event.raw) ?? 'null';
+      insertBody.run(seq, body.text, rawJson, fragmentId);
       inserted += 1;
+      this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
+      if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
     }
     return inserted;
   }
@@ -469,13 +481,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   async histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]> {
-    const bucketMs = Math.max(1, Math.floor(spec.bucketMs));
-    const { where, params } = whereClause({ filter: spec.filter, fromMs: spec.fromMs, toMs: spec.toMs });
-    const sql = histogramEventsSql(where);
-    const rows = this.#read(
-      () => this.#statement(sql).all(bucketMs, ...params, bucketMs, ...params) as { start: number; n: number }[],
-    );
-    return rows.map((row) => ({ startMs: row.start, count: row.n }));
+    return this.#read(() => sqliteHistogram(spec, (sql) => this.#statement(sql)));
   }
 
   async dashboard(spec: DashboardSpec): Promise<DashboardSummary> {
@@ -490,6 +496,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   async deleteEventsBefore(beforeMs: number): Promise<number> {
     // Most rows then sit in the indexed table, where the chunks find them through the time index.
     if (this.#recentRows !== 0) this.#mergeRecent();
+    this.forgetAppended();
     let total = 0;
     const db = this.#open();
     const deleteBodies = this.#statement(EVENT_SQL.deleteBodies);
@@ -514,6 +521,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    // An append between two chunks may have remembered an event a later chunk deleted.
+    this.forgetAppended();
     if (total > 0) {
       try {
         this.#open()
@@ -700,6 +709,42 @@ function bindEvent(params: (string | number | null)[], seq: number, event: Norma
   params[14] = wellFormedOrNull(event.appUid);
   params[15] = wellFormedOrNull(event.idp);
   params[16] = wellFormedOrNull(event.rayId);
+}
+
+// The event as its row and body now hold it, from the values bound to the insert (see bindEvent).
+function storedEventOf(params: readonly (string | number | null)[], body: OcsfBody, rawJson: string): NormalizedEvent {
+  const row = {
+    id: params[1] as string,
+    time: params[2] as number,
+    source: params[3] as string,
+    account_id: params[4] as string,
+    dataset: params[5] as string,
+    class_uid: params[6] as number,
+    activity: params[7] as string,
+    outcome: params[8] as string,
+    user_name: params[9] as string | null,
+    src_ip: params[10] as string | null,
+    country: params[12] as string | null,
+    app: params[13] as string | null,
+    app_uid: params[14] as string | null,
+    idp: params[15] as string | null,
+    ray_id: params[16] as string | null,
+  };
+  return rowToLazyEvent(row, () => joinOcsfBody(body.text, body.enrichments?.text ?? null), rawJson);
+}
+
+// The columns the dashboard summary counts, in its order (see SummaryEventRow).
+function summaryRowOf(params: readonly (string | number | null)[]): SummaryEventRow {
+  return [
+    params[2] as number,
+    params[3] as string,
+    params[8] as string,
+    params[9] as string | null,
+    params[13] as string | null,
+    params[12] as string | null,
+    params[15] as string | null,
+    params[7] as string,
+  ];
 }
 
 // Addresses repeat from event to event; the map is emptied when full, so it stays small.
