@@ -1,5 +1,6 @@
 import type { NormalizedEvent } from '../core/event.js';
 import type { AlertFiring, DetectionStateWrite, RuleAllowList } from '../store/detection-store.js';
+import { countryOf } from './geolocation.js';
 import { inRange, ipBytes, parseIpRange, type IpRange } from './ip-range.js';
 import type { CompiledRule, EvalContext, RawFiring, RuleHeader, StateView } from './rule.js';
 
@@ -99,7 +100,10 @@ export function allowListOf(allow: RuleAllowList): (event: NormalizedEvent) => b
     if (event.user !== null && users.has(event.user.toLowerCase())) return true;
     if (event.app !== null && apps.has(event.app.toLowerCase())) return true;
     if (event.appUid !== null && apps.has(event.appUid.toLowerCase())) return true;
-    if (event.country !== null && countries.has(event.country.toLowerCase())) return true;
+    if (countries.size > 0) {
+      const country = countryOf(event);
+      if (country !== null && countries.has(country.toLowerCase())) return true;
+    }
     if (event.srcIp !== null && ranges.length > 0) {
       const bytes = ipBytes(event.srcIp);
       if (bytes !== null && ranges.some((range) => inRange(bytes, range))) return true;

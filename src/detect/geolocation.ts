@@ -115,20 +115,41 @@ function centroidTable(): ReadonlyMap<string, readonly [number, number]> {
   return centroids;
 }
 
+// Places of recently looked-up addresses. Sign-ins repeat a few addresses per user, so most lookups hit; past the
+// limit the memo starts over, which keeps memory bounded without bookkeeping per entry.
+const MAX_MEMO = 65_536;
+const placeMemo = new Map<string, Place | null>();
+
 /** The place of an address in the IP dataset, or null for an address it does not hold (private, documentation). */
 export function locateIp(ip: string): Place | null {
+  const known = placeMemo.get(ip);
+  if (known !== undefined) return known;
   const parsed = cityRecordSchema.safeParse(readerFor(ip)?.get(ip));
-  if (!parsed.success) return null;
-  const record = parsed.data;
-  const country = record.country_code?.toUpperCase() ?? null;
-  const city = record.city ?? '';
-  return {
-    latitude: record.latitude,
-    longitude: record.longitude,
-    country,
-    label: [city, country].filter((part) => part !== null && part !== '').join(', ') || 'unknown place',
-    by: 'ip_dataset',
-  };
+  let place: Place | null = null;
+  if (parsed.success) {
+    const record = parsed.data;
+    const country = record.country_code?.toUpperCase() ?? null;
+    const city = record.city ?? '';
+    place = Object.freeze({
+      latitude: record.latitude,
+      longitude: record.longitude,
+      country,
+      label: [city, country].filter((part) => part !== null && part !== '').join(', ') || 'unknown place',
+      by: 'ip_dataset',
+    });
+  }
+  if (placeMemo.size >= MAX_MEMO) placeMemo.clear();
+  placeMemo.set(ip, place);
+  return place;
+}
+
+/**
+ * The country of an event as the rules see it: the one Cloudflare reported, else the one the IP dataset places
+ * the source address in (the Access log API reports none, so this is how most sign-ins get a country). Upper case.
+ */
+export function countryOf(event: { readonly country: string | null; readonly srcIp: string | null }): string | null {
+  if (event.country !== null && event.country !== '') return event.country.toUpperCase();
+  return event.srcIp === null ? null : (locateIp(event.srcIp)?.country ?? null);
 }
 
 /** The approximate centre of a country, by its ISO 3166-1 alpha-2 code. */

@@ -1,4 +1,5 @@
 import type { NormalizedEvent } from '../core/event.js';
+import { countryOf } from './geolocation.js';
 import { inRange, ipBytes, parseIpRange, type IpRange } from './ip-range.js';
 
 /** A compiled `match` block: true when the event satisfies every condition. */
@@ -27,7 +28,8 @@ export const FLAT_FIELDS = {
   outcome: (event) => event.outcome,
   user: (event) => event.user,
   src_ip: (event) => event.srcIp,
-  country: (event) => event.country,
+  // Cloudflare's Access log reports no country, so rules fall back to the IP dataset's (see geolocation.ts).
+  country: (event) => countryOf(event),
   app: (event) => event.app,
   app_uid: (event) => event.appUid,
   idp: (event) => event.idp,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { AlertEntity, EvidenceRef } from '../../store/detection-store.js';
+import { countryOf } from '../geolocation.js';
 import { networkOf } from '../ip-range.js';
 import { fieldGetter, isFlatField, RuleProblem, valueText } from '../match.js';
 
@@ -64,7 +65,7 @@ export function eventVars(event: NormalizedEvent): Record<string, string | null>
   return {
     user: event.user,
     src_ip: event.srcIp,
-    country: event.country === null ? null : event.country.toUpperCase(),
+    country: countryOf(event),
     app: event.app ?? event.appUid,
     idp: event.idp,
     dataset: event.dataset,

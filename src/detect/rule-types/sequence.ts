@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../store/detection-store.js';
 import { durationSchema, formatDuration } from '../duration.js';
+import { countryOf } from '../geolocation.js';
 import { compileMatch } from '../match.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
 import {
@@ -85,7 +86,7 @@ export const sequenceRule = registerRuleType({
           candidates = state.t.filter((t) => t[0] > event.time && t[0] <= event.time + params.window);
         } else if (isThen(event)) {
           const ip = event.srcIp;
-          const country = event.country?.toUpperCase() ?? null;
+          const country = countryOf(event);
           const newFrom =
             ip !== null && state.ips.length > 0 && !state.ips.includes(ip)
               ? 'ip'
