@@ -60,8 +60,9 @@ function insert(entries: Entry[], entry: Entry): boolean {
 }
 
 /**
- * At least `count` events matching `first`, then one matching `then`, for one key within `window`. Each
- * completing event is judged once all the first-step events before it are known, so a late denial still counts.
+ * At least `count` events matching `first`, then one matching `then`, for one key within `window` of event time,
+ * whatever order they arrive in: a completing event is judged when it arrives, and again when a first-step event
+ * that precedes it arrives later (until the state passes the lateness horizon).
  */
 export const sequenceRule = registerRuleType({
   params: paramsSchema,
@@ -102,10 +103,10 @@ export const sequenceRule = registerRuleType({
             state.countries = [...state.countries, country].slice(-MAX_KNOWN);
             changed = true;
           }
-          // A completing event is kept only while first-step events could precede it: most successes follow no
-          // denial at all and need no state. A denial that arrives after such a success is not paired with it.
-          const opened = state.f.some((e) => e[0] <= event.time && e[0] >= event.time - params.window);
-          if (opened && insert(state.t, entry)) {
+          // Every completing event is kept for the window and the lateness horizon, even when no first-step event
+          // precedes it yet: a denial that arrives later (a lookback or a backfill) can still come before it in
+          // event time, and is paired with it then.
+          if (insert(state.t, entry)) {
             changed = true;
             candidates = [entry];
           }
