@@ -205,6 +205,32 @@ describe('Detector with the built-in rules', () => {
       expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.count)).toEqual([14]);
     });
 
+    it('keeps the same rule state with two detectors taking turns as with one, though each caches what it committed', async () => {
+      const turns = [0, 1, 2, 3].map((turn) => denials(7, T0 + turn * 70_000, 10_000));
+      const first = new Detector(deps(), RULES);
+      const second = new Detector(deps(), RULES);
+      for (const [turn, events] of turns.entries()) {
+        await append(events);
+        await (turn % 2 === 0 ? first : second).catchUp();
+      }
+      const keys = ['alice@example.com'];
+      const together = await store.detectionState('zt-brute-force-user', keys);
+      const alertsTogether = (await alertsOf('zt-brute-force-user')).map((alert) => alert.count);
+
+      await store.close();
+      path = join(dir, `detect-${counter++}.db`);
+      store = await SqliteStore.open({ path, clock });
+      await store.migrate();
+      const single = new Detector(deps(), RULES);
+      for (const events of turns) {
+        await append(events);
+        await single.catchUp();
+      }
+      expect(together.size).toBe(1);
+      expect(together).toEqual(await store.detectionState('zt-brute-force-user', keys));
+      expect(alertsTogether).toEqual((await alertsOf('zt-brute-force-user')).map((alert) => alert.count));
+    });
+
     it('a commit from a stale offset is refused and changes nothing', async () => {
       await append(denials(14, T0, 10_000));
       await new Detector(deps(), RULES).catchUp();
@@ -531,8 +557,13 @@ describe('Detector with the built-in rules', () => {
     });
 
     it('fires on a new identity provider, at high when the organisation never used it', async () => {
-      await append(history());
-      await append(history('bob@example.com').map((event) => ({ ...event, idp: 'onetimepin' })));
+      // The rule learns from 50 logins of a user as well as 14 days: three a day for three weeks.
+      const busy = (user = 'alice@example.com'): NormalizedEvent[] =>
+        [0, 1, 2].flatMap((hour) =>
+          history(user).map((event) => ({ ...event, id: `${event.id}-${hour}`, time: event.time + hour * 3_600_000 })),
+        );
+      await append(busy());
+      await append(busy('bob@example.com').map((event) => ({ ...event, idp: 'onetimepin' })));
       await append([login(T0 + 22 * DAY, { idp: 'onetimepin' })]);
       await append([login(T0 + 22 * DAY, { user: 'bob@example.com', idp: 'github' })]);
       await new Detector(deps(), RULES).catchUp();
