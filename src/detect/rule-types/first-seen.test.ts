@@ -112,3 +112,57 @@ describe('first-seen rules on Access logins that carry no country', () => {
     expect(await run('zt-new-country', [signIn(T0 + 17 * DAY, { srcIp: MOSCOW_IP })])).toEqual([]);
   });
 });
+
+describe('unusual identity provider needs enough history of the user and the organisation', () => {
+  let store: SqliteStore;
+  let counter = 0;
+  const clock = new ManualClock(T0 + 40 * DAY);
+  const deps = () => ({ store, clock, logger: silentLogger(), metrics: new Metrics() });
+  const RULE = 'zt-unusual-idp';
+  const run = async (events: readonly NormalizedEvent[]) => {
+    await store.append(events, { id: 'cf/access_requests', value: { n: seq } });
+    await new Detector(deps(), loadBuiltinRules()).catchUp();
+    return await store.listAlerts({ ruleId: RULE, limit: 100 });
+  };
+
+  beforeEach(async () => {
+    store = await SqliteStore.open({ path: join(dir, `idp-${counter++}.db`), clock });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('stays quiet for a user with weeks but few logins, and fires once the user has 50', async () => {
+    // A quiet user: 20 logins over 20 days, then a one-time PIN. Not enough to know the user's habits.
+    const quiet = await run([
+      ...history(20, T0, 20, { user: 'quiet@example.com' }),
+      signIn(T0 + 21 * DAY, { user: 'quiet@example.com', idp: 'onetimepin' }),
+    ]);
+    expect(quiet).toEqual([]);
+    // A busy user with 60 logins over 20 days, all through Okta; the organisation has used the PIN (above).
+    const busy = await run([...history(60, T0, 20), signIn(T0 + 21 * DAY, { idp: 'onetimepin' })]);
+    expect(busy).toHaveLength(1);
+    expect(busy[0]).toMatchObject({
+      severity: 'medium',
+      entity: { user: 'alice@example.com' },
+      summary: `alice@example.com signed in through onetimepin for the first time (used before: okta), to wiki.example.com from ${LONDON_IP} (GB)`,
+    });
+  });
+
+  it('raises to high only when no one in the organisation had used the connection', async () => {
+    const alerts = await run([
+      ...history(60, T0, 20),
+      ...history(60, T0, 20, { user: 'bob@example.com' }),
+      signIn(T0 + 21 * DAY, { idp: 'github' }),
+      signIn(T0 + 21 * DAY + HOUR, { user: 'bob@example.com', idp: 'github' }),
+    ]);
+    const byUser = new Map(alerts.map((alert) => [alert.entity.user, alert.severity]));
+    expect(byUser).toEqual(
+      new Map([
+        ['alice@example.com', 'high'],
+        ['bob@example.com', 'medium'],
+      ]),
+    );
+  });
+});

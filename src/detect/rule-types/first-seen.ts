@@ -13,6 +13,11 @@ const paramsSchema = z
     field: z.string().min(1),
     /** No alert until the key has been seen for this long. */
     learning: durationSchema,
+    /**
+     * Nor until the key has shown this many events: a user seen on a few days of a quiet month has no habits yet.
+     * The organisation's history (for `escalate_to`) holds every key's, so it is never shorter.
+     */
+    learning_events: z.number().int().min(1).max(100_000).optional(),
     /** Only these values are reported when new (sensitive applications, say); absent means every value. */
     values: z.array(z.string().min(1)).optional(),
     /** Severity when the value is new for the whole organisation too. */
@@ -33,14 +38,17 @@ interface SeenState {
   first: number;
   /** Value → when it was first seen. */
   v: Record<string, number>;
+  /** Events of the key evaluated so far, counted up to `learning_events` only (then no event needs a write). */
+  n?: number;
 }
 
 const MAX_VALUES = 200;
 const ORGANISATION_KEY = '\u0000organisation';
 
 /**
- * A value of `field` that one key has not shown before, once the key has `learning` of history. The history is
- * what this rule has evaluated, backfills included, so the learning period ends with the first week of data.
+ * A value of `field` that one key has not shown before, once the key has `learning` of history and, with
+ * `learning_events`, that many events. The history is what this rule has evaluated, backfills included, so the
+ * learning period ends with the first weeks of data.
  */
 export const firstSeenRule = registerRuleType({
   params: paramsSchema,
@@ -66,6 +74,13 @@ export const firstSeenRule = registerRuleType({
       const raw = (learnOnly && learn !== null ? learn.valueOf : valueOf)(event)[0];
       return { group, value: valueText(raw)?.toLowerCase() ?? null, raw, learnOnly };
     };
+    const minEvents = params.learning_events ?? 0;
+    // Counts one more event of a key while it is under the minimum; true when the state changed.
+    const counted = (state: SeenState): boolean => {
+      if ((state.n ?? 0) >= minEvents) return false;
+      state.n = (state.n ?? 0) + 1;
+      return true;
+    };
     return {
       stateKeys: (event) => {
         const { group, learnOnly } = sideOf(event);
@@ -78,8 +93,11 @@ export const firstSeenRule = registerRuleType({
         const saved = store.get(group.key) as SeenState | undefined;
         const state = saved ?? { first: event.time, v: {} };
         const since = state.first;
+        // The key's history before this event: long enough, and with enough events in it.
+        const learned = event.time - since >= params.learning && (state.n ?? 0) >= minEvents;
         // Most events show a known value at a later time and change nothing; only a change is written back.
         let changed = saved === undefined || event.time < state.first;
+        changed = counted(state) || changed;
         state.first = Math.min(state.first, event.time);
         const seen = state.v[value];
         let firing: RawFiring | null = null;
@@ -95,7 +113,7 @@ export const firstSeenRule = registerRuleType({
             org.first = Math.min(org.first, event.time);
             store.set(ORGANISATION_KEY, org);
           }
-          if (!learnOnly && event.time - since >= params.learning && (only === null || only.has(value))) {
+          if (!learnOnly && learned && (only === null || only.has(value))) {
             const entity = entityOf(event, group.values);
             firing = {
               entityKey: `${group.key}\u001f${value}`,
