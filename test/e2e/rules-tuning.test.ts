@@ -122,4 +122,53 @@ describe('tuning rules from the command line', () => {
     );
     expect(await overridesOf('zt-brute-force-user')).toEqual({});
   }, 60_000);
+
+  it('lists the sensitive applications and tunes a learning period, refusing them where the rule has none', async () => {
+    const clock = new ManualClock(START);
+    const setup = await setUpCollector(
+      { seed: 5, clock, traffic: { kind: 'fixed', fromMs: 0, toMs: 1, count: 1 } },
+      false,
+    );
+    setups.push(setup);
+    const cli = (args: readonly string[]) => runInProcess(args, { env: setup.env, clock });
+    const overridesOf = async (id: string) => {
+      const listed = await cli(['rules', 'list', '--format', 'json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      return (JSON.parse(listed.stdout) as RuleJson[]).find((rule) => rule.id === id)?.overrides;
+    };
+    const rule = 'zt-first-sensitive-app';
+
+    const listed = await cli([
+      'rules',
+      'set',
+      rule,
+      '--value',
+      'finance.example.com',
+      '--value',
+      'Admin console',
+      '--value',
+      'finance.example.com',
+    ]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('overrides values=[finance.example.com, Admin console]');
+    expect(await overridesOf(rule)).toEqual({ values: ['finance.example.com', 'Admin console'] });
+    // Another --value list replaces the whole list; other flags keep it.
+    expect((await cli(['rules', 'set', rule, '--value', 'db.example.com/admin'])).code).toBe(0);
+    expect((await cli(['rules', 'set', rule, '--learning', '7d', '--learning-events', '20'])).code).toBe(0);
+    expect(await overridesOf(rule)).toEqual({ values: ['db.example.com/admin'], learning: '7d', learning_events: 20 });
+    expect((await cli(['rules', 'set', rule, '--no-values'])).code).toBe(0);
+    expect(await overridesOf(rule)).toEqual({ values: [], learning: '7d', learning_events: 20 });
+
+    const noValues = await cli(['rules', 'set', 'zt-brute-force-user', '--value', 'finance.example.com']);
+    expect(noValues.code).toBe(1);
+    expect(noValues.stderr).toContain('error[RULE_INVALID]');
+    expect(noValues.stderr).toContain('values');
+    const both = await cli(['rules', 'set', rule, '--value', 'a', '--no-values']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give either --value or --no-values, not both');
+    const badCount = await cli(['rules', 'set', rule, '--learning-events', 'many']);
+    expect(badCount.code).toBe(2);
+    expect(badCount.stderr).toContain('--learning-events');
+    expect(await overridesOf('zt-brute-force-user')).toEqual({});
+  }, 60_000);
 });

@@ -23,18 +23,40 @@ const testFlagsSchema = z.object({
   format: z.enum(['table', 'json']).default('table'),
 });
 
+const durationFlag = (flag: string) =>
+  z
+    .string()
+    .refine((text) => (parseDuration(text) ?? 0) > 0, `${flag} must be a number and s, m, h or d (10m, 1h, 7d)`)
+    .optional();
+
 const setFlagsSchema = z
   .object({
     threshold: z.coerce.number().int('--threshold must be a whole number').min(1).optional(),
-    window: z
-      .string()
-      .refine((text) => (parseDuration(text) ?? 0) > 0, '--window must be a number and s, m, h or d (10m, 1h, 7d)')
-      .optional(),
+    window: durationFlag('--window'),
+    learning: durationFlag('--learning'),
+    learningEvents: z.coerce.number().int('--learning-events must be a whole number').min(1).optional(),
+    value: z.array(z.string().trim().min(1, '--value must not be empty').max(320)).max(1000).optional(),
+    // Commander gives `--no-values` as values: false (and true without it).
+    values: z.boolean().optional(),
     reset: z.boolean().optional(),
   })
-  .refine((flags) => flags.threshold !== undefined || flags.window !== undefined || flags.reset === true, {
-    message: 'give --threshold N, --window DURATION or --reset',
-  });
+  .refine((flags) => !(flags.value !== undefined && flags.values === false), {
+    message: 'give either --value or --no-values, not both',
+  })
+  .refine(
+    (flags) =>
+      flags.threshold !== undefined ||
+      flags.window !== undefined ||
+      flags.learning !== undefined ||
+      flags.learningEvents !== undefined ||
+      flags.value !== undefined ||
+      flags.values === false ||
+      flags.reset === true,
+    {
+      message:
+        'give --threshold N, --window DURATION, --learning DURATION, --learning-events N, --value V, --no-values or --reset',
+    },
+  );
 
 const entryList = z.array(z.string().trim().min(1).max(512)).default([]);
 const allowFlagsSchema = z
@@ -125,6 +147,11 @@ async function setParams(
   const overrides: Record<string, unknown> = flags.reset === true ? {} : { ...current?.overrides };
   if (flags.threshold !== undefined) overrides['threshold'] = flags.threshold;
   if (flags.window !== undefined) overrides['window'] = flags.window;
+  if (flags.learning !== undefined) overrides['learning'] = flags.learning;
+  if (flags.learningEvents !== undefined) overrides['learning_events'] = flags.learningEvents;
+  // The values a first_seen rule reports (the sensitive applications): the flags replace the whole list.
+  if (flags.value !== undefined) overrides['values'] = [...new Set(flags.value)];
+  if (flags.values === false) overrides['values'] = [];
   // The rule type's own check: a rule without a threshold or window refuses it with RULE_INVALID naming it.
   checkOverrides(rule, overrides);
   await app.store.saveRuleSetting({
@@ -135,7 +162,9 @@ async function setParams(
     updatedAt: app.clock.now(),
     updatedBy: actor(context),
   });
-  const shown = Object.entries(overrides).map(([key, value]) => `${key}=${String(value)}`);
+  const shown = Object.entries(overrides).map(
+    ([key, value]) => `${key}=${Array.isArray(value) ? `[${value.map(String).join(', ')}]` : String(value)}`,
+  );
   writeLine(
     context.io.stdout,
     `Rule ${id} ${shown.length === 0 ? 'uses the parameters of its file' : `overrides ${shown.join(', ')}`}; a running collector applies it from its next batch.`,
@@ -239,10 +268,20 @@ export function registerRulesCommand(program: Command, context: CommandContext):
 
   rules
     .command('set')
-    .description("Tune a rule: override its threshold or window (kept in the store, over the file's params)")
+    .description(
+      "Tune a rule: override its threshold, window, learning period or reported values (kept in the store, over the file's params)",
+    )
     .argument('<id>', 'the rule id')
     .option('--threshold <n>', 'events (or distinct values) that make an alert')
     .option('--window <duration>', 'the time window, such as 10m, 1h or 7d')
+    .option('--learning <duration>', 'history a key needs before it alerts (first_seen and rate_spike rules)')
+    .option('--learning-events <n>', 'events a key needs in its history before it alerts (first_seen rules)')
+    .option(
+      '--value <value>',
+      'a value a first_seen rule reports, such as a sensitive application (repeatable; replaces the list)',
+      collect,
+    )
+    .option('--no-values', 'empty the list of reported values (the rule reports none)')
     .option('--reset', "drop every override and use the file's parameters again")
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(setFlagsSchema, rawFlags);

@@ -200,6 +200,31 @@ describe('alerts and rules over HTTP', () => {
     expect((await call('admin', 'POST', '/api/rules/zt-brute-force-user/enable')).body).toMatchObject({
       rule: { enabled: true, overrides: { threshold: 20 } },
     });
+
+    // The sensitive applications of the first-visit rule are a list override.
+    const sensitive = await call('admin', 'POST', '/api/rules/zt-first-sensitive-app/settings', {
+      overrides: { values: ['finance.example.com', ' Admin console '], learning_events: 20 },
+    });
+    expect(sensitive.status, JSON.stringify(sensitive.body)).toBe(200);
+    expect(sensitive.body).toMatchObject({
+      rule: {
+        params: { values: [] },
+        overrides: { values: ['finance.example.com', 'Admin console'], learning_events: 20 },
+      },
+    });
+    expect(
+      (await fixture.app.store.ruleSettings()).find((s) => s.ruleId === 'zt-first-sensitive-app')?.overrides,
+    ).toEqual({ values: ['finance.example.com', 'Admin console'], learning_events: 20 });
+    const listOnThreshold = await call('admin', 'POST', '/api/rules/zt-brute-force-user/settings', {
+      overrides: { values: ['finance.example.com'] },
+    });
+    expect(listOnThreshold.status).toBe(400);
+    expect(listOnThreshold.body).toMatchObject({ error: { code: 'RULE_INVALID' } });
+    const emptyEntry = await call('admin', 'POST', '/api/rules/zt-first-sensitive-app/settings', {
+      overrides: { values: ['finance.example.com', ''] },
+    });
+    expect(emptyEntry.status).toBe(400);
+    expect((emptyEntry.body['error'] as { message: string }).message).toContain('an empty entry');
     expect((await call('admin', 'POST', '/api/rules/no-such-rule/enable')).status).toBe(404);
 
     const audit = (await call('admin', 'GET', '/api/audit')).body['entries'] as { action: string; target: string }[];

@@ -135,14 +135,24 @@ export const DISABLE_RULE_ROUTE = defineRoute({
 
 const allowEntries = z.array(z.string().trim().min(1, 'an empty entry').max(320)).max(1000).default([]);
 
+// A parameter override: a number, a duration or other text, a flag, or a list of text (a first_seen rule's
+// `values`, such as its sensitive applications).
+const overrideValue = z.union([
+  z.number(),
+  z.string().max(200),
+  z.boolean(),
+  z.array(z.string().trim().min(1, 'an empty entry').max(320)).max(1000),
+]);
+
 export const RULE_SETTINGS_ROUTE = defineRoute({
   method: 'POST',
   url: '/api/rules/:id/settings',
-  summary: "Replace a rule's parameter overrides (thresholds, windows) and its added allow-list entries",
+  summary:
+    "Replace a rule's parameter overrides (thresholds, windows, learning periods, the values a first_seen rule reports such as sensitive applications) and its added allow-list entries",
   access: ['admin'],
   params: ruleParams,
   body: z.object({
-    overrides: z.record(z.string().min(1).max(64), z.union([z.number(), z.string().max(200), z.boolean()])).default({}),
+    overrides: z.record(z.string().min(1).max(64), overrideValue).default({}),
     allow: z
       .object({
         users: allowEntries,
