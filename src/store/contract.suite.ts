@@ -7,6 +7,7 @@ import type { DatasetStatus, Store, StoredSource } from './store.js';
 import { dashboardContract } from './dashboard.suite.js';
 import { detectionContract } from './detection.suite.js';
 import { leaseContract } from './lease.suite.js';
+import { summaryContract } from './summary.suite.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
 
@@ -426,6 +427,7 @@ export function storeContractSuite(
     });
 
     dashboardContract(() => store);
+    summaryContract(() => store);
     detectionContract(() => store);
     leaseContract(() => store);
 

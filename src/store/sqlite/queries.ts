@@ -166,45 +166,42 @@ export function aggregateEventsSql(column: string, where: readonly string[]): st
   return `SELECT key, count(*) AS n FROM (${tiers.join(' UNION ALL ')}) GROUP BY key ORDER BY n DESC, key ASC LIMIT ?`;
 }
 
-/**
- * Counts per time bucket over both tiers; each tier groups its own rows, so only the two lists of buckets are
- * merged. Parameters: the bucket width and `params`, twice (once per tier).
- */
-export function histogramEventsSql(where: readonly string[]): string {
-  const tiers = EVENT_TABLES.map(
-    (table) => `SELECT time - time % ? AS start, count(*) AS n FROM ${table}${whereSql(where)} GROUP BY start`,
-  );
-  return `SELECT start, sum(n) AS n FROM (${tiers.join(' UNION ALL ')}) GROUP BY start ORDER BY start`;
-}
-
 export interface CompiledSql {
   readonly sql: string;
   readonly params: readonly (string | number)[];
 }
 
+/** The SQL a search field is read through: its column, or another table's equivalent (a summary's `key`). */
+export type ColumnOf = (field: SearchField) => string;
+
+const eventColumn: ColumnOf = (field) => SEARCH_COLUMNS[field].column;
+
 /**
  * Compiles a filter to a WHERE fragment. Every leaf is guarded with `IS NOT NULL` so it is always true or
  * false, never NULL: that keeps `NOT user:x` true for events that have no user, as an analyst expects.
+ * `columns` reads the fields from elsewhere than the events table; it must compare as their columns do.
  */
-export function compileFilter(filter: SearchFilter): CompiledSql {
+export function compileFilter(filter: SearchFilter, columns: ColumnOf = eventColumn): CompiledSql {
   const params: (string | number)[] = [];
-  const sql = compileNode(filter, params);
+  const sql = compileNode(filter, params, columns);
   return { sql, params };
 }
 
-function compileNode(filter: SearchFilter, params: (string | number)[]): string {
+function compileNode(filter: SearchFilter, params: (string | number)[], columns: ColumnOf): string {
   switch (filter.kind) {
     case 'and':
     case 'or':
-      return `(${compileNode(filter.left, params)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileNode(filter.right, params)})`;
+      return `(${compileNode(filter.left, params, columns)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileNode(filter.right, params, columns)})`;
     case 'not':
-      return `(NOT ${compileNode(filter.operand, params)})`;
+      return `(NOT ${compileNode(filter.operand, params, columns)})`;
     case 'term':
       if (filter.field === null) {
-        const parts = BARE_TERM_FIELDS.map((field) => compileTerm(field, filter.value, filter.wildcard, params));
+        const parts = BARE_TERM_FIELDS.map((field) =>
+          compileTerm(field, filter.value, filter.wildcard, params, columns),
+        );
         return `(${parts.join(' OR ')})`;
       }
-      return compileTerm(filter.field, filter.value, filter.wildcard, params);
+      return compileTerm(filter.field, filter.value, filter.wildcard, params, columns);
     case 'cidr': {
       const start = ipKey(filter.start);
       const end = ipKey(filter.end);
@@ -214,18 +211,25 @@ function compileNode(filter: SearchFilter, params: (string | number)[]): string 
       return '(ip_key IS NOT NULL AND ip_key BETWEEN ? AND ?)';
     }
     case 'range':
-      return compileRange(filter, params);
+      return compileRange(filter, params, columns);
   }
 }
 
-function compileTerm(field: SearchField, value: string, wildcard: boolean, params: (string | number)[]): string {
+function compileTerm(
+  field: SearchField,
+  value: string,
+  wildcard: boolean,
+  params: (string | number)[],
+  columns: ColumnOf,
+): string {
   const info = SEARCH_COLUMNS[field];
+  const column = columns(field);
   if (info.kind === 'integer' && !wildcard) {
     const number = toInteger(field, value);
     // A bare word that is not a number simply cannot match an integer column.
     if (number === null) return '0';
     params.push(number);
-    return `(${info.column} = ?)`;
+    return `(${column} = ?)`;
   }
   if (info.kind === 'ip' && !wildcard) {
     const key = ipKey(value);
@@ -236,19 +240,23 @@ function compileTerm(field: SearchField, value: string, wildcard: boolean, param
   }
   if (!wildcard) {
     params.push(value);
-    return `(${info.column} IS NOT NULL AND ${info.column} = ?)`;
+    return `(${column} IS NOT NULL AND ${column} = ?)`;
   }
   if (info.nocase) {
     params.push(toLikePattern(value));
-    return `(${info.column} IS NOT NULL AND ${info.column} LIKE ? ESCAPE '\\')`;
+    return `(${column} IS NOT NULL AND ${column} LIKE ? ESCAPE '\\')`;
   }
   params.push(toGlobPattern(value));
-  return `(${info.column} IS NOT NULL AND CAST(${info.column} AS TEXT) GLOB ?)`;
+  return `(${column} IS NOT NULL AND CAST(${column} AS TEXT) GLOB ?)`;
 }
 
-function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: (string | number)[]): string {
+function compileRange(
+  filter: Extract<SearchFilter, { kind: 'range' }>,
+  params: (string | number)[],
+  columns: ColumnOf,
+): string {
   const info = SEARCH_COLUMNS[filter.field];
-  const column = info.kind === 'ip' ? 'ip_key' : info.column;
+  const column = info.kind === 'ip' ? 'ip_key' : columns(filter.field);
   const bound = (value: string | number): string | number => {
     if (info.kind === 'integer') {
       const number = typeof value === 'number' ? value : toInteger(filter.field, value);

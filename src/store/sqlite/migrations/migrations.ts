@@ -10,6 +10,7 @@ import { MIGRATION_0009_NOTIFICATIONS } from './0009-notifications.js';
 import { MIGRATION_0010_LEASES } from './0010-leases.js';
 import { MIGRATION_0011_RATE_BUCKETS } from './0011-rate-buckets.js';
 import { MIGRATION_0012_NOTIFY_TARGET_STATUS } from './0012-notify-target-status.js';
+import { MIGRATION_0013_OTHER_EVENTS_TIME } from './0013-other-events-time.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0010_LEASES,
   MIGRATION_0011_RATE_BUCKETS,
   MIGRATION_0012_NOTIFY_TARGET_STATUS,
+  MIGRATION_0013_OTHER_EVENTS_TIME,
 ];
