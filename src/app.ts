@@ -31,11 +31,13 @@ import { PostgresStore } from './store/postgres/store.js';
 import { SqliteAuthStore } from './store/sqlite/auth-store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
+import { withIpCountry } from './pipeline/ip-country.js';
 
 export const DATABASE_FILE = 'zerotrail.db';
 export const KEY_FILE = 'secret.key';
-const KEY_CHECK_SETTING = 'secret_key_check';
-const KEY_CHECK_PLAIN = 'zerotrail-secret-key-check';
+/** The setting that holds a value sealed with the installation's key, so a node given another key is told apart. */
+export const KEY_CHECK_SETTING = 'secret_key_check';
+export const KEY_CHECK_PLAIN = 'zerotrail-secret-key-check';
 
 /** The opened installation: validated config, store, secret box and the shared runtime context. */
 export interface App {
@@ -230,7 +232,7 @@ const CONNECTION_TEST_TIMEOUT_MS = 120_000;
 
 /**
  * One pipeline job per dataset of each stored source, with the source's token decrypted only in memory.
- * Access events are enriched from `inventoryCache` when one is given.
+ * Access events get their country from the IP dataset, and are enriched from `inventoryCache` when one is given.
  */
 export function buildDatasetJobs(
   app: App,
@@ -264,8 +266,11 @@ export function buildDatasetJobs(
         required: isRequiredDataset(source.dataset),
         source,
         normalize,
-        ...(inventoryCache !== undefined && source.dataset === ACCESS_REQUESTS_DATASET
-          ? { enrich: (event: NormalizedEvent) => inventoryCache.enrich(stored.name, event) }
+        ...(source.dataset === ACCESS_REQUESTS_DATASET
+          ? {
+              enrich: (event: NormalizedEvent) =>
+                withIpCountry(inventoryCache === undefined ? event : inventoryCache.enrich(stored.name, event)),
+            }
           : {}),
       });
     }
