@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { HOUR_MS, summaryParts, type SummaryPart } from '../auth-summary-plan.js';
 import {
   DASHBOARD_CLASS_UID,
   dashboardBucketMs,
@@ -8,21 +9,12 @@ import {
   type DashboardSpec,
   type DashboardSummary,
 } from '../dashboard-summary.js';
+import { DIMENSION_COLUMNS, type Dimension } from './auth-summary.js';
 import { SqlParams } from './queries.js';
 
-// The columns a list counts by; values compare without regard to (ASCII) case, as everywhere in search.
-const LIST_COLUMNS = {
-  user: 'user_name',
-  app: 'app',
-  idp: 'idp',
-  country: 'country',
-  activity: 'activity',
-} as const;
-type ListDimension = keyof typeof LIST_COLUMNS;
-
-const OUTCOME_COUNTS = `count(*)::bigint AS total,
-  count(*) FILTER (WHERE lower(outcome) = 'success')::bigint AS allowed,
-  count(*) FILTER (WHERE lower(outcome) = 'failure')::bigint AS denied`;
+const OUTCOME_COUNTS = `sum(n)::bigint AS total,
+  coalesce(sum(n) FILTER (WHERE outcome = 'success'), 0)::bigint AS allowed,
+  coalesce(sum(n) FILTER (WHERE outcome = 'failure'), 0)::bigint AS denied`;
 
 interface CountRow {
   readonly key: string;
@@ -32,50 +24,70 @@ interface CountRow {
 }
 
 /**
- * The dashboard computed from the partitioned events table in one read-only snapshot: the period's bounds
- * prune the scan to the months it touches, so no summary table has to be kept in step with appends and
- * retention. First-seen values look at every stored authentication before the period as well.
+ * The dashboard in one read-only snapshot, from the authentication summary of migration 0011: whole days from
+ * day rows, whole hours from hour rows and only the partial hours at either end from the events, so every count
+ * is exact while a long period reads a few thousand rows. Periods of a few hours, whose buckets are narrower
+ * than an hour, are counted from the events alone. New values come from the first-seen table, which retention
+ * does not move, as on SQLite.
  */
 export async function postgresDashboard(client: pg.PoolClient, spec: DashboardSpec): Promise<DashboardSummary> {
   const { fromMs, toMs } = spec;
   const limit = Math.max(1, Math.floor(spec.limit));
   const bucketMs = dashboardBucketMs(fromMs, toMs);
-  const period = (params: SqlParams): string =>
-    `class_uid = ${params.add(DASHBOARD_CLASS_UID)} AND time >= ${params.add(fromMs)} AND time < ${params.add(toMs)}` +
-    (spec.source === undefined ? '' : ` AND source = ${params.add(spec.source)}`);
+  const parts: SummaryPart[] =
+    bucketMs % HOUR_MS === 0 ? summaryParts(fromMs, toMs, true) : [{ from: fromMs, to: toMs, table: 'events' }];
+  const bySource = (params: SqlParams): string =>
+    spec.source === undefined ? '' : ` AND source = ${params.add(spec.source)}`;
 
-  const list = async (dim: ListDimension, by: 'total' | 'denied', max: number | null): Promise<DashboardCount[]> => {
-    const column = LIST_COLUMNS[dim];
+  // Every part's rows of one dimension as (key, outcome, n), the events' outcome lower-cased as the summary's is.
+  const rowsOf = (dim: Dimension, params: SqlParams): string =>
+    parts
+      .map((part) => {
+        const period = (column: string): string =>
+          `${column} >= ${params.add(part.from)} AND ${column} < ${params.add(part.to)}`;
+        if (part.table !== 'events') {
+          return `SELECT key, outcome, n FROM ${part.table}
+            WHERE dim = ${params.add(dim)} AND ${period('period')}${bySource(params)}`;
+        }
+        const column = DIMENSION_COLUMNS[dim];
+        return `SELECT ${column} AS key, lower(outcome) AS outcome, 1::bigint AS n FROM events
+          WHERE class_uid = ${params.add(DASHBOARD_CLASS_UID)} AND ${period('time')}${bySource(params)}
+          AND ${column} IS NOT NULL`;
+      })
+      .join(' UNION ALL ');
+
+  const list = async (dim: Dimension, by: 'total' | 'denied', max: number | null): Promise<DashboardCount[]> => {
     const params = new SqlParams();
-    const where = `${period(params)} AND ${column} IS NOT NULL`;
     const rows = await client.query<CountRow>(
-      `SELECT min(${column}) AS key, ${OUTCOME_COUNTS} FROM events WHERE ${where} GROUP BY lower(${column})
-       HAVING count(*) FILTER (WHERE ${by === 'denied' ? "lower(outcome) = 'failure'" : 'true'}) > 0
-       ORDER BY ${by} DESC, lower(min(${column})), min(${column})${max === null ? '' : ` LIMIT ${params.add(max)}`}`,
+      `SELECT min(key) AS key, ${OUTCOME_COUNTS} FROM (${rowsOf(dim, params)}) AS counted GROUP BY lower(key)
+       HAVING sum(n) FILTER (WHERE ${by === 'denied' ? "outcome = 'failure'" : 'true'}) > 0
+       ORDER BY ${by} DESC, lower(min(key)), min(key)${max === null ? '' : ` LIMIT ${params.add(max)}`}`,
       params.values,
     );
     return rows.rows.map((row) => ({ key: row.key, total: row.total, allowed: row.allowed, denied: row.denied }));
   };
 
-  const totalsParams = new SqlParams();
-  const totals = (
-    await client.query<Omit<CountRow, 'key'>>(
-      `SELECT ${OUTCOME_COUNTS} FROM events WHERE ${period(totalsParams)}`,
-      totalsParams.values,
-    )
-  ).rows[0] ?? { total: 0, allowed: 0, denied: 0 };
-
-  const seriesParams = new SqlParams();
-  const width = `${seriesParams.add(bucketMs)}::bigint`;
-  const seriesRows = await client.query<{ start: number; total: number; allowed: number; denied: number }>(
-    `SELECT (time - ((time % ${width}) + ${width}) % ${width}) AS start, ${OUTCOME_COUNTS}
-     FROM events WHERE ${period(seriesParams)} GROUP BY 1`,
-    seriesParams.values,
-  );
   const buckets = new Map<number, DashboardBucket>();
   for (let start = Math.floor(fromMs / bucketMs) * bucketMs; start < toMs; start += bucketMs) {
     buckets.set(start, { startMs: start, allowed: 0, denied: 0, other: 0 });
   }
+  const seriesParams = new SqlParams();
+  const width = `${seriesParams.add(bucketMs)}::bigint`;
+  const floor = (column: string): string => `(${column} - ((${column} % ${width}) + ${width}) % ${width})`;
+  const seriesParts = parts.map((part) => {
+    const period = (column: string): string =>
+      `${column} >= ${seriesParams.add(part.from)} AND ${column} < ${seriesParams.add(part.to)}`;
+    // Day rows would do for buckets of whole days too; hour rows serve every width of an hour or more.
+    return part.table === 'events'
+      ? `SELECT ${floor('time')} AS start, lower(outcome) AS outcome, 1::bigint AS n FROM events
+          WHERE class_uid = ${seriesParams.add(DASHBOARD_CLASS_UID)} AND ${period('time')}${bySource(seriesParams)}`
+      : `SELECT ${floor('period')} AS start, outcome, n FROM summary_hours
+          WHERE dim = 'total' AND ${period('period')}${bySource(seriesParams)}`;
+  });
+  const seriesRows = await client.query<{ start: number; total: number; allowed: number; denied: number }>(
+    `SELECT start, ${OUTCOME_COUNTS} FROM (${seriesParts.join(' UNION ALL ')}) AS counted GROUP BY start`,
+    seriesParams.values,
+  );
   for (const row of seriesRows.rows) {
     if (!buckets.has(row.start)) continue;
     buckets.set(row.start, {
@@ -87,14 +99,11 @@ export async function postgresDashboard(client: pg.PoolClient, spec: DashboardSp
   }
 
   const newValues = async (dim: 'user' | 'app' | 'country'): Promise<DashboardNewValues> => {
-    const column = LIST_COLUMNS[dim];
     const params = new SqlParams();
-    const bySource = spec.source === undefined ? '' : ` AND source = ${params.add(spec.source)}`;
     const rows = await client.query<{ key: string; first: number }>(
-      `SELECT min(${column}) AS key, min(time) AS first FROM events
-       WHERE class_uid = ${params.add(DASHBOARD_CLASS_UID)} AND ${column} IS NOT NULL${bySource}
-       GROUP BY lower(${column}) HAVING min(time) >= ${params.add(fromMs)} AND min(time) < ${params.add(toMs)}
-       ORDER BY 2, 1`,
+      `SELECT min(key) AS key, min(first_ms) AS first FROM summary_first_seen
+       WHERE dim = ${params.add(dim)}${bySource(params)} GROUP BY lower(key)
+       HAVING min(first_ms) >= ${params.add(fromMs)} AND min(first_ms) < ${params.add(toMs)} ORDER BY 2, 1`,
       params.values,
     );
     return {
@@ -103,6 +112,7 @@ export async function postgresDashboard(client: pg.PoolClient, spec: DashboardSp
     };
   };
 
+  const totals = (await list('total', 'total', 1))[0] ?? { total: 0, allowed: 0, denied: 0 };
   return {
     fromMs,
     toMs,

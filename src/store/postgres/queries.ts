@@ -138,31 +138,31 @@ export function aggregateEventsSql(field: SearchField, where: readonly string[],
     ORDER BY n DESC, ${group} ASC NULLS FIRST LIMIT ${limit}`;
 }
 
-/** Event counts per bucket of `bucket` ms, aligned on multiples of it since the epoch. */
-export function histogramEventsSql(where: readonly string[], bucket: string): string {
-  // The double modulo floors toward minus infinity, so times before the epoch land in the right bucket too.
-  const start = `(time - ((time % ${bucket}::bigint) + ${bucket}::bigint) % ${bucket}::bigint)`;
-  return `SELECT ${start} AS start, count(*)::bigint AS n FROM events${whereSql(where)} GROUP BY 1 ORDER BY 1`;
-}
+/** The SQL a search field is read through: its column, or another table's equivalent (a summary's `key`). */
+export type ColumnOf = (field: SearchField) => string;
+
+const eventColumn: ColumnOf = (field) => SEARCH_COLUMNS[field].column;
 
 /**
  * Compiles a filter of the query model to a WHERE fragment with numbered parameters. Every leaf is guarded
  * with `IS NOT NULL` so it is always true or false, never NULL: `NOT user:x` then keeps events with no user,
- * exactly as on SQLite.
+ * exactly as on SQLite. `columns` reads the fields from elsewhere than the events table.
  */
-export function compileFilter(filter: SearchFilter, params: SqlParams): string {
+export function compileFilter(filter: SearchFilter, params: SqlParams, columns: ColumnOf = eventColumn): string {
   switch (filter.kind) {
     case 'and':
     case 'or':
-      return `(${compileFilter(filter.left, params)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileFilter(filter.right, params)})`;
+      return `(${compileFilter(filter.left, params, columns)} ${filter.kind === 'and' ? 'AND' : 'OR'} ${compileFilter(filter.right, params, columns)})`;
     case 'not':
-      return `(NOT ${compileFilter(filter.operand, params)})`;
+      return `(NOT ${compileFilter(filter.operand, params, columns)})`;
     case 'term':
       if (filter.field === null) {
-        const parts = BARE_TERM_FIELDS.map((field) => compileTerm(field, filter.value, filter.wildcard, params));
+        const parts = BARE_TERM_FIELDS.map((field) =>
+          compileTerm(field, filter.value, filter.wildcard, params, columns),
+        );
         return `(${parts.join(' OR ')})`;
       }
-      return compileTerm(filter.field, filter.value, filter.wildcard, params);
+      return compileTerm(filter.field, filter.value, filter.wildcard, params, columns);
     case 'cidr': {
       const start = ipKey(filter.start);
       const end = ipKey(filter.end);
@@ -171,23 +171,30 @@ export function compileFilter(filter: SearchFilter, params: SqlParams): string {
       return `(ip_key IS NOT NULL AND ip_key BETWEEN ${params.add(start)} AND ${params.add(end)})`;
     }
     case 'range':
-      return compileRange(filter, params);
+      return compileRange(filter, params, columns);
   }
 }
 
-function compileTerm(field: SearchField, value: string, wildcard: boolean, params: SqlParams): string {
+function compileTerm(
+  field: SearchField,
+  value: string,
+  wildcard: boolean,
+  params: SqlParams,
+  columns: ColumnOf,
+): string {
   const info = SEARCH_COLUMNS[field];
+  const column = columns(field);
   if (info.kind === 'integer' && !wildcard) {
     const number = toInteger(field, value);
     // A bare word that is not a number simply cannot match an integer column.
     if (number === null) return 'false';
-    return `(${info.column} = ${params.add(number)})`;
+    return `(${column} = ${params.add(number)})`;
   }
   if (info.kind === 'ip' && !wildcard) {
     const key = ipKey(value);
     if (key !== null) return `(ip_key IS NOT NULL AND ip_key = ${params.add(key)})`;
   }
-  const text = info.kind === 'integer' ? `${info.column}::text` : info.column;
+  const text = info.kind === 'integer' ? `${column}::text` : column;
   if (!wildcard) {
     if (info.nocase) return `(${text} IS NOT NULL AND lower(${text}) = lower(${params.add(value)}))`;
     return `(${text} IS NOT NULL AND ${text} = ${params.add(value)})`;
@@ -197,9 +204,10 @@ function compileTerm(field: SearchField, value: string, wildcard: boolean, param
   return `(${text} IS NOT NULL AND ${text} LIKE ${pattern} ESCAPE '\\')`;
 }
 
-function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: SqlParams): string {
+function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: SqlParams, columns: ColumnOf): string {
   const info = SEARCH_COLUMNS[filter.field];
-  const column = info.kind === 'ip' ? 'ip_key' : info.nocase ? `lower(${info.column})` : info.column;
+  const column =
+    info.kind === 'ip' ? 'ip_key' : info.nocase ? `lower(${columns(filter.field)})` : columns(filter.field);
   const bound = (value: string | number): string => {
     if (info.kind === 'integer') {
       const number = typeof value === 'number' ? value : toInteger(filter.field, value);

@@ -30,19 +30,13 @@ import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
 import { inTransaction } from './in-transaction.js';
 import { PG_TYPES } from './pg-types.js';
+import { correctSummaryAfterDelete, dropSummaryBefore } from './auth-summary.js';
 import { postgresDashboard } from './dashboard.js';
 import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { takePostgresRateToken } from './rate-buckets.js';
+import { histogramSql } from './summary-histogram.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import {
-  aggregateEventsSql,
-  countEventsSql,
-  histogramEventsSql,
-  searchEventsSql,
-  SQL,
-  SqlParams,
-  whereClause,
-} from './queries.js';
+import { aggregateEventsSql, countEventsSql, searchEventsSql, SQL, SqlParams, whereClause } from './queries.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://…`; an optional `schema` query parameter names the schema zerotrail keeps its tables in. */
@@ -444,10 +438,8 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 
   async histogram(spec: HistogramSpec): Promise<readonly HistogramBucket[]> {
-    const params = new SqlParams();
-    const bucket = params.add(Math.max(1, Math.floor(spec.bucketMs)));
-    const where = whereClause({ filter: spec.filter, fromMs: spec.fromMs, toMs: spec.toMs }, params);
-    const rows = await this.#rows<{ start: number; n: number }>(histogramEventsSql(where, bucket), params.values);
+    const { sql, params } = histogramSql(spec);
+    const rows = await this.#rows<{ start: number; n: number }>(sql, params.values);
     return rows.map((row) => ({ startMs: row.start, count: row.n }));
   }
 
@@ -472,14 +464,17 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       await client.query(SQL.lockPartitions);
       const names = (await client.query<{ name: string }>(SQL.listPartitions)).rows.map((row) => row.name);
       let dropped = 0;
+      let droppedTo: number | undefined;
       for (const name of names) {
         const bounds = partitionBounds(name);
         if (bounds === undefined || bounds[1] > beforeMs) continue;
         dropped += (await client.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${name}`)).rows[0]?.n ?? 0;
         await client.query(`DROP TABLE ${name}`);
+        droppedTo = Math.max(droppedTo ?? bounds[1], bounds[1]);
         this.#partitions.delete(name);
         this.#logger.info({ partition: name }, 'Event partition dropped');
       }
+      if (droppedTo !== undefined) await dropSummaryBefore(client, droppedTo);
       return dropped;
     }, failed);
     for (;;) {
@@ -499,6 +494,8 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       );
       if (deleted < this.#deleteChunkSize) break;
     }
+    // Every time, not only when something went: a delete that stopped half-way is corrected by the next one.
+    await this.#transaction((client) => correctSummaryAfterDelete(client, beforeMs), failed);
     if (total > 0) this.#logger.info({ deleted: total, beforeMs }, 'Old events deleted');
     return total;
   }
@@ -714,7 +711,7 @@ async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEv
 }
 
 /** The UTC month partition an event time falls in: its name and [from, to) bounds in epoch ms. */
-function monthPartition(time: number): { readonly name: string; readonly bounds: readonly [number, number] } {
+export function monthPartition(time: number): { readonly name: string; readonly bounds: readonly [number, number] } {
   const date = new Date(time);
   const year = date.getUTCFullYear();
   const month = date.getUTCMonth();
