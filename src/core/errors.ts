@@ -52,6 +52,31 @@ export const ERROR_CATALOGUE = {
     message: 'Another node took over this dataset; the batch was not stored.',
   },
   STORE_NOT_SUPPORTED: { status: 501, retryable: false, message: 'This store does not support that yet.' },
+  STORE_MIGRATE_SOURCE_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'The directory to migrate from is not a zerotrail data directory this version can copy.',
+  },
+  STORE_MIGRATE_SOURCE_IN_USE: {
+    status: 409,
+    retryable: true,
+    message: 'A collector is still running on the SQLite data directory.',
+  },
+  STORE_MIGRATE_TARGET_NOT_EMPTY: {
+    status: 409,
+    retryable: false,
+    message: 'The PostgreSQL database already holds data of another installation.',
+  },
+  STORE_MIGRATE_COUNT_MISMATCH: {
+    status: 500,
+    retryable: false,
+    message: 'After the copy, some tables hold different row counts in SQLite and PostgreSQL.',
+  },
+  STORE_MIGRATE_STOPPED: {
+    status: 503,
+    retryable: true,
+    message: 'The migration was stopped before it finished; run the same command again to resume it.',
+  },
   QUERY_SYNTAX: { status: 400, retryable: false, message: 'The search query does not parse.' },
   QUERY_FIELD_UNKNOWN: { status: 400, retryable: false, message: 'The search query names an unknown field.' },
   QUERY_VALUE_INVALID: { status: 400, retryable: false, message: 'The search query has an invalid value.' },
