@@ -14,6 +14,7 @@ import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerSourceCommand } from './commands/source.js';
+import { registerStoreCommand } from './commands/store.js';
 import { registerUserCommand } from './commands/user.js';
 import { createCommandContext, type GlobalOptions } from './context.js';
 import { writeLine, type CliIo } from './io.js';
@@ -69,6 +70,7 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
   registerServeCommand(program, context);
   registerUserCommand(program, context);
   registerApiKeyCommand(program, context);
+  registerStoreCommand(program, context);
   for (const command of program.commands) applyToTree(command);
 
   try {
