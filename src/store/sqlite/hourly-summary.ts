@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { DAY_MS, HOUR_MS, summaryParts, type SummaryPart as Part } from '../auth-summary-plan.js';
 import {
   DASHBOARD_CLASS_UID,
   dashboardBucketMs,
@@ -10,9 +11,6 @@ import {
 } from '../dashboard-summary.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 // What each dimension counts (migration 0008); `total` has the one key ''.
 const DIMENSIONS = {
@@ -175,42 +173,6 @@ class Series {
   }
 }
 
-/** A stretch of the period and where its counts come from. */
-interface Part {
-  readonly from: number;
-  readonly to: number;
-  readonly table: 'summary_hours' | 'summary_days' | 'events';
-}
-
-/**
- * Splits `[from, to)` so that whole UTC days come from day rows, whole hours from hour rows and only the
- * partial hours at either end from the events themselves, which keeps every count exact.
- */
-function partsOf(from: number, to: number): Part[] {
-  const parts: Part[] = [];
-  const push = (a: number, b: number, table: Part['table']): void => {
-    if (a < b) parts.push({ from: a, to: b, table });
-  };
-  const h0 = Math.ceil(from / HOUR_MS) * HOUR_MS;
-  const h1 = Math.floor(to / HOUR_MS) * HOUR_MS;
-  if (h0 >= h1) {
-    push(from, to, 'events');
-    return parts;
-  }
-  push(from, h0, 'events');
-  const d0 = Math.ceil(h0 / DAY_MS) * DAY_MS;
-  const d1 = Math.floor(h1 / DAY_MS) * DAY_MS;
-  if (d0 < d1) {
-    push(h0, d0, 'summary_hours');
-    push(d0, d1, 'summary_days');
-    push(d1, h1, 'summary_hours');
-  } else {
-    push(h0, h1, 'summary_hours');
-  }
-  push(h1, to, 'events');
-  return parts;
-}
-
 /**
  * The per-hour and per-day authentication summary (migration 0008): kept by appends in their own transaction,
  * corrected after retention deletes, and read by the dashboard. `statement` is the store's prepared-statement
@@ -337,7 +299,7 @@ export class HourlySummary {
     const bucketMs = dashboardBucketMs(fromMs, toMs);
     // Buckets narrower than an hour (periods of up to a few hours) are counted from the events alone.
     const parts: Part[] =
-      bucketMs % HOUR_MS === 0 ? partsOf(fromMs, toMs) : [{ from: fromMs, to: toMs, table: 'events' }];
+      bucketMs % HOUR_MS === 0 ? summaryParts(fromMs, toMs, true) : [{ from: fromMs, to: toMs, table: 'events' }];
     const tallies = new Map(DIMENSION_NAMES.map((dim) => [dim, new Tally()]));
     const series = new Series(fromMs, toMs, bucketMs);
     for (const part of parts) {
