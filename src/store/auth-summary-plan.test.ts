@@ -12,22 +12,24 @@ const plan = (text: string): { dim: string; loginsOnly: boolean } | null => {
 };
 
 describe('which searches the authentication summary answers', () => {
-  it('answers no query, source and outcome filters, and one of user, app, country or IdP', () => {
+  it('answers no query, source and outcome filters, and one of application, country or IdP', () => {
     expect(plan('')).toEqual({ dim: 'total', loginsOnly: false });
     expect(plan('outcome:failure AND NOT source:cf-second')).toEqual({ dim: 'total', loginsOnly: false });
-    expect(plan('user:alice@example.com OR user:bob*')).toEqual({ dim: 'user', loginsOnly: false });
+    expect(plan('app:wiki OR app:pay*')).toEqual({ dim: 'app', loginsOnly: false });
     expect(plan('app:wiki AND outcome:failure')).toEqual({ dim: 'app', loginsOnly: false });
     expect(plan('class_uid:3002 AND country:us')).toEqual({ dim: 'country', loginsOnly: true });
     expect(plan('idp:okta AND idp:Okta*')).toEqual({ dim: 'idp', loginsOnly: false });
   });
 
   it('leaves to the events what a summary row cannot tell', () => {
-    // Two columns at once, a negated column (events without a user would match), a bare word, a column it has no
-    // rows for, activity (searched with case, summarised without), an address and another class.
+    // Two columns at once, a negated column (events without an app would match), a bare word, a column it has no
+    // rows for, activity (searched with case, summarised without), the user (an index of the events finds those
+    // faster), an address and another class.
     for (const text of [
-      'user:alice@example.com AND app:wiki',
-      'user:alice@example.com OR outcome:failure',
-      'NOT user:alice@example.com',
+      'country:us AND app:wiki',
+      'app:wiki OR outcome:failure',
+      'NOT app:wiki',
+      'user:alice@example.com',
       'alice',
       'dataset:access_requests',
       'activity:logon',

@@ -123,7 +123,8 @@ describe.each(SUBJECTS)('the histogram on %s', (_name, open) => {
         { startMs: START + DAY, count: 2 },
       ]);
       await alter(`UPDATE summary_days SET n = n + 100 WHERE dim = 'total';
-        UPDATE summary_hours SET n = n + 10 WHERE dim = 'total'`);
+        UPDATE summary_hours SET n = n + 10 WHERE dim = 'total';
+        UPDATE summary_days SET n = n + 1000 WHERE dim = 'app'`);
       // Days of whole-day buckets from day rows, the partial hour from the events, the audit entry from the events.
       expect(await histogram('', DAY)).toEqual([
         { startMs: START, count: 1 },
@@ -141,10 +142,15 @@ describe.each(SUBJECTS)('the histogram on %s', (_name, open) => {
         { startMs: START, count: 1 },
         { startMs: START + DAY, count: 2 },
       ]);
-      // A user filter reads the user's rows, not the totals.
-      expect(await histogram('class_uid:3002 AND user:ALICE@example.com', DAY)).toEqual([
+      // An application filter reads that application's rows, not the totals.
+      expect(await histogram('class_uid:3002 AND app:WIKI', DAY)).toEqual([
         { startMs: START, count: 1 },
-        { startMs: START + DAY, count: 1 },
+        { startMs: START + DAY, count: 1001 },
+      ]);
+      // A user filter counts the user's events, which an index of the events finds.
+      expect(await histogram('user:ALICE@example.com', DAY)).toEqual([
+        { startMs: START, count: 1 },
+        { startMs: START + DAY, count: 2 },
       ]);
     } finally {
       await close();

@@ -88,7 +88,8 @@ CREATE TABLE summary_first_seen (
   first_ms bigint NOT NULL
 );
 CREATE UNIQUE INDEX summary_first_seen_row ON summary_first_seen (dim, source, lower(key));
-CREATE INDEX events_other_class_time ON events (time) WHERE class_uid <> 3002;
+CREATE INDEX events_other_class_time ON events (time) INCLUDE (class_uid, source, outcome, app, country, idp)
+  WHERE class_uid <> 3002;
 ${hourRows('total', null)}
 ${DIMENSIONS.map(([dim, column]) => hourRows(dim, column)).join('\n')}
 INSERT INTO summary_days (dim, period, source, key, outcome, n)
