@@ -62,7 +62,8 @@ const connectionSchema = z.object({
 });
 export type ConnectionReport = z.infer<typeof connectionSchema>;
 
-const eventSchema = z.object({
+/** An event as the API returns it; a timeline returns some of these fields (see timeline-page.tsx). */
+export const eventSchema = z.object({
   id: z.string(),
   time: z.string(),
   source: z.string(),

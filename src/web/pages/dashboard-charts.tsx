@@ -36,14 +36,39 @@ function payloadOf<T>(item: unknown): T | null {
   return (item as { payload: T }).payload;
 }
 
+// The stacked parts of a bar: the datum's field, the legend's name, and the outcome a click on it opens.
+const OUTCOME_PARTS = [
+  ['allowed', 'Allowed', 'success'],
+  ['denied', 'Denied', 'failure'],
+  ['other', 'No result', 'unknown'],
+] as const;
+type OutcomePart = (typeof OUTCOME_PARTS)[number];
+
+/**
+ * One stacked bar per outcome; a click hands over the clicked datum and the outcome of its part. Elements, not a
+ * component: Recharts finds its bars among the chart's direct children.
+ */
+function outcomeBars(
+  parts: readonly OutcomePart[],
+  onClick: (item: unknown, outcome: DrillOutcome) => void,
+): ReactNode[] {
+  return parts.map(([key, name, outcome]) => (
+    <Bar
+      key={key}
+      dataKey={key}
+      name={name}
+      stackId="outcome"
+      fill={COLOURS[key]}
+      isAnimationActive={false}
+      cursor="pointer"
+      onClick={(item: unknown) => onClick(item, outcome)}
+    />
+  ));
+}
+
 /** Authentications over time, allowed and denied stacked per bucket. */
 export function TimeChart({ series, bucketMs, onSelect }: TimeChartProps): ReactNode {
   const data = series.map((bucket) => ({ ...bucket, label: formatBucket(bucket.startMs, bucketMs) }));
-  const parts = [
-    ['allowed', 'Allowed', 'success'],
-    ['denied', 'Denied', 'failure'],
-    ['other', 'No result', 'unknown'],
-  ] as const;
   return (
     <ResponsiveContainer width="100%" height={240}>
       <BarChart data={data} margin={{ top: 8, right: 12, bottom: 4, left: 4 }} barCategoryGap={1}>
@@ -51,21 +76,10 @@ export function TimeChart({ series, bucketMs, onSelect }: TimeChartProps): React
         <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
         <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
         <Tooltip isAnimationActive={false} />
-        {parts.map(([key, name, outcome]) => (
-          <Bar
-            key={key}
-            dataKey={key}
-            name={name}
-            stackId="outcome"
-            fill={COLOURS[key]}
-            isAnimationActive={false}
-            cursor="pointer"
-            onClick={(item: unknown) => {
-              const bucket = payloadOf<Bucket>(item);
-              if (bucket !== null) onSelect(bucket, outcome);
-            }}
-          />
-        ))}
+        {outcomeBars(OUTCOME_PARTS, (item, outcome) => {
+          const bucket = payloadOf<Bucket>(item);
+          if (bucket !== null) onSelect(bucket, outcome);
+        })}
       </BarChart>
     </ResponsiveContainer>
   );
@@ -90,15 +104,8 @@ function shortLabel(value: unknown): string {
 /** One top list as horizontal bars; a click on a bar opens its events (of that outcome, for one part). */
 export function TopChart({ title, counts, show, empty, onSelect }: TopChartProps): ReactNode {
   if (counts.length === 0) return <p className="muted dashboard-empty">{empty}</p>;
-  const data = counts.map((count) => ({ ...count, rest: count.total - count.allowed - count.denied }));
-  const parts =
-    show === 'denied'
-      ? ([['denied', 'Denied', 'failure']] as const)
-      : ([
-          ['allowed', 'Allowed', 'success'],
-          ['denied', 'Denied', 'failure'],
-          ['rest', 'No result', 'unknown'],
-        ] as const);
+  const data = counts.map((count) => ({ ...count, other: count.total - count.allowed - count.denied }));
+  const parts = show === 'denied' ? OUTCOME_PARTS.filter(([key]) => key === 'denied') : OUTCOME_PARTS;
   return (
     <ResponsiveContainer width="100%" height={Math.max(80, 26 * counts.length + 24)}>
       <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }} barCategoryGap={4}>
@@ -113,21 +120,10 @@ export function TopChart({ title, counts, show, empty, onSelect }: TopChartProps
           aria-label={`${title} names`}
         />
         <Tooltip isAnimationActive={false} />
-        {parts.map(([key, name, outcome]) => (
-          <Bar
-            key={key}
-            dataKey={key}
-            name={name}
-            stackId="outcome"
-            fill={COLOURS[key === 'rest' ? 'other' : key]}
-            isAnimationActive={false}
-            cursor="pointer"
-            onClick={(item: unknown) => {
-              const count = payloadOf<DashboardCount>(item);
-              if (count !== null) onSelect(count, show === 'denied' ? 'failure' : outcome);
-            }}
-          />
-        ))}
+        {outcomeBars(parts, (item, outcome) => {
+          const count = payloadOf<DashboardCount>(item);
+          if (count !== null) onSelect(count, show === 'denied' ? 'failure' : outcome);
+        })}
       </BarChart>
     </ResponsiveContainer>
   );

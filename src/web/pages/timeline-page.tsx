@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { z } from 'zod';
-import { ApiError, type ApiClient } from '../api-client.js';
+import { ApiError, eventSchema, type ApiClient } from '../api-client.js';
 import { formatIso } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
 import { Messages } from './messages.js';
@@ -23,19 +23,19 @@ const KIND_LABELS: Readonly<Record<TimelineKind, string>> = {
 
 const countedSchema = z.array(z.object({ value: z.string(), count: z.number() }));
 
-const timelineEventSchema = z.object({
-  id: z.string(),
-  time: z.string(),
-  dataset: z.string(),
-  activity: z.string(),
-  outcome: z.string(),
-  user: z.string().nullable(),
-  src_ip: z.string().nullable(),
-  country: z.string().nullable(),
-  app: z.string().nullable(),
-  app_uid: z.string().nullable(),
-  idp: z.string().nullable(),
-  ocsf: z.record(z.string(), z.unknown()),
+const timelineEventSchema = eventSchema.pick({
+  id: true,
+  time: true,
+  dataset: true,
+  activity: true,
+  outcome: true,
+  user: true,
+  src_ip: true,
+  country: true,
+  app: true,
+  app_uid: true,
+  idp: true,
+  ocsf: true,
 });
 type TimelineEvent = z.infer<typeof timelineEventSchema>;
 
