@@ -151,4 +151,61 @@ describe.each(BACKENDS)('notification queue on $name', (backend) => {
     expect(await queue.openOffset('later', T0)).toBe(2);
     expect(await queue.pending('later')).toBe(0);
   });
+
+  it("counts a target's queue at its threshold, with the oldest notice and the refused ones", async () => {
+    const { queue } = opened;
+    expect(await queue.queueDepth('soc', ['low', 'medium', 'high', 'critical'])).toEqual({
+      offset: null,
+      pending: 0,
+      oldestQueuedAt: null,
+      refused: 0,
+    });
+    await queue.openOffset('soc', T0);
+    await raise(firing('dave@example.com', 3));
+    await raise(firing('erin@example.com', 3, { severity: 'high' }));
+    await raise(firing('frank@example.com', 3, { severity: 'low' }));
+    const all = await queue.queueDepth('soc', ['low', 'medium', 'high', 'critical']);
+    expect(all).toMatchObject({ offset: 0, pending: 3, refused: 0 });
+    expect(all.oldestQueuedAt).toEqual(expect.any(Number));
+    expect(await queue.queueDepth('soc', ['high', 'critical'])).toMatchObject({ pending: 1 });
+    await queue.recordFailure({
+      target: 'soc',
+      seq: 1,
+      alertId: 'al_y',
+      code: 'SINK_REJECTED',
+      message: 'HTTP 422',
+      failedAt: T0,
+    });
+    expect(await queue.queueDepth('soc', ['low', 'medium', 'high', 'critical'])).toMatchObject({
+      offset: 1,
+      pending: 2,
+      refused: 1,
+    });
+  });
+
+  it('keeps the last status each target wrote, replacing the one before', async () => {
+    const { queue } = opened;
+    const status = {
+      target: 'siem',
+      type: 'syslog',
+      state: 'retrying' as const,
+      delivered: 12,
+      retries: 3,
+      attempt: 2,
+      lastSuccessAt: T0,
+      lastError: { code: 'SINK_UNREACHABLE', message: 'The syslog collector refused the connection.', at: T0 + MIN },
+      nextAttemptAt: T0 + 2 * MIN,
+      host: 'collector-1 pid 42',
+      updatedAt: T0 + MIN,
+    };
+    await queue.saveTargetStatus(status);
+    await queue.saveTargetStatus({ ...status, target: 'soc', type: 'webhook', state: 'idle', lastError: null });
+    expect(await queue.targetStatuses()).toEqual([
+      status,
+      { ...status, target: 'soc', type: 'webhook', state: 'idle', lastError: null },
+    ]);
+    const delivered = { ...status, state: 'idle' as const, delivered: 13, attempt: 0, nextAttemptAt: null };
+    await queue.saveTargetStatus(delivered);
+    expect((await queue.targetStatuses())[0]).toEqual(delivered);
+  });
 });

@@ -1,7 +1,21 @@
 import pg from 'pg';
 import { StoreError } from '../../core/errors.js';
-import type { NotifyFailure, NotifyQueue, QueuedNotice } from '../notify-queue.js';
-import { toQueuedNotice, type NoticeRow } from '../notify-rows.js';
+import type { Severity } from '../detection-store.js';
+import type {
+  NotifyFailure,
+  NotifyQueue,
+  NotifyQueueDepth,
+  NotifyTargetStatus,
+  QueuedNotice,
+} from '../notify-queue.js';
+import {
+  TARGET_STATUS_COLUMNS,
+  targetStatusValues,
+  toQueuedNotice,
+  toTargetStatus,
+  type NoticeRow,
+  type TargetStatusRow,
+} from '../notify-rows.js';
 import { parseDatabaseUrl } from './store.js';
 
 // One forwarder reads and writes a handful of rows at a time; two connections cover a read beside a write.
@@ -23,6 +37,19 @@ const SQL = {
     WHERE ($1::text IS NULL OR target = $1) ORDER BY failed_at, target, seq`,
   pending: `SELECT count(*)::int AS n FROM notify_queue
     WHERE seq > coalesce((SELECT seq FROM notify_offsets WHERE target = $1), 0)`,
+  depth: `SELECT (SELECT seq FROM notify_offsets WHERE target = $1) AS offset_seq,
+      (SELECT count(*)::int FROM notify_failures WHERE target = $1) AS refused,
+      count(q.seq)::int AS n, min(q.queued_at) AS oldest
+    FROM notify_queue q
+    WHERE q.seq > (SELECT seq FROM notify_offsets WHERE target = $1) AND q.severity = ANY($2::text[])`,
+  saveStatus: `INSERT INTO notify_target_status (${TARGET_STATUS_COLUMNS})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    ON CONFLICT (target) DO UPDATE SET type = excluded.type, state = excluded.state, delivered = excluded.delivered,
+      retries = excluded.retries, attempt = excluded.attempt, last_success_at = excluded.last_success_at,
+      last_error_code = excluded.last_error_code, last_error_message = excluded.last_error_message,
+      last_error_at = excluded.last_error_at, next_attempt_at = excluded.next_attempt_at, host = excluded.host,
+      updated_at = excluded.updated_at`,
+  statuses: `SELECT ${TARGET_STATUS_COLUMNS} FROM notify_target_status ORDER BY target`,
 } as const;
 
 /** The notification queue in the PostgreSQL database, on a small pool of its own. */
@@ -124,6 +151,31 @@ export class PostgresNotifyQueue implements NotifyQueue {
   async pending(target: string): Promise<number> {
     const rows = await this.#query<{ n: number }>('count queued notifications', SQL.pending, [target]);
     return rows[0]?.n ?? 0;
+  }
+
+  async queueDepth(target: string, severities: readonly Severity[]): Promise<NotifyQueueDepth> {
+    const rows = await this.#query<{
+      offset_seq: string | null;
+      refused: number;
+      n: number;
+      oldest: string | null;
+    }>('count queued notifications', SQL.depth, [target, severities]);
+    const row = rows[0];
+    return {
+      offset: row?.offset_seq == null ? null : Number(row.offset_seq),
+      pending: row?.n ?? 0,
+      oldestQueuedAt: row?.oldest == null ? null : Number(row.oldest),
+      refused: row?.refused ?? 0,
+    };
+  }
+
+  async saveTargetStatus(status: NotifyTargetStatus): Promise<void> {
+    await this.#query('save a notification target status', SQL.saveStatus, targetStatusValues(status));
+  }
+
+  async targetStatuses(): Promise<readonly NotifyTargetStatus[]> {
+    const rows = await this.#query<TargetStatusRow>('read notification target statuses', SQL.statuses, []);
+    return rows.map(toTargetStatus);
   }
 
   async close(): Promise<void> {

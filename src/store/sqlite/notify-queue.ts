@@ -2,8 +2,22 @@
    every failure reaches the caller as a rejected promise, as the NotifyQueue contract promises. */
 import Database from 'better-sqlite3';
 import { StoreError } from '../../core/errors.js';
-import type { NotifyFailure, NotifyQueue, QueuedNotice } from '../notify-queue.js';
-import { toQueuedNotice, type NoticeRow } from '../notify-rows.js';
+import type { Severity } from '../detection-store.js';
+import type {
+  NotifyFailure,
+  NotifyQueue,
+  NotifyQueueDepth,
+  NotifyTargetStatus,
+  QueuedNotice,
+} from '../notify-queue.js';
+import {
+  TARGET_STATUS_COLUMNS,
+  targetStatusValues,
+  toQueuedNotice,
+  toTargetStatus,
+  type NoticeRow,
+  type TargetStatusRow,
+} from '../notify-rows.js';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -23,6 +37,17 @@ const SQL = {
     WHERE (? IS NULL OR target = ?) ORDER BY failed_at, target, seq`,
   pending: `SELECT count(*) AS n FROM notify_queue
     WHERE seq > coalesce((SELECT seq FROM notify_offsets WHERE target = ?), 0)`,
+  depth: `SELECT count(*) AS n, min(queued_at) AS oldest FROM notify_queue
+    WHERE seq > (SELECT seq FROM notify_offsets WHERE target = ?) AND severity IN (SELECT value FROM json_each(?))`,
+  refused: 'SELECT count(*) AS n FROM notify_failures WHERE target = ?',
+  saveStatus: `INSERT INTO notify_target_status (${TARGET_STATUS_COLUMNS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (target) DO UPDATE SET type = excluded.type, state = excluded.state, delivered = excluded.delivered,
+      retries = excluded.retries, attempt = excluded.attempt, last_success_at = excluded.last_success_at,
+      last_error_code = excluded.last_error_code, last_error_message = excluded.last_error_message,
+      last_error_at = excluded.last_error_at, next_attempt_at = excluded.next_attempt_at, host = excluded.host,
+      updated_at = excluded.updated_at`,
+  statuses: `SELECT ${TARGET_STATUS_COLUMNS} FROM notify_target_status ORDER BY target`,
 } as const;
 
 /** The notification queue in the SQLite file, on its own connection beside the event store's. */
@@ -103,6 +128,31 @@ export class SqliteNotifyQueue implements NotifyQueue {
   async pending(target: string): Promise<number> {
     return (this.#run('count queued notifications', () => this.#db.prepare(SQL.pending).get(target)) as { n: number })
       .n;
+  }
+
+  async queueDepth(target: string, severities: readonly Severity[]): Promise<NotifyQueueDepth> {
+    return this.#run('count queued notifications', () => {
+      const offset = this.#db.prepare(SQL.offset).get(target) as { seq: number } | undefined;
+      const depth = this.#db.prepare(SQL.depth).get(target, JSON.stringify(severities)) as {
+        n: number;
+        oldest: number | null;
+      };
+      const refused = this.#db.prepare(SQL.refused).get(target) as { n: number };
+      return { offset: offset?.seq ?? null, pending: depth.n, oldestQueuedAt: depth.oldest, refused: refused.n };
+    });
+  }
+
+  async saveTargetStatus(status: NotifyTargetStatus): Promise<void> {
+    this.#run('save a notification target status', () =>
+      this.#db.prepare(SQL.saveStatus).run(...targetStatusValues(status)),
+    );
+  }
+
+  async targetStatuses(): Promise<readonly NotifyTargetStatus[]> {
+    const rows = this.#run('read notification target statuses', () =>
+      this.#db.prepare(SQL.statuses).all(),
+    ) as TargetStatusRow[];
+    return rows.map(toTargetStatus);
   }
 
   async close(): Promise<void> {
