@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { isAppError, SinkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -5,7 +6,7 @@ import type { Metrics } from '../core/metrics.js';
 import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
 import type { AlertNotice, Sink } from '../sinks/sink.js';
 import { severityRank, type Severity } from '../store/detection-store.js';
-import type { NotifyQueue, QueuedNotice } from '../store/notify-queue.js';
+import type { NotifyQueue, NotifyTargetState, NotifyTargetStatus, QueuedNotice } from '../store/notify-queue.js';
 
 /** A notification target never gives up on a temporary failure; it waits at most five minutes between tries. */
 export const NOTIFY_BACKOFF: BackoffPolicy = {
@@ -17,7 +18,7 @@ export const NOTIFY_BACKOFF: BackoffPolicy = {
 const DEFAULT_POLL_MS = 2_000;
 const READ_LIMIT = 200;
 
-export type TargetState = 'starting' | 'idle' | 'delivering' | 'retrying' | 'stopped';
+export type TargetState = NotifyTargetState;
 
 /** What an operator sees about one target. */
 export interface TargetStatus {
@@ -25,9 +26,15 @@ export interface TargetStatus {
   readonly type: string;
   readonly state: TargetState;
   readonly offset: number;
+  /** Delivered and refused in this process; the stored status carries `delivered` on across restarts. */
   readonly delivered: number;
   readonly failed: number;
+  /** Retries since the target first ran, and failed tries in a row of the notices it sends now. */
+  readonly retries: number;
+  readonly attempt: number;
+  readonly lastSuccessAt: number | null;
   readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
+  readonly nextAttemptAt: number | null;
 }
 
 export interface ForwarderTarget {
@@ -54,6 +61,10 @@ interface TargetRun {
   status: TargetStatus;
   caughtUp: boolean;
   loop: Promise<void> | null;
+  /** Delivered before this process, from the stored status. */
+  deliveredBefore: number;
+  /** The last status write, so writes land in order. */
+  saving: Promise<void>;
 }
 
 /**
@@ -72,6 +83,7 @@ export class Forwarder {
   #started = false;
   #stopped = false;
   readonly #wakers = new Set<() => void>();
+  readonly #host = `${hostname()} pid ${process.pid}`;
 
   constructor(deps: ForwarderDeps, targets: readonly ForwarderTarget[], options: ForwarderOptions = {}) {
     this.#deps = deps;
@@ -81,6 +93,8 @@ export class Forwarder {
       target,
       caughtUp: false,
       loop: null,
+      deliveredBefore: 0,
+      saving: Promise.resolve(),
       status: {
         target: target.sink.id,
         type: target.sink.type,
@@ -88,7 +102,11 @@ export class Forwarder {
         offset: 0,
         delivered: 0,
         failed: 0,
+        retries: 0,
+        attempt: 0,
+        lastSuccessAt: null,
         lastError: null,
+        nextAttemptAt: null,
       },
     }));
   }
@@ -128,6 +146,11 @@ export class Forwarder {
     this.#abort.abort(new DOMException('The forwarder stopped', 'AbortError'));
     this.poke();
     await Promise.all(this.#runs.map((run) => run.loop ?? Promise.resolve()));
+    // A target that ran and did not stop on an error is now without a process; its notices wait in the queue.
+    for (const run of this.#runs)
+      if (run.loop !== null && run.status.state !== 'stopped')
+        this.#set(run, { state: 'offline', nextAttemptAt: null });
+    await Promise.all(this.#runs.map((run) => run.saving));
     await Promise.all(
       this.#runs.map((run) =>
         run.target.sink
@@ -142,9 +165,10 @@ export class Forwarder {
     const signal = this.#abort.signal;
     const log = this.#log.child({ target: sink.id, type: sink.type });
     try {
+      await this.#resume(run, log);
       await sink.start();
       let offset = await this.#deps.queue.openOffset(sink.id, this.#deps.clock.now());
-      run.status = { ...run.status, offset, state: 'idle' };
+      this.#set(run, { offset, state: 'idle' });
       log.info({ offset }, 'Notification target started');
       let storeAttempt = 0;
       while (!signal.aborted) {
@@ -160,7 +184,7 @@ export class Forwarder {
         }
         if (notices.length === 0) {
           run.caughtUp = true;
-          run.status = { ...run.status, state: 'idle' };
+          if (run.status.state !== 'idle') this.#set(run, { state: 'idle' });
           await this.#idle(signal);
           continue;
         }
@@ -192,29 +216,43 @@ export class Forwarder {
     }
     const last = batch[batch.length - 1];
     if (last === undefined) return run.status.offset;
-    run.status = { ...run.status, state: 'delivering' };
+    if (run.status.state !== 'delivering') this.#set(run, { state: 'delivering' }, false);
     const payload = batch.map((notice) => this.#toNotice(notice));
     for (let attempt = 1; ; attempt += 1) {
       try {
         await sink.send(payload, signal);
         await this.#deps.queue.saveOffset(sink.id, last.seq, now());
-        run.status = { ...run.status, state: 'delivering', delivered: run.status.delivered + batch.length };
+        this.#set(run, {
+          state: 'delivering',
+          delivered: run.status.delivered + batch.length,
+          attempt: 0,
+          lastSuccessAt: now(),
+          nextAttemptAt: null,
+          offset: last.seq,
+        });
         this.#deps.metrics.increment('notify_notices_delivered_total', { target: sink.id }, batch.length);
         log.debug({ notices: batch.length, seq: last.seq }, 'Notifications delivered');
         return last.seq;
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (!(error instanceof SinkError)) throw error;
-        run.status = { ...run.status, lastError: { code: error.code, message: error.message, at: now() } };
+        const lastError = { code: error.code, message: error.message, at: now() };
         if (error.retryable) {
           const retryAfterMs = error.details['retryAfterMs'];
           const delayMs = typeof retryAfterMs === 'number' ? retryAfterMs : backoffDelayMs(attempt, this.#backoff());
-          run.status = { ...run.status, state: 'retrying' };
+          this.#set(run, {
+            state: 'retrying',
+            lastError,
+            retries: run.status.retries + 1,
+            attempt,
+            nextAttemptAt: now() + delayMs,
+          });
           this.#deps.metrics.increment('notify_send_retries_total', { target: sink.id });
           log.warn({ code: error.code, attempt, delayMs, err: error }, 'Notification retry scheduled');
           await sleep(delayMs, signal);
           continue;
         }
+        this.#set(run, { lastError, attempt }, false);
         if (error.details['scope'] === 'target') throw error;
         for (const notice of batch) {
           await this.#deps.queue.recordFailure({
@@ -226,7 +264,7 @@ export class Forwarder {
             failedAt: now(),
           });
         }
-        run.status = { ...run.status, failed: run.status.failed + batch.length };
+        this.#set(run, { failed: run.status.failed + batch.length, attempt: 0, nextAttemptAt: null, offset: last.seq });
         this.#deps.metrics.increment('notify_notices_failed_total', { target: sink.id }, batch.length);
         log.error(
           { code: error.code, alertIds: batch.map((notice) => notice.alertId), err: error },
@@ -239,17 +277,72 @@ export class Forwarder {
 
   #stopTarget(run: TargetRun, error: unknown, log: Logger): void {
     const appError = isAppError(error) ? error : undefined;
-    run.status = {
-      ...run.status,
+    this.#set(run, {
       state: 'stopped',
+      nextAttemptAt: null,
       lastError: {
         code: appError?.code ?? 'INTERNAL',
         message: appError?.message ?? 'The notification target stopped on an unexpected error.',
         at: this.#deps.clock.now(),
       },
-    };
+    });
     this.#deps.metrics.increment('notify_targets_stopped_total', { target: run.status.target });
     log.error({ err: error, code: appError?.code, hint: appError?.hint }, 'Notification target stopped');
+  }
+
+  // Carries the stored counters and last outcomes on across restarts, so the status survives the process.
+  async #resume(run: TargetRun, log: Logger): Promise<void> {
+    try {
+      const stored = (await this.#deps.queue.targetStatuses()).find((status) => status.target === run.status.target);
+      if (stored === undefined) return;
+      run.deliveredBefore = stored.delivered;
+      run.status = {
+        ...run.status,
+        retries: stored.retries,
+        lastSuccessAt: stored.lastSuccessAt,
+        lastError: stored.lastError,
+      };
+    } catch (error) {
+      // The status is for the operator's eyes only; delivery goes on without the stored counters.
+      this.#deps.metrics.increment('notify_status_writes_failed_total', { target: run.status.target });
+      log.warn({ err: error }, 'Notification target status read failed');
+    }
+  }
+
+  /**
+   * Changes the target's status and, unless `store` is false, writes it for `notify status` and the HTTP API.
+   * Writes are queued one after the other per target and never hold delivery up; a failed write is logged and
+   * counted, and the next change writes the whole status again.
+   */
+  #set(run: TargetRun, change: Partial<TargetStatus>, store = true): void {
+    run.status = { ...run.status, ...change };
+    if (!store) return;
+    const status = this.#stored(run);
+    run.saving = run.saving.then(async () => {
+      try {
+        await this.#deps.queue.saveTargetStatus(status);
+      } catch (error) {
+        this.#deps.metrics.increment('notify_status_writes_failed_total', { target: status.target });
+        this.#log.warn({ err: error, target: status.target }, 'Notification target status write failed');
+      }
+    });
+  }
+
+  #stored(run: TargetRun): NotifyTargetStatus {
+    const { status } = run;
+    return {
+      target: status.target,
+      type: status.type,
+      state: status.state,
+      delivered: run.deliveredBefore + status.delivered,
+      retries: status.retries,
+      attempt: status.attempt,
+      lastSuccessAt: status.lastSuccessAt,
+      lastError: status.lastError,
+      nextAttemptAt: status.nextAttemptAt,
+      host: this.#host,
+      updatedAt: this.#deps.clock.now(),
+    };
   }
 
   #toNotice(notice: QueuedNotice): AlertNotice {

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { Forwarder, type ForwarderTarget, type TargetStatus } from '../../src/pipeline/forwarder.js';
+import { notifyTargetViews, type NotifyTargetSetting } from '../../src/pipeline/notify-status.js';
 import { createSink, type NotifyTargetConfig } from '../../src/sinks/sink.js';
 import { syslogTargetSchema } from '../../src/sinks/syslog/config.js';
 import { webhookTargetSchema } from '../../src/sinks/webhook/config.js';
@@ -175,7 +176,8 @@ describe('alert notifications from the store queue', () => {
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
     await until('start', () => status('soc')?.state === 'idle');
     await raise(firing('bob@example.com', 3));
-    await until('delivery', () => hook.bodies.length === 1);
+    // The receiver has the body before the sink has its answer; the status follows the answer.
+    await until('delivery', () => hook.bodies.length === 1 && status('soc')?.delivered === 1);
     expect(status('soc')).toMatchObject({ delivered: 1, failed: 0, lastError: { code: 'SINK_UNAVAILABLE' } });
     await forwarder?.stop();
     expect(hook.bodies).toHaveLength(1);
@@ -299,5 +301,87 @@ describe('alert notifications from the store queue', () => {
     await idle.stop();
     idle.start();
     expect(idle.status()).toEqual([]);
+  });
+
+  describe('the status each target writes for other processes', () => {
+    const SOC = { name: 'soc', type: 'webhook', minSeverity: 'low' } as const;
+    const view = async (...targets: NotifyTargetSetting[]) => await notifyTargetViews(queue, targets);
+
+    it('shows retries, the last error and the last success, carries them over a restart, and offline after a stop', async () => {
+      const hook = await startWebhookReceiver();
+      cleanups.push(hook.close);
+      hook.script.push(503, 503);
+      expect(await view(SOC)).toMatchObject([{ target: 'soc', state: 'never_started', queued: 0, delivered: 0 }]);
+      startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
+      await until('start', () => status('soc')?.state === 'idle');
+      await raise(firing('kate@example.com', 3));
+      await until('delivery', () => hook.bodies.length === 1);
+      await until('the stored status', async () => (await view(SOC))[0]?.state === 'idle');
+      const [delivered] = await view(SOC);
+      expect(delivered).toMatchObject({
+        configured: true,
+        minSeverity: 'low',
+        queued: 0,
+        oldestQueuedAt: null,
+        delivered: 1,
+        refused: 0,
+        retries: 2,
+        attempt: 0,
+        lastSuccessAt: clock.now(),
+        lastError: { code: 'SINK_UNAVAILABLE', at: clock.now() },
+        nextAttemptAt: null,
+      });
+      expect(delivered?.reportedBy).toMatch(/ pid \d+$/);
+      expect(delivered?.lastError?.message).toContain('503');
+
+      await forwarder?.stop();
+      expect(await view(SOC)).toMatchObject([{ state: 'offline', delivered: 1, retries: 2 }]);
+      startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
+      await raise(firing('liam@example.com', 3));
+      await until('the second delivery', () => hook.bodies.length === 2);
+      await until('the stored count', async () => (await view(SOC))[0]?.delivered === 2);
+      expect(await view(SOC)).toMatchObject([{ state: 'idle', retries: 2, lastError: { code: 'SINK_UNAVAILABLE' } }]);
+    });
+
+    it('shows a target whose receiver is down as retrying, with the notices at its threshold waiting', async () => {
+      const port = await freePort();
+      startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port, tls: false, min_severity: 'high' });
+      await until('start', () => status('siem')?.state === 'idle');
+      await raise(firing('mia@example.com', 3, { severity: 'low' }));
+      await raise(firing('noah@example.com', 3, { severity: 'critical' }));
+      const siem = { name: 'siem', type: 'syslog', minSeverity: 'high' } as const;
+      await until('a stored retry', async () => ((await view(siem))[0]?.attempt ?? 0) >= 2);
+      const [retrying] = await view(siem);
+      expect(retrying).toMatchObject({
+        state: 'retrying',
+        queued: 1,
+        delivered: 0,
+        lastSuccessAt: null,
+        lastError: { code: 'SINK_UNREACHABLE' },
+      });
+      expect(retrying?.retries).toBeGreaterThanOrEqual(2);
+      expect(typeof retrying?.oldestQueuedAt).toBe('number');
+      expect(retrying?.nextAttemptAt).toBeGreaterThanOrEqual(clock.now());
+      // A target no longer configured is still shown, with every notice after its offset (it passed the low one).
+      await forwarder?.stop();
+      expect(await view(SOC)).toMatchObject([
+        { target: 'soc', configured: true, state: 'never_started' },
+        { target: 'siem', configured: false, minSeverity: null, queued: 1, state: 'offline' },
+      ]);
+    });
+
+    it('shows a target stopped by a 401 as stopped, with its notice still queued', async () => {
+      const hook = await startWebhookReceiver();
+      cleanups.push(hook.close);
+      hook.script.push(401);
+      startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
+      await until('start', () => status('soc')?.state === 'idle');
+      await raise(firing('olivia@example.com', 3));
+      await until('the stored stop', async () => (await view(SOC))[0]?.state === 'stopped');
+      await forwarder?.stop();
+      expect(await view(SOC)).toMatchObject([
+        { state: 'stopped', queued: 1, delivered: 0, lastError: { code: 'SINK_REJECTED' } },
+      ]);
+    });
   });
 });
