@@ -8,6 +8,7 @@ import { registerCollectCommand } from './commands/collect.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInventoryCommand } from './commands/inventory.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
+import { registerNotifyCommand } from './commands/notify.js';
 import { registerApiKeyCommand } from './commands/apikey.js';
 import { registerRulesCommand } from './commands/rules.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -63,6 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock):
   registerSearchCommand(program, context);
   registerAlertsCommand(program, context);
   registerRulesCommand(program, context);
+  registerNotifyCommand(program, context);
   registerInventoryCommand(program, context);
   registerInvestigateCommand(program, context);
   registerSimulateCommand(program, context);

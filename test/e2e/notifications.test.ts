@@ -78,6 +78,24 @@ describe('alert notifications end to end, collecting from the simulator', () => 
       .filter((message) => message.includes(' alert-created '))
       .map((message) => /\bid="([^"]+)"/.exec(message)?.[1]);
     expect([...new Set(syslogCreated)].sort()).toEqual(expected);
+
+    // Each target's status, written by the collector that delivered, read by another process.
+    const status = await runInProcess(['notify', 'status', '--format', 'json'], { env, clock });
+    expect(status.code, status.stderr).toBe(0);
+    const targets = JSON.parse(status.stdout) as Record<string, unknown>[];
+    expect(targets).toMatchObject([
+      { target: 'soc', type: 'webhook', configured: true, min_severity: 'low', state: 'offline', queued: 0 },
+      { target: 'siem', type: 'syslog', configured: true, min_severity: 'low', state: 'offline', queued: 0 },
+    ]);
+    expect(targets.map((target) => target['delivered'])).toEqual([hook.bodies.length, syslog.messages.length]);
+    for (const target of targets) {
+      expect(target).toMatchObject({ refused: 0, retries: 0, last_error: null });
+      expect(Date.parse(String(target['last_success_at']))).toBeGreaterThanOrEqual(start);
+    }
+    const table = await runInProcess(['notify', 'status'], { env, clock });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^TARGET\s+TYPE\s+STATE\s+QUEUED\s+OLDEST QUEUED\s+DELIVERED\s+LAST SUCCESS/m);
+    expect(table.stdout).toMatch(/^soc\s+webhook\s+offline\s+0\s+-\s+\d+\s+\d{4}-\d\d-\d\dT/m);
   });
 
   it('serve delivers the alerts its collection raises', { timeout: 180_000 }, async () => {
