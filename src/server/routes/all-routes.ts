@@ -22,6 +22,7 @@ import { openApiRoute } from './openapi.js';
 import type { Route } from './route.js';
 import { LOGIN_ROUTE, LOGOUT_ROUTE, ME_ROUTE } from './session.js';
 import { LOGIN_LINK_ROUTE } from './login-link.js';
+import { NOTIFY_STATUS_ROUTE } from './notify.js';
 import { GET_RETENTION_ROUTE, SET_RETENTION_ROUTE } from './retention.js';
 import {
   ADD_RULE_ROUTE,
@@ -100,5 +101,6 @@ export const ALL_ROUTES: readonly Route[] = [
   ENABLE_RULE_ROUTE,
   DISABLE_RULE_ROUTE,
   RULE_SETTINGS_ROUTE,
+  NOTIFY_STATUS_ROUTE,
   openApiRoute(() => ALL_ROUTES),
 ];
