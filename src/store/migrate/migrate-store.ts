@@ -3,10 +3,11 @@ import type { Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
+  analyzeTables,
   continueSequences,
   countEventIds,
   countRows,
-  importEvents,
+  EventImport,
   importRows,
   tablesWithRows,
 } from '../postgres/bulk-import.js';
@@ -152,6 +153,11 @@ async function copyAll(pool: pg.Pool, target: PostgresTarget, options: MigrateSt
     );
     await finishImport(client, source.installation, clock.now());
   });
+  if (copiedRows > 0) {
+    await run(target, 'analyze the copied tables', () =>
+      analyzeTables(pool, [...MIGRATED_TABLES.map((table) => table.name), 'event_ids']),
+    );
+  }
   const counts = await countBoth(pool, target, reader);
   return { target, counts, copiedRows, copyMs, copiedEvents, eventsMs, alreadyComplete };
 }
@@ -207,10 +213,12 @@ async function copyTable(
 ): Promise<number> {
   const { reader, installation } = options.source;
   const limit = options.chunkRows;
+  const events = new EventImport();
   let position: readonly SqliteValue[] | null =
     saved?.position == null ? null : (JSON.parse(saved.position) as SqliteValue[]);
   let copied = saved?.copied ?? 0;
   let copiedNow = 0;
+  let chunk = readChunk(reader, table, position, limit, events);
   for (;;) {
     if (options.signal.aborted) {
       throw new StoreError('STORE_MIGRATE_STOPPED', {
@@ -218,7 +226,6 @@ async function copyTable(
         hint: 'Run the same command again to resume where it stopped.',
       });
     }
-    const chunk = readChunk(reader, table, position, limit);
     const next = chunk.last ?? position;
     const done = chunk.count < limit;
     const record: ImportPosition = {
@@ -226,8 +233,9 @@ async function copyTable(
       copied: copied + chunk.count,
       done,
     };
+    const current = chunk;
     await transaction(pool, target, `copy ${table.name}`, async (client) => {
-      await chunk.write(client);
+      await current.write(client);
       await saveImportPosition(client, installation, table.name, record, options.clock.now());
     });
     copied += chunk.count;
@@ -235,6 +243,7 @@ async function copyTable(
     position = next;
     options.progress.chunkCopied(table.name, copied, total);
     if (done) return copiedNow;
+    chunk = readChunk(reader, table, position, limit, events);
   }
 }
 
@@ -242,6 +251,7 @@ interface Chunk {
   readonly count: number;
   /** The key of the chunk's last row; null when it is empty. */
   readonly last: readonly SqliteValue[] | null;
+  /** Writes the chunk inside the caller's transaction. */
   write(client: pg.PoolClient): Promise<unknown>;
 }
 
@@ -250,15 +260,16 @@ function readChunk(
   table: MigratedTable,
   position: readonly SqliteValue[] | null,
   limit: number,
+  events: EventImport,
 ): Chunk {
   if (table.kind === 'events') {
     const afterSeq = typeof position?.[0] === 'number' ? position[0] : 0;
-    const events = reader.readEvents(afterSeq, limit);
-    const last = events[events.length - 1];
+    const rows = reader.readEvents(afterSeq, limit);
+    const last = rows[rows.length - 1];
     return {
-      count: events.length,
+      count: rows.length,
       last: last === undefined ? null : [last.seq],
-      write: (client) => importEvents(client, events),
+      write: (client) => events.write(client, rows),
     };
   }
   const rows = reader.readRows(

@@ -5,21 +5,28 @@ import { SQL } from './queries.js';
 import { monthPartition, wellFormed } from './store.js';
 
 /**
- * Bulk writes for `zerotrail store migrate`: whole chunks of rows copied from a SQLite installation, each chunk
- * one multi-row INSERT with one typed array parameter per column. They run inside the caller's transaction, so
- * the caller commits a chunk together with the record of how far the copy got.
+ * Bulk writes for `zerotrail store migrate`: whole chunks of rows copied from a SQLite installation, as multi-row
+ * parameterised INSERTs. They run inside the caller's transaction, so the caller commits a chunk together with the
+ * record of how far the copy got.
  */
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 // Rows per INSERT statement times columns; PostgreSQL takes at most 65,535 parameters per statement.
 const MAX_PARAMS = 10_000;
-const EVENT_COLUMNS = `id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, ip_key,
-  country, app, app_uid, idp, ray_id, ocsf, raw`;
+const STORED_EVENT_COLUMNS = `id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip,
+  ip_key, country, app, app_uid, idp, ray_id, ocsf, raw`;
+// The values of one copied event, in the order `eventValues` lists them.
+const EVENT_COLUMNS = `seq, ${STORED_EVENT_COLUMNS}`;
+const EVENT_TYPES: readonly PgColumnType[] = [
+  'bigint',
+  'text',
+  'bigint',
+  ...Array<PgColumnType>(3).fill('text'),
+  'integer',
+  ...Array<PgColumnType>(12).fill('text'),
+];
 
 const IMPORT_SQL = {
-  // Ids claimed with the seq they had in SQLite, so detection and notification offsets keep their meaning.
-  claimEventIds: `INSERT INTO event_ids (id, time, seq)
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) ON CONFLICT (id) DO NOTHING RETURNING id`,
   // Numbering continues after every seq copied and every evaluator's offset, as SQLite's next append would.
   continueEventSeq: `SELECT setval('event_seq', greatest(
       (SELECT coalesce(max(seq), 0) FROM event_ids), (SELECT coalesce(max(seq), 0) FROM detection_offsets)) + 1, false)`,
@@ -30,6 +37,14 @@ const IMPORT_SQL = {
   continueIdentity: 'SELECT setval($1::regclass, $2::bigint)',
   countEventIds: 'SELECT count(*)::bigint AS n FROM event_ids',
 } as const;
+
+/**
+ * Refreshes the planner's statistics of the copied tables, which autovacuum would get to only later: without them
+ * the first searches on the new database pick slow plans (see the store's own analyze after appends).
+ */
+export async function analyzeTables(client: pg.PoolClient | pg.Pool, tables: readonly string[]): Promise<void> {
+  for (const table of tables) await client.query(`ANALYZE ${identifier(table)}`);
+}
 
 /** Inserts copied rows of `table`; a row whose key is already there is skipped. Returns how many went in. */
 export async function importRows(
@@ -43,59 +58,67 @@ export async function importRows(
     table.identity === undefined ? '' : ' OVERRIDING SYSTEM VALUE'
   }`;
   const values = rows.map((row) => table.columns.map((column, index) => toPg(column.type, row[index] ?? null)));
+  const types = table.columns.map((column) => column.type);
   const quiet = table.quietTrigger === undefined ? undefined : identifier(table.quietTrigger);
-  // ALTER TABLE is transactional: the trigger is off for this insert only, and back on should the chunk fail.
+  // ALTER TABLE is transactional: the trigger is off for these inserts only, and back on should the chunk fail.
   if (quiet !== undefined) await client.query(`ALTER TABLE ${name} DISABLE TRIGGER ${quiet}`);
-  const inserted = await insertValues(client, head, values, 'ON CONFLICT DO NOTHING');
+  let inserted = 0;
+  for (const statement of valuesStatements(rows.length, types)) {
+    const result = await client.query(
+      `${head} ${statement.values} ON CONFLICT DO NOTHING`,
+      values.slice(statement.from, statement.to).flat(),
+    );
+    inserted += result.rowCount ?? 0;
+  }
   if (quiet !== undefined) await client.query(`ALTER TABLE ${name} ENABLE TRIGGER ${quiet}`);
   return inserted;
 }
 
 /**
- * Inserts copied events with the seq they had, creating the month partitions they need first; an event whose id
- * is already claimed is skipped. Returns how many went in.
+ * Copies events in their own month partitions, with the seq they had in SQLite so that detection and
+ * notification offsets keep their meaning. Each statement claims its events' ids and inserts only the events
+ * whose id it claimed, so an event already there is skipped. Partitions known to exist are remembered.
  */
-export async function importEvents(client: pg.PoolClient, events: readonly ExportedEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
-  await ensurePartitions(
-    client,
-    events.map((event) => event.time),
-  );
-  const claimed = await client.query<{ id: string }>(IMPORT_SQL.claimEventIds, [
-    events.map((event) => event.id),
-    events.map((event) => event.time),
-    events.map((event) => event.seq),
-  ]);
-  const fresh = new Set(claimed.rows.map((row) => row.id));
-  const rows = events.filter((event) => fresh.delete(event.id));
-  if (rows.length === 0) return 0;
-  const textOrNull = (value: string | null): string | null => (value === null ? null : wellFormed(value));
-  await insertValues(
-    client,
-    `INSERT INTO events (${EVENT_COLUMNS})`,
-    rows.map((event) => [
-      event.id,
-      event.time,
-      wellFormed(event.source),
-      wellFormed(event.accountId),
-      wellFormed(event.dataset),
-      event.classUid,
-      wellFormed(event.activity),
-      wellFormed(event.outcome),
-      textOrNull(event.userName),
-      textOrNull(event.srcIp),
-      event.ipKey,
-      textOrNull(event.country),
-      textOrNull(event.app),
-      textOrNull(event.appUid),
-      textOrNull(event.idp),
-      textOrNull(event.rayId),
-      event.ocsf,
-      event.raw,
-    ]),
-    '',
-  );
-  return rows.length;
+export class EventImport {
+  #partitions: Set<string> | undefined;
+
+  /** Resolves how many events went in. */
+  async write(client: pg.PoolClient, events: readonly ExportedEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    this.#partitions ??= new Set(
+      (await client.query<{ name: string }>(SQL.listPartitions)).rows.map((row) => row.name),
+    );
+    const missing = new Map<string, readonly [number, number]>();
+    for (const event of events) {
+      const month = monthPartition(event.time);
+      if (!this.#partitions.has(month.name)) missing.set(month.name, month.bounds);
+    }
+    if (missing.size > 0) {
+      // One creator at a time, as in the store's own appends; name and bounds are derived from numbers only.
+      await client.query(SQL.lockPartitions);
+      for (const [name, [from, to]] of missing) {
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`,
+        );
+        // A chunk that fails ends the copy, so a partition its rollback removed is never counted on.
+        this.#partitions.add(name);
+      }
+    }
+    const rows = events.map(eventValues);
+    let inserted = 0;
+    for (const statement of valuesStatements(rows.length, EVENT_TYPES)) {
+      const result = await client.query(
+        `WITH batch (${EVENT_COLUMNS}) AS (${statement.values}),
+          claimed AS (INSERT INTO event_ids (id, time, seq) SELECT id, time, seq FROM batch
+            ON CONFLICT (id) DO NOTHING RETURNING id)
+          INSERT INTO events (${STORED_EVENT_COLUMNS}) SELECT ${STORED_EVENT_COLUMNS} FROM batch
+            WHERE id IN (SELECT id FROM claimed)`,
+        rows.slice(statement.from, statement.to).flat(),
+      );
+      inserted += result.rowCount ?? 0;
+    }
+    return inserted;
+  }
 }
 
 /**
@@ -141,44 +164,51 @@ export async function tablesWithRows(client: pg.PoolClient | pg.Pool, tables: re
 }
 
 /**
- * Multi-row INSERT ... VALUES with one parameter per value, in statements of at most MAX_PARAMS parameters. Each
+ * Multi-row VALUES lists of at most MAX_PARAMS parameters each, every parameter cast to its column's type. Each
  * value travels as it is; an array parameter would have to escape every quote of the JSON bodies, which measured
  * several times slower than the whole rest of the copy.
  */
-async function insertValues(
-  client: pg.PoolClient,
-  head: string,
-  rows: readonly (readonly unknown[])[],
-  tail: string,
-): Promise<number> {
-  const width = rows[0]?.length ?? 0;
-  if (width === 0) return 0;
+function valuesStatements(
+  rowCount: number,
+  types: readonly PgColumnType[],
+): { readonly from: number; readonly to: number; readonly values: string }[] {
+  const width = types.length;
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / width));
-  let inserted = 0;
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const batch = rows.slice(start, start + perStatement);
-    const tuples = batch.map(
-      (_, row) => `(${Array.from({ length: width }, (_unused, column) => `$${row * width + column + 1}`).join(', ')})`,
-    );
-    const result = await client.query(`${head} VALUES ${tuples.join(', ')} ${tail}`, batch.flat());
-    inserted += result.rowCount ?? 0;
+  const statements = [];
+  for (let from = 0; from < rowCount; from += perStatement) {
+    const to = Math.min(rowCount, from + perStatement);
+    const tuples = [];
+    for (let row = 0; row < to - from; row++) {
+      tuples.push(`(${types.map((type, column) => `$${row * width + column + 1}::${type}`).join(', ')})`);
+    }
+    statements.push({ from, to, values: `VALUES ${tuples.join(', ')}` });
   }
-  return inserted;
+  return statements;
 }
 
-async function ensurePartitions(client: pg.PoolClient, times: readonly number[]): Promise<void> {
-  const needed = new Map<string, readonly [number, number]>();
-  for (const time of times) {
-    const month = monthPartition(time);
-    needed.set(month.name, month.bounds);
-  }
-  await client.query(SQL.lockPartitions);
-  const existing = new Set((await client.query<{ name: string }>(SQL.listPartitions)).rows.map((row) => row.name));
-  for (const [name, [from, to]] of needed) {
-    if (existing.has(name)) continue;
-    // Name and bounds are derived from numbers, never taken from input.
-    await client.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`);
-  }
+function eventValues(event: ExportedEvent): readonly unknown[] {
+  const textOrNull = (value: string | null): string | null => (value === null ? null : wellFormed(value));
+  return [
+    event.seq,
+    event.id,
+    event.time,
+    wellFormed(event.source),
+    wellFormed(event.accountId),
+    wellFormed(event.dataset),
+    event.classUid,
+    wellFormed(event.activity),
+    wellFormed(event.outcome),
+    textOrNull(event.userName),
+    textOrNull(event.srcIp),
+    event.ipKey,
+    textOrNull(event.country),
+    textOrNull(event.app),
+    textOrNull(event.appUid),
+    textOrNull(event.idp),
+    textOrNull(event.rayId),
+    event.ocsf,
+    event.raw,
+  ];
 }
 
 function toPg(type: PgColumnType, value: SqliteValue): SqliteValue | boolean {
