@@ -302,6 +302,33 @@ describe('store migrate from SQLite to PostgreSQL', () => {
       expect(result.stderr).toContain('is a SQLite database, but not one zerotrail wrote');
     });
 
+    it('a database an older zerotrail left behind', async () => {
+      const dir = join(scratch.path, 'older');
+      mkdirSync(dir);
+      for (const file of ['zerotrail.db', 'secret.key']) copyFileSync(join(setup.dataDir, file), join(dir, file));
+      const db = new Database(join(dir, 'zerotrail.db'));
+      const newest = (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
+      db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(newest);
+      db.close();
+      const result = await migrate(dir, schemas.url());
+      expect(result.code).toBe(5);
+      expect(result.stderr).toContain('error[STORE_MIGRATE_SOURCE_INVALID]');
+      expect(result.stderr).toContain(`without migration ${newest}`);
+      expect(result.stderr).toContain(`hint: Upgrade it first by running any command of this zerotrail on it once`);
+    });
+
+    it('a database another migration is copying into right now', async () => {
+      const target = schemas.url();
+      await withPg(async (client) => {
+        await client.query(`CREATE SCHEMA ${schemaOf(target)}`);
+        await client.query("SELECT pg_advisory_lock(hashtext($1 || '/zerotrail-store-import'))", [schemaOf(target)]);
+        const result = await migrate(setup.dataDir, target);
+        expect(result.code).toBe(5);
+        expect(result.stderr).toContain('error[STORE_BUSY]');
+        expect(result.stderr).toContain('Another zerotrail store migrate is copying into');
+      });
+    });
+
     it('a PostgreSQL server that does not answer', async () => {
       const result = await migrate(setup.dataDir, 'postgres://zerotrail:s3cret@127.0.0.1:1/zerotrail');
       expect(result.code).toBe(5);

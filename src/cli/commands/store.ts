@@ -174,7 +174,7 @@ function createReporter(io: CliIo): Reporter {
           cliProgress.Presets.shades_classic,
         );
         bar.start(Math.max(total, copied), copied, { table: table.padEnd(19), rate: '-' });
-      } else {
+      } else if (total > copied) {
         writeLine(out, `${table}: copying ${formatNumber(total - copied)} of ${formatNumber(total)} rows`);
       }
     },

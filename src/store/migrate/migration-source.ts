@@ -65,9 +65,11 @@ function checkSchema(reader: SqliteExport, dataDir: string, keyCheckSetting: str
       details: { databaseVersion: newest, codeVersion: SqliteExport.schemaVersion },
     });
   }
-  if (newest < SqliteExport.schemaVersion) {
+  const applied = new Set(versions.map((row) => row.version));
+  const notApplied = SqliteExport.schemaVersions.filter((version) => !applied.has(version));
+  if (notApplied.length > 0) {
     throw new StoreError('STORE_MIGRATE_SOURCE_INVALID', {
-      message: `${reader.path} is at schema version ${newest}; this zerotrail copies version ${SqliteExport.schemaVersion}. Nothing was copied.`,
+      message: `${reader.path} is at schema version ${newest} without ${notApplied.length === 1 ? 'migration' : 'migrations'} ${notApplied.join(', ')}; this zerotrail copies version ${SqliteExport.schemaVersion} with every migration applied. Nothing was copied.`,
       hint: `Upgrade it first by running any command of this zerotrail on it once, e.g. zerotrail source list --data-dir ${dataDir}, then migrate again.`,
       details: { databaseVersion: newest, codeVersion: SqliteExport.schemaVersion },
     });

@@ -99,6 +99,8 @@ export class SqliteExport {
 
   /** The schema version this code writes; the copy reads files at exactly this version. */
   static readonly schemaVersion = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
+  /** Every schema version this code applies; a file the copy reads has applied them all. */
+  static readonly schemaVersions: readonly number[] = MIGRATIONS.map((migration) => migration.version);
 
   /**
    * Opens an existing file read-only. A file that is not a readable SQLite database fails with STORE_CORRUPT;
