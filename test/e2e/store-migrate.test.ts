@@ -210,6 +210,18 @@ describe('store migrate from SQLite to PostgreSQL', () => {
     expect(counts.postgres).toEqual(counts.sqlite);
     expect((counts.sqlite as Record<string, number>)['events']).toBeGreaterThanOrEqual(EVENT_COUNT);
     expect(sha256(dbPath), 'the SQLite file was changed').toBe(before);
+    // Numbering goes on after the copied seqs, so an event or notice added later sorts after every copied one.
+    const numbering = await withPg(async (client) => {
+      const schema = schemaOf(url);
+      const row = (
+        await client.query<{ events: boolean; notices: boolean }>(
+          `SELECT (SELECT last_value FROM ${schema}.event_seq) > (SELECT max(seq) FROM ${schema}.event_ids) AS events,
+            (SELECT last_value FROM ${schema}.notify_seq) > (SELECT max(seq) FROM ${schema}.notify_queue) AS notices`,
+        )
+      ).rows[0];
+      return row;
+    });
+    expect(numbering).toEqual({ events: true, notices: true });
 
     for (const query of ['outcome:failure', 'dataset:access_requests AND country:DE', 'user:*a* AND NOT app:x']) {
       const fromSqlite = await runInProcess(['search', query, '--format', 'ndjson', '--limit', '100000'], {
