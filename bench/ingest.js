@@ -1,116 +1,189 @@
 #!/usr/bin/env node
-// End-to-end ingest benchmark: the simulator (its own process, no artificial delay) serves N Access events and
-// `zerotrail collect --once` stores them in SQLite. Prints events/s, CPU seconds per million events, peak RSS
-// and requests per 1,000 events. Run after `npm run build`:  node bench/ingest.js [--events 1000000]
+// End-to-end ingest benchmark: simulators (their own processes, no artificial delay) serve N Access events and
+// `zerotrail collect --once` stores them. Prints events/s, CPU seconds per million events, peak RSS and requests
+// per 1,000 events, then read latencies of the store it filled. Run after `npm run build`:
+//   node bench/ingest.js [--events 1000000]                        one source, one node, embedded SQLite
+//   node bench/ingest.js --database-url postgres://root@127.0.0.1/test   the same into a fresh PostgreSQL schema
+//   node bench/ingest.js --sources 6 --nodes 3 [--database-url …]   six accounts shared by three collector nodes
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { openApp } from '../dist/app.js';
+import { loadConfig } from '../dist/config/load.js';
+import { silentLogger } from '../dist/core/logger.js';
+import { systemClock } from '../dist/core/clock.js';
+import { Secret } from '../dist/core/secret.js';
 import { parseQuery } from '../dist/store/query-language.js';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
+import { PostgresStore } from '../dist/store/postgres/store.js';
 
 const root = resolve(import.meta.dirname, '..');
-const argEvents = process.argv.indexOf('--events');
-const events = argEvents > 0 ? Number(process.argv[argEvents + 1]) : 1_000_000;
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? process.argv[index + 1] : fallback;
+}
+const events = Number(option('events', '1000000'));
+const sources = Math.max(1, Number(option('sources', '1')));
+const nodes = Math.max(1, Number(option('nodes', '1')));
+const serverUrl = option('database-url', undefined);
 const HOUR_MS = 3_600_000;
 const now = Date.now();
 
-const simulatorOptions = {
-  seed: 42,
-  traffic: { kind: 'fixed', fromMs: now - 6 * 24 * HOUR_MS, toMs: now - HOUR_MS, count: events },
-  rateLimit: { requests: 100_000_000, windowSecs: 300 },
-  requestLogSize: 100,
-};
-
-const simulator = spawn(process.execPath, [join(root, 'dist/simulator/child.js')], {
-  env: { ...process.env, ZEROTRAIL_SIMULATOR_OPTIONS: JSON.stringify(simulatorOptions) },
-  stdio: ['ignore', 'pipe', 'inherit'],
+// One simulator process per source, each its own account with its share of the events.
+const simulators = [];
+// A failed run must not leave simulators behind.
+process.on('exit', () => {
+  for (const simulator of simulators) simulator.child.kill('SIGKILL');
 });
-const simulatorLines = createInterface({ input: simulator.stdout });
-const nextLine = () =>
-  new Promise((resolveLine) => simulatorLines.once('line', (line) => resolveLine(JSON.parse(line))));
-const { baseUrl, token, accountId } = await nextLine();
+for (let n = 0; n < sources; n += 1) {
+  const count = Math.floor(events / sources) + (n < events % sources ? 1 : 0);
+  const options = {
+    seed: 42 + n,
+    ...(sources > 1 ? { accountId: `${String(n).padStart(2, '0')}${'b'.repeat(30)}` } : {}),
+    traffic: { kind: 'fixed', fromMs: now - 6 * 24 * HOUR_MS, toMs: now - HOUR_MS, count },
+    rateLimit: { requests: 100_000_000, windowSecs: 300 },
+    requestLogSize: 100,
+  };
+  const child = spawn(process.execPath, [join(root, 'dist/simulator/child.js')], {
+    env: { ...process.env, ZEROTRAIL_SIMULATOR_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const nextLine = () => new Promise((resolveLine) => lines.once('line', (line) => resolveLine(JSON.parse(line))));
+  simulators.push({ child, nextLine, ...(await nextLine()) });
+}
 
-const dataDir = mkdtempSync(join(tmpdir(), 'zerotrail-bench-'));
-const env = {
+const setupDir = mkdtempSync(join(tmpdir(), 'zerotrail-bench-'));
+const schema = `zerotrail_bench_${process.pid}`;
+let databaseUrl;
+if (serverUrl !== undefined) {
+  const url = new URL(serverUrl);
+  url.searchParams.set('schema', schema);
+  databaseUrl = url.toString();
+}
+const secretKey = randomBytes(32).toString('base64');
+const baseEnv = {
   ...process.env,
-  ZEROTRAIL_DATA_DIR: dataDir,
-  CLOUDFLARE_API_BASE_URL: baseUrl,
+  CLOUDFLARE_API_BASE_URL: simulators[0].baseUrl,
   ZEROTRAIL_CF_RATE_LIMIT: '100000000/300',
   ZEROTRAIL_CF_RATE_SHARE: '1',
-  BENCH_TOKEN: token,
+  ZEROTRAIL_SECRET_KEY: secretKey,
+  ...(databaseUrl === undefined ? {} : { ZEROTRAIL_DATABASE_URL: databaseUrl }),
 };
 
-function run(command, args) {
+// Sources are stored as `source add` stores them, each pointing at its own simulator.
+const setup = await openApp(loadConfig({ env: { ...baseEnv, ZEROTRAIL_DATA_DIR: setupDir } }), {
+  logger: silentLogger(),
+  clock: systemClock,
+  secretKey,
+});
+for (const [n, simulator] of simulators.entries()) {
+  const token = new Secret(simulator.token);
+  await setup.store.saveSource({
+    name: `bench-${String(n).padStart(2, '0')}`,
+    type: 'cloudflare_zero_trust',
+    accountId: simulator.accountId,
+    tokenCiphertext: setup.secrets.encrypt(token),
+    tokenLastFour: token.lastFour(),
+    createdAt: now,
+    settings: { api_base_url: simulator.baseUrl },
+  });
+}
+await setup.close();
+
+function collect(n) {
+  // SQLite nodes share the one database file of the setup directory; PostgreSQL nodes each get their own.
+  const dataDir = databaseUrl === undefined ? setupDir : mkdtempSync(join(tmpdir(), `zerotrail-bench-node${n}-`));
+  const timeFile = join(setupDir, `time-${n}.txt`);
+  const args = [
+    '-o',
+    timeFile,
+    '-f',
+    '%e %U %S %M',
+    process.execPath,
+    ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
+    join(root, 'bin/zerotrail.js'),
+    'collect',
+    '--once',
+    '--backfill-days',
+    '7',
+  ];
   return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', args, {
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) =>
-      code === 0 ? resolveRun(stderr) : reject(new Error(`${args.join(' ')} exited ${code}\n${stderr}`)),
-    );
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`collect on node ${n} exited ${code}\n${stderr}`));
+      const [, userS, systemS, maxRssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+      if (dataDir !== setupDir) rmSync(dataDir, { recursive: true, force: true });
+      resolveRun({ cpuS: userS + systemS, maxRssKb });
+    });
   });
 }
 
-const bin = join(root, 'bin/zerotrail.js');
-await run(process.execPath, [
-  bin,
-  'source',
-  'add',
-  '--name',
-  'bench',
-  '--account-id',
-  accountId,
-  '--token-env',
-  'BENCH_TOKEN',
-]);
-
-const timeFile = join(dataDir, 'time.txt');
 const started = process.hrtime.bigint();
-await run('/usr/bin/time', [
-  '-o',
-  timeFile,
-  '-f',
-  '%e %U %S %M',
-  process.execPath,
-  ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
-  bin,
-  'collect',
-  '--once',
-  '--backfill-days',
-  '7',
-]);
+const runs = await Promise.all(Array.from({ length: nodes }, (_, n) => collect(n)));
 const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-const [, userS, systemS, maxRssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
 
-// The simulator shares the two cores with the collector; its CPU time says how much of the machine is left.
-const [simUtime, simStime] = readFileSync(`/proc/${simulator.pid}/stat`, 'utf8')
-  .split(') ')[1]
-  .split(' ')
-  .slice(11, 13)
-  .map(Number);
-const simulatorCpuS = (simUtime + simStime) / 100;
-simulator.kill('SIGTERM');
-const { stats } = await nextLine();
-const ingestRequests = stats.requests - 2; // minus the token verification and permission probe of `source add`
+// The simulators share the two cores with the collectors; their CPU time says how much of the machine was left.
+let simulatorCpuS = 0;
+let requests = 0;
+for (const simulator of simulators) {
+  const [utime, stime] = readFileSync(`/proc/${simulator.child.pid}/stat`, 'utf8')
+    .split(') ')[1]
+    .split(' ')
+    .slice(11, 13)
+    .map(Number);
+  simulatorCpuS += (utime + stime) / 100;
+  simulator.child.kill('SIGTERM');
+  requests += (await simulator.nextLine()).stats.requests;
+}
 
-const database = new Database(join(dataDir, 'zerotrail.db'), { readonly: true });
-const stored = database.prepare('SELECT count(*) AS n FROM events').get().n;
 // A busy user and a ray id from the middle of the data, for the read latencies below.
-const { user_name: sampleUser } = database
-  .prepare(
-    'SELECT user_name, count(*) AS n FROM events WHERE user_name IS NOT NULL GROUP BY user_name ORDER BY n DESC LIMIT 1',
-  )
-  .get();
-const { ray_id: sampleRay } = database
-  .prepare('SELECT ray_id FROM events WHERE ray_id IS NOT NULL LIMIT 1 OFFSET ?')
-  .get(Math.floor(stored / 2));
-database.close();
+let stored;
+let sampleUser;
+let sampleRay;
+if (databaseUrl === undefined) {
+  const database = new Database(join(setupDir, 'zerotrail.db'), { readonly: true });
+  stored = database.prepare('SELECT count(*) AS n FROM events').get().n;
+  sampleUser = database
+    .prepare(
+      'SELECT user_name, count(*) AS n FROM events WHERE user_name IS NOT NULL GROUP BY user_name ORDER BY n DESC LIMIT 1',
+    )
+    .get().user_name;
+  sampleRay = database
+    .prepare('SELECT ray_id FROM events WHERE ray_id IS NOT NULL LIMIT 1 OFFSET ?')
+    .get(Math.floor(stored / 2)).ray_id;
+  database.close();
+} else {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
+  stored = Number((await client.query('SELECT count(*) AS n FROM events')).rows[0].n);
+  sampleUser = (
+    await client.query(
+      'SELECT user_name, count(*) AS n FROM events WHERE user_name IS NOT NULL GROUP BY user_name ORDER BY n DESC LIMIT 1',
+    )
+  ).rows[0].user_name;
+  sampleRay = (
+    await client.query('SELECT ray_id FROM events WHERE ray_id IS NOT NULL LIMIT 1 OFFSET $1', [Math.floor(stored / 2)])
+  ).rows[0].ray_id;
+  await client.end();
+}
 
 // Read latency through the Store API, as the CLI and the server search: median of 20 runs after one warm-up.
-const store = await SqliteStore.open({ path: join(dataDir, 'zerotrail.db') });
+const store =
+  databaseUrl === undefined
+    ? await SqliteStore.open({ path: join(setupDir, 'zerotrail.db') })
+    : await PostgresStore.open({ url: databaseUrl });
 async function medianMs(queryText) {
   const query = { filter: parseQuery(queryText), order: 'desc' };
   const times = [];
@@ -124,19 +197,27 @@ async function medianMs(queryText) {
 const userTimelineMs = await medianMs(`user:"${sampleUser}"`);
 const rayLookupMs = await medianMs(`ray_id:${sampleRay}`);
 await store.close();
-rmSync(dataDir, { recursive: true, force: true });
+if (databaseUrl !== undefined) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  await client.end();
+}
+rmSync(setupDir, { recursive: true, force: true });
 
-const cpuS = userS + systemS;
+// Each source's token verification is not counted: the setup stored the sources without one.
+const cpuS = runs.reduce((sum, run) => sum + run.cpuS, 0);
+const peakRssMb = Math.max(...runs.map((run) => run.maxRssKb)) / 1024;
+console.log(`store                     ${databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}`);
+console.log(`sources / nodes           ${sources} / ${nodes}`);
 console.log(`events served / stored   ${events} / ${stored}`);
-console.log(`wall time                 ${wallS.toFixed(2)} s (collect --once, process start to exit)`);
+console.log(`wall time                 ${wallS.toFixed(2)} s (collect --once, process start to exit of the last node)`);
 console.log(`throughput                ${Math.round(events / wallS).toLocaleString('en-US')} events/s`);
 console.log(
-  `CPU (collector)           ${cpuS.toFixed(2)} s = ${((cpuS / events) * 1e6).toFixed(2)} CPU s per million events`,
+  `CPU (collectors)          ${cpuS.toFixed(2)} s = ${((cpuS / events) * 1e6).toFixed(2)} CPU s per million events`,
 );
-console.log(`peak RSS (collector)      ${(maxRssKb / 1024).toFixed(1)} MB`);
-console.log(
-  `requests                  ${ingestRequests} = ${((ingestRequests / events) * 1000).toFixed(3)} per 1,000 events`,
-);
-console.log(`CPU (simulator)           ${simulatorCpuS.toFixed(2)} s over its whole life, event generation included`);
+console.log(`peak RSS (per collector)  ${peakRssMb.toFixed(1)} MB`);
+console.log(`requests                  ${requests} = ${((requests / events) * 1000).toFixed(3)} per 1,000 events`);
+console.log(`CPU (simulators)          ${simulatorCpuS.toFixed(2)} s over their whole life, event generation included`);
 console.log(`user timeline (100 rows)  ${userTimelineMs.toFixed(2)} ms median`);
 console.log(`ray id lookup             ${rayLookupMs.toFixed(2)} ms median`);

@@ -30,7 +30,7 @@ import {
   type EvidenceRow,
   type RuleSettingRow,
 } from '../rows/alert-rows.js';
-import { rowToEvent, type EventRow } from '../rows/event-rows.js';
+import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { inTransaction } from './in-transaction.js';
 
 const SQL = {
@@ -98,7 +98,7 @@ export class PostgresDetectionStore implements DetectionStore {
       afterSeq,
       Math.max(1, Math.floor(limit)),
     ]);
-    return rows.map((row) => ({ seq: row.seq, event: rowToEvent(row) }));
+    return rows.map((row) => ({ seq: row.seq, event: rowToLazyEvent(row, () => row.ocsf, row.raw) }));
   }
 
   async detectionOffset(name: string): Promise<number> {
