@@ -14,7 +14,7 @@ import { loadUserRules } from './detect/user-rules.js';
 import { NORMALIZERS } from './normalize/registry.js';
 import type { Normalizer } from './normalize/schema.js';
 import type { InventoryCache } from './pipeline/inventory-cache.js';
-import { Forwarder } from './pipeline/forwarder.js';
+import { Forwarder, type ForwarderOptions } from './pipeline/forwarder.js';
 import type { CollectionJob } from './pipeline/scheduler.js';
 import { createSink } from './sinks/sink.js';
 import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudflare/config.js';
@@ -188,8 +188,15 @@ export interface RunningForwarder {
   close(): Promise<void>;
 }
 
-/** Starts delivering alert notifications to the configured targets; undefined when none is configured. */
-export async function startForwarder(app: App, signal: AbortSignal): Promise<RunningForwarder | undefined> {
+/**
+ * Starts delivering alert notifications to the configured targets; undefined when none is configured. The app's
+ * detector wakes it after committing alerts, so they go out at once rather than at the next poll.
+ */
+export async function startForwarder(
+  app: App,
+  signal: AbortSignal,
+  options: Pick<ForwarderOptions, 'pollMs'> = {},
+): Promise<RunningForwarder | undefined> {
   const targets = app.config.notify.targets;
   if (targets.length === 0) return undefined;
   const queue = await openNotifyQueue(app);
@@ -197,12 +204,17 @@ export async function startForwarder(app: App, signal: AbortSignal): Promise<Run
   const forwarder = new Forwarder(
     { queue, logger: app.logger, clock: app.clock, metrics: app.metrics },
     targets.map((target) => ({ sink: createSink(target, ctx), minSeverity: target.minSeverity })),
-    app.config.notify.linkBaseUrl === undefined ? {} : { linkBaseUrl: app.config.notify.linkBaseUrl },
+    {
+      ...options,
+      ...(app.config.notify.linkBaseUrl === undefined ? {} : { linkBaseUrl: app.config.notify.linkBaseUrl }),
+    },
   );
   forwarder.start();
+  const stopWaking = app.detector.onAlerts(() => forwarder.poke());
   return {
     forwarder,
     close: async () => {
+      stopWaking();
       await forwarder.stop();
       await queue.close();
     },

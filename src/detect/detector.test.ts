@@ -248,6 +248,49 @@ describe('Detector with the built-in rules', () => {
     });
   });
 
+  describe('alert listeners', () => {
+    it('are told after each commit that created or grew alerts, and only then', async () => {
+      const detector = new Detector(deps(), RULES, { batch: 7 });
+      const told: { created: number; updated: number }[] = [];
+      const stop = detector.onAlerts((committed) => told.push({ ...committed }));
+      await append(denials(14, T0, 10_000));
+      // Two commits of seven: the first stays under the threshold, the second raises the alert (and grows it).
+      const raised = await detector.catchUp();
+      expect(raised).toMatchObject({ events: 14, created: 1 });
+      expect(told).toEqual([{ created: 1, updated: raised.updated }]);
+      // A commit that raises nothing tells no one.
+      await append([access({ time: T0 + 14 * 10_000, user: 'bob@example.com' })]);
+      expect(await detector.catchUp()).toEqual({ events: 1, created: 0, updated: 0 });
+      expect(told).toHaveLength(1);
+      await append(denials(3, T0 + 15 * 10_000, 10_000));
+      const grown = await detector.catchUp();
+      expect(grown).toMatchObject({ created: 0, updated: 3 });
+      expect(told).toEqual([
+        { created: 1, updated: raised.updated },
+        { created: 0, updated: 3 },
+      ]);
+      stop();
+      await append(denials(14, T0 + DAY, 10_000, { user: 'carol@example.com' }));
+      expect(await detector.catchUp()).toMatchObject({ created: 1 });
+      expect(told).toHaveLength(2);
+    });
+
+    it('a listener that throws neither fails the run nor keeps the others from being told', async () => {
+      const metrics = new Metrics();
+      const detector = new Detector({ ...deps(), metrics }, RULES);
+      let told = 0;
+      detector.onAlerts(() => {
+        throw new Error('listener broke');
+      });
+      detector.onAlerts(() => (told += 1));
+      await append(denials(14, T0, 10_000));
+      expect(await detector.catchUp()).toMatchObject({ created: 1 });
+      expect(told).toBe(1);
+      expect(metrics.value('detect_alert_listeners_failed_total')).toBe(1);
+      expect(await alertsOf('zt-brute-force-user')).toHaveLength(1);
+    });
+  });
+
   describe('password spraying', () => {
     it('fires on denials for 12 users from one /24', async () => {
       const users = Array.from({ length: 12 }, (_, i) => `user${i}@example.com`);

@@ -23,6 +23,9 @@ export interface CatchUpResult {
   readonly updated: number;
 }
 
+/** Told after a commit that created or grew alerts, so their notices are in the queue. */
+export type AlertsListener = (committed: { readonly created: number; readonly updated: number }) => void;
+
 /** The offset name of the one streaming evaluator. */
 export const DETECTION_OFFSET = 'rules';
 const DEFAULT_BATCH = 5_000;
@@ -60,6 +63,7 @@ export class Detector {
   /** The stored rules' text last parsed, and what it gave: rules added through the API run from the next step on. */
   #storedRulesText: string | undefined;
   #storedRules: readonly RuleDefinition[] = [];
+  readonly #alertListeners = new Set<AlertsListener>();
 
   constructor(
     deps: DetectorDeps,
@@ -71,6 +75,15 @@ export class Detector {
     this.#batch = options.batch ?? DEFAULT_BATCH;
     this.#minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
     this.#log = deps.logger.child({ component: 'detect', id: DETECTION_OFFSET });
+  }
+
+  /**
+   * Calls `listener` after each commit of this detector that created or grew alerts; returns a function that
+   * removes it. The listener runs inside the detection run, so it must return at once (the forwarder's poke).
+   */
+  onAlerts(listener: AlertsListener): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
   }
 
   /** Asks for a catch-up soon; returns at once. Called after every committed batch, so it must stay cheap. */
@@ -178,8 +191,21 @@ export class Detector {
       this.#deps.metrics.increment('detect_events_evaluated_total', {}, rows.length);
       this.#deps.metrics.increment('detect_alerts_created_total', {}, commit.created);
       this.#log.debug({ events: rows.length, created: commit.created, updated: commit.updated }, 'Detections stored');
+      if (commit.created + commit.updated > 0) this.#alertsCommitted(commit.created, commit.updated);
     }
     return { events, created, updated };
+  }
+
+  #alertsCommitted(created: number, updated: number): void {
+    for (const listener of this.#alertListeners) {
+      try {
+        listener({ created, updated });
+      } catch (error) {
+        // The alerts are committed either way; a listener only shortens the wait of whoever reads them.
+        this.#deps.metrics.increment('detect_alert_listeners_failed_total');
+        this.#log.warn({ err: error }, 'Alert listener failed');
+      }
+    }
   }
 
   // State for a batch: committed texts from the cache, the rest read from the store and remembered.

@@ -14,7 +14,8 @@ export const NOTIFY_BACKOFF: BackoffPolicy = {
   maxDelayMs: 300_000,
   maxAttempts: Number.POSITIVE_INFINITY,
 };
-// New alerts reach their targets within a couple of seconds without the queue being read more than that.
+// The detector of the same process wakes the forwarder after committing alerts; this poll is for the alerts other
+// processes sharing the database raise, which reach their targets within a couple of seconds.
 const DEFAULT_POLL_MS = 2_000;
 const READ_LIMIT = 200;
 
@@ -65,6 +66,13 @@ interface TargetRun {
   deliveredBefore: number;
   /** The last status write, so writes land in order. */
   saving: Promise<void>;
+  /**
+   * Set by a poke and cleared as the queue is read: a poke that lands while a read is under way (which may not see
+   * the new notice) makes the next idle wait return at once instead of being lost.
+   */
+  woken: boolean;
+  /** Ends the current idle wait; null while the target is not waiting. */
+  wake: (() => void) | null;
 }
 
 /**
@@ -82,7 +90,6 @@ export class Forwarder {
   readonly #log: Logger;
   #started = false;
   #stopped = false;
-  readonly #wakers = new Set<() => void>();
   readonly #host = `${hostname()} pid ${process.pid}`;
 
   constructor(deps: ForwarderDeps, targets: readonly ForwarderTarget[], options: ForwarderOptions = {}) {
@@ -95,6 +102,8 @@ export class Forwarder {
       loop: null,
       deliveredBefore: 0,
       saving: Promise.resolve(),
+      woken: false,
+      wake: null,
       status: {
         target: target.sink.id,
         type: target.sink.type,
@@ -118,9 +127,15 @@ export class Forwarder {
     for (const run of this.#runs) run.loop = this.#runTarget(run);
   }
 
-  /** Asks every idle target to read the queue now instead of at its next poll. */
+  /**
+   * Asks every target to read the queue now instead of at its next poll: an idle one at once, a busy one as soon
+   * as it would go idle. The detector calls it after committing alerts; the poll stays for other processes' alerts.
+   */
   poke(): void {
-    for (const wake of [...this.#wakers]) wake();
+    for (const run of this.#runs) {
+      run.woken = true;
+      run.wake?.();
+    }
   }
 
   status(): readonly TargetStatus[] {
@@ -173,6 +188,7 @@ export class Forwarder {
       let storeAttempt = 0;
       while (!signal.aborted) {
         let notices: readonly QueuedNotice[];
+        run.woken = false;
         try {
           notices = await this.#deps.queue.noticesAfter(offset, READ_LIMIT);
           storeAttempt = 0;
@@ -185,7 +201,7 @@ export class Forwarder {
         if (notices.length === 0) {
           run.caughtUp = true;
           if (run.status.state !== 'idle') this.#set(run, { state: 'idle' });
-          await this.#idle(signal);
+          await this.#idle(run, signal);
           continue;
         }
         offset = await this.#deliver(run, notices, log, signal);
@@ -360,17 +376,17 @@ export class Forwarder {
     return this.#options.backoff ?? NOTIFY_BACKOFF;
   }
 
-  // Waits for the next poll, or less when poked.
-  async #idle(signal: AbortSignal): Promise<void> {
+  // Waits for the next poll, or less when poked (also when the poke came during the read that found nothing).
+  async #idle(run: TargetRun, signal: AbortSignal): Promise<void> {
+    if (run.woken) return;
     const wake = new AbortController();
-    const waker = (): void => wake.abort();
-    this.#wakers.add(waker);
+    run.wake = () => wake.abort();
     try {
       await sleep(this.#options.pollMs ?? DEFAULT_POLL_MS, AbortSignal.any([signal, wake.signal]));
     } catch (error) {
       if (signal.aborted) throw error;
     } finally {
-      this.#wakers.delete(waker);
+      run.wake = null;
     }
   }
 }
