@@ -156,4 +156,37 @@ describe.each(SUBJECTS)('the histogram on %s', (_name, open) => {
       await close();
     }
   });
+
+  it('keeps exact counts while several appends add to the same hours, users and apps at once', async () => {
+    const { store, close } = await open();
+    try {
+      await store.migrate();
+      // Four writers, each with its own events in the same few hours, in an order of their own.
+      const writers = [0, 1, 2, 3].map((writer) =>
+        Array.from({ length: 300 }, (_, index) => {
+          const spread = (index * 7919 + writer * 104_729) % 300;
+          return {
+            ...event(writer * 1000 + index, START + DAY + spread * 37_000),
+            user: `user${String(spread % 9)}@example.com`,
+            app: spread % 2 === 0 ? 'Wiki' : 'wiki',
+          };
+        }),
+      );
+      await Promise.all(
+        writers.map(async (events, writer) => {
+          for (let at = 0; at < events.length; at += 25) {
+            await store.append(events.slice(at, at + 25), { id: `cf-main/w${String(writer)}`, value: { at } });
+          }
+        }),
+      );
+      const histogram = await store.histogram({ filter: null, fromMs: START, toMs: START + 3 * DAY, bucketMs: DAY });
+      expect(histogram).toEqual([{ startMs: START + DAY, count: 1200 }]);
+      const dashboard = await store.dashboard({ fromMs: START, toMs: START + 3 * DAY, limit: 10 });
+      expect(dashboard.totals.total).toBe(1200);
+      expect(dashboard.apps.map((count) => [count.key.toLowerCase(), count.total])).toEqual([['wiki', 1200]]);
+      expect(dashboard.users.reduce((sum, count) => sum + count.total, 0)).toBe(1200);
+    } finally {
+      await close();
+    }
+  });
 });
