@@ -125,6 +125,20 @@ describe('npm run demo', () => {
     const events = JSON.parse(failures.stdout) as { outcome: string; dataset: string }[];
     expect(events.length).toBe(5);
     for (const event of events) expect(event.outcome).toBe('failure');
+
+    // The suggested network search finds the denials from the /24 denied most often in the simulated week.
+    const hint = /search '(src_ip:(\d+\.\d+\.\d+\.)0\/24 AND NOT outcome:success)' --format csv$/m.exec(stdout);
+    expect(hint, stdout).not.toBeNull();
+    const network = await runInProcess(['search', hint?.[1] ?? '', '--format', 'json', '--limit', '1000'], {
+      env: { ZEROTRAIL_DATA_DIR: dir },
+    });
+    expect(network.code, network.stderr).toBe(0);
+    const denied = JSON.parse(network.stdout) as { outcome: string; src_ip: string }[];
+    expect(denied.length).toBeGreaterThan(0);
+    for (const event of denied) {
+      expect(event.outcome).not.toBe('success');
+      expect(event.src_ip.startsWith(hint?.[2] ?? '-')).toBe(true);
+    }
   }, 60_000);
 
   it('prints the inventory, the audit changes of the week and an enriched event, then each configuration change as its snapshot finds it', async () => {
