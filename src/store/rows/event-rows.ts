@@ -26,25 +26,8 @@ export interface EventRow {
  * where the store keeps parts of the document apart and joins them first.
  */
 export function rowToEvent(row: EventRow, ocsfJson: string = row.ocsf): NormalizedEvent {
-  return {
-    id: row.id,
-    time: row.time,
-    sourceName: row.source,
-    accountId: row.account_id,
-    dataset: row.dataset,
-    classUid: row.class_uid,
-    activity: row.activity,
-    outcome: row.outcome as Outcome,
-    user: row.user_name,
-    srcIp: row.src_ip,
-    country: row.country,
-    app: row.app,
-    appUid: row.app_uid,
-    idp: row.idp,
-    rayId: row.ray_id,
-    ocsf: JSON.parse(ocsfJson) as Record<string, unknown>,
-    raw: JSON.parse(row.raw) as unknown,
-  };
+  // A plain copy of the lazy event: the copy reads both documents, so they are parsed here.
+  return { ...rowToLazyEvent(row, () => ocsfJson, row.raw) };
 }
 
 /**
