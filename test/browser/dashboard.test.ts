@@ -10,8 +10,8 @@ const SOURCE = 'Dashboard Lab';
 const HOUR = 3_600_000;
 // Logins the simulator serves, all in the past, so the numbers stop moving once the backfill is stored.
 const SIMULATED = 600;
-// Cloudflare's Access log names a country only on some accounts and the simulator never does, so a few stored
-// logins carry one for the map.
+// The simulator's logins get their countries from the IP dataset; these few carry one as Cloudflare would report
+// it, from a documentation address the dataset cannot place, so the map shows both kinds.
 const TRAVELS = ['DE', 'DE', 'DE', 'JP', 'JP', 'BR'] as const;
 const LOGINS = SIMULATED + TRAVELS.length;
 
@@ -135,12 +135,20 @@ describe('the dashboard in the web UI', { timeout: 180_000 }, () => {
         page.getByRole('region', { name: 'Top users' }).locator('.recharts-yAxis-tick-labels text').allTextContents(),
       )
       .toEqual(answer.users.map((u) => short(u.key)));
-    expect(answer.countries.map((c) => c.key).sort()).toEqual(['BR', 'DE', 'JP']);
+    const keys = answer.countries.map((c) => c.key);
+    expect(keys).toEqual(expect.arrayContaining(['BR', 'DE', 'JP']));
+    // The simulated staff sign in from several home countries besides the travels.
+    expect(keys.length).toBeGreaterThan(3);
     const countries = page.getByRole('region', { name: 'Authentications by country' });
+    // A country too small for a 1:110m map (Singapore) is listed under it with its count instead.
     for (const country of answer.countries) {
-      expect(await countries.locator(`path[data-country="${country.key}"]`).getAttribute('aria-label')).toContain(
-        `: ${country.total.toLocaleString('en-US')} authentications`,
-      );
+      const shape = countries.locator(`path[data-country="${country.key}"]`);
+      const total = country.total.toLocaleString('en-US');
+      if ((await shape.count()) === 0) {
+        expect(await countries.getByText(/Not on the map/).textContent()).toContain(`${country.key} ${total}`);
+      } else {
+        expect(await shape.getAttribute('aria-label')).toContain(`: ${total} authentications`);
+      }
     }
   });
 

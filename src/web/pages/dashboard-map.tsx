@@ -47,7 +47,12 @@ export function WorldMap({ countries, onSelect }: WorldMapProps): ReactNode {
   const max = Math.max(1, ...countries.map((count) => count.total));
   const shade = (total: number): number =>
     Math.min(SHADES, 1 + Math.floor((Math.log(total) / Math.log(max + 1)) * SHADES));
-  const unplaced = countries.filter((count) => alpha2ToNumeric(count.key.toUpperCase()) === undefined);
+  // Small countries (Singapore, Malta, …) have no shape at this scale; they are listed under the map instead.
+  const drawn = new Set(shapes.map((shape) => shape.id));
+  const unplaced = countries.filter((count) => {
+    const numeric = alpha2ToNumeric(count.key.toUpperCase());
+    return numeric === undefined || !drawn.has(Number(numeric));
+  });
   return (
     <div className="world-map">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Authentications by country">
@@ -81,7 +86,7 @@ export function WorldMap({ countries, onSelect }: WorldMapProps): ReactNode {
       </svg>
       {countries.length === 0 ? (
         <p className="muted">
-          No login in this period names a country (Cloudflare includes one only on some accounts).
+          No login in this period has a country: neither Cloudflare nor the IP dataset placed its address.
         </p>
       ) : null}
       {unplaced.length > 0 ? (
