@@ -179,12 +179,13 @@ export async function collect(
   } finally {
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
     progress.stop();
+    if (options.once) {
+      // The detector runs at most twice a second; the alerts of the last batches are raised before the run ends,
+      // and notified when targets are set.
+      await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
+    }
     if (notifier !== undefined) {
-      if (options.once) {
-        // The alerts of the last batches are raised and notified before the run ends.
-        await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
-        await notifier.forwarder.drain(AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_DRAIN_MS)]));
-      }
+      if (options.once) await notifier.forwarder.drain(AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_DRAIN_MS)]));
       await notifier.close();
     }
   }
