@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/core/event.js';
@@ -61,6 +63,22 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
         );
         const result = await app.detector.catchUp();
         expect(result.created).toBeGreaterThanOrEqual(2);
+        // A rule file in the data directory, which the Rules page lists beside the built-in ones.
+        mkdirSync(join(app.config.dataDir, 'rules'), { recursive: true });
+        writeFileSync(
+          join(app.config.dataDir, 'rules', 'acme-vpn-denied.yaml'),
+          [
+            'id: acme-vpn-denied',
+            'title: Denied VPN login',
+            'type: event',
+            'severity: low',
+            'technique: T1078',
+            'description: A denied login to the VPN application.',
+            'match: { dataset: access_requests, outcome: failure, app: vpn.example.com }',
+            "summary: '{user} was denied the VPN'",
+            '',
+          ].join('\n'),
+        );
       },
     });
   }, 180_000);
@@ -172,8 +190,70 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     }
   });
 
+  it('lets an admin set the sensitive applications of a first-seen rule, shows the tuning to an analyst, and resets it', async () => {
+    const { page, watch } = await signIn('admin', '/rules');
+    const card = page.getByRole('region', { name: 'Rule zt-first-sensitive-app' });
+    await card.getByRole('button', { name: 'Tune zt-first-sensitive-app' }).click();
+    const tuning = card.getByRole('form', { name: 'Tuning of zt-first-sensitive-app' });
+    expect(await tuning.getByLabel('values').inputValue()).toBe('');
+    // The grouping is shown, not offered for editing.
+    expect(await tuning.getByLabel('group_by').count()).toBe(0);
+    await card.getByText('One alert per user.').waitFor();
+    await tuning.getByLabel('values').fill('payroll.example.com\nfinance.example.com, admin.example.com\n');
+    await tuning.getByLabel('learning').fill('7d');
+    await tuning.getByLabel('Countries').fill('NL');
+    await tuning.getByRole('button', { name: 'Save tuning' }).click();
+    await card.getByText('Tuning saved.').waitFor();
+
+    await page.reload();
+    const reloaded = page.getByRole('region', { name: 'Rule zt-first-sensitive-app' });
+    const inEffect = reloaded.getByLabel('Tuning in effect for zt-first-sensitive-app');
+    await inEffect.waitFor();
+    const terms = await inEffect.locator('dt').allTextContents();
+    const values = await inEffect.locator('dd').allTextContents();
+    expect(Object.fromEntries(terms.map((term, i) => [term, values[i]]))).toEqual({
+      values: 'payroll.example.com, finance.example.com, admin.example.com (rule file: none)',
+      learning: '7d (rule file: 14d)',
+      'Allowed countries': 'NL',
+    });
+    expect(await reloaded.getByText(`Tuned by ${USERS.admin.name}`).count()).toBe(1);
+    await reloaded.getByRole('button', { name: 'Tune zt-first-sensitive-app' }).click();
+    expect(await reloaded.getByLabel('values').inputValue()).toBe(
+      'payroll.example.com\nfinance.example.com\nadmin.example.com',
+    );
+    // A value the rule type refuses is named by the server and nothing is saved.
+    await reloaded.getByLabel('learning').fill('soon');
+    await reloaded.getByRole('button', { name: 'Save tuning' }).click();
+    await reloaded.getByRole('alert').filter({ hasText: 'params.learning' }).waitFor();
+
+    // An analyst reads what is in effect but is offered no change.
+    const analyst = await signIn('analyst', '/rules');
+    const analystCard = analyst.page.getByRole('region', { name: 'Rule zt-first-sensitive-app' });
+    await analystCard
+      .getByLabel('Tuning in effect for zt-first-sensitive-app')
+      .getByText('payroll.example.com')
+      .waitFor();
+    await analyst.page.getByText('Only an admin can enable, disable or tune rules.').waitFor();
+    expect(await analystCard.getByRole('button').count()).toBe(0);
+
+    // The rule file's values come back with one click.
+    await reloaded.getByRole('button', { name: 'Reset to the rule file' }).click();
+    await reloaded.getByText('Tuning reset to the rule file.').waitFor();
+    expect(await reloaded.getByLabel('Tuning in effect for zt-first-sensitive-app').count()).toBe(0);
+    expect(await reloaded.getByLabel('values').inputValue()).toBe('');
+    expect(await reloaded.getByLabel('learning').inputValue()).toBe('14d');
+
+    // A rule from a file in the data directory is listed with its origin.
+    const fileRule = page.getByRole('region', { name: 'Rule acme-vpn-denied' });
+    expect(await fileRule.locator('.badges').textContent()).toContain('rule file');
+    expect(watch.pageErrors).toEqual([]);
+  });
+
   it('lets a viewer read an alert but offers no action', async () => {
     const { page } = await signIn('viewer', '/alerts?status=closed');
+    // Notification delivery is for those who act on alerts.
+    await aliceRow(page).waitFor();
+    expect(await page.getByRole('region', { name: 'Notification delivery' }).count()).toBe(0);
     await aliceRow(page).getByRole('link', { name: 'Brute force against a user' }).click();
     await page.getByRole('heading', { name: 'Brute force against a user' }).waitFor();
     await page.getByText('Viewers can read alerts; an analyst or an admin acknowledges').waitFor();

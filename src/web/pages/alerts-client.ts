@@ -75,7 +75,8 @@ const ruleSchema = z.object({
   technique: z.string(),
   description: z.string(),
   summary: z.string(),
-  origin: z.enum(['builtin', 'custom']),
+  // builtin: shipped; file: a file in the data directory's rules folder; custom: added through the API.
+  origin: z.enum(['builtin', 'file', 'custom']),
   enabled: z.boolean(),
   defaultEnabled: z.boolean(),
   params: z.record(z.string(), z.unknown()),
@@ -87,6 +88,9 @@ const ruleSchema = z.object({
   yaml: z.string().optional(),
 });
 export type Rule = z.infer<typeof ruleSchema>;
+
+/** A parameter override as POST /api/rules/:id/settings takes it: a number, text, a flag or a list of text. */
+export type RuleOverride = string | number | boolean | readonly string[];
 
 export interface AlertFilter {
   readonly status: AlertStatus | null;
@@ -144,7 +148,7 @@ export class AlertsClient {
 
   async saveRuleSettings(
     id: string,
-    settings: { readonly overrides: Readonly<Record<string, string | number | boolean>>; readonly allow: AllowList },
+    settings: { readonly overrides: Readonly<Record<string, RuleOverride>>; readonly allow: AllowList },
   ): Promise<Rule> {
     const path = `/api/rules/${encodeURIComponent(id)}/settings`;
     return (await this.#api.request('POST', path, z.object({ rule: ruleSchema }), settings)).rule;

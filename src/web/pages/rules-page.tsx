@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
-import { AlertsClient, type AllowList, type Rule } from './alerts-client.js';
+import { formatIso } from '../format.js';
+import { AlertsClient, type AllowList, type Rule, type RuleOverride } from './alerts-client.js';
 import { techniqueUrl } from './alerts-page.js';
 import { Messages } from './messages.js';
 
@@ -9,6 +10,8 @@ export interface RulesPageProps {
   readonly user: SignedInUser;
 }
 
+const EMPTY_ALLOW: AllowList = { users: [], ips: [], apps: [], countries: [] };
+
 const ALLOW_KINDS = [
   { key: 'users', label: 'Users' },
   { key: 'ips', label: 'IP addresses or CIDR ranges' },
@@ -16,8 +19,22 @@ const ALLOW_KINDS = [
   { key: 'countries', label: 'Countries' },
 ] as const;
 
+const ORIGIN_LABELS: Readonly<Record<Rule['origin'], string>> = {
+  builtin: 'built-in',
+  file: 'rule file',
+  custom: 'added',
+};
+
+// Which fields make up one alert's entity: changing them changes what the rule keeps state for, so it is shown
+// but not offered in the tuning form.
+const STRUCTURAL_LISTS = new Set(['group_by']);
+
 function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
+}
+
+function isTextList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string');
 }
 
 /** Parameters an operator can tune in a form: the scalar ones (thresholds, windows, counts). */
@@ -27,6 +44,24 @@ function scalarParams(rule: Rule): readonly [string, string | number | boolean][
     (entry): entry is [string, string | number | boolean] =>
       typeof entry[1] === 'number' || typeof entry[1] === 'string' || typeof entry[1] === 'boolean',
   );
+}
+
+/** List parameters an operator can tune, such as the applications a first-seen rule watches. */
+function listParams(rule: Rule): readonly [string, readonly string[]][] {
+  const merged = { ...rule.params, ...rule.overrides };
+  return Object.entries(merged).filter(
+    (entry): entry is [string, readonly string[]] => isTextList(entry[1]) && !STRUCTURAL_LISTS.has(entry[0]),
+  );
+}
+
+function sameValue(left: unknown, right: unknown): boolean {
+  return JSON.stringify(left) === JSON.stringify(right);
+}
+
+function valueText(value: unknown): string {
+  if (value === undefined) return 'not set';
+  if (isTextList(value)) return value.length === 0 ? 'none' : value.join(', ');
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function listText(values: readonly string[]): string {
@@ -66,6 +101,7 @@ export function RulesPage({ api, user }: RulesPageProps): ReactNode {
       <div className="page-head">
         <h1>Detection rules</h1>
       </div>
+      {isAdmin ? null : <p className="muted">Only an admin can enable, disable or tune rules.</p>}
       <Messages error={error} />
       {rules === null ? <p className="muted">Loading…</p> : null}
       {rules?.map((rule) => (
@@ -116,7 +152,7 @@ function RuleCard({
         <h2>{rule.title}</h2>
         <span className="badges">
           <span className={`badge severity-${rule.severity}`}>{rule.severity}</span>
-          <span className="badge">{rule.origin === 'builtin' ? 'built-in' : 'added'}</span>
+          <span className="badge">{ORIGIN_LABELS[rule.origin]}</span>
           <span className={rule.enabled ? 'badge good' : 'badge'} aria-label={`State of ${rule.id}`}>
             {rule.enabled ? 'enabled' : 'disabled'}
           </span>
@@ -136,6 +172,7 @@ function RuleCard({
       {rule.origin === 'custom' ? (
         <p className="muted">Added through the API; it runs on every node from the next evaluated batch on.</p>
       ) : null}
+      <TuningInEffect rule={rule} />
       <Messages error={error} notice={notice} noticeStyle="text" />
       {isAdmin ? (
         <div className="actions">
@@ -158,12 +195,58 @@ function RuleCard({
       ) : null}
       {isAdmin && tuning ? (
         <TuningForm
+          // A fresh form after a reset shows the rule file's values again.
+          key={rule.updatedAt ?? 'file'}
           rule={rule}
           busy={busy}
           onSave={(settings) => run(() => client.saveRuleSettings(rule.id, settings), 'Tuning saved.')}
+          onReset={() =>
+            run(
+              () => client.saveRuleSettings(rule.id, { overrides: {}, allow: EMPTY_ALLOW }),
+              'Tuning reset to the rule file.',
+            )
+          }
         />
       ) : null}
     </section>
+  );
+}
+
+/** What an operator changed from the rule file, for every role to read: who, when, and each value in effect. */
+function TuningInEffect({ rule }: { rule: Rule }): ReactNode {
+  const overrides = Object.entries(rule.overrides);
+  const allowed = ALLOW_KINDS.filter((kind) => rule.allow[kind.key].length > 0);
+  const groupBy = rule.overrides['group_by'] ?? rule.params['group_by'];
+  return (
+    <>
+      {isTextList(groupBy) && groupBy.length > 0 ? (
+        <p className="muted">One alert per {groupBy.join(' and ')}.</p>
+      ) : null}
+      {overrides.length === 0 && allowed.length === 0 ? null : (
+        <div className="rule-in-effect">
+          <p className="muted">
+            Tuned{rule.updatedBy === null ? '' : ` by ${rule.updatedBy}`}
+            {rule.updatedAt === null ? '' : `, ${formatIso(rule.updatedAt)}`}:
+          </p>
+          <dl aria-label={`Tuning in effect for ${rule.id}`}>
+            {overrides.map(([name, value]) => (
+              <div key={name}>
+                <dt>{name}</dt>
+                <dd>
+                  {valueText(value)} <span className="muted">(rule file: {valueText(rule.params[name])})</span>
+                </dd>
+              </div>
+            ))}
+            {allowed.map((kind) => (
+              <div key={kind.key}>
+                <dt>Allowed {kind.label.toLowerCase()}</dt>
+                <dd>{rule.allow[kind.key].join(', ')}</dd>
+              </div>
+            ))}
+          </dl>
+        </div>
+      )}
+    </>
   );
 }
 
@@ -171,15 +254,22 @@ function TuningForm({
   rule,
   busy,
   onSave,
+  onReset,
 }: {
   rule: Rule;
   busy: boolean;
-  onSave: (settings: { overrides: Record<string, string | number | boolean>; allow: AllowList }) => void;
+  onSave: (settings: { overrides: Record<string, RuleOverride>; allow: AllowList }) => void;
+  onReset: () => void;
 }): ReactNode {
   const params = scalarParams(rule);
+  const lists = listParams(rule);
   const [values, setValues] = useState<Record<string, string>>(() =>
     Object.fromEntries(params.map(([name, value]) => [name, String(value)])),
   );
+  const [listValues, setListValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(lists.map(([name, value]) => [name, listText(value)])),
+  );
+  const tuned = Object.keys(rule.overrides).length > 0 || ALLOW_KINDS.some((kind) => rule.allow[kind.key].length > 0);
   const [allow, setAllow] = useState<Record<keyof AllowList, string>>(() => ({
     users: listText(rule.allow.users),
     ips: listText(rule.allow.ips),
@@ -189,10 +279,7 @@ function TuningForm({
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    const overrides: Record<string, string | number | boolean> = { ...rule.overrides } as Record<
-      string,
-      string | number | boolean
-    >;
+    const overrides: Record<string, RuleOverride> = { ...rule.overrides } as Record<string, RuleOverride>;
     for (const [name, original] of params) {
       const text = (values[name] ?? '').trim();
       const fileValue = rule.params[name];
@@ -205,6 +292,11 @@ function TuningForm({
             : text;
       if (typed === fileValue) delete overrides[name];
       else overrides[name] = typed;
+    }
+    for (const [name] of lists) {
+      const entries = parseList(listValues[name] ?? '');
+      if (sameValue(entries, rule.params[name])) delete overrides[name];
+      else overrides[name] = entries;
     }
     onSave({
       overrides,
@@ -234,6 +326,24 @@ function TuningForm({
           ))}
         </fieldset>
       )}
+      {lists.length === 0 ? null : (
+        <fieldset>
+          <legend>Lists (one entry a line)</legend>
+          {lists.map(([name]) => (
+            <label key={name}>
+              {name}
+              {rule.params[name] === undefined ? null : (
+                <span className="muted"> (rule file: {valueText(rule.params[name])})</span>
+              )}
+              <textarea
+                rows={3}
+                value={listValues[name] ?? ''}
+                onChange={(event) => setListValues((current) => ({ ...current, [name]: event.target.value }))}
+              />
+            </label>
+          ))}
+        </fieldset>
+      )}
       <fieldset>
         <legend>Allow-list (one entry a line; events matching any are ignored)</legend>
         {ALLOW_KINDS.map((kind) => (
@@ -250,9 +360,16 @@ function TuningForm({
           </label>
         ))}
       </fieldset>
-      <button type="submit" disabled={busy}>
-        Save tuning
-      </button>
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          Save tuning
+        </button>
+        {tuned ? (
+          <button type="button" className="quiet" disabled={busy} onClick={onReset}>
+            Reset to the rule file
+          </button>
+        ) : null}
+      </div>
     </form>
   );
 }
