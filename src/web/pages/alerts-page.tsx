@@ -16,6 +16,7 @@ import {
   type Rule,
 } from './alerts-client.js';
 import { Messages } from './messages.js';
+import { NotifyStatus } from './notify-status.js';
 
 export interface AlertsPageProps {
   readonly api: ApiClient;
@@ -123,10 +124,24 @@ export function AlertsPage({ api, user, search }: AlertsPageProps): ReactNode {
   if (location.alertId !== null) {
     return <AlertDetailView client={client} user={user} id={location.alertId} filter={location.filter} />;
   }
-  return <AlertList client={client} filter={location.filter} />;
+  // Whether alerts reach the webhooks and syslog collectors matters to those who act on them; viewers do not.
+  const showDelivery = user.role === 'admin' || user.role === 'analyst';
+  return (
+    <AlertList client={client} filter={location.filter}>
+      {showDelivery ? <NotifyStatus api={api} /> : null}
+    </AlertList>
+  );
 }
 
-function AlertList({ client, filter }: { client: AlertsClient; filter: AlertFilter }): ReactNode {
+function AlertList({
+  client,
+  filter,
+  children,
+}: {
+  client: AlertsClient;
+  filter: AlertFilter;
+  children?: ReactNode;
+}): ReactNode {
   const [page, setPage] = useState<AlertPage | null>(null);
   const [rules, setRules] = useState<readonly Rule[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -268,6 +283,7 @@ function AlertList({ client, filter }: { client: AlertsClient; filter: AlertFilt
           </button>
         </div>
       ) : null}
+      {children}
     </div>
   );
 }
