@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { CopiedTable, PgColumnType } from '../migrate/tables.js';
 import type { ExportedEvent, SqliteValue } from '../sqlite/bulk-export.js';
+import { DASHBOARD_CLASS_UID } from '../dashboard-summary.js';
+import { addToSummary } from './auth-summary.js';
 import { SQL } from './queries.js';
 import { monthPartition, wellFormed } from './store.js';
 
@@ -105,19 +107,35 @@ export class EventImport {
       }
     }
     const rows = events.map(eventValues);
-    let inserted = 0;
+    const inserted = new Set<string>();
     for (const statement of valuesStatements(rows.length, EVENT_TYPES)) {
-      const result = await client.query(
+      const result = await client.query<{ id: string }>(
         `WITH batch (${EVENT_COLUMNS}) AS (${statement.values}),
           claimed AS (INSERT INTO event_ids (id, time, seq) SELECT id, time, seq FROM batch
             ON CONFLICT (id) DO NOTHING RETURNING id)
           INSERT INTO events (${STORED_EVENT_COLUMNS}) SELECT ${STORED_EVENT_COLUMNS} FROM batch
-            WHERE id IN (SELECT id FROM claimed)`,
+            WHERE id IN (SELECT id FROM claimed) RETURNING id`,
         rows.slice(statement.from, statement.to).flat(),
       );
-      inserted += result.rowCount ?? 0;
+      for (const row of result.rows) inserted.add(row.id);
     }
-    return inserted;
+    // The summary counts the copied authentications as stored, in the chunk's transaction (migration 0012).
+    await addToSummary(
+      client,
+      events
+        .filter((event) => event.classUid === DASHBOARD_CLASS_UID && inserted.has(event.id))
+        .map((event) => ({
+          time: event.time,
+          source: wellFormed(event.source),
+          outcome: wellFormed(event.outcome),
+          user: textOrNull(event.userName),
+          app: textOrNull(event.app),
+          country: textOrNull(event.country),
+          idp: textOrNull(event.idp),
+          activity: wellFormed(event.activity),
+        })),
+    );
+    return inserted.size;
   }
 }
 
@@ -186,8 +204,9 @@ function valuesStatements(
   return statements;
 }
 
+const textOrNull = (value: string | null): string | null => (value === null ? null : wellFormed(value));
+
 function eventValues(event: ExportedEvent): readonly unknown[] {
-  const textOrNull = (value: string | null): string | null => (value === null ? null : wellFormed(value));
   return [
     event.seq,
     event.id,

@@ -26,17 +26,26 @@ import type {
   StoredInventoryEntity,
   StoredSource,
 } from '../store.js';
-import type { DashboardSpec, DashboardSummary } from '../dashboard-summary.js';
+import { DASHBOARD_CLASS_UID, type DashboardSpec, type DashboardSummary } from '../dashboard-summary.js';
 import { PostgresDetectionStore } from './detection-store.js';
 import { inTransaction } from './in-transaction.js';
 import { PG_TYPES } from './pg-types.js';
-import { correctSummaryAfterDelete, dropSummaryBefore } from './auth-summary.js';
+import { addToSummary, correctSummaryAfterDelete, dropSummaryBefore, type SummaryEvent } from './auth-summary.js';
 import { postgresDashboard } from './dashboard.js';
 import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { takePostgresRateToken } from './rate-buckets.js';
 import { histogramSql } from './summary-histogram.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { aggregateEventsSql, countEventsSql, searchEventsSql, SQL, SqlParams, whereClause } from './queries.js';
+import {
+  aggregateEventsSql,
+  countEventsSql,
+  EVENT_INSERT_ROWS,
+  insertEventsStatement,
+  searchEventsSql,
+  SQL,
+  SqlParams,
+  whereClause,
+} from './queries.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://…`; an optional `schema` query parameter names the schema zerotrail keeps its tables in. */
@@ -283,9 +292,10 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 
   /**
-   * Stores the events whose ids are new and runs `also` in the same transaction. The month partitions the
-   * events need are created first, in their own short transaction; should another node drop one in between
-   * (retention), the write is tried once more after creating it again.
+   * Stores the events whose ids are new, runs `also`, adds the new authentications to the summary and numbers
+   * the new events, all in one transaction. The month partitions the events need are created first, in their own
+   * short transaction; should another node drop one in between (retention), the write is tried once more after
+   * creating it again.
    */
   async #writeEvents(
     events: readonly NormalizedEvent[],
@@ -298,10 +308,13 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
         failed,
       );
       return this.#transaction(async (client) => {
-        const ids = await insertEvents(client, events);
+        const stored = await insertEvents(client, events);
         await also(client);
-        if (ids.length > 0) await numberEvents(client, ids);
-        return ids.length;
+        if (stored.length > 0) {
+          await addToSummary(client, stored.filter(isAuthentication).map(summaryEventOf));
+          await numberEvents(client, stored);
+        }
+        return stored.length;
       }, failed);
     };
     let inserted: number;
@@ -667,15 +680,77 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
  * until the commit, so numbers become visible in the order they were handed out: a reader of "after seq N"
  * never later finds a smaller number it had not seen.
  */
-async function numberEvents(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
-  await client.query(SQL.lockEventSeq);
-  const last = (await client.query<{ last: number }>(SQL.reserveEventSeqs, [ids.length])).rows[0]?.last ?? 0;
-  const first = last - ids.length + 1;
-  await client.query(SQL.setEventSeqs, [ids, ids.map((_, index) => first + index)]);
+async function numberEvents(client: pg.PoolClient, rows: readonly StoredRow[]): Promise<void> {
+  await client.query(SQL.numberEvents, [rows.map((row) => row[0]), rows.length]);
 }
 
-/** Claims the batch's ids and inserts the events that were new; returns their ids in batch order. */
-async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEvent[]): Promise<string[]> {
+/** An event's values in the order of STORED_EVENT_COLUMNS, as PostgreSQL stores them. */
+type StoredRow = readonly [
+  id: string,
+  time: number,
+  source: string,
+  accountId: string,
+  dataset: string,
+  classUid: number,
+  activity: string,
+  outcome: string,
+  user: string | null,
+  srcIp: string | null,
+  ipKey: string | null,
+  country: string | null,
+  app: string | null,
+  appUid: string | null,
+  idp: string | null,
+  rayId: string | null,
+  ocsf: string,
+  raw: string,
+];
+
+function storedRow(event: NormalizedEvent): StoredRow {
+  return [
+    event.id,
+    event.time,
+    wellFormed(event.sourceName),
+    wellFormed(event.accountId),
+    wellFormed(event.dataset),
+    event.classUid,
+    wellFormed(event.activity),
+    wellFormed(event.outcome),
+    wellFormedOrNull(event.user),
+    wellFormedOrNull(event.srcIp),
+    event.srcIp === null ? null : ipKey(event.srcIp),
+    wellFormedOrNull(event.country),
+    wellFormedOrNull(event.app),
+    wellFormedOrNull(event.appUid),
+    wellFormedOrNull(event.idp),
+    wellFormedOrNull(event.rayId),
+    JSON.stringify(event.ocsf),
+    // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+    JSON.stringify(event.raw) ?? 'null',
+  ];
+}
+
+const isAuthentication = (row: StoredRow): boolean => row[5] === DASHBOARD_CLASS_UID;
+
+function summaryEventOf(row: StoredRow): SummaryEvent {
+  return {
+    time: row[1],
+    source: row[2],
+    outcome: row[7],
+    user: row[8],
+    app: row[12],
+    country: row[11],
+    idp: row[14],
+    activity: row[6],
+  };
+}
+
+/**
+ * Claims the batch's ids, then inserts the events that were new, a chunk per statement; returns them in batch
+ * order. Only the ids travel in the claim: a collector reads the last minutes again on every poll (the lookback),
+ * so most events of a steady append are duplicates, whose bodies are never encoded or sent.
+ */
+async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEvent[]): Promise<StoredRow[]> {
   if (events.length === 0) return [];
   const claimed = await client.query<{ id: string }>(SQL.claimEventIds, [
     events.map((event) => event.id),
@@ -683,31 +758,12 @@ async function insertEvents(client: pg.PoolClient, events: readonly NormalizedEv
   ]);
   const fresh = new Set(claimed.rows.map((row) => row.id));
   // The first copy of an id in the batch is the one claimed; later copies are duplicates.
-  const rows = events.filter((event) => fresh.delete(event.id));
-  if (rows.length === 0) return [];
-  const column = <T>(pick: (event: NormalizedEvent) => T): T[] => rows.map(pick);
-  await client.query(SQL.insertEvents, [
-    column((event) => event.id),
-    column((event) => event.time),
-    column((event) => wellFormed(event.sourceName)),
-    column((event) => wellFormed(event.accountId)),
-    column((event) => wellFormed(event.dataset)),
-    column((event) => event.classUid),
-    column((event) => wellFormed(event.activity)),
-    column((event) => wellFormed(event.outcome)),
-    column((event) => wellFormedOrNull(event.user)),
-    column((event) => wellFormedOrNull(event.srcIp)),
-    column((event) => (event.srcIp === null ? null : ipKey(event.srcIp))),
-    column((event) => wellFormedOrNull(event.country)),
-    column((event) => wellFormedOrNull(event.app)),
-    column((event) => wellFormedOrNull(event.appUid)),
-    column((event) => wellFormedOrNull(event.idp)),
-    column((event) => wellFormedOrNull(event.rayId)),
-    column((event) => JSON.stringify(event.ocsf)),
-    // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-    column((event) => JSON.stringify(event.raw) ?? 'null'),
-  ]);
-  return rows.map((event) => event.id);
+  const rows = events.filter((event) => fresh.delete(event.id)).map(storedRow);
+  for (let from = 0; from < rows.length; from += EVENT_INSERT_ROWS) {
+    const chunk = rows.slice(from, from + EVENT_INSERT_ROWS);
+    await client.query({ ...insertEventsStatement(chunk.length), values: chunk.flat() });
+  }
+  return rows;
 }
 
 /** The UTC month partition an event time falls in: its name and [from, to) bounds in epoch ms. */

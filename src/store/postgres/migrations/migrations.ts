@@ -9,6 +9,7 @@ import { MIGRATION_0008_RATE_BUCKETS } from './0008-rate-buckets.js';
 import { MIGRATION_0009_STORE_IMPORTS } from './0009-store-imports.js';
 import { MIGRATION_0010_NOTIFY_TARGET_STATUS } from './0010-notify-target-status.js';
 import { MIGRATION_0011_AUTH_SUMMARY } from './0011-auth-summary.js';
+import { MIGRATION_0012_SUMMARY_FROM_BATCH } from './0012-summary-from-batch.js';
 
 /**
  * One forward-only schema step of the PostgreSQL store. Versions are dense, start at 1 and never change once
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0009_STORE_IMPORTS,
   MIGRATION_0010_NOTIFY_TARGET_STATUS,
   MIGRATION_0011_AUTH_SUMMARY,
+  MIGRATION_0012_SUMMARY_FROM_BATCH,
 ];
