@@ -84,10 +84,14 @@ export function webUiLine(url: string, webBuilt: boolean): string {
   return webBuilt ? `Web UI: ${url}/` : `The web UI is not built (${WEB_ROOT} has no index.html); the API works.`;
 }
 
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 8080;
+
 const flagsSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.coerce.number().int().min(0).max(65_535).default(8080),
+    // No defaults here, so that a collector node can tell flags given for an HTTP server it will not run.
+    host: z.string().min(1).optional(),
+    port: z.coerce.number().int().min(0).max(65_535).optional(),
     collect: z.boolean().default(true),
     role: z.enum(['all', 'collector', 'api']).default('all'),
     tlsCert: z.string().min(1).optional(),
@@ -96,6 +100,19 @@ const flagsSchema = z
   .refine((flags) => (flags.tlsCert === undefined) === (flags.tlsKey === undefined), {
     message: 'give both --tls-cert and --tls-key, or neither',
     path: ['tlsCert'],
+  })
+  .refine(
+    (flags) =>
+      flags.role !== 'collector' ||
+      (flags.host === undefined && flags.port === undefined && flags.tlsCert === undefined),
+    {
+      message: 'the collector role runs no HTTP server: leave out --host, --port, --tls-cert and --tls-key',
+      path: ['role'],
+    },
+  )
+  .refine((flags) => flags.role !== 'collector' || flags.collect, {
+    message: 'the collector role only collects: leave out --no-collect, or use --role api to serve without collecting',
+    path: ['role'],
   });
 
 export function registerServeCommand(program: Command, context: CommandContext): void {
@@ -129,9 +146,10 @@ export function registerServeCommand(program: Command, context: CommandContext):
             ? superviseCollection(app, context, signal, { watchSourcesMs: SOURCE_WATCH_MS })
             : undefined;
         try {
+          const host = flags.host ?? DEFAULT_HOST;
           const web = await startWebServer(app, {
-            host: flags.host,
-            port: flags.port,
+            host,
+            port: flags.port ?? DEFAULT_PORT,
             ...(tls === undefined ? {} : { tls }),
             onSourcesChanged: () => collector?.restart(),
           });
@@ -139,10 +157,10 @@ export function registerServeCommand(program: Command, context: CommandContext):
           try {
             writeLine(context.io.stderr, `zerotrail is serving the API on ${url}/api (Ctrl-C stops it).`);
             writeLine(context.io.stderr, webUiLine(url, web.webBuilt));
-            if (!LOOPBACK.has(flags.host)) {
+            if (!LOOPBACK.has(host)) {
               writeLine(
                 context.io.stderr,
-                `warning: listening on ${flags.host}, reachable from other machines${tls === undefined ? ' without TLS: passwords and session cookies cross the network in clear text (use --tls-cert and --tls-key)' : ''}.`,
+                `warning: listening on ${host}, reachable from other machines${tls === undefined ? ' without TLS: passwords and session cookies cross the network in clear text (use --tls-cert and --tls-key)' : ''}.`,
               );
             }
             if ((await auth.listUsers()).length === 0) {
