@@ -125,6 +125,26 @@ export function detectionContract(current: () => Store): void {
       expect(await store.detectionState('zt-brute-force-user', ['alice'])).toEqual(new Map());
     });
 
+    it('keeps state under keys holding NUL, as the organisation-wide baseline of first_seen rules does', async () => {
+      await store.append([event(1)], { id: 'cf-main/access_requests', value: { a: 1 } });
+      const [first] = await store.eventsAfter(0, 10);
+      const keys = ['\u0000organisation', 'carol\uD800'];
+      const result = await store.commitDetections({
+        offsetName: 'rules',
+        fromOffset: 0,
+        toOffset: first?.seq ?? 0,
+        state: keys.map((key, index) => ({ ruleId: 'zt-unusual-idp', key, value: `{"n":${index}}` })),
+        firings: [],
+      });
+      expect(result.committed).toBe(true);
+      expect(await store.detectionState('zt-unusual-idp', keys)).toEqual(
+        new Map([
+          ['\u0000organisation', '{"n":0}'],
+          ['carol\uD800', '{"n":1}'],
+        ]),
+      );
+    });
+
     it('groups firings of one rule and entity within the suppression window, counting distinct evidence', async () => {
       await commit([firing([1, 2, 3])]);
       await commit([firing([1, 2, 3, 4]), firing([2, 3, 4, 5], { severity: 'critical', summary: 'five' })]);

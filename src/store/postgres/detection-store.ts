@@ -108,11 +108,12 @@ export class PostgresDetectionStore implements DetectionStore {
   async detectionState(ruleId: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
     const result = new Map<string, string>();
     if (keys.length === 0) return result;
+    const asked = new Map(keys.map((key) => [storedStateKey(key), key]));
     const rows = await this.#query<{ key: string; value: string }>('read detection state', SQL.state, [
       ruleId,
-      [...keys],
+      [...asked.keys()],
     ]);
-    for (const row of rows) result.set(row.key, row.value);
+    for (const row of rows) result.set(asked.get(row.key) ?? row.key, row.value);
     return result;
   }
 
@@ -124,8 +125,9 @@ export class PostgresDetectionStore implements DetectionStore {
       const current = (await client.query<{ seq: number }>(SQL.lockOffset, [commit.offsetName])).rows[0]?.seq ?? 0;
       if (current !== commit.fromOffset) return { committed: false, created: 0, updated: 0 };
       for (const entry of commit.state) {
-        if (entry.value === null) await client.query(SQL.deleteState, [entry.ruleId, entry.key]);
-        else await client.query(SQL.upsertState, [entry.ruleId, entry.key, entry.value, now]);
+        const key = storedStateKey(entry.key);
+        if (entry.value === null) await client.query(SQL.deleteState, [entry.ruleId, key]);
+        else await client.query(SQL.upsertState, [entry.ruleId, key, entry.value, now]);
       }
       let created = 0;
       let updated = 0;
@@ -299,4 +301,13 @@ function failed(action: string, error: unknown): Error {
     retryable: code?.startsWith('23') !== true,
     cause: error,
   });
+}
+
+/**
+ * A rule's state key as PostgreSQL text, which cannot hold NUL or a lone surrogate: both become U+FFFD, as in
+ * event columns and in what `store migrate` copies, so a key rules build with NUL (first_seen's organisation
+ * key) reads back the state written under it instead of failing every detection run.
+ */
+function storedStateKey(key: string): string {
+  return key.replace(/[\p{Surrogate}\u0000]/gu, '\uFFFD');
 }

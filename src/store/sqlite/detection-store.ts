@@ -159,10 +159,13 @@ export class SqliteDetectionStore implements DetectionStore {
   async detectionState(ruleId: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
     const result = new Map<string, string>();
     if (keys.length === 0) return result;
+    // A key with a lone surrogate is stored with U+FFFD instead (see commitDetections); it is answered under the
+    // key asked for.
+    const asked = new Map(keys.map((key) => [key.toWellFormed(), key]));
     const rows = this.#run('read detection state', () =>
-      this.#statement(SQL.state).all(ruleId, JSON.stringify(keys)),
+      this.#statement(SQL.state).all(ruleId, JSON.stringify([...asked.keys()])),
     ) as { key: string; value: string }[];
-    for (const row of rows) result.set(row.key, row.value);
+    for (const row of rows) result.set(asked.get(row.key) ?? row.key, row.value);
     return result;
   }
 
@@ -172,8 +175,9 @@ export class SqliteDetectionStore implements DetectionStore {
       const current = (this.#statement(SQL.offset).get(commit.offsetName) as { seq: number } | undefined)?.seq ?? 0;
       if (current !== commit.fromOffset) return { committed: false, created: 0, updated: 0 };
       for (const entry of commit.state) {
-        if (entry.value === null) this.#statement(SQL.deleteState).run(entry.ruleId, entry.key);
-        else this.#statement(SQL.upsertState).run(entry.ruleId, entry.key, entry.value, now);
+        const key = entry.key.toWellFormed();
+        if (entry.value === null) this.#statement(SQL.deleteState).run(entry.ruleId, key);
+        else this.#statement(SQL.upsertState).run(entry.ruleId, key, entry.value, now);
       }
       let created = 0;
       let updated = 0;
