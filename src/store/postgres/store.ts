@@ -262,6 +262,11 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       changes,
       async (client) => {
         await checkFence(client, `${snapshot.sourceName}/${snapshot.dataset}`, fence);
+        // Two processes catching up without leases (`collect --once` on two nodes) may save the same snapshot at
+        // once; the second waits for the first instead of colliding with the entities it inserted.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+          `inventory:${snapshot.sourceName}/${snapshot.dataset}`,
+        ]);
         await client.query(SQL.deleteInventoryEntities, [snapshot.sourceName, snapshot.dataset]);
         await client.query(SQL.insertInventoryEntities, [
           snapshot.sourceName,
