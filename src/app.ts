@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, accessSy
 import { join } from 'node:path';
 import type { AppConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
-import { ConfigError, AppError } from './core/errors.js';
+import { ConfigError, AppError, StoreError } from './core/errors.js';
 import type { NormalizedEvent } from './core/event.js';
 import type { Logger } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
@@ -27,7 +27,9 @@ import type { NotifyQueue } from './store/notify-queue.js';
 import { PostgresNotifyQueue } from './store/postgres/notify-queue.js';
 import { SqliteNotifyQueue } from './store/sqlite/notify-queue.js';
 import { PostgresAuthStore } from './store/postgres/auth-store.js';
-import { PostgresStore } from './store/postgres/store.js';
+import { unfinishedImports, type UnfinishedImport } from './store/postgres/import-progress.js';
+import { parseDatabaseUrl, PostgresStore } from './store/postgres/store.js';
+import { MIGRATED_TABLES } from './store/migrate/tables.js';
 import { SqliteAuthStore } from './store/sqlite/auth-store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
@@ -77,7 +79,10 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   try {
     await store.migrate();
     const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey, options.secretKeyFile));
-    await checkSecretKey(store, secrets, config.databaseUrl !== undefined);
+    // While a store migrate is copying in, the installation's own check value is on its way: setting another
+    // one here would stay and lock out every node started with the installation's key.
+    const migrating = store instanceof PostgresStore && (await unfinishedImports(store.pool)).length > 0;
+    await checkSecretKey(store, secrets, config.databaseUrl !== undefined, !migrating);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     const metrics = new Metrics();
     const detector = new Detector({ store, logger: options.logger, clock: options.clock, metrics }, rules);
@@ -138,8 +143,9 @@ function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined, keyFi
   return key;
 }
 
-async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean): Promise<void> {
+async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean, initialise: boolean): Promise<void> {
   let check = await store.getSetting(KEY_CHECK_SETTING);
+  if (check === undefined && !initialise) return;
   if (check === undefined) {
     await store.setSetting(KEY_CHECK_SETTING, secrets.encryptText(KEY_CHECK_PLAIN));
     // Read back: of two nodes setting up a shared database at once, the one whose value did not stay refuses.
@@ -163,6 +169,48 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean)
         : 'Start zerotrail with the key of this installation (the secret.key file in its data directory, or ZEROTRAIL_SECRET_KEY).',
     });
   }
+}
+
+/**
+ * Refuses to run a node (collect, and serve in every role) on a PostgreSQL database that a `zerotrail store migrate`
+ * is still copying into, or whose copy stopped part way: whatever the node collected or changed would mix into the
+ * half-copied installation, make the copy's final count check fail, and searches would show part of the history as
+ * if it were all. The migrate command itself does not call this, so it can resume the copy.
+ */
+export async function refuseUnfinishedMigration(app: App): Promise<void> {
+  const url = app.config.databaseUrl;
+  if (url === undefined || !(app.store instanceof PostgresStore)) return;
+  let open: UnfinishedImport | undefined;
+  try {
+    [open] = await unfinishedImports(app.store.pool);
+  } catch (error) {
+    throw new StoreError('STORE_OPEN_FAILED', {
+      message: `Could not read whether a store migrate into the database has finished: ${error instanceof Error ? error.message : String(error)}.`,
+      cause: error,
+    });
+  }
+  if (open === undefined) return;
+  const { target } = parseDatabaseUrl(url);
+  const at = (ms: number): string => new Date(ms).toISOString();
+  throw new StoreError('STORE_MIGRATE_UNFINISHED', {
+    message:
+      `The zerotrail store migrate from ${open.sourcePath} into ${target.host}/${target.database}` +
+      `${target.schema === null ? '' : ` (schema ${target.schema})`}, started ${at(open.startedAt)}, has not ` +
+      `finished: ${open.tablesDone} of ${MIGRATED_TABLES.length} tables copied, ` +
+      `${open.progressedAt === null ? 'no chunk committed yet' : `last chunk committed ${at(open.progressedAt)}`}. ` +
+      'This node did not start, so that nothing it writes mixes into the half-copied installation.',
+    hint:
+      `Finish the copy: run zerotrail store migrate --from ${open.sourcePath} --to '${withoutPassword(url)}' ` +
+      'again (it resumes where it stopped) until it reports every table copied, then start this node.',
+    details: { sourcePath: open.sourcePath, startedAt: open.startedAt, tablesDone: open.tablesDone },
+  });
+}
+
+// A database URL safe to print: the password, if any, left out for the operator to add back.
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = '';
+  return parsed.toString();
 }
 
 /**

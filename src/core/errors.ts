@@ -77,6 +77,12 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     message: 'The migration was stopped before it finished; run the same command again to resume it.',
   },
+  STORE_MIGRATE_UNFINISHED: {
+    status: 503,
+    retryable: false,
+    message:
+      'A zerotrail store migrate into this PostgreSQL database has not finished; finish it before starting nodes.',
+  },
   QUERY_SYNTAX: { status: 400, retryable: false, message: 'The search query does not parse.' },
   QUERY_FIELD_UNKNOWN: { status: 400, retryable: false, message: 'The search query names an unknown field.' },
   QUERY_VALUE_INVALID: { status: 400, retryable: false, message: 'The search query has an invalid value.' },

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildDatasetJobs, startForwarder, type App } from '../../app.js';
+import { buildDatasetJobs, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
@@ -45,6 +45,7 @@ export function registerCollectCommand(program: Command, context: CommandContext
         flags.backfillDays === undefined ? undefined : { collect: { backfill_days: flags.backfillDays } },
       );
       await context.withApp(async (app) => {
+        await refuseUnfinishedMigration(app);
         const sources = await selectSources(app, flags.source);
         const outcomes = await collect(app, context, sources, { once: flags.once });
         if (flags.once) reportOnce(context, outcomes);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { openAuthStore, startForwarder, type App } from '../../app.js';
+import { openAuthStore, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
 import { closeServer, listen } from '../../server/listen.js';
@@ -135,6 +135,7 @@ export function registerServeCommand(program: Command, context: CommandContext):
           ? undefined
           : { cert: readPem(flags.tlsCert, '--tls-cert'), key: readPem(flags.tlsKey, '--tls-key') };
       await context.withApp(async (app) => {
+        await refuseUnfinishedMigration(app);
         const signal = context.io.signal;
         if (flags.role === 'collector') {
           writeLine(context.io.stderr, 'zerotrail is collecting (role collector: no HTTP server; Ctrl-C stops it).');

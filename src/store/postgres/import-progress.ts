@@ -24,6 +24,10 @@ const SQL = {
   start: `INSERT INTO store_imports (installation, source_path, started_at, finished_at) VALUES ($1, $2, $3, NULL)
     ON CONFLICT (installation) DO NOTHING`,
   finish: 'UPDATE store_imports SET finished_at = coalesce(finished_at, $2) WHERE installation = $1',
+  unfinished: `SELECT installation, source_path, started_at,
+      (SELECT count(*) FROM store_import_progress p WHERE p.installation = i.installation AND p.done)::bigint AS done,
+      (SELECT max(updated_at) FROM store_import_progress p WHERE p.installation = i.installation) AS progressed_at
+    FROM store_imports i WHERE finished_at IS NULL ORDER BY started_at`,
   positions: 'SELECT table_name, position, copied, done FROM store_import_progress WHERE installation = $1',
   savePosition: `INSERT INTO store_import_progress (installation, table_name, position, copied, done, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6)
@@ -51,6 +55,32 @@ export async function listImports(client: pg.PoolClient | pg.Pool): Promise<read
     sourcePath: row.source_path,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  }));
+}
+
+/** An import not finished yet: how many tables it copied completely, and when it last committed a chunk. */
+export interface UnfinishedImport extends StoreImport {
+  readonly tablesDone: number;
+  readonly progressedAt: number | null;
+}
+
+export async function unfinishedImports(client: pg.PoolClient | pg.Pool): Promise<readonly UnfinishedImport[]> {
+  const rows = (
+    await client.query<{
+      installation: string;
+      source_path: string;
+      started_at: number;
+      done: number;
+      progressed_at: number | null;
+    }>(SQL.unfinished)
+  ).rows;
+  return rows.map((row) => ({
+    installation: row.installation,
+    sourcePath: row.source_path,
+    startedAt: row.started_at,
+    finishedAt: null,
+    tablesDone: row.done,
+    progressedAt: row.progressed_at,
   }));
 }
 
