@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { StoreError } from '../../core/errors.js';
+import type { EventRow } from '../rows/event-rows.js';
 import { rowToSource, type SourceRow } from '../rows/source-rows.js';
 import type { StoredSource } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
@@ -60,26 +61,9 @@ const SQL = {
     ORDER BY page.seq`,
 } as const;
 
-interface EventExportRow {
+interface EventExportRow extends EventRow {
   readonly seq: number;
-  readonly id: string;
-  readonly time: number;
-  readonly source: string;
-  readonly account_id: string;
-  readonly dataset: string;
-  readonly class_uid: number;
-  readonly activity: string;
-  readonly outcome: string;
-  readonly user_name: string | null;
-  readonly src_ip: string | null;
   readonly ip_key: string | null;
-  readonly country: string | null;
-  readonly app: string | null;
-  readonly app_uid: string | null;
-  readonly idp: string | null;
-  readonly ray_id: string | null;
-  readonly ocsf: string;
-  readonly raw: string;
   readonly enrichments: string | null;
 }
 
