@@ -5,6 +5,7 @@ import { rowToSource, type SourceRow } from '../rows/source-rows.js';
 import type { StoredSource } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody } from './ocsf-body.js';
+import { sqliteCode } from './sqlite-code.js';
 
 /** A value as better-sqlite3 reads it from a zerotrail table (no BLOBs are stored). */
 export type SqliteValue = string | number | null;
@@ -234,10 +235,7 @@ export class SqliteExport {
       return read();
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      const code =
-        typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-          ? error.code
-          : undefined;
+      const code = sqliteCode(error);
       if (code === 'SQLITE_NOTADB' || code?.startsWith('SQLITE_CORRUPT') === true) throw this.#corrupt(code, error);
       if (code?.startsWith('SQLITE_BUSY') === true) {
         throw new StoreError('STORE_BUSY', { message: `${this.#path} is busy; try again.`, cause: error });

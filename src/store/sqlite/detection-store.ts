@@ -35,6 +35,7 @@ import {
 import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
 import { EVENT_COLUMNS } from './queries.js';
+import { sqliteCode } from './sqlite-code.js';
 
 const SQL = {
   // Both tiers share one `seq` space that grows with every commit (migration 0002), so "after the offset" is
@@ -317,10 +318,7 @@ export class SqliteDetectionStore implements DetectionStore {
       return run();
     } catch (error) {
       if (error instanceof AppError) throw error;
-      const code =
-        typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-          ? error.code
-          : undefined;
+      const code = sqliteCode(error);
       if (code?.startsWith('SQLITE_BUSY') === true) {
         throw new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
       }

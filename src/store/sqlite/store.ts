@@ -49,6 +49,7 @@ import {
   SQL,
 } from './queries.js';
 import { sqliteHistogram } from './summary-histogram.js';
+import { sqliteCode } from './sqlite-code.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -791,12 +792,6 @@ function wellFormed(value: string): string {
 
 function wellFormedOrNull(value: string | null): string | null {
   return value === null ? null : wellFormed(value);
-}
-
-function sqliteCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
-    return error.code;
-  return undefined;
 }
 
 // SQLite reports only "unable to open database file"; the OS reason comes from asking the file system.
