@@ -248,8 +248,6 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
       // The dashboard's summary takes the batch's new rows in the same transaction (a savepoint inside it).
       const summarised = this.#open().transaction((): number => {
-        this.#appended = [];
-        this.#appendedSummary = [];
         const count = write();
         if (this.#appendedSummary.length > 0) this.#summary.addAppended(this.#appendedSummary);
         return count;
@@ -259,6 +257,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     } catch (error) {
       throw failed(error);
     } finally {
+      // Empty for the next write whether this one committed or not.
       this.#appended = [];
       this.#appendedSummary = [];
     }
