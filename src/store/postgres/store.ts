@@ -384,10 +384,19 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
   }
 
   async inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined> {
-    const head = await this.#one<{ taken_at: number }>(SQL.selectInventorySnapshot, [sourceName, dataset]);
-    if (head === undefined) return undefined;
-    const rows = await this.#rows<InventoryRow>(SQL.selectInventoryEntities, [sourceName, dataset]);
-    return { sourceName, dataset, takenAt: head.taken_at, entities: rows.map(rowToEntity) };
+    // One read-only transaction for both statements: read apart, a save committing in between (another node's)
+    // paired the earlier snapshot's time with the later one's entities.
+    return this.#transaction(
+      async (client) => {
+        const head = (await client.query<{ taken_at: number }>(SQL.selectInventorySnapshot, [sourceName, dataset]))
+          .rows[0];
+        if (head === undefined) return undefined;
+        const rows = (await client.query<InventoryRow>(SQL.selectInventoryEntities, [sourceName, dataset])).rows;
+        return { sourceName, dataset, takenAt: head.taken_at, entities: rows.map(rowToEntity) };
+      },
+      (error) => readFailed(this.#target, error),
+      { readOnly: true },
+    );
   }
 
   async listInventory(kind: InventoryKind, sourceName?: string): Promise<readonly StoredInventoryEntity[]> {
