@@ -1,12 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import { silentLogger } from '../core/logger.js';
 import { SqliteStore } from '../store/sqlite/store.js';
-import { fencedStore, LeaseKeeper } from './leases.js';
+import { fencedStore, isDeadLocalNode, LeaseKeeper, newNodeId } from './leases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-leases-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,5 +100,74 @@ describe('LeaseKeeper', () => {
     expect(second.heldIds()).toEqual([...JOBS].sort());
     await one.close();
     await two.close();
+  });
+
+  it('in a catch-up run claims every free lease, and leaves a lease to the live node that keeps renewing it', async () => {
+    const [one, two] = await openShared('catch-up.db');
+    const follower = new LeaseKeeper(one, JOBS.slice(0, 2), { nodeId: 'follower', ttlMs: TTL_MS }, silentLogger());
+    await follower.tick();
+    expect(follower.heldIds()).toEqual(JOBS.slice(0, 2));
+
+    const catchUp = new LeaseKeeper(
+      two,
+      JOBS,
+      { nodeId: newNodeId({ catchUp: true }), ttlMs: TTL_MS, renewEveryMs: 100, catchUp: true },
+      silentLogger(),
+    );
+    await catchUp.tick();
+    // A catch-up run takes every free lease, not a fair share of them, and the follower hands it nothing.
+    expect(catchUp.heldIds()).toEqual(JOBS.slice(2));
+    expect(catchUp.heldElsewhere(JOBS[0] ?? '')).toBe(false);
+
+    // The follower keeps renewing; once a lease has outlived its TTL while taken, its holder must be alive.
+    const started = performance.now();
+    while (performance.now() - started < TTL_MS + 150) {
+      await wait(50);
+      await follower.tick();
+      await catchUp.tick();
+    }
+    expect(catchUp.heldIds()).toEqual(JOBS.slice(2));
+    expect(catchUp.heldElsewhere(JOBS[0] ?? '')).toBe(true);
+    expect(catchUp.heldElsewhere(JOBS[2] ?? '')).toBe(false);
+    expect(follower.heldIds()).toEqual(JOBS.slice(0, 2));
+    await one.close();
+    await two.close();
+  });
+
+  it('takes over at once the leases of a node whose process ended on this machine', async () => {
+    const [one, two] = await openShared('crashed.db');
+    // A process that has ended: its pid is free, as after a kill -9.
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const crashedNode = `${hostname()}-${ended.stdout}-0badc0de`;
+    const remoteNode = `some-other-host-${ended.stdout}-0badc0de`;
+    await one.heartbeatNode(crashedNode, 60_000);
+    await one.heartbeatNode(remoteNode, 60_000);
+    expect(await one.claimLeases(crashedNode, JOBS.slice(0, 2), 2, 60_000)).toHaveLength(2);
+    expect(await one.claimLeases(remoteNode, JOBS.slice(2, 3), 1, 60_000)).toHaveLength(1);
+
+    const restarted = new LeaseKeeper(two, JOBS, { nodeId: newNodeId(), ttlMs: 60_000, catchUp: true }, silentLogger());
+    await restarted.tick();
+    // The crashed node's leases are free again; the other machine's node may be alive and keeps its lease.
+    expect(restarted.heldIds()).toEqual([...JOBS.slice(0, 2), ...JOBS.slice(3)]);
+    expect(await two.liveNodes()).not.toContain(crashedNode);
+    expect(await two.liveNodes()).toContain(remoteNode);
+    await one.close();
+    await two.close();
+  });
+});
+
+describe('isDeadLocalNode', () => {
+  it('is true only for an id of this machine whose process is gone', () => {
+    const own = newNodeId();
+    expect(isDeadLocalNode(own, own)).toBe(false);
+    // This process under another id: alive. The parent of this process: alive.
+    expect(isDeadLocalNode(`${hostname()}-${process.ppid}-12345678`, own)).toBe(false);
+    // An earlier process whose pid is now ours has ended.
+    expect(isDeadLocalNode(`${hostname()}-${process.pid}-12345678`, own)).toBe(true);
+    expect(isDeadLocalNode(`${hostname()}-${process.pid}-once-12345678`, own)).toBe(true);
+    expect(isDeadLocalNode(`elsewhere-${process.pid}-12345678`, own)).toBe(false);
+    expect(isDeadLocalNode('node-1', own)).toBe(false);
   });
 });

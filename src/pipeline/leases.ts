@@ -12,11 +12,46 @@ export interface LeaseKeeperOptions {
   readonly ttlMs: number;
   /** Time between two renewals and balancing passes; a third of the TTL unless given. */
   readonly renewEveryMs?: number;
+  /**
+   * A one-off catch-up (`collect --once`): claims every lease it can instead of a fair share, and keeps what it
+   * holds until it leaves. A lease another node keeps renewing is left to that node.
+   */
+  readonly catchUp?: boolean;
 }
 
-/** A node id that names the machine and process, so an operator can tell who holds a lease. */
-export function newNodeId(): string {
-  return `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+/**
+ * A node id that names the machine and process, so an operator can tell who holds a lease; a catch-up run's id
+ * says so, because the following nodes leave it out when they share the datasets among themselves.
+ */
+export function newNodeId(options: { readonly catchUp?: boolean } = {}): string {
+  return `${hostname()}-${process.pid}-${options.catchUp === true ? CATCH_UP_MARK : ''}${randomUUID().slice(0, 8)}`;
+}
+
+const CATCH_UP_MARK = 'once-';
+const NODE_ID = /^(.+)-(\d+)-(once-)?[0-9a-f]{8}$/;
+
+function isCatchUpNode(nodeId: string): boolean {
+  return NODE_ID.exec(nodeId)?.[3] !== undefined;
+}
+
+/**
+ * True for a node id of this machine whose process is gone (a crash, a kill -9): its leases may be taken at
+ * once instead of after the TTL. Anything else (another machine, a process that still exists, an id of another
+ * form) is treated as alive, so at worst a lease waits out its TTL. The fence keeps even a wrong guess safe: a
+ * node whose lease was taken can no longer store.
+ */
+export function isDeadLocalNode(nodeId: string, ownNodeId: string): boolean {
+  const match = NODE_ID.exec(nodeId);
+  if (match === null || nodeId === ownNodeId || match[1] !== hostname()) return false;
+  const pid = Number(match[2]);
+  // Our own pid under another id: that process has ended and the pid went to us.
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**
@@ -33,6 +68,7 @@ export class LeaseKeeper {
   readonly #options: LeaseKeeperOptions;
   readonly #logger: Logger;
   readonly #held = new Map<string, number>();
+  #firstPassAtMs: number | undefined;
 
   constructor(store: LeaseStore, jobIds: readonly string[], options: LeaseKeeperOptions, logger: Logger) {
     this.#store = store;
@@ -64,18 +100,30 @@ export class LeaseKeeper {
     return [...this.#held.keys()].sort();
   }
 
+  /**
+   * A catch-up run gives a job up to another node once the job's lease stayed taken for longer than a lease
+   * lives: a node that died would have lost it by then, so its holder is alive and renewing it.
+   */
+  heldElsewhere(jobId: string): boolean {
+    if (this.#held.has(jobId) || this.#firstPassAtMs === undefined) return false;
+    return performance.now() - this.#firstPassAtMs > this.#options.ttlMs + this.renewEveryMs;
+  }
+
   /** One heartbeat, renewal and balancing pass. */
   async tick(): Promise<void> {
     const { nodeId, ttlMs } = this.#options;
+    this.#firstPassAtMs ??= performance.now();
     await this.#store.heartbeatNode(nodeId, ttlMs);
+    const liveNodes = await this.#withoutDeadLocalNodes(await this.#store.liveNodes());
     const renewed = await this.#store.renewLeases(nodeId, [...this.#held.keys()], ttlMs);
     const before = new Set(this.#held.keys());
     this.#held.clear();
     for (const lease of renewed) this.#held.set(lease.id, lease.epoch);
     for (const id of before) if (!this.#held.has(id)) this.#logger.warn({ jobId: id }, 'Lease lost');
 
-    const live = Math.max(1, (await this.#store.liveNodes()).length);
-    const share = Math.ceil(this.#jobIds.length / live);
+    // A catch-up run leaves soon; the following nodes neither hand it work nor wait for it to take its share.
+    const live = Math.max(1, liveNodes.filter((id) => !isCatchUpNode(id)).length);
+    const share = this.#options.catchUp === true ? this.#jobIds.length : Math.ceil(this.#jobIds.length / live);
     if (this.#held.size > share) {
       const surplus = this.heldIds().slice(share);
       for (const id of surplus) this.#held.delete(id);
@@ -93,6 +141,20 @@ export class LeaseKeeper {
         this.#logger.info({ claimed: claimed.map((lease) => lease.id), share, live }, 'Leases claimed');
       }
     }
+  }
+
+  /** A restarted process on the same machine carries on at once from where the one that crashed stopped. */
+  async #withoutDeadLocalNodes(liveNodes: readonly string[]): Promise<readonly string[]> {
+    const alive = [];
+    for (const other of liveNodes) {
+      if (isDeadLocalNode(other, this.#options.nodeId)) {
+        await this.#store.leaveCluster(other);
+        this.#logger.info({ deadNode: other }, 'Leases of a node whose process ended on this machine released');
+      } else {
+        alive.push(other);
+      }
+    }
+    return alive;
   }
 
   /**

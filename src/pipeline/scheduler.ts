@@ -44,8 +44,11 @@ export interface CollectOptions {
 
 export interface JobOutcome {
   readonly jobId: string;
-  /** `unavailable`: an optional dataset the token may not read; collection of everything else goes on. */
-  readonly state: 'caught_up' | 'failed' | 'unavailable' | 'stopped';
+  /**
+   * `unavailable`: an optional dataset the token may not read; collection of everything else goes on.
+   * `elsewhere`: a catch-up run left the dataset to the live node that holds its lease.
+   */
+  readonly state: 'caught_up' | 'failed' | 'unavailable' | 'stopped' | 'elsewhere';
   readonly error: AppError | null;
   readonly totals: PullTotals;
 }
@@ -66,10 +69,13 @@ export async function runCollection(
   setMaxListeners(Math.max(getMaxListeners(options.signal), jobs.length * LISTENERS_PER_JOB), options.signal);
   const keeper = options.leases;
   await keeper?.begin();
-  const keeping = keeper?.run(options.signal);
+  // The passes stop with the jobs: a catch-up run ends once every job has, without waiting for the stop signal.
+  const jobsDone = new AbortController();
+  const keeping = keeper?.run(AbortSignal.any([options.signal, jobsDone.signal]));
   try {
     return await Promise.all(jobs.map((job) => runJob(job, deps, options)));
   } finally {
+    jobsDone.abort();
     if (keeper !== undefined) {
       await keeping;
       // Released at once on a clean stop, so other nodes need not wait for the leases to run out.
@@ -110,6 +116,10 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
         }
         const fence = options.leases?.fence(job.id);
         if (options.leases !== undefined && fence === undefined) {
+          if (options.once && options.leases.heldElsewhere(job.id)) {
+            log.info('Left to the node that holds its lease');
+            return { jobId: job.id, state: 'elsewhere', error: null, totals };
+          }
           // Another node collects this dataset, or none yet; look again after the next lease pass.
           await sleep(options.leases.renewEveryMs, options.signal);
           continue;

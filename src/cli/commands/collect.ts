@@ -164,17 +164,18 @@ export async function collect(
           const stored = await app.store.getSource(name);
           return stored !== undefined && isSourcePaused(stored);
         },
-        // Following shares the datasets with every other process collecting into the same store.
-        ...(options.once
-          ? {}
-          : {
-              leases: new LeaseKeeper(
-                app.store,
-                jobs.map((job) => job.id),
-                { nodeId: newNodeId(), ttlMs: app.config.collect.leaseTtlSecs * 1000 },
-                app.logger,
-              ),
-            }),
+        // Shares the datasets with every other process collecting into the same store; a catch-up run takes
+        // whatever is free and leaves to the others what they are collecting.
+        leases: new LeaseKeeper(
+          app.store,
+          jobs.map((job) => job.id),
+          {
+            nodeId: newNodeId({ catchUp: options.once }),
+            ttlMs: app.config.collect.leaseTtlSecs * 1000,
+            catchUp: options.once,
+          },
+          app.logger,
+        ),
       },
     );
   } finally {
@@ -227,6 +228,14 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
       context.io.stderr,
       `Not collected (optional, the token lacks the permission): ${unavailable.map((outcome) => outcome.jobId).join(', ')}. ` +
         'zerotrail source test NAME shows what each one needs.',
+    );
+  }
+  const elsewhere = outcomes.filter((outcome) => outcome.state === 'elsewhere');
+  if (elsewhere.length > 0) {
+    writeLine(
+      context.io.stderr,
+      `Collected by another running zerotrail node, which holds and renews their leases: ${elsewhere.map((outcome) => outcome.jobId).join(', ')}. ` +
+        'zerotrail source status shows how far each one is.',
     );
   }
   if (outcomes.some((outcome) => outcome.state === 'stopped')) {

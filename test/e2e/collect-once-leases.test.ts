@@ -1,0 +1,101 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_FILE } from '../../src/app.js';
+import { runBinary, spawnCli } from '../helpers/cli.js';
+import {
+  expectExactlyOnce,
+  setUpCollector,
+  storedRawRecords,
+  TEST_SOURCE,
+  type CollectorEnv,
+} from '../helpers/collector-env.js';
+
+const HOUR_MS = 3_600_000;
+const EVENT_COUNT = 20_000;
+const LEASE_TTL_SECS = 3;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `collect --once` is a node like any other: it collects only the datasets whose leases it holds. It leaves to a
+ * running follower what that follower collects, and takes over at once from a collector that crashed on the
+ * same machine instead of waiting for its leases to run out.
+ */
+describe('collect --once shares the datasets through their leases', () => {
+  let setup: CollectorEnv;
+  const now = Date.now();
+  const followers: ChildProcess[] = [];
+  const jobId = `${TEST_SOURCE}/access_requests`;
+
+  beforeAll(async () => {
+    setup = await setUpCollector({
+      seed: 11,
+      traffic: { kind: 'fixed', fromMs: now - 30 * HOUR_MS, toMs: now - HOUR_MS, count: EVENT_COUNT },
+      // Slow pages keep the follower's backfill going while the catch-up runs start.
+      faults: { slow: { delayMs: 60 } },
+    });
+  });
+  afterAll(async () => {
+    for (const follower of followers) follower.kill('SIGKILL');
+    await setup.cleanup();
+  });
+
+  const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    ...setup.env,
+    ZEROTRAIL_COLLECT__BACKFILL_DAYS: '2',
+    ZEROTRAIL_CLOUDFLARE__PAGE_SIZE: '100',
+    ZEROTRAIL_COLLECT__LEASE_TTL_SECS: String(LEASE_TTL_SECS),
+    ...overrides,
+  });
+
+  function holderOf(id: string): string | null {
+    const db = new Database(join(setup.dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as
+        { node_id: string | null } | undefined;
+      return row?.node_id ?? null;
+    } finally {
+      db.close();
+    }
+  }
+
+  async function startFollower(): Promise<{ child: ChildProcess; holder: string }> {
+    const child = spawnCli(['collect'], env());
+    child.stdin?.end();
+    followers.push(child);
+    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(100)) {
+      const holder = holderOf(jobId);
+      if (holder !== null && !holder.includes('-once-')) return { child, holder };
+    }
+    throw new Error('the follower never claimed the Access logs lease');
+  }
+
+  it('leaves a followed dataset to its follower, and takes over from a crashed one at once', async () => {
+    const first = await startFollower();
+
+    // The follower holds and renews the lease: the catch-up run waits out one lease lifetime, then leaves it.
+    const beside = await runBinary(['collect', '--once'], env());
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(beside.stderr).toContain('Collected by another running zerotrail node');
+    expect(beside.stderr).toContain(jobId);
+    expect(holderOf(jobId)).toBe(first.holder);
+
+    // A crash leaves the lease taken for up to its TTL; a catch-up run on the same machine sees the process is
+    // gone and carries on from the committed cursor at once. The long TTL makes a wait for it show.
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.on('exit', resolve));
+    expect(holderOf(jobId)).toBe(first.holder);
+    const after = await runBinary(['collect', '--once'], env({ ZEROTRAIL_COLLECT__LEASE_TTL_SECS: '600' }));
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).not.toContain('Collected by another');
+    expect(after.stderr).toMatch(/Stored \d+ new events?/);
+    // A clean exit gives the lease back.
+    expect(holderOf(jobId)).toBeNull();
+
+    const expected = setup.simulator.eventsBetween(now - 2 * 24 * HOUR_MS, now + HOUR_MS);
+    expect(expected.length).toBe(EVENT_COUNT);
+    expectExactlyOnce(await storedRawRecords(setup.env), expected);
+  }, 120_000);
+});
