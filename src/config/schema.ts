@@ -57,6 +57,12 @@ export const configFileSchema = z
         // A dead node's datasets move to another node after this; renewed every third of it, so a brief stall
         // of the database or the process does not hand them over.
         lease_ttl_secs: z.coerce.number().int().min(3).max(3_600).default(30),
+        // Names this node in its lease ids (the machine's host name unless set, e.g. a pod name); nodes with the
+        // same name are one machine, where a crashed process's leases are taken over at once.
+        node_name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected letters, digits, dots, dashes or underscores')
+          .optional(),
       })
       .strict()
       .default({ interval_secs: 30, backfill_days: 7, inventory_interval_secs: 900, lease_ttl_secs: 30 }),
@@ -113,6 +119,7 @@ export interface AppConfig {
     readonly backfillDays: number;
     readonly inventoryIntervalSecs: number;
     readonly leaseTtlSecs: number;
+    readonly nodeName?: string;
   };
   readonly retention: { readonly maxAgeDays: number };
   readonly log: { readonly level: string };
@@ -147,6 +154,7 @@ export function toAppConfig(
       backfillDays: parsed.collect.backfill_days,
       inventoryIntervalSecs: parsed.collect.inventory_interval_secs,
       leaseTtlSecs: parsed.collect.lease_ttl_secs,
+      ...(parsed.collect.node_name === undefined ? {} : { nodeName: parsed.collect.node_name }),
     },
     retention: { maxAgeDays: parsed.retention.max_age_days },
     log: { level: parsed.log.level },

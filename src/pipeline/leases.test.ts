@@ -169,5 +169,10 @@ describe('isDeadLocalNode', () => {
     expect(isDeadLocalNode(`${hostname()}-${process.pid}-once-12345678`, own)).toBe(true);
     expect(isDeadLocalNode(`elsewhere-${process.pid}-12345678`, own)).toBe(false);
     expect(isDeadLocalNode('node-1', own)).toBe(false);
+    // A node name set in the config stands for the machine.
+    const named = newNodeId({ nodeName: 'collector-a' });
+    expect(isDeadLocalNode(`collector-a-${process.pid}-12345678`, named)).toBe(true);
+    expect(isDeadLocalNode(`${hostname()}-${process.pid}-12345678`, named)).toBe(false);
+    expect(isDeadLocalNode(`collector-b-${process.pid}-12345678`, named)).toBe(false);
   });
 });

@@ -20,11 +20,12 @@ export interface LeaseKeeperOptions {
 }
 
 /**
- * A node id that names the machine and process, so an operator can tell who holds a lease; a catch-up run's id
- * says so, because the following nodes leave it out when they share the datasets among themselves.
+ * A node id that names the machine (or `collect.node_name`) and process, so an operator can tell who holds a
+ * lease; a catch-up run's id says so, because the following nodes leave it out when they share the datasets.
  */
-export function newNodeId(options: { readonly catchUp?: boolean } = {}): string {
-  return `${hostname()}-${process.pid}-${options.catchUp === true ? CATCH_UP_MARK : ''}${randomUUID().slice(0, 8)}`;
+export function newNodeId(options: { readonly catchUp?: boolean; readonly nodeName?: string } = {}): string {
+  const mark = options.catchUp === true ? CATCH_UP_MARK : '';
+  return `${options.nodeName ?? hostname()}-${process.pid}-${mark}${randomUUID().slice(0, 8)}`;
 }
 
 const CATCH_UP_MARK = 'once-';
@@ -35,14 +36,15 @@ function isCatchUpNode(nodeId: string): boolean {
 }
 
 /**
- * True for a node id of this machine whose process is gone (a crash, a kill -9): its leases may be taken at
- * once instead of after the TTL. Anything else (another machine, a process that still exists, an id of another
- * form) is treated as alive, so at worst a lease waits out its TTL. The fence keeps even a wrong guess safe: a
- * node whose lease was taken can no longer store.
+ * True for a node id of this node's machine (the same name before the pid) whose process is gone (a crash, a
+ * kill -9): its leases may be taken at once instead of after the TTL. Anything else (another machine, a process
+ * that still exists, an id of another form) is treated as alive, so at worst a lease waits out its TTL. The
+ * fence keeps even a wrong guess safe: a node whose lease was taken can no longer store.
  */
 export function isDeadLocalNode(nodeId: string, ownNodeId: string): boolean {
   const match = NODE_ID.exec(nodeId);
-  if (match === null || nodeId === ownNodeId || match[1] !== hostname()) return false;
+  const own = NODE_ID.exec(ownNodeId);
+  if (match === null || own === null || nodeId === ownNodeId || match[1] !== own[1]) return false;
   const pid = Number(match[2]);
   // Our own pid under another id: that process has ended and the pid went to us.
   if (pid === process.pid) return true;

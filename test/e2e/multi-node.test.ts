@@ -48,6 +48,8 @@ describe('three collector nodes on one database', () => {
       ZEROTRAIL_DATABASE_URL: url,
       ZEROTRAIL_SECRET_KEY: key,
       ZEROTRAIL_COLLECT__LEASE_TTL_SECS: String(LEASE_TTL_SECS),
+      // Each node stands for a machine of its own, so a killed node's leases pass on only when they run out.
+      ZEROTRAIL_COLLECT__NODE_NAME: `machine-${n}`,
       ZEROTRAIL_COLLECT__BACKFILL_DAYS: '2',
       ZEROTRAIL_COLLECT__INTERVAL_SECS: '2',
       // Small pages make the backfill many commits long, so the kills land in the middle of it.
