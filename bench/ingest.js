@@ -130,8 +130,9 @@ function collect(n) {
   });
 }
 
-// Several nodes share the datasets through leases, which `collect --once` does not take (it catches every
-// dataset up itself), so they run as `serve --role collector` until the store holds every served Access event.
+// Several nodes share the datasets through leases. A `collect --once` claims every free lease (it is a catch-up
+// run, not a fair sharer), so the first of N would take all the work; the nodes run as `serve --role collector`
+// instead, each with its share, until the store holds every served Access event.
 async function storedAccessEvents() {
   if (databaseUrl === undefined) {
     const database = new Database(join(setupDir, 'zerotrail.db'), { readonly: true, timeout: 5000 });
