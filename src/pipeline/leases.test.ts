@@ -111,7 +111,7 @@ describe('LeaseKeeper', () => {
     const catchUp = new LeaseKeeper(
       two,
       JOBS,
-      { nodeId: newNodeId({ catchUp: true }), ttlMs: TTL_MS, renewEveryMs: 100, catchUp: true },
+      { nodeId: newNodeId({ catchUp: true }), ttlMs: TTL_MS, renewEveryMs: 100 },
       silentLogger(),
     );
     await catchUp.tick();
@@ -147,7 +147,12 @@ describe('LeaseKeeper', () => {
     expect(await one.claimLeases(crashedNode, JOBS.slice(0, 2), 2, 60_000)).toHaveLength(2);
     expect(await one.claimLeases(remoteNode, JOBS.slice(2, 3), 1, 60_000)).toHaveLength(1);
 
-    const restarted = new LeaseKeeper(two, JOBS, { nodeId: newNodeId(), ttlMs: 60_000, catchUp: true }, silentLogger());
+    const restarted = new LeaseKeeper(
+      two,
+      JOBS,
+      { nodeId: newNodeId({ catchUp: true }), ttlMs: 60_000 },
+      silentLogger(),
+    );
     await restarted.tick();
     // The crashed node's leases are free again; the other machine's node may be alive and keeps its lease.
     expect(restarted.heldIds()).toEqual([...JOBS.slice(0, 2), ...JOBS.slice(3)]);

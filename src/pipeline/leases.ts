@@ -6,24 +6,25 @@ import type { HeldLease, LeaseFence, LeaseStore } from '../store/lease-store.js'
 import type { Store } from '../store/store.js';
 
 export interface LeaseKeeperOptions {
-  /** Unique per process; a restarted process is a new node. */
+  /**
+   * Unique per process, from `newNodeId`; a restarted process is a new node. An id made for a catch-up run
+   * (`collect --once`) makes the keeper claim every lease it can instead of a fair share and keep what it holds
+   * until it leaves; a lease another node keeps renewing is left to that node.
+   */
   readonly nodeId: string;
   /** A lease (and a node) not renewed within this is given up and may be claimed by another node. */
   readonly ttlMs: number;
   /** Time between two renewals and balancing passes; a third of the TTL unless given. */
   readonly renewEveryMs?: number;
-  /**
-   * A one-off catch-up (`collect --once`): claims every lease it can instead of a fair share, and keeps what it
-   * holds until it leaves. A lease another node keeps renewing is left to that node.
-   */
-  readonly catchUp?: boolean;
 }
 
 /**
  * A node id that names the machine (or `collect.node_name`) and process, so an operator can tell who holds a
  * lease; a catch-up run's id says so, because the following nodes leave it out when they share the datasets.
  */
-export function newNodeId(options: { readonly catchUp?: boolean; readonly nodeName?: string } = {}): string {
+export function newNodeId(
+  options: { readonly catchUp?: boolean; readonly nodeName?: string | undefined } = {},
+): string {
   const mark = options.catchUp === true ? CATCH_UP_MARK : '';
   return `${options.nodeName ?? hostname()}-${process.pid}-${mark}${randomUUID().slice(0, 8)}`;
 }
@@ -70,12 +71,14 @@ export class LeaseKeeper {
   readonly #options: LeaseKeeperOptions;
   readonly #logger: Logger;
   readonly #held = new Map<string, number>();
+  readonly #catchUp: boolean;
   #firstPassAtMs: number | undefined;
 
   constructor(store: LeaseStore, jobIds: readonly string[], options: LeaseKeeperOptions, logger: Logger) {
     this.#store = store;
     this.#jobIds = jobIds;
     this.#options = options;
+    this.#catchUp = isCatchUpNode(options.nodeId);
     this.#logger = logger.child({ component: 'leases', nodeId: options.nodeId });
   }
 
@@ -125,7 +128,7 @@ export class LeaseKeeper {
 
     // A catch-up run leaves soon; the following nodes neither hand it work nor wait for it to take its share.
     const live = Math.max(1, liveNodes.filter((id) => !isCatchUpNode(id)).length);
-    const share = this.#options.catchUp === true ? this.#jobIds.length : Math.ceil(this.#jobIds.length / live);
+    const share = this.#catchUp ? this.#jobIds.length : Math.ceil(this.#jobIds.length / live);
     if (this.#held.size > share) {
       const surplus = this.heldIds().slice(share);
       for (const id of surplus) this.#held.delete(id);

@@ -170,12 +170,8 @@ export async function collect(
           app.store,
           jobs.map((job) => job.id),
           {
-            nodeId: newNodeId({
-              catchUp: options.once,
-              ...(app.config.collect.nodeName === undefined ? {} : { nodeName: app.config.collect.nodeName }),
-            }),
+            nodeId: newNodeId({ catchUp: options.once, nodeName: app.config.collect.nodeName }),
             ttlMs: app.config.collect.leaseTtlSecs * 1000,
-            catchUp: options.once,
           },
           app.logger,
         ),
