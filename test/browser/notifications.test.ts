@@ -6,7 +6,7 @@ import { openApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { AlertFiring } from '../../src/store/detection-store.js';
+import { bruteForceFiring } from '../helpers/firings.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notify-receivers.js';
 import { startLab, type SimulatedLab } from './browser-harness.js';
 
@@ -15,21 +15,6 @@ const USERS = {
   viewer: { name: 'vera@example.com', password: 'viewer-staple-horse-battery' },
 } as const;
 const MINUTE = 60_000;
-
-function firing(user: string, at: number): AlertFiring {
-  return {
-    ruleId: 'zt-brute-force-user',
-    title: 'Brute force against a user',
-    severity: 'high',
-    technique: 'T1110.001',
-    entityKey: user,
-    entity: { user, ip: '192.0.2.7', app: 'Wiki' },
-    summary: `${user} was denied 12 times from 192.0.2.7`,
-    evidence: [{ eventId: `${user}-ev`, eventTime: at }],
-    details: {},
-    suppressMs: 60 * MINUTE,
-  };
-}
 
 /**
  * Notification delivery on the Alerts page, in Debian's chromium against a real `zerotrail serve` whose forwarder
@@ -120,7 +105,10 @@ describe('Notification delivery on the Alerts page', { timeout: 180_000 }, () =>
         fromOffset: 0,
         toOffset: 1,
         state: [],
-        firings: [firing('alice@example.com', now - 5 * MINUTE), firing('bob@example.com', now - 4 * MINUTE)],
+        firings: [
+          bruteForceFiring('alice@example.com', 1, now - 5 * MINUTE),
+          bruteForceFiring('bob@example.com', 1, now - 4 * MINUTE),
+        ],
       });
       expect(result.created).toBe(2);
     } finally {

@@ -11,11 +11,11 @@ import {
   TEST_SOURCE,
   type CollectorEnv,
 } from '../helpers/collector-env.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
 const EVENT_COUNT = 20_000;
 const LEASE_TTL_SECS = 3;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `collect --once` is a node like any other: it collects only the datasets whose leases it holds. It leaves to a
@@ -65,11 +65,16 @@ describe('collect --once shares the datasets through their leases', () => {
     const child = spawnCli(['collect'], env());
     child.stdin?.end();
     followers.push(child);
-    for (const until = Date.now() + 60_000; Date.now() < until; await sleep(100)) {
-      const holder = holderOf(jobId);
-      if (holder !== null && !holder.includes('-once-')) return { child, holder };
-    }
-    throw new Error('the follower never claimed the Access logs lease');
+    let holder: string | null = null;
+    await waitFor(
+      'the follower to claim the Access logs lease',
+      () => {
+        holder = holderOf(jobId);
+        return holder !== null && !holder.includes('-once-');
+      },
+      { timeoutMs: 60_000 },
+    );
+    return { child, holder: holder ?? '' };
   }
 
   it('leaves a followed dataset to its follower, and takes over from a crashed one at once', async () => {

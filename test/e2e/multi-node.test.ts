@@ -12,6 +12,7 @@ import { spawnCli } from '../helpers/cli.js';
 import { expectExactlyOnce, simulatorEnv, storedRawRecords } from '../helpers/collector-env.js';
 import { ensurePostgres, TestSchemas, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
 // Each source is its own simulated account, so every node holds datasets of several accounts when it is killed.
@@ -20,8 +21,6 @@ const EVENTS_PER_SOURCE = 1_200;
 const TOTAL = SOURCES * EVENTS_PER_SOURCE;
 const LEASE_TTL_SECS = 3;
 const DEADLINE_MS = 240_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Three collecting nodes share one PostgreSQL schema and thirty sources. One is killed with SIGKILL in the middle
@@ -64,14 +63,6 @@ describe('three collector nodes on one database', () => {
     (await db.query<{ node_id: string }>(`SELECT DISTINCT node_id FROM leases WHERE node_id IS NOT NULL`)).rows.map(
       (row) => row.node_id,
     );
-
-  async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-    const until = Date.now() + DEADLINE_MS;
-    while (!(await check())) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  }
 
   beforeAll(async () => {
     await ensurePostgres();
@@ -134,19 +125,21 @@ describe('three collector nodes on one database', () => {
     }
 
     // Every node holds some of the datasets, and collection has begun.
-    await waitFor('every node to hold leases', async () => (await holders()).length === 3);
-    await waitFor('the first events', async () => (await storedEvents()) > 0);
+    await waitFor('every node to hold leases', async () => (await holders()).length === 3, { timeoutMs: DEADLINE_MS });
+    await waitFor('the first events', async () => (await storedEvents()) > 0, { timeoutMs: DEADLINE_MS });
     nodes[0]?.kill('SIGKILL');
     const atFirstKill = await storedEvents();
     expect(atFirstKill, 'the first kill landed after the backfill ended').toBeLessThan(TOTAL);
 
-    await waitFor('more events', async () => (await storedEvents()) > atFirstKill);
+    await waitFor('more events', async () => (await storedEvents()) > atFirstKill, { timeoutMs: DEADLINE_MS });
     nodes[1]?.kill('SIGKILL');
     expect(await storedEvents(), 'the second kill landed after the backfill ended').toBeLessThan(TOTAL);
 
     // The survivor takes over every dataset once the dead nodes' leases run out, and catches all of them up.
-    await waitFor('all events', async () => (await storedEvents()) >= TOTAL);
-    await waitFor('the survivor to hold every lease', async () => (await holders()).length === 1);
+    await waitFor('all events', async () => (await storedEvents()) >= TOTAL, { timeoutMs: DEADLINE_MS });
+    await waitFor('the survivor to hold every lease', async () => (await holders()).length === 1, {
+      timeoutMs: DEADLINE_MS,
+    });
     const [survivor] = await holders();
     expect(await count(`SELECT count(*) AS n FROM leases WHERE node_id IS DISTINCT FROM '${survivor}'`)).toBe(0);
 

@@ -14,6 +14,7 @@ import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { simulatorEnv } from '../helpers/collector-env.js';
 import { ensurePostgres, TestSchemas, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
 const EVENTS = 400;
@@ -33,8 +34,6 @@ params:
   group_by: [user]
 summary: '{user} was denied on {app}'
 `;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Node {
   readonly child: ChildProcess;
@@ -84,14 +83,6 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
   const nodeIds = async (sql: string): Promise<string[]> =>
     (await db.query<{ node_id: string }>(sql)).rows.map((row) => row.node_id);
 
-  async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-    const until = Date.now() + DEADLINE_MS;
-    while (!(await check())) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  }
-
   beforeAll(async () => {
     await ensurePostgres();
     url = schemas.url();
@@ -137,7 +128,9 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
     expect(apiKey).toMatch(/^ztk_/);
     const api = startNode(['--role', 'api', '--port', '0'], apiEnv);
     started.push(api);
-    await waitFor('the API node to listen', () => Promise.resolve(api.stderr().includes('Collection is off')));
+    await waitFor('the API node to listen', () => api.stderr().includes('Collection is off'), {
+      timeoutMs: DEADLINE_MS,
+    });
     expect(api.stderr()).toContain('Collection is off (--role api).');
     const base = /serving the API on (\S+)\/api/.exec(api.stderr())?.[1] ?? '';
     const get = async (path: string): Promise<Record<string, unknown>> => {
@@ -168,6 +161,7 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
     await waitFor(
       'every event',
       async () => (await count(`SELECT count(*) AS n FROM events WHERE dataset = 'access_requests'`)) >= EVENTS,
+      { timeoutMs: DEADLINE_MS },
     );
     // While it runs, the collector is the one live node and holds every lease; the API node appears nowhere.
     const holders = await nodeIds('SELECT DISTINCT node_id FROM leases WHERE node_id IS NOT NULL');
@@ -203,10 +197,14 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
     expect(alerts.alerts.every((alert) => alert.ruleId === 'roles-denied-login')).toBe(true);
 
     // Health is cached for a few seconds per node, so the answer from before the collection may stand a while.
-    await waitFor('the source health to show the collection', async () => {
-      const health = (await get('/api/sources'))['sources'] as { datasets: { dataset: string; state: string }[] }[];
-      return health[0]?.datasets.find((dataset) => dataset.dataset === 'access_requests')?.state === 'ok';
-    });
+    await waitFor(
+      'the source health to show the collection',
+      async () => {
+        const health = (await get('/api/sources'))['sources'] as { datasets: { dataset: string; state: string }[] }[];
+        return health[0]?.datasets.find((dataset) => dataset.dataset === 'access_requests')?.state === 'ok';
+      },
+      { timeoutMs: DEADLINE_MS },
+    );
 
     // With the collector gone, the API node alone still asks nothing of Cloudflare.
     await sleep(2_500);

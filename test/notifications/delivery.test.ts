@@ -18,34 +18,16 @@ import {
   startWebhookReceiver,
 } from '../helpers/notify-receivers.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { bruteForceFiring } from '../helpers/firings.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const MIN = 60_000;
 const FAST = { pollMs: 20, backoff: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: Number.POSITIVE_INFINITY } };
 
-function firing(user: string, evidence: number, overrides: Partial<AlertFiring> = {}): AlertFiring {
-  return {
-    ruleId: 'zt-brute-force-user',
-    title: 'Brute force against a user',
-    severity: 'high',
-    technique: 'T1110.001',
-    entityKey: user,
-    entity: { user, ip: '192.0.2.7', app: 'Wiki' },
-    summary: `${user} was denied ${evidence} times from 192.0.2.7`,
-    evidence: Array.from({ length: evidence }, (_, n) => ({ eventId: `${user}-ev-${n}`, eventTime: T0 + n * MIN })),
-    details: {},
-    suppressMs: 60 * MIN,
-    ...overrides,
-  };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// Polled every 20 ms: these tests follow deliveries and wake-ups that take milliseconds.
+const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
+  waitFor(what, check, { timeoutMs: 10_000, pollMs: 20 });
 
 describe('alert notifications from the store queue', () => {
   let dir: ReturnType<typeof makeTempDir>;
@@ -126,7 +108,7 @@ describe('alert notifications from the store queue', () => {
       { type: 'syslog', name: 'siem-tls', host: '127.0.0.1', port: tls.port, ca_file: cert.certFile },
     );
     await until('the targets to start', () => forwarder?.status().every((entry) => entry.state === 'idle') ?? false);
-    await raise(firing('alice@example.com', 3));
+    await raise(bruteForceFiring('alice@example.com', 3, T0));
     await until(
       'every delivery',
       () => json.bodies.length + slack.bodies.length + tcp.messages.length + tls.messages.length === 4,
@@ -175,7 +157,7 @@ describe('alert notifications from the store queue', () => {
     hook.script.push(500, 503);
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
     await until('start', () => status('soc')?.state === 'idle');
-    await raise(firing('bob@example.com', 3));
+    await raise(bruteForceFiring('bob@example.com', 3, T0));
     // The receiver has the body before the sink has its answer; the status follows the answer.
     await until('delivery', () => hook.bodies.length === 1 && status('soc')?.delivered === 1);
     expect(status('soc')).toMatchObject({ delivered: 1, failed: 0, lastError: { code: 'SINK_UNAVAILABLE' } });
@@ -188,7 +170,7 @@ describe('alert notifications from the store queue', () => {
     const port = await freePort();
     startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port, tls: false });
     await until('start', () => status('siem')?.state === 'idle');
-    await raise(firing('carol@example.com', 3), firing('dave@example.com', 4));
+    await raise(bruteForceFiring('carol@example.com', 3, T0), bruteForceFiring('dave@example.com', 4, T0));
     await until('a failed attempt', () => status('siem')?.lastError?.code === 'SINK_UNREACHABLE');
     // The process stops while the collector is still down: nothing was accepted, so the queue keeps both.
     await forwarder?.stop();
@@ -211,7 +193,7 @@ describe('alert notifications from the store queue', () => {
     cleanups.push(tls.close);
     startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port: tls.port });
     await until('start', () => status('siem')?.state === 'idle');
-    await raise(firing('erin@example.com', 3));
+    await raise(bruteForceFiring('erin@example.com', 3, T0));
     await until('the stop', () => status('siem')?.state === 'stopped');
     const error = status('siem')?.lastError;
     expect(error?.code).toBe('SINK_TLS_FAILED');
@@ -229,9 +211,9 @@ describe('alert notifications from the store queue', () => {
     hook.script.push(422);
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
     await until('start', () => status('soc')?.state === 'idle');
-    await raise(firing('frank@example.com', 3));
+    await raise(bruteForceFiring('frank@example.com', 3, T0));
     await until('the refusal', () => status('soc')?.failed === 1);
-    await raise(firing('grace@example.com', 3));
+    await raise(bruteForceFiring('grace@example.com', 3, T0));
     await until('the next delivery', () => hook.bodies.length === 1);
     const failures = await queue.failures('soc');
     expect(failures).toMatchObject([{ target: 'soc', seq: 1, code: 'SINK_REJECTED' }]);
@@ -246,15 +228,15 @@ describe('alert notifications from the store queue', () => {
     cleanups.push(hook.close);
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'high' });
     await until('start', () => status('soc')?.state === 'idle');
-    await raise(firing('heidi@example.com', 3, { severity: 'medium' }));
-    await raise(firing('ivan@example.com', 3));
+    await raise(bruteForceFiring('heidi@example.com', 3, T0, { severity: 'medium' }));
+    await raise(bruteForceFiring('ivan@example.com', 3, T0));
     await until('delivery', () => hook.bodies.length === 1);
     // ivan's alert grows from 3 to 9 events (no notice), then to 12 (past 10: one notice).
-    await raise(firing('ivan@example.com', 9));
-    await raise(firing('ivan@example.com', 12));
+    await raise(bruteForceFiring('ivan@example.com', 9, T0));
+    await raise(bruteForceFiring('ivan@example.com', 12, T0));
     await until('the growth notice', () => hook.bodies.length === 2);
     // heidi's alert rises to high: an escalation notice passes the threshold.
-    await raise(firing('heidi@example.com', 4, { severity: 'high' }));
+    await raise(bruteForceFiring('heidi@example.com', 4, T0, { severity: 'high' }));
     await until('the escalation', () => hook.bodies.length === 3);
     const seen = hook.bodies.map((body) => {
       const typed = body as { type: string; alert: { entity: { user: string }; count: number } };
@@ -273,7 +255,7 @@ describe('alert notifications from the store queue', () => {
     hook.script.push(401);
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
     await until('start', () => status('soc')?.state === 'idle');
-    await raise(firing('judy@example.com', 3));
+    await raise(bruteForceFiring('judy@example.com', 3, T0));
     await until('the stop', () => status('soc')?.state === 'stopped');
     expect(status('soc')?.lastError?.code).toBe('SINK_REJECTED');
     expect(await queue.pending('soc')).toBe(1);
@@ -314,7 +296,7 @@ describe('alert notifications from the store queue', () => {
       expect(await view(SOC)).toMatchObject([{ target: 'soc', state: 'never_started', queued: 0, delivered: 0 }]);
       startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
       await until('start', () => status('soc')?.state === 'idle');
-      await raise(firing('kate@example.com', 3));
+      await raise(bruteForceFiring('kate@example.com', 3, T0));
       await until('delivery', () => hook.bodies.length === 1);
       await until('the stored status', async () => (await view(SOC))[0]?.state === 'idle');
       const [delivered] = await view(SOC);
@@ -337,7 +319,7 @@ describe('alert notifications from the store queue', () => {
       await forwarder?.stop();
       expect(await view(SOC)).toMatchObject([{ state: 'offline', delivered: 1, retries: 2 }]);
       startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
-      await raise(firing('liam@example.com', 3));
+      await raise(bruteForceFiring('liam@example.com', 3, T0));
       await until('the second delivery', () => hook.bodies.length === 2);
       await until('the stored count', async () => (await view(SOC))[0]?.delivered === 2);
       expect(await view(SOC)).toMatchObject([{ state: 'idle', retries: 2, lastError: { code: 'SINK_UNAVAILABLE' } }]);
@@ -347,8 +329,8 @@ describe('alert notifications from the store queue', () => {
       const port = await freePort();
       startForwarder({ type: 'syslog', name: 'siem', host: '127.0.0.1', port, tls: false, min_severity: 'high' });
       await until('start', () => status('siem')?.state === 'idle');
-      await raise(firing('mia@example.com', 3, { severity: 'low' }));
-      await raise(firing('noah@example.com', 3, { severity: 'critical' }));
+      await raise(bruteForceFiring('mia@example.com', 3, T0, { severity: 'low' }));
+      await raise(bruteForceFiring('noah@example.com', 3, T0, { severity: 'critical' }));
       const siem = { name: 'siem', type: 'syslog', minSeverity: 'high' } as const;
       await until('a stored retry', async () => ((await view(siem))[0]?.attempt ?? 0) >= 2);
       const [retrying] = await view(siem);
@@ -376,7 +358,7 @@ describe('alert notifications from the store queue', () => {
       hook.script.push(401);
       startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook`, min_severity: 'low' });
       await until('start', () => status('soc')?.state === 'idle');
-      await raise(firing('olivia@example.com', 3));
+      await raise(bruteForceFiring('olivia@example.com', 3, T0));
       await until('the stored stop', async () => (await view(SOC))[0]?.state === 'stopped');
       await forwarder?.stop();
       expect(await view(SOC)).toMatchObject([

@@ -10,27 +10,22 @@ import { Metrics } from '../../src/core/metrics.js';
 import { Forwarder } from '../../src/pipeline/forwarder.js';
 import { createSink } from '../../src/sinks/sink.js';
 import { webhookTargetSchema } from '../../src/sinks/webhook/config.js';
-import type { AlertFiring } from '../../src/store/detection-store.js';
 import type { NotifyQueue } from '../../src/store/notify-queue.js';
 import { SqliteNotifyQueue } from '../../src/store/sqlite/notify-queue.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notify-receivers.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { bruteForceFiring } from '../helpers/firings.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const MIN = 60_000;
 // The idle poll is far longer than any test runs, so only a wake-up can deliver within the test.
 const HOUR_POLL = { pollMs: 3_600_000 };
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// Polled every 20 ms: these tests follow deliveries and wake-ups that take milliseconds.
+const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
+  waitFor(what, check, { timeoutMs: 10_000, pollMs: 20 });
 
 function denial(n: number): NormalizedEvent {
   return {
@@ -51,21 +46,6 @@ function denial(n: number): NormalizedEvent {
     rayId: null,
     ocsf: { message: 'Cloudflare Access logon denied' },
     raw: {},
-  };
-}
-
-function firing(user: string): AlertFiring {
-  return {
-    ruleId: 'zt-brute-force-user',
-    title: 'Brute force against a user',
-    severity: 'high',
-    technique: 'T1110.001',
-    entityKey: user,
-    entity: { user, ip: '192.0.2.9', app: 'Wiki' },
-    summary: `${user} was denied 12 times from 192.0.2.9`,
-    evidence: [{ eventId: `${user}-ev`, eventTime: T0 }],
-    details: {},
-    suppressMs: 60 * MIN,
   };
 }
 
@@ -100,7 +80,7 @@ describe('the detector wakes the notification forwarder', () => {
       fromOffset: 0,
       toOffset: 1,
       state: [],
-      firings: [firing('bob@example.com')],
+      firings: [bruteForceFiring('bob@example.com', 1, T0)],
     });
     expect(control).toMatchObject({ committed: true, created: 1 });
     await sleep(300);
@@ -182,7 +162,7 @@ describe('the detector wakes the notification forwarder', () => {
       fromOffset: 0,
       toOffset: 1,
       state: [],
-      firings: [firing('a')],
+      firings: [bruteForceFiring('a', 1, T0)],
     });
     forwarder.poke();
     release();
