@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { openBenchSchema } from './postgres-schema.js';
 
 function argument(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -79,25 +80,13 @@ async function openStore() {
     };
   }
   const { PostgresStore } = await load('store/postgres/store.js');
-  const { default: pg } = await import('pg');
-  const schema = `bench_histogram_${process.pid}`;
-  const url = new URL(POSTGRES);
-  url.searchParams.set('schema', schema);
-  const store = await PostgresStore.open({ url: url.toString() });
-  const run = async (sql) => {
-    const client = new pg.Client({ connectionString: POSTGRES });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+  const benchSchema = await openBenchSchema(POSTGRES, 'bench_histogram');
+  const store = await PostgresStore.open({ url: benchSchema.storeUrl });
   return {
     store,
     name: 'PostgreSQL',
-    settle: () => (VACUUM ? run(`VACUUM (ANALYZE) ${schema}.events`) : Promise.resolve()),
-    cleanup: () => run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`),
+    settle: () => (VACUUM ? benchSchema.query(`VACUUM (ANALYZE) ${benchSchema.quoted}.events`) : Promise.resolve()),
+    cleanup: () => benchSchema.drop(),
   };
 }
 

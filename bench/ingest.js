@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { openApp } from '../dist/app.js';
 import { loadConfig } from '../dist/config/load.js';
 import { silentLogger } from '../dist/core/logger.js';
@@ -22,6 +21,7 @@ import { Secret } from '../dist/core/secret.js';
 import { parseQuery } from '../dist/store/query-language.js';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
 import { PostgresStore } from '../dist/store/postgres/store.js';
+import { openBenchSchema } from './postgres-schema.js';
 
 const root = resolve(import.meta.dirname, '..');
 function option(name, fallback) {
@@ -60,13 +60,8 @@ for (let n = 0; n < sources; n += 1) {
 }
 
 const setupDir = mkdtempSync(join(tmpdir(), 'zerotrail-bench-'));
-const schema = `zerotrail_bench_${process.pid}`;
-let databaseUrl;
-if (serverUrl !== undefined) {
-  const url = new URL(serverUrl);
-  url.searchParams.set('schema', schema);
-  databaseUrl = url.toString();
-}
+const benchSchema = serverUrl === undefined ? undefined : await openBenchSchema(serverUrl, 'zerotrail_bench');
+const databaseUrl = benchSchema?.storeUrl;
 const secretKey = randomBytes(32).toString('base64');
 const baseEnv = {
   ...process.env,
@@ -145,14 +140,9 @@ async function storedAccessEvents() {
       database.close();
     }
   }
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
-    return Number((await client.query("SELECT count(*) AS n FROM events WHERE dataset = 'access_requests'")).rows[0].n);
-  } finally {
-    await client.end();
-  }
+  return Number(
+    (await benchSchema.query("SELECT count(*) AS n FROM events WHERE dataset = 'access_requests'")).rows[0].n,
+  );
 }
 
 function procFigures(pid) {
@@ -220,19 +210,17 @@ if (databaseUrl === undefined) {
     .get(Math.floor(stored / 2)).ray_id;
   database.close();
 } else {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
-  stored = Number((await client.query('SELECT count(*) AS n FROM events')).rows[0].n);
+  stored = Number((await benchSchema.query('SELECT count(*) AS n FROM events')).rows[0].n);
   sampleUser = (
-    await client.query(
+    await benchSchema.query(
       'SELECT user_name, count(*) AS n FROM events WHERE user_name IS NOT NULL GROUP BY user_name ORDER BY n DESC LIMIT 1',
     )
   ).rows[0].user_name;
   sampleRay = (
-    await client.query('SELECT ray_id FROM events WHERE ray_id IS NOT NULL LIMIT 1 OFFSET $1', [Math.floor(stored / 2)])
+    await benchSchema.query('SELECT ray_id FROM events WHERE ray_id IS NOT NULL LIMIT 1 OFFSET $1', [
+      Math.floor(stored / 2),
+    ])
   ).rows[0].ray_id;
-  await client.end();
 }
 
 // Read latency through the Store API, as the CLI and the server search: median of 20 runs after one warm-up.
@@ -253,12 +241,7 @@ async function medianMs(queryText) {
 const userTimelineMs = await medianMs(`user:"${sampleUser}"`);
 const rayLookupMs = await medianMs(`ray_id:${sampleRay}`);
 await store.close();
-if (databaseUrl !== undefined) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-  await client.end();
-}
+await benchSchema?.drop();
 rmSync(setupDir, { recursive: true, force: true });
 
 // Each source's token verification is not counted: the setup stored the sources without one.

@@ -21,6 +21,7 @@ import { NORMALIZERS } from '../dist/normalize/registry.js';
 import { parseQuery } from '../dist/store/query-language.js';
 import { PostgresStore } from '../dist/store/postgres/store.js';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
+import { openBenchSchema } from './postgres-schema.js';
 
 function argument(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -229,48 +230,35 @@ const samples = Array.from({ length: RUNS }, () => sampleEvent(endMs - SPAN_MS, 
 const recentSamples = Array.from({ length: RUNS }, () => sampleEvent(endMs - DAY_MS, endMs));
 database.close();
 
-// Opens PostgresStore on a schema of its own, and a plain client for the statements the store does not make.
+// Opens PostgresStore on a schema of its own, beside the bench's client for the statements the store does not make.
 async function openPostgres(serverUrl) {
-  const url = new URL(serverUrl);
-  url.searchParams.delete('schema');
-  const connectionString = url.toString();
-  const where = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
-  const schema = `bench_search_${process.pid}`;
-  const quotedSchema = pg.escapeIdentifier(schema);
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  const sql = (text) => client.query(text);
-  // A schema left by a killed run with the same process id would not be fresh.
-  await sql(`DROP SCHEMA IF EXISTS ${quotedSchema} CASCADE`);
+  const benchSchema = await openBenchSchema(serverUrl, 'bench_search');
   let store;
   try {
-    url.searchParams.set('schema', schema);
-    store = await PostgresStore.open({ url: url.toString() });
-    await sql(`SET search_path TO ${quotedSchema}`);
+    store = await PostgresStore.open({ url: benchSchema.storeUrl });
   } catch (error) {
-    await sql(`DROP SCHEMA IF EXISTS ${quotedSchema} CASCADE`);
-    await client.end();
+    await benchSchema.drop();
     throw error;
   }
   return {
     store,
-    schema,
-    where,
-    sql,
+    schema: benchSchema.schema,
+    where: benchSchema.where,
+    sql: (text) => benchSchema.query(text),
     // The dashboard reads the summary tables beside the events; VACUUM on the partitioned table covers each month.
     tables: ['events', 'summary_hours', 'summary_days', 'summary_first_seen']
-      .map((table) => `${quotedSchema}.${pg.escapeIdentifier(table)}`)
+      .map((table) => `${benchSchema.quoted}.${pg.escapeIdentifier(table)}`)
       .join(', '),
     async close() {
       try {
         await store.close();
-        await sql(`DROP SCHEMA IF EXISTS ${quotedSchema} CASCADE`);
+        await benchSchema.drop();
       } catch (error) {
         // Reported rather than thrown, so it does not hide the error that ended the run.
         process.exitCode = 1;
-        console.error(`could not drop schema ${schema} on ${where} (drop it by hand): ${error.message}`);
-      } finally {
-        await client.end();
+        console.error(
+          `could not drop schema ${benchSchema.schema} on ${benchSchema.where} (drop it by hand): ${error.message}`,
+        );
       }
     },
   };
