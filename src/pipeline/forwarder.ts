@@ -183,7 +183,8 @@ export class Forwarder {
       await this.#resume(run, log);
       await sink.start();
       let offset = await this.#deps.queue.openOffset(sink.id, this.#deps.clock.now());
-      this.#set(run, { offset, state: 'idle' });
+      // 'idle' waits for the first read to find the queue empty, so idle means nothing queued was left unread.
+      this.#set(run, { offset });
       log.info({ offset }, 'Notification target started');
       let storeAttempt = 0;
       while (!signal.aborted) {
