@@ -9,11 +9,12 @@ import { Metrics } from './core/metrics.js';
 import type { Secret } from './core/secret.js';
 import { SecretBox } from './core/secret-box.js';
 import { loadBuiltinRules } from './detect/builtin-rules.js';
-import { Detector } from './detect/detector.js';
+import { Detector, type DetectionRunner } from './detect/detector.js';
 import { loadUserRules } from './detect/user-rules.js';
 import { NORMALIZERS } from './normalize/registry.js';
 import type { Normalizer } from './normalize/schema.js';
 import type { InventoryCache } from './pipeline/inventory-cache.js';
+import { DetectionThread } from './pipeline/detection-thread.js';
 import { Forwarder, type ForwarderOptions } from './pipeline/forwarder.js';
 import type { CollectionJob } from './pipeline/scheduler.js';
 import { createSink } from './sinks/sink.js';
@@ -50,7 +51,7 @@ export interface App {
   readonly clock: Clock;
   readonly metrics: Metrics;
   /** Evaluates detection rules over stored events; collection notifies it after each stored batch. */
-  readonly detector: Detector;
+  readonly detector: DetectionRunner;
   close(): Promise<void>;
 }
 
@@ -61,6 +62,11 @@ export interface OpenAppOptions {
   readonly secretKey?: string | undefined;
   /** ZEROTRAIL_SECRET_KEY_FILE: a key file at another path, so several nodes can be given the same key. */
   readonly secretKeyFile?: string | undefined;
+  /**
+   * 'thread' runs the detector in a worker thread on its own store connection (the binary does, so rules take
+   * the second core); 'inline' (the default) runs it on this thread with this clock, as tests need.
+   */
+  readonly detection?: 'inline' | 'thread';
 }
 
 /**
@@ -72,9 +78,11 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   // Read before the store opens: a broken rule file in <data dir>/rules stops startup with its RULE_INVALID.
   const builtinRules = loadBuiltinRules();
   const rules = [...builtinRules, ...loadUserRules(config.dataDir, builtinRules).map((rule) => rule.definition)];
+  const threaded = options.detection === 'thread';
+  const databasePath = join(config.dataDir, DATABASE_FILE);
   const store =
     config.databaseUrl === undefined
-      ? await SqliteStore.open({ path: join(config.dataDir, DATABASE_FILE), logger: options.logger })
+      ? await SqliteStore.open({ path: databasePath, logger: options.logger, keepAppended: !threaded })
       : await PostgresStore.open({ url: config.databaseUrl, logger: options.logger });
   try {
     await store.migrate();
@@ -85,7 +93,18 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
     await checkSecretKey(store, secrets, config.databaseUrl !== undefined, !migrating);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     const metrics = new Metrics();
-    const detector = new Detector({ store, logger: options.logger, clock: options.clock, metrics }, rules);
+    const detector: DetectionRunner = threaded
+      ? new DetectionThread({
+          data: {
+            dataDir: config.dataDir,
+            databasePath,
+            ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+            logLevel: options.logger.level,
+          },
+          logger: options.logger,
+          metrics,
+        })
+      : new Detector({ store, logger: options.logger, clock: options.clock, metrics }, rules);
     return {
       config,
       store,

@@ -31,6 +31,7 @@ export function createCommandContext(
   io: CliIo,
   globals: () => GlobalOptions,
   clock: Clock = systemClock,
+  detection: 'inline' | 'thread' = 'inline',
 ): CommandContext {
   let logger: Logger | undefined;
   const getLogger = (): Logger => {
@@ -63,6 +64,7 @@ export function createCommandContext(
         clock,
         secretKey: io.env['ZEROTRAIL_SECRET_KEY'],
         secretKeyFile: io.env['ZEROTRAIL_SECRET_KEY_FILE'],
+        detection,
       });
       try {
         return await work(app);

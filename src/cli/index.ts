@@ -33,10 +33,16 @@ export const EXIT_CODES = {
 
 export const VERSION = '0.1.0';
 
-export async function runCli(argv: readonly string[], io: CliIo, clock?: Clock): Promise<number> {
+export interface RunCliOptions {
+  readonly clock?: Clock;
+  /** Where detection runs; the binary gives it a thread of its own (see OpenAppOptions.detection). */
+  readonly detection?: 'inline' | 'thread';
+}
+
+export async function runCli(argv: readonly string[], io: CliIo, options: RunCliOptions = {}): Promise<number> {
   const program = new Command();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const context = createCommandContext(io, globals, clock);
+  const context = createCommandContext(io, globals, options.clock, options.detection);
   program
     .name('zerotrail')
     .description('Collect, keep and investigate Cloudflare Zero Trust logs')

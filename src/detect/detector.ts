@@ -26,6 +26,17 @@ export interface CatchUpResult {
 /** Told after a commit that created or grew alerts, so their notices are in the queue. */
 export type AlertsListener = (committed: { readonly created: number; readonly updated: number }) => void;
 
+/** What collection, the forwarder and the commands use of the detector, whichever thread it runs in. */
+export interface DetectionRunner {
+  /** Asks for a catch-up soon; returns at once. */
+  notify(): void;
+  onAlerts(listener: AlertsListener): () => void;
+  /** Evaluates everything stored after the offset and returns what it did. */
+  catchUp(): Promise<CatchUpResult>;
+  /** Evaluates what was stored since the last pass, then stops. */
+  close(): Promise<void>;
+}
+
 /** The offset name of the one streaming evaluator. */
 export const DETECTION_OFFSET = 'rules';
 const DEFAULT_BATCH = 5_000;
@@ -43,7 +54,7 @@ const RECHECK_MS = 60_000;
  * detection offset, evaluates them, and commits the alerts, the rule state and the new offset in one
  * transaction, so a crash before the commit repeats the step and a crash after it finds the work done.
  */
-export class Detector {
+export class Detector implements DetectionRunner {
   readonly #deps: DetectorDeps;
   readonly #definitions: readonly RuleDefinition[];
   readonly #batch: number;

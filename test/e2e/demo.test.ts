@@ -29,7 +29,7 @@ function startInProcess(
   let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = runCli(args, { stdin: Readable.from([]), stdout, stderr, env, signal }, clock);
+  const exited = runCli(args, { stdin: Readable.from([]), stdout, stderr, env, signal }, { clock });
   return { output: () => ({ stdout: out, stderr: err }), exited };
 }
 

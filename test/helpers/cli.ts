@@ -38,7 +38,7 @@ export async function runInProcess(
       env: { ...options.env },
       signal: options.signal ?? new AbortController().signal,
     },
-    options.clock,
+    options.clock === undefined ? {} : { clock: options.clock },
   );
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

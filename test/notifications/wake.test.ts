@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, startForwarder, type App, type RunningForwarder } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ManualClock } from '../../src/core/clock.js';
-import type { NormalizedEvent } from '../../src/core/event.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { Forwarder } from '../../src/pipeline/forwarder.js';
@@ -15,6 +14,7 @@ import { SqliteNotifyQueue } from '../../src/store/sqlite/notify-queue.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notify-receivers.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { deniedLogin } from '../helpers/events.js';
 import { bruteForceFiring } from '../helpers/firings.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -26,28 +26,6 @@ const HOUR_POLL = { pollMs: 3_600_000 };
 // Polled every 20 ms: these tests follow deliveries and wake-ups that take milliseconds.
 const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
   waitFor(what, check, { timeoutMs: 10_000, pollMs: 20 });
-
-function denial(n: number): NormalizedEvent {
-  return {
-    id: `${String(T0 + n * 10_000).padStart(14, '0')}-${String(n).padStart(6, '0')}`,
-    sourceName: 'cf',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    time: T0 + n * 10_000,
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'failure',
-    user: 'alice@example.com',
-    srcIp: '192.0.2.7',
-    country: 'ru',
-    app: 'wiki.example.com',
-    appUid: 'app-1',
-    idp: 'okta',
-    rayId: null,
-    ocsf: { message: 'Cloudflare Access logon denied' },
-    raw: {},
-  };
-}
 
 type Body = { readonly type: string; readonly alert: { readonly id: string; readonly rule_id: string } };
 
@@ -89,7 +67,7 @@ describe('the detector wakes the notification forwarder', () => {
     // Collection stores a batch and notifies the detector; its commit wakes the forwarder, which then sends
     // everything queued, the waiting alert first.
     await app.store.append(
-      Array.from({ length: 14 }, (_, n) => denial(n)),
+      Array.from({ length: 14 }, (_, n) => deniedLogin(n, T0)),
       { id: 'cf/access_requests', value: { n: 14 } },
     );
     app.detector.notify();

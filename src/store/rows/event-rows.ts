@@ -38,7 +38,7 @@ export function rowToEvent(row: EventRow, ocsfJson: string = row.ocsf): Normaliz
 export function rowToLazyEvent(
   row: Omit<EventRow, 'ocsf' | 'raw'>,
   ocsfJson: () => string,
-  rawJson: string,
+  rawJson: string | (() => string),
 ): NormalizedEvent {
   let ocsf: Record<string, unknown> | undefined;
   let raw: { readonly value: unknown } | undefined;
@@ -63,7 +63,7 @@ export function rowToLazyEvent(
       return ocsf;
     },
     get raw(): unknown {
-      raw ??= { value: JSON.parse(rawJson) as unknown };
+      raw ??= { value: JSON.parse(typeof rawJson === 'string' ? rawJson : rawJson()) as unknown };
       return raw.value;
     },
   };

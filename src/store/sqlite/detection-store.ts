@@ -40,13 +40,12 @@ import { sqliteCode } from './sqlite-code.js';
 const SQL = {
   // Both tiers share one `seq` space that grows with every commit (migration 0002), so "after the offset" is
   // a range scan of each tier's primary key.
-  eventsAfter: `SELECT page.*, body.ocsf, body.raw, fragment.text AS enrichments FROM (
+  eventsAfter: `SELECT * FROM (
       SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?)
       UNION ALL SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events_recent WHERE seq > ? ORDER BY seq LIMIT ?)
-      ORDER BY seq LIMIT ?) AS page
-    JOIN event_bodies AS body ON body.seq = page.seq
-    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id
-    ORDER BY page.seq`,
+      ORDER BY seq LIMIT ?)`,
+  eventBody: `SELECT body.ocsf, body.raw, fragment.text AS enrichments FROM event_bodies AS body
+    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id WHERE body.seq = ?`,
   offset: 'SELECT seq FROM detection_offsets WHERE name = ?',
   upsertOffset: `INSERT INTO detection_offsets (name, seq, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
@@ -83,10 +82,18 @@ const SQL = {
 // reads them back from the tables.
 const MAX_REMEMBERED_EVENTS = 10_000;
 
-interface SequencedRow extends EventRow {
+interface SequencedRow extends Omit<EventRow, 'ocsf' | 'raw'> {
   readonly seq: number;
+}
+
+interface BodyRow {
+  readonly ocsf: string;
+  readonly raw: string;
   readonly enrichments: string | null;
 }
+
+// A body retention deleted between the read of its row and its first use: the event is gone, its documents empty.
+const MISSING_BODY: BodyRow = { ocsf: '{}', raw: 'null', enrichments: null };
 
 /**
  * The detection half of the SQLite store: alerts, their evidence and history, rule state, the detection offset
@@ -114,10 +121,23 @@ export class SqliteDetectionStore implements DetectionStore {
     const rows = this.#run('read events to evaluate', () =>
       this.#statement(SQL.eventsAfter).all(afterSeq, n, afterSeq, n, n),
     ) as SequencedRow[];
-    return rows.map((row) => ({
-      seq: row.seq,
-      event: rowToLazyEvent(row, () => joinOcsfBody(row.ocsf, row.enrichments), row.raw),
-    }));
+    // Rules read the columns of every event and the documents of few: a batch holds the documents only of the
+    // events a rule looked into, so it stays small and dies young instead of filling the old generation.
+    return rows.map((row) => {
+      let body: BodyRow | undefined;
+      const bodyOf = (): BodyRow =>
+        (body ??=
+          (this.#run('read an event body to evaluate', () => this.#statement(SQL.eventBody).get(row.seq)) as
+            BodyRow | undefined) ?? MISSING_BODY);
+      return {
+        seq: row.seq,
+        event: rowToLazyEvent(
+          row,
+          () => joinOcsfBody(bodyOf().ocsf, bodyOf().enrichments),
+          () => bodyOf().raw,
+        ),
+      };
+    });
   }
 
   /**

@@ -64,6 +64,11 @@ export interface SqliteStoreOptions {
    * table in one transaction. Larger is faster to append and slower to search among the newest events.
    */
   readonly mergeThreshold?: number;
+  /**
+   * Whether this connection keeps what it appended for a detector reading through it. False when the detector
+   * runs on a connection of its own (another thread), which would never read them.
+   */
+  readonly keepAppended?: boolean;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -99,6 +104,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   // What the write transaction in progress appended, as stored: for the detector and the dashboard summary.
   #appended: SequencedEvent[] = [];
   #appendedSummary: SummaryEventRow[] = [];
+  readonly #keepAppended: boolean;
   readonly #summary = new HourlySummary((sql) => this.#statement(sql));
   readonly #leases: LeaseStore;
   #closed = false;
@@ -111,6 +117,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     this.#clock = options.clock ?? systemClock;
     this.#deleteChunkSize = options.deleteChunkSize ?? DEFAULT_DELETE_CHUNK;
     this.#mergeThreshold = options.mergeThreshold ?? DEFAULT_MERGE_THRESHOLD;
+    this.#keepAppended = options.keepAppended ?? true;
     this.#leases = new SqliteLeaseStore(() => this.#open(), this.#clock);
   }
 
@@ -289,7 +296,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       const rawJson = JSON.stringify(event.raw) ?? 'null';
       insertBody.run(seq, body.text, rawJson, fragmentId);
       inserted += 1;
-      this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
+      if (this.#keepAppended) this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
       if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
     }
     return inserted;

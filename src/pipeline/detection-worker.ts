@@ -1,0 +1,94 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino, type Logger } from 'pino';
+import { systemClock } from '../core/clock.js';
+import { REDACT_PATHS } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { loadBuiltinRules } from '../detect/builtin-rules.js';
+import { Detector } from '../detect/detector.js';
+import { loadUserRules } from '../detect/user-rules.js';
+import { PostgresStore } from '../store/postgres/store.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import type { Store } from '../store/store.js';
+import {
+  detectionWorkerDataSchema,
+  hostMessageSchema,
+  type WorkerMessage,
+  type DetectionWorkerData,
+} from './detection-thread-protocol.js';
+
+// The detection thread's entry: it runs the one Detector of its process on its own connection to the store, so
+// rule evaluation takes the second core instead of the collector's.
+const port = parentPort;
+if (port === null) throw new Error('detection-worker.js runs only as a worker thread');
+
+function send(message: WorkerMessage): void {
+  port?.postMessage(message);
+}
+
+/** Counts where they are shown: the host adds each increment to its process's metrics. */
+class RelayedMetrics extends Metrics {
+  override increment(name: string, labels: Readonly<Record<string, string>> = {}, by = 1): void {
+    super.increment(name, labels, by);
+    send({ type: 'metric', name, labels: { ...labels }, by });
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function openStore(data: DetectionWorkerData, logger: Logger): Promise<Store> {
+  return data.databaseUrl === undefined
+    ? SqliteStore.open({ path: data.databasePath, logger })
+    : PostgresStore.open({ url: data.databaseUrl, logger, poolSize: 2 });
+}
+
+async function run(): Promise<void> {
+  const data = detectionWorkerDataSchema.parse(workerData);
+  // Log lines go to the host, which writes them through its own logger and destination.
+  const logger = pino(
+    { level: data.logLevel, base: null, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
+    { write: (line: string) => send({ type: 'log', line }) },
+  );
+  const builtin = loadBuiltinRules();
+  const rules = [...builtin, ...loadUserRules(data.dataDir, builtin).map((rule) => rule.definition)];
+  const store = await openStore(data, logger);
+  const detector = new Detector({ store, logger, clock: systemClock, metrics: new RelayedMetrics() }, rules);
+  detector.onAlerts((committed) => send({ type: 'alerts', ...committed }));
+  port?.on('message', (raw: unknown) => {
+    const message = hostMessageSchema.parse(raw);
+    switch (message.type) {
+      case 'notify':
+        detector.notify();
+        return;
+      case 'catch-up':
+        detector.catchUp().then(
+          (result) => send({ type: 'caught-up', id: message.id, result }),
+          (error: unknown) => send({ type: 'caught-up', id: message.id, error: errorText(error) }),
+        );
+        return;
+      case 'close':
+        // The last pass runs before the store closes; the thread then ends with nothing left to do.
+        detector
+          .close()
+          .then(() => store.close())
+          .then(
+            () => {
+              send({ type: 'closed' });
+              port?.close();
+            },
+            (error: unknown) => {
+              send({ type: 'closed', error: errorText(error) });
+              port?.close();
+            },
+          );
+        return;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+run().catch((error: unknown) => {
+  send({ type: 'failed', error: errorText(error) });
+  port.close();
+});
