@@ -10,6 +10,7 @@ import { Metrics } from '../core/metrics.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { loadBuiltinRules } from './builtin-rules.js';
 import { Detector } from './detector.js';
+import { deniedAccess } from '../../test/helpers/events.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-detect-'));
 let counter = 0;
@@ -23,26 +24,7 @@ const RULES = loadBuiltinRules();
 let seq = 0;
 function access(overrides: Partial<NormalizedEvent> & { time: number }): NormalizedEvent {
   seq += 1;
-  const id = `${String(overrides.time).padStart(14, '0')}-${String(seq).padStart(6, '0')}`;
-  return {
-    id,
-    sourceName: 'cf',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'failure',
-    user: 'alice@example.com',
-    srcIp: '203.0.113.7',
-    country: 'ru',
-    app: 'wiki.example.com',
-    appUid: 'app-1',
-    idp: 'okta',
-    rayId: null,
-    ocsf: { message: 'Cloudflare Access logon denied' },
-    raw: {},
-    ...overrides,
-  };
+  return deniedAccess(overrides, seq);
 }
 
 function denials(

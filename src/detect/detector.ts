@@ -37,6 +37,24 @@ export interface DetectionRunner {
   close(): Promise<void>;
 }
 
+/** Tells each listener of a commit that created or grew alerts; one that throws is counted and logged. */
+export function tellAlertListeners(
+  listeners: Iterable<AlertsListener>,
+  committed: { readonly created: number; readonly updated: number },
+  metrics: Metrics,
+  log: Logger,
+): void {
+  for (const listener of listeners) {
+    try {
+      listener(committed);
+    } catch (error) {
+      // The alerts are committed either way; a listener only shortens the wait of whoever reads them.
+      metrics.increment('detect_alert_listeners_failed_total');
+      log.warn({ err: error }, 'Alert listener failed');
+    }
+  }
+}
+
 /** The offset name of the one streaming evaluator. */
 export const DETECTION_OFFSET = 'rules';
 const DEFAULT_BATCH = 5_000;
@@ -208,15 +226,7 @@ export class Detector implements DetectionRunner {
   }
 
   #alertsCommitted(created: number, updated: number): void {
-    for (const listener of this.#alertListeners) {
-      try {
-        listener({ created, updated });
-      } catch (error) {
-        // The alerts are committed either way; a listener only shortens the wait of whoever reads them.
-        this.#deps.metrics.increment('detect_alert_listeners_failed_total');
-        this.#log.warn({ err: error }, 'Alert listener failed');
-      }
-    }
+    tellAlertListeners(this.#alertListeners, { created, updated }, this.#deps.metrics, this.#log);
   }
 
   // State for a batch: committed texts from the cache, the rest read from the store and remembered.

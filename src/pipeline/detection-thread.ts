@@ -1,7 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger, Level } from 'pino';
 import type { Metrics } from '../core/metrics.js';
-import type { AlertsListener, CatchUpResult, DetectionRunner } from '../detect/detector.js';
+import {
+  tellAlertListeners,
+  type AlertsListener,
+  type CatchUpResult,
+  type DetectionRunner,
+} from '../detect/detector.js';
 import {
   workerMessageSchema,
   type DetectionWorkerData,
@@ -140,7 +145,12 @@ export class DetectionThread implements DetectionRunner {
         this.#ended(worker, message.error);
         return;
       case 'alerts':
-        this.#alerts(message.created, message.updated);
+        tellAlertListeners(
+          this.#listeners,
+          { created: message.created, updated: message.updated },
+          this.#options.metrics,
+          this.#log,
+        );
         return;
       case 'caught-up':
         this.#settle(message.id, message.result, message.error);
@@ -187,17 +197,6 @@ export class DetectionThread implements DetectionRunner {
     if (worker === null) return;
     if (this.#pending.size > 0 || this.#closing !== null) worker.ref();
     else worker.unref();
-  }
-
-  #alerts(created: number, updated: number): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener({ created, updated });
-      } catch (error) {
-        this.#options.metrics.increment('detect_alert_listeners_failed_total');
-        this.#log.warn({ err: error }, 'Alert listener failed');
-      }
-    }
   }
 
   #relayLog(line: string): void {

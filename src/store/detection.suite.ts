@@ -4,32 +4,26 @@ import type { NormalizedEvent } from '../core/event.js';
 import { isAppError } from '../core/errors.js';
 import type { AlertFiring } from './detection-store.js';
 import type { Store } from './store.js';
+import { deniedAccess } from '../../test/helpers/events.js';
 
 const T0 = Date.UTC(2024, 4, 6, 8, 0, 0);
 const MIN = 60_000;
 
 function event(n: number, overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
   const time = T0 + n * MIN;
-  return {
-    id: `${time.toString(16).padStart(12, '0')}-det-${String(n).padStart(4, '0')}`,
-    time,
-    sourceName: 'cf-main',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'failure',
-    user: 'alice@example.com',
-    srcIp: '203.0.113.7',
-    country: 'RU',
-    app: 'Wiki',
-    appUid: 'app-1',
-    idp: 'okta',
-    rayId: null,
-    ocsf: { class_uid: 3002, message: `event ${n}` },
-    raw: { n },
-    ...overrides,
-  };
+  return deniedAccess(
+    {
+      id: `${time.toString(16).padStart(12, '0')}-det-${String(n).padStart(4, '0')}`,
+      time,
+      sourceName: 'cf-main',
+      country: 'RU',
+      app: 'Wiki',
+      ocsf: { class_uid: 3002, message: `event ${n}` },
+      raw: { n },
+      ...overrides,
+    },
+    n,
+  );
 }
 
 function firing(evidence: readonly number[], overrides: Partial<AlertFiring> = {}): AlertFiring {

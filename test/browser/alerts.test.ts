@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { startLab, type BrowserLab, type PageWatch } from './browser-harness.js';
+import { deniedWithRay } from '../helpers/events.js';
 
 const USERS = {
   admin: { name: 'ada@example.com', password: 'correct-horse-battery-staple' },
@@ -18,27 +19,8 @@ const ALICE = 'alice@example.com';
 const HOSTILE_USER = '<img src=x onerror=alert("user")>@example.com';
 const HOSTILE_APP = 'javascript:alert("app")';
 
-function denied(n: number, time: number, user: string, app: string): NormalizedEvent {
-  return {
-    id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '0')}`,
-    time,
-    sourceName: 'cf',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'failure',
-    user,
-    srcIp: '203.0.113.7',
-    country: 'RU',
-    app,
-    appUid: null,
-    idp: 'okta',
-    rayId: `ray${n}`,
-    ocsf: {},
-    raw: {},
-  };
-}
+const denied = (n: number, time: number, user: string, app: string): NormalizedEvent =>
+  deniedWithRay(n, time, user, app);
 
 /**
  * Alerts and rules in Debian's chromium against a real `zerotrail serve`: denied logins stored through the store

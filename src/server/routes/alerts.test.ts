@@ -2,30 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { Role } from '../../store/auth-store.js';
 import { login, startServerFixture, type ServerFixture } from '../server-fixture.suite.js';
+import { deniedWithRay } from '../../../test/helpers/events.js';
 
 const MINUTE = 60_000;
 
-function denied(n: number, time: number, user: string): NormalizedEvent {
-  return {
-    id: `${time.toString(16).padStart(12, '0')}${String(n).padStart(20, '0')}`,
-    time,
-    sourceName: 'cf',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'failure',
-    user,
-    srcIp: '203.0.113.7',
-    country: 'RU',
-    app: 'Wiki',
-    appUid: null,
-    idp: 'okta',
-    rayId: `ray${n}`,
-    ocsf: {},
-    raw: {},
-  };
-}
+const denied = (n: number, time: number, user: string): NormalizedEvent => deniedWithRay(n, time, user);
 
 interface AlertJson {
   readonly id: string;
