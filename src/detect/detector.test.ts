@@ -213,6 +213,42 @@ describe('Detector with the built-in rules', () => {
       expect(alertsTogether).toEqual((await alertsOf('zt-brute-force-user')).map((alert) => alert.count));
     });
 
+    it('reads rule state back from the store once its cache outgrows the budget, and judges the same', async () => {
+      const turns = [0, 1, 2, 3].map((turn) => denials(7, T0 + turn * 70_000, 10_000));
+      // Counts the state reads that reach the store, for the detector on the store of the moment.
+      const counted = (reads: { n: number }) => ({
+        ...deps(),
+        store: new Proxy(store, {
+          get(target, property) {
+            const value: unknown = Reflect.get(target, property, target);
+            if (property === 'detectionState') reads.n += 1;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+      });
+      const run = async (options: { maxCachedStateChars?: number }) => {
+        const reads = { n: 0 };
+        const detector = new Detector(counted(reads), RULES, options);
+        for (const events of turns) {
+          await append(events);
+          await detector.catchUp();
+        }
+        const state = await store.detectionState('zt-brute-force-user', ['alice@example.com']);
+        const alerts = (await alertsOf('zt-brute-force-user')).map((alert) => alert.count);
+        return { reads: reads.n, state, alerts };
+      };
+      const cached = await run({});
+      await store.close();
+      path = join(dir, `detect-${counter++}.db`);
+      store = await SqliteStore.open({ path, clock });
+      await store.migrate();
+      const starved = await run({ maxCachedStateChars: 1 });
+      expect(starved.reads).toBeGreaterThan(cached.reads);
+      expect(starved.state).toEqual(cached.state);
+      expect(starved.alerts).toEqual(cached.alerts);
+      expect(cached.alerts.length).toBeGreaterThan(0);
+    });
+
     it('a commit from a stale offset is refused and changes nothing', async () => {
       await append(denials(14, T0, 10_000));
       await new Detector(deps(), RULES).catchUp();

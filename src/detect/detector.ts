@@ -61,8 +61,11 @@ const DEFAULT_BATCH = 5_000;
 // After a run, the next starts no sooner than this: during a backfill each run then covers several pages, and
 // per-entity state is read and written once per run instead of once per page.
 const DEFAULT_MIN_INTERVAL_MS = 500;
-// Committed state texts kept between runs; beyond this many the cache starts over.
+// Committed state texts kept between runs; beyond this many, or this many characters in all, the cache starts
+// over. A key's state runs to kilobytes (an impossible-travel key keeps up to 50 sign-ins), so the count alone
+// would let an organisation with many users hold a gigabyte here.
 const MAX_CACHED_STATES = 200_000;
+const MAX_CACHED_STATE_CHARS = 32 * 1024 * 1024;
 // Events stored by other paths than the log runner (inventory change events) are picked up at least this often
 // once collection has started.
 const RECHECK_MS = 60_000;
@@ -88,6 +91,8 @@ export class Detector implements DetectionRunner {
   /** Rule state as committed at `#cachedAtOffset`, by rule and key; null for a key known to hold nothing. */
   #stateCache = new Map<string, Map<string, string | null>>();
   #cachedStates = 0;
+  #cachedStateChars = 0;
+  readonly #maxCachedStateChars: number;
   #cachedAtOffset: number | undefined;
   /** The stored rules' text last parsed, and what it gave: rules added through the API run from the next step on. */
   #storedRulesText: string | undefined;
@@ -97,12 +102,13 @@ export class Detector implements DetectionRunner {
   constructor(
     deps: DetectorDeps,
     definitions: readonly RuleDefinition[],
-    options: { readonly batch?: number; readonly minIntervalMs?: number } = {},
+    options: { readonly batch?: number; readonly minIntervalMs?: number; readonly maxCachedStateChars?: number } = {},
   ) {
     this.#deps = deps;
     this.#definitions = definitions;
     this.#batch = options.batch ?? DEFAULT_BATCH;
     this.#minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
+    this.#maxCachedStateChars = options.maxCachedStateChars ?? MAX_CACHED_STATE_CHARS;
     this.#log = deps.logger.child({ component: 'detect', id: DETECTION_OFFSET });
   }
 
@@ -250,19 +256,24 @@ export class Detector implements DetectionRunner {
   }
 
   #cacheState(ruleId: string, key: string, text: string | null): void {
-    if (this.#cachedStates >= MAX_CACHED_STATES) this.#clearStateCache();
+    if (this.#cachedStates >= MAX_CACHED_STATES || this.#cachedStateChars >= this.#maxCachedStateChars) {
+      this.#clearStateCache();
+    }
     let byKey = this.#stateCache.get(ruleId);
     if (byKey === undefined) {
       byKey = new Map();
       this.#stateCache.set(ruleId, byKey);
     }
-    if (!byKey.has(key)) this.#cachedStates += 1;
+    const previous = byKey.get(key);
+    if (previous === undefined) this.#cachedStates += 1;
+    this.#cachedStateChars += (text?.length ?? 0) - (previous?.length ?? 0);
     byKey.set(key, text);
   }
 
   #clearStateCache(): void {
     this.#stateCache = new Map();
     this.#cachedStates = 0;
+    this.#cachedStateChars = 0;
     this.#cachedAtOffset = undefined;
   }
 
