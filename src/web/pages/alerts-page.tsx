@@ -309,25 +309,29 @@ function AlertDetailView({
   const [comment, setComment] = useState('');
   const canChange = user.role === 'admin' || user.role === 'analyst';
 
-  const load = useCallback(() => {
-    client.getAlert(id).then(
-      (answer) => {
-        setDetail(answer);
-        setError(null);
-      },
-      (failure: unknown) => setError(messageOf(failure, 'The alert could not be loaded.')),
-    );
-  }, [client, id]);
-  useEffect(load, [load]);
+  const load = useCallback(
+    (): Promise<void> =>
+      client.getAlert(id).then(
+        (answer) => {
+          setDetail(answer);
+          setError(null);
+        },
+        (failure: unknown) => setError(messageOf(failure, 'The alert could not be loaded.')),
+      ),
+    [client, id],
+  );
+  useEffect(() => {
+    void load();
+  }, [load]);
 
   const act = (work: () => Promise<void>, done: string): void => {
     setBusy(true);
     work().then(
-      () => {
+      async () => {
+        // The notice comes with the changed alert, so it never stands beside the status from before the change.
+        await load();
         setBusy(false);
         setNotice(done);
-        setError(null);
-        load();
       },
       (failure: unknown) => {
         setBusy(false);
