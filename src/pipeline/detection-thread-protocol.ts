@@ -21,7 +21,6 @@ const catchUpResultSchema = z.object({ events: z.number(), created: z.number(), 
 
 /** From the thread to the host. */
 export const workerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('failed'), error: z.string() }),
   z.object({ type: z.literal('alerts'), created: z.number(), updated: z.number() }),
   z.object({

@@ -45,8 +45,6 @@ export class DetectionThread implements DetectionRunner {
   readonly #listeners = new Set<AlertsListener>();
   readonly #pending = new Map<number, PendingCatchUp>();
   #worker: Worker | null = null;
-  #ready = false;
-  #queued: HostMessage[] = [];
   #nextId = 1;
   #failedAt = -Infinity;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -87,8 +85,7 @@ export class DetectionThread implements DetectionRunner {
     const worker = this.#worker;
     if (worker === null) return;
     worker.ref();
-    if (this.#ready) worker.postMessage({ type: 'close' } satisfies HostMessage);
-    else this.#queued.push({ type: 'close' });
+    worker.postMessage({ type: 'close' } satisfies HostMessage);
     await this.#exited;
   }
 
@@ -100,10 +97,8 @@ export class DetectionThread implements DetectionRunner {
       return;
     }
     this.#refWhileWaiting();
-    if (this.#ready) worker.postMessage(message);
-    else if (message.type !== 'notify' || !this.#queued.some((queued) => queued.type === 'notify')) {
-      this.#queued.push(message);
-    }
+    // The thread's port keeps what is posted before it listens (while it opens its store) and hands it on then.
+    worker.postMessage(message);
   }
 
   #start(): Worker | null {
@@ -117,7 +112,6 @@ export class DetectionThread implements DetectionRunner {
     }
     const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, { workerData: this.#options.data });
     this.#worker = worker;
-    this.#ready = false;
     this.#exited = new Promise<void>((resolve) => {
       worker.on('exit', (code) => {
         this.#ended(worker, code === 0 ? undefined : `the detection thread exited with code ${code}`);
@@ -137,10 +131,6 @@ export class DetectionThread implements DetectionRunner {
     }
     const message: WorkerMessage = parsed.data;
     switch (message.type) {
-      case 'ready':
-        this.#ready = true;
-        for (const queued of this.#queued.splice(0)) worker.postMessage(queued);
-        return;
       case 'failed':
         this.#ended(worker, message.error);
         return;
@@ -171,8 +161,6 @@ export class DetectionThread implements DetectionRunner {
   #ended(worker: Worker, reason: string | undefined): void {
     if (this.#worker !== worker) return;
     this.#worker = null;
-    this.#ready = false;
-    this.#queued = [];
     if (reason !== undefined && this.#closing === null) {
       this.#failedAt = Date.now();
       this.#options.metrics.increment('detect_thread_failures_total');

@@ -85,7 +85,6 @@ async function run(): Promise<void> {
         return;
     }
   });
-  send({ type: 'ready' });
 }
 
 run().catch((error: unknown) => {
