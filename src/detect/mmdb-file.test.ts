@@ -70,6 +70,25 @@ describe('MmdbFile', () => {
     file.close();
   });
 
+  it("reads in place through another reader's data section of the same file, and not through another file's", () => {
+    const first = new MmdbFile(IPV4);
+    const sharing = new MmdbFile(IPV4, first.dataSection);
+    expect(sharing.dataSection).toBe(first.dataSection);
+    for (const address of ['8.8.8.8', '81.2.69.142', '1.1.1.1']) expect(sharing.get(address)).toEqual(first.get(address));
+
+    const other = new MmdbFile(IPV6);
+    const refusing = new MmdbFile(IPV4, other.dataSection);
+    expect(refusing.dataSection).not.toBe(other.dataSection);
+    expect(refusing.get('8.8.8.8')).toEqual(first.get('8.8.8.8'));
+
+    // Same length, other bytes: a section of the right size but not of this file is read again from the file.
+    const forged = new SharedArrayBuffer(first.dataSection.byteLength);
+    const forgedReader = new MmdbFile(IPV4, forged);
+    expect(forgedReader.dataSection).not.toBe(forged);
+    expect(forgedReader.get('8.8.8.8')).toEqual(first.get('8.8.8.8'));
+    for (const reader of [first, sharing, other, refusing, forgedReader]) reader.close();
+  });
+
   it('refuses a file that is not a MaxMind DB, naming it', () => {
     const path = join(dir, 'not.mmdb');
     writeFileSync(path, 'hello'.repeat(1000));

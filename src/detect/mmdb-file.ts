@@ -21,14 +21,20 @@ function defaultMember<T>(imported: unknown): T {
 const Decoder = defaultMember<DecoderClass>(decoderModule);
 const ip = defaultMember<{ parse(address: string): number[] | Buffer }>(ipModule);
 
+// Bytes of each end of a handed-over data section compared with the file, so a section of another file is refused.
+const SECTION_CHECK_BYTES = 4096;
+
 /**
  * A MaxMind DB file read in place: the search tree (two thirds of a city dataset, 44 MB for IPv4 alone) stays
  * on disk and is read a page at a time, and only the data section is held in memory. Reading the whole file
  * into memory, as mmdb-lib's Reader needs, cost the collector 60 MB of RSS for IPv4 and 68 MB more for IPv6.
- * Decoding the records is left to mmdb-lib.
+ * The data section (19 MB for IPv4) is shared memory, so that another thread reading the same file can use it
+ * instead of a copy of its own. Decoding the records is left to mmdb-lib.
  */
 export class MmdbFile {
   readonly metadata: Metadata;
+  /** The data section, for another thread's reader of the same file. */
+  readonly dataSection: SharedArrayBuffer;
   readonly #fd: number;
   readonly #decoder: { decodeFast(offset: number): { value: unknown } };
   // Tree pages by page number, each at its slot in one fixed buffer, so lookups make no garbage.
@@ -37,7 +43,8 @@ export class MmdbFile {
   readonly #straddling = Buffer.alloc(8);
   readonly #ipv4StartNode: number;
 
-  constructor(path: string) {
+  /** `dataSection` is another reader's section of the same file; one that does not match the file is not used. */
+  constructor(path: string, dataSection?: SharedArrayBuffer) {
     this.#fd = openSync(path, 'r');
     try {
       const size = fstatSync(this.#fd).size;
@@ -49,8 +56,12 @@ export class MmdbFile {
       const dataStart = this.metadata.searchTreeSize + DATA_SECTION_SEPARATOR_BYTES;
       const dataEnd = tailStart + marker;
       if (dataEnd < dataStart) throw new Error(`${path} is truncated: its data section is missing`);
+      this.dataSection =
+        dataSection !== undefined && this.#matches(dataSection, dataStart, dataEnd)
+          ? dataSection
+          : this.#readShared(dataStart, dataEnd - dataStart);
       // Pointers inside the data are relative to its start, so a buffer of the data alone decodes from offset 0.
-      this.#decoder = new Decoder(this.#read(dataStart, dataEnd - dataStart), 0);
+      this.#decoder = new Decoder(Buffer.from(this.dataSection), 0);
       this.#ipv4StartNode = this.#findIpv4Start();
     } catch (error) {
       closeSync(this.#fd);
@@ -125,6 +136,24 @@ export class MmdbFile {
       done += read;
     }
     return done;
+  }
+
+  #readShared(position: number, length: number): SharedArrayBuffer {
+    const section = new SharedArrayBuffer(length);
+    const read = this.#readInto(Buffer.from(section), 0, length, position);
+    if (read < length) throw new Error(`the file ended ${length - read} bytes into its data section`);
+    return section;
+  }
+
+  #matches(section: SharedArrayBuffer, dataStart: number, dataEnd: number): boolean {
+    const length = dataEnd - dataStart;
+    if (section.byteLength !== length) return false;
+    const checked = Math.min(SECTION_CHECK_BYTES, length);
+    const bytes = Buffer.from(section);
+    return (
+      this.#read(dataStart, checked).equals(bytes.subarray(0, checked)) &&
+      this.#read(dataEnd - checked, checked).equals(bytes.subarray(length - checked))
+    );
   }
 
   #read(position: number, length: number): Buffer {

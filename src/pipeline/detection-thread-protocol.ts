@@ -9,6 +9,14 @@ export const detectionWorkerDataSchema = z.object({
 });
 export type DetectionWorkerData = z.infer<typeof detectionWorkerDataSchema>;
 
+/** The starting data as the thread receives it: with the host's IP dataset sections, shared rather than copied. */
+export const detectionWorkerStartSchema = detectionWorkerDataSchema.extend({
+  geolocation: z.object({
+    ipv4: z.instanceof(SharedArrayBuffer).optional(),
+    ipv6: z.instanceof(SharedArrayBuffer).optional(),
+  }),
+});
+
 /** From the host to the thread. */
 export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('notify') }),

@@ -7,6 +7,7 @@ import {
   type CatchUpResult,
   type DetectionRunner,
 } from '../detect/detector.js';
+import { shareGeolocation } from '../detect/geolocation.js';
 import {
   workerMessageSchema,
   type DetectionWorkerData,
@@ -110,7 +111,9 @@ export class DetectionThread implements DetectionRunner {
       }, wait).unref();
       return null;
     }
-    const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, { workerData: this.#options.data });
+    const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, {
+      workerData: { ...this.#options.data, geolocation: shareGeolocation() },
+    });
     this.#worker = worker;
     this.#exited = new Promise<void>((resolve) => {
       worker.on('exit', (code) => {

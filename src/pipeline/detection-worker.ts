@@ -5,12 +5,13 @@ import { REDACT_PATHS } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { loadBuiltinRules } from '../detect/builtin-rules.js';
 import { Detector } from '../detect/detector.js';
+import { adoptGeolocation } from '../detect/geolocation.js';
 import { loadUserRules } from '../detect/user-rules.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/store.js';
 import {
-  detectionWorkerDataSchema,
+  detectionWorkerStartSchema,
   hostMessageSchema,
   type WorkerMessage,
   type DetectionWorkerData,
@@ -44,7 +45,8 @@ async function openStore(data: DetectionWorkerData, logger: Logger): Promise<Sto
 }
 
 async function run(): Promise<void> {
-  const data = detectionWorkerDataSchema.parse(workerData);
+  const data = detectionWorkerStartSchema.parse(workerData);
+  adoptGeolocation(data.geolocation);
   // Log lines go to the host, which writes them through its own logger and destination.
   const logger = pino(
     { level: data.logLevel, base: null, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
