@@ -38,9 +38,12 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// The thread reads events just written, in order, and the state of a few keys: a small page cache serves that.
+const DETECTION_CACHE_KIB = 4096;
+
 async function openStore(data: DetectionWorkerData, logger: Logger): Promise<Store> {
   return data.databaseUrl === undefined
-    ? SqliteStore.open({ path: data.databasePath, logger })
+    ? SqliteStore.open({ path: data.databasePath, logger, cacheKib: DETECTION_CACHE_KIB })
     : PostgresStore.open({ url: data.databaseUrl, logger, poolSize: 2 });
 }
 

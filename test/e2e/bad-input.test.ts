@@ -104,6 +104,21 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(removed.code).toBe(4);
   });
 
+  it('suggests the command meant by a mistyped name, and the help lists every command wherever it is asked for', async () => {
+    const mistyped = await runInProcess(['--log-level', 'warn', 'colect', '--once'], { env: setup.env });
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.stderr).toContain("error[CLI_USAGE]: unknown command 'colect'");
+    expect(mistyped.stderr).toContain('Did you mean collect?');
+    const commands = ['source', 'collect', 'search', 'alerts', 'rules', 'serve', 'demo', 'store', 'apikey'];
+    for (const args of [['--help'], ['--help', 'collect'], ['help']]) {
+      const help = await runInProcess(args, { env: setup.env });
+      expect(help.code, args.join(' ')).toBe(0);
+      for (const command of commands) expect(help.stdout, args.join(' ')).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    const collectHelp = await runInProcess(['--data-dir', setup.dataDir, 'collect', '--help'], { env: setup.env });
+    expect(collectHelp.stdout).toContain('Usage: zerotrail collect [options]');
+  });
+
   it('rejects wrong types in flags and configuration with the path of each problem', async () => {
     const flag = await runInProcess(['search', '--limit', 'many'], { env: setup.env });
     expect(flag.code).toBe(2);

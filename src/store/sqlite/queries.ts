@@ -19,10 +19,6 @@ export const SQL = {
   // indexes of `events`, which land on random pages; a cache miss there reads and writes a whole page, so
   // small pages win: at 1M events 4 KiB pages stored about a fifth more events per second than 16 KiB ones.
   pragmaPageSize: 'page_size = 4096',
-  // 16 MiB of page cache (negative = KiB). A merge spills to the WAL with a cache this small, but the collector
-  // must stay well under 250 MB resident: measured at 1M events, 256 MiB gave 16.2k events/s at 505 MB peak
-  // RSS, 32 MiB about 16.9k at 280 MB, and 16 MiB 13.8k at 208 MB.
-  pragmaCacheSize: 'cache_size = -16384',
   // Sorts and temporary b-trees of searches over the recent tier stay in memory.
   pragmaTempStoreMemory: 'temp_store = MEMORY',
   // Checkpoint every 16384 pages (64 MiB of WAL at 4 KiB pages) instead of the default 1000: fewer fsyncs.

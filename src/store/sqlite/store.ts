@@ -69,11 +69,17 @@ export interface SqliteStoreOptions {
    * runs on a connection of its own (another thread), which would never read them.
    */
   readonly keepAppended?: boolean;
+  /** Page cache of this connection, in KiB. */
+  readonly cacheKib?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_DELETE_CHUNK = 5_000;
 const DEFAULT_MERGE_THRESHOLD = 50_000;
+// 16 MiB for the connection that appends. A merge spills to the WAL with a cache this small, but the collector
+// must stay well under 250 MB resident: measured at 1M events, 256 MiB gave 16.2k events/s at 505 MB peak RSS,
+// 32 MiB about 16.9k at 280 MB, and 16 MiB 13.8k at 208 MB.
+const DEFAULT_CACHE_KIB = 16_384;
 const MAX_PAGE_LIMIT = 10_000;
 // A batch's id range is read whole while it holds at most this many stored rows per event of the batch.
 const MERGED_RANGE_FACTOR = 4;
@@ -174,7 +180,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       db.pragma(SQL.pragmaJournalWal);
       db.pragma(SQL.pragmaSynchronousNormal);
       db.pragma(SQL.pragmaForeignKeys);
-      db.pragma(SQL.pragmaCacheSize);
+      // Negative: a size in KiB rather than in pages.
+      db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheKib ?? DEFAULT_CACHE_KIB))}`);
       db.pragma(SQL.pragmaTempStoreMemory);
       db.pragma(SQL.pragmaWalAutocheckpoint);
       db.pragma(SQL.pragmaJournalSizeLimit);
