@@ -25,11 +25,9 @@ import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-re
 import { CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
 import type { AuthStore } from './store/auth-store.js';
 import type { NotifyQueue } from './store/notify-queue.js';
-import { PostgresNotifyQueue } from './store/postgres/notify-queue.js';
 import { SqliteNotifyQueue } from './store/sqlite/notify-queue.js';
-import { PostgresAuthStore } from './store/postgres/auth-store.js';
-import { unfinishedImports, type UnfinishedImport } from './store/postgres/import-progress.js';
-import { parseDatabaseUrl, PostgresStore } from './store/postgres/store.js';
+import type { UnfinishedImport } from './store/postgres/import-progress.js';
+import type { PostgresStore } from './store/postgres/store.js';
 import { MIGRATED_TABLES } from './store/migrate/tables.js';
 import { SqliteAuthStore } from './store/sqlite/auth-store.js';
 import { SqliteStore } from './store/sqlite/store.js';
@@ -80,16 +78,21 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   const rules = [...builtinRules, ...loadUserRules(config.dataDir, builtinRules).map((rule) => rule.definition)];
   const threaded = options.detection === 'thread';
   const databasePath = join(config.dataDir, DATABASE_FILE);
-  const store =
+  const postgres =
     config.databaseUrl === undefined
-      ? await SqliteStore.open({ path: databasePath, logger: options.logger, keepAppended: !threaded })
-      : await PostgresStore.open({ url: config.databaseUrl, logger: options.logger });
+      ? undefined
+      : await (await import('./store/postgres/store.js')).PostgresStore.open({
+          url: config.databaseUrl,
+          logger: options.logger,
+        });
+  const store =
+    postgres ?? (await SqliteStore.open({ path: databasePath, logger: options.logger, keepAppended: !threaded }));
   try {
     await store.migrate();
     const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey, options.secretKeyFile));
     // While a store migrate is copying in, the installation's own check value is on its way: setting another
     // one here would stay and lock out every node started with the installation's key.
-    const migrating = store instanceof PostgresStore && (await unfinishedImports(store.pool)).length > 0;
+    const migrating = postgres !== undefined && (await unfinishedImportsOf(postgres)).length > 0;
     await checkSecretKey(store, secrets, config.databaseUrl !== undefined, !migrating);
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     const metrics = new Metrics();
@@ -198,10 +201,12 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean,
  */
 export async function refuseUnfinishedMigration(app: App): Promise<void> {
   const url = app.config.databaseUrl;
-  if (url === undefined || !(app.store instanceof PostgresStore)) return;
+  if (url === undefined) return;
+  const { parseDatabaseUrl, PostgresStore } = await import('./store/postgres/store.js');
+  if (!(app.store instanceof PostgresStore)) return;
   let open: UnfinishedImport | undefined;
   try {
-    [open] = await unfinishedImports(app.store.pool);
+    [open] = await unfinishedImportsOf(app.store);
   } catch (error) {
     throw new StoreError('STORE_OPEN_FAILED', {
       message: `Could not read whether a store migrate into the database has finished: ${error instanceof Error ? error.message : String(error)}.`,
@@ -225,6 +230,11 @@ export async function refuseUnfinishedMigration(app: App): Promise<void> {
   });
 }
 
+// PostgreSQL's modules are loaded only by an installation that uses it: an embedded one never holds them.
+async function unfinishedImportsOf(store: PostgresStore): Promise<readonly UnfinishedImport[]> {
+  return (await import('./store/postgres/import-progress.js')).unfinishedImports(store.pool);
+}
+
 // A database URL safe to print: the password, if any, left out for the operator to add back.
 function withoutPassword(url: string): string {
   const parsed = new URL(url);
@@ -239,14 +249,14 @@ function withoutPassword(url: string): string {
 export async function openAuthStore(app: App): Promise<AuthStore> {
   return app.config.databaseUrl === undefined
     ? SqliteAuthStore.open({ path: join(app.config.dataDir, DATABASE_FILE) })
-    : PostgresAuthStore.open({ url: app.config.databaseUrl });
+    : (await import('./store/postgres/auth-store.js')).PostgresAuthStore.open({ url: app.config.databaseUrl });
 }
 
 /** Opens the notification queue beside the app's store, as the auth store is. */
 export async function openNotifyQueue(app: App): Promise<NotifyQueue> {
   return app.config.databaseUrl === undefined
     ? SqliteNotifyQueue.open({ path: join(app.config.dataDir, DATABASE_FILE) })
-    : PostgresNotifyQueue.open({ url: app.config.databaseUrl });
+    : (await import('./store/postgres/notify-queue.js')).PostgresNotifyQueue.open({ url: app.config.databaseUrl });
 }
 
 /** A running forwarder and what it holds open; `close` stops it and closes its queue. */

@@ -7,7 +7,6 @@ import { loadBuiltinRules } from '../detect/builtin-rules.js';
 import { Detector } from '../detect/detector.js';
 import { adoptGeolocation } from '../detect/geolocation.js';
 import { loadUserRules } from '../detect/user-rules.js';
-import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/store.js';
 import {
@@ -44,7 +43,7 @@ const DETECTION_CACHE_KIB = 4096;
 async function openStore(data: DetectionWorkerData, logger: Logger): Promise<Store> {
   return data.databaseUrl === undefined
     ? SqliteStore.open({ path: data.databasePath, logger, cacheKib: DETECTION_CACHE_KIB })
-    : PostgresStore.open({ url: data.databaseUrl, logger, poolSize: 2 });
+    : (await import('../store/postgres/store.js')).PostgresStore.open({ url: data.databaseUrl, logger, poolSize: 2 });
 }
 
 async function run(): Promise<void> {
