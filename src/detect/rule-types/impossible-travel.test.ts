@@ -8,7 +8,7 @@ import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { loadBuiltinRules } from '../builtin-rules.js';
-import { Detector } from '../detector.js';
+import { DETECTION_OFFSET, Detector } from '../detector.js';
 import { countryCentroid, distanceKm, isGlobalAddress, locate, locateIp } from '../geolocation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-travel-'));
@@ -143,6 +143,35 @@ describe('impossible travel', () => {
     const alerts = await run([signIn(T0 + HOUR, DOC_IP, 'AU')]);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.firstEventTime).toBe(T0);
+  });
+
+  it('keeps each sign-in as its time, id, address and country, and still reads the longer form stored before', async () => {
+    const london = signIn(T0, LONDON_IP, 'GB');
+    await run([london]);
+    const key = 'alice@example.com';
+    const stored = await store.detectionState(RULE, [key]);
+    expect(JSON.parse(stored.get(key) ?? 'null')).toEqual([[T0, london.id, LONDON_IP, 'GB']]);
+
+    // The form with coordinates and label in it, as a store written by an earlier version holds it.
+    const place = locateIp(LONDON_IP);
+    if (place === null) throw new Error('London is not in the IP dataset');
+    const legacy = [[T0, london.id, place.latitude, place.longitude, place.by, 'GB', place.label, LONDON_IP]];
+    const offset = await store.detectionOffset(DETECTION_OFFSET);
+    await store.commitDetections({
+      offsetName: DETECTION_OFFSET,
+      fromOffset: offset,
+      toOffset: offset,
+      state: [{ ruleId: RULE, key, value: JSON.stringify(legacy) }],
+      firings: [],
+    });
+    const tokyo = signIn(T0 + HOUR, DOC_IP, 'JP');
+    const [alert] = await run([tokyo]);
+    expect(alert?.summary).toMatch(/^alice@example\.com signed in from London, GB \(81\.2\.69\.160, located by IP/);
+    expect((await store.alertEvidence(alert?.id ?? '')).map((e) => e.eventId)).toEqual([london.id, tokyo.id]);
+    expect(JSON.parse((await store.detectionState(RULE, [key])).get(key) ?? 'null')).toEqual([
+      [T0, london.id, LONDON_IP, 'GB'],
+      [T0 + HOUR, tokyo.id, DOC_IP, 'JP'],
+    ]);
   });
 
   it('does not fire within one city, nor for a centroid against a place in the same country', async () => {

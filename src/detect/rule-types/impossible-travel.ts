@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../duration.js';
-import { describeLocatedBy, distanceKm, locate, type LocatedBy, type Place } from '../geolocation.js';
+import { describeLocatedBy, distanceKm, locate, type Place } from '../geolocation.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
 import { entityOf, eventVars, evidenceOf, groupBySchema, grouping, LATENESS_MS } from './common.js';
 
@@ -16,27 +16,36 @@ const paramsSchema = z
   })
   .strict();
 
-/** One located sign-in: time, event id, latitude, longitude, how it was located, country, label, address. */
-type Sighting = readonly [
-  time: number,
-  id: string,
-  latitude: number,
-  longitude: number,
-  by: LocatedBy,
-  country: string | null,
-  label: string,
-  ip: string | null,
-];
+/**
+ * One located sign-in: time, event id, source address and the country the event had. Its place is found again
+ * from the address and country when compared (lookups are remembered), not stored: with coordinates and a label
+ * in it, the state of a busy user took about 7 KB of JSON, written and read back with each batch of events.
+ */
+type Sighting = readonly [time: number, id: string, ip: string | null, country: string | null];
 
 /** Sign-ins one key keeps at most; the oldest go first. */
 const MAX_SIGHTINGS = 50;
 
-function placeOf(s: Sighting): Place {
-  return { latitude: s[2], longitude: s[3], by: s[4], country: s[5], label: s[6] };
-}
+// State written before the compact form: time, id, latitude, longitude, how located, place's country, label, address.
+const LEGACY_LENGTH = 8;
 
 function sightingsOf(value: unknown): Sighting[] {
-  return Array.isArray(value) ? (value as Sighting[]).slice() : [];
+  if (!Array.isArray(value)) return [];
+  return (value as unknown[][]).map((item) =>
+    item.length === LEGACY_LENGTH
+      ? [item[0] as number, item[1] as string, item[7] as string | null, item[5] as string | null]
+      : (item as unknown as Sighting),
+  );
+}
+
+function detailsOf(sighting: Sighting, place: Place): Record<string, string | null> {
+  return {
+    event_id: sighting[1],
+    ip: sighting[2],
+    country: place.country,
+    place: place.label,
+    located_by: describeLocatedBy(place.by),
+  };
 }
 
 /**
@@ -62,29 +71,22 @@ export const impossibleTravelRule = registerRuleType({
         if (place === null) return [];
         const sightings = sightingsOf(state.get(group.key));
         if (sightings.some((s) => s[1] === event.id)) return [];
-        const current: Sighting = [
-          event.time,
-          event.id,
-          place.latitude,
-          place.longitude,
-          place.by,
-          place.country,
-          place.label,
-          event.srcIp,
-        ];
-        let worst: { other: Sighting; km: number; kmh: number } | null = null;
+        const current: Sighting = [event.time, event.id, event.srcIp, event.country];
+        let worst: { other: Sighting; otherPlace: Place; km: number; kmh: number } | null = null;
         for (const other of sightings) {
           const elapsedMs = Math.abs(event.time - other[0]);
           if (elapsedMs > params.window) continue;
-          if (other[7] !== null && other[7] === event.srcIp) continue;
-          const sameCountry = other[5] !== null && other[5] === place.country;
-          if (sameCountry && (other[4] === 'country_centroid' || place.by === 'country_centroid')) continue;
-          const km = distanceKm(placeOf(other), place);
+          if (other[2] !== null && other[2] === event.srcIp) continue;
+          const otherPlace = locate(other[2], other[3]);
+          if (otherPlace === null) continue;
+          const sameCountry = otherPlace.country !== null && otherPlace.country === place.country;
+          if (sameCountry && (otherPlace.by === 'country_centroid' || place.by === 'country_centroid')) continue;
+          const km = distanceKm(otherPlace, place);
           if (km < params.min_distance_km) continue;
           // Two sign-ins in the same second count as one second apart, so the speed stays a finite number.
           const kmh = km / (Math.max(elapsedMs, 1_000) / 3_600_000);
           if (kmh <= params.max_speed_kmh) continue;
-          if (worst === null || kmh > worst.kmh) worst = { other, km, kmh };
+          if (worst === null || kmh > worst.kmh) worst = { other, otherPlace, km, kmh };
         }
         sightings.push(current);
         sightings.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -92,39 +94,35 @@ export const impossibleTravelRule = registerRuleType({
         const kept = sightings.filter((s) => s[0] >= newest - params.window - LATENESS_MS).slice(-MAX_SIGHTINGS);
         state.set(group.key, kept);
         if (worst === null) return [];
-        const [from, to] = worst.other[0] <= event.time ? [worst.other, current] : [current, worst.other];
+        const seen = { sighting: worst.other, place: worst.otherPlace };
+        const now = { sighting: current, place };
+        const [from, to] = worst.other[0] <= event.time ? [seen, now] : [now, seen];
         const firing: RawFiring = {
           entityKey: group.key,
           entity: entityOf(event, group.values),
           evidence: evidenceOf([
-            [from[0], from[1], null],
-            [to[0], to[1], null],
+            [from.sighting[0], from.sighting[1], null],
+            [to.sighting[0], to.sighting[1], null],
           ]),
           vars: {
             ...eventVars(event),
-            from_place: from[6],
-            to_place: to[6],
-            from_ip: from[7],
-            to_ip: to[7],
-            from_how: describeLocatedBy(from[4]),
-            to_how: describeLocatedBy(to[4]),
+            from_place: from.place.label,
+            to_place: to.place.label,
+            from_ip: from.sighting[2],
+            to_ip: to.sighting[2],
+            from_how: describeLocatedBy(from.place.by),
+            to_how: describeLocatedBy(to.place.by),
             distance: Math.round(worst.km),
             speed: Math.round(worst.kmh),
-            duration: formatDuration(to[0] - from[0]),
+            duration: formatDuration(to.sighting[0] - from.sighting[0]),
           },
           details: {
             distance_km: Math.round(worst.km),
             speed_kmh: Math.round(worst.kmh),
             max_speed_kmh: params.max_speed_kmh,
             min_distance_km: params.min_distance_km,
-            from: {
-              event_id: from[1],
-              ip: from[7],
-              country: from[5],
-              place: from[6],
-              located_by: describeLocatedBy(from[4]),
-            },
-            to: { event_id: to[1], ip: to[7], country: to[5], place: to[6], located_by: describeLocatedBy(to[4]) },
+            from: detailsOf(from.sighting, from.place),
+            to: detailsOf(to.sighting, to.place),
           },
         };
         return [firing];
