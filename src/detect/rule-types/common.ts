@@ -3,7 +3,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import type { AlertEntity, EvidenceRef } from '../../store/detection-store.js';
 import { countryOf } from '../geolocation.js';
 import { networkOf } from '../ip-range.js';
-import { fieldGetter, isFlatField, RuleProblem, valueText } from '../match.js';
+import { fieldGetter, FLAT_FIELDS, isFlatField, RuleProblem, valueText } from '../match.js';
 
 /** Events that arrive later than this behind the newest one of their key are judged without older state. */
 export const LATENESS_MS = 6 * 3_600_000;
@@ -29,18 +29,30 @@ export type Grouping = (event: NormalizedEvent) => { key: string; values: Readon
 
 /** The key of an event under `group_by`, or null when one of the fields is empty (the event is not grouped). */
 export function grouping(fields: readonly string[]): Grouping {
-  const getters = fields.map((field) => {
-    if (field === 'src_net') return (event: NormalizedEvent) => (event.srcIp === null ? null : networkOf(event.srcIp));
+  // Every rule groups each event it sees, twice (for its state keys, then to judge it): flat fields are read
+  // straight from the event rather than through a one-element array.
+  const getters = fields.map((field): ((event: NormalizedEvent) => string | null) => {
+    if (field === 'src_net') return (event) => (event.srcIp === null ? null : networkOf(event.srcIp));
+    if (isFlatField(field)) {
+      const read = FLAT_FIELDS[field];
+      return (event) => valueText(read(event))?.toLowerCase() ?? null;
+    }
     const get = fieldGetter(field, 'group_by');
-    return (event: NormalizedEvent) => {
-      return valueText(get(event)[0])?.toLowerCase() ?? null;
-    };
+    return (event) => valueText(get(event)[0])?.toLowerCase() ?? null;
   });
+  const [onlyField, onlyGetter] = [fields[0], getters[0]];
+  if (fields.length === 1 && onlyField !== undefined && onlyGetter !== undefined) {
+    return (event) => {
+      const value = onlyGetter(event);
+      if (value === null || value === '') return null;
+      return { key: value, values: { [onlyField]: value } };
+    };
+  }
   return (event) => {
     const values: Record<string, string> = {};
     const parts: string[] = [];
-    for (const [i, get] of getters.entries()) {
-      const value = get(event);
+    for (let i = 0; i < getters.length; i += 1) {
+      const value = getters[i]?.(event) ?? null;
       if (value === null || value === '') return null;
       values[fields[i] ?? ''] = value;
       parts.push(value);
@@ -83,8 +95,14 @@ export function isFlat(field: string): boolean {
 /** One event remembered by a windowed rule: time, id and an optional value (the distinct-counted field). */
 export type Entry = readonly [time: number, id: string, value: string | null];
 
-/** Inserts in (time, id) order; false when the id is already there, so a repeated event changes nothing. */
-export function insertEntry(entries: Entry[], entry: Entry): boolean {
+/**
+ * Inserts in (time, id) order; false when the id is already there, so a repeated event changes nothing. An event
+ * has one time, so only entries of the same time are compared by id; most events come last and cost one step.
+ */
+export function insertEntry<T extends readonly [time: number, id: string, ...rest: unknown[]]>(
+  entries: T[],
+  entry: T,
+): boolean {
   let at = entries.length;
   while (at > 0) {
     const previous = entries[at - 1];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationSchema, formatDuration } from '../duration.js';
 import { describeLocatedBy, distanceKm, locate, type Place } from '../geolocation.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
-import { entityOf, eventVars, evidenceOf, groupBySchema, grouping, LATENESS_MS } from './common.js';
+import { entityOf, eventVars, evidenceOf, groupBySchema, grouping, insertEntry, LATENESS_MS } from './common.js';
 
 const paramsSchema = z
   .object({
@@ -70,10 +70,11 @@ export const impossibleTravelRule = registerRuleType({
         const place = locate(event.srcIp, event.country);
         if (place === null) return [];
         const sightings = sightingsOf(state.get(group.key));
-        if (sightings.some((s) => s[1] === event.id)) return [];
         const current: Sighting = [event.time, event.id, event.srcIp, event.country];
+        if (!insertEntry(sightings, current)) return [];
         let worst: { other: Sighting; otherPlace: Place; km: number; kmh: number } | null = null;
         for (const other of sightings) {
+          if (other === current) continue;
           const elapsedMs = Math.abs(event.time - other[0]);
           if (elapsedMs > params.window) continue;
           if (other[2] !== null && other[2] === event.srcIp) continue;
@@ -88,8 +89,6 @@ export const impossibleTravelRule = registerRuleType({
           if (kmh <= params.max_speed_kmh) continue;
           if (worst === null || kmh > worst.kmh) worst = { other, otherPlace, km, kmh };
         }
-        sightings.push(current);
-        sightings.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
         const newest = sightings[sightings.length - 1]?.[0] ?? event.time;
         const kept = sightings.filter((s) => s[0] >= newest - params.window - LATENESS_MS).slice(-MAX_SIGHTINGS);
         state.set(group.key, kept);

@@ -10,6 +10,7 @@ import {
   evidenceOf,
   groupBySchema,
   grouping,
+  insertEntry,
   LATENESS_MS,
   MAX_TRACKED,
   type Entry,
@@ -52,9 +53,7 @@ function stateOf(value: unknown): SequenceState {
 }
 
 function insert(entries: Entry[], entry: Entry): boolean {
-  if (entries.some((e) => e[1] === entry[1])) return false;
-  entries.push(entry);
-  entries.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  if (!insertEntry(entries, entry)) return false;
   if (entries.length > MAX_TRACKED) entries.splice(0, entries.length - MAX_TRACKED);
   return true;
 }
