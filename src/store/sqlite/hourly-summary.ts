@@ -90,13 +90,17 @@ export type SummaryEventRow = [
   string,
 ];
 const EVENT_ROW_COLUMNS = 'time, source, outcome, user_name, app, country, idp, activity';
-const ROW_DIMENSIONS: readonly (readonly [number, Dimension])[] = [
-  [3, 'user'],
-  [4, 'app'],
-  [5, 'country'],
-  [6, 'idp'],
-  [7, 'activity'],
-];
+// Where each dimension's key is in a row (null: the one key of \`total\`), and the dimension's place in DIMENSION_NAMES.
+const ROW_DIMENSIONS: readonly (readonly [number | null, Dimension, number])[] = (
+  [
+    [null, 'total'],
+    [3, 'user'],
+    [4, 'app'],
+    [5, 'country'],
+    [6, 'idp'],
+    [7, 'activity'],
+  ] as const
+).map(([index, dim]) => [index, dim, DIMENSION_NAMES.indexOf(dim)] as const);
 
 // Keys compare like SQLite's NOCASE: ASCII letters only.
 const foldCase = (key: string): string => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -205,32 +209,42 @@ export class HourlySummary {
       }
       return value;
     };
-    const hours = new Map<string, Row>();
-    const count = (dim: Dimension, period: number, source: string, key: string, outcome: string): void => {
-      const id = `${dim}\u0000${period}\u0000${source}\u0000${fold(key)}\u0000${outcome}`;
-      const entry = hours.get(id);
-      if (entry === undefined) hours.set(id, [dim, period, source, key, outcome, 1]);
-      else entry[5] += 1;
-    };
-    const firstSeen = new Map<string, [Dimension, string, string, number]>();
+    // Rows by hour, source and outcome, then by dimension and folded key: one composed key per event instead of
+    // one per dimension, since a Map hashes a composed string anew each time.
+    const hours = new Map<string, Map<string, Row>[]>();
+    const firstSeen = new Map<string, Map<string, [Dimension, string, string, number]>[]>();
+    const perDimension = <T>(): Map<string, T>[] => DIMENSION_NAMES.map(() => new Map<string, T>());
     for (const row of rows) {
       const [time, source, rawOutcome] = row;
       const outcome = rawOutcome.toLowerCase();
       const hour = time - (((time % HOUR_MS) + HOUR_MS) % HOUR_MS);
-      count('total', hour, source, '', outcome);
-      for (const [index, dim] of ROW_DIMENSIONS) {
-        const key = row[index];
+      const slot = `${hour}\u0000${source}\u0000${outcome}`;
+      let byDimension = hours.get(slot);
+      if (byDimension === undefined) {
+        byDimension = perDimension<Row>();
+        hours.set(slot, byDimension);
+      }
+      let seenByDimension = firstSeen.get(source);
+      if (seenByDimension === undefined) {
+        seenByDimension = perDimension<[Dimension, string, string, number]>();
+        firstSeen.set(source, seenByDimension);
+      }
+      for (const [index, dim, position] of ROW_DIMENSIONS) {
+        const key = index === null ? '' : row[index];
         if (typeof key !== 'string') continue;
-        count(dim, hour, source, key, outcome);
+        const folded = fold(key);
+        const counted = byDimension[position]?.get(folded);
+        if (counted === undefined) byDimension[position]?.set(folded, [dim, hour, source, key, outcome, 1]);
+        else counted[5] += 1;
         if (!FIRST_SEEN_DIMENSIONS.has(dim)) continue;
-        const id = `${dim}\u0000${source}\u0000${fold(key)}`;
-        const seen = firstSeen.get(id);
-        if (seen === undefined) firstSeen.set(id, [dim, source, key, time]);
+        const seen = seenByDimension[position]?.get(folded);
+        if (seen === undefined) seenByDimension[position]?.set(folded, [dim, source, key, time]);
         else if (time < seen[3]) seen[3] = time;
       }
     }
+    const hourRows = [...hours.values()].flatMap((byDimension) => byDimension.flatMap((byKey) => [...byKey.values()]));
     const days = new Map<string, Row>();
-    for (const [dim, hour, source, key, outcome, n] of hours.values()) {
+    for (const [dim, hour, source, key, outcome, n] of hourRows) {
       const day = hour - (((hour % DAY_MS) + DAY_MS) % DAY_MS);
       const id = `${dim}\u0000${day}\u0000${source}\u0000${fold(key)}\u0000${outcome}`;
       const entry = days.get(id);
@@ -238,13 +252,15 @@ export class HourlySummary {
       else entry[5] += n;
     }
     const upsertHour = this.#statement(upsertSql('summary_hours'));
-    for (const entry of hours.values()) upsertHour.run(...entry);
+    for (const entry of hourRows) upsertHour.run(...entry);
     const upsertDay = this.#statement(upsertSql('summary_days'));
     for (const entry of days.values()) upsertDay.run(...entry);
     const known = this.#knownFirstSeen();
     const upsertFirst = this.#statement(UPSERT_FIRST_SEEN_SQL);
-    for (const [id, entry] of firstSeen) {
-      const stored = known?.get(id);
+    for (const entry of [...firstSeen.values()].flatMap((byDimension) =>
+      byDimension.flatMap((byKey) => [...byKey.values()]),
+    )) {
+      const stored = known?.get(firstSeenId(entry[0], entry[1], entry[2]));
       if (stored !== undefined && stored <= entry[3]) continue;
       upsertFirst.run(...entry);
       this.#firstSeenMisses += 1;
@@ -308,9 +324,8 @@ export class HourlySummary {
         for (const row of this.#eventRows(part, source)) {
           const outcome = row[2].toLowerCase();
           series.addOne(row[0], outcome);
-          tallies.get('total')?.addOne('', outcome);
           for (const [index, dim] of ROW_DIMENSIONS) {
-            const key = row[index];
+            const key = index === null ? '' : row[index];
             if (typeof key === 'string') tallies.get(dim)?.addOne(key, outcome);
           }
         }
