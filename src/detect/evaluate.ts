@@ -38,7 +38,9 @@ export async function evaluateEvents(
     const allowed = allowListOf(rule.header.allow);
     const relevant = ordered.filter((event) => rule.match(event) && !allowed(event));
     if (relevant.length === 0) continue;
-    const keys = [...new Set(relevant.flatMap((event) => rule.logic.stateKeys(event)))];
+    const wanted = new Set<string>();
+    for (const event of relevant) for (const key of rule.logic.stateKeys(event)) wanted.add(key);
+    const keys = [...wanted];
     const loaded = await source.load(rule.header.id, keys);
     const cache = new Map<string, unknown>();
     const dirty = new Set<string>();

@@ -117,6 +117,14 @@ export function insertEntry<T extends readonly [time: number, id: string, ...res
   return true;
 }
 
+/** Removes, in place, the entries of a time-ordered list older than `horizon`, then the oldest beyond `max`. */
+export function dropOlderThan(entries: (readonly [number, ...unknown[]])[], horizon: number, max: number): void {
+  let drop = 0;
+  while (drop < entries.length && (entries[drop]?.[0] ?? horizon) < horizon) drop += 1;
+  drop = Math.max(drop, entries.length - max);
+  if (drop > 0) entries.splice(0, drop);
+}
+
 /** Drops entries older than `keepMs` behind the newest, and the oldest beyond MAX_TRACKED. */
 export function pruneEntries(entries: Entry[], keepMs: number): Entry[] {
   const newest = entries[entries.length - 1]?.[0];

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { durationSchema, formatDuration } from '../duration.js';
 import { describeLocatedBy, distanceKm, locate, type Place } from '../geolocation.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
-import { entityOf, eventVars, evidenceOf, groupBySchema, grouping, insertEntry, LATENESS_MS } from './common.js';
+import {
+  dropOlderThan,
+  entityOf,
+  eventVars,
+  evidenceOf,
+  groupBySchema,
+  grouping,
+  insertEntry,
+  LATENESS_MS,
+} from './common.js';
 
 const paramsSchema = z
   .object({
@@ -29,9 +38,13 @@ const MAX_SIGHTINGS = 50;
 // State written before the compact form: time, id, latitude, longitude, how located, place's country, label, address.
 const LEGACY_LENGTH = 8;
 
+// The key's list as this batch holds it, changed in place: copying a list of up to 50 sign-ins for each event
+// made most of what the detection thread allocated.
 function sightingsOf(value: unknown): Sighting[] {
   if (!Array.isArray(value)) return [];
-  return (value as unknown[][]).map((item) =>
+  const items = value as unknown[][];
+  if (!items.some((item) => item.length === LEGACY_LENGTH)) return items as unknown as Sighting[];
+  return items.map((item) =>
     item.length === LEGACY_LENGTH
       ? [item[0] as number, item[1] as string, item[7] as string | null, item[5] as string | null]
       : (item as unknown as Sighting),
@@ -90,8 +103,8 @@ export const impossibleTravelRule = registerRuleType({
           if (worst === null || kmh > worst.kmh) worst = { other, otherPlace, km, kmh };
         }
         const newest = sightings[sightings.length - 1]?.[0] ?? event.time;
-        const kept = sightings.filter((s) => s[0] >= newest - params.window - LATENESS_MS).slice(-MAX_SIGHTINGS);
-        state.set(group.key, kept);
+        dropOlderThan(sightings, newest - params.window - LATENESS_MS, MAX_SIGHTINGS);
+        state.set(group.key, sightings);
         if (worst === null) return [];
         const seen = { sighting: worst.other, place: worst.otherPlace };
         const now = { sighting: current, place };

@@ -5,6 +5,7 @@ import { countryOf } from '../geolocation.js';
 import { compileMatch } from '../match.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
 import {
+  dropOlderThan,
   entityOf,
   eventVars,
   evidenceOf,
@@ -42,19 +43,23 @@ interface SequenceState {
 
 const MAX_KNOWN = 50;
 
+// The key's state as this batch holds it; its lists are changed in place, not copied for each event.
 function stateOf(value: unknown): SequenceState {
   const v = (value ?? {}) as Partial<SequenceState>;
-  return {
-    f: v.f?.slice() ?? [],
-    t: v.t?.slice() ?? [],
-    ips: v.ips?.slice() ?? [],
-    countries: v.countries?.slice() ?? [],
-  };
+  return { f: v.f ?? [], t: v.t ?? [], ips: v.ips ?? [], countries: v.countries ?? [] };
 }
 
 function insert(entries: Entry[], entry: Entry): boolean {
   if (!insertEntry(entries, entry)) return false;
   if (entries.length > MAX_TRACKED) entries.splice(0, entries.length - MAX_TRACKED);
+  return true;
+}
+
+// Remembers a value among the last MAX_KNOWN; true when it was new.
+function remember(values: string[], value: string): boolean {
+  if (values.includes(value)) return false;
+  values.push(value);
+  if (values.length > MAX_KNOWN) values.splice(0, values.length - MAX_KNOWN);
   return true;
 }
 
@@ -94,14 +99,8 @@ export const sequenceRule = registerRuleType({
                 ? 'country'
                 : null;
           const entry: Entry = [event.time, event.id, newFrom];
-          if (ip !== null && !state.ips.includes(ip)) {
-            state.ips = [...state.ips, ip].slice(-MAX_KNOWN);
-            changed = true;
-          }
-          if (country !== null && !state.countries.includes(country)) {
-            state.countries = [...state.countries, country].slice(-MAX_KNOWN);
-            changed = true;
-          }
+          if (ip !== null && remember(state.ips, ip)) changed = true;
+          if (country !== null && remember(state.countries, country)) changed = true;
           // Every completing event is kept for the window and the lateness horizon, even when no first-step event
           // precedes it yet: a denial that arrives later (a lookback or a backfill) can still come before it in
           // event time, and is paired with it then.
@@ -113,8 +112,8 @@ export const sequenceRule = registerRuleType({
         if (!changed) return [];
         const newest = Math.max(state.f[state.f.length - 1]?.[0] ?? 0, state.t[state.t.length - 1]?.[0] ?? 0);
         const horizon = newest - params.window - LATENESS_MS;
-        state.f = state.f.filter((e) => e[0] >= horizon);
-        state.t = state.t.filter((e) => e[0] >= horizon);
+        dropOlderThan(state.f, horizon, MAX_TRACKED);
+        dropOlderThan(state.t, horizon, MAX_TRACKED);
         store.set(group.key, state);
         const firings: RawFiring[] = [];
         for (const then of candidates) {
