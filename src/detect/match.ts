@@ -102,7 +102,10 @@ export function compileMatch(block: unknown, path: string): EventPredicate {
       if (!Array.isArray(value) || value.length === 0)
         throw new RuleProblem(at, 'must be a non-empty list of match blocks');
       const options = value.map((item, i) => compileMatch(item, `${at}[${i}]`));
-      predicates.push((event) => options.some((option) => option(event)));
+      predicates.push((event) => {
+        for (const option of options) if (option(event)) return true;
+        return false;
+      });
       continue;
     }
     if (key === 'not') {
@@ -112,7 +115,11 @@ export function compileMatch(block: unknown, path: string): EventPredicate {
     }
     predicates.push(compileCondition(key, value, at));
   }
-  return (event) => predicates.every((predicate) => predicate(event));
+  // Every rule tests every event: plain loops, so a test allocates nothing.
+  return (event) => {
+    for (const predicate of predicates) if (!predicate(event)) return false;
+    return true;
+  };
 }
 
 function compileCondition(key: string, value: unknown, path: string): EventPredicate {
@@ -132,14 +139,28 @@ function compileCondition(key: string, value: unknown, path: string): EventPredi
       );
     }
   }
+  // A flat field has one value, read without the list a path's values come in.
+  const read = isFlatField(field) ? FLAT_FIELDS[field] : null;
   if (modifier === 'exists') {
     if (wanted.length !== 1 || typeof wanted[0] !== 'boolean')
       throw new RuleProblem(path, 'exists takes true or false');
     const present = wanted[0];
-    return (event) => get(event).some((actual) => actual !== null && actual !== undefined) === present;
+    const isPresent = (actual: unknown): boolean => actual !== null && actual !== undefined;
+    if (read !== null) return (event) => isPresent(read(event)) === present;
+    return (event) => get(event).some(isPresent) === present;
   }
   const test = valueTest((modifier as Exclude<Modifier, 'exists'> | undefined) ?? null, wanted as Scalar[], path);
+  if (read !== null) return (event) => test(read(event));
   return (event) => get(event).some(test);
+}
+
+const MAX_REMEMBERED_ANSWERS = 1024;
+
+function someText(texts: readonly string[], actual: unknown, holds: (actual: string, text: string) => boolean): boolean {
+  if (typeof actual !== 'string') return false;
+  const lower = actual.toLowerCase();
+  for (const text of texts) if (holds(lower, text)) return true;
+  return false;
 }
 
 function valueTest(
@@ -149,21 +170,35 @@ function valueTest(
 ): (actual: unknown) => boolean {
   const texts = wanted.map((item) => String(item).toLowerCase());
   switch (modifier) {
-    case null:
-      return (actual) =>
-        wanted.some((item, i) =>
-          item === null
-            ? actual === null || actual === undefined
-            : typeof actual === 'string' || typeof actual === 'number'
-              ? String(actual).toLowerCase() === texts[i]
-              : actual === item,
-        );
+    case null: {
+      // A string or number matches a value by its text, case aside (true matches "true"); null matches a missing
+      // value; anything else only the very same value.
+      const matchable = new Set(wanted.filter((item) => item !== null).map((item) => String(item).toLowerCase()));
+      const wantsMissing = wanted.includes(null);
+      // Answers by text, for the few texts a field like dataset or outcome takes: lower-casing each event's value
+      // made a new string per test. Emptied when full, so a field of many values costs a bounded memory.
+      const answers = new Map<string, boolean>();
+      return (actual) => {
+        if (typeof actual === 'string') {
+          let answer = answers.get(actual);
+          if (answer === undefined) {
+            answer = matchable.has(actual.toLowerCase());
+            if (answers.size >= MAX_REMEMBERED_ANSWERS) answers.clear();
+            answers.set(actual, answer);
+          }
+          return answer;
+        }
+        if (typeof actual === 'number') return matchable.has(String(actual).toLowerCase());
+        if (actual === null || actual === undefined) return wantsMissing;
+        return wanted.includes(actual as Scalar);
+      };
+    }
     case 'contains':
-      return (actual) => typeof actual === 'string' && texts.some((text) => actual.toLowerCase().includes(text));
+      return (actual) => someText(texts, actual, (lower, text) => lower.includes(text));
     case 'startswith':
-      return (actual) => typeof actual === 'string' && texts.some((text) => actual.toLowerCase().startsWith(text));
+      return (actual) => someText(texts, actual, (lower, text) => lower.startsWith(text));
     case 'endswith':
-      return (actual) => typeof actual === 'string' && texts.some((text) => actual.toLowerCase().endsWith(text));
+      return (actual) => someText(texts, actual, (lower, text) => lower.endsWith(text));
     case 're': {
       const patterns = wanted.map((item) => {
         try {

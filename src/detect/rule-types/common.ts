@@ -49,15 +49,16 @@ export function grouping(fields: readonly string[]): Grouping {
     };
   }
   return (event) => {
+    if (getters.length === 0) return { key: '*', values: {} };
     const values: Record<string, string> = {};
-    const parts: string[] = [];
+    let key = '';
     for (let i = 0; i < getters.length; i += 1) {
       const value = getters[i]?.(event) ?? null;
       if (value === null || value === '') return null;
       values[fields[i] ?? ''] = value;
-      parts.push(value);
+      key = i === 0 ? value : `${key}\u001f${value}`;
     }
-    return { key: parts.length === 0 ? '*' : parts.join('\u001f'), values };
+    return { key, values };
   };
 }
 
