@@ -40,6 +40,11 @@ interface PendingCatchUp {
  * started again on a later notification; the detection offset in the store makes every start resume exactly
  * where the last commit left off.
  */
+// The thread's young generation, instead of V8's default of about 48 MB. Its batches die young and it is not the
+// busier thread: in bench/ingest (300,000 events, three runs each) 12 MB took the collector's peak RSS from about
+// 300 MB to 260-266 MB at the same throughput, 11,000-12,300 events/s either way.
+const DETECTION_YOUNG_GENERATION_MB = 12;
+
 export class DetectionThread implements DetectionRunner {
   readonly #options: DetectionThreadOptions;
   readonly #log: Logger;
@@ -113,6 +118,7 @@ export class DetectionThread implements DetectionRunner {
     }
     const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, {
       workerData: { ...this.#options.data, geolocation: shareGeolocation() },
+      resourceLimits: { maxYoungGenerationSizeMb: DETECTION_YOUNG_GENERATION_MB },
     });
     this.#worker = worker;
     this.#exited = new Promise<void>((resolve) => {
