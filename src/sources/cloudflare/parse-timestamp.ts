@@ -6,6 +6,21 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))
  * happens at one precision; undefined when the text is not RFC 3339.
  */
 export function parseTimestamp(text: string): number | undefined {
+  let known = PARSED.get(text);
+  if (known === undefined) {
+    known = parseUncached(text) ?? null;
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    PARSED.set(text, known);
+  }
+  return known ?? undefined;
+}
+
+// A record's time is read when its page is checked, ordered, deduplicated at the window's edge and advanced past:
+// each text is parsed once and then looked up. Emptied when full, so it stays small.
+const PARSED = new Map<string, number | null>();
+const MAX_PARSED = 4096;
+
+function parseUncached(text: string): number | undefined {
   const match = RFC3339.exec(text.trim());
   if (match === null) return undefined;
   const [, year, month, day, hour, minute, second, fraction = '', offset = 'Z'] = match;

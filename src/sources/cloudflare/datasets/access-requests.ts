@@ -22,8 +22,10 @@ export const ACCESS_REQUESTS_PATH = '/access/logs/access_requests';
 /** The permission group the endpoint needs (API-NOTES §2.1). */
 export const ACCESS_REQUESTS_PERMISSION = CLOUDFLARE_DATASETS.access_requests.permission;
 
-// Strict on what paging and dedupe rely on, loose on the rest: a new vendor field never breaks ingestion.
-const accessRequestSchema = z.looseObject({
+// Strict on what paging and dedupe rely on, silent on the rest: a new vendor field never breaks ingestion. Only
+// checked (verbatim hands on the record as sent), so the schema strips other fields instead of copying them into
+// an output nobody reads, which took twice as long per record.
+const accessRequestSchema = z.object({
   created_at: rfc3339,
   ray_id: z.string(),
   action: z.string().nullish(),
