@@ -113,7 +113,14 @@ function readerFor(ip: string): MmdbFile | null {
  * could no longer be shared. The IPv6 file is shared only when it was read already.
  */
 export function shareGeolocation(): GeolocationShare {
-  return { ipv4: ipv4File().dataSection, ...(ipv6Reader === undefined ? {} : { ipv6: ipv6Reader.dataSection }) };
+  const ipv6 = ipv6Reader === undefined ? {} : { ipv6: ipv6Reader.dataSection };
+  try {
+    return { ipv4: ipv4File().dataSection, ...ipv6 };
+  } catch {
+    // An unreadable IPv4 file is the other thread's to report, when it reads the file itself: starting it must
+    // not fail here, in the caller that only meant to hand the thread some work.
+    return ipv6;
+  }
 }
 
 /** Makes this thread read the IP dataset files through another thread's data sections instead of its own copies. */
