@@ -43,14 +43,14 @@ const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
   ['store', async () => (await import('./commands/store.js')).registerStoreCommand],
 ];
 
-// The root's options that take a value, skipped when looking for the command's name.
-const VALUE_OPTIONS = new Set(['--data-dir', '--database-url', '--config', '--log-level']);
-
-/** The command named by `argv`, or undefined (help, a version request, a mistyped name): then all are loaded. */
-function namedCommand(argv: readonly string[]): string | undefined {
+/**
+ * The command named by `argv`, or undefined (help, a version request, a mistyped name): then all are loaded.
+ * `valueOptions` are the root's options that take a value, whose values are skipped.
+ */
+function namedCommand(argv: readonly string[], valueOptions: ReadonlySet<string | undefined>): string | undefined {
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index] ?? '';
-    if (VALUE_OPTIONS.has(arg)) index += 1;
+    if (valueOptions.has(arg)) index += 1;
     // Help asked for before any command lists every command.
     else if (arg === '--help' || arg === '-h') return undefined;
     else if (!arg.startsWith('-')) return COMMANDS.some(([name]) => name === arg) ? arg : undefined;
@@ -90,7 +90,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       writeErr: (text) => io.stderr.write(text),
       outputError: () => undefined,
     });
-  const named = namedCommand(argv);
+  const valueOptions = new Set(
+    program.options.filter((option) => option.required || option.optional).map((option) => option.long),
+  );
+  const named = namedCommand(argv, valueOptions);
   for (const [name, load] of COMMANDS) if (named === undefined || name === named) (await load())(program, context);
   for (const command of program.commands) applyToTree(command);
 

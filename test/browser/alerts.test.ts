@@ -2,9 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/core/event.js';
 import { startLab, type BrowserLab, type PageWatch } from './browser-harness.js';
-import { deniedWithRay } from '../helpers/events.js';
+import { deniedWithRay as denied } from '../helpers/events.js';
 
 const USERS = {
   admin: { name: 'ada@example.com', password: 'correct-horse-battery-staple' },
@@ -18,9 +17,6 @@ const ALICE = 'alice@example.com';
 // Attacker-controlled values that end up in an alert's summary and entity; each would announce itself if run.
 const HOSTILE_USER = '<img src=x onerror=alert("user")>@example.com';
 const HOSTILE_APP = 'javascript:alert("app")';
-
-const denied = (n: number, time: number, user: string, app: string): NormalizedEvent =>
-  deniedWithRay(n, time, user, app);
 
 /**
  * Alerts and rules in Debian's chromium against a real `zerotrail serve`: denied logins stored through the store

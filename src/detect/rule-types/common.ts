@@ -40,6 +40,7 @@ export function grouping(fields: readonly string[]): Grouping {
     const get = fieldGetter(field, 'group_by');
     return (event) => valueText(get(event)[0])?.toLowerCase() ?? null;
   });
+  if (getters.length === 0) return () => ({ key: '*', values: {} });
   const [onlyField, onlyGetter] = [fields[0], getters[0]];
   if (fields.length === 1 && onlyField !== undefined && onlyGetter !== undefined) {
     return (event) => {
@@ -49,7 +50,6 @@ export function grouping(fields: readonly string[]): Grouping {
     };
   }
   return (event) => {
-    if (getters.length === 0) return { key: '*', values: {} };
     const values: Record<string, string> = {};
     let key = '';
     for (let i = 0; i < getters.length; i += 1) {
@@ -126,12 +126,11 @@ export function dropOlderThan(entries: (readonly [number, ...unknown[]])[], hori
   if (drop > 0) entries.splice(0, drop);
 }
 
-/** Drops entries older than `keepMs` behind the newest, and the oldest beyond MAX_TRACKED. */
+/** Drops, in place, entries older than `keepMs` behind the newest, and the oldest beyond MAX_TRACKED. */
 export function pruneEntries(entries: Entry[], keepMs: number): Entry[] {
   const newest = entries[entries.length - 1]?.[0];
-  if (newest === undefined) return entries;
-  const kept = entries.filter((entry) => entry[0] >= newest - keepMs);
-  return kept.length > MAX_TRACKED ? kept.slice(kept.length - MAX_TRACKED) : kept;
+  if (newest !== undefined) dropOlderThan(entries, newest - keepMs, MAX_TRACKED);
+  return entries;
 }
 
 export function evidenceOf(entries: readonly Entry[]): EvidenceRef[] {

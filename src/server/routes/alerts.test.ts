@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../core/event.js';
 import type { Role } from '../../store/auth-store.js';
 import { login, startServerFixture, type ServerFixture } from '../server-fixture.suite.js';
-import { deniedWithRay } from '../../../test/helpers/events.js';
+import { deniedWithRay as denied } from '../../../test/helpers/events.js';
 
 const MINUTE = 60_000;
-
-const denied = (n: number, time: number, user: string): NormalizedEvent => deniedWithRay(n, time, user);
 
 interface AlertJson {
   readonly id: string;

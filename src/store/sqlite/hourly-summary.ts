@@ -90,7 +90,7 @@ export type SummaryEventRow = [
   string,
 ];
 const EVENT_ROW_COLUMNS = 'time, source, outcome, user_name, app, country, idp, activity';
-// Where each dimension's key is in a row (null: the one key of \`total\`), and the dimension's place in DIMENSION_NAMES.
+// Where each dimension's key is in a row (null: the one key of `total`), and the dimension's place in DIMENSION_NAMES.
 const ROW_DIMENSIONS: readonly (readonly [number | null, Dimension, number])[] = (
   [
     [null, 'total'],
@@ -101,6 +101,11 @@ const ROW_DIMENSIONS: readonly (readonly [number | null, Dimension, number])[] =
     [7, 'activity'],
   ] as const
 ).map(([index, dim]) => [index, dim, DIMENSION_NAMES.indexOf(dim)] as const);
+
+// The rows of a tally kept by some prefix, then by dimension, then by key.
+function rowsOf<T>(tally: ReadonlyMap<string, readonly ReadonlyMap<string, T>[]>): T[] {
+  return [...tally.values()].flatMap((byDimension) => byDimension.flatMap((byKey) => [...byKey.values()]));
+}
 
 // Keys compare like SQLite's NOCASE: ASCII letters only.
 const foldCase = (key: string): string => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -242,7 +247,7 @@ export class HourlySummary {
         else if (time < seen[3]) seen[3] = time;
       }
     }
-    const hourRows = [...hours.values()].flatMap((byDimension) => byDimension.flatMap((byKey) => [...byKey.values()]));
+    const hourRows = rowsOf(hours);
     const days = new Map<string, Row>();
     for (const [dim, hour, source, key, outcome, n] of hourRows) {
       const day = hour - (((hour % DAY_MS) + DAY_MS) % DAY_MS);
@@ -257,9 +262,7 @@ export class HourlySummary {
     for (const entry of days.values()) upsertDay.run(...entry);
     const known = this.#knownFirstSeen();
     const upsertFirst = this.#statement(UPSERT_FIRST_SEEN_SQL);
-    for (const entry of [...firstSeen.values()].flatMap((byDimension) =>
-      byDimension.flatMap((byKey) => [...byKey.values()]),
-    )) {
+    for (const entry of rowsOf(firstSeen)) {
       const stored = known?.get(firstSeenId(entry[0], entry[1], entry[2]));
       if (stored !== undefined && stored <= entry[3]) continue;
       upsertFirst.run(...entry);
