@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { MmdbFile } from './mmdb-file.js';
+import { MmdbFile, type MmdbDataSection } from './mmdb-file.js';
 
 /** How a place was found: in the IP dataset, or as the centre of the event's country. */
 export type LocatedBy = 'ip_dataset' | 'country_centroid';
@@ -35,8 +35,8 @@ interface CountryRecord {
 
 const require = createRequire(import.meta.url);
 
-// Each family's file is read on its first address of that family only: the IPv4 file is about 63 MB, the IPv6
-// one 71 MB, and most deployments see no IPv6 address at all. Lookups then read the buffer in place.
+// Each family's file is opened on its first address of that family only: the IPv4 file is about 63 MB, the IPv6
+// one 71 MB, and most deployments see no IPv6 address at all. Lookups then read the pages they need in place.
 let ipv4Reader: MmdbFile | undefined;
 let ipv6Reader: MmdbFile | undefined;
 let centroids: ReadonlyMap<string, readonly [number, number]> | undefined;
@@ -82,10 +82,10 @@ export function isGlobalAddress(ip: string): boolean {
   return false;
 }
 
-/** The data sections of the IP dataset files one thread has read, for another thread to read them in place. */
+/** The data sections of the IP dataset files one thread has opened, for another thread to read them in place. */
 export interface GeolocationShare {
-  readonly ipv4?: SharedArrayBuffer | undefined;
-  readonly ipv6?: SharedArrayBuffer | undefined;
+  readonly ipv4?: MmdbDataSection | undefined;
+  readonly ipv6?: MmdbDataSection | undefined;
 }
 
 let adopted: GeolocationShare = {};
@@ -108,9 +108,9 @@ function readerFor(ip: string): MmdbFile | null {
 }
 
 /**
- * This thread's data sections, for a thread it starts. The IPv4 file is read now if it was not yet: the thread
- * that starts another (the collector) looks up nearly every event's address itself, and a section read later
- * could no longer be shared. The IPv6 file is shared only when it was read already.
+ * This thread's data sections, for a thread it starts. The IPv4 file is opened now if it was not yet: the thread
+ * that starts another (the collector) looks up nearly every event's address itself, and a section made later
+ * could no longer be shared. The IPv6 file is shared only when it was opened already.
  */
 export function shareGeolocation(): GeolocationShare {
   const ipv6 = ipv6Reader === undefined ? {} : { ipv6: ipv6Reader.dataSection };

@@ -74,19 +74,48 @@ describe('MmdbFile', () => {
     const first = new MmdbFile(IPV4);
     const sharing = new MmdbFile(IPV4, first.dataSection);
     expect(sharing.dataSection).toBe(first.dataSection);
-    for (const address of ['8.8.8.8', '81.2.69.142', '1.1.1.1']) expect(sharing.get(address)).toEqual(first.get(address));
+    for (const address of ['8.8.8.8', '81.2.69.142', '1.1.1.1'])
+      expect(sharing.get(address)).toEqual(first.get(address));
 
     const other = new MmdbFile(IPV6);
     const refusing = new MmdbFile(IPV4, other.dataSection);
     expect(refusing.dataSection).not.toBe(other.dataSection);
     expect(refusing.get('8.8.8.8')).toEqual(first.get('8.8.8.8'));
 
-    // Same length, other bytes: a section of the right size but not of this file is read again from the file.
-    const forged = new SharedArrayBuffer(first.dataSection.byteLength);
+    // Same length, other bytes: a section of the right size but not of this file is read again from the file, and
+    // one whose ends were never read is not written into.
+    const size = first.dataSection.bytes.byteLength;
+    const forged = { bytes: new SharedArrayBuffer(size), loadedPages: new SharedArrayBuffer(Math.ceil(size / 4096)) };
+    new Uint8Array(forged.loadedPages).fill(1);
     const forgedReader = new MmdbFile(IPV4, forged);
     expect(forgedReader.dataSection).not.toBe(forged);
     expect(forgedReader.get('8.8.8.8')).toEqual(first.get('8.8.8.8'));
+    const unread = { bytes: new SharedArrayBuffer(size), loadedPages: new SharedArrayBuffer(Math.ceil(size / 4096)) };
+    const unreadReader = new MmdbFile(IPV4, unread);
+    expect(unreadReader.dataSection).not.toBe(unread);
+    expect(new Uint8Array(unread.bytes).some((byte) => byte !== 0)).toBe(false);
+    unreadReader.close();
     for (const reader of [first, sharing, other, refusing, forgedReader]) reader.close();
+  });
+
+  it('holds only the pages of the data section that lookups needed, read once for every reader sharing them', () => {
+    const first = new MmdbFile(IPV4);
+    const loaded = (): number => new Uint8Array(first.dataSection.loadedPages).reduce((sum, page) => sum + page, 0);
+    const pages = new Uint8Array(first.dataSection.loadedPages).length;
+    // Opening reads the two ends it is recognised by (the last 4 KiB may span two pages), and nothing else.
+    const size = first.dataSection.bytes.byteLength;
+    expect(loaded()).toBe(1 + pages - Math.floor((size - 4096) / 4096));
+    const sample = [...addresses(200, 3, (next) => [0, 1, 2, 3].map(() => next() >>> 24).join('.'))];
+    const records = sample.map((address) => first.get(address));
+    const afterFirst = loaded();
+    expect(afterFirst).toBeGreaterThan(2);
+    expect(afterFirst).toBeLessThan(pages / 4);
+    // A reader sharing the section finds those pages read already and reads no page again.
+    const sharing = new MmdbFile(IPV4, first.dataSection);
+    expect(sample.map((address) => sharing.get(address))).toEqual(records);
+    expect(loaded()).toBe(afterFirst);
+    first.close();
+    sharing.close();
   });
 
   it('refuses a file that is not a MaxMind DB, naming it', () => {

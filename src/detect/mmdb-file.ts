@@ -13,7 +13,19 @@ const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
 const TREE_PAGE_BYTES = 4096;
 const MAX_TREE_PAGES = 256;
 
-type DecoderClass = new (db: Buffer, baseOffset?: number) => { decodeFast(offset: number): { value: unknown } };
+// mmdb-lib declares the leaf readers private; each reads `size` bytes (or its fixed width) at `offset`.
+interface DecoderMethods {
+  decode(offset: number): { value: unknown; offset: number };
+  decodeFast(offset: number): { value: unknown };
+  decodeBytes(offset: number, size: number): unknown;
+  decodeDouble(offset: number): unknown;
+  decodeFloat(offset: number): unknown;
+  decodeInt32(offset: number, size: number): unknown;
+  decodeUint(offset: number, size: number): unknown;
+  decodeString(offset: number, size: number): unknown;
+  decodeBigUint(offset: number, size: number): unknown;
+}
+type DecoderClass = new (db: Buffer, baseOffset?: number) => DecoderMethods;
 // CommonJS modules with an `exports.default`: Node hands the whole exports object to a default import, bundlers
 // and test runners sometimes the default member itself.
 function defaultMember<T>(imported: unknown): T {
@@ -24,21 +36,81 @@ const Decoder = defaultMember<DecoderClass>(decoderModule);
 const ip = defaultMember<{ parse(address: string): number[] | Buffer }>(ipModule);
 
 // Bytes of each end of a handed-over data section compared with the file, so a section of another file is refused.
+// Both ends are read when a section is made, so the comparison never has to load a page into another's section.
 const SECTION_CHECK_BYTES = 4096;
+// The data section is read from the file in pages of this size, the first time a record needs one.
+const DATA_PAGE_BYTES = 4096;
+// The most bytes a value's header takes: control byte, extended type byte and three size bytes, or a control byte
+// and a four-byte pointer.
+const VALUE_HEADER_BYTES = 5;
+
+/**
+ * A file's data section in shared memory, filled a page at a time by whichever thread needs a page first. Pages
+ * never read stay untouched zeroes that the kernel has not backed, so they cost no memory.
+ */
+export interface MmdbDataSection {
+  readonly bytes: SharedArrayBuffer;
+  /** One byte per page of `bytes`, set to 1 once the page holds the file's bytes. */
+  readonly loadedPages: SharedArrayBuffer;
+}
+
+// mmdb-lib's decoder over a section that is read from the file as the decoder reaches each page.
+function pagedDecoder(bytes: Buffer, ensure: (offset: number, length: number) => void): DecoderMethods {
+  class PagedDecoder extends Decoder {
+    override decode(offset: number): { value: unknown; offset: number } {
+      ensure(offset, VALUE_HEADER_BYTES);
+      return super.decode(offset);
+    }
+    override decodeBytes(offset: number, size: number): unknown {
+      ensure(offset, size);
+      return super.decodeBytes(offset, size);
+    }
+    override decodeDouble(offset: number): unknown {
+      ensure(offset, 8);
+      return super.decodeDouble(offset);
+    }
+    override decodeFloat(offset: number): unknown {
+      ensure(offset, 4);
+      return super.decodeFloat(offset);
+    }
+    override decodeInt32(offset: number, size: number): unknown {
+      ensure(offset, size);
+      return super.decodeInt32(offset, size);
+    }
+    override decodeUint(offset: number, size: number): unknown {
+      ensure(offset, size);
+      return super.decodeUint(offset, size);
+    }
+    override decodeString(offset: number, size: number): unknown {
+      ensure(offset, size);
+      return super.decodeString(offset, size);
+    }
+    override decodeBigUint(offset: number, size: number): unknown {
+      ensure(offset, size);
+      return super.decodeBigUint(offset, size);
+    }
+  }
+  // Pointers inside the data are relative to its start, so a buffer of the data alone decodes from offset 0.
+  return new PagedDecoder(bytes, 0);
+}
 
 /**
  * A MaxMind DB file read in place: the search tree (two thirds of a city dataset, 44 MB for IPv4 alone) stays
- * on disk and is read a page at a time, and only the data section is held in memory. Reading the whole file
- * into memory, as mmdb-lib's Reader needs, cost the collector 60 MB of RSS for IPv4 and 68 MB more for IPv6.
- * The data section (19 MB for IPv4) is shared memory, so that another thread reading the same file can use it
- * instead of a copy of its own. Decoding the records is left to mmdb-lib.
+ * on disk and is read a page at a time, and the data section (19 MB for IPv4) is held in memory only in the
+ * pages some lookup has needed. Reading the whole file into memory, as mmdb-lib's Reader needs, cost the
+ * collector 60 MB of RSS for IPv4 and 68 MB more for IPv6. The data section is shared memory, so that another
+ * thread reading the same file uses the pages already read instead of copies of its own. Decoding the records
+ * is left to mmdb-lib.
  */
 export class MmdbFile {
   readonly metadata: Metadata;
   /** The data section, for another thread's reader of the same file. */
-  readonly dataSection: SharedArrayBuffer;
+  readonly dataSection: MmdbDataSection;
   readonly #fd: number;
-  readonly #decoder: { decodeFast(offset: number): { value: unknown } };
+  readonly #decoder: DecoderMethods;
+  readonly #dataStart: number;
+  readonly #sectionBytes: Buffer;
+  readonly #loadedPages: Uint8Array;
   // Tree pages by page number, each at its slot in one fixed buffer, so lookups make no garbage.
   readonly #pageSlots = new Map<number, number>();
   readonly #pageBuffer = Buffer.alloc(MAX_TREE_PAGES * TREE_PAGE_BYTES);
@@ -46,7 +118,7 @@ export class MmdbFile {
   readonly #ipv4StartNode: number;
 
   /** `dataSection` is another reader's section of the same file; one that does not match the file is not used. */
-  constructor(path: string, dataSection?: SharedArrayBuffer) {
+  constructor(path: string, dataSection?: MmdbDataSection) {
     this.#fd = openSync(path, 'r');
     try {
       const size = fstatSync(this.#fd).size;
@@ -58,12 +130,17 @@ export class MmdbFile {
       const dataStart = this.metadata.searchTreeSize + DATA_SECTION_SEPARATOR_BYTES;
       const dataEnd = tailStart + marker;
       if (dataEnd < dataStart) throw new Error(`${path} is truncated: its data section is missing`);
-      this.dataSection =
-        dataSection !== undefined && this.#matches(dataSection, dataStart, dataEnd)
-          ? dataSection
-          : this.#readShared(dataStart, dataEnd - dataStart);
-      // Pointers inside the data are relative to its start, so a buffer of the data alone decodes from offset 0.
-      this.#decoder = new Decoder(Buffer.from(this.dataSection), 0);
+      this.#dataStart = dataStart;
+      const shared = dataSection !== undefined && this.#matches(dataSection, dataStart, dataEnd);
+      this.dataSection = shared ? dataSection : MmdbFile.#emptySection(dataEnd - dataStart);
+      this.#sectionBytes = Buffer.from(this.dataSection.bytes);
+      this.#loadedPages = new Uint8Array(this.dataSection.loadedPages);
+      if (!shared) {
+        const checked = Math.min(SECTION_CHECK_BYTES, this.#sectionBytes.length);
+        this.#ensureLoaded(0, checked);
+        this.#ensureLoaded(this.#sectionBytes.length - checked, checked);
+      }
+      this.#decoder = pagedDecoder(this.#sectionBytes, (offset, length) => this.#ensureLoaded(offset, length));
       this.#ipv4StartNode = this.#findIpv4Start();
     } catch (error) {
       closeSync(this.#fd);
@@ -140,18 +217,40 @@ export class MmdbFile {
     return done;
   }
 
-  #readShared(position: number, length: number): SharedArrayBuffer {
-    const section = new SharedArrayBuffer(length);
-    const read = this.#readInto(Buffer.from(section), 0, length, position);
-    if (read < length) throw new Error(`the file ended ${length - read} bytes into its data section`);
-    return section;
+  static #emptySection(length: number): MmdbDataSection {
+    return {
+      bytes: new SharedArrayBuffer(length),
+      loadedPages: new SharedArrayBuffer(Math.ceil(length / DATA_PAGE_BYTES)),
+    };
   }
 
-  #matches(section: SharedArrayBuffer, dataStart: number, dataEnd: number): boolean {
+  // Reads the pages of the data section that hold `length` bytes from `offset` and that no thread has read yet.
+  // Two threads may read the same page at once; both write the file's same bytes.
+  #ensureLoaded(offset: number, length: number): void {
+    const end = Math.min(offset + Math.max(length, 1), this.#sectionBytes.length);
+    for (let page = Math.floor(offset / DATA_PAGE_BYTES); page * DATA_PAGE_BYTES < end; page += 1) {
+      if (Atomics.load(this.#loadedPages, page) === 1) continue;
+      const at = page * DATA_PAGE_BYTES;
+      const pageLength = Math.min(DATA_PAGE_BYTES, this.#sectionBytes.length - at);
+      const read = this.#readInto(this.#sectionBytes, at, pageLength, this.#dataStart + at);
+      if (read < pageLength) throw new Error(`the file ended ${pageLength - read} bytes into its data section`);
+      // The release that makes the page's bytes visible to a thread that sees the mark.
+      Atomics.store(this.#loadedPages, page, 1);
+    }
+  }
+
+  // Only the ends a section's maker read are compared: loading a page here would write into another's section.
+  #matches(section: MmdbDataSection, dataStart: number, dataEnd: number): boolean {
     const length = dataEnd - dataStart;
-    if (section.byteLength !== length) return false;
+    if (section.bytes.byteLength !== length) return false;
+    const pages = new Uint8Array(section.loadedPages);
+    if (pages.length !== Math.ceil(length / DATA_PAGE_BYTES)) return false;
     const checked = Math.min(SECTION_CHECK_BYTES, length);
-    const bytes = Buffer.from(section);
+    const loaded = (offset: number): boolean =>
+      Atomics.load(pages, Math.floor(offset / DATA_PAGE_BYTES)) === 1 &&
+      Atomics.load(pages, Math.floor((offset + checked - 1) / DATA_PAGE_BYTES)) === 1;
+    if (!loaded(0) || !loaded(length - checked)) return false;
+    const bytes = Buffer.from(section.bytes);
     return (
       this.#read(dataStart, checked).equals(bytes.subarray(0, checked)) &&
       this.#read(dataEnd - checked, checked).equals(bytes.subarray(length - checked))

@@ -9,12 +9,14 @@ export const detectionWorkerDataSchema = z.object({
 });
 export type DetectionWorkerData = z.infer<typeof detectionWorkerDataSchema>;
 
+const sharedSectionSchema = z.object({
+  bytes: z.instanceof(SharedArrayBuffer),
+  loadedPages: z.instanceof(SharedArrayBuffer),
+});
+
 /** The starting data as the thread receives it: with the host's IP dataset sections, shared rather than copied. */
 export const detectionWorkerStartSchema = detectionWorkerDataSchema.extend({
-  geolocation: z.object({
-    ipv4: z.instanceof(SharedArrayBuffer).optional(),
-    ipv6: z.instanceof(SharedArrayBuffer).optional(),
-  }),
+  geolocation: z.object({ ipv4: sharedSectionSchema.optional(), ipv6: sharedSectionSchema.optional() }),
 });
 
 /** From the host to the thread. */
