@@ -13,17 +13,12 @@ const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
 const TREE_PAGE_BYTES = 4096;
 const MAX_TREE_PAGES = 256;
 
-// mmdb-lib declares the leaf readers private; each reads `size` bytes (or its fixed width) at `offset`.
+// mmdb-lib declares decodeByType private. It reads a value of `size` bytes at `offset`; for a map or an array,
+// `size` counts entries, which are decoded one by one through decode(), and a boolean reads nothing.
 interface DecoderMethods {
   decode(offset: number): { value: unknown; offset: number };
   decodeFast(offset: number): { value: unknown };
-  decodeBytes(offset: number, size: number): unknown;
-  decodeDouble(offset: number): unknown;
-  decodeFloat(offset: number): unknown;
-  decodeInt32(offset: number, size: number): unknown;
-  decodeUint(offset: number, size: number): unknown;
-  decodeString(offset: number, size: number): unknown;
-  decodeBigUint(offset: number, size: number): unknown;
+  decodeByType(type: number, offset: number, size: number): { value: unknown; offset: number };
 }
 type DecoderClass = new (db: Buffer, baseOffset?: number) => DecoderMethods;
 // CommonJS modules with an `exports.default`: Node hands the whole exports object to a default import, bundlers
@@ -61,33 +56,10 @@ function pagedDecoder(bytes: Buffer, ensure: (offset: number, length: number) =>
       ensure(offset, VALUE_HEADER_BYTES);
       return super.decode(offset);
     }
-    override decodeBytes(offset: number, size: number): unknown {
+    // For a map, an array or a boolean `size` is not a byte count; ensuring that many bytes only reads ahead.
+    override decodeByType(type: number, offset: number, size: number): { value: unknown; offset: number } {
       ensure(offset, size);
-      return super.decodeBytes(offset, size);
-    }
-    override decodeDouble(offset: number): unknown {
-      ensure(offset, 8);
-      return super.decodeDouble(offset);
-    }
-    override decodeFloat(offset: number): unknown {
-      ensure(offset, 4);
-      return super.decodeFloat(offset);
-    }
-    override decodeInt32(offset: number, size: number): unknown {
-      ensure(offset, size);
-      return super.decodeInt32(offset, size);
-    }
-    override decodeUint(offset: number, size: number): unknown {
-      ensure(offset, size);
-      return super.decodeUint(offset, size);
-    }
-    override decodeString(offset: number, size: number): unknown {
-      ensure(offset, size);
-      return super.decodeString(offset, size);
-    }
-    override decodeBigUint(offset: number, size: number): unknown {
-      ensure(offset, size);
-      return super.decodeBigUint(offset, size);
+      return super.decodeByType(type, offset, size);
     }
   }
   // Pointers inside the data are relative to its start, so a buffer of the data alone decodes from offset 0.
