@@ -35,6 +35,8 @@ const ip = defaultMember<{ parse(address: string): number[] | Buffer }>(ipModule
 const SECTION_CHECK_BYTES = 4096;
 // The data section is read from the file in pages of this size, the first time a record needs one.
 const DATA_PAGE_BYTES = 4096;
+// Pages of a data section, and so bytes of its page map: a handed-over map of another length is refused.
+const pagesIn = (length: number): number => Math.ceil(length / DATA_PAGE_BYTES);
 // The most bytes a value's header takes: control byte, extended type byte and three size bytes, or a control byte
 // and a four-byte pointer.
 const VALUE_HEADER_BYTES = 5;
@@ -192,7 +194,7 @@ export class MmdbFile {
   static #emptySection(length: number): MmdbDataSection {
     return {
       bytes: new SharedArrayBuffer(length),
-      loadedPages: new SharedArrayBuffer(Math.ceil(length / DATA_PAGE_BYTES)),
+      loadedPages: new SharedArrayBuffer(pagesIn(length)),
     };
   }
 
@@ -216,7 +218,7 @@ export class MmdbFile {
     const length = dataEnd - dataStart;
     if (section.bytes.byteLength !== length) return false;
     const pages = new Uint8Array(section.loadedPages);
-    if (pages.length !== Math.ceil(length / DATA_PAGE_BYTES)) return false;
+    if (pages.length !== pagesIn(length)) return false;
     const checked = Math.min(SECTION_CHECK_BYTES, length);
     const loaded = (offset: number): boolean =>
       Atomics.load(pages, Math.floor(offset / DATA_PAGE_BYTES)) === 1 &&
