@@ -33,6 +33,10 @@ const sources = Math.max(1, Number(option('sources', '1')));
 const nodes = Math.max(1, Number(option('nodes', '1')));
 const serverUrl = option('database-url', undefined);
 const HOUR_MS = 3_600_000;
+// BENCH_NODE_FLAGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") reach the collectors through NODE_OPTIONS.
+const nodeOptions = process.env.BENCH_NODE_FLAGS
+  ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, process.env.BENCH_NODE_FLAGS].filter(Boolean).join(' ') }
+  : {};
 const now = Date.now();
 
 // One simulator process per source, each its own account with its share of the events.
@@ -101,8 +105,7 @@ function collect(n) {
     timeFile,
     '-f',
     '%e %U %S %M',
-    process.execPath,
-    ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
+    // Executed as `npx zerotrail` executes it, so the Node.js flags on its interpreter line apply.
     join(root, 'bin/zerotrail.js'),
     'collect',
     '--once',
@@ -111,7 +114,7 @@ function collect(n) {
   ];
   return new Promise((resolveRun, reject) => {
     const child = spawn('/usr/bin/time', args, {
-      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir },
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ...nodeOptions },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -154,8 +157,8 @@ function procFigures(pid) {
 async function follow(count) {
   const children = Array.from({ length: count }, (_, n) => {
     const dataDir = databaseUrl === undefined ? setupDir : mkdtempSync(join(tmpdir(), `zerotrail-bench-node${n}-`));
-    const child = spawn(process.execPath, [join(root, 'bin/zerotrail.js'), 'serve', '--role', 'collector'], {
-      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: '7' },
+    const child = spawn(join(root, 'bin/zerotrail.js'), ['serve', '--role', 'collector'], {
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: '7', ...nodeOptions },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     return { child, dataDir };

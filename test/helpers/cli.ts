@@ -43,9 +43,12 @@ export async function runInProcess(
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
-/** Starts the built binary as a real process (needs `npm run build`, which `npm test` does first). */
+/**
+ * Starts the built binary as a real process (needs `npm run build`, which `npm test` does first), executing the
+ * file as `npx zerotrail` does, so its interpreter line and the Node.js flags on it apply.
+ */
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  return spawn(BIN, [...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
