@@ -16,7 +16,7 @@ describe('the zerotrail executable', () => {
       expect(stdout).toContain('listening at');
       // The interpreter line's env replaces itself with node, so the spawned pid is the Node.js process.
       const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
-      expect(argv).toContain('--max-semi-space-size=4');
+      expect(argv).toContain('--max-semi-space-size=2');
       expect(argv.some((arg) => arg.endsWith('/bin/zerotrail.js'))).toBe(true);
       const environment = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
       expect(environment).toContain('MALLOC_ARENA_MAX=2');
