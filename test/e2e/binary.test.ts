@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('the zerotrail executable', () => {
   it('starts Node.js with the memory settings the collector is measured with', async () => {
@@ -9,10 +9,9 @@ describe('the zerotrail executable', () => {
     try {
       let stdout = '';
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      while (!stdout.includes('listening at')) {
-        const exited = once(child, 'exit').then(() => 'exited' as const);
-        if ((await Promise.race([once(child.stdout!, 'data'), exited])) === 'exited') break;
-      }
+      await waitFor('the simulator to listen', () => stdout.includes('listening at') || child.exitCode !== null, {
+        timeoutMs: 20_000,
+      });
       expect(stdout).toContain('listening at');
       // The interpreter line's env replaces itself with node, so the spawned pid is the Node.js process.
       const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');

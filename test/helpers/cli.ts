@@ -48,7 +48,7 @@ export async function runInProcess(
  * file as `npx zerotrail` does, so its interpreter line and the Node.js flags on it apply.
  */
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(BIN, [...args], {
+  return spawn(BIN, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
