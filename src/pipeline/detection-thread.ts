@@ -36,7 +36,8 @@ interface PendingCatchUp {
 // The thread's young generation, instead of V8's default of about 48 MB. Its batches die young and it is not the
 // busier thread: in bench/ingest (300,000 events, three runs each) 12 MB took the collector's peak RSS from about
 // 300 MB to 260-266 MB at the same throughput, 11,000-12,300 events/s either way. 6 MB, with the collecting
-// thread's semi-spaces at 2 MB (bin/zerotrail.js), gave 233 MB at 1,000,000 events against 241 MB with 12 MB.
+// thread's semi-spaces at 2 MB (bin/zerotrail.js), gave 233 MB at 1,000,000 events against 241 MB with 12 MB
+// (one run each, within the runs' spread of about 15 MB; the smaller generation showed no cost in throughput).
 const DETECTION_YOUNG_GENERATION_MB = 6;
 
 /**
