@@ -33,10 +33,15 @@ const sources = Math.max(1, Number(option('sources', '1')));
 const nodes = Math.max(1, Number(option('nodes', '1')));
 const serverUrl = option('database-url', undefined);
 const HOUR_MS = 3_600_000;
-// BENCH_NODE_FLAGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") reach the collectors through NODE_OPTIONS.
-const nodeOptions = process.env.BENCH_NODE_FLAGS
-  ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, process.env.BENCH_NODE_FLAGS].filter(Boolean).join(' ') }
-  : {};
+// BENCH_NODE_FLAGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") are added to the interpreter line of bin/zerotrail.js
+// and the collectors run through env -S with that line: Node.js refuses some flags (--cpu-prof) in NODE_OPTIONS.
+const binary = join(root, 'bin/zerotrail.js');
+const interpreter = /^#!\/usr\/bin\/env -S (.+)$/m.exec(readFileSync(binary, 'utf8').split('\n')[0])?.[1];
+if (interpreter === undefined) throw new Error('bin/zerotrail.js no longer starts with #!/usr/bin/env -S');
+function binaryCommand(args) {
+  const flags = process.env.BENCH_NODE_FLAGS;
+  return flags ? ['/usr/bin/env', '-S', `${interpreter} ${flags}`, binary, ...args] : [binary, ...args];
+}
 const now = Date.now();
 
 // One simulator process per source, each its own account with its share of the events.
@@ -106,15 +111,11 @@ function collect(n) {
     '-f',
     '%e %U %S %M',
     // Executed as `npx zerotrail` executes it, so the Node.js flags on its interpreter line apply.
-    join(root, 'bin/zerotrail.js'),
-    'collect',
-    '--once',
-    '--backfill-days',
-    '7',
+    ...binaryCommand(['collect', '--once', '--backfill-days', '7']),
   ];
   return new Promise((resolveRun, reject) => {
     const child = spawn('/usr/bin/time', args, {
-      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ...nodeOptions },
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -157,8 +158,9 @@ function procFigures(pid) {
 async function follow(count) {
   const children = Array.from({ length: count }, (_, n) => {
     const dataDir = databaseUrl === undefined ? setupDir : mkdtempSync(join(tmpdir(), `zerotrail-bench-node${n}-`));
-    const child = spawn(join(root, 'bin/zerotrail.js'), ['serve', '--role', 'collector'], {
-      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: '7', ...nodeOptions },
+    const [command, ...args] = binaryCommand(['serve', '--role', 'collector']);
+    const child = spawn(command, args, {
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: '7' },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     return { child, dataDir };
