@@ -9,6 +9,8 @@ export interface ProgressReporter {
   caughtUp(jobId: string, totals: PullTotals): void;
   failed(jobId: string, error: AppError, permanent: boolean): void;
   snapshotStored(snapshot: SnapshotStored): void;
+  /** A line of its own, written above the bars on a terminal so that they are not torn. */
+  notice(line: string): void;
   stop(): void;
 }
 
@@ -66,6 +68,11 @@ export function createProgressReporter(
       ? 0
       : Math.max(0, Math.min(100, Math.floor(((timeMs - span.fromMs) / (span.toMs - span.fromMs)) * 100)));
 
+  const notice = (line: string): void => {
+    if (multi !== undefined) multi.log(`${line}\n`);
+    else writeLine(io.stderr, line);
+  };
+
   return {
     pageStored(page) {
       const job = jobs.get(page.jobId);
@@ -99,16 +106,15 @@ export function createProgressReporter(
       job.caughtUpOnce = true;
     },
     failed(jobId, error, permanent) {
-      const line = `${jobId}: ${permanent ? 'failed' : 'will retry'}: error[${error.code}] ${error.message}`;
-      if (multi !== undefined) multi.log(`${line}\n`);
-      else writeLine(io.stderr, line);
+      notice(`${jobId}: ${permanent ? 'failed' : 'will retry'}: error[${error.code}] ${error.message}`);
     },
     snapshotStored(snapshot) {
       if (quiet) return;
-      const line = `${snapshot.jobId}: inventory snapshot of ${plural(snapshot.entities, 'entity').replace('entitys', 'entities')}, ${plural(snapshot.changes, 'change')}`;
-      if (multi !== undefined) multi.log(`${line}\n`);
-      else writeLine(io.stderr, line);
+      notice(
+        `${snapshot.jobId}: inventory snapshot of ${plural(snapshot.entities, 'entity').replace('entitys', 'entities')}, ${plural(snapshot.changes, 'change')}`,
+      );
     },
+    notice,
     stop() {
       multi?.stop();
     },

@@ -40,6 +40,11 @@ export interface CollectOptions {
    * each of its appends is fenced by it. The keeper is run, and left on the way out, by `runCollection`.
    */
   readonly leases?: LeaseKeeper;
+  /**
+   * Called once before any job runs, with the jobs this node runs from the start: those whose leases the first
+   * pass claimed, or every job without leases. A job taken over later is not reported.
+   */
+  readonly onJobsStarting?: (jobIds: readonly string[]) => void;
 }
 
 export interface JobOutcome {
@@ -69,6 +74,7 @@ export async function runCollection(
   setMaxListeners(Math.max(getMaxListeners(options.signal), jobs.length * LISTENERS_PER_JOB), options.signal);
   const keeper = options.leases;
   await keeper?.begin();
+  options.onJobsStarting?.(keeper === undefined ? jobs.map((job) => job.id) : keeper.heldIds());
   // The passes stop with the jobs: a catch-up run ends once every job has, without waiting for the stop signal.
   const jobsDone = new AbortController();
   const keeping = keeper?.run(AbortSignal.any([options.signal, jobsDone.signal]));

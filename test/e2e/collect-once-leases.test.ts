@@ -17,6 +17,17 @@ const HOUR_MS = 3_600_000;
 const EVENT_COUNT = 20_000;
 const LEASE_TTL_SECS = 3;
 
+function leaseHolder(dataDir: string, id: string): string | null {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as { node_id: string | null } | undefined;
+    return row?.node_id ?? null;
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * `collect --once` is a node like any other: it collects only the datasets whose leases it holds. It leaves to a
  * running follower what that follower collects, and takes over at once from a collector that crashed on the
@@ -49,17 +60,7 @@ describe('collect --once shares the datasets through their leases', () => {
     ...overrides,
   });
 
-  function holderOf(id: string): string | null {
-    const db = new Database(join(setup.dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 5000');
-      const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as
-        { node_id: string | null } | undefined;
-      return row?.node_id ?? null;
-    } finally {
-      db.close();
-    }
-  }
+  const holderOf = (id: string): string | null => leaseHolder(setup.dataDir, id);
 
   async function startFollower(): Promise<{ child: ChildProcess; holder: string }> {
     const child = spawnCli(['collect'], env());
@@ -102,5 +103,67 @@ describe('collect --once shares the datasets through their leases', () => {
     const expected = setup.simulator.eventsBetween(now - 2 * 24 * HOUR_MS, now + HOUR_MS);
     expect(expected.length).toBe(EVENT_COUNT);
     expectExactlyOnce(await storedRawRecords(setup.env), expected);
+  }, 120_000);
+});
+
+describe('collect --once announces a backfill only for the datasets it collects', () => {
+  let setup: CollectorEnv;
+  const now = Date.now();
+  const followers: ChildProcess[] = [];
+  const jobId = `${TEST_SOURCE}/access_requests`;
+
+  beforeAll(async () => {
+    setup = await setUpCollector(
+      {
+        seed: 12,
+        traffic: { kind: 'fixed', fromMs: now - 30 * HOUR_MS, toMs: now - HOUR_MS, count: 1_000 },
+        // The follower's first Access logs page hangs, so it holds the lease of a dataset with no cursor yet.
+        faults: { slow: { delayMs: 60_000, routes: ['access-requests'], maxTimes: 1 } },
+      },
+      false,
+    );
+    // Unverified, so that the follower's request is the first to the Access logs.
+    const added = await runBinary(
+      [
+        'source',
+        'add',
+        '--name',
+        TEST_SOURCE,
+        '--account-id',
+        setup.simulator.accountId,
+        '--token-env',
+        'CF_TOKEN',
+        '--no-verify',
+      ],
+      setup.env,
+    );
+    expect(added.code, added.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    for (const follower of followers) follower.kill('SIGKILL');
+    await setup.cleanup();
+  });
+
+  it('leaves out a fresh dataset whose lease a follower holds', async () => {
+    const env = { ...setup.env, ZEROTRAIL_COLLECT__LEASE_TTL_SECS: String(LEASE_TTL_SECS) };
+    const follower = spawnCli(['collect'], env);
+    follower.stdin?.end();
+    followers.push(follower);
+    await waitFor(
+      'the follower to claim the Access logs lease',
+      () => leaseHolder(setup.dataDir, jobId)?.includes('-once-') === false,
+      { timeoutMs: 60_000 },
+    );
+
+    const beside = await runBinary(['collect', '--once'], env);
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(beside.stderr).toContain(
+      `Collected by another running zerotrail node, which holds and renews their leases: ${jobId}`,
+    );
+    expect(beside.stderr).not.toMatch(/Backfilling[^\n]*access_requests/);
+    // No Access logs page was served yet, so the dataset still had no cursor: it was fresh.
+    expect(setup.simulator.requestLog().some((entry) => entry.path.endsWith('/access/logs/access_requests'))).toBe(
+      false,
+    );
   }, 120_000);
 });

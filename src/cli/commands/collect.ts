@@ -112,15 +112,18 @@ export async function collect(
   );
   const jobs = buildDatasetJobs(app, sources, inventoryCache);
   const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
-  const fresh = [];
-  for (const jobId of logJobIds) if ((await app.store.cursor(jobId)) === undefined) fresh.push(jobId);
-  if (fresh.length > 0 && backfillDays > 0) {
-    writeLine(
-      context.io.stderr,
-      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${fresh.join(', ')}. ` +
+  const fresh = new Set<string>();
+  for (const jobId of logJobIds) if ((await app.store.cursor(jobId)) === undefined) fresh.add(jobId);
+  // Said once the leases are known: a dataset another node collects is not this run's to backfill.
+  const announceBackfill = (startingIds: readonly string[]): void => {
+    const starting = new Set(startingIds);
+    const backfilled = logJobIds.filter((jobId) => fresh.has(jobId) && starting.has(jobId));
+    if (backfilled.length === 0 || backfillDays <= 0) return;
+    progress.notice(
+      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.join(', ')}. ` +
         'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
     );
-  }
+  };
   await applyRetention(app, context);
   const backfillFromMs = nowMs - backfillDays * DAY_MS;
   const progress = createProgressReporter(
@@ -148,6 +151,7 @@ export async function collect(
         inventoryIntervalMs: app.config.collect.inventoryIntervalSecs * 1000,
         permissionRecheckMs: PERMISSION_RECHECK_MS,
         backfillFromMs,
+        onJobsStarting: announceBackfill,
         retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
         signal,
         onPageStored: (page) => {
