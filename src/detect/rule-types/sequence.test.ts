@@ -126,4 +126,16 @@ describe('denied, then allowed, whatever order the events arrive in', () => {
     await step([login(T0 + 7 * HOUR, 'success')]);
     expect(await step(denials(6, T0 - 10 * MIN, MIN))).toEqual([]);
   });
+
+  it('pairs late denials with a success that arrived after later ones, and with it alone', async () => {
+    await step([login(T0 + 2 * HOUR, 'success'), login(T0 + 3 * HOUR, 'success')]);
+    const success = login(T0 + 10 * MIN, 'success');
+    expect(await step([success])).toEqual([]);
+    const late = denials(5, T0, MIN);
+    const alerts = await step(late);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ firstEventTime: T0, lastEventTime: T0 + 10 * MIN, count: 6 });
+    const evidence = await store.alertEvidence(alerts[0]?.id ?? '');
+    expect(evidence.map((e) => e.eventId).sort()).toEqual([...late, success].map((e) => e.id).sort());
+  });
 });
