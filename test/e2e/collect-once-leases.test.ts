@@ -120,24 +120,9 @@ describe('collect --once announces a backfill only for the datasets it collects'
         // The follower's first Access logs page hangs, so it holds the lease of a dataset with no cursor yet.
         faults: { slow: { delayMs: 60_000, routes: ['access-requests'], maxTimes: 1 } },
       },
-      false,
+      // Unverified, so that the follower's request is the first to the Access logs.
+      'unverified',
     );
-    // Unverified, so that the follower's request is the first to the Access logs.
-    const added = await runBinary(
-      [
-        'source',
-        'add',
-        '--name',
-        TEST_SOURCE,
-        '--account-id',
-        setup.simulator.accountId,
-        '--token-env',
-        'CF_TOKEN',
-        '--no-verify',
-      ],
-      setup.env,
-    );
-    expect(added.code, added.stderr).toBe(0);
   });
   afterAll(async () => {
     for (const follower of followers) follower.kill('SIGKILL');

@@ -33,15 +33,31 @@ export function simulatorEnv(
   };
 }
 
-/** A simulator, a fresh data directory and one verified data source pointing at the simulator. */
-export async function setUpCollector(options: SimulatorOptions, addSource = true): Promise<CollectorEnv> {
+/**
+ * A simulator, a fresh data directory and one data source pointing at the simulator: verified, added with
+ * --no-verify (which sends the simulator no request), or none.
+ */
+export async function setUpCollector(
+  options: SimulatorOptions,
+  addSource: boolean | 'unverified' = true,
+): Promise<CollectorEnv> {
   // The simulator enforces the same lifted limit as the collector, so no test waits on a quota window.
   const simulator = await startSimulator({ rateLimit: { requests: 1_000_000, windowSecs: 300 }, ...options });
   const dir = makeTempDir('collector');
   const env = simulatorEnv(simulator, dir.path, { CF_TOKEN: simulator.token });
   if (addSource) {
     const added = await runInProcess(
-      ['source', 'add', '--name', TEST_SOURCE, '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'],
+      [
+        'source',
+        'add',
+        '--name',
+        TEST_SOURCE,
+        '--account-id',
+        simulator.accountId,
+        '--token-env',
+        'CF_TOKEN',
+        ...(addSource === 'unverified' ? ['--no-verify'] : []),
+      ],
       { env },
     );
     expect(added.stderr + added.stdout).toContain('Added data source');
