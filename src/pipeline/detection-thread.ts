@@ -37,9 +37,9 @@ interface PendingCatchUp {
 // (300,000 events, three runs each) 12 MB took the collector's peak RSS from about 300 MB to 260-266 MB at the
 // same throughput. 6 MB looked as good while heaps grew by half; with heaps grown by 30% (src/main.ts) more of a
 // batch's rule state is promoted and collected again with the old generation. bench/detections-replay.js
-// (300,000 events): 111-114 CPU µs per event with 6 MB, 82-104 with 12 MB, 60 with 48 MB. At 1,000,000 events
-// in bench/ingest 12 MB did 6,247-6,340 events/s and peaked at 228-239 MB (two runs), 6 MB 5,753-5,846 events/s
-// and 228-233 MB; 24 MB, one run, 6,118 events/s and 237 MB.
+// (300,000 events): 105-126 CPU µs per event with 6 MB (median 111), 82-113 with 12 MB (median 103), 60 with
+// 48 MB. At 1,000,000 events in bench/ingest 12 MB did 6,247-6,340 events/s and peaked at 228-239 MB (two runs),
+// 6 MB 5,753-5,846 events/s and 228-233 MB; 24 MB, one run, 6,118 events/s and 237 MB.
 export const DETECTION_YOUNG_GENERATION_MB = 12;
 
 /**
