@@ -5,15 +5,15 @@
 // it with `Detector.catchUp`, in a worker thread with the detection thread's young generation and the heap growth
 // the binary sets, as `collect` runs them. Prints CPU µs per event, wall time, alerts and peak RSS; asserts nothing.
 // Run after `npm run build`:  node bench/detections-replay.js [--events 300000] [--young-mb 12] [--heap-growing 30]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DETECTION_YOUNG_GENERATION_MB } from '../dist/pipeline/detection-thread.js';
+import { startSimulatorProcess } from './simulator-process.js';
 
 function argument(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -108,24 +108,18 @@ async function fill(dir) {
     rateLimit: { requests: 100_000_000, windowSecs: 300 },
     requestLogSize: 100,
   };
-  const simulator = spawn(process.execPath, [join(root, 'dist/simulator/child.js')], {
-    env: { ...process.env, ZEROTRAIL_SIMULATOR_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const simulator = await startSimulatorProcess(options);
   try {
-    const started = await new Promise((resolveLine) =>
-      createInterface({ input: simulator.stdout }).once('line', (line) => resolveLine(JSON.parse(line))),
-    );
     const env = {
       ...process.env,
-      CLOUDFLARE_API_BASE_URL: started.baseUrl,
+      CLOUDFLARE_API_BASE_URL: simulator.baseUrl,
       ZEROTRAIL_CF_RATE_LIMIT: '100000000/300',
       ZEROTRAIL_CF_RATE_SHARE: '1',
       ZEROTRAIL_DATA_DIR: building,
-      CF_TOKEN: started.token,
+      CF_TOKEN: simulator.token,
     };
     const binary = join(root, 'bin/zerotrail.js');
-    const add = ['source', 'add', '--name', 'bench', '--account-id', started.accountId, '--token-env', 'CF_TOKEN'];
+    const add = ['source', 'add', '--name', 'bench', '--account-id', simulator.accountId, '--token-env', 'CF_TOKEN'];
     for (const args of [
       [...add, '--no-verify'],
       ['collect', '--once', '--backfill-days', '7'],
@@ -135,6 +129,6 @@ async function fill(dir) {
     }
     renameSync(building, dir);
   } finally {
-    simulator.kill('SIGKILL');
+    simulator.child.kill('SIGKILL');
   }
 }

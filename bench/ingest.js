@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { openApp } from '../dist/app.js';
 import { loadConfig } from '../dist/config/load.js';
@@ -22,6 +21,7 @@ import { parseQuery } from '../dist/store/query-language.js';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
 import { PostgresStore } from '../dist/store/postgres/store.js';
 import { openBenchSchema } from './postgres-schema.js';
+import { startSimulatorProcess } from './simulator-process.js';
 
 const root = resolve(import.meta.dirname, '..');
 function option(name, fallback) {
@@ -59,13 +59,7 @@ for (let n = 0; n < sources; n += 1) {
     rateLimit: { requests: 100_000_000, windowSecs: 300 },
     requestLogSize: 100,
   };
-  const child = spawn(process.execPath, [join(root, 'dist/simulator/child.js')], {
-    env: { ...process.env, ZEROTRAIL_SIMULATOR_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const nextLine = () => new Promise((resolveLine) => lines.once('line', (line) => resolveLine(JSON.parse(line))));
-  simulators.push({ child, nextLine, ...(await nextLine()) });
+  simulators.push(await startSimulatorProcess(options));
 }
 
 const setupDir = mkdtempSync(join(tmpdir(), 'zerotrail-bench-'));
