@@ -5,7 +5,8 @@ import { runCli } from './cli/index.js';
 // instead of V8's default of up to four times; this applies to this thread's heap and to the detection thread's,
 // created after it. At 1M events in bench/ingest, 50% kept the peak RSS about 170 MB lower than the default at no
 // measured cost in throughput; 30% took another 8–12 MB off the detection thread's heap (a batch's rule state
-// swings it between 30 and 50 MB live) and about 15 MB off the peak, for about 5% more CPU.
+// swings it between 30 and 50 MB live) and about 15 MB off the peak. It cost about 5% more CPU while that thread's
+// young generation was 6 MB, and no measured throughput at 12 MB (src/pipeline/detection-thread.ts).
 setFlagsFromString('--heap-growing-percent=30');
 
 // The only place that touches process globals: argv, env, signals and the exit code.
