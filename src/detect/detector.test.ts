@@ -249,6 +249,110 @@ describe('Detector with the built-in rules', () => {
       expect(cached.alerts.length).toBeGreaterThan(0);
     });
 
+    // 23 events in batches of 5: alice's 14 denials (brute force), then bob denied 5 times and allowed (a sequence
+    // across two batches), with a success of alice's in between.
+    const mixedDay = (): NormalizedEvent[] => [
+      ...denials(14, T0, 10_000),
+      access({ time: T0 + 15 * 10_000, outcome: 'success', srcIp: '192.0.2.1', country: 'us' }),
+      ...denials(5, T0 + 20 * 10_000, MIN, { user: 'bob@example.com' }),
+      access({ time: T0 + 30 * 10_000 + 6 * MIN, outcome: 'success', user: 'bob@example.com' }),
+      ...denials(2, T0 + DAY, MIN, { user: 'carol@example.com' }),
+    ];
+    // The detector's commits, alerts and rule state after one catch-up over mixedDay on a fresh store.
+    const runMixedDay = async (
+      events: readonly NormalizedEvent[],
+      options: { batch: number; batchesPerCommit: number },
+    ) => {
+      await store.close();
+      path = join(dir, `detect-${counter++}.db`);
+      store = await SqliteStore.open({ path, clock });
+      await store.migrate();
+      await append(events);
+      const commits: number[] = [];
+      const counting = new Proxy(store, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const method = (value as (...args: unknown[]) => unknown).bind(target);
+          if (property !== 'commitDetections') return method;
+          return (commit: { toOffset: number }) => {
+            commits.push(commit.toOffset);
+            return method(commit);
+          };
+        },
+      });
+      const result = await new Detector({ ...deps(), store: counting }, RULES, options).catchUp();
+      const alerts = (await store.listAlerts({ limit: 100 })).map((alert) => ({
+        ruleId: alert.ruleId,
+        entityKey: alert.entityKey,
+        severity: alert.severity,
+        count: alert.count,
+        first: alert.firstEventTime,
+        last: alert.lastEventTime,
+        summary: alert.summary,
+      }));
+      const state = await Promise.all(
+        ['zt-brute-force-user', 'zt-denied-then-allowed', 'zt-new-country'].map(async (ruleId) => [
+          ...(await store.detectionState(ruleId, [
+            'alice@example.com',
+            'bob@example.com',
+            'carol@example.com',
+            'bob@example.com\u001fwiki.example.com',
+            'alice@example.com\u001fwiki.example.com',
+          ])),
+        ]),
+      );
+      return { result, commits, alerts, state };
+    };
+
+    it('commits several full batches at once, with the alerts and state of a commit per batch', async () => {
+      const events = mixedDay();
+      const perBatch = await runMixedDay(events, { batch: 5, batchesPerCommit: 1 });
+      const grouped = await runMixedDay(events, { batch: 5, batchesPerCommit: 4 });
+      expect(perBatch.commits).toEqual([5, 10, 15, 20, 23]);
+      // Four full batches, then the short one that ends the catch-up.
+      expect(grouped.commits).toEqual([20, 23]);
+      expect(grouped.result).toEqual({ ...perBatch.result, updated: grouped.result.updated });
+      expect(grouped.result.events).toBe(23);
+      // alice: brute force, then allowed after her denials; bob: allowed after his.
+      expect(grouped.alerts.map((alert) => `${alert.ruleId} ${alert.count}`).sort()).toEqual([
+        'zt-brute-force-user 14',
+        'zt-denied-then-allowed 15',
+        'zt-denied-then-allowed 6',
+      ]);
+      expect(grouped.alerts).toEqual(perBatch.alerts);
+      expect(grouped.state.flat().length).toBeGreaterThan(0);
+      expect(grouped.state).toEqual(perBatch.state);
+    });
+
+    it('a batch that fails inside a commit of several leaves the offset, the state and the alerts as they were', async () => {
+      await append(mixedDay());
+      let reads = 0;
+      const failing = new Proxy(store, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const method = (value as (...args: unknown[]) => unknown).bind(target);
+          if (property !== 'eventsAfter') return method;
+          return (...args: unknown[]) => {
+            reads += 1;
+            // The third batch of the first commit cannot be read.
+            if (reads === 3) return Promise.reject(new Error('disk went away'));
+            return method(...args);
+          };
+        },
+      });
+      const detector = new Detector({ ...deps(), store: failing }, RULES, { batch: 5, batchesPerCommit: 4 });
+      await expect(detector.catchUp()).rejects.toThrow('disk went away');
+      expect(await store.detectionOffset('rules')).toBe(0);
+      expect(await store.listAlerts({ limit: 10 })).toEqual([]);
+      expect(await store.detectionState('zt-brute-force-user', ['alice@example.com'])).toEqual(new Map());
+      // The same detector goes on from the offset, as one that never failed would have.
+      expect(await detector.catchUp()).toMatchObject({ events: 23, created: 3 });
+      expect((await alertsOf('zt-brute-force-user')).map((alert) => alert.count)).toEqual([14]);
+      expect((await alertsOf('zt-denied-then-allowed')).map((alert) => alert.count).sort()).toEqual([15, 6]);
+    });
+
     it('a commit from a stale offset is refused and changes nothing', async () => {
       await append(denials(14, T0, 10_000));
       await new Detector(deps(), RULES).catchUp();

@@ -21,6 +21,70 @@ export function inEventTimeOrder(events: readonly NormalizedEvent[]): Normalized
 }
 
 /**
+ * Rule state through one evaluation, which may span several batches of events: each key is read from the source
+ * and parsed once, changed in memory by the rules, and written back once at the end. Rules change what `get`
+ * returned in place, so an evaluation that is not committed must be dropped with its state.
+ */
+export class EvaluationState {
+  readonly #source: StateSource;
+  readonly #rules = new Map<string, RuleStateHeld>();
+
+  constructor(source: StateSource) {
+    this.#source = source;
+  }
+
+  /** The state of one rule, with `keys` read from the source unless this evaluation holds them already. */
+  async view(ruleId: string, keys: readonly string[]): Promise<StateView> {
+    let held = this.#rules.get(ruleId);
+    if (held === undefined) {
+      held = { texts: new Map(), values: new Map(), dirty: new Set() };
+      this.#rules.set(ruleId, held);
+    }
+    const { texts, values, dirty } = held;
+    const missing = keys.filter((key) => !values.has(key) && !texts.has(key));
+    if (missing.length > 0) {
+      const loaded = await this.#source.load(ruleId, missing);
+      // A key without state is held as such, so a later batch does not ask the source again.
+      for (const key of missing) texts.set(key, loaded.get(key));
+    }
+    return {
+      get(key) {
+        if (values.has(key)) return values.get(key);
+        const text = texts.get(key);
+        const value = text === undefined ? undefined : (JSON.parse(text) as unknown);
+        texts.delete(key);
+        values.set(key, value);
+        return value;
+      },
+      set(key, value) {
+        texts.delete(key);
+        values.set(key, value);
+        dirty.add(key);
+      },
+    };
+  }
+
+  /** What the rules changed, as the store keeps it: JSON text, or null for a key forgotten. */
+  writes(): DetectionStateWrite[] {
+    const writes: DetectionStateWrite[] = [];
+    for (const [ruleId, { values, dirty }] of this.#rules) {
+      for (const key of dirty) {
+        const value = values.get(key);
+        writes.push({ ruleId, key, value: value === undefined ? null : JSON.stringify(value) });
+      }
+    }
+    return writes;
+  }
+}
+
+interface RuleStateHeld {
+  /** Texts read from the source and not parsed yet; undefined for a key the source holds nothing for. */
+  readonly texts: Map<string, string | undefined>;
+  readonly values: Map<string, unknown>;
+  readonly dirty: Set<string>;
+}
+
+/**
  * Runs every enabled rule over a batch of events in event-time order. The state each rule needs for the batch
  * is loaded first, so the rules themselves run synchronously; nothing is written here.
  */
@@ -30,9 +94,20 @@ export async function evaluateEvents(
   source: StateSource,
   context: EvalContext,
 ): Promise<EvaluationResult> {
+  const state = new EvaluationState(source);
+  const firings = await evaluateBatch(rules, events, state, context);
+  return { firings, state: state.writes() };
+}
+
+/** Runs every enabled rule over one batch, in event-time order, against state held across batches. */
+export async function evaluateBatch(
+  rules: readonly CompiledRule[],
+  events: readonly NormalizedEvent[],
+  state: EvaluationState,
+  context: EvalContext,
+): Promise<AlertFiring[]> {
   const ordered = inEventTimeOrder(events);
   const firings: AlertFiring[] = [];
-  const writes: DetectionStateWrite[] = [];
   for (const rule of rules) {
     if (!rule.header.enabled) continue;
     const allowed = allowListOf(rule.header.allow);
@@ -40,32 +115,12 @@ export async function evaluateEvents(
     if (relevant.length === 0) continue;
     const wanted = new Set<string>();
     for (const event of relevant) for (const key of rule.logic.stateKeys(event)) wanted.add(key);
-    const keys = [...wanted];
-    const loaded = await source.load(rule.header.id, keys);
-    const cache = new Map<string, unknown>();
-    const dirty = new Set<string>();
-    const state: StateView = {
-      get(key) {
-        if (cache.has(key)) return cache.get(key);
-        const text = loaded.get(key);
-        const value = text === undefined ? undefined : (JSON.parse(text) as unknown);
-        cache.set(key, value);
-        return value;
-      },
-      set(key, value) {
-        cache.set(key, value);
-        dirty.add(key);
-      },
-    };
+    const view = await state.view(rule.header.id, [...wanted]);
     for (const event of relevant) {
-      for (const raw of rule.logic.evaluate(event, state, context)) firings.push(toFiring(rule.header, raw));
-    }
-    for (const key of dirty) {
-      const value = cache.get(key);
-      writes.push({ ruleId: rule.header.id, key, value: value === undefined ? null : JSON.stringify(value) });
+      for (const raw of rule.logic.evaluate(event, view, context)) firings.push(toFiring(rule.header, raw));
     }
   }
-  return { firings, state: writes };
+  return firings;
 }
 
 function toFiring(header: RuleHeader, raw: RawFiring): AlertFiring {
