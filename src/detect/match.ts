@@ -156,7 +156,11 @@ function compileCondition(key: string, value: unknown, path: string): EventPredi
 
 const MAX_REMEMBERED_ANSWERS = 1024;
 
-function someText(texts: readonly string[], actual: unknown, holds: (actual: string, text: string) => boolean): boolean {
+function someText(
+  texts: readonly string[],
+  actual: unknown,
+  holds: (actual: string, text: string) => boolean,
+): boolean {
   if (typeof actual !== 'string') return false;
   const lower = actual.toLowerCase();
   for (const text of texts) if (holds(lower, text)) return true;
@@ -177,18 +181,18 @@ function valueTest(
       const wantsMissing = wanted.includes(null);
       // Answers by text, for the few texts a field like dataset or outcome takes: lower-casing each event's value
       // made a new string per test. Emptied when full, so a field of many values costs a bounded memory.
-      const answers = new Map<string, boolean>();
+      const answers = new Map<string | number, boolean>();
       return (actual) => {
-        if (typeof actual === 'string') {
+        // Numbers too: a rule that lists entity-change blocks tests every sign-in's class_uid against each.
+        if (typeof actual === 'string' || typeof actual === 'number') {
           let answer = answers.get(actual);
           if (answer === undefined) {
-            answer = matchable.has(actual.toLowerCase());
+            answer = matchable.has(String(actual).toLowerCase());
             if (answers.size >= MAX_REMEMBERED_ANSWERS) answers.clear();
             answers.set(actual, answer);
           }
           return answer;
         }
-        if (typeof actual === 'number') return matchable.has(String(actual).toLowerCase());
         if (actual === null || actual === undefined) return wantsMissing;
         return wanted.includes(actual as Scalar);
       };

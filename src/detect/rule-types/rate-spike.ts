@@ -31,6 +31,13 @@ interface SpikeState {
 }
 
 /**
+ * The sum of a state's counts over the baseline of one bucket, from `from` up to the bucket. Within a busy bucket
+ * every event past the minimum would otherwise add up a week of buckets again. Held by state object, which lives
+ * as long as one evaluation (see EvaluationState).
+ */
+const baselines = new WeakMap<SpikeState, { readonly bucket: number; readonly from: number; readonly total: number }>();
+
+/**
  * Events in one bucket against the mean per bucket over the preceding `baseline` (empty buckets count as zero),
  * once `learning` of history exists: a burst is both `factor` times the usual rate and at least `min_count`.
  */
@@ -55,6 +62,8 @@ export const rateSpikeRule = registerRuleType({
         state.first = Math.min(state.first, bucket);
         const count = (state.b[bucket] ?? 0) + 1;
         state.b[bucket] = count;
+        // A late event changes the baseline of every later bucket.
+        if ((baselines.get(state)?.bucket ?? bucket) > bucket) baselines.delete(state);
         if (ids.length < MAX_EVIDENCE) ids.push([event.time, event.id]);
         state.ids[bucket] = ids;
         // Keep counts for the baseline and ids for the last few buckets only; pruned when a new bucket starts.
@@ -69,9 +78,14 @@ export const rateSpikeRule = registerRuleType({
         if (count < params.min_count || bucket - state.first < params.learning) return [];
         const from = Math.max(state.first, bucket - params.baseline);
         const buckets = Math.max(1, Math.round((bucket - from) / params.bucket));
-        let total = 0;
-        for (const [key, n] of Object.entries(state.b)) if (Number(key) >= from && Number(key) < bucket) total += n;
-        const usual = total / buckets;
+        let baseline = baselines.get(state);
+        if (baseline === undefined || baseline.bucket !== bucket || baseline.from !== from) {
+          let total = 0;
+          for (const [key, n] of Object.entries(state.b)) if (Number(key) >= from && Number(key) < bucket) total += n;
+          baseline = { bucket, from, total };
+          baselines.set(state, baseline);
+        }
+        const usual = baseline.total / buckets;
         if (count < params.min_count || count < params.factor * Math.max(usual, 1)) return [];
         return [
           {
