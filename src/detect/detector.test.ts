@@ -499,6 +499,35 @@ describe('Detector with the built-in rules', () => {
       expect(alert?.severity).toBe('medium');
     });
 
+    it('judges a bucket against a baseline that late denials raised, within one commit as across commits', async () => {
+      const burstAt = T0 + 2 * DAY;
+      const burst = (from: number, count: number) =>
+        Array.from({ length: count }, (_, i) =>
+          access({ time: burstAt + (from + i) * 10_000, user: `b${from + i}@example.com`, srcIp: '192.0.2.1' }),
+        );
+      // Late denials of the day before the burst, under the minimum in each of their buckets: the usual rate
+      // becomes (48 + 2,600) / 288 buckets, about 9.2, and a burst must then reach 46.
+      const late = Array.from({ length: 2_600 }, (_, i) =>
+        access({ time: burstAt - DAY + Math.floor((i * DAY) / 2_600), user: `l${i % 40}@example.com` }),
+      );
+      const events = [...quiet(), ...burst(0, 35), ...late, ...burst(35, 5)];
+      const run = async (batchesPerCommit: number) => {
+        await store.close();
+        path = join(dir, `detect-${counter++}.db`);
+        store = await SqliteStore.open({ path, clock });
+        await store.migrate();
+        await append(events);
+        await new Detector(deps(), RULES, { batch: 50, batchesPerCommit }).catchUp();
+        return (await alertsOf('zt-denied-burst')).map((alert) => ({ count: alert.count, summary: alert.summary }));
+      };
+      const grouped = await run(1_000);
+      // The burst's 30th to 35th denials fired against the quiet baseline; its last five no longer reach 46.
+      expect(grouped).toEqual([
+        { count: 35, summary: '35 denied logins in 10 minutes, against a usual 0.2 per 10 minutes' },
+      ]);
+      expect(await run(1)).toEqual(grouped);
+    });
+
     it('does not fire during the learning day, nor on a rate the organisation is used to', async () => {
       await append(
         Array.from({ length: 40 }, (_, i) =>
