@@ -372,7 +372,7 @@ describe('Detector with the built-in rules', () => {
 
   describe('alert listeners', () => {
     it('are told after each commit that created or grew alerts, and only then', async () => {
-      const detector = new Detector(deps(), RULES, { batch: 7 });
+      const detector = new Detector(deps(), RULES, { batch: 7, batchesPerCommit: 1 });
       const told: { created: number; updated: number }[] = [];
       const stop = detector.onAlerts((committed) => told.push({ ...committed }));
       await append(denials(14, T0, 10_000));

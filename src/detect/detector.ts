@@ -60,8 +60,8 @@ export const DETECTION_OFFSET = 'rules';
 const DEFAULT_BATCH = 5_000;
 // Full batches evaluated before one commit of their alerts, state and offset. bench/detections-replay.js at
 // 300,000 events: 92-104 CPU µs per event with one, 79 with two, 76 with four and 77 with eight; peak RSS 156,
-// 159, 158-165 and 164 MB.
-const DEFAULT_BATCHES_PER_COMMIT = 4;
+// 159, 158-165 and 164 MB. Two: bench/ingest at 1,000,000 events peaked at 233-248 MB with four, 239-240 with two.
+const DEFAULT_BATCHES_PER_COMMIT = 2;
 // After a run, the next starts no sooner than this: during a backfill each run then covers several pages, and
 // per-entity state is read and written once per run instead of once per page.
 const DEFAULT_MIN_INTERVAL_MS = 500;
