@@ -50,6 +50,8 @@ export class EvaluationState {
     return {
       get(key) {
         if (values.has(key)) return values.get(key);
+        // A key no batch asked for is unknown, not empty: a later batch that asks for it reads it from the source.
+        if (!texts.has(key)) return undefined;
         const text = texts.get(key);
         const value = text === undefined ? undefined : (JSON.parse(text) as unknown);
         texts.delete(key);
