@@ -36,6 +36,24 @@ function denials(
   return Array.from({ length: count }, (_, i) => access({ time: from + i * stepMs, ...overrides }));
 }
 
+type AnyMethod = (...args: unknown[]) => unknown;
+
+// The store with one method wrapped: `wrap` gets the original, bound to the store, and returns its stand-in.
+function withMethod(
+  target: SqliteStore,
+  name: keyof SqliteStore,
+  wrap: (original: AnyMethod) => AnyMethod,
+): SqliteStore {
+  return new Proxy(target, {
+    get(store, property) {
+      const value: unknown = Reflect.get(store, property, store);
+      if (typeof value !== 'function') return value;
+      const method = (value as AnyMethod).bind(store);
+      return property === name ? wrap(method) : method;
+    },
+  });
+}
+
 describe('Detector with the built-in rules', () => {
   let store: SqliteStore;
   let path: string;
@@ -218,12 +236,9 @@ describe('Detector with the built-in rules', () => {
       // Counts the state reads that reach the store, for the detector on the store of the moment.
       const counted = (reads: { n: number }) => ({
         ...deps(),
-        store: new Proxy(store, {
-          get(target, property) {
-            const value: unknown = Reflect.get(target, property, target);
-            if (property === 'detectionState') reads.n += 1;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-          },
+        store: withMethod(store, 'detectionState', (read) => (...args) => {
+          reads.n += 1;
+          return read(...args);
         }),
       });
       const run = async (options: { maxCachedStateChars?: number }) => {
@@ -269,17 +284,9 @@ describe('Detector with the built-in rules', () => {
       await store.migrate();
       await append(events);
       const commits: number[] = [];
-      const counting = new Proxy(store, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          const method = (value as (...args: unknown[]) => unknown).bind(target);
-          if (property !== 'commitDetections') return method;
-          return (commit: { toOffset: number }) => {
-            commits.push(commit.toOffset);
-            return method(commit);
-          };
-        },
+      const counting = withMethod(store, 'commitDetections', (commitDetections) => (commit) => {
+        commits.push((commit as { toOffset: number }).toOffset);
+        return commitDetections(commit);
       });
       const result = await new Detector({ ...deps(), store: counting }, RULES, options).catchUp();
       const alerts = (await store.listAlerts({ limit: 100 })).map((alert) => ({
@@ -328,19 +335,11 @@ describe('Detector with the built-in rules', () => {
     it('a batch that fails inside a commit of several leaves the offset, the state and the alerts as they were', async () => {
       await append(mixedDay());
       let reads = 0;
-      const failing = new Proxy(store, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          const method = (value as (...args: unknown[]) => unknown).bind(target);
-          if (property !== 'eventsAfter') return method;
-          return (...args: unknown[]) => {
-            reads += 1;
-            // The third batch of the first commit cannot be read.
-            if (reads === 3) return Promise.reject(new Error('disk went away'));
-            return method(...args);
-          };
-        },
+      const failing = withMethod(store, 'eventsAfter', (eventsAfter) => (...args) => {
+        reads += 1;
+        // The third batch of the first commit cannot be read.
+        if (reads === 3) return Promise.reject(new Error('disk went away'));
+        return eventsAfter(...args);
       });
       const detector = new Detector({ ...deps(), store: failing }, RULES, { batch: 5, batchesPerCommit: 4 });
       await expect(detector.catchUp()).rejects.toThrow('disk went away');
