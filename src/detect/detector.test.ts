@@ -527,6 +527,35 @@ describe('Detector with the built-in rules', () => {
       expect(await run(1)).toEqual(grouped);
     });
 
+    it('judges a late denial against the baseline as pruned since, within one commit as across commits', async () => {
+      // 200 denials in the first bucket, a burst exactly a week later, a denial in a newer bucket (which prunes
+      // that first bucket from the counts), then late denials of the burst's bucket.
+      const burstAt = T0 + 7 * DAY;
+      const denied = (time: number, n: number) =>
+        access({ time, user: `d${n}@example.com`, srcIp: `192.0.2.${n % 250}` });
+      const events = [
+        ...Array.from({ length: 200 }, (_, i) => denied(T0 + i * 1_000, i)),
+        ...Array.from({ length: 35 }, (_, i) => denied(burstAt + i * 1_000, 200 + i)),
+        denied(burstAt + 20 * MIN, 235),
+        ...Array.from({ length: 5 }, (_, i) => denied(burstAt + (35 + i) * 1_000, 236 + i)),
+      ];
+      const run = async (batchesPerCommit: number) => {
+        await store.close();
+        path = join(dir, `detect-${counter++}.db`);
+        store = await SqliteStore.open({ path, clock });
+        await store.migrate();
+        await append(events);
+        await new Detector(deps(), RULES, { batch: 10, batchesPerCommit }).catchUp();
+        return (await alertsOf('zt-denied-burst')).map((alert) => ({ count: alert.count, summary: alert.summary }));
+      };
+      const grouped = await run(1_000);
+      // The last firings came after the first bucket was pruned: the usual rate they name no longer counts it.
+      expect(grouped).toEqual([
+        { count: 40, summary: '40 denied logins in 10 minutes, against a usual 0.0 per 10 minutes' },
+      ]);
+      expect(await run(1)).toEqual(grouped);
+    });
+
     it('does not fire during the learning day, nor on a rate the organisation is used to', async () => {
       await append(
         Array.from({ length: 40 }, (_, i) =>

@@ -72,6 +72,8 @@ export const rateSpikeRule = registerRuleType({
           for (const key of Object.keys(state.b))
             if (Number(key) < bucket - params.baseline - params.bucket) delete state.b[key];
           for (const key of Object.keys(state.ids)) if (Number(key) < bucket - 6 * params.bucket) delete state.ids[key];
+          // The pruning may have dropped buckets an older bucket's remembered sum counted.
+          baselines.delete(state);
         }
         store.set(group.key, state);
         // The cheap test first: most buckets never reach the minimum, and then the baseline is not needed.
