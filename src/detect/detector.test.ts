@@ -63,11 +63,18 @@ describe('Detector with the built-in rules', () => {
     store.append(events, { id: 'cf/access_requests', value: { n: seq } });
   const alertsOf = async (ruleId: string) => await store.listAlerts({ ruleId, limit: 100 });
 
-  beforeEach(async () => {
+  const openFreshStore = async () => {
     path = join(dir, `detect-${counter++}.db`);
     store = await SqliteStore.open({ path, clock });
     await store.migrate();
-  });
+  };
+  // For a test that compares two runs: the first run's store is closed, the second starts on an empty one.
+  const switchToFreshStore = async () => {
+    await store.close();
+    await openFreshStore();
+  };
+
+  beforeEach(openFreshStore);
   afterEach(async () => {
     await store.close();
   });
@@ -217,10 +224,7 @@ describe('Detector with the built-in rules', () => {
       const together = await store.detectionState('zt-brute-force-user', keys);
       const alertsTogether = (await alertsOf('zt-brute-force-user')).map((alert) => alert.count);
 
-      await store.close();
-      path = join(dir, `detect-${counter++}.db`);
-      store = await SqliteStore.open({ path, clock });
-      await store.migrate();
+      await switchToFreshStore();
       const single = new Detector(deps(), RULES);
       for (const events of turns) {
         await append(events);
@@ -253,10 +257,7 @@ describe('Detector with the built-in rules', () => {
         return { reads: reads.n, state, alerts };
       };
       const cached = await run({});
-      await store.close();
-      path = join(dir, `detect-${counter++}.db`);
-      store = await SqliteStore.open({ path, clock });
-      await store.migrate();
+      await switchToFreshStore();
       const starved = await run({ maxCachedStateChars: 1 });
       expect(starved.reads).toBeGreaterThan(cached.reads);
       expect(starved.state).toEqual(cached.state);
@@ -278,10 +279,7 @@ describe('Detector with the built-in rules', () => {
       events: readonly NormalizedEvent[],
       options: { batch: number; batchesPerCommit: number },
     ) => {
-      await store.close();
-      path = join(dir, `detect-${counter++}.db`);
-      store = await SqliteStore.open({ path, clock });
-      await store.migrate();
+      await switchToFreshStore();
       await append(events);
       const commits: number[] = [];
       const counting = withMethod(store, 'commitDetections', (commitDetections) => (commit) => {
@@ -478,6 +476,17 @@ describe('Detector with the built-in rules', () => {
   });
 
   describe('burst of denied logins across the organisation', () => {
+    // The burst alerts of one catch-up over `events`, on a fresh store.
+    const burstAlertsOf = async (
+      events: readonly NormalizedEvent[],
+      options: { batch: number; batchesPerCommit: number },
+    ) => {
+      await switchToFreshStore();
+      await append(events);
+      await new Detector(deps(), RULES, options).catchUp();
+      return (await alertsOf('zt-denied-burst')).map((alert) => ({ count: alert.count, summary: alert.summary }));
+    };
+
     // Two days of a quiet organisation: one denial an hour.
     const quiet = (): NormalizedEvent[] =>
       Array.from({ length: 48 }, (_, i) =>
@@ -510,15 +519,7 @@ describe('Detector with the built-in rules', () => {
         access({ time: burstAt - DAY + Math.floor((i * DAY) / 2_600), user: `l${i % 40}@example.com` }),
       );
       const events = [...quiet(), ...burst(0, 35), ...late, ...burst(35, 5)];
-      const run = async (batchesPerCommit: number) => {
-        await store.close();
-        path = join(dir, `detect-${counter++}.db`);
-        store = await SqliteStore.open({ path, clock });
-        await store.migrate();
-        await append(events);
-        await new Detector(deps(), RULES, { batch: 50, batchesPerCommit }).catchUp();
-        return (await alertsOf('zt-denied-burst')).map((alert) => ({ count: alert.count, summary: alert.summary }));
-      };
+      const run = (batchesPerCommit: number) => burstAlertsOf(events, { batch: 50, batchesPerCommit });
       const grouped = await run(1_000);
       // The burst's 30th to 35th denials fired against the quiet baseline; its last five no longer reach 46.
       expect(grouped).toEqual([
@@ -539,15 +540,7 @@ describe('Detector with the built-in rules', () => {
         denied(burstAt + 20 * MIN, 235),
         ...Array.from({ length: 5 }, (_, i) => denied(burstAt + (35 + i) * 1_000, 236 + i)),
       ];
-      const run = async (batchesPerCommit: number) => {
-        await store.close();
-        path = join(dir, `detect-${counter++}.db`);
-        store = await SqliteStore.open({ path, clock });
-        await store.migrate();
-        await append(events);
-        await new Detector(deps(), RULES, { batch: 10, batchesPerCommit }).catchUp();
-        return (await alertsOf('zt-denied-burst')).map((alert) => ({ count: alert.count, summary: alert.summary }));
-      };
+      const run = (batchesPerCommit: number) => burstAlertsOf(events, { batch: 10, batchesPerCommit });
       const grouped = await run(1_000);
       // The last firings came after the first bucket was pruned: the usual rate they name no longer counts it.
       expect(grouped).toEqual([
