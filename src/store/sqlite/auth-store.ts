@@ -25,6 +25,7 @@ import {
   type SessionRow,
   type UserRow,
 } from '../rows/auth-rows.js';
+import { writeTransaction } from './write-transaction.js';
 
 export interface SqliteAuthStoreOptions {
   /** The database file the event store created and migrated. */
@@ -161,12 +162,13 @@ export class SqliteAuthStore implements AuthStore {
 
   async prune(nowMs: number, failuresBeforeMs: number): Promise<number> {
     try {
-      return this.#db.transaction(
+      return writeTransaction(
+        this.#db,
         () =>
           this.#statement(SQL.pruneSessions).run(nowMs).changes +
           this.#statement(SQL.pruneLoginLinks).run(nowMs).changes +
           this.#statement(SQL.pruneFailures).run(failuresBeforeMs).changes,
-      )();
+      );
     } catch (error) {
       throw writeFailed(error);
     }
@@ -252,10 +254,10 @@ export class SqliteAuthStore implements AuthStore {
   /** Runs `write` and, when it touched nothing, tells a missing user from the last admin in one transaction. */
   #changeUser(id: number, write: () => number): UserChange {
     try {
-      return this.#db.transaction((): UserChange => {
+      return writeTransaction(this.#db, (): UserChange => {
         if (write() > 0) return 'done';
         return this.#statement(SQL.userById).get(id) === undefined ? 'missing' : 'last_admin';
-      })();
+      });
     } catch (error) {
       throw writeFailed(error);
     }

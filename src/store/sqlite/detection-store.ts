@@ -36,6 +36,7 @@ import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
 import { EVENT_COLUMNS } from './queries.js';
 import { sqliteCode } from './sqlite-code.js';
+import { writeTransaction } from './write-transaction.js';
 
 const SQL = {
   // Both tiers share one `seq` space that grows with every commit (migration 0002), so "after the offset" is
@@ -236,7 +237,7 @@ export class SqliteDetectionStore implements DetectionStore {
 
   async commitDetections(commit: DetectionCommit): Promise<DetectionCommitResult> {
     const now = this.#clock.now();
-    const write = this.#db.transaction((): DetectionCommitResult => {
+    const write = (): DetectionCommitResult => {
       const current = (this.#statement(SQL.offset).get(commit.offsetName) as { seq: number } | undefined)?.seq ?? 0;
       if (current !== commit.fromOffset) return { committed: false, created: 0, updated: 0 };
       for (const entry of commit.state) {
@@ -252,8 +253,8 @@ export class SqliteDetectionStore implements DetectionStore {
       }
       this.#statement(SQL.upsertOffset).run(commit.offsetName, commit.toOffset, now);
       return { committed: true, created, updated };
-    });
-    return this.#run('store detections', () => write.immediate());
+    };
+    return this.#run('store detections', () => writeTransaction(this.#db, write));
   }
 
   // Inside the commit's transaction; true when the firing opened a new alert.
@@ -335,15 +336,15 @@ export class SqliteDetectionStore implements DetectionStore {
   async changeAlert(id: string, change: AlertChange, actor: string): Promise<StoredAlert> {
     checkAlertChange(change);
     const now = this.#clock.now();
-    const write = this.#db.transaction((): AlertRow => {
+    const write = (): AlertRow => {
       const row = this.#statement(SQL.alert).get(id) as AlertRow | undefined;
       if (row === undefined) throw alertNotFound(id);
       const plan = planAlertChange(row, change);
       for (const entry of plan.history) this.#history(id, now, actor, entry.action, entry.details);
       this.#statement(SQL.updateLifecycle).run(plan.status, plan.closeReason, plan.assignee, now, id);
       return this.#statement(SQL.alert).get(id) as AlertRow;
-    });
-    return rowToAlert(this.#run('change the alert', () => write.immediate()));
+    };
+    return rowToAlert(this.#run('change the alert', () => writeTransaction(this.#db, write)));
   }
 
   async ruleSettings(): Promise<readonly RuleSetting[]> {

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import { leaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
+import { writeTransaction } from './write-transaction.js';
 
 const SQL = {
   heartbeatNode: `INSERT INTO collector_nodes (node_id, expires_at, started_at) VALUES (?, ?, ?)
@@ -35,9 +36,8 @@ export class SqliteLeaseStore implements LeaseStore {
 
   async heartbeatNode(nodeId: string, ttlMs: number): Promise<void> {
     const now = this.#clock.now();
-    this.#db()
-      .prepare(SQL.heartbeatNode)
-      .run(nodeId, now + ttlMs, now);
+    const db = this.#db();
+    writeTransaction(db, () => db.prepare(SQL.heartbeatNode).run(nodeId, now + ttlMs, now));
   }
 
   async liveNodes(): Promise<readonly string[]> {
@@ -49,7 +49,7 @@ export class SqliteLeaseStore implements LeaseStore {
     const db = this.#db();
     const claim = db.prepare(SQL.claimLease);
     const now = this.#clock.now();
-    const claimed = db.transaction((): HeldLease[] => {
+    return writeTransaction(db, (): HeldLease[] => {
       const taken: HeldLease[] = [];
       for (const id of ids) {
         if (taken.length >= max) break;
@@ -58,14 +58,13 @@ export class SqliteLeaseStore implements LeaseStore {
       }
       return taken;
     });
-    return claimed.immediate();
   }
 
   async renewLeases(nodeId: string, ids: readonly string[], ttlMs: number): Promise<readonly HeldLease[]> {
     const db = this.#db();
     const renew = db.prepare(SQL.renewLease);
     const expiresAt = this.#clock.now() + ttlMs;
-    const renewed = db.transaction((): HeldLease[] => {
+    return writeTransaction(db, (): HeldLease[] => {
       const held: HeldLease[] = [];
       for (const id of ids) {
         const row = renew.get(expiresAt, id, nodeId) as { id: string; epoch: number } | undefined;
@@ -73,27 +72,26 @@ export class SqliteLeaseStore implements LeaseStore {
       }
       return held;
     });
-    return renewed.immediate();
   }
 
   async releaseLeases(nodeId: string, ids?: readonly string[]): Promise<void> {
     const db = this.#db();
     if (ids === undefined) {
-      db.prepare(SQL.releaseAll).run(nodeId);
+      writeTransaction(db, () => db.prepare(SQL.releaseAll).run(nodeId));
       return;
     }
     const release = db.prepare(SQL.releaseLease);
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (const id of ids) release.run(id, nodeId);
-    }).immediate();
+    });
   }
 
   async leaveCluster(nodeId: string): Promise<void> {
     const db = this.#db();
-    db.transaction(() => {
+    writeTransaction(db, () => {
       db.prepare(SQL.releaseAll).run(nodeId);
       db.prepare(SQL.removeNode).run(nodeId);
-    }).immediate();
+    });
   }
 }
 

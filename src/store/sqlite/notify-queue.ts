@@ -18,6 +18,7 @@ import {
   type NoticeRow,
   type TargetStatusRow,
 } from '../notify-rows.js';
+import { writeTransaction } from './write-transaction.js';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -102,13 +103,13 @@ export class SqliteNotifyQueue implements NotifyQueue {
   }
 
   async recordFailure(failure: NotifyFailure): Promise<void> {
-    const write = this.#db.transaction(() => {
+    const write = (): void => {
       this.#db
         .prepare(SQL.insertFailure)
         .run(failure.target, failure.seq, failure.alertId, failure.code, failure.message, failure.failedAt);
       this.#db.prepare(SQL.saveOffset).run(failure.target, failure.seq, failure.failedAt);
-    });
-    this.#run('record a failed notification', () => write.immediate());
+    };
+    this.#run('record a failed notification', () => writeTransaction(this.#db, write));
   }
 
   async failures(target?: string): Promise<readonly NotifyFailure[]> {

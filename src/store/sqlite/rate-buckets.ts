@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { refillAndTake } from '../rate-bucket.js';
+import { writeTransaction } from './write-transaction.js';
 
 const SELECT_BUCKET = `SELECT tokens, updated_at AS updatedAt FROM rate_buckets WHERE key = ?`;
 const UPSERT_BUCKET = `INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?)
@@ -13,12 +14,10 @@ export function takeSqliteRateToken(
   capacity: number,
   windowMs: number,
 ): number {
-  return db
-    .transaction((): number => {
-      const row = db.prepare(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
-      const next = refillAndTake(row, nowMs, capacity, windowMs);
-      db.prepare(UPSERT_BUCKET).run(key, next.tokens, nowMs);
-      return next.waitMs;
-    })
-    .immediate();
+  return writeTransaction(db, (): number => {
+    const row = db.prepare(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
+    const next = refillAndTake(row, nowMs, capacity, windowMs);
+    db.prepare(UPSERT_BUCKET).run(key, next.tokens, nowMs);
+    return next.waitMs;
+  });
 }

@@ -50,6 +50,7 @@ import {
 } from './queries.js';
 import { sqliteHistogram } from './summary-histogram.js';
 import { sqliteCode } from './sqlite-code.js';
+import { writeTransaction } from './write-transaction.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -221,10 +222,10 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       try {
-        db.transaction(() => {
+        writeTransaction(db, () => {
           db.exec(migration.sql);
           db.prepare(SQL.recordMigration).run(migration.version, migration.name, this.#clock.now());
-        }).immediate();
+        });
       } catch (error) {
         throw migrationFailed(
           `Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`,
@@ -239,12 +240,12 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     const upsertCursor = this.#statement(SQL.upsertCursor);
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
-    const write = this.#open().transaction((): number => {
+    const write = (): number => {
       checkFence(this.#open(), cursor.id, cursor.fence);
       const inserted = this.#insertEvents(events);
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
-    });
+    };
     const inserted = this.#commitEvents(write, (error) =>
       isLeaseLost(error) ? (error as StoreError) : writeFailed('append events', error),
     );
@@ -256,16 +257,16 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
    * Commits a write transaction that appends events, keeping count of the recent tier and merging it into the
    * indexed table once it is full. `failed` turns a failure of the transaction into the caller's StoreError.
    */
-  #commitEvents(write: Database.Transaction<() => number>, failed: (error: unknown) => StoreError): number {
+  #commitEvents(write: () => number, failed: (error: unknown) => StoreError): number {
     let inserted: number;
     try {
       this.#recentRows ??= (this.#statement(EVENT_SQL.countRecentEvents).get() as { n: number }).n;
-      // The dashboard's summary takes the batch's new rows in the same transaction (a savepoint inside it).
-      const summarised = this.#open().transaction((): number => {
+      // The dashboard's summary takes the batch's new rows in the same transaction.
+      const summarised = (): number => {
         const count = write();
         if (this.#appendedSummary.length > 0) this.#summary.addAppended(this.#appendedSummary);
         return count;
-      });
+      };
       inserted = this.#writeEvents(summarised);
       this.rememberAppended(this.#appended);
     } catch (error) {
@@ -332,10 +333,10 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   // Runs an IMMEDIATE write transaction that may add fragments; their ids are remembered only once committed.
-  #writeEvents(write: Database.Transaction<() => number>): number {
+  #writeEvents(write: () => number): number {
     this.#newFragmentIds.clear();
     try {
-      const inserted = write.immediate();
+      const inserted = writeTransaction(this.#open(), write);
       for (const [text, id] of this.#newFragmentIds) this.#fragmentIds.set(text, id);
       return inserted;
     } finally {
@@ -358,7 +359,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     changes: readonly NormalizedEvent[],
     fence?: LeaseFence,
   ): Promise<AppendResult> {
-    const write = this.#open().transaction((): number => {
+    const write = (): number => {
       checkFence(this.#open(), `${snapshot.sourceName}/${snapshot.dataset}`, fence);
       const inserted = this.#insertEvents(changes);
       this.#statement(SQL.deleteInventoryEntities).run(snapshot.sourceName, snapshot.dataset);
@@ -380,7 +381,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         snapshot.entities.length,
       );
       return inserted;
-    });
+    };
     const inserted = this.#commitEvents(write, (error) =>
       sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
         ? new StoreError('STORE_WRITE_FAILED', {
@@ -432,13 +433,11 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     try {
       const move = this.#statement(EVENT_SQL.moveRecentEvents);
       const clear = this.#statement(EVENT_SQL.clearRecentEvents);
-      const moved = db
-        .transaction((): number => {
-          const count = move.run().changes;
-          clear.run();
-          return count;
-        })
-        .immediate();
+      const moved = writeTransaction(db, (): number => {
+        const count = move.run().changes;
+        clear.run();
+        return count;
+      });
       this.#recentRows = 0;
       this.#logger.debug({ moved }, 'Recent events merged');
     } catch (error) {
@@ -517,15 +516,15 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     for (const sql of [EVENT_SQL.deleteEventsChunk, EVENT_SQL.deleteRecentEventsChunk]) {
       const statement = this.#statement(sql);
       // Rows and their bodies go in one transaction, so no body outlives its row and no row its body.
-      const deleteChunk = db.transaction((): number => {
+      const deleteChunk = (): number => {
         const seqs = statement.pluck().all(beforeMs, this.#deleteChunkSize) as number[];
         if (seqs.length > 0) deleteBodies.run(JSON.stringify(seqs));
         return seqs.length;
-      });
+      };
       for (;;) {
         let changes: number;
         try {
-          changes = deleteChunk.immediate();
+          changes = writeTransaction(db, deleteChunk);
         } catch (error) {
           throw writeFailed('delete old events', error);
         }
@@ -539,9 +538,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     this.forgetAppended();
     if (total > 0) {
       try {
-        this.#open()
-          .transaction(() => this.#summary.afterDelete(beforeMs))
-          .immediate();
+        writeTransaction(this.#open(), () => this.#summary.afterDelete(beforeMs));
       } catch (error) {
         throw writeFailed('correct the dashboard summary', error);
       }
@@ -584,7 +581,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   async removeSource(name: string): Promise<boolean> {
-    const remove = this.#open().transaction((): boolean => {
+    const remove = (): boolean => {
       const removed = this.#statement(SQL.deleteSource).run(name).changes > 0;
       if (removed) {
         this.#statement(SQL.deleteSourceCursors).run(name, name);
@@ -593,16 +590,16 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         this.#statement(SQL.deleteSourceInventorySnapshots).run(name);
       }
       return removed;
-    });
+    };
     try {
-      return remove.immediate();
+      return writeTransaction(this.#open(), remove);
     } catch (error) {
       throw writeFailed('remove the source', error);
     }
   }
 
   async updateSource(source: StoredSource, options: { readonly resetCollection: boolean }): Promise<boolean> {
-    const update = this.#open().transaction((): boolean => {
+    const update = (): boolean => {
       const updated =
         this.#statement(SQL.updateSource).run(
           source.accountId,
@@ -618,9 +615,9 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         this.#statement(SQL.deleteSourceInventorySnapshots).run(source.name);
       }
       return updated;
-    });
+    };
     try {
-      return update.immediate();
+      return writeTransaction(this.#open(), update);
     } catch (error) {
       throw writeFailed('update the source', error);
     }
