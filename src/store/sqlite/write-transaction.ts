@@ -16,11 +16,11 @@ const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Runs `work` in a BEGIN IMMEDIATE transaction and commits it, waiting up to `waitMs` (by default the
  * connection's busy timeout) for another connection's write lock. SQLite may answer BEGIN with SQLITE_BUSY long
- * before its busy timeout: it skips its busy handler where it sees a risk of deadlock, and while the collector
- * and the detection thread shared a file under a 1,000,000-event backfill, BEGIN IMMEDIATE failed after about
- * 65 ms of a 5 s timeout, right after the other connection's large commit and checkpoint, and succeeded when
- * tried again 20 ms later. Only the BEGIN is tried again, so `work` runs at most once; any failure after it
- * rolls the whole transaction back. Waiting blocks the thread, as SQLite's own busy handler does.
+ * before its busy timeout, since it does not always call its busy handler: while the collector and the detection
+ * thread shared a file under a 1,000,000-event backfill, BEGIN IMMEDIATE failed after 64–82 ms of a 5 s timeout,
+ * right after the other connection's large commit, and succeeded when tried again within a second. Only the
+ * BEGIN is tried again, so `work` runs at most once; any failure after it rolls the whole transaction back.
+ * Waiting blocks the thread, as SQLite's own busy handler does.
  */
 export function writeTransaction<T>(db: Database.Database, work: () => T, waitMs?: number): T {
   const statements = statementsOf(db);
