@@ -6,6 +6,7 @@
 //   node bench/ingest.js --database-url postgres://root@127.0.0.1/test   the same into a fresh PostgreSQL schema
 //   node bench/ingest.js --sources 6 --nodes 3 [--database-url …]   six accounts shared by three collector nodes
 //     (with --nodes, the nodes run `serve --role collector` and share the datasets through leases)
+//   node bench/ingest.js --events 2000000 --days 12                 the events spread over 12 days instead of 6
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,6 +33,10 @@ const events = Number(option('events', '1000000'));
 const sources = Math.max(1, Number(option('sources', '1')));
 const nodes = Math.max(1, Number(option('nodes', '1')));
 const serverUrl = option('database-url', undefined);
+// The served events span this many days, ending an hour ago; the backfill reaches a day further back. The same
+// events per day over more days is a longer backlog at the same density.
+const days = Number(option('days', '6'));
+if (!Number.isInteger(days) || days < 1 || days > 179) throw new Error('--days takes a whole number of days, 1 to 179');
 const HOUR_MS = 3_600_000;
 // BENCH_NODE_FLAGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") are added to the interpreter line of bin/zerotrail.js
 // and the collectors run through env -S with that line: Node.js refuses some flags (--cpu-prof) in NODE_OPTIONS.
@@ -55,7 +60,7 @@ for (let n = 0; n < sources; n += 1) {
   const options = {
     seed: 42 + n,
     ...(sources > 1 ? { accountId: `${String(n).padStart(2, '0')}${'b'.repeat(30)}` } : {}),
-    traffic: { kind: 'fixed', fromMs: now - 6 * 24 * HOUR_MS, toMs: now - HOUR_MS, count },
+    traffic: { kind: 'fixed', fromMs: now - days * 24 * HOUR_MS, toMs: now - HOUR_MS, count },
     rateLimit: { requests: 100_000_000, windowSecs: 300 },
     requestLogSize: 100,
   };
@@ -105,7 +110,7 @@ function collect(n) {
     '-f',
     '%e %U %S %M',
     // Executed as `npx zerotrail` executes it, so the Node.js flags on its interpreter line apply.
-    ...binaryCommand(['collect', '--once', '--backfill-days', '7']),
+    ...binaryCommand(['collect', '--once', '--backfill-days', String(days + 1)]),
   ];
   return new Promise((resolveRun, reject) => {
     const child = spawn('/usr/bin/time', args, {
@@ -154,7 +159,7 @@ async function follow(count) {
     const dataDir = databaseUrl === undefined ? setupDir : mkdtempSync(join(tmpdir(), `zerotrail-bench-node${n}-`));
     const [command, ...args] = binaryCommand(['serve', '--role', 'collector']);
     const child = spawn(command, args, {
-      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: '7' },
+      env: { ...baseEnv, ZEROTRAIL_DATA_DIR: dataDir, ZEROTRAIL_COLLECT__BACKFILL_DAYS: String(days + 1) },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     return { child, dataDir };
@@ -249,6 +254,7 @@ const peakRssMb = Math.max(...runs.map((run) => run.maxRssKb)) / 1024;
 console.log(`store                     ${databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}`);
 console.log(`sources / nodes           ${sources} / ${nodes}`);
 console.log(`events served / stored   ${events} / ${stored}`);
+console.log(`events span               ${days} days (backfill of ${days + 1})`);
 console.log(
   `wall time                 ${wallS.toFixed(2)} s (${following ? 'serve --role collector nodes, start to every Access event stored' : 'collect --once, process start to exit'})`,
 );
