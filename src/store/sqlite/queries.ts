@@ -21,6 +21,8 @@ export const SQL = {
   pragmaPageSize: 'page_size = 4096',
   // Sorts and temporary b-trees of searches over the recent tier stay in memory.
   pragmaTempStoreMemory: 'temp_store = MEMORY',
+  // Only while the recent tier merges (see SqliteStore): its statement journal goes to a temporary file.
+  pragmaTempStoreFile: 'temp_store = FILE',
   // Checkpoint every 16384 pages (64 MiB of WAL at 4 KiB pages) instead of the default 1000: fewer fsyncs.
   pragmaWalAutocheckpoint: 'wal_autocheckpoint = 16384',
   pragmaJournalSizeLimit: 'journal_size_limit = 67108864',

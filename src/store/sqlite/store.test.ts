@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -622,5 +622,65 @@ describe('SqliteStore handing just-appended events to the detector', () => {
     await store.deleteEventsBefore(T0 + 3);
     expect((await store.eventsAfter(0, 1000)).map((entry) => entry.event.id)).toEqual([hostile(3).id]);
     await store.close();
+  });
+});
+
+// The compiled store in a process of its own: SQLite reads SQLITE_TMPDIR once, when the process first uses it.
+// It appends 4,000 events in batches of 400 and merges at 400, so each later merge changes more pages of the
+// indexed table than its statement journal holds in memory before it needs a temporary file.
+const STORE_MODULE = fileURLToPath(new URL('../../../dist/store/sqlite/store.js', import.meta.url));
+const MERGING_STORE = `
+import { pino } from 'pino';
+const [storeModule, path] = process.argv.slice(1);
+const { SqliteStore } = await import(storeModule);
+const store = await SqliteStore.open({ path, mergeThreshold: 400, logger: pino({ level: 'warn' }) });
+await store.migrate();
+const hex = (n) => (Math.imul(n + 1, 2654435761) >>> 0).toString(16).padStart(8, '0');
+for (let batch = 0; batch < 10; batch += 1) {
+  const events = Array.from({ length: 400 }, (_, i) => {
+    const n = batch * 400 + i;
+    const time = 1704067200000 + n * 1000;
+    return {
+      id: time.toString(16).padStart(12, '0') + String(n).padStart(20, '0'),
+      time, sourceName: 'cf', accountId: 'a', dataset: 'access_requests', classUid: 3002, activity: 'logon',
+      outcome: 'success', user: 'user' + hex(n % 997) + '@example.com', srcIp: '198.51.100.' + (n % 250),
+      country: 'us', app: 'Wiki', appUid: null, idp: null, rayId: hex(n) + hex(n * 7), ocsf: { n }, raw: { n },
+    };
+  });
+  await store.append(events, { id: 'c', value: { batch } });
+}
+await store.close();
+`;
+
+describe.skipIf(!existsSync(STORE_MODULE))('SqliteStore merges without a writable temporary directory', () => {
+  const runMerges = (env: NodeJS.ProcessEnv): { warnings: string[]; merged: number; recent: number } => {
+    const path = freshPath();
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', MERGING_STORE, STORE_MODULE, path], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(child.status, child.stderr).toBe(0);
+    const warnings = child.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    const db = new Database(path, { readonly: true });
+    const count = (table: string): number =>
+      (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const counts = { merged: count('events'), recent: count('events_recent') };
+    db.close();
+    return { warnings, ...counts };
+  };
+
+  it('merges with the journal on disk, quietly, where SQLite can create its temporary files', () => {
+    expect(runMerges({})).toEqual({ warnings: [], merged: 4000, recent: 0 });
+  });
+
+  it('says once how to fix it and keeps merging with the journal in memory', () => {
+    // /proc passes SQLite's check for a writable directory, but no file can be created in it.
+    const { warnings, merged, recent } = runMerges({ SQLITE_TMPDIR: '/proc' });
+    expect({ merged, recent }).toEqual({ merged: 4000, recent: 0 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not create a temporary file.*set SQLITE_TMPDIR to a writable directory/);
   });
 });
