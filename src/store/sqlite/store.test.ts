@@ -243,6 +243,15 @@ describe('SqliteStore under lock contention', () => {
   });
 });
 
+// Events in the indexed table and in the recent tier of the file at `path`.
+const tableCounts = (path: string): { merged: number; recent: number } => {
+  const db = new Database(path, { readonly: true });
+  const merged = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  const recent = (db.prepare('SELECT count(*) AS n FROM events_recent').get() as { n: number }).n;
+  db.close();
+  return { merged, recent };
+};
+
 describe('SqliteStore recent and merged events', () => {
   const T0 = Date.UTC(2024, 0, 1);
   const event = (n: number, time: number): NormalizedEvent => ({
@@ -264,13 +273,6 @@ describe('SqliteStore recent and merged events', () => {
     ocsf: { n },
     raw: { n },
   });
-  const tableCounts = (path: string): { merged: number; recent: number } => {
-    const db = new Database(path, { readonly: true });
-    const merged = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    const recent = (db.prepare('SELECT count(*) AS n FROM events_recent').get() as { n: number }).n;
-    db.close();
-    return { merged, recent };
-  };
 
   it('keeps new events recent until the threshold, then moves them all at once', async () => {
     const path = freshPath();
@@ -664,12 +666,7 @@ describe.skipIf(!existsSync(STORE_MODULE))('SqliteStore merges without a writabl
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    const db = new Database(path, { readonly: true });
-    const count = (table: string): number =>
-      (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    const counts = { merged: count('events'), recent: count('events_recent') };
-    db.close();
-    return { warnings, ...counts };
+    return { warnings, ...tableCounts(path) };
   };
 
   it('merges with the journal on disk, quietly, where SQLite can create its temporary files', () => {
