@@ -453,9 +453,9 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   // The move rewrites pages all over the indexes of `events`, and SQLite keeps the statement's undo copy of every
-  // page it changes (its statement journal) in memory while temp_store is MEMORY, until the statement ends:
-  // 21–30 MB of the collector's peak at 1,000,000 events, and more as the table grows. With FILE it goes to a
-  // temporary file once past 64 KiB. The setting is the connection's, so it is put back for the searches.
+  // page it changes (its statement journal) in memory while temp_store is MEMORY, until the statement ends: 30 MB
+  // of the collector's native peak at 1,000,000 events under heaptrack, and more as the table grows. With FILE it
+  // goes to a temporary file once past 64 KiB. The setting is the connection's, so it is put back for the searches.
   #moveRecentTier(db: Database.Database, journalOnDisk: boolean): number {
     if (journalOnDisk) db.pragma(SQL.pragmaTempStoreFile);
     try {
