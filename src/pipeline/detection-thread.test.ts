@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,16 @@ import { DetectionThread } from './detection-thread.js';
 // The thread runs compiled code, as the binary does; `npm test` builds dist/ first.
 const WORKER_URL = new URL('../../dist/pipeline/detection-worker.js', import.meta.url);
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+
+// The niceness of each thread of this process, by thread id (field 19 of its stat, after the parenthesised name).
+function threadNiceness(): Map<number, number> {
+  const niceness = new Map<number, number>();
+  for (const id of readdirSync('/proc/self/task')) {
+    const fields = readFileSync(`/proc/self/task/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    niceness.set(Number(id), Number(fields[16]));
+  }
+  return niceness;
+}
 
 function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -98,6 +108,32 @@ describe('the detection thread', () => {
     const alertsOf = async (store: SqliteStore): Promise<unknown[]> =>
       (await store.listAlerts({ limit: 10 })).map((alert) => [alert.ruleId, alert.entity, alert.count, alert.summary]);
     expect(await alertsOf(threaded)).toEqual(await alertsOf(inline));
+  });
+
+  it.runIf(process.platform === 'linux')("runs below the collecting thread's priority, and only itself", async () => {
+    const dir = makeTempDir('detection-thread-priority');
+    cleanups.push(() => dir.remove());
+    const path = await storeWithDenials(dir.path, 3);
+    const ownNiceness = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]?.split(' ')[16]);
+    expect([...threadNiceness().values()].every((niceness) => niceness === ownNiceness)).toBe(true);
+    const { logger, lines } = capturedLogger();
+    const thread = new DetectionThread({
+      data: { dataDir: dir.path, databasePath: path, logLevel: 'debug' },
+      logger,
+      metrics: new Metrics(),
+      workerUrl: WORKER_URL,
+    });
+    cleanups.push(() => thread.close());
+    // A catch-up answered means the thread is past its start.
+    await thread.catchUp();
+    // Threads started meanwhile (libuv's pool, the worker's own helpers) inherit this thread's niceness.
+    const lowered = [...threadNiceness()].filter(([, niceness]) => niceness !== ownNiceness);
+    expect(lowered).toEqual([[expect.any(Number) as number, Math.min(19, ownNiceness + 10)]]);
+    expect(lowered[0]?.[0]).not.toBe(process.pid);
+    await thread.close();
+    expect(lines().some((line) => line['msg'] === 'Priority lowered' && line['threadId'] === lowered[0]?.[0])).toBe(
+      true,
+    );
   });
 
   it('fails a catch-up with the reason when the thread cannot start, logs it, and starts again later', async () => {
