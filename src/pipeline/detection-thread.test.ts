@@ -7,8 +7,10 @@ import { createLogger, silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { loadBuiltinRules } from '../detect/builtin-rules.js';
 import { Detector } from '../detect/detector.js';
+import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { deniedLogin } from '../../test/helpers/events.js';
+import { ensurePostgres, TestSchemas } from '../../test/helpers/postgres.js';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { DetectionThread } from './detection-thread.js';
@@ -134,6 +136,35 @@ describe('the detection thread', () => {
     expect(lines().some((line) => line['msg'] === 'Priority lowered' && line['threadId'] === lowered[0]?.[0])).toBe(
       true,
     );
+  });
+
+  it('keeps its priority when the store is PostgreSQL, whose server does the storing', async () => {
+    await ensurePostgres();
+    const schemas = new TestSchemas('detection_priority');
+    cleanups.push(() => schemas.dropAll());
+    const databaseUrl = schemas.url();
+    const store = await PostgresStore.open({ url: databaseUrl, logger: silentLogger() });
+    try {
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
+    const dir = makeTempDir('detection-thread-postgres');
+    cleanups.push(() => dir.remove());
+    const niceness = threadNiceness();
+    const { logger, lines } = capturedLogger();
+    const thread = new DetectionThread({
+      data: { dataDir: dir.path, databasePath: join(dir.path, 'unused.db'), databaseUrl, logLevel: 'debug' },
+      logger,
+      metrics: new Metrics(),
+      workerUrl: WORKER_URL,
+    });
+    cleanups.push(() => thread.close());
+    expect(await thread.catchUp()).toEqual({ events: 0, created: 0, updated: 0 });
+    const ownNiceness = niceness.get(process.pid);
+    expect([...threadNiceness().values()].every((value) => value === ownNiceness)).toBe(true);
+    await thread.close();
+    expect(lines().some((line) => line['msg'] === 'Priority lowered')).toBe(false);
   });
 
   it('fails a catch-up with the reason when the thread cannot start, logs it, and starts again later', async () => {
