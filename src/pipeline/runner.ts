@@ -1,10 +1,11 @@
 import type { Clock } from '../core/clock.js';
-import { isRejected, type NormalizedEvent } from '../core/event.js';
+import type { NormalizedEvent } from '../core/event.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Normalizer } from '../normalize/schema.js';
 import type { RawPage, Source, SourceCursor } from '../sources/source.js';
 import type { Store } from '../store/store.js';
+import { NormalizedPage } from './normalized-page.js';
 
 /** One dataset of one data source, as the pipeline schedules it. */
 export interface DatasetJob {
@@ -70,26 +71,16 @@ export async function pullUntilCaughtUp(
   let totals: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
 
   for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
-    const events: NormalizedEvent[] = [];
-    let rejected = 0;
-    let newestEventMs: number | null = null;
-    let oldestEventMs: number | null = null;
-    for (const record of page.records) {
-      const outcome = job.normalize(record, meta);
-      if (isRejected(outcome)) {
-        rejected++;
-        deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason: outcome.reason });
-        continue;
-      }
-      events.push(job.enrich === undefined ? outcome : job.enrich(outcome));
-      if (newestEventMs === null || outcome.time > newestEventMs) newestEventMs = outcome.time;
-      if (oldestEventMs === null || outcome.time < oldestEventMs) oldestEventMs = outcome.time;
+    const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);
+    const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
+    if (result.inserted > 0) deps.detector?.notify();
+    const { rejected, newestEventMs, oldestEventMs } = events;
+    for (const [reason, count] of events.rejections) {
+      deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason }, count);
     }
     if (rejected > 0) {
       deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
     }
-    const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
-    if (result.inserted > 0) deps.detector?.notify();
     deps.metrics.increment('source_events_received_total', labels, page.records.length);
     deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
     deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);

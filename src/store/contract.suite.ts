@@ -188,6 +188,29 @@ export function storeContractSuite(
         expect(await store.cursor('c')).toEqual({ v: 2 });
       });
 
+      it('takes the events from any iterable, as it writes them, across batches of every size', async () => {
+        // Some ids stored before, some repeated within the iterable, spread over more than one write chunk.
+        await store.append([makeEvent('it-3'), makeEvent('it-40')], { id: 'c', value: { v: 1 } });
+        const wanted = Array.from({ length: 70 }, (_, n) => makeEvent(`it-${n}`, { time: BASE_TIME + n }));
+        let yielded = 0;
+        const events: Iterable<NormalizedEvent> = {
+          *[Symbol.iterator]() {
+            for (const event of wanted) {
+              yielded += 1;
+              yield event;
+              if (event.id === 'it-31') yield makeEvent('it-31', { activity: 'again' });
+            }
+          },
+        };
+        const result = await store.append(events, { id: 'c', value: { v: 2 } });
+        expect(yielded).toBe(70);
+        expect(result).toEqual({ inserted: 68, duplicates: 3 });
+        expect(await store.cursor('c')).toEqual({ v: 2 });
+        const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
+        expect(page.events.map((event) => event.id).sort()).toEqual(wanted.map((event) => event.id).sort());
+        expect(page.events.find((event) => event.id === 'it-31')?.activity).not.toBe('again');
+      });
+
       it('keeps the first copy when one batch repeats an id', async () => {
         const result = await store.append(
           [makeEvent('d1', { activity: 'first' }), makeEvent('d1', { activity: 'second' }), makeEvent('d2')],

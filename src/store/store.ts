@@ -94,11 +94,13 @@ export interface StoredInventoryEntity extends InventoryEntity {
 
 /**
  * Everything zerotrail keeps. SQLite and PostgreSQL implement it and pass the same contract suite.
- * `append` writes the events and the cursor in one transaction and is idempotent on event id.
+ * `append` writes the events and the cursor in one transaction and is idempotent on event id. It may iterate
+ * `events` as it writes them rather than all at once (the collector normalizes a page that way, so each event's
+ * objects die young), and again should it write again, so every iteration must yield the same events.
  */
 export interface Store extends DetectionStore, LeaseStore, SharedRateBudget {
   migrate(): Promise<void>;
-  append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult>;
+  append(events: Iterable<NormalizedEvent>, cursor: CursorUpdate): Promise<AppendResult>;
   cursor(id: string): Promise<SourceCursor | undefined>;
   search(query: SearchQuery, page: PageRequest): Promise<SearchPage>;
   count(query: Omit<SearchQuery, 'order'>): Promise<number>;

@@ -239,7 +239,9 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     }
   }
 
-  async append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult> {
+  async append(given: Iterable<NormalizedEvent>, cursor: CursorUpdate): Promise<AppendResult> {
+    // Sent to the server in multi-row statements, so the events are gathered first.
+    const events = Array.isArray(given) ? (given as readonly NormalizedEvent[]) : Array.from(given);
     const now = this.#clock.now();
     const inserted = await this.#writeEvents(
       events,

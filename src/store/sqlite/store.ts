@@ -84,6 +84,11 @@ const DEFAULT_CACHE_KIB = 16_384;
 const MAX_PAGE_LIMIT = 10_000;
 // A batch's id range is read whole while it holds at most this many stored rows per event of the batch.
 const MERGED_RANGE_FACTOR = 4;
+// Events taken from an append's iterable before they are written. The collector's page of 1,000 events, built
+// whole, outlived its 2 MB young generation and was collected again from the old one; built and written a few at
+// a time, each event's objects die young. bench/ingest at 300,000 events: 105 CPU s per million with 25, 109 with
+// 100, 116 with 400 and 115-117 with the whole page.
+const WRITE_CHUNK = 25;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -238,21 +243,23 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     }
   }
 
-  async append(events: readonly NormalizedEvent[], cursor: CursorUpdate): Promise<AppendResult> {
+  async append(events: Iterable<NormalizedEvent>, cursor: CursorUpdate): Promise<AppendResult> {
     const upsertCursor = this.#statement(SQL.upsertCursor);
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
+    let given = 0;
     const write = (): number => {
       checkFence(this.#open(), cursor.id, cursor.fence);
-      const inserted = this.#insertEvents(events);
+      const { inserted, taken } = this.#insertEvents(events);
+      given = taken;
       upsertCursor.run(cursor.id, cursorJson, now);
       return inserted;
     };
     const inserted = this.#commitEvents(write, (error) =>
       isLeaseLost(error) ? (error as StoreError) : writeFailed('append events', error),
     );
-    this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
-    return { inserted, duplicates: events.length - inserted };
+    this.#logger.debug({ inserted, duplicates: given - inserted, cursorId: cursor.id }, 'Batch stored');
+    return { inserted, duplicates: given - inserted };
   }
 
   /**
@@ -283,10 +290,11 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     return inserted;
   }
 
-  // Runs inside the caller's write transaction; returns how many events went in (the rest were stored before).
-  #insertEvents(events: readonly NormalizedEvent[]): number {
+  // Runs inside the caller's write transaction: how many events went in (the rest were stored before), of how
+  // many taken from `events`.
+  #insertEvents(events: Iterable<NormalizedEvent>): { inserted: number; taken: number } {
     let inserted = 0;
-    const mergedIds = this.#mergedIds(events);
+    let taken = 0;
     // One prepared single-row insert per event measured faster than multi-row VALUES statements.
     const merged = this.#statement(EVENT_SQL.eventIdMerged);
     const insert = this.#statement(EVENT_SQL.insertRecentEvent);
@@ -294,22 +302,33 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     // Read inside the write transaction, so another connection's appends cannot take the same seqs.
     let seq = (this.#statement(EVENT_SQL.lastSeq).get() as { n: number }).n;
     const params = new Array<string | number | null>(INSERT_EVENT_PARAMS);
+    const chunk: NormalizedEvent[] = [];
+    const writeChunk = (): void => {
+      const mergedIds = this.#mergedIds(chunk);
+      for (const event of chunk) {
+        if (mergedIds === undefined ? merged.get(event.id) !== undefined : mergedIds.has(event.id)) continue;
+        bindEvent(params, seq + 1, event);
+        // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
+        if (insert.run(params).changes === 0) continue;
+        seq += 1;
+        const body = ocsfBody(event.ocsf);
+        const fragmentId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
+        // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
+        const rawJson = JSON.stringify(event.raw) ?? 'null';
+        insertBody.run(seq, body.text, rawJson, fragmentId);
+        inserted += 1;
+        if (this.#keepAppended) this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
+        if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
+      }
+      chunk.length = 0;
+    };
     for (const event of events) {
-      if (mergedIds === undefined ? merged.get(event.id) !== undefined : mergedIds.has(event.id)) continue;
-      bindEvent(params, seq + 1, event);
-      // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
-      if (insert.run(params).changes === 0) continue;
-      seq += 1;
-      const body = ocsfBody(event.ocsf);
-      const fragmentId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
-      // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
-      const rawJson = JSON.stringify(event.raw) ?? 'null';
-      insertBody.run(seq, body.text, rawJson, fragmentId);
-      inserted += 1;
-      if (this.#keepAppended) this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
-      if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
+      taken += 1;
+      chunk.push(event);
+      if (chunk.length === WRITE_CHUNK) writeChunk();
     }
-    return inserted;
+    writeChunk();
+    return { inserted, taken };
   }
 
   /**
@@ -363,7 +382,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   ): Promise<AppendResult> {
     const write = (): number => {
       checkFence(this.#open(), `${snapshot.sourceName}/${snapshot.dataset}`, fence);
-      const inserted = this.#insertEvents(changes);
+      const { inserted } = this.#insertEvents(changes);
       this.#statement(SQL.deleteInventoryEntities).run(snapshot.sourceName, snapshot.dataset);
       const insertEntity = this.#statement(SQL.insertInventoryEntity);
       for (const entity of snapshot.entities) {
