@@ -211,6 +211,20 @@ export function storeContractSuite(
         expect(page.events.find((event) => event.id === 'it-31')?.activity).not.toBe('again');
       });
 
+      it("stores nothing and rethrows as it was what the events' iterable throws", async () => {
+        await store.append([makeEvent('f-0')], { id: 'c', value: { v: 1 } });
+        const broken = new TypeError('normalizer bug');
+        const events: Iterable<NormalizedEvent> = {
+          *[Symbol.iterator]() {
+            for (let n = 1; n <= 40; n += 1) yield makeEvent(`f-${n}`);
+            throw broken;
+          },
+        };
+        await expect(store.append(events, { id: 'c', value: { v: 2 } })).rejects.toBe(broken);
+        expect(await store.count({ filter: null })).toBe(1);
+        expect(await store.cursor('c')).toEqual({ v: 1 });
+      });
+
       it('keeps the first copy when one batch repeats an id', async () => {
         const result = await store.append(
           [makeEvent('d1', { activity: 'first' }), makeEvent('d1', { activity: 'second' }), makeEvent('d2')],

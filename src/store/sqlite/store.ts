@@ -279,6 +279,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       inserted = this.#writeEvents(summarised);
       this.rememberAppended(this.#appended);
     } catch (error) {
+      // What the events' iterable threw is the caller's failure, not the store's; the transaction rolled back.
+      if (error instanceof EventsIterationFailed) throw error.cause;
       throw failed(error);
     } finally {
       // Empty for the next write whether this one committed or not.
@@ -322,10 +324,27 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       }
       chunk.length = 0;
     };
-    for (const event of events) {
-      taken += 1;
-      chunk.push(event);
-      if (chunk.length === WRITE_CHUNK) writeChunk();
+    // By hand rather than for-of, to tell the iterable's failures from the store's.
+    const iterator = events[Symbol.iterator]();
+    let done = false;
+    try {
+      while (!done) {
+        let next: IteratorResult<NormalizedEvent>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          done = true;
+          throw new EventsIterationFailed(error);
+        }
+        done = next.done === true;
+        if (done) break;
+        taken += 1;
+        chunk.push(next.value as NormalizedEvent);
+        if (chunk.length === WRITE_CHUNK) writeChunk();
+      }
+    } finally {
+      // A write that failed part-way lets the iterable release what it holds, as for-of would.
+      if (!done) iterator.return?.();
     }
     writeChunk();
     return { inserted, taken };
@@ -879,6 +898,17 @@ function openFailed(path: string, error: unknown): StoreError {
 
 function migrationFailed(message: string, error: unknown): StoreError {
   return new StoreError('STORE_MIGRATION_FAILED', { message, cause: error });
+}
+
+// Carries what an append's iterable threw out of the write transaction, to be rethrown as it was.
+class EventsIterationFailed extends Error {
+  override readonly cause: unknown;
+
+  constructor(cause: unknown) {
+    super('The events to append could not be produced.');
+    this.name = 'EventsIterationFailed';
+    this.cause = cause;
+  }
 }
 
 function writeFailed(action: string, error: unknown): StoreError {
