@@ -45,7 +45,7 @@ const DETECTION_CACHE_KIB = 4096;
 // the collecting thread, this one and V8's helpers want more than the machine has, and the collecting thread is
 // the one that keeps up with Cloudflare; this thread evaluates committed events, so falling behind for a while
 // loses nothing. bench/ingest on the 2-core machine, alternating runs: 300,000 events 11,165-12,244 events/s
-// (median 11,864) against 11,054-11,146 without, and less CPU per event, as detection reads more events per pass.
+// (median 11,864) against 11,054-11,146 without, at no more CPU per event.
 // With PostgreSQL the server's processes do the storing, not the collecting thread, and the same setting made
 // 100,000 events slower (4,690 and 4,929 events/s against 4,910 and 4,995), so the thread keeps its priority.
 const DETECTION_NICENESS_STEPS = 10;
