@@ -326,25 +326,23 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     };
     // By hand rather than for-of, to tell the iterable's failures from the store's.
     const iterator = events[Symbol.iterator]();
-    let done = false;
     try {
-      while (!done) {
+      for (;;) {
         let next: IteratorResult<NormalizedEvent>;
         try {
           next = iterator.next();
         } catch (error) {
-          done = true;
           throw new EventsIterationFailed(error);
         }
-        done = next.done === true;
-        if (done) break;
+        if (next.done === true) break;
         taken += 1;
-        chunk.push(next.value as NormalizedEvent);
+        chunk.push(next.value);
         if (chunk.length === WRITE_CHUNK) writeChunk();
       }
-    } finally {
+    } catch (error) {
       // A write that failed part-way lets the iterable release what it holds, as for-of would.
-      if (!done) iterator.return?.();
+      if (!(error instanceof EventsIterationFailed)) iterator.return?.();
+      throw error;
     }
     writeChunk();
     return { inserted, taken };
