@@ -19,13 +19,15 @@ import { DetectionThread } from './detection-thread.js';
 const WORKER_URL = new URL('../../dist/pipeline/detection-worker.js', import.meta.url);
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 
-// The niceness of each thread of this process, by thread id (field 19 of its stat, after the parenthesised name).
+// A thread's niceness: field 19 of its stat file, after the parenthesised name.
+function nicenessIn(statPath: string): number {
+  return Number(readFileSync(statPath, 'utf8').split(') ')[1]?.split(' ')[16]);
+}
+
+// The niceness of each thread of this process, by thread id.
 function threadNiceness(): Map<number, number> {
   const niceness = new Map<number, number>();
-  for (const id of readdirSync('/proc/self/task')) {
-    const fields = readFileSync(`/proc/self/task/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    niceness.set(Number(id), Number(fields[16]));
-  }
+  for (const id of readdirSync('/proc/self/task')) niceness.set(Number(id), nicenessIn(`/proc/self/task/${id}/stat`));
   return niceness;
 }
 
@@ -116,7 +118,7 @@ describe('the detection thread', () => {
     const dir = makeTempDir('detection-thread-priority');
     cleanups.push(() => dir.remove());
     const path = await storeWithDenials(dir.path, 3);
-    const ownNiceness = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]?.split(' ')[16]);
+    const ownNiceness = nicenessIn('/proc/thread-self/stat');
     expect([...threadNiceness().values()].every((niceness) => niceness === ownNiceness)).toBe(true);
     const { logger, lines } = capturedLogger();
     const thread = new DetectionThread({
@@ -138,34 +140,36 @@ describe('the detection thread', () => {
     );
   });
 
-  it('keeps its priority when the store is PostgreSQL, whose server does the storing', async () => {
-    await ensurePostgres();
-    const schemas = new TestSchemas('detection_priority');
-    cleanups.push(() => schemas.dropAll());
-    const databaseUrl = schemas.url();
-    const store = await PostgresStore.open({ url: databaseUrl, logger: silentLogger() });
-    try {
-      await store.migrate();
-    } finally {
-      await store.close();
-    }
-    const dir = makeTempDir('detection-thread-postgres');
-    cleanups.push(() => dir.remove());
-    const niceness = threadNiceness();
-    const { logger, lines } = capturedLogger();
-    const thread = new DetectionThread({
-      data: { dataDir: dir.path, databasePath: join(dir.path, 'unused.db'), databaseUrl, logLevel: 'debug' },
-      logger,
-      metrics: new Metrics(),
-      workerUrl: WORKER_URL,
-    });
-    cleanups.push(() => thread.close());
-    expect(await thread.catchUp()).toEqual({ events: 0, created: 0, updated: 0 });
-    const ownNiceness = niceness.get(process.pid);
-    expect([...threadNiceness().values()].every((value) => value === ownNiceness)).toBe(true);
-    await thread.close();
-    expect(lines().some((line) => line['msg'] === 'Priority lowered')).toBe(false);
-  });
+  it.runIf(process.platform === 'linux')(
+    'keeps its priority when the store is PostgreSQL, whose server does the storing',
+    async () => {
+      await ensurePostgres();
+      const schemas = new TestSchemas('detection_priority');
+      cleanups.push(() => schemas.dropAll());
+      const databaseUrl = schemas.url();
+      const store = await PostgresStore.open({ url: databaseUrl, logger: silentLogger() });
+      try {
+        await store.migrate();
+      } finally {
+        await store.close();
+      }
+      const dir = makeTempDir('detection-thread-postgres');
+      cleanups.push(() => dir.remove());
+      const ownNiceness = nicenessIn('/proc/thread-self/stat');
+      const { logger, lines } = capturedLogger();
+      const thread = new DetectionThread({
+        data: { dataDir: dir.path, databasePath: join(dir.path, 'unused.db'), databaseUrl, logLevel: 'debug' },
+        logger,
+        metrics: new Metrics(),
+        workerUrl: WORKER_URL,
+      });
+      cleanups.push(() => thread.close());
+      expect(await thread.catchUp()).toEqual({ events: 0, created: 0, updated: 0 });
+      expect([...threadNiceness().values()].every((niceness) => niceness === ownNiceness)).toBe(true);
+      await thread.close();
+      expect(lines().some((line) => line['msg'] === 'Priority lowered')).toBe(false);
+    },
+  );
 
   it('fails a catch-up with the reason when the thread cannot start, logs it, and starts again later', async () => {
     const dir = makeTempDir('detection-thread-failed');
