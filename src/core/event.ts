@@ -26,6 +26,16 @@ export interface NormalizedEvent {
   readonly rayId: string | null;
   readonly ocsf: Readonly<Record<string, unknown>>;
   readonly raw: unknown;
+  /**
+   * Text that `JSON.stringify(ocsf)` begins with, when the normalizer knows it: one object for every event of a
+   * kind (source, activity, outcome), so a store may keep the text once. Only a hint; a store checks it first.
+   */
+  readonly ocsfHead?: SharedText;
+}
+
+/** A text many events share, one object for all of them, so a store can tell it by identity. */
+export interface SharedText {
+  readonly text: string;
 }
 
 /** A record the normalizer could not map; it is counted with its reason, never silently dropped. */

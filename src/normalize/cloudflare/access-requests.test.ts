@@ -52,12 +52,44 @@ describe('normalizeAccessRequest golden files', () => {
       const expectedPath = join(FIXTURES, `${name}.expected.json`);
       expect(existsSync(expectedPath), `missing ${name}.expected.json`).toBe(true);
       const raw: unknown = JSON.parse(readFileSync(join(FIXTURES, input), 'utf8'));
-      const actual = JSON.stringify(normalizeAccessRequest(raw, META), null, 2);
+      const result = normalizeAccessRequest(raw, META);
+      // The head is the beginning of the OCSF text, checked below; the files show the event without it.
+      const shown = isRejected(result) ? result : { ...result, ocsfHead: undefined };
+      const actual = JSON.stringify(shown, null, 2);
       // Compared as re-serialised text so that key order counts and file formatting does not.
       const expected: unknown = JSON.parse(readFileSync(expectedPath, 'utf8'));
       expect(actual).toBe(JSON.stringify(expected, null, 2));
+      if (!isRejected(result)) {
+        const head = result.ocsfHead?.text ?? '';
+        expect(head).toMatch(/"labels":\[[^\]]*\],$/);
+        expect(JSON.stringify(result.ocsf).startsWith(head)).toBe(true);
+      }
     });
   }
+});
+
+describe('normalizeAccessRequest head', () => {
+  it('gives every event of one kind the very same head, and other kinds their own', () => {
+    const first = mustNormalize(BASE);
+    const later = mustNormalize({ ...BASE, created_at: '2026-11-21T10:00:00.5Z', ray_id: 'a1', user_email: 'b@c.d' });
+    expect(later.ocsfHead).toBe(first.ocsfHead);
+    const denied = mustNormalize({ ...BASE, allowed: false });
+    const logout = mustNormalize({ ...BASE, action: 'logout' });
+    const otherSource = mustNormalize(BASE, { ...META, sourceName: 'cf-other' });
+    const heads = [first, denied, logout, otherSource].map((event) => event.ocsfHead?.text);
+    expect(new Set(heads).size).toBe(4);
+    for (const event of [first, later, denied, logout, otherSource]) {
+      expect(JSON.stringify(event.ocsf).startsWith(event.ocsfHead?.text ?? '-')).toBe(true);
+    }
+    expect(otherSource.ocsfHead?.text).toContain('"labels":["source:cf-other"],');
+    expect(denied.ocsfHead?.text).toContain('"message":"Cloudflare Access logon denied"');
+  });
+
+  it('keeps a hostile action in the head as the event has it', () => {
+    const hostile = mustNormalize({ ...BASE, action: '</script>"\u0000\ud800' });
+    expect(JSON.stringify(hostile.ocsf).startsWith(hostile.ocsfHead?.text ?? '-')).toBe(true);
+    expect(hostile.ocsfHead?.text).toContain('"activity_name":"</script>\\"\\u0000\uFFFD"');
+  });
 });
 
 describe('normalizeAccessRequest identity', () => {
