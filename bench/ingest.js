@@ -9,7 +9,7 @@
 //   node bench/ingest.js --events 2000000 --days 12                 the events spread over 12 days instead of 6
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -201,7 +201,11 @@ for (const simulator of simulators) {
 let stored;
 let sampleUser;
 let sampleRay;
+let storeBytes;
 if (databaseUrl === undefined) {
+  // Everything the collector wrote (bodies, both tiers, detection state, the summary), WAL included.
+  const files = ['zerotrail.db', 'zerotrail.db-wal'].map((name) => join(setupDir, name)).filter(existsSync);
+  storeBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
   const database = new Database(join(setupDir, 'zerotrail.db'), { readonly: true });
   stored = database.prepare('SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM events_recent) AS n').get().n;
   sampleUser = database
@@ -263,6 +267,11 @@ console.log(
   `CPU (collectors)          ${cpuS.toFixed(2)} s = ${((cpuS / events) * 1e6).toFixed(2)} CPU s per million events`,
 );
 console.log(`peak RSS (per collector)  ${peakRssMb.toFixed(1)} MB`);
+if (storeBytes !== undefined) {
+  console.log(
+    `store files               ${(storeBytes / 1048576).toFixed(1)} MB = ${Math.round(storeBytes / stored).toLocaleString('en-US')} bytes per event`,
+  );
+}
 console.log(`requests                  ${requests} = ${((requests / events) * 1000).toFixed(3)} per 1,000 events`);
 console.log(`CPU (simulators)          ${simulatorCpuS.toFixed(2)} s over their whole life, event generation included`);
 console.log(`user timeline (100 rows)  ${userTimelineMs.toFixed(2)} ms median`);

@@ -5,6 +5,7 @@ import { rowToSource, type SourceRow } from '../rows/source-rows.js';
 import type { StoredSource } from '../store.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody } from './ocsf-body.js';
+import { BODY_COLUMNS, BODY_JOINS } from './queries.js';
 import { sqliteCode } from './sqlite-code.js';
 
 /** A value as better-sqlite3 reads it from a zerotrail table (no BLOBs are stored). */
@@ -53,12 +54,12 @@ const SQL = {
   heldLeases: 'SELECT id, node_id, expires_at FROM leases WHERE node_id IS NOT NULL AND expires_at > ? ORDER BY id',
   countEvents: 'SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM events_recent) AS n',
   // Both tiers share one seq space; each is read along its primary key and only the two heads are merged.
-  events: `SELECT page.*, body.ocsf, body.raw, fragment.text AS enrichments FROM (
+  events: `SELECT page.*, ${BODY_COLUMNS} FROM (
       SELECT * FROM (SELECT ${FLAT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?)
       UNION ALL SELECT * FROM (SELECT ${FLAT_COLUMNS} FROM events_recent WHERE seq > ? ORDER BY seq LIMIT ?)
       ORDER BY seq LIMIT ?) AS page
     JOIN event_bodies AS body ON body.seq = page.seq
-    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id
+    ${BODY_JOINS}
     ORDER BY page.seq`,
 } as const;
 

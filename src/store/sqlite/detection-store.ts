@@ -34,7 +34,7 @@ import {
 } from '../rows/alert-rows.js';
 import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { joinOcsfBody } from './ocsf-body.js';
-import { EVENT_COLUMNS } from './queries.js';
+import { BODY_COLUMNS, BODY_JOINS, EVENT_COLUMNS } from './queries.js';
 import { sqliteCode } from './sqlite-code.js';
 import { writeTransaction } from './write-transaction.js';
 
@@ -45,8 +45,7 @@ const SQL = {
       SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?)
       UNION ALL SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events_recent WHERE seq > ? ORDER BY seq LIMIT ?)
       ORDER BY seq LIMIT ?)`,
-  eventBody: `SELECT body.ocsf, body.raw, fragment.text AS enrichments FROM event_bodies AS body
-    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id WHERE body.seq = ?`,
+  eventBody: `SELECT ${BODY_COLUMNS} FROM event_bodies AS body ${BODY_JOINS} WHERE body.seq = ?`,
   offset: 'SELECT seq FROM detection_offsets WHERE name = ?',
   upsertOffset: `INSERT INTO detection_offsets (name, seq, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,

@@ -64,4 +64,28 @@ describe('ocsfBody', () => {
     const body = ocsfBody(ocsf);
     expect(joinOcsfBody(body.text, body.enrichments?.text ?? null)).toBe('{"enrichments":[{"loose":{"n":2}}]}');
   });
+
+  it('keeps a head apart only where the JSON begins with it', () => {
+    const head = { text: '{"kind":"login","meta":{"tenant":"t",' };
+    const ocsf = { kind: 'login', meta: { tenant: 't', time: 5 }, n: 1 };
+    const body = ocsfBody(ocsf, head);
+    expect(body.head).toBe(head);
+    expect(body.text).toBe('"time":5},"n":1}');
+    expect(`${head.text}${body.text}`).toBe(JSON.stringify(ocsf));
+
+    const enriched = { ...ocsf, enrichments: [shared] };
+    const both = ocsfBody(enriched, head);
+    expect(both.head).toBe(head);
+    expect(both.enrichments?.text).toBe(JSON.stringify([shared]));
+    expect(joinOcsfBody(`${head.text}${both.text}`, both.enrichments?.text ?? null)).toBe(JSON.stringify(enriched));
+
+    // A hint that does not begin the text, or only looks like it, is ignored and the body kept whole.
+    for (const wrong of [
+      { kind: 'logout', meta: { tenant: 't' } },
+      { kind: 'login', meta: { tenant: 'T' } },
+    ]) {
+      expect(ocsfBody(wrong, head)).toEqual({ head: null, text: JSON.stringify(wrong), enrichments: null });
+    }
+    expect(ocsfBody(ocsf)).toEqual({ head: null, text: JSON.stringify(ocsf), enrichments: null });
+  });
 });

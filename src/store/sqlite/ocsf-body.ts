@@ -1,34 +1,43 @@
+import type { SharedText } from '../../core/event.js';
+
 /**
  * How the OCSF JSON of an event is stored. Enrichment gives every event of one user, app and IdP the very
  * same frozen enrichment objects, about half of the JSON text. When `enrichments` is the last member and every
  * item is such a value, the body keeps the JSON of the rest and the enrichments text is stored once in
- * `event_fragments` (migration 0005). Joining the two gives back exactly the text `JSON.stringify` writes.
+ * `event_fragments` (migration 0005). The text every event of a kind begins with, its head (migration 0014), is
+ * stored there once too. Joining the three gives back exactly the text `JSON.stringify` writes.
  */
 export interface OcsfBody {
-  /** The JSON of the event's OCSF, or of all of it but its trailing `enrichments` when `enrichments` is set. */
+  /** The text the JSON begins with, kept apart, or null when `text` begins the JSON itself. */
+  readonly head: SharedText | null;
+  /** The JSON of the event's OCSF, less its head and, when `enrichments` is set, its trailing `enrichments`. */
   readonly text: string;
-  readonly enrichments: EnrichmentsText | null;
+  readonly enrichments: SharedText | null;
 }
 
 /**
- * The text of one sequence of shared enrichment objects. There is one such object per sequence, so callers
- * can key on it by identity instead of hashing a kilobyte of text for every event.
+ * The body of `ocsf`. `head` is the event's hint (NormalizedEvent.ocsfHead): it is kept apart only when the JSON
+ * does begin with it, so a wrong hint costs the saving and nothing else.
  */
-export interface EnrichmentsText {
-  readonly text: string;
-}
-
-export function ocsfBody(ocsf: Readonly<Record<string, unknown>>): OcsfBody {
+export function ocsfBody(ocsf: Readonly<Record<string, unknown>>, head?: SharedText): OcsfBody {
   const enrichments = sharedEnrichments(ocsf);
-  if (enrichments === null) return { text: JSON.stringify(ocsf), enrichments: null };
-  // A copy built member by member stays a fast object; a spread copy with a member deleted took JSON.stringify
-  // about half as long again.
-  const head: Record<string, unknown> = {};
-  for (const key in ocsf) if (key !== 'enrichments' && Object.hasOwn(ocsf, key)) head[key] = ocsf[key];
-  return { text: JSON.stringify(head), enrichments };
+  let text: string;
+  if (enrichments === null) {
+    text = JSON.stringify(ocsf);
+  } else {
+    // A copy built member by member stays a fast object; a spread copy with a member deleted took JSON.stringify
+    // about half as long again.
+    const rest: Record<string, unknown> = {};
+    for (const key in ocsf) if (key !== 'enrichments' && Object.hasOwn(ocsf, key)) rest[key] = ocsf[key];
+    text = JSON.stringify(rest);
+  }
+  if (head !== undefined && text.startsWith(head.text)) {
+    return { head, text: text.slice(head.text.length), enrichments };
+  }
+  return { head: null, text, enrichments };
 }
 
-/** The full OCSF JSON text of a stored body. */
+/** The full OCSF JSON text of a stored body; `text` already begins with its head (see BODY_OCSF_SQL). */
 export function joinOcsfBody(text: string, enrichments: string | null): string {
   if (enrichments === null) return text;
   return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"enrichments":${enrichments}}`;
@@ -36,7 +45,7 @@ export function joinOcsfBody(text: string, enrichments: string | null): string {
 
 // A node per prefix of a sequence of items: the JSON of the prefix without its closing bracket, and the
 // nodes of its longer sequences by their next item. Weakly held, so sequences go with their objects.
-interface SequenceNode extends EnrichmentsText {
+interface SequenceNode extends SharedText {
   readonly open: string;
   readonly next: WeakMap<object, SequenceNode>;
 }
@@ -45,7 +54,7 @@ const FIRST_ITEMS = new WeakMap<object, SequenceNode>();
 
 // The enrichments text when it can be stored apart: the last own member, an array of deeply frozen plain
 // objects whose JSON is known. null otherwise, and the body keeps the whole text.
-function sharedEnrichments(ocsf: Readonly<Record<string, unknown>>): EnrichmentsText | null {
+function sharedEnrichments(ocsf: Readonly<Record<string, unknown>>): SharedText | null {
   const items = ocsf['enrichments'];
   if (!Array.isArray(items) || items.length === 0 || Object.getPrototypeOf(ocsf) !== Object.prototype) return null;
   const keys = Object.keys(ocsf);

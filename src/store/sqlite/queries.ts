@@ -87,6 +87,15 @@ export const INSERT_EVENT_PARAMS = 17;
 export const EVENT_COLUMNS =
   'seq, id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id';
 
+/**
+ * A body as reads take it, from `event_bodies AS body` and BODY_JOINS: `ocsf` its JSON with the shared head put
+ * back in front (migration 0014), `raw`, and `enrichments` the shared enrichments text or NULL (migration 0005),
+ * which joinOcsfBody appends.
+ */
+export const BODY_COLUMNS = "coalesce(head.text, '') || body.ocsf AS ocsf, body.raw, fragment.text AS enrichments";
+export const BODY_JOINS = `LEFT JOIN event_fragments AS head ON head.id = body.head_id
+    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id`;
+
 // The two tiers every read covers; an event is in exactly one of them (migration 0002).
 const EVENT_TABLES = ['events', 'events_recent'] as const;
 
@@ -109,7 +118,7 @@ export const EVENT_SQL = {
     (SELECT coalesce(max(seq), 0) FROM detection_offsets)) AS n`,
   insertRecentEvent: `INSERT INTO events_recent (${STORED_COLUMNS})
     VALUES (${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')}) ON CONFLICT (id) DO NOTHING`,
-  insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw, enrichments_id) VALUES (?, ?, ?, ?)',
+  insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw, enrichments_id, head_id) VALUES (?, ?, ?, ?, ?)',
   // Enrichment texts shared by many bodies (migration 0005); a text another connection stored first is reused.
   insertFragment: 'INSERT INTO event_fragments (text) VALUES (?) ON CONFLICT (text) DO NOTHING',
   selectFragmentId: 'SELECT id FROM event_fragments WHERE text = ?',
@@ -142,10 +151,10 @@ export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DE
   const tiers = EVENT_TABLES.map(
     (table) => `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table}${whereSql(where)} ${order} LIMIT ?)`,
   );
-  return `SELECT page.*, body.ocsf, body.raw, fragment.text AS enrichments
+  return `SELECT page.*, ${BODY_COLUMNS}
     FROM (${tiers.join(' UNION ALL ')} ${order} LIMIT ?) AS page
     JOIN event_bodies AS body ON body.seq = page.seq
-    LEFT JOIN event_fragments AS fragment ON fragment.id = body.enrichments_id
+    ${BODY_JOINS}
     ORDER BY page.time ${direction}, page.id ${direction}`;
 }
 

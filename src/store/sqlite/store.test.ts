@@ -11,6 +11,7 @@ import { parseQuery } from '../query-language.js';
 import { storeContractSuite } from '../contract.suite.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { compileFilter, searchEventsSql } from './queries.js';
+import { SqliteExport } from './bulk-export.js';
 import { SqliteStore } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-sqlite-'));
@@ -504,6 +505,49 @@ describe('SqliteStore with enrichments stored once', () => {
       JSON.stringify(bodies[7]?.['enrichments']),
     ]);
     expect(shared).toBe(4);
+  });
+
+  it('stores the head many events begin with once, reads every body back exactly, and ignores a wrong hint', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 2 });
+    await store.migrate();
+    const head = { text: '{"kind":"logon","source":"cf \\"main\\"",' };
+    const login = (n: number): Record<string, unknown> => ({ kind: 'logon', source: 'cf "main"', n });
+    const withHead = (n: number, ocsf: Record<string, unknown>, hint = head): NormalizedEvent => ({
+      ...event(n, ocsf),
+      ocsfHead: hint,
+    });
+    const written = [
+      withHead(0, login(0)),
+      withHead(1, { ...login(1), enrichments: [app, user] }),
+      withHead(2, { kind: 'logoff', n: 2 }),
+      withHead(3, login(3), { text: '{"kind":"logon","source":"cf \\"main\\"",' }),
+      event(4, login(4)),
+    ];
+    await store.append(written, { id: 'c', value: {} });
+    const texts = written.map((e) => JSON.stringify(e.ocsf));
+    const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
+    expect(page.events.map((e) => JSON.stringify(e.ocsf))).toEqual(texts);
+    expect((await store.eventsAfter(0, 100)).map((e) => JSON.stringify(e.event.ocsf))).toEqual(texts);
+    await store.close();
+
+    const exported = SqliteExport.open(path, { check: true });
+    expect(exported.readEvents(0, 100).map((e) => JSON.stringify(JSON.parse(e.ocsf)))).toEqual(texts);
+    exported.close();
+    const db = new Database(path, { readonly: true });
+    const rows = db
+      .prepare(
+        `SELECT body.ocsf, head.text AS head FROM event_bodies AS body
+         LEFT JOIN event_fragments AS head ON head.id = body.head_id ORDER BY body.seq`,
+      )
+      .all() as { ocsf: string; head: string | null }[];
+    const heads = db.prepare('SELECT count(*) FROM event_fragments WHERE text = ?').pluck().get(head.text);
+    db.close();
+    // Events 0, 1 and 3 share one stored head (3 by an equal text in another object); 2 and 4 are whole.
+    expect(rows.map((row) => row.head !== null)).toEqual([true, true, false, true, false]);
+    expect(rows[0]?.ocsf).toBe('"n":0}');
+    expect(rows[2]?.ocsf).toBe(texts[2]);
+    expect(heads).toBe(1);
   });
 
   it('keeps no fragment id of a write that rolled back', async () => {

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { AppError, StoreError } from '../../core/errors.js';
-import type { NormalizedEvent } from '../../core/event.js';
+import type { NormalizedEvent, SharedText } from '../../core/event.js';
 import type { InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
@@ -38,7 +38,7 @@ import { HourlySummary, type SummaryEventRow } from './hourly-summary.js';
 import { checkFence, SqliteLeaseStore } from './lease-store.js';
 import { takeSqliteRateToken } from './rate-buckets.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { joinOcsfBody, ocsfBody, type EnrichmentsText, type OcsfBody } from './ocsf-body.js';
+import { joinOcsfBody, ocsfBody, type OcsfBody } from './ocsf-body.js';
 import {
   aggregateEventsSql,
   compileFilter,
@@ -109,8 +109,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   readonly #statements = new Map<string, Statement>();
   // Fragment ids known to be committed, and those the open write transaction added (kept only if it commits).
   // Weakly held: a text nothing refers to any more is looked up again if it comes back.
-  readonly #fragmentIds = new WeakMap<EnrichmentsText, number>();
-  readonly #newFragmentIds = new Map<EnrichmentsText, number>();
+  readonly #fragmentIds = new WeakMap<SharedText, number>();
+  readonly #newFragmentIds = new Map<SharedText, number>();
   // Rows in events_recent as this connection last knew them; undefined until the first append asks.
   #recentRows: number | undefined;
   // What the write transaction in progress appended, as stored: for the detector and the dashboard summary.
@@ -313,11 +313,12 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         // The body follows only a row that went in, so a duplicate costs no JSON and leaves no body behind.
         if (insert.run(params).changes === 0) continue;
         seq += 1;
-        const body = ocsfBody(event.ocsf);
-        const fragmentId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
+        const body = ocsfBody(event.ocsf, event.ocsfHead);
+        const headId = body.head === null ? null : this.#fragmentId(body.head);
+        const enrichmentsId = body.enrichments === null ? null : this.#fragmentId(body.enrichments);
         // JSON.stringify(undefined) is undefined; store the JSON null instead of failing the NOT NULL column.
         const rawJson = JSON.stringify(event.raw) ?? 'null';
-        insertBody.run(seq, body.text, rawJson, fragmentId);
+        insertBody.run(seq, body.text, rawJson, enrichmentsId, headId);
         inserted += 1;
         if (this.#keepAppended) this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
         if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
@@ -383,12 +384,12 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   // Inside the write transaction: the id of the stored text, stored now if no body used it before.
-  #fragmentId(enrichments: EnrichmentsText): number {
-    const known = this.#fragmentIds.get(enrichments) ?? this.#newFragmentIds.get(enrichments);
+  #fragmentId(fragment: SharedText): number {
+    const known = this.#fragmentIds.get(fragment) ?? this.#newFragmentIds.get(fragment);
     if (known !== undefined) return known;
-    this.#statement(EVENT_SQL.insertFragment).run(enrichments.text);
-    const { id } = this.#statement(EVENT_SQL.selectFragmentId).get(enrichments.text) as { id: number };
-    this.#newFragmentIds.set(enrichments, id);
+    this.#statement(EVENT_SQL.insertFragment).run(fragment.text);
+    const { id } = this.#statement(EVENT_SQL.selectFragmentId).get(fragment.text) as { id: number };
+    this.#newFragmentIds.set(fragment, id);
     return id;
   }
 
@@ -803,7 +804,11 @@ function storedEventOf(params: readonly (string | number | null)[], body: OcsfBo
     idp: params[15] as string | null,
     ray_id: params[16] as string | null,
   };
-  return rowToLazyEvent(row, () => joinOcsfBody(body.text, body.enrichments?.text ?? null), rawJson);
+  return rowToLazyEvent(
+    row,
+    () => joinOcsfBody(`${body.head?.text ?? ''}${body.text}`, body.enrichments?.text ?? null),
+    rawJson,
+  );
 }
 
 // The columns the dashboard summary counts, in its order (see SummaryEventRow).
