@@ -6,18 +6,23 @@ const SELECT_BUCKET = `SELECT tokens, updated_at AS updatedAt FROM rate_buckets 
 const UPSERT_BUCKET = `INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`;
 
-/** One token bucket step in an IMMEDIATE transaction, so two processes on the file never take the same token. */
+/**
+ * One token bucket step in an IMMEDIATE transaction, so two processes on the file never take the same token.
+ * `statement` prepares SQL on `db`, or hands back the statement it prepared before: a collector takes a token
+ * for every request.
+ */
 export function takeSqliteRateToken(
   db: Database.Database,
+  statement: (sql: string) => Database.Statement,
   nowMs: number,
   key: string,
   capacity: number,
   windowMs: number,
 ): number {
   return writeTransaction(db, (): number => {
-    const row = db.prepare(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
+    const row = statement(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
     const next = refillAndTake(row, nowMs, capacity, windowMs);
-    db.prepare(UPSERT_BUCKET).run(key, next.tokens, nowMs);
+    statement(UPSERT_BUCKET).run(key, next.tokens, nowMs);
     return next.waitMs;
   });
 }
