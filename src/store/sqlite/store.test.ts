@@ -571,6 +571,38 @@ describe('SqliteStore with enrichments stored once', () => {
     await store.close();
   });
 
+  it('lets the events go when a write fails part-way, as for-of would, and stores none of them', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, busyTimeoutMs: 50 });
+    await store.migrate();
+    const db = new Database(path);
+    // Past the first chunk of the batch, so the failure comes while events are still being taken.
+    db.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON event_bodies WHEN NEW.seq = 30 BEGIN SELECT RAISE(ABORT, 'no'); END`,
+    );
+    let taken = 0;
+    let released = false;
+    function* events(): Generator<NormalizedEvent> {
+      try {
+        for (let n = 0; n < 100; n += 1) {
+          taken += 1;
+          yield event(n, { n });
+        }
+      } finally {
+        released = true;
+      }
+    }
+    await expect(store.append(events(), { id: 'c', value: { at: 1 } })).rejects.toMatchObject({
+      code: 'STORE_WRITE_FAILED',
+    });
+    expect(released).toBe(true);
+    expect(taken).toBeLessThan(100);
+    expect(db.prepare('SELECT count(*) FROM event_bodies').pluck().get()).toBe(0);
+    expect(await store.cursor('c')).toBeUndefined();
+    db.close();
+    await store.close();
+  });
+
   it('reads bodies written before migration 5 unchanged', async () => {
     const path = freshPath();
     const store = await SqliteStore.open({ path });

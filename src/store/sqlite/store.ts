@@ -161,7 +161,14 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
 
   async takeRateToken(key: string, capacity: number, windowMs: number): Promise<number> {
     try {
-      return takeSqliteRateToken(this.#open(), this.#clock.now(), key, capacity, windowMs);
+      return takeSqliteRateToken(
+        this.#open(),
+        (sql) => this.#statement(sql),
+        this.#clock.now(),
+        key,
+        capacity,
+        windowMs,
+      );
     } catch (error) {
       throw writeFailed('take from the shared rate budget', error);
     }
@@ -468,24 +475,27 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
    * tried again after a later append.
    */
   #mergeRecent(): void {
-    const db = this.#open();
     try {
-      let moved: number;
-      try {
-        moved = this.#moveRecentTier(db, this.#mergeJournalOnDisk);
-      } catch (error) {
-        if (!this.#mergeJournalOnDisk || !isTemporaryFileFailure(error)) throw error;
-        this.#mergeJournalOnDisk = false;
-        this.#logger.warn(
-          { err: error },
-          'SQLite could not create a temporary file for merging recent events, so merges keep their undo copy in memory (tens of MB on a large store); set SQLITE_TMPDIR to a writable directory',
-        );
-        moved = this.#moveRecentTier(db, false);
-      }
+      const moved = this.#moveRecentTierWithFallback(this.#open());
       this.#recentRows = 0;
       this.#logger.debug({ moved }, 'Recent events merged');
     } catch (error) {
       this.#logger.warn({ err: writeFailed('merge recent events', error) }, 'Recent events merge failed');
+    }
+  }
+
+  // With the statement journal on disk while that works; once SQLite cannot create its temporary file, in memory.
+  #moveRecentTierWithFallback(db: Database.Database): number {
+    try {
+      return this.#moveRecentTier(db, this.#mergeJournalOnDisk);
+    } catch (error) {
+      if (!this.#mergeJournalOnDisk || !isTemporaryFileFailure(error)) throw error;
+      this.#mergeJournalOnDisk = false;
+      this.#logger.warn(
+        { err: error },
+        'SQLite could not create a temporary file for merging recent events, so merges keep their undo copy in memory (tens of MB on a large store); set SQLITE_TMPDIR to a writable directory',
+      );
+      return this.#moveRecentTier(db, false);
     }
   }
 
