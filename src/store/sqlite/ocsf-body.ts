@@ -37,7 +37,7 @@ export function ocsfBody(ocsf: Readonly<Record<string, unknown>>, head?: SharedT
   return { head: null, text, enrichments };
 }
 
-/** The full OCSF JSON text of a stored body; `text` already begins with its head (see BODY_OCSF_SQL). */
+/** The full OCSF JSON text of a stored body; `text` already begins with its head (see BODY_COLUMNS). */
 export function joinOcsfBody(text: string, enrichments: string | null): string {
   if (enrichments === null) return text;
   return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"enrichments":${enrichments}}`;
