@@ -550,15 +550,21 @@ describe('SqliteStore with enrichments stored once', () => {
     expect(heads).toBe(1);
   });
 
-  it('keeps no fragment id of a write that rolled back', async () => {
+  // A store whose body insert fails at `seq`, and a second connection to its file that set that up.
+  const refusingBodyAt = async (seq: number): Promise<{ store: SqliteStore; db: Database.Database }> => {
     const path = freshPath();
     const store = await SqliteStore.open({ path, busyTimeoutMs: 50 });
     await store.migrate();
     const db = new Database(path);
-    // The body insert fails after the fragment went in, so the whole transaction rolls back.
     db.exec(
-      `CREATE TRIGGER refuse BEFORE INSERT ON event_bodies WHEN NEW.seq = 1 BEGIN SELECT RAISE(ABORT, 'no'); END`,
+      `CREATE TRIGGER refuse BEFORE INSERT ON event_bodies WHEN NEW.seq = ${seq} BEGIN SELECT RAISE(ABORT, 'no'); END`,
     );
+    return { store, db };
+  };
+
+  it('keeps no fragment id of a write that rolled back', async () => {
+    // The body insert fails after the fragment went in, so the whole transaction rolls back.
+    const { store, db } = await refusingBodyAt(1);
     await expect(store.append([event(1, bodies[1] ?? {})], { id: 'c', value: {} })).rejects.toMatchObject({
       code: 'STORE_WRITE_FAILED',
     });
@@ -572,14 +578,8 @@ describe('SqliteStore with enrichments stored once', () => {
   });
 
   it('lets the events go when a write fails part-way, as for-of would, and stores none of them', async () => {
-    const path = freshPath();
-    const store = await SqliteStore.open({ path, busyTimeoutMs: 50 });
-    await store.migrate();
-    const db = new Database(path);
     // Past the first chunk of the batch, so the failure comes while events are still being taken.
-    db.exec(
-      `CREATE TRIGGER refuse BEFORE INSERT ON event_bodies WHEN NEW.seq = 30 BEGIN SELECT RAISE(ABORT, 'no'); END`,
-    );
+    const { store, db } = await refusingBodyAt(30);
     let taken = 0;
     let released = false;
     function* events(): Generator<NormalizedEvent> {
