@@ -528,8 +528,12 @@ describe('SqliteStore with enrichments stored once', () => {
     const texts = written.map((e) => JSON.stringify(e.ocsf));
     const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
     expect(page.events.map((e) => JSON.stringify(e.ocsf))).toEqual(texts);
+    // The detector's read: first the events this connection just appended, then, on a fresh one, the tables.
     expect((await store.eventsAfter(0, 100)).map((e) => JSON.stringify(e.event.ocsf))).toEqual(texts);
     await store.close();
+    const reopened = await SqliteStore.open({ path });
+    expect((await reopened.eventsAfter(0, 100)).map((e) => JSON.stringify(e.event.ocsf))).toEqual(texts);
+    await reopened.close();
 
     const exported = SqliteExport.open(path, { check: true });
     expect(exported.readEvents(0, 100).map((e) => JSON.stringify(JSON.parse(e.ocsf)))).toEqual(texts);
