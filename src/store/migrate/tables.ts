@@ -226,6 +226,7 @@ export const TABLES_NOT_COPIED: Readonly<Record<string, string>> = {
   events_recent: 'copied with the events',
   event_bodies: 'copied with the events',
   event_fragments: 'heads and enrichments, joined back into each event body',
+  fragment_sweeps: 'bookkeeping of the fragments, which are not copied',
   summary_hours: 'counts of the events; PostgreSQL adds them up again as the events go in',
   summary_days: 'counts of the events; PostgreSQL adds them up again as the events go in',
   collector_nodes: 'heartbeats of running collectors; none may run during the copy',

@@ -119,9 +119,17 @@ export const EVENT_SQL = {
   insertRecentEvent: `INSERT INTO events_recent (${STORED_COLUMNS})
     VALUES (${new Array<string>(INSERT_EVENT_PARAMS).fill('?').join(', ')}) ON CONFLICT (id) DO NOTHING`,
   insertBody: 'INSERT INTO event_bodies (seq, ocsf, raw, enrichments_id, head_id) VALUES (?, ?, ?, ?, ?)',
-  // Enrichment texts shared by many bodies (migration 0005); a text another connection stored first is reused.
-  insertFragment: 'INSERT INTO event_fragments (text) VALUES (?) ON CONFLICT (text) DO NOTHING',
-  selectFragmentId: 'SELECT id FROM event_fragments WHERE text = ?',
+  // Heads and enrichment texts shared by many bodies (migrations 0005, 0014); a text another connection stored
+  // first is reused. Each keeps the bound of its events' times that retention goes by (migration 0015), and a
+  // bound is only ever raised. Parameters: the text, or the id, and the new bound.
+  storeFragment: `INSERT INTO event_fragments (text, referenced_until) VALUES (?, ?)
+    ON CONFLICT (text) DO UPDATE SET referenced_until = max(referenced_until, excluded.referenced_until)
+    RETURNING id, referenced_until AS referencedUntil`,
+  extendFragment: `UPDATE event_fragments SET referenced_until = max(referenced_until, ?) WHERE id = ?
+    RETURNING referenced_until AS referencedUntil`,
+  fragmentSweeps: 'SELECT sweeps FROM fragment_sweeps WHERE id = 1',
+  deleteFragmentsBefore: 'DELETE FROM event_fragments WHERE referenced_until < ?',
+  countFragmentSweep: 'UPDATE fragment_sweeps SET sweeps = sweeps + 1 WHERE id = 1',
   countRecentEvents: 'SELECT count(*) AS n FROM events_recent',
   // Ids are time-prefixed, so id order is (time, id) order and the unique id index of events_recent hands
   // the rows over already sorted: the (time, id) and id indexes of events then grow at their end, and no

@@ -12,6 +12,7 @@ import { MIGRATION_0011_RATE_BUCKETS } from './0011-rate-buckets.js';
 import { MIGRATION_0012_NOTIFY_TARGET_STATUS } from './0012-notify-target-status.js';
 import { MIGRATION_0013_OTHER_EVENTS_TIME } from './0013-other-events-time.js';
 import { MIGRATION_0014_SHARED_HEADS } from './0014-shared-heads.js';
+import { MIGRATION_0015_FRAGMENT_RETENTION } from './0015-fragment-retention.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0012_NOTIFY_TARGET_STATUS,
   MIGRATION_0013_OTHER_EVENTS_TIME,
   MIGRATION_0014_SHARED_HEADS,
+  MIGRATION_0015_FRAGMENT_RETENTION,
 ];
