@@ -8,12 +8,18 @@ export interface InventorySnapshotView {
   /** Epoch ms. */
   readonly takenAt: number;
   readonly entities: readonly InventoryEntity[];
+  /**
+   * Per entity, the time of an earlier snapshot that showed it just as this one does, with every snapshot
+   * between agreeing (InventoryCache); `takenAt` for an entity not listed.
+   */
+  readonly unchangedSince?: ReadonlyMap<InventoryEntity, number>;
 }
 
 /** An entity together with the snapshot it came from. */
 export interface InventoryViewEntry {
   readonly entity: InventoryEntity;
   readonly dataset: string;
+  /** The snapshot's time, or that of the earliest snapshot known to have shown the entity just so. */
   readonly takenAt: number;
 }
 
@@ -56,7 +62,9 @@ function latestByKindAndId(
   const ordered = [...snapshots].sort((a, b) => order(a.takenAt) - order(b.takenAt));
   for (const snapshot of ordered) {
     for (const entity of snapshot.entities) {
-      if (entity.kind === kind) byId.set(entity.id, { entity, dataset: snapshot.dataset, takenAt: snapshot.takenAt });
+      if (entity.kind !== kind) continue;
+      const takenAt = snapshot.unchangedSince?.get(entity) ?? snapshot.takenAt;
+      byId.set(entity.id, { entity, dataset: snapshot.dataset, takenAt });
     }
   }
   return byId;

@@ -342,6 +342,16 @@ function compareEntities(a: InventoryEntity, b: InventoryEntity): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Whether two copies of one entity differ in nothing but `VOLATILE_FIELDS`, as diffInventory compares them. */
+export function sameApartFromVolatile(before: InventoryEntity, after: InventoryEntity): boolean {
+  if (before.kind !== after.kind || before.id !== after.id || before.name !== after.name) return false;
+  const patterns = VOLATILE_PATTERNS.get(after.kind) ?? [];
+  return deepEqual(
+    withoutVolatile(sanitizeValue(before.attributes), patterns),
+    withoutVolatile(sanitizeValue(after.attributes), patterns),
+  );
+}
+
 /**
  * The change events that lead from one snapshot of an inventory dataset to the next: one OCSF Entity
  * Management (3004) event per entity added, removed or modified, matched by kind and id. The first snapshot

@@ -1,4 +1,5 @@
 import type { NormalizedEvent } from '../core/event.js';
+import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import {
@@ -7,10 +8,49 @@ import {
   type InventorySnapshotView,
   type InventoryView,
 } from '../normalize/enrich.js';
+import { sameApartFromVolatile } from '../normalize/inventory-changes.js';
 import type { InventorySnapshot, Store } from '../store/store.js';
 
 // The inventory datasets whose entities say something about an access event.
 const ENRICHING_DATASETS = ['apps', 'identity_providers', 'access_users', 'groups'] as const;
+
+// Kinds whose enrichments each add up several entities: a user's group memberships are inferred from the rules
+// of every group, so a change to any group may change them all.
+const COMBINED_KINDS: ReadonlySet<InventoryKind> = new Set(['group']);
+
+/**
+ * The snapshot with, per entity, the time of the earliest snapshot in the unbroken run this cache loaded that
+ * showed it just as this one does (volatile fields such as a user's last login aside). An enrichment names that
+ * time, so its text stays the same from one refresh of the inventory to the next while its facts do, and the
+ * store keeps it once instead of once per refresh. For a combined kind the run is that of all its entities.
+ */
+function withUnchangedSince(
+  previous: InventorySnapshotView | undefined,
+  snapshot: InventorySnapshot,
+): InventorySnapshotView {
+  const view = { dataset: snapshot.dataset, takenAt: snapshot.takenAt, entities: snapshot.entities };
+  // Only a snapshot at least as new continues the run; one loaded out of order starts its own.
+  if (previous === undefined || !(snapshot.takenAt >= previous.takenAt)) return view;
+  const before = new Map(previous.entities.map((entity) => [`${entity.kind}\u0000${entity.id}`, entity]));
+  const since = new Map<InventoryEntity, number>();
+  const changedKinds = new Set<InventoryKind>();
+  const seen = new Set<string>();
+  for (const entity of snapshot.entities) {
+    const key = `${entity.kind}\u0000${entity.id}`;
+    seen.add(key);
+    const old = before.get(key);
+    if (old !== undefined && sameApartFromVolatile(old, entity)) {
+      since.set(entity, previous.unchangedSince?.get(old) ?? previous.takenAt);
+    } else {
+      changedKinds.add(entity.kind);
+    }
+  }
+  for (const [key, old] of before) if (!seen.has(key)) changedKinds.add(old.kind);
+  for (const entity of snapshot.entities) {
+    if (COMBINED_KINDS.has(entity.kind) && changedKinds.has(entity.kind)) since.delete(entity);
+  }
+  return { ...view, unchangedSince: since };
+}
 
 /**
  * The latest inventory of each source, held in memory so that enriching an access event is a few map
@@ -45,11 +85,7 @@ export class InventoryCache {
       bySource = new Map();
       this.#snapshots.set(snapshot.sourceName, bySource);
     }
-    bySource.set(snapshot.dataset, {
-      dataset: snapshot.dataset,
-      takenAt: snapshot.takenAt,
-      entities: snapshot.entities,
-    });
+    bySource.set(snapshot.dataset, withUnchangedSince(bySource.get(snapshot.dataset), snapshot));
     this.#views.set(snapshot.sourceName, buildInventoryView([...bySource.values()]));
   }
 
