@@ -163,7 +163,7 @@ describe('SqliteStore retention of shared heads and enrichments', () => {
     await store.close();
     // Back to schema 14, as the previous release wrote it.
     const db = new Database(path);
-    db.exec(`ALTER TABLE event_fragments DROP COLUMN referenced_until; DROP TABLE fragment_sweeps;
+    db.exec(`DROP INDEX event_fragments_referenced_until; ALTER TABLE event_fragments DROP COLUMN referenced_until; DROP TABLE fragment_sweeps;
       DELETE FROM schema_migrations WHERE version = 15`);
     db.close();
     const upgraded = await openStore(path);
