@@ -21,6 +21,16 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that stops reading (`zerotrail search … | head`) closes the pipe under the next write. Node.js would
+// die of the unhandled 'error' event with a stack trace; end quietly instead, with the status a shell gives any
+// tool a closed pipe stopped (128 + SIGPIPE), so `set -o pipefail` scripts see what they see of grep or sort.
+// Whatever the command committed stays committed; a write transaction in progress is rolled back by SQLite.
+const CLOSED_PIPE_EXIT = 141;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(CLOSED_PIPE_EXIT);
+  throw error;
+});
+
 const code = await runCli(
   process.argv.slice(2),
   {

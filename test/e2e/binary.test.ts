@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { spawnCli } from '../helpers/cli.js';
+import { deniedAccess } from '../helpers/events.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('the zerotrail executable', () => {
@@ -22,6 +26,33 @@ describe('the zerotrail executable', () => {
       expect(environment).toContain('MALLOC_ARENA_MAX=2');
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('ends quietly, with the status of a closed pipe, when the reader of its output stops reading', async () => {
+    const dataDir = makeTempDir('closed-pipe');
+    try {
+      const store = await SqliteStore.open({ path: join(dataDir.path, 'zerotrail.db') });
+      await store.migrate();
+      const start = Date.now() - 3_600_000;
+      await store.append(
+        Array.from({ length: 5_000 }, (_, n) => deniedAccess({ time: start + n }, n)),
+        { id: 'c', value: {} },
+      );
+      await store.close();
+      for (const format of ['ndjson', 'csv', 'json']) {
+        const child = spawnCli(['search', '--from', '-2h', '--limit', '5000', '--format', format], {
+          ZEROTRAIL_DATA_DIR: dataDir.path,
+        });
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        // As `head -c` does: read the first chunk, then close the pipe while the command still writes.
+        child.stdout?.once('data', () => child.stdout?.destroy());
+        const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+        expect({ format, code, stderr }).toEqual({ format, code: 141, stderr: '' });
+      }
+    } finally {
+      dataDir.remove();
     }
   });
 });
