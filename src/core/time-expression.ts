@@ -32,3 +32,39 @@ export function parseTimeExpression(text: string, nowMs: number, flag: string): 
     hint: 'Use now, a relative time such as -15m, -24h or -7d, or ISO 8601 with a zone such as 2026-11-25T08:00:00Z.',
   });
 }
+
+/** A period from `from` (inclusive) to `to` (exclusive), either end open when not given. */
+export interface TimeRange {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+}
+
+/**
+ * Parses the two ends of a period, each as parseTimeExpression does; `names` are what the user typed them as
+ * (`--from`, `from`). A period with no time in it is refused rather than searched: swapped ends (`--from -1d
+ * --to -7d`) would otherwise look like a store with no events.
+ */
+export function parseTimeRange(
+  from: string | undefined,
+  to: string | undefined,
+  nowMs: number,
+  names: { readonly from: string; readonly to: string },
+): TimeRange {
+  const fromMs = from === undefined ? undefined : parseTimeExpression(from, nowMs, names.from);
+  const toMs = to === undefined ? undefined : parseTimeExpression(to, nowMs, names.to);
+  if (fromMs !== undefined && toMs !== undefined) checkPeriodNotEmpty(fromMs, toMs, names);
+  return { ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) };
+}
+
+/** Refuses, with TIME_INVALID, a period from `fromMs` (inclusive) to `toMs` (exclusive) with no time in it. */
+export function checkPeriodNotEmpty(
+  fromMs: number,
+  toMs: number,
+  names: { readonly from: string; readonly to: string },
+): void {
+  if (toMs > fromMs) return;
+  throw new AppError('TIME_INVALID', {
+    message: `The period is empty: ${names.from} (${new Date(fromMs).toISOString()}) is not before ${names.to} (${new Date(toMs).toISOString()}).`,
+    hint: `Give ${names.from} the earlier time; ${names.to} is the end, not included.`,
+  });
+}

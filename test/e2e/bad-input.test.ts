@@ -149,6 +149,9 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const time = await runInProcess(['search', '--from', 'yesterday'], { env: setup.env });
     expect(time.code).toBe(2);
     expect(time.stderr).toContain('error[TIME_INVALID]');
+    const swapped = await runInProcess(['search', '--from', '-1d', '--to', '-7d'], { env: setup.env });
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toMatch(/^error\[TIME_INVALID\]: The period is empty: --from \(.+\) is not before --to/);
   });
 
   it("refuses a secret key that is not this installation's, before touching any token", async () => {

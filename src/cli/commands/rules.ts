@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
-import { parseTimeExpression } from '../../core/time-expression.js';
+import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseDuration } from '../../detect/duration.js';
 import { parseIpRange } from '../../detect/ip-range.js';
@@ -401,6 +401,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const nowMs = context.clock.now();
       const fromMs = parseTimeExpression(flags.from, nowMs, '--from');
       const toMs = parseTimeExpression(flags.to, nowMs, '--to');
+      checkPeriodNotEmpty(fromMs, toMs, { from: '--from', to: '--to' });
       await context.withApp(async (app) => {
         const raised = await replayRules(app.store, [rule], { fromMs, toMs });
         writeLine(

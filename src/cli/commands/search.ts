@@ -6,7 +6,7 @@ import { parseFlags, type CommandContext } from '../context.js';
 import { drain, writeLine } from '../io.js';
 import { csvHeader, eventToRecord, eventsToCsvRows } from '../../core/event-export.js';
 import { OUTPUT_FORMATS, eventsToTable } from '../output.js';
-import { parseTimeExpression } from '../../core/time-expression.js';
+import { parseTimeRange } from '../../core/time-expression.js';
 
 const searchFlagsSchema = z.object({
   from: z.string().optional(),
@@ -35,8 +35,7 @@ export function registerSearchCommand(program: Command, context: CommandContext)
       const flags = parseFlags(searchFlagsSchema, rawFlags);
       const filter = parseQuery(query);
       const nowMs = context.clock.now();
-      const fromMs = flags.from === undefined ? undefined : parseTimeExpression(flags.from, nowMs, '--from');
-      const toMs = flags.to === undefined ? undefined : parseTimeExpression(flags.to, nowMs, '--to');
+      const range = parseTimeRange(flags.from, flags.to, nowMs, { from: '--from', to: '--to' });
       await context.withApp(async (app) => {
         const out = context.io.stdout;
         const collected: NormalizedEvent[] = [];
@@ -46,12 +45,7 @@ export function registerSearchCommand(program: Command, context: CommandContext)
         if (flags.format === 'json') out.write('[');
         do {
           const page = await app.store.search(
-            {
-              filter,
-              order: flags.order,
-              ...(fromMs === undefined ? {} : { fromMs }),
-              ...(toMs === undefined ? {} : { toMs }),
-            },
+            { filter, order: flags.order, ...range },
             { limit: Math.min(FETCH_SIZE, flags.limit - printed), ...(after === undefined ? {} : { after }) },
           );
           for (const event of page.events) {

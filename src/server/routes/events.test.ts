@@ -99,6 +99,14 @@ describe('Explore routes: histogram, fields and query check', () => {
 
     const backwards = await get<{ error: { code: string } }>(`/api/histogram?from=${to}&to=${from}`, 400);
     expect(backwards.error.code).toBe('TIME_INVALID');
+    const backwardsSearch = await get<{ error: { code: string; message: string } }>(
+      `/api/events?from=${to}&to=${from}`,
+      400,
+    );
+    expect(backwardsSearch.error).toMatchObject({
+      code: 'TIME_INVALID',
+      message: expect.stringMatching(/^The period is empty: from/) as string,
+    });
     const bad = await get<{ error: { code: string; details: { column: number } } }>(
       `/api/histogram?q=${encodeURIComponent('outcome:failure AND (')}`,
       400,
