@@ -42,7 +42,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT_BYTES,
     // A timeline's value is one path segment: an e-mail, an address or an application name can run long.
-    maxParamLength: MAX_PATH_PARAM_CHARS,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
     frameworkErrors: frameworkErrorHandler(options.tls !== undefined),
     https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
   });
