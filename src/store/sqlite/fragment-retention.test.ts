@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent, SharedText } from '../../core/event.js';
+import { deniedAccess } from '../../../test/helpers/events.js';
 import { SqliteStore } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zerotrail-fragments-'));
@@ -32,26 +33,17 @@ const HEAD: SharedText = { text: '{"class_uid":3002,"activity_id":1,' };
 let eventNumber = 0;
 function login(timeMs: number, enrichments: readonly object[]): NormalizedEvent {
   const n = (eventNumber += 1);
-  return {
-    id: `${String(timeMs).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
-    time: timeMs,
-    sourceName: 'cf',
-    accountId: 'acct',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'success',
-    user: 'ann@example.com',
-    srcIp: null,
-    country: null,
-    app: null,
-    appUid: null,
-    idp: null,
-    rayId: `ray${n}`,
-    ocsf: { class_uid: 3002, activity_id: 1, n, enrichments },
-    ocsfHead: HEAD,
-    raw: { n },
-  };
+  return deniedAccess(
+    {
+      id: `${String(timeMs).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
+      time: timeMs,
+      outcome: 'success',
+      ocsf: { class_uid: 3002, activity_id: 1, n, enrichments },
+      ocsfHead: HEAD,
+      raw: { n },
+    },
+    n,
+  );
 }
 
 async function openStore(path: string, mergeThreshold?: number): Promise<SqliteStore> {
