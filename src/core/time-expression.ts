@@ -13,16 +13,22 @@ const RELATIVE = /^([+-])(\d+)([smhdw])$/;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. */
-export function parseTimeExpression(text: string, nowMs: number, flag: string): number {
+/** `now`, or a time relative to it such as `-24h` or `+1d`, in epoch ms; null for any other text. */
+export function relativeTimeMs(text: string, nowMs: number): number | null {
   const value = text.trim();
   if (value.toLowerCase() === 'now') return nowMs;
   const relative = RELATIVE.exec(value);
-  if (relative !== null) {
-    const [, sign, amount, unit] = relative;
-    const delta = Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
-    return sign === '-' ? nowMs - delta : nowMs + delta;
-  }
+  if (relative === null) return null;
+  const [, sign, amount, unit] = relative;
+  const delta = Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
+  return sign === '-' ? nowMs - delta : nowMs + delta;
+}
+
+/** Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. */
+export function parseTimeExpression(text: string, nowMs: number, flag: string): number {
+  const value = text.trim();
+  const relative = relativeTimeMs(value, nowMs);
+  if (relative !== null) return relative;
   if (ISO_WITH_ZONE.test(value) || ISO_DATE.test(value)) {
     const parsed = Date.parse(ISO_DATE.test(value) ? `${value}T00:00:00Z` : value);
     if (!Number.isNaN(parsed)) return parsed;

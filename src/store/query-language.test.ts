@@ -203,6 +203,21 @@ describe('parseQuery', () => {
     expect(error.message).toMatch(/"yesterday" is not a time/);
   });
 
+  it('reads now and times relative to it in a time range, as --from does, when it is told the time', () => {
+    const nowMs = Date.UTC(2026, 10, 25, 12);
+    expect(parseQuery('dataset:(gateway OR policies) AND time:[-7d TO now]', nowMs)).toMatchObject({
+      kind: 'and',
+      right: { kind: 'range', field: 'time', min: nowMs - 7 * 86_400_000, max: nowMs },
+    });
+    expect(parseQuery('time:{-90m TO +1h}', nowMs)).toMatchObject({
+      min: nowMs - 90 * 60_000,
+      max: nowMs + 3_600_000,
+      minInclusive: false,
+    });
+    // Parsed without a time, as a stored filter is, a relative bound has nothing to be relative to.
+    expect(failure('time:[-7d TO now]').message).toMatch(/"-7d" is not a time; .* now or a time relative to it/);
+  });
+
   it('names an unknown field and lists the valid ones', () => {
     const error = failure('usr:alice');
     expect(error.code).toBe('QUERY_FIELD_UNKNOWN');

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
+import { relativeTimeMs } from '../core/time-expression.js';
 import { cidrRange, ipKey } from './ip-key.js';
 import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-query.js';
 
@@ -9,9 +10,11 @@ import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-que
  * Parses the analyst's search text into the store's filter model. Empty text means "match everything" (null).
  * Syntax: `field:value`, `"quoted value"`, `*` wildcards, AND / OR / NOT / `-field:value`, parentheses
  * (adjacent terms are ANDed), ranges `time:[2024-01-01T00:00:00Z TO *]`, CIDR blocks `src_ip:10.0.0.0/8`.
- * Throws AppError QUERY_SYNTAX, QUERY_FIELD_UNKNOWN or QUERY_VALUE_INVALID with the column in the message.
+ * With `nowMs`, a time range may also say `now` or a time relative to it (`time:[-7d TO now]`), as --from does;
+ * without it such a bound is refused. Throws AppError QUERY_SYNTAX, QUERY_FIELD_UNKNOWN or QUERY_VALUE_INVALID
+ * with the column in the message.
  */
-export function parseQuery(text: string): SearchFilter | null {
+export function parseQuery(text: string, nowMs?: number): SearchFilter | null {
   if (text.trim() === '') return null;
   const prepared = prepare(text);
   let ast: unknown;
@@ -20,7 +23,7 @@ export function parseQuery(text: string): SearchFilter | null {
   } catch (error) {
     throw syntaxError(text, prepared, error);
   }
-  return new Converter(text, prepared).root(ast);
+  return new Converter(text, prepared, nowMs).root(ast);
 }
 
 /** Friendly names analysts type, mapped onto the store's fields. */
@@ -211,10 +214,12 @@ function needsQuotes(value: string): boolean {
 class Converter {
   readonly #text: string;
   readonly #prepared: Prepared;
+  readonly #nowMs: number | undefined;
 
-  constructor(text: string, prepared: Prepared) {
+  constructor(text: string, prepared: Prepared, nowMs: number | undefined) {
     this.#text = text;
     this.#prepared = prepared;
+    this.#nowMs = nowMs;
   }
 
   root(ast: unknown): SearchFilter | null {
@@ -370,9 +375,11 @@ class Converter {
     return negated ? { kind: 'not', operand: filter } : filter;
   }
 
-  // Epoch ms, or an ISO 8601 date/time (a date alone is midnight UTC).
+  // Epoch ms, an ISO 8601 date/time (a date alone is midnight UTC), or now and times relative to it.
   #time(value: string, at: number): number {
     if (/^\d{1,15}$/.test(value)) return Number(value);
+    const relative = this.#nowMs === undefined ? null : relativeTimeMs(value, this.#nowMs);
+    if (relative !== null) return relative;
     if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
       const withZone = /T|\s/.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/.test(value) ? `${value}Z` : value;
       const parsed = Date.parse(withZone);
@@ -380,7 +387,7 @@ class Converter {
     }
     throw this.#error(
       'QUERY_VALUE_INVALID',
-      `"${value}" is not a time; use ISO 8601 (2024-01-31T12:00:00Z) or epoch milliseconds`,
+      `"${value}" is not a time; use ISO 8601 (2024-01-31T12:00:00Z), epoch milliseconds, now or a time relative to it such as -7d`,
       at,
     );
   }

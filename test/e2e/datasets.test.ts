@@ -427,6 +427,14 @@ describe('every dataset the token can read', () => {
     await collectOnce(setup.env, clock);
 
     const events = await changeEvents();
+    // README's example of a time range relative to now, as the search command reads it.
+    const recentConfiguration = await search(setup.env, 'dataset:(gateway OR policies) AND time:[-7d TO now]', clock);
+    expect(recentConfiguration.map((event) => `${event.dataset}:${event.activity}`).sort()).toEqual([
+      'gateway:update',
+      'gateway:update',
+      'policies:update',
+    ]);
+    expect(await search(setup.env, 'dataset:(gateway OR policies) AND time:[* TO -1h]', clock)).toEqual([]);
     const summary = events.map((event) => `${event.dataset}:${event.activity}`).sort();
     expect(summary).toEqual(
       [

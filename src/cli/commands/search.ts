@@ -33,8 +33,8 @@ export function registerSearchCommand(program: Command, context: CommandContext)
     .option('--order <order>', 'asc or desc by event time (default desc: newest first)')
     .action(async (query: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(searchFlagsSchema, rawFlags);
-      const filter = parseQuery(query);
       const nowMs = context.clock.now();
+      const filter = parseQuery(query, nowMs);
       const range = parseTimeRange(flags.from, flags.to, nowMs, { from: '--from', to: '--to' });
       await context.withApp(async (app) => {
         const out = context.io.stdout;

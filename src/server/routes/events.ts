@@ -69,7 +69,7 @@ function toSearch(
   input: { readonly q: string; readonly from?: string | undefined; readonly to?: string | undefined },
   nowMs: number,
 ): Omit<SearchQuery, 'order'> {
-  const filter = parseQuery(input.q);
+  const filter = parseQuery(input.q, nowMs);
   return { filter, ...parseTimeRange(input.from, input.to, nowMs, { from: 'from', to: 'to' }) };
 }
 
@@ -176,9 +176,9 @@ export const CHECK_QUERY_ROUTE = defineRoute({
   summary: 'Whether a query parses; if not, what is wrong and at which column (for checking while typing)',
   access: READERS,
   query: z.object({ q: rangeQuery.q }),
-  handler: ({ query }) => {
+  handler: ({ query, services }) => {
     try {
-      parseQuery(query.q);
+      parseQuery(query.q, services.app.clock.now());
       return Promise.resolve({ valid: true, error: null });
     } catch (error) {
       if (!(error instanceof AppError) || !error.code.startsWith('QUERY_')) throw error;
