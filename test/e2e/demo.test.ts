@@ -232,5 +232,9 @@ describe('npm run demo', () => {
     ]);
     const users = await runInProcess(['inventory', 'users'], { env, clock });
     expect(users.stdout).toContain(NEW_USER.email);
+    // Every column says what it holds once: the entity's name, then the person's.
+    const header = users.stdout.split('\n')[0]?.trim().split(/\s+/);
+    expect(header?.slice(0, 5)).toEqual(['SOURCE', 'ID', 'NAME', 'EMAIL', 'FULL_NAME']);
+    expect(new Set(header).size).toBe(header?.length);
   }, 60_000);
 });

@@ -24,9 +24,12 @@ const INVENTORY_COMMAND_KINDS = {
 type InventoryCommandKind = keyof typeof INVENTORY_COMMAND_KINDS;
 const COMMAND_KINDS = Object.keys(INVENTORY_COMMAND_KINDS) as [InventoryCommandKind, ...InventoryCommandKind[]];
 
-// The attributes worth a column for each kind; everything else is in --format json.
-const COLUMNS: Readonly<Record<InventoryKind, readonly string[]>> = {
-  user: ['email', 'name', 'access_seat', 'gateway_seat', 'last_successful_login'],
+// The attributes worth a column for each kind, by path, or by path and header where the path's own name would
+// repeat a header before it (a user's entity name is the e-mail; its `name` attribute is the person's);
+// everything else is in --format json.
+type Column = string | readonly [path: string, header: string];
+const COLUMNS: Readonly<Record<InventoryKind, readonly Column[]>> = {
+  user: ['email', ['name', 'full_name'], 'access_seat', 'gateway_seat', 'last_successful_login'],
   organization: ['auth_domain', 'session_duration', 'warp_auth_session_duration', 'is_ui_read_only'],
   identity_provider: ['type', 'scim_config.enabled'],
   group: ['include', 'exclude', 'require'],
@@ -69,14 +72,19 @@ export function registerInventoryCommand(program: Command, context: CommandConte
           );
           return;
         }
-        const columns = COLUMNS[INVENTORY_COMMAND_KINDS[kind]];
+        const columns = COLUMNS[INVENTORY_COMMAND_KINDS[kind]].map((column) =>
+          typeof column === 'string' ? { path: column, header: column } : { path: column[0], header: column[1] },
+        );
         const rows = entities.map((entity) => [
           visible(entity.sourceName),
           visible(entity.id),
           truncate(visible(entity.name), 48),
-          ...columns.map((column) => truncate(visible(cellText(valueAt(entity.attributes, column))), 48)),
+          ...columns.map(({ path }) => truncate(visible(cellText(valueAt(entity.attributes, path))), 48)),
         ]);
-        writeLine(context.io.stdout, renderTable(['source', 'id', 'name', ...columns], rows));
+        writeLine(
+          context.io.stdout,
+          renderTable(['source', 'id', 'name', ...columns.map(({ header }) => header)], rows),
+        );
         const newest = Math.max(...entities.map((entity) => entity.takenAt));
         writeLine(context.io.stdout, `${entities.length} ${kind}; snapshot taken ${new Date(newest).toISOString()}.`);
       });
