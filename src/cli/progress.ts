@@ -8,6 +8,8 @@ export interface ProgressReporter {
   pageStored(page: PageStored): void;
   caughtUp(jobId: string, totals: PullTotals): void;
   failed(jobId: string, error: AppError, permanent: boolean): void;
+  /** An optional dataset the token may not read; said once per job, however often it is looked at again. */
+  unavailable(jobId: string, error: AppError, recheckMs: number): void;
   snapshotStored(snapshot: SnapshotStored): void;
   /** A line of its own, written above the bars on a terminal so that they are not torn. */
   notice(line: string): void;
@@ -23,6 +25,7 @@ interface JobProgress {
   newestEventMs: number | null;
   lastLineMs: number;
   caughtUpOnce: boolean;
+  unavailableSaid: boolean;
   bar: cliProgress.SingleBar | undefined;
 }
 
@@ -59,6 +62,7 @@ export function createProgressReporter(
         newestEventMs: null,
         lastLineMs: 0,
         caughtUpOnce: false,
+        unavailableSaid: false,
         bar: multi?.create(100, 0, { job: jobId.padEnd(width), stored: 0, position: 'start' }),
       },
     ]),
@@ -107,6 +111,13 @@ export function createProgressReporter(
     },
     failed(jobId, error, permanent) {
       notice(`${jobId}: ${permanent ? 'failed' : 'will retry'}: error[${error.code}] ${error.message}`);
+    },
+    unavailable(jobId, error, recheckMs) {
+      const job = jobs.get(jobId);
+      if (job?.unavailableSaid === true) return;
+      if (job !== undefined) job.unavailableSaid = true;
+      const minutes = Math.max(1, Math.round(recheckMs / 60_000));
+      notice(`${jobId}: not collected (optional; looked at again every ${minutes} min): ${error.message}`);
     },
     snapshotStored(snapshot) {
       if (quiet) return;

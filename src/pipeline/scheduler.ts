@@ -30,6 +30,8 @@ export interface CollectOptions {
   readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   readonly onJobCaughtUp?: (jobId: string, totals: PullTotals) => void;
   readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean) => void;
+  /** An optional dataset the token may not read: not a failure; it is looked at again every permissionRecheckMs. */
+  readonly onJobUnavailable?: (jobId: string, error: AppError) => void;
   /**
    * Asked before each run of a job while following: a job of a paused source waits an interval instead of
    * pulling, and carries on from its cursor once the source is resumed.
@@ -160,7 +162,7 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
         const error = asAppError(caught);
         if (!job.required && error.code === 'SOURCE_PERMISSION_DENIED') {
           await recordFailure(job, deps, error, true);
-          options.onJobFailed?.(job.id, error, true);
+          options.onJobUnavailable?.(job.id, error);
           log.info({ code: error.code }, 'Optional dataset not readable with this token');
           if (options.once) return { jobId: job.id, state: 'unavailable', error, totals };
           // The customer may grant the permission later; look again now and then instead of giving up.

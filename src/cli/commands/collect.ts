@@ -164,6 +164,7 @@ export async function collect(
         },
         onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
         onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
+        onJobUnavailable: (jobId, error) => progress.unavailable(jobId, error, PERMISSION_RECHECK_MS),
         isSourcePaused: async (name) => {
           const stored = await app.store.getSource(name);
           return stored !== undefined && isSourcePaused(stored);
