@@ -246,6 +246,9 @@ describe('every dataset the token can read', () => {
     );
     expect(stderr.match(/scim_updates: not collected/g)).toHaveLength(1);
     expect(stderr).not.toContain('failed: error[SOURCE_PERMISSION_DENIED]');
+    // The next start has nothing to backfill that it may read, and does not announce the refused ones again.
+    expect(stderr).toMatch(/Backfilling \d+ days? for .*audit_logs/);
+    expect(await collectOnce(setup.env)).not.toContain('Backfilling');
     expect((await storedRawRecords(setup.env)).length).toBe(200);
     expect((await inventory(setup.env, 'users')).length).toBeGreaterThan(0);
     expect(await inventory(setup.env, 'apps')).toEqual([]);

@@ -114,10 +114,17 @@ export async function collect(
   const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
   const fresh = new Set<string>();
   for (const jobId of logJobIds) if ((await app.store.cursor(jobId)) === undefined) fresh.add(jobId);
+  // Optional datasets the token has never been allowed to read: they stay without a cursor, so without this every
+  // start would announce a backfill of them that the next moment refuses.
+  const refused = new Set(
+    (await app.store.datasetStatuses())
+      .filter((status) => status.lastSuccessAt === null && status.lastErrorCode === 'SOURCE_PERMISSION_DENIED')
+      .map((status) => status.id),
+  );
   // Said once the leases are known: a dataset another node collects is not this run's to backfill.
   const announceBackfill = (startingIds: readonly string[]): void => {
     const starting = new Set(startingIds);
-    const backfilled = logJobIds.filter((jobId) => fresh.has(jobId) && starting.has(jobId));
+    const backfilled = logJobIds.filter((jobId) => fresh.has(jobId) && starting.has(jobId) && !refused.has(jobId));
     if (backfilled.length === 0 || backfillDays <= 0) return;
     progress.notice(
       `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.join(', ')}. ` +
