@@ -14,6 +14,7 @@ export const SQL = {
   // https://www.sqlite.org/pragma.html#pragma_synchronous
   pragmaSynchronousNormal: 'synchronous = NORMAL',
   pragmaForeignKeys: 'foreign_keys = ON',
+  pragmaForeignKeysOff: 'foreign_keys = OFF',
   // Only a new, empty file takes it; an existing database keeps the page size it was created with. With the
   // JSON bodies in their own table, most of the cost left is the move's inserts into the ray id and address
   // indexes of `events`, which land on random pages; a cache miss there reads and writes a whole page, so

@@ -615,19 +615,12 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     this.forgetAppended();
     let total = 0;
     const db = this.#open();
-    const deleteBodies = this.#statement(EVENT_SQL.deleteBodies);
     for (const sql of [EVENT_SQL.deleteEventsChunk, EVENT_SQL.deleteRecentEventsChunk]) {
-      const statement = this.#statement(sql);
-      // Rows and their bodies go in one transaction, so no body outlives its row and no row its body.
-      const deleteChunk = (): number => {
-        const seqs = statement.pluck().all(beforeMs, this.#deleteChunkSize) as number[];
-        if (seqs.length > 0) deleteBodies.run(JSON.stringify(seqs));
-        return seqs.length;
-      };
       for (;;) {
         let changes: number;
         try {
-          changes = writeTransaction(db, deleteChunk);
+          // Rows and their bodies go in one transaction, so no body outlives its row and no row its body.
+          changes = writeTransaction(db, () => this.#deleteEventsChunk(sql, beforeMs));
         } catch (error) {
           throw writeFailed('delete old events', error);
         }
@@ -658,15 +651,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
    */
   #deleteFragmentsBefore(beforeMs: number): number {
     const db = this.#open();
-    const deleteBodies = this.#statement(EVENT_SQL.deleteBodies);
     const deleteLateEvents = (): number => {
       let deleted = 0;
       for (const sql of [EVENT_SQL.deleteEventsChunk, EVENT_SQL.deleteRecentEventsChunk]) {
         for (;;) {
-          const seqs = this.#statement(sql).pluck().all(beforeMs, this.#deleteChunkSize) as number[];
-          if (seqs.length > 0) deleteBodies.run(JSON.stringify(seqs));
-          deleted += seqs.length;
-          if (seqs.length < this.#deleteChunkSize) break;
+          const changes = this.#deleteEventsChunk(sql, beforeMs);
+          deleted += changes;
+          if (changes < this.#deleteChunkSize) break;
         }
       }
       return deleted;
@@ -674,7 +665,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     // With foreign keys on, SQLite looks for the bodies that refer to each deleted fragment by reading every
     // body (no index on head_id or enrichments_id, which each append would pay for): 20 fragments took 1.3 s
     // against 100,000 bodies. None refers to these. The pragma cannot change inside a transaction.
-    db.pragma('foreign_keys = OFF');
+    db.pragma(SQL.pragmaForeignKeysOff);
     try {
       return writeTransaction(db, () => {
         const deleted = deleteLateEvents();
@@ -688,6 +679,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     } finally {
       db.pragma(SQL.pragmaForeignKeys);
     }
+  }
+
+  // Inside a write transaction: one chunk of the rows of one tier (`sql`) older than `beforeMs`, with their bodies.
+  #deleteEventsChunk(sql: string, beforeMs: number): number {
+    const seqs = this.#statement(sql).pluck().all(beforeMs, this.#deleteChunkSize) as number[];
+    if (seqs.length > 0) this.#statement(EVENT_SQL.deleteBodies).run(JSON.stringify(seqs));
+    return seqs.length;
   }
 
   async saveSource(source: StoredSource): Promise<void> {
