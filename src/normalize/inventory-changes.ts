@@ -331,8 +331,8 @@ function changeEvent(
   };
 }
 
-function byKindAndId(entities: readonly InventoryEntity[]): Map<string, InventoryEntity> {
-  // A kind and id seen twice in one snapshot is one entity; the later copy wins.
+/** The entities of one snapshot by kind and id. A kind and id seen twice is one entity; the later copy wins. */
+export function byKindAndId(entities: readonly InventoryEntity[]): Map<string, InventoryEntity> {
   return new Map(entities.map((entity) => [`${entity.kind}\u0000${entity.id}`, entity]));
 }
 

@@ -8,7 +8,7 @@ import {
   type InventorySnapshotView,
   type InventoryView,
 } from '../normalize/enrich.js';
-import { sameApartFromVolatile } from '../normalize/inventory-changes.js';
+import { byKindAndId, sameApartFromVolatile } from '../normalize/inventory-changes.js';
 import type { InventorySnapshot, Store } from '../store/store.js';
 
 // The inventory datasets whose entities say something about an access event.
@@ -31,13 +31,12 @@ function withUnchangedSince(
   const view = { dataset: snapshot.dataset, takenAt: snapshot.takenAt, entities: snapshot.entities };
   // Only a snapshot at least as new continues the run; one loaded out of order starts its own.
   if (previous === undefined || !(snapshot.takenAt >= previous.takenAt)) return view;
-  const before = new Map(previous.entities.map((entity) => [`${entity.kind}\u0000${entity.id}`, entity]));
+  // The later copy of an entity listed twice is the one enrichment uses, so it is the one compared.
+  const before = byKindAndId(previous.entities);
+  const after = byKindAndId(snapshot.entities);
   const since = new Map<InventoryEntity, number>();
   const changedKinds = new Set<InventoryKind>();
-  const seen = new Set<string>();
-  for (const entity of snapshot.entities) {
-    const key = `${entity.kind}\u0000${entity.id}`;
-    seen.add(key);
+  for (const [key, entity] of after) {
     const old = before.get(key);
     if (old !== undefined && sameApartFromVolatile(old, entity)) {
       since.set(entity, previous.unchangedSince?.get(old) ?? previous.takenAt);
@@ -45,8 +44,8 @@ function withUnchangedSince(
       changedKinds.add(entity.kind);
     }
   }
-  for (const [key, old] of before) if (!seen.has(key)) changedKinds.add(old.kind);
-  for (const entity of snapshot.entities) {
+  for (const [key, old] of before) if (!after.has(key)) changedKinds.add(old.kind);
+  for (const entity of after.values()) {
     if (COMBINED_KINDS.has(entity.kind) && changedKinds.has(entity.kind)) since.delete(entity);
   }
   return { ...view, unchangedSince: since };
