@@ -12,12 +12,43 @@ describe('parseTimeExpression', () => {
     ['2026-11-24T08:30:00Z', Date.parse('2026-11-24T08:30:00Z')],
     ['2026-11-24T10:30:00.250+02:00', Date.parse('2026-11-24T08:30:00.250Z')],
     ['2026-11-24', Date.parse('2026-11-24T00:00:00Z')],
+    ['2028-02-29', Date.parse('2028-02-29T00:00:00Z')],
+    ['2026-11-24T23:59:59.999-23:59', Date.parse('2026-11-25T23:58:59.999Z')],
+    ['-3650d', NOW - 3650 * 86_400_000],
   ])('reads %s', (text, expected) => {
     expect(parseTimeExpression(text, NOW, '--from')).toBe(expected);
   });
 
   it.each(['yesterday', '-24', '2026-11-24T08:30:00', '2026-13-45', ''])('rejects %j naming the flag', (text) => {
     expect(() => parseTimeExpression(text, NOW, '--from')).toThrow(/--from/);
+  });
+
+  // Date.parse takes each of these and rolls it over into another day than the one typed.
+  it.each([
+    '2026-02-30',
+    '2026-02-29',
+    '2026-04-31T10:00:00Z',
+    '2026-11-25T24:00:00Z',
+    '2026-11-25T23:60:00Z',
+    '2026-11-25T23:00:60Z',
+    '2026-11-25T23:00:00+24:00',
+    '2026-00-10',
+  ])('refuses %s, a time that does not exist, rather than the time it rolls over to', (text) => {
+    expect(() => parseTimeExpression(text, NOW, '--from')).toThrowError(
+      expect.objectContaining({
+        code: 'TIME_INVALID',
+        message: `--from "${text}" is not a time zerotrail understands.`,
+      }) as Error,
+    );
+  });
+
+  it.each(['-999999999d', '+999999999w'])('refuses %s, beyond the years a date holds, as TIME_INVALID', (text) => {
+    expect(() => parseTimeExpression(text, NOW, '--to')).toThrowError(
+      expect.objectContaining({
+        code: 'TIME_INVALID',
+        message: expect.stringContaining('--to "') as string,
+      }) as Error,
+    );
   });
 });
 

@@ -9,9 +9,13 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 };
 
 const RELATIVE = /^([+-])(\d+)([smhdw])$/;
-// RFC 3339 / ISO 8601 with an explicit zone, or a bare date read as UTC midnight.
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+// RFC 3339 / ISO 8601 with an explicit zone, or a bare date read as UTC midnight. The parts are checked one by one:
+// Date.parse rolls 2026-02-30 over to March 2 and 24:00 over to the next day, which would search another period
+// than the one typed.
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/i;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+// new Date() holds ±8.64e15 ms; a relative time beyond it (-999999999d) has no ISO form to show or search by.
+const MAX_TIME_MS = 8.64e15;
 
 /** `now`, or a time relative to it such as `-24h` or `+1d`, in epoch ms; null for any other text. */
 export function relativeTimeMs(text: string, nowMs: number): number | null {
@@ -24,19 +28,50 @@ export function relativeTimeMs(text: string, nowMs: number): number | null {
   return sign === '-' ? nowMs - delta : nowMs + delta;
 }
 
-/** Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. */
+/**
+ * Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. `flag` is what
+ * the user typed the time as, for the message.
+ */
 export function parseTimeExpression(text: string, nowMs: number, flag: string): number {
   const value = text.trim();
   const relative = relativeTimeMs(value, nowMs);
-  if (relative !== null) return relative;
-  if (ISO_WITH_ZONE.test(value) || ISO_DATE.test(value)) {
-    const parsed = Date.parse(ISO_DATE.test(value) ? `${value}T00:00:00Z` : value);
-    if (!Number.isNaN(parsed)) return parsed;
+  if (relative !== null) {
+    if (Math.abs(relative) <= MAX_TIME_MS) return relative;
+    throw new AppError('TIME_INVALID', {
+      message: `${flag} "${value}" is too far from now: it falls outside the years a date can hold.`,
+      hint: 'Give a relative time of at most a few thousand years, such as -3650d, or an ISO 8601 date.',
+    });
   }
+  const parsed = isoTimeMs(value);
+  if (parsed !== null) return parsed;
   throw new AppError('TIME_INVALID', {
     message: `${flag} "${value}" is not a time zerotrail understands.`,
     hint: 'Use now, a relative time such as -15m, -24h or -7d, or ISO 8601 with a zone such as 2026-11-25T08:00:00Z.',
   });
+}
+
+// Epoch ms of an ISO 8601 date-time with zone or a bare date, or null when the text is not one or names a day,
+// hour, minute, second or offset that does not exist.
+function isoTimeMs(value: string): number | null {
+  const date = ISO_DATE.exec(value);
+  const dateTime = date === null ? ISO_WITH_ZONE.exec(value) : null;
+  const parts = date ?? dateTime;
+  if (parts === null) return null;
+  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = parts
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  if (year === undefined || month === undefined || day === undefined) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
+  const parsed = Date.parse(date === null ? value : `${value}T00:00:00Z`);
+  return Number.isNaN(parsed) ? null : parsed;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
 /** A period from `from` (inclusive) to `to` (exclusive), either end open when not given. */
