@@ -45,14 +45,18 @@ export function csvHeader(): string {
 export function eventsToCsvRows(events: readonly NormalizedEvent[]): string {
   return stringify(
     events.map((event) => {
-      const record = eventToRecord(event);
-      return csvColumns().map((column) => neutraliseFormula(cellText(record[column], '')));
+      const record: Record<string, unknown> = { ...eventToRecord(event), message: event.ocsf['message'] };
+      return CSV_COLUMNS.map((column) => neutraliseFormula(cellText(record[column], '')));
     }),
   );
 }
 
+// New columns go at the end, so a spreadsheet or script that reads columns by position keeps working. An
+// inventory change, SCIM or audit event says what happened only in its OCSF message.
+const CSV_COLUMNS = ['id', ...EVENT_COLUMNS, 'account_id', 'dataset', 'app_uid', 'class_uid', 'message'] as const;
+
 function csvColumns(): readonly string[] {
-  return ['id', ...EVENT_COLUMNS, 'account_id', 'dataset', 'app_uid'];
+  return CSV_COLUMNS;
 }
 
 /** Spreadsheet apps execute cells starting with these characters; event fields are attacker-controlled. */
