@@ -43,6 +43,7 @@ export function visible(text: string): string {
     );
 }
 
-function truncate(text: string, maxWidth: number): string {
+/** `text` cut to `maxWidth` characters, with … marking a cut so a shortened value is not taken for a whole one. */
+export function truncate(text: string, maxWidth: number): string {
   return text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text;
 }

@@ -198,6 +198,13 @@ export function detectionContract(current: () => Store): void {
         ['bob', 'closed', { from: 'acknowledged', reason: 'benign' }],
       ]);
       expect(history.every((entry) => typeof entry.at === 'number')).toBe(true);
+      // Acknowledging a closed alert would undo the close and drop its reason.
+      await expect(store.changeAlert(id, { status: 'acknowledged' }, 'carol')).rejects.toMatchObject({
+        code: 'ALERT_CHANGE_INVALID',
+        message: `Alert ${id} is closed (benign); only an open alert can be acknowledged.`,
+      });
+      expect(await store.getAlert(id)).toEqual(closed);
+      expect(await store.alertHistory(id)).toHaveLength(history.length);
       await expect(store.changeAlert('al_missing', { status: 'acknowledged' }, 'bob')).rejects.toMatchObject({
         code: 'ALERT_NOT_FOUND',
       });

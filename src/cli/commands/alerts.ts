@@ -5,7 +5,7 @@ import { AppError, NotFoundError } from '../../core/errors.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { renderTable, visible } from '../output.js';
+import { renderTable, truncate, visible } from '../output.js';
 
 const listFlagsSchema = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
@@ -14,9 +14,14 @@ const listFlagsSchema = z.object({
   format: z.enum(['table', 'json']).default('table'),
 });
 const showFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
-const closeFlagsSchema = z.object({ reason: z.enum(CLOSE_REASONS), comment: z.string().min(1).max(2000).optional() });
-const ackFlagsSchema = z.object({ comment: z.string().min(1).max(2000).optional() });
-const commentSchema = z.string().min(1).max(2000);
+const MAX_COMMENT_CHARS = 2000;
+const closeFlagsSchema = z.object({
+  reason: z.enum(CLOSE_REASONS),
+  comment: z.string().trim().min(1).max(MAX_COMMENT_CHARS).optional(),
+});
+const ackFlagsSchema = z.object({ comment: z.string().trim().min(1).max(MAX_COMMENT_CHARS).optional() });
+// The rest of the row takes about 110 columns; the whole summary is in `alerts show`.
+const SUMMARY_WIDTH = 140;
 const assigneeSchema = z.string().min(1).max(200);
 
 /** The JSON shape of an alert for scripts: snake_case, ISO times, and the evidence event ids. */
@@ -102,7 +107,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
               alert.status,
               alert.ruleId,
               String(alert.count),
-              visible(alert.summary).slice(0, 140),
+              truncate(visible(alert.summary), SUMMARY_WIDTH),
             ]),
           ),
         );
@@ -232,10 +237,23 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .argument('<id>', 'the alert id')
     .argument('<text>', 'the comment')
     .action(async (id: string, text: string) => {
-      const comment = parseFlags(commentSchema, text);
+      const comment = commentText(text);
       await context.withApp(async (app) => {
         const alert = await app.store.changeAlert(id, { comment }, cliActor(context));
         writeLine(context.io.stdout, `Comment added to alert ${alert.id}.`);
       });
     });
+}
+
+// The text is an argument, not an option, so the usual "Invalid command-line value" for flags would mislead.
+function commentText(text: string): string {
+  const comment = text.trim();
+  if (comment.length > 0 && comment.length <= MAX_COMMENT_CHARS) return comment;
+  throw new AppError('CLI_USAGE', {
+    message:
+      comment.length === 0
+        ? 'The comment is empty.'
+        : `The comment has ${comment.length.toLocaleString('en-US')} characters; an alert comment takes at most ${MAX_COMMENT_CHARS.toLocaleString('en-US')}.`,
+    hint: 'zerotrail alerts comment ID "what you found" (quote text with spaces)',
+  });
 }

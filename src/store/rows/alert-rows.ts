@@ -132,6 +132,14 @@ export function planAlertChange(row: AlertRow, change: AlertChange): AlertChange
   let status = row.status;
   let closeReason = row.close_reason;
   let assignee = row.assignee;
+  // Acknowledging means someone is looking at an open alert; on a closed one it would quietly undo the close and
+  // drop its reason.
+  if (change.status === 'acknowledged' && row.status === 'closed') {
+    throw new AppError('ALERT_CHANGE_INVALID', {
+      message: `Alert ${row.id} is closed (${row.close_reason ?? 'no reason'}); only an open alert can be acknowledged.`,
+      hint: `A new finding of the rule opens a new alert. To add a note to this one: zerotrail alerts comment ${row.id} TEXT`,
+    });
+  }
   if (change.status !== undefined && change.status !== row.status) {
     const action =
       change.status === 'closed' ? 'closed' : change.status === 'acknowledged' ? 'acknowledged' : 'reopened';
