@@ -48,6 +48,19 @@ describe('loadConfig', () => {
     expect(message).toContain('1200/300');
   });
 
+  it("gives one limit for a number past 2^53, the schema's own, not also the whole-number bound", () => {
+    writeFileSync(join(dir.path, 'config.yaml'), 'retention:\n  max_age_days: 99999999999999999999\n');
+    let message = '';
+    try {
+      loadConfig({ dataDir: dir.path, env: {} });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.match(/- retention\.max_age_days:/g)).toHaveLength(1);
+    expect(message).toContain('36500');
+    expect(message).not.toContain('9007199254740991');
+  });
+
   it('names the file when it is not valid YAML', () => {
     const path = join(dir.path, 'broken.yaml');
     writeFileSync(path, 'collect: [unclosed\n');

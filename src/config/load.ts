@@ -130,7 +130,30 @@ function withoutEmpty(env: Readonly<Record<string, string | undefined>>): Record
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
+  return tightestBounds(issues)
     .map((issue) => `  - ${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
     .join('\n');
+}
+
+// A whole number past 2^53 breaks both `.int()`'s own bound and the schema's maximum; showing both would give the
+// user two different limits for one value. Of the bounds one value broke, only the tightest is kept.
+function tightestBounds(issues: readonly z.core.$ZodIssue[]): readonly z.core.$ZodIssue[] {
+  const tightest = new Map<string, z.core.$ZodIssue>();
+  for (const issue of issues) {
+    if (issue.code !== 'too_big' && issue.code !== 'too_small') continue;
+    const key = `${issue.code} ${issue.path.join('.')}`;
+    const kept = tightest.get(key);
+    if (kept === undefined || isTighter(issue, kept)) tightest.set(key, issue);
+  }
+  return issues.filter(
+    (issue) =>
+      (issue.code !== 'too_big' && issue.code !== 'too_small') ||
+      tightest.get(`${issue.code} ${issue.path.join('.')}`) === issue,
+  );
+}
+
+function isTighter(issue: z.core.$ZodIssue, than: z.core.$ZodIssue): boolean {
+  if (issue.code === 'too_big' && than.code === 'too_big') return Number(issue.maximum) < Number(than.maximum);
+  if (issue.code === 'too_small' && than.code === 'too_small') return Number(issue.minimum) > Number(than.minimum);
+  return false;
 }
