@@ -33,6 +33,7 @@ import { SqliteAuthStore } from './store/sqlite/auth-store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
 import { withIpCountry } from './pipeline/ip-country.js';
+import { fileSystemProblem } from './core/file-error.js';
 
 export const DATABASE_FILE = 'zerotrail.db';
 export const KEY_FILE = 'secret.key';
@@ -81,7 +82,9 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   const postgres =
     config.databaseUrl === undefined
       ? undefined
-      : await (await import('./store/postgres/store.js')).PostgresStore.open({
+      : await (
+          await import('./store/postgres/store.js')
+        ).PostgresStore.open({
           url: config.databaseUrl,
           logger: options.logger,
         });
@@ -134,7 +137,7 @@ function prepareDataDir(dataDir: string): void {
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
     throw new ConfigError('CONFIG_DATA_DIR_UNUSABLE', {
-      message: `The data directory ${dataDir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      message: `The data directory ${dataDir} cannot be used: ${fileSystemProblem(error)}.`,
       hint: 'Choose another one with --data-dir or ZEROTRAIL_DATA_DIR, or give this user read and write access to it.',
       cause: error,
     });
@@ -149,7 +152,7 @@ function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined, keyFi
       text = readFileSync(keyFile, 'utf8');
     } catch (error) {
       throw new AppError('SECRET_KEY_INVALID', {
-        message: `The secret key file ${keyFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+        message: `The secret key file ${keyFile} cannot be read: ${fileSystemProblem(error)}.`,
         hint: 'Point ZEROTRAIL_SECRET_KEY_FILE at the key file every node of this installation shares.',
         cause: error,
       });

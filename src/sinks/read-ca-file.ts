@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../core/errors.js';
+import { fileSystemProblem } from '../core/file-error.js';
 
 /** The system's CAs plus the operator's CA file: giving a CA file adds trust, it never replaces it. */
 export async function readCaFile(target: string, caFile: string | undefined): Promise<string[] | undefined> {
@@ -9,7 +10,7 @@ export async function readCaFile(target: string, caFile: string | undefined): Pr
     return [...rootCertificates, await readFile(caFile, 'utf8')];
   } catch (error) {
     throw new ConfigError('CONFIG_INVALID', {
-      message: `notify.targets ${target}: the CA file ${caFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      message: `notify.targets ${target}: the CA file ${caFile} cannot be read: ${fileSystemProblem(error)}.`,
       cause: error,
     });
   }

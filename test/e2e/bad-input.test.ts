@@ -169,7 +169,15 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       writeFileSync(file, 'x');
       const result = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: join(file, 'data') } });
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/error\[CONFIG_DATA_DIR_UNUSABLE\].*ENOTDIR/);
+      expect(result.stderr).toContain(
+        `error[CONFIG_DATA_DIR_UNUSABLE]: The data directory ${join(file, 'data')} cannot be used: a part of its path is a file, not a directory.`,
+      );
+      // A file where the directory should be is named as such, not as an errno code.
+      const taken = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: file } });
+      expect(taken.code).toBe(2);
+      expect(taken.stderr).toContain(
+        `The data directory ${file} cannot be used: a file, not a directory, has that name.`,
+      );
     } finally {
       dir.remove();
     }

@@ -14,6 +14,7 @@ import type { AuthStore } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { collect } from './collect.js';
+import { fileSystemProblem } from '../../core/file-error.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 // A source added through another node's API is picked up within this long.
@@ -192,7 +193,7 @@ function readPem(path: string, flag: string): Buffer {
     return readFileSync(path);
   } catch (error) {
     throw new ConfigError('CONFIG_INVALID', {
-      message: `${flag} ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}.`,
+      message: `${flag} ${path} cannot be read: ${fileSystemProblem(error)}.`,
       cause: error,
     });
   }

@@ -16,6 +16,7 @@ import { openMigrationSource, type MigrationSource } from '../../store/migrate/m
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../output.js';
+import { fileSystemProblem } from '../../core/file-error.js';
 
 const migrateFlagsSchema = z.object({
   from: z.string().min(1),
@@ -102,7 +103,7 @@ function findKey(
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new AppError('SECRET_KEY_INVALID', {
-      message: `The secret key file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Nothing was copied.`,
+      message: `The secret key file ${path} cannot be read: ${fileSystemProblem(error)}. Nothing was copied.`,
       cause: error,
     });
   }

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { compileSigmaRule } from './compile-sigma-rule.js';
 import type { CompiledSigmaRule } from './compile-sigma-rule.js';
 import { SigmaRuleError } from './sigma-rule-error.js';
+import { fileSystemProblem } from '../../core/file-error.js';
 
 // A Sigma rule is a page of YAML; anything near this size is not one, and parsing it would only cost memory.
 export const SIGMA_FILE_MAX_BYTES = 256 * 1024;
@@ -22,7 +23,7 @@ export async function loadSigmaRuleFile(path: string): Promise<CompiledSigmaRule
     if (error instanceof SigmaRuleError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw refuse(
-      code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code ?? 'unknown error'})`,
+      code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read: ${fileSystemProblem(error)}`,
       'file',
       error,
     );

@@ -12,6 +12,7 @@ import { compileSigmaRule } from './compile-sigma-rule.js';
 import type { CompiledSigmaRule, SigmaLevel } from './compile-sigma-rule.js';
 import { SIGMA_FILE_MAX_BYTES } from './load-sigma-rule-file.js';
 import { SigmaRuleError } from './sigma-rule-error.js';
+import { fileSystemProblem } from '../../core/file-error.js';
 
 const paramsSchema = z
   .object({
@@ -185,7 +186,7 @@ export async function loadSigmaRuleDefinition(path: string): Promise<RuleDefinit
     const code = (error as NodeJS.ErrnoException).code;
     throw new SigmaRuleError(
       { rule: null, file: path, place: { path: [] }, feature: 'file' },
-      code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code ?? 'unknown error'})`,
+      code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read: ${fileSystemProblem(error)}`,
       error,
     );
   }
