@@ -76,6 +76,16 @@ describe('tuning rules from the command line', () => {
     expect(removed.stdout).not.toContain(actor);
     const settings = await cli(['rules', 'list', '--format', 'json']);
     expect(settings.code, settings.stderr).toBe(0);
+    const listed = (JSON.parse(settings.stdout) as RuleJson[]).find((entry) => entry.id === rule);
+    expect(listed).toMatchObject({ origin: 'builtin', allow: { users: [], ips: ['192.0.2.0/24'], countries: [] } });
+    // The table says where each rule comes from and what was added to its allow-list.
+    const table = await cli(['rules', 'list']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^ID +ENABLED +SEVERITY +TECHNIQUE +TYPE +ORIGIN +IGNORES \(ADDED\) +TITLE$/,
+    );
+    expect(table.stdout.split('\n').find((line) => line.startsWith(`${rule} `))).toMatch(
+      / builtin +ips 192\.0\.2\.0\/24 +\S/,
+    );
     const badIp = await cli(['rules', 'allow', 'zt-config-tampering', '--ip', '300.1.2.3']);
     expect(badIp.code).toBe(2);
     expect(badIp.stderr).toContain('"300.1.2.3" is not an address or CIDR range');

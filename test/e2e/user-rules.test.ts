@@ -93,6 +93,10 @@ describe('user rule files', () => {
       join(dataDir, 'rules', 'my-denied-login.yaml'),
     );
     expect(rules.find((rule) => rule.id === 'zt-brute-force-user')?.origin).toBe('builtin');
+    const table = await cli(['rules', 'list']);
+    expect(table.stdout.split('\n').find((line) => line.startsWith('my-denied-login '))).toContain(
+      ` ${join('rules', 'my-denied-login.yaml')} `,
+    );
     expect((await cli(['rules', 'disable', '5b0c2f5e-2d4e-4c55-9a0e-8f3a4c1d7e21'])).code).toBe(0);
 
     // The next collection runs the added rules over the newly stored events.

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
@@ -14,7 +14,8 @@ import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '.
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { renderTable, visible } from '../output.js';
+import { renderTable, truncate, visible } from '../output.js';
+import { fileSystemProblem } from '../../core/file-error.js';
 
 const listFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
 const testFlagsSchema = z.object({
@@ -81,6 +82,8 @@ const allowFlagsSchema = z
   });
 
 const EMPTY_ALLOW: RuleAllowList = { users: [], ips: [], apps: [], countries: [] };
+// The full list is in --format json; the table says what kinds of exception a rule has.
+const ALLOW_WIDTH = 40;
 
 function collect(value: string, previous: readonly string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -101,7 +104,8 @@ function readRuleText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (error) {
     throw new AppError('CLI_USAGE', {
-      message: `The rule file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+      message: `The rule file ${file} cannot be read: ${fileSystemProblem(error)}.`,
+      hint: 'Give the path of a rule file (.yaml or .json) as the argument, relative to the current directory or absolute.',
       cause: error,
     });
   }
@@ -201,13 +205,19 @@ async function changeAllowList(
     updatedAt: app.clock.now(),
     updatedBy: actor(context),
   });
-  const listed = (Object.entries(next) as [string, readonly string[]][])
-    .filter(([, entries]) => entries.length > 0)
-    .map(([kind, entries]) => `${kind} ${entries.join(', ')}`);
+  const listed = allowListText(next);
   writeLine(
     context.io.stdout,
-    `Rule ${id} ignores ${listed.length === 0 ? 'nothing beyond its file' : listed.join('; ')} (besides its file's allow-list); a running collector applies it from its next batch.`,
+    `Rule ${id} ignores ${listed === '' ? 'nothing beyond its file' : listed} (besides its file's allow-list); a running collector applies it from its next batch.`,
   );
+}
+
+// "users a@example.com; ips 192.0.2.0/24", or '' for an empty list.
+function allowListText(allow: RuleAllowList): string {
+  return (Object.entries(allow) as [string, readonly string[]][])
+    .filter(([, entries]) => entries.length > 0)
+    .map(([kind, entries]) => `${kind} ${entries.join(', ')}`)
+    .join('; ');
 }
 
 export function registerRulesCommand(program: Command, context: CommandContext): void {
@@ -233,6 +243,9 @@ export function registerRulesCommand(program: Command, context: CommandContext):
             technique: definition.header.technique,
             enabled: setting?.enabled ?? definition.header.enabled,
             overrides: setting?.overrides ?? {},
+            // What the rule does not report: its file's allow-list, and what `rules allow` added to it.
+            file_allow: definition.header.allow,
+            allow: setting?.allow ?? EMPTY_ALLOW,
             description: definition.header.description,
           };
         });
@@ -243,8 +256,19 @@ export function registerRulesCommand(program: Command, context: CommandContext):
         writeLine(
           context.io.stdout,
           renderTable(
-            ['id', 'enabled', 'severity', 'technique', 'type', 'title'],
-            rows.map((row) => [row.id, row.enabled ? 'yes' : 'no', row.severity, row.technique, row.type, row.title]),
+            ['id', 'enabled', 'severity', 'technique', 'type', 'origin', 'ignores (added)', 'title'],
+            rows.map((row) => [
+              row.id,
+              row.enabled ? 'yes' : 'no',
+              row.severity,
+              row.technique,
+              row.type,
+              row.origin.startsWith(`${app.config.dataDir}${sep}`)
+                ? relative(app.config.dataDir, row.origin)
+                : row.origin,
+              truncate(visible(allowListText(row.allow)), ALLOW_WIDTH) || '-',
+              row.title,
+            ]),
           ),
         );
       });
@@ -329,6 +353,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       if (existing !== undefined) {
         throw new AppError('RULE_INVALID', {
           message: `${file}: id: ${existing.where} has the id ${definition.header.id} already; choose another id.`,
+          hint: `Rule ids are unique: give this rule its own id, or replace the other with zerotrail rules remove ${definition.header.id} (built-in rules cannot be removed, only disabled).`,
           details: { origin: file },
         });
       }
