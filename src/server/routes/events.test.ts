@@ -107,6 +107,11 @@ describe('Explore routes: histogram, fields and query check', () => {
       code: 'TIME_INVALID',
       message: expect.stringMatching(/^The period is empty: from/) as string,
     });
+    // A relative time beyond the years a date holds once failed the histogram with a 500.
+    for (const far of ['from=-200000000d', 'to=%2B200000000d']) {
+      const tooFar = await get<{ error: { code: string; message: string } }>(`/api/histogram?${far}`, 400);
+      expect(tooFar.error.code, far).toBe('TIME_INVALID');
+    }
     const bad = await get<{ error: { code: string; details: { column: number } } }>(
       `/api/histogram?q=${encodeURIComponent('outcome:failure AND (')}`,
       400,
