@@ -62,9 +62,20 @@ async function checkLoginLink(out: string): Promise<void> {
   const session = cookie.split(';')[0] ?? '';
   const me = await fetch(`${serving ?? ''}/api/me`, { headers: { cookie: session } });
   expect(me.status).toBe(200);
-  expect(((await me.json()) as { user: unknown }).user).toEqual({ name: 'demo-admin', role: 'admin' });
+  const signedIn = (await me.json()) as { user: unknown; csrfToken: string };
+  expect(signedIn.user).toEqual({ name: 'demo-admin', role: 'admin' });
   const sources = await fetch(`${serving ?? ''}/api/sources`, { headers: { cookie: session } });
   expect(sources.status).toBe(200);
+  // A source tested from the UI meets the demo's simulator, which refuses a token it never issued, rather than
+  // the real Cloudflare API.
+  const tested = await fetch(`${serving ?? ''}/api/sources/test`, {
+    method: 'POST',
+    headers: { cookie: session, 'x-csrf-token': signedIn.csrfToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ apiToken: 'not-a-token-the-simulator-issued-000000', accountId: 'f'.repeat(32) }),
+  });
+  const testedBody = (await tested.json()) as { error: { code: string; message: string } };
+  expect(tested.status, JSON.stringify(testedBody)).toBe(422);
+  expect(testedBody.error.message).toContain('Cloudflare rejected the API token');
 
   const second = await fetch(link ?? '', { redirect: 'manual' });
   expect(second.status).toBe(401);

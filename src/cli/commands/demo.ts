@@ -98,7 +98,9 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(flagsSchema, rawFlags);
       const out = context.io.stdout;
-      const config = context.loadConfig({ collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } });
+      const demoSettings = { collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } };
+      // Read before the simulator starts, so a broken config stops the demo before anything runs.
+      context.loadConfig(demoSettings);
       const signal = context.io.signal;
       // The simulator shares the command's clock, so the account's scheduled changes follow the collector's time.
       const simulator = await startSimulator({
@@ -108,6 +110,9 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         attacks: demoAttacks(context.clock.now()),
       });
       try {
+        // Every Cloudflare request of the demo goes to the simulator: a source added from the web UI or the API
+        // too, which would otherwise meet the real API with the demo's token.
+        const config = context.loadConfig({ ...demoSettings, cloudflare: { api_base_url: simulator.baseUrl } });
         writeLine(
           out,
           `zerotrail demo: a simulated Cloudflare Zero Trust account is answering at ${simulator.baseUrl}`,
