@@ -29,6 +29,9 @@ export function installErrorHandler(server: FastifyInstance): void {
     if (status >= 500) request.log.error({ err: appError, reqId: request.id }, 'Request failed');
     const retryAfter = appError.details['retryAfterSecs'];
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    if (isBrowserNavigation(request)) {
+      return reply.code(status).type('text/html; charset=utf-8').send(errorPage(appError.message, appError.hint));
+    }
     return reply.code(status).send(body(appError.code, appError.message, request, appError));
   });
   server.setNotFoundHandler((request, reply) =>
@@ -87,4 +90,35 @@ function body(code: string, message: string, request: FastifyRequest, error?: Ap
       ...(error === undefined || Object.keys(error.details).length === 0 ? {} : { details: error.details }),
     },
   };
+}
+
+// A person who opened an API URL in the browser's address bar, such as the demo's login link a second time: the
+// browser asks for HTML first, while the UI and scripts ask for JSON or anything.
+function isBrowserNavigation(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return request.method === 'GET' && /^\s*text\/html\b/i.test(accept);
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+}
+
+function errorPage(message: string, hint: string | undefined): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><title>zerotrail</title></head><body>',
+    `<h1>${escapeHtml(message)}</h1>`,
+    hint === undefined ? '' : `<p>${escapeHtml(hint)}</p>`,
+    '<p><a href="/">Open zerotrail</a></p>',
+    '</body></html>',
+    '',
+  ].join('\n');
 }

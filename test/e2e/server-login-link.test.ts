@@ -48,6 +48,17 @@ describe('one-time login links', () => {
     expect(fixture.logs()).not.toContain(token);
     expect(await fixture.auth.redeemLoginLink(token, fixture.clock.now())).toBeUndefined();
     expect(await fixture.auth.redeemLoginLink(sha256(token), fixture.clock.now())).toBeUndefined();
+    // Opened again in a browser, the link says so in a page, not in raw JSON.
+    const again = await fixture.server.inject({
+      method: 'GET',
+      url: `/api/login/link?token=${token}`,
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
+    expect(again.statusCode).toBe(401);
+    expect(again.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(again.headers['content-security-policy']).toBeDefined();
+    expect(again.body).toContain('<h1>This login link was already used or has expired.</h1>');
+    expect(again.body).toContain('<a href="/">Open zerotrail</a>');
   });
 
   it('refuses a link after its 15 minutes, and a malformed token at validation', async () => {
