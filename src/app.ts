@@ -34,6 +34,7 @@ import { SqliteStore } from './store/sqlite/store.js';
 import type { Store, StoredSource } from './store/store.js';
 import { withIpCountry } from './pipeline/ip-country.js';
 import { fileSystemProblem } from './core/file-error.js';
+import { datasetJobId } from './core/job-id.js';
 
 export const DATABASE_FILE = 'zerotrail.db';
 export const KEY_FILE = 'secret.key';
@@ -352,7 +353,7 @@ export function buildDatasetJobs(
       }
       jobs.push({
         kind: 'log',
-        id: `${stored.name}/${source.dataset}`,
+        id: datasetJobId(stored.name, source.dataset),
         sourceName: stored.name,
         accountId: stored.accountId,
         required: isRequiredDataset(source.dataset),
@@ -369,7 +370,7 @@ export function buildDatasetJobs(
     for (const source of datasets.inventories) {
       jobs.push({
         kind: 'inventory',
-        id: `${stored.name}/${source.dataset}`,
+        id: datasetJobId(stored.name, source.dataset),
         sourceName: stored.name,
         accountId: stored.accountId,
         required: isRequiredDataset(source.dataset),

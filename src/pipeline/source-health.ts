@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { CLOUDFLARE_DATASETS } from '../sources/cloudflare/datasets/catalogue.js';
 import type { SearchFilter } from '../store/search-query.js';
 import type { DatasetStatus, Store, StoredSource } from '../store/store.js';
+import { datasetJobId, isDatasetJobOf } from '../core/job-id.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -54,7 +55,7 @@ export async function sourceHealth(
   const lastHour = await perDataset(nowMs - HOUR_MS);
   const rows: DatasetHealth[] = [];
   for (const [dataset, entry] of Object.entries(CLOUDFLARE_DATASETS)) {
-    const status = statuses.get(`${stored.name}/${dataset}`);
+    const status = statuses.get(datasetJobId(stored.name, dataset));
     const eventsLast24h = lastDay.get(dataset) ?? 0;
     let freshestMs: number | null;
     if (entry.kind === 'inventory') {
@@ -116,11 +117,11 @@ export class SourceHealthCache {
 
   forget(name: string): void {
     this.#entries.delete(name);
-    for (const key of this.#older.keys()) if (key.startsWith(`${name}/`)) this.#older.delete(key);
+    for (const key of this.#older.keys()) if (isDatasetJobOf(key, name)) this.#older.delete(key);
   }
 
   async #olderNewest(stored: StoredSource, dataset: string, beforeMs: number): Promise<number | null> {
-    const key = `${stored.name}/${dataset}`;
+    const key = datasetJobId(stored.name, dataset);
     const nowMs = this.#app.clock.now();
     const cached = this.#older.get(key);
     if (cached !== undefined && nowMs - cached.at < OLDER_NEWEST_TTL_MS) return cached.ms;

@@ -598,6 +598,19 @@ export function storeContractSuite(
         expect(await store.count({ filter: null })).toBe(1);
       });
 
+      it('keeps the cursors and statuses of a source whose name begins with the removed one and a slash', async () => {
+        await store.saveSource(source('a'));
+        await store.saveSource(source('a/b'));
+        await store.append([], { id: 'a/access_requests', value: { v: 1 } });
+        await store.append([], { id: 'a/b/access_requests', value: { v: 2 } });
+        await store.setDatasetStatus(status('a/access_requests', 'ok'));
+        await store.setDatasetStatus(status('a/b/access_requests', 'ok'));
+        expect(await store.removeSource('a')).toBe(true);
+        expect(await store.cursor('a/access_requests')).toBeUndefined();
+        expect(await store.cursor('a/b/access_requests')).toEqual({ v: 2 });
+        expect((await store.datasetStatuses()).map((item) => item.id)).toEqual(['a/b/access_requests']);
+      });
+
       it('updates a source in place, keeping its collection state unless asked to reset it', async () => {
         await store.saveSource(source('cf'));
         await store.append([makeEvent('u1', { sourceName: 'cf' })], { id: 'cf/access_requests', value: { v: 1 } });

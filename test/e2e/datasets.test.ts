@@ -254,6 +254,10 @@ describe('every dataset the token can read', () => {
     expect(await inventory(setup.env, 'apps')).toEqual([]);
     const status = await runInProcess(['source', 'status'], { env: setup.env });
     expect(status.stdout).toMatch(/policies\s+no permission/);
+    // source list says the same of the dataset, not that its collection failed.
+    const listed = await runInProcess(['source', 'list'], { env: setup.env });
+    expect(listed.stdout).toContain('policies: no permission');
+    expect(listed.stdout).not.toContain('SOURCE_PERMISSION_DENIED');
 
     // Without one of the three base permissions the test fails, naming the permission, and collection of the
     // rest goes on while the collector exits non-zero for the missing part.

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { sourceHealth, type DatasetHealth } from '../../pipeline/source-health.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { renderTable, visible } from '../output.js';
+import { renderTable, truncate, visible } from '../output.js';
 import { unknownSource } from './source.js';
 
 const flagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
@@ -36,13 +36,11 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
         const rows = health.map((row) => [
           visible(row.source),
           row.dataset,
-          row.state === 'failed' && row.lastErrorCode === 'SOURCE_PERMISSION_DENIED'
-            ? 'no permission'
-            : row.state.replace('_', ' '),
+          datasetStateText(row.state, row.lastErrorCode),
           row.lastSuccessAt ?? '-',
           row.lagSecs === null ? '-' : formatDuration(row.lagSecs),
           String(row.eventsLast24h),
-          row.lastError === null ? '-' : visible(`${row.lastErrorCode ?? ''}: ${row.lastError}`).slice(0, 120),
+          row.lastError === null ? '-' : truncate(visible(`${row.lastErrorCode ?? ''}: ${row.lastError}`), 120),
         ]);
         writeLine(
           context.io.stdout,
@@ -50,6 +48,15 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
         );
       });
     });
+}
+
+/**
+ * A dataset's state as `source list` and `source status` show it: a dataset the token may not read is not a
+ * failure of collection but a permission to grant, and says so.
+ */
+export function datasetStateText(state: string, lastErrorCode: string | null): string {
+  if (state === 'failed' && lastErrorCode === 'SOURCE_PERMISSION_DENIED') return 'no permission';
+  return state.replace('_', ' ');
 }
 
 function formatDuration(secs: number): string {

@@ -12,6 +12,8 @@ import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
 import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
+import { isDatasetJobOf } from '../../core/job-id.js';
+import { datasetStateText } from './source-status.js';
 
 const addFlagsSchema = z
   .object({
@@ -119,7 +121,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           created_at: new Date(stored.createdAt).toISOString(),
           paused: isSourcePaused(stored),
           datasets: statuses
-            .filter((status) => status.id.startsWith(`${stored.name}/`))
+            .filter((status) => isDatasetJobOf(status.id, stored.name))
             .map((status) => ({
               dataset: status.id.slice(stored.name.length + 1),
               state: status.state,
@@ -154,9 +156,12 @@ export function registerSourceCommand(program: Command, context: CommandContext)
               (datasets.length === 0
                 ? 'not collected yet'
                 : datasets
-                    .map(
-                      (d) => `${d.dataset}: ${d.state}${d.last_error_code === null ? '' : ` (${d.last_error_code})`}`,
-                    )
+                    .map((d) => {
+                      const state = datasetStateText(d.state, d.last_error_code);
+                      const code =
+                        d.last_error_code === null || state === 'no permission' ? '' : ` (${d.last_error_code})`;
+                      return `${d.dataset}: ${state}${code}`;
+                    })
                     .join(', ')),
           ];
         });

@@ -58,8 +58,11 @@ export const SQL = {
   updateSource: `UPDATE sources SET account_id = $2, token_ciphertext = $3, token_last_four = $4, settings = $5
     WHERE name = $1`,
   // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE and its wildcards.
-  deleteSourceCursors: "DELETE FROM cursors WHERE left(id, length($1) + 1) = $1 || '/'",
-  deleteSourceStatuses: "DELETE FROM dataset_statuses WHERE left(id, length($1) + 1) = $1 || '/'",
+  // A dataset name holds no '/', so the rest of the id must hold none: source "a" must not take "a/b"'s rows.
+  deleteSourceCursors:
+    "DELETE FROM cursors WHERE left(id, length($1) + 1) = $1 || '/' AND strpos(substr(id, length($1) + 2), '/') = 0",
+  deleteSourceStatuses:
+    "DELETE FROM dataset_statuses WHERE left(id, length($1) + 1) = $1 || '/' AND strpos(substr(id, length($1) + 2), '/') = 0",
 
   upsertStatus: `INSERT INTO dataset_statuses (id, state, last_success_at, last_error_at, last_error_code,
       last_error_message, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)

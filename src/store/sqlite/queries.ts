@@ -47,8 +47,11 @@ export const SQL = {
     WHERE name = ?`,
   // Cursor and status ids are `<source name>/<dataset>`; comparing a prefix avoids LIKE, whose wildcards
   // could appear in a source name.
-  deleteSourceCursors: "DELETE FROM cursors WHERE substr(id, 1, length(?) + 1) = ? || '/'",
-  deleteSourceStatuses: "DELETE FROM dataset_statuses WHERE substr(id, 1, length(?) + 1) = ? || '/'",
+  // A dataset name holds no '/', so the rest of the id must hold none: source "a" must not take "a/b"'s rows.
+  deleteSourceCursors:
+    "DELETE FROM cursors WHERE substr(id, 1, length(:source) + 1) = :source || '/' AND instr(substr(id, length(:source) + 2), '/') = 0",
+  deleteSourceStatuses:
+    "DELETE FROM dataset_statuses WHERE substr(id, 1, length(:source) + 1) = :source || '/' AND instr(substr(id, length(:source) + 2), '/') = 0",
 
   upsertStatus: `INSERT INTO dataset_statuses (id, state, last_success_at, last_error_at, last_error_code,
       last_error_message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

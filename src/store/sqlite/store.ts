@@ -725,8 +725,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     const remove = (): boolean => {
       const removed = this.#statement(SQL.deleteSource).run(name).changes > 0;
       if (removed) {
-        this.#statement(SQL.deleteSourceCursors).run(name, name);
-        this.#statement(SQL.deleteSourceStatuses).run(name, name);
+        this.#statement(SQL.deleteSourceCursors).run({ source: name });
+        this.#statement(SQL.deleteSourceStatuses).run({ source: name });
         this.#statement(SQL.deleteSourceInventory).run(name);
         this.#statement(SQL.deleteSourceInventorySnapshots).run(name);
       }
@@ -750,8 +750,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
           source.name,
         ).changes > 0;
       if (updated && options.resetCollection) {
-        this.#statement(SQL.deleteSourceCursors).run(source.name, source.name);
-        this.#statement(SQL.deleteSourceStatuses).run(source.name, source.name);
+        this.#statement(SQL.deleteSourceCursors).run({ source: source.name });
+        this.#statement(SQL.deleteSourceStatuses).run({ source: source.name });
         this.#statement(SQL.deleteSourceInventory).run(source.name);
         this.#statement(SQL.deleteSourceInventorySnapshots).run(source.name);
       }

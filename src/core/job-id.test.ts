@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { datasetJobId, isDatasetJobOf } from './job-id.js';
+
+describe('dataset job ids', () => {
+  it('tells the datasets of source "a" from those of source "a/b"', () => {
+    expect(isDatasetJobOf(datasetJobId('a', 'access_requests'), 'a')).toBe(true);
+    expect(isDatasetJobOf(datasetJobId('a/b', 'access_requests'), 'a')).toBe(false);
+    expect(isDatasetJobOf(datasetJobId('a/b', 'access_requests'), 'a/b')).toBe(true);
+    expect(isDatasetJobOf(datasetJobId('ab', 'access_requests'), 'a')).toBe(false);
+  });
+});
