@@ -22,6 +22,19 @@ export const FOLLOW_BACKOFF: BackoffPolicy = {
   maxAttempts: Number.POSITIVE_INFINITY,
 };
 
+/**
+ * Cloudflare blocks a token that went over its limit "for the next five minutes" (API-NOTES.md, Limits), so no
+ * honest Retry-After asks for longer; a larger one (a proxy's, or a bad clock's) would park a collector for hours.
+ */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/** The wait an error asks for (a 429's Retry-After), at most MAX_RETRY_AFTER_MS; undefined when it asks none. */
+export function requestedDelayMs(error: AppError): number | undefined {
+  const requested = error.details['retryAfterMs'];
+  if (typeof requested !== 'number' || !(requested >= 0)) return undefined;
+  return Math.min(requested, MAX_RETRY_AFTER_MS);
+}
+
 /** Full jitter: spreads retries of many collectors so they do not hit the API in lockstep. */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
@@ -73,9 +86,7 @@ export async function withRetry<T>(
       return await operation(attempt);
     } catch (error) {
       if (!(error instanceof AppError) || !error.retryable || attempt >= options.policy.maxAttempts) throw error;
-      const requested = error.details['retryAfterMs'];
-      const delayMs =
-        typeof requested === 'number' && requested >= 0 ? requested : backoffDelayMs(attempt, options.policy);
+      const delayMs = requestedDelayMs(error) ?? backoffDelayMs(attempt, options.policy);
       options.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs, options.signal);
     }

@@ -1,6 +1,6 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
-import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
+import { backoffDelayMs, isAbortError, requestedDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
 import { isLeaseLost } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
@@ -184,8 +184,7 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           log.error({ err: error, code: error.code, attempts: failuresInARow }, 'Dataset collection stopped');
           return { jobId: job.id, state: 'failed', error, totals };
         }
-        const requested = error.details['retryAfterMs'];
-        const delayMs = typeof requested === 'number' ? requested : backoffDelayMs(failuresInARow, options.retryPolicy);
+        const delayMs = requestedDelayMs(error) ?? backoffDelayMs(failuresInARow, options.retryPolicy);
         log.warn({ code: error.code, attempt: failuresInARow, delayMs }, 'Pull retry scheduled');
         await sleep(delayMs, options.signal).catch((aborted: unknown) => {
           log.debug({ err: aborted }, 'Retry wait interrupted by shutdown');

@@ -328,6 +328,9 @@ describe('CloudflareClient', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:45 GMT', clock.now())).toBe(45_000);
     expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', clock.now())).toBe(0);
     expect(parseRetryAfter('soon', clock.now())).toBeUndefined();
+    // Cloudflare blocks for five minutes at most; a day-long wait would park the collector silently.
+    expect(parseRetryAfter('86400', clock.now())).toBe(300_000);
+    expect(parseRetryAfter('Fri, 02 Jan 2026 00:00:00 GMT', clock.now())).toBe(300_000);
     expect(parseRetryAfter(null, clock.now())).toBeUndefined();
   });
 

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { abortReason, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
+import { abortReason, MAX_RETRY_AFTER_MS, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
 import type { Secret } from '../../core/secret.js';
 import type { RateBudget } from './rate-budget.js';
 
@@ -408,9 +408,10 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // At most MAX_RETRY_AFTER_MS: a day-long Retry-After would stall every source sharing the token's budget.
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
   const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {

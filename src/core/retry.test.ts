@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from './errors.js';
+import { MAX_RETRY_AFTER_MS, requestedDelayMs, withRetry } from './retry.js';
+
+function rateLimited(retryAfterMs: unknown): AppError {
+  return new AppError('SOURCE_RATE_LIMITED', { message: 'slow down', retryable: true, details: { retryAfterMs } });
+}
+
+describe('requestedDelayMs', () => {
+  it('honours a wait up to five minutes and no more', () => {
+    expect(requestedDelayMs(rateLimited(30_000))).toBe(30_000);
+    expect(requestedDelayMs(rateLimited(86_400_000))).toBe(MAX_RETRY_AFTER_MS);
+    expect(requestedDelayMs(rateLimited(-1))).toBeUndefined();
+    expect(requestedDelayMs(rateLimited(Number.NaN))).toBeUndefined();
+    expect(requestedDelayMs(rateLimited(undefined))).toBeUndefined();
+  });
+
+  it('is what withRetry waits when an error asks for a day', async () => {
+    const waits: number[] = [];
+    const controller = new AbortController();
+    const attempt = withRetry(
+      () => {
+        throw rateLimited(86_400_000);
+      },
+      {
+        policy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 },
+        signal: controller.signal,
+        onRetry: (_error, _attempt, delayMs) => {
+          waits.push(delayMs);
+          controller.abort(new Error('stop'));
+        },
+      },
+    );
+    await expect(attempt).rejects.toThrow('stop');
+    expect(waits).toEqual([MAX_RETRY_AFTER_MS]);
+  });
+});
