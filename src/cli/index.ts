@@ -135,17 +135,21 @@ function reportError(error: unknown, io: CliIo, debug: boolean): number {
   return EXIT_CODES.failure;
 }
 
+// docs/errors.md: 2 usage or config, 3 token or permission. A malformed Account ID is a wrong value typed in; a
+// malformed token, one Cloudflare refuses, or one that cannot reach the account is the token's problem.
+const USAGE_CODES: ReadonlySet<string> = new Set(['CLI_USAGE', 'TIME_INVALID', 'SOURCE_ACCOUNT_ID_INVALID']);
+const TOKEN_CODES: ReadonlySet<string> = new Set([
+  'SOURCE_TOKEN_INVALID',
+  'SOURCE_AUTH_FAILED',
+  'SOURCE_PERMISSION_DENIED',
+  'SOURCE_ACCOUNT_NOT_FOUND',
+]);
+
 function exitCodeFor(error: AppError): number {
-  if (
-    error instanceof ConfigError ||
-    error.code === 'CLI_USAGE' ||
-    error.code.startsWith('QUERY_') ||
-    error.code === 'TIME_INVALID'
-  ) {
+  if (error instanceof ConfigError || USAGE_CODES.has(error.code) || error.code.startsWith('QUERY_')) {
     return EXIT_CODES.usage;
   }
-  if (error instanceof AuthError || error.code === 'SOURCE_AUTH_FAILED' || error.code === 'SOURCE_PERMISSION_DENIED')
-    return EXIT_CODES.auth;
+  if (error instanceof AuthError || TOKEN_CODES.has(error.code)) return EXIT_CODES.auth;
   if (error instanceof NotFoundError || error.code === 'SOURCE_NOT_FOUND') return EXIT_CODES.notFound;
   if (error instanceof StoreError) return EXIT_CODES.store;
   if (error instanceof SourceError) return EXIT_CODES.source;

@@ -48,21 +48,22 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
   it('rejects a malformed Account ID', async () => {
     const before = await sourcesBefore();
     const result = await add(['--account-id', '12345', '--token-env', 'CF_TOKEN']);
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/error\[SOURCE_ACCOUNT_ID_INVALID\].*32 hexadecimal/);
     expect(await sourcesBefore()).toEqual(before);
   });
 
   it('rejects an empty token and a token with spaces inside', async () => {
     const empty = await add(['--account-id', setup.simulator.accountId, '--token-stdin'], {}, '  \n');
-    expect(empty.code).not.toBe(0);
+    // docs/errors.md: class 3 is the token's.
+    expect(empty.code).toBe(3);
     expect(empty.stderr).toContain('error[SOURCE_TOKEN_INVALID]: The API token is empty');
     const spaced = await add(
       ['--account-id', setup.simulator.accountId, '--token-stdin'],
       {},
       'abc def ghi jkl mno pqr stu',
     );
-    expect(spaced.code).not.toBe(0);
+    expect(spaced.code).toBe(3);
     expect(spaced.stderr).toContain('error[SOURCE_TOKEN_INVALID]');
   });
 
@@ -83,7 +84,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(revoked.code).toBe(3);
     expect(revoked.stderr).toMatch(/error\[SOURCE_AUTH_FAILED\]/);
     const other = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: OTHER_ACCOUNT });
-    expect(other.code).not.toBe(0);
+    expect(other.code).toBe(3);
     expect(other.stderr).toMatch(/account/i);
     expect(await sourcesBefore()).toEqual(before);
   });

@@ -194,7 +194,9 @@ export class CloudflareClient {
       if (timeout.aborted) {
         this.#count('timeout');
         throw new SourceError('SOURCE_TIMEOUT', {
-          message: `Cloudflare did not answer ${path} within ${this.#timeoutMs} ms; the request will be retried.`,
+          // The message outlives the retries (a failed dataset shows its last error), so it does not promise one.
+          message: `Cloudflare did not answer ${path} within ${this.#timeoutMs} ms.`,
+          hint: 'Usually temporary: collection retries on its own, and collect --once can be run again. On a slow link, raise cloudflare.timeout_ms.',
           details: { path, timeoutMs: this.#timeoutMs, attempt },
           cause: error,
         });
@@ -244,7 +246,8 @@ export class CloudflareClient {
     }
     if (status >= 500) {
       throw new SourceError('SOURCE_UNAVAILABLE', {
-        message: `Cloudflare answered HTTP ${status} for ${path}; this is usually temporary and the request will be retried.`,
+        message: `Cloudflare answered HTTP ${status} for ${path}: a failure on Cloudflare's side, usually temporary.`,
+        hint: 'Collection retries on its own, and collect --once can be run again; if it lasts, see https://www.cloudflarestatus.com.',
         details: { path, status, errors: summarize(errors) },
       });
     }
@@ -416,7 +419,8 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 
 function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
   return new SourceError('SOURCE_RESPONSE_INVALID', {
-    message: `Cloudflare's answer to ${path} could not be read: ${reason}. The request will be retried.`,
+    message: `Cloudflare's answer to ${path} could not be read: ${reason}.`,
+    hint: 'Usually a connection cut short or a proxy in the way; collection retries on its own. If it lasts, check what sits between this host and the API.',
     details: { path, status, reason },
     ...(cause === undefined ? {} : { cause }),
   });
