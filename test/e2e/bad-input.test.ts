@@ -75,7 +75,32 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('removed a pasted "Bearer " prefix');
+    // Its account is the test source's: the two would split that account's events between them.
+    expect(result.stderr).toContain(
+      `warning: the source "${TEST_SOURCE}" already collects account ${setup.simulator.accountId}.`,
+    );
     expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
+  });
+
+  it('suggests a remove command that works as pasted, for names a shell would split or take for an option', async () => {
+    for (const [name, argument] of [
+      ['He said "hi"', `'He said "hi"'`],
+      ["it's", `'it'\\''s'`],
+      ['--weird', '-- --weird'],
+    ] as const) {
+      const args = ['--account-id', '0123456789abcdef0123456789abcdef', '--token-env', 'CF_TOKEN', '--no-verify'];
+      const first = await runInProcess(['source', 'add', '--name', name, ...args], { env: setup.env });
+      expect(first.code, first.stderr).toBe(0);
+      const again = await runInProcess(['source', 'add', '--name', name, ...args], { env: setup.env });
+      expect(again.code).toBe(6);
+      expect(again.stderr).toContain(
+        `hint: Pick another name, or remove it first with: zerotrail source remove ${argument}`,
+      );
+      // What a shell makes of the suggested words.
+      const words = argument === '-- --weird' ? ['--', '--weird'] : [name];
+      const removed = await runInProcess(['source', 'remove', ...words], { env: setup.env });
+      expect(removed.code, removed.stderr).toBe(0);
+    }
   });
 
   it('explains a revoked token and a token for another account', async () => {
@@ -83,6 +108,9 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const revoked = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: REVOKED });
     expect(revoked.code).toBe(3);
     expect(revoked.stderr).toMatch(/error\[SOURCE_AUTH_FAILED\]/);
+    // The way to replace a token names commands that exist.
+    expect(revoked.stderr).toContain('hint: Give the token the three read permissions README lists.');
+    expect(revoked.stderr).not.toContain('update the source');
     const other = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: OTHER_ACCOUNT });
     expect(other.code).toBe(3);
     expect(other.stderr).toMatch(/account/i);

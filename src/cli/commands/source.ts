@@ -64,9 +64,18 @@ export function registerSourceCommand(program: Command, context: CommandContext)
       await context.withApp(async (app) => {
         if ((await app.store.getSource(flags.name)) !== undefined) {
           throw new SourceError('SOURCE_ALREADY_EXISTS', {
-            message: `A data source named "${flags.name}" already exists.`,
-            hint: `Pick another name, or remove it first with: zerotrail source remove "${flags.name}"`,
+            message: `A data source named "${visible(flags.name)}" already exists.`,
+            hint: `Pick another name, or remove it first with: zerotrail source remove ${visible(shellArgument(flags.name))}`,
           });
+        }
+        // An event has one identity whichever source fetched it, so two sources of one account store each event
+        // once, under the source that fetched it first: each source's counts would then be a part of the truth.
+        const sameAccount = (await app.store.listSources()).filter((other) => other.accountId === accountId);
+        for (const other of sameAccount) {
+          writeLine(
+            context.io.stderr,
+            `warning: the source "${visible(other.name)}" already collects account ${accountId}. Events both fetch are stored once, under whichever fetches them first. To replace its token instead, remove it: zerotrail source remove ${visible(shellArgument(other.name))}`,
+          );
         }
         if (flags.verify) {
           const report = await testSourceConnection(app, {
@@ -98,7 +107,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
         });
         writeLine(
           context.io.stdout,
-          `Added data source "${flags.name}" for account ${accountId}. The token is stored encrypted.`,
+          `Added data source "${visible(flags.name)}" for account ${accountId}. The token is stored encrypted.`,
         );
         writeLine(context.io.stdout, 'Next: zerotrail collect');
       }, config);
@@ -193,7 +202,7 @@ export function unknownSource(name: string, known: readonly StoredSource[]): Not
     hint:
       known.length === 0
         ? 'No sources exist yet; add one with zerotrail source add.'
-        : `Known sources: ${known.map((source) => `"${source.name}"`).join(', ')}.`,
+        : `Known sources: ${known.map((source) => `"${visible(source.name)}"`).join(', ')}.`,
   });
 }
 
@@ -207,6 +216,7 @@ async function readToken(
     if (value === undefined) {
       throw new SourceError('SOURCE_TOKEN_INVALID', {
         message: `The environment variable ${flags.tokenEnv} is not set.`,
+        hint: `Set it in this shell first (read -rs ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(flags.tokenEnv) ? flags.tokenEnv : 'VAR'} && export …), or pipe the token in with --token-stdin.`,
       });
     }
     text = value;
@@ -236,7 +246,17 @@ async function readToken(
   if (/["']/.test(token)) {
     throw new SourceError('SOURCE_TOKEN_INVALID', {
       message: 'The API token contains quotes: remove the quoting around it.',
+      hint: 'A Cloudflare API token is letters, digits, - and _ only; paste it without the quotes around it.',
     });
   }
   return new Secret(token);
+}
+
+/**
+ * `name` as one shell word, for commands a hint suggests: single-quoted when it holds anything a shell would
+ * read, and behind `--` when it begins with '-', which would otherwise be taken for an option.
+ */
+export function shellArgument(name: string): string {
+  const quoted = /^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`;
+  return name.startsWith('-') ? `-- ${quoted}` : quoted;
 }

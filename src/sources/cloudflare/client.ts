@@ -313,7 +313,8 @@ export class CloudflareClient {
         'SOURCE_AUTH_FAILED',
         `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}). Create a new token${
           permission === undefined ? '' : ` with ${permission}`
-        } for account ${this.accountId} and update the source.`,
+        } for account ${this.accountId}.`,
+        REPLACE_TOKEN_HINT,
       );
     }
     if (codes.has(9109)) {
@@ -416,6 +417,10 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }
+
+/** How a token Cloudflare refuses is replaced; the CLI has no command to edit a source in place. */
+export const REPLACE_TOKEN_HINT =
+  'Give the token the three read permissions README lists. A source already added takes the new token in the web UI (Data sources → Edit), or through zerotrail source remove NAME and source add again; its events stay.';
 
 function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
   return new SourceError('SOURCE_RESPONSE_INVALID', {
