@@ -30,15 +30,24 @@ export interface LoggerOptions {
 
 /** Logs go to stderr so that stdout stays clean for command output (JSON, CSV, tables). */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+  // A stack trace helps whoever debugs zerotrail, not the operator reading why a dataset stopped: it is logged
+  // only at debug level or below (--debug), as the CLI shows stack traces only with --debug.
+  const logger: Logger = pino(
     {
       level: options.level ?? 'info',
       base: null,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-      serializers: { err: stdSerializers.err },
+      serializers: {
+        err: (error: Error) => {
+          const serialized = stdSerializers.err(error);
+          if (logger.isLevelEnabled('debug')) return serialized;
+          return Object.fromEntries(Object.entries(serialized).filter(([key]) => key !== 'stack'));
+        },
+      },
     },
     options.destination ?? destination({ fd: 2, sync: true }),
   );
+  return logger;
 }
 
 export function silentLogger(): Logger {

@@ -160,7 +160,7 @@ export class AuditLogsSource implements Source {
         }
         if (first && midWindow && !reread && error instanceof SourceError && error.code === 'SOURCE_REQUEST_REJECTED') {
           // A stored API cursor may have expired; reread the window from its start (the store dedupes by id).
-          this.#logger.warn({ dataset: this.dataset, err: error }, 'Audit log cursor rejected; rereading the window');
+          this.#logger.warn({ err: error }, 'Audit log cursor rejected; rereading the window');
           apiCursor = undefined;
           seen = new Set();
           reread = true;
@@ -172,7 +172,7 @@ export class AuditLogsSource implements Source {
       const { result, resultInfo } = response;
       const fresh = result.filter((record) => !(v2Ms(record) === since && seen.has(record.id)));
       for (const record of result) if (v2Ms(record) === before) atBefore.push(record.id);
-      this.#logger.debug({ dataset: this.dataset, received: result.length, fresh: fresh.length }, 'Page fetched');
+      this.#logger.debug({ received: result.length, fresh: fresh.length }, 'Page fetched');
       const next = resultInfo?.cursor;
       // A window begun in an earlier pull has a committed mid-window cursor that its end must replace.
       const continued = apiCursor !== undefined || midWindow;
@@ -246,7 +246,7 @@ export class AuditLogsSource implements Source {
     if (this.#warnedFallback) return;
     this.#warnedFallback = true;
     this.#logger.warn(
-      { dataset: this.dataset, err: error },
+      { err: error },
       'Audit Logs v2 not available for this account; reading the v1 audit_logs endpoint',
     );
   }

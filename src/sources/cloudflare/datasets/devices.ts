@@ -67,7 +67,7 @@ export class DevicesSource implements InventorySource {
         permission,
       })
     ).result;
-    logger.debug({ dataset: this.dataset, items: devices.length }, 'Inventory read');
+    logger.debug({ items: devices.length }, 'Inventory read');
     return devices.map((device) => ({
       kind: 'device',
       id: device.id,

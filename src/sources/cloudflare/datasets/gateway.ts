@@ -57,7 +57,7 @@ export class GatewaySource implements InventorySource {
         details: { dataset: this.dataset, received: rules.result.length, expected: total },
       });
     }
-    this.#options.logger.debug({ dataset: this.dataset, rules: rules.result.length }, 'Inventory read');
+    this.#options.logger.debug({ rules: rules.result.length }, 'Inventory read');
     return [
       { kind: 'gateway_account', id: client.accountId, name: 'Gateway account', attributes: account.result },
       {

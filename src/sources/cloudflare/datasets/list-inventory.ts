@@ -74,7 +74,7 @@ export class ListInventorySource implements InventorySource {
       signal: this.#lifecycle.signal(signal),
       pageSize,
     });
-    logger.debug({ dataset: this.dataset, items: items.length }, 'Inventory read');
+    logger.debug({ items: items.length }, 'Inventory read');
     return items.map((item) => ({
       kind: this.#spec.kind,
       id: item.id,

@@ -45,7 +45,7 @@ export class OrganizationSource implements InventorySource {
       this.#lifecycle.signal(signal),
       { permission: CLOUDFLARE_DATASETS.organization.permission },
     );
-    this.#logger.debug({ dataset: this.dataset }, 'Inventory read');
+    this.#logger.debug({}, 'Inventory read');
     return [{ kind: 'organization', id: this.#client.accountId, name: result.name, attributes: result }];
   }
 }

@@ -103,7 +103,7 @@ export class ScimUpdatesSource implements Source {
     );
     const idpIds = identityProviders.map((idp) => idp.id);
     if (idpIds.length === 0) {
-      this.#logger.debug({ dataset: this.dataset }, 'No identity provider, nothing to pull');
+      this.#logger.debug({}, 'No identity provider, nothing to pull');
       return;
     }
     yield* timeWindowPages<ScimUpdate>(cursor, {
