@@ -120,10 +120,7 @@ export async function* timeWindowPages<R>(
   for (;;) {
     const result = await options.fetchPage({ sinceMs: since, untilMs: until, page });
     const fresh = result.filter((record) => !(timeOf(record) === since && seen.has(keyOf(record))));
-    options.logger.debug(
-      { dataset: options.dataset, page, received: result.length, fresh: fresh.length },
-      'Page fetched',
-    );
+    options.logger.debug({ page, received: result.length, fresh: fresh.length }, 'Page fetched');
 
     // Cloudflare documents no maximum for `limit` on access_requests: an API that serves fewer records than asked
     // must not be read as "nothing more". The first short page with new records is taken as the API's real page
