@@ -3,6 +3,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import { loadBuiltinRules } from './builtin-rules.js';
 import { compileMatch } from './match.js';
 import { parseRuleFile } from './rule-file.js';
+import { parseAnyRuleFile } from './user-rules.js';
 
 const VALID = `
 id: my-rule
@@ -50,6 +51,23 @@ describe('rule files', () => {
   it('accepts a valid rule and every built-in one', () => {
     expect(parseRuleFile(VALID, 'test.yaml').header).toMatchObject({ id: 'my-rule', suppressMs: 3_600_000 });
     expect(loadBuiltinRules().length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('refuses lists nested thousands deep before parsing them, and shows a few YAML problems, not hundreds', () => {
+    for (const parse of [parseRuleFile, parseAnyRuleFile]) {
+      let message = '';
+      try {
+        parse(`a: ${'['.repeat(5000)}`, 'test.yaml');
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(
+        'test.yaml: YAML: lists and maps nest more than 64 levels deep (at character 68); a rule needs a few',
+      );
+    }
+    const broken = problems(`${VALID}\nmatch: [unclosed\n${'x: 1\n'.repeat(500)}`);
+    expect(broken.length).toBeLessThan(1000);
+    expect(broken).toMatch(/; and \d+ more YAML problems after these$/);
   });
 
   it('refuses unsupported features with the field and what is accepted', () => {

@@ -73,14 +73,43 @@ function zodProblems(error: z.ZodError, prefix = ''): string[] {
   });
 }
 
+// A rule nests a few levels; the YAML parser recurses once per level and, some thousands deep, runs out of
+// stack part-way (a V8 regular expression compiled at that moment has aborted the whole process).
+const MAX_RULE_NESTING = 64;
+// One broken bracket makes the parser report the same problem for every later line.
+const MAX_YAML_PROBLEMS_SHOWN = 3;
+
+/**
+ * Refuses, with RULE_INVALID, text whose flow collections (`[`, `{`) nest deeper than any rule needs, before a
+ * YAML parser recurses into it. Brackets inside quotes are counted too: a rule never needs that many.
+ */
+export function checkRuleNesting(text: string, origin: string): void {
+  let depth = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (char === '[' || char === '{') {
+      depth += 1;
+      if (depth > MAX_RULE_NESTING) {
+        throw invalid(origin, [
+          `YAML: lists and maps nest more than ${MAX_RULE_NESTING} levels deep (at character ${index + 1}); a rule needs a few`,
+        ]);
+      }
+    } else if ((char === ']' || char === '}') && depth > 0) {
+      depth -= 1;
+    }
+  }
+}
+
 /** Parses and validates one rule file's text. Every problem is reported; nothing is half-applied. */
 export function parseRuleFile(text: string, origin: string): RuleDefinition {
+  checkRuleNesting(text, origin);
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw invalid(
-      origin,
-      document.errors.map((error) => `YAML: ${error.message.split('\n')[0] ?? ''}`),
-    );
+    const shown = document.errors
+      .slice(0, MAX_YAML_PROBLEMS_SHOWN)
+      .map((error) => `YAML: ${error.message.split('\n')[0] ?? ''}`);
+    const more = document.errors.length - shown.length;
+    throw invalid(origin, more > 0 ? [...shown, `and ${more} more YAML problems after these`] : shown);
   }
   const parsed = ruleFileSchema.safeParse(document.toJS());
   if (!parsed.success) throw invalid(origin, zodProblems(parsed.error));

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { AppError } from '../core/errors.js';
-import { parseRuleFile, type RuleDefinition } from './rule-file.js';
+import { checkRuleNesting, parseRuleFile, type RuleDefinition } from './rule-file.js';
 import { sigmaRuleDefinition } from './sigma/sigma-rule.js';
 
 /** The folder of the data directory whose rule files the collector loads beside the built-ins. */
@@ -36,6 +36,7 @@ export function isSigmaText(text: string): boolean {
 
 /** A rule file's text in either format: Sigma, or the engine's (docs/detections.md). Throws RULE_INVALID. */
 export function parseAnyRuleFile(text: string, origin: string): RuleDefinition {
+  checkRuleNesting(text, origin);
   return isSigmaText(text) ? sigmaRuleDefinition(text, origin) : parseRuleFile(text, origin);
 }
 
