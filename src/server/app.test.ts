@@ -49,6 +49,17 @@ describe('security headers and errors', () => {
     }
   });
 
+  it('answers a request Node.js refuses before routing (a 20 kB URL) with the error body and the security headers', async () => {
+    const address = await fixture.server.listen({ host: '127.0.0.1', port: 0 });
+    const answer = await fetch(`${address}/api/events?q=${'a'.repeat(20_000)}`);
+    expect(answer.status).toBe(431);
+    expect(answer.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await answer.json()).toMatchObject({
+      error: { code: 'HTTP_REQUEST_INVALID', message: expect.stringContaining('too large') as string },
+    });
+  });
+
   it('answers an unknown route and bad input with the error body and a request id', async () => {
     const missing = await fixture.server.inject({ method: 'GET', url: '/api/nothing-here' });
     expect(missing.statusCode).toBe(404);

@@ -5,7 +5,7 @@ import type { App } from '../app.js';
 import type { AuthStore } from '../store/auth-store.js';
 import { authenticate, requireCsrf, requireRole } from './auth/authenticate.js';
 import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
-import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import { ALL_ROUTES } from './routes/all-routes.js';
 import type { ServerServices } from './routes/route.js';
 import { applySecurityHeaders } from './security-headers.js';
@@ -44,6 +44,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     // A timeline's value is one path segment: an e-mail, an address or an application name can run long.
     routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
     frameworkErrors: frameworkErrorHandler(options.tls !== undefined),
+    clientErrorHandler: clientErrorHandler(options.tls !== undefined),
     https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
   });
   await server.register(fastifyCookie);

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../core/errors.js';
-import { applySecurityHeaders } from './security-headers.js';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { applySecurityHeaders, securityHeaderLines } from './security-headers.js';
 
 /** The one error body of the API. `hint` and `details` appear only when the error carries them. */
 export interface ErrorBody {
@@ -121,4 +123,47 @@ function errorPage(message: string, hint: string | undefined): string {
     '</body></html>',
     '',
   ].join('\n');
+}
+
+// What Node.js itself refuses before a request exists (headers or URL over its size limit, a request that is not
+// HTTP, a client too slow to send its headers), by the status it is answered with.
+const CLIENT_ERRORS: Readonly<
+  Record<string, { readonly status: number; readonly reason: string; readonly message: string }>
+> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    message:
+      'The request line and headers are too large (at most 16 KB); shorten the URL or send the query in fewer parameters.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', message: 'The request was not sent in time.' },
+};
+
+/**
+ * Fastify's answer to such requests has its own body and none of the security headers. This writes the API's
+ * error body and headers instead; there is no request, so no request id but a fresh one to find the log line.
+ */
+export function clientErrorHandler(tls: boolean): (error: NodeJS.ErrnoException, socket: Socket) => void {
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const known = CLIENT_ERRORS[error.code ?? ''] ?? {
+      status: 400,
+      reason: 'Bad Request',
+      message: 'The request is not valid HTTP.',
+    };
+    const payload = JSON.stringify({
+      error: { code: 'HTTP_REQUEST_INVALID', message: known.message, requestId: randomUUID() },
+    });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${known.status} ${known.reason}\r\n` +
+          'content-type: application/json; charset=utf-8\r\n' +
+          `content-length: ${Buffer.byteLength(payload)}\r\n` +
+          securityHeaderLines(tls) +
+          'connection: close\r\n\r\n' +
+          payload,
+      );
+    }
+    socket.destroy(error);
+  };
 }

@@ -16,6 +16,13 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+/** The headers as raw `Name: value` lines, for answers written to the socket before Fastify has a reply. */
+export function securityHeaderLines(tls: boolean): string {
+  const lines = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
+  if (tls) lines.push('strict-transport-security: max-age=31536000\r\n');
+  return lines.join('');
+}
+
 /** Sets the headers on one answer; called for every response, errors and static files included. */
 export function applySecurityHeaders(reply: FastifyReply, tls: boolean): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
