@@ -165,6 +165,26 @@ describe('zerotrail serve, user and apikey', () => {
     const unknown = await runInProcess(['apikey', 'create', '--user', 'nobody'], { env });
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toContain('error[AUTH_USER_UNKNOWN]');
+
+    // Listed by id, owner and prefix, never the key; revoked by id from the command line too.
+    const prefix = created.stdout.trim().slice(0, 12);
+    const listed = await runInProcess(['apikey', 'list', '--format', 'json'], { env });
+    expect(listed.stdout).not.toContain(created.stdout.trim());
+    const entry = (JSON.parse(listed.stdout) as { id: number; user: string; label: string; prefix: string }[]).find(
+      (key) => key.label === 'nightly export',
+    );
+    expect(entry).toMatchObject({ user: 'ana', prefix: expect.stringMatching(/^ztk_/) as string });
+    expect(prefix.startsWith(entry?.prefix ?? '-')).toBe(true);
+    const table = await runInProcess(['apikey', 'list'], { env });
+    expect(table.stdout).toMatch(
+      new RegExp(`^${entry?.id}\\s+ana\\s+analyst\\s+${entry?.prefix}…\\s+nightly export`, 'm'),
+    );
+    const revoked = await runInProcess(['apikey', 'revoke', String(entry?.id)], { env });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('revoked; it no longer works');
+    const again = await runInProcess(['apikey', 'revoke', String(entry?.id)], { env });
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain('it may be revoked already');
   });
 
   it('serves HTTPS on a real socket with the collector: a source added through the API is collected, and Ctrl-C stops both', async () => {

@@ -5,10 +5,12 @@ import { issueApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { visible } from '../output.js';
+import { renderTable, visible } from '../output.js';
 import { withAuthStore } from './user.js';
 
 const createSchema = z.object({ user: USER_NAME, label: z.string().trim().max(100).default('') });
+const listSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
+const keyIdSchema = z.coerce.number().int().min(1);
 
 export function registerApiKeyCommand(program: Command, context: CommandContext): void {
   const apikey = program.command('apikey').description('Manage API keys for scripts (sent as Authorization: Bearer)');
@@ -44,6 +46,72 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
           context.io.stderr,
           `API key ${record.keyPrefix}… created for "${visible(owner.name)}" (role ${owner.role}). Store it now: it is not shown again.`,
         );
+      });
+    });
+
+  apikey
+    .command('list')
+    .description('API keys with their id, owner, label, prefix and last use (never the key)')
+    .option('--format <format>', 'table or json (default table)')
+    .action(async (rawFlags: Record<string, unknown>) => {
+      const { format } = parseFlags(listSchema, rawFlags);
+      await withAuthStore(context, async (_app, auth) => {
+        const owners = new Map((await auth.listUsers()).map((user) => [user.id, user]));
+        const keys = (await auth.listApiKeys()).map((key) => ({
+          id: key.id,
+          user: owners.get(key.userId)?.name ?? null,
+          role: owners.get(key.userId)?.role ?? null,
+          label: key.label,
+          prefix: key.keyPrefix,
+          created_at: new Date(key.createdAt).toISOString(),
+          last_used_at: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
+        }));
+        if (format === 'json') {
+          writeLine(context.io.stdout, JSON.stringify(keys, null, 2));
+          return;
+        }
+        if (keys.length === 0) {
+          writeLine(context.io.stdout, 'No API keys. Create one with: zerotrail apikey create --user NAME');
+          return;
+        }
+        const rows = keys.map((key) => [
+          String(key.id),
+          visible(key.user ?? '-'),
+          key.role ?? '-',
+          `${key.prefix}…`,
+          visible(key.label === '' ? '-' : key.label),
+          key.created_at,
+          key.last_used_at ?? 'never',
+        ]);
+        writeLine(context.io.stdout, renderTable(['id', 'user', 'role', 'key', 'label', 'created', 'last used'], rows));
+      });
+    });
+
+  apikey
+    .command('revoke')
+    .description('Revoke an API key by its id (apikey list shows it): it stops working at once')
+    .argument('<id>', 'the key id')
+    .action(async (rawId: string) => {
+      const id = parseFlags(keyIdSchema, rawId);
+      await withAuthStore(context, async (app, auth) => {
+        const stored = (await auth.listApiKeys()).find((key) => key.id === id);
+        if (stored === undefined || !(await auth.deleteApiKey(stored.id))) {
+          throw new NotFoundError('HTTP_NOT_FOUND', {
+            message: `No API key has the id ${id}; it may be revoked already.`,
+            hint: 'zerotrail apikey list shows the keys and their ids.',
+          });
+        }
+        const owner = await auth.userById(stored.userId);
+        await auth.appendAudit({
+          at: app.clock.now(),
+          actor: null,
+          action: 'apikey_revoked',
+          target: owner?.name ?? null,
+          outcome: 'success',
+          ip: null,
+          details: { keyId: stored.id, label: stored.label, prefix: stored.keyPrefix, via: 'cli' },
+        });
+        writeLine(context.io.stdout, `API key ${stored.id} (${stored.keyPrefix}…) revoked; it no longer works.`);
       });
     });
 }
