@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import type { NormalizedEvent } from '../core/event.js';
 import { cellText, EVENT_COLUMNS, eventToRecord } from '../core/event-export.js';
 
@@ -24,11 +25,17 @@ export function eventsToTable(events: readonly NormalizedEvent[], maxWidth = 40)
   return renderTable([...TABLE_COLUMNS, 'message'], rows);
 }
 
+/**
+ * Columns are aligned by the width a terminal gives each character, not by UTF-16 length: a CJK character or an
+ * emoji takes two columns, a combining accent none.
+ */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const widths = header.map((title, index) =>
+    Math.max(stringWidth(title), ...rows.map((row) => stringWidth(row[index] ?? ''))),
+  );
   const line = (cells: readonly string[]): string =>
     cells
-      .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+      .map((cell, index) => `${cell}${' '.repeat(Math.max(0, (widths[index] ?? 0) - stringWidth(cell)))}`)
       .join('  ')
       .trimEnd();
   return [line(header.map((title) => title.toUpperCase())), ...rows.map(line)].join('\n');
@@ -43,7 +50,21 @@ export function visible(text: string): string {
     );
 }
 
-/** `text` cut to `maxWidth` characters, with … marking a cut so a shortened value is not taken for a whole one. */
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * `text` cut to `maxWidth` terminal columns, with … marking a cut so a shortened value is not taken for a whole
+ * one. Cuts fall between whole characters as a reader sees them, never inside an emoji or an accented letter.
+ */
 export function truncate(text: string, maxWidth: number): string {
-  return text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text;
+  if (stringWidth(text) <= maxWidth) return text;
+  let kept = '';
+  let width = 0;
+  for (const { segment } of GRAPHEMES.segment(text)) {
+    const next = stringWidth(segment);
+    if (width + next > maxWidth - 1) break;
+    kept += segment;
+    width += next;
+  }
+  return `${kept}…`;
 }
