@@ -112,6 +112,10 @@ describe('alerts and rules over HTTP', () => {
     expect((await call('analyst', 'POST', `/api/alerts/${id}/assign`, { user: 'analyst' })).body).toMatchObject({
       alert: { assignee: 'analyst' },
     });
+    // Only a zerotrail user takes an alert; a misspelt name leaves the assignee as it was.
+    const ghost = await call('analyst', 'POST', `/api/alerts/${id}/assign`, { user: 'ghost-user' });
+    expect(ghost.status).toBe(404);
+    expect(ghost.body).toMatchObject({ error: { code: 'AUTH_USER_UNKNOWN' } });
     await call('analyst', 'POST', `/api/alerts/${id}/comment`, { text: 'Same address as last week.' });
     const noReason = await call('analyst', 'POST', `/api/alerts/${id}/close`, {});
     expect(noReason.status).toBe(400);

@@ -179,7 +179,17 @@ export const ASSIGN_ALERT_ROUTE = defineRoute({
   body: z.object({
     user: z.string().trim().min(1, 'name the assignee, or send null').max(200, 'at most 200 characters').nullable(),
   }),
-  handler: (input) => change(input, { assignee: input.body.user }, 'alert_assigned', { assignee: input.body.user }),
+  handler: async (input) => {
+    // An alert is assigned to someone who can open it: a misspelt name would leave it with nobody.
+    const assignee = input.body.user;
+    if (assignee !== null && (await input.services.auth.userByName(assignee)) === undefined) {
+      throw new NotFoundError('AUTH_USER_UNKNOWN', {
+        message: `No zerotrail user is named "${assignee}"; the alert keeps its assignee.`,
+        hint: 'Assign it to one of the users an admin lists under Settings → Users (GET /api/users).',
+      });
+    }
+    return change(input, { assignee }, 'alert_assigned', { assignee });
+  },
 });
 
 export const COMMENT_ALERT_ROUTE = defineRoute({
