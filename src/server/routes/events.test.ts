@@ -107,6 +107,8 @@ describe('Explore routes: histogram, fields and query check', () => {
       code: 'TIME_INVALID',
       message: expect.stringMatching(/^The period is empty: from/) as string,
     });
+    const repeated = await get<{ error: { code: string; message: string } }>(`/api/events?limit=1&limit=2`, 400);
+    expect(repeated.error.message).toBe('The request is invalid: query.limit: given more than once; give it once.');
     // A relative time beyond the years a date holds once failed the histogram with a 500.
     for (const far of ['from=-200000000d', 'to=%2B200000000d']) {
       const tooFar = await get<{ error: { code: string; message: string } }>(`/api/histogram?${far}`, 400);

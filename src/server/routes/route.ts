@@ -88,10 +88,25 @@ export function defineRoute<
       spec.handler({
         ...context,
         params: parseWith(spec.params, raw.params, 'params') as z.output<P>,
-        query: parseWith(spec.query, raw.query, 'query') as z.output<Q>,
+        query: parseWith(spec.query, singleValued(raw.query), 'query') as z.output<Q>,
         body: parseWith(spec.body, raw.body, 'body') as z.output<B>,
       }),
   };
+}
+
+/**
+ * No query parameter takes a list, and a repeated one (`limit=1&limit=2`) arrives as an array that would be
+ * reported as "received NaN"; it is refused by name instead, before either value is chosen silently.
+ */
+function singleValued(query: unknown): unknown {
+  if (typeof query !== 'object' || query === null) return query;
+  const repeated = Object.entries(query).filter(([, value]) => Array.isArray(value));
+  if (repeated.length === 0) return query;
+  const problems = repeated.map(([name]) => `query.${name}: given more than once; give it once`);
+  throw new AppError('HTTP_REQUEST_INVALID', {
+    message: `The request is invalid: ${problems.join('; ')}.`,
+    details: { problems },
+  });
 }
 
 function parseWith(schema: z.ZodType | undefined, value: unknown, part: string): unknown {
