@@ -1,7 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePostgres, TestSchemas } from '../../test/helpers/postgres.js';
 import { AppError } from '../core/errors.js';
+import type { NormalizedEvent } from '../core/event.js';
+import { parseTimeExpression } from '../core/time-expression.js';
+import { PostgresStore } from './postgres/store.js';
 import { parseQuery } from './query-language.js';
 import type { SearchField, SearchFilter } from './search-query.js';
+import { SqliteStore } from './sqlite/store.js';
+import type { Store } from './store.js';
 
 const t = (field: SearchField | null, value: string, wildcard = false): SearchFilter => ({
   kind: 'term',
@@ -10,9 +19,9 @@ const t = (field: SearchField | null, value: string, wildcard = false): SearchFi
   wildcard,
 });
 
-function failure(query: string): AppError {
+function failure(query: string, nowMs?: number): AppError {
   try {
-    parseQuery(query);
+    parseQuery(query, nowMs);
   } catch (error) {
     if (error instanceof AppError) return error;
     throw error;
@@ -186,7 +195,7 @@ describe('parseQuery', () => {
       minInclusive: true,
       maxInclusive: true,
     });
-    expect(parseQuery('time:{2024-01-01 TO 1704153600000}')).toEqual({
+    expect(parseQuery('time:{2024-01-01 TO 2024-01-02T00:00:00Z}')).toEqual({
       kind: 'range',
       field: 'time',
       min: Date.UTC(2024, 0, 1),
@@ -215,7 +224,7 @@ describe('parseQuery', () => {
       minInclusive: false,
     });
     // Parsed without a time, as a stored filter is, a relative bound has nothing to be relative to.
-    expect(failure('time:[-7d TO now]').message).toMatch(/"-7d" is not a time; .* now or a time relative to it/);
+    expect(failure('time:[-7d TO now]').message).toMatch(/column 7: the start of the range "-7d" is relative to now/);
   });
 
   it('names an unknown field and lists the valid ones', () => {
@@ -234,7 +243,7 @@ describe('parseQuery', () => {
     expect(error.details).toMatchObject({ column: 26 });
   });
 
-  it('keeps columns in the user text when values were quoted internally', () => {
+  it('keeps columns in the user text around addresses and blocks', () => {
     const error = failure('src_ip:2001:db8::/32 AND (user:x');
     expect(error.code).toBe('QUERY_SYNTAX');
     expect(error.message).toMatch(/column 33: a "\(" is not closed/);
@@ -261,5 +270,320 @@ describe('parseQuery', () => {
   it('requires digits for class_uid', () => {
     expect(parseQuery('class_uid:3002')).toEqual(t('class_uid', '3002'));
     expect(failure('class_uid:abc').code).toBe('QUERY_VALUE_INVALID');
+  });
+});
+
+// How many levels deep the tree is, counted without recursion so that a degenerate tree cannot overflow.
+function treeDepth(filter: SearchFilter): number {
+  let deepest = 0;
+  const pending: [SearchFilter, number][] = [[filter, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    deepest = Math.max(deepest, depth);
+    if (node.kind === 'and' || node.kind === 'or') pending.push([node.left, depth + 1], [node.right, depth + 1]);
+    if (node.kind === 'not') pending.push([node.operand, depth + 1]);
+  }
+  return deepest;
+}
+
+function leaves(filter: SearchFilter): SearchFilter[] {
+  const found: SearchFilter[] = [];
+  const pending: SearchFilter[] = [filter];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.kind === 'and' || next.kind === 'or') pending.push(next.right, next.left);
+    else found.push(next);
+  }
+  return found;
+}
+
+// 10,000 documentation addresses, none of them an address of the events below.
+const DECOYS = Array.from({ length: 10_000 }, (_, index) => `2001:db8::${index.toString(16)}`);
+
+describe('parseQuery on long and deep queries', () => {
+  it('reads an OR list of 10,000 terms into a tree of logarithmic depth, in order', () => {
+    for (const query of [
+      DECOYS.map((address) => `src_ip:${address}`).join(' OR '),
+      `src_ip:(${DECOYS.join(' OR ')})`,
+      DECOYS.map((address) => `src_ip:${address}`).join('\n'),
+    ]) {
+      const filter = parseQuery(query);
+      if (filter === null) throw new Error('expected a filter');
+      expect(treeDepth(filter)).toBeLessThanOrEqual(15);
+      expect(leaves(filter)).toEqual(DECOYS.map((address) => t('src_ip', address)));
+    }
+  });
+
+  it('keeps AND before OR in a long chain', () => {
+    const filter = parseQuery(Array.from({ length: 2000 }, (_, index) => `a${index} AND b${index}`).join(' OR '));
+    if (filter === null || filter.kind !== 'or') throw new Error('expected an OR');
+    expect(treeDepth(filter)).toBeLessThanOrEqual(13);
+    expect(leaves(filter)).toHaveLength(4000);
+    expect(parseQuery('a OR b c d OR e')).toEqual({
+      kind: 'or',
+      left: {
+        kind: 'or',
+        left: t(null, 'a'),
+        right: { kind: 'and', left: { kind: 'and', left: t(null, 'b'), right: t(null, 'c') }, right: t(null, 'd') },
+      },
+      right: t(null, 'e'),
+    });
+  });
+
+  it('refuses parentheses nested too deep, at the first one too many, naming the limit', () => {
+    expect(parseQuery(`${'('.repeat(100)}user:x${')'.repeat(100)}`)).toEqual(t('user', 'x'));
+    for (const query of [`${'('.repeat(3000)}a${')'.repeat(3000)}`, `${'NOT ('.repeat(101)}a${')'.repeat(101)}`]) {
+      const error = failure(query);
+      expect(error.code).toBe('QUERY_SYNTAX');
+      expect(error.message).toMatch(
+        /^Query does not parse at column \d+: parentheses nest too deep here: at most 100 levels/,
+      );
+    }
+    expect(failure(`${'('.repeat(3000)}a${')'.repeat(3000)}`).details).toMatchObject({ column: 101 });
+    expect(failure(`${'NOT ('.repeat(101)}a${')'.repeat(101)}`).details).toMatchObject({ column: 505 });
+  });
+});
+
+describe('parseQuery refusals that prevent silent misreadings', () => {
+  it('refuses a wildcard value longer than a store can match, at its column', () => {
+    expect(parseQuery(`user:${'a'.repeat(9_999)}*`)).toEqual(t('user', `${'a'.repeat(9_999)}*`, true));
+    const error = failure(`outcome:failure user:${'a'.repeat(10_000)}*`);
+    expect(error.code).toBe('QUERY_VALUE_INVALID');
+    expect(error.message).toBe(
+      'Invalid value at column 22: a value with * may be at most 10000 characters long; this one has 10001',
+    );
+  });
+
+  it('refuses and, or and not in lowercase between terms, at their column', () => {
+    const error = failure('outcome:failure and country:DE');
+    expect(error.code).toBe('QUERY_SYNTAX');
+    expect(error.message).toBe(
+      'Query does not parse at column 17: "and" is not an operator: write AND, OR and NOT in capitals, or quote "and" to search for the word',
+    );
+    expect(error.hint).toBe('outcome:failure and country:DE\n                ^');
+    expect(failure('user:a Or user:b').message).toMatch(/^Query does not parse at column 8: "Or" is not an operator/);
+    expect(failure('not user:x').message).toMatch(/column 1: "not" is not an operator/);
+    expect(failure('user:(a or b)').message).toMatch(/column 9: "or" is not an operator/);
+  });
+
+  it('still searches and, or and not when quoted or as a field value, and words that begin with them', () => {
+    expect(parseQuery('"and"')).toEqual(t(null, 'and'));
+    expect(parseQuery('user:andy')).toEqual(t('user', 'andy'));
+    expect(parseQuery('user:and')).toEqual(t('user', 'and'));
+    expect(parseQuery('user:AND')).toEqual(t('user', 'AND'));
+    expect(parseQuery('android OR ornate')).toEqual({ kind: 'or', left: t(null, 'android'), right: t(null, 'ornate') });
+  });
+
+  it('refuses a sign before a field value, pointing at it, instead of excluding the value', () => {
+    const error = failure('outcome:-failure');
+    expect(error.code).toBe('QUERY_SYNTAX');
+    expect(error.message).toBe(
+      'Query does not parse at column 9: "-" before a value does not exclude it; to exclude, write -outcome:failure or NOT outcome:failure; to search for a value that begins with "-", quote it: outcome:"-failure"',
+    );
+    expect(failure('user:-minus@example.com').details).toMatchObject({ column: 6 });
+    expect(failure('country:!DE').message).toMatch(/column 9: "!" before a value does not exclude it; .* -country:DE/);
+    expect(failure('user: -x').details).toMatchObject({ column: 7 });
+    expect(failure('user:+x').message).toMatch(
+      /column 6: "\+" before a value is not an operator; write user:x, or .* user:"\+x"/,
+    );
+  });
+
+  it('keeps excluding with a sign or NOT before the field, and searches a quoted value that begins with a sign', () => {
+    const notFailure = { kind: 'not', operand: t('outcome', 'failure') };
+    expect(parseQuery('-outcome:failure')).toEqual(notFailure);
+    expect(parseQuery('!outcome:failure')).toEqual(notFailure);
+    expect(parseQuery('NOT outcome:failure')).toEqual(notFailure);
+    expect(parseQuery('-user:(a OR b)')).toEqual({
+      kind: 'not',
+      operand: { kind: 'or', left: t('user', 'a'), right: t('user', 'b') },
+    });
+    expect(parseQuery('user:"-minus@example.com"')).toEqual(t('user', '-minus@example.com'));
+  });
+});
+
+describe('parseQuery ranges', () => {
+  const nowMs = Date.UTC(2026, 10, 25, 12);
+
+  it('points at the bound that is wrong, not at the field', () => {
+    const time = failure('outcome:failure AND time:[-1d TO tomorrow]', nowMs);
+    expect(time.code).toBe('QUERY_VALUE_INVALID');
+    expect(time.details).toMatchObject({ column: 34 });
+    expect(time.hint).toBe(`outcome:failure AND time:[-1d TO tomorrow]\n${' '.repeat(33)}^`);
+    expect(failure('src_ip:[1.2.3.4 TO abc]').message).toBe('Invalid value at column 20: "abc" is not an IP address');
+    expect(failure('src_ip:[abc TO 1.2.3.4]').details).toMatchObject({ column: 9 });
+    expect(failure('class_uid:[3000 TO x]').details).toMatchObject({ column: 20 });
+    expect(failure('time:[  yesterday TO *]').details).toMatchObject({ column: 9 });
+    expect(failure('time:[-1d to now]', nowMs).message).toMatch(/^Query does not parse at column 11: expected "TO"/);
+  });
+
+  it('reads a bound as --from reads a time, and refuses what --from refuses with its message', () => {
+    for (const bound of ['2026-11-25T00:00:00', '1704153600000', '2026-11-25T08:00', 'yesterday']) {
+      const error = failure(`time:[${bound} TO *]`, nowMs);
+      expect(error.code, bound).toBe('QUERY_VALUE_INVALID');
+      let expected = '';
+      try {
+        parseTimeExpression(bound, nowMs, 'the start of the range');
+      } catch (refusal) {
+        if (!(refusal instanceof AppError)) throw refusal;
+        expected = `${refusal.message} ${refusal.hint ?? ''}`;
+      }
+      expect(expected, bound).toMatch(/is not a time zerotrail understands\. Use now/);
+      expect(error.message, bound).toBe(`Invalid value at column 7: ${expected}`);
+    }
+    expect(failure('time:1704153600000', nowMs).code).toBe('QUERY_VALUE_INVALID');
+    expect(parseQuery('time:(2026-11-25T08:00:00Z OR 2026-11-25T09:00:00Z)', nowMs)).toEqual({
+      kind: 'or',
+      left: t('time', String(Date.UTC(2026, 10, 25, 8))),
+      right: t('time', String(Date.UTC(2026, 10, 25, 9))),
+    });
+    expect(parseQuery('time:[2026-11-25 TO 2026-11-25T10:00:00+01:00]', nowMs)).toMatchObject({
+      min: Date.UTC(2026, 10, 25),
+      max: Date.UTC(2026, 10, 25, 9),
+    });
+  });
+
+  it('refuses a time range with no time in it, naming both bounds, at the range', () => {
+    const error = failure('outcome:failure AND time:[now TO -1d]', nowMs);
+    expect(error.code).toBe('QUERY_VALUE_INVALID');
+    expect(error.message).toBe(
+      'Invalid value at column 21: the range is empty: its start now (2026-11-25T12:00:00.000Z) is after its end -1d (2026-11-24T12:00:00.000Z); give the earlier time first',
+    );
+    expect(failure('time:{now TO now}', nowMs).message).toMatch(/column 1: the range is empty: .* now .* now/);
+    expect(failure('class_uid:[6000 TO 3000]').code).toBe('QUERY_VALUE_INVALID');
+    expect(parseQuery('time:[now TO now]', nowMs)).toMatchObject({ min: nowMs, max: nowMs });
+    expect(parseQuery('time:[-1d TO now}', nowMs)).toMatchObject({ min: nowMs - 86_400_000, max: nowMs });
+  });
+});
+
+const T0 = Date.UTC(2026, 0, 5);
+const EVENT_COUNT = 200;
+
+// Event i comes from 198.51.100.i, so which events a list of addresses matches is known in advance.
+function event(index: number): NormalizedEvent {
+  return {
+    id: `${(T0 + index * 1000).toString(16).padStart(12, '0')}-list-${index}`,
+    time: T0 + index * 1000,
+    sourceName: 'cf-main',
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: 'logon',
+    outcome: index % 3 === 0 ? 'failure' : 'success',
+    user: `user${index}@example.com`,
+    srcIp: `198.51.100.${index}`,
+    country: 'us',
+    app: 'Wiki',
+    appUid: null,
+    idp: 'okta',
+    rayId: null,
+    ocsf: {},
+    raw: {},
+  };
+}
+
+const ALL = Array.from({ length: EVENT_COUNT }, (_, index) => index);
+const SEVENTHS = ALL.filter((index) => index % 7 === 0);
+// The addresses of SEVENTHS spread through the decoys: 10,000 addresses in all.
+const LIST = DECOYS.slice(SEVENTHS.length).flatMap((address, index) =>
+  index % 300 === 0 && SEVENTHS[index / 300] !== undefined
+    ? [`198.51.100.${SEVENTHS[index / 300]}`, address]
+    : [address],
+);
+
+const dir = mkdtempSync(join(tmpdir(), 'zerotrail-query-language-'));
+const schemas = new TestSchemas('query_language');
+const STORES: readonly (readonly [string, () => Promise<Store>])[] = [
+  ['SQLite', () => SqliteStore.open({ path: join(dir, `${String(Date.now())}-${String(Math.random())}.db`) })],
+  ['PostgreSQL', () => PostgresStore.open({ url: schemas.url() })],
+];
+
+beforeAll(async () => {
+  await ensurePostgres();
+});
+
+afterAll(async () => {
+  await schemas.dropAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(STORES)('long and deep queries on %s', (_name, open) => {
+  let store: Store;
+  const matching = async (filter: SearchFilter | null): Promise<number[]> => {
+    const page = await store.search({ filter, order: 'asc' }, { limit: EVENT_COUNT + 1 });
+    return page.events.map((found) => (found.time - T0) / 1000);
+  };
+
+  beforeAll(async () => {
+    store = await open();
+    await store.migrate();
+    await store.append(
+      ALL.map((index) => event(index)),
+      { id: 'cf-main/access_requests', value: {} },
+    );
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('finds exactly the events of a list of 10,000 addresses, and of everything but them', async () => {
+    expect(LIST).toHaveLength(10_000);
+    const fielded = parseQuery(LIST.map((address) => `src_ip:${address}`).join(' OR '));
+    expect(await matching(fielded)).toEqual(SEVENTHS);
+    expect(await matching(parseQuery(`ip:(${LIST.join(' OR ')})`))).toEqual(SEVENTHS);
+    expect(await matching(parseQuery(LIST.join(' OR ')))).toEqual(SEVENTHS);
+    expect(await store.count({ filter: fielded })).toBe(SEVENTHS.length);
+    const buckets = await store.histogram({ filter: fielded, fromMs: T0, toMs: T0 + 3_600_000, bucketMs: 60_000 });
+    expect(buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(SEVENTHS.length);
+    const others = ALL.filter((index) => index % 7 !== 0);
+    expect(await matching(parseQuery(LIST.map((address) => `-src_ip:${address}`).join(' ')))).toEqual(others);
+    expect(await matching(parseQuery(`NOT src_ip:(${LIST.join(' OR ')})`))).toEqual(others);
+    const times = SEVENTHS.map((index) => new Date(T0 + index * 1000).toISOString());
+    expect(await matching(parseQuery(`time:(${times.join(' OR ')})`))).toEqual(SEVENTHS);
+    expect(await matching(parseQuery(times.map((time) => `-time:${time}`).join(' ')))).toEqual(others);
+    const classes = Array.from({ length: 12 }, (_, index) => 3000 + index);
+    expect(await matching(parseQuery(`class_uid:(${classes.join(' OR ')})`))).toEqual(ALL);
+  });
+
+  it('finds exactly the events of long lists compared one by one, and of lists nested a level per term', async () => {
+    const fifths = ALL.filter((index) => index % 5 === 0);
+    const blocks = DECOYS.slice(fifths.length, 1000).map((address) => `${address}/128`);
+    blocks.splice(500, 0, ...fifths.map((index) => `198.51.100.${index}/32`));
+    expect(await matching(parseQuery(blocks.map((block) => `src_ip:${block}`).join(' OR ')))).toEqual(fifths);
+    // Built elsewhere than the parser, a filter may nest a level per term.
+    const leftDeep = (terms: readonly string[]): SearchFilter =>
+      terms.map((term) => parseQuery(term) as SearchFilter).reduce((left, right) => ({ kind: 'or', left, right }));
+    expect(await matching(leftDeep(blocks.map((block) => `src_ip:${block}`)))).toEqual(fifths);
+    expect(await matching(leftDeep(LIST.map((address) => `src_ip:${address}`)))).toEqual(SEVENTHS);
+    const users = ALL.filter((index) => index % 9 === 0).map((index) => `user:user${index}@example.com*`);
+    const mixed = parseQuery([...blocks.slice(0, 700).map((block) => `src_ip:${block}`), ...users].join(' OR '));
+    expect(await matching(mixed)).toEqual(ALL.filter((index) => index % 5 === 0 || index % 9 === 0));
+  });
+
+  it('matches the longest wildcard value the query language takes', async () => {
+    const longest = parseQuery(`activity:${'?['.repeat(4_999)}*`);
+    expect(await matching(longest)).toEqual([]);
+    expect(await matching(parseQuery(`user:user1${'*'.repeat(9_995)}`))).toEqual([
+      1,
+      ...ALL.filter((index) => String(index).startsWith('1') && index > 9),
+    ]);
+  });
+
+  it('refuses a filter too large or too deep to run with QUERY_SYNTAX', async () => {
+    const tooMany = parseQuery(
+      DECOYS.slice(0, 2000)
+        .map((address) => `src_ip:${address}/128`)
+        .join(' OR '),
+    );
+    await expect(matching(tooMany)).rejects.toMatchObject({
+      code: 'QUERY_SYNTAX',
+      message:
+        'The query is too large to run: it compares 4000 values one by one, and a search can compare at most 3000.',
+    });
+    let deep: SearchFilter = t('user', 'user1@example.com');
+    for (let level = 0; level < 1000; level += 1) deep = { kind: 'not', operand: deep };
+    await expect(matching(deep)).rejects.toMatchObject({
+      code: 'QUERY_SYNTAX',
+      message: expect.stringMatching(/^The query is too deeply nested to run/) as string,
+    });
   });
 });

@@ -1,29 +1,21 @@
-import { createRequire } from 'node:module';
-import { z } from 'zod';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
-import { relativeTimeMs } from '../core/time-expression.js';
+import { parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
 import { cidrRange, ipKey } from './ip-key.js';
 import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-query.js';
 
 /**
  * Parses the analyst's search text into the store's filter model. Empty text means "match everything" (null).
- * Syntax: `field:value`, `"quoted value"`, `*` wildcards, AND / OR / NOT / `-field:value`, parentheses
- * (adjacent terms are ANDed), ranges `time:[2024-01-01T00:00:00Z TO *]`, CIDR blocks `src_ip:10.0.0.0/8`.
- * With `nowMs`, a time range may also say `now` or a time relative to it (`time:[-7d TO now]`), as --from does;
- * without it such a bound is refused. Throws AppError QUERY_SYNTAX, QUERY_FIELD_UNKNOWN or QUERY_VALUE_INVALID
- * with the column in the message.
+ * Syntax: `field:value`, `"quoted value"`, `*` wildcards, AND / OR / NOT in capitals, `-field:value`,
+ * parentheses (adjacent terms are ANDed; NOT binds tighter than AND, AND tighter than OR), ranges
+ * `time:[2024-01-01T00:00:00Z TO *]`, CIDR blocks `src_ip:10.0.0.0/8`. A time, in a range or as a value, is read
+ * exactly as --from reads it; without `nowMs`, `now` and times relative to it are refused. Long AND and OR
+ * chains come back as balanced trees, so their depth grows with the logarithm of their length.
+ * Throws AppError QUERY_SYNTAX, QUERY_FIELD_UNKNOWN or QUERY_VALUE_INVALID with the column in the message.
  */
 export function parseQuery(text: string, nowMs?: number): SearchFilter | null {
   if (text.trim() === '') return null;
-  const prepared = prepare(text);
-  let ast: unknown;
-  try {
-    ast = lucene.parse(prepared.text);
-  } catch (error) {
-    throw syntaxError(text, prepared, error);
-  }
-  return new Converter(text, prepared, nowMs).root(ast);
+  return new Parser(text, nowMs).query();
 }
 
 /** Friendly names analysts type, mapped onto the store's fields. */
@@ -53,263 +45,213 @@ const OUTCOME_ALIASES: Readonly<Record<string, string>> = {
   blocked: 'failure',
 };
 
-// The package ships CommonJS without type declarations; its output is validated below, never trusted.
-const lucene = createRequire(import.meta.url)('lucene') as { parse(query: string): unknown };
+// Each level of parentheses costs the stores' SQL a level or two of expression depth, which SQLite caps at
+// 1000; no query written by hand comes near this, and it keeps the parser's recursion shallow.
+const MAX_NESTING = 100;
 
-const locationSchema = z
-  .object({ start: z.object({ offset: z.number() }) })
-  .nullable()
-  .optional();
-const termNodeSchema = z.object({
-  field: z.string(),
-  fieldLocation: locationSchema,
-  term: z.string(),
-  quoted: z.boolean(),
-  regex: z.boolean(),
-  termLocation: locationSchema,
-  prefix: z.string().nullable().optional(),
-  similarity: z.number().nullable().optional(),
-  boost: z.number().nullable().optional(),
-  proximity: z.number().nullable().optional(),
-});
-const rangeNodeSchema = z.object({
-  field: z.string(),
-  fieldLocation: locationSchema,
-  term_min: z.string(),
-  term_max: z.string(),
-  inclusive: z.enum(['both', 'none', 'left', 'right']),
-});
-const opNodeSchema = z.object({
-  left: z.unknown().optional(),
-  right: z.unknown().optional(),
-  operator: z.string().optional(),
-  start: z.string().optional(),
-  parenthesized: z.boolean().optional(),
-  field: z.string().optional(),
-  fieldLocation: locationSchema,
-});
-type OpNode = z.infer<typeof opNodeSchema>;
+// SQLite refuses a LIKE or GLOB pattern of 50,000 bytes or more; a character takes at most three, escaped.
+const MAX_WILDCARD_LENGTH = 10_000;
 
-interface Prepared {
-  readonly text: string;
-  // For each index of the prepared text, the index in the user's text it came from.
-  readonly origin: readonly number[];
-}
+// An operator is a whole word: `ANDROID` and `user:AND` are values.
+const OPERATOR = /(AND|OR|NOT|&&|\|\|)(?=[\s()"]|$)/y;
+const WORD_END = /[\s()"]/;
 
-// The lucene grammar reads `/` as a regex delimiter and `:` as the field separator, so CIDR blocks and IPv6
-// addresses typed without quotes would not parse. Such values are quoted here; `origin` maps positions back so
-// errors still point into what the user typed.
-function prepare(text: string): Prepared {
-  let out = '';
-  const origin: number[] = [];
-  const emit = (chunk: string, from: number): void => {
-    for (let index = 0; index < chunk.length; index += 1) {
-      out += chunk[index];
-      origin.push(from);
-    }
-  };
-  const copy = (start: number, end: number): void => {
-    for (let index = start; index < end; index += 1) {
-      out += text[index];
-      origin.push(index);
-    }
-  };
-  const tokens: Token[] = [];
-  let index = 0;
-  while (index < text.length) {
-    const char = text[index] ?? '';
-    if (/\s/.test(char)) {
-      // One space per run: the grammar only recognises "AND NOT" with a single space and drops the NOT otherwise.
-      emit(' ', index);
-      while (index < text.length && /\s/.test(text[index] ?? '')) index += 1;
-    } else if (char === '"') {
-      tokens.push({ kind: 'term', text: char, at: index });
-      let end = index + 1;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      copy(index, Math.min(end + 1, text.length));
-      index = end + 1;
-    } else if (char === '[' || char === '{') {
-      tokens.push({ kind: 'term', text: char, at: index });
-      let end = index + 1;
-      while (end < text.length && text[end] !== ']' && text[end] !== '}') end += 1;
-      copy(index, Math.min(end + 1, text.length));
-      index = end + 1;
-    } else if (/[()\]}]/.test(char)) {
-      tokens.push({ kind: char === '(' ? 'open' : 'close', text: char, at: index });
-      copy(index, index + 1);
-      index += 1;
-    } else {
-      let end = index;
-      while (end < text.length && !/[\s()"[{\]}]/.test(text[end] ?? '')) end += 1;
-      const token = text.slice(index, end);
-      tokens.push({
-        kind: OPERATORS.has(token) ? (token === 'NOT' ? 'not' : 'binary') : /:$/.test(token) ? 'field' : 'term',
-        text: token,
-        at: index,
-      });
-      const sign = /^[-+!]/.test(token) ? 1 : 0;
-      const bare = token.slice(sign);
-      const field = /^([-+!]?[A-Za-z_][A-Za-z0-9_.]*):(.+)$/s.exec(token);
-      if (needsQuotes(bare) && (ipKey(bare) !== null || cidrRange(bare) !== null)) {
-        copy(index, index + sign);
-        emit('"', index + sign);
-        copy(index + sign, end);
-        emit('"', end - 1);
-      } else if (field !== null && needsQuotes(field[2] ?? '')) {
-        const name = field[1] ?? '';
-        copy(index, index + name.length + 1);
-        const valueStart = index + name.length + 1;
-        emit('"', valueStart);
-        copy(valueStart, end);
-        emit('"', end - 1);
-      } else {
-        copy(index, end);
-      }
-      index = end;
-    }
-  }
-  checkOperators(text, tokens);
-  return { text: out, origin };
-}
+type Operator = 'AND' | 'OR' | 'NOT' | '&&' | '||';
 
-interface Token {
-  readonly kind: 'term' | 'field' | 'binary' | 'not' | 'open' | 'close';
-  readonly text: string;
-  readonly at: number;
-}
-
-const OPERATORS = new Set(['AND', 'OR', 'NOT', '&&', '||']);
-
-// The grammar silently drops operators it cannot place (`a AND`, `a AND OR b`, `NOT NOT a`), which would
-// quietly widen a search. Such queries are refused here instead.
-function checkOperators(text: string, tokens: readonly Token[]): void {
-  let previous: Token | undefined;
-  for (const token of tokens) {
-    const after = previous === undefined ? 'the start of the query' : `"${previous.text}"`;
-    const previousIsOperator = previous?.kind === 'binary' || previous?.kind === 'not';
-    if (
-      token.kind === 'binary' &&
-      (previous === undefined || previous.kind === 'open' || previousIsOperator || previous.kind === 'field')
-    ) {
-      throw queryError('QUERY_SYNTAX', text, token.at, `expected a term between ${after} and "${token.text}"`);
-    }
-    if (token.kind === 'not' && (previous?.kind === 'not' || previous?.kind === 'field')) {
-      throw queryError('QUERY_SYNTAX', text, token.at, `expected a term after ${after}`);
-    }
-    if (token.kind === 'close' && previous !== undefined && (previousIsOperator || previous.kind === 'open')) {
-      throw queryError('QUERY_SYNTAX', text, token.at, `expected a term after ${after}`);
-    }
-    previous = token;
-  }
-  if (previous !== undefined && (previous.kind === 'binary' || previous.kind === 'not')) {
-    throw queryError('QUERY_SYNTAX', text, text.length, `expected a term after "${previous.text}"`);
-  }
-}
-
-function needsQuotes(value: string): boolean {
-  // `/.../` is left alone so the grammar reports it as a regex, which we then refuse with a clear message.
-  return /[:/]/.test(value) && !value.includes('\\') && !/^\/.*\/$/s.test(value);
-}
-
-class Converter {
+class Parser {
   readonly #text: string;
-  readonly #prepared: Prepared;
   readonly #nowMs: number | undefined;
+  #at = 0;
 
-  constructor(text: string, prepared: Prepared, nowMs: number | undefined) {
+  constructor(text: string, nowMs: number | undefined) {
     this.#text = text;
-    this.#prepared = prepared;
     this.#nowMs = nowMs;
   }
 
-  root(ast: unknown): SearchFilter | null {
-    const node = opNodeSchema.safeParse(ast);
-    if (!node.success) throw this.#error('QUERY_SYNTAX', 'the query could not be read', 0);
-    if (node.data.left === undefined) {
-      if (node.data.operator !== undefined) {
-        throw this.#error('QUERY_SYNTAX', `expected a term after "${node.data.operator}"`, this.#text.length);
-      }
-      return null;
-    }
-    return this.#node(node.data, null);
+  query(): SearchFilter {
+    const filter = this.#expression(null, 0);
+    if (this.#at < this.#text.length) throw this.#error('QUERY_SYNTAX', 'this ")" has no matching "("', this.#at);
+    return filter;
   }
 
-  // lucene chains operators to the right with no precedence; flatten the chain and apply NOT > AND > OR.
-  #node(node: OpNode, defaultField: string | null): SearchFilter {
-    const field = node.field ?? defaultField;
+  // A chain of terms up to the end or a ")", read in a loop rather than recursively, so its length is limited
+  // by nothing but memory.
+  #expression(field: SearchField | null, depth: number): SearchFilter {
     const operands: SearchFilter[] = [];
     const operators: ('and' | 'or')[] = [];
-    let current: OpNode = node;
-    let negateNext = current.start === 'NOT' || current.start === '!';
+    let previous: string | null = depth === 0 ? null : '(';
     for (;;) {
-      const left = this.#operand(current.left, field);
-      operands.push(negateNext ? { kind: 'not', operand: left } : left);
-      if (current.right === undefined) break;
-      const operator = current.operator ?? '<implicit>';
-      negateNext = operator.endsWith('NOT');
-      operators.push(operator === 'OR' || operator === 'OR NOT' || operator === '||' ? 'or' : 'and');
-      const right = opNodeSchema.safeParse(current.right);
-      if (
-        right.success &&
-        right.data.left !== undefined &&
-        right.data.parenthesized !== true &&
-        right.data.field === undefined
-      ) {
-        current = right.data;
-        if (current.start === 'NOT' || current.start === '!') negateNext = !negateNext;
-        continue;
+      this.#skipSpace();
+      const at = this.#at;
+      const char = this.#text[at];
+      const wantsTerm = operands.length === operators.length;
+      if (char === undefined || char === ')') {
+        if (!wantsTerm) break;
+        if (previous === null) throw this.#error('QUERY_SYNTAX', 'this ")" has no matching "("', at);
+        throw this.#error('QUERY_SYNTAX', `expected a term after "${previous}"`, at);
       }
-      const operand = this.#operand(current.right, field);
-      operands.push(negateNext ? { kind: 'not', operand } : operand);
-      break;
-    }
-    // AND binds tighter than OR: group runs of AND first, then join the groups with OR.
-    const groups: SearchFilter[] = [];
-    let group = operands[0] as SearchFilter;
-    for (const [index, operator] of operators.entries()) {
-      const next = operands[index + 1] as SearchFilter;
-      if (operator === 'and') {
-        group = { kind: 'and', left: group, right: next };
+      const operator = this.#operatorAt(at);
+      const binary = operator !== null && operator !== 'NOT' ? operator : null;
+      if (wantsTerm) {
+        if (binary !== null) {
+          const after = previous === null ? 'the start of the query' : `"${previous}"`;
+          throw this.#error('QUERY_SYNTAX', `expected a term between ${after} and "${binary}"`, at);
+        }
+        operands.push(this.#unary(field, depth));
+      } else if (binary !== null) {
+        this.#at += binary.length;
+        operators.push(binary === 'OR' || binary === '||' ? 'or' : 'and');
+        previous = binary;
       } else {
-        groups.push(group);
-        group = next;
+        operators.push('and');
       }
     }
-    groups.push(group);
-    return groups.reduce((left, right) => ({ kind: 'or', left, right }));
+    return precedence(operands, operators);
   }
 
-  #operand(value: unknown, defaultField: string | null): SearchFilter {
-    const range = rangeNodeSchema.safeParse(value);
-    if (range.success) return this.#range(range.data, defaultField);
-    const term = termNodeSchema.safeParse(value);
-    if (term.success) return this.#term(term.data, defaultField);
-    const node = opNodeSchema.safeParse(value);
-    if (node.success && node.data.left !== undefined) {
-      const inner = this.#node(node.data, defaultField);
-      // `-field:(a OR b)`: lucene glues the sign to the field name of a group.
-      return node.data.field !== undefined && /^[-!]/.test(node.data.field) ? { kind: 'not', operand: inner } : inner;
+  #unary(field: SearchField | null, depth: number): SearchFilter {
+    if (this.#operatorAt(this.#at) !== 'NOT') return this.#primary(field, depth);
+    this.#at += 'NOT'.length;
+    this.#skipSpace();
+    const next = this.#operatorAt(this.#at);
+    if (next !== null && next !== 'NOT') {
+      throw this.#error('QUERY_SYNTAX', `expected a term between "NOT" and "${next}"`, this.#at);
     }
-    throw this.#error('QUERY_SYNTAX', 'expected a term', this.#text.length);
+    if (next === 'NOT' || this.#atEndOfTerm()) {
+      throw this.#error('QUERY_SYNTAX', 'expected a term after "NOT"', this.#at);
+    }
+    return { kind: 'not', operand: this.#primary(field, depth) };
   }
 
-  #term(node: z.infer<typeof termNodeSchema>, defaultField: string | null): SearchFilter {
-    const valueAt = this.#offset(node.termLocation?.start.offset ?? 0);
-    if (node.regex)
-      throw this.#error('QUERY_SYNTAX', 'regular expressions (/.../) are not supported; use * wildcards', valueAt);
-    if (node.similarity != null || node.boost != null || node.proximity != null) {
-      throw this.#error('QUERY_SYNTAX', 'fuzzy, proximity and boost modifiers (~ ^) are not supported', valueAt);
+  // A term, a range or a parenthesised group, each with an optional sign: - and ! exclude, + changes nothing.
+  #primary(defaultField: SearchField | null, depth: number): SearchFilter {
+    const start = this.#at;
+    const sign = isSign(this.#text[start]) ? (this.#text[start] ?? '') : '';
+    if (sign !== '') {
+      this.#at += 1;
+      if (this.#atEndOfTerm() || this.#operatorAt(this.#at) !== null) {
+        throw this.#error(
+          'QUERY_SYNTAX',
+          `expected a term right after "${sign}"; quote "${sign}" to search for it`,
+          start,
+        );
+      }
     }
-    const { field, negated } = this.#field(node.field, node.fieldLocation?.start.offset ?? null, defaultField);
-    const value = node.term.replace(/\\(.)/g, '$1');
-    const wildcard = !node.quoted && /(^|[^\\])\*/.test(node.term);
-    const filter = this.#value(field, value, wildcard, valueAt);
-    const negate = negated !== (node.prefix === '-' || node.prefix === '!');
-    return negate ? { kind: 'not', operand: filter } : filter;
+    const filter = this.#afterSign(defaultField, depth, sign !== '');
+    return sign === '-' || sign === '!' ? { kind: 'not', operand: filter } : filter;
+  }
+
+  #afterSign(defaultField: SearchField | null, depth: number, hasSign: boolean): SearchFilter {
+    const at = this.#at;
+    const char = this.#text[at];
+    if (char === '(') return this.#group(defaultField, depth);
+    if (char === '"') return this.#value(defaultField, this.#quoted(), false, at);
+    if (char === '[' || char === '{') return this.#range(defaultField, at);
+    const word = this.#word();
+    const colon = unescapedIndexOf(word, ':');
+    if (colon === 0) throw this.#error('QUERY_SYNTAX', 'unexpected ":"; quote values that contain ":"', at);
+    const name = word.slice(0, colon);
+    // Addresses, blocks and times hold colons too: typed alone (`fe80::1`, or in `time:(2026-11-25T08:00:00Z OR
+    // …)`) they are values. No field name begins with a digit; any other name is looked up, so a mistyped one is
+    // reported rather than searched for as a word.
+    const address = !word.includes('\\') && (ipKey(word) !== null || cidrRange(word) !== null);
+    if (colon === -1 || address || /^\d/.test(name)) return this.#term(defaultField, word, at, !hasSign);
+    const field = this.#resolve(name, at);
+    this.#at = at + colon + 1;
+    return this.#fieldValue(field, name, at, depth);
+  }
+
+  // What follows `field:`: a value, a quoted value, a range or a group of terms.
+  #fieldValue(field: SearchField, name: string, fieldAt: number, depth: number): SearchFilter {
+    const afterColon = this.#at;
+    this.#skipSpace();
+    const at = this.#at;
+    const char = this.#text[at];
+    if (this.#atEndOfTerm() || (at > afterColon && this.#operatorAt(at) !== null)) {
+      throw this.#error('QUERY_SYNTAX', `expected a value after "${name}:"`, at);
+    }
+    if (char === '(') return this.#group(field, depth);
+    if (char === '"') return this.#value(field, this.#quoted(), false, at);
+    if (char === '[' || char === '{') return this.#range(field, fieldAt);
+    if (char !== undefined && isSign(char)) throw this.#signedValue(name, char, at);
+    return this.#term(field, this.#word(), at, false);
+  }
+
+  // Lucene-style grammars read `outcome:-failure` as excluding failures; it looks like a search for "-failure".
+  // Neither reading is guessed: the message shows how to write each.
+  #signedValue(name: string, sign: string, at: number): AppError {
+    const rest = this.#text.slice(at + 1, wordEnd(this.#text, at + 1));
+    const value = rest === '' ? '…' : rest;
+    const search = `to search for a value that begins with "${sign}", quote it: ${name}:"${sign}${value}"`;
+    const what =
+      sign === '+'
+        ? `"+" before a value is not an operator; write ${name}:${value}, or ${search}`
+        : `"${sign}" before a value does not exclude it; to exclude, write -${name}:${value} or NOT ${name}:${value}; ${search}`;
+    return this.#error('QUERY_SYNTAX', what, at);
+  }
+
+  #group(field: SearchField | null, depth: number): SearchFilter {
+    const open = this.#at;
+    if (depth >= MAX_NESTING) {
+      throw this.#error(
+        'QUERY_SYNTAX',
+        `parentheses nest too deep here: at most ${MAX_NESTING} levels, one inside another, are allowed`,
+        open,
+      );
+    }
+    this.#at += 1;
+    const inner = this.#expression(field, depth + 1);
+    if (this.#at >= this.#text.length) throw this.#error('QUERY_SYNTAX', 'a "(" is not closed', this.#text.length);
+    this.#at += 1;
+    return inner;
+  }
+
+  #quoted(): string {
+    const open = this.#at;
+    let end = open + 1;
+    while (end < this.#text.length && this.#text[end] !== '"') end += this.#text[end] === '\\' ? 2 : 1;
+    if (end >= this.#text.length) throw this.#error('QUERY_SYNTAX', 'a quoted value is not closed', open);
+    this.#at = end + 1;
+    const modifier = this.#text[this.#at];
+    if (modifier === '~' || modifier === '^') throw this.#modifierError(this.#at);
+    return unescape(this.#text.slice(open + 1, end));
+  }
+
+  #term(field: SearchField | null, word: string, at: number, mayBeOperator: boolean): SearchFilter {
+    if (/^\/.+\/$/s.test(word)) {
+      throw this.#error('QUERY_SYNTAX', 'regular expressions (/.../) are not supported; use * wildcards', at);
+    }
+    const modifier = /^(?:\\.?|[^\\~^])*/s.exec(word)?.[0].length ?? word.length;
+    if (modifier < word.length) throw this.#modifierError(at + modifier);
+    // Only capitals are operators; a lowercase `and` between terms would otherwise be searched as a word and
+    // quietly match nothing.
+    if (mayBeOperator && /^(and|or|not)$/i.test(word)) {
+      throw this.#error(
+        'QUERY_SYNTAX',
+        `"${word}" is not an operator: write AND, OR and NOT in capitals, or quote "${word}" to search for the word`,
+        at,
+      );
+    }
+    return this.#value(field, unescape(word), /(^|[^\\])\*/.test(word), at);
+  }
+
+  #modifierError(at: number): AppError {
+    return this.#error(
+      'QUERY_SYNTAX',
+      'fuzzy, proximity and boost modifiers (~ ^) are not supported; quote a value that contains ~ or ^',
+      at,
+    );
   }
 
   #value(field: SearchField | null, value: string, wildcard: boolean, at: number): SearchFilter {
     if (value === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
+    if (wildcard && value.length > MAX_WILDCARD_LENGTH) {
+      throw this.#error(
+        'QUERY_VALUE_INVALID',
+        `a value with * may be at most ${MAX_WILDCARD_LENGTH} characters long; this one has ${value.length}`,
+        at,
+      );
+    }
     if (field === 'outcome' && !wildcard) {
       const lower = value.toLowerCase();
       const outcome = OUTCOME_ALIASES[lower] ?? lower;
@@ -341,77 +283,113 @@ class Converter {
         return { kind: 'cidr', field: 'src_ip', version: range.version, start: range.start, end: range.end };
     }
     if (field === 'time' && !wildcard)
-      return { kind: 'term', field, value: String(this.#time(value, at)), wildcard: false };
+      return { kind: 'term', field, value: String(this.#time(value, at, 'time')), wildcard: false };
     if (field === 'class_uid' && !wildcard && !/^\d+$/.test(value)) {
       throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not a class number such as 3002`, at);
     }
     return { kind: 'term', field, value, wildcard };
   }
 
-  #range(node: z.infer<typeof rangeNodeSchema>, defaultField: string | null): SearchFilter {
-    const fieldAt = node.fieldLocation?.start.offset ?? null;
-    const { field, negated } = this.#field(node.field, fieldAt, defaultField);
-    const at = this.#offset(fieldAt ?? 0);
-    if (field === null) throw this.#error('QUERY_SYNTAX', 'a range needs a field, as in time:[2024-01-01 TO *]', at);
-    const bound = (raw: string): string | number | null => {
-      if (raw === '*') return null;
-      if (field === 'time') return this.#time(raw, at);
-      if (field === 'class_uid') {
-        if (!/^\d+$/.test(raw)) throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not a class number`, at);
-        return Number(raw);
-      }
-      if (field === 'src_ip' && ipKey(raw) === null)
-        throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not an IP address`, at);
-      return raw;
-    };
-    const filter: SearchFilter = {
+  // `[min TO max]`, `{min TO max}` or a mix; errors about a bound point at that bound.
+  #range(field: SearchField | null, rangeAt: number): SearchFilter {
+    const open = this.#at;
+    if (field === null) {
+      throw this.#error('QUERY_SYNTAX', 'a range needs a field, as in time:[2024-01-01 TO *]', open);
+    }
+    this.#at += 1;
+    const min = this.#bound('lower');
+    this.#skipSpace();
+    if (!/^TO\s/.test(this.#text.slice(this.#at, this.#at + 3))) {
+      throw this.#error('QUERY_SYNTAX', `expected "TO" between the bounds, as in ${field}:[a TO b]`, this.#at);
+    }
+    this.#at += 'TO'.length;
+    const max = this.#bound('upper');
+    this.#skipSpace();
+    const close = this.#text[this.#at];
+    if (close !== ']' && close !== '}') {
+      const what = close === undefined ? 'a range is not closed' : 'expected "]" or "}" after the upper bound';
+      throw this.#error('QUERY_SYNTAX', what, this.#at);
+    }
+    this.#at += 1;
+    const filter: Extract<SearchFilter, { kind: 'range' }> = {
       kind: 'range',
       field,
-      min: bound(node.term_min),
-      max: bound(node.term_max),
-      minInclusive: node.inclusive === 'both' || node.inclusive === 'left',
-      maxInclusive: node.inclusive === 'both' || node.inclusive === 'right',
+      min: this.#boundValue(field, min, 'start'),
+      max: this.#boundValue(field, max, 'end'),
+      minInclusive: this.#text[open] === '[',
+      maxInclusive: close === ']',
     };
-    return negated ? { kind: 'not', operand: filter } : filter;
+    this.#checkNotEmpty(filter, min.text, max.text, rangeAt);
+    return filter;
   }
 
-  // Epoch ms, an ISO 8601 date/time (a date alone is midnight UTC), or now and times relative to it.
-  #time(value: string, at: number): number {
-    if (/^\d{1,15}$/.test(value)) return Number(value);
-    const relative = this.#nowMs === undefined ? null : relativeTimeMs(value, this.#nowMs);
-    if (relative !== null) return relative;
-    if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
-      const withZone = /T|\s/.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/.test(value) ? `${value}Z` : value;
-      const parsed = Date.parse(withZone);
-      if (!Number.isNaN(parsed)) return parsed;
+  #bound(which: 'lower' | 'upper'): { readonly text: string; readonly at: number } {
+    this.#skipSpace();
+    const at = this.#at;
+    let end = at;
+    while (end < this.#text.length && !/[\s[\]{}]/.test(this.#text[end] ?? '')) end += 1;
+    if (end === at) throw this.#error('QUERY_SYNTAX', `expected the ${which} bound of the range`, at);
+    this.#at = end;
+    return { text: this.#text.slice(at, end), at };
+  }
+
+  #boundValue(
+    field: SearchField,
+    bound: { readonly text: string; readonly at: number },
+    which: 'start' | 'end',
+  ): string | number | null {
+    const raw = bound.text;
+    if (raw === '*') return null;
+    if (field === 'time') return this.#time(raw, bound.at, `the ${which} of the range`);
+    if (field === 'class_uid') {
+      if (!/^\d+$/.test(raw)) throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not a class number`, bound.at);
+      return Number(raw);
     }
-    throw this.#error(
-      'QUERY_VALUE_INVALID',
-      `"${value}" is not a time; use ISO 8601 (2024-01-31T12:00:00Z), epoch milliseconds, now or a time relative to it such as -7d`,
-      at,
-    );
+    if (field === 'src_ip' && ipKey(raw) === null) {
+      throw this.#error('QUERY_VALUE_INVALID', `"${raw}" is not an IP address`, bound.at);
+    }
+    return raw;
   }
 
-  #field(
-    raw: string,
-    rawAt: number | null,
-    defaultField: string | null,
-  ): { field: SearchField | null; negated: boolean } {
-    if (raw === '<implicit>')
-      return { field: defaultField === null ? null : this.#resolve(defaultField, null), negated: false };
-    const negated = raw.startsWith('-') || raw.startsWith('!');
-    const name = raw.replace(/^[-+!]/, '');
-    return {
-      field: this.#resolve(name, rawAt === null ? null : rawAt + (name.length === raw.length ? 0 : 1)),
-      negated,
-    };
+  // A range with nothing in it (its ends swapped, most often) would look like a store without such events.
+  #checkNotEmpty(filter: Extract<SearchFilter, { kind: 'range' }>, minText: string, maxText: string, at: number): void {
+    const { min, max } = filter;
+    if (typeof min !== 'number' || typeof max !== 'number') return;
+    const lowest = filter.minInclusive ? min : min + 1;
+    const highest = filter.maxInclusive ? max : max - 1;
+    if (lowest <= highest) return;
+    const time = filter.field === 'time';
+    const start = time ? `${minText} (${new Date(min).toISOString()})` : minText;
+    const end = time ? `${maxText} (${new Date(max).toISOString()})` : maxText;
+    const what =
+      min > max
+        ? `its start ${start} is after its end ${end}; give the ${time ? 'earlier time' : 'smaller bound'} first`
+        : `nothing lies between its start ${start} and its end ${end} once the bounds in { } are left out`;
+    throw this.#error('QUERY_VALUE_INVALID', `the range is empty: ${what}`, at);
   }
 
-  #resolve(name: string, rawAt: number | null): SearchField {
-    const lower = name.replace(/^[-+!]/, '').toLowerCase();
+  // As --from reads a time (parseTimeExpression), with its message; `now` and relative times need `nowMs`.
+  #time(value: string, at: number, what: string): number {
+    if (this.#nowMs === undefined && relativeTimeMs(value, 0) !== null) {
+      throw this.#error(
+        'QUERY_VALUE_INVALID',
+        `${what} "${value}" is relative to now, which this query is read without; give ISO 8601 with a zone such as 2026-11-25T08:00:00Z`,
+        at,
+      );
+    }
+    try {
+      return parseTimeExpression(value, this.#nowMs ?? 0, what);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'TIME_INVALID') throw error;
+      const hint = error.hint === undefined ? '' : ` ${error.hint}`;
+      throw this.#error('QUERY_VALUE_INVALID', `${error.message}${hint}`, at, error);
+    }
+  }
+
+  #resolve(name: string, at: number): SearchField {
+    const lower = name.toLowerCase();
     const known = (SEARCH_FIELDS as readonly string[]).includes(lower) ? (lower as SearchField) : FIELD_ALIASES[lower];
     if (known !== undefined) return known;
-    const at = this.#offset(rawAt ?? 0);
     const error = this.#error('QUERY_FIELD_UNKNOWN', `there is no field "${name}"`, at);
     throw new AppError('QUERY_FIELD_UNKNOWN', {
       message: `${error.message}. Valid fields: ${SEARCH_FIELDS.join(', ')} (also ${Object.keys(FIELD_ALIASES).join(', ')}).`,
@@ -420,16 +398,77 @@ class Converter {
     });
   }
 
-  #offset(preparedOffset: number): number {
-    return this.#prepared.origin[preparedOffset] ?? this.#text.length;
+  #word(): string {
+    const start = this.#at;
+    this.#at = wordEnd(this.#text, start);
+    return this.#text.slice(start, this.#at);
   }
 
-  #error(code: ErrorCode, what: string, offset: number): AppError {
-    return queryError(code, this.#text, offset, what);
+  #operatorAt(at: number): Operator | null {
+    OPERATOR.lastIndex = at;
+    return (OPERATOR.exec(this.#text)?.[1] as Operator | undefined) ?? null;
+  }
+
+  #atEndOfTerm(): boolean {
+    const char = this.#text[this.#at];
+    return char === undefined || char === ')' || /\s/.test(char);
+  }
+
+  #skipSpace(): void {
+    while (/\s/.test(this.#text[this.#at] ?? '')) this.#at += 1;
+  }
+
+  #error(code: ErrorCode, what: string, offset: number, cause?: unknown): AppError {
+    return queryError(code, this.#text, offset, what, cause);
   }
 }
 
-function queryError(code: ErrorCode, text: string, offset: number, what: string): AppError {
+// NOT is applied by the terms themselves; AND binds tighter than OR, so runs of AND are grouped first.
+function precedence(operands: readonly SearchFilter[], operators: readonly ('and' | 'or')[]): SearchFilter {
+  const groups: SearchFilter[] = [];
+  let run: SearchFilter[] = [operands[0] as SearchFilter];
+  for (const [index, operator] of operators.entries()) {
+    const next = operands[index + 1] as SearchFilter;
+    if (operator === 'and') {
+      run.push(next);
+    } else {
+      groups.push(balanced('and', run, 0, run.length));
+      run = [next];
+    }
+  }
+  groups.push(balanced('and', run, 0, run.length));
+  return balanced('or', groups, 0, groups.length);
+}
+
+// Splitting at the upper middle keeps a chain of three as ((a b) c), the shape a left-to-right reading gives.
+function balanced(kind: 'and' | 'or', items: readonly SearchFilter[], from: number, to: number): SearchFilter {
+  if (to - from === 1) return items[from] as SearchFilter;
+  const middle = from + Math.ceil((to - from) / 2);
+  return { kind, left: balanced(kind, items, from, middle), right: balanced(kind, items, middle, to) };
+}
+
+function isSign(char: string | undefined): boolean {
+  return char === '-' || char === '+' || char === '!';
+}
+
+function wordEnd(text: string, from: number): number {
+  let end = from;
+  while (end < text.length && !WORD_END.test(text[end] ?? '')) end += text[end] === '\\' ? 2 : 1;
+  return Math.min(end, text.length);
+}
+
+function unescapedIndexOf(word: string, char: string): number {
+  for (let index = 0; index < word.length; index += word[index] === '\\' ? 2 : 1) {
+    if (word[index] === char) return index;
+  }
+  return -1;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\(.)/gs, '$1');
+}
+
+function queryError(code: ErrorCode, text: string, offset: number, what: string, cause?: unknown): AppError {
   const column = offset + 1;
   const pointer = `${text}\n${' '.repeat(offset)}^`;
   const lead =
@@ -442,43 +481,6 @@ function queryError(code: ErrorCode, text: string, offset: number, what: string)
     message: `${lead} at column ${column}: ${what}`,
     hint: pointer,
     details: { column, pointer },
-  });
-}
-
-const pegErrorSchema = z.object({
-  location: z.object({ start: z.object({ offset: z.number() }) }),
-  found: z.string().nullable(),
-});
-
-function syntaxError(text: string, prepared: Prepared, error: unknown): AppError {
-  const parsed = pegErrorSchema.safeParse(error);
-  if (!parsed.success) {
-    return new AppError('QUERY_SYNTAX', { message: 'Query does not parse.', cause: error });
-  }
-  const preparedOffset = parsed.data.location.start.offset;
-  const offset =
-    preparedOffset >= prepared.text.length ? text.length : (prepared.origin[preparedOffset] ?? text.length);
-  const before = text.slice(0, offset).trimEnd();
-  let what: string;
-  if (parsed.data.found === null) {
-    const lastWord = /(\S+)$/.exec(before)?.[1] ?? '';
-    if (before.endsWith(':')) what = `expected a value after "${lastWord}"`;
-    else if (/^(AND|OR|NOT|&&|\|\|)$/.test(lastWord)) what = `expected a term after "${lastWord}"`;
-    else if ((text.match(/"/g)?.length ?? 0) % 2 === 1) what = 'a quoted value is not closed';
-    else if ((text.match(/\(/g)?.length ?? 0) > (text.match(/\)/g)?.length ?? 0)) what = 'a "(" is not closed';
-    else what = 'the query ends too early';
-  } else if (parsed.data.found === ')') {
-    what = 'this ")" has no matching "("';
-  } else if (parsed.data.found === ':') {
-    what = 'unexpected ":"; quote values that contain ":"';
-  } else {
-    what = `unexpected "${parsed.data.found}"`;
-  }
-  const result = queryError('QUERY_SYNTAX', text, offset, what);
-  return new AppError('QUERY_SYNTAX', {
-    message: result.message,
-    hint: result.hint ?? '',
-    details: result.details,
-    cause: error,
+    ...(cause === undefined ? {} : { cause }),
   });
 }
