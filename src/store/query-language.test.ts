@@ -43,6 +43,15 @@ describe('parseQuery', () => {
     });
   });
 
+  it('reads activities and dataset names in any case, as the UI shows them (Logon), since both are stored lower-case', () => {
+    expect(parseQuery('activity:Logon')).toEqual(t('activity', 'logon'));
+    expect(parseQuery('dataset:ACCESS_REQUESTS')).toEqual(t('dataset', 'access_requests'));
+    expect(parseQuery('activity:Log*')).toEqual({ kind: 'term', field: 'activity', value: 'log*', wildcard: true });
+    // Ids and source names stay as typed.
+    expect(parseQuery('ray_id:ABC')).toEqual(t('ray_id', 'ABC'));
+    expect(parseQuery('source:SIM')).toEqual(t('source', 'SIM'));
+  });
+
   it('ANDs adjacent terms and keeps bare words field-less', () => {
     expect(parseQuery('alice wiki')).toEqual({ kind: 'and', left: t(null, 'alice'), right: t(null, 'wiki') });
   });

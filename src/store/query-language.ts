@@ -243,8 +243,11 @@ class Parser {
     );
   }
 
-  #value(field: SearchField | null, value: string, wildcard: boolean, at: number): SearchFilter {
-    if (value === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
+  #value(field: SearchField | null, typed: string, wildcard: boolean, at: number): SearchFilter {
+    if (typed === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
+    // Activities and dataset names are stored in lower case only (`logon`, `access_requests`), while OCSF and
+    // the UI show `Logon`: lower-casing the typed value matches either spelling and keeps the column's index.
+    const value = field === 'activity' || field === 'dataset' ? typed.toLowerCase() : typed;
     if (wildcard && value.length > MAX_WILDCARD_LENGTH) {
       throw this.#error(
         'QUERY_VALUE_INVALID',
