@@ -141,8 +141,11 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
 
     // Alone for several collection intervals: the sources are listed, nothing is stored, nothing is asked of
     // Cloudflare, and the node neither heartbeats nor holds a lease.
-    const sources = (await get('/api/sources'))['sources'] as { name: string }[];
+    const alone = await get('/api/sources');
+    const sources = alone['sources'] as { name: string }[];
     expect(sources.map((source) => source.name)).toEqual(['Shared']);
+    // The UI says nothing collects, rather than showing the source as collecting.
+    expect(alone['collectors']).toBe(0);
     await sleep(3_000);
     expect(simulator.stats.requests).toBe(0);
     expect(await count('SELECT count(*) AS n FROM collector_nodes')).toBe(0);
@@ -170,6 +173,7 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
     expect(live).toEqual(holders);
     expect(holders[0]).toContain(`-${pid}-`);
     expect(holders[0]).not.toContain(`-${api.child.pid ?? -1}-`);
+    expect((await get('/api/sources'))['collectors']).toBe(1);
 
     // A clean stop evaluates what is left and gives the leases back.
     collector.child.kill('SIGTERM');
@@ -210,6 +214,7 @@ describe('serve --role api beside serve --role collector on PostgreSQL', () => {
     await sleep(2_500);
     expect(simulator.stats.requests).toBe(requests);
     expect(await count('SELECT count(*) AS n FROM collector_nodes')).toBe(0);
+    expect((await get('/api/sources'))['collectors']).toBe(0);
 
     api.child.kill('SIGTERM');
     expect(await api.exit, api.stderr()).toBe(0);

@@ -68,7 +68,10 @@ export const LIST_SOURCES_ROUTE = defineRoute({
     const sources = await services.app.store.listSources();
     const described = [];
     for (const stored of sources) described.push(await describeSource(services.app, stored));
-    return { sources: described };
+    // Every collector, this server's own included, heartbeats as a node: none alive means nothing collects (an
+    // API-only or --no-collect server with no collector elsewhere), which the health of each dataset cannot say.
+    const collectors = (await services.app.store.liveNodes()).length;
+    return { sources: described, collectors };
   },
 });
 
