@@ -160,6 +160,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What a failure says to a person: the server's message and its hint when it has a one-line one (a hint over
+ * several lines is written for the CLI). `fallback` speaks for anything that is not an answer of the API.
+ */
+export function errorText(failure: unknown, fallback: string): string {
+  if (!(failure instanceof ApiError)) return fallback;
+  const hint = failure.hint === undefined || failure.hint.includes('\n') ? '' : ` ${failure.hint}`;
+  return `${failure.message}${hint}`;
+}
+
 export interface EventSearch {
   readonly q: string;
   readonly from: string;

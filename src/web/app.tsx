@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiClient, ApiError, type SignedInUser } from './api-client.js';
+import { displayText } from './format.js';
 import { AlertsPage } from './pages/alerts-page.js';
 import { useOpenAlertCount } from './pages/alerts-nav-count.js';
 import { DashboardPage } from './pages/dashboard-page.js';
 import { ExplorePage } from './pages/explore-page.js';
 import { LoginPage } from './pages/login-page.js';
+import { PageErrorBoundary } from './pages/page-error-boundary.js';
 import { RulesPage } from './pages/rules-page.js';
 import { SettingsPage } from './pages/settings-page.js';
 import { SourcesPage } from './pages/sources-page.js';
@@ -103,29 +105,32 @@ export function App(): ReactNode {
             </a>
           ))}
         </nav>
-        <span className="who">
-          {session.user.name} <span className="role">{session.user.role}</span>
+        <span className="who" title={displayText(session.user.name)}>
+          <span className="who-name">{displayText(session.user.name)}</span>{' '}
+          <span className="role">{session.user.role}</span>
         </span>
         <button type="button" className="quiet" onClick={signOut}>
           Sign out
         </button>
       </header>
       <main>
-        {timeline !== null ? (
-          <TimelinePage api={api} kind={timeline.kind} value={timeline.value} />
-        ) : location.pathname === '/dashboard' ? (
-          <DashboardPage api={api} search={location.search} />
-        ) : location.pathname === '/alerts' ? (
-          <AlertsPage api={api} user={session.user} search={location.search} />
-        ) : location.pathname === '/rules' ? (
-          <RulesPage api={api} user={session.user} />
-        ) : location.pathname === '/sources' ? (
-          <SourcesPage api={api} user={session.user} />
-        ) : location.pathname === '/settings' ? (
-          <SettingsPage user={session.user} api={api} />
-        ) : (
-          <ExplorePage api={api} search={location.search} />
-        )}
+        <PageErrorBoundary url={`${location.pathname}${location.search}`}>
+          {timeline !== null ? (
+            <TimelinePage api={api} kind={timeline.kind} value={timeline.value} />
+          ) : location.pathname === '/dashboard' ? (
+            <DashboardPage api={api} search={location.search} />
+          ) : location.pathname === '/alerts' ? (
+            <AlertsPage api={api} user={session.user} search={location.search} />
+          ) : location.pathname === '/rules' ? (
+            <RulesPage api={api} user={session.user} />
+          ) : location.pathname === '/sources' ? (
+            <SourcesPage api={api} user={session.user} />
+          ) : location.pathname === '/settings' ? (
+            <SettingsPage user={session.user} api={api} />
+          ) : (
+            <ExplorePage api={api} search={location.search} />
+          )}
+        </PageErrorBoundary>
       </main>
     </div>
   );

@@ -1,3 +1,4 @@
+import { formatTime } from './format.js';
 import { cleanColumns, type ColumnId } from './result-columns.js';
 
 /**
@@ -66,22 +67,11 @@ export function presetOf(from: string, to: string): string | null {
   return TIME_PRESETS.find((preset) => preset.from === from)?.from ?? null;
 }
 
-/** A range for people: the preset's label, or both ends as written. */
+/** A range for people: the preset's label, or both ends as written (times in UTC). */
 export function describeRange(from: string, to: string): string {
   const preset = presetOf(from, to);
   if (preset !== null) return TIME_PRESETS.find((entry) => entry.from === preset)?.label ?? preset;
-  return `${formatEnd(from)} → ${formatEnd(to)}`;
-}
-
-function formatEnd(value: string): string {
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? value : formatUtc(ms);
-}
-
-/** `2026-11-25 08:00:05 UTC`: one fixed zone for everyone, so times in a shared link read the same. */
-export function formatUtc(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  return `${formatTime(from)} → ${formatTime(to)}`;
 }
 
 /** A time the API reads: ISO 8601 in UTC, to the second. */

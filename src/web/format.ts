@@ -1,4 +1,50 @@
-import { formatUtc } from './explore-state.js';
+/** What the UI shows where a value is missing, in every table, panel and list. */
+export const MISSING = '—';
+
+// Characters that change how the text around them is drawn, or are not drawn at all: C0 and C1 controls, line and
+// paragraph separators, bidi marks, embeddings, overrides and isolates, zero-width and invisible characters, and
+// lone surrogates. An event value holding one could pass for another value ("\u202e" shows what follows reversed),
+// so they are shown as escapes, the way the CLI prints them. ZWJ and ZWNJ stay: scripts and emoji need them.
+const DISGUISING =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function escapeChar(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * An event-derived or user-supplied value as the UI shows it: as it is, except that characters that would hide
+ * or disguise text are shown as `\u202e`-style escapes. Every value from an event, a user or a URL goes through it.
+ */
+export function displayText(value: string): string {
+  return value.replace(DISGUISING, escapeChar);
+}
+
+/**
+ * `value` as indented JSON for a reader, with the same escapes as displayText. JSON.stringify escapes C0 controls
+ * and lone surrogates inside strings already, so the only line breaks left are the indentation's; the escapes
+ * added are valid JSON, so the text still parses to the same value.
+ */
+export function displayJson(value: unknown): string {
+  const text = JSON.stringify(value, null, 2) ?? 'null';
+  return text.replace(DISGUISING, (char) => (char === '\n' ? char : escapeChar(char)));
+}
+
+// new Date() holds ±8.64e15 ms; a time beyond it (a far relative time in a link) has no calendar form.
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * The one way the UI writes a time: `2026-11-25 08:00:05 UTC`, in one fixed zone for everyone so that times in
+ * a shared link read the same. `zone: false` leaves out " UTC" where the zone is said once for many times (a
+ * "Time (UTC)" column). Text that is not a time is shown as it is; a time no calendar holds never throws.
+ */
+export function formatTime(time: string | number, options: { readonly zone?: boolean } = {}): string {
+  const ms = typeof time === 'number' ? time : Date.parse(time);
+  if (Number.isNaN(ms)) return typeof time === 'string' ? displayText(time) : MISSING;
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_TIME_MS) return 'out of range';
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${options.zone === false ? '' : ' UTC'}`;
+}
 
 /** `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`: how far a dataset is behind now. */
 export function formatDuration(totalSecs: number): string {
@@ -12,16 +58,10 @@ export function formatDuration(totalSecs: number): string {
   return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
 }
 
-/** An ISO time as `… UTC`, or the text unchanged when it is not a time. */
-export function formatIso(iso: string): string {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? iso : formatUtc(ms);
-}
-
 /** `3 min ago` from an ISO time, against the browser's clock. */
 export function formatAgo(iso: string, nowMs: number): string {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return iso;
+  if (Number.isNaN(ms)) return displayText(iso);
   const secs = (nowMs - ms) / 1000;
   return secs < 5 ? 'just now' : `${formatDuration(secs)} ago`;
 }
@@ -34,5 +74,5 @@ export function describeState(state: string): string {
     failed: 'Failed',
     not_collected: 'Not collected yet',
   };
-  return words[state] ?? state.replace(/_/g, ' ');
+  return words[state] ?? displayText(state.replace(/_/g, ' '));
 }

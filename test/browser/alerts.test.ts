@@ -168,6 +168,40 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     }
   });
 
+  it('assigns an alert to the signed-in user when the Assignee field is left empty, and unassigns only on request', async () => {
+    const { page, watch } = await signIn('analyst', '/alerts');
+    const row = page
+      .getByRole('table', { name: 'Alerts' })
+      .getByRole('row')
+      .filter({ hasText: `${HOSTILE_USER} was denied` });
+    await row.getByRole('link', { name: 'Brute force against a user' }).click();
+    const assignee = page.getByLabel('Alert assignee');
+    await assignee.waitFor();
+    expect(await assignee.textContent()).toBe('nobody');
+    // Nobody to unassign yet.
+    expect(await page.getByRole('button', { name: 'Unassign' }).count()).toBe(0);
+
+    // The empty field shows the signed-in user as its placeholder, and that is whom Assign gives the alert to.
+    const form = page.getByRole('form', { name: 'Assign alert' });
+    expect(await form.getByLabel('Assignee').getAttribute('placeholder')).toBe(USERS.analyst.name);
+    await form.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByText(`Alert assigned to ${USERS.analyst.name}.`).waitFor();
+    expect(await assignee.textContent()).toBe(USERS.analyst.name);
+
+    // A name typed in the field wins over the placeholder.
+    await form.getByLabel('Assignee').fill(USERS.admin.name);
+    await form.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByText(`Alert assigned to ${USERS.admin.name}.`).waitFor();
+    expect(await assignee.textContent()).toBe(USERS.admin.name);
+
+    // Unassigning is its own button, shown while someone has the alert.
+    await form.getByRole('button', { name: 'Unassign' }).click();
+    await page.getByText('Alert unassigned.').waitFor();
+    expect(await assignee.textContent()).toBe('nobody');
+    expect(await form.getByRole('button', { name: 'Unassign' }).count()).toBe(0);
+    expect(watch.pageErrors).toEqual([]);
+  });
+
   it('lets an admin set the sensitive applications of a first-seen rule, shows the tuning to an analyst, and resets it', async () => {
     const { page, watch } = await signIn('admin', '/rules');
     const card = page.getByRole('region', { name: 'Rule zt-first-sensitive-app' });

@@ -95,7 +95,9 @@ export function ensureWebBuild(): void {
         '--logLevel',
         'warn',
       ],
-      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
+      // vitest sets NODE_ENV=test, which would make Vite bundle React's development build; the tests drive the
+      // production build that `npm run build:web` ships.
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_ENV: 'production' } },
     );
     if (result.status !== 0) throw new Error(`vite build failed:\n${result.stderr}${result.stdout}`);
   } finally {

@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/core/event.js';
+import { deniedWithRay } from '../helpers/events.js';
 import { startLab, type BrowserLab, type LabUser, type PageWatch } from './browser-harness.js';
 
 // The part of a scrolling element the tests touch; the test files are compiled without the DOM library.
@@ -19,9 +20,27 @@ const HOUR = 3_600_000;
 const SCRIPT = '<script>alert("script")</script>';
 const IMG = '<img src=x onerror=alert("img")>';
 const JS_URL = 'javascript:alert("url")';
-const HOSTILE_SOURCE = '<img src=x onerror=alert("source")> Lab';
+// A right-to-left override makes what follows it read backwards; the source name hides behind one too.
+const RLO = '\u202e';
+const HOSTILE_SOURCE = `<img src=x onerror=alert("source")> ${RLO}Lab`;
 const LAB = 'Hostile Lab';
 const RAY = 'e0e0e0e0e0e0e0e0';
+// Values that would disguise themselves if the browser applied their bidi and control characters.
+const BIDI_USER = `mallory${RLO}moc.elpmaxe@`;
+const BIDI_APP = `${RLO}evil right-to-left override`;
+const BIDI_IDP = 'okta\u2066\u200f\u2069';
+const BIDI_ACTIVITY = 'logon\u0007\u001b[31m';
+const BIDI_RAY = 'b1d1b1d1b1d1b1d1';
+/** `text` as the UI must show it: every disguising character as a visible `\u…` escape, the way the CLI prints it. */
+function escaped(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u200f\u202e\u2066\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+// What no text on a page may hold: these would reorder, hide or restyle what is around them.
+const DISGUISING =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
 /** An event as a compromised or odd upstream could deliver it, stored directly: every shown field is hostile. */
 function hostileEvent(nowMs: number): NormalizedEvent {
@@ -59,6 +78,32 @@ function hostileEvent(nowMs: number): NormalizedEvent {
   };
 }
 
+/** An event whose shown fields carry bidi overrides, isolates, marks and control characters. */
+function bidiEvent(nowMs: number): NormalizedEvent {
+  return {
+    id: `${(nowMs - 2 * HOUR).toString(16).padStart(12, '0')}${'6'.repeat(20)}`,
+    time: nowMs - 2 * HOUR,
+    sourceName: LAB,
+    accountId: '0123456789abcdef0123456789abcdef',
+    dataset: 'access_requests',
+    classUid: 3002,
+    activity: BIDI_ACTIVITY,
+    outcome: 'failure',
+    user: BIDI_USER,
+    srcIp: '192.0.2.67',
+    country: 'us',
+    app: BIDI_APP,
+    appUid: null,
+    idp: BIDI_IDP,
+    rayId: BIDI_RAY,
+    ocsf: {
+      class_uid: 3002,
+      enrichments: [{ name: 'device', value: BIDI_APP, type: BIDI_IDP, provider: 'zerotrail', desc: BIDI_USER }],
+    },
+    raw: { app_domain: BIDI_APP, user_email: BIDI_USER, ray_id: BIDI_RAY },
+  };
+}
+
 /**
  * Event fields are attacker-controlled text: a user name, an application domain or an action can carry markup.
  * Whatever they hold, the UI must show them as text, run nothing and link nowhere.
@@ -81,7 +126,18 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
       env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '1' },
       users: [ADMIN],
       source: HOSTILE_SOURCE,
-      seed: (app) => app.store.append([hostileEvent(now)], { id: `${LAB}/access_requests`, value: {} }),
+      seed: async (app) => {
+        // Denied logins of the bidi user make the brute-force rule raise an alert about them.
+        const denied = Array.from({ length: 12 }, (_, n) =>
+          deniedWithRay(200 + n, now - 3 * HOUR + n * 20_000, BIDI_USER, BIDI_APP),
+        );
+        await app.store.append([hostileEvent(now), bidiEvent(now), ...denied], {
+          id: `${LAB}/access_requests`,
+          value: {},
+        });
+        const detected = await app.detector.catchUp();
+        expect(detected.created).toBeGreaterThanOrEqual(1);
+      },
     });
     ({ page, watch } = await lab.openSignedInPage(ADMIN, '/sources', {
       ready: (signed) => signed.getByRole('heading', { name: 'Data sources', exact: true }),
@@ -111,13 +167,98 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     expect(hrefs.filter((href) => navigation.includes(href ?? '')).length).toBeGreaterThanOrEqual(2);
   }
 
+  /** Nothing on the page, in its text, tooltips or menus, holds a character that would disguise what it shows. */
+  async function expectUndisguised(): Promise<void> {
+    // A string, not a function: the test code is typed for Node, the expression runs in the page.
+    const shown = await page.evaluate<string[]>(`[
+      document.body.textContent,
+      ...[...document.querySelectorAll('[title]')].map((element) => element.getAttribute('title')),
+      ...[...document.querySelectorAll('input, textarea')].map((element) => element.placeholder),
+    ]`);
+    for (const text of shown)
+      expect(DISGUISING.exec(text ?? '')?.[0], JSON.stringify(text?.slice(0, 200))).toBe(undefined);
+  }
+
   it('shows a hostile source name as text on the data sources page', async () => {
     const card = page.getByRole('article', { name: `Data source ${HOSTILE_SOURCE}` });
     await card.waitFor();
-    expect(await card.getByRole('heading', { level: 2 }).textContent()).toBe(HOSTILE_SOURCE);
+    expect(await card.getByRole('heading', { level: 2 }).textContent()).toBe(escaped(HOSTILE_SOURCE));
     await card.getByRole('button', { name: 'Delete' }).click();
-    expect(await page.getByRole('alertdialog').textContent()).toContain(`"${HOSTILE_SOURCE}"`);
+    expect(await page.getByRole('alertdialog').textContent()).toContain(`"${escaped(HOSTILE_SOURCE)}"`);
+    await expectUndisguised();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+    await expectInert();
+  });
+
+  it('shows bidi and control characters of event values as visible escapes in Explore, its panel and menus', async () => {
+    await page.goto(`${lab.serve.url}/explore?q=${encodeURIComponent(`ray_id:${BIDI_RAY}`)}`);
+    const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    const row = rows.first();
+    expect(await row.locator('td:nth-child(3)').textContent()).toBe(escaped(BIDI_USER));
+    expect(await row.locator('td:nth-child(5)').textContent()).toBe('\\u202eevil right-to-left override');
+    expect(await row.locator('td:nth-child(5)').getAttribute('title')).toBe('\\u202eevil right-to-left override');
+    await expectUndisguised();
+
+    await row.hover();
+    await row.getByRole('button', { name: 'Actions for Application' }).click();
+    const menu = page.getByRole('menu', { name: 'Application value' });
+    expect(await menu.locator('.value-menu-value').textContent()).toBe(escaped(BIDI_APP));
+    await expectUndisguised();
+    await page.keyboard.press('Escape');
+
+    await row.click();
+    const panel = page.getByRole('complementary', { name: 'Event details' });
+    const fields = panel.getByRole('region', { name: 'Normalized fields' });
+    await fields.waitFor();
+    const field = (label: string) =>
+      fields
+        .locator('div')
+        .filter({ has: page.locator('dt', { hasText: label }) })
+        .locator('dd');
+    expect(await field('User').textContent()).toBe(escaped(BIDI_USER));
+    expect(await field('Activity').textContent()).toBe(escaped(BIDI_ACTIVITY));
+    expect(await field('Application').first().textContent()).toBe(escaped(BIDI_APP));
+    expect(await field('Identity provider').textContent()).toBe(escaped(BIDI_IDP));
+    const enrichments = (await panel.getByRole('region', { name: 'Enrichments' }).textContent()) ?? '';
+    for (const value of [BIDI_APP, BIDI_IDP, BIDI_USER]) expect(enrichments).toContain(escaped(value));
+    // The raw record shows the escapes as JSON escapes, so the text still reads back as the stored record.
+    const raw = (await panel.getByTestId('raw-record').textContent()) ?? '';
+    expect(raw).toContain(escaped(BIDI_APP));
+    expect(JSON.parse(raw)).toEqual({ app_domain: BIDI_APP, user_email: BIDI_USER, ray_id: BIDI_RAY });
+    await panel.getByText('OCSF event').click();
+    await expectUndisguised();
+    await expectInert();
+  });
+
+  it('shows bidi characters as escapes on the timeline, in alerts and on the dashboard', async () => {
+    await page.goto(`${lab.serve.url}/timeline/user/${encodeURIComponent(BIDI_USER)}`);
+    const events = page.getByRole('table', { name: 'Timeline events' });
+    await events.waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Timeline of user ${escaped(BIDI_USER)}`);
+    expect(await events.textContent()).toContain(escaped(BIDI_APP));
+    expect(await page.getByRole('region', { name: 'Summary' }).textContent()).toContain(escaped(BIDI_APP));
+    await expectUndisguised();
+
+    await page.goto(`${lab.serve.url}/alerts`);
+    const alertRow = page
+      .getByRole('table', { name: 'Alerts' })
+      .getByRole('row')
+      .filter({ hasText: escaped(BIDI_USER) });
+    await alertRow.first().waitFor();
+    await expectUndisguised();
+    await alertRow.first().getByRole('link').first().click();
+    const summary = page.getByLabel('Summary');
+    await summary.waitFor();
+    expect(await summary.textContent()).toContain(escaped(BIDI_USER));
+    await expectUndisguised();
+
+    await page.goto(`${lab.serve.url}/dashboard`);
+    const users = page.getByRole('region', { name: 'Top users' });
+    await users.locator('svg').first().waitFor();
+    await expect.poll(async () => (await users.textContent()) ?? '').toContain(escaped(BIDI_USER));
+    await expectUndisguised();
     await expectInert();
   });
 
@@ -244,6 +385,8 @@ describe('hostile event values in the web UI', { timeout: 180_000 }, () => {
     }
     expect(tableText).toContain('<img src=x onerror=alert(1)>.example.com');
     expect(tableText).toContain('<script>alert(document.cookie)</script>');
+    // Control and bidi characters among the simulated values reach the table only as escapes.
+    expect(DISGUISING.exec(tableText)?.[0]).toBe(undefined);
 
     // Open the events whose raw records carry the payloads; each shows them verbatim as JSON text.
     for (const payload of payloads) {

@@ -121,6 +121,10 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
       .filter({ hasText: KEY_LABEL })
       .getByRole('button', { name: /^Revoke/ })
       .click();
+    // Like deleting a user, revoking asks first.
+    const confirm = page.getByRole('alertdialog', { name: /^Revoke ztk_/ });
+    expect(await confirm.textContent()).toContain('refused from now on');
+    await confirm.getByRole('button', { name: 'Revoke key' }).click();
     await page.getByText(/revoked; it no longer works\./).waitFor();
     await page.getByText('No API keys yet.').waitFor();
     const refused = await fetch(`${lab.serve.url}/api/events?q=&limit=5`, {
@@ -225,6 +229,73 @@ describe('Settings: users, API keys and the audit trail', { timeout: 180_000 }, 
     ).toBe('90');
     expect(watch.dialogs).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+  });
+
+  it('asks before revoking a key, and no longer offers a just-created key for copying once it is revoked', async () => {
+    const form = page.getByRole('form', { name: 'Create API key' });
+    await form.getByLabel('Label').fill('to be revoked');
+    await form.getByRole('button', { name: 'Create API key' }).click();
+    const shown = page.getByRole('textbox', { name: 'New API key' });
+    await shown.waitFor();
+    const row = page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ hasText: 'to be revoked' });
+    await row.waitFor();
+
+    await row.getByRole('button', { name: /^Revoke/ }).click();
+    const confirm = page.getByRole('alertdialog', { name: /^Revoke ztk_/ });
+    expect(await confirm.textContent()).toContain('Revoke the API key');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    // Cancelled: the key is still listed, still works, and still shown for copying.
+    expect(await row.count()).toBe(1);
+    expect(await shown.count()).toBe(1);
+    const key = await shown.inputValue();
+    const works = await fetch(`${lab.serve.url}/api/events?q=&limit=1`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(works.status).toBe(200);
+
+    await row.getByRole('button', { name: /^Revoke/ }).click();
+    await confirm.getByRole('button', { name: 'Revoke key' }).click();
+    await page.getByText(/revoked; it no longer works\./).waitFor();
+    await row.waitFor({ state: 'detached' });
+    // The box offered the key "now or never"; a revoked key is not worth copying.
+    expect(await shown.count()).toBe(0);
+    expect(await page.getByText('Copy this key now').count()).toBe(0);
+    expect(await page.content()).not.toContain(key);
+  });
+
+  it('names what is wrong with a new user beside the form, in plain words, every problem at once', async () => {
+    const form = page.getByRole('form', { name: 'Add user' });
+    const name = form.getByLabel('User name');
+    const password = form.getByLabel('Initial password');
+    await name.fill('bad name!');
+    await password.fill('short');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await form.getByText('The user name may hold only letters, digits and . _ @ + -').waitFor();
+    await form.getByText('The initial password needs at least 12 characters.').waitFor();
+    expect(await name.getAttribute('aria-invalid')).toBe('true');
+    expect(await password.getAttribute('aria-invalid')).toBe('true');
+    // Nothing in the API's own wording, and nothing at the top of the card.
+    expect(await page.getByText('The request is invalid').count()).toBe(0);
+    expect(await page.getByText('body.name').count()).toBe(0);
+
+    await name.fill('good.name@example.com');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await form.getByText('The initial password needs at least 12 characters.').waitFor();
+    expect(await form.getByText('The user name may hold only').count()).toBe(0);
+    expect(await name.getAttribute('aria-invalid')).toBe('false');
+
+    // What only the server can know is said beside the form too.
+    await name.fill(ADMIN.name);
+    await password.fill('a-long-enough-passphrase');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await form.getByRole('alert').filter({ hasText: ADMIN.name }).waitFor();
+
+    await name.fill('good.name@example.com');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.getByText('User "good.name@example.com" added as analyst.').waitFor();
+    expect(await form.getByRole('alert').count()).toBe(0);
     expect(watch.pageErrors).toEqual([]);
   });
 });

@@ -1,5 +1,13 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, datasetChecksIn, type ApiClient, type ConnectionReport, type DatasetCheck } from '../api-client.js';
+import {
+  ApiError,
+  datasetChecksIn,
+  errorText,
+  type ApiClient,
+  type ConnectionReport,
+  type DatasetCheck,
+} from '../api-client.js';
+import { displayText } from '../format.js';
 import { ConnectionTable } from './connection-table.js';
 
 export interface AddSourceFormProps {
@@ -205,7 +213,7 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
             className={outcome.kind === 'refused' ? 'error' : 'ok-text'}
             role={outcome.kind === 'refused' ? 'alert' : 'status'}
           >
-            {outcome.message}
+            {displayText(outcome.message)}
           </p>
           {outcome.report === null ? null : (
             <ConnectionTable report={outcome.report} caption="Connection test: what this token can read" />
@@ -219,10 +227,9 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
 function refusal(failure: unknown, fallback: string): Outcome {
   if (!(failure instanceof ApiError)) return { kind: 'refused', message: fallback, report: null };
   const rows = datasetChecksIn(failure.details);
-  const hint = failure.hint === undefined || failure.hint.includes('\n') ? '' : ` ${failure.hint}`;
   return {
     kind: 'refused',
-    message: `${failure.message}${hint}`,
+    message: errorText(failure, fallback),
     report: rows === null ? null : { datasets: rows },
   };
 }

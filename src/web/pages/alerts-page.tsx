@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
+import { displayText, formatTime, MISSING } from '../format.js';
 import { navigate } from '../router.js';
 import {
   ALERT_STATUSES,
@@ -89,16 +90,18 @@ export function techniqueUrl(technique: string): string | null {
   return `https://attack.mitre.org/techniques/T${match[1] ?? ''}/${match[2] === undefined ? '' : `${match[2]}/`}`;
 }
 
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
-}
-
 function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
 }
 
 function entityText(entity: Alert['entity']): string {
-  return [entity.user, entity.ip, entity.app].filter((part): part is string => part !== null).join(' · ') || '—';
+  const parts = [entity.user, entity.ip, entity.app].filter((part): part is string => part !== null);
+  return parts.length === 0 ? MISSING : parts.map(displayText).join(' · ');
+}
+
+/** Why an alert link leads nowhere: an id the server does not know, or one that cannot be an alert id at all. */
+function isUnknownAlert(failure: unknown): boolean {
+  return failure instanceof ApiError && (failure.code === 'ALERT_NOT_FOUND' || failure.code === 'HTTP_REQUEST_INVALID');
 }
 
 function InternalLink({ href, children, label }: { href: string; children: ReactNode; label?: string }): ReactNode {
@@ -211,11 +214,11 @@ function AlertList({
           >
             <option value="">Any</option>
             {filter.rule !== null && !rules.some((rule) => rule.id === filter.rule) ? (
-              <option value={filter.rule}>{filter.rule}</option>
+              <option value={filter.rule}>{displayText(filter.rule)}</option>
             ) : null}
             {rules.map((rule) => (
               <option key={rule.id} value={rule.id}>
-                {rule.title}
+                {displayText(rule.title)}
               </option>
             ))}
           </select>
@@ -227,40 +230,42 @@ function AlertList({
       ) : page.alerts.length === 0 ? (
         <p className="empty">No alerts match these filters.</p>
       ) : (
-        <table className="grid alerts-table" aria-label="Alerts">
-          <thead>
-            <tr>
-              <th>Severity</th>
-              <th>Alert</th>
-              <th>Entity</th>
-              <th className="num">Events</th>
-              <th>First event</th>
-              <th>Last event</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.alerts.map((alert) => (
-              <tr key={alert.id}>
-                <td>
-                  <span className={`badge severity-${alert.severity}`}>{alert.severity}</span>
-                </td>
-                <td>
-                  <InternalLink href={alertsUrl(filter, alert.id)}>{alert.title}</InternalLink>
-                  <div className="muted alert-summary-line">{alert.summary}</div>
-                </td>
-                <td>{entityText(alert.entity)}</td>
-                <td className="num">{alert.count}</td>
-                <td>{when(alert.firstEventTime)}</td>
-                <td>{when(alert.lastEventTime)}</td>
-                <td>
-                  {alert.status}
-                  {alert.closeReason === null ? null : ` (${CLOSE_REASON_LABELS[alert.closeReason]})`}
-                </td>
+        <div className="table-scroll">
+          <table className="grid alerts-table" aria-label="Alerts">
+            <thead>
+              <tr>
+                <th>Severity</th>
+                <th>Alert</th>
+                <th>Entity</th>
+                <th className="num">Events</th>
+                <th>First event (UTC)</th>
+                <th>Last event (UTC)</th>
+                <th>Status</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {page.alerts.map((alert) => (
+                <tr key={alert.id}>
+                  <td>
+                    <span className={`badge severity-${alert.severity}`}>{alert.severity}</span>
+                  </td>
+                  <td className="alert-cell">
+                    <InternalLink href={alertsUrl(filter, alert.id)}>{displayText(alert.title)}</InternalLink>
+                    <div className="muted alert-summary-line">{displayText(alert.summary)}</div>
+                  </td>
+                  <td className="entity-cell">{entityText(alert.entity)}</td>
+                  <td className="num">{alert.count}</td>
+                  <td>{formatTime(alert.firstEventTime, { zone: false })}</td>
+                  <td>{formatTime(alert.lastEventTime, { zone: false })}</td>
+                  <td>
+                    {alert.status}
+                    {alert.closeReason === null ? null : ` (${CLOSE_REASON_LABELS[alert.closeReason]})`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {page !== null && pages > 1 ? (
         <div className="actions">
@@ -316,7 +321,12 @@ function AlertDetailView({
           setDetail(answer);
           setError(null);
         },
-        (failure: unknown) => setError(messageOf(failure, 'The alert could not be loaded.')),
+        (failure: unknown) =>
+          setError(
+            isUnknownAlert(failure)
+              ? `No alert has the id "${id}". Open one from the list of all alerts.`
+              : messageOf(failure, 'The alert could not be loaded.'),
+          ),
       ),
     [client, id],
   );
@@ -356,11 +366,11 @@ function AlertDetailView({
     <div className="page alert-detail">
       {back}
       <div className="page-head">
-        <h1>{alert.title}</h1>
+        <h1>{displayText(alert.title)}</h1>
         <span className={`badge severity-${alert.severity}`}>{alert.severity}</span>
       </div>
       <p className="alert-summary" aria-label="Summary">
-        {alert.summary}
+        {displayText(alert.summary)}
       </p>
       <Messages error={error} notice={notice} noticeStyle="text" />
       <dl className="alert-facts">
@@ -371,12 +381,12 @@ function AlertDetailView({
         </dd>
         <dt>Rule</dt>
         <dd>
-          <InternalLink href={`/rules#${encodeURIComponent(alert.ruleId)}`}>{alert.ruleId}</InternalLink>
+          <InternalLink href={`/rules#${encodeURIComponent(alert.ruleId)}`}>{displayText(alert.ruleId)}</InternalLink>
         </dd>
         <dt>Technique</dt>
         <dd>
           {attack === null ? (
-            alert.technique
+            displayText(alert.technique)
           ) : (
             <a href={attack} target="_blank" rel="noopener noreferrer">
               {alert.technique}
@@ -384,17 +394,17 @@ function AlertDetailView({
           )}
         </dd>
         <dt>User</dt>
-        <dd>{alert.entity.user ?? '—'}</dd>
+        <dd>{alert.entity.user === null ? MISSING : displayText(alert.entity.user)}</dd>
         <dt>IP</dt>
-        <dd>{alert.entity.ip ?? '—'}</dd>
+        <dd>{alert.entity.ip === null ? MISSING : displayText(alert.entity.ip)}</dd>
         <dt>Application</dt>
-        <dd>{alert.entity.app ?? '—'}</dd>
+        <dd>{alert.entity.app === null ? MISSING : displayText(alert.entity.app)}</dd>
         <dt>Events</dt>
         <dd>
-          {alert.count}, {when(alert.firstEventTime)} to {when(alert.lastEventTime)}
+          {alert.count}, {formatTime(alert.firstEventTime, { zone: false })} to {formatTime(alert.lastEventTime)}
         </dd>
         <dt>Assignee</dt>
-        <dd>{alert.assignee ?? 'nobody'}</dd>
+        <dd aria-label="Alert assignee">{alert.assignee === null ? 'nobody' : displayText(alert.assignee)}</dd>
       </dl>
 
       {canChange ? (
@@ -448,11 +458,10 @@ function AlertDetailView({
             aria-label="Assign alert"
             onSubmit={(event: FormEvent) => {
               event.preventDefault();
-              const who = assignee.trim();
-              act(
-                () => client.assign(alert.id, who === '' ? null : who),
-                who === '' ? 'Alert unassigned.' : 'Alert assigned.',
-              );
+              // The placeholder names the signed-in user: an empty field takes the alert for them.
+              const who = assignee.trim() === '' ? user.name : assignee.trim();
+              act(() => client.assign(alert.id, who), `Alert assigned to ${who}.`);
+              setAssignee('');
             }}
           >
             <label>
@@ -467,6 +476,15 @@ function AlertDetailView({
             <button type="submit" disabled={busy}>
               Assign
             </button>
+            {alert.assignee === null ? null : (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => act(() => client.assign(alert.id, null), 'Alert unassigned.')}
+              >
+                Unassign
+              </button>
+            )}
           </form>
           <form
             aria-label="Comment on alert"
@@ -502,50 +520,54 @@ function AlertDetailView({
             <InternalLink href={evidenceExploreUrl(evidence, null)}>Show in Explore</InternalLink>
           )}
         </div>
-        <table className="grid" aria-label="Evidence events">
-          <thead>
-            <tr>
-              <th>Event time</th>
-              <th>Event</th>
-            </tr>
-          </thead>
-          <tbody>
-            {evidence.map((ref) => (
-              <tr key={ref.eventId}>
-                <td>{when(ref.eventTime)}</td>
-                <td className="mono">
-                  <InternalLink href={evidenceExploreUrl(evidence, ref.eventId)} label={`Open event ${ref.eventId}`}>
-                    {ref.eventId}
-                  </InternalLink>
-                </td>
+        <div className="table-scroll">
+          <table className="grid" aria-label="Evidence events">
+            <thead>
+              <tr>
+                <th>Event time (UTC)</th>
+                <th>Event</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {evidence.map((ref) => (
+                <tr key={ref.eventId}>
+                  <td className="time">{formatTime(ref.eventTime, { zone: false })}</td>
+                  <td className="mono">
+                    <InternalLink href={evidenceExploreUrl(evidence, ref.eventId)} label={`Open event ${ref.eventId}`}>
+                      {displayText(ref.eventId)}
+                    </InternalLink>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
 
       <section className="card">
         <h2>History</h2>
-        <table className="grid" aria-label="Alert history">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>What</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {history.map((entry, index) => (
-              <tr key={`${entry.at}-${index}`}>
-                <td>{when(entry.at)}</td>
-                <td>{entry.actor}</td>
-                <td>{entry.action}</td>
-                <td className="history-details">{describeDetails(entry.details)}</td>
+        <div className="table-scroll">
+          <table className="grid" aria-label="Alert history">
+            <thead>
+              <tr>
+                <th>When (UTC)</th>
+                <th>Who</th>
+                <th>What</th>
+                <th>Details</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {history.map((entry, index) => (
+                <tr key={`${entry.at}-${index}`}>
+                  <td className="time">{formatTime(entry.at, { zone: false })}</td>
+                  <td>{displayText(entry.actor)}</td>
+                  <td>{displayText(entry.action)}</td>
+                  <td className="history-details">{describeDetails(entry.details)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
     </div>
   );
@@ -554,6 +576,6 @@ function AlertDetailView({
 /** History details as plain "key: value" text; values that are not text are shown as JSON. */
 function describeDetails(details: Readonly<Record<string, unknown>>): string {
   return Object.entries(details)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => displayText(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`))
     .join('; ');
 }

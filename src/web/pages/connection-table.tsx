@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import type { ConnectionReport, DatasetCheck } from '../api-client.js';
-import { formatIso } from '../format.js';
+import { displayText, formatTime, MISSING } from '../format.js';
 
 export interface ConnectionTableProps {
   /** A full report, or only its rows (as a refused add returns them). */
@@ -17,41 +17,43 @@ export function ConnectionTable({ report, caption }: ConnectionTableProps): Reac
         <p className={full.requiredMissing ? 'error' : 'ok-text'}>
           {full.requiredMissing
             ? 'The token lacks a permission zerotrail needs; see the rows marked "missing".'
-            : `The token is ${full.token.status}${full.token.expiresOn === null ? '' : ` until ${formatIso(full.token.expiresOn)}`} and reaches the account.`}
+            : `The token is ${displayText(full.token.status)}${full.token.expiresOn === null ? '' : ` until ${formatTime(full.token.expiresOn)}`} and reaches the account.`}
         </p>
       )}
       {full?.warnings.map((warning) => (
         <p key={warning} className="warning">
-          Warning: {warning}
+          Warning: {displayText(warning)}
         </p>
       ))}
-      <table className="grid" aria-label={caption}>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Dataset</th>
-            <th scope="col">Status</th>
-            <th scope="col">Permission</th>
-            <th scope="col">Need</th>
-            <th scope="col">What to do</th>
-          </tr>
-        </thead>
-        <tbody>
-          {report.datasets.map((row) => (
-            <tr key={row.dataset}>
-              <td className="mono">{row.dataset}</td>
-              <td>
-                <span className={`badge ${row.ok ? 'good' : row.required ? 'bad' : 'warn'}`}>
-                  {row.ok ? 'collected' : row.required ? 'missing' : 'not collected'}
-                </span>
-              </td>
-              <td>{row.permission}</td>
-              <td>{row.required ? 'required' : 'optional'}</td>
-              <td className="wrap">{row.ok ? '—' : row.message}</td>
+      <div className="table-scroll">
+        <table className="grid" aria-label={caption}>
+          <caption>{displayText(caption)}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Dataset</th>
+              <th scope="col">Status</th>
+              <th scope="col">Permission</th>
+              <th scope="col">Need</th>
+              <th scope="col">What to do</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {report.datasets.map((row) => (
+              <tr key={row.dataset}>
+                <td className="mono">{displayText(row.dataset)}</td>
+                <td>
+                  <span className={`badge ${row.ok ? 'good' : row.required ? 'bad' : 'warn'}`}>
+                    {row.ok ? 'collected' : row.required ? 'missing' : 'not collected'}
+                  </span>
+                </td>
+                <td>{displayText(row.permission)}</td>
+                <td>{row.required ? 'required' : 'optional'}</td>
+                <td className="wrap">{row.ok ? MISSING : displayText(row.message)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

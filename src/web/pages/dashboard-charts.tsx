@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Dashboard, DashboardCount } from '../api-client.js';
+import { displayText, formatTime } from '../format.js';
 import type { DrillOutcome } from './dashboard-links.js';
 
 // SVG presentation attributes, not styles: the CSP allows no inline style sheets, and none are needed.
@@ -14,11 +15,13 @@ export function formatCount(value: number): string {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-/** A bucket start as UTC text, as precise as the bucket width needs. */
+/** A bucket start as UTC text, as precise as the bucket width needs: part of what formatTime writes. */
 export function formatBucket(startMs: number, bucketMs: number): string {
-  const iso = new Date(startMs).toISOString();
-  if (bucketMs >= DAY_MS) return iso.slice(0, 10);
-  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  const full = formatTime(startMs, { zone: false });
+  // A time no calendar holds comes back as words, which are shown whole.
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d/.test(full)) return full;
+  if (bucketMs >= DAY_MS) return full.slice(0, 10);
+  return full.slice(5, 16);
 }
 
 type Bucket = Dashboard['series'][number];
@@ -97,7 +100,7 @@ export interface TopChartProps {
 const MAX_LABEL = 28;
 
 function shortLabel(value: unknown): string {
-  const text = String(value);
+  const text = displayText(String(value));
   return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
 }
 
@@ -119,7 +122,7 @@ export function TopChart({ title, counts, show, empty, onSelect }: TopChartProps
           interval={0}
           aria-label={`${title} names`}
         />
-        <Tooltip isAnimationActive={false} />
+        <Tooltip isAnimationActive={false} labelFormatter={(label: unknown) => displayText(String(label))} />
         {outcomeBars(parts, (item, outcome) => {
           const count = payloadOf<DashboardCount>(item);
           if (count !== null) onSelect(count, show === 'denied' ? 'failure' : outcome);

@@ -5,6 +5,7 @@ import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
 import atlas from 'world-atlas/countries-110m.json';
 import type { DashboardCount } from '../api-client.js';
+import { displayText } from '../format.js';
 import { formatCount } from './dashboard-charts.js';
 
 const WIDTH = 720;
@@ -79,7 +80,7 @@ export function WorldMap({ countries, onSelect }: WorldMapProps): ReactNode {
                 if (event.key === 'Enter') onSelect(count);
               }}
             >
-              <title>{`${shape.name} (${count.key}): ${formatCount(count.total)}, ${formatCount(count.denied)} denied`}</title>
+              <title>{`${shape.name} (${displayText(count.key)}): ${formatCount(count.total)}, ${formatCount(count.denied)} denied`}</title>
             </path>
           );
         })}
@@ -92,7 +93,7 @@ export function WorldMap({ countries, onSelect }: WorldMapProps): ReactNode {
       {unplaced.length > 0 ? (
         <p className="muted">
           Not on the map (no shape at this scale):{' '}
-          {unplaced.map((count) => `${count.key} ${formatCount(count.total)}`).join(', ')}
+          {unplaced.map((count) => `${displayText(count.key)} ${formatCount(count.total)}`).join(', ')}
         </p>
       ) : null}
     </div>

@@ -1,5 +1,6 @@
 import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
-import { ApiError, type ApiClient, type Dashboard, type DashboardCount } from '../api-client.js';
+import { errorText, type ApiClient, type Dashboard, type DashboardCount } from '../api-client.js';
+import { displayText, formatTime } from '../format.js';
 import { navigate } from '../router.js';
 import { formatCount, TimeChart, TopChart } from './dashboard-charts.js';
 import {
@@ -47,7 +48,7 @@ export function DashboardPage({ api, search }: DashboardPageProps): ReactNode {
         if (!current) return;
         setState({
           status: 'error',
-          message: error instanceof ApiError ? error.message : 'The dashboard could not be loaded.',
+          message: errorText(error, 'The dashboard could not be loaded.'),
         });
       },
     );
@@ -91,7 +92,7 @@ export function DashboardPage({ api, search }: DashboardPageProps): ReactNode {
               <option value={ALL_SOURCES}>All sources</option>
               {[...new Set([...sources, ...(view.source === null ? [] : [view.source])])].map((name) => (
                 <option key={name} value={name}>
-                  {name}
+                  {displayText(name)}
                 </option>
               ))}
             </select>
@@ -183,8 +184,8 @@ function DashboardBody({ dashboard, view, drill, withOutcome }: BodyProps): Reac
   if (totals.total === 0 && dashboard.newUsers.count === 0) {
     return (
       <p className="muted dashboard-empty" role="status">
-        No authentications in this period{view.source === null ? '' : ` from ${view.source}`}. Pick a longer time range,
-        or check on the Data sources page that collection is running.
+        No authentications in this period{view.source === null ? '' : ` from ${displayText(view.source)}`}. Pick a
+        longer time range, or check on the Data sources page that collection is running.
       </p>
     );
   }
@@ -330,11 +331,9 @@ function NewValues({
             return (
               <li key={value.key}>
                 <a href={href} onClick={followLink(href)}>
-                  {value.key}
+                  {displayText(value.key)}
                 </a>{' '}
-                <span className="muted">
-                  {new Date(value.firstSeenMs).toISOString().slice(0, 16).replace('T', ' ')}
-                </span>
+                <span className="muted">{formatTime(value.firstSeenMs, { zone: false })}</span>
               </li>
             );
           })}

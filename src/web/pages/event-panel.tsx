@@ -1,8 +1,9 @@
 import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
-import { formatIso } from '../format.js';
+import { displayJson, displayText, formatTime } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
 import { Messages } from './messages.js';
+import { MissingValue } from './missing-value.js';
 import { ValueMenu, type ValueActions } from './value-menu.js';
 
 export interface EventPanelProps {
@@ -122,10 +123,10 @@ function EventBody({
             {enrichments.map((entry, index) => (
               <li key={`${entry.name}-${index}`}>
                 <p>
-                  <span className="mono">{entry.name}</span> = <strong>{entry.value}</strong>{' '}
-                  <span className="badge idle">{entry.type}</span>
+                  <span className="mono">{displayText(entry.name)}</span> = <strong>{displayText(entry.value)}</strong>{' '}
+                  <span className="badge idle">{displayText(entry.type)}</span>
                 </p>
-                {entry.desc === '' ? null : <p className="muted">{entry.desc}</p>}
+                {entry.desc === '' ? null : <p className="muted">{displayText(entry.desc)}</p>}
                 <pre className="json small">{entry.data}</pre>
               </li>
             ))}
@@ -135,12 +136,12 @@ function EventBody({
       <section aria-label="Raw Cloudflare record">
         <h3>Raw Cloudflare record</h3>
         <pre className="json" data-testid="raw-record">
-          {JSON.stringify(event.raw, null, 2)}
+          {displayJson(event.raw)}
         </pre>
       </section>
       <details>
         <summary>OCSF event</summary>
-        <pre className="json">{JSON.stringify(event.ocsf, null, 2)}</pre>
+        <pre className="json">{displayJson(event.ocsf)}</pre>
       </details>
     </div>
   );
@@ -175,11 +176,11 @@ function hasValue(event: EventRecord, key: keyof EventRecord): boolean {
   return typeof value === 'number' || (typeof value === 'string' && value !== '');
 }
 
-function fieldText(event: EventRecord, key: keyof EventRecord): string {
+function fieldText(event: EventRecord, key: keyof EventRecord): ReactNode {
   const value = event[key];
-  if (value === null || value === undefined || value === '') return '—';
-  if (key === 'time' && typeof value === 'string') return formatIso(value);
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
+  if (value === null || value === undefined || value === '') return <MissingValue />;
+  if (key === 'time' && typeof value === 'string') return formatTime(value);
+  return displayText(typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value));
 }
 
 interface EnrichmentView {
@@ -205,7 +206,7 @@ function enrichmentsOf(ocsf: Readonly<Record<string, unknown>>): readonly Enrich
         value: text(entry['value']),
         type: text(entry['type']),
         desc: text(entry['desc']),
-        data: JSON.stringify(entry['data'] ?? {}, null, 2),
+        data: displayJson(entry['data'] ?? {}),
       },
     ];
   });

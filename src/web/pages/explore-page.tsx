@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, exportUrl, type ApiClient, type EventRecord } from '../api-client.js';
+import { ApiError, errorText, exportUrl, type ApiClient, type EventRecord } from '../api-client.js';
 import { describeRange, exploreSearch, readExploreState, type ExploreState } from '../explore-state.js';
+import { displayText } from '../format.js';
 import { addFilter } from '../query-edit.js';
 import { cleanColumns, DEFAULT_COLUMNS, type ColumnId } from '../result-columns.js';
 import { navigate } from '../router.js';
@@ -124,7 +125,7 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
       (failure: unknown) => {
         if (!current) return;
         const error = failure instanceof ApiError ? failure : null;
-        setResults({ status: 'error', error, message: error?.message ?? 'The search failed.' });
+        setResults({ status: 'error', error, message: errorText(failure, 'The search failed.') });
       },
     );
     return () => {
@@ -164,7 +165,7 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
           settle((previous) => ({
             ...previous,
             loadingMore: false,
-            moreError: failure instanceof ApiError ? failure.message : 'The next page could not be loaded.',
+            moreError: errorText(failure, 'The next page could not be loaded.'),
           })),
       );
     },
@@ -246,7 +247,7 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
         {results.status === 'loading' ? <p className="muted status-line">Searching…</p> : null}
         {results.status === 'error' && serverProblem === null ? (
           <p className="error status-line" role="alert">
-            {results.message}
+            {displayText(results.message)}
           </p>
         ) : null}
         {results.status === 'ok' && results.events.length === 0 ? (
@@ -305,7 +306,7 @@ export function ExplorePage({ api, search }: ExplorePageProps): ReactNode {
               footer={
                 results.moreError !== null ? (
                   <span className="error" role="alert">
-                    {results.moreError}{' '}
+                    {displayText(results.moreError)}{' '}
                     <button type="button" onClick={() => loadMore(true)}>
                       Try again
                     </button>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type PointerEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type Histogram } from '../api-client.js';
-import { formatUtc, isoSeconds } from '../explore-state.js';
+import { isoSeconds } from '../explore-state.js';
+import { formatTime } from '../format.js';
 
 export interface HistogramChartProps {
   readonly api: ApiClient;
@@ -45,11 +46,10 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
       },
       (failure: unknown) => {
         if (!current) return;
-        // A query the server refuses is explained under the query bar already.
-        const queryProblem = failure instanceof ApiError && failure.code.startsWith('QUERY_');
+        // The search sends the same query and range, so the page explains a refused one once, beside the results.
         setCounts({
           status: 'error',
-          message: queryProblem
+          message: isSearchProblem(failure)
             ? null
             : failure instanceof ApiError
               ? failure.message
@@ -147,7 +147,7 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
         viewBox={`0 0 ${WIDTH} ${HEIGHT + AXIS}`}
         preserveAspectRatio="none"
         role="img"
-        aria-label={`Matching events per ${describeWidth(histogram.bucketMs)}, ${formatUtc(firstMs)} to ${formatUtc(endMs)}`}
+        aria-label={`Matching events per ${describeWidth(histogram.bucketMs)}, ${formatTime(firstMs)} to ${formatTime(endMs)}`}
         onPointerDown={onDown}
         onPointerMove={onMove}
         onPointerUp={onUp}
@@ -163,7 +163,7 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
               y={HEIGHT - (bar.count / max) * HEIGHT}
               height={(bar.count / max) * HEIGHT}
             >
-              <title>{`${formatUtc(bar.startMs)}: ${bar.count.toLocaleString('en-US')} events`}</title>
+              <title>{`${formatTime(bar.startMs)}: ${bar.count.toLocaleString('en-US')} events`}</title>
             </rect>
           ),
         )}
@@ -174,10 +174,18 @@ export function HistogramChart({ api, q, from, to, run, onZoom }: HistogramChart
       </svg>
       <div className="histogram-axis muted" aria-hidden="true">
         {ticks.map((tick) => (
-          <span key={tick}>{formatUtc(tick).replace(' UTC', '')}</span>
+          <span key={tick}>{formatTime(tick, { zone: false })}</span>
         ))}
       </div>
     </figure>
+  );
+}
+
+/** A refusal of the query or the time range, which the search of the same input reports too. */
+export function isSearchProblem(failure: unknown): boolean {
+  return (
+    failure instanceof ApiError &&
+    (failure.code.startsWith('QUERY_') || failure.code.startsWith('TIME_') || failure.code === 'HTTP_REQUEST_INVALID')
   );
 }
 

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { displayText } from '../format.js';
 
 export interface MessagesProps {
   /** What went wrong; read out at once (an alert). Nothing is shown for null. */
@@ -11,18 +12,21 @@ export interface MessagesProps {
   readonly errorId?: string;
 }
 
-/** The error and notice lines of a page, card or form, with the roles screen readers announce them by. */
+/**
+ * The error and notice lines of a page, card or form, with the roles screen readers announce them by. Both often
+ * quote what a user typed or an event held, so they are shown through displayText.
+ */
 export function Messages({ error = null, notice = null, noticeStyle = 'box', errorId }: MessagesProps): ReactNode {
   return (
     <>
       {error === null ? null : (
         <p className="error" role="alert" id={errorId}>
-          {error}
+          {displayText(error)}
         </p>
       )}
       {notice === null ? null : (
         <p className={noticeStyle === 'box' ? 'notice' : 'ok-text'} role="status">
-          {notice}
+          {displayText(notice)}
         </p>
       )}
     </>

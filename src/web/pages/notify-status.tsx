@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { ApiError, type ApiClient } from '../api-client.js';
-import { formatAgo, formatIso } from '../format.js';
+import { displayText, formatAgo, formatTime } from '../format.js';
 import { Messages } from './messages.js';
 import { fetchNotifyStatus, type NotifyTarget } from './notify-client.js';
 
@@ -23,7 +23,7 @@ function stateOf(target: NotifyTarget): { readonly label: string; readonly badge
 
 function Ago({ iso, now }: { iso: string | null; now: number }): ReactNode {
   if (iso === null) return 'never';
-  return <time title={formatIso(iso)}>{formatAgo(iso, now)}</time>;
+  return <time title={formatTime(iso)}>{formatAgo(iso, now)}</time>;
 }
 
 /** What needs the reader's eye: targets that stopped or keep failing, in words. */
@@ -80,7 +80,7 @@ export function NotifyStatus({ api }: { api: ApiClient }): ReactNode {
       <Messages error={error} />
       {warnings.map((line) => (
         <p key={line} className="warning">
-          {line}
+          {displayText(line)}
         </p>
       ))}
       {targets === null ? (
@@ -93,76 +93,79 @@ export function NotifyStatus({ api }: { api: ApiClient }): ReactNode {
           under notify.targets in the configuration file (docs/notifications.md).
         </p>
       ) : (
-        <table className="grid" aria-label="Notification targets">
-          <thead>
-            <tr>
-              <th>Target</th>
-              <th>State</th>
-              <th className="num">Queued</th>
-              <th className="num">Delivered</th>
-              <th className="num">Refused</th>
-              <th className="num">Retries</th>
-              <th>Last success</th>
-              <th>Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {targets.map((target) => {
-              const state = stateOf(target);
-              return (
-                <tr key={target.target} aria-label={`Target ${target.target}`}>
-                  <td>
-                    {target.target} <span className="muted">{target.type}</span>
-                    {target.configured ? null : <div className="muted">no longer configured</div>}
-                    {target.minSeverity === null ? null : <div className="muted">{target.minSeverity} and above</div>}
-                  </td>
-                  <td>
-                    <span className={state.badge} aria-label={`State of ${target.target}`}>
-                      {state.label}
-                    </span>
-                    {target.state === 'offline' ? (
-                      <div className="muted">no running zerotrail delivers for it</div>
-                    ) : null}
-                    {target.state === 'retrying' && target.attempt > 0 ? (
-                      <div className="muted">
-                        try {target.attempt}
-                        {target.nextAttemptAt === null ? null : <>, next at {formatIso(target.nextAttemptAt)}</>}
-                      </div>
-                    ) : null}
-                  </td>
-                  <td className="num" aria-label={`Queued for ${target.target}`}>
-                    {target.queued}
-                    {target.oldestQueuedAt === null ? null : (
-                      <div className="muted">
-                        oldest <Ago iso={target.oldestQueuedAt} now={now} />
-                      </div>
-                    )}
-                  </td>
-                  <td className="num">{target.delivered}</td>
-                  <td className="num">{target.refused}</td>
-                  <td className="num">{target.retries}</td>
-                  <td>
-                    <Ago iso={target.lastSuccessAt} now={now} />
-                  </td>
-                  <td className="notify-error">
-                    {target.lastError === null ? (
-                      'none'
-                    ) : (
-                      <>
-                        <span className="mono">{target.lastError.code}</span>: {target.lastError.message}
-                        {target.lastError.at === null ? null : (
-                          <div className="muted">
-                            <Ago iso={target.lastError.at} now={now} />
-                          </div>
-                        )}
-                      </>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <table className="grid" aria-label="Notification targets">
+            <thead>
+              <tr>
+                <th>Target</th>
+                <th>State</th>
+                <th className="num">Queued</th>
+                <th className="num">Delivered</th>
+                <th className="num">Refused</th>
+                <th className="num">Retries</th>
+                <th>Last success</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {targets.map((target) => {
+                const state = stateOf(target);
+                return (
+                  <tr key={target.target} aria-label={`Target ${target.target}`}>
+                    <td>
+                      {displayText(target.target)} <span className="muted">{displayText(target.type)}</span>
+                      {target.configured ? null : <div className="muted">no longer configured</div>}
+                      {target.minSeverity === null ? null : <div className="muted">{target.minSeverity} and above</div>}
+                    </td>
+                    <td>
+                      <span className={state.badge} aria-label={`State of ${target.target}`}>
+                        {state.label}
+                      </span>
+                      {target.state === 'offline' ? (
+                        <div className="muted">no running zerotrail delivers for it</div>
+                      ) : null}
+                      {target.state === 'retrying' && target.attempt > 0 ? (
+                        <div className="muted">
+                          try {target.attempt}
+                          {target.nextAttemptAt === null ? null : <>, next at {formatTime(target.nextAttemptAt)}</>}
+                        </div>
+                      ) : null}
+                    </td>
+                    <td className="num" aria-label={`Queued for ${target.target}`}>
+                      {target.queued}
+                      {target.oldestQueuedAt === null ? null : (
+                        <div className="muted">
+                          oldest <Ago iso={target.oldestQueuedAt} now={now} />
+                        </div>
+                      )}
+                    </td>
+                    <td className="num">{target.delivered}</td>
+                    <td className="num">{target.refused}</td>
+                    <td className="num">{target.retries}</td>
+                    <td>
+                      <Ago iso={target.lastSuccessAt} now={now} />
+                    </td>
+                    <td className="notify-error">
+                      {target.lastError === null ? (
+                        'none'
+                      ) : (
+                        <>
+                          <span className="mono">{displayText(target.lastError.code)}</span>:{' '}
+                          {displayText(target.lastError.message)}
+                          {target.lastError.at === null ? null : (
+                            <div className="muted">
+                              <Ago iso={target.lastError.at} now={now} />
+                            </div>
+                          )}
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { displayText } from '../format.js';
 
 export interface QueryErrorProps {
   readonly query: string;
@@ -12,7 +13,7 @@ export function QueryError({ query, message, column }: QueryErrorProps): ReactNo
   const at = column !== null && column >= 1 && column <= query.length + 1 ? column - 1 : null;
   return (
     <div className="query-error" role="alert">
-      <p className="error">{message}</p>
+      <p className="error">{displayText(message)}</p>
       {at === null ? null : (
         <p className="mono pointer" aria-label={`Error at column ${at + 1}`}>
           <span>{query.slice(0, at)}</span>

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { ApiClient, FieldInfo } from '../api-client.js';
+import { displayText } from '../format.js';
 import { applyCompletion, completionContext, queryValue, type CompletionContext } from '../query-edit.js';
 
 export interface QueryInputProps {
@@ -182,7 +183,7 @@ export function QueryInput({ api, value, onChange, range, error }: QueryInputPro
       />
       {error === null ? null : (
         <span id={`${listId}-error`} className="sr-only">
-          {error.message}
+          {displayText(error.message)}
         </span>
       )}
       <ul id={listId} role="listbox" aria-label="Suggestions" className="suggestions" hidden={!shown}>
@@ -198,8 +199,8 @@ export function QueryInput({ api, value, onChange, range, error }: QueryInputPro
                 onMouseDown={(event) => event.preventDefault()}
                 onClick={() => accept(suggestion)}
               >
-                <span className="mono">{suggestion.label}</span>
-                <span className="muted">{suggestion.detail}</span>
+                <span className="mono">{displayText(suggestion.label)}</span>
+                <span className="muted">{displayText(suggestion.detail)}</span>
               </li>
             ))
           : null}

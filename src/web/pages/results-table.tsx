@@ -1,7 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { EventRecord } from '../api-client.js';
-import { formatIso } from '../format.js';
+import { displayText, formatTime } from '../format.js';
 import { COLUMN_LABELS, type ColumnId } from '../result-columns.js';
+import { MissingValue } from './missing-value.js';
 import { ValueMenu, type ValueActions } from './value-menu.js';
 
 export interface ResultsTableProps {
@@ -32,6 +33,23 @@ const COLUMN_CLASSES: Partial<Record<ColumnId, string>> = {
   class_uid: 'col-class',
 };
 const MONO: ReadonlySet<ColumnId> = new Set(['time', 'src_ip', 'ray_id', 'id', 'account_id', 'app_uid']);
+// Columns whose values have a known length get that width; the others (user, application, …) share the rest,
+// at least FLEXIBLE_MIN_PX each. In a narrow window the table then scrolls sideways in its own box rather than
+// squeezing a user or an application to a couple of letters.
+const FIXED_WIDTHS: Partial<Record<ColumnId, number>> = {
+  time: 165,
+  outcome: 104,
+  src_ip: 150,
+  dataset: 130,
+  country: 72,
+  class_uid: 90,
+};
+const FLEXIBLE_MIN_PX = 160;
+
+/** The narrowest the table may get with `columns` before it scrolls sideways. */
+function tableMinWidth(columns: readonly ColumnId[]): number {
+  return columns.reduce((sum, column) => sum + (FIXED_WIDTHS[column] ?? FLEXIBLE_MIN_PX), 0);
+}
 
 /**
  * The matching events, with only the rows in view in the document: a search can match millions, and the page
@@ -98,11 +116,21 @@ export function ResultsTable({
         setView({ top: element.scrollTop, height: element.clientHeight });
       }}
     >
-      <table className="grid results-table" aria-label="Matching events" aria-rowcount={events.length + 1}>
+      <table
+        className="grid results-table"
+        aria-label="Matching events"
+        aria-rowcount={events.length + 1}
+        style={{ minWidth: tableMinWidth(columns) }}
+      >
         <thead>
           <tr>
             {columns.map((column) => (
-              <th key={column} scope="col" className={COLUMN_CLASSES[column]}>
+              <th
+                key={column}
+                scope="col"
+                className={COLUMN_CLASSES[column]}
+                style={FIXED_WIDTHS[column] === undefined ? undefined : { width: FIXED_WIDTHS[column] }}
+              >
                 {COLUMN_LABELS[column]}
               </th>
             ))}
@@ -156,21 +184,28 @@ function Cell({
 }): ReactNode {
   const raw = event[column];
   const value = raw === null || raw === '' ? null : String(raw);
+  if (value === null) {
+    return (
+      <td className={COLUMN_CLASSES[column]}>
+        <div className="cell">
+          <span className="cell-text">
+            <MissingValue />
+          </span>
+        </div>
+      </td>
+    );
+  }
   const shown =
-    value === null
-      ? '—'
-      : column === 'time'
-        ? formatIso(value).replace(' UTC', '')
-        : column === 'country'
-          ? value.toUpperCase()
-          : value;
+    column === 'time'
+      ? formatTime(value, { zone: false })
+      : displayText(column === 'country' ? value.toUpperCase() : value);
   const className = [COLUMN_CLASSES[column], MONO.has(column) ? 'mono' : null].filter(Boolean).join(' ') || undefined;
   return (
-    <td className={className} title={value ?? undefined}>
+    <td className={className} title={displayText(value)}>
       {/* The text shrinks with an ellipsis, so the menu button stays in view however long the value. */}
       <div className="cell">
-        <span className={column === 'outcome' ? `badge ${outcomeClass(shown)}` : 'cell-text'}>{shown}</span>
-        {value === null || column === 'time' ? null : (
+        <span className={column === 'outcome' ? `badge ${outcomeClass(value)}` : 'cell-text'}>{shown}</span>
+        {column === 'time' ? null : (
           <ValueMenu
             field={column}
             label={COLUMN_LABELS[column]}

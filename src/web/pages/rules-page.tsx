@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
-import { formatIso } from '../format.js';
+import { displayText, formatTime } from '../format.js';
 import { AlertsClient, type AllowList, type Rule, type RuleOverride } from './alerts-client.js';
 import { techniqueUrl } from './alerts-page.js';
 import { Messages } from './messages.js';
@@ -60,8 +60,8 @@ function sameValue(left: unknown, right: unknown): boolean {
 
 function valueText(value: unknown): string {
   if (value === undefined) return 'not set';
-  if (isTextList(value)) return value.length === 0 ? 'none' : value.join(', ');
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  if (isTextList(value)) return value.length === 0 ? 'none' : displayText(value.join(', '));
+  return displayText(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 function listText(values: readonly string[]): string {
@@ -149,7 +149,7 @@ function RuleCard({
   return (
     <section className="card rule-card" id={rule.id} aria-label={`Rule ${rule.id}`}>
       <div className="page-head">
-        <h2>{rule.title}</h2>
+        <h2>{displayText(rule.title)}</h2>
         <span className="badges">
           <span className={`badge severity-${rule.severity}`}>{rule.severity}</span>
           <span className="badge">{ORIGIN_LABELS[rule.origin]}</span>
@@ -159,16 +159,16 @@ function RuleCard({
         </span>
       </div>
       <p className="muted">
-        <span className="mono">{rule.id}</span> · {rule.type} ·{' '}
+        <span className="mono">{displayText(rule.id)}</span> · {displayText(rule.type)} ·{' '}
         {attack === null ? (
-          rule.technique
+          displayText(rule.technique)
         ) : (
           <a href={attack} target="_blank" rel="noopener noreferrer">
             {rule.technique}
           </a>
         )}
       </p>
-      <p>{rule.description}</p>
+      <p>{displayText(rule.description)}</p>
       {rule.origin === 'custom' ? (
         <p className="muted">Added through the API; it runs on every node from the next evaluated batch on.</p>
       ) : null}
@@ -220,18 +220,18 @@ function TuningInEffect({ rule }: { rule: Rule }): ReactNode {
   return (
     <>
       {isTextList(groupBy) && groupBy.length > 0 ? (
-        <p className="muted">One alert per {groupBy.join(' and ')}.</p>
+        <p className="muted">One alert per {displayText(groupBy.join(' and '))}.</p>
       ) : null}
       {overrides.length === 0 && allowed.length === 0 ? null : (
         <div className="rule-in-effect">
           <p className="muted">
-            Tuned{rule.updatedBy === null ? '' : ` by ${rule.updatedBy}`}
-            {rule.updatedAt === null ? '' : `, ${formatIso(rule.updatedAt)}`}:
+            Tuned{rule.updatedBy === null ? '' : ` by ${displayText(rule.updatedBy)}`}
+            {rule.updatedAt === null ? '' : `, ${formatTime(rule.updatedAt)}`}:
           </p>
           <dl aria-label={`Tuning in effect for ${rule.id}`}>
             {overrides.map(([name, value]) => (
               <div key={name}>
-                <dt>{name}</dt>
+                <dt>{displayText(name)}</dt>
                 <dd>
                   {valueText(value)} <span className="muted">(rule file: {valueText(rule.params[name])})</span>
                 </dd>
@@ -240,7 +240,7 @@ function TuningInEffect({ rule }: { rule: Rule }): ReactNode {
             {allowed.map((kind) => (
               <div key={kind.key}>
                 <dt>Allowed {kind.label.toLowerCase()}</dt>
-                <dd>{rule.allow[kind.key].join(', ')}</dd>
+                <dd>{displayText(rule.allow[kind.key].join(', '))}</dd>
               </div>
             ))}
           </dl>
@@ -350,7 +350,7 @@ function TuningForm({
           <label key={kind.key}>
             {kind.label}
             {rule.fileAllow[kind.key].length === 0 ? null : (
-              <span className="muted"> (the rule file adds {rule.fileAllow[kind.key].join(', ')})</span>
+              <span className="muted"> (the rule file adds {displayText(rule.fileAllow[kind.key].join(', '))})</span>
             )}
             <textarea
               rows={2}

@@ -8,6 +8,7 @@ import {
   type CreatedApiKey,
   type ManagedUser,
 } from './settings-client.js';
+import { displayText, formatTime } from '../format.js';
 import { Messages } from './messages.js';
 
 export interface SettingsPageProps {
@@ -32,8 +33,67 @@ function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
 }
 
+/** A time in a column whose heading names the zone; `never` for one that has not happened. */
 function when(iso: string | null): string {
-  return iso === null ? 'never' : new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
+  return iso === null ? 'never' : formatTime(iso, { zone: false });
+}
+
+// The rules the server applies to a new user, checked here first so that every problem is named at once, beside
+// its field and in words; the server checks them again.
+const USER_NAME = /^[\p{L}\p{N}._@+-]+$/u;
+const MAX_USER_NAME = 100;
+const MIN_PASSWORD = 12;
+
+/** What is wrong with the new user's fields, by field; `form` for what belongs to no one field. */
+interface NewUserProblems {
+  readonly name: string | null;
+  readonly password: string | null;
+  readonly form: string | null;
+}
+
+const NO_PROBLEMS: NewUserProblems = { name: null, password: null, form: null };
+
+function newUserProblems(name: string, password: string): NewUserProblems {
+  return {
+    name:
+      name === ''
+        ? 'Enter a user name.'
+        : name.length > MAX_USER_NAME
+          ? `The user name may have at most ${MAX_USER_NAME} characters.`
+          : USER_NAME.test(name)
+            ? null
+            : 'The user name may hold only letters, digits and . _ @ + -',
+    password: password.length < MIN_PASSWORD ? `The initial password needs at least ${MIN_PASSWORD} characters.` : null,
+    form: null,
+  };
+}
+
+/**
+ * A refused new user in the form's words. The server's field problems ("body.name: …") go beside their field
+ * instead of the API's "The request is invalid: body.name: …" at the top of the card.
+ */
+function refusedUserProblems(failure: unknown): NewUserProblems {
+  if (!(failure instanceof ApiError)) return { ...NO_PROBLEMS, form: 'The user could not be added.' };
+  if (failure.code === 'AUTH_PASSWORD_WEAK') return { ...NO_PROBLEMS, password: failure.message };
+  const problems = failure.details['problems'];
+  if (failure.code !== 'HTTP_REQUEST_INVALID' || !Array.isArray(problems)) {
+    return { ...NO_PROBLEMS, form: failure.message };
+  }
+  const about = (field: string): string | null => {
+    const found = problems.map(String).find((problem) => problem.startsWith(`body.${field}: `));
+    return found === undefined ? null : `${found.slice(`body.${field}: `.length)}.`;
+  };
+  const name = about('name');
+  const password = about('password');
+  return {
+    name: name === null ? null : `User name: ${name}`,
+    password: password === null ? null : `Initial password: ${password}`,
+    form: name === null && password === null ? failure.message : null,
+  };
+}
+
+function hasProblems(problems: NewUserProblems): boolean {
+  return problems.name !== null || problems.password !== null || problems.form !== null;
 }
 
 /** Admins manage users and their roles, API keys and retention, and read zerotrail's own audit trail here. */
@@ -95,6 +155,7 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  const [problems, setProblems] = useState<NewUserProblems>(NO_PROBLEMS);
 
   const run = (work: Promise<void>, done: string): void => {
     setBusy(true);
@@ -114,13 +175,24 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
   const add = (event: FormEvent): void => {
     event.preventDefault();
     const added = name.trim();
-    run(
-      client.addUser({ name: added, role, password }).then(() => {
-        setName('');
-        setPassword('');
-      }),
-      `User "${added}" added as ${role}.`,
-    );
+    const found = newUserProblems(added, password);
+    setProblems(found);
+    if (hasProblems(found)) return;
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    client
+      .addUser({ name: added, role, password })
+      .then(
+        () => {
+          setName('');
+          setPassword('');
+          setNotice(`User "${added}" added as ${role}.`);
+          onChanged();
+        },
+        (failure: unknown) => setProblems(refusedUserProblems(failure)),
+      )
+      .finally(() => setBusy(false));
   };
 
   return (
@@ -133,89 +205,98 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
       {users === null ? (
         <p className="muted">Loading users…</p>
       ) : (
-        <table className="grid" aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Added</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((entry) => (
-              <tr key={entry.name}>
-                <td>
-                  {entry.name}
-                  {entry.name === me ? <span className="muted"> (you)</span> : null}
-                </td>
-                <td>
-                  <select
-                    aria-label={`Role of ${entry.name}`}
-                    value={entry.role}
-                    disabled={busy}
-                    onChange={(event) => {
-                      const next = event.target.value as Role;
-                      run(client.setRole(entry.name, next), `${entry.name} is now ${next}.`);
-                    }}
-                  >
-                    {ROLES.map((option) => (
-                      <option key={option} value={option}>
-                        {option}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td>{when(entry.createdAt)}</td>
-                <td>
-                  {confirming === entry.name ? (
-                    <div className="confirm" role="alertdialog" aria-label={`Delete ${entry.name}?`}>
-                      <p>
-                        <strong>Delete the user &quot;{entry.name}&quot;?</strong> Their sessions end and their API keys
-                        stop working at once. The audit trail keeps what they did.
-                      </p>
-                      <div className="actions">
-                        <button
-                          type="button"
-                          className="danger"
-                          disabled={busy}
-                          onClick={() => {
-                            setConfirming(null);
-                            run(client.removeUser(entry.name), `User "${entry.name}" deleted.`);
-                          }}
-                        >
-                          Delete user
-                        </button>
-                        <button type="button" className="quiet" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </div>
-                    </div>
-                  ) : (
-                    <button
-                      type="button"
-                      className="danger"
-                      disabled={busy}
-                      aria-label={`Delete ${entry.name}`}
-                      onClick={() => setConfirming(entry.name)}
-                    >
-                      Delete
-                    </button>
-                  )}
-                </td>
+        <div className="table-scroll">
+          <table className="grid" aria-label="Users">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+                <th scope="col">Added (UTC)</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {users.map((entry) => (
+                <tr key={entry.name}>
+                  <td>
+                    {displayText(entry.name)}
+                    {entry.name === me ? <span className="muted"> (you)</span> : null}
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${entry.name}`}
+                      value={entry.role}
+                      disabled={busy}
+                      onChange={(event) => {
+                        const next = event.target.value as Role;
+                        run(client.setRole(entry.name, next), `${entry.name} is now ${next}.`);
+                      }}
+                    >
+                      {ROLES.map((option) => (
+                        <option key={option} value={option}>
+                          {option}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td className="time">{when(entry.createdAt)}</td>
+                  <td>
+                    {confirming === entry.name ? (
+                      <div className="confirm" role="alertdialog" aria-label={`Delete ${entry.name}?`}>
+                        <p>
+                          <strong>Delete the user &quot;{displayText(entry.name)}&quot;?</strong> Their sessions end and
+                          their API keys stop working at once. The audit trail keeps what they did.
+                        </p>
+                        <div className="actions">
+                          <button
+                            type="button"
+                            className="danger"
+                            disabled={busy}
+                            onClick={() => {
+                              setConfirming(null);
+                              run(client.removeUser(entry.name), `User "${entry.name}" deleted.`);
+                            }}
+                          >
+                            Delete user
+                          </button>
+                          <button type="button" className="quiet" onClick={() => setConfirming(null)}>
+                            Cancel
+                          </button>
+                        </div>
+                      </div>
+                    ) : (
+                      <button
+                        type="button"
+                        className="danger"
+                        disabled={busy}
+                        aria-label={`Delete ${entry.name}`}
+                        onClick={() => setConfirming(entry.name)}
+                      >
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
-      <form onSubmit={add} aria-label="Add user">
+      <form onSubmit={add} aria-label="Add user" noValidate>
         <h3>Add user</h3>
         <label>
           User name
-          <input value={name} onChange={(event) => setName(event.target.value)} autoComplete="off" required />
+          <input
+            value={name}
+            onChange={(event) => setName(event.target.value)}
+            autoComplete="off"
+            aria-invalid={problems.name !== null}
+            aria-describedby={problems.name === null ? undefined : 'new-user-name-problem'}
+          />
         </label>
+        <FieldProblem id="new-user-name-problem" problem={problems.name} />
         <label>
           Role
           <select value={role} onChange={(event) => setRole(event.target.value as Role)}>
@@ -233,9 +314,12 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
             value={password}
             onChange={(event) => setPassword(event.target.value)}
             autoComplete="new-password"
-            required
+            aria-invalid={problems.password !== null}
+            aria-describedby={problems.password === null ? undefined : 'new-user-password-problem'}
           />
         </label>
+        <FieldProblem id="new-user-password-problem" problem={problems.password} />
+        <Messages error={problems.form} />
         <div className="actions">
           <button type="submit" className="primary" disabled={busy}>
             Add user
@@ -243,6 +327,15 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
         </div>
       </form>
     </section>
+  );
+}
+
+/** A field's problem, right under it; the field points at it with aria-describedby. */
+function FieldProblem({ id, problem }: { readonly id: string; readonly problem: string | null }): ReactNode {
+  return problem === null ? null : (
+    <p className="error field-problem" role="alert" id={id}>
+      {displayText(problem)}
+    </p>
   );
 }
 
@@ -263,6 +356,7 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<number | null>(null);
 
   useEffect(() => {
     client.listApiKeys().then(
@@ -298,6 +392,8 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
       .then(
         () => {
           setNotice(`API key ${key.prefix}… revoked; it no longer works.`);
+          // A revoked key is worth nothing; copying it from the box would only mislead.
+          setCreated((shown) => (shown?.apiKey.id === key.id ? null : shown));
           onChanged();
         },
         (failure: unknown) => setError(messageOf(failure, 'The API key could not be revoked.')),
@@ -323,8 +419,8 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
         <div className="warning" role="status" aria-label="New API key">
           <p>
             <strong>Copy this key now: it will not be shown again.</strong> zerotrail keeps only a hash of it. Key for{' '}
-            {created.apiKey.user} ({created.apiKey.role})
-            {created.apiKey.label === '' ? '' : `, "${created.apiKey.label}"`}:
+            {displayText(created.apiKey.user)} ({created.apiKey.role})
+            {created.apiKey.label === '' ? '' : `, "${displayText(created.apiKey.label)}"`}:
           </p>
           <input
             className="mono"
@@ -349,44 +445,72 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
       ) : keys.length === 0 ? (
         <p className="muted">No API keys yet.</p>
       ) : (
-        <table className="grid" aria-label="API keys">
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Label</th>
-              <th scope="col">User</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.map((key) => (
-              <tr key={key.id}>
-                <td className="mono">{key.prefix}…</td>
-                <td>{key.label === '' ? <span className="muted">no label</span> : key.label}</td>
-                <td>
-                  {key.user ?? 'unknown'} {key.role === null ? null : <span className="role">{key.role}</span>}
-                </td>
-                <td>{when(key.createdAt)}</td>
-                <td>{when(key.lastUsedAt)}</td>
-                <td>
-                  <button
-                    type="button"
-                    className="danger"
-                    disabled={busy}
-                    aria-label={`Revoke ${key.prefix}`}
-                    onClick={() => revoke(key)}
-                  >
-                    Revoke
-                  </button>
-                </td>
+        <div className="table-scroll">
+          <table className="grid" aria-label="API keys">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Label</th>
+                <th scope="col">User</th>
+                <th scope="col">Created (UTC)</th>
+                <th scope="col">Last used (UTC)</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {keys.map((key) => (
+                <tr key={key.id}>
+                  <td className="mono">{displayText(key.prefix)}…</td>
+                  <td>{key.label === '' ? <span className="muted">no label</span> : displayText(key.label)}</td>
+                  <td>
+                    {key.user === null ? 'unknown' : displayText(key.user)}{' '}
+                    {key.role === null ? null : <span className="role">{key.role}</span>}
+                  </td>
+                  <td className="time">{when(key.createdAt)}</td>
+                  <td className="time">{when(key.lastUsedAt)}</td>
+                  <td>
+                    {confirming === key.id ? (
+                      <div className="confirm" role="alertdialog" aria-label={`Revoke ${key.prefix}?`}>
+                        <p>
+                          <strong>Revoke the API key {displayText(key.prefix)}…?</strong> Every script that sends it is
+                          refused from now on. A revoked key cannot be restored; create a new one if it is needed again.
+                        </p>
+                        <div className="actions">
+                          <button
+                            type="button"
+                            className="danger"
+                            disabled={busy}
+                            onClick={() => {
+                              setConfirming(null);
+                              revoke(key);
+                            }}
+                          >
+                            Revoke key
+                          </button>
+                          <button type="button" className="quiet" onClick={() => setConfirming(null)}>
+                            Cancel
+                          </button>
+                        </div>
+                      </div>
+                    ) : (
+                      <button
+                        type="button"
+                        className="danger"
+                        disabled={busy}
+                        aria-label={`Revoke ${key.prefix}`}
+                        onClick={() => setConfirming(key.id)}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <form onSubmit={create} aria-label="Create API key">
         <h3>Create API key</h3>
@@ -395,7 +519,7 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
           <select value={owner} onChange={(event) => setOwner(event.target.value)}>
             {(users ?? []).map((entry) => (
               <option key={entry.name} value={entry.name}>
-                {entry.name} ({entry.role})
+                {displayText(entry.name)} ({entry.role})
               </option>
             ))}
           </select>
@@ -539,34 +663,36 @@ function AuditSection({ client, changes }: AuditSectionProps): ReactNode {
       ) : page.entries.length === 0 ? (
         <p className="muted">Nothing recorded yet.</p>
       ) : (
-        <table className="grid" aria-label="Audit trail">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">From</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.entries.map((entry) => (
-              <tr key={entry.id}>
-                <td>{when(entry.at)}</td>
-                <td>{entry.actor ?? <span className="muted">unknown</span>}</td>
-                <td>{entry.action}</td>
-                <td>{entry.target ?? ''}</td>
-                <td>{entry.outcome}</td>
-                <td className="mono">{entry.ip ?? ''}</td>
-                <td className="mono wrap">
-                  {Object.keys(entry.details).length === 0 ? '' : JSON.stringify(entry.details)}
-                </td>
+        <div className="table-scroll">
+          <table className="grid" aria-label="Audit trail">
+            <thead>
+              <tr>
+                <th scope="col">When (UTC)</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">From</th>
+                <th scope="col">Details</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {page.entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td className="time">{when(entry.at)}</td>
+                  <td>{entry.actor === null ? <span className="muted">unknown</span> : displayText(entry.actor)}</td>
+                  <td>{displayText(entry.action)}</td>
+                  <td>{entry.target === null ? '' : displayText(entry.target)}</td>
+                  <td>{displayText(entry.outcome)}</td>
+                  <td className="mono">{entry.ip === null ? '' : displayText(entry.ip)}</td>
+                  <td className="mono wrap">
+                    {Object.keys(entry.details).length === 0 ? '' : displayText(JSON.stringify(entry.details))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <div className="actions">
         <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>

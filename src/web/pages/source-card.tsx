@@ -8,7 +8,7 @@ import {
   type DatasetCheck,
   type DatasetHealth,
 } from '../api-client.js';
-import { describeState, formatAgo, formatDuration, formatIso } from '../format.js';
+import { describeState, displayText, formatAgo, formatDuration, formatTime, MISSING } from '../format.js';
 import { ConnectionTable } from './connection-table.js';
 import { Messages } from './messages.js';
 
@@ -93,16 +93,19 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
     <article className="card source" aria-label={`Data source ${source.name}`}>
       <header className="source-head">
         <div>
-          <h2>{source.name}</h2>
+          <h2>{displayText(source.name)}</h2>
           <p className="muted meta">
             <span>Cloudflare Zero Trust</span>
             <span>
-              account <span className="mono">{source.accountId}</span>
+              account <span className="mono">{displayText(source.accountId)}</span>
             </span>
             <span>
-              token <span className="mono">{source.tokenLast4 === null ? 'stored' : `••••${source.tokenLast4}`}</span>
+              token{' '}
+              <span className="mono">
+                {source.tokenLast4 === null ? 'stored' : `••••${displayText(source.tokenLast4)}`}
+              </span>
             </span>
-            <span>added {formatIso(source.createdAt)}</span>
+            <span>added {formatTime(source.createdAt)}</span>
           </p>
         </div>
         <div className="badges">
@@ -151,8 +154,8 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
       {source.paused ? (
         <p className="paused-note" role="status">
           Collection is paused
-          {source.pausedBy === null ? '' : ` by ${source.pausedBy}`}
-          {source.pausedAt === null ? '' : ` since ${formatIso(source.pausedAt)}`}. Stored events stay searchable; the
+          {source.pausedBy === null ? '' : ` by ${displayText(source.pausedBy)}`}
+          {source.pausedAt === null ? '' : ` since ${formatTime(source.pausedAt)}`}. Stored events stay searchable; the
           lag grows until it is resumed.
         </p>
       ) : null}
@@ -161,9 +164,9 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
       {panel === 'confirm-delete' ? (
         <div className="confirm" role="alertdialog" aria-label={`Delete ${source.name}?`}>
           <p>
-            <strong>Delete the data source &quot;{source.name}&quot;?</strong> zerotrail stops collecting from this
-            account and forgets its token and collection state. Events already stored stay searchable in Explore until
-            retention removes them.
+            <strong>Delete the data source &quot;{displayText(source.name)}&quot;?</strong> zerotrail stops collecting
+            from this account and forgets its token and collection state. Events already stored stay searchable in
+            Explore until retention removes them.
           </p>
           <Messages error={removeError} />
           <div className="actions">
@@ -195,58 +198,64 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
       ) : null}
       {test.state === 'failed' ? <Messages error={test.message} /> : null}
 
-      <table className="grid health" aria-label={`Dataset health of ${source.name}`}>
-        <thead>
-          <tr>
-            <th scope="col">Dataset</th>
-            <th scope="col">State</th>
-            <th scope="col">Last success</th>
-            <th scope="col">Lag</th>
-            <th scope="col" className="rate">
-              Events, last hour
-            </th>
-            <th scope="col" className="rate">
-              Per hour, 24 h avg
-            </th>
-            <th scope="col" className="num">
-              Events, 24 h
-            </th>
-            <th scope="col">Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {source.datasets.map((row) => (
-            <tr key={row.dataset}>
-              <td>
-                <span className="mono">{row.dataset}</span>
-                {row.kind === 'inventory' ? <span className="muted"> · inventory</span> : null}
-                {row.required ? null : <span className="muted"> · optional</span>}
-              </td>
-              <td>
-                {isPermissionGap(row) ? (
-                  <span className="badge warn">Not permitted</span>
-                ) : source.paused ? (
-                  <span className="badge paused">Paused</span>
-                ) : (
-                  <span className={`badge ${stateClass(row.state)}`}>{describeState(row.state)}</span>
-                )}
-              </td>
-              <td title={row.lastSuccessAt === null ? undefined : formatIso(row.lastSuccessAt)}>
-                {row.lastSuccessAt === null ? '—' : formatAgo(row.lastSuccessAt, nowMs)}
-              </td>
-              <td>{row.lagSecs === null ? '—' : formatDuration(row.lagSecs)}</td>
-              <td className="rate">{row.kind === 'inventory' ? '—' : row.eventsLastHour.toLocaleString('en-US')}</td>
-              <td className="rate">{row.kind === 'inventory' ? '—' : perHour(row.eventsLast24h)}</td>
-              <td className="num">{row.kind === 'inventory' ? '—' : row.eventsLast24h.toLocaleString('en-US')}</td>
-              <td className="wrap">
-                {row.lastError === null
-                  ? '—'
-                  : `${row.lastErrorCode === null ? '' : `${row.lastErrorCode}: `}${row.lastError}`}
-              </td>
+      <div className="table-scroll">
+        <table className="grid health" aria-label={`Dataset health of ${source.name}`}>
+          <thead>
+            <tr>
+              <th scope="col">Dataset</th>
+              <th scope="col">State</th>
+              <th scope="col">Last success</th>
+              <th scope="col">Lag</th>
+              <th scope="col" className="rate">
+                Events, last hour
+              </th>
+              <th scope="col" className="rate">
+                Per hour, 24 h avg
+              </th>
+              <th scope="col" className="num">
+                Events, 24 h
+              </th>
+              <th scope="col">Last error</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {source.datasets.map((row) => (
+              <tr key={row.dataset}>
+                <td>
+                  <span className="mono">{displayText(row.dataset)}</span>
+                  {row.kind === 'inventory' ? <span className="muted"> · inventory</span> : null}
+                  {row.required ? null : <span className="muted"> · optional</span>}
+                </td>
+                <td>
+                  {isPermissionGap(row) ? (
+                    <span className="badge warn">Not permitted</span>
+                  ) : source.paused ? (
+                    <span className="badge paused">Paused</span>
+                  ) : (
+                    <span className={`badge ${stateClass(row.state)}`}>{describeState(row.state)}</span>
+                  )}
+                </td>
+                <td title={row.lastSuccessAt === null ? undefined : formatTime(row.lastSuccessAt)}>
+                  {row.lastSuccessAt === null ? MISSING : formatAgo(row.lastSuccessAt, nowMs)}
+                </td>
+                <td>{row.lagSecs === null ? MISSING : formatDuration(row.lagSecs)}</td>
+                <td className="rate">
+                  {row.kind === 'inventory' ? MISSING : row.eventsLastHour.toLocaleString('en-US')}
+                </td>
+                <td className="rate">{row.kind === 'inventory' ? MISSING : perHour(row.eventsLast24h)}</td>
+                <td className="num">
+                  {row.kind === 'inventory' ? MISSING : row.eventsLast24h.toLocaleString('en-US')}
+                </td>
+                <td className="wrap">
+                  {row.lastError === null
+                    ? MISSING
+                    : displayText(`${row.lastErrorCode === null ? '' : `${row.lastErrorCode}: `}${row.lastError}`)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </article>
   );
 }
@@ -310,8 +319,8 @@ function EditSourceForm({ api, source, onClose, onSaved }: EditSourceFormProps):
   return (
     <form className="edit-source" aria-label={`Edit ${source.name}`} onSubmit={save} noValidate>
       <p className="muted">
-        The name stays &quot;{source.name}&quot;: stored events carry it. A new token or Account ID is tested before it
-        is saved.
+        The name stays &quot;{displayText(source.name)}&quot;: stored events carry it. A new token or Account ID is
+        tested before it is saved.
       </p>
       <label>
         New API token
@@ -321,7 +330,9 @@ function EditSourceForm({ api, source, onClose, onSaved }: EditSourceFormProps):
           autoComplete="off"
           spellCheck={false}
           value={apiToken}
-          placeholder={source.tokenLast4 === null ? 'keep the stored token' : `keep ••••${source.tokenLast4}`}
+          placeholder={
+            source.tokenLast4 === null ? 'keep the stored token' : `keep ••••${displayText(source.tokenLast4)}`
+          }
           onChange={(event) => setApiToken(event.target.value)}
         />
         <span className="help">The stored token is never shown. Leave this empty to keep it.</span>

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { z } from 'zod';
-import { ApiError, eventSchema, type ApiClient } from '../api-client.js';
-import { formatIso } from '../format.js';
+import { errorText, eventSchema, type ApiClient } from '../api-client.js';
+import { displayText, formatTime, MISSING } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
 import { Messages } from './messages.js';
+import { MissingValue } from './missing-value.js';
 
 export interface TimelinePageProps {
   readonly api: ApiClient;
@@ -94,7 +95,7 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
         if (current) setState({ status: 'ok', timeline, events: timeline.events, more: timeline.nextPage });
       },
       (failure: unknown) => {
-        if (current) setState({ status: 'error', message: messageOf(failure, 'The timeline could not be loaded.') });
+        if (current) setState({ status: 'error', message: errorText(failure, 'The timeline could not be loaded.') });
       },
     );
     return () => {
@@ -113,22 +114,22 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
       },
       (failure: unknown) => {
         setLoadingMore(false);
-        setMoreError(messageOf(failure, 'More events could not be loaded.'));
+        setMoreError(errorText(failure, 'More events could not be loaded.'));
       },
     );
   }, [api, kind, value, state]);
 
   return (
-    <div className="timeline-page">
+    <div className="page timeline-page">
       <header>
         <h1>
-          Timeline of {KIND_LABELS[kind]} <span className="mono">{value}</span>
+          Timeline of {KIND_LABELS[kind]} <span className="mono">{displayText(value)}</span>
         </h1>
       </header>
       {state.status === 'loading' ? <p className="muted status-line">Loading the timeline…</p> : null}
       {state.status === 'error' ? (
         <p className="error status-line" role="alert">
-          {state.message}
+          {displayText(state.message)}
         </p>
       ) : null}
       {state.status === 'ok' ? (
@@ -141,40 +142,42 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
             {state.events.length === 0 ? (
               <p className="muted">No events are stored for this {KIND_LABELS[kind]}.</p>
             ) : (
-              <table className="grid" aria-label="Timeline events">
-                <thead>
-                  <tr>
-                    <th scope="col">Time (UTC)</th>
-                    <th scope="col">Outcome</th>
-                    <th scope="col">Activity</th>
-                    <th scope="col">User</th>
-                    <th scope="col">Source IP</th>
-                    <th scope="col">Country</th>
-                    <th scope="col">Application</th>
-                    <th scope="col">Dataset</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {state.events.map((event) => (
-                    <tr key={event.id}>
-                      <td className="mono">{formatIso(event.time).replace(' UTC', '')}</td>
-                      <td>{event.outcome}</td>
-                      <td>{event.activity}</td>
-                      <td>
-                        <Pivot kind="user" value={event.user} />
-                      </td>
-                      <td className="mono">
-                        <Pivot kind="ip" value={event.src_ip} />
-                      </td>
-                      <td>{event.country?.toUpperCase() ?? '—'}</td>
-                      <td>
-                        <Pivot kind="app" value={event.app_uid ?? event.app} label={event.app} />
-                      </td>
-                      <td>{event.dataset}</td>
+              <div className="table-scroll">
+                <table className="grid timeline-events" aria-label="Timeline events">
+                  <thead>
+                    <tr>
+                      <th scope="col">Time (UTC)</th>
+                      <th scope="col">Outcome</th>
+                      <th scope="col">Activity</th>
+                      <th scope="col">User</th>
+                      <th scope="col">Source IP</th>
+                      <th scope="col">Country</th>
+                      <th scope="col">Application</th>
+                      <th scope="col">Dataset</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {state.events.map((event) => (
+                      <tr key={event.id}>
+                        <td className="mono time">{formatTime(event.time, { zone: false })}</td>
+                        <td>{displayText(event.outcome)}</td>
+                        <td>{displayText(event.activity)}</td>
+                        <td>
+                          <Pivot kind="user" value={event.user} />
+                        </td>
+                        <td className="mono">
+                          <Pivot kind="ip" value={event.src_ip} />
+                        </td>
+                        <td>{event.country === null ? <MissingValue /> : displayText(event.country.toUpperCase())}</td>
+                        <td>
+                          <Pivot kind="app" value={event.app_uid ?? event.app} label={event.app} />
+                        </td>
+                        <td>{displayText(event.dataset)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
             <Messages error={moreError} />
             {state.more === null ? null : (
@@ -196,19 +199,19 @@ type TimelineSummary = NonNullable<Timeline['summary']>;
 function Summary({ summary }: { readonly summary: TimelineSummary }): ReactNode {
   const list = (items: TimelineSummary['countries'], upper = false): string =>
     items.length === 0
-      ? '—'
-      : items.map((item) => `${upper ? item.value.toUpperCase() : item.value} (${item.count})`).join(', ');
+      ? MISSING
+      : items.map((item) => `${displayText(upper ? item.value.toUpperCase() : item.value)} (${item.count})`).join(', ');
   return (
     <section aria-label="Summary">
       <h2>Summary</h2>
       <dl className="fields">
         <div>
           <dt>First seen</dt>
-          <dd>{summary.firstSeen === null ? '—' : formatIso(summary.firstSeen)}</dd>
+          <dd>{summary.firstSeen === null ? MISSING : formatTime(summary.firstSeen)}</dd>
         </div>
         <div>
           <dt>Last seen</dt>
-          <dd>{summary.lastSeen === null ? '—' : formatIso(summary.lastSeen)}</dd>
+          <dd>{summary.lastSeen === null ? MISSING : formatTime(summary.lastSeen)}</dd>
         </div>
         <div>
           <dt>Events</dt>
@@ -249,7 +252,7 @@ function Changes({ changes }: { readonly changes: readonly TimelineEvent[] }): R
         <ul>
           {changes.map((change) => (
             <li key={change.id}>
-              <span className="mono">{formatIso(change.time)}</span> {messageText(change)}
+              <span className="mono">{formatTime(change.time)}</span> {displayText(messageText(change))}
             </li>
           ))}
         </ul>
@@ -262,8 +265,8 @@ function DeviceNote({ device }: { readonly device: Timeline['device'] }): ReactN
   if (device === null) return <p className="muted">No device in the inventory has this name or id.</p>;
   return (
     <p className="muted">
-      Device <span className="mono">{device.name}</span>. Access events do not name devices, so the events below are
-      those of its user{device.user === null ? ', who is not known' : ' '}
+      Device <span className="mono">{displayText(device.name)}</span>. Access events do not name devices, so the events
+      below are those of its user{device.user === null ? ', who is not known' : ' '}
       {device.user === null ? null : <Pivot kind="user" value={device.user} />}.
     </p>
   );
@@ -279,7 +282,7 @@ function Pivot({
   readonly value: string | null;
   readonly label?: string | null;
 }): ReactNode {
-  if (value === null || value === '') return '—';
+  if (value === null || value === '') return <MissingValue />;
   const href = timelinePath(kind, value);
   return (
     <a
@@ -290,7 +293,7 @@ function Pivot({
         navigate(href);
       }}
     >
-      {label ?? value}
+      {displayText(label ?? value)}
     </a>
   );
 }
@@ -298,8 +301,4 @@ function Pivot({
 function messageText(change: TimelineEvent): string {
   const message = change.ocsf['message'];
   return typeof message === 'string' ? message : `${change.activity} in ${change.dataset}`;
-}
-
-function messageOf(failure: unknown, fallback: string): string {
-  return failure instanceof ApiError ? failure.message : fallback;
 }

@@ -9,6 +9,7 @@ import {
 } from 'react';
 import { createPortal } from 'react-dom';
 import { exploreSearch } from '../explore-state.js';
+import { displayText } from '../format.js';
 import { fieldClause } from '../query-edit.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
 
@@ -156,7 +157,7 @@ export function ValueMenu({ field, label, value, actions, timelineValue }: Value
               onKeyDown={onMenuKey}
               onClick={(click) => click.stopPropagation()}
             >
-              <p className="value-menu-value mono">{value}</p>
+              <p className="value-menu-value mono">{displayText(value)}</p>
               <button type="button" role="menuitem" onClick={run(() => actions.filter(field, value, false))}>
                 Filter for this value
               </button>
