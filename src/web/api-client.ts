@@ -247,7 +247,16 @@ export class ApiClient {
   }
 
   async listSources(): Promise<readonly DataSource[]> {
-    return (await this.request('GET', '/api/sources', z.object({ sources: z.array(sourceSchema) }))).sources;
+    return (await this.sourcesOverview()).sources;
+  }
+
+  /** The sources, and how many collectors are alive: none means nothing collects them (an API-only server). */
+  async sourcesOverview(): Promise<{ readonly sources: readonly DataSource[]; readonly collectors: number }> {
+    return this.request(
+      'GET',
+      '/api/sources',
+      z.object({ sources: z.array(sourceSchema), collectors: z.number().int().min(0) }),
+    );
   }
 
   async addSource(input: {

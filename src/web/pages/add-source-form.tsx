@@ -12,6 +12,8 @@ import { ConnectionTable } from './connection-table.js';
 
 export interface AddSourceFormProps {
   readonly api: ApiClient;
+  /** Whether any collector is alive to collect the source once added. */
+  readonly collecting: boolean;
   readonly onAdded: (name: string) => void;
   readonly onCancel: () => void;
 }
@@ -31,7 +33,7 @@ const ACCOUNT_ID = /^[0-9a-fA-F]{32}$/;
  * Add data source → API → Cloudflare Zero Trust: the three fields of Cloudflare's recipe. The server tests the
  * connection before it stores anything, and the token is sent once and never read back.
  */
-export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): ReactNode {
+export function AddSourceForm({ api, collecting, onAdded, onCancel }: AddSourceFormProps): ReactNode {
   const [step, setStep] = useState<Step>('method');
   const [apiToken, setApiToken] = useState('');
   const [accountId, setAccountId] = useState('');
@@ -87,7 +89,11 @@ export function AddSourceForm({ api, onAdded, onCancel }: AddSourceFormProps): R
         setApiToken('');
         setOutcome({
           kind: 'added',
-          message: `Added "${added.source?.name ?? name.trim()}". Collection starts now; the first events arrive within a minute.`,
+          message: `Added "${added.source?.name ?? name.trim()}". ${
+            collecting
+              ? 'Collection starts now; the first events arrive within a minute.'
+              : 'No collector is running, so nothing is collected until one starts.'
+          }`,
           report: added.connection,
         });
         onAdded(added.source?.name ?? name.trim());

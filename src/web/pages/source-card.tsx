@@ -16,6 +16,8 @@ export interface SourceCardProps {
   readonly api: ApiClient;
   readonly source: DataSource;
   readonly canManage: boolean;
+  /** Whether any collector is alive; without one, a healthy source is not being collected either. */
+  readonly collecting: boolean;
   readonly nowMs: number;
   readonly onRemoved: (name: string) => void;
   /** The source changed (paused, resumed, edited): the page reloads the list. */
@@ -31,7 +33,15 @@ function messageOf(failure: unknown, fallback: string): string {
 }
 
 /** One data source: its account, the token's last characters, each dataset's health, and its actions. */
-export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged }: SourceCardProps): ReactNode {
+export function SourceCard({
+  api,
+  source,
+  canManage,
+  collecting,
+  nowMs,
+  onRemoved,
+  onChanged,
+}: SourceCardProps): ReactNode {
   const [test, setTest] = useState<
     | { readonly state: 'idle' }
     | { readonly state: 'running' }
@@ -112,8 +122,12 @@ export function SourceCard({ api, source, canManage, nowMs, onRemoved, onChanged
           {source.paused ? (
             <span className="badge paused">Paused</span>
           ) : (
-            <span className={`badge ${failing > 0 ? 'bad' : 'good'}`}>
-              {failing > 0 ? `${failing} dataset${failing === 1 ? '' : 's'} failing` : 'Collecting'}
+            <span className={`badge ${failing > 0 ? 'bad' : collecting ? 'good' : 'warn'}`}>
+              {failing > 0
+                ? `${failing} dataset${failing === 1 ? '' : 's'} failing`
+                : collecting
+                  ? 'Collecting'
+                  : 'Not collecting: no collector runs'}
             </span>
           )}
           {notPermitted === 0 ? null : (

@@ -15,6 +15,7 @@ const REFRESH_MS = 5_000;
 /** Data sources and the health of each dataset; admins add, test, pause, edit and delete them here. */
 export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
   const [sources, setSources] = useState<readonly DataSource[] | null>(null);
+  const [collectors, setCollectors] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -22,9 +23,10 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
   const canManage = user.role === 'admin';
 
   const load = useCallback(() => {
-    api.listSources().then(
-      (list) => {
-        setSources(list);
+    api.sourcesOverview().then(
+      (overview) => {
+        setSources(overview.sources);
+        setCollectors(overview.collectors);
         setError(null);
         setNowMs(Date.now());
       },
@@ -50,9 +52,20 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
         ) : null}
       </div>
       <Messages notice={notice} />
+      {collectors === 0 && sources !== null && sources.length > 0 ? (
+        <div className="card" role="status">
+          <h2>Nothing is collecting</h2>
+          <p>
+            No collector is running: this server serves stored data only (it was started with --no-collect or --role
+            api) and no collector node is alive. Start one with <code>zerotrail collect</code> or{' '}
+            <code>zerotrail serve</code> without --no-collect.
+          </p>
+        </div>
+      ) : null}
       {adding ? (
         <AddSourceForm
           api={api}
+          collecting={collectors !== 0}
           onAdded={(name) => {
             setNotice(`Data source "${name}" added.`);
             load();
@@ -78,6 +91,7 @@ export function SourcesPage({ api, user }: SourcesPageProps): ReactNode {
           api={api}
           source={source}
           canManage={canManage}
+          collecting={collectors !== 0}
           nowMs={nowMs}
           onRemoved={(name) => {
             setNotice(`Data source "${name}" deleted. Its stored events stay searchable in Explore until retention.`);
