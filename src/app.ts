@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { rateShareProblem } from './config/rate-share.js';
 import type { AppConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
-import { ConfigError, AppError, StoreError } from './core/errors.js';
+import { ConfigError, AppError, StoreError, isAppError } from './core/errors.js';
 import type { NormalizedEvent } from './core/event.js';
 import type { Logger } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
@@ -79,6 +80,9 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   const builtinRules = loadBuiltinRules();
   const rules = [...builtinRules, ...loadUserRules(config.dataDir, builtinRules).map((rule) => rule.definition)];
   const threaded = options.detection === 'thread';
+  // Read before the store opens, so an unreadable key leaves no new database behind.
+  const keyPath = join(config.dataDir, KEY_FILE);
+  const key = suppliedKey(options.secretKey, options.secretKeyFile) ?? readKeyFile(keyPath);
   const databasePath = join(config.dataDir, DATABASE_FILE);
   const postgres =
     config.databaseUrl === undefined
@@ -93,11 +97,28 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
     postgres ?? (await SqliteStore.open({ path: databasePath, logger: options.logger, keepAppended: !threaded }));
   try {
     await store.migrate();
-    const secrets = new SecretBox(loadOrCreateKey(config.dataDir, options.secretKey, options.secretKeyFile));
-    // While a store migrate is copying in, the installation's own check value is on its way: setting another
-    // one here would stay and lock out every node started with the installation's key.
-    const migrating = postgres !== undefined && (await unfinishedImportsOf(postgres)).length > 0;
-    await checkSecretKey(store, secrets, config.databaseUrl !== undefined, !migrating);
+    const shared = config.databaseUrl !== undefined;
+    let secrets: SecretBox;
+    let keyMade = false;
+    if (key === undefined) {
+      await refuseMissingKey(store, keyPath);
+      // Made when the first token is encrypted: a command that stores no secret (a refused one, a search, a
+      // listing) leaves no key behind.
+      secrets = new SecretBox(() => {
+        // Another process may have made it since this one started.
+        const existing = readKeyFile(keyPath);
+        if (existing !== undefined) return existing;
+        const created = createKeyFile(keyPath);
+        keyMade = created.made;
+        return created.key;
+      });
+    } else {
+      secrets = new SecretBox(key);
+      // While a store migrate is copying in, the installation's own check value is on its way: setting another
+      // one here would stay and lock out every node started with the installation's key.
+      const migrating = postgres !== undefined && (await unfinishedImportsOf(postgres)).length > 0;
+      await checkSecretKey(store, secrets, shared, !migrating);
+    }
     options.logger.debug({ dataDir: config.dataDir }, 'Installation opened');
     const metrics = new Metrics();
     const detector: DetectionRunner = threaded
@@ -123,6 +144,12 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
       close: async () => {
         // Events stored since the last pass are evaluated before the store closes, so none waits for a restart.
         await detector.close();
+        // The check value joins a key made during this run, so the next node given another key is told apart by it.
+        if (keyMade) {
+          await checkSecretKey(store, secrets, shared, true).catch((error: unknown) => {
+            options.logger.warn({ err: error }, 'Secret key check value not stored; the next start stores it');
+          });
+        }
         await store.close();
       },
     };
@@ -133,52 +160,145 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
 }
 
 function prepareDataDir(dataDir: string): void {
+  const unusable = (problem: string, cause: unknown): ConfigError =>
+    new ConfigError('CONFIG_DATA_DIR_UNUSABLE', {
+      message: `The data directory ${dataDir} cannot be used: ${problem}.`,
+      hint: 'Choose another one with --data-dir or ZEROTRAIL_DATA_DIR, or give this user read and write access to it.',
+      cause,
+    });
+  // Each missing level is made here rather than by mkdirSync's recursive mode, which on Node.js 20 spins at full
+  // CPU forever on a path it cannot create, such as /proc/x, and ignores SIGTERM while it does.
+  const levels: string[] = [];
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // A file in the way is left to mkdir, whose EEXIST (or stat's ENOTDIR above it) names the problem.
+    let level = dataDir;
+    while (statSync(level, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      levels.unshift(level);
+      const parent = dirname(level);
+      if (parent === level) break;
+      level = parent;
+    }
+    for (const level of levels) makeDirectory(level);
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new ConfigError('CONFIG_DATA_DIR_UNUSABLE', {
-      message: `The data directory ${dataDir} cannot be used: ${fileSystemProblem(error)}.`,
-      hint: 'Choose another one with --data-dir or ZEROTRAIL_DATA_DIR, or give this user read and write access to it.',
+    const { code, syscall, path } = error as NodeJS.ErrnoException;
+    // A virtual file system such as /proc answers "no such file" for a directory made in a parent that exists.
+    if (code === 'ENOENT' && syscall === 'mkdir' && path !== undefined) {
+      throw unusable(`no directory can be made in ${dirname(path)}`, error);
+    }
+    throw unusable(fileSystemProblem(error), error);
+  }
+}
+
+function makeDirectory(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (error) {
+    // Another process made it a moment ago: as good as made here.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(path).isDirectory()) return;
+    throw error;
+  }
+}
+
+/** ZEROTRAIL_SECRET_KEY, or the file ZEROTRAIL_SECRET_KEY_FILE names; undefined when neither is set. */
+function suppliedKey(suppliedText: string | undefined, keyFile: string | undefined): Buffer | undefined {
+  if (suppliedText !== undefined && suppliedText !== '') return SecretBox.parseKey(suppliedText);
+  if (keyFile === undefined || keyFile === '') return undefined;
+  const key = readKeyFile(
+    keyFile,
+    'Point ZEROTRAIL_SECRET_KEY_FILE at the key file every node of this installation shares.',
+  );
+  if (key === undefined) {
+    throw new AppError('SECRET_KEY_INVALID', {
+      message: `The secret key file ${keyFile} named by ZEROTRAIL_SECRET_KEY_FILE does not exist.`,
+      hint: 'Point ZEROTRAIL_SECRET_KEY_FILE at the key file every node of this installation shares.',
+    });
+  }
+  return key;
+}
+
+/** The key in the file at `path`, or undefined when there is no such file. */
+function readKeyFile(
+  path: string,
+  hint = `Put this installation's ${KEY_FILE} there, or give its key with ZEROTRAIL_SECRET_KEY or ZEROTRAIL_SECRET_KEY_FILE.`,
+): Buffer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AppError('SECRET_KEY_INVALID', {
+      message: `The secret key file ${path} cannot be read: ${fileSystemProblem(error)}.`,
+      hint,
+      cause: error,
+    });
+  }
+  try {
+    return SecretBox.parseKey(text);
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    throw new AppError('SECRET_KEY_INVALID', {
+      message: `The secret key file ${path} holds no usable key. ${error.message}`,
+      hint,
       cause: error,
     });
   }
 }
 
-function loadOrCreateKey(dataDir: string, suppliedKey: string | undefined, keyFile: string | undefined): Buffer {
-  if (suppliedKey !== undefined && suppliedKey !== '') return SecretBox.parseKey(suppliedKey);
-  if (keyFile !== undefined && keyFile !== '') {
-    let text: string;
-    try {
-      text = readFileSync(keyFile, 'utf8');
-    } catch (error) {
-      throw new AppError('SECRET_KEY_INVALID', {
-        message: `The secret key file ${keyFile} cannot be read: ${fileSystemProblem(error)}.`,
-        hint: 'Point ZEROTRAIL_SECRET_KEY_FILE at the key file every node of this installation shares.',
-        cause: error,
-      });
-    }
-    return SecretBox.parseKey(text);
-  }
-  const keyPath = join(dataDir, KEY_FILE);
-  if (existsSync(keyPath)) return SecretBox.parseKey(readFileSync(keyPath, 'utf8'));
+/** A new key in a new file at `path`; `made` is false when another process made the file first. */
+function createKeyFile(path: string): { readonly key: Buffer; readonly made: boolean } {
   const key = SecretBox.generateKey();
-  // `wx` refuses to overwrite a key another process created a moment ago; losing a key loses every token.
-  writeFileSync(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(keyPath, 0o600);
-  return key;
+  try {
+    // `wx` refuses to overwrite a key another process created a moment ago; losing a key loses every token.
+    writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    const existing = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readKeyFile(path) : undefined;
+    if (existing !== undefined) return { key: existing, made: false };
+    throw new ConfigError('CONFIG_DATA_DIR_UNUSABLE', {
+      message: `The secret key file ${path} cannot be written: ${fileSystemProblem(error)}.`,
+      hint: 'Give this user write access to the data directory, or give the key with ZEROTRAIL_SECRET_KEY or ZEROTRAIL_SECRET_KEY_FILE.',
+      cause: error,
+    });
+  }
+  chmodSync(path, 0o600);
+  return { key, made: true };
+}
+
+/**
+ * Without a key file, a new key is made only for an installation that holds nothing encrypted yet. One whose
+ * key file went missing (a copied data directory) would otherwise get a new key that opens none of its tokens.
+ */
+async function refuseMissingKey(store: Store, keyPath: string): Promise<void> {
+  const sources = await store.listSources();
+  if (sources.length === 0 && (await store.getSetting(KEY_CHECK_SETTING)) === undefined) return;
+  const held =
+    sources.length === 0
+      ? 'a value encrypted with the key of its installation'
+      : `the tokens of ${sources.length} data source${sources.length === 1 ? '' : 's'}, encrypted with the key of its installation`;
+  throw new AppError('SECRET_KEY_INVALID', {
+    message:
+      `The secret key file ${keyPath} is missing, but the database holds ${held}. ` +
+      'No new key was made: it could not decrypt them.',
+    hint:
+      `Copy ${KEY_FILE} from the data directory of the original installation to ${keyPath} (readable by this ` +
+      'user only: chmod 600), or give that key with ZEROTRAIL_SECRET_KEY or ZEROTRAIL_SECRET_KEY_FILE.',
+  });
 }
 
 async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean, initialise: boolean): Promise<void> {
   let check = await store.getSetting(KEY_CHECK_SETTING);
   if (check === undefined && !initialise) return;
-  if (check === undefined) {
-    await store.setSetting(KEY_CHECK_SETTING, secrets.encryptText(KEY_CHECK_PLAIN));
-    // Read back: of two nodes setting up a shared database at once, the one whose value did not stay refuses.
-    check = await store.getSetting(KEY_CHECK_SETTING);
-  }
   let matches: boolean;
   try {
+    if (check === undefined) {
+      // A key made when the first token was stored has no check value yet; that token shows whether this is the
+      // key, so a wrong one never becomes the check value that would lock out the right one.
+      const [first] = await store.listSources();
+      if (first !== undefined) secrets.decrypt(first.tokenCiphertext);
+      await store.setSetting(KEY_CHECK_SETTING, secrets.encryptText(KEY_CHECK_PLAIN));
+      // Read back: of two nodes setting up a shared database at once, the one whose value did not stay refuses.
+      check = await store.getSetting(KEY_CHECK_SETTING);
+    }
     matches = check !== undefined && secrets.decryptText(check) === KEY_CHECK_PLAIN;
   } catch (error) {
     // On its own data directory the box's own message (naming the secret.key file) says it best.
@@ -336,6 +456,15 @@ export function buildDatasetJobs(
   for (const stored of sources) {
     const rateShare = stored.settings['rate_share'];
     const baseUrl = stored.settings['api_base_url'];
+    // A share stored with the source was checked against the limit of its day; the limit may be lower now.
+    const shareProblem =
+      typeof rateShare === 'number' ? rateShareProblem(rateShare, app.config.cloudflare.rateLimit) : undefined;
+    if (shareProblem !== undefined) {
+      throw new ConfigError('CONFIG_INVALID', {
+        message: `The rate share of the data source "${stored.name}" cannot work: ${shareProblem}.`,
+        hint: 'Give the source a larger rate share, or raise cloudflare.rate_limit if Cloudflare allows the token more requests.',
+      });
+    }
     const config = cloudflareConfigFor(app, stored.name, {
       accountId: stored.accountId,
       token: app.secrets.decrypt(stored.tokenCiphertext),

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
+import type { AppError } from '../core/errors.js';
 import { loadConfig } from './load.js';
+import { rateShareProblem } from './rate-share.js';
 
 describe('loadConfig', () => {
   let dir: ReturnType<typeof makeTempDir>;
@@ -78,5 +80,180 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ dataDir: dir.path, configPath: join(dir.path, 'nope.yaml'), env: {} })).toThrow(
       /Cannot read the config file/,
     );
+  });
+});
+
+describe('loadConfig: values of the wrong kind', () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    dir = makeTempDir('config-types');
+  });
+  afterEach(() => dir.remove());
+
+  const problemsOf = (yaml: string, env: Record<string, string> = {}): string => {
+    writeFileSync(join(dir.path, 'config.yaml'), yaml);
+    try {
+      loadConfig({ dataDir: dir.path, env });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  it('refuses a list, a boolean, a mapping or text where a number belongs, naming each path and what it got', () => {
+    const message = problemsOf(
+      [
+        'cloudflare:',
+        '  page_size: [500]',
+        '  rate_share: true',
+        '  lookback_secs: {secs: 3}',
+        '  timeout_ms: "lots"',
+        'collect:',
+        '  backfill_days: [3]',
+        '  interval_secs:',
+        'retention:',
+        '  max_age_days: 1.5',
+      ].join('\n'),
+    );
+    expect(message).toContain('- cloudflare.page_size: expected a number, got a list');
+    expect(message).toContain('- cloudflare.rate_share: expected a number, got true');
+    expect(message).toContain('- cloudflare.lookback_secs: expected a number, got a mapping');
+    expect(message).toContain('- cloudflare.timeout_ms: expected a number, got the text "lots"');
+    expect(message).toContain('- collect.backfill_days: expected a number, got a list');
+    expect(message).toContain('- collect.interval_secs: expected a number, got nothing');
+    expect(message).toContain('- retention.max_age_days: expected a whole number, got 1.5');
+    expect(message).not.toContain('NaN');
+  });
+
+  it('reads numbers written as text, as every environment variable is, and refuses text that is no number', () => {
+    writeFileSync(join(dir.path, 'config.yaml'), 'cloudflare:\n  page_size: "250"\n');
+    const config = loadConfig({
+      dataDir: dir.path,
+      env: { ZEROTRAIL_CF_RATE_SHARE: ' 0.25 ', ZEROTRAIL_COLLECT__INTERVAL_SECS: '1e2' },
+    });
+    expect(config.cloudflare.pageSize).toBe(250);
+    expect(config.cloudflare.rateShare).toBe(0.25);
+    expect(config.collect.intervalSecs).toBe(100);
+    for (const text of ['0x10', 'Infinity', '5 secs', '1,5']) {
+      expect(problemsOf('', { ZEROTRAIL_COLLECT__INTERVAL_SECS: text })).toContain(
+        `- collect.interval_secs: expected a number, got the text "${text}"`,
+      );
+    }
+  });
+
+  it('takes any whole number of backfill days, which collect caps, and refuses fractions and negatives', () => {
+    for (const [text, days] of [
+      ['400', 400],
+      ['1e3', 1000],
+      ['99999999999999999999', 1e20],
+    ] as const) {
+      expect(
+        loadConfig({ dataDir: dir.path, env: { ZEROTRAIL_COLLECT__BACKFILL_DAYS: text } }).collect.backfillDays,
+      ).toBe(days);
+    }
+    expect(problemsOf('collect:\n  backfill_days: 2.5\n')).toContain(
+      '- collect.backfill_days: expected a whole number of days',
+    );
+    expect(problemsOf('collect:\n  backfill_days: -1\n')).toMatch(/- collect\.backfill_days: Too small/);
+  });
+});
+
+describe('loadConfig: rate share', () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    dir = makeTempDir('config-share');
+  });
+  afterEach(() => dir.remove());
+
+  const shareProblem = (env: Record<string, string>): string => {
+    try {
+      loadConfig({ dataDir: dir.path, env });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  it('refuses a share that leaves less than one request per window, naming the smallest that works', () => {
+    const message = shareProblem({ ZEROTRAIL_CF_RATE_SHARE: '1e-9' });
+    expect(message).toContain('- cloudflare.rate_share: 1e-9 of 1200 requests per 300 seconds');
+    expect(message).toContain('the smallest share that works with this limit is 0.00084');
+    expect(shareProblem({ ZEROTRAIL_CF_RATE_SHARE: '0.00084' })).toBe('');
+    expect(shareProblem({ ZEROTRAIL_CF_RATE_SHARE: '0.0005', ZEROTRAIL_CF_RATE_LIMIT: '6000/300' })).toBe('');
+    expect(shareProblem({ ZEROTRAIL_CF_RATE_SHARE: '0.5', ZEROTRAIL_CF_RATE_LIMIT: '1/60' })).toContain(
+      'the smallest share that works with this limit is 1',
+    );
+  });
+
+  it('names a smallest share that itself passes, for any limit', () => {
+    for (let requests = 1; requests <= 100_000; requests += requests < 2000 ? 1 : 97) {
+      const suggested = Number(
+        /is ([\d.e-]+)$/.exec(rateShareProblem(1e-12, { requests, windowSecs: 300 }) ?? '')?.[1],
+      );
+      expect(rateShareProblem(suggested, { requests, windowSecs: 300 }), `${requests} requests`).toBeUndefined();
+      // Not far above what the limit needs: two significant digits, rounded up.
+      expect(suggested * requests, `${requests} requests`).toBeLessThan(1.1);
+    }
+  });
+});
+
+describe('loadConfig: URLs', () => {
+  let dir: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    dir = makeTempDir('config-url');
+  });
+  afterEach(() => dir.remove());
+
+  const urlProblem = (env: Record<string, string>, yaml = ''): string => {
+    writeFileSync(join(dir.path, 'config.yaml'), yaml);
+    try {
+      loadConfig({ dataDir: dir.path, env });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  it('refuses a user name or password in a URL without repeating it', () => {
+    const message = urlProblem(
+      { CLOUDFLARE_API_BASE_URL: 'http://someone:pa55word@127.0.0.1:19101/client/v4' },
+      'notify:\n  link_base_url: https://viewer@zerotrail.example.com/\n',
+    );
+    expect(message).toContain('- cloudflare.api_base_url: a user name or password in the URL');
+    expect(message).toContain('- notify.link_base_url: a user name or password in the URL');
+    expect(message).not.toContain('pa55word');
+    expect(message).not.toContain('someone');
+    expect(message).not.toContain('viewer');
+  });
+
+  it('accepts only http and https, and says so', () => {
+    expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'ftp://x/y' })).toContain(
+      '- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://',
+    );
+    expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'api.cloudflare.com/client/v4' })).toContain(
+      '- cloudflare.api_base_url: expected an http:// or https:// URL',
+    );
+    expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:19101/client/v4' })).toBe('');
+  });
+});
+
+describe('loadConfig: empty flags', () => {
+  it('refuses an empty --data-dir or --config with every other problem, instead of using the working directory', () => {
+    let message = '';
+    let hint: string | undefined;
+    try {
+      loadConfig({ dataDir: '', configPath: '', env: { ZEROTRAIL_CF_RATE_SHARE: '2' } });
+    } catch (error) {
+      message = (error as Error).message;
+      hint = (error as AppError).hint;
+    }
+    expect(message).toContain('- --data-dir: is empty');
+    expect(message).toContain('- --config: is empty');
+    expect(message).toContain('- cloudflare.rate_share:');
+    expect(hint).toContain('Leave --data-dir out to use ZEROTRAIL_DATA_DIR, or else ./zerotrail-data.');
+  });
+
+  it('takes an empty ZEROTRAIL_DATA_DIR as unset', () => {
+    expect(loadConfig({ env: { ZEROTRAIL_DATA_DIR: '' } }).dataDir).toBe(resolve('./zerotrail-data'));
   });
 });

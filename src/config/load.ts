@@ -16,6 +16,11 @@ const NAMED_ENV: Readonly<Record<string, readonly [string, string]>> = {
   ZEROTRAIL_LOG_LEVEL: ['log', 'level'],
 };
 
+const FLAG_DEFAULTS = {
+  '--data-dir': `ZEROTRAIL_DATA_DIR, or else ${DEFAULT_DATA_DIR}`,
+  '--config': 'ZEROTRAIL_CONFIG, or else config.yaml in the data directory',
+} as const;
+
 export interface LoadConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly dataDir?: string | undefined;
@@ -31,11 +36,26 @@ export interface LoadConfigOptions {
  * every problem in one message. Order of precedence: flags > env > file > defaults.
  */
 export function loadConfig(options: LoadConfigOptions): AppConfig {
+  // An empty variable means "unset", but an empty flag is a mistake: resolve('') is the working directory, which
+  // would quietly receive the database and the secret key.
+  const emptyFlags = (
+    [
+      ['--data-dir', options.dataDir],
+      ['--config', options.configPath],
+    ] as const
+  )
+    .filter(([, value]) => value === '')
+    .map(([flag]) => flag);
   const env = withoutEmpty(options.env);
-  const dataDir = resolve(options.dataDir ?? env['ZEROTRAIL_DATA_DIR'] ?? DEFAULT_DATA_DIR);
-  const explicitPath = options.configPath ?? env['ZEROTRAIL_CONFIG'];
+  const flagDataDir = options.dataDir === '' ? undefined : options.dataDir;
+  const dataDir = resolve(flagDataDir ?? env['ZEROTRAIL_DATA_DIR'] ?? DEFAULT_DATA_DIR);
+  const explicitPath = options.configPath === '' ? undefined : (options.configPath ?? env['ZEROTRAIL_CONFIG']);
   const configPath = explicitPath === undefined ? join(dataDir, 'config.yaml') : resolve(explicitPath);
-  const fromFile = readConfigFile(configPath, explicitPath !== undefined);
+  // With an empty --data-dir the default directory's file is not the one meant; only its problem is reported.
+  const fromFile =
+    emptyFlags.length > 0 && explicitPath === undefined
+      ? { found: false, content: {} }
+      : readConfigFile(configPath, explicitPath !== undefined);
 
   const merged: Record<string, Record<string, unknown>> = {};
   const put = (section: string, key: string, value: unknown): void => {
@@ -67,28 +87,39 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
   const result = configFileSchema.safeParse(merged);
   const rawUrl = options.databaseUrl ?? env['ZEROTRAIL_DATABASE_URL'];
   const url = rawUrl === undefined ? undefined : databaseUrlSchema.safeParse(rawUrl);
-  if (url?.success === false) {
+  if (emptyFlags.length === 0 && result.success && url?.success !== false) {
+    return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null, url?.data);
+  }
+
+  const issues: z.core.$ZodIssue[] = [
+    ...emptyFlags.map((flag) => ({
+      code: 'custom' as const,
+      path: [flag],
+      message: 'is empty; give it a path, or leave the option out',
+      input: '',
+    })),
+    ...(result.success ? [] : result.error.issues),
     // The URL may carry a password, so the message names the problem but never repeats the value.
-    const issues = [
-      ...(result.success ? [] : result.error.issues),
-      ...url.error.issues.map((issue) => ({ ...issue, path: ['database_url'] })),
-    ];
-    throw new ConfigError('CONFIG_INVALID', {
-      message: `The configuration is invalid:\n${formatIssues(issues)}`,
-      hint: 'Fix --database-url or ZEROTRAIL_DATABASE_URL (leave both unset for the SQLite file in the data directory).',
-      details: { problems: issues.map((issue) => issue.path.join('.')) },
-    });
-  }
-  if (!result.success) {
-    throw new ConfigError('CONFIG_INVALID', {
-      message: `The configuration is invalid:\n${formatIssues(result.error.issues)}`,
-      hint: fromFile.found
-        ? `Fix ${configPath} or the ZEROTRAIL_* environment variables named above.`
-        : 'Fix the flags or ZEROTRAIL_* environment variables named above.',
-      details: { problems: result.error.issues.map((issue) => issue.path.join('.')) },
-    });
-  }
-  return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null, url?.data);
+    ...(url?.success === false ? url.error.issues.map((issue) => ({ ...issue, path: ['database_url'] })) : []),
+  ];
+  const hints = [
+    ...emptyFlags.map((flag) => `Leave ${flag} out to use ${FLAG_DEFAULTS[flag]}.`),
+    ...(result.success
+      ? []
+      : [
+          fromFile.found
+            ? `Fix ${configPath} or the ZEROTRAIL_* environment variables named above.`
+            : 'Fix the flags or ZEROTRAIL_* environment variables named above.',
+        ]),
+    ...(url?.success === false
+      ? ['Fix --database-url or ZEROTRAIL_DATABASE_URL (leave both unset for the SQLite file in the data directory).']
+      : []),
+  ];
+  throw new ConfigError('CONFIG_INVALID', {
+    message: `The configuration is invalid:\n${formatIssues(issues)}`,
+    hint: hints.join('\n'),
+    details: { problems: issues.map((issue) => issue.path.join('.')) },
+  });
 }
 
 function readConfigFile(path: string, required: boolean): { found: boolean; content: Record<string, unknown> } {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { NotifyTargetConfig } from '../sinks/sink.js';
 import { syslogTargetSchema } from '../sinks/syslog/config.js';
 import { webhookTargetSchema } from '../sinks/webhook/config.js';
+import { numberSetting } from './number-setting.js';
+import { rateShareProblem } from './rate-share.js';
 
 /** `1200/300` → 1200 requests per 300 seconds. */
 const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
@@ -16,6 +18,35 @@ const rateLimitSchema = z
   .refine((limit) => limit.requests > 0 && limit.windowSecs > 0, 'both numbers must be greater than 0');
 
 /**
+ * An http or https URL without credentials. A user name or password in it would be sent to every host and
+ * printed with every network error; the URL itself is never repeated in the message for the same reason.
+ */
+const httpUrlSchema = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected an http:// or https:// URL, for example https://example.com/path',
+    });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `only http:// and https:// URLs are allowed, not ${url.protocol.slice(0, 20)}//`,
+    });
+  }
+  if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a user name or password in the URL (user:password@host) is not allowed; remove it',
+    });
+  }
+});
+
+/**
  * The file and environment configuration, in snake_case as users write it. Every default carries its reason.
  * Data sources are not here: they live in the store, added with `zerotrail source add`.
  */
@@ -25,19 +56,23 @@ export const configFileSchema = z
     cloudflare: z
       .object({
         // The public API; the simulator or a proxy replaces it through CLOUDFLARE_API_BASE_URL.
-        api_base_url: z.url({ protocol: /^https?$/ }).default('https://api.cloudflare.com/client/v4'),
+        api_base_url: httpUrlSchema.default('https://api.cloudflare.com/client/v4'),
         // Cloudflare's documented global limit per token; raise it for accounts with a higher limit.
         rate_limit: rateLimitSchema.default({ requests: 1200, windowSecs: 300 }),
         // Half the budget leaves room for the customer's other tools on the same token.
-        rate_share: z.coerce.number().gt(0).lte(1).default(0.5),
+        rate_share: numberSetting((n) => n.gt(0).lte(1)).default(0.5),
         // The largest page keeps requests per 1,000 events near 1.
-        page_size: z.coerce.number().int().min(1).max(1000).default(1000),
+        page_size: numberSetting((n) => n.int().min(1).max(1000)).default(1000),
         // Access events can appear in the API minutes after their created_at.
-        lookback_secs: z.coerce.number().int().min(0).max(86_400).default(300),
+        lookback_secs: numberSetting((n) => n.int().min(0).max(86_400)).default(300),
         // Long enough for a slow 1000-event page, short enough to notice a hung connection.
-        timeout_ms: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+        timeout_ms: numberSetting((n) => n.int().min(1000).max(600_000)).default(30_000),
       })
       .strict()
+      .superRefine((cloudflare, ctx) => {
+        const problem = rateShareProblem(cloudflare.rate_share, cloudflare.rate_limit);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['rate_share'], message: problem });
+      })
       .default({
         api_base_url: 'https://api.cloudflare.com/client/v4',
         rate_limit: { requests: 1200, windowSecs: 300 },
@@ -49,14 +84,17 @@ export const configFileSchema = z
     collect: z
       .object({
         // New events reach the store within about half a minute, well inside the rate budget.
-        interval_secs: z.coerce.number().int().min(1).max(86_400).default(30),
-        // A week of history gives an analyst context from the first minute.
-        backfill_days: z.coerce.number().int().min(0).max(365).default(7),
+        interval_secs: numberSetting((n) => n.int().min(1).max(86_400)).default(30),
+        // A week of history gives an analyst context from the first minute. No upper bound here: `collect` caps
+        // any longer backfill, from whichever setting, to what Cloudflare keeps, and says so.
+        backfill_days: numberSetting((n) =>
+          n.min(0).refine(Number.isInteger, 'expected a whole number of days'),
+        ).default(7),
         // Configuration changes surface within a quarter hour for a handful of requests per snapshot.
-        inventory_interval_secs: z.coerce.number().int().min(60).max(86_400).default(900),
+        inventory_interval_secs: numberSetting((n) => n.int().min(60).max(86_400)).default(900),
         // A dead node's datasets move to another node after this; renewed every third of it, so a brief stall
         // of the database or the process does not hand them over.
-        lease_ttl_secs: z.coerce.number().int().min(3).max(3_600).default(30),
+        lease_ttl_secs: numberSetting((n) => n.int().min(3).max(3_600)).default(30),
         // Names this node in its lease ids (the machine's host name unless set, e.g. a pod name); nodes with the
         // same name are one machine, where a crashed process's leases are taken over at once.
         node_name: z
@@ -69,14 +107,14 @@ export const configFileSchema = z
     retention: z
       .object({
         // A year covers most audit and incident-response requirements.
-        max_age_days: z.coerce.number().int().min(1).max(36_500).default(365),
+        max_age_days: numberSetting((n) => n.int().min(1).max(36_500)).default(365),
       })
       .strict()
       .default({ max_age_days: 365 }),
     notify: z
       .object({
         // Without it, notices carry the alert's path in the web UI; set it to the address analysts open.
-        link_base_url: z.url({ protocol: /^https?$/ }).optional(),
+        link_base_url: httpUrlSchema.optional(),
         // No target until the operator names one: nothing leaves the machine unasked.
         targets: z
           .array(z.discriminatedUnion('type', [webhookTargetSchema, syslogTargetSchema]))

@@ -92,6 +92,11 @@ export const ERROR_CATALOGUE = {
     message: 'The time is neither ISO 8601 nor relative (-24h, -7d, now).',
   },
   COLLECT_FAILED: { status: 500, retryable: false, message: 'At least one data source failed permanently.' },
+  COLLECT_STOPPED: {
+    status: 503,
+    retryable: true,
+    message: 'Collection was stopped before every data source caught up; the next run resumes where it stopped.',
+  },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
   SOURCE_CURSOR_INVALID: { status: 500, retryable: false, message: 'The stored position of a dataset cannot be read.' },
   AUTH_REQUIRED: {

@@ -11,15 +11,14 @@ const IV_BYTES = 12;
  * yielding garbage, which is how a node started with another installation's key is told apart.
  */
 export class SecretBox {
-  readonly #key: Buffer;
+  #key: Buffer | (() => Buffer);
 
-  constructor(key: Buffer) {
-    if (key.length !== KEY_BYTES) {
-      throw new AppError('SECRET_KEY_INVALID', {
-        message: `The secret key must be ${KEY_BYTES} bytes (base64 or hex encoded).`,
-      });
-    }
-    this.#key = key;
+  /**
+   * `key` may be a function, called once when the box is first used: an installation that never encrypts
+   * anything then never creates a key.
+   */
+  constructor(key: Buffer | (() => Buffer)) {
+    this.#key = typeof key === 'function' ? key : checkedKey(key);
   }
 
   static generateKey(): Buffer {
@@ -49,7 +48,7 @@ export class SecretBox {
 
   encryptText(plain: string): string {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.#usableKey(), iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return [
       FORMAT_VERSION,
@@ -66,8 +65,9 @@ export class SecretBox {
         message: 'A stored secret has an unknown format; the database may come from a newer zerotrail.',
       });
     }
+    const key = this.#usableKey();
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64'));
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
     } catch (error) {
@@ -78,4 +78,18 @@ export class SecretBox {
       });
     }
   }
+
+  #usableKey(): Buffer {
+    if (typeof this.#key === 'function') this.#key = checkedKey(this.#key());
+    return this.#key;
+  }
+}
+
+function checkedKey(key: Buffer): Buffer {
+  if (key.length !== KEY_BYTES) {
+    throw new AppError('SECRET_KEY_INVALID', {
+      message: `The secret key must be ${KEY_BYTES} bytes (base64 or hex encoded).`,
+    });
+  }
+  return key;
 }

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess, type CliResult } from '../helpers/cli.js';
+import { BIN, runInProcess, type CliResult } from '../helpers/cli.js';
 import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -212,6 +213,171 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     }
   });
 
+  it('refuses a data directory that cannot be made at once, instead of spinning on it', async () => {
+    // Run as a process with a deadline: a recursive mkdir spins at full CPU on such a path and ignores SIGTERM.
+    for (const dataDir of ['/proc/zerotrail-test', '/proc/zerotrail-test/a/b']) {
+      const result = await runWithDeadline(['--data-dir', dataDir, 'source', 'list'], {}, 15_000);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        `error[CONFIG_DATA_DIR_UNUSABLE]: The data directory ${dataDir} cannot be used: no directory can be made in /proc.`,
+      );
+    }
+  });
+
+  it('makes every missing level of a new data directory, readable by this user only', async () => {
+    const dir = makeTempDir('levels');
+    try {
+      const dataDir = join(dir.path, 'a', 'b', 'c');
+      const result = await runInProcess(['--data-dir', dataDir, 'source', 'list'], {});
+      expect(result.code, result.stderr).toBe(0);
+      for (const level of [join(dir.path, 'a'), join(dir.path, 'a', 'b'), dataDir]) {
+        expect(statSync(level).mode & 0o777, level).toBe(0o700);
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses an empty --data-dir and writes nothing into the working directory', async () => {
+    const dir = makeTempDir('empty-flag');
+    try {
+      const result = await runWithDeadline(['--data-dir', '', 'source', 'list'], {}, 30_000, dir.path);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('error[CONFIG_INVALID]: The configuration is invalid:\n  - --data-dir: is empty');
+      expect(readdirSync(dir.path)).toEqual([]);
+      // An empty variable still means the default, as for every other setting.
+      const unset = await runWithDeadline(['source', 'list'], { ZEROTRAIL_DATA_DIR: '' }, 30_000, dir.path);
+      expect(unset.code, unset.stderr).toBe(0);
+      expect(readdirSync(dir.path)).toEqual(['zerotrail-data']);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('says in words that the secret key file is a directory', async () => {
+    const dir = makeTempDir('key-dir');
+    try {
+      mkdirSync(join(dir.path, 'secret.key'));
+      const result = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: dir.path } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `error[SECRET_KEY_INVALID]: The secret key file ${join(dir.path, 'secret.key')} cannot be read: it is a directory, not a file.`,
+      );
+      expect(readdirSync(dir.path)).toEqual(['secret.key']);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses a copied data directory without its key file, makes no new key, and works once the key is back', async () => {
+    const dir = makeTempDir('copied');
+    try {
+      const copy = join(dir.path, 'data');
+      cpSync(setup.dataDir, copy, { recursive: true });
+      const key = readFileSync(join(copy, 'secret.key'));
+      rmSync(join(copy, 'secret.key'));
+      const env = { ...setup.env, ZEROTRAIL_DATA_DIR: copy };
+      for (const args of [
+        ['source', 'list'],
+        ['collect', '--once'],
+      ]) {
+        const result = await runInProcess(args, { env });
+        expect(result.code, args.join(' ')).toBe(1);
+        expect(result.stderr).toContain(
+          `error[SECRET_KEY_INVALID]: The secret key file ${join(copy, 'secret.key')} is missing, but the database holds the tokens of 1 data source`,
+        );
+        expect(result.stderr).toContain('hint: Copy secret.key from the data directory of the original installation');
+        expect(result.stderr).toContain('ZEROTRAIL_SECRET_KEY');
+        expect(existsSync(join(copy, 'secret.key')), args.join(' ')).toBe(false);
+      }
+      // The key given another way opens it too.
+      const viaEnv = await runInProcess(['source', 'list'], {
+        env: { ...env, ZEROTRAIL_SECRET_KEY: key.toString('utf8').trim() },
+      });
+      expect(viaEnv.code, viaEnv.stderr).toBe(0);
+      writeFileSync(join(copy, 'secret.key'), key, { mode: 0o600 });
+      const restored = await runInProcess(['source', 'list'], { env });
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stdout).toContain(TEST_SOURCE);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('leaves no secret key behind from commands that encrypt nothing; the first stored token makes it', async () => {
+    const dir = makeTempDir('no-key');
+    try {
+      const dataDir = join(dir.path, 'data');
+      const env = { ...setup.env, ZEROTRAIL_DATA_DIR: dataDir };
+      const removed = await runInProcess(['source', 'remove', 'nope'], { env });
+      expect(removed.code).toBe(4);
+      const listed = await runInProcess(['source', 'list'], { env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(existsSync(join(dataDir, 'secret.key'))).toBe(false);
+      const added = await runInProcess(
+        ['source', 'add', '--name', 'First', '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
+        { env },
+      );
+      expect(added.code, added.stderr).toBe(0);
+      expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
+      // The installation now has a key, and another one is told apart.
+      const otherKey = Buffer.alloc(32, 7).toString('base64');
+      const refused = await runInProcess(['source', 'list'], { env: { ...env, ZEROTRAIL_SECRET_KEY: otherKey } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('error[SECRET_KEY_INVALID]');
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses credentials in the API base URL without echoing them, and a scheme other than http or https', async () => {
+    const withCredentials = await runInProcess(['collect', '--once'], {
+      env: { ...setup.env, CLOUDFLARE_API_BASE_URL: 'http://someone:pa55word@127.0.0.1:19101/client/v4' },
+    });
+    expect(withCredentials.code).toBe(2);
+    expect(withCredentials.stderr).toContain(
+      'error[CONFIG_INVALID]: The configuration is invalid:\n  - cloudflare.api_base_url: a user name or password in the URL',
+    );
+    expect(withCredentials.stderr).not.toContain('pa55word');
+    expect(withCredentials.stderr).not.toContain('someone');
+    const ftp = await runInProcess(['source', 'list'], { env: { ...setup.env, CLOUDFLARE_API_BASE_URL: 'ftp://x/y' } });
+    expect(ftp.code).toBe(2);
+    expect(ftp.stderr).toContain('- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://');
+  });
+
+  it('refuses a rate share too small for one request per window, from the flag-free paths too', async () => {
+    const result = await runInProcess(['collect', '--once'], {
+      env: { ...setup.env, ZEROTRAIL_CF_RATE_SHARE: '1e-9', ZEROTRAIL_CF_RATE_LIMIT: '1200/300' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('- cloudflare.rate_share: 1e-9 of 1200 requests per 300 seconds');
+    expect(result.stderr).toContain('the smallest share that works with this limit is 0.00084');
+  });
+
+  it("refuses to collect a source whose stored rate share is too small for today's limit, naming it", async () => {
+    const added = await add([
+      '--account-id',
+      setup.simulator.accountId,
+      '--token-env',
+      'CF_TOKEN',
+      '--no-verify',
+      '--rate-share',
+      '0.000002',
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    try {
+      const result = await runInProcess(['collect', '--once', '--source', 'Another'], {
+        env: { ...setup.env, ZEROTRAIL_CF_RATE_LIMIT: '1200/300' },
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        'error[CONFIG_INVALID]: The rate share of the data source "Another" cannot work: 0.000002 of 1200 requests per 300 seconds',
+      );
+    } finally {
+      expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
+    }
+  });
+
   it('says a corrupt database is corrupt and never overwrites it', async () => {
     const dir = makeTempDir('corrupt');
     try {
@@ -230,3 +396,25 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     }
   });
 });
+
+/** Runs the built binary in `cwd`, killing it after `deadlineMs` so a hang fails the test instead of stalling it. */
+async function runWithDeadline(
+  args: readonly string[],
+  env: Record<string, string>,
+  deadlineMs: number,
+  cwd?: string,
+): Promise<CliResult> {
+  const child = spawn(BIN, args, {
+    ...(cwd === undefined ? {} : { cwd }),
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+  const code = await new Promise<number>((resolve) => child.on('close', (exitCode) => resolve(exitCode ?? -1)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildDatasetJobs, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
-import { AppError } from '../../core/errors.js';
+import { numberFromText } from '../../config/number-setting.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import { retentionPolicy } from '../../pipeline/retention.js';
-import type { PageStored } from '../../pipeline/runner.js';
+import type { PageStored, PullTotals } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
@@ -25,11 +26,24 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 const PERMISSION_RECHECK_MS = 3_600_000;
 // `collect --once` waits this long for notifications of the alerts it raised; what is left stays queued.
 const NOTIFY_DRAIN_MS = 30_000;
+const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
 
 const collectFlagsSchema = z.object({
   once: z.boolean().default(false),
-  source: z.string().min(1).optional(),
-  backfillDays: z.coerce.number().int().min(0).max(3650).optional(),
+  source: z.array(z.string().min(1)).optional(),
+  // Any number of days is taken and capped to what Cloudflare keeps, with a notice, as from the config file.
+  backfillDays: z
+    .string()
+    .transform((text, ctx) => {
+      const days = numberFromText(text);
+      if (days !== undefined && days >= 0 && Number.isInteger(days)) return days;
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a whole number of days, 0 or more, got ${text.trim() === '' ? 'empty text' : `"${text.slice(0, 40)}"`}`,
+      });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 export function registerCollectCommand(program: Command, context: CommandContext): void {
@@ -37,7 +51,7 @@ export function registerCollectCommand(program: Command, context: CommandContext
     .command('collect')
     .description('Collect from every data source: backfill on first run, then follow new events until stopped')
     .option('--once', 'catch up every source, then exit (0 when all caught up)')
-    .option('--source <name>', 'collect only this source')
+    .option('--source <name>', 'collect only this source; repeat it to collect several', repeated)
     .option('--backfill-days <n>', 'days of history to fetch on a first run (default 7, at most 180)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(collectFlagsSchema, rawFlags);
@@ -53,12 +67,23 @@ export function registerCollectCommand(program: Command, context: CommandContext
     });
 }
 
-export async function selectSources(app: App, name: string | undefined): Promise<readonly StoredSource[]> {
+function repeated(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The sources named, in the order stored, or all of them; every name that matches none is reported at once. */
+export async function selectSources(app: App, names: readonly string[] | undefined): Promise<readonly StoredSource[]> {
   const all = await app.store.listSources();
-  if (name !== undefined) {
-    const match = all.find((source) => source.name === name);
-    if (match === undefined) throw unknownSource(name, all);
-    return [match];
+  if (names !== undefined) {
+    const unknown = [...new Set(names)].filter((name) => !all.some((source) => source.name === name));
+    if (unknown.length > 0) {
+      const errors = unknown.map((name) => unknownSource(name, all));
+      throw new NotFoundError('SOURCE_NOT_FOUND', {
+        message: errors.map((error) => error.message).join('\n'),
+        ...(errors[0]?.hint === undefined ? {} : { hint: errors[0].hint }),
+      });
+    }
+    return all.filter((source) => names.includes(source.name));
   }
   if (all.length === 0) {
     throw new AppError('SOURCE_NOT_FOUND', {
@@ -112,6 +137,12 @@ export async function collect(
   );
   const jobs = buildDatasetJobs(app, sources, inventoryCache);
   const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
+  // What each job stored, counted page by page (a snapshot is stored whole): a job's own totals add up only the
+  // runs that finished, so the pages of an interrupted run, or of one that failed and was retried, would be missing.
+  const stored = new Map<string, PullTotals>();
+  const count = (jobId: string, more: PullTotals): void => {
+    stored.set(jobId, addTotals(stored.get(jobId) ?? NO_TOTALS, more));
+  };
   const fresh = new Set<string>();
   for (const jobId of logJobIds) if ((await app.store.cursor(jobId)) === undefined) fresh.add(jobId);
   // Optional datasets the token has never been allowed to read: they stay without a cursor, so without this every
@@ -149,7 +180,7 @@ export async function collect(
       }, RETENTION_INTERVAL_MS);
   const notifier = options.notify === false ? undefined : await startForwarder(app, signal);
   try {
-    return await runCollection(
+    const outcomes = await runCollection(
       jobs,
       { ...app, inventoryCache },
       {
@@ -162,6 +193,13 @@ export async function collect(
         retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
         signal,
         onPageStored: (page) => {
+          count(page.jobId, {
+            pages: 1,
+            received: page.received,
+            inserted: page.inserted,
+            duplicates: page.duplicates,
+            rejected: page.rejected,
+          });
           progress.pageStored(page);
           options.onPageStored?.(page);
         },
@@ -169,7 +207,10 @@ export async function collect(
           progress.snapshotStored(snapshot);
           options.onSnapshotStored?.(snapshot);
         },
-        onJobCaughtUp: (jobId, totals) => progress.caughtUp(jobId, totals),
+        onJobCaughtUp: (jobId, totals) => {
+          if (!logJobIds.includes(jobId)) count(jobId, totals);
+          progress.caughtUp(jobId, totals);
+        },
         onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
         onJobUnavailable: (jobId, error) => progress.unavailable(jobId, error, PERMISSION_RECHECK_MS),
         isSourcePaused: async (name) => {
@@ -189,6 +230,7 @@ export async function collect(
         ),
       },
     );
+    return outcomes.map((outcome) => ({ ...outcome, totals: stored.get(outcome.jobId) ?? NO_TOTALS }));
   } finally {
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
     progress.stop();
@@ -222,8 +264,16 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
     context.io.stderr,
     `Stored ${stored} new event${stored === 1 ? '' : 's'} (${duplicates} already stored) from ${outcomes.length} dataset${outcomes.length === 1 ? '' : 's'}.`,
   );
+  const stopped = outcomes.filter((outcome) => outcome.state === 'stopped').map((outcome) => outcome.jobId);
+  const stoppedNote =
+    stopped.length === 0
+      ? undefined
+      : `Stopped before every source caught up (not finished: ${stopped.join(', ')}); what was stored is kept, ` +
+        'and the next run resumes where this one stopped.';
   if (failed.length > 0) {
     const hints = failed.map((outcome) => outcome.error?.hint).filter((hint): hint is string => hint !== undefined);
+    // The interruption goes last, where a reader of the output's end looks.
+    if (stoppedNote !== undefined) hints.push(stoppedNote);
     throw new AppError('COLLECT_FAILED', {
       message: failed
         .map(
@@ -249,7 +299,16 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
         'zerotrail source status shows how far each one is.',
     );
   }
-  if (outcomes.some((outcome) => outcome.state === 'stopped')) {
-    writeLine(context.io.stderr, 'Stopped before every source caught up; the next run resumes where this one stopped.');
-  }
+  // A script reads the exit status: a run stopped part way has not caught up, whatever it stored.
+  if (stoppedNote !== undefined) throw new AppError('COLLECT_STOPPED', { message: stoppedNote });
+}
+
+function addTotals(a: PullTotals, b: PullTotals): PullTotals {
+  return {
+    pages: a.pages + b.pages,
+    received: a.received + b.received,
+    inserted: a.inserted + b.inserted,
+    duplicates: a.duplicates + b.duplicates,
+    rejected: a.rejected + b.rejected,
+  };
 }

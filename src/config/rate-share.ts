@@ -1,0 +1,26 @@
+/**
+ * Why `share` of `limit` cannot work, or undefined when it can. Below one request per rate window there is no
+ * budget to speak of, and collection would all but stop without a word; every place that accepts a share (config,
+ * env, `source add --rate-share`, a stored source's setting) checks it here.
+ */
+export function rateShareProblem(
+  share: number,
+  limit: { readonly requests: number; readonly windowSecs: number },
+): string | undefined {
+  if (share * limit.requests >= 1) return undefined;
+  return (
+    `${share} of ${limit.requests} requests per ${limit.windowSecs} seconds is less than one request per window, ` +
+    `too little to collect with; the smallest share that works with this limit is ${smallestShare(limit.requests)}`
+  );
+}
+
+// 1/requests rounded up to two significant digits, so the share shown is one that passes the check above.
+function smallestShare(requests: number): number {
+  const exact = 1 / requests;
+  const exponent = Math.floor(Math.log10(exact)) - 1;
+  const step = 10 ** exponent;
+  // The small allowance keeps float noise (1/1000 / 1e-4 = 10.000000000000002) from rounding a whole step up.
+  let shown = Number((Math.ceil(exact / step - 1e-9) * step).toPrecision(2));
+  if (shown * requests < 1) shown = Number((shown + step).toPrecision(2));
+  return Math.min(shown, 1);
+}

@@ -1,0 +1,187 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess, spawnCli } from '../helpers/cli.js';
+import { setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
+import { waitFor } from '../helpers/wait.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const CAP_NOTICE = 'notice: backfill capped to 180 days, the longest Cloudflare keeps Access logs (Enterprise plans).';
+
+/** Every stored event of every dataset, counted as an analyst would see them. */
+async function storedEvents(env: Record<string, string>, query = ''): Promise<number> {
+  const result = await runInProcess(
+    ['search', query, '--from', '-400d', '--limit', '100000000', '--format', 'ndjson'],
+    {
+      env,
+    },
+  );
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout.split('\n').filter((line) => line !== '').length;
+}
+
+/** The sources with a dataset that was collected or failed: those a run has touched. */
+async function sourcesTouched(env: Record<string, string>): Promise<string[]> {
+  const result = await runInProcess(['source', 'status', '--format', 'json'], { env });
+  expect(result.code, result.stderr).toBe(0);
+  const rows = JSON.parse(result.stdout) as {
+    source: string;
+    lastSuccessAt: string | null;
+    lastErrorCode: string | null;
+  }[];
+  return [
+    ...new Set(rows.filter((row) => row.lastSuccessAt !== null || row.lastErrorCode !== null).map((row) => row.source)),
+  ].sort();
+}
+
+describe('collect --once stopped part way', () => {
+  let setup: CollectorEnv;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const now = Date.now();
+    setup = await setUpCollector({
+      seed: 11,
+      traffic: { kind: 'fixed', fromMs: now - 20 * DAY_MS, toMs: now - HOUR_MS, count: 30_000 },
+      // Small, slow pages stretch the backfill over many seconds, so the signal lands in the middle of it.
+      faults: { slow: { delayMs: 30 } },
+    });
+    env = { ...setup.env, ZEROTRAIL_CLOUDFLARE__PAGE_SIZE: '100' };
+  });
+  afterAll(async () => setup.cleanup());
+
+  it('counts every event it stored, exits non-zero and says last that it stopped, on SIGTERM and on SIGINT', async () => {
+    let total = 0;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const child = spawnCli(['collect', '--once', '--backfill-days', '30'], env);
+      child.stdin?.end();
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitFor('a page to be stored', () => stderr.includes('events stored') || child.exitCode !== null, {
+        timeoutMs: 30_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill(signal);
+      const code = await exited;
+
+      expect(code, stderr).toBe(1);
+      const lines = stderr.trimEnd().split('\n');
+      expect(lines.at(-1), signal).toMatch(
+        /^error\[COLLECT_STOPPED\]: Stopped before every source caught up \(not finished: [^)]*access_requests[^)]*\); what was stored is kept, and the next run resumes where this one stopped\.$/,
+      );
+      const reported = Number(/Stored (\d+) new events? \(0 already stored\)/.exec(stderr)?.[1]);
+      expect(reported, stderr).toBeGreaterThan(0);
+      total += reported;
+      expect(await storedEvents(env), signal).toBe(total);
+    }
+  }, 120_000);
+});
+
+describe('collect --once with several --source flags and a long --backfill-days', () => {
+  let setup: CollectorEnv;
+  const GOOD = 'zt-sim-good-token-0000000000000000000000001';
+  const REVOKED = 'zt-sim-revoked-token-000000000000000000002';
+
+  beforeAll(async () => {
+    const now = Date.now();
+    setup = await setUpCollector(
+      {
+        seed: 12,
+        traffic: { kind: 'fixed', fromMs: now - 2 * DAY_MS, toMs: now - HOUR_MS, count: 200 },
+        tokens: [{ value: GOOD }, { value: REVOKED, status: 'disabled' }],
+      },
+      false,
+    );
+    for (const [name, token] of [
+      ['Good', GOOD],
+      ['Revoked', REVOKED],
+      ['Idle', GOOD],
+    ] as const) {
+      const added = await runInProcess(
+        [
+          'source',
+          'add',
+          '--name',
+          name,
+          '--account-id',
+          setup.simulator.accountId,
+          '--token-env',
+          'TOKEN',
+          '--no-verify',
+        ],
+        { env: { ...setup.env, TOKEN: token } },
+      );
+      expect(added.code, added.stderr).toBe(0);
+    }
+  });
+  afterAll(async () => setup.cleanup());
+
+  it('refuses a --backfill-days that is not a whole number, naming the flag', async () => {
+    for (const [value, shown] of [
+      ['', 'empty text'],
+      ['abc', '"abc"'],
+      ['-1', '"-1"'],
+      ['2.5', '"2.5"'],
+    ] as const) {
+      const result = await runInProcess(['collect', '--once', '--source', 'Good', '--backfill-days', value], {
+        env: setup.env,
+      });
+      expect(result.code, value).toBe(2);
+      expect(result.stderr).toContain(
+        `error[CLI_USAGE]: Invalid command-line value:\n  - --backfill-days: expected a whole number of days, 0 or more, got ${shown}`,
+      );
+    }
+  });
+
+  it('says in its help that --source may be repeated', async () => {
+    const help = await runInProcess(['collect', '--help'], { env: setup.env });
+    expect(help.stdout).toMatch(/--source <name> +collect only this source; repeat it to collect several/);
+  });
+
+  it('names every unknown source at once', async () => {
+    const result = await runInProcess(
+      ['collect', '--once', '--source', 'Good', '--source', 'Nope', '--source', 'Nah'],
+      {
+        env: setup.env,
+      },
+    );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(
+      'error[SOURCE_NOT_FOUND]: No data source is named "Nope".\nNo data source is named "Nah".\nhint: Known sources:',
+    );
+  });
+
+  it('collects every source named, and caps any backfill past 180 days with a notice', async () => {
+    const result = await runInProcess(
+      ['collect', '--once', '--source', 'Good', '--source', 'Revoked', '--backfill-days', '1e3'],
+      { env: setup.env },
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(CAP_NOTICE);
+    expect(result.stderr).toMatch(
+      /error\[COLLECT_FAILED\][\s\S]*Revoked\/access_requests: error\[SOURCE_AUTH_FAILED\]/,
+    );
+    expect(result.stderr).not.toMatch(/Good\/\w+: error/);
+    expect(await storedEvents(setup.env, 'source:Good AND dataset:access_requests')).toBe(200);
+    const touched = await sourcesTouched(setup.env);
+    expect(touched).toEqual(['Good', 'Revoked']);
+  });
+
+  it('caps a long backfill from the environment and the config file the same way', async () => {
+    const file = join(setup.dataDir, 'long-backfill.yaml');
+    writeFileSync(file, 'collect:\n  backfill_days: 99999999999\n');
+    const idle = ['collect', '--once', '--source', 'Idle'];
+    for (const [args, extra] of [
+      [['--config', file, ...idle], {}],
+      [idle, { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '400' }],
+      [[...idle, '--backfill-days', '99999999999'], {}],
+    ] as const) {
+      const result = await runInProcess(args, { env: { ...setup.env, ...extra } });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(CAP_NOTICE);
+    }
+    expect(await sourcesTouched(setup.env)).toEqual(['Good', 'Idle', 'Revoked']);
+  });
+});
