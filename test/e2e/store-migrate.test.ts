@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -260,6 +260,21 @@ describe('store migrate from SQLite to PostgreSQL', () => {
     expect(again.stderr).toContain('STORE_MIGRATE_COUNT_MISMATCH');
     expect(again.stderr).toMatch(/users has 1 rows in SQLite and 2 in PostgreSQL/);
   }, 300_000);
+
+  it('copies an installation that never stored a token, which has no secret key to carry over', async () => {
+    const fresh = makeTempDir('migrate-keyless');
+    try {
+      const env = { ...setup.env, ZEROTRAIL_DATA_DIR: fresh.path, ZEROTRAIL_SECRET_KEY: '' };
+      const listed = await runInProcess(['source', 'list'], { env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(existsSync(join(fresh.path, 'secret.key'))).toBe(false);
+      const result = await runInProcess(['store', 'migrate', '--from', fresh.path, '--to', schemas.url()], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Nothing was encrypted yet, so there is no key to carry over');
+    } finally {
+      fresh.remove();
+    }
+  }, 120_000);
 
   describe('refuses what it cannot copy, and changes nothing', () => {
     const scratch = makeTempDir('migrate-bad');

@@ -30,6 +30,7 @@ const PLAIN_LINE_INTERVAL_MS = 5_000;
 
 /** Where the secret key came from, to say how to give the PostgreSQL nodes the same one without printing it. */
 type KeyOrigin =
+  | { readonly kind: 'none' }
   | { readonly kind: 'env' }
   | { readonly kind: 'file'; readonly path: string; readonly variable: 'ZEROTRAIL_SECRET_KEY_FILE' | null };
 
@@ -54,8 +55,11 @@ export function registerStoreCommand(program: Command, context: CommandContext):
         nowMs: context.clock.now(),
       });
       try {
-        const key = findKey(context.io.env, dataDir);
-        checkKey(key.box, source);
+        // A key file is made only when a token is first stored: an installation that never stored one has none.
+        const holdsSecrets =
+          source.reader.setting(KEY_CHECK_SETTING) !== undefined || source.reader.sources().length > 0;
+        const key = findKey(context.io.env, dataDir, holdsSecrets);
+        if (key !== null) checkKey(key.box, source);
         const reporter = createReporter(context.io);
         let result: MigrateResult;
         try {
@@ -73,7 +77,7 @@ export function registerStoreCommand(program: Command, context: CommandContext):
         }
         printCounts(context.io, result);
         checkCounts(result.counts);
-        printNextSteps(context.io, flags.to, dataDir, key.origin);
+        printNextSteps(context.io, flags.to, dataDir, key?.origin ?? { kind: 'none' });
       } finally {
         source.reader.close();
       }
@@ -84,7 +88,8 @@ export function registerStoreCommand(program: Command, context: CommandContext):
 function findKey(
   env: Readonly<Record<string, string | undefined>>,
   dataDir: string,
-): { readonly box: SecretBox; readonly origin: KeyOrigin } {
+  holdsSecrets: boolean,
+): { readonly box: SecretBox; readonly origin: KeyOrigin } | null {
   const supplied = env['ZEROTRAIL_SECRET_KEY'];
   if (supplied !== undefined && supplied !== '') {
     return { box: new SecretBox(SecretBox.parseKey(supplied)), origin: { kind: 'env' } };
@@ -93,6 +98,7 @@ function findKey(
   const fromEnv = keyFile !== undefined && keyFile !== '';
   const path = fromEnv ? resolve(keyFile) : join(dataDir, KEY_FILE);
   if (!fromEnv && !existsSync(path)) {
+    if (!holdsSecrets) return null;
     throw new AppError('SECRET_KEY_INVALID', {
       message: `${dataDir} holds no ${KEY_FILE}, and neither ZEROTRAIL_SECRET_KEY nor ZEROTRAIL_SECRET_KEY_FILE is set; without the key the PostgreSQL nodes could not use the stored tokens. Nothing was copied.`,
       hint: `Put the installation's key back as ${join(dataDir, KEY_FILE)}, or point ZEROTRAIL_SECRET_KEY_FILE at it.`,
@@ -244,7 +250,13 @@ function printNextSteps(io: CliIo, url: string, dataDir: string, origin: KeyOrig
   const databaseUrl = `--database-url '${shown.toString().replace(/'/g, "'\\''")}'`;
   writeLine(out, 'The PostgreSQL database now holds the whole installation; the SQLite data directory is unchanged.');
   writeLine(out, 'Start every PostgreSQL node with the same secret key (the key itself is not printed here):');
-  if (origin.kind === 'env') {
+  if (origin.kind === 'none') {
+    writeLine(out, `  zerotrail serve ${databaseUrl}`);
+    writeLine(
+      out,
+      '  Nothing was encrypted yet, so there is no key to carry over; give every node the same ZEROTRAIL_SECRET_KEY_FILE before the first token is stored.',
+    );
+  } else if (origin.kind === 'env') {
     writeLine(out, `  ZEROTRAIL_SECRET_KEY="$ZEROTRAIL_SECRET_KEY" zerotrail serve ${databaseUrl}`);
     writeLine(out, '  with ZEROTRAIL_SECRET_KEY set to the same value this command was given.');
   } else {
