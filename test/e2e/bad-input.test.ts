@@ -354,6 +354,18 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(result.stderr).toContain('the smallest share that works with this limit is 0.00084');
   });
 
+  it('refuses to add a source with a rate share too small for the limit, naming the flag', async () => {
+    const before = await sourcesBefore();
+    const result = await add(
+      ['--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN', '--no-verify', '--rate-share', '1e-9'],
+      { ZEROTRAIL_CF_RATE_LIMIT: '1200/300' },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error[CLI_USAGE]: --rate-share: 1e-9 of 1200 requests per 300 seconds');
+    expect(result.stderr).toContain('the smallest share that works with this limit is 0.00084');
+    expect(await sourcesBefore()).toEqual(before);
+  });
+
   it("refuses to collect a source whose stored rate share is too small for today's limit, naming it", async () => {
     const added = await add([
       '--account-id',

@@ -2,7 +2,7 @@ import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection } from '../../app.js';
-import { NotFoundError, SourceError } from '../../core/errors.js';
+import { AppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
@@ -14,6 +14,7 @@ import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-tes
 import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
 import { isDatasetJobOf } from '../../core/job-id.js';
 import { datasetStateText } from './source-status.js';
+import { rateShareProblem } from '../../config/rate-share.js';
 
 const addFlagsSchema = z
   .object({
@@ -61,6 +62,14 @@ export function registerSourceCommand(program: Command, context: CommandContext)
       const accountId = flags.accountId.toLowerCase();
       const token = await readToken(context, flags);
       const config = context.loadConfig();
+      const shareProblem =
+        flags.rateShare === undefined ? undefined : rateShareProblem(flags.rateShare, config.cloudflare.rateLimit);
+      if (shareProblem !== undefined) {
+        throw new AppError('CLI_USAGE', {
+          message: `--rate-share: ${shareProblem}.`,
+          hint: 'Give a share between that and 1; the limit itself is ZEROTRAIL_CF_RATE_LIMIT (default 1200/300).',
+        });
+      }
       await context.withApp(async (app) => {
         if ((await app.store.getSource(flags.name)) !== undefined) {
           throw new SourceError('SOURCE_ALREADY_EXISTS', {
