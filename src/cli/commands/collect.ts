@@ -271,7 +271,10 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
       : `Stopped before every source caught up (not finished: ${stopped.join(', ')}); what was stored is kept, ` +
         'and the next run resumes where this one stopped.';
   if (failed.length > 0) {
-    const hints = failed.map((outcome) => outcome.error?.hint).filter((hint): hint is string => hint !== undefined);
+    // Datasets of one source failing alike (a revoked token) share one hint: it is said once.
+    const hints = [
+      ...new Set(failed.map((outcome) => outcome.error?.hint).filter((hint): hint is string => hint !== undefined)),
+    ];
     // The interruption goes last, where a reader of the output's end looks.
     if (stoppedNote !== undefined) hints.push(stoppedNote);
     throw new AppError('COLLECT_FAILED', {
