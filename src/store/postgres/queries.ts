@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors.js';
+import { checkFilterSize, compileChain } from '../filter-chains.js';
 import { ipKey } from '../ip-key.js';
 import { BARE_TERM_FIELDS, invalidQueryValue, SEARCH_COLUMNS, toInteger, toLikePattern } from '../search-columns.js';
 import type { SearchField, SearchFilter, SearchQuery } from '../search-query.js';
@@ -208,24 +208,15 @@ export function compileFilter(filter: SearchFilter, params: SqlParams, columns: 
   return sql;
 }
 
-// The SQLite store's limits (see its queries.ts): PostgreSQL takes 65535 parameters a statement and nests
-// deeper, but the same query should not run on one store and fail on the other.
-const MAX_FILTER_PARAMS = 3000;
-const MAX_FILTER_DEPTH = 900;
-// An OR of at least this many exact values of one field (a pasted list of indicators) is compared as one
-// `= ANY` over a JSON array: one parameter and one level, however long the list. Shorter lists keep a
-// comparison per value, whose index plans everyday queries rely on.
-const IN_LIST_MIN = 8;
-
 function compileNode(filter: SearchFilter, params: SqlParams, columns: ColumnOf): string {
   switch (filter.kind) {
     case 'and':
-    case 'or': {
-      // A chain is flattened and joined as a balanced tree, whatever shape it came in: nested a level per term,
-      // a list of 10,000 terms is more than the server's parser takes ("memory exhausted").
-      const parts = compileOperands(filter.kind, chainOperands(filter), params, columns);
-      return joinBalanced(parts, filter.kind === 'and' ? 'AND' : 'OR', 0, parts.length);
-    }
+    case 'or':
+      return compileChain(filter, {
+        node: (operand) => compileNode(operand, params, columns),
+        term: (field, value) => compileTerm(field, value, false, params, columns),
+        valueList: (field, values) => compileValueList(field, values, params, columns),
+      });
     case 'not':
       return `(NOT ${compileNode(filter.operand, params, columns)})`;
     case 'term':
@@ -246,84 +237,6 @@ function compileNode(filter: SearchFilter, params: SqlParams, columns: ColumnOf)
     case 'range':
       return compileRange(filter, params, columns);
   }
-}
-
-// The operands of a chain of one operator, in order, however the chain is nested; without recursion.
-function chainOperands(filter: Extract<SearchFilter, { kind: 'and' | 'or' }>): SearchFilter[] {
-  const operands: SearchFilter[] = [];
-  const pending: SearchFilter[] = [filter];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (next.kind === filter.kind) pending.push(next.right, next.left);
-    else operands.push(next);
-  }
-  return operands;
-}
-
-function joinBalanced(parts: readonly string[], operator: 'AND' | 'OR', from: number, to: number): string {
-  if (to - from === 1) return parts[from] ?? '';
-  const middle = from + Math.ceil((to - from) / 2);
-  return `(${joinBalanced(parts, operator, from, middle)} ${operator} ${joinBalanced(parts, operator, middle, to)})`;
-}
-
-// The parts of a chain. In an OR, the exact values of a field named IN_LIST_MIN times or more are gathered
-// into one list, and so in an AND are those of `NOT field:value` (NOT a AND NOT b being NOT (a OR b)). A bare
-// word counts once for each field it is matched against.
-function compileOperands(
-  kind: 'and' | 'or',
-  operands: readonly SearchFilter[],
-  params: SqlParams,
-  columns: ColumnOf,
-): string[] {
-  const exact = (operand: SearchFilter): ExactTerm | null =>
-    kind === 'or' ? exactTerm(operand) : operand.kind === 'not' ? exactTerm(operand.operand) : null;
-  const lists = exactValueLists(operands.map(exact));
-  if (lists.size === 0) return operands.map((operand) => compileNode(operand, params, columns));
-  const negate = (sql: string): string => (kind === 'or' ? sql : `(NOT ${sql})`);
-  const parts: string[] = [];
-  const emitted = new Set<SearchField>();
-  for (const operand of operands) {
-    const term = exact(operand);
-    const fields = term === null ? [] : exactFields(term);
-    if (term === null || !fields.some((field) => lists.has(field))) {
-      parts.push(compileNode(operand, params, columns));
-      continue;
-    }
-    for (const field of fields) {
-      const values = lists.get(field);
-      if (values === undefined) parts.push(negate(compileTerm(field, term.value, false, params, columns)));
-      else if (!emitted.has(field)) {
-        emitted.add(field);
-        parts.push(negate(compileValueList(field, values, params, columns)));
-      }
-    }
-  }
-  return parts;
-}
-
-type ExactTerm = Extract<SearchFilter, { kind: 'term' }>;
-
-function exactTerm(filter: SearchFilter): ExactTerm | null {
-  return filter.kind === 'term' && !filter.wildcard ? filter : null;
-}
-
-// The fields an exact term is compared with: its own, or for a bare word all those bare words search.
-function exactFields(term: ExactTerm): readonly SearchField[] {
-  return term.field === null ? BARE_TERM_FIELDS : [term.field];
-}
-
-// The values of each field named IN_LIST_MIN times or more among `terms`.
-function exactValueLists(terms: readonly (ExactTerm | null)[]): Map<SearchField, string[]> {
-  const lists = new Map<SearchField, string[]>();
-  for (const term of terms) {
-    if (term === null) continue;
-    for (const field of exactFields(term)) {
-      const values = lists.get(field) ?? [];
-      values.push(term.value);
-      lists.set(field, values);
-    }
-  }
-  for (const [field, values] of lists) if (values.length < IN_LIST_MIN) lists.delete(field);
-  return lists;
 }
 
 // As an OR of compileTerm over `values`, for exact values.
@@ -349,28 +262,6 @@ function compileValueList(field: SearchField, values: readonly string[], params:
     );
   }
   return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' OR ')})`;
-}
-
-// Values travel as parameters, so every parenthesis in the text is structure: their nesting is the depth.
-function checkFilterSize(sql: string, paramCount: number): void {
-  if (paramCount > MAX_FILTER_PARAMS) {
-    throw new AppError('QUERY_SYNTAX', {
-      message: `The query is too large to run: it compares ${paramCount} values one by one, and a search can compare at most ${MAX_FILTER_PARAMS}.`,
-      hint: 'Split it into smaller searches. A list of exact values of one field, such as src_ip:(203.0.113.1 OR 203.0.113.2 OR …), counts as one however long it is.',
-    });
-  }
-  let depth = 0;
-  let deepest = 0;
-  for (const char of sql) {
-    if (char === '(') deepest = Math.max(deepest, (depth += 1));
-    else if (char === ')') depth -= 1;
-  }
-  if (deepest > MAX_FILTER_DEPTH) {
-    throw new AppError('QUERY_SYNTAX', {
-      message: `The query is too deeply nested to run: its terms nest ${deepest} levels deep, and a search takes at most ${MAX_FILTER_DEPTH}.`,
-      hint: 'Write it with fewer parentheses and NOTs one inside another.',
-    });
-  }
 }
 
 function compileTerm(
