@@ -10,6 +10,7 @@ import {
 } from './settings-client.js';
 import { displayText, formatTime } from '../format.js';
 import { Messages } from './messages.js';
+import { ConfirmButton } from './confirm-button.js';
 
 export interface SettingsPageProps {
   readonly user: SignedInUser;
@@ -243,40 +244,23 @@ function UsersSection({ client, me, users, onChanged }: UsersSectionProps): Reac
                   </td>
                   <td className="time">{when(entry.createdAt)}</td>
                   <td>
-                    {confirming === entry.name ? (
-                      <div className="confirm" role="alertdialog" aria-label={`Delete ${entry.name}?`}>
-                        <p>
-                          <strong>Delete the user &quot;{displayText(entry.name)}&quot;?</strong> Their sessions end and
-                          their API keys stop working at once. The audit trail keeps what they did.
-                        </p>
-                        <div className="actions">
-                          <button
-                            type="button"
-                            className="danger"
-                            disabled={busy}
-                            onClick={() => {
-                              setConfirming(null);
-                              run(client.removeUser(entry.name), `User "${entry.name}" deleted.`);
-                            }}
-                          >
-                            Delete user
-                          </button>
-                          <button type="button" className="quiet" onClick={() => setConfirming(null)}>
-                            Cancel
-                          </button>
-                        </div>
-                      </div>
-                    ) : (
-                      <button
-                        type="button"
-                        className="danger"
-                        disabled={busy}
-                        aria-label={`Delete ${entry.name}`}
-                        onClick={() => setConfirming(entry.name)}
-                      >
-                        Delete
-                      </button>
-                    )}
+                    <ConfirmButton
+                      open={confirming === entry.name}
+                      busy={busy}
+                      question={`Delete ${entry.name}?`}
+                      confirmLabel="Delete user"
+                      buttonLabel="Delete"
+                      buttonAriaLabel={`Delete ${entry.name}`}
+                      onOpen={() => setConfirming(entry.name)}
+                      onConfirm={() => {
+                        setConfirming(null);
+                        run(client.removeUser(entry.name), `User "${entry.name}" deleted.`);
+                      }}
+                      onCancel={() => setConfirming(null)}
+                    >
+                      <strong>Delete the user &quot;{displayText(entry.name)}&quot;?</strong> Their sessions end and
+                      their API keys stop working at once. The audit trail keeps what they did.
+                    </ConfirmButton>
                   </td>
                 </tr>
               ))}
@@ -471,40 +455,23 @@ function ApiKeysSection({ client, me, users, changes, onChanged }: ApiKeysSectio
                   <td className="time">{when(key.createdAt)}</td>
                   <td className="time">{when(key.lastUsedAt)}</td>
                   <td>
-                    {confirming === key.id ? (
-                      <div className="confirm" role="alertdialog" aria-label={`Revoke ${key.prefix}?`}>
-                        <p>
-                          <strong>Revoke the API key {displayText(key.prefix)}…?</strong> Every script that sends it is
-                          refused from now on. A revoked key cannot be restored; create a new one if it is needed again.
-                        </p>
-                        <div className="actions">
-                          <button
-                            type="button"
-                            className="danger"
-                            disabled={busy}
-                            onClick={() => {
-                              setConfirming(null);
-                              revoke(key);
-                            }}
-                          >
-                            Revoke key
-                          </button>
-                          <button type="button" className="quiet" onClick={() => setConfirming(null)}>
-                            Cancel
-                          </button>
-                        </div>
-                      </div>
-                    ) : (
-                      <button
-                        type="button"
-                        className="danger"
-                        disabled={busy}
-                        aria-label={`Revoke ${key.prefix}`}
-                        onClick={() => setConfirming(key.id)}
-                      >
-                        Revoke
-                      </button>
-                    )}
+                    <ConfirmButton
+                      open={confirming === key.id}
+                      busy={busy}
+                      question={`Revoke ${key.prefix}?`}
+                      confirmLabel="Revoke key"
+                      buttonLabel="Revoke"
+                      buttonAriaLabel={`Revoke ${key.prefix}`}
+                      onOpen={() => setConfirming(key.id)}
+                      onConfirm={() => {
+                        setConfirming(null);
+                        revoke(key);
+                      }}
+                      onCancel={() => setConfirming(null)}
+                    >
+                      <strong>Revoke the API key {displayText(key.prefix)}…?</strong> Every script that sends it is
+                      refused from now on. A revoked key cannot be restored; create a new one if it is needed again.
+                    </ConfirmButton>
                   </td>
                 </tr>
               ))}
