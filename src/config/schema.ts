@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { NotifyTargetConfig } from '../sinks/sink.js';
 import { syslogTargetSchema } from '../sinks/syslog/config.js';
 import { webhookTargetSchema } from '../sinks/webhook/config.js';
-import { numberSetting } from './number-setting.js';
+import { numberSetting } from '../core/number-setting.js';
 import { rateShareProblem } from './rate-share.js';
 
 /** `1200/300` → 1200 requests per 300 seconds. */

@@ -6,6 +6,16 @@ function notify(targets: unknown[]): ReturnType<typeof configFileSchema.safePars
 }
 
 describe('notify configuration', () => {
+  it('takes a port and a timeout as numbers or numeric text, and refuses a list or a boolean instead of coercing it', () => {
+    const parsed = notify([{ type: 'syslog', name: 'siem', host: 'siem.example.com', port: '514', timeout_ms: 2000 }]);
+    expect(parsed.success && parsed.data.notify.targets[0]).toMatchObject({ port: 514, timeoutMs: 2000 });
+    const wrong = notify([{ type: 'syslog', name: 'siem', host: 'siem.example.com', port: [514], timeout_ms: true }]);
+    expect(wrong.success).toBe(false);
+    const messages = wrong.error?.issues.map((issue) => issue.message) ?? [];
+    expect(messages).toContain('expected a number, got a list');
+    expect(messages).toContain('expected a number, got true');
+  });
+
   it('has no target by default', () => {
     expect(configFileSchema.parse({}).notify).toEqual({ targets: [] });
   });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildDatasetJobs, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
-import { numberFromText } from '../../config/number-setting.js';
+import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Severity } from '../../store/detection-store.js';
 import { minSeveritySchema, notifyTimeoutSchema, targetNameSchema } from '../severity-threshold.js';
+import { numberSetting } from '../../core/number-setting.js';
 
 /** RFC 5424 §6.2.1 facility codes a security product may reasonably log under. */
 export const SYSLOG_FACILITIES = {
@@ -28,7 +29,7 @@ export const syslogTargetSchema = z
     name: targetNameSchema,
     host: z.string().min(1),
     // 6514 is syslog over TLS (RFC 5425), 601 syslog over plain TCP (RFC 6587); the default follows `tls`.
-    port: z.coerce.number().int().min(1).max(65_535).optional(),
+    port: numberSetting((n) => n.int().min(1).max(65_535)).optional(),
     // Alerts name users and addresses, so they cross the network encrypted unless the operator says otherwise.
     tls: z.boolean().default(true),
     // A collector with a private CA is trusted through this file, in addition to the system's CAs.
