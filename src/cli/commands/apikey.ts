@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
-import { issueApiKey } from '../../server/auth/accounts.js';
+import { apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -56,11 +56,10 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .action(async (rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(listSchema, rawFlags);
       await withAuthStore(context, async (_app, auth) => {
-        const owners = new Map((await auth.listUsers()).map((user) => [user.id, user]));
-        const keys = (await auth.listApiKeys()).map((key) => ({
+        const keys = (await apiKeysWithOwners(auth)).map(({ key, owner }) => ({
           id: key.id,
-          user: owners.get(key.userId)?.name ?? null,
-          role: owners.get(key.userId)?.role ?? null,
+          user: owner?.name ?? null,
+          role: owner?.role ?? null,
           label: key.label,
           prefix: key.keyPrefix,
           created_at: new Date(key.createdAt).toISOString(),
@@ -94,14 +93,11 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .action(async (rawId: string) => {
       const id = parseFlags(keyIdSchema, rawId);
       await withAuthStore(context, async (app, auth) => {
-        const stored = (await auth.listApiKeys()).find((key) => key.id === id);
-        if (stored === undefined || !(await auth.deleteApiKey(stored.id))) {
-          throw new NotFoundError('HTTP_NOT_FOUND', {
-            message: `No API key has the id ${id}; it may be revoked already.`,
-            hint: 'zerotrail apikey list shows the keys and their ids.',
-          });
-        }
-        const owner = await auth.userById(stored.userId);
+        const { key: stored, owner } = await revokeApiKey(
+          auth,
+          id,
+          'zerotrail apikey list shows the keys and their ids.',
+        );
         await auth.appendAudit({
           at: app.clock.now(),
           actor: null,

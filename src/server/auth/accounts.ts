@@ -1,3 +1,4 @@
+import { NotFoundError } from '../../core/errors.js';
 import type { ApiKeyRecord, AuthStore, Role, UserRecord } from '../../store/auth-store.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import { newApiKey, sha256 } from './tokens.js';
@@ -36,4 +37,31 @@ export async function issueApiKey(
     createdAt: nowMs,
   });
   return { key, record };
+}
+
+/** Every API key with the user it acts as (undefined for a key whose user is gone), in the store's order. */
+export async function apiKeysWithOwners(
+  auth: AuthStore,
+): Promise<readonly { readonly key: ApiKeyRecord; readonly owner: UserRecord | undefined }[]> {
+  const owners = new Map((await auth.listUsers()).map((user) => [user.id, user]));
+  return (await auth.listApiKeys()).map((key) => ({ key, owner: owners.get(key.userId) }));
+}
+
+/**
+ * Revokes the API key `id`: it stops working at once. Throws HTTP_NOT_FOUND when no such key is left (never
+ * issued, or revoked already); `hint` says where the caller lists the keys.
+ */
+export async function revokeApiKey(
+  auth: AuthStore,
+  id: number,
+  hint?: string,
+): Promise<{ readonly key: ApiKeyRecord; readonly owner: UserRecord | undefined }> {
+  const key = (await auth.listApiKeys()).find((candidate) => candidate.id === id);
+  if (key === undefined || !(await auth.deleteApiKey(key.id))) {
+    throw new NotFoundError('HTTP_NOT_FOUND', {
+      message: `No API key has the id ${id}; it may be revoked already.`,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  }
+  return { key, owner: await auth.userById(key.userId) };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AuthError, NotFoundError } from '../../core/errors.js';
 import { ROLES, type AuditAction, type UserChange, type UserRecord } from '../../store/auth-store.js';
-import { addUser, issueApiKey } from '../auth/accounts.js';
+import { addUser, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../auth/accounts.js';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { signedIn, type Principal } from '../auth/authenticate.js';
 import { defineRoute, type ServerServices } from './route.js';
@@ -158,21 +158,17 @@ export const LIST_API_KEYS_ROUTE = defineRoute({
   url: '/api/apikeys',
   summary: 'API keys with their owner, label and prefix (never the key)',
   access: ['admin'],
-  handler: async ({ services }) => {
-    const users = new Map((await services.auth.listUsers()).map((user) => [user.id, user]));
-    const keys = await services.auth.listApiKeys();
-    return {
-      apiKeys: keys.map((key) => ({
-        id: key.id,
-        user: users.get(key.userId)?.name ?? null,
-        role: users.get(key.userId)?.role ?? null,
-        label: key.label,
-        prefix: key.keyPrefix,
-        createdAt: new Date(key.createdAt).toISOString(),
-        lastUsedAt: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
-      })),
-    };
-  },
+  handler: async ({ services }) => ({
+    apiKeys: (await apiKeysWithOwners(services.auth)).map(({ key, owner }) => ({
+      id: key.id,
+      user: owner?.name ?? null,
+      role: owner?.role ?? null,
+      label: key.label,
+      prefix: key.keyPrefix,
+      createdAt: new Date(key.createdAt).toISOString(),
+      lastUsedAt: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
+    })),
+  }),
 });
 
 export const REVOKE_API_KEY_ROUTE = defineRoute({
@@ -183,13 +179,7 @@ export const REVOKE_API_KEY_ROUTE = defineRoute({
   params: z.object({ id: z.coerce.number().int().min(1, 'an API key id is a positive number') }),
   handler: async ({ params, principal, request, services }) => {
     const caller = signedIn(principal);
-    const stored = (await services.auth.listApiKeys()).find((key) => key.id === params.id);
-    if (stored === undefined || !(await services.auth.deleteApiKey(stored.id))) {
-      throw new NotFoundError('HTTP_NOT_FOUND', {
-        message: `No API key has the id ${params.id}; it may be revoked already.`,
-      });
-    }
-    const owner = await services.auth.userById(stored.userId);
+    const { key: stored, owner } = await revokeApiKey(services.auth, params.id);
     await services.audit({
       actor: caller.name,
       action: 'apikey_revoked',
