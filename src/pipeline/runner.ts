@@ -41,6 +41,18 @@ export interface PullTotals {
   readonly rejected: number;
 }
 
+export const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
+
+export function addTotals(a: PullTotals, b: PullTotals): PullTotals {
+  return {
+    pages: a.pages + b.pages,
+    received: a.received + b.received,
+    inserted: a.inserted + b.inserted,
+    duplicates: a.duplicates + b.duplicates,
+    rejected: a.rejected + b.rejected,
+  };
+}
+
 export interface RunnerDeps {
   readonly store: Store;
   readonly clock: Clock;
@@ -68,7 +80,7 @@ export async function pullUntilCaughtUp(
   const committed = await deps.store.cursor(job.id);
   const cursor: SourceCursor = committed ?? job.source.initialCursor({ backfillFromMs: options.backfillFromMs });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
-  let totals: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
+  let totals = NO_TOTALS;
 
   for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
     const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);

@@ -5,7 +5,15 @@ import { isLeaseLost } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
 import { fencedStore, type LeaseKeeper } from './leases.js';
-import { pullUntilCaughtUp, type DatasetJob, type PageStored, type PullTotals, type RunnerDeps } from './runner.js';
+import {
+  addTotals,
+  NO_TOTALS,
+  pullUntilCaughtUp,
+  type DatasetJob,
+  type PageStored,
+  type PullTotals,
+  type RunnerDeps,
+} from './runner.js';
 
 /** A log dataset pulled from its cursor, or an inventory dataset snapshotted on a schedule. */
 export type CollectionJob = DatasetJob | InventoryJob;
@@ -59,8 +67,6 @@ export interface JobOutcome {
   readonly error: AppError | null;
   readonly totals: PullTotals;
 }
-
-const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
 
 /**
  * Runs every dataset job side by side. The scheduler owns intervals, backoff and catch-up after downtime;
@@ -218,14 +224,4 @@ function asAppError(error: unknown): AppError {
     retryable: true,
     cause: error,
   });
-}
-
-function addTotals(a: PullTotals, b: PullTotals): PullTotals {
-  return {
-    pages: a.pages + b.pages,
-    received: a.received + b.received,
-    inserted: a.inserted + b.inserted,
-    duplicates: a.duplicates + b.duplicates,
-    rejected: a.rejected + b.rejected,
-  };
 }

@@ -8,7 +8,7 @@ import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import { retentionPolicy } from '../../pipeline/retention.js';
-import type { PageStored, PullTotals } from '../../pipeline/runner.js';
+import { addTotals, NO_TOTALS, type PageStored, type PullTotals } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
@@ -26,7 +26,6 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 const PERMISSION_RECHECK_MS = 3_600_000;
 // `collect --once` waits this long for notifications of the alerts it raised; what is left stays queued.
 const NOTIFY_DRAIN_MS = 30_000;
-const NO_TOTALS: PullTotals = { pages: 0, received: 0, inserted: 0, duplicates: 0, rejected: 0 };
 
 const collectFlagsSchema = z.object({
   once: z.boolean().default(false),
@@ -304,14 +303,4 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
   }
   // A script reads the exit status: a run stopped part way has not caught up, whatever it stored.
   if (stoppedNote !== undefined) throw new AppError('COLLECT_STOPPED', { message: stoppedNote });
-}
-
-function addTotals(a: PullTotals, b: PullTotals): PullTotals {
-  return {
-    pages: a.pages + b.pages,
-    received: a.received + b.received,
-    inserted: a.inserted + b.inserted,
-    duplicates: a.duplicates + b.duplicates,
-    rejected: a.rejected + b.rejected,
-  };
 }
