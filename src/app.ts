@@ -1,6 +1,6 @@
 import { accessSync, chmodSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { rateShareProblem } from './config/rate-share.js';
+import { rateShareShortfall } from './config/rate-share.js';
 import type { AppConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { ConfigError, AppError, StoreError, isAppError } from './core/errors.js';
@@ -23,7 +23,8 @@ import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudfla
 import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cloudflare/index.js';
 import { testConnection, type ConnectionReport } from './sources/cloudflare/connection-test.js';
 import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-requests.js';
-import { CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
+import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
+import type { InventorySource, Source, SourceDatasets } from './sources/source.js';
 import type { AuthStore } from './store/auth-store.js';
 import type { NotifyQueue } from './store/notify-queue.js';
 import { SqliteNotifyQueue } from './store/sqlite/notify-queue.js';
@@ -75,6 +76,8 @@ export interface OpenAppOptions {
  * encrypts stored tokens, refusing a key that differs from the one the installation was set up with.
  */
 export async function openApp(config: AppConfig, options: OpenAppOptions): Promise<App> {
+  // Read before anything is made, so a key given wrongly in the environment leaves no new data directory behind.
+  const supplied = suppliedKey(options.secretKey, options.secretKeyFile);
   prepareDataDir(config.dataDir);
   // Read before the store opens: a broken rule file in <data dir>/rules stops startup with its RULE_INVALID.
   const builtinRules = loadBuiltinRules();
@@ -82,7 +85,7 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   const threaded = options.detection === 'thread';
   // Read before the store opens, so an unreadable key leaves no new database behind.
   const keyPath = join(config.dataDir, KEY_FILE);
-  const key = suppliedKey(options.secretKey, options.secretKeyFile) ?? readKeyFile(keyPath);
+  const key = supplied ?? readKeyFile(keyPath);
   const databasePath = join(config.dataDir, DATABASE_FILE);
   const postgres =
     config.databaseUrl === undefined
@@ -156,6 +159,22 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
   } catch (error) {
     await store.close();
     throw error;
+  }
+}
+
+/**
+ * Whether nothing has been stored yet: no PostgreSQL database is configured and the data directory holds no
+ * database. A command about something stored refuses at once then, since opening the installation would create
+ * the database (and the data directory) only to find nothing in it.
+ */
+export function installationIsNew(config: AppConfig): boolean {
+  if (config.databaseUrl !== undefined) return false;
+  try {
+    statSync(join(config.dataDir, DATABASE_FILE));
+    return false;
+  } catch (error) {
+    // A data directory that cannot be looked into is not known to be empty; opening it says what is wrong.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
@@ -430,11 +449,17 @@ export interface SourceConnection {
   readonly baseUrl?: string;
 }
 
+/** What testing a connection needs of the app: not its store, so a token is tested before an installation exists. */
+export type ConnectionTestContext = Pick<App, 'config' | 'logger' | 'clock' | 'metrics'>;
+
 /**
  * Checks online that the token is active and reaches the account, then probes every dataset once and
  * reports, per dataset, whether it can be collected and which permission it would need.
  */
-export async function testSourceConnection(app: App, connection: SourceConnection): Promise<ConnectionReport> {
+export async function testSourceConnection(
+  app: ConnectionTestContext,
+  connection: SourceConnection,
+): Promise<ConnectionReport> {
   const config = cloudflareConfigFor(app, 'connection-test', connection);
   const client = createCloudflareClient(config, app);
   return testConnection(client, { signal: AbortSignal.timeout(CONNECTION_TEST_TIMEOUT_MS), nowMs: app.clock.now() });
@@ -456,25 +481,26 @@ export function buildDatasetJobs(
   for (const stored of sources) {
     const rateShare = stored.settings['rate_share'];
     const baseUrl = stored.settings['api_base_url'];
-    // A share stored with the source was checked against the limit of its day; the limit may be lower now.
-    const shareProblem =
-      typeof rateShare === 'number' ? rateShareProblem(rateShare, app.config.cloudflare.rateLimit) : undefined;
-    if (shareProblem !== undefined) {
-      throw new ConfigError('CONFIG_INVALID', {
-        message: `The rate share of the data source "${stored.name}" cannot work: ${shareProblem}.`,
-        hint: 'Give the source a larger rate share, or raise cloudflare.rate_limit if Cloudflare allows the token more requests.',
+    // A share stored with the source was checked against the limit of its day; the limit may be lower now. That
+    // fails this source alone: its datasets report why where the operator looks, and the other sources collect.
+    // It gets no client either, as the first client of a token sizes the budget every source of the token shares.
+    const shareRefused =
+      typeof rateShare === 'number' ? rateShareRefusal(stored, rateShare, app.config.cloudflare.rateLimit) : undefined;
+    let datasets: SourceDatasets;
+    if (shareRefused === undefined) {
+      const config = cloudflareConfigFor(app, stored.name, {
+        accountId: stored.accountId,
+        token: app.secrets.decrypt(stored.tokenCiphertext),
+        ...(typeof rateShare === 'number' ? { rateShare } : {}),
+        ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
       });
+      const signal = new AbortController().signal;
+      // Nodes sharing a PostgreSQL database share each token's budget through it; one SQLite process keeps its own.
+      const sharedRateBudget = app.config.databaseUrl === undefined ? {} : { sharedRateBudget: app.store };
+      datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal, ...sharedRateBudget });
+    } else {
+      datasets = refusedDatasets(shareRefused);
     }
-    const config = cloudflareConfigFor(app, stored.name, {
-      accountId: stored.accountId,
-      token: app.secrets.decrypt(stored.tokenCiphertext),
-      ...(typeof rateShare === 'number' ? { rateShare } : {}),
-      ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
-    });
-    const signal = new AbortController().signal;
-    // Nodes sharing a PostgreSQL database share each token's budget through it; one SQLite process keeps its own.
-    const sharedRateBudget = app.config.databaseUrl === undefined ? {} : { sharedRateBudget: app.store };
-    const datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal, ...sharedRateBudget });
     for (const source of datasets.logs) {
       const normalize = (NORMALIZERS as Readonly<Record<string, Normalizer | undefined>>)[source.dataset];
       if (normalize === undefined) {
@@ -510,6 +536,67 @@ export function buildDatasetJobs(
   return jobs;
 }
 
+/** Why the stored rate share of `stored` cannot work with `limit`, and how to fix it; undefined when it works. */
+function rateShareRefusal(
+  stored: Pick<StoredSource, 'name' | 'accountId'>,
+  share: number,
+  limit: AppConfig['cloudflare']['rateLimit'],
+): ConfigError | undefined {
+  const shortfall = rateShareShortfall(share, limit);
+  if (shortfall === undefined) return undefined;
+  const gives = Number(shortfall.requestsPerWindow.toPrecision(2));
+  const smallest = shortfall.smallestShare;
+  const name = shellArgument(stored.name);
+  // Dataset statuses keep the message and not the hint, so the message alone says what to change. It leaves out
+  // the source's name: every place that shows it (status row, job id, log binding) names the source already.
+  return new ConfigError('CONFIG_INVALID', {
+    message:
+      `Rate share ${share} gives ${gives} of ${limit.requests} requests per ${limit.windowSecs} seconds, less than one ` +
+      `per window; the smallest share that works with this limit is ${smallest}. Remove the source and add it again ` +
+      `with --rate-share ${smallest} or more (its stored events stay), or set ZEROTRAIL_CF_RATE_LIMIT ` +
+      `(cloudflare.rate_limit) to ${shortfall.smallestRequests}/${limit.windowSecs} or more if Cloudflare allows the ` +
+      'token that many requests.',
+    hint:
+      `zerotrail source remove ${name}, then printf %s "$TOKEN" | zerotrail source add --name ${name} ` +
+      `--account-id ${stored.accountId} --token-stdin --rate-share ${smallest}; restart a running zerotrail serve ` +
+      'afterwards.',
+    details: { source: stored.name, rateShare: share, smallestShare: smallest },
+  });
+}
+
+// The CLI quotes names in its hints the same way (cli/commands/source.ts); the app cannot import from the CLI.
+function shellArgument(name: string): string {
+  const quoted = /^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`;
+  return name.startsWith('-') ? `-- ${quoted}` : quoted;
+}
+
+/**
+ * The datasets of a source that cannot be collected as configured, opening no connection: each fails at its
+ * first pull with `error`, on the path of any permanent failure (dataset status, error log, metric, the exit
+ * status of `collect --once`).
+ */
+function refusedDatasets(error: AppError): SourceDatasets {
+  const refusing = {
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  const logs: Source[] = [];
+  const inventories: InventorySource[] = [];
+  for (const dataset of CLOUDFLARE_DATASET_IDS) {
+    if (CLOUDFLARE_DATASETS[dataset].kind === 'log') {
+      logs.push({
+        ...refusing,
+        dataset,
+        initialCursor: () => ({}),
+        pull: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) }),
+      });
+    } else {
+      inventories.push({ ...refusing, dataset, kinds: [], snapshot: () => Promise.reject(error) });
+    }
+  }
+  return { logs, inventories };
+}
+
 function isRequiredDataset(dataset: string): boolean {
   return (
     (CLOUDFLARE_DATASETS as Readonly<Record<string, { readonly required: boolean } | undefined>>)[dataset]?.required ??
@@ -517,7 +604,7 @@ function isRequiredDataset(dataset: string): boolean {
   );
 }
 
-function cloudflareConfigFor(app: App, name: string, connection: SourceConnection): CloudflareConfig {
+function cloudflareConfigFor(app: Pick<App, 'config'>, name: string, connection: SourceConnection): CloudflareConfig {
   const settings = app.config.cloudflare;
   return parseCloudflareConfig({
     name,

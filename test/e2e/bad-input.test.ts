@@ -366,7 +366,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(await sourcesBefore()).toEqual(before);
   });
 
-  it("refuses to collect a source whose stored rate share is too small for today's limit, naming it", async () => {
+  it("fails each dataset of a source whose stored rate share is too small for today's limit, naming it", async () => {
     const added = await add([
       '--account-id',
       setup.simulator.accountId,
@@ -381,10 +381,12 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       const result = await runInProcess(['collect', '--once', '--source', 'Another'], {
         env: { ...setup.env, ZEROTRAIL_CF_RATE_LIMIT: '1200/300' },
       });
-      expect(result.code).toBe(2);
+      // The other sources would go on collecting (test/e2e/rate-share-too-small.test.ts); this one's datasets fail.
+      expect(result.code).toBe(1);
       expect(result.stderr).toContain(
-        'error[CONFIG_INVALID]: The rate share of the data source "Another" cannot work: 0.000002 of 1200 requests per 300 seconds',
+        'error[COLLECT_FAILED]: Another/access_requests: error[CONFIG_INVALID] Rate share 0.000002 gives 0.0024 of 1200 requests per 300 seconds',
       );
+      expect(result.stderr).toContain('the smallest share that works with this limit is 0.00084');
     } finally {
       expect((await runInProcess(['source', 'remove', 'Another'], { env: setup.env })).code).toBe(0);
     }
