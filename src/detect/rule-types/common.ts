@@ -27,6 +27,24 @@ export const groupBySchema = z.array(z.string().min(1)).superRefine((fields, ctx
 
 export type Grouping = (event: NormalizedEvent) => { key: string; values: Readonly<Record<string, string>> } | null;
 
+/**
+ * The group of a one-field `group_by`. Rules group every event they see and use the values only for the few that
+ * fire: an object literal with a computed key, built for each event, took about 3% of the detection thread.
+ */
+class SingleFieldGroup {
+  readonly #field: string;
+  readonly key: string;
+
+  constructor(field: string, key: string) {
+    this.#field = field;
+    this.key = key;
+  }
+
+  get values(): Readonly<Record<string, string>> {
+    return { [this.#field]: this.key };
+  }
+}
+
 /** The key of an event under `group_by`, or null when one of the fields is empty (the event is not grouped). */
 export function grouping(fields: readonly string[]): Grouping {
   // Every rule groups each event it sees, twice (for its state keys, then to judge it): flat fields are read
@@ -46,7 +64,7 @@ export function grouping(fields: readonly string[]): Grouping {
     return (event) => {
       const value = onlyGetter(event);
       if (value === null || value === '') return null;
-      return { key: value, values: { [onlyField]: value } };
+      return new SingleFieldGroup(onlyField, value);
     };
   }
   return (event) => {
