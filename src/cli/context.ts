@@ -1,10 +1,11 @@
 import type { z } from 'zod';
-import { openApp, type App } from '../app.js';
+import { installationIsNew, openApp, type App, type ConnectionTestContext } from '../app.js';
 import { loadConfig, formatIssues } from '../config/load.js';
 import type { AppConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
 import type { CliIo } from './io.js';
 
 /** Options every command accepts, set before the command name or after it. */
@@ -25,6 +26,13 @@ export interface CommandContext {
   loadConfig(overrides?: Readonly<Record<string, Readonly<Record<string, unknown>>>>): AppConfig;
   /** Opens the installation, runs `work`, and always closes the store afterwards. */
   withApp<T>(work: (app: App) => Promise<T>, config?: AppConfig): Promise<T>;
+  /**
+   * As withApp, for a command about something that must be stored already (a source, an alert, a user): while
+   * nothing is stored, `missing` runs instead (its refusal, usually) and the installation is not created.
+   */
+  withExistingApp<T>(work: (app: App) => Promise<T>, missing: () => T, config?: AppConfig): Promise<T>;
+  /** The config, logger, clock and metrics, without the store: for talking to Cloudflare before opening it. */
+  connectionContext(config: AppConfig): ConnectionTestContext;
 }
 
 export function createCommandContext(
@@ -56,11 +64,8 @@ export function createCommandContext(
       }),
     withApp: async (work, config) => {
       const appConfig = config ?? context.loadConfig();
-      const explicitLevel =
-        globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
-      if (!explicitLevel) getLogger().level = appConfig.log.level;
       const app = await openApp(appConfig, {
-        logger: getLogger(),
+        logger: configuredLogger(appConfig),
         clock,
         secretKey: io.env['ZEROTRAIL_SECRET_KEY'],
         secretKeyFile: io.env['ZEROTRAIL_SECRET_KEY_FILE'],
@@ -72,6 +77,18 @@ export function createCommandContext(
         await app.close();
       }
     },
+    withExistingApp: async (work, missing, config) => {
+      const appConfig = config ?? context.loadConfig();
+      return installationIsNew(appConfig) ? missing() : context.withApp(work, appConfig);
+    },
+    connectionContext: (config) => ({ config, logger: configuredLogger(config), clock, metrics: new Metrics() }),
+  };
+  // The config's level applies unless the command line or the environment chose one.
+  const configuredLogger = (appConfig: AppConfig): Logger => {
+    const explicitLevel =
+      globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
+    if (!explicitLevel) getLogger().level = appConfig.log.level;
+    return getLogger();
   };
   return context;
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import { AppError, NotFoundError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
+import { alertNotFound } from '../../store/rows/alert-rows.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
@@ -51,13 +52,15 @@ function cliActor(context: CommandContext): string {
 
 async function alertOrFail(app: App, id: string): Promise<StoredAlert> {
   const alert = await app.store.getAlert(id);
-  if (alert === undefined) {
-    throw new NotFoundError('ALERT_NOT_FOUND', {
-      message: `No alert has the id ${id}.`,
-      hint: 'zerotrail alerts list shows the alerts and their ids.',
-    });
-  }
+  if (alert === undefined) throw alertNotFound(id);
   return alert;
+}
+
+/** Runs `work` on the installation, or refuses the alert `id` at once while nothing is stored. */
+function withAlert<T>(context: CommandContext, id: string, work: (app: App) => Promise<T>): Promise<T> {
+  return context.withExistingApp(work, () => {
+    throw alertNotFound(id);
+  });
 }
 
 export function registerAlertsCommand(program: Command, context: CommandContext): void {
@@ -121,7 +124,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json (default table)')
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(showFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      await withAlert(context, id, async (app) => {
         const alert = await alertOrFail(app, id);
         const evidence = await app.store.alertEvidence(id);
         const history = await app.store.alertHistory(id);
@@ -175,7 +178,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .option('--comment <text>', 'a note kept in the history')
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(ackFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      await withAlert(context, id, async (app) => {
         const alert = await app.store.changeAlert(
           id,
           { status: 'acknowledged', ...(flags.comment === undefined ? {} : { comment: flags.comment }) },
@@ -193,7 +196,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .option('--comment <text>', 'a note kept in the history')
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(closeFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      await withAlert(context, id, async (app) => {
         const alert = await app.store.changeAlert(
           id,
           {
@@ -222,7 +225,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
         });
       }
       const who = none ? null : parseFlags(assigneeSchema, assignee);
-      await context.withApp(async (app) => {
+      await withAlert(context, id, async (app) => {
         const alert = await app.store.changeAlert(id, { assignee: who }, cliActor(context));
         writeLine(
           context.io.stdout,
@@ -238,7 +241,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .argument('<text>', 'the comment')
     .action(async (id: string, text: string) => {
       const comment = commentText(text);
-      await context.withApp(async (app) => {
+      await withAlert(context, id, async (app) => {
         const alert = await app.store.changeAlert(id, { comment }, cliActor(context));
         writeLine(context.io.stdout, `Comment added to alert ${alert.id}.`);
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
-import { apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
+import { apiKeyNotFound, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -22,31 +22,32 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .option('--label <label>', 'what the key is for, e.g. "SIEM export"')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(createSchema, rawFlags);
-      await withAuthStore(context, async (app, auth) => {
-        const owner = await auth.userByName(flags.user);
-        if (owner === undefined) {
-          throw new NotFoundError('AUTH_USER_UNKNOWN', {
-            message: `No zerotrail user is named "${visible(flags.user)}".`,
-            hint: 'zerotrail user list shows the users; zerotrail user add creates one.',
+      await withAuthStore(
+        context,
+        async (app, auth) => {
+          const owner = await auth.userByName(flags.user);
+          if (owner === undefined) throw unknownUser(flags.user);
+          const { key, record } = await issueApiKey(auth, owner, flags.label, app.clock.now());
+          await auth.appendAudit({
+            at: app.clock.now(),
+            actor: null,
+            action: 'apikey_created',
+            target: owner.name,
+            outcome: 'success',
+            ip: null,
+            details: { keyId: record.id, label: record.label, prefix: record.keyPrefix, via: 'cli' },
           });
-        }
-        const { key, record } = await issueApiKey(auth, owner, flags.label, app.clock.now());
-        await auth.appendAudit({
-          at: app.clock.now(),
-          actor: null,
-          action: 'apikey_created',
-          target: owner.name,
-          outcome: 'success',
-          ip: null,
-          details: { keyId: record.id, label: record.label, prefix: record.keyPrefix, via: 'cli' },
-        });
-        // The key alone on stdout, so `KEY=$(zerotrail apikey create ...)` captures exactly it.
-        writeLine(context.io.stdout, key);
-        writeLine(
-          context.io.stderr,
-          `API key ${record.keyPrefix}… created for "${visible(owner.name)}" (role ${owner.role}). Store it now: it is not shown again.`,
-        );
-      });
+          // The key alone on stdout, so `KEY=$(zerotrail apikey create ...)` captures exactly it.
+          writeLine(context.io.stdout, key);
+          writeLine(
+            context.io.stderr,
+            `API key ${record.keyPrefix}… created for "${visible(owner.name)}" (role ${owner.role}). Store it now: it is not shown again.`,
+          );
+        },
+        () => {
+          throw unknownUser(flags.user);
+        },
+      );
     });
 
   apikey
@@ -92,22 +93,33 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .argument('<id>', 'the key id')
     .action(async (rawId: string) => {
       const id = parseFlags(keyIdSchema, rawId);
-      await withAuthStore(context, async (app, auth) => {
-        const { key: stored, owner } = await revokeApiKey(
-          auth,
-          id,
-          'zerotrail apikey list shows the keys and their ids.',
-        );
-        await auth.appendAudit({
-          at: app.clock.now(),
-          actor: null,
-          action: 'apikey_revoked',
-          target: owner?.name ?? null,
-          outcome: 'success',
-          ip: null,
-          details: { keyId: stored.id, label: stored.label, prefix: stored.keyPrefix, via: 'cli' },
-        });
-        writeLine(context.io.stdout, `API key ${stored.id} (${stored.keyPrefix}…) revoked; it no longer works.`);
-      });
+      await withAuthStore(
+        context,
+        async (app, auth) => {
+          const { key: stored, owner } = await revokeApiKey(auth, id, LIST_KEYS_HINT);
+          await auth.appendAudit({
+            at: app.clock.now(),
+            actor: null,
+            action: 'apikey_revoked',
+            target: owner?.name ?? null,
+            outcome: 'success',
+            ip: null,
+            details: { keyId: stored.id, label: stored.label, prefix: stored.keyPrefix, via: 'cli' },
+          });
+          writeLine(context.io.stdout, `API key ${stored.id} (${stored.keyPrefix}…) revoked; it no longer works.`);
+        },
+        () => {
+          throw apiKeyNotFound(id, LIST_KEYS_HINT);
+        },
+      );
     });
+}
+
+const LIST_KEYS_HINT = 'zerotrail apikey list shows the keys and their ids.';
+
+function unknownUser(name: string): NotFoundError {
+  return new NotFoundError('AUTH_USER_UNKNOWN', {
+    message: `No zerotrail user is named "${visible(name)}".`,
+    hint: 'zerotrail user list shows the users; zerotrail user add creates one.',
+  });
 }

@@ -57,12 +57,19 @@ export function registerCollectCommand(program: Command, context: CommandContext
       const config = context.loadConfig(
         flags.backfillDays === undefined ? undefined : { collect: { backfill_days: flags.backfillDays } },
       );
-      await context.withApp(async (app) => {
-        await refuseUnfinishedMigration(app);
-        const sources = await selectSources(app, flags.source);
-        const outcomes = await collect(app, context, sources, { once: flags.once });
-        if (flags.once) reportOnce(context, outcomes);
-      }, config);
+      await context.withExistingApp(
+        async (app) => {
+          await refuseUnfinishedMigration(app);
+          const sources = await selectSources(app, flags.source);
+          const outcomes = await collect(app, context, sources, { once: flags.once });
+          if (flags.once) reportOnce(context, outcomes);
+        },
+        () => {
+          // No source is stored yet: this refuses the run as it would once the installation were open.
+          chooseSources([], flags.source);
+        },
+        config,
+      );
     });
 }
 
@@ -72,7 +79,10 @@ function repeated(value: string, previous: readonly string[] | undefined): strin
 
 /** The sources named, in the order stored, or all of them; every name that matches none is reported at once. */
 export async function selectSources(app: App, names: readonly string[] | undefined): Promise<readonly StoredSource[]> {
-  const all = await app.store.listSources();
+  return chooseSources(await app.store.listSources(), names);
+}
+
+function chooseSources(all: readonly StoredSource[], names: readonly string[] | undefined): readonly StoredSource[] {
   if (names !== undefined) {
     const unknown = [...new Set(names)].filter((name) => !all.some((source) => source.name === name));
     if (unknown.length > 0) {

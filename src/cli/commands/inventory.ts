@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import type { App } from '../../app.js';
 import { AppError } from '../../core/errors.js';
 import type { InventoryKind } from '../../core/inventory.js';
 import type { StoredInventoryEntity } from '../../store/store.js';
@@ -56,7 +57,7 @@ export function registerInventoryCommand(program: Command, context: CommandConte
     .action(async (kindArgument: string, rawFlags: Record<string, unknown>) => {
       const kind = parseKind(kindArgument);
       const flags = parseFlags(flagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      const show = async (app: App): Promise<void> => {
         if (flags.source !== undefined && (await app.store.getSource(flags.source)) === undefined) {
           throw unknownSource(flags.source, await app.store.listSources());
         }
@@ -87,7 +88,14 @@ export function registerInventoryCommand(program: Command, context: CommandConte
         );
         const newest = Math.max(...entities.map((entity) => entity.takenAt));
         writeLine(context.io.stdout, `${entities.length} ${kind}; snapshot taken ${new Date(newest).toISOString()}.`);
-      });
+      };
+      const source = flags.source;
+      if (source === undefined) await context.withApp(show);
+      else {
+        await context.withExistingApp(show, () => {
+          throw unknownSource(source, []);
+        });
+      }
     });
 }
 

@@ -66,12 +66,17 @@ export function registerInvestigateCommand(program: Command, context: CommandCon
     .option('--format <format>', 'table or json (default table)')
     .action(async (subject: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(flagsSchema, rawFlags);
-      await context.withApp(async (app) => {
-        const investigation = await investigateUser(app, subject, flags.source, context.io.signal);
-        if (flags.format === 'json') writeLine(context.io.stdout, JSON.stringify(toJson(investigation), null, 2));
-        else writeLine(context.io.stdout, toText(investigation));
-        failWhenNothingLive(investigation.details);
-      });
+      await context.withExistingApp(
+        async (app) => {
+          const investigation = await investigateUser(app, subject, flags.source, context.io.signal);
+          if (flags.format === 'json') writeLine(context.io.stdout, JSON.stringify(toJson(investigation), null, 2));
+          else writeLine(context.io.stdout, toText(investigation));
+          failWhenNothingLive(investigation.details);
+        },
+        () => {
+          throw flags.source === undefined ? noUsersYet(undefined) : unknownSource(flags.source, []);
+        },
+      );
     });
 }
 
@@ -96,15 +101,22 @@ async function investigateUser(
   return { user, accountId: stored.accountId, details, events, groups: inferredGroups(events) };
 }
 
+// '' or ' of "NAME"', after "inventory".
+function inventoryOf(sourceName: string | undefined): string {
+  return sourceName === undefined ? '' : ` of "${visible(sourceName)}"`;
+}
+
+function noUsersYet(sourceName: string | undefined): NotFoundError {
+  return new NotFoundError('USER_NOT_FOUND', {
+    message: `The inventory${inventoryOf(sourceName)} holds no users yet, so there is no user to investigate.`,
+    hint: 'Run zerotrail collect --once to take an inventory snapshot; zerotrail source test NAME shows whether the token may read users.',
+  });
+}
+
 async function findUser(app: App, subject: string, sourceName: string | undefined): Promise<StoredInventoryEntity> {
   const users = await app.store.listInventory('user', sourceName);
-  const where = sourceName === undefined ? '' : ` of "${visible(sourceName)}"`;
-  if (users.length === 0) {
-    throw new NotFoundError('USER_NOT_FOUND', {
-      message: `The inventory${where} holds no users yet, so there is no user to investigate.`,
-      hint: 'Run zerotrail collect --once to take an inventory snapshot; zerotrail source test NAME shows whether the token may read users.',
-    });
-  }
+  if (users.length === 0) throw noUsersYet(sourceName);
+  const where = inventoryOf(sourceName);
   const wanted = subject.toLowerCase();
   const matches = users.filter((user) => user.id.toLowerCase() === wanted || emailOf(user).toLowerCase() === wanted);
   const sources = [...new Set(matches.map((user) => user.sourceName))];

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkS
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { App } from '../../app.js';
+import { installationIsNew, type App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
@@ -94,9 +94,9 @@ function actor(context: CommandContext): string {
 }
 
 /** The built-in rules, then the rule files of <data dir>/rules. */
-function knownRules(app: App): readonly RuleDefinition[] {
+function knownRules(dataDir: string): readonly RuleDefinition[] {
   const builtins = loadBuiltinRules();
-  return [...builtins, ...loadUserRules(app.config.dataDir, builtins).map((rule) => rule.definition)];
+  return [...builtins, ...loadUserRules(dataDir, builtins).map((rule) => rule.definition)];
 }
 
 function readRuleText(file: string): string {
@@ -122,8 +122,8 @@ function ruleOrFail(rules: readonly RuleDefinition[], id: string): RuleDefinitio
   return rule;
 }
 
-async function setEnabled(app: App, context: CommandContext, id: string, enabled: boolean): Promise<void> {
-  const rule = ruleOrFail(knownRules(app), id);
+async function setEnabled(app: App, context: CommandContext, rule: RuleDefinition, enabled: boolean): Promise<void> {
+  const id = rule.header.id;
   const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
   const setting: RuleSetting = {
     ruleId: id,
@@ -140,15 +140,12 @@ async function setEnabled(app: App, context: CommandContext, id: string, enabled
   );
 }
 
-async function setParams(
-  app: App,
-  context: CommandContext,
-  id: string,
+/** The overrides `rules set` leaves: the stored ones (unless --reset) with the flags' values over them. */
+function overridesAfter(
   flags: z.infer<typeof setFlagsSchema>,
-): Promise<void> {
-  const rule = ruleOrFail(knownRules(app), id);
-  const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
-  const overrides: Record<string, unknown> = flags.reset === true ? {} : { ...current?.overrides };
+  stored: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  const overrides: Record<string, unknown> = flags.reset === true ? {} : { ...stored };
   if (flags.threshold !== undefined) overrides['threshold'] = flags.threshold;
   if (flags.window !== undefined) overrides['window'] = flags.window;
   if (flags.learning !== undefined) overrides['learning'] = flags.learning;
@@ -156,6 +153,18 @@ async function setParams(
   // The values a first_seen rule reports (the sensitive applications): the flags replace the whole list.
   if (flags.value !== undefined) overrides['values'] = [...new Set(flags.value)];
   if (flags.values === false) overrides['values'] = [];
+  return overrides;
+}
+
+async function setParams(
+  app: App,
+  context: CommandContext,
+  rule: RuleDefinition,
+  flags: z.infer<typeof setFlagsSchema>,
+): Promise<void> {
+  const id = rule.header.id;
+  const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
+  const overrides = overridesAfter(flags, current?.overrides);
   // The rule type's own check: a rule without a threshold or window refuses it with RULE_INVALID naming it.
   checkOverrides(rule, overrides);
   await app.store.saveRuleSetting({
@@ -178,11 +187,11 @@ async function setParams(
 async function changeAllowList(
   app: App,
   context: CommandContext,
-  id: string,
+  rule: RuleDefinition,
   flags: z.infer<typeof allowFlagsSchema>,
   add: boolean,
 ): Promise<void> {
-  ruleOrFail(knownRules(app), id);
+  const id = rule.header.id;
   const current = (await app.store.ruleSettings()).find((setting) => setting.ruleId === id);
   const allow = current?.allow ?? EMPTY_ALLOW;
   const change = (list: readonly string[], entries: readonly string[], normalise: (v: string) => string) => {
@@ -232,7 +241,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       await context.withApp(async (app) => {
         const settings = new Map((await app.store.ruleSettings()).map((setting) => [setting.ruleId, setting]));
         const builtinIds = new Set(loadBuiltinRules().map((definition) => definition.header.id));
-        const rows = knownRules(app).map((definition) => {
+        const rows = knownRules(app.config.dataDir).map((definition) => {
           const setting = settings.get(definition.header.id);
           return {
             id: definition.header.id,
@@ -279,7 +288,10 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .description('Run a rule')
     .argument('<id>', 'the rule id')
     .action(async (id: string) => {
-      await context.withApp((app) => setEnabled(app, context, id, true));
+      // The rule is found before the installation opens, so an unknown id creates nothing.
+      const config = context.loadConfig();
+      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      await context.withApp((app) => setEnabled(app, context, rule, true), config);
     });
 
   rules
@@ -287,7 +299,9 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .description('Stop running a rule; events stored while it is off are not evaluated by it later')
     .argument('<id>', 'the rule id')
     .action(async (id: string) => {
-      await context.withApp((app) => setEnabled(app, context, id, false));
+      const config = context.loadConfig();
+      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      await context.withApp((app) => setEnabled(app, context, rule, false), config);
     });
 
   rules
@@ -309,7 +323,11 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .option('--reset', "drop every override and use the file's parameters again")
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(setFlagsSchema, rawFlags);
-      await context.withApp((app) => setParams(app, context, id, flags));
+      const config = context.loadConfig();
+      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      // With nothing stored the flags alone make the overrides, so a value the rule refuses creates nothing.
+      if (installationIsNew(config)) checkOverrides(rule, overridesAfter(flags, undefined));
+      await context.withApp((app) => setParams(app, context, rule, flags), config);
     });
 
   for (const [name, add] of [
@@ -330,7 +348,9 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       .option('--country <cc>', 'a two-letter country code (repeatable)', collect)
       .action(async (id: string, rawFlags: Record<string, unknown>) => {
         const flags = parseFlags(allowFlagsSchema, rawFlags);
-        await context.withApp((app) => changeAllowList(app, context, id, flags, add));
+        const config = context.loadConfig();
+        const rule = ruleOrFail(knownRules(config.dataDir), id);
+        await context.withApp((app) => changeAllowList(app, context, rule, flags, add), config);
       });
   }
 

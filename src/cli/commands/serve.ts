@@ -1,5 +1,8 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
@@ -134,7 +137,10 @@ export function registerServeCommand(program: Command, context: CommandContext):
       const tls =
         flags.tlsCert === undefined || flags.tlsKey === undefined
           ? undefined
-          : { cert: readPem(flags.tlsCert, '--tls-cert'), key: readPem(flags.tlsKey, '--tls-key') };
+          : readTlsPair(flags.tlsCert, flags.tlsKey);
+      const host = flags.host ?? DEFAULT_HOST;
+      const port = flags.port ?? DEFAULT_PORT;
+      if (flags.role !== 'collector') await checkListenAddress(host, port);
       await context.withApp(async (app) => {
         await refuseUnfinishedMigration(app);
         const signal = context.io.signal;
@@ -148,10 +154,9 @@ export function registerServeCommand(program: Command, context: CommandContext):
             ? superviseCollection(app, context, signal, { watchSourcesMs: SOURCE_WATCH_MS })
             : undefined;
         try {
-          const host = flags.host ?? DEFAULT_HOST;
           const web = await startWebServer(app, {
             host,
-            port: flags.port ?? DEFAULT_PORT,
+            port,
             ...(tls === undefined ? {} : { tls }),
             onSourcesChanged: () => collector?.restart(),
           });
@@ -186,6 +191,96 @@ export function registerServeCommand(program: Command, context: CommandContext):
         }
       });
     });
+}
+
+/** The certificate and key, refused here when HTTPS could not use them, so the refusal comes before anything opens. */
+function readTlsPair(certPath: string, keyPath: string): { readonly cert: Buffer; readonly key: Buffer } {
+  const cert = readPem(certPath, '--tls-cert');
+  const key = readPem(keyPath, '--tls-key');
+  const refuse = (problem: string, cause: unknown): ConfigError =>
+    new ConfigError('CONFIG_INVALID', {
+      message: `${problem}.`,
+      hint: 'Give --tls-cert a PEM certificate (-----BEGIN CERTIFICATE-----) and --tls-key the PEM private key it was issued for, without a passphrase.',
+      cause,
+    });
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw refuse(`--tls-cert ${certPath} holds no certificate`, error);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw refuse(`--tls-key ${keyPath} holds no private key readable without a passphrase`, error);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw refuse(
+      `The private key in --tls-key ${keyPath} is not the key of the certificate in --tls-cert ${certPath}`,
+      undefined,
+    );
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw refuse(
+      `--tls-cert ${certPath} and --tls-key ${keyPath} cannot serve HTTPS: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    );
+  }
+  return { cert, key };
+}
+
+/**
+ * Binds the address the server is to listen on and lets it go again, so that a host that is not this machine's or
+ * a port in use is refused with its reason before the installation opens, not after.
+ */
+async function checkListenAddress(host: string, port: number): Promise<void> {
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, resolve);
+    });
+  } catch (error) {
+    throw listenRefused(host, port, error);
+  } finally {
+    // Closing a server that never listened calls back with ERR_SERVER_NOT_RUNNING: nothing is left to close then.
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+}
+
+function listenRefused(host: string, port: number, error: unknown): ConfigError {
+  const refuse = (message: string, hint: string): ConfigError =>
+    new ConfigError('CONFIG_INVALID', { message: `${message}.`, hint, cause: error });
+  const otherHost =
+    'Give --host an address of this machine: 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface).';
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return refuse(`--host ${host} is neither an address nor a host name this machine can resolve`, otherHost);
+    case 'EADDRNOTAVAIL':
+      return refuse(`--host ${host} is not an address of this machine`, otherHost);
+    case 'EADDRINUSE':
+      return refuse(
+        `Port ${port} on ${host} is in use by another program`,
+        'Stop that program, or choose another port with --port (0 picks a free one).',
+      );
+    case 'EACCES':
+      if (port < 1024) {
+        return refuse(
+          `This user may not listen on port ${port}: ports below 1024 need privileges`,
+          'Choose a port from 1024 up with --port, and put a reverse proxy in front if it must be 80 or 443.',
+        );
+      }
+      break;
+  }
+  return refuse(
+    `zerotrail cannot listen on port ${port} of ${host}: ${error instanceof Error ? error.message : String(error)}`,
+    'Check --host and --port.',
+  );
 }
 
 function readPem(path: string, flag: string): Buffer {

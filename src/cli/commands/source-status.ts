@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import type { App } from '../../app.js';
 import { sourceHealth, type DatasetHealth } from '../../pipeline/source-health.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
@@ -16,7 +17,7 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
     .option('--format <format>', 'table or json (default table)')
     .action(async (name: string | undefined, rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(flagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      const show = async (app: App): Promise<void> => {
         const all = await app.store.listSources();
         const sources = name === undefined ? all : all.filter((stored) => stored.name === name);
         if (name !== undefined && sources.length === 0) throw unknownSource(name, all);
@@ -46,7 +47,13 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
           context.io.stdout,
           renderTable(['source', 'dataset', 'state', 'last success', 'lag', 'events 24h', 'last error'], rows),
         );
-      });
+      };
+      if (name === undefined) await context.withApp(show);
+      else {
+        await context.withExistingApp(show, () => {
+          throw unknownSource(name, []);
+        });
+      }
     });
 }
 

@@ -18,13 +18,18 @@ export function registerSourceTestCommand(source: Command, context: CommandConte
     .option('--format <format>', 'table or json (default table)')
     .action(async (name: string, rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(flagsSchema, rawFlags);
-      await context.withApp(async (app) => {
-        const stored = await app.store.getSource(name);
-        if (stored === undefined) throw unknownSource(name, await app.store.listSources());
-        const report = await testStoredSource(app, stored);
-        printConnectionReport(context.io, report, format);
-        failWhenRequiredMissing(report);
-      });
+      await context.withExistingApp(
+        async (app) => {
+          const stored = await app.store.getSource(name);
+          if (stored === undefined) throw unknownSource(name, await app.store.listSources());
+          const report = await testStoredSource(app, stored);
+          printConnectionReport(context.io, report, format);
+          failWhenRequiredMissing(report);
+        },
+        () => {
+          throw unknownSource(name, []);
+        },
+      );
     });
 }
 

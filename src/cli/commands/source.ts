@@ -1,7 +1,7 @@
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { testSourceConnection } from '../../app.js';
+import { installationIsNew, testSourceConnection, type ConnectionTestContext } from '../../app.js';
 import { AppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
@@ -70,6 +70,24 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           hint: 'Give a share between that and 1; the limit itself is ZEROTRAIL_CF_RATE_LIMIT (default 1200/300).',
         });
       }
+      const verify = async (app: ConnectionTestContext): Promise<void> => {
+        const report = await testSourceConnection(app, {
+          accountId,
+          token,
+          ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }),
+        });
+        printConnectionReport(context.io, report, 'table');
+        failWhenRequiredMissing(report);
+        const readable = report.datasets.filter((row) => row.ok).length;
+        writeLine(
+          context.io.stderr,
+          `Token verified (status ${report.token.status}); ${readable} of ${report.datasets.length} datasets are readable.`,
+        );
+      };
+      // With nothing stored there is no name or account to compare first, and a token Cloudflare refuses must not
+      // leave a new installation behind.
+      const verifiedBeforeOpening = flags.verify && installationIsNew(config);
+      if (verifiedBeforeOpening) await verify(context.connectionContext(config));
       await context.withApp(async (app) => {
         if ((await app.store.getSource(flags.name)) !== undefined) {
           throw new SourceError('SOURCE_ALREADY_EXISTS', {
@@ -87,18 +105,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           );
         }
         if (flags.verify) {
-          const report = await testSourceConnection(app, {
-            accountId,
-            token,
-            ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }),
-          });
-          printConnectionReport(context.io, report, 'table');
-          failWhenRequiredMissing(report);
-          const readable = report.datasets.filter((row) => row.ok).length;
-          writeLine(
-            context.io.stderr,
-            `Token verified (status ${report.token.status}); ${readable} of ${report.datasets.length} datasets are readable.`,
-          );
+          if (!verifiedBeforeOpening) await verify(app);
         } else {
           writeLine(
             context.io.stderr,
@@ -195,13 +202,18 @@ export function registerSourceCommand(program: Command, context: CommandContext)
     .description('Remove a data source and its collection state; events already stored stay searchable')
     .argument('<name>', 'the Source Name')
     .action(async (name: string) => {
-      await context.withApp(async (app) => {
-        if (!(await app.store.removeSource(name))) throw unknownSource(name, await app.store.listSources());
-        writeLine(
-          context.io.stdout,
-          `Removed data source "${visible(name)}". Its stored events stay searchable until retention deletes them.`,
-        );
-      });
+      await context.withExistingApp(
+        async (app) => {
+          if (!(await app.store.removeSource(name))) throw unknownSource(name, await app.store.listSources());
+          writeLine(
+            context.io.stdout,
+            `Removed data source "${visible(name)}". Its stored events stay searchable until retention deletes them.`,
+          );
+        },
+        () => {
+          throw unknownSource(name, []);
+        },
+      );
     });
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { openAuthStore, type App } from '../../app.js';
 import { addUser } from '../../server/auth/accounts.js';
+import { checkPasswordPolicy } from '../../server/auth/passwords.js';
 import { describeUser, USER_NAME, USER_ROLE } from '../../server/routes/users.js';
 import type { AuthStore } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
@@ -23,6 +24,8 @@ export function registerUserCommand(program: Command, context: CommandContext): 
       const flags = parseFlags(addSchema, { ...rawFlags, name });
       // Only the line ending a pipe or heredoc adds is removed; every other character belongs to the password.
       const password = (await readAll(context.io.stdin)).replace(/\r?\n$/, '');
+      // Checked before the installation opens, so a refused password creates nothing.
+      checkPasswordPolicy(password);
       await withAuthStore(context, async (app, auth) => {
         const created = await addUser(auth, { name: flags.name, role: flags.role, password }, app.clock.now());
         await auth.appendAudit({
@@ -60,17 +63,22 @@ export function registerUserCommand(program: Command, context: CommandContext): 
     });
 }
 
-/** Opens the installation (migrating it) and the auth tables beside it, and closes both afterwards. */
+/**
+ * Opens the installation (migrating it) and the auth tables beside it, and closes both afterwards. With `missing`,
+ * a command about a stored user or key runs it instead while nothing is stored, creating nothing.
+ */
 export async function withAuthStore<T>(
   context: CommandContext,
   work: (app: App, auth: AuthStore) => Promise<T>,
+  missing?: () => T,
 ): Promise<T> {
-  return context.withApp(async (app) => {
+  const withAuth = async (app: App): Promise<T> => {
     const auth = await openAuthStore(app);
     try {
       return await work(app, auth);
     } finally {
       await auth.close();
     }
-  });
+  };
+  return missing === undefined ? context.withApp(withAuth) : context.withExistingApp(withAuth, missing);
 }

@@ -57,11 +57,13 @@ export async function revokeApiKey(
   hint?: string,
 ): Promise<{ readonly key: ApiKeyRecord; readonly owner: UserRecord | undefined }> {
   const key = (await auth.listApiKeys()).find((candidate) => candidate.id === id);
-  if (key === undefined || !(await auth.deleteApiKey(key.id))) {
-    throw new NotFoundError('HTTP_NOT_FOUND', {
-      message: `No API key has the id ${id}; it may be revoked already.`,
-      ...(hint === undefined ? {} : { hint }),
-    });
-  }
+  if (key === undefined || !(await auth.deleteApiKey(key.id))) throw apiKeyNotFound(id, hint);
   return { key, owner: await auth.userById(key.userId) };
+}
+
+export function apiKeyNotFound(id: number, hint?: string): NotFoundError {
+  return new NotFoundError('HTTP_NOT_FOUND', {
+    message: `No API key has the id ${id}; it may be revoked already.`,
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
