@@ -181,18 +181,30 @@ export function countryOf(event: { readonly country: string | null; readonly src
   return event.srcIp === null ? null : (locateIp(event.srcIp)?.country ?? null);
 }
 
+// Places of country centres by the code as given: the rules locate every sign-in they compare, and a new object
+// for each also defeated their reuse of a distance just measured to the same place.
+const centroidPlaces = new Map<string, Place | null>();
+
 /** The approximate centre of a country, by its ISO 3166-1 alpha-2 code. */
 export function countryCentroid(code: string): Place | null {
-  const country = code.toUpperCase();
-  const point = centroidTable().get(country);
-  if (point === undefined) return null;
-  return {
-    latitude: point[0],
-    longitude: point[1],
-    country,
-    label: `country centre of ${country}`,
-    by: 'country_centroid',
-  };
+  let place = centroidPlaces.get(code);
+  if (place === undefined) {
+    const country = code.toUpperCase();
+    const point = centroidTable().get(country);
+    place =
+      point === undefined
+        ? null
+        : Object.freeze({
+            latitude: point[0],
+            longitude: point[1],
+            country,
+            label: `country centre of ${country}`,
+            by: 'country_centroid' as const,
+          });
+    if (centroidPlaces.size >= MAX_MEMO) centroidPlaces.clear();
+    centroidPlaces.set(code, place);
+  }
+  return place;
 }
 
 /** The address in the IP dataset first, then the centre of the country the event reports. */

@@ -86,6 +86,10 @@ export const impossibleTravelRule = registerRuleType({
         const current: Sighting = [event.time, event.id, event.srcIp, event.country];
         if (!insertEntry(sightings, current)) return [];
         let worst: { other: Sighting; otherPlace: Place; km: number; kmh: number } | null = null;
+        // A user's sign-ins come from a few places, in runs: the distance to the place just measured is reused
+        // instead of recomputing the haversine for each of up to 50 sightings.
+        let measuredPlace: Place | null = null;
+        let measuredKm = 0;
         for (const other of sightings) {
           if (other === current) continue;
           const elapsedMs = Math.abs(event.time - other[0]);
@@ -95,7 +99,11 @@ export const impossibleTravelRule = registerRuleType({
           if (otherPlace === null) continue;
           const sameCountry = otherPlace.country !== null && otherPlace.country === place.country;
           if (sameCountry && (otherPlace.by === 'country_centroid' || place.by === 'country_centroid')) continue;
-          const km = distanceKm(otherPlace, place);
+          if (otherPlace !== measuredPlace) {
+            measuredPlace = otherPlace;
+            measuredKm = distanceKm(otherPlace, place);
+          }
+          const km = measuredKm;
           if (km < params.min_distance_km) continue;
           // Two sign-ins in the same second count as one second apart, so the speed stays a finite number.
           const kmh = km / (Math.max(elapsedMs, 1_000) / 3_600_000);
