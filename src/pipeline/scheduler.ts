@@ -1,5 +1,6 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
+import { redactToken } from '../core/redact-token.js';
 import { backoffDelayMs, isAbortError, requestedDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
 import { isLeaseLost } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
@@ -211,7 +212,9 @@ async function recordFailure(job: CollectionJob, deps: RunnerDeps, error: AppErr
     lastSuccessAt: previous?.lastSuccessAt ?? null,
     lastErrorAt: deps.clock.now(),
     lastErrorCode: error.code,
-    lastErrorMessage: error.message,
+    // The source redacts its token from what Cloudflare answers; this catches a bearer credential any other
+    // error might quote, as the status outlives the run and every API caller, viewers included, reads it.
+    lastErrorMessage: redactToken(error.message),
     updatedAt: deps.clock.now(),
   });
 }

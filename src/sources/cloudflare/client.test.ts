@@ -7,7 +7,13 @@ import { SourceError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
-import { envelope, failure, startFixtureServer, type FixtureServer } from '../../../test/helpers/fixture-server.js';
+import {
+  envelope,
+  failure,
+  startFixtureServer,
+  type FixtureServer,
+  type RecordedRequest,
+} from '../../../test/helpers/fixture-server.js';
 import {
   CloudflareClient,
   isAccountDenied,
@@ -467,6 +473,71 @@ describe('CloudflareClient', () => {
     expect(h.logs.length).toBeGreaterThan(0);
   });
 
+  it('removes the token from every text of an answer that echoes it, whole, truncated or after Bearer', async () => {
+    // Random-looking, so that no 8-character run of it is in the account id or in our own wording.
+    const token = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
+    const h = await harness({
+      token: new Secret(token),
+      retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 },
+    });
+    const header = (request: RecordedRequest): string => String(request.headers['authorization']);
+    const echo = (status: number, errors: readonly Record<string, unknown>[]) => (request: RecordedRequest) => ({
+      status,
+      body: JSON.stringify({ success: false, errors, messages: [], result: null }).replaceAll(
+        'HEADER',
+        header(request),
+      ),
+    });
+    h.server.enqueue(
+      echo(401, [{ code: 10000, message: 'Authentication error: bad header HEADER' }]),
+      echo(400, [
+        {
+          code: 6003,
+          message: 'Invalid request headers',
+          error_chain: [{ code: 6111, message: `GET ${h.server.url}/client/v4/x?limit=5 Authorization: HEADER` }],
+        },
+      ]),
+      echo(403, [{ code: 10000, message: `Authentication error for token ${token.slice(0, 12)}...` }]),
+      echo(404, [{ code: 7003, message: `No route; credential '${token.slice(-10)}'` }]),
+      echo(429, [{ code: 971, message: `Too many requests for ${token}` }]),
+      echo(503, [{ code: 1200, message: 'upstream refused HEADER' }]),
+      echo(422, [{ code: 1002, message: 'x-forwarded-authorization: bearer some-other-credential' }]),
+      // A proxy answering 200 with the header as its body: JSON.parse's SyntaxError quotes the body's start.
+      (request) => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: header(request).slice(7) }),
+    );
+    const errors: SourceError[] = [];
+    for (let i = 0; i < 8; i++) errors.push(await caught(get(h)));
+    expect(errors.map((e) => e.code)).toEqual([
+      'SOURCE_AUTH_FAILED',
+      'SOURCE_TOKEN_INVALID',
+      'SOURCE_PERMISSION_DENIED',
+      'SOURCE_ACCOUNT_NOT_FOUND',
+      'SOURCE_RATE_LIMITED',
+      'SOURCE_UNAVAILABLE',
+      'SOURCE_REQUEST_REJECTED',
+      'SOURCE_RESPONSE_INVALID',
+    ]);
+    // What Cloudflare said stays readable around the redaction.
+    expect(errors[0]?.message).toContain('10000 Authentication error: bad header Bearer [redacted]');
+    expect(errors[1]?.details['errors']).toEqual([
+      {
+        code: 6003,
+        message: 'Invalid request headers',
+        chain: [{ code: 6111, message: `GET ${h.server.url}/client/v4/x?limit=5 Authorization: Bearer [redacted]` }],
+      },
+    ]);
+    expect(errors[6]?.message).toContain('bearer [redacted]');
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => h.logs.push(line) } });
+    for (const error of errors) logger.error({ err: error }, 'Dataset collection stopped');
+    const causes = errors.flatMap((e) => chainOf(e.cause));
+    expect(causes.some((cause) => cause.includes('not valid JSON'))).toBe(true);
+    const texts = errors.flatMap((e) => [e.message, JSON.stringify(e.details), String(e), e.stack ?? '']);
+    for (const text of [...texts, ...causes, ...h.logs]) {
+      for (const fragment of fragmentsOf(token)) expect(text).not.toContain(fragment);
+      expect(text).not.toContain('some-other-credential');
+    }
+  });
+
   it('fingerprints a token with a one-way hash', () => {
     const fingerprint = tokenFingerprint(new Secret(TOKEN));
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
@@ -474,3 +545,14 @@ describe('CloudflareClient', () => {
     expect(fingerprint).not.toBe(tokenFingerprint(new Secret(`${TOKEN}x`)));
   });
 });
+
+/** Every run of 8 characters of `token`: an echo that short is already too much. */
+function fragmentsOf(token: string): string[] {
+  return Array.from({ length: token.length - 7 }, (_, i) => token.slice(i, i + 8));
+}
+
+/** The messages and stacks of an error and its causes, as pino logs them. */
+function chainOf(error: unknown): string[] {
+  if (!(error instanceof Error)) return error === undefined ? [] : [JSON.stringify(error)];
+  return [error.message, error.stack ?? '', ...chainOf(error.cause)];
+}

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
+import { redactToken } from '../../core/redact-token.js';
 import { abortReason, MAX_RETRY_AFTER_MS, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
 import type { Secret } from '../../core/secret.js';
 import type { RateBudget } from './rate-budget.js';
@@ -60,6 +61,13 @@ const messageSchema = z.looseObject({
 });
 type CloudflareMessage = z.infer<typeof messageSchema>;
 
+/** An entry of `errors` as errors carry it in `details.errors`: the fields we read, with the token redacted. */
+interface ErrorEntry {
+  readonly code: number;
+  readonly message: string;
+  readonly chain?: readonly { readonly code: number; readonly message: string }[];
+}
+
 // common.yaml's envelope: strict on what we branch on, everything else passes through.
 const envelopeSchema = z.looseObject({
   success: z.boolean(),
@@ -101,6 +109,7 @@ export class CloudflareClient {
   readonly accountId: string;
   readonly #baseUrl: string;
   readonly #authorization: string;
+  readonly #redact: (text: string) => string;
   readonly #timeoutMs: number;
   readonly #budget: RateBudget;
   readonly #logger: Logger;
@@ -112,7 +121,9 @@ export class CloudflareClient {
   constructor(options: CloudflareClientOptions) {
     this.accountId = options.accountId;
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#authorization = credentialOf(options.token).authorization;
+    const credential = credentialOf(options.token);
+    this.#authorization = credential.authorization;
+    this.#redact = credential.redact;
     this.#timeoutMs = options.timeoutMs;
     this.#budget = options.rateBudget;
     this.#logger = options.logger;
@@ -206,10 +217,11 @@ export class CloudflareClient {
         throw error;
       }
       this.#count('network');
+      const reason = this.#redact(networkReason(error));
       throw new SourceError('SOURCE_NETWORK_FAILED', {
-        message: `The connection to Cloudflare failed while requesting ${path} (${networkReason(error)}); check network access to the API.`,
-        details: { path, reason: networkReason(error), attempt },
-        cause: error,
+        message: `The connection to Cloudflare failed while requesting ${path} (${reason}); check network access to the API.`,
+        details: { path, reason, attempt },
+        cause: redactedError(error, this.#redact),
       });
     }
     this.#count(String(response.status));
@@ -230,7 +242,7 @@ export class CloudflareClient {
     const status = response.status;
     const parsedJson = parseJson(text);
     const envelope = parsedJson.ok ? envelopeSchema.safeParse(parsedJson.value) : undefined;
-    const errors: CloudflareMessage[] = envelope?.success === true ? envelope.data.errors : [];
+    const errors = envelope?.success === true ? this.#entries(envelope.data.errors) : [];
 
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
@@ -241,14 +253,14 @@ export class CloudflareClient {
             ? `Cloudflare rate-limited requests with this token (${path}); backing off.`
             : `Cloudflare rate-limited requests with this token (${path}); waiting ${Math.ceil(retryAfterMs / 1000)} s as it asked.`,
         hint: 'Other tools using the same token share its quota of 1200 requests per 5 minutes; lower rate_share or give this source its own token.',
-        details: { path, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), errors: summarize(errors) },
+        details: { path, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), errors },
       });
     }
     if (status >= 500) {
       throw new SourceError('SOURCE_UNAVAILABLE', {
         message: `Cloudflare answered HTTP ${status} for ${path}: a failure on Cloudflare's side, usually temporary.`,
         hint: 'Collection retries on its own, and collect --once can be run again; if it lasts, see https://www.cloudflarestatus.com.',
-        details: { path, status, errors: summarize(errors) },
+        details: { path, status, errors },
       });
     }
     if (status >= 200 && status < 300) {
@@ -257,7 +269,8 @@ export class CloudflareClient {
           path,
           status,
           'the body is not complete JSON (truncated or not JSON at all)',
-          parsedJson.error,
+          // V8's SyntaxError quotes the body around the fault.
+          redactedError(parsedJson.error, this.#redact),
         );
       }
       if (envelope === undefined || !envelope.success) {
@@ -279,10 +292,24 @@ export class CloudflareClient {
     throw this.#failure(status, errors, path, options);
   }
 
-  #failure(status: number, errors: readonly CloudflareMessage[], path: string, options: RequestOptions): SourceError {
-    const codes = new Set(errors.flatMap((e) => [e.code, ...(e.error_chain ?? []).map((c) => c.code)]));
+  /**
+   * Cloudflare, or a proxy in front of it, may echo the Authorization header in a message ("bad header Bearer
+   * <token>"); an error keeps such text in its message and details, and from there it reaches the CLI, the logs,
+   * the stored dataset status and the HTTP API. It is redacted here, before any of them sees it.
+   */
+  #entries(errors: readonly CloudflareMessage[]): ErrorEntry[] {
+    return errors.map((e) => {
+      const entry = { code: e.code, message: this.#redact(e.message) };
+      return e.error_chain === undefined
+        ? entry
+        : { ...entry, chain: e.error_chain.map((c) => ({ code: c.code, message: this.#redact(c.message) })) };
+    });
+  }
+
+  #failure(status: number, errors: readonly ErrorEntry[], path: string, options: RequestOptions): SourceError {
+    const codes = new Set(errors.flatMap((e) => [e.code, ...(e.chain ?? []).map((c) => c.code)]));
     const has = (set: ReadonlySet<number>): boolean => [...codes].some((code) => set.has(code));
-    const details = { path, status, errors: summarize(errors) };
+    const details = { path, status, errors };
     const codeText = errors.length === 0 ? `HTTP ${status}` : `HTTP ${status}, ${describeCodes(errors)}`;
     const make = (code: ErrorCode, message: string, hint?: string, reason?: FailureReason): SourceError =>
       new SourceError(code, {
@@ -375,10 +402,34 @@ export function tokenFingerprint(token: Secret): string {
   return credentialOf(token).fingerprint;
 }
 
-// The one place the token is revealed: the header sent on the wire and a one-way fingerprint of it.
-function credentialOf(token: Secret): { authorization: string; fingerprint: string } {
+// The one place the token is revealed: the header sent on the wire, a one-way fingerprint of it, and the redaction
+// of echoes of it in what Cloudflare answers.
+function credentialOf(token: Secret): {
+  authorization: string;
+  fingerprint: string;
+  redact: (text: string) => string;
+} {
   const value = token.reveal();
-  return { authorization: `Bearer ${value}`, fingerprint: createHash('sha256').update(value).digest('hex') };
+  return {
+    authorization: `Bearer ${value}`,
+    fingerprint: createHash('sha256').update(value).digest('hex'),
+    redact: (text) => redactToken(text, value),
+  };
+}
+
+/**
+ * A copy of `error` and its causes with the token redacted from their messages and stacks; pino logs the messages
+ * of the whole cause chain. Name and system error code are kept, which is all callers read of a cause.
+ */
+function redactedError(error: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (!(error instanceof Error)) return typeof error === 'string' ? redact(error) : error;
+  const cause = depth < 4 && error.cause !== undefined ? redactedError(error.cause, redact, depth + 1) : undefined;
+  const copy = new Error(redact(error.message), cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = redact(error.stack);
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
 }
 
 async function readBody(response: Response, path: string): Promise<string> {
@@ -440,20 +491,10 @@ function issuesOf(error: z.ZodError | undefined): string {
     .join('; ');
 }
 
-function summarize(
-  errors: readonly CloudflareMessage[],
-): { code: number; message: string; chain?: { code: number; message: string }[] }[] {
-  return errors.map((e) =>
-    e.error_chain === undefined
-      ? { code: e.code, message: e.message }
-      : { code: e.code, message: e.message, chain: e.error_chain.map((c) => ({ code: c.code, message: c.message })) },
-  );
-}
-
-function describeCodes(errors: readonly CloudflareMessage[]): string {
+function describeCodes(errors: readonly ErrorEntry[]): string {
   return errors
     .map((e) => {
-      const chain = (e.error_chain ?? []).map((c) => `${c.code} ${c.message}`).join(', ');
+      const chain = (e.chain ?? []).map((c) => `${c.code} ${c.message}`).join(', ');
       return chain === '' ? `${e.code} ${e.message}` : `${e.code} ${e.message} (${chain})`;
     })
     .join('; ');

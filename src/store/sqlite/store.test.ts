@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
+import { createLogger } from '../../core/logger.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { parseQuery } from '../query-language.js';
 import { storeContractSuite } from '../contract.suite.js';
@@ -171,6 +172,77 @@ describe('SqliteStore with the query language', () => {
     expect(await search('alice* -ip:192.0.2.0/24')).toEqual(['e1', 'e2']);
     expect(await search('time:[2024-01-01T00:00:00.002Z TO *]')).toEqual(['e2', 'e3', 'e4']);
     await store.close();
+  });
+});
+
+describe('SqliteStore file permissions', () => {
+  const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+  it('makes the database and its -wal and -shm owner-only whatever the umask, in a directory others may read', () => {
+    const dataDir = join(dir, 'shared-data-dir');
+    const path = join(dataDir, 'zerotrail.db');
+    const childFile = join(dir, 'open-under-umask.ts');
+    const storeModule = fileURLToPath(new URL('./store.ts', import.meta.url));
+    // The usual umask, set in a process of its own: files it makes are 0644 unless zerotrail says otherwise.
+    writeFileSync(
+      childFile,
+      `import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { SqliteStore } from ${JSON.stringify(storeModule)};
+process.umask(0o022);
+mkdirSync(${JSON.stringify(dataDir)});
+chmodSync(${JSON.stringify(dataDir)}, 0o755);
+const store = await SqliteStore.open({ path: ${JSON.stringify(path)} });
+await store.migrate();
+await store.setSetting('probe', 'x');
+const modes = {};
+for (const suffix of ['', '-wal', '-shm']) modes[suffix] = (statSync(${JSON.stringify(path)} + suffix).mode & 0o777).toString(8);
+await store.close();
+process.stdout.write(JSON.stringify(modes));
+`,
+    );
+    const viteNode = fileURLToPath(new URL('../../../node_modules/vite-node/vite-node.mjs', import.meta.url));
+    const child = spawnSync(process.execPath, [viteNode, childFile], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual({ '': '600', '-wal': '600', '-shm': '600' });
+    expect(modeOf(path)).toBe('600');
+  }, 30_000);
+
+  it('takes group and other access away from files an earlier version made, and says so', async () => {
+    const path = freshPath();
+    const first = await SqliteStore.open({ path });
+    await first.migrate();
+    // A second connection keeps the -wal and -shm files in place while the first one closes.
+    const other = new Database(path);
+    other.prepare('SELECT count(*) FROM events').get();
+    await first.close();
+    for (const suffix of ['', '-wal', '-shm']) chmodSync(`${path}${suffix}`, 0o644);
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    const store = await SqliteStore.open({ path, logger });
+    expect([modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).toEqual(['600', '600', '600']);
+    const notices = lines.map((line) => JSON.parse(line) as { level: number; msg: string; path: string; mode: string });
+    expect(notices.filter((line) => line.msg === 'Database file made private to its owner')).toMatchObject([
+      { level: 40, path, mode: '0644' },
+      { level: 40, path: `${path}-wal`, mode: '0644' },
+      { level: 40, path: `${path}-shm`, mode: '0644' },
+    ]);
+    await store.close();
+    other.close();
+    // Already private: opened again quietly, with the owner's own bits left as they were.
+    chmodSync(path, 0o700);
+    lines.length = 0;
+    const again = await SqliteStore.open({ path, logger });
+    await again.close();
+    expect(modeOf(path)).toBe('700');
+    expect(lines.filter((line) => line.includes('Database file'))).toEqual([]);
+  });
+
+  it('leaves the mode of a file that is not a database as it was', async () => {
+    const path = freshPath();
+    writeFileSync(path, 'not a database\n'.repeat(200));
+    chmodSync(path, 0o644);
+    await expect(SqliteStore.open({ path })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    expect(modeOf(path)).toBe('644');
   });
 });
 

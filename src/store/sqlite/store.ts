@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/require-await -- better-sqlite3 is synchronous; the methods stay async so that
    every failure reaches the caller as a rejected promise, as the Store contract promises. */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants as fsConstants, fchmodSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -75,6 +75,8 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const OWNER_ONLY = 0o600;
+const SIDE_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal'] as const;
 const DEFAULT_DELETE_CHUNK = 5_000;
 const DEFAULT_MERGE_THRESHOLD = 50_000;
 // 16 MiB for the connection that appends. A merge spills to the WAL with a cache this small, but the collector
@@ -192,6 +194,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const { path } = options;
     checkPathUsable(path);
+    createOwnerOnly(path);
     let db: Database.Database;
     try {
       db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -224,6 +227,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       }
       throw openFailed(path, error);
     }
+    // Only once the file proved to be a database: a foreign file is left exactly as it was.
+    tightenExisting(path, (options.logger ?? silentLogger()).child({ component: 'store', id: 'sqlite' }));
     return new SqliteStore(db, options);
   }
 
@@ -965,6 +970,58 @@ function checkPathUsable(path: string): void {
   } catch (error) {
     throw openFailed(path, error);
   }
+}
+
+/**
+ * The database holds events, password hashes and encrypted tokens, so it is made readable by its owner only, as
+ * secret.key is, whatever the umask. SQLite gives the -wal, -shm and -journal files it makes the mode of the
+ * database file, so they follow.
+ */
+function createOwnerOnly(path: string): void {
+  if (isInMemory(path)) return;
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, OWNER_ONLY);
+  } catch (error) {
+    // Made by an earlier run or, a moment ago, by another process: tightenExisting sees to it.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw openFailed(path, error);
+  }
+  try {
+    // A umask that takes owner bits away would leave a file SQLite cannot open.
+    fchmodSync(fd, OWNER_ONLY);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Takes group and other access away from a database an earlier version made under a permissive umask, and from
+ * its side files, saying so. Never adds a permission; a file this user may not change is only reported.
+ */
+function tightenExisting(path: string, logger: Logger): void {
+  if (isInMemory(path)) return;
+  for (const file of SIDE_FILE_SUFFIXES.map((suffix) => `${path}${suffix}`)) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined || (stat.mode & 0o077) === 0) continue;
+    const mode = octal(stat.mode);
+    const tightened = stat.mode & 0o700;
+    try {
+      chmodSync(file, tightened);
+      logger.warn({ path: file, mode, newMode: octal(tightened) }, 'Database file made private to its owner');
+    } catch (error) {
+      logger.warn({ path: file, mode, err: error }, 'Database file readable by other users; mode not changed');
+    }
+  }
+}
+
+function isInMemory(path: string): boolean {
+  // An empty path is a private temporary database that SQLite deletes on close.
+  return path === ':memory:' || path === '';
+}
+
+function octal(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, '0');
 }
 
 function openFailed(path: string, error: unknown): StoreError {

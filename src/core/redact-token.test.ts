@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { redactToken } from './redact-token.js';
+
+const TOKEN = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
+
+describe('redactToken', () => {
+  it('removes the whole token wherever it is, with or without Bearer', () => {
+    expect(redactToken(`Authentication error: bad header Bearer ${TOKEN}`, TOKEN)).toBe(
+      'Authentication error: bad header Bearer [redacted]',
+    );
+    expect(redactToken(`header value "${TOKEN}" twice: ${TOKEN}.`, TOKEN)).toBe(
+      'header value "[redacted]" twice: [redacted].',
+    );
+  });
+
+  it('removes a truncated echo of 8 or more characters from any part of the token', () => {
+    expect(redactToken(`token ${TOKEN.slice(0, 8)}... rejected`, TOKEN)).toBe('token [redacted]... rejected');
+    expect(redactToken(`…${TOKEN.slice(-12)}`, TOKEN)).toBe('…[redacted]');
+    expect(redactToken(`mid=${TOKEN.slice(10, 30)}&x=1`, TOKEN)).toBe('mid=[redacted]&x=1');
+    // Two echoes that overlap each other in the token, back to back: neither may leave a part behind.
+    expect(redactToken(`${TOKEN.slice(0, 20)}${TOKEN.slice(5, 25)}`, TOKEN)).toBe('[redacted]');
+  });
+
+  it('keeps runs shorter than 8 characters, such as the last four the UI shows', () => {
+    expect(redactToken(`token ending ${TOKEN.slice(-4)}, prefix ${TOKEN.slice(0, 7)}`, TOKEN)).toBe(
+      `token ending ${TOKEN.slice(-4)}, prefix ${TOKEN.slice(0, 7)}`,
+    );
+  });
+
+  it('removes any Bearer value, known token or not, up to the character that closes it', () => {
+    expect(redactToken('GET /client/v4/x Authorization: Bearer abc.def-123_x, accept: */*')).toBe(
+      'GET /client/v4/x Authorization: Bearer [redacted], accept: */*',
+    );
+    expect(redactToken('{"authorization":"bearer\tsomething-else"}', TOKEN)).toBe(
+      '{"authorization":"bearer\t[redacted]"}',
+    );
+  });
+
+  it('leaves text without credentials as it is, our own advice about the Bearer prefix included', () => {
+    const text =
+      'Cloudflare could not read the API token from the Authorization header (HTTP 400, 6003 Invalid request headers). Paste the token again, without quotes, spaces or a "Bearer " prefix.';
+    expect(redactToken(text, TOKEN)).toBe(text);
+    expect(redactToken(text)).toBe(text);
+    expect(redactToken('', TOKEN)).toBe('');
+  });
+});

@@ -1,0 +1,45 @@
+const REDACTED = '[redacted]';
+
+// Shorter runs of a token's characters turn up in ordinary words and numbers; a run this long is an echo of it.
+const MIN_FRAGMENT_LENGTH = 8;
+
+// A credential after "Bearer", up to the quote, bracket or separator that usually closes it in an echoed header.
+const BEARER_VALUE = /\b(bearer)(\s+)(?!\[redacted\])[^\s"'`,;()<>[\]{}]+/gi;
+
+/**
+ * `text` without credentials: every run of 8 or more characters of `token` (the whole token, or a truncated
+ * echo of it), and whatever follows `Bearer`, become `[redacted]`. For text a remote party wrote, such as an API
+ * error that echoes the Authorization header, before it reaches an error message, a log line or the database.
+ */
+export function redactToken(text: string, token?: string): string {
+  const withoutToken = token === undefined || token === '' ? text : withoutFragments(text, token);
+  return withoutToken.replace(BEARER_VALUE, `$1$2${REDACTED}`);
+}
+
+function withoutFragments(text: string, token: string): string {
+  if (token.length < MIN_FRAGMENT_LENGTH) return text.replaceAll(token, REDACTED);
+  const starts = new Set<string>();
+  for (let i = 0; i + MIN_FRAGMENT_LENGTH <= token.length; i++) starts.add(token.slice(i, i + MIN_FRAGMENT_LENGTH));
+  // Every start is tried, not only the one after the previous match: two overlapping echoes must both go.
+  const covered = new Uint8Array(text.length);
+  for (let start = 0; start + MIN_FRAGMENT_LENGTH <= text.length; start++) {
+    if (!starts.has(text.slice(start, start + MIN_FRAGMENT_LENGTH))) continue;
+    let end = start + MIN_FRAGMENT_LENGTH;
+    while (end < text.length && token.includes(text.slice(start, end + 1))) end++;
+    covered.fill(1, start, end);
+  }
+  let result = '';
+  let index = 0;
+  while (index < text.length) {
+    if (covered[index] === 1) {
+      while (covered[index] === 1) index++;
+      result += REDACTED;
+    } else {
+      const next = covered.indexOf(1, index);
+      const stop = next === -1 ? text.length : next;
+      result += text.slice(index, stop);
+      index = stop;
+    }
+  }
+  return result;
+}
