@@ -185,6 +185,48 @@ describe('loadConfig: rate share', () => {
     );
   });
 
+  const problemLines = (env: Record<string, string>, yaml = ''): string[] => {
+    writeFileSync(join(dir.path, 'config.yaml'), yaml);
+    return shareProblem(env)
+      .split('\n')
+      .filter((line) => line.startsWith('  - '));
+  };
+
+  it('reports a rate limit that does not parse, or a share out of range, once, and no share problem from it', () => {
+    expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: 'abc' })).toEqual([
+      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300',
+    ]);
+    expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '0/300' })).toEqual([
+      '  - cloudflare.rate_limit: both numbers must be greater than 0',
+    ]);
+    expect(problemLines({}, 'cloudflare:\n  rate_limit: 0/300\n')).toEqual([
+      '  - cloudflare.rate_limit: both numbers must be greater than 0',
+    ]);
+    expect(problemLines({}, 'cloudflare:\n  rate_limit: 1200\n')).toEqual([
+      '  - cloudflare.rate_limit: Invalid input: expected string, received number',
+    ]);
+    expect(problemLines({ ZEROTRAIL_CF_RATE_SHARE: '0' })).toEqual([
+      '  - cloudflare.rate_share: Too small: expected number to be >0',
+    ]);
+    expect(problemLines({ ZEROTRAIL_CF_RATE_SHARE: 'half', ZEROTRAIL_CF_RATE_LIMIT: '1200 per 300' })).toEqual([
+      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300',
+      '  - cloudflare.rate_share: expected a number, got the text "half"',
+    ]);
+  });
+
+  it('still checks the share against the limit beside an unrelated problem, and not on a section that is no mapping', () => {
+    expect(
+      problemLines({ ZEROTRAIL_CF_RATE_SHARE: '1e-9' }, 'cloudflare:\n  page_size: 0\n  rate_limitt: 5\n'),
+    ).toEqual([
+      '  - cloudflare.page_size: Too small: expected number to be >=1',
+      '  - cloudflare: Unrecognized key: "rate_limitt"',
+      '  - cloudflare.rate_share: 1e-9 of 1200 requests per 300 seconds is less than one request per window, too little to collect with; the smallest share that works with this limit is 0.00084',
+    ]);
+    expect(problemLines({}, 'cloudflare: 5\n')).toEqual([
+      '  - cloudflare: Invalid input: expected object, received number',
+    ]);
+  });
+
   it('names a smallest share that itself passes, for any limit', () => {
     for (let requests = 1; requests <= 100_000; requests += requests < 2000 ? 1 : 97) {
       const suggested = Number(

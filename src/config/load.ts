@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -127,9 +127,12 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    // A data directory that is missing or not a directory is reported by the data-directory check, not here.
+    // A data directory that is missing, not a directory or closed to this user is reported by the data-directory
+    // check, not here: the implicit config file in it may not even exist.
     const code = (error as NodeJS.ErrnoException).code;
-    if (!required && (code === 'ENOENT' || code === 'ENOTDIR')) return { found: false, content: {} };
+    if (!required && (code === 'ENOENT' || code === 'ENOTDIR' || (isDenial(code) && !canLookUp(path)))) {
+      return { found: false, content: {} };
+    }
     throw new ConfigError('CONFIG_INVALID', {
       message: `Cannot read the config file ${path}: ${(error as Error).message}`,
       cause: error,
@@ -152,6 +155,21 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
     });
   }
   return { found: true, content: content as Record<string, unknown> };
+}
+
+function isDenial(code: string | undefined): boolean {
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+// Whether this user may look `path` up in its directory. When not, a denied read says nothing about the file;
+// when so, the file is there and only the file itself is closed to this user, which is the config file's problem.
+function canLookUp(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    return !isDenial((error as NodeJS.ErrnoException).code);
+  }
 }
 
 function withoutEmpty(env: Readonly<Record<string, string | undefined>>): Record<string, string> {

@@ -5,6 +5,9 @@ import { webhookTargetSchema } from '../sinks/webhook/config.js';
 import { numberSetting } from '../core/number-setting.js';
 import { rateShareProblem } from './rate-share.js';
 
+/** The settings the rate-share check reads; it runs only when both parsed. */
+const RATE_KEYS: ReadonlySet<PropertyKey | undefined> = new Set(['rate_limit', 'rate_share']);
+
 /** `1200/300` → 1200 requests per 300 seconds. */
 const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
 
@@ -69,10 +72,22 @@ export const configFileSchema = z
         timeout_ms: numberSetting((n) => n.int().min(1000).max(600_000)).default(30_000),
       })
       .strict()
-      .superRefine((cloudflare, ctx) => {
-        const problem = rateShareProblem(cloudflare.rate_share, cloudflare.rate_limit);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['rate_share'], message: problem });
-      })
+      .superRefine(
+        (cloudflare, ctx) => {
+          const problem = rateShareProblem(cloudflare.rate_share, cloudflare.rate_limit);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['rate_share'], message: problem });
+        },
+        {
+          // A failed check on either value does not abort the object, so by default this runs on what failed: the
+          // text of a limit that did not parse, or a limit or share of 0, would add a second, nonsense problem, and
+          // a negative share would never end rateShareShortfall's search for a working limit. An issue without a
+          // path is the object's own; of those, only an unknown key (continuable) leaves both values fit to check.
+          when: (payload) =>
+            payload.issues.every((issue) =>
+              issue.path === undefined ? issue.continue === true : !RATE_KEYS.has(issue.path[0]),
+            ),
+        },
+      )
       .default({
         api_base_url: 'https://api.cloudflare.com/client/v4',
         rate_limit: { requests: 1200, windowSecs: 300 },

@@ -55,12 +55,34 @@ describe('parseTimeExpression', () => {
 describe('parseTimeRange', () => {
   const names = { from: '--from', to: '--to' };
 
-  it('reads either end, or both, or neither', () => {
+  it('reads either end, or both, or neither; a start without an end ends now', () => {
     expect(parseTimeRange('-7d', '-1d', NOW, names)).toEqual({ fromMs: NOW - 7 * 86_400_000, toMs: NOW - 86_400_000 });
-    expect(parseTimeRange('-7d', undefined, NOW, names)).toEqual({ fromMs: NOW - 7 * 86_400_000 });
+    expect(parseTimeRange('-7d', undefined, NOW, names)).toEqual({ fromMs: NOW - 7 * 86_400_000, toMs: NOW });
+    expect(parseTimeRange('-7d', undefined, NOW, names)).toEqual(parseTimeRange('-7d', 'now', NOW, names));
     expect(parseTimeRange(undefined, 'now', NOW, names)).toEqual({ toMs: NOW });
+    expect(parseTimeRange(undefined, '+1d', NOW, names)).toEqual({ toMs: NOW + 86_400_000 });
     expect(parseTimeRange(undefined, undefined, NOW, names)).toEqual({});
+    expect(parseTimeRange('now', '+1d', NOW, names)).toEqual({ fromMs: NOW, toMs: NOW + 86_400_000 });
   });
+
+  it.each(['now', '+1d', '+1s', '2026-11-26T00:00:00Z', '2026-11-25T12:00:00Z'])(
+    'refuses a start of %s with no end, a period from it to now with no time in it',
+    (from) => {
+      for (const ends of [names, { from: 'from', to: 'to' }]) {
+        let thrown: unknown;
+        try {
+          parseTimeRange(from, undefined, NOW, ends);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toMatchObject({
+          code: 'TIME_INVALID',
+          message: `The period is empty: ${ends.from} (${new Date(parseTimeExpression(from, NOW, ends.from)).toISOString()}) is not before now (2026-11-25T12:00:00.000Z), where it ends when ${ends.to} is not given.`,
+          hint: `Give ${ends.from} a time before now, or give ${ends.to} a later end; the end is not included.`,
+        });
+      }
+    },
+  );
 
   it.each([
     ['-1d', '-7d'],

@@ -82,8 +82,10 @@ export interface TimeRange {
 
 /**
  * Parses the two ends of a period, each as parseTimeExpression does; `names` are what the user typed them as
- * (`--from`, `from`). A period with no time in it is refused rather than searched: swapped ends (`--from -1d
- * --to -7d`) would otherwise look like a store with no events.
+ * (`--from`, `from`). A period with a start but no end ends now, as the CLI's help says. With no start, no end
+ * given leaves it open: a search for every event, or for one by id, still finds one stamped a moment ahead of
+ * this clock. A period with no time in it is refused rather than searched: swapped ends (`--from -1d --to -7d`)
+ * or a start at or after now with no end (`--from +1d`) would otherwise look like a store with no events.
  */
 export function parseTimeRange(
   from: string | undefined,
@@ -93,8 +95,18 @@ export function parseTimeRange(
 ): TimeRange {
   const fromMs = from === undefined ? undefined : parseTimeExpression(from, nowMs, names.from);
   const toMs = to === undefined ? undefined : parseTimeExpression(to, nowMs, names.to);
-  if (fromMs !== undefined && toMs !== undefined) checkPeriodNotEmpty(fromMs, toMs, names);
-  return { ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) };
+  if (fromMs === undefined) return toMs === undefined ? {} : { toMs };
+  if (toMs !== undefined) {
+    checkPeriodNotEmpty(fromMs, toMs, names);
+    return { fromMs, toMs };
+  }
+  if (fromMs >= nowMs) {
+    throw new AppError('TIME_INVALID', {
+      message: `The period is empty: ${names.from} (${new Date(fromMs).toISOString()}) is not before now (${new Date(nowMs).toISOString()}), where it ends when ${names.to} is not given.`,
+      hint: `Give ${names.from} a time before now, or give ${names.to} a later end; the end is not included.`,
+    });
+  }
+  return { fromMs, toMs: nowMs };
 }
 
 /** Refuses, with TIME_INVALID, a period from `fromMs` (inclusive) to `toMs` (exclusive) with no time in it. */

@@ -159,3 +159,77 @@ describe('Explore routes: histogram, fields and query check', () => {
     expect(unclosed).toMatchObject({ valid: false, error: { code: 'QUERY_SYNTAX' } });
   });
 });
+
+describe('a period with a start and no end ends now, on every route that reads one', () => {
+  let fixture: ServerFixture;
+  let viewer: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    fixture = await startServerFixture();
+    await fixture.app.store.append(
+      [
+        access(1, NOW - HOUR),
+        // Stamped ahead of this clock, as an event from a clock running fast is.
+        access(2, NOW + 10 * MINUTE),
+      ],
+      { id: 'cf/access_requests', value: {} },
+    );
+    viewer = (await login(fixture.server, 'viewer')).cookie;
+    admin = (await login(fixture.server, 'admin')).cookie;
+  });
+  afterAll(async () => fixture.close());
+
+  async function get<T>(url: string, cookie: string, expectedStatus: number): Promise<T> {
+    const res = await fixture.server.inject({ method: 'GET', url, headers: { cookie } });
+    expect(res.statusCode, `${url}: ${res.body}`).toBe(expectedStatus);
+    return res.json<T>();
+  }
+
+  it.each(['%2B1d', 'now', '2026-11-26T00:00:00Z'])(
+    'refuses from=%s without to as an empty period, on search, counts, histogram, dashboard and export',
+    async (from) => {
+      const fromIso = new Date(from === 'now' ? NOW : from === '%2B1d' ? NOW + 24 * HOUR : Date.parse(from));
+      const expected = {
+        code: 'TIME_INVALID',
+        message: `The period is empty: from (${fromIso.toISOString()}) is not before now (${new Date(NOW).toISOString()}), where it ends when to is not given.`,
+      };
+      for (const url of [
+        `/api/events?from=${from}`,
+        `/api/aggregate?groupBy=user&from=${from}`,
+        `/api/export?from=${from}`,
+      ]) {
+        const refused = await get<{ error: unknown }>(url, admin, 400);
+        expect(refused.error, url).toMatchObject(expected);
+      }
+      // These two give `to` its default of now themselves; the period is refused all the same.
+      for (const url of [`/api/histogram?from=${from}`, `/api/dashboard?from=${from}`]) {
+        const refused = await get<{ error: { code: string } }>(url, admin, 400);
+        expect(refused.error.code, url).toBe('TIME_INVALID');
+      }
+      // A refused export copies nothing out, so it is not in the audit trail either.
+      const audit = await get<{ entries: { action: string }[] }>('/api/audit', admin, 200);
+      expect(audit.entries.filter((entry) => entry.action === 'export')).toEqual([]);
+    },
+  );
+
+  it('searches from a start to now when to is not given, and every stored event when neither is', async () => {
+    type Found = { events: { id: string }[] };
+    const ids = async (query: string): Promise<string[]> =>
+      (await get<Found>(`/api/events?${query}`, viewer, 200)).events.map((event) => event.id);
+    const past = access(1, NOW - HOUR).id;
+    const ahead = access(2, NOW + 10 * MINUTE).id;
+    expect(await ids('from=-1d')).toEqual([past]);
+    expect(await ids('from=-1d')).toEqual(await ids('from=-1d&to=now'));
+    expect(await ids('from=-1d&to=%2B1h')).toEqual([ahead, past]);
+    // No period asked for: an event stamped ahead of the clock is still found, by id too.
+    expect(await ids('')).toEqual([ahead, past]);
+    expect(await ids(`q=${encodeURIComponent(`id:${ahead}`)}`)).toEqual([ahead]);
+    const counted = await get<{ buckets: { key: string; count: number }[] }>(
+      '/api/aggregate?groupBy=user&from=-1d',
+      viewer,
+      200,
+    );
+    expect(counted.buckets).toEqual([{ key: 'alice@example.com', count: 1 }]);
+  });
+});
