@@ -37,6 +37,7 @@ import type { Store, StoredSource } from './store/store.js';
 import { withIpCountry } from './pipeline/ip-country.js';
 import { fileSystemProblem } from './core/file-error.js';
 import { datasetJobId } from './core/job-id.js';
+import { shellArgument } from './core/shell-argument.js';
 
 export const DATABASE_FILE = 'zerotrail.db';
 export const KEY_FILE = 'secret.key';
@@ -481,11 +482,8 @@ export function buildDatasetJobs(
   for (const stored of sources) {
     const rateShare = stored.settings['rate_share'];
     const baseUrl = stored.settings['api_base_url'];
-    // A share stored with the source was checked against the limit of its day; the limit may be lower now. That
-    // fails this source alone: its datasets report why where the operator looks, and the other sources collect.
-    // It gets no client either, as the first client of a token sizes the budget every source of the token shares.
-    const shareRefused =
-      typeof rateShare === 'number' ? rateShareRefusal(stored, rateShare, app.config.cloudflare.rateLimit) : undefined;
+    // It gets no client, as the first client of a token sizes the budget every source of the token shares.
+    const shareRefused = sourceRefusal(app.config, stored);
     let datasets: SourceDatasets;
     if (shareRefused === undefined) {
       const config = cloudflareConfigFor(app, stored.name, {
@@ -536,6 +534,19 @@ export function buildDatasetJobs(
   return jobs;
 }
 
+/**
+ * Why a stored source cannot be collected as configured, undefined when it can. A share stored with the source was
+ * checked against the limit of its day, and the limit may be lower now. That fails this source alone: its datasets
+ * report why where the operator looks, and the other sources collect.
+ */
+export function sourceRefusal(
+  config: AppConfig,
+  stored: Pick<StoredSource, 'name' | 'accountId' | 'settings'>,
+): ConfigError | undefined {
+  const rateShare = stored.settings['rate_share'];
+  return typeof rateShare === 'number' ? rateShareRefusal(stored, rateShare, config.cloudflare.rateLimit) : undefined;
+}
+
 /** Why the stored rate share of `stored` cannot work with `limit`, and how to fix it; undefined when it works. */
 function rateShareRefusal(
   stored: Pick<StoredSource, 'name' | 'accountId'>,
@@ -562,12 +573,6 @@ function rateShareRefusal(
       'afterwards.',
     details: { source: stored.name, rateShare: share, smallestShare: smallest },
   });
-}
-
-// The CLI quotes names in its hints the same way (cli/commands/source.ts); the app cannot import from the CLI.
-function shellArgument(name: string): string {
-  const quoted = /^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`;
-  return name.startsWith('-') ? `-- ${quoted}` : quoted;
 }
 
 /**

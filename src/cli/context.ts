@@ -1,12 +1,13 @@
 import type { z } from 'zod';
-import { installationIsNew, openApp, type App, type ConnectionTestContext } from '../app.js';
+import { DATABASE_FILE, installationIsNew, openApp, type App, type ConnectionTestContext } from '../app.js';
 import { loadConfig, formatIssues } from '../config/load.js';
-import type { AppConfig } from '../config/schema.js';
+import { configFileSchema, type AppConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { AppError } from '../core/errors.js';
+import { AppError, ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
-import type { CliIo } from './io.js';
+import { writeLine, type CliIo } from './io.js';
+import { visible } from './output.js';
 
 /** Options every command accepts, set before the command name or after it. */
 export interface GlobalOptions {
@@ -20,6 +21,8 @@ export interface GlobalOptions {
 /** What a command needs from the process: streams, environment, clock and a way to open the installation. */
 export interface CommandContext {
   readonly io: CliIo;
+  /** The command line as given, for a command that tells the words after `--` apart. */
+  readonly argv: readonly string[];
   readonly clock: Clock;
   readonly globals: () => GlobalOptions;
   readonly logger: () => Logger;
@@ -31,6 +34,12 @@ export interface CommandContext {
    * nothing is stored, `missing` runs instead (its refusal, usually) and the installation is not created.
    */
   withExistingApp<T>(work: (app: App) => Promise<T>, missing: () => T, config?: AppConfig): Promise<T>;
+  /**
+   * As withApp, for a command that only reads: while the data directory holds no installation (a mistyped
+   * --data-dir, say), it says so on stderr and runs `empty`, which prints the empty result in the format asked
+   * for, and creates nothing.
+   */
+  withStoredApp<T>(work: (app: App) => Promise<T>, empty: () => T, config?: AppConfig): Promise<T>;
   /** The config, logger, clock and metrics, without the store: for talking to Cloudflare before opening it. */
   connectionContext(config: AppConfig): ConnectionTestContext;
 }
@@ -40,17 +49,19 @@ export function createCommandContext(
   globals: () => GlobalOptions,
   clock: Clock = systemClock,
   detection: 'inline' | 'thread' = 'inline',
+  argv: readonly string[] = [],
 ): CommandContext {
   let logger: Logger | undefined;
+  // The level asked for by --log-level or ZEROTRAIL_LOG_LEVEL (empty counts as unset, as for every variable).
+  const explicitLevel = (): string | undefined =>
+    globals().debug === true ? 'debug' : (logLevelFlag(globals().logLevel) ?? logLevelVariable(io.env));
   const getLogger = (): Logger => {
-    logger ??= createLogger({
-      level: globals().debug === true ? 'debug' : (globals().logLevel ?? io.env['ZEROTRAIL_LOG_LEVEL'] ?? 'warn'),
-      destination: io.stderr,
-    });
+    logger ??= createLogger({ level: explicitLevel() ?? DEFAULT_LOG_LEVEL, destination: io.stderr });
     return logger;
   };
   const context: CommandContext = {
     io,
+    argv,
     clock,
     globals,
     logger: getLogger,
@@ -81,16 +92,61 @@ export function createCommandContext(
       const appConfig = config ?? context.loadConfig();
       return installationIsNew(appConfig) ? missing() : context.withApp(work, appConfig);
     },
+    withStoredApp: async (work, empty, config) => {
+      const appConfig = config ?? context.loadConfig();
+      return context.withExistingApp(
+        work,
+        () => {
+          writeLine(io.stderr, noInstallationNotice(appConfig.dataDir));
+          return empty();
+        },
+        appConfig,
+      );
+    },
     connectionContext: (config) => ({ config, logger: configuredLogger(config), clock, metrics: new Metrics() }),
   };
   // The config's level applies unless the command line or the environment chose one.
   const configuredLogger = (appConfig: AppConfig): Logger => {
-    const explicitLevel =
-      globals().debug === true || globals().logLevel !== undefined || io.env['ZEROTRAIL_LOG_LEVEL'] !== undefined;
-    if (!explicitLevel) getLogger().level = appConfig.log.level;
+    if (explicitLevel() === undefined) getLogger().level = appConfig.log.level;
     return getLogger();
   };
   return context;
+}
+
+const LOG_LEVELS: readonly string[] = configFileSchema.shape.log.unwrap().shape.level.unwrap().options;
+const DEFAULT_LOG_LEVEL = 'warn';
+const LOG_LEVELS_TEXT = LOG_LEVELS.join(', ');
+
+/** The level `--log-level` names; undefined without the flag. Refuses a level pino does not know. */
+export function logLevelFlag(text: string | undefined): string | undefined {
+  if (text === undefined || LOG_LEVELS.includes(text)) return text;
+  throw new AppError('CLI_USAGE', {
+    message: `--log-level ${text === '' ? 'is empty' : `"${visible(text).slice(0, 40)}" is not a log level`}: give one of ${LOG_LEVELS_TEXT}.`,
+    hint: "Leave it out for the config file's log.level (default warn); --debug logs at debug with stack traces.",
+  });
+}
+
+/**
+ * ZEROTRAIL_LOG_LEVEL, undefined when unset or empty. The config loader reports a wrong value together with every
+ * other problem; this refuses one too, for a logger made before the configuration is read.
+ */
+function logLevelVariable(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const text = env['ZEROTRAIL_LOG_LEVEL'];
+  if (text === undefined || text === '') return undefined;
+  if (LOG_LEVELS.includes(text)) return text;
+  throw new ConfigError('CONFIG_INVALID', {
+    message: `The configuration is invalid:\n  - ZEROTRAIL_LOG_LEVEL: "${visible(text).slice(0, 40)}" is not a log level; give one of ${LOG_LEVELS_TEXT}.`,
+    hint: "Leave ZEROTRAIL_LOG_LEVEL empty or unset for the config file's log.level (default warn).",
+  });
+}
+
+/** What a read-only command says about a data directory that holds no installation, instead of making one. */
+function noInstallationNotice(dataDir: string): string {
+  return (
+    `notice: there is no zerotrail installation in ${visible(dataDir)} yet (no ${DATABASE_FILE}); nothing was created.\n` +
+    'hint: start one there with: printf %s "$TOKEN" | zerotrail source add --name NAME --account-id ID --token-stdin\n' +
+    '      or name the data directory of an existing one with --data-dir DIR or ZEROTRAIL_DATA_DIR.'
+  );
 }
 
 /** Validates command-line values with zod so a wrong type gets the same precise message as a bad config. */
@@ -98,7 +154,8 @@ export function parseFlags<T extends z.ZodType>(schema: T, values: unknown): z.o
   const result = schema.safeParse(values);
   if (result.success) return result.data;
   throw new AppError('CLI_USAGE', {
-    message: `Invalid command-line value:\n${formatIssues(result.error.issues).replace(/^ {2}- (\w+)/gm, (_m, key: string) => `  - --${toKebab(key)}`)}`,
+    // A message may quote what was typed; the lines are the list's own.
+    message: `Invalid command-line value:\n${formatIssues(result.error.issues.map((issue) => ({ ...issue, message: visible(issue.message) }))).replace(/^ {2}- (\w+)/gm, (_m, key: string) => `  - --${toKebab(key)}`)}`,
     hint: 'Run the command with --help to see what each option accepts.',
   });
 }

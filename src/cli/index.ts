@@ -3,8 +3,10 @@ import { ZodError } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { AppError } from '../core/errors.js';
 import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
-import { createCommandContext, type CommandContext, type GlobalOptions } from './context.js';
+import stringWidth from 'string-width';
+import { createCommandContext, logLevelFlag, type CommandContext, type GlobalOptions } from './context.js';
 import { writeLine, type CliIo } from './io.js';
+import { visible, visibleLines } from './output.js';
 
 /** Exit codes by error class, so scripts can tell a usage mistake from a rejected token or a broken store. */
 export const EXIT_CODES = {
@@ -67,7 +69,7 @@ export interface RunCliOptions {
 export async function runCli(argv: readonly string[], io: CliIo, options: RunCliOptions = {}): Promise<number> {
   const program = new Command();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const context = createCommandContext(io, globals, options.clock, options.detection);
+  const context = createCommandContext(io, globals, options.clock, options.detection, argv);
   program
     .name('zerotrail')
     .description('Collect, keep and investigate Cloudflare Zero Trust logs')
@@ -84,6 +86,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env ZEROTRAIL_LOG_LEVEL)')
     .option('--debug', 'verbose logs and stack traces on errors')
     .enablePositionalOptions(false)
+    // Checked before any command runs, so a mistyped level is refused whether the command logs or not.
+    .hook('preAction', () => {
+      logLevelFlag(globals().logLevel);
+    })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -103,7 +109,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT_CODES.ok;
-      writeLine(io.stderr, `error[CLI_USAGE]: ${error.message.replace(/^error: /, '')}`);
+      // Commander quotes what was typed; the lines of its message ("Did you mean …?") are its own.
+      writeLine(io.stderr, `error[CLI_USAGE]: ${visibleLines(error.message.replace(/^error: /, ''))}`);
       writeLine(io.stderr, 'hint: run zerotrail --help, or zerotrail <command> --help');
       return EXIT_CODES.usage;
     }
@@ -120,19 +127,50 @@ function applyToTree(command: Command): void {
 
 function reportError(error: unknown, io: CliIo, debug: boolean): number {
   if (isAppError(error)) {
-    writeLine(io.stderr, `error[${error.code}]: ${error.message}`);
+    // A message or hint may carry what Cloudflare, an event or the command line said: it is shown escaped, so it
+    // cannot drive the terminal or start a line of its own. Only the lists the CLI composes keep their lines.
+    const lines = COMPOSED_LINES.has(error.code);
+    const show = lines ? visibleLines : visible;
+    writeLine(io.stderr, `error[${error.code}]: ${show(error.message)}`);
+    const hint = queryPointer(error) ?? (error.hint === undefined ? undefined : show(error.hint));
     // Continuation lines are indented like the first so a caret under a query still points at its column.
-    if (error.hint !== undefined) writeLine(io.stderr, `hint: ${error.hint.replace(/\n/g, '\n      ')}`);
-    if (debug && error.stack !== undefined) writeLine(io.stderr, error.stack);
+    if (hint !== undefined) writeLine(io.stderr, `hint: ${hint.replace(/\n/g, '\n      ')}`);
+    if (debug && error.stack !== undefined) writeLine(io.stderr, visibleLines(error.stack));
     return exitCodeFor(error);
   }
   if (error instanceof ZodError) {
-    writeLine(io.stderr, `error[CLI_USAGE]: ${error.message}`);
+    writeLine(io.stderr, `error[CLI_USAGE]: ${visibleLines(error.message)}`);
     return EXIT_CODES.usage;
   }
-  writeLine(io.stderr, `error[INTERNAL]: ${error instanceof Error ? error.message : String(error)}`);
-  writeLine(io.stderr, debug ? String((error as Error).stack) : 'hint: run again with --debug for the stack trace');
+  writeLine(io.stderr, `error[INTERNAL]: ${visible(error instanceof Error ? error.message : String(error))}`);
+  writeLine(
+    io.stderr,
+    debug ? visibleLines(String((error as Error).stack)) : 'hint: run again with --debug for the stack trace',
+  );
   return EXIT_CODES.failure;
+}
+
+// Codes whose message and hint are lists of lines the CLI or the config loader put together: their line breaks
+// stay, and every other character that could drive a terminal is escaped all the same. Every other message is
+// one line, whatever line breaks its text holds.
+const COMPOSED_LINES: ReadonlySet<string> = new Set([
+  'CONFIG_INVALID',
+  'CLI_USAGE',
+  'COLLECT_FAILED',
+  'SOURCE_NOT_FOUND',
+]);
+
+/**
+ * The query of a query error on one escaped line with the caret under the column it names, in terminal columns:
+ * an escaped character takes six, a wide one two.
+ */
+function queryPointer(error: AppError): string | undefined {
+  const { column, pointer } = error.details;
+  if (!error.code.startsWith('QUERY_') || typeof column !== 'number' || typeof pointer !== 'string') return undefined;
+  const end = pointer.lastIndexOf('\n');
+  if (end < 0) return undefined;
+  const query = pointer.slice(0, end);
+  return `${visible(query)}\n${' '.repeat(stringWidth(visible(query.slice(0, column - 1))))}^`;
 }
 
 // docs/errors.md: 2 usage or config, 3 token or permission. A malformed Account ID is a wrong value typed in; a

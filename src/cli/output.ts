@@ -1,6 +1,7 @@
 import stringWidth from 'string-width';
 import type { NormalizedEvent } from '../core/event.js';
 import { cellText, EVENT_COLUMNS, eventToRecord } from '../core/event-export.js';
+import { visibleText } from '../core/visible-text.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -41,13 +42,17 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [line(header.map((title) => title.toUpperCase())), ...rows.map(line)].join('\n');
 }
 
+/**
+ * `text` as one line a terminal cannot be driven or fooled by: controls, line breaks, bidi and invisible characters
+ * shown as `\u202e`-style escapes, as the web UI shows them.
+ */
 export function visible(text: string): string {
-  return text
-    .toWellFormed()
-    .replace(
-      /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+  return visibleText(text);
+}
+
+/** As visible, keeping the line breaks of text whose lines the CLI composed itself. */
+export function visibleLines(text: string): string {
+  return visibleText(text, { keepLineBreaks: true });
 }
 
 const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });

@@ -1,8 +1,11 @@
 import cliProgress from 'cli-progress';
 import type { AppError } from '../core/errors.js';
+import { datasetJobId } from '../core/job-id.js';
+import { CLOUDFLARE_DATASET_IDS } from '../sources/cloudflare/datasets/catalogue.js';
 import type { SnapshotStored } from '../pipeline/inventory-runner.js';
 import type { PageStored, PullTotals } from '../pipeline/runner.js';
 import { writeLine, type CliIo } from './io.js';
+import { visible, visibleLines } from './output.js';
 
 export interface ProgressReporter {
   pageStored(page: PageStored): void;
@@ -18,6 +21,19 @@ export interface ProgressReporter {
 
 // Plain (non-TTY) output stays readable in a log file: at most one progress line per job this often.
 const PLAIN_LINE_INTERVAL_MS = 5000;
+// The datasets of a source fail within moments of each other when they fail for one reason (a revoked token
+// fails them all): a failure waits this long for others like it, so that one line names them all.
+const FAILURE_GROUP_QUIET_MS = 300;
+// However many keep coming, a failure is said within this long.
+const FAILURE_GROUP_MAX_MS = 2000;
+
+/** Failures of datasets of one source with one error, said in one line. */
+interface FailureGroup {
+  readonly sourceName: string;
+  readonly datasets: string[];
+  readonly permanent: boolean;
+  readonly error: AppError;
+}
 
 interface JobProgress {
   stored: number;
@@ -52,7 +68,7 @@ export function createProgressReporter(
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  const width = Math.max(...jobIds.map((id) => id.length), 4);
+  const width = Math.max(...jobIds.map((id) => visible(id).length), 4);
   const jobs = new Map<string, JobProgress>(
     jobIds.map((jobId) => [
       jobId,
@@ -63,7 +79,7 @@ export function createProgressReporter(
         lastLineMs: 0,
         caughtUpOnce: false,
         unavailableSaid: false,
-        bar: multi?.create(100, 0, { job: jobId.padEnd(width), stored: 0, position: 'start' }),
+        bar: multi?.create(100, 0, { job: visible(jobId).padEnd(width), stored: 0, position: 'start' }),
       },
     ]),
   );
@@ -72,9 +88,22 @@ export function createProgressReporter(
       ? 0
       : Math.max(0, Math.min(100, Math.floor(((timeMs - span.fromMs) / (span.toMs - span.fromMs)) * 100)));
 
+  // Every part that comes from data (a source name, an error from Cloudflare) is escaped where the line is put
+  // together; escaping here too keeps a line that forgot it from driving the terminal.
   const notice = (line: string): void => {
-    if (multi !== undefined) multi.log(`${line}\n`);
-    else writeLine(io.stderr, line);
+    if (multi !== undefined) multi.log(`${visibleLines(line)}\n`);
+    else writeLine(io.stderr, visibleLines(line));
+  };
+
+  let failures = new Map<string, FailureGroup>();
+  let failuresSince = 0;
+  let failureTimer: NodeJS.Timeout | undefined;
+  const sayFailures = (): void => {
+    clearTimeout(failureTimer);
+    failureTimer = undefined;
+    const groups = [...failures.values()];
+    failures = new Map();
+    for (const group of groups) notice(failureLine(group));
   };
 
   return {
@@ -93,7 +122,7 @@ export function createProgressReporter(
       if (!quiet && now - job.lastLineMs >= PLAIN_LINE_INTERVAL_MS) {
         job.lastLineMs = now;
         const done = job.caughtUpOnce ? '' : ` (${percent(job.newestEventMs)}% of backfill)`;
-        writeLine(io.stderr, `${page.jobId}: ${plural(job.stored, 'event')} stored, up to ${position}${done}`);
+        writeLine(io.stderr, `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored, up to ${position}${done}`);
       }
     },
     caughtUp(jobId, totals) {
@@ -104,32 +133,76 @@ export function createProgressReporter(
       } else if (!quiet && (!job.caughtUpOnce || totals.inserted > 0)) {
         writeLine(
           io.stderr,
-          `${jobId}: caught up, ${plural(job.stored, 'event')} stored so far (${totals.inserted} in this pull)`,
+          `${visible(jobId)}: caught up, ${plural(job.stored, 'event')} stored so far (${totals.inserted} in this pull)`,
         );
       }
       job.caughtUpOnce = true;
     },
     failed(jobId, error, permanent) {
-      notice(`${jobId}: ${permanent ? 'failed' : 'will retry'}: error[${error.code}] ${error.message}`);
+      const { sourceName, dataset } = splitJobId(jobId);
+      const key = JSON.stringify([sourceName, permanent, error.code, error.message]);
+      const group = failures.get(key);
+      if (group === undefined) failures.set(key, { sourceName, datasets: [dataset], permanent, error });
+      else group.datasets.push(dataset);
+      const now = Date.now();
+      if (failureTimer === undefined) failuresSince = now;
+      clearTimeout(failureTimer);
+      failureTimer = setTimeout(
+        sayFailures,
+        Math.min(FAILURE_GROUP_QUIET_MS, failuresSince + FAILURE_GROUP_MAX_MS - now),
+      );
+      // A failure still waiting when the command ends is said by stop(); the process does not wait for it.
+      failureTimer.unref();
     },
     unavailable(jobId, error, recheckMs) {
       const job = jobs.get(jobId);
       if (job?.unavailableSaid === true) return;
       if (job !== undefined) job.unavailableSaid = true;
       const minutes = Math.max(1, Math.round(recheckMs / 60_000));
-      notice(`${jobId}: not collected (optional; looked at again every ${minutes} min): ${error.message}`);
+      notice(
+        `${visible(jobId)}: not collected (optional; looked at again every ${minutes} min): ${visible(error.message)}`,
+      );
     },
     snapshotStored(snapshot) {
       if (quiet) return;
       notice(
-        `${snapshot.jobId}: inventory snapshot of ${plural(snapshot.entities, 'entity').replace('entitys', 'entities')}, ${plural(snapshot.changes, 'change')}`,
+        `${visible(snapshot.jobId)}: inventory snapshot of ${plural(snapshot.entities, 'entity').replace('entitys', 'entities')}, ${plural(snapshot.changes, 'change')}`,
       );
     },
     notice,
     stop() {
+      sayFailures();
       multi?.stop();
     },
   };
+}
+
+/**
+ * `NAME/dataset: failed: error[CODE] message` for one dataset, `NAME: a, b, c failed: error[CODE] message` for
+ * several datasets of one source failing alike.
+ */
+function failureLine(group: FailureGroup): string {
+  const what = group.permanent ? 'failed' : 'will retry';
+  const error = `error[${group.error.code}] ${visible(group.error.message)}`;
+  const [only] = group.datasets;
+  return group.datasets.length === 1 && only !== undefined
+    ? `${visible(datasetJobId(group.sourceName, only))}: ${what}: ${error}`
+    : `${visible(group.sourceName)}: ${inCatalogueOrder(group.datasets).join(', ')} ${what}: ${error}`;
+}
+
+/** Dataset names in the order `source test` and the README list them, whatever order they failed in. */
+export function inCatalogueOrder(datasets: readonly string[]): string[] {
+  const rank = (dataset: string): number => {
+    const index = (CLOUDFLARE_DATASET_IDS as readonly string[]).indexOf(dataset);
+    return index < 0 ? CLOUDFLARE_DATASET_IDS.length : index;
+  };
+  return [...datasets].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** The source and dataset a job id names; a source name may hold '/', a dataset name never does. */
+export function splitJobId(jobId: string): { readonly sourceName: string; readonly dataset: string } {
+  const slash = jobId.lastIndexOf('/');
+  return { sourceName: jobId.slice(0, Math.max(0, slash)), dataset: jobId.slice(slash + 1) };
 }
 
 function plural(count: number, noun: string): string {

@@ -44,4 +44,18 @@ describe('CSV export', () => {
     const event = deniedAccess({ time: 0, ocsf: { message: '=HYPERLINK("http://203.0.113.9")' } }, 1);
     expect(eventsToCsvRows([event]).trimEnd().endsWith(',"\'=HYPERLINK(""http://203.0.113.9"")"')).toBe(true);
   });
+
+  it('escapes controls, line breaks and bidi characters, so a row is one line that cannot drive a terminal', () => {
+    const event = deniedAccess(
+      { time: 0, user: 'evil\u001b]0;PWNED\u0007\u0000\u009b2J\u202eabc\r\nfake,row', app: '\u200b=cmd' },
+      1,
+    );
+    const row = eventsToCsvRows([event]);
+    expect(row).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u202e]/);
+    expect(row.trimEnd().split('\n')).toHaveLength(1);
+    expect(row).toContain('"evil\\u001b]0;PWNED\\u0007\\u0000\\u009b2J\\u202eabc\\u000d\\u000afake,row"');
+    // Escaped first, so an invisible character cannot hide a formula from the check.
+    expect(row).toContain(',\\u200b=cmd,');
+    expect(eventsToCsvRows([deniedAccess({ time: 0, app: '\t=cmd' }, 1)])).toContain(',\\u0009=cmd,');
+  });
 });

@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { NormalizedEvent } from './event.js';
+import { visibleText } from './visible-text.js';
 
 /** The columns a person scans first; the same names the query language uses. */
 export const EVENT_COLUMNS = [
@@ -42,11 +43,17 @@ export function csvHeader(): string {
   return stringify([csvColumns()]);
 }
 
+/**
+ * CSV rows of `events`, one line each. The cells are event data an attacker may choose, read in spreadsheets,
+ * SIEM imports and terminals alike: controls, line breaks, bidi and invisible characters are written as
+ * `\u001b`-style escapes, as the CLI's table and the web UI show them, and a cell a spreadsheet would run as a
+ * formula is neutralised. NDJSON keeps every value exactly.
+ */
 export function eventsToCsvRows(events: readonly NormalizedEvent[]): string {
   return stringify(
     events.map((event) => {
       const record: Record<string, unknown> = { ...eventToRecord(event), message: event.ocsf['message'] };
-      return CSV_COLUMNS.map((column) => neutraliseFormula(cellText(record[column], '')));
+      return CSV_COLUMNS.map((column) => neutraliseFormula(visibleText(cellText(record[column], ''))));
     }),
   );
 }
@@ -59,9 +66,12 @@ function csvColumns(): readonly string[] {
   return CSV_COLUMNS;
 }
 
-/** Spreadsheet apps execute cells starting with these characters; event fields are attacker-controlled. */
+/**
+ * Spreadsheet apps execute cells starting with these characters; event fields are attacker-controlled. A leading
+ * tab or carriage return, the other two OWASP names, is escaped before this looks.
+ */
 function neutraliseFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /^[=+\-@]/.test(value) ? `'${value}` : value;
 }
 
 /** Flat columns hold strings and numbers; anything else would print as [object Object]. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { visibleText } from '../core/visible-text.js';
 import { displayJson, displayText, formatTime } from './format.js';
 
 describe('how the UI shows values and times', () => {
@@ -7,6 +8,13 @@ describe('how the UI shows values and times', () => {
     expect(displayText('line\nbreak\ttab\u0000nul\u001b[31m')).toBe('line\\u000abreak\\u0009tab\\u0000nul\\u001b[31m');
     expect(displayText('a\u2066b\u2069c\u200fd\u200be\ufeff')).toBe('a\\u2066b\\u2069c\\u200fd\\u200be\\ufeff');
     expect(displayText('lone \ud800 high and \udc00 low')).toBe('lone \\ud800 high and \\udc00 low');
+  });
+
+  it('escapes format and invisible characters the same way as the CLI, from one definition', () => {
+    expect(displayText('a\u180eb\u2061c\u00add\u200ce\u200df')).toBe('a\\u180eb\\u2061c\\u00add\u200ce\u200df');
+    const sample = 'x\u{e0041}\u061c\u2064\u206a\ufff9🏴󠁧󠁢󠁳󠁣󠁴󠁿\u2028\ud800';
+    expect(displayText(sample)).toBe(visibleText(sample));
+    expect(displayText(sample)).toBe('x\\udb40\\udc41\\u061c\\u2064\\u206a\\ufff9🏴󠁧󠁢󠁳󠁣󠁴󠁿\\u2028\\ud800');
   });
 
   it('leaves ordinary text, other scripts, emoji and markup as they are', () => {

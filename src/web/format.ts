@@ -1,23 +1,14 @@
+import { visibleText } from '../core/visible-text.js';
+
 /** What the UI shows where a value is missing, in every table, panel and list. */
 export const MISSING = '—';
-
-// Characters that change how the text around them is drawn, or are not drawn at all: C0 and C1 controls, line and
-// paragraph separators, bidi marks, embeddings, overrides and isolates, zero-width and invisible characters, and
-// lone surrogates. An event value holding one could pass for another value ("\u202e" shows what follows reversed),
-// so they are shown as escapes, the way the CLI prints them. ZWJ and ZWNJ stay: scripts and emoji need them.
-const DISGUISING =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-function escapeChar(char: string): string {
-  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
-}
 
 /**
  * An event-derived or user-supplied value as the UI shows it: as it is, except that characters that would hide
  * or disguise text are shown as `\u202e`-style escapes. Every value from an event, a user or a URL goes through it.
  */
 export function displayText(value: string): string {
-  return value.replace(DISGUISING, escapeChar);
+  return visibleText(value);
 }
 
 /**
@@ -26,8 +17,7 @@ export function displayText(value: string): string {
  * added are valid JSON, so the text still parses to the same value.
  */
 export function displayJson(value: unknown): string {
-  const text = JSON.stringify(value, null, 2) ?? 'null';
-  return text.replace(DISGUISING, (char) => (char === '\n' ? char : escapeChar(char)));
+  return visibleText(JSON.stringify(value, null, 2) ?? 'null', { keepLineBreaks: true });
 }
 
 // new Date() holds ±8.64e15 ms; a time beyond it (a far relative time in a link) has no calendar form.

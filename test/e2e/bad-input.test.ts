@@ -11,6 +11,19 @@ const HOUR_MS = 3_600_000;
 const REVOKED = 'zt-sim-revoked-token-0000000000000000000001';
 const OTHER_ACCOUNT = 'zt-sim-other-account-token-00000000000000002';
 const EXPIRING = 'zt-sim-expiring-token-000000000000000000003';
+const TOKEN = 'zt-sim-default-token-000000000000000000000';
+// Sets up an installation without asking Cloudflare anything: for tests of the data directory itself.
+const ADD_UNVERIFIED = [
+  'source',
+  'add',
+  '--name',
+  'Logs',
+  '--account-id',
+  '0123456789abcdef0123456789abcdef',
+  '--token-env',
+  'CF_TOKEN',
+  '--no-verify',
+];
 
 describe('bad input gets a precise message, a non-zero exit, and changes nothing', () => {
   let setup: CollectorEnv;
@@ -216,7 +229,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
   it('refuses a data directory that cannot be made at once, instead of spinning on it', async () => {
     // Run as a process with a deadline: a recursive mkdir spins at full CPU on such a path and ignores SIGTERM.
     for (const dataDir of ['/proc/zerotrail-test', '/proc/zerotrail-test/a/b']) {
-      const result = await runWithDeadline(['--data-dir', dataDir, 'source', 'list'], {}, 15_000);
+      const result = await runWithDeadline(['--data-dir', dataDir, ...ADD_UNVERIFIED], { CF_TOKEN: TOKEN }, 15_000);
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toContain(
         `error[CONFIG_DATA_DIR_UNUSABLE]: The data directory ${dataDir} cannot be used: no directory can be made in /proc.`,
@@ -228,7 +241,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const dir = makeTempDir('levels');
     try {
       const dataDir = join(dir.path, 'a', 'b', 'c');
-      const result = await runInProcess(['--data-dir', dataDir, 'source', 'list'], {});
+      const result = await runInProcess(['--data-dir', dataDir, ...ADD_UNVERIFIED], { env: { CF_TOKEN: TOKEN } });
       expect(result.code, result.stderr).toBe(0);
       for (const level of [join(dir.path, 'a'), join(dir.path, 'a', 'b'), dataDir]) {
         expect(statSync(level).mode & 0o777, level).toBe(0o700);
@@ -248,6 +261,10 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       // An empty variable still means the default, as for every other setting.
       const unset = await runWithDeadline(['source', 'list'], { ZEROTRAIL_DATA_DIR: '' }, 30_000, dir.path);
       expect(unset.code, unset.stderr).toBe(0);
+      expect(unset.stderr).toContain(`there is no zerotrail installation in ${join(dir.path, 'zerotrail-data')} yet`);
+      expect(readdirSync(dir.path)).toEqual([]);
+      const made = await runWithDeadline(ADD_UNVERIFIED, { ZEROTRAIL_DATA_DIR: '', CF_TOKEN: TOKEN }, 30_000, dir.path);
+      expect(made.code, made.stderr).toBe(0);
       expect(readdirSync(dir.path)).toEqual(['zerotrail-data']);
     } finally {
       dir.remove();
@@ -258,7 +275,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     const dir = makeTempDir('key-dir');
     try {
       mkdirSync(join(dir.path, 'secret.key'));
-      const result = await runInProcess(['source', 'list'], { env: { ZEROTRAIL_DATA_DIR: dir.path } });
+      const result = await runInProcess(ADD_UNVERIFIED, { env: { ZEROTRAIL_DATA_DIR: dir.path, CF_TOKEN: TOKEN } });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
         `error[SECRET_KEY_INVALID]: The secret key file ${join(dir.path, 'secret.key')} cannot be read: it is a directory, not a file.`,
@@ -345,6 +362,24 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(ftp.stderr).toContain('- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://');
   });
 
+  it('refuses a query string or fragment in the API base URL, instead of blaming the Account ID', async () => {
+    const before = await sourcesBefore();
+    for (const [suffix, problem] of [
+      ['?x=1', 'a query string (from "?" on) is not allowed'],
+      ['#x', 'a fragment (from "#" on) is not allowed'],
+    ] as const) {
+      const result = await add(['--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'], {
+        CLOUDFLARE_API_BASE_URL: `${setup.simulator.baseUrl}${suffix}`,
+      });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        `error[CONFIG_INVALID]: The configuration is invalid:\n  - cloudflare.api_base_url: ${problem}`,
+      );
+      expect(result.stderr).not.toContain('SOURCE_ACCOUNT_NOT_FOUND');
+    }
+    expect(await sourcesBefore()).toEqual(before);
+  });
+
   it('refuses a rate share too small for one request per window, from the flag-free paths too', async () => {
     const result = await runInProcess(['collect', '--once'], {
       env: { ...setup.env, ZEROTRAIL_CF_RATE_SHARE: '1e-9', ZEROTRAIL_CF_RATE_LIMIT: '1200/300' },
@@ -383,8 +418,9 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       });
       // The other sources would go on collecting (test/e2e/rate-share-too-small.test.ts); this one's datasets fail.
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(
-        'error[COLLECT_FAILED]: Another/access_requests: error[CONFIG_INVALID] Rate share 0.000002 gives 0.0024 of 1200 requests per 300 seconds',
+      // Every dataset fails with the same refusal: one line names them all.
+      expect(result.stderr).toMatch(
+        /^error\[COLLECT_FAILED\]: Another: access_requests, (\w+, )+\w+: error\[CONFIG_INVALID\] Rate share 0\.000002 gives 0\.0024 of 1200 requests per 300 seconds/m,
       );
       expect(result.stderr).toContain('the smallest share that works with this limit is 0.00084');
     } finally {

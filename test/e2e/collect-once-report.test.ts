@@ -161,7 +161,7 @@ describe('collect --once with several --source flags and a long --backfill-days'
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(CAP_NOTICE);
     expect(result.stderr).toMatch(
-      /error\[COLLECT_FAILED\][\s\S]*Revoked\/access_requests: error\[SOURCE_AUTH_FAILED\]/,
+      /error\[COLLECT_FAILED\][\s\S]*Revoked: access_requests, access_users(, \w+)*: error\[SOURCE_AUTH_FAILED\]/,
     );
     expect(result.stderr).not.toMatch(/Good\/\w+: error/);
     expect(await storedEvents(setup.env, 'source:Good AND dataset:access_requests')).toBe(200);

@@ -74,9 +74,22 @@ describe('a stored rate share too small for the current limit fails that source 
     const result = await runInProcess(['collect', '--once'], { env: lowered });
     // COLLECT_FAILED's class, not the 2 of a configuration that stops the whole run.
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toContain(
-      `error[COLLECT_FAILED]: ${CAPPED}/access_requests: error[CONFIG_INVALID] ${WHAT_IT_GIVES}`,
+    // Every dataset of the capped source fails with the one refusal, said once for all of them.
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^error\\[COLLECT_FAILED\\]: ${CAPPED}: access_requests, (\\w+, )+\\w+: error\\[CONFIG_INVALID\\] Rate share`,
+        'm',
+      ),
     );
+    expect(result.stderr).toContain(`: error[CONFIG_INVALID] ${WHAT_IT_GIVES}`);
+    expect(result.stderr.split('\n').filter((line) => line.includes('error[CONFIG_INVALID]'))).toHaveLength(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^${CAPPED}: access_requests, (\\w+, )+\\w+ failed: error\\[CONFIG_INVALID\\]`, 'm'),
+    );
+    // Refused before it starts, it is not announced as backfilled; the other source is.
+    const backfill = result.stderr.split('\n').find((line) => line.startsWith('Backfilling'));
+    expect(backfill).toContain(`${TEST_SOURCE}/access_requests`);
+    expect(backfill).not.toContain(CAPPED);
     for (const part of REMEDY) expect(result.stderr).toContain(part);
     expect(result.stderr).toContain(
       `hint: zerotrail source remove 'Capped account', then printf %s "$TOKEN" | zerotrail source add --name 'Capped account' --account-id ${setup.simulator.accountId} --token-stdin --rate-share 0.00084`,

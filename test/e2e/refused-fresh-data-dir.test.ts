@@ -97,9 +97,14 @@ const REFUSALS: readonly Refusal[] = [
   { args: ['apikey', 'create', '--user', 'nobody'], code: 4, error: 'error[AUTH_USER_UNKNOWN]' },
   { args: ['apikey', 'revoke', '5'], code: 4, error: 'error[HTTP_NOT_FOUND]: No API key has the id 5' },
   { args: ['apikey', 'revoke', 'abc'], code: 2, error: 'error[CLI_USAGE]' },
-  { args: ['source', 'list'], env: { ZEROTRAIL_SECRET_KEY: 'bad' }, code: 1, error: 'error[SECRET_KEY_INVALID]' },
   {
-    args: ['source', 'list'],
+    args: [...ADD, '--token-env', 'CF_TOKEN', '--no-verify'],
+    env: { ZEROTRAIL_SECRET_KEY: 'bad' },
+    code: 1,
+    error: 'error[SECRET_KEY_INVALID]',
+  },
+  {
+    args: [...ADD, '--token-env', 'CF_TOKEN', '--no-verify'],
     env: { ZEROTRAIL_SECRET_KEY_FILE: '/nonexistent/secret.key' },
     code: 1,
     error: 'error[SECRET_KEY_INVALID]',

@@ -265,8 +265,12 @@ describe('store migrate from SQLite to PostgreSQL', () => {
     const fresh = makeTempDir('migrate-keyless');
     try {
       const env = { ...setup.env, ZEROTRAIL_DATA_DIR: fresh.path, ZEROTRAIL_SECRET_KEY: '' };
-      const listed = await runInProcess(['source', 'list'], { env });
-      expect(listed.code, listed.stderr).toBe(0);
+      // A command that sets up an installation without storing a token: a read-only one would create nothing.
+      const added = await runInProcess(['user', 'add', 'ana@example.com', '--role', 'viewer'], {
+        env,
+        input: 'a long enough password\n',
+      });
+      expect(added.code, added.stderr).toBe(0);
       expect(existsSync(join(fresh.path, 'secret.key'))).toBe(false);
       const result = await runInProcess(['store', 'migrate', '--from', fresh.path, '--to', schemas.url()], { env });
       expect(result.code, result.stderr).toBe(0);

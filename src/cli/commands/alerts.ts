@@ -5,13 +5,14 @@ import { AppError } from '../../core/errors.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
 import { alertNotFound } from '../../store/rows/alert-rows.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
 
 const listFlagsSchema = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
   rule: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  limit: wholeNumberFlag((n) => n.min(1).max(10_000)).default(100),
   format: z.enum(['table', 'json']).default('table'),
 });
 const showFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
@@ -75,7 +76,8 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(listFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
+      const noAlerts = (): void => writeLine(context.io.stdout, flags.format === 'json' ? '[]' : 'No alerts.');
+      await context.withStoredApp(async (app) => {
         const list = await app.store.listAlerts({
           limit: flags.limit,
           ...(flags.status === undefined ? {} : { status: flags.status }),
@@ -96,7 +98,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
           return;
         }
         if (list.length === 0) {
-          writeLine(context.io.stdout, 'No alerts.');
+          noAlerts();
           return;
         }
         writeLine(
@@ -114,7 +116,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
             ]),
           ),
         );
-      });
+      }, noAlerts);
     });
 
   alerts

@@ -4,13 +4,14 @@ import { NotFoundError } from '../../core/errors.js';
 import { apiKeyNotFound, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
 import { writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { withAuthStore } from './user.js';
 
 const createSchema = z.object({ user: USER_NAME, label: z.string().trim().max(100).default('') });
 const listSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
-const keyIdSchema = z.coerce.number().int().min(1);
+const keyIdSchema = wholeNumberFlag((n) => n.min(1), 'a key id, a whole number');
 
 export function registerApiKeyCommand(program: Command, context: CommandContext): void {
   const apikey = program.command('apikey').description('Manage API keys for scripts (sent as Authorization: Bearer)');
@@ -44,8 +45,10 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
             `API key ${record.keyPrefix}… created for "${visible(owner.name)}" (role ${owner.role}). Store it now: it is not shown again.`,
           );
         },
-        () => {
-          throw unknownUser(flags.user);
+        {
+          missing: () => {
+            throw unknownUser(flags.user);
+          },
         },
       );
     });
@@ -56,35 +59,47 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(listSchema, rawFlags);
-      await withAuthStore(context, async (_app, auth) => {
-        const keys = (await apiKeysWithOwners(auth)).map(({ key, owner }) => ({
-          id: key.id,
-          user: owner?.name ?? null,
-          role: owner?.role ?? null,
-          label: key.label,
-          prefix: key.keyPrefix,
-          created_at: new Date(key.createdAt).toISOString(),
-          last_used_at: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
-        }));
-        if (format === 'json') {
-          writeLine(context.io.stdout, JSON.stringify(keys, null, 2));
-          return;
-        }
-        if (keys.length === 0) {
-          writeLine(context.io.stdout, 'No API keys. Create one with: zerotrail apikey create --user NAME');
-          return;
-        }
-        const rows = keys.map((key) => [
-          String(key.id),
-          visible(key.user ?? '-'),
-          key.role ?? '-',
-          `${key.prefix}…`,
-          visible(key.label === '' ? '-' : key.label),
-          key.created_at,
-          key.last_used_at ?? 'never',
-        ]);
-        writeLine(context.io.stdout, renderTable(['id', 'user', 'role', 'key', 'label', 'created', 'last used'], rows));
-      });
+      const noKeys = (): void =>
+        writeLine(
+          context.io.stdout,
+          format === 'json' ? '[]' : 'No API keys. Create one with: zerotrail apikey create --user NAME',
+        );
+      await withAuthStore(
+        context,
+        async (_app, auth) => {
+          const keys = (await apiKeysWithOwners(auth)).map(({ key, owner }) => ({
+            id: key.id,
+            user: owner?.name ?? null,
+            role: owner?.role ?? null,
+            label: key.label,
+            prefix: key.keyPrefix,
+            created_at: new Date(key.createdAt).toISOString(),
+            last_used_at: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
+          }));
+          if (format === 'json') {
+            writeLine(context.io.stdout, JSON.stringify(keys, null, 2));
+            return;
+          }
+          if (keys.length === 0) {
+            noKeys();
+            return;
+          }
+          const rows = keys.map((key) => [
+            String(key.id),
+            visible(key.user ?? '-'),
+            key.role ?? '-',
+            `${key.prefix}…`,
+            visible(key.label === '' ? '-' : key.label),
+            key.created_at,
+            key.last_used_at ?? 'never',
+          ]);
+          writeLine(
+            context.io.stdout,
+            renderTable(['id', 'user', 'role', 'key', 'label', 'created', 'last used'], rows),
+          );
+        },
+        { readOnly: noKeys },
+      );
     });
 
   apikey
@@ -108,8 +123,10 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
           });
           writeLine(context.io.stdout, `API key ${stored.id} (${stored.keyPrefix}…) revoked; it no longer works.`);
         },
-        () => {
-          throw apiKeyNotFound(id, LIST_KEYS_HINT);
+        {
+          missing: () => {
+            throw apiKeyNotFound(id, LIST_KEYS_HINT);
+          },
         },
       );
     });

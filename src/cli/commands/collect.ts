@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildDatasetJobs, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
+import { buildDatasetJobs, refuseUnfinishedMigration, sourceRefusal, startForwarder, type App } from '../../app.js';
+import { datasetJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
@@ -14,7 +15,8 @@ import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
-import { createProgressReporter } from '../progress.js';
+import { visible } from '../output.js';
+import { createProgressReporter, inCatalogueOrder, splitJobId } from '../progress.js';
 import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
@@ -26,6 +28,9 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 const PERMISSION_RECHECK_MS = 3_600_000;
 // `collect --once` waits this long for notifications of the alerts it raised; what is left stays queued.
 const NOTIFY_DRAIN_MS = 30_000;
+
+const ADD_SOURCE_HINT =
+  'Add one first: printf %s "$TOKEN" | zerotrail source add --name NAME --account-id ID --token-stdin';
 
 const collectFlagsSchema = z.object({
   once: z.boolean().default(false),
@@ -65,8 +70,13 @@ export function registerCollectCommand(program: Command, context: CommandContext
           if (flags.once) reportOnce(context, outcomes);
         },
         () => {
-          // No source is stored yet: this refuses the run as it would once the installation were open.
-          chooseSources([], flags.source);
+          // No source is stored yet: this refuses the run as it would once the installation were open, and says
+          // where it looked, since a mistyped data directory is the likeliest reason.
+          if (flags.source !== undefined) chooseSources([], flags.source);
+          throw new AppError('SOURCE_NOT_FOUND', {
+            message: `There is no data source to collect from: there is no zerotrail installation in ${visible(config.dataDir)} yet.`,
+            hint: `${ADD_SOURCE_HINT}, or name the data directory of an existing installation with --data-dir DIR or ZEROTRAIL_DATA_DIR.`,
+          });
         },
         config,
       );
@@ -97,7 +107,7 @@ function chooseSources(all: readonly StoredSource[], names: readonly string[] | 
   if (all.length === 0) {
     throw new AppError('SOURCE_NOT_FOUND', {
       message: 'There is no data source to collect from.',
-      hint: 'Add one first: printf %s "$TOKEN" | zerotrail source add --name NAME --account-id ID --token-stdin',
+      hint: ADD_SOURCE_HINT,
     });
   }
   return all;
@@ -128,7 +138,7 @@ export async function collect(
   if (paused.length > 0 && options.quiet !== true) {
     writeLine(
       context.io.stderr,
-      `Paused, not collected${options.once ? '' : ' until resumed'}: ${paused.map((source) => source.name).join(', ')}.`,
+      `Paused, not collected${options.once ? '' : ' until resumed'}: ${paused.map((source) => visible(source.name)).join(', ')}.`,
     );
   }
   let backfillDays = app.config.collect.backfillDays;
@@ -146,6 +156,10 @@ export async function collect(
   );
   const jobs = buildDatasetJobs(app, sources, inventoryCache);
   const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
+  // A source refused as configured fails at once, fetching nothing: it is not backfilled.
+  const refusedSources = new Set(
+    sources.filter((source) => sourceRefusal(app.config, source) !== undefined).map((source) => source.name),
+  );
   // What each job stored, counted page by page (a snapshot is stored whole): a job's own totals add up only the
   // runs that finished, so the pages of an interrupted run, or of one that failed and was retried, would be missing.
   const stored = new Map<string, PullTotals>();
@@ -164,10 +178,13 @@ export async function collect(
   // Said once the leases are known: a dataset another node collects is not this run's to backfill.
   const announceBackfill = (startingIds: readonly string[]): void => {
     const starting = new Set(startingIds);
-    const backfilled = logJobIds.filter((jobId) => fresh.has(jobId) && starting.has(jobId) && !refused.has(jobId));
+    const backfilled = jobs
+      .filter((job) => job.kind === 'log' && !refusedSources.has(job.sourceName))
+      .map((job) => job.id)
+      .filter((jobId) => fresh.has(jobId) && starting.has(jobId) && !refused.has(jobId));
     if (backfilled.length === 0 || backfillDays <= 0) return;
     progress.notice(
-      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.join(', ')}. ` +
+      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.map(visible).join(', ')}. ` +
         'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
     );
   };
@@ -277,7 +294,7 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
   const stoppedNote =
     stopped.length === 0
       ? undefined
-      : `Stopped before every source caught up (not finished: ${stopped.join(', ')}); what was stored is kept, ` +
+      : `Stopped before every source caught up (not finished: ${stopped.map(visible).join(', ')}); what was stored is kept, ` +
         'and the next run resumes where this one stopped.';
   if (failed.length > 0) {
     // Datasets of one source failing alike (a revoked token) share one hint: it is said once.
@@ -287,11 +304,7 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
     // The interruption goes last, where a reader of the output's end looks.
     if (stoppedNote !== undefined) hints.push(stoppedNote);
     throw new AppError('COLLECT_FAILED', {
-      message: failed
-        .map(
-          (outcome) => `${outcome.jobId}: error[${outcome.error?.code ?? 'INTERNAL'}] ${outcome.error?.message ?? ''}`,
-        )
-        .join('\n'),
+      message: failureLines(failed).join('\n'),
       ...(hints.length > 0 ? { hint: hints.join('\n') } : {}),
     });
   }
@@ -299,7 +312,7 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
   if (unavailable.length > 0) {
     writeLine(
       context.io.stderr,
-      `Not collected (optional, the token lacks the permission): ${unavailable.map((outcome) => outcome.jobId).join(', ')}. ` +
+      `Not collected (optional, the token lacks the permission): ${unavailable.map((outcome) => visible(outcome.jobId)).join(', ')}. ` +
         'zerotrail source test NAME shows what each one needs.',
     );
   }
@@ -307,10 +320,31 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
   if (elsewhere.length > 0) {
     writeLine(
       context.io.stderr,
-      `Collected by another running zerotrail node, which holds and renews their leases: ${elsewhere.map((outcome) => outcome.jobId).join(', ')}. ` +
+      `Collected by another running zerotrail node, which holds and renews their leases: ${elsewhere.map((outcome) => visible(outcome.jobId)).join(', ')}. ` +
         'zerotrail source status shows how far each one is.',
     );
   }
   // A script reads the exit status: a run stopped part way has not caught up, whatever it stored.
   if (stoppedNote !== undefined) throw new AppError('COLLECT_STOPPED', { message: stoppedNote });
+}
+
+/**
+ * One line per failure of `COLLECT_FAILED`: `NAME/dataset: error[CODE] message`, or, for datasets of one source
+ * that failed with one error (a revoked token fails them all), `NAME: a, b, c: error[CODE] message`.
+ */
+export function failureLines(failed: readonly JobOutcome[]): string[] {
+  const groups = new Map<string, { readonly sourceName: string; readonly datasets: string[]; readonly text: string }>();
+  for (const outcome of failed) {
+    const { sourceName, dataset } = splitJobId(outcome.jobId);
+    const text = `error[${outcome.error?.code ?? 'INTERNAL'}] ${visible(outcome.error?.message ?? '')}`;
+    const key = JSON.stringify([sourceName, text]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { sourceName, datasets: [dataset], text });
+    else group.datasets.push(dataset);
+  }
+  return [...groups.values()].map(({ sourceName, datasets, text }) =>
+    datasets.length === 1
+      ? `${visible(datasetJobId(sourceName, datasets[0] ?? ''))}: ${text}`
+      : `${visible(sourceName)}: ${inCatalogueOrder(datasets).join(', ')}: ${text}`,
+  );
 }

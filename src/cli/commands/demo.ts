@@ -25,9 +25,11 @@ import { issueLoginLink, LOGIN_LINK_TTL_MS, loginLinkUrl } from '../../server/au
 import { randomToken } from '../../server/auth/tokens.js';
 import type { AuthStore, UserRecord } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
+import { isListenError, listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
-import { collect, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
+import { collect, failureLines, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
 import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport } from './source-test.js';
 import { startWebServer, superviseCollection, webUiLine, type RunningWebServer } from './serve.js';
@@ -39,7 +41,7 @@ export const DEMO_ADMIN = 'demo-admin';
 const DEMO_PORT = 8080;
 
 const flagsSchema = z.object({
-  port: z.coerce.number().int().min(0).max(65_535).optional(),
+  port: wholeNumberFlag((n) => n.max(65_535)).optional(),
 });
 
 /** The base permissions plus every optional one, so that the demo collects every dataset. */
@@ -126,8 +128,9 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
           const backfill = { fromMs: app.clock.now() - days * DAY_MS - app.config.cloudflare.lookbackSecs * 1000 };
           const caughtUp = await collect(app, context, [source], { once: true, signal });
           if (signal.aborted) return;
-          for (const outcome of caughtUp.filter((item) => item.state === 'failed'))
-            writeLine(context.io.stderr, `${outcome.jobId}: error[${outcome.error?.code}] ${outcome.error?.message}`);
+          for (const line of failureLines(caughtUp.filter((item) => item.state === 'failed'))) {
+            writeLine(context.io.stderr, line);
+          }
           await printSummary(app, context, backfill, days);
           await serveAndFollow(app, context, simulator, flags.port, signal);
         }, config);
@@ -434,7 +437,11 @@ async function startDemoServer(
   onSourcesChanged: () => void,
 ): Promise<RunningWebServer> {
   const options = { host: '127.0.0.1', onSourcesChanged };
-  if (port !== undefined) return startWebServer(app, { ...options, port });
+  if (port !== undefined) {
+    return startWebServer(app, { ...options, port }).catch((error: unknown) => {
+      throw isListenError(error) ? listenRefused(options.host, port, error) : error;
+    });
+  }
   try {
     return await startWebServer(app, { ...options, port: DEMO_PORT });
   } catch (error) {

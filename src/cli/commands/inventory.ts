@@ -57,6 +57,13 @@ export function registerInventoryCommand(program: Command, context: CommandConte
     .action(async (kindArgument: string, rawFlags: Record<string, unknown>) => {
       const kind = parseKind(kindArgument);
       const flags = parseFlags(flagsSchema, rawFlags);
+      const noEntities = (): void =>
+        writeLine(
+          context.io.stdout,
+          flags.format === 'json'
+            ? '[]'
+            : `No ${kind} in the inventory yet. Run zerotrail collect --once to take a snapshot; zerotrail source test NAME shows whether the token may read them.`,
+        );
       const show = async (app: App): Promise<void> => {
         if (flags.source !== undefined && (await app.store.getSource(flags.source)) === undefined) {
           throw unknownSource(flags.source, await app.store.listSources());
@@ -67,10 +74,7 @@ export function registerInventoryCommand(program: Command, context: CommandConte
           return;
         }
         if (entities.length === 0) {
-          writeLine(
-            context.io.stdout,
-            `No ${kind} in the inventory yet. Run zerotrail collect --once to take a snapshot; zerotrail source test NAME shows whether the token may read them.`,
-          );
+          noEntities();
           return;
         }
         const columns = COLUMNS[INVENTORY_COMMAND_KINDS[kind]].map((column) =>
@@ -90,7 +94,7 @@ export function registerInventoryCommand(program: Command, context: CommandConte
         writeLine(context.io.stdout, `${entities.length} ${kind}; snapshot taken ${new Date(newest).toISOString()}.`);
       };
       const source = flags.source;
-      if (source === undefined) await context.withApp(show);
+      if (source === undefined) await context.withStoredApp(show, noEntities);
       else {
         await context.withExistingApp(show, () => {
           throw unknownSource(source, []);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { openNotifyQueue } from '../../app.js';
-import { notifyTargetViews, type NotifyTargetView } from '../../pipeline/notify-status.js';
+import { notifyTargetViews, type NotifyTargetSetting, type NotifyTargetView } from '../../pipeline/notify-status.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
@@ -56,14 +56,8 @@ export function registerNotifyCommand(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(statusFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
-        const queue = await openNotifyQueue(app);
-        let views: NotifyTargetView[];
-        try {
-          views = await notifyTargetViews(queue, app.config.notify.targets);
-        } finally {
-          await queue.close();
-        }
+      const config = context.loadConfig();
+      const show = (views: readonly NotifyTargetView[]): void => {
         if (flags.format === 'json') {
           writeLine(context.io.stdout, JSON.stringify(views.map(notifyTargetToJson), null, 2));
           return;
@@ -110,6 +104,41 @@ export function registerNotifyCommand(program: Command, context: CommandContext)
             `${visible(view.target)} stopped: fix what its last error names, then restart zerotrail; it resumes with the first notice it could not deliver.`,
           );
         }
-      });
+      };
+      await context.withStoredApp(
+        async (app) => {
+          const queue = await openNotifyQueue(app);
+          try {
+            show(await notifyTargetViews(queue, app.config.notify.targets));
+          } finally {
+            await queue.close();
+          }
+        },
+        () => show(config.notify.targets.map(unstartedView)),
+        config,
+      );
     });
+}
+
+/** A configured target before any process has delivered for it, as a new installation has them: nothing queued. */
+function unstartedView(target: NotifyTargetSetting): NotifyTargetView {
+  return {
+    target: target.name,
+    type: target.type,
+    configured: true,
+    minSeverity: target.minSeverity,
+    state: 'never_started',
+    queued: 0,
+    oldestQueuedAt: null,
+    offset: null,
+    delivered: 0,
+    refused: 0,
+    retries: 0,
+    attempt: 0,
+    lastSuccessAt: null,
+    lastError: null,
+    nextAttemptAt: null,
+    reportedBy: null,
+    updatedAt: null,
+  };
 }

@@ -8,11 +8,12 @@ import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expres
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseDuration } from '../../detect/duration.js';
 import { parseIpRange } from '../../detect/ip-range.js';
-import { replayRules } from '../../detect/replay.js';
+import { replayRules, type ReplayedAlert } from '../../detect/replay.js';
 import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/rule-file.js';
 import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
 import { fileSystemProblem } from '../../core/file-error.js';
@@ -32,10 +33,10 @@ const durationFlag = (flag: string) =>
 
 const setFlagsSchema = z
   .object({
-    threshold: z.coerce.number().int('--threshold must be a whole number').min(1).optional(),
+    threshold: wholeNumberFlag((n) => n.min(1)).optional(),
     window: durationFlag('--window'),
     learning: durationFlag('--learning'),
-    learningEvents: z.coerce.number().int('--learning-events must be a whole number').min(1).optional(),
+    learningEvents: wholeNumberFlag((n) => n.min(1)).optional(),
     value: z.array(z.string().trim().min(1, '--value must not be empty').max(320)).max(1000).optional(),
     // Commander gives `--no-values` as values: false (and true without it).
     values: z.boolean().optional(),
@@ -238,10 +239,12 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(listFlagsSchema, rawFlags);
-      await context.withApp(async (app) => {
-        const settings = new Map((await app.store.ruleSettings()).map((setting) => [setting.ruleId, setting]));
+      const { dataDir } = context.loadConfig();
+      // Without an installation the rules are still known, as their files state them: nothing tunes them yet.
+      const show = (stored: readonly RuleSetting[]): void => {
+        const settings = new Map(stored.map((setting) => [setting.ruleId, setting]));
         const builtinIds = new Set(loadBuiltinRules().map((definition) => definition.header.id));
-        const rows = knownRules(app.config.dataDir).map((definition) => {
+        const rows = knownRules(dataDir).map((definition) => {
           const setting = settings.get(definition.header.id);
           return {
             id: definition.header.id,
@@ -272,15 +275,17 @@ export function registerRulesCommand(program: Command, context: CommandContext):
               row.severity,
               row.technique,
               row.type,
-              row.origin.startsWith(`${app.config.dataDir}${sep}`)
-                ? relative(app.config.dataDir, row.origin)
-                : row.origin,
+              row.origin.startsWith(`${dataDir}${sep}`) ? relative(dataDir, row.origin) : row.origin,
               truncate(visible(allowListText(row.allow)), ALLOW_WIDTH) || '-',
               row.title,
             ]),
           ),
         );
-      });
+      };
+      await context.withStoredApp(
+        async (app) => show(await app.store.ruleSettings()),
+        () => show([]),
+      );
     });
 
   rules
@@ -447,8 +452,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const fromMs = parseTimeExpression(flags.from, nowMs, '--from');
       const toMs = parseTimeExpression(flags.to, nowMs, '--to');
       checkPeriodNotEmpty(fromMs, toMs, { from: '--from', to: '--to' });
-      await context.withApp(async (app) => {
-        const raised = await replayRules(app.store, [rule], { fromMs, toMs });
+      const report = (raised: readonly ReplayedAlert[]): void => {
         writeLine(
           context.io.stderr,
           `${raised.length} alert${raised.length === 1 ? '' : 's'} would have been raised; nothing was stored.`,
@@ -489,6 +493,11 @@ export function registerRulesCommand(program: Command, context: CommandContext):
                 ]),
               ),
         );
-      });
+      };
+      // Without an installation there is nothing stored to replay: the rule would raise nothing.
+      await context.withStoredApp(
+        async (app) => report(await replayRules(app.store, [rule], { fromMs, toMs })),
+        () => report([]),
+      );
     });
 }

@@ -1,20 +1,25 @@
 import type { Command } from 'commander';
+import { AppError } from '../../core/errors.js';
+import { shellArgument } from '../../core/shell-argument.js';
 import { z } from 'zod';
 import type { NormalizedEvent } from '../../core/event.js';
 import { parseQuery } from '../../store/query-language.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
 import { drain, writeLine } from '../io.js';
 import { csvHeader, eventToRecord, eventsToCsvRows } from '../../core/event-export.js';
-import { OUTPUT_FORMATS, eventsToTable } from '../output.js';
+import { OUTPUT_FORMATS, eventsToTable, visible } from '../output.js';
 import { parseTimeRange } from '../../core/time-expression.js';
 
 const searchFlagsSchema = z.object({
   from: z.string().optional(),
   to: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(100_000_000).default(100),
+  limit: wholeNumberFlag((n) => n.min(1).max(100_000_000)).default(100),
   format: z.enum(OUTPUT_FORMATS).default('table'),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
+
+const NO_MATCH = 'No events match.';
 
 // Large enough to amortise each query, small enough to start printing at once and keep memory flat.
 const FETCH_SIZE = 1000;
@@ -31,13 +36,24 @@ export function registerSearchCommand(program: Command, context: CommandContext)
     .option('--limit <n>', 'maximum events to print (default 100)')
     .option('--format <format>', `one of ${OUTPUT_FORMATS.join(', ')} (default table)`)
     .option('--order <order>', 'asc or desc by event time (default desc: newest first)')
-    .action(async (query: string, rawFlags: Record<string, unknown>) => {
+    // A query may begin with '-' ("-country:DE"), which commander reads as an option it does not know: such words
+    // are let through as arguments and told apart in queryArgument.
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_query: string, rawFlags: Record<string, unknown>, command: Command) => {
+      const query = queryArgument(command.args, context.argv);
       const flags = parseFlags(searchFlagsSchema, rawFlags);
       const nowMs = context.clock.now();
       const filter = parseQuery(query, nowMs);
       const range = parseTimeRange(flags.from, flags.to, nowMs, { from: '--from', to: '--to' });
-      await context.withApp(async (app) => {
-        const out = context.io.stdout;
+      const out = context.io.stdout;
+      // What an empty result looks like in each format: a script gets the CSV header or an empty array.
+      const noMatch = (): void => {
+        if (flags.format === 'csv') out.write(csvHeader());
+        else if (flags.format === 'json') writeLine(out, '[]');
+        else if (flags.format === 'table') writeLine(out, NO_MATCH);
+      };
+      await context.withStoredApp(async (app) => {
         const collected: NormalizedEvent[] = [];
         let printed = 0;
         let after: string | undefined;
@@ -61,13 +77,37 @@ export function registerSearchCommand(program: Command, context: CommandContext)
         } while (after !== undefined && printed < flags.limit);
         if (flags.format === 'json') out.write(printed === 0 ? ']\n' : '\n]\n');
         if (flags.format === 'table') {
-          if (collected.length === 0) writeLine(out, 'No events match.');
+          if (collected.length === 0) writeLine(out, NO_MATCH);
           else {
             writeLine(out, eventsToTable(collected));
             const more = after !== undefined ? ` (more match: raise --limit or narrow the query)` : '';
             writeLine(context.io.stderr, `${collected.length} event${collected.length === 1 ? '' : 's'}${more}`);
           }
         }
-      });
+      }, noMatch);
     });
+}
+
+/**
+ * The query among the words commander left over. A word shaped like an option (`--name`, or `-` and one letter) is
+ * refused as an unknown option unless it follows `--`; any other word that begins with '-' is a query. The query
+ * is one argument: several words are refused with the command quoted whole, as a shell needs it.
+ */
+function queryArgument(args: readonly string[], argv: readonly string[]): string {
+  const terminator = argv.indexOf('--');
+  const afterTerminator = new Set(terminator < 0 ? [] : argv.slice(terminator + 1));
+  const option = args.find((arg) => /^(?:--.|-[A-Za-z]$)/.test(arg) && !afterTerminator.has(arg));
+  if (option !== undefined) {
+    throw new AppError('CLI_USAGE', {
+      message: `unknown option '${visible(option)}'`,
+      hint: 'run zerotrail search --help for its options; a query that begins with - may come after --: zerotrail search -- QUERY',
+    });
+  }
+  if (args.length > 1) {
+    throw new AppError('CLI_USAGE', {
+      message: `search takes its query as one argument, and was given ${args.length}: ${args.map((arg) => visible(arg)).join(' ')}`,
+      hint: `Quote the whole query: zerotrail search ${visible(shellArgument(args.join(' ')))}`,
+    });
+  }
+  return args[0] ?? '';
 }

@@ -15,7 +15,10 @@ import type { PageStored } from '../../pipeline/runner.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { AuthStore } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
+import { listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
+import { visible } from '../output.js';
 import { collect } from './collect.js';
 import { fileSystemProblem } from '../../core/file-error.js';
 
@@ -95,7 +98,7 @@ const flagsSchema = z
   .object({
     // No defaults here, so that a collector node can tell flags given for an HTTP server it will not run.
     host: z.string().min(1).optional(),
-    port: z.coerce.number().int().min(0).max(65_535).optional(),
+    port: wholeNumberFlag((n) => n.max(65_535)).optional(),
     collect: z.boolean().default(true),
     role: z.enum(['all', 'collector', 'api']).default('all'),
     tlsCert: z.string().min(1).optional(),
@@ -167,7 +170,7 @@ export function registerServeCommand(program: Command, context: CommandContext):
             if (!LOOPBACK.has(host)) {
               writeLine(
                 context.io.stderr,
-                `warning: listening on ${host}, reachable from other machines${tls === undefined ? ' without TLS: passwords and session cookies cross the network in clear text (use --tls-cert and --tls-key)' : ''}.`,
+                `warning: listening on ${visible(host)}, reachable from other machines${tls === undefined ? ' without TLS: passwords and session cookies cross the network in clear text (use --tls-cert and --tls-key)' : ''}.`,
               );
             }
             if ((await auth.listUsers()).length === 0) {
@@ -199,7 +202,8 @@ function readTlsPair(certPath: string, keyPath: string): { readonly cert: Buffer
   const key = readPem(keyPath, '--tls-key');
   const refuse = (problem: string, cause: unknown): ConfigError =>
     new ConfigError('CONFIG_INVALID', {
-      message: `${problem}.`,
+      // One line, whatever the paths and the TLS library's message hold.
+      message: `${visible(problem)}.`,
       hint: 'Give --tls-cert a PEM certificate (-----BEGIN CERTIFICATE-----) and --tls-key the PEM private key it was issued for, without a passphrase.',
       cause,
     });
@@ -251,44 +255,12 @@ async function checkListenAddress(host: string, port: number): Promise<void> {
   }
 }
 
-function listenRefused(host: string, port: number, error: unknown): ConfigError {
-  const refuse = (message: string, hint: string): ConfigError =>
-    new ConfigError('CONFIG_INVALID', { message: `${message}.`, hint, cause: error });
-  const otherHost =
-    'Give --host an address of this machine: 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface).';
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_NONAME':
-      return refuse(`--host ${host} is neither an address nor a host name this machine can resolve`, otherHost);
-    case 'EADDRNOTAVAIL':
-      return refuse(`--host ${host} is not an address of this machine`, otherHost);
-    case 'EADDRINUSE':
-      return refuse(
-        `Port ${port} on ${host} is in use by another program`,
-        'Stop that program, or choose another port with --port (0 picks a free one).',
-      );
-    case 'EACCES':
-      if (port < 1024) {
-        return refuse(
-          `This user may not listen on port ${port}: ports below 1024 need privileges`,
-          'Choose a port from 1024 up with --port, and put a reverse proxy in front if it must be 80 or 443.',
-        );
-      }
-      break;
-  }
-  return refuse(
-    `zerotrail cannot listen on port ${port} of ${host}: ${error instanceof Error ? error.message : String(error)}`,
-    'Check --host and --port.',
-  );
-}
-
 function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
     throw new ConfigError('CONFIG_INVALID', {
-      message: `${flag} ${path} cannot be read: ${fileSystemProblem(error)}.`,
+      message: `${flag} ${visible(path)} cannot be read: ${fileSystemProblem(error)}.`,
       cause: error,
     });
   }

@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { startSimulator } from '../../simulator/simulator.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { wholeNumberFlag } from '../number-flags.js';
 import { writeLine } from '../io.js';
+import { isListenError, listenRefused } from '../listen-refused.js';
 
 const simulateFlagsSchema = z.object({
-  port: z.coerce.number().int().min(0).max(65_535).default(0),
+  port: wholeNumberFlag((n) => n.max(65_535)).default(0),
   host: z.string().default('127.0.0.1'),
-  seed: z.coerce.number().int().min(0).default(1),
+  seed: wholeNumberFlag().default(1),
 });
 
 export function registerSimulateCommand(program: Command, context: CommandContext): void {
@@ -19,7 +21,11 @@ export function registerSimulateCommand(program: Command, context: CommandContex
     .option('--seed <n>', 'seed of the synthetic organisation (default 1)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(simulateFlagsSchema, rawFlags);
-      const simulator = await startSimulator({ host: flags.host, port: flags.port, seed: flags.seed });
+      const simulator = await startSimulator({ host: flags.host, port: flags.port, seed: flags.seed }).catch(
+        (error: unknown) => {
+          throw isListenError(error) ? listenRefused(flags.host, flags.port, error) : error;
+        },
+      );
       const out = context.io.stdout;
       writeLine(out, `Cloudflare API simulator listening at ${simulator.baseUrl}`);
       writeLine(out, `Account ID: ${simulator.accountId}`);

@@ -5,7 +5,7 @@ import { sourceHealth, type DatasetHealth } from '../../pipeline/source-health.j
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
-import { unknownSource } from './source.js';
+import { NO_SOURCES, unknownSource } from './source.js';
 
 const flagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
 
@@ -17,6 +17,7 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
     .option('--format <format>', 'table or json (default table)')
     .action(async (name: string | undefined, rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(flagsSchema, rawFlags);
+      const noSources = (): void => writeLine(context.io.stdout, format === 'json' ? '[]' : NO_SOURCES);
       const show = async (app: App): Promise<void> => {
         const all = await app.store.listSources();
         const sources = name === undefined ? all : all.filter((stored) => stored.name === name);
@@ -28,10 +29,7 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
           return;
         }
         if (health.length === 0) {
-          writeLine(
-            context.io.stdout,
-            'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin',
-          );
+          noSources();
           return;
         }
         const rows = health.map((row) => [
@@ -48,7 +46,7 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
           renderTable(['source', 'dataset', 'state', 'last success', 'lag', 'events 24h', 'last error'], rows),
         );
       };
-      if (name === undefined) await context.withApp(show);
+      if (name === undefined) await context.withStoredApp(show, noSources);
       else {
         await context.withExistingApp(show, () => {
           throw unknownSource(name, []);

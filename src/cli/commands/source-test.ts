@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
 import { failWhenRequiredMissing, type ConnectionReport } from '../../sources/cloudflare/connection-test.js';
+import { SourceError } from '../../core/errors.js';
+import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_DATASETS } from '../../sources/cloudflare/datasets/catalogue.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -22,7 +24,15 @@ export function registerSourceTestCommand(source: Command, context: CommandConte
         async (app) => {
           const stored = await app.store.getSource(name);
           if (stored === undefined) throw unknownSource(name, await app.store.listSources());
-          const report = await testStoredSource(app, stored);
+          let report: ConnectionReport;
+          try {
+            report = await testStoredSource(app, stored);
+          } catch (error) {
+            // Cloudflare refused the token or the account before any dataset was probed. The error says why; a
+            // script reading the JSON still gets its row per dataset, each saying it was not checked and why.
+            if (format === 'json' && error instanceof SourceError) printUncheckedDatasets(context.io, error);
+            throw error;
+          }
           printConnectionReport(context.io, report, format);
           failWhenRequiredMissing(report);
         },
@@ -42,6 +52,17 @@ async function testStoredSource(app: App, stored: StoredSource): Promise<Connect
     ...(typeof rateShare === 'number' ? { rateShare } : {}),
     ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
   });
+}
+
+/** The JSON array of `source test` when no dataset could be probed: what each needs, and why it was not checked. */
+function printUncheckedDatasets(io: CliIo, error: SourceError): void {
+  const rows = CLOUDFLARE_DATASET_IDS.map((dataset) => ({
+    dataset,
+    ok: false,
+    permission: CLOUDFLARE_DATASETS[dataset].permission,
+    message: `Not checked: ${error.message}`,
+  }));
+  writeLine(io.stdout, JSON.stringify(rows, null, 2));
 }
 
 /** The table (or JSON array) of datasets, then the warnings, as `source test` and `source add` show them. */
@@ -64,5 +85,5 @@ export function printConnectionReport(io: CliIo, report: ConnectionReport, forma
     ]);
     writeLine(io.stdout, renderTable(['dataset', 'status', 'permission', 'need', 'what to do'], rows));
   }
-  for (const warning of report.warnings) writeLine(io.stderr, `warning: ${warning}`);
+  for (const warning of report.warnings) writeLine(io.stderr, `warning: ${visible(warning)}`);
 }

@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { installationIsNew, testSourceConnection, type ConnectionTestContext } from '../../app.js';
 import { AppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { shellArgument } from '../../core/shell-argument.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
+import { decimalNumberFlag } from '../number-flags.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
@@ -28,7 +30,7 @@ const addFlagsSchema = z
     tokenStdin: z.boolean().optional(),
     tokenEnv: z.string().min(1).optional(),
     verify: z.boolean().default(true),
-    rateShare: z.coerce.number().gt(0).lte(1).optional(),
+    rateShare: decimalNumberFlag((n) => n.gt(0).lte(1)).optional(),
   })
   .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
     message: 'give the token with exactly one of --token-stdin or --token-env VAR',
@@ -36,6 +38,9 @@ const addFlagsSchema = z
   });
 
 const formatSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
+
+export const NO_SOURCES =
+  'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin';
 
 export function registerSourceCommand(program: Command, context: CommandContext): void {
   const source = program.command('source').description('Manage Cloudflare Zero Trust data sources');
@@ -81,7 +86,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
         const readable = report.datasets.filter((row) => row.ok).length;
         writeLine(
           context.io.stderr,
-          `Token verified (status ${report.token.status}); ${readable} of ${report.datasets.length} datasets are readable.`,
+          `Token verified (status ${visible(report.token.status)}); ${readable} of ${report.datasets.length} datasets are readable.`,
         );
       };
       // With nothing stored there is no name or account to compare first, and a token Cloudflare refuses must not
@@ -135,7 +140,11 @@ export function registerSourceCommand(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(formatSchema, rawFlags);
-      await context.withApp(async (app) => {
+      const noSources = (): void => {
+        if (format === 'json') writeLine(context.io.stdout, '[]');
+        else writeLine(context.io.stdout, NO_SOURCES);
+      };
+      await context.withStoredApp(async (app) => {
         const sources = await app.store.listSources();
         const statuses = await app.store.datasetStatuses();
         const describe = (stored: StoredSource): Record<string, unknown> => ({
@@ -160,10 +169,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           return;
         }
         if (sources.length === 0) {
-          writeLine(
-            context.io.stdout,
-            'No data sources yet. Add one with: zerotrail source add --name NAME --account-id ID --token-stdin',
-          );
+          noSources();
           return;
         }
         const rows = sources.map((stored) => {
@@ -191,7 +197,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           ];
         });
         writeLine(context.io.stdout, renderTable(['name', 'account id', 'token', 'datasets'], rows));
-      });
+      }, noSources);
     });
 
   registerSourceTestCommand(source, context);
@@ -271,13 +277,4 @@ async function readToken(
     });
   }
   return new Secret(token);
-}
-
-/**
- * `name` as one shell word, for commands a hint suggests: single-quoted when it holds anything a shell would
- * read, and behind `--` when it begins with '-', which would otherwise be taken for an option.
- */
-export function shellArgument(name: string): string {
-  const quoted = /^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`;
-  return name.startsWith('-') ? `-- ${quoted}` : quoted;
 }

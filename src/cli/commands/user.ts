@@ -47,30 +47,40 @@ export function registerUserCommand(program: Command, context: CommandContext): 
     .option('--format <format>', 'table or json (default table)')
     .action(async (rawFlags: Record<string, unknown>) => {
       const { format } = parseFlags(listSchema, rawFlags);
-      await withAuthStore(context, async (_app, auth) => {
-        const users = await auth.listUsers();
-        if (format === 'json') {
-          writeLine(context.io.stdout, JSON.stringify(users.map(describeUser), null, 2));
-          return;
-        }
-        if (users.length === 0) {
-          writeLine(context.io.stdout, 'No users yet. Add the first admin with: zerotrail user add NAME --role admin');
-          return;
-        }
-        const rows = users.map((entry) => [visible(entry.name), entry.role, new Date(entry.createdAt).toISOString()]);
-        writeLine(context.io.stdout, renderTable(['name', 'role', 'created'], rows));
-      });
+      const noUsers = (): void =>
+        writeLine(
+          context.io.stdout,
+          format === 'json' ? '[]' : 'No users yet. Add the first admin with: zerotrail user add NAME --role admin',
+        );
+      await withAuthStore(
+        context,
+        async (_app, auth) => {
+          const users = await auth.listUsers();
+          if (format === 'json') {
+            writeLine(context.io.stdout, JSON.stringify(users.map(describeUser), null, 2));
+            return;
+          }
+          if (users.length === 0) {
+            noUsers();
+            return;
+          }
+          const rows = users.map((entry) => [visible(entry.name), entry.role, new Date(entry.createdAt).toISOString()]);
+          writeLine(context.io.stdout, renderTable(['name', 'role', 'created'], rows));
+        },
+        { readOnly: noUsers },
+      );
     });
 }
 
 /**
- * Opens the installation (migrating it) and the auth tables beside it, and closes both afterwards. With `missing`,
- * a command about a stored user or key runs it instead while nothing is stored, creating nothing.
+ * Opens the installation (migrating it) and the auth tables beside it, and closes both afterwards. While nothing is
+ * stored, a command about a stored user or key runs `missing` instead (its refusal), and a command that only reads
+ * runs `readOnly` (the empty result) after saying there is no installation; neither creates anything.
  */
 export async function withAuthStore<T>(
   context: CommandContext,
   work: (app: App, auth: AuthStore) => Promise<T>,
-  missing?: () => T,
+  otherwise?: { readonly missing: () => T } | { readonly readOnly: () => T },
 ): Promise<T> {
   const withAuth = async (app: App): Promise<T> => {
     const auth = await openAuthStore(app);
@@ -80,5 +90,8 @@ export async function withAuthStore<T>(
       await auth.close();
     }
   };
-  return missing === undefined ? context.withApp(withAuth) : context.withExistingApp(withAuth, missing);
+  if (otherwise === undefined) return context.withApp(withAuth);
+  return 'missing' in otherwise
+    ? context.withExistingApp(withAuth, otherwise.missing)
+    : context.withStoredApp(withAuth, otherwise.readOnly);
 }
