@@ -493,9 +493,10 @@ export function buildDatasetJobs(
         ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
       });
       const signal = new AbortController().signal;
-      // Nodes sharing a PostgreSQL database share each token's budget through it; one SQLite process keeps its own.
-      const sharedRateBudget = app.config.databaseUrl === undefined ? {} : { sharedRateBudget: app.store };
-      datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal, ...sharedRateBudget });
+      // Each token's budget is kept in the store, so every process on it draws from one bucket: nodes sharing a
+      // PostgreSQL database, and on SQLite a restarted collector, a cron `collect --once` beside `serve`, or a
+      // crash loop, none of which may start over with a full bucket and spend the token's other users' share.
+      datasets = cloudflareZeroTrustFactory.create(config, { ...app, signal, sharedRateBudget: app.store });
     } else {
       datasets = refusedDatasets(shareRefused);
     }
