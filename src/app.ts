@@ -565,9 +565,11 @@ function rateShareRefusal(
     message:
       `Rate share ${share} gives ${gives} of ${limit.requests} requests per ${limit.windowSecs} seconds, less than one ` +
       `per window; the smallest share that works with this limit is ${smallest}. Remove the source and add it again ` +
-      `with --rate-share ${smallest} or more (its stored events stay), or set ZEROTRAIL_CF_RATE_LIMIT ` +
-      `(cloudflare.rate_limit) to ${shortfall.smallestRequests}/${limit.windowSecs} or more if Cloudflare allows the ` +
-      'token that many requests.',
+      `with --rate-share ${smallest} or more (its stored events stay)` +
+      (shortfall.smallestRequests === null
+        ? '.'
+        : `, or set ZEROTRAIL_CF_RATE_LIMIT (cloudflare.rate_limit) to ${shortfall.smallestRequests}/` +
+          `${limit.windowSecs} or more if Cloudflare allows the token that many requests.`),
     hint:
       `zerotrail source remove ${name}, then printf %s "$TOKEN" | zerotrail source add --name ${name} ` +
       `--account-id ${stored.accountId} --token-stdin --rate-share ${smallest}; restart a running zerotrail serve ` +

@@ -19,4 +19,14 @@ describe('rateShareShortfall', () => {
       expect(rateShareProblem(share, { ...limit, requests: smallest - 1 }), `${share}`).toBeDefined();
     }
   });
+
+  it('returns at once for a share of 0 or less, which no limit makes work', () => {
+    for (const share of [0, -0.1, -1, Number.NaN]) {
+      expect(rateShareShortfall(share, { requests: 1200, windowSecs: 300 }), `${share}`).toEqual({
+        requestsPerWindow: 0,
+        smallestShare: 0.00084,
+        smallestRequests: null,
+      });
+    }
+  });
 });

@@ -9,13 +9,17 @@ export interface RateShareShortfall {
   readonly requestsPerWindow: number;
   /** The smallest share that works with this limit. */
   readonly smallestShare: number;
-  /** The fewest requests per window with which this share works. */
-  readonly smallestRequests: number;
+  /** The fewest requests per window with which this share works; null when no limit would (a share of 0 or less). */
+  readonly smallestRequests: number | null;
 }
 
 /** Undefined when `share` of `limit` gives at least one request per window. */
 export function rateShareShortfall(share: number, limit: RateLimit): RateShareShortfall | undefined {
   if (share * limit.requests >= 1) return undefined;
+  // Only a stored share edited by hand can be this; no number of requests helps it, and the search below would
+  // never end for a negative one.
+  if (!(share > 0))
+    return { requestsPerWindow: 0, smallestShare: smallestShare(limit.requests), smallestRequests: null };
   // Float division may land just above the whole number that works (1 / 3e-7 = 3333333.3333333335).
   let smallestRequests = Math.max(1, Math.ceil(1 / share - 1e-9));
   while (share * smallestRequests < 1) smallestRequests++;
