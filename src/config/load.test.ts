@@ -268,6 +268,31 @@ describe('loadConfig: URLs', () => {
     expect(message).not.toContain('viewer');
   });
 
+  it('refuses a query string or a fragment, which the paths appended to the URL would land in, without repeating it', () => {
+    const message = urlProblem(
+      { CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:19101/client/v4?key=s3cr3t' },
+      'notify:\n  link_base_url: https://zerotrail.example.com/#private-anchor\n',
+    );
+    expect(message).toContain(
+      '- cloudflare.api_base_url: a query string (from "?" on) is not allowed, as paths are added to the end of this URL; remove it',
+    );
+    expect(message).toContain(
+      '- notify.link_base_url: a fragment (from "#" on) is not allowed, as paths are added to the end of this URL; remove it',
+    );
+    expect(message).not.toContain('s3cr3t');
+    expect(message).not.toContain('private-anchor');
+    // Even an empty one: the text after the base URL would still be cut off at it.
+    expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:19101/client/v4?' })).toContain(
+      'cloudflare.api_base_url: a query string',
+    );
+    expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:19101/client/v4#' })).toContain(
+      'cloudflare.api_base_url: a fragment',
+    );
+    const both = urlProblem({ CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:19101/client/v4?x=1#y' });
+    expect(both).toContain('a query string');
+    expect(both).toContain('a fragment');
+  });
+
   it('accepts only http and https, and says so', () => {
     expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'ftp://x/y' })).toContain(
       '- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://',

@@ -21,8 +21,10 @@ const rateLimitSchema = z
   .refine((limit) => limit.requests > 0 && limit.windowSecs > 0, 'both numbers must be greater than 0');
 
 /**
- * An http or https URL without credentials. A user name or password in it would be sent to every host and
- * printed with every network error; the URL itself is never repeated in the message for the same reason.
+ * An http or https URL without credentials, query or fragment. A user name or password in it would be sent to every
+ * host and printed with every network error; the URL itself is never repeated in the message for the same reason.
+ * Paths are appended to these URLs, which a query or fragment would swallow (a request to the Cloudflare API then
+ * reaches no route and reads as a wrong Account ID).
  */
 const httpUrlSchema = z.string().superRefine((text, ctx) => {
   let url: URL;
@@ -45,6 +47,20 @@ const httpUrlSchema = z.string().superRefine((text, ctx) => {
     ctx.addIssue({
       code: 'custom',
       message: 'a user name or password in the URL (user:password@host) is not allowed; remove it',
+    });
+  }
+  // The serialised URL writes `?` and `#` only as delimiters, even an empty query or fragment's.
+  const [beforeFragment = ''] = url.href.split('#', 1);
+  if (beforeFragment.includes('?')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a query string (from "?" on) is not allowed, as paths are added to the end of this URL; remove it',
+    });
+  }
+  if (url.href.includes('#')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a fragment (from "#" on) is not allowed, as paths are added to the end of this URL; remove it',
     });
   }
 });

@@ -65,7 +65,9 @@ export interface RunnerDeps {
 /**
  * Pulls one dataset from its committed cursor until the source is caught up. Each page's events and the
  * cursor after it are committed in one store transaction, so a crash at any point resumes exactly after
- * the last stored page: nothing lost, and the unique event id makes a replayed page harmless.
+ * the last stored page: nothing lost, and the unique event id makes a replayed page harmless. A dataset
+ * without a cursor starts at `backfillFromMs`, and that start is committed by its first pull that completes,
+ * even one that finds nothing, so later runs keep to it whatever backfill they are given.
  */
 export async function pullUntilCaughtUp(
   job: DatasetJob,
@@ -104,6 +106,8 @@ export async function pullUntilCaughtUp(
       rejected: totals.rejected + rejected,
     };
     deps.logger.debug({ jobId: job.id, ...result, rejected, received: page.records.length }, 'Batch stored');
+    // A page without records only moves the cursor on; it has nothing to report.
+    if (page.records.length === 0) continue;
     options.onPageStored?.({
       jobId: job.id,
       received: page.records.length,
@@ -113,6 +117,11 @@ export async function pullUntilCaughtUp(
       newestEventMs,
       oldestEventMs,
     });
+  }
+  if (committed === undefined && totals.pages === 0) {
+    // Without this, a first pull that hands out nothing leaves no cursor, and the next run starts from its own
+    // backfill instead of the start chosen now. The cursor is the one the pull started from, so it skips nothing.
+    await deps.store.append([], { id: job.id, value: cursor });
   }
   return totals;
 }

@@ -31,11 +31,11 @@ const start = trackedSimulators(() => ({
   ],
 }));
 
-function clientFor(sim: Simulator, clock: ManualClock, metrics = new Metrics()): CloudflareClient {
+function clientFor(sim: Simulator, clock: ManualClock, metrics = new Metrics(), token = TOKEN): CloudflareClient {
   return new CloudflareClient({
     baseUrl: sim.baseUrl,
     accountId: sim.accountId,
-    token: new Secret(TOKEN),
+    token: new Secret(token),
     timeoutMs: 10_000,
     rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
     logger: silentLogger(),
@@ -105,13 +105,51 @@ describe('ScimUpdatesSource against the simulator', () => {
     });
     const from = NOW - 3 * DAY;
     const { records, pages } = await drain(source, source.initialCursor({ backfillFromMs: from }));
-    // The first pull starts one lookback before the backfill point; until (now) is inclusive.
+    // The first pull starts at the backfill point, never a lookback before it; until (now) is inclusive.
     const expected = sim.scimUpdatesBetween(from, NOW + 1);
     expect(expected.length).toBeGreaterThan(200);
     expect(canonical(records)).toEqual(canonical(expected));
     expect(pages).toBeGreaterThan(4);
     expect(sim.requestLog().every((entry) => entry.status === 200)).toBe(true);
     expectValidRequests(sim);
+  });
+});
+
+describe('a revoked token', () => {
+  it('is reported as such, with the permissions a new token needs for the dataset, not those of one request', async () => {
+    const clock = new ManualClock(NOW);
+    const sim = await start({ clock });
+    const revoked = 'revokedAdminLogsToken0000000000000000000';
+    const scim = new ScimUpdatesSource({
+      client: clientFor(sim, clock, new Metrics(), revoked),
+      clock,
+      logger: silentLogger(),
+      pageSize: 50,
+      lookbackMs: LOOKBACK,
+    });
+    const audit = new AuditLogsSource({
+      client: clientFor(sim, clock, new Metrics(), revoked),
+      clock,
+      logger: silentLogger(),
+      pageSize: 50,
+      lookbackMs: LOOKBACK,
+    });
+    const base = `"${PERMISSIONS.accessAuditLogs}", "${PERMISSIONS.accessOrganizations}" and "${PERMISSIONS.zeroTrust}"`;
+    for (const [source, extra] of [
+      [scim, `, plus "${PERMISSIONS.accessScimLogs}" for scim_updates.`],
+      [audit, `, plus "${PERMISSIONS.accountSettings}" for audit_logs.`],
+    ] as const) {
+      const failure = await drain(source, source.initialCursor({ backfillFromMs: NOW - DAY })).then(
+        () => undefined,
+        (error: unknown) => error as { code?: string; message?: string },
+      );
+      expect(failure?.code).toBe('SOURCE_AUTH_FAILED');
+      expect(failure?.message).toContain('invalid, expired or revoked');
+      expect(failure?.message).toContain('this is not a missing permission');
+      expect(failure?.message).toContain(`with the read permissions zerotrail needs: ${base}${extra}`);
+    }
+    // The SCIM pull failed on its first request, the identity provider list.
+    expect(sim.requestLog()[0]?.path).toMatch(/\/access\/identity_providers$/);
   });
 });
 

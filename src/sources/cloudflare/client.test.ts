@@ -161,6 +161,18 @@ describe('CloudflareClient', () => {
     expect(h.server.requests[0]?.path).toBe(`/client/v4/accounts/${ACCOUNT_ID}/things`);
   });
 
+  it('joins the path to a base URL with a query or fragment after its own path, not inside them', async () => {
+    for (const prefix of ['/client/v4?x=1', '/client/v4/?x=1#top', '/client/v4#top', '/client/v4?']) {
+      const h = await harness({}, prefix);
+      h.server.enqueue({ body: envelope([{ id: 'a' }]) });
+      await expect(get(h), prefix).resolves.toMatchObject({ result: [{ id: 'a' }] });
+      const [request] = h.server.requests;
+      expect(request?.path, prefix).toBe(`/client/v4/accounts/${ACCOUNT_ID}/things`);
+      const query = Object.fromEntries(request?.query ?? []);
+      expect(query, prefix).toEqual(prefix.includes('x=1') ? { x: '1', limit: '5' } : { limit: '5' });
+    }
+  });
+
   const permanent: readonly {
     readonly name: string;
     readonly status: number;
@@ -194,7 +206,7 @@ describe('CloudflareClient', () => {
       status: 403,
       body: failure([{ code: 9109, message: 'Invalid access token' }]),
       code: 'SOURCE_AUTH_FAILED',
-      mentions: ['Create a new token', PERMISSION],
+      mentions: ['invalid, expired or revoked', 'not a missing permission', 'Create a new token', PERMISSION],
     },
     {
       name: 'a 401',
@@ -272,6 +284,37 @@ describe('CloudflareClient', () => {
       expect(error.details['status']).toBe(scenario.status);
     });
   }
+
+  it('asks for a new token with every permission zerotrail needs when Cloudflare refuses the token itself', async () => {
+    const h = await harness();
+    h.server.setFallback({ status: 403, body: failure([{ code: 9109, message: 'Invalid access token' }]) });
+    const base =
+      '"Access: Audit Logs Read", "Access: Organizations, Identity Providers, and Groups Read" and "Zero Trust Read"';
+    // Listing identity providers needs a base permission, but the SCIM logs it serves need one more.
+    const forScim = await caught(
+      h.client.get(h.client.accountPath('/access/identity_providers'), {}, itemsSchema, new AbortController().signal, {
+        permission: 'Access: Organizations, Identity Providers, and Groups Read',
+        dataset: 'scim_updates',
+      }),
+    );
+    expect(forScim.code).toBe('SOURCE_AUTH_FAILED');
+    expect(forScim.message).toBe(
+      `Cloudflare rejected the API token as invalid, expired or revoked (HTTP 403, 9109 Invalid access token); this is not a missing permission. Create a new token for account ${ACCOUNT_ID} with the read permissions zerotrail needs: ${base}, plus "Access: SCIM Logs Read" for scim_updates.`,
+    );
+    const forGroups = await caught(
+      h.client.get(h.client.accountPath('/access/groups'), {}, itemsSchema, new AbortController().signal, {
+        permission: 'Access: Organizations, Identity Providers, and Groups Read',
+        dataset: 'groups',
+      }),
+    );
+    expect(forGroups.message).toContain(`with the read permissions zerotrail needs: ${base}.`);
+    const forApps = await caught(
+      h.client.get(h.client.accountPath('/access/apps'), {}, itemsSchema, new AbortController().signal, {
+        permission: 'Access: Apps and Policies Read',
+      }),
+    );
+    expect(forApps.message).toContain(`zerotrail needs: ${base}, plus "Access: Apps and Policies Read".`);
+  });
 
   it("keeps Cloudflare's error codes and messages in the details of a rejected request", async () => {
     const h = await harness();

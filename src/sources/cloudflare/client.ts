@@ -7,6 +7,7 @@ import type { Metrics } from '../../core/metrics.js';
 import { redactToken } from '../../core/redact-token.js';
 import { abortReason, MAX_RETRY_AFTER_MS, REQUEST_BACKOFF, withRetry, type BackoffPolicy } from '../../core/retry.js';
 import type { Secret } from '../../core/secret.js';
+import { CLOUDFLARE_DATASETS } from './datasets/catalogue.js';
 import type { RateBudget } from './rate-budget.js';
 
 /** An array is sent as the same key repeated (`idp_id=a&idp_id=b`), as the API's array parameters expect. */
@@ -14,7 +15,7 @@ export type QueryValue = string | number | boolean | undefined | readonly (strin
 export type Query = Readonly<Record<string, QueryValue>>;
 
 export interface CloudflareClientOptions {
-  /** API root; a path prefix such as `/client/v4` is kept. */
+  /** API root; a path prefix such as `/client/v4` is kept, and so is a query, ahead of each request's own. */
   readonly baseUrl: string;
   readonly accountId: string;
   readonly token: Secret;
@@ -31,6 +32,12 @@ export interface CloudflareClientOptions {
 export interface RequestOptions {
   /** The permission group the endpoint needs, named in the error when the token lacks it. */
   readonly permission?: string;
+  /**
+   * The dataset the request serves. A token Cloudflare refuses outright is replaced by one holding what zerotrail
+   * needs, so the advice names the dataset's permission too when it is not one of the base three: listing the
+   * identity providers for the SCIM logs needs a base permission, but collecting them needs SCIM Logs Read.
+   */
+  readonly dataset?: string;
 }
 
 /**
@@ -107,7 +114,7 @@ const ACCOUNT_ID_HINT = 'it is the 32-character id in the dashboard URL (dash.cl
  */
 export class CloudflareClient {
   readonly accountId: string;
-  readonly #baseUrl: string;
+  readonly #baseUrl: URL;
   readonly #authorization: string;
   readonly #redact: (text: string) => string;
   readonly #timeoutMs: number;
@@ -120,7 +127,7 @@ export class CloudflareClient {
 
   constructor(options: CloudflareClientOptions) {
     this.accountId = options.accountId;
-    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#baseUrl = new URL(options.baseUrl);
     const credential = credentialOf(options.token);
     this.#authorization = credential.authorization;
     this.#redact = credential.redact;
@@ -166,7 +173,11 @@ export class CloudflareClient {
   }
 
   #url(path: string, query: Query): string {
-    const url = new URL(`${this.#baseUrl}${path.startsWith('/') ? path : `/${path}`}`);
+    // Joined as URL parts, not as text: appended to the text of a base URL with a query or fragment, the path would
+    // land inside that query or fragment and the request would reach the API root instead.
+    const url = new URL(this.#baseUrl);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
+    url.hash = '';
     for (const [key, value] of Object.entries(query)) {
       if (value === undefined) continue;
       if (Array.isArray(value)) {
@@ -336,11 +347,10 @@ export class CloudflareClient {
       has(AUTH_CODES) ||
       errors.some((e) => e.code === 9109 && TOKEN_REJECTED_PATTERN.test(e.message));
     if (tokenRejected) {
+      // Not a missing permission: adding one to this token would not help, so the advice is the whole set.
       return make(
         'SOURCE_AUTH_FAILED',
-        `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}). Create a new token${
-          permission === undefined ? '' : ` with ${permission}`
-        } for account ${this.accountId}.`,
+        `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}); this is not a missing permission. ${newTokenAdvice(this.accountId, options)}`,
         REPLACE_TOKEN_HINT,
       );
     }
@@ -467,6 +477,39 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
+}
+
+// The permissions of the required datasets, in catalogue order: what every zerotrail token must hold.
+const BASE_PERMISSIONS: readonly string[] = [
+  ...new Set(Object.values(CLOUDFLARE_DATASETS).flatMap((info) => (info.required ? [info.permission] : []))),
+];
+
+/**
+ * What to create in place of a token that no longer works: a token with the base permissions, plus the one the
+ * request's dataset or endpoint needs when that is an optional extra.
+ */
+export function newTokenAdvice(accountId: string, options: RequestOptions = {}): string {
+  const datasetPermission =
+    options.dataset === undefined
+      ? undefined
+      : (CLOUDFLARE_DATASETS as Readonly<Record<string, { readonly permission: string } | undefined>>)[options.dataset]
+          ?.permission;
+  const extras = [
+    ...new Set(
+      [datasetPermission, options.permission].filter(
+        (p): p is string => p !== undefined && !BASE_PERMISSIONS.includes(p),
+      ),
+    ),
+  ];
+  const forWhat = options.dataset === undefined ? '' : ` for ${options.dataset}`;
+  return `Create a new token for account ${accountId} with the read permissions zerotrail needs: ${listOf(
+    BASE_PERMISSIONS,
+  )}${extras.length === 0 ? '' : `, plus ${listOf(extras)}${forWhat}`}.`;
+}
+
+function listOf(permissions: readonly string[]): string {
+  const quoted = permissions.map((permission) => `"${permission}"`);
+  return quoted.length <= 1 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1) ?? ''}`;
 }
 
 /** How a token Cloudflare refuses is replaced; the CLI has no command to edit a source in place. */

@@ -15,7 +15,11 @@ export const timeWindowCursorSchema = z.object({
   page: z.number().int().min(1),
   seen: z.array(z.string()),
   scannedAt: rfc3339,
-  /** Only on a cursor nothing was read with yet: the backfill start, before which the lookback never reaches. */
+  /**
+   * The backfill start, before which the lookback never reaches. Every cursor after the first keeps it, as a pull
+   * that caught up soon after the start would otherwise reread, and store, what came before it. Absent on cursors
+   * written before it was kept.
+   */
   floor: rfc3339.optional(),
 });
 
@@ -49,7 +53,7 @@ export function parseCursor<S extends z.ZodType>(schema: S, value: unknown, data
 /**
  * Where a pull of a time-window cursor starts reading: the lookback before the last scan, since records show up
  * in the API minutes after their time, but never before `since` in a backfill (scannedAt - lookback lies after
- * it there) nor before the backfill start of a cursor nothing was read with yet. Returns epoch ms.
+ * it there) nor before the backfill start the cursor carries as `floor`. Returns epoch ms.
  */
 export function rescanStart(
   cursor: { readonly since: string; readonly scannedAt: string; readonly floor?: string | undefined },
@@ -99,7 +103,9 @@ export interface TimeWindowOptions<R> {
  * Pages a log endpoint that has no cursor of its own by time window: ascending from `since`, jumping `since`
  * forward to the last record of each full page (the API's `since` is taken as inclusive, so the records at the
  * jump come back first and are filtered by key), and paging within a timestamp only when a burst fills a whole
- * page. Each yielded page carries the cursor that follows it; nothing is yielded when nothing is new.
+ * page. Each yielded page carries the cursor that follows it. A window read to its end with nothing new still
+ * yields one page without records, so that its end is committed: the next pull then rereads only the lookback
+ * before it, as after any other page, instead of the whole window again.
  */
 export async function* timeWindowPages<R>(
   cursor: TimeWindowCursor,
@@ -114,6 +120,7 @@ export async function* timeWindowPages<R>(
   let page = resuming ? cursor.page : 1;
   let seen = new Set(resuming ? cursor.seen : []);
   let last: TimeWindowCursor = cursor;
+  const floor = cursor.floor === undefined ? {} : { floor: cursor.floor };
   let fullSize = pageSize;
   if (until <= since) return;
 
@@ -134,7 +141,13 @@ export async function* timeWindowPages<R>(
     if (result.length < fullSize) {
       // A short page: nothing else in [since, until]. The next pull starts at until.
       const atUntil = result.filter((record) => timeOf(record) === until).map(keyOf);
-      next = { since: formatTimestamp(until), page: 1, seen: cappedKeys(atUntil), scannedAt: formatTimestamp(until) };
+      next = {
+        since: formatTimestamp(until),
+        page: 1,
+        seen: cappedKeys(atUntil),
+        scannedAt: formatTimestamp(until),
+        ...floor,
+      };
       done = true;
     } else {
       const lastMs = timeOf(result[result.length - 1] as R);
@@ -149,11 +162,18 @@ export async function* timeWindowPages<R>(
         page += 1;
         for (const record of result) if (timeOf(record) === since) seen.add(keyOf(record));
       }
-      next = { since: formatTimestamp(since), page, seen: cappedKeys([...seen]), scannedAt: formatTimestamp(until) };
+      next = {
+        since: formatTimestamp(since),
+        page,
+        seen: cappedKeys([...seen]),
+        scannedAt: formatTimestamp(until),
+        ...floor,
+      };
     }
 
-    // An empty last page still moves the cursor to `until` once this pull has handed records out.
-    if ((result.length > 0 || last !== cursor) && (fresh.length > 0 || !sameCursor(next, last))) {
+    // Records that show up late are looked for by the lookback of the next pull, so a window found empty may be
+    // passed like one that held records; what it must not do is move the cursor past records not handed out.
+    if (fresh.length > 0 || !sameCursor(next, last)) {
       yield { records: fresh, nextCursor: next };
       last = next;
     }
@@ -212,7 +232,7 @@ export async function listAllPages<S extends z.ZodType<Identified>>(
       { ...options.query, page, per_page: options.pageSize },
       z.array(itemSchema),
       options.signal,
-      { permission: options.permission },
+      { permission: options.permission, dataset: options.dataset },
     );
     const before = items.size;
     for (const item of result) items.set(item.id, item);
@@ -252,7 +272,7 @@ export async function listAllCursorPages<S extends z.ZodType<Identified>>(
       { ...options.query, per_page: options.pageSize, cursor },
       z.array(itemSchema),
       options.signal,
-      { permission: options.permission },
+      { permission: options.permission, dataset: options.dataset },
     );
     const before = items.size;
     for (const item of result) items.set(item.id, item);

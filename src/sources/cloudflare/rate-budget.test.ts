@@ -142,4 +142,15 @@ describe('RateBudget', () => {
     expect(again.waitMs()).toBe(1000);
     expect(b.waitMs()).toBe(0);
   });
+
+  it('keeps a budget kept in a store with that store: a store opened again gets a budget of its own', () => {
+    const clock = new ManualClock(START);
+    const store = (): { takeRateToken: () => Promise<number> } => ({ takeRateToken: () => Promise.resolve(0) });
+    const first = store();
+    const options = { requests: 10, windowSecs: 60, share: 1, clock };
+    const budget = RateBudget.forToken('fingerprint-stored', { ...options, shared: { budget: first, key: 'k' } });
+    expect(RateBudget.forToken('fingerprint-stored', { ...options, shared: { budget: first, key: 'k' } })).toBe(budget);
+    const reopened = RateBudget.forToken('fingerprint-stored', { ...options, shared: { budget: store(), key: 'k' } });
+    expect(reopened).not.toBe(budget);
+  });
 });

@@ -74,7 +74,9 @@ export class RateBudget {
       registry.set(options.clock, budgets);
     }
     let budget = budgets.get(fingerprint);
-    if (budget === undefined) {
+    // A budget kept in a store belongs to that store: an installation opened again in this process (a second
+    // command run in it, the server reopening its store) keeps the bucket in its own, not in one since closed.
+    if (budget === undefined || budget.#shared?.budget !== options.shared?.budget) {
       budget = new RateBudget(options);
       budgets.set(fingerprint, budget);
     }

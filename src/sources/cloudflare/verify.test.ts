@@ -91,6 +91,10 @@ describe('verifyToken', () => {
     expect(error.code).toBe('SOURCE_AUTH_FAILED');
     expect(error.message).toContain('expired');
     expect(error.message).toContain('2026-01-01T00:00:00Z');
+    // Not only the permission of the request that found out: every one the replacement needs.
+    expect(error.message).toContain(
+      'with the read permissions zerotrail needs: "Access: Audit Logs Read", "Access: Organizations, Identity Providers, and Groups Read" and "Zero Trust Read".',
+    );
   });
 
   it('does not fall back when the failure is not about the token', async () => {

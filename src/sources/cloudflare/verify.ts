@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
-import { REPLACE_TOKEN_HINT, type CloudflareClient } from './client.js';
+import { newTokenAdvice, REPLACE_TOKEN_HINT, type CloudflareClient } from './client.js';
 import { ACCESS_REQUESTS_PATH, ACCESS_REQUESTS_PERMISSION } from './datasets/access-requests.js';
 
 // Both verify endpoints answer with { id, status, expires_on?, not_before? } (API-NOTES §2.6).
@@ -44,7 +44,7 @@ export async function verifyToken(
     throw new SourceError('SOURCE_AUTH_FAILED', {
       message: `The API token is ${status.status}${
         status.expiresOn === undefined ? '' : ` (expires_on ${status.expiresOn})`
-      }. Create a new token with ${ACCESS_REQUESTS_PERMISSION} for account ${client.accountId}.`,
+      }. ${newTokenAdvice(client.accountId)}`,
       hint: REPLACE_TOKEN_HINT,
       details: { tokenId: status.id, status: status.status, owner: status.owner },
     });

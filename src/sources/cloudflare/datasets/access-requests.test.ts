@@ -173,11 +173,13 @@ describe('AccessRequestsSource', () => {
       scannedAt: '2026-03-01T12:00:00.000Z',
     });
     expect((pages[1]?.nextCursor as AccessRequestsCursor).seen).toHaveLength(1);
+    // Every cursor keeps the backfill start, so no later lookback reaches before it.
     expect(pages.at(-1)?.nextCursor).toEqual({
       since: '2026-03-01T12:00:00.000Z',
       page: 1,
       seen: [],
       scannedAt: '2026-03-01T12:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
     });
     expectValidRequests(server);
   });
@@ -263,13 +265,42 @@ describe('AccessRequestsSource', () => {
     expect(later.at(-1)?.nextCursor).toMatchObject({ since: '2026-03-01T12:01:00.000Z' });
   });
 
-  it('yields nothing when nothing happened', async () => {
-    const { server, source, clock } = await setup({ pageSize: 10 });
+  it('moves the cursor to until over a window that held nothing, so the next pull rereads only the lookback', async () => {
+    const { server, source, clock } = await setup({ pageSize: 10, lookbackMs: 5 * MINUTE });
     server.setFallback(accessLogApi([]));
-    const cursor = { since: '2026-03-01T11:59:00.000Z', page: 1, seen: [], scannedAt: '2026-03-01T11:59:00.000Z' };
+    const cursor = { since: '2026-03-01T11:00:00.000Z', page: 1, seen: [], scannedAt: '2026-03-01T11:00:00.000Z' };
     clock.set(NOW);
-    expect(await collect(source.pull(cursor, signal()))).toEqual([]);
+    const pages = await collect(source.pull(cursor, signal()));
+    expect(pages).toEqual([
+      {
+        records: [],
+        nextCursor: { since: '2026-03-01T12:00:00.000Z', page: 1, seen: [], scannedAt: '2026-03-01T12:00:00.000Z' },
+      },
+    ]);
     expect(server.requests).toHaveLength(1);
+
+    clock.advance(MINUTE);
+    expect(await collect(source.pull(pages[0]?.nextCursor ?? {}, signal()))).toHaveLength(1);
+    expect(queries(server)[1]).toMatchObject({ since: '2026-03-01T11:55:00.000Z', until: '2026-03-01T12:01:00.000Z' });
+  });
+
+  it('never rereads before the backfill start, however soon after it the pulls come', async () => {
+    const { server, source, clock } = await setup({ pageSize: 10, lookbackMs: 5 * MINUTE });
+    const before = record(NOW - 2 * MINUTE);
+    const after = [record(NOW + 30_000), record(NOW + 90_000)];
+    server.setFallback(accessLogApi([before, ...after]));
+    clock.set(NOW + MINUTE);
+    const first = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW }), signal()));
+    expect(rayIds(first)).toEqual([after[0]?.ray_id]);
+    clock.advance(MINUTE);
+    const sent = server.requests.length;
+    const second = await collect(source.pull(first.at(-1)?.nextCursor ?? {}, signal()));
+    // One lookback before the last scan would be NOW - 4 minutes; the backfill start comes first.
+    expect(queries(server)[sent]).toMatchObject({ since: '2026-03-01T12:00:00.000Z' });
+    expect(rayIds(second)).not.toContain(before.ray_id);
+    // The lookback hands the first one out again (the store keeps it once); nothing from before the start.
+    expect([...new Set(rayIds([...first, ...second]))].sort()).toEqual(after.map((r) => r.ray_id).sort());
+    expect(second.at(-1)?.nextCursor).toMatchObject({ floor: '2026-03-01T12:00:00.000Z' });
   });
 
   it('rereads the lookback window so that late events are picked up', async () => {

@@ -116,7 +116,7 @@ export class AccessRequestsSource implements Source {
             },
             pageSchema,
             combined,
-            { permission: ACCESS_REQUESTS_PERMISSION },
+            { permission: ACCESS_REQUESTS_PERMISSION, dataset: this.dataset },
           )
         ).result,
     });

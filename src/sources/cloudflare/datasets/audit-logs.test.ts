@@ -204,12 +204,15 @@ describe('AuditLogsSource on Audit Logs v2', () => {
       cursor: Buffer.from('offset:3').toString('base64'),
       seen: [],
       scannedAt: '2026-03-01T12:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
     });
+    // Every cursor keeps the backfill start, so no later lookback reaches before it.
     expect(pages.at(-1)?.nextCursor).toEqual({
       api: 'v2',
       since: '2026-03-01T12:00:00.000Z',
       seen: [],
       scannedAt: '2026-03-01T12:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
     });
     expectValidRequests(server);
   });
@@ -306,11 +309,41 @@ describe('AuditLogsSource on Audit Logs v2', () => {
     expect(idsOf(second)).toEqual([later.id]);
   });
 
-  it('yields nothing when the window is empty', async () => {
-    const { server, source } = await setup();
+  it('commits the end of a window that held nothing, keeping the backfill start', async () => {
+    const clock = new ManualClock(NOW);
+    const { server, source } = await setup({ lookbackMs: 5 * MINUTE, clock });
     server.setFallback(v2Api([]));
-    expect(await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal()))).toEqual([]);
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - MINUTE }), signal()));
+    expect(pages).toEqual([
+      {
+        records: [],
+        nextCursor: {
+          api: 'v2',
+          since: '2026-03-01T12:00:00.000Z',
+          seen: [],
+          scannedAt: '2026-03-01T12:00:00.000Z',
+          floor: '2026-03-01T11:59:00.000Z',
+        },
+      },
+    ]);
     expect(server.requests).toHaveLength(1);
+    // The next pull starts one lookback before the window's end, but not before the backfill start.
+    clock.advance(10 * MINUTE);
+    const second = await collect(source.pull(pages[0]?.nextCursor ?? {}, signal()));
+    expect(Object.fromEntries(server.requests[1]?.query ?? [])).toMatchObject({
+      since: '2026-03-01T11:59:00.000Z',
+      before: '2026-03-01T12:10:00.000Z',
+    });
+    clock.advance(10 * MINUTE);
+    const third = await collect(source.pull(second.at(-1)?.nextCursor ?? {}, signal()));
+    expect(Object.fromEntries(server.requests[2]?.query ?? [])).toMatchObject({
+      since: '2026-03-01T12:05:00.000Z',
+      before: '2026-03-01T12:20:00.000Z',
+    });
+    expect(third.at(-1)?.nextCursor).toMatchObject({
+      since: '2026-03-01T12:20:00.000Z',
+      floor: '2026-03-01T11:59:00.000Z',
+    });
   });
 
   it('rereads the window from its start when the API rejects a stored cursor', async () => {

@@ -37,7 +37,7 @@ const v2CursorSchema = z.object({
   cursor: z.string().min(1).optional(),
   seen: z.array(z.string()),
   scannedAt: rfc3339,
-  /** Only on a cursor nothing was read with yet: the backfill start, before which the lookback never reaches. */
+  /** As on the time-window cursor (see paginate.ts): the backfill start, kept by every cursor after the first. */
   floor: rfc3339.optional(),
 });
 const v1CursorSchema = timeWindowCursorSchema.extend({ api: z.literal('v1') });
@@ -131,6 +131,7 @@ export class AuditLogsSource implements Source {
       seen = new Set(since === (parseTimestamp(cursor.since) ?? 0) ? cursor.seen : []);
     }
     if (before <= since) return;
+    const floor = cursor.floor === undefined ? {} : { floor: cursor.floor };
 
     // Ids of records at `before`: if the API's `before` is inclusive they come back first in the next window.
     const atBefore: string[] = [];
@@ -150,7 +151,7 @@ export class AuditLogsSource implements Source {
           },
           z.array(verbatim(v2RecordSchema)),
           signal,
-          { permission: CLOUDFLARE_DATASETS.audit_logs.permission },
+          { permission: CLOUDFLARE_DATASETS.audit_logs.permission, dataset: this.dataset },
         );
       } catch (error) {
         if (first && isRouteMissing(error)) {
@@ -174,8 +175,6 @@ export class AuditLogsSource implements Source {
       for (const record of result) if (v2Ms(record) === before) atBefore.push(record.id);
       this.#logger.debug({ received: result.length, fresh: fresh.length }, 'Page fetched');
       const next = resultInfo?.cursor;
-      // A window begun in an earlier pull has a committed mid-window cursor that its end must replace.
-      const continued = apiCursor !== undefined || midWindow;
       if (next !== undefined && next !== '' && result.length > 0) {
         if (next === apiCursor) throw repeatedCursor(since, before);
         apiCursor = next;
@@ -188,23 +187,24 @@ export class AuditLogsSource implements Source {
             cursor: next,
             seen: cappedKeys([...seen]),
             scannedAt: formatTimestamp(before),
+            ...floor,
           },
         };
         continue;
       }
-      // The window is read. Nothing came back from a fresh window: nothing new, and the cursor stays. After a
-      // continued page, though, the window's end must be committed or the stored API cursor would be reused.
-      if (result.length > 0 || continued) {
-        yield {
-          records: fresh,
-          nextCursor: {
-            api: 'v2',
-            since: formatTimestamp(before),
-            seen: cappedKeys(atBefore),
-            scannedAt: formatTimestamp(before),
-          },
-        };
-      }
+      // The window is read, so its end is committed even when nothing came back: the next pull rereads only the
+      // lookback before it, which catches late records as after any other window. A window begun in an earlier
+      // pull also needs its end committed in place of its mid-window cursor, whose API cursor must not be reused.
+      yield {
+        records: fresh,
+        nextCursor: {
+          api: 'v2',
+          since: formatTimestamp(before),
+          seen: cappedKeys(atBefore),
+          scannedAt: formatTimestamp(before),
+          ...floor,
+        },
+      };
       return;
     }
   }
@@ -235,7 +235,7 @@ export class AuditLogsSource implements Source {
             },
             z.array(verbatim(v1RecordSchema)),
             signal,
-            { permission: CLOUDFLARE_DATASETS.audit_logs.permission },
+            { permission: CLOUDFLARE_DATASETS.audit_logs.permission, dataset: this.dataset },
           )
         ).result,
     });
@@ -255,7 +255,13 @@ export class AuditLogsSource implements Source {
 /** The v1 cursor that continues where a v2 cursor stands: a window read part-way is read again from its start. */
 function toV1(cursor: z.infer<typeof v2CursorSchema>): TimeWindowCursor {
   const between = cursor.before === undefined;
-  return { since: cursor.since, page: 1, seen: between ? cursor.seen : [], scannedAt: cursor.scannedAt };
+  return {
+    since: cursor.since,
+    page: 1,
+    seen: between ? cursor.seen : [],
+    scannedAt: cursor.scannedAt,
+    ...(cursor.floor === undefined ? {} : { floor: cursor.floor }),
+  };
 }
 
 function v2Ms(record: V2Record): number {

@@ -138,7 +138,7 @@ export class ScimUpdatesSource implements Source {
             },
             pageSchema,
             combined,
-            { permission: CLOUDFLARE_DATASETS.scim_updates.permission },
+            { permission: CLOUDFLARE_DATASETS.scim_updates.permission, dataset: this.dataset },
           )
         ).result,
     });

@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../src/simulator/simulator.js';
+import { runInProcess, type CliResult } from '../helpers/cli.js';
+import { expectExactlyOnce, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+// Off the whole second, so that no simulated record sits exactly on a window's end.
+const START = Date.parse('2026-11-20T12:00:00.000Z') + 123;
+const FULL_TOKEN = 'zt-sim-token-backfill-start-every-read-0001';
+const LOG_DATASETS = ['access_requests', 'scim_updates', 'audit_logs'] as const;
+type LogDataset = (typeof LOG_DATASETS)[number];
+
+/** One `collect --once`, as its own process would run it: on the shared time, with nothing else carried over. */
+async function collectOnce(setup: CollectorEnv, clock: ManualClock, args: readonly string[] = []): Promise<CliResult> {
+  const result = await runInProcess(['collect', '--once', ...args], {
+    env: setup.env,
+    clock: { now: () => clock.now() },
+  });
+  expect(result.code, result.stderr).toBe(0);
+  return result;
+}
+
+async function storedRaw(
+  setup: CollectorEnv,
+  clock: ManualClock,
+  dataset: LogDataset,
+): Promise<Record<string, unknown>[]> {
+  const result = await runInProcess(
+    ['search', `dataset:${dataset}`, '--from', '-30d', '--format', 'ndjson', '--limit', '1000000', '--order', 'asc'],
+    { env: setup.env, clock },
+  );
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
+}
+
+function servedBetween(sim: Simulator, dataset: LogDataset, fromMs: number, toMs: number): Record<string, unknown>[] {
+  if (dataset === 'access_requests') return [...sim.eventsBetween(fromMs, toMs)];
+  if (dataset === 'scim_updates') return [...sim.scimUpdatesBetween(fromMs, toMs)];
+  return [...sim.auditLogsBetween(fromMs, toMs, 'v2')];
+}
+
+function timeOf(dataset: LogDataset, raw: Record<string, unknown>): number {
+  if (dataset === 'access_requests') return Date.parse(String(raw['created_at']));
+  if (dataset === 'scim_updates') return Date.parse(String(raw['logged_at']));
+  return Date.parse(String((raw['action'] as Record<string, unknown>)['time']));
+}
+
+/** The `since` of every access_requests request the simulator answered after the first `skip` requests. */
+function accessRequestSinces(sim: Simulator, skip: number): string[] {
+  return sim
+    .requestLog()
+    .slice(skip)
+    .filter((entry) => entry.path.endsWith('/access/logs/access_requests'))
+    .map((entry) => new URLSearchParams(entry.query).get('since') ?? '');
+}
+
+async function addSource(setup: CollectorEnv, token: string): Promise<void> {
+  const added = await runInProcess(
+    ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
+    { env: { ...setup.env, CF_TOKEN: token } },
+  );
+  expect(added.code, added.stderr + added.stdout).toBe(0);
+}
+
+describe('the backfill start chosen on the first run', () => {
+  let setup: CollectorEnv | undefined;
+  afterEach(async () => {
+    await setup?.cleanup();
+    setup = undefined;
+  });
+
+  it('is kept when the first runs find nothing, and a run that found nothing is resumed from where it got to', async () => {
+    const clock = new ManualClock(START);
+    setup = await setUpCollector(
+      {
+        seed: 31,
+        clock,
+        tokens: [{ value: FULL_TOKEN, permissions: [...DEFAULT_PERMISSIONS] }],
+        // Nothing happens from an hour before the start on.
+        traffic: { kind: 'fixed', fromMs: START - 3 * DAY_MS, toMs: START - HOUR_MS, count: 2000 },
+        inventoryChanges: false,
+      },
+      false,
+    );
+    await addSource(setup, FULL_TOKEN);
+
+    await collectOnce(setup, clock, ['--backfill-days', '0']);
+    clock.advance(HOUR_MS);
+    await collectOnce(setup, clock, ['--backfill-days', '0']);
+    clock.advance(HOUR_MS);
+    const requestsBefore = setup.simulator.requestLog().length;
+    const third = await collectOnce(setup, clock);
+
+    expect(third.stderr).not.toContain('Backfilling');
+    expect(await storedRaw(setup, clock, 'access_requests')).toEqual([]);
+    // The second run read up to its own now; the third rereads only the lookback before that.
+    expect(accessRequestSinces(setup.simulator, requestsBefore)[0]).toBe(
+      new Date(START + HOUR_MS - 5 * MINUTE_MS).toISOString(),
+    );
+  });
+
+  it('is never reread before, however soon after it the next runs come', async () => {
+    const clock = new ManualClock(START);
+    setup = await setUpCollector(
+      {
+        seed: 32,
+        clock,
+        tokens: [
+          {
+            value: FULL_TOKEN,
+            permissions: [...DEFAULT_PERMISSIONS, PERMISSIONS.accessScimLogs, PERMISSIONS.accountSettings],
+          },
+        ],
+        traffic: { kind: 'fixed', fromMs: START - DAY_MS, toMs: START + DAY_MS, count: 6000 },
+        adminTraffic: { historyDays: 2, scimUpdatesPerDay: 6000, auditEntriesPerDay: 6000 },
+        inventoryChanges: false,
+      },
+      false,
+    );
+    await addSource(setup, FULL_TOKEN);
+
+    await collectOnce(setup, clock, ['--backfill-days', '0']);
+    clock.advance(2 * MINUTE_MS);
+    await collectOnce(setup, clock, ['--backfill-days', '0']);
+    // One lookback before the last run's end lies three minutes before the start.
+    clock.advance(2 * MINUTE_MS + 194);
+    await collectOnce(setup, clock);
+
+    for (const dataset of LOG_DATASETS) {
+      const stored = await storedRaw(setup, clock, dataset);
+      const expected = servedBetween(setup.simulator, dataset, START, clock.now());
+      expect(servedBetween(setup.simulator, dataset, START - 5 * MINUTE_MS, START).length, dataset).toBeGreaterThan(0);
+      expect(expected.length, dataset).toBeGreaterThan(0);
+      expect(stored.filter((raw) => timeOf(dataset, raw) < START).length, dataset).toBe(0);
+      expectExactlyOnce(stored, expected);
+    }
+  });
+});
