@@ -23,7 +23,10 @@ export interface Source {
   stop(): Promise<void>;
   /** Where a dataset with no committed cursor starts: `backfillFromMs` is the oldest event time wanted. */
   initialCursor(options: { readonly backfillFromMs: number }): SourceCursor;
-  /** Pages from `cursor` until the dataset is caught up; ends without yielding when there is nothing new. */
+  /**
+   * Pages from `cursor` until the dataset is caught up. When there is nothing new a time-window dataset yields one
+   * page without records whose cursor records how far it read; others may end without yielding.
+   */
   pull(cursor: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage>;
 }
 
