@@ -5,12 +5,12 @@ import { ManualClock } from '../../src/core/clock.js';
 import { runInProcess } from '../helpers/cli.js';
 import { setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
 import {
-  selfSignedCertificate,
   startSyslogReceiver,
   startWebhookReceiver,
   type SyslogReceiver,
   type WebhookReceiver,
 } from '../helpers/notify-receivers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;

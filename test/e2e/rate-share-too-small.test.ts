@@ -1,8 +1,7 @@
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
 import { runInProcess } from '../helpers/cli.js';
 import { setUpCollector, storedRawRecords, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import { serve } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
@@ -165,31 +164,3 @@ describe('a stored rate share too small for the current limit fails that source 
     expect(await served.exit).toBe(0);
   });
 });
-
-interface Served {
-  readonly url: Promise<string>;
-  readonly exit: Promise<number>;
-  stderr(): string;
-  stop(): void;
-}
-
-/** Runs `zerotrail serve` in this process and resolves `url` once it prints where it listens. */
-function serve(args: readonly string[], env: Record<string, string>): Served {
-  const controller = new AbortController();
-  const stderr = new PassThrough();
-  const stdout = new PassThrough();
-  let text = '';
-  let announce: (url: string) => void = () => undefined;
-  const url = new Promise<string>((resolve) => {
-    announce = resolve;
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    const match = /serving the API on (\S+)\/api/.exec(text);
-    if (match?.[1] !== undefined) announce(match[1]);
-  });
-  stdout.resume();
-  const exit = runCli(['serve', ...args], { stdin: Readable.from([]), stdout, stderr, env, signal: controller.signal });
-  void exit.then(() => announce('exited'));
-  return { url, exit, stderr: () => text, stop: () => controller.abort() };
-}

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -8,6 +7,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/simulator.js
 import { runBinary } from '../helpers/cli.js';
 import { simulatorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
 const TOKEN = 'zt-sim-default-token-000000000000000000000';
@@ -207,27 +207,7 @@ describe('a command refused on a new data directory leaves nothing behind', () =
     const garbage = join(certDir, 'garbage.pem');
     writeFileSync(garbage, 'not a certificate\n');
     // A self-signed certificate and a private key that is not its own.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(certDir);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     writeFileSync(join(certDir, 'other-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     try {

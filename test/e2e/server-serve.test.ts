@@ -1,14 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { simulatorEnv } from '../helpers/collector-env.js';
+import { serve } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const HOUR_MS = 3_600_000;
 const PASSWORD = 'a-long-enough-admin-passphrase';
@@ -52,40 +50,6 @@ function call(
   });
 }
 
-interface Served {
-  readonly url: Promise<string>;
-  readonly exit: Promise<number>;
-  stderr(): string;
-  stop(): void;
-}
-
-/** Runs `zerotrail serve` in this process and resolves `url` once it prints where it listens. */
-function serve(args: readonly string[], env: Record<string, string>): Served {
-  const controller = new AbortController();
-  const stderr = new PassThrough();
-  const stdout = new PassThrough();
-  let text = '';
-  let announce: (url: string) => void = () => undefined;
-  const url = new Promise<string>((resolve) => {
-    announce = resolve;
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    const match = /serving the API on (\S+)\/api/.exec(text);
-    if (match?.[1] !== undefined) announce(match[1]);
-  });
-  stdout.resume();
-  const exit = runCli(['serve', ...args], {
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    env,
-    signal: controller.signal,
-  });
-  void exit.then(() => announce('exited'));
-  return { url, exit, stderr: () => text, stop: () => controller.abort() };
-}
-
 describe('zerotrail serve, user and apikey', () => {
   let simulator: Simulator;
   let dir: { readonly path: string; remove(): void };
@@ -102,30 +66,7 @@ describe('zerotrail serve, user and apikey', () => {
     dir = makeTempDir('serve');
     env = simulatorEnv(simulator, dir.path, { ZEROTRAIL_LOG_LEVEL: 'info' });
     // A throwaway self-signed certificate for 127.0.0.1, made fresh for this run.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir.path, 'key.pem'),
-        '-out',
-        join(dir.path, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = readFileSync(join(dir.path, 'cert.pem'));
+    ca = selfSignedCertificate(dir.path).cert;
   });
   afterAll(async () => {
     await simulator.stop();

@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 
 /** A real HTTP server that records webhook bodies and answers with the scripted statuses, then 200. */
@@ -74,36 +71,6 @@ export async function startSyslogReceiver(
       : createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onConnection);
   await listen(server, options.port ?? 0);
   return { port: (server.address() as AddressInfo).port, messages, close: () => closeServer(server) };
-}
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with the system's openssl. */
-export function selfSignedCertificate(dir: string): { cert: Buffer; key: Buffer; certFile: string } {
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile), certFile };
 }
 
 /** A port that was free a moment ago, for a receiver that starts later. */

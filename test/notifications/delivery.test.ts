@@ -11,12 +11,8 @@ import { webhookTargetSchema } from '../../src/sinks/webhook/config.js';
 import type { AlertFiring } from '../../src/store/detection-store.js';
 import { SqliteNotifyQueue } from '../../src/store/sqlite/notify-queue.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import {
-  freePort,
-  selfSignedCertificate,
-  startSyslogReceiver,
-  startWebhookReceiver,
-} from '../helpers/notify-receivers.js';
+import { freePort, startSyslogReceiver, startWebhookReceiver } from '../helpers/notify-receivers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { bruteForceFiring } from '../helpers/firings.js';
 import { waitFor } from '../helpers/wait.js';
