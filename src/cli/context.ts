@@ -42,6 +42,16 @@ export interface CommandContext {
   withStoredApp<T>(work: (app: App) => Promise<T>, empty: () => T, config?: AppConfig): Promise<T>;
   /** The config, logger, clock and metrics, without the store: for talking to Cloudflare before opening it. */
   connectionContext(config: AppConfig): ConnectionTestContext;
+  /**
+   * Whether a log level was asked for: --log-level, --debug, ZEROTRAIL_LOG_LEVEL, or a log.level other than the
+   * default in the config file.
+   */
+  logLevelChosen(config: AppConfig): boolean;
+  /**
+   * While `write` is set, log lines go to it instead of stderr: a progress display that redraws its bars draws
+   * them above the bars, where a line written straight to the terminal would tear them.
+   */
+  divertLogs(write: ((line: string) => void) | undefined): void;
 }
 
 export function createCommandContext(
@@ -52,11 +62,18 @@ export function createCommandContext(
   argv: readonly string[] = [],
 ): CommandContext {
   let logger: Logger | undefined;
+  let diverted: ((line: string) => void) | undefined;
+  const logDestination = {
+    write: (line: string): void => {
+      if (diverted === undefined) io.stderr.write(line);
+      else diverted(line);
+    },
+  };
   // The level asked for by --log-level or ZEROTRAIL_LOG_LEVEL (empty counts as unset, as for every variable).
   const explicitLevel = (): string | undefined =>
     globals().debug === true ? 'debug' : (logLevelFlag(globals().logLevel) ?? logLevelVariable(io.env));
   const getLogger = (): Logger => {
-    logger ??= createLogger({ level: explicitLevel() ?? DEFAULT_LOG_LEVEL, destination: io.stderr });
+    logger ??= createLogger({ level: explicitLevel() ?? DEFAULT_LOG_LEVEL, destination: logDestination });
     return logger;
   };
   const context: CommandContext = {
@@ -104,6 +121,10 @@ export function createCommandContext(
       );
     },
     connectionContext: (config) => ({ config, logger: configuredLogger(config), clock, metrics: new Metrics() }),
+    logLevelChosen: (config) => explicitLevel() !== undefined || config.log.level !== DEFAULT_LOG_LEVEL,
+    divertLogs: (write) => {
+      diverted = write;
+    },
   };
   // The config's level applies unless the command line or the environment chose one.
   const configuredLogger = (appConfig: AppConfig): Logger => {

@@ -1,3 +1,4 @@
+import { clearScreenDown } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { AppError } from '../core/errors.js';
 import { datasetJobId } from '../core/job-id.js';
@@ -16,6 +17,8 @@ export interface ProgressReporter {
   snapshotStored(snapshot: SnapshotStored): void;
   /** A line of its own, written above the bars on a terminal so that they are not torn. */
   notice(line: string): void;
+  /** Text made safe to show already (log lines), ending in a line break: above the bars, as it is. */
+  writeAbove(text: string): void;
   stop(): void;
 }
 
@@ -55,7 +58,8 @@ export function createProgressReporter(
   span: { readonly fromMs: number; readonly toMs: number },
   quiet = false,
 ): ProgressReporter {
-  const tty = io.stderr.isTTY === true && !quiet;
+  // Without a job there is no bar, and cli-progress would hold every notice back for a frame that never comes.
+  const tty = io.stderr.isTTY === true && !quiet && jobIds.length > 0;
   const multi = tty
     ? new cliProgress.MultiBar(
         {
@@ -64,10 +68,26 @@ export function createProgressReporter(
           hideCursor: true,
           clearOnComplete: false,
           stopOnComplete: false,
+          // cli-progress turns the terminal's line wrapping off by default (ESC[?7l), which cuts every notice
+          // at the terminal's width. With wrapping on it trims each bar to the width instead, and a notice
+          // wraps onto as many rows as it needs.
+          linewrap: true,
+          // A notice pushes the bars down; a bar that did not change since the last frame is drawn again, or its
+          // new row would keep whatever the notice or another bar left there.
+          forceRedraw: true,
         },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
+  // cli-progress clears only the first row under the notices it writes, so a notice wrapped onto more rows, or
+  // several notices at once, would leave the tail of the bars they overwrite. The bars' rows are cleared before
+  // the notices go out; 'redraw-pre' comes with the cursor back on the first bar row, before the notices.
+  let noticesWaiting = false;
+  multi?.on('redraw-pre', () => {
+    if (!noticesWaiting) return;
+    noticesWaiting = false;
+    clearScreenDown(io.stderr);
+  });
   const width = Math.max(...jobIds.map((id) => visible(id).length), 4);
   const jobs = new Map<string, JobProgress>(
     jobIds.map((jobId) => [
@@ -90,10 +110,15 @@ export function createProgressReporter(
 
   // Every part that comes from data (a source name, an error from Cloudflare) is escaped where the line is put
   // together; escaping here too keeps a line that forgot it from driving the terminal.
-  const notice = (line: string): void => {
-    if (multi !== undefined) multi.log(`${visibleLines(line)}\n`);
-    else writeLine(io.stderr, visibleLines(line));
+  const writeAbove = (text: string): void => {
+    if (multi === undefined || !multi.isActive) {
+      io.stderr.write(text);
+      return;
+    }
+    noticesWaiting = true;
+    multi.log(text);
   };
+  const notice = (line: string): void => writeAbove(`${visibleLines(line)}\n`);
 
   let failures = new Map<string, FailureGroup>();
   let failuresSince = 0;
@@ -170,8 +195,11 @@ export function createProgressReporter(
       );
     },
     notice,
+    writeAbove,
     stop() {
       sayFailures();
+      // stop() draws the bars one last time but drops the notices still waiting for the next frame.
+      if (noticesWaiting) multi?.update();
       multi?.stop();
     },
   };

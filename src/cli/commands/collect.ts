@@ -4,6 +4,7 @@ import { buildDatasetJobs, refuseUnfinishedMigration, sourceRefusal, startForwar
 import { datasetJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
+import { withoutMessages } from '../../core/logger.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
@@ -176,8 +177,7 @@ export async function collect(
       .map((status) => status.id),
   );
   // Said once the leases are known: a dataset another node collects is not this run's to backfill.
-  const announceBackfill = (startingIds: readonly string[]): void => {
-    const starting = new Set(startingIds);
+  const announceBackfill = (starting: ReadonlySet<string>): void => {
     const backfilled = jobs
       .filter((job) => job.kind === 'log' && !refusedSources.has(job.sourceName))
       .map((job) => job.id)
@@ -186,6 +186,33 @@ export async function collect(
     progress.notice(
       `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.map(visible).join(', ')}. ` +
         'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
+    );
+  };
+  const leases = new LeaseKeeper(
+    app.store,
+    jobs.map((job) => job.id),
+    {
+      nodeId: newNodeId({ catchUp: options.once, nodeName: app.config.collect.nodeName }),
+      ttlMs: app.config.collect.leaseTtlSecs * 1000,
+    },
+    app.logger,
+  );
+  // A catch-up run gives a dataset up to another node only after its lease stayed taken for longer than a lease
+  // lives, checked at each pass: without a word, a second run would seem to hang for that long.
+  const announceWait = async (starting: ReadonlySet<string>): Promise<void> => {
+    const waiting = jobs.map((job) => job.id).filter((jobId) => !starting.has(jobId));
+    if (!options.once || waiting.length === 0) return;
+    const others = (await app.store.liveNodes()).filter((nodeId) => nodeId !== leases.nodeId);
+    const holders =
+      others.length === 0
+        ? ''
+        : ` Collectors running on this store: ${others.map(visible).join(', ')} (a node id is the host name, the ` +
+          'process id and "once" for a collect --once run).';
+    const waitSecs = Math.ceil((app.config.collect.leaseTtlSecs * 1000 + 2 * leases.renewEveryMs) / 1000);
+    progress.notice(
+      `Waiting for datasets another zerotrail collector holds (${datasetList(waiting)}): this run waits up to ` +
+        `${waitSecs} s for each one's lease to be given back and collects it then, or leaves it to that collector.` +
+        holders,
     );
   };
   await applyRetention(app, context);
@@ -205,20 +232,38 @@ export async function collect(
         });
       }, RETENTION_INTERVAL_MS);
   const notifier = options.notify === false ? undefined : await startForwarder(app, signal);
+  // On a terminal the progress lines say when a dataset fails, retries or may not be read; the log records of the
+  // same events would say it again, once per dataset, unless logs were asked for. Where stderr goes to a file or
+  // the journal, the records stay, for whatever reads them.
+  const logger =
+    options.quiet !== true && context.io.stderr.isTTY === true && !context.logLevelChosen(app.config)
+      ? withoutMessages(app.logger, SHOWN_AS_PROGRESS)
+      : app.logger;
+  // Optional datasets the token may not read: never collected, so not unfinished when the run is stopped.
+  const unreadable = new Set(refused);
+  const progressed = new Set<string>();
+  context.divertLogs((line) => progress.writeAbove(line));
   try {
     const outcomes = await runCollection(
       jobs,
-      { ...app, inventoryCache },
+      { ...app, inventoryCache, logger },
       {
         once: options.once,
         intervalMs: app.config.collect.intervalSecs * 1000,
         inventoryIntervalMs: app.config.collect.inventoryIntervalSecs * 1000,
         permissionRecheckMs: PERMISSION_RECHECK_MS,
         backfillFromMs,
-        onJobsStarting: announceBackfill,
+        onJobsStarting: (startingIds) => {
+          const starting = new Set(startingIds);
+          announceBackfill(starting);
+          announceWait(starting).catch((error: unknown) => {
+            app.logger.warn({ err: error }, 'Could not tell which datasets another collector holds');
+          });
+        },
         retryPolicy: options.once ? CATCH_UP_BACKOFF : FOLLOW_BACKOFF,
         signal,
         onPageStored: (page) => {
+          progressed.add(page.jobId);
           count(page.jobId, {
             pages: 1,
             received: page.received,
@@ -230,6 +275,7 @@ export async function collect(
           options.onPageStored?.(page);
         },
         onSnapshotStored: (snapshot) => {
+          progressed.add(snapshot.jobId);
           progress.snapshotStored(snapshot);
           options.onSnapshotStored?.(snapshot);
         },
@@ -238,27 +284,30 @@ export async function collect(
           progress.caughtUp(jobId, totals);
         },
         onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
-        onJobUnavailable: (jobId, error) => progress.unavailable(jobId, error, PERMISSION_RECHECK_MS),
+        onJobUnavailable: (jobId, error) => {
+          unreadable.add(jobId);
+          progress.unavailable(jobId, error, PERMISSION_RECHECK_MS);
+        },
         isSourcePaused: async (name) => {
           const stored = await app.store.getSource(name);
           return stored !== undefined && isSourcePaused(stored);
         },
         // Shares the datasets with every other process collecting into the same store; a catch-up run takes
         // whatever is free and leaves to the others what they are collecting.
-        leases: new LeaseKeeper(
-          app.store,
-          jobs.map((job) => job.id),
-          {
-            nodeId: newNodeId({ catchUp: options.once, nodeName: app.config.collect.nodeName }),
-            ttlMs: app.config.collect.leaseTtlSecs * 1000,
-          },
-          app.logger,
-        ),
+        leases,
       },
     );
-    return outcomes.map((outcome) => ({ ...outcome, totals: stored.get(outcome.jobId) ?? NO_TOTALS }));
+    return outcomes.map((outcome) => ({
+      ...outcome,
+      // Stopped while it waited to ask again (or before its first request) for what it was refused before.
+      ...(outcome.state === 'stopped' && unreadable.has(outcome.jobId) && !progressed.has(outcome.jobId)
+        ? { state: 'unavailable' as const }
+        : {}),
+      totals: stored.get(outcome.jobId) ?? NO_TOTALS,
+    }));
   } finally {
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
+    context.divertLogs(undefined);
     progress.stop();
     if (options.once) {
       // The detector runs at most twice a second; the alerts of the last batches are raised before the run ends,
@@ -270,6 +319,26 @@ export async function collect(
       await notifier.close();
     }
   }
+}
+
+// The scheduler's records of what the progress lines show on a terminal: a dataset stopped, a retry, a missing
+// optional permission.
+const SHOWN_AS_PROGRESS: readonly string[] = [
+  'Dataset collection stopped',
+  'Pull retry scheduled',
+  'Optional dataset not readable with this token',
+];
+
+/** `NAME: a, b; OTHER: c` for job ids, the datasets of each source in catalogue order. */
+function datasetList(jobIds: readonly string[]): string {
+  const bySource = new Map<string, string[]>();
+  for (const jobId of jobIds) {
+    const { sourceName, dataset } = splitJobId(jobId);
+    bySource.set(sourceName, [...(bySource.get(sourceName) ?? []), dataset]);
+  }
+  return [...bySource]
+    .map(([sourceName, datasets]) => `${visible(sourceName)}: ${inCatalogueOrder(datasets).map(visible).join(', ')}`)
+    .join('; ');
 }
 
 /** Deletes events older than the retention an admin chose in Settings, or else the config's. */
