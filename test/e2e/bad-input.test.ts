@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runInProcess, type CliResult } from '../helpers/cli.js';
+import { ADD_UNVERIFIED, BIN, runInProcess, type CliResult } from '../helpers/cli.js';
 import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -12,18 +12,6 @@ const REVOKED = 'zt-sim-revoked-token-0000000000000000000001';
 const OTHER_ACCOUNT = 'zt-sim-other-account-token-00000000000000002';
 const EXPIRING = 'zt-sim-expiring-token-000000000000000000003';
 const TOKEN = 'zt-sim-default-token-000000000000000000000';
-// Sets up an installation without asking Cloudflare anything: for tests of the data directory itself.
-const ADD_UNVERIFIED = [
-  'source',
-  'add',
-  '--name',
-  'Logs',
-  '--account-id',
-  '0123456789abcdef0123456789abcdef',
-  '--token-env',
-  'CF_TOKEN',
-  '--no-verify',
-];
 
 describe('bad input gets a precise message, a non-zero exit, and changes nothing', () => {
   let setup: CollectorEnv;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvHeader } from '../../src/core/event-export.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { REPO_ROOT, runInProcess, type CliResult } from '../helpers/cli.js';
+import { ADD_UNVERIFIED, REPO_ROOT, runInProcess, type CliResult } from '../helpers/cli.js';
 import { deniedAccess } from '../helpers/events.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -225,20 +225,7 @@ describe('a read-only command on a data directory without an installation', () =
   it('is set up by a command that sets up, and then read without a notice', async () => {
     const dataDir = join(dir.path, 'real');
     const env = { ZEROTRAIL_DATA_DIR: dataDir, CF_TOKEN: 'zt-sim-default-token-000000000000000000000' };
-    const added = await run(
-      [
-        'source',
-        'add',
-        '--name',
-        'Logs',
-        '--account-id',
-        '0123456789abcdef0123456789abcdef',
-        '--token-env',
-        'CF_TOKEN',
-        '--no-verify',
-      ],
-      env,
-    );
+    const added = await run(ADD_UNVERIFIED, env);
     expect(added.code, added.stderr).toBe(0);
     expect(readdirSync(dataDir)).toContain('zerotrail.db');
     const searched = await run(['search', '--format', 'json'], env);

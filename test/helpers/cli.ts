@@ -71,3 +71,16 @@ export async function runBinary(
   );
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
+
+/** Sets up an installation without asking Cloudflare anything (token in CF_TOKEN): for tests of the data directory. */
+export const ADD_UNVERIFIED = [
+  'source',
+  'add',
+  '--name',
+  'Logs',
+  '--account-id',
+  '0123456789abcdef0123456789abcdef',
+  '--token-env',
+  'CF_TOKEN',
+  '--no-verify',
+] as const;
