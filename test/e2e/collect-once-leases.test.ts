@@ -1,11 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_FILE } from '../../src/app.js';
 import { runBinary, spawnCli } from '../helpers/cli.js';
 import {
   expectExactlyOnce,
+  leaseHolder,
   setUpCollector,
   storedRawRecords,
   TEST_SOURCE,
@@ -16,17 +14,6 @@ import { waitFor } from '../helpers/wait.js';
 const HOUR_MS = 3_600_000;
 const EVENT_COUNT = 20_000;
 const LEASE_TTL_SECS = 3;
-
-function leaseHolder(dataDir: string, id: string): string | null {
-  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as { node_id: string | null } | undefined;
-    return row?.node_id ?? null;
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * `collect --once` is a node like any other: it collects only the datasets whose leases it holds. It leaves to a

@@ -1,10 +1,7 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_FILE } from '../../src/app.js';
 import { BIN, REPO_ROOT, runBinary, runInProcess, spawnCli, type CliResult } from '../helpers/cli.js';
-import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import { leaseHolder, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 import { terminalScreen } from '../helpers/terminal-screen.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -228,14 +225,3 @@ describe('collect --once beside a collector that holds the datasets', () => {
     );
   }, 90_000);
 });
-
-function leaseHolder(dataDir: string, id: string): string | null {
-  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as { node_id: string | null } | undefined;
-    return row?.node_id ?? null;
-  } finally {
-    db.close();
-  }
-}

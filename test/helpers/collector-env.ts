@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'vitest';
+import { DATABASE_FILE } from '../../src/app.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { runInProcess } from './cli.js';
 import { makeTempDir } from './temp-dir.js';
@@ -111,4 +114,16 @@ export function expectExactlyOnce(
   expect(missing.length, `missing events, e.g. ${missing[0] ?? ''}`).toBe(0);
   expect(extra.length, `unexpected events, e.g. ${extra[0] ?? ''}`).toBe(0);
   expect(storedKeys.length).toBe(expectedKeys.length);
+}
+
+/** The node holding the lease of dataset job `id` in the SQLite store of `dataDir`, read as another process would. */
+export function leaseHolder(dataDir: string, id: string): string | null {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const row = db.prepare('SELECT node_id FROM leases WHERE id = ?').get(id) as { node_id: string | null } | undefined;
+    return row?.node_id ?? null;
+  } finally {
+    db.close();
+  }
 }
