@@ -5,14 +5,14 @@ import { AppError } from '../../core/errors.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
 import { alertNotFound } from '../../store/rows/alert-rows.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
 
 const listFlagsSchema = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
   rule: z.string().min(1).optional(),
-  limit: wholeNumberFlag((n) => n.min(1).max(10_000)).default(100),
+  limit: wholeNumberText((n) => n.min(1).max(10_000)).default(100),
   format: z.enum(['table', 'json']).default('table'),
 });
 const showFlagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });

@@ -4,14 +4,14 @@ import { NotFoundError } from '../../core/errors.js';
 import { apiKeyNotFound, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { withAuthStore } from './user.js';
 
 const createSchema = z.object({ user: USER_NAME, label: z.string().trim().max(100).default('') });
 const listSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
-const keyIdSchema = wholeNumberFlag((n) => n.min(1), 'a key id, a whole number');
+const keyIdSchema = wholeNumberText((n) => n.min(1), 'a key id, a whole number');
 
 export function registerApiKeyCommand(program: Command, context: CommandContext): void {
   const apikey = program.command('apikey').description('Manage API keys for scripts (sent as Authorization: Bearer)');

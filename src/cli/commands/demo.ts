@@ -25,7 +25,7 @@ import { issueLoginLink, LOGIN_LINK_TTL_MS, loginLinkUrl } from '../../server/au
 import { randomToken } from '../../server/auth/tokens.js';
 import type { AuthStore, UserRecord } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { isListenError, listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
@@ -41,7 +41,7 @@ export const DEMO_ADMIN = 'demo-admin';
 const DEMO_PORT = 8080;
 
 const flagsSchema = z.object({
-  port: wholeNumberFlag((n) => n.max(65_535)).optional(),
+  port: wholeNumberText((n) => n.max(65_535)).optional(),
 });
 
 /** The base permissions plus every optional one, so that the demo collects every dataset. */

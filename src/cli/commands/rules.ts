@@ -13,7 +13,7 @@ import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/r
 import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
 import { fileSystemProblem } from '../../core/file-error.js';
@@ -33,10 +33,10 @@ const durationFlag = (flag: string) =>
 
 const setFlagsSchema = z
   .object({
-    threshold: wholeNumberFlag((n) => n.min(1)).optional(),
+    threshold: wholeNumberText((n) => n.min(1)).optional(),
     window: durationFlag('--window'),
     learning: durationFlag('--learning'),
-    learningEvents: wholeNumberFlag((n) => n.min(1)).optional(),
+    learningEvents: wholeNumberText((n) => n.min(1)).optional(),
     value: z.array(z.string().trim().min(1, '--value must not be empty').max(320)).max(1000).optional(),
     // Commander gives `--no-values` as values: false (and true without it).
     values: z.boolean().optional(),

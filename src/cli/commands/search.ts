@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { NormalizedEvent } from '../../core/event.js';
 import { parseQuery } from '../../store/query-language.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { drain, writeLine } from '../io.js';
 import { csvHeader, eventToRecord, eventsToCsvRows } from '../../core/event-export.js';
 import { OUTPUT_FORMATS, eventsToTable, visible } from '../output.js';
@@ -14,7 +14,7 @@ import { parseTimeRange } from '../../core/time-expression.js';
 const searchFlagsSchema = z.object({
   from: z.string().optional(),
   to: z.string().optional(),
-  limit: wholeNumberFlag((n) => n.min(1).max(100_000_000)).default(100),
+  limit: wholeNumberText((n) => n.min(1).max(100_000_000)).default(100),
   format: z.enum(OUTPUT_FORMATS).default('table'),
   order: z.enum(['asc', 'desc']).default('desc'),
 });

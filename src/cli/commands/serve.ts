@@ -15,7 +15,7 @@ import type { PageStored } from '../../pipeline/runner.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { AuthStore } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
@@ -98,7 +98,7 @@ const flagsSchema = z
   .object({
     // No defaults here, so that a collector node can tell flags given for an HTTP server it will not run.
     host: z.string().min(1).optional(),
-    port: wholeNumberFlag((n) => n.max(65_535)).optional(),
+    port: wholeNumberText((n) => n.max(65_535)).optional(),
     collect: z.boolean().default(true),
     role: z.enum(['all', 'collector', 'api']).default('all'),
     tlsCert: z.string().min(1).optional(),

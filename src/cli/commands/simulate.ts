@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { startSimulator } from '../../simulator/simulator.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { isListenError, listenRefused } from '../listen-refused.js';
 
 const simulateFlagsSchema = z.object({
-  port: wholeNumberFlag((n) => n.max(65_535)).default(0),
+  port: wholeNumberText((n) => n.max(65_535)).default(0),
   host: z.string().default('127.0.0.1'),
-  seed: wholeNumberFlag().default(1),
+  seed: wholeNumberText().default(1),
 });
 
 export function registerSimulateCommand(program: Command, context: CommandContext): void {

@@ -8,7 +8,7 @@ import { shellArgument } from '../../core/shell-argument.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { decimalNumberFlag } from '../number-flags.js';
+import { decimalNumberText } from '../../core/number-text.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
@@ -30,7 +30,7 @@ const addFlagsSchema = z
     tokenStdin: z.boolean().optional(),
     tokenEnv: z.string().min(1).optional(),
     verify: z.boolean().default(true),
-    rateShare: decimalNumberFlag((n) => n.gt(0).lte(1)).optional(),
+    rateShare: decimalNumberText((n) => n.gt(0).lte(1)).optional(),
   })
   .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
     message: 'give the token with exactly one of --token-stdin or --token-env VAR',

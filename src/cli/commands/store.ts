@@ -14,7 +14,7 @@ import {
 } from '../../store/migrate/migrate-store.js';
 import { openMigrationSource, type MigrationSource } from '../../store/migrate/migration-source.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { wholeNumberFlag } from '../number-flags.js';
+import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../output.js';
 import { fileSystemProblem } from '../../core/file-error.js';
@@ -23,7 +23,7 @@ const migrateFlagsSchema = z.object({
   from: z.string().min(1),
   to: z.string().min(1),
   // Large enough that each transaction's overhead is small, small enough that a chunk commits within a second.
-  chunkRows: wholeNumberFlag((n) => n.min(1).max(50_000)).default(5_000),
+  chunkRows: wholeNumberText((n) => n.min(1).max(50_000)).default(5_000),
 });
 
 // Plain (non-TTY) output stays readable in a log file: at most one progress line per table this often.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wholeNumberText } from '../../core/number-text.js';
 import type { App } from '../../app.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { AuditAction } from '../../store/auth-store.js';
@@ -62,8 +63,8 @@ export const LIST_ALERTS_ROUTE = defineRoute({
     status: z.enum(ALERT_STATUSES).optional(),
     severity: z.enum(SEVERITIES).optional(),
     rule: z.string().trim().min(1).max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    page: z.coerce.number().int().min(1).max(1000).default(1),
+    limit: wholeNumberText((n) => n.min(1).max(500)).default(50),
+    page: wholeNumberText((n) => n.min(1).max(1000)).default(1),
   }),
   handler: async ({ query, services }) => {
     const all = await services.app.store.listAlerts({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wholeNumberText } from '../../core/number-text.js';
 import { parseTimeRange } from '../../core/time-expression.js';
 import { defineRoute } from './route.js';
 
@@ -14,7 +15,7 @@ export const DASHBOARD_ROUTE = defineRoute({
     from: z.string().min(1).max(100).default('-7d'),
     to: z.string().min(1).max(100).default('now'),
     source: z.string().min(1).max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(10),
+    limit: wholeNumberText((n) => n.min(1).max(100)).default(10),
   }),
   handler: async ({ query, services }) => {
     // Both ends have defaults; the period is refused, as every other route refuses it, when it holds no time.

@@ -109,6 +109,18 @@ describe('Explore routes: histogram, fields and query check', () => {
     });
     const repeated = await get<{ error: { code: string; message: string } }>(`/api/events?limit=1&limit=2`, 400);
     expect(repeated.error.message).toBe('The request is invalid: query.limit: given more than once; give it once.');
+    // Number() would read these as 16, 100, 3 and 0.
+    for (const [limit, shown] of [
+      ['0x10', '"0x10"'],
+      ['1e2', '"1e2"'],
+      ['%203', '" 3"'],
+      ['', 'empty text'],
+    ] as const) {
+      const odd = await get<{ error: { code: string; message: string } }>(`/api/events?limit=${limit}`, 400);
+      expect(odd.error.message, limit).toBe(
+        `The request is invalid: query.limit: not a number: expected a whole number written in digits, got ${shown}.`,
+      );
+    }
     // A relative time beyond the years a date holds once failed the histogram with a 500.
     for (const far of ['from=-200000000d', 'to=%2B200000000d']) {
       const tooFar = await get<{ error: { code: string; message: string } }>(`/api/histogram?${far}`, 400);

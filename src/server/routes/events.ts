@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { wholeNumberText } from '../../core/number-text.js';
 import { csvHeader, eventsToCsvRows, eventToRecord } from '../../core/event-export.js';
 import { parseTimeRange } from '../../core/time-expression.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
@@ -59,7 +60,7 @@ const rangeQuery = {
 
 const searchQuery = z.object({
   ...rangeQuery,
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
+  limit: wholeNumberText((n) => n.min(1).max(MAX_PAGE)).default(100),
   after: z.string().max(1000).optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
@@ -114,7 +115,7 @@ export const AGGREGATE_ROUTE = defineRoute({
   query: z.object({
     ...rangeQuery,
     groupBy: z.enum(SEARCH_FIELDS),
-    limit: z.coerce.number().int().min(1).max(1000).default(10),
+    limit: wholeNumberText((n) => n.min(1).max(1000)).default(10),
   }),
   handler: async ({ query, services }) => {
     const search = toSearch(query, services.app.clock.now());

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wholeNumberText } from '../../core/number-text.js';
 import { eventToRecord } from '../../core/event-export.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { SearchFilter } from '../../store/search-query.js';
@@ -163,7 +164,7 @@ export const TIMELINE_ROUTE = defineRoute({
   access: READERS,
   params: z.object({ kind: z.enum(TIMELINE_KINDS), value: z.string().min(1).max(500) }),
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
+    limit: wholeNumberText((n) => n.min(1).max(MAX_PAGE)).default(100),
     after: z.string().max(1000).optional(),
     order: z.enum(['asc', 'desc']).default('asc'),
   }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wholeNumberText } from '../../core/number-text.js';
 import { AuthError, NotFoundError } from '../../core/errors.js';
 import { ROLES, type AuditAction, type UserChange, type UserRecord } from '../../store/auth-store.js';
 import { addUser, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../auth/accounts.js';
@@ -176,7 +177,7 @@ export const REVOKE_API_KEY_ROUTE = defineRoute({
   url: '/api/apikeys/:id',
   summary: 'Revoke an API key: it stops working at once',
   access: ['admin'],
-  params: z.object({ id: z.coerce.number().int().min(1, 'an API key id is a positive number') }),
+  params: z.object({ id: wholeNumberText((n) => n.min(1, 'an API key id is a positive number')) }),
   handler: async ({ params, principal, request, services }) => {
     const caller = signedIn(principal);
     const { key: stored, owner } = await revokeApiKey(services.auth, params.id);
@@ -198,8 +199,8 @@ export const AUDIT_ROUTE = defineRoute({
   summary: "zerotrail's own audit trail, newest first",
   access: ['admin'],
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    before: z.coerce.number().int().min(1).optional(),
+    limit: wholeNumberText((n) => n.min(1).max(1000)).default(100),
+    before: wholeNumberText((n) => n.min(1)).optional(),
   }),
   handler: async ({ query, services }) => {
     const entries = await services.auth.listAudit({
