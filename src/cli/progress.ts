@@ -1,7 +1,7 @@
 import { clearScreenDown } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { AppError } from '../core/errors.js';
-import { datasetJobId } from '../core/job-id.js';
+import { datasetJobId, splitJobId } from '../core/job-id.js';
 import { CLOUDFLARE_DATASET_IDS } from '../sources/cloudflare/datasets/catalogue.js';
 import type { SnapshotStored } from '../pipeline/inventory-runner.js';
 import type { PageStored, PullTotals } from '../pipeline/runner.js';
@@ -212,10 +212,15 @@ export function createProgressReporter(
 function failureLine(group: FailureGroup): string {
   const what = group.permanent ? 'failed' : 'will retry';
   const error = `error[${group.error.code}] ${visible(group.error.message)}`;
-  const [only] = group.datasets;
-  return group.datasets.length === 1 && only !== undefined
-    ? `${visible(datasetJobId(group.sourceName, only))}: ${what}: ${error}`
-    : `${visible(group.sourceName)}: ${inCatalogueOrder(group.datasets).join(', ')} ${what}: ${error}`;
+  return `${datasetsLabel(group.sourceName, group.datasets)}${group.datasets.length === 1 ? ':' : ''} ${what}: ${error}`;
+}
+
+/** `NAME/dataset` for one dataset of a source, `NAME: a, b, c` (in catalogue order) for several, escaped. */
+export function datasetsLabel(sourceName: string, datasets: readonly string[]): string {
+  const [only] = datasets;
+  return datasets.length === 1 && only !== undefined
+    ? visible(datasetJobId(sourceName, only))
+    : `${visible(sourceName)}: ${inCatalogueOrder(datasets).map(visible).join(', ')}`;
 }
 
 /** Dataset names in the order `source test` and the README list them, whatever order they failed in. */
@@ -225,12 +230,6 @@ export function inCatalogueOrder(datasets: readonly string[]): string[] {
     return index < 0 ? CLOUDFLARE_DATASET_IDS.length : index;
   };
   return [...datasets].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-}
-
-/** The source and dataset a job id names; a source name may hold '/', a dataset name never does. */
-export function splitJobId(jobId: string): { readonly sourceName: string; readonly dataset: string } {
-  const slash = jobId.lastIndexOf('/');
-  return { sourceName: jobId.slice(0, Math.max(0, slash)), dataset: jobId.slice(slash + 1) };
 }
 
 function plural(count: number, noun: string): string {

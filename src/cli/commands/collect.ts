@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildDatasetJobs, refuseUnfinishedMigration, sourceRefusal, startForwarder, type App } from '../../app.js';
-import { datasetJobId } from '../../core/job-id.js';
+import { splitJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { withoutMessages } from '../../core/logger.js';
@@ -17,7 +17,7 @@ import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
-import { createProgressReporter, inCatalogueOrder, splitJobId } from '../progress.js';
+import { createProgressReporter, datasetsLabel, inCatalogueOrder } from '../progress.js';
 import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
@@ -411,9 +411,7 @@ export function failureLines(failed: readonly JobOutcome[]): string[] {
     if (group === undefined) groups.set(key, { sourceName, datasets: [dataset], text });
     else group.datasets.push(dataset);
   }
-  return [...groups.values()].map(({ sourceName, datasets, text }) =>
-    datasets.length === 1
-      ? `${visible(datasetJobId(sourceName, datasets[0] ?? ''))}: ${text}`
-      : `${visible(sourceName)}: ${inCatalogueOrder(datasets).join(', ')}: ${text}`,
+  return [...groups.values()].map(
+    ({ sourceName, datasets, text }) => `${datasetsLabel(sourceName, datasets)}: ${text}`,
   );
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { InventoryKind } from '../../core/inventory.js';
+import { splitJobId } from '../../core/job-id.js';
 import { Secret } from '../../core/secret.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { PageStored } from '../../pipeline/runner.js';
@@ -489,7 +490,7 @@ function followLive(
   let printing = Promise.resolve();
   const onPageStored = (page: PageStored): void => {
     if (page.inserted === 0) return;
-    const dataset = datasetOf(page.jobId);
+    const { dataset } = splitJobId(page.jobId);
     if (dataset === 'access_requests') {
       live += page.inserted;
       writeLine(out, `+${plural(page.inserted, 'new Access event')} (${live} since the backfill)`);
@@ -541,7 +542,8 @@ async function followAlerts(app: App, context: CommandContext, signal: AbortSign
 }
 
 async function printChanges(app: App, context: CommandContext, snapshot: SnapshotStored): Promise<void> {
-  const filter = and(term('source', sourceOf(snapshot.jobId)), term('dataset', datasetOf(snapshot.jobId)));
+  const { sourceName, dataset } = splitJobId(snapshot.jobId);
+  const filter = and(term('source', sourceName), term('dataset', dataset));
   // Every change event of a snapshot carries the snapshot's time.
   const page = await app.store.search(
     { filter, order: 'asc', fromMs: snapshot.takenAt, toMs: snapshot.takenAt + 1 },
@@ -554,15 +556,6 @@ async function printChanges(app: App, context: CommandContext, snapshot: Snapsho
   if (snapshot.changes > page.events.length) {
     writeLine(context.io.stdout, `change: … and ${snapshot.changes - page.events.length} more`);
   }
-}
-
-/** The dataset of a job id `<source name>/<dataset>`; a source name may hold a slash, a dataset id never does. */
-function datasetOf(jobId: string): string {
-  return jobId.slice(jobId.lastIndexOf('/') + 1);
-}
-
-function sourceOf(jobId: string): string {
-  return jobId.slice(0, jobId.lastIndexOf('/'));
 }
 
 /** The /24 around an IPv4 address as a search term and what else to match; without one, every denial. */
