@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli/index.js';
+import { StopSignalReceived } from './cli/io.js';
 
 // A backfill allocates fast and keeps little alive. Each heap grows by 30% of what survived a full collection
 // instead of V8's default of up to four times; this applies to this thread's heap and to the detection thread's,
@@ -16,7 +17,7 @@ const onSignal = (signal: NodeJS.Signals): void => {
   interrupts++;
   if (interrupts > 1) process.exit(130);
   process.stderr.write(`\nStopping (${signal}); press Ctrl-C again to quit at once.\n`);
-  controller.abort(new DOMException(`Received ${signal}`, 'AbortError'));
+  controller.abort(new StopSignalReceived(signal));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

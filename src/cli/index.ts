@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import type { Clock } from '../core/clock.js';
@@ -5,7 +6,7 @@ import type { AppError } from '../core/errors.js';
 import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
 import stringWidth from 'string-width';
 import { createCommandContext, logLevelFlag, type CommandContext, type GlobalOptions } from './context.js';
-import { writeLine, type CliIo } from './io.js';
+import { StopSignalReceived, writeLine, type CliIo } from './io.js';
 import { visible, visibleLines } from './output.js';
 
 /** Exit codes by error class, so scripts can tell a usage mistake from a rejected token or a broken store. */
@@ -136,7 +137,7 @@ function reportError(error: unknown, io: CliIo, debug: boolean): number {
     // Continuation lines are indented like the first so a caret under a query still points at its column.
     if (hint !== undefined) writeLine(io.stderr, `hint: ${hint.replace(/\n/g, '\n      ')}`);
     if (debug && error.stack !== undefined) writeLine(io.stderr, visibleLines(error.stack));
-    return exitCodeFor(error);
+    return stoppedBySignalExitCode(error, io.signal) ?? exitCodeFor(error);
   }
   if (error instanceof ZodError) {
     writeLine(io.stderr, `error[CLI_USAGE]: ${visibleLines(error.message)}`);
@@ -182,6 +183,17 @@ const TOKEN_CODES: ReadonlySet<string> = new Set([
   'SOURCE_PERMISSION_DENIED',
   'SOURCE_ACCOUNT_NOT_FOUND',
 ]);
+
+// Codes of a command that a stop signal ended before it finished.
+const STOPPED_CODES: ReadonlySet<string> = new Set(['COLLECT_STOPPED', 'STORE_MIGRATE_STOPPED']);
+
+// 130 after Ctrl-C, 143 after SIGTERM: what a shell reports of a program the signal ended, so `timeout`, systemd
+// and scripts tell an interrupted run from one that failed.
+function stoppedBySignalExitCode(error: AppError, signal: AbortSignal): number | undefined {
+  const reason: unknown = signal.reason;
+  if (!STOPPED_CODES.has(error.code) || !(reason instanceof StopSignalReceived)) return undefined;
+  return 128 + osConstants.signals[reason.signalName];
+}
 
 function exitCodeFor(error: AppError): number {
   if (error instanceof ConfigError || USAGE_CODES.has(error.code) || error.code.startsWith('QUERY_')) {

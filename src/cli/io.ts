@@ -10,6 +10,16 @@ export interface CliIo {
   readonly signal: AbortSignal;
 }
 
+/**
+ * The reason `CliIo.signal` is aborted with when the process receives a stop signal: a command stopped by it
+ * before it finished exits as a shell reports a program that signal ended (128 + its number).
+ */
+export class StopSignalReceived extends DOMException {
+  constructor(readonly signalName: NodeJS.Signals) {
+    super(`Received ${signalName}`, 'AbortError');
+  }
+}
+
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }

@@ -51,7 +51,7 @@ describe('collect --once stopped part way', () => {
   });
   afterAll(async () => setup.cleanup());
 
-  it('counts every event it stored, exits non-zero and says last that it stopped, on SIGTERM and on SIGINT', async () => {
+  it('counts every event it stored, exits 128 + the signal number and says last that it stopped, on SIGTERM and on SIGINT', async () => {
     let total = 0;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const child = spawnCli(['collect', '--once', '--backfill-days', '30'], env);
@@ -66,7 +66,7 @@ describe('collect --once stopped part way', () => {
       child.kill(signal);
       const code = await exited;
 
-      expect(code, stderr).toBe(1);
+      expect(code, stderr).toBe(signal === 'SIGTERM' ? 143 : 130);
       const lines = stderr.trimEnd().split('\n');
       expect(lines.at(-1), signal).toMatch(
         /^error\[COLLECT_STOPPED\]: Stopped before every source caught up \(not finished: [^)]*access_requests[^)]*\); what was stored is kept, and the next run resumes where this one stopped\.$/,
