@@ -17,7 +17,7 @@ import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
-import { createProgressReporter, datasetsLabel, inCatalogueOrder } from '../progress.js';
+import { createProgressReporter, datasetsLabel } from '../progress.js';
 import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
@@ -329,16 +329,14 @@ const SHOWN_AS_PROGRESS: readonly string[] = [
   'Optional dataset not readable with this token',
 ];
 
-/** `NAME: a, b; OTHER: c` for job ids, the datasets of each source in catalogue order. */
+/** `NAME: a, b; OTHER/c` for job ids, as the progress and failure lines name them. */
 function datasetList(jobIds: readonly string[]): string {
   const bySource = new Map<string, string[]>();
   for (const jobId of jobIds) {
     const { sourceName, dataset } = splitJobId(jobId);
     bySource.set(sourceName, [...(bySource.get(sourceName) ?? []), dataset]);
   }
-  return [...bySource]
-    .map(([sourceName, datasets]) => `${visible(sourceName)}: ${inCatalogueOrder(datasets).map(visible).join(', ')}`)
-    .join('; ');
+  return [...bySource].map(([sourceName, datasets]) => datasetsLabel(sourceName, datasets)).join('; ');
 }
 
 /** Deletes events older than the retention an admin chose in Settings, or else the config's. */
