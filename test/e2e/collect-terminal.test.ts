@@ -159,7 +159,7 @@ describe('collect --once stopped part way', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill('SIGINT');
-    expect(await exited, stderr).toBe(1);
+    expect(await exited, stderr).toBe(130);
     const stopped = /^error\[COLLECT_STOPPED\]: Stopped before every source caught up \(not finished: ([^)]*)\)/m.exec(
       stderr,
     );
