@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactToken } from './redact-token.js';
+import { mayBeCredential, redactToken } from './redact-token.js';
 
 const TOKEN = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
 
@@ -42,5 +42,19 @@ describe('redactToken', () => {
     expect(redactToken(text, TOKEN)).toBe(text);
     expect(redactToken(text)).toBe(text);
     expect(redactToken('', TOKEN)).toBe('');
+  });
+});
+
+describe('mayBeCredential', () => {
+  it('takes a generated token, whole or after Bearer, for a credential', () => {
+    expect(mayBeCredential(TOKEN)).toBe(true);
+    expect(mayBeCredential(`Bearer ${TOKEN}`)).toBe(true);
+    expect(mayBeCredential('bearer x')).toBe(true);
+  });
+
+  it('leaves variable names, Account IDs and their typos to be shown', () => {
+    for (const value of ['CLOUDFLARE_API_TOKEN', 'CF_TOKEN_2024', 'cf_token', '0123456789abcdef0123456789abcde', 'x']) {
+      expect(mayBeCredential(value), value).toBe(false);
+    }
   });
 });

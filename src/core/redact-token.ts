@@ -43,3 +43,15 @@ function withoutFragments(text: string, token: string): string {
   }
   return result;
 }
+
+// Generated API tokens mix upper case, lower case and digits over 40 characters; names and ids seldom do all three.
+const CREDENTIAL_LIKE_LENGTH = 20;
+
+/**
+ * Whether a value typed where a name or an id belongs may be a credential, such as `--token-env "$TOKEN"` for
+ * `--token-env TOKEN`, or the token and the Account ID swapped: such a value is described, never shown.
+ */
+export function mayBeCredential(value: string): boolean {
+  if (/^\s*bearer\s/i.test(value)) return true;
+  return value.length >= CREDENTIAL_LIKE_LENGTH && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
+}

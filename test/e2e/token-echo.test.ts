@@ -134,6 +134,34 @@ describe('an API that echoes the token in its errors', () => {
   });
 });
 
+describe('the token typed where a name or an id belongs', () => {
+  it('is described, never shown: --token-env "$TOKEN", --token-env "Bearer $TOKEN" and a swapped --account-id', async () => {
+    const dataDir = makeTempDir('token-in-argument');
+    try {
+      const env = { ZEROTRAIL_DATA_DIR: dataDir.path, CF_TOKEN: TOKEN };
+      const runs = [
+        ['--account-id', ACCOUNT_ID, '--token-env', TOKEN],
+        ['--account-id', ACCOUNT_ID, '--token-env', `Bearer ${TOKEN}`],
+        ['--account-id', TOKEN, '--token-env', 'CF_TOKEN'],
+      ];
+      for (const flags of runs) {
+        const result = await runInProcess(['source', 'add', '--name', SOURCE, ...flags, '--no-verify'], { env });
+        expect(result.code, result.stderr).not.toBe(0);
+        expect(leaked(result.stdout + result.stderr), result.stderr).toBeUndefined();
+        expect(result.stderr).toMatch(/\d+ characters, not shown/);
+      }
+      // A name that is only a name is still quoted, so a typo in it can be seen.
+      const typo = await runInProcess(
+        ['source', 'add', '--name', SOURCE, '--account-id', ACCOUNT_ID, '--token-env', 'CF_TOKNE', '--no-verify'],
+        { env },
+      );
+      expect(typo.stderr).toContain('The environment variable CF_TOKNE is not set.');
+    } finally {
+      dataDir.remove();
+    }
+  });
+});
+
 describe('an API that echoes the token, through the HTTP API', () => {
   let api: Awaited<ReturnType<typeof echoingApi>>;
   let fixture: ServerFixture;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { installationIsNew, testSourceConnection, type ConnectionTestContext } from '../../app.js';
 import { AppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { mayBeCredential } from '../../core/redact-token.js';
 import { shellArgument } from '../../core/shell-argument.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
@@ -59,9 +60,15 @@ export function registerSourceCommand(program: Command, context: CommandContext)
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(addFlagsSchema, rawFlags);
       if (!ACCOUNT_ID_PATTERN.test(flags.accountId)) {
+        const credential = mayBeCredential(flags.accountId);
+        const given = credential
+          ? `given (${flags.accountId.length} characters, not shown: it looks like an API token)`
+          : `"${visible(flags.accountId).slice(0, 80)}"`;
         throw new SourceError('SOURCE_ACCOUNT_ID_INVALID', {
-          message: `The Account ID "${visible(flags.accountId).slice(0, 80)}" is not 32 hexadecimal characters.`,
-          hint: 'Copy it from the Cloudflare dashboard URL (dash.cloudflare.com/<account id>/...) or the account home page sidebar.',
+          message: `The Account ID ${given} is not 32 hexadecimal characters.`,
+          hint:
+            (credential ? 'The token goes in with --token-stdin or --token-env VAR, never on the command line. ' : '') +
+            'Copy the Account ID from the Cloudflare dashboard URL (dash.cloudflare.com/<account id>/...) or the account home page sidebar.',
         });
       }
       const accountId = flags.accountId.toLowerCase();
@@ -240,6 +247,12 @@ async function readToken(
   let text: string;
   if (flags.tokenEnv !== undefined) {
     const value = context.io.env[flags.tokenEnv];
+    if (value === undefined && mayBeCredential(flags.tokenEnv)) {
+      throw new SourceError('SOURCE_TOKEN_INVALID', {
+        message: `--token-env was given a value that looks like the API token itself (${flags.tokenEnv.length} characters, not shown), not the name of an environment variable.`,
+        hint: 'Pass the variable\'s name, without a $: --token-env CLOUDFLARE_API_TOKEN, not --token-env "$CLOUDFLARE_API_TOKEN". Or pipe the token in with --token-stdin.',
+      });
+    }
     if (value === undefined) {
       throw new SourceError('SOURCE_TOKEN_INVALID', {
         message: `The environment variable ${flags.tokenEnv} is not set.`,
