@@ -164,12 +164,14 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
 }
 
 /**
- * Whether nothing has been stored yet: no PostgreSQL database is configured and the data directory holds no
- * database. A command about something stored refuses at once then, since opening the installation would create
- * the database (and the data directory) only to find nothing in it.
+ * Whether nothing has been stored yet: the data directory holds no database, or the configured PostgreSQL
+ * database no zerotrail tables. A command about something stored refuses at once then, since opening the
+ * installation would create the database, its tables (or the data directory) only to find nothing in them.
  */
-export function installationIsNew(config: AppConfig): boolean {
-  if (config.databaseUrl !== undefined) return false;
+export async function installationIsNew(config: AppConfig): Promise<boolean> {
+  if (config.databaseUrl !== undefined) {
+    return (await import('./store/postgres/installation.js')).postgresInstallationIsNew(config.databaseUrl);
+  }
   try {
     statSync(join(config.dataDir, DATABASE_FILE));
     return false;

@@ -107,14 +107,14 @@ export function createCommandContext(
     },
     withExistingApp: async (work, missing, config) => {
       const appConfig = config ?? context.loadConfig();
-      return installationIsNew(appConfig) ? missing() : context.withApp(work, appConfig);
+      return (await installationIsNew(appConfig)) ? missing() : context.withApp(work, appConfig);
     },
     withStoredApp: async (work, empty, config) => {
       const appConfig = config ?? context.loadConfig();
       return context.withExistingApp(
         work,
         () => {
-          writeLine(io.stderr, noInstallationNotice(appConfig.dataDir));
+          writeLine(io.stderr, noInstallationNotice(appConfig));
           return empty();
         },
         appConfig,
@@ -161,13 +161,36 @@ function logLevelVariable(env: Readonly<Record<string, string | undefined>>): st
   });
 }
 
-/** What a read-only command says about a data directory that holds no installation, instead of making one. */
-function noInstallationNotice(dataDir: string): string {
+/** What a read-only command says about an installation that does not exist yet, instead of making one. */
+function noInstallationNotice(config: AppConfig): string {
+  const pointAt =
+    config.databaseUrl === undefined
+      ? 'or name the data directory of an existing one with --data-dir DIR or ZEROTRAIL_DATA_DIR.'
+      : 'or check the database URL (--database-url or ZEROTRAIL_DATABASE_URL) and its ?schema=.';
   return (
-    `notice: there is no zerotrail installation in ${visible(dataDir)} yet (no ${DATABASE_FILE}); nothing was created.\n` +
+    `notice: there is no zerotrail installation in ${installationPlace(config)} yet (${config.databaseUrl === undefined ? `no ${DATABASE_FILE}` : 'no zerotrail tables'}); nothing was created.\n` +
     'hint: start one there with: printf %s "$TOKEN" | zerotrail source add --name NAME --account-id ID --token-stdin\n' +
-    '      or name the data directory of an existing one with --data-dir DIR or ZEROTRAIL_DATA_DIR.'
+    `      ${pointAt}`
   );
+}
+
+/**
+ * Where the installation that does not exist was looked for: the data directory, or the PostgreSQL database by
+ * host, database and schema (never the user or password of its URL).
+ */
+export function installationPlace(config: AppConfig): string {
+  if (config.databaseUrl === undefined) return visible(config.dataDir);
+  let where = 'the configured PostgreSQL database';
+  try {
+    const url = new URL(config.databaseUrl);
+    const schema = url.searchParams.get('schema');
+    // A '#' most likely cuts a password that was not percent-encoded, and the host parsed is then a piece of it.
+    if (url.hash === '')
+      where = `the PostgreSQL database ${visible(`${url.host}${decodeURIComponent(url.pathname)}`)}${schema === null ? '' : ` (schema ${visible(schema)})`}`;
+  } catch {
+    // Opening the store says what is wrong with a URL that does not parse.
+  }
+  return where;
 }
 
 /** Validates command-line values with zod so a wrong type gets the same precise message as a bad config. */

@@ -2,10 +2,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runBinary } from '../helpers/cli.js';
 import { simulatorEnv } from '../helpers/collector-env.js';
+import { ensurePostgres, TestSchemas, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
@@ -240,6 +242,82 @@ describe('a command refused on a new data directory leaves nothing behind', () =
       }
     } finally {
       await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+});
+
+describe('a command refused on a new PostgreSQL schema leaves nothing behind', () => {
+  const schemas = new TestSchemas('refused');
+  let dir: { readonly path: string; remove(): void };
+  let client: pg.Client;
+
+  /** A fresh schema name and a data directory for the key, neither of which exists yet. */
+  const fresh = (name: string): { readonly env: Record<string, string>; readonly schema: string; parent: string } => {
+    const url = schemas.url();
+    const parent = join(dir.path, name.replace(/\W+/g, '-'));
+    mkdirSync(parent);
+    const env = { ZEROTRAIL_DATA_DIR: join(parent, 'data'), ZEROTRAIL_DATABASE_URL: url, CF_TOKEN: TOKEN };
+    return { env, schema: new URL(url).searchParams.get('schema') ?? '', parent };
+  };
+  const schemaExists = async (schema: string): Promise<boolean> =>
+    (await client.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema])).rowCount === 1;
+
+  beforeAll(async () => {
+    await ensurePostgres();
+    dir = makeTempDir('refused-pg');
+    client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await schemas.dropAll();
+    dir?.remove();
+  });
+
+  it('neither creates the schema nor the data directory for what is not stored, and reads find nothing', async () => {
+    const reads: readonly Refusal[] = [
+      { args: ['search'], code: 0, error: 'notice: there is no zerotrail installation in the PostgreSQL database' },
+      { args: ['source', 'list'], code: 0, error: 'notice: there is no zerotrail installation' },
+      { args: ['alerts', 'list'], code: 0, error: 'notice: there is no zerotrail installation' },
+    ];
+    for (const refusal of [...REFUSALS.filter((candidate) => candidate.code === 4), ...reads]) {
+      const what = refusal.args.join(' ');
+      const { env, schema, parent } = fresh(what);
+      const result = await runBinary(refusal.args, env, refusal.input);
+      expect({ what, code: result.code }, result.stderr).toEqual({ what, code: refusal.code });
+      expect(result.stderr.startsWith(refusal.error), result.stderr).toBe(true);
+      expect({ what, left: contents(parent), schema: await schemaExists(schema) }).toEqual({
+        what,
+        left: [],
+        schema: false,
+      });
+    }
+  });
+
+  it('refuses a token Cloudflare refuses before making the tables, and makes them with one that works', async () => {
+    const simulator = await startSimulator({
+      rateLimit: { requests: 1_000_000, windowSecs: 300 },
+      tokens: [{ value: TOKEN }, { value: REVOKED, status: 'disabled' }],
+    });
+    try {
+      const add = ['source', 'add', '--name', 'Logs', '--account-id', simulator.accountId, '--token-env', 'BAD'];
+      const refused = fresh('revoked');
+      const env = { ...simulatorEnv(simulator, refused.env['ZEROTRAIL_DATA_DIR'] ?? ''), ...refused.env, BAD: REVOKED };
+      const result = await runBinary(add, env);
+      expect(result.code, result.stderr).toBe(3);
+      expect(contents(refused.parent)).toEqual([]);
+      expect(await schemaExists(refused.schema)).toBe(false);
+
+      const works = fresh('works');
+      const added = await runBinary(add, {
+        ...simulatorEnv(simulator, works.env['ZEROTRAIL_DATA_DIR'] ?? ''),
+        ...works.env,
+        BAD: TOKEN,
+      });
+      expect(added.code, added.stderr).toBe(0);
+      expect(await schemaExists(works.schema)).toBe(true);
+    } finally {
+      await simulator.stop();
     }
   });
 });

@@ -14,7 +14,7 @@ import { addTotals, NO_TOTALS, type PageStored, type PullTotals } from '../../pi
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
-import { parseFlags, type CommandContext } from '../context.js';
+import { installationPlace, parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
 import { createProgressReporter, datasetsLabel } from '../progress.js';
@@ -75,8 +75,11 @@ export function registerCollectCommand(program: Command, context: CommandContext
           // where it looked, since a mistyped data directory is the likeliest reason.
           if (flags.source !== undefined) chooseSources([], flags.source);
           throw new AppError('SOURCE_NOT_FOUND', {
-            message: `There is no data source to collect from: there is no zerotrail installation in ${visible(config.dataDir)} yet.`,
-            hint: `${ADD_SOURCE_HINT}, or name the data directory of an existing installation with --data-dir DIR or ZEROTRAIL_DATA_DIR.`,
+            message: `There is no data source to collect from: there is no zerotrail installation in ${installationPlace(config)} yet.`,
+            hint:
+              config.databaseUrl === undefined
+                ? `${ADD_SOURCE_HINT}, or name the data directory of an existing installation with --data-dir DIR or ZEROTRAIL_DATA_DIR.`
+                : `${ADD_SOURCE_HINT}, or check the database URL (--database-url or ZEROTRAIL_DATABASE_URL) and its ?schema=.`,
           });
         },
         config,

@@ -331,7 +331,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const config = context.loadConfig();
       const rule = ruleOrFail(knownRules(config.dataDir), id);
       // With nothing stored the flags alone make the overrides, so a value the rule refuses creates nothing.
-      if (installationIsNew(config)) checkOverrides(rule, overridesAfter(flags, undefined));
+      if (await installationIsNew(config)) checkOverrides(rule, overridesAfter(flags, undefined));
       await context.withApp((app) => setParams(app, context, rule, flags), config);
     });
 

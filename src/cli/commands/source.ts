@@ -98,7 +98,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
       };
       // With nothing stored there is no name or account to compare first, and a token Cloudflare refuses must not
       // leave a new installation behind.
-      const verifiedBeforeOpening = flags.verify && installationIsNew(config);
+      const verifiedBeforeOpening = flags.verify && (await installationIsNew(config));
       if (verifiedBeforeOpening) await verify(context.connectionContext(config));
       await context.withApp(async (app) => {
         if ((await app.store.getSource(flags.name)) !== undefined) {
