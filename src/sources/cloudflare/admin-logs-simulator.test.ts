@@ -135,9 +135,11 @@ describe('a revoked token', () => {
       lookbackMs: LOOKBACK,
     });
     const base = `"${PERMISSIONS.accessAuditLogs}", "${PERMISSIONS.accessOrganizations}" and "${PERMISSIONS.zeroTrust}"`;
+    // The same advice from every dataset, so the datasets failing on one revoked token are reported together.
+    const optional = `, and for the optional datasets "${PERMISSIONS.accessAppsAndPolicies}" (apps, policies), "${PERMISSIONS.accessScimLogs}" (scim_updates) and "${PERMISSIONS.accountSettings}" (audit_logs).`;
     for (const [source, extra] of [
-      [scim, `, plus "${PERMISSIONS.accessScimLogs}" for scim_updates.`],
-      [audit, `, plus "${PERMISSIONS.accountSettings}" for audit_logs.`],
+      [scim, optional],
+      [audit, optional],
     ] as const) {
       const failure = await drain(source, source.initialCursor({ backfillFromMs: NOW - DAY })).then(
         () => undefined,

@@ -350,7 +350,7 @@ export class CloudflareClient {
       // Not a missing permission: adding one to this token would not help, so the advice is the whole set.
       return make(
         'SOURCE_AUTH_FAILED',
-        `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}); this is not a missing permission. ${newTokenAdvice(this.accountId, options)}`,
+        `Cloudflare rejected the API token as invalid, expired or revoked (${codeText}); this is not a missing permission. ${newTokenAdvice(this.accountId)}`,
         REPLACE_TOKEN_HINT,
       );
     }
@@ -484,32 +484,35 @@ const BASE_PERMISSIONS: readonly string[] = [
   ...new Set(Object.values(CLOUDFLARE_DATASETS).flatMap((info) => (info.required ? [info.permission] : []))),
 ];
 
+// The optional datasets' permissions, each with the datasets it opens, in catalogue order.
+const OPTIONAL_PERMISSIONS: ReadonlyMap<string, readonly string[]> = Object.entries(CLOUDFLARE_DATASETS).reduce(
+  (byPermission, [dataset, info]) =>
+    info.required
+      ? byPermission
+      : byPermission.set(info.permission, [...(byPermission.get(info.permission) ?? []), dataset]),
+  new Map<string, string[]>(),
+);
+
 /**
- * What to create in place of a token that no longer works: a token with the base permissions, plus the one the
- * request's dataset or endpoint needs when that is an optional extra.
+ * What to create in place of a token that no longer works: a token with the base permissions, and the optional
+ * ones with the datasets each opens. The same words whichever request failed, so the datasets of a source that
+ * all fail on one revoked token are reported together, in one line.
  */
-export function newTokenAdvice(accountId: string, options: RequestOptions = {}): string {
-  const datasetPermission =
-    options.dataset === undefined
-      ? undefined
-      : (CLOUDFLARE_DATASETS as Readonly<Record<string, { readonly permission: string } | undefined>>)[options.dataset]
-          ?.permission;
-  const extras = [
-    ...new Set(
-      [datasetPermission, options.permission].filter(
-        (p): p is string => p !== undefined && !BASE_PERMISSIONS.includes(p),
-      ),
-    ),
-  ];
-  const forWhat = options.dataset === undefined ? '' : ` for ${options.dataset}`;
+export function newTokenAdvice(accountId: string): string {
+  const optional = [...OPTIONAL_PERMISSIONS].map(
+    ([permission, datasets]) => `"${permission}" (${datasets.join(', ')})`,
+  );
   return `Create a new token for account ${accountId} with the read permissions zerotrail needs: ${listOf(
     BASE_PERMISSIONS,
-  )}${extras.length === 0 ? '' : `, plus ${listOf(extras)}${forWhat}`}.`;
+  )}, and for the optional datasets ${joinedWithAnd(optional)}.`;
 }
 
 function listOf(permissions: readonly string[]): string {
-  const quoted = permissions.map((permission) => `"${permission}"`);
-  return quoted.length <= 1 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1) ?? ''}`;
+  return joinedWithAnd(permissions.map((permission) => `"${permission}"`));
+}
+
+function joinedWithAnd(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }
 
 /** How a token Cloudflare refuses is replaced; the CLI has no command to edit a source in place. */

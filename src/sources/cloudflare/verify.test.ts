@@ -93,7 +93,7 @@ describe('verifyToken', () => {
     expect(error.message).toContain('2026-01-01T00:00:00Z');
     // Not only the permission of the request that found out: every one the replacement needs.
     expect(error.message).toContain(
-      'with the read permissions zerotrail needs: "Access: Audit Logs Read", "Access: Organizations, Identity Providers, and Groups Read" and "Zero Trust Read".',
+      'with the read permissions zerotrail needs: "Access: Audit Logs Read", "Access: Organizations, Identity Providers, and Groups Read" and "Zero Trust Read", and for the optional datasets',
     );
   });
 
