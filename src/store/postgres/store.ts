@@ -36,6 +36,7 @@ import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { takePostgresRateToken } from './rate-buckets.js';
 import { histogramSql } from './summary-histogram.js';
 import { MIGRATIONS } from './migrations/migrations.js';
+import { describeTarget, newerSchema, privilegeHint, readMigrationState } from './migration-state.js';
 import {
   aggregateEventsSql,
   countEventsSql,
@@ -65,6 +66,7 @@ const DEFAULT_DELETE_CHUNK = 10_000;
 const MAX_PAGE_LIMIT = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const SCHEMA_EXISTS_SQL = 'SELECT 1 FROM pg_namespace WHERE nspname = $1';
 const PARTITION_NAME = /^events_p(\d{4,6})(\d{2})$/;
 /** Where a store connects, with any password left out: safe for messages and logs. */
 export interface PostgresTarget {
@@ -183,15 +185,23 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     try {
       const client = await pool.connect();
       try {
-        if (target.schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${target.schema}`);
+        // Looked up first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists,
+        // which a role granted only SELECT on the schema's tables does not have.
+        if (target.schema !== null && (await client.query(SCHEMA_EXISTS_SQL, [target.schema])).rowCount === 0) {
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${target.schema}`);
+        }
       } finally {
         client.release();
       }
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw new StoreError('STORE_OPEN_FAILED', {
-        message: `The PostgreSQL database ${describe(target)} could not be opened: ${reasonOf(error)}.`,
-        hint: 'Check that PostgreSQL is running and that the URL names a database this user may write to.',
+        message: `The PostgreSQL database ${describeTarget(target)} could not be opened: ${reasonOf(error)}.`,
+        hint:
+          pgCode(error) === INSUFFICIENT_PRIVILEGE && target.schema !== null
+            ? `The schema ${target.schema} does not exist and this role may not create it: create it once with the ` +
+              `database owner's role, or grant this role CREATE on the database ${target.database}.`
+            : 'Check that PostgreSQL is running and that the URL names a database this user may write to.',
         details: { host: target.host, database: target.database },
         cause: error,
       });
@@ -201,12 +211,24 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
 
   async migrate(): Promise<void> {
     const latest = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
+    // Read with SELECT alone, without the lock: a schema already migrated needs no write, so a role granted only
+    // SELECT (a read-only search account) can open it.
+    const state = await this.#transaction(
+      (client) => readMigrationState(client, this.#target, MIGRATIONS),
+      (error) => migrationFailed(`Could not read the schema version of ${describeTarget(this.#target)}.`, error),
+      { readOnly: true },
+    );
+    if (MIGRATIONS.every((migration) => state.applied.includes(migration.version))) return;
+    const needCreate = (message: string) => (error: unknown) =>
+      migrationFailed(message, error, privilegeHint(state, 'create'));
     await this.#transaction(
       async (client) => {
         await client.query(SQL.lockMigrations);
+        // Again under the lock, before anything is created: a refused schema is left exactly as it was.
+        await readMigrationState(client, this.#target, MIGRATIONS);
         await client.query(SQL.createMigrationsTable);
       },
-      (error) => migrationFailed(`Could not prepare the migrations table in ${describe(this.#target)}.`, error),
+      needCreate(`Could not prepare the migrations table in ${describeTarget(this.#target)}.`),
     );
     for (const migration of MIGRATIONS) {
       const applied = await this.#transaction(
@@ -217,23 +239,13 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
             (row) => row.version,
           );
           const newest = Math.max(0, ...versions);
-          if (newest > latest) {
-            throw new StoreError('STORE_MIGRATION_FAILED', {
-              message: `${describe(this.#target)} is at schema version ${newest}, newer than this zerotrail understands (${latest}).`,
-              hint: 'Upgrade zerotrail to the version that wrote this database; migrations only go forward.',
-              details: { databaseVersion: newest, codeVersion: latest },
-            });
-          }
+          if (newest > latest) throw newerSchema(this.#target, newest, latest);
           if (versions.includes(migration.version)) return false;
           await client.query(migration.sql);
           await client.query(SQL.recordMigration, [migration.version, migration.name, this.#clock.now()]);
           return true;
         },
-        (error) =>
-          migrationFailed(
-            `Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`,
-            error,
-          ),
+        needCreate(`Migration ${migration.version} (${migration.name}) failed; nothing of it was applied.`),
       );
       if (applied) this.#logger.info({ version: migration.version, name: migration.name }, 'Migration applied');
     }
@@ -641,7 +653,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
 
   #open(): pg.Pool {
     if (this.#closed) {
-      throw new StoreError('STORE_OPEN_FAILED', { message: `The store on ${describe(this.#target)} is closed.` });
+      throw new StoreError('STORE_OPEN_FAILED', { message: `The store on ${describeTarget(this.#target)} is closed.` });
     }
     return this.#pool;
   }
@@ -816,6 +828,7 @@ function wellFormedOrNull(value: string | null): string | null {
 }
 
 const UNIQUE_VIOLATION = '23505';
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 // A row whose month partition is missing fails as a check violation, told apart from others by its message.
 function isNoPartition(error: unknown): boolean {
@@ -833,10 +846,6 @@ function reasonOf(error: unknown): string {
   const code = pgCode(error);
   const message = error instanceof Error ? error.message : String(error);
   return code === undefined || message.includes(code) ? message : `${message} (${code})`;
-}
-
-function describe(target: PostgresTarget): string {
-  return `${target.host}/${target.database}${target.schema === null ? '' : ` (schema ${target.schema})`}`;
 }
 
 // Serialization failures, deadlocks and lost or refused connections pass on a later try.
@@ -859,22 +868,43 @@ function readFailed(target: PostgresTarget, error: unknown): Error {
   const code = pgCode(error);
   if (isTransient(code) || (error instanceof Error && /timeout|terminated/i.test(error.message))) {
     return new StoreError('STORE_BUSY', {
-      message: `The database ${describe(target)} did not answer: ${reasonOf(error)}; try again.`,
+      message: `The database ${describeTarget(target)} did not answer: ${reasonOf(error)}; try again.`,
       cause: error,
     });
   }
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function migrationFailed(message: string, error: unknown): StoreError {
+/** `privileges` is the hint for a role that lacks a right (42501); reading the version alone needs SELECT. */
+function migrationFailed(message: string, error: unknown, privileges?: string): StoreError {
   if (error instanceof StoreError) return error;
-  return new StoreError('STORE_MIGRATION_FAILED', { message: `${message} ${reasonOf(error)}.`, cause: error });
+  return new StoreError('STORE_MIGRATION_FAILED', {
+    message: `${message} ${reasonOf(error)}.`,
+    hint:
+      pgCode(error) === INSUFFICIENT_PRIVILEGE
+        ? (privileges ??
+          'Grant this role USAGE on the schema and SELECT on its tables, or use the role that owns them.')
+        : 'Nothing of a failed migration stays applied; fix the cause above and start zerotrail again.',
+    cause: error,
+  });
 }
 
 function writeFailed(action: string, error: unknown): StoreError {
   const code = pgCode(error);
   if (code === '40001' || code === '40P01' || code === '55P03') {
     return new StoreError('STORE_BUSY', { message: `Could not ${action}: the database is busy.`, cause: error });
+  }
+  if (code === INSUFFICIENT_PRIVILEGE) {
+    // A role granted only SELECT can search a migrated database; a command that must store something says what
+    // the role lacks instead of failing on a bare SQLSTATE.
+    return new StoreError('STORE_WRITE_FAILED', {
+      message: `Could not ${action}: ${reasonOf(error)}. The database role may read but not write there.`,
+      hint:
+        "Run this command with a role that may write to zerotrail's tables (the one that owns them), or grant " +
+        'this role INSERT, UPDATE and DELETE on them.',
+      retryable: false,
+      cause: error,
+    });
   }
   // A constraint violation or a malformed value will fail the same way again; anything else may pass later.
   const permanent = code !== undefined && (code.startsWith('23') || code.startsWith('22')) && !isNoPartition(error);
