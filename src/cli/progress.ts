@@ -11,7 +11,8 @@ import { visible, visibleLines } from './output.js';
 export interface ProgressReporter {
   pageStored(page: PageStored): void;
   caughtUp(jobId: string, totals: PullTotals): void;
-  failed(jobId: string, error: AppError, permanent: boolean): void;
+  /** `recheckMs`: a permanent failure that is tried again after that long, while following. */
+  failed(jobId: string, error: AppError, permanent: boolean, recheckMs?: number): void;
   /** An optional dataset the token may not read; said once per job, however often it is looked at again. */
   unavailable(jobId: string, error: AppError, recheckMs: number): void;
   snapshotStored(snapshot: SnapshotStored): void;
@@ -35,6 +36,7 @@ interface FailureGroup {
   readonly sourceName: string;
   readonly datasets: string[];
   readonly permanent: boolean;
+  readonly recheckMs?: number;
   readonly error: AppError;
 }
 
@@ -163,12 +165,19 @@ export function createProgressReporter(
       }
       job.caughtUpOnce = true;
     },
-    failed(jobId, error, permanent) {
+    failed(jobId, error, permanent, recheckMs) {
       const { sourceName, dataset } = splitJobId(jobId);
-      const key = JSON.stringify([sourceName, permanent, error.code, error.message]);
+      const key = JSON.stringify([sourceName, permanent, recheckMs, error.code, error.message]);
       const group = failures.get(key);
-      if (group === undefined) failures.set(key, { sourceName, datasets: [dataset], permanent, error });
-      else group.datasets.push(dataset);
+      if (group === undefined) {
+        failures.set(key, {
+          sourceName,
+          datasets: [dataset],
+          permanent,
+          error,
+          ...(recheckMs === undefined ? {} : { recheckMs }),
+        });
+      } else group.datasets.push(dataset);
       const now = Date.now();
       if (failureTimer === undefined) failuresSince = now;
       clearTimeout(failureTimer);
@@ -210,7 +219,11 @@ export function createProgressReporter(
  * several datasets of one source failing alike.
  */
 function failureLine(group: FailureGroup): string {
-  const what = group.permanent ? 'failed' : 'will retry';
+  const what = !group.permanent
+    ? 'will retry'
+    : group.recheckMs === undefined
+      ? 'failed'
+      : `failed, tried again in ${group.recheckMs < 60_000 ? `${Math.ceil(group.recheckMs / 1000)} s` : `${Math.round(group.recheckMs / 60_000)} min`}`;
   const error = `error[${group.error.code}] ${visible(group.error.message)}`;
   return `${datasetsLabel(group.sourceName, group.datasets)}${group.datasets.length === 1 ? ':' : ''} ${what}: ${error}`;
 }

@@ -23,7 +23,13 @@ describe('loadConfig', () => {
       env: { ZEROTRAIL_CF_RATE_LIMIT: '6000/300', ZEROTRAIL_COLLECT__INTERVAL_SECS: '15', CLOUDFLARE_API_BASE_URL: '' },
       overrides: { collect: { backfill_days: 1 } },
     });
-    expect(config.collect).toEqual({ intervalSecs: 15, backfillDays: 1, inventoryIntervalSecs: 900, leaseTtlSecs: 30 });
+    expect(config.collect).toEqual({
+      intervalSecs: 15,
+      backfillDays: 1,
+      inventoryIntervalSecs: 900,
+      failedRecheckSecs: 600,
+      leaseTtlSecs: 30,
+    });
     expect(config.cloudflare.rateLimit).toEqual({ requests: 6000, windowSecs: 300 });
     expect(config.cloudflare.rateShare).toBe(0.25);
     expect(config.cloudflare.apiBaseUrl).toBe('https://api.cloudflare.com/client/v4');

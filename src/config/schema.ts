@@ -123,6 +123,9 @@ export const configFileSchema = z
         ).default(7),
         // Configuration changes surface within a quarter hour for a handful of requests per snapshot.
         inventory_interval_secs: numberSetting((n) => n.int().min(60).max(86_400)).default(900),
+        // While following, a dataset that failed for good (a revoked token, a wrong Account ID) is tried again this
+        // often, one request per dataset: a fixed token or account is picked up without a restart.
+        failed_recheck_secs: numberSetting((n) => n.int().min(1).max(86_400)).default(600),
         // A dead node's datasets move to another node after this; renewed every third of it, so a brief stall
         // of the database or the process does not hand them over.
         lease_ttl_secs: numberSetting((n) => n.int().min(3).max(3_600)).default(30),
@@ -134,7 +137,13 @@ export const configFileSchema = z
           .optional(),
       })
       .strict()
-      .default({ interval_secs: 30, backfill_days: 7, inventory_interval_secs: 900, lease_ttl_secs: 30 }),
+      .default({
+        interval_secs: 30,
+        backfill_days: 7,
+        inventory_interval_secs: 900,
+        failed_recheck_secs: 600,
+        lease_ttl_secs: 30,
+      }),
     retention: z
       .object({
         // A year covers most audit and incident-response requirements.
@@ -187,6 +196,7 @@ export interface AppConfig {
     readonly intervalSecs: number;
     readonly backfillDays: number;
     readonly inventoryIntervalSecs: number;
+    readonly failedRecheckSecs: number;
     readonly leaseTtlSecs: number;
     readonly nodeName?: string;
   };
@@ -222,6 +232,7 @@ export function toAppConfig(
       intervalSecs: parsed.collect.interval_secs,
       backfillDays: parsed.collect.backfill_days,
       inventoryIntervalSecs: parsed.collect.inventory_interval_secs,
+      failedRecheckSecs: parsed.collect.failed_recheck_secs,
       leaseTtlSecs: parsed.collect.lease_ttl_secs,
       ...(parsed.collect.node_name === undefined ? {} : { nodeName: parsed.collect.node_name }),
     },

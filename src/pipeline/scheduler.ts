@@ -31,6 +31,12 @@ export interface CollectOptions {
   readonly inventoryIntervalMs: number;
   /** How long an optional dataset whose permission is missing waits before it is tried again. */
   readonly permissionRecheckMs: number;
+  /**
+   * While following, how long a dataset that failed permanently (a revoked token, a wrong Account ID, an answer
+   * that will not change on a retry) waits before it is tried again: the customer may fix the cause, and a
+   * collector left running must then carry on by itself rather than stay stopped until restarted.
+   */
+  readonly failedRecheckMs: number;
   readonly backfillFromMs: number;
   /** A job fails after `maxAttempts` retryable failures in a row (infinite while following). */
   readonly retryPolicy: BackoffPolicy;
@@ -38,7 +44,8 @@ export interface CollectOptions {
   readonly onPageStored?: (page: PageStored) => void;
   readonly onSnapshotStored?: (snapshot: SnapshotStored) => void;
   readonly onJobCaughtUp?: (jobId: string, totals: PullTotals) => void;
-  readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean) => void;
+  /** `recheckMs` is set when a permanent failure is tried again after that long (while following). */
+  readonly onJobFailed?: (jobId: string, error: AppError, permanent: boolean, recheckMs?: number) => void;
   /** An optional dataset the token may not read: not a failure; it is looked at again every permissionRecheckMs. */
   readonly onJobUnavailable?: (jobId: string, error: AppError) => void;
   /**
@@ -186,11 +193,25 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           code: error.code,
         });
         await recordFailure(job, deps, error, permanent);
-        options.onJobFailed?.(job.id, error, permanent);
-        if (permanent) {
+        if (permanent && options.once) {
+          options.onJobFailed?.(job.id, error, true);
           log.error({ err: error, code: error.code, attempts: failuresInARow }, 'Dataset collection stopped');
           return { jobId: job.id, state: 'failed', error, totals };
         }
+        if (permanent) {
+          options.onJobFailed?.(job.id, error, true, options.failedRecheckMs);
+          log.error(
+            { err: error, code: error.code, attempts: failuresInARow, recheckMs: options.failedRecheckMs },
+            'Dataset collection failed; tried again later',
+          );
+          failuresInARow = 0;
+          // Stays `failed` in the dataset status until a pull succeeds again.
+          await sleep(options.failedRecheckMs, options.signal).catch((aborted: unknown) => {
+            log.debug({ err: aborted }, 'Failed dataset recheck wait interrupted by shutdown');
+          });
+          continue;
+        }
+        options.onJobFailed?.(job.id, error, false);
         const delayMs = requestedDelayMs(error) ?? backoffDelayMs(failuresInARow, options.retryPolicy);
         log.warn({ code: error.code, attempt: failuresInARow, delayMs }, 'Pull retry scheduled');
         await sleep(delayMs, options.signal).catch((aborted: unknown) => {

@@ -154,7 +154,7 @@ describe('a stored rate share too small for the current limit fails that source 
       expect(rows.find((row) => row.source === TEST_SOURCE && row.dataset === 'groups')?.state).toBe('ok');
       expect(await storedRawRecords(setup.env)).toHaveLength(EVENTS);
       expect(served.stderr()).toMatch(
-        /"jobId":"Capped account\/access_requests".*"code":"CONFIG_INVALID".*"msg":"Dataset collection stopped"/,
+        /"jobId":"Capped account\/access_requests".*"code":"CONFIG_INVALID".*"msg":"Dataset collection failed; tried again later"/,
       );
       expect(served.stderr()).toContain(WHAT_IT_GIVES);
       expect(served.stderr()).not.toContain('Collection stopped; it restarts');

@@ -255,6 +255,7 @@ export async function collect(
         intervalMs: app.config.collect.intervalSecs * 1000,
         inventoryIntervalMs: app.config.collect.inventoryIntervalSecs * 1000,
         permissionRecheckMs: PERMISSION_RECHECK_MS,
+        failedRecheckMs: app.config.collect.failedRecheckSecs * 1000,
         backfillFromMs,
         onJobsStarting: (startingIds) => {
           const starting = new Set(startingIds);
@@ -286,7 +287,7 @@ export async function collect(
           if (!logJobIds.includes(jobId)) count(jobId, totals);
           progress.caughtUp(jobId, totals);
         },
-        onJobFailed: (jobId, error, permanent) => progress.failed(jobId, error, permanent),
+        onJobFailed: (jobId, error, permanent, recheckMs) => progress.failed(jobId, error, permanent, recheckMs),
         onJobUnavailable: (jobId, error) => {
           unreadable.add(jobId);
           progress.unavailable(jobId, error, PERMISSION_RECHECK_MS);
@@ -328,6 +329,7 @@ export async function collect(
 // optional permission.
 const SHOWN_AS_PROGRESS: readonly string[] = [
   'Dataset collection stopped',
+  'Dataset collection failed; tried again later',
   'Pull retry scheduled',
   'Optional dataset not readable with this token',
 ];

@@ -404,6 +404,19 @@ describe('CloudflareClient', () => {
     expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_UNAVAILABLE' })).toBe(1);
   });
 
+  it('retries a 408 from the edge and a 409, which pass on a repeat, then succeeds', async () => {
+    const h = await harness();
+    h.server.enqueue(
+      { status: 408, headers: { 'content-type': 'text/html' }, body: '<html><body>408 Request Timeout</body></html>' },
+      { status: 409, body: failure([{ code: 1009, message: 'Conflict' }]) },
+      { body: envelope([{ id: 'ok' }]) },
+    );
+    const response = await h.client.get('/things', {}, itemsSchema, new AbortController().signal);
+    expect(response.result).toEqual([{ id: 'ok' }]);
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_TIMEOUT' })).toBe(1);
+    expect(h.metrics.value('source_requests_retried_total', { code: 'SOURCE_UNAVAILABLE' })).toBe(1);
+  });
+
   it('gives up on persistent 5xx with a retryable SOURCE_UNAVAILABLE', async () => {
     const h = await harness();
     h.server.setFallback({ status: 503, body: '<html>down</html>' });

@@ -267,6 +267,16 @@ export class CloudflareClient {
         details: { path, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), errors },
       });
     }
+    // 408 is the edge or a proxy giving up on a slow request, 409 a conflict that a repeat does not meet: both
+    // pass on a retry, as 5xx do.
+    if (status === 408 || status === 409) {
+      throw new SourceError(status === 408 ? 'SOURCE_TIMEOUT' : 'SOURCE_UNAVAILABLE', {
+        message: `Cloudflare answered ${errors.length === 0 ? `HTTP ${status}` : `HTTP ${status}, ${describeCodes(errors)}`} for ${path}; a repeat usually passes.`,
+        hint: 'Collection retries on its own, and collect --once can be run again; if it lasts, see https://www.cloudflarestatus.com.',
+        retryable: true,
+        details: { path, status, errors },
+      });
+    }
     if (status >= 500) {
       throw new SourceError('SOURCE_UNAVAILABLE', {
         message: `Cloudflare answered HTTP ${status} for ${path}: a failure on Cloudflare's side, usually temporary.`,
