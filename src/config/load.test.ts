@@ -208,6 +208,13 @@ describe('loadConfig: rate share', () => {
     expect(problemLines({}, 'cloudflare:\n  rate_limit: 0/300\n')).toEqual([
       '  - cloudflare.rate_limit: both numbers must be greater than 0',
     ]);
+    // Past a day, or past a billion requests, is a typo whose waits would overflow a timer.
+    expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '1200/99999999999' })).toEqual([
+      "  - cloudflare.rate_limit: the window (after the /) is at most 86400 seconds, a day; Cloudflare's is 300",
+    ]);
+    expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '99999999999999999999/1' })).toEqual([
+      '  - cloudflare.rate_limit: at most 1,000,000,000 requests per window',
+    ]);
     expect(problemLines({}, 'cloudflare:\n  rate_limit: 1200\n')).toEqual([
       '  - cloudflare.rate_limit: Invalid input: expected string, received number',
     ]);

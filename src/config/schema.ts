@@ -10,6 +10,8 @@ const RATE_KEYS: ReadonlySet<PropertyKey | undefined> = new Set(['rate_limit', '
 
 /** `1200/300` → 1200 requests per 300 seconds. */
 const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
+const MAX_RATE_WINDOW_SECS = 86_400;
+const MAX_RATE_REQUESTS = 1_000_000_000;
 
 const rateLimitSchema = z
   .string()
@@ -18,7 +20,16 @@ const rateLimitSchema = z
     const [, requests, windowSecs] = RATE_LIMIT_PATTERN.exec(text) ?? [];
     return { requests: Number(requests), windowSecs: Number(windowSecs) };
   })
-  .refine((limit) => limit.requests > 0 && limit.windowSecs > 0, 'both numbers must be greater than 0');
+  .refine((limit) => limit.requests > 0 && limit.windowSecs > 0, 'both numbers must be greater than 0')
+  // Cloudflare counts over minutes: a window past a day, or a billion requests in one, is a typo.
+  .refine(
+    (limit) => limit.windowSecs <= MAX_RATE_WINDOW_SECS,
+    `the window (after the /) is at most ${MAX_RATE_WINDOW_SECS} seconds, a day; Cloudflare's is 300`,
+  )
+  .refine(
+    (limit) => limit.requests <= MAX_RATE_REQUESTS,
+    `at most ${MAX_RATE_REQUESTS.toLocaleString('en-US')} requests per window`,
+  );
 
 /**
  * An http or https URL without credentials, query or fragment. A user name or password in it would be sent to every

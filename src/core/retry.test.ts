@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
-import { MAX_RETRY_AFTER_MS, requestedDelayMs, withRetry } from './retry.js';
+import { MAX_RETRY_AFTER_MS, requestedDelayMs, sleep, withRetry } from './retry.js';
 
 function rateLimited(retryAfterMs: unknown): AppError {
   return new AppError('SOURCE_RATE_LIMITED', { message: 'slow down', retryable: true, details: { retryAfterMs } });
@@ -33,5 +33,20 @@ describe('requestedDelayMs', () => {
     );
     await expect(attempt).rejects.toThrow('stop');
     expect(waits).toEqual([MAX_RETRY_AFTER_MS]);
+  });
+});
+
+describe('sleep', () => {
+  it('waits out a delay longer than a timer holds instead of firing at once', async () => {
+    const controller = new AbortController();
+    let done = false;
+    const waiting = sleep(1e12, controller.signal).then(
+      () => (done = true),
+      () => 'aborted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(done).toBe(false);
+    controller.abort(new Error('stop'));
+    expect(await waiting).toBe('aborted');
   });
 });

@@ -42,6 +42,10 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: (
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+// Node's timers hold at most 2^31 - 1 ms (about 24.8 days) and fire after 1 ms for anything longer, which turned
+// an oversized wait into a busy loop.
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -53,7 +57,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       },
-      Math.max(0, ms),
+      Math.min(LONGEST_TIMER_MS, Math.max(0, Number.isFinite(ms) ? ms : LONGEST_TIMER_MS)),
     );
     const onAbort = (): void => {
       clearTimeout(timer);

@@ -112,6 +112,17 @@ describe('RateBudget', () => {
     expect(budget.waitMs()).toBe(40_000);
   });
 
+  it('waits at most five minutes, a Cloudflare quota window, whatever reset a header reports', async () => {
+    const { clock, waits, sleep } = virtualTime();
+    const budget = new RateBudget({ requests: 1200, windowSecs: 300, share: 0.5, clock, sleep });
+    budget.observe(new Headers({ ratelimit: '"default";r=0;t=99999999999' }));
+    await budget.acquire(new AbortController().signal);
+    expect(waits).toEqual([300_000]);
+    // Epoch milliseconds where seconds belong.
+    budget.observe(new Headers({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(clock.now() + 40_000) }));
+    expect(budget.waitMs()).toBe(300_000);
+  });
+
   it('ignores headers it cannot read', () => {
     const { clock, sleep } = virtualTime();
     const budget = new RateBudget({ requests: 1200, windowSecs: 300, share: 0.5, clock, sleep });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { SharedRateBudget } from '../../core/context.js';
-import { sleep as realSleep } from '../../core/retry.js';
+import { MAX_RETRY_AFTER_MS, sleep as realSleep } from '../../core/retry.js';
 
 export interface RateBudgetOptions {
   /** Requests the server allows per window for the whole token. */
@@ -30,6 +30,9 @@ const LOW_REMAINING_FRACTION = 0.1;
 // x-ratelimit-reset values above this are read as epoch seconds, below it as seconds from now; the older
 // docs did not say which form Cloudflare sends.
 const EPOCH_SECONDS_THRESHOLD = 1_000_000_000;
+// Cloudflare's quota windows are five minutes long (API-NOTES §3): a reset reported further out is a malformed or
+// foreign header (epoch milliseconds, a proxy's own scheme) and would stall every user of the token for that long.
+const LONGEST_SERVER_RESET_MS = MAX_RETRY_AFTER_MS;
 
 // Keyed by clock first: budgets measured on different time sources (a test's manual clock, the system clock)
 // must never share a window. Production has one clock, so one budget per token per process.
@@ -161,7 +164,7 @@ function parseRatelimit(value: string | null): { remaining: number; resetMs: num
     const remaining = /;\s*r=(\d+)/.exec(member)?.[1];
     const reset = /;\s*t=(\d+)/.exec(member)?.[1];
     if (remaining !== undefined && reset !== undefined) {
-      return { remaining: Number(remaining), resetMs: Number(reset) * 1000 };
+      return { remaining: Number(remaining), resetMs: Math.min(Number(reset) * 1000, LONGEST_SERVER_RESET_MS) };
     }
   }
   return undefined;
@@ -175,5 +178,5 @@ function parseLegacy(headers: Headers, now: number): { remaining: number; resetM
   }
   const resetValue = Number(reset);
   const resetMs = resetValue > EPOCH_SECONDS_THRESHOLD ? Math.max(0, resetValue * 1000 - now) : resetValue * 1000;
-  return { remaining: Number(remaining), resetMs };
+  return { remaining: Number(remaining), resetMs: Math.min(resetMs, LONGEST_SERVER_RESET_MS) };
 }
