@@ -23,7 +23,11 @@ import { parseCloudflareConfig, type CloudflareConfig } from './sources/cloudfla
 import { cloudflareZeroTrustFactory, createCloudflareClient } from './sources/cloudflare/index.js';
 import { testConnection, type ConnectionReport } from './sources/cloudflare/connection-test.js';
 import { ACCESS_REQUESTS_DATASET } from './sources/cloudflare/datasets/access-requests.js';
-import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_DATASETS } from './sources/cloudflare/datasets/catalogue.js';
+import {
+  CLOUDFLARE_DATASET_IDS,
+  CLOUDFLARE_DATASETS,
+  type CloudflareDatasetInfo,
+} from './sources/cloudflare/datasets/catalogue.js';
 import type { InventorySource, Source, SourceDatasets } from './sources/source.js';
 import type { AuthStore } from './store/auth-store.js';
 import type { NotifyQueue } from './store/notify-queue.js';
@@ -515,6 +519,7 @@ export function buildDatasetJobs(
         required: isRequiredDataset(source.dataset),
         source,
         normalize,
+        ...retentionOf(source.dataset),
         ...(source.dataset === ACCESS_REQUESTS_DATASET
           ? {
               enrich: (event: NormalizedEvent) =>
@@ -535,6 +540,12 @@ export function buildDatasetJobs(
     }
   }
   return jobs;
+}
+
+// How far back Cloudflare keeps a log dataset, from the catalogue; nothing for a dataset it does not bound.
+function retentionOf(dataset: string): { readonly retentionDays?: number } {
+  const info = (CLOUDFLARE_DATASETS as Readonly<Record<string, CloudflareDatasetInfo | undefined>>)[dataset];
+  return info?.retentionDays === undefined ? {} : { retentionDays: info.retentionDays };
 }
 
 /**

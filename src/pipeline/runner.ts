@@ -20,7 +20,11 @@ export interface DatasetJob {
   readonly normalize: Normalizer;
   /** Adds what the inventory knows to each event; must not wait on I/O. */
   readonly enrich?: (event: NormalizedEvent) => NormalizedEvent;
+  /** How far back the upstream keeps this dataset at most: a backfill asked to reach further starts there. */
+  readonly retentionDays?: number;
 }
+
+const DAY_MS = 86_400_000;
 
 export interface PageStored {
   readonly jobId: string;
@@ -80,7 +84,9 @@ export async function pullUntilCaughtUp(
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
   const committed = await deps.store.cursor(job.id);
-  const cursor: SourceCursor = committed ?? job.source.initialCursor({ backfillFromMs: options.backfillFromMs });
+  const oldestKept = job.retentionDays === undefined ? -Infinity : deps.clock.now() - job.retentionDays * DAY_MS;
+  const cursor: SourceCursor =
+    committed ?? job.source.initialCursor({ backfillFromMs: Math.max(options.backfillFromMs, oldestKept) });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
 

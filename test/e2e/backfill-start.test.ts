@@ -27,9 +27,10 @@ async function storedRaw(
   setup: CollectorEnv,
   clock: ManualClock,
   dataset: LogDataset,
+  from = '-30d',
 ): Promise<Record<string, unknown>[]> {
   const result = await runInProcess(
-    ['search', `dataset:${dataset}`, '--from', '-30d', '--format', 'ndjson', '--limit', '1000000', '--order', 'asc'],
+    ['search', `dataset:${dataset}`, '--from', from, '--format', 'ndjson', '--limit', '1000000', '--order', 'asc'],
     { env: setup.env, clock },
   );
   expect(result.code, result.stderr).toBe(0);
@@ -141,4 +142,44 @@ describe('the backfill start chosen on the first run', () => {
       expectExactlyOnce(stored, expected);
     }
   });
+
+  it('reaches back as far as Cloudflare keeps each dataset: audit logs 18 months, Access and SCIM logs 180 days', async () => {
+    const clock = new ManualClock(START);
+    setup = await setUpCollector(
+      {
+        seed: 33,
+        clock,
+        tokens: [
+          {
+            value: FULL_TOKEN,
+            permissions: [...DEFAULT_PERMISSIONS, PERMISSIONS.accessScimLogs, PERMISSIONS.accountSettings],
+          },
+        ],
+        traffic: { kind: 'fixed', fromMs: START - 300 * DAY_MS, toMs: START - HOUR_MS, count: 600 },
+        adminTraffic: { historyDays: 400, scimUpdatesPerDay: 2, auditEntriesPerDay: 2 },
+        inventoryChanges: false,
+      },
+      false,
+    );
+    await addSource(setup, FULL_TOKEN);
+
+    const result = await collectOnce(setup, clock, ['--backfill-days', '365']);
+    expect(result.stderr).toContain(
+      'notice: Access and SCIM logs start at most 180 days back, the longest Cloudflare keeps them (Enterprise plans); ' +
+        'audit logs, kept 18 months, start the 365 days back asked for.',
+    );
+    for (const [dataset, days] of [
+      ['access_requests', 180],
+      ['scim_updates', 180],
+      ['audit_logs', 365],
+    ] as const) {
+      const stored = await storedRaw(setup, clock, dataset, '-1000d');
+      // Served before the start too, so the start is what cut them.
+      expect(
+        servedBetween(setup.simulator, dataset, START - 400 * DAY_MS, START - days * DAY_MS).length,
+        dataset,
+      ).toBeGreaterThan(0);
+      expectExactlyOnce(stored, servedBetween(setup.simulator, dataset, START - days * DAY_MS, clock.now()));
+    }
+  }, 120_000);
 });

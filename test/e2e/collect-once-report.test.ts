@@ -7,7 +7,9 @@ import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const CAP_NOTICE = 'notice: backfill capped to 180 days, the longest Cloudflare keeps Access logs (Enterprise plans).';
+const CAP_NOTICE =
+  'notice: backfill capped to 548 days (18 months), the longest Cloudflare keeps audit logs; Access and SCIM logs ' +
+  'start at most 180 days back, the longest it keeps them (Enterprise plans).';
 
 /** Every stored event of every dataset, counted as an analyst would see them. */
 async function storedEvents(env: Record<string, string>, query = ''): Promise<number> {
@@ -153,7 +155,7 @@ describe('collect --once with several --source flags and a long --backfill-days'
     );
   });
 
-  it('collects every source named, and caps any backfill past 180 days with a notice', async () => {
+  it('collects every source named, and caps any backfill past 18 months with a notice', async () => {
     const result = await runInProcess(
       ['collect', '--once', '--source', 'Good', '--source', 'Revoked', '--backfill-days', '1e3'],
       { env: setup.env },
@@ -177,7 +179,7 @@ describe('collect --once with several --source flags and a long --backfill-days'
     const idle = ['collect', '--once', '--source', 'Idle'];
     for (const [args, extra] of [
       [['--config', file, ...idle], {}],
-      [idle, { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '400' }],
+      [idle, { ZEROTRAIL_COLLECT__BACKFILL_DAYS: '600' }],
       [[...idle, '--backfill-days', '99999999999'], {}],
     ] as const) {
       const result = await runInProcess(args, { env: { ...setup.env, ...extra } });

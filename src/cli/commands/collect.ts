@@ -14,6 +14,7 @@ import { addTotals, NO_TOTALS, type PageStored, type PullTotals } from '../../pi
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
+import { ACCESS_LOG_RETENTION_DAYS, AUDIT_LOG_RETENTION_DAYS } from '../../sources/cloudflare/datasets/catalogue.js';
 import { installationPlace, parseFlags, type CommandContext } from '../context.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
@@ -21,7 +22,7 @@ import { createProgressReporter, datasetsLabel } from '../progress.js';
 import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
-export const MAX_ACCESS_LOG_RETENTION_DAYS = 180;
+export const MAX_ACCESS_LOG_RETENTION_DAYS = ACCESS_LOG_RETENTION_DAYS;
 const DAY_MS = 86_400_000;
 // Retention runs with collection; hourly keeps deletes small without letting old data linger.
 const RETENTION_INTERVAL_MS = 3_600_000;
@@ -145,13 +146,22 @@ export async function collect(
       `Paused, not collected${options.once ? '' : ' until resumed'}: ${paused.map((source) => visible(source.name)).join(', ')}.`,
     );
   }
+  // Each log dataset starts no further back than Cloudflare keeps it (DatasetJob.retentionDays): audit logs up to
+  // 18 months, Access and SCIM logs up to 180 days.
   let backfillDays = app.config.collect.backfillDays;
-  if (backfillDays > MAX_ACCESS_LOG_RETENTION_DAYS) {
+  if (backfillDays > AUDIT_LOG_RETENTION_DAYS) {
     writeLine(
       context.io.stderr,
-      `notice: backfill capped to ${MAX_ACCESS_LOG_RETENTION_DAYS} days, the longest Cloudflare keeps Access logs (Enterprise plans).`,
+      `notice: backfill capped to ${AUDIT_LOG_RETENTION_DAYS} days (18 months), the longest Cloudflare keeps audit logs; ` +
+        `Access and SCIM logs start at most ${MAX_ACCESS_LOG_RETENTION_DAYS} days back, the longest it keeps them (Enterprise plans).`,
     );
-    backfillDays = MAX_ACCESS_LOG_RETENTION_DAYS;
+    backfillDays = AUDIT_LOG_RETENTION_DAYS;
+  } else if (backfillDays > MAX_ACCESS_LOG_RETENTION_DAYS) {
+    writeLine(
+      context.io.stderr,
+      `notice: Access and SCIM logs start at most ${MAX_ACCESS_LOG_RETENTION_DAYS} days back, the longest Cloudflare keeps them ` +
+        `(Enterprise plans); audit logs, kept 18 months, start the ${backfillDays} days back asked for.`,
+    );
   }
   const inventoryCache = new InventoryCache(app);
   await inventoryCache.load(

@@ -35,7 +35,17 @@ export interface CloudflareDatasetInfo {
   readonly required: boolean;
   /** One sentence on what the user loses when the token lacks `permission`. */
   readonly withoutIt: string;
+  /**
+   * For a `log` dataset, the longest Cloudflare keeps it on any plan (API-NOTES §3, "Zero Trust log retention"):
+   * a backfill asked to reach further starts there.
+   */
+  readonly retentionDays?: number;
 }
+
+/** Access logs, SCIM logs included: 24 hours (Free) to 180 days (Enterprise). */
+export const ACCESS_LOG_RETENTION_DAYS = 180;
+/** Admin (audit) logs: 18 months on every plan, counted as 548 days. */
+export const AUDIT_LOG_RETENTION_DAYS = 548;
 
 /** Every dataset the Cloudflare Zero Trust source can collect, with the permission it needs. */
 export const CLOUDFLARE_DATASETS = {
@@ -44,6 +54,7 @@ export const CLOUDFLARE_DATASETS = {
     permission: CLOUDFLARE_PERMISSIONS.accessAuditLogs,
     required: true,
     withoutIt: 'Without it no Access login events are collected, which leaves nothing to investigate.',
+    retentionDays: ACCESS_LOG_RETENTION_DAYS,
   },
   access_users: {
     kind: 'inventory',
@@ -101,6 +112,7 @@ export const CLOUDFLARE_DATASETS = {
     required: false,
     withoutIt:
       'Without it the users and groups your identity provider creates, changes and removes through SCIM are not collected.',
+    retentionDays: ACCESS_LOG_RETENTION_DAYS,
   },
   audit_logs: {
     kind: 'log',
@@ -108,5 +120,6 @@ export const CLOUDFLARE_DATASETS = {
     required: false,
     withoutIt:
       'Without it administrator changes to the account, who changed what in the dashboard or API, are not collected.',
+    retentionDays: AUDIT_LOG_RETENTION_DAYS,
   },
 } as const satisfies Record<CloudflareDatasetId, CloudflareDatasetInfo>;
