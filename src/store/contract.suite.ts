@@ -7,6 +7,7 @@ import type { DatasetStatus, Store, StoredSource } from './store.js';
 import { dashboardContract } from './dashboard.suite.js';
 import { detectionContract } from './detection.suite.js';
 import { leaseContract } from './lease.suite.js';
+import { parseQuery } from './query-language.js';
 import { summaryContract } from './summary.suite.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
@@ -95,6 +96,28 @@ const CORPUS: readonly NormalizedEvent[] = [
     outcome: 'failure',
     app: 'Mail',
   }),
+];
+
+// Letters outside ASCII in several spellings, and activities and datasets as stored (lower case), for the case
+// rules: ASCII letters fold, every other character matches as written, on both stores alike.
+const CASE_CORPUS: readonly NormalizedEvent[] = [
+  makeEvent('c01', { time: BASE_TIME + 1_000, app: 'ÜBER.example.com' }),
+  makeEvent('c02', {
+    time: BASE_TIME + 2_000,
+    app: 'Über.EXAMPLE.com',
+    user: 'bob@example.com',
+    activity: 'logoff',
+    dataset: 'gateway_dns',
+  }),
+  makeEvent('c03', {
+    time: BASE_TIME + 3_000,
+    app: 'über.example.com',
+    user: 'bob@example.com',
+    activity: 'create',
+    dataset: 'audit_logs',
+    sourceName: 'cf-audit',
+  }),
+  makeEvent('c04', { time: BASE_TIME + 4_000, user: 'josé.müller@example.com' }),
 ];
 
 export interface StoreContractOptions {
@@ -400,6 +423,61 @@ export function storeContractSuite(
           { key: null, count: 1 },
           { key: 'Azure AD', count: 1 },
         ]);
+      });
+    });
+
+    describe('case and bare words', () => {
+      beforeEach(async () => {
+        await store.append(CASE_CORPUS, { id: 'cf-main/access_requests', value: {} });
+      });
+
+      const found = (text: string): Promise<string[]> => ids(parseQuery(text));
+      // Enough values for filter-chains to compare them as one list.
+      const listOf = (first: string): string =>
+        [first, ...Array.from({ length: 8 }, (_, n) => `none-${n}`)].join(' OR ');
+
+      it('folds ASCII letters and matches every other letter as written', async () => {
+        expect(await found('app:ÜBER.example.com')).toEqual(['c01', 'c02']);
+        expect(await found('app:Über.example.COM')).toEqual(['c01', 'c02']);
+        expect(await found('app:über.example.com')).toEqual(['c03']);
+        expect(await found('app:*ÜBER*')).toEqual(['c01', 'c02']);
+        expect(await found('app:ÜB*')).toEqual(['c01', 'c02']);
+        expect(await found('ÜBER.example.com')).toEqual(['c01', 'c02']);
+        expect(await found('app:[ÜBER TO ÜBER.z]')).toEqual(['c01', 'c02']);
+        expect(await found(`app:(${listOf('ÜBER.EXAMPLE.COM')})`)).toEqual(['c01', 'c02']);
+        expect(await found('user:josé.müller@example.com')).toEqual(['c04']);
+        expect(await found('user:JOSé.MüLLER@EXAMPLE.COM')).toEqual(['c04']);
+        expect(await found('user:JOSÉ.MÜLLER@EXAMPLE.COM')).toEqual([]);
+        expect(await found(`user:(${listOf('JOSÉ.MÜLLER@EXAMPLE.COM')})`)).toEqual([]);
+      });
+
+      it('finds every stored value by itself, as a field value and as a bare word', async () => {
+        for (const event of CASE_CORPUS) {
+          for (const [field, value] of [
+            ['app', event.app],
+            ['user', event.user],
+          ] as const) {
+            expect(await found(`${field}:"${value ?? ''}"`)).toContain(event.id);
+            expect(await found(`"${value ?? ''}"`)).toContain(event.id);
+          }
+        }
+      });
+
+      it('matches activities and dataset names in bare words in any case, as their fields do', async () => {
+        expect(await found('Logon')).toEqual(['c01', 'c04']);
+        expect(await found('LOGOFF')).toEqual(['c02']);
+        expect(await found('logon')).toEqual(await found('activity:Logon'));
+        expect(await found('Log*')).toEqual(['c01', 'c02', 'c04']);
+        expect(await found(`(${listOf('LOGON')})`)).toEqual(['c01', 'c04']);
+        expect(await found('access_requests')).toEqual(['c01', 'c04']);
+        expect(await found('GATEWAY_DNS')).toEqual(['c02']);
+        expect(await found(`(${listOf('Audit_Logs')})`)).toEqual(['c03']);
+      });
+
+      it('matches bare words against event ids, source names and account ids too', async () => {
+        expect(await found('c03')).toEqual(['c03']);
+        expect(await found('cf-audit')).toEqual(['c03']);
+        expect(await found('0123456789abcdef0123456789abcdef')).toEqual(['c01', 'c02', 'c03', 'c04']);
       });
     });
 

@@ -2,6 +2,7 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
 import { parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
 import { cidrRange, ipKey } from './ip-key.js';
+import { storedForm } from './search-columns.js';
 import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-query.js';
 
 /**
@@ -245,9 +246,7 @@ class Parser {
 
   #value(field: SearchField | null, typed: string, wildcard: boolean, at: number): SearchFilter {
     if (typed === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
-    // Activities and dataset names are stored in lower case only (`logon`, `access_requests`), while OCSF and
-    // the UI show `Logon`: lower-casing the typed value matches either spelling and keeps the column's index.
-    const value = field === 'activity' || field === 'dataset' ? typed.toLowerCase() : typed;
+    const value = field === null ? typed : storedForm(field, typed);
     if (wildcard && value.length > MAX_WILDCARD_LENGTH) {
       throw this.#error(
         'QUERY_VALUE_INVALID',

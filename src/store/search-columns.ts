@@ -5,30 +5,37 @@ import type { SearchField } from './search-query.js';
 export interface ColumnInfo {
   readonly column: string;
   readonly kind: 'text' | 'integer' | 'ip';
-  // Matched without regard to (ASCII) case: SQLite declares these COLLATE NOCASE and uses LIKE rather than
-  // GLOB for their wildcards; PostgreSQL compares them through lower().
+  // Matched with ASCII letters folded and every other character as written (see foldAscii): SQLite declares
+  // these COLLATE NOCASE and uses LIKE rather than GLOB for their wildcards; PostgreSQL compares lower() of the
+  // column, which folds ASCII only under its collation "C", with the value folded here.
   readonly nocase: boolean;
+  // Stored in lower case only (activities, dataset names), while OCSF and the UI show `Logon`: the value is
+  // folded and compared exactly, which matches either spelling and keeps a plain index on the column usable.
+  readonly lowered: boolean;
 }
 
 export const SEARCH_COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
-  id: { column: 'id', kind: 'text', nocase: false },
-  time: { column: 'time', kind: 'integer', nocase: false },
-  source: { column: 'source', kind: 'text', nocase: false },
-  account_id: { column: 'account_id', kind: 'text', nocase: false },
-  dataset: { column: 'dataset', kind: 'text', nocase: false },
-  class_uid: { column: 'class_uid', kind: 'integer', nocase: false },
-  activity: { column: 'activity', kind: 'text', nocase: false },
-  outcome: { column: 'outcome', kind: 'text', nocase: true },
-  user: { column: 'user_name', kind: 'text', nocase: true },
-  src_ip: { column: 'src_ip', kind: 'ip', nocase: false },
-  country: { column: 'country', kind: 'text', nocase: true },
-  app: { column: 'app', kind: 'text', nocase: true },
-  app_uid: { column: 'app_uid', kind: 'text', nocase: false },
-  idp: { column: 'idp', kind: 'text', nocase: true },
-  ray_id: { column: 'ray_id', kind: 'text', nocase: false },
+  id: { column: 'id', kind: 'text', nocase: false, lowered: false },
+  time: { column: 'time', kind: 'integer', nocase: false, lowered: false },
+  source: { column: 'source', kind: 'text', nocase: false, lowered: false },
+  account_id: { column: 'account_id', kind: 'text', nocase: false, lowered: false },
+  dataset: { column: 'dataset', kind: 'text', nocase: false, lowered: true },
+  class_uid: { column: 'class_uid', kind: 'integer', nocase: false, lowered: false },
+  activity: { column: 'activity', kind: 'text', nocase: false, lowered: true },
+  outcome: { column: 'outcome', kind: 'text', nocase: true, lowered: false },
+  user: { column: 'user_name', kind: 'text', nocase: true, lowered: false },
+  src_ip: { column: 'src_ip', kind: 'ip', nocase: false, lowered: false },
+  country: { column: 'country', kind: 'text', nocase: true, lowered: false },
+  app: { column: 'app', kind: 'text', nocase: true, lowered: false },
+  app_uid: { column: 'app_uid', kind: 'text', nocase: false, lowered: false },
+  idp: { column: 'idp', kind: 'text', nocase: true, lowered: false },
+  ray_id: { column: 'ray_id', kind: 'text', nocase: false, lowered: false },
 };
 
-/** Fields a bare word (no `field:`) is matched against, in both stores. */
+/**
+ * Fields a bare word (no `field:`) is matched against, in both stores: every text field. A bare word matches an
+ * event when `field:word` would for one of them, so each keeps its own rule for case.
+ */
 export const BARE_TERM_FIELDS: readonly SearchField[] = [
   'user',
   'src_ip',
@@ -39,7 +46,25 @@ export const BARE_TERM_FIELDS: readonly SearchField[] = [
   'country',
   'activity',
   'outcome',
+  'dataset',
+  'source',
+  'account_id',
+  'id',
 ];
+
+/**
+ * The one case folding of search, the same in both stores: ASCII letters to lower case, every other character
+ * as it is. It is what SQLite's NOCASE and LIKE and PostgreSQL's lower() under collation "C" do to the stored
+ * values; folding the typed value any further (Ü to ü) would leave it unable to meet its stored spelling.
+ */
+export function foldAscii(value: string): string {
+  return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/** A typed value (or pattern) as `field`'s column holds it: folded for the fields stored in lower case. */
+export function storedForm(field: SearchField, value: string): string {
+  return SEARCH_COLUMNS[field].lowered ? foldAscii(value) : value;
+}
 
 export function columnFor(field: SearchField): string {
   return SEARCH_COLUMNS[field].column;

@@ -1,6 +1,14 @@
 import { checkFilterSize, compileChain } from '../filter-chains.js';
 import { ipKey } from '../ip-key.js';
-import { BARE_TERM_FIELDS, invalidQueryValue, SEARCH_COLUMNS, toInteger, toLikePattern } from '../search-columns.js';
+import {
+  BARE_TERM_FIELDS,
+  foldAscii,
+  invalidQueryValue,
+  SEARCH_COLUMNS,
+  storedForm,
+  toInteger,
+  toLikePattern,
+} from '../search-columns.js';
 import type { SearchField, SearchFilter, SearchQuery } from '../search-query.js';
 
 /**
@@ -257,8 +265,8 @@ function compileValueList(field: SearchField, values: readonly string[], params:
   if (texts.length > 0) {
     parts.push(
       info.nocase
-        ? `(${column} IS NOT NULL AND lower(${column}) = ANY (${elements(texts, 'lower(value)')}))`
-        : `(${column} IS NOT NULL AND ${column} = ANY (${elements(texts)}))`,
+        ? `(${column} IS NOT NULL AND lower(${column}) = ANY (${elements(texts.map(foldAscii))}))`
+        : `(${column} IS NOT NULL AND ${column} = ANY (${elements(texts.map((text) => storedForm(field, text)))}))`,
     );
   }
   return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' OR ')})`;
@@ -284,13 +292,12 @@ function compileTerm(
     if (key !== null) return `(ip_key IS NOT NULL AND ip_key = ${params.add(key)})`;
   }
   const text = info.kind === 'integer' ? `${column}::text` : column;
-  if (!wildcard) {
-    if (info.nocase) return `(${text} IS NOT NULL AND lower(${text}) = lower(${params.add(value)}))`;
-    return `(${text} IS NOT NULL AND ${text} = ${params.add(value)})`;
-  }
-  const pattern = params.add(toLikePattern(value));
-  if (info.nocase) return `(${text} IS NOT NULL AND lower(${text}) LIKE lower(${pattern}) ESCAPE '\\')`;
-  return `(${text} IS NOT NULL AND ${text} LIKE ${pattern} ESCAPE '\\')`;
+  // The value is folded here rather than by lower() in SQL: a parameter takes the database's collation, under
+  // which lower() folds Ü to ü too, while the column's "C" leaves it, and the exact stored value would miss.
+  const typed = info.nocase ? foldAscii(value) : storedForm(field, value);
+  const compared = info.nocase ? `lower(${text})` : text;
+  if (!wildcard) return `(${text} IS NOT NULL AND ${compared} = ${params.add(typed)})`;
+  return `(${text} IS NOT NULL AND ${compared} LIKE ${params.add(toLikePattern(typed))} ESCAPE '\\')`;
 }
 
 function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: SqlParams, columns: ColumnOf): string {
@@ -308,7 +315,7 @@ function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: 
       if (key === null) throw invalidQueryValue(`"${String(value)}" is not an IP address.`);
       return params.add(key);
     }
-    return info.nocase ? `lower(${params.add(String(value))})` : params.add(String(value));
+    return params.add(info.nocase ? foldAscii(String(value)) : storedForm(filter.field, String(value)));
   };
   const parts = [`${column} IS NOT NULL`];
   if (filter.min !== null) parts.push(`${column} ${filter.minInclusive ? '>=' : '>'} ${bound(filter.min)}`);

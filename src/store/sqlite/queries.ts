@@ -1,6 +1,13 @@
 import { checkFilterSize, compileChain } from '../filter-chains.js';
 import { ipKey } from '../ip-key.js';
-import { BARE_TERM_FIELDS, invalidQueryValue, SEARCH_COLUMNS, toInteger, toLikePattern } from '../search-columns.js';
+import {
+  BARE_TERM_FIELDS,
+  invalidQueryValue,
+  SEARCH_COLUMNS,
+  storedForm,
+  toInteger,
+  toLikePattern,
+} from '../search-columns.js';
 import type { SearchField, SearchFilter } from '../search-query.js';
 
 /**
@@ -264,7 +271,7 @@ function compileValueList(
     parts.push('(ip_key IS NOT NULL AND ip_key IN (SELECT value FROM json_each(?)))');
   }
   if (texts.length > 0) {
-    params.push(JSON.stringify(texts));
+    params.push(JSON.stringify(texts.map((text) => storedForm(field, text))));
     parts.push(`(${column} IS NOT NULL AND ${column} IN (SELECT value FROM json_each(?)))`);
   }
   return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' OR ')})`;
@@ -293,15 +300,17 @@ function compileTerm(
       return '(ip_key IS NOT NULL AND ip_key = ?)';
     }
   }
+  // NOCASE columns and LIKE fold ASCII letters themselves, exactly as foldAscii does.
+  const typed = storedForm(field, value);
   if (!wildcard) {
-    params.push(value);
+    params.push(typed);
     return `(${column} IS NOT NULL AND ${column} = ?)`;
   }
   if (info.nocase) {
-    params.push(toLikePattern(value));
+    params.push(toLikePattern(typed));
     return `(${column} IS NOT NULL AND ${column} LIKE ? ESCAPE '\\')`;
   }
-  params.push(toGlobPattern(value));
+  params.push(toGlobPattern(typed));
   return `(${column} IS NOT NULL AND CAST(${column} AS TEXT) GLOB ?)`;
 }
 
@@ -323,7 +332,7 @@ function compileRange(
       if (key === null) throw invalidQueryValue(`"${String(value)}" is not an IP address.`);
       return key;
     }
-    return String(value);
+    return storedForm(filter.field, String(value));
   };
   const parts = [`${column} IS NOT NULL`];
   if (filter.min !== null) {
