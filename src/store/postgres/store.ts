@@ -87,6 +87,15 @@ export function parseDatabaseUrl(url: string): { readonly connectionString: stri
       cause: error,
     });
   }
+  // A '#' cuts the URL short: in an unencoded password it makes a piece of the password the host, which an error
+  // would then print. Nothing of such a URL is shown.
+  if (parsed.hash !== '' || url.includes('#')) {
+    throw new StoreError('STORE_OPEN_FAILED', {
+      message:
+        'The database URL holds a "#", which ends a URL: nothing after it is read, and nothing of it is shown here.',
+      hint: 'Percent-encode the special characters of the user name and password: # as %23, @ as %40, / as %2F, ? as %3F, % as %25.',
+    });
+  }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new StoreError('STORE_OPEN_FAILED', {
       message: `The database URL must start with postgres:// or postgresql://, not ${parsed.protocol}//.`,
