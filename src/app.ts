@@ -483,10 +483,11 @@ export function buildDatasetJobs(
   app: App,
   sources: readonly StoredSource[],
   inventoryCache?: InventoryCache,
+  tokenShares: TokenShares = tokenRateShares(app, sources),
 ): readonly CollectionJob[] {
   const jobs: CollectionJob[] = [];
   for (const stored of sources) {
-    const rateShare = stored.settings['rate_share'];
+    const rateShare = tokenShares.shareOf(stored);
     const baseUrl = stored.settings['api_base_url'];
     // It gets no client, as the first client of a token sizes the budget every source of the token shares.
     const shareRefused = sourceRefusal(app.config, stored);
@@ -495,7 +496,7 @@ export function buildDatasetJobs(
       const config = cloudflareConfigFor(app, stored.name, {
         accountId: stored.accountId,
         token: app.secrets.decrypt(stored.tokenCiphertext),
-        ...(typeof rateShare === 'number' ? { rateShare } : {}),
+        rateShare,
         ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
       });
       const signal = new AbortController().signal;
@@ -559,6 +560,48 @@ export function sourceRefusal(
 ): ConfigError | undefined {
   const rateShare = stored.settings['rate_share'];
   return typeof rateShare === 'number' ? rateShareRefusal(stored, rateShare, config.cloudflare.rateLimit) : undefined;
+}
+
+/** The rate share each source is held to, and the sources of one token that asked for different shares. */
+export interface TokenShares {
+  shareOf(stored: StoredSource): number;
+  /** Sources sharing one token with different shares asked for, each group with the share all of them get. */
+  readonly conflicts: readonly {
+    readonly names: readonly string[];
+    readonly asked: readonly number[];
+    readonly held: number;
+  }[];
+}
+
+/**
+ * Cloudflare counts one limit per token, and zerotrail keeps one budget per token for everything that uses it, so
+ * sources sharing a token (one user token for several accounts) cannot each have their own share: all are held to
+ * the smallest any of them asks for, the one that keeps the customer's other tools working. `sources` should be
+ * every stored source, so a run of some of them holds the token to what the others ask too. A source refused for
+ * its share (sourceRefusal) collects nothing and is left out.
+ */
+export function tokenRateShares(app: Pick<App, 'config' | 'secrets'>, sources: readonly StoredSource[]): TokenShares {
+  const asked = (stored: StoredSource): number => {
+    const share = stored.settings['rate_share'];
+    return typeof share === 'number' ? share : app.config.cloudflare.rateShare;
+  };
+  const byToken = new Map<string, StoredSource[]>();
+  for (const stored of sources) {
+    if (sourceRefusal(app.config, stored) !== undefined) continue;
+    const token = app.secrets.decrypt(stored.tokenCiphertext).reveal();
+    byToken.set(token, [...(byToken.get(token) ?? []), stored]);
+  }
+  const held = new Map<string, number>();
+  const conflicts: TokenShares['conflicts'][number][] = [];
+  for (const group of byToken.values()) {
+    const shares = group.map(asked);
+    const smallest = Math.min(...shares);
+    for (const stored of group) held.set(stored.name, smallest);
+    if (new Set(shares).size > 1) {
+      conflicts.push({ names: group.map((stored) => stored.name), asked: shares, held: smallest });
+    }
+  }
+  return { shareOf: (stored) => held.get(stored.name) ?? asked(stored), conflicts };
 }
 
 /** Why the stored rate share of `stored` cannot work with `limit`, and how to fix it; undefined when it works. */

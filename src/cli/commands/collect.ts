@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildDatasetJobs, refuseUnfinishedMigration, sourceRefusal, startForwarder, type App } from '../../app.js';
+import {
+  buildDatasetJobs,
+  refuseUnfinishedMigration,
+  sourceRefusal,
+  startForwarder,
+  tokenRateShares,
+  type App,
+} from '../../app.js';
 import { splitJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
@@ -168,7 +175,16 @@ export async function collect(
     app.store,
     sources.map((source) => source.name),
   );
-  const jobs = buildDatasetJobs(app, sources, inventoryCache);
+  // Held to what every stored source of a token asks, not only those of this run.
+  const tokenShares = tokenRateShares(app, await app.store.listSources());
+  for (const { names, asked, held } of tokenShares.conflicts) {
+    writeLine(
+      context.io.stderr,
+      `notice: ${names.map((name) => visible(name)).join(', ')} use one API token but ask for rate shares ${asked.join(', ')}; ` +
+        `Cloudflare limits the token as a whole, so each is held to ${held}, the smallest.`,
+    );
+  }
+  const jobs = buildDatasetJobs(app, sources, inventoryCache, tokenShares);
   const logJobIds = jobs.filter((job) => job.kind === 'log').map((job) => job.id);
   // A source refused as configured fails at once, fetching nothing: it is not backfilled.
   const refusedSources = new Set(
