@@ -66,11 +66,12 @@ const identityProviders = [
 function scimApi(
   records: readonly ScimRecord[],
   idps: readonly Record<string, unknown>[] = identityProviders,
+  idpPageSize = 2,
 ): FixtureHandler {
   return (request) => {
     if (request.path.endsWith('/access/identity_providers')) {
       const page = Number(request.query.get('page') ?? '1');
-      const perPage = Math.min(2, Number(request.query.get('per_page') ?? '25'));
+      const perPage = Math.min(idpPageSize, Number(request.query.get('per_page') ?? '25'));
       const slice = idps.slice((page - 1) * perPage, page * perPage);
       return {
         body: envelope(slice, {
@@ -209,7 +210,9 @@ describe('ScimUpdatesSource', () => {
     expect(ids.sort()).toEqual(records.map((r) => r.cf_resource_id).sort());
     const burst = new Date(burstAt).toISOString();
     expect(scimRequests(server).map((r) => [r.query.get('since'), r.query.get('page')])).toContainEqual([burst, '3']);
-    expect(pages.at(-1)?.nextCursor).toMatchObject({ since: '2026-03-01T12:00:00.000Z', page: 1 });
+    expect(pages.at(-1)?.nextCursor).toMatchObject({
+      streams: [{ idpIds: [IDP_A, IDP_B, IDP_C], window: { since: '2026-03-01T12:00:00.000Z', page: 1 } }],
+    });
     expectValidRequests(server);
   });
 
@@ -240,6 +243,81 @@ describe('ScimUpdatesSource', () => {
     );
     expect(scimRequests(server)).toHaveLength(0);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('resumes a cursor written before identity providers were remembered', async () => {
+    const { server, source } = await setup({ pageSize: 100, lookbackMs: 0 });
+    const before = record(NOW - 40 * MINUTE, IDP_C);
+    const after = record(NOW - 10 * MINUTE, IDP_C);
+    server.setFallback(scimApi([before, after]));
+    const since = '2026-03-01T11:30:00.000Z';
+    const legacy = { since, page: 1, seen: [], scannedAt: since, floor: '2026-03-01T11:00:00.000Z' };
+    const pages = await collect(source.pull(legacy, signal()));
+    expect(resourceIds(pages)).toEqual([after.cf_resource_id]);
+    expect(scimRequests(server)[0]?.query.get('since')).toBe(since);
+    expect(pages.at(-1)?.nextCursor).toMatchObject({
+      streams: [{ idpIds: [IDP_A, IDP_B, IDP_C], window: { since: '2026-03-01T12:00:00.000Z', floor: legacy.floor } }],
+      delisted: {},
+    });
+  });
+
+  it('keeps asking for a provider listed only by a pull that found nothing new, once it is gone', async () => {
+    const clock = new ManualClock(NOW);
+    const { server, source } = await setup({ pageSize: 100, lookbackMs: 5 * MINUTE, clock });
+    // The first pull ran when only IDP_A existed.
+    server.setFallback(scimApi([], [identityProviders[0] ?? {}]));
+    const first = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    // IDP_C appears and is listed by a pull at the same instant, which has no window to read.
+    server.setFallback(scimApi([]));
+    const quiet = await collect(source.pull(first.at(-1)?.nextCursor ?? {}, signal()));
+    expect(quiet).toEqual([{ records: [], nextCursor: expect.objectContaining({ delisted: {} }) as unknown }]);
+    // IDP_C is deleted; what it sent before shows up in the API only now.
+    const late = record(NOW - MINUTE, IDP_C);
+    server.setFallback(scimApi([late], [identityProviders[0] ?? {}]));
+    clock.advance(MINUTE);
+    const next = await collect(source.pull(quiet.at(-1)?.nextCursor ?? {}, signal()));
+    expect(resourceIds(next)).toEqual([late.cf_resource_id]);
+    expect(next.at(-1)?.nextCursor).toMatchObject({ delisted: { [IDP_C]: '2026-03-01T12:01:00.000Z' } });
+  });
+
+  it('splits many identity providers over requests of bounded length, each asked for once per window', async () => {
+    const clock = new ManualClock(NOW);
+    const { server, source } = await setup({ pageSize: 1000, lookbackMs: 0, clock });
+    const ids = Array.from({ length: 200 }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+    const idps = ids.map((id) => ({ id, name: id, type: 'okta', config: {}, scim_config: { enabled: true } }));
+    const records = Array.from({ length: 40 }, (_, i) => record(NOW - (50 - i) * MINUTE, ids[(i * 7) % ids.length]));
+    server.setFallback(scimApi(records, idps, 100));
+
+    const seen: string[] = [];
+    let committed: SourceCursor | undefined;
+    // The collector stops after the first stream's page and starts again.
+    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal())) {
+      seen.push(...resourceIds([page]));
+      committed = page.nextCursor;
+      break;
+    }
+    const rest = await collect(source.pull(committed ?? {}, signal()));
+    seen.push(...resourceIds(rest));
+    expect(seen.sort()).toEqual(records.map((r) => r.cf_resource_id).sort());
+
+    for (const request of scimRequests(server)) expect(request.url.length).toBeLessThan(4096 + 300);
+    // A stream may read on past a short page (see paginate.ts), so the same set can be asked for twice in a row.
+    const asked = [...new Set(scimRequests(server).map((r) => r.query.getAll('idp_id').join(',')))].map((set) =>
+      set.split(','),
+    );
+    expect(asked.length).toBe(3);
+    expect(asked.flat().sort()).toEqual([...ids].sort());
+    expectValidRequests(server);
+
+    // Once every stream has read to the same point, a pull costs one request per stream.
+    clock.advance(MINUTE);
+    const before = scimRequests(server).length;
+    await collect(source.pull(rest.at(-1)?.nextCursor ?? {}, signal()));
+    expect(
+      scimRequests(server)
+        .slice(before)
+        .map((r) => r.query.getAll('idp_id').length),
+    ).toEqual(asked.map((a) => a.length));
   });
 
   it('rereads the lookback window so that late records are picked up', async () => {
