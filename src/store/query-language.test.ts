@@ -388,6 +388,9 @@ describe('parseQuery refusals that prevent silent misreadings', () => {
     expect(error.message).toBe(
       'Query does not parse at column 9: "-" before a value does not exclude it; to exclude, write -outcome:failure or NOT outcome:failure; to search for a value that begins with "-", quote it: outcome:"-failure"',
     );
+    expect(failure('time:-1h').message).toBe(
+      'Query does not parse at column 6: time:-1h is not a period: a time is one instant; for the last 1h, write time:[-1h TO now], or set the period to it (--from -1h in the CLI)',
+    );
     expect(failure('user:-minus@example.com').details).toMatchObject({ column: 6 });
     expect(failure('country:!DE').message).toMatch(/column 9: "!" before a value does not exclude it; .* -country:DE/);
     expect(failure('user: -x').details).toMatchObject({ column: 7 });

@@ -183,6 +183,14 @@ class Parser {
   #signedValue(name: string, sign: string, at: number): AppError {
     const rest = this.#text.slice(at + 1, wordEnd(this.#text, at + 1));
     const value = rest === '' ? '…' : rest;
+    // `time:-1h` means "the last hour" to whoever types it: a time is one instant, and a period is a range.
+    if (name === 'time' && sign === '-' && /^\d+[smhdw]$/.test(rest)) {
+      return this.#error(
+        'QUERY_SYNTAX',
+        `time:-${rest} is not a period: a time is one instant; for the last ${rest}, write time:[-${rest} TO now], or set the period to it (--from -${rest} in the CLI)`,
+        at,
+      );
+    }
     const search = `to search for a value that begins with "${sign}", quote it: ${name}:"${sign}${value}"`;
     const what =
       sign === '+'
