@@ -14,6 +14,7 @@ import { closeServer, listen } from '../../server/listen.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { AuthStore } from '../../store/auth-store.js';
+import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
 import { listenRefused } from '../listen-refused.js';
@@ -306,7 +307,7 @@ export function superviseCollection(
       current = new AbortController();
       const stop = AbortSignal.any([signal, current.signal]);
       const sources = await app.store.listSources();
-      const watch = watchSources(app, callbacks.watchSourcesMs, sourceNames(sources), restart);
+      const watch = watchSources(app, callbacks.watchSourcesMs, sourcesSignature(sources), restart);
       if (sources.length > 0) {
         try {
           await collect(app, context, sources, { once: false, quiet: true, notify: false, signal: stop, ...callbacks });
@@ -322,11 +323,20 @@ export function superviseCollection(
   return { restart, done };
 }
 
-function sourceNames(sources: readonly { readonly name: string }[]): string {
-  return sources
-    .map((source) => source.name)
-    .sort()
-    .join('\n');
+// What collection is built from: a source added, removed, given a new token (`source set-token`), another account
+// or another rate share restarts it. The ciphertext changes with every encryption, so a new token always shows.
+function sourcesSignature(sources: readonly StoredSource[]): string {
+  return JSON.stringify(
+    [...sources]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((source) => [
+        source.name,
+        source.accountId,
+        source.tokenCiphertext,
+        source.settings['rate_share'] ?? null,
+        source.settings['api_base_url'] ?? null,
+      ]),
+  );
 }
 
 function watchSources(
@@ -339,7 +349,7 @@ function watchSources(
   return setInterval(() => {
     app.store.listSources().then(
       (sources) => {
-        if (sourceNames(sources) !== known) changed();
+        if (sourcesSignature(sources) !== known) changed();
       },
       (error: unknown) => app.logger.warn({ err: error }, 'Could not list the data sources; trying again shortly'),
     );

@@ -38,6 +38,17 @@ const addFlagsSchema = z
     path: ['tokenStdin'],
   });
 
+const setTokenFlagsSchema = z
+  .object({
+    tokenStdin: z.boolean().optional(),
+    tokenEnv: z.string().min(1).optional(),
+    verify: z.boolean().default(true),
+  })
+  .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
+    message: 'give the token with exactly one of --token-stdin or --token-env VAR',
+    path: ['tokenStdin'],
+  });
+
 const formatSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
 
 export const NO_SOURCES =
@@ -209,6 +220,55 @@ export function registerSourceCommand(program: Command, context: CommandContext)
 
   registerSourceTestCommand(source, context);
   registerSourceStatusCommand(source, context);
+
+  // A source removed and added again starts over from the backfill: whatever Cloudflare served while its token
+  // was refused and is older than that would never be fetched. Replacing the token keeps every cursor.
+  source
+    .command('set-token')
+    .description('Replace the API token of a data source, keeping its cursors, so collection resumes where it stopped')
+    .argument('<name>', 'the Source Name')
+    .option('--token-stdin', 'read the API token from standard input')
+    .option('--token-env <var>', 'read the API token from this environment variable')
+    .option('--no-verify', 'store without checking the token against Cloudflare')
+    .action(async (name: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(setTokenFlagsSchema, rawFlags);
+      const token = await readToken(context, flags);
+      await context.withExistingApp(
+        async (app) => {
+          const stored = await app.store.getSource(name);
+          if (stored === undefined) throw unknownSource(name, await app.store.listSources());
+          if (flags.verify) {
+            const rateShare = stored.settings['rate_share'];
+            const baseUrl = stored.settings['api_base_url'];
+            const report = await testSourceConnection(app, {
+              accountId: stored.accountId,
+              token,
+              ...(typeof rateShare === 'number' ? { rateShare } : {}),
+              ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
+            });
+            printConnectionReport(context.io, report, 'table');
+            failWhenRequiredMissing(report);
+          } else {
+            writeLine(
+              context.io.stderr,
+              'Not verified online (--no-verify): the next collection will tell whether the token works.',
+            );
+          }
+          const updated = { ...stored, tokenCiphertext: app.secrets.encrypt(token), tokenLastFour: token.lastFour() };
+          if (!(await app.store.updateSource(updated, { resetCollection: false }))) {
+            throw unknownSource(name, await app.store.listSources());
+          }
+          writeLine(
+            context.io.stdout,
+            `Replaced the API token of data source "${visible(name)}"; its cursors stay, so the next collection resumes ` +
+              'where it stopped. A running zerotrail serve takes it up within 15 seconds; restart a running zerotrail collect.',
+          );
+        },
+        () => {
+          throw unknownSource(name, []);
+        },
+      );
+    });
 
   source
     .command('remove')

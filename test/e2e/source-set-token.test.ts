@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../helpers/cli.js';
+import { setUpCollector, storedRawRecords, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+
+const HOUR_MS = 3_600_000;
+const EVENTS = 120;
+const FIRST = 'zt-sim-set-token-first-00000000000000000001';
+const ROTATED = 'zt-sim-set-token-rotated-000000000000000042';
+const REVOKED = 'zt-sim-set-token-revoked-000000000000000003';
+
+describe('source set-token', () => {
+  let setup: CollectorEnv;
+
+  beforeAll(async () => {
+    const now = Date.now();
+    setup = await setUpCollector(
+      {
+        seed: 41,
+        traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: EVENTS },
+        tokens: [{ value: FIRST }, { value: ROTATED }, { value: REVOKED, status: 'disabled' }],
+      },
+      false,
+    );
+    const added = await runInProcess(
+      ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'TOKEN'],
+      { env: { ...setup.env, TOKEN: FIRST } },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const first = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env: setup.env });
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => setup.cleanup());
+
+  it('refuses a token Cloudflare refuses and keeps the one stored', async () => {
+    const refused = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-env', 'TOKEN'], {
+      env: { ...setup.env, TOKEN: REVOKED },
+    });
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain('error[SOURCE_AUTH_FAILED]');
+    const listed = await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env });
+    expect(listed.stdout).toContain(`"${FIRST.slice(-4)}"`);
+
+    const unknown = await runInProcess(['source', 'set-token', 'Nope', '--token-env', 'TOKEN'], {
+      env: { ...setup.env, TOKEN: ROTATED },
+    });
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('error[SOURCE_NOT_FOUND]: No data source is named "Nope".');
+  });
+
+  it('replaces the token and keeps the cursors: the next run resumes, backfilling nothing and storing nothing twice', async () => {
+    const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-stdin'], {
+      env: setup.env,
+      input: `${ROTATED}\n`,
+    });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stdout).toContain(`Replaced the API token of data source "${TEST_SOURCE}"; its cursors stay`);
+    const listed = await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env });
+    expect(listed.stdout).toContain(`"${ROTATED.slice(-4)}"`);
+    expect(listed.stdout).not.toContain(ROTATED);
+
+    const next = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env: setup.env });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain('Backfilling');
+    expect(next.stderr).toMatch(/Stored 0 new events/);
+    expect(await storedRawRecords(setup.env)).toHaveLength(EVENTS);
+  });
+});
