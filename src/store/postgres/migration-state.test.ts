@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../core/event.js';
+import { deniedAccess } from '../../../test/helpers/events.js';
 import { ensurePostgres, TEST_DATABASE_URL, TestSchemas } from '../../../test/helpers/postgres.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { PostgresStore } from './store.js';
@@ -144,31 +144,13 @@ describe('PostgresStore.migrate in a schema that holds other tables', () => {
 });
 
 describe('PostgresStore with a role granted SELECT only', () => {
-  const event: NormalizedEvent = {
-    id: 'e1',
-    time: Date.UTC(2024, 0, 15),
-    sourceName: 'cf-main',
-    accountId: '0123456789abcdef0123456789abcdef',
-    dataset: 'access_requests',
-    classUid: 3002,
-    activity: 'logon',
-    outcome: 'success',
-    user: 'alice@example.com',
-    srcIp: '192.0.2.10',
-    country: 'us',
-    app: 'Wiki',
-    appUid: 'app-0001',
-    idp: 'Okta',
-    rayId: 'ray-e1',
-    ocsf: { class_uid: 3002 },
-    raw: { id: 'e1' },
-  };
+  const event = deniedAccess({ id: 'e1', time: Date.UTC(2024, 0, 15) }, 1);
 
   it('opens and searches a fully migrated schema', async () => {
     const url = schemas.url();
     const owner = await open(url);
     await owner.migrate();
-    await owner.append([event], { id: 'cf-main/access_requests', value: {} });
+    await owner.append([event], { id: 'cf/access_requests', value: {} });
     await owner.setSetting('check', 'value');
     const reader = await open(await selectOnlyRole(url));
     await reader.migrate();
@@ -185,7 +167,7 @@ describe('PostgresStore with a role granted SELECT only', () => {
     await expect(reader.dashboard({ fromMs: day, toMs: day + 86_400_000, limit: 5 })).resolves.toBeDefined();
     expect(await reader.listSources()).toEqual([]);
     expect(await reader.getSetting('check')).toBe('value');
-    expect(await reader.cursor('cf-main/access_requests')).toEqual({});
+    expect(await reader.cursor('cf/access_requests')).toEqual({});
   });
 
   it('says which privilege a write lacks', async () => {
