@@ -16,7 +16,9 @@ let interrupts = 0;
 const onSignal = (signal: NodeJS.Signals): void => {
   interrupts++;
   if (interrupts > 1) process.exit(130);
-  process.stderr.write(`\nStopping (${signal}); press Ctrl-C again to quit at once.\n`);
+  // SIGTERM comes from a service manager or `kill`, often with no terminal to press Ctrl-C in.
+  const again = signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${signal} again`;
+  process.stderr.write(`\nStopping (${signal}); ${again} to quit at once.\n`);
   controller.abort(new StopSignalReceived(signal));
 };
 process.on('SIGINT', onSignal);

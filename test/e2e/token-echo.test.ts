@@ -150,6 +150,13 @@ describe('the token typed where a name or an id belongs', () => {
         expect(leaked(result.stdout + result.stderr), result.stderr).toBeUndefined();
         expect(result.stderr).toMatch(/\d+ characters, not shown/);
       }
+      // The token where the source's name belongs, as set-token "$TOKEN" would put it.
+      const asName = await runInProcess(['source', 'set-token', TOKEN, '--token-env', 'CF_TOKEN', '--no-verify'], {
+        env,
+      });
+      expect(asName.code, asName.stderr).toBe(4);
+      expect(leaked(asName.stdout + asName.stderr), asName.stderr).toBeUndefined();
+      expect(asName.stderr).toContain('No data source is named the name given (40 characters, not shown');
       // A name that is only a name is still quoted, so a typo in it can be seen.
       const typo = await runInProcess(
         ['source', 'add', '--name', SOURCE, '--account-id', ACCOUNT_ID, '--token-env', 'CF_TOKNE', '--no-verify'],

@@ -291,8 +291,12 @@ export function registerSourceCommand(program: Command, context: CommandContext)
 }
 
 export function unknownSource(name: string, known: readonly StoredSource[]): NotFoundError {
+  // `source set-token "$TOKEN"` puts the token where the name belongs: it is described, never shown.
+  const named = mayBeCredential(name)
+    ? `the name given (${name.length} characters, not shown: it looks like an API token)`
+    : `"${visible(name).slice(0, 100)}"`;
   return new NotFoundError('SOURCE_NOT_FOUND', {
-    message: `No data source is named "${visible(name).slice(0, 100)}".`,
+    message: `No data source is named ${named}.`,
     hint:
       known.length === 0
         ? 'No sources exist yet; add one with zerotrail source add.'
