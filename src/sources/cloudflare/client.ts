@@ -527,7 +527,7 @@ function joinedWithAnd(items: readonly string[]): string {
 
 /** How a token Cloudflare refuses is replaced; the CLI has no command to edit a source in place. */
 export const REPLACE_TOKEN_HINT =
-  'Give the new token the three read permissions README lists. A source already added takes it with printf %s "$TOKEN" | zerotrail source set-token NAME --token-stdin, or in the web UI (Data sources → Edit); its cursors and events stay, and collection resumes where it stopped.';
+  'Give the token the three read permissions README lists. A source already added takes a new one with printf %s "$TOKEN" | zerotrail source set-token NAME --token-stdin, or in the web UI (Data sources → Edit); its cursors and events stay, and collection resumes where it stopped.';
 
 function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
   return new SourceError('SOURCE_RESPONSE_INVALID', {
