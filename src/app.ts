@@ -32,6 +32,7 @@ import type { InventorySource, Source, SourceDatasets } from './sources/source.j
 import type { AuthStore } from './store/auth-store.js';
 import type { NotifyQueue } from './store/notify-queue.js';
 import { SqliteNotifyQueue } from './store/sqlite/notify-queue.js';
+import { describeTarget, parseDatabaseUrl } from './store/postgres/database-url.js';
 import type { UnfinishedImport } from './store/postgres/import-progress.js';
 import type { PostgresStore } from './store/postgres/store.js';
 import { MIGRATED_TABLES } from './store/migrate/tables.js';
@@ -352,7 +353,7 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean,
 export async function refuseUnfinishedMigration(app: App): Promise<void> {
   const url = app.config.databaseUrl;
   if (url === undefined) return;
-  const { parseDatabaseUrl, PostgresStore } = await import('./store/postgres/store.js');
+  const { PostgresStore } = await import('./store/postgres/store.js');
   if (!(app.store instanceof PostgresStore)) return;
   let open: UnfinishedImport | undefined;
   try {
@@ -368,8 +369,8 @@ export async function refuseUnfinishedMigration(app: App): Promise<void> {
   const at = (ms: number): string => new Date(ms).toISOString();
   throw new StoreError('STORE_MIGRATE_UNFINISHED', {
     message:
-      `The zerotrail store migrate from ${open.sourcePath} into ${target.host}/${target.database}` +
-      `${target.schema === null ? '' : ` (schema ${target.schema})`}, started ${at(open.startedAt)}, has not ` +
+      `The zerotrail store migrate from ${open.sourcePath} into ${describeTarget(target)}, started ` +
+      `${at(open.startedAt)}, has not ` +
       `finished: ${open.tablesDone} of ${MIGRATED_TABLES.length} tables copied, ` +
       `${open.progressedAt === null ? 'no chunk committed yet' : `last chunk committed ${at(open.progressedAt)}`}. ` +
       'This node did not start, so that nothing it writes mixes into the half-copied installation.',

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { AppError, ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { describeTarget, parseDatabaseUrl } from '../store/postgres/database-url.js';
 import { writeLine, type CliIo } from './io.js';
 import { visible } from './output.js';
 
@@ -180,17 +181,13 @@ function noInstallationNotice(config: AppConfig): string {
  */
 export function installationPlace(config: AppConfig): string {
   if (config.databaseUrl === undefined) return visible(config.dataDir);
-  let where = 'the configured PostgreSQL database';
   try {
-    const url = new URL(config.databaseUrl);
-    const schema = url.searchParams.get('schema');
-    // A '#' most likely cuts a password that was not percent-encoded, and the host parsed is then a piece of it.
-    if (url.hash === '')
-      where = `the PostgreSQL database ${visible(`${url.host}${decodeURIComponent(url.pathname)}`)}${schema === null ? '' : ` (schema ${visible(schema)})`}`;
+    return `the PostgreSQL database ${visible(describeTarget(parseDatabaseUrl(config.databaseUrl).target))}`;
   } catch {
-    // Opening the store says what is wrong with a URL that does not parse.
+    // A URL that does not parse (a '#' from an unencoded password among them) is shown in no part; opening the
+    // store says what is wrong with it.
+    return 'the configured PostgreSQL database';
   }
-  return where;
 }
 
 /** Validates command-line values with zod so a wrong type gets the same precise message as a bad config. */

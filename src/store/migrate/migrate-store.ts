@@ -23,7 +23,8 @@ import {
   type StoreImport,
 } from '../postgres/import-progress.js';
 import { inTransaction } from '../postgres/in-transaction.js';
-import { parseDatabaseUrl, pgCode, PostgresStore, type PostgresTarget } from '../postgres/store.js';
+import { describeTarget, parseDatabaseUrl, type PostgresTarget } from '../postgres/database-url.js';
+import { pgCode, PostgresStore } from '../postgres/store.js';
 import type { SqliteExport, SqliteValue } from '../sqlite/bulk-export.js';
 import type { MigrationSource } from './migration-source.js';
 import { MIGRATED_TABLES, type CopiedTable, type MigratedTable } from './tables.js';
@@ -83,7 +84,7 @@ export async function migrateStore(options: MigrateStoreOptions): Promise<Migrat
     try {
       if (!(await tryLockImport(lock))) {
         throw new StoreError('STORE_BUSY', {
-          message: `Another zerotrail store migrate is copying into ${describe(target)} right now.`,
+          message: `Another zerotrail store migrate is copying into ${describeTarget(target)} right now.`,
           hint: 'Wait for it to finish, or stop it; then run this command again to resume the same copy.',
         });
       }
@@ -177,7 +178,7 @@ async function claimTarget(
   if (other !== undefined) {
     throw new StoreError('STORE_MIGRATE_TARGET_NOT_EMPTY', {
       message:
-        `${describe(target)} already holds a migration of another SQLite installation (from ${other.sourcePath}, ` +
+        `${describeTarget(target)} already holds a migration of another SQLite installation (from ${other.sourcePath}, ` +
         `started ${new Date(other.startedAt).toISOString()}). Nothing was written.`,
       hint: 'Migrate into an empty database, or name a new schema with ?schema=NAME in the --to URL.',
       details: { sourcePath: other.sourcePath },
@@ -192,7 +193,7 @@ async function claimTarget(
   if (holding.length > 0) {
     throw new StoreError('STORE_MIGRATE_TARGET_NOT_EMPTY', {
       message:
-        `${describe(target)} is not empty: ${holding.join(', ')} already hold rows that were not copied from ` +
+        `${describeTarget(target)} is not empty: ${holding.join(', ')} already hold rows that were not copied from ` +
         `${source.dataDir}. Nothing was written.`,
       hint: 'Migrate into an empty database, or name a new schema with ?schema=NAME in the --to URL.',
       details: { tables: holding },
@@ -328,13 +329,9 @@ async function run<T>(target: PostgresTarget, action: string, work: () => Promis
     const code = pgCode(error);
     const reason = error instanceof Error ? error.message : String(error);
     throw new StoreError('STORE_WRITE_FAILED', {
-      message: `Could not ${action} in ${describe(target)}${code === undefined ? '' : ` (${code})`}: ${reason}.`,
+      message: `Could not ${action} in ${describeTarget(target)}${code === undefined ? '' : ` (${code})`}: ${reason}.`,
       hint: 'Everything committed so far is kept; run the same command again to resume once the cause is fixed.',
       cause: error,
     });
   }
-}
-
-function describe(target: PostgresTarget): string {
-  return `${target.host}/${target.database}${target.schema === null ? '' : ` (schema ${target.schema})`}`;
 }

@@ -15,7 +15,8 @@ import type {
 } from '../auth-store.js';
 import { inTransaction } from './in-transaction.js';
 import { PG_TYPES } from './pg-types.js';
-import { parseDatabaseUrl, pgCode, wellFormed } from './store.js';
+import { parseDatabaseUrl } from './database-url.js';
+import { pgCode, wellFormed } from './store.js';
 import {
   rowToApiKey,
   rowToAuditEntry,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDatabaseUrl } from './store.js';
+import { parseDatabaseUrl } from './database-url.js';
 
 describe('parseDatabaseUrl', () => {
   it('keeps the schema parameter apart and names the target without its user or password', () => {

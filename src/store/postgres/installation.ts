@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { parseDatabaseUrl } from './store.js';
+import { parseDatabaseUrl } from './database-url.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 

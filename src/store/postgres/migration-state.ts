@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { StoreError } from '../../core/errors.js';
 import type { Migration } from './migrations/migrations.js';
-import type { PostgresTarget } from './store.js';
+import { describeTarget, type PostgresTarget } from './database-url.js';
 
 // The migrations table as the store creates it (queries.ts, createMigrationsTable). Rails and golang-migrate
 // keep a table of the same name with other columns; only this exact shape is taken for zerotrail's.
@@ -138,9 +138,4 @@ function noSchema(target: PostgresTarget, role: string): StoreError {
         message: `The role ${role} may not use the schema ${target.schema} in ${target.host}/${target.database}.`,
         hint: privilegeHint({ schema: target.schema, role }, 'read'),
       });
-}
-
-/** Where a store connects, for messages: host, database and the schema when the URL names one. */
-export function describeTarget(target: PostgresTarget): string {
-  return `${target.host}/${target.database}${target.schema === null ? '' : ` (schema ${target.schema})`}`;
 }

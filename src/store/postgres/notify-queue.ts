@@ -16,7 +16,7 @@ import {
   type NoticeRow,
   type TargetStatusRow,
 } from '../notify-rows.js';
-import { parseDatabaseUrl } from './store.js';
+import { parseDatabaseUrl } from './database-url.js';
 
 // One forwarder reads and writes a handful of rows at a time; two connections cover a read beside a write.
 const POOL_SIZE = 2;

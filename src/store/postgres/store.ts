@@ -36,7 +36,8 @@ import { checkFence, PostgresLeaseStore } from './lease-store.js';
 import { takePostgresRateToken } from './rate-buckets.js';
 import { histogramSql } from './summary-histogram.js';
 import { MIGRATIONS } from './migrations/migrations.js';
-import { describeTarget, newerSchema, privilegeHint, readMigrationState } from './migration-state.js';
+import { describeTarget, parseDatabaseUrl, type PostgresTarget } from './database-url.js';
+import { newerSchema, privilegeHint, readMigrationState } from './migration-state.js';
 import {
   aggregateEventsSql,
   countEventsSql,
@@ -65,60 +66,8 @@ const MAX_ANALYZE_ROWS = 256_000;
 const DEFAULT_DELETE_CHUNK = 10_000;
 const MAX_PAGE_LIMIT = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const SCHEMA_EXISTS_SQL = 'SELECT 1 FROM pg_namespace WHERE nspname = $1';
 const PARTITION_NAME = /^events_p(\d{4,6})(\d{2})$/;
-/** Where a store connects, with any password left out: safe for messages and logs. */
-export interface PostgresTarget {
-  readonly host: string;
-  readonly database: string;
-  readonly schema: string | null;
-}
-
-/** Splits the store's own `schema` parameter off a database URL and checks what remains. */
-export function parseDatabaseUrl(url: string): { readonly connectionString: string; readonly target: PostgresTarget } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (error) {
-    throw new StoreError('STORE_OPEN_FAILED', {
-      message: 'The database URL is not a valid URL.',
-      hint: 'Write it as postgres://user@host:5432/database, optionally with ?schema=name.',
-      cause: error,
-    });
-  }
-  // A '#' cuts the URL short: in an unencoded password it makes a piece of the password the host, which an error
-  // would then print. Nothing of such a URL is shown.
-  if (parsed.hash !== '' || url.includes('#')) {
-    throw new StoreError('STORE_OPEN_FAILED', {
-      message:
-        'The database URL holds a "#", which ends a URL: nothing after it is read, and nothing of it is shown here.',
-      hint: 'Percent-encode the special characters of the user name and password: # as %23, @ as %40, / as %2F, ? as %3F, % as %25.',
-    });
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new StoreError('STORE_OPEN_FAILED', {
-      message: `The database URL must start with postgres:// or postgresql://, not ${parsed.protocol}//.`,
-    });
-  }
-  const schema = parsed.searchParams.get('schema');
-  if (schema !== null && !SCHEMA_NAME.test(schema)) {
-    throw new StoreError('STORE_OPEN_FAILED', {
-      message: `The schema "${schema}" in the database URL is not a plain lowercase name.`,
-      hint: 'Use letters, digits and underscores, starting with a letter or underscore.',
-    });
-  }
-  parsed.searchParams.delete('schema');
-  return {
-    connectionString: parsed.toString(),
-    target: {
-      host: parsed.port === '' ? parsed.hostname : `${parsed.hostname}:${parsed.port}`,
-      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-      schema,
-    },
-  };
-}
-
 /**
  * The store on a PostgreSQL database (the pg driver), shared by every zerotrail node that points at it. All
  * state lives in the database, so any number of instances may open the same schema at once.
