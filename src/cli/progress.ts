@@ -192,9 +192,8 @@ export function createProgressReporter(
       const job = jobs.get(jobId);
       if (job?.unavailableSaid === true) return;
       if (job !== undefined) job.unavailableSaid = true;
-      const minutes = Math.max(1, Math.round(recheckMs / 60_000));
       notice(
-        `${visible(jobId)}: not collected (optional; looked at again every ${minutes} min): ${visible(error.message)}`,
+        `${visible(jobId)}: not collected (optional; looked at again every ${waitText(recheckMs)}): ${visible(error.message)}`,
       );
     },
     snapshotStored(snapshot) {
@@ -223,7 +222,7 @@ function failureLine(group: FailureGroup): string {
     ? 'will retry'
     : group.recheckMs === undefined
       ? 'failed'
-      : `failed, tried again in ${group.recheckMs < 60_000 ? `${Math.ceil(group.recheckMs / 1000)} s` : `${Math.round(group.recheckMs / 60_000)} min`}`;
+      : `failed, tried again in ${waitText(group.recheckMs)}`;
   const error = `error[${group.error.code}] ${visible(group.error.message)}`;
   return `${datasetsLabel(group.sourceName, group.datasets)}${group.datasets.length === 1 ? ':' : ''} ${what}: ${error}`;
 }
@@ -243,6 +242,11 @@ export function inCatalogueOrder(datasets: readonly string[]): string[] {
     return index < 0 ? CLOUDFLARE_DATASET_IDS.length : index;
   };
   return [...datasets].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** `40 s` under a minute, `10 min` from one on. */
+function waitText(ms: number): string {
+  return ms < 60_000 ? `${Math.ceil(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
 function plural(count: number, noun: string): string {

@@ -29,7 +29,6 @@ import { createProgressReporter, datasetsLabel } from '../progress.js';
 import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
-export const MAX_ACCESS_LOG_RETENTION_DAYS = ACCESS_LOG_RETENTION_DAYS;
 const DAY_MS = 86_400_000;
 // Retention runs with collection; hourly keeps deletes small without letting old data linger.
 const RETENTION_INTERVAL_MS = 3_600_000;
@@ -160,13 +159,13 @@ export async function collect(
     writeLine(
       context.io.stderr,
       `notice: backfill capped to ${AUDIT_LOG_RETENTION_DAYS} days (18 months), the longest Cloudflare keeps audit logs; ` +
-        `Access and SCIM logs start at most ${MAX_ACCESS_LOG_RETENTION_DAYS} days back, the longest it keeps them (Enterprise plans).`,
+        `Access and SCIM logs start at most ${ACCESS_LOG_RETENTION_DAYS} days back, the longest it keeps them (Enterprise plans).`,
     );
     backfillDays = AUDIT_LOG_RETENTION_DAYS;
-  } else if (backfillDays > MAX_ACCESS_LOG_RETENTION_DAYS) {
+  } else if (backfillDays > ACCESS_LOG_RETENTION_DAYS) {
     writeLine(
       context.io.stderr,
-      `notice: Access and SCIM logs start at most ${MAX_ACCESS_LOG_RETENTION_DAYS} days back, the longest Cloudflare keeps them ` +
+      `notice: Access and SCIM logs start at most ${ACCESS_LOG_RETENTION_DAYS} days back, the longest Cloudflare keeps them ` +
         `(Enterprise plans); audit logs, kept 18 months, start the ${backfillDays} days back asked for.`,
     );
   }

@@ -30,7 +30,8 @@ import { wholeNumberText } from '../../core/number-text.js';
 import { isListenError, listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
-import { collect, failureLines, MAX_ACCESS_LOG_RETENTION_DAYS } from './collect.js';
+import { ACCESS_LOG_RETENTION_DAYS } from '../../sources/cloudflare/datasets/catalogue.js';
+import { collect, failureLines } from './collect.js';
 import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport } from './source-test.js';
 import { startWebServer, superviseCollection, webUiLine, type RunningWebServer } from './serve.js';
@@ -124,7 +125,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         writeLine(out, '');
         await context.withApp(async (app) => {
           const source = await addDemoSource(app, context, simulator);
-          const days = Math.min(app.config.collect.backfillDays, MAX_ACCESS_LOG_RETENTION_DAYS);
+          const days = Math.min(app.config.collect.backfillDays, ACCESS_LOG_RETENTION_DAYS);
           // What the backfill fetches: the collector starts `lookback_secs` early to catch late events.
           const backfill = { fromMs: app.clock.now() - days * DAY_MS - app.config.cloudflare.lookbackSecs * 1000 };
           const caughtUp = await collect(app, context, [source], { once: true, signal });

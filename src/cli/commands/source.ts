@@ -19,6 +19,19 @@ import { isDatasetJobOf } from '../../core/job-id.js';
 import { datasetStateText } from './source-status.js';
 import { rateShareProblem } from '../../config/rate-share.js';
 
+// Where `source add` and `source set-token` read the token from, and whether they check it online.
+const TOKEN_FLAGS = {
+  tokenStdin: z.boolean().optional(),
+  tokenEnv: z.string().min(1).optional(),
+  verify: z.boolean().default(true),
+};
+const oneTokenSource = (flags: { tokenStdin?: boolean | undefined; tokenEnv?: string | undefined }): boolean =>
+  (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined);
+const ONE_TOKEN_SOURCE = {
+  message: 'give the token with exactly one of --token-stdin or --token-env VAR',
+  path: ['tokenStdin'],
+};
+
 const addFlagsSchema = z
   .object({
     name: z
@@ -28,26 +41,12 @@ const addFlagsSchema = z
       .max(100, 'at most 100 characters')
       .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'control characters are not allowed'),
     accountId: z.string().trim(),
-    tokenStdin: z.boolean().optional(),
-    tokenEnv: z.string().min(1).optional(),
-    verify: z.boolean().default(true),
+    ...TOKEN_FLAGS,
     rateShare: decimalNumberText((n) => n.gt(0).lte(1)).optional(),
   })
-  .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
-    message: 'give the token with exactly one of --token-stdin or --token-env VAR',
-    path: ['tokenStdin'],
-  });
+  .refine(oneTokenSource, ONE_TOKEN_SOURCE);
 
-const setTokenFlagsSchema = z
-  .object({
-    tokenStdin: z.boolean().optional(),
-    tokenEnv: z.string().min(1).optional(),
-    verify: z.boolean().default(true),
-  })
-  .refine((flags) => (flags.tokenStdin === true) !== (flags.tokenEnv !== undefined), {
-    message: 'give the token with exactly one of --token-stdin or --token-env VAR',
-    path: ['tokenStdin'],
-  });
+const setTokenFlagsSchema = z.object(TOKEN_FLAGS).refine(oneTokenSource, ONE_TOKEN_SOURCE);
 
 const formatSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
 
