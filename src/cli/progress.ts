@@ -44,6 +44,8 @@ interface JobProgress {
   stored: number;
   duplicates: number;
   newestEventMs: number | null;
+  /** Where this run's part of the backfill starts; undefined until the first page of a resumed dataset. */
+  fromMs: number | undefined;
   lastLineMs: number;
   caughtUpOnce: boolean;
   unavailableSaid: boolean;
@@ -51,15 +53,18 @@ interface JobProgress {
 }
 
 /**
- * Shows how far each dataset's backfill has come, measured in event time between the backfill start and
- * now: a bar on a terminal, a log line every few seconds otherwise.
+ * Shows how far each dataset's backfill has come, measured in event time between where this run starts it and
+ * `toMs`: a bar on a terminal, a log line every few seconds otherwise. `jobStarts` holds each dataset's start: the
+ * backfill start of a dataset collected for the first time, undefined for one resumed from its cursor, whose
+ * first page this run stores marks it.
  */
 export function createProgressReporter(
   io: CliIo,
-  jobIds: readonly string[],
-  span: { readonly fromMs: number; readonly toMs: number },
+  jobStarts: ReadonlyMap<string, number | undefined>,
+  toMs: number,
   quiet = false,
 ): ProgressReporter {
+  const jobIds = [...jobStarts.keys()];
   // Without a job there is no bar, and cli-progress would hold every notice back for a frame that never comes.
   const tty = io.stderr.isTTY === true && !quiet && jobIds.length > 0;
   const multi = tty
@@ -98,6 +103,7 @@ export function createProgressReporter(
         stored: 0,
         duplicates: 0,
         newestEventMs: null,
+        fromMs: jobStarts.get(jobId),
         lastLineMs: 0,
         caughtUpOnce: false,
         unavailableSaid: false,
@@ -105,10 +111,10 @@ export function createProgressReporter(
       },
     ]),
   );
-  const percent = (timeMs: number | null): number =>
-    timeMs === null || span.toMs <= span.fromMs
+  const percent = ({ newestEventMs, fromMs }: JobProgress): number =>
+    newestEventMs === null || fromMs === undefined || toMs <= fromMs
       ? 0
-      : Math.max(0, Math.min(100, Math.floor(((timeMs - span.fromMs) / (span.toMs - span.fromMs)) * 100)));
+      : Math.max(0, Math.min(100, Math.floor(((newestEventMs - fromMs) / (toMs - fromMs)) * 100)));
 
   // Every part that comes from data (a source name, an error from Cloudflare) is escaped where the line is put
   // together; escaping here too keeps a line that forgot it from driving the terminal.
@@ -140,15 +146,17 @@ export function createProgressReporter(
       job.stored += page.inserted;
       job.duplicates += page.duplicates;
       if (page.newestEventMs !== null) job.newestEventMs = Math.max(job.newestEventMs ?? 0, page.newestEventMs);
+      // A resumed dataset's cursor is read only by its source: the events it serves first show where it stood.
+      job.fromMs ??= page.oldestEventMs ?? undefined;
       const position = job.newestEventMs === null ? 'start' : new Date(job.newestEventMs).toISOString();
       if (job.bar !== undefined) {
-        job.bar.update(job.caughtUpOnce ? 100 : percent(job.newestEventMs), { stored: job.stored, position });
+        job.bar.update(job.caughtUpOnce ? 100 : percent(job), { stored: job.stored, position });
         return;
       }
       const now = Date.now();
       if (!quiet && now - job.lastLineMs >= PLAIN_LINE_INTERVAL_MS) {
         job.lastLineMs = now;
-        const done = job.caughtUpOnce ? '' : ` (${percent(job.newestEventMs)}% of backfill)`;
+        const done = job.caughtUpOnce ? '' : ` (${percent(job)}% of backfill)`;
         writeLine(io.stderr, `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored, up to ${position}${done}`);
       }
     },

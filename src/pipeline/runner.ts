@@ -66,6 +66,13 @@ export interface RunnerDeps {
   readonly detector?: { notify(): void };
 }
 
+/** Where a dataset without a cursor starts: the backfill asked for, or the oldest event Cloudflare keeps of it. */
+export function backfillStart(job: DatasetJob, backfillFromMs: number, nowMs: number): number {
+  return job.retentionDays === undefined
+    ? backfillFromMs
+    : Math.max(backfillFromMs, nowMs - job.retentionDays * DAY_MS);
+}
+
 /**
  * Pulls one dataset from its committed cursor until the source is caught up. Each page's events and the
  * cursor after it are committed in one store transaction, so a crash at any point resumes exactly after
@@ -84,9 +91,9 @@ export async function pullUntilCaughtUp(
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
   const committed = await deps.store.cursor(job.id);
-  const oldestKept = job.retentionDays === undefined ? -Infinity : deps.clock.now() - job.retentionDays * DAY_MS;
   const cursor: SourceCursor =
-    committed ?? job.source.initialCursor({ backfillFromMs: Math.max(options.backfillFromMs, oldestKept) });
+    committed ??
+    job.source.initialCursor({ backfillFromMs: backfillStart(job, options.backfillFromMs, deps.clock.now()) });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
 

@@ -17,7 +17,7 @@ import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import { retentionPolicy } from '../../pipeline/retention.js';
-import { addTotals, NO_TOTALS, type PageStored, type PullTotals } from '../../pipeline/runner.js';
+import { addTotals, backfillStart, NO_TOTALS, type PageStored, type PullTotals } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
 import type { StoredSource } from '../../store/store.js';
@@ -245,12 +245,12 @@ export async function collect(
   };
   await applyRetention(app, context);
   const backfillFromMs = nowMs - backfillDays * DAY_MS;
-  const progress = createProgressReporter(
-    context.io,
-    logJobIds,
-    { fromMs: backfillFromMs, toMs: nowMs },
-    options.quiet === true,
+  const jobStarts = new Map(
+    jobs
+      .filter((job) => job.kind === 'log')
+      .map((job) => [job.id, fresh.has(job.id) ? backfillStart(job, backfillFromMs, nowMs) : undefined]),
   );
+  const progress = createProgressReporter(context.io, jobStarts, nowMs, options.quiet === true);
   const signal = options.signal ?? context.io.signal;
   const retentionTimer = options.once
     ? undefined
