@@ -1,6 +1,6 @@
 import type { Outcome } from '../core/event.js';
 import type { NormalizeMeta } from './schema.js';
-import { OCSF_VERSION, sanitizeValue, wellFormed } from './schema.js';
+import { OCSF_VERSION, OTHER_ACTIVITY_ID, ocsfTypeName, sanitizeValue, wellFormed } from './schema.js';
 
 /** The class, activity and provenance facts every mapper supplies; `ocsfBase` turns them into OCSF attributes. */
 export interface OcsfBaseSpec {
@@ -56,7 +56,7 @@ export function ocsfBase(spec: OcsfBaseSpec): Record<string, unknown> {
     class_uid: spec.classUid,
     class_name: spec.className,
     type_uid: spec.classUid * 100 + spec.activityId,
-    type_name: `${spec.className}: ${activityName}`,
+    type_name: ocsfTypeName(spec.className, spec.activityId, activityName),
     time: spec.time,
     severity_id: SEVERITY[spec.outcome].id,
     severity: SEVERITY[spec.outcome].name,
@@ -95,5 +95,5 @@ export function identityPart(value: unknown): unknown {
 
 /** The flat `activity` field: the OCSF activity name in lower case, words joined by `_`; `other` for 99. */
 export function flatActivity(activityId: number, activityName: string): string {
-  return activityId === 99 ? 'other' : activityName.toLowerCase().replace(/ /g, '_');
+  return activityId === OTHER_ACTIVITY_ID ? 'other' : activityName.toLowerCase().replace(/ /g, '_');
 }

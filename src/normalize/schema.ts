@@ -24,10 +24,30 @@ export const FLAT_FIELD_MAX_CHARS = 1024;
 
 // Past this depth a nested value is replaced by a marker; the untouched original stays in `raw`.
 const MAX_NESTING_DEPTH = 32;
+/** OCSF's activity_id for an activity the class does not name. */
+export const OTHER_ACTIVITY_ID = 99;
 
 /** Lone UTF-16 surrogates (JSON escapes such as `\ud800` produce them) become U+FFFD. */
 export function wellFormed(text: string): string {
   return text.toWellFormed();
+}
+
+// OCSF's `email_t` (dictionary.json), as a validator of the schema reads it. A value outside it would make the
+// event invalid in an `email_addr` attribute: mappers keep it as the user's name, and the raw record has it.
+const OCSF_EMAIL = /^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$/;
+
+export function isOcsfEmail(text: string): boolean {
+  return OCSF_EMAIL.test(text);
+}
+
+/** `{ email_addr }` when OCSF takes `email` as an address, `{}` otherwise: for spreading into a user object. */
+export function ocsfEmailAddr(email: string): { readonly email_addr?: string } {
+  return isOcsfEmail(email) ? { email_addr: wellFormed(email) } : {};
+}
+
+/** OCSF's `type_name`, "as defined by the type_uid": activity 99 is Other, whatever the record called it. */
+export function ocsfTypeName(className: string, activityId: number, activityName: string): string {
+  return `${className}: ${activityId === OTHER_ACTIVITY_ID ? 'Other' : activityName}`;
 }
 
 /** Well-formed and at most `FLAT_FIELD_MAX_CHARS` UTF-16 units, never ending in half a surrogate pair. */

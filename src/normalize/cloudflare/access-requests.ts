@@ -3,7 +3,16 @@ import { canonicalIp } from '../canonical-ip.js';
 import { eventId } from '../event-id.js';
 import { rfc3339ToMs } from '../rfc3339-to-ms.js';
 import type { NormalizeMeta, Normalizer } from '../schema.js';
-import { OCSF_VERSION, asRecord, flatString, sanitizeValue, wellFormed } from '../schema.js';
+import {
+  OCSF_VERSION,
+  OTHER_ACTIVITY_ID,
+  asRecord,
+  flatString,
+  isOcsfEmail,
+  ocsfTypeName,
+  sanitizeValue,
+  wellFormed,
+} from '../schema.js';
 
 // OCSF Authentication class (IAM category). See docs/ocsf-mapping.md for the full field table.
 const CATEGORY_UID = 3;
@@ -29,7 +38,6 @@ const ACTIVITIES = {
   login: { id: 1, name: 'Logon' },
   logout: { id: 2, name: 'Logoff' },
 } as const satisfies Record<string, { id: number; name: string }>;
-const OTHER_ACTIVITY_ID = 99;
 
 // Cloudflare's `connection` is the IdP type. Only protocol-named values map to an OCSF protocol; vendor
 // IdPs ("okta", "azureAD", "google", "onetimepin", ...) hide which protocol they used, so they stay Other.
@@ -89,6 +97,12 @@ function countryOf(record: Readonly<Record<string, unknown>>): { key: string; co
     if (typeof value === 'string' && /^[A-Za-z]{2}$/.test(value)) return { key, code: value.toUpperCase() };
   }
   return null;
+}
+
+// Access names a user by e-mail alone: it is the user's name, and their email_addr when OCSF takes it as one.
+function userOf(email: string): Record<string, string> {
+  const name = wellFormed(email);
+  return isOcsfEmail(email) ? { email_addr: name, name } : { name };
 }
 
 /**
@@ -164,7 +178,7 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
     class_uid: CLASS_UID,
     class_name: 'Authentication',
     type_uid: CLASS_UID * 100 + activityId,
-    type_name: `Authentication: ${activityName}`,
+    type_name: ocsfTypeName('Authentication', activityId, activityName),
     severity_id: SEVERITY[outcome].id,
     severity: SEVERITY[outcome].name,
     status_id: STATUS[outcome].id,
@@ -172,7 +186,7 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
     message: `Cloudflare Access ${known === null ? 'event' : known.name.toLowerCase()} ${MESSAGE_VERB[outcome]}`,
     metadata,
     time,
-    user: email === null ? {} : { email_addr: wellFormed(email), name: wellFormed(email) },
+    user: email === null ? {} : userOf(email),
     is_remote: true,
   };
   if (ip !== null || country !== null) {

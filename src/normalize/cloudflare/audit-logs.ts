@@ -4,7 +4,7 @@ import { eventId } from '../event-id.js';
 import { flatActivity, ocsfBase } from '../ocsf-base.js';
 import { rfc3339ToMs } from '../rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
-import { asRecord, flatString, sanitizeValue, wellFormed } from '../schema.js';
+import { OTHER_ACTIVITY_ID, asRecord, flatString, ocsfEmailAddr, sanitizeValue, wellFormed } from '../schema.js';
 
 // OCSF API Activity (Application Activity category). An audit log entry records one call to Cloudflare's
 // API, from the dashboard or a client, with its actor, source address, operation, HTTP request and the
@@ -48,7 +48,6 @@ const CREATE: Activity = { id: 1, name: 'Create' };
 const READ: Activity = { id: 2, name: 'Read' };
 const UPDATE: Activity = { id: 3, name: 'Update' };
 const DELETE: Activity = { id: 4, name: 'Delete' };
-const OTHER_ACTIVITY_ID = 99;
 
 // v2 action types are an enum (API-NOTES §2.4: create, delete, view, update).
 // Maps rather than object literals, so that a hostile type such as `constructor` finds nothing.
@@ -313,7 +312,7 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
 
   const user = {
     ...(actorId === null ? {} : { uid: wellFormed(actorId) }),
-    ...(email === null ? {} : { name: wellFormed(email), email_addr: wellFormed(email) }),
+    ...(email === null ? {} : { name: wellFormed(email), ...ocsfEmailAddr(email) }),
     ...(actorType === null ? {} : { type: wellFormed(actorType), type_id: ACTOR_TYPES.get(actorType) ?? 99 }),
   };
   const message =

@@ -3,7 +3,15 @@ import { eventId } from '../event-id.js';
 import { flatActivity, identityPart, ocsfBase, stringField } from '../ocsf-base.js';
 import { rfc3339ToMs } from '../rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
-import { asRecord, flatString, sanitizeValue, wellFormed } from '../schema.js';
+import {
+  OTHER_ACTIVITY_ID,
+  asRecord,
+  flatString,
+  isOcsfEmail,
+  ocsfEmailAddr,
+  sanitizeValue,
+  wellFormed,
+} from '../schema.js';
 
 // OCSF 1.9.0 deprecates Account Change (3001) in favour of User Management (3007), so SCIM changes to a
 // user map to User Management and changes to a group to Group Management (3006). A resource type we do not
@@ -57,7 +65,6 @@ const ENTITY_ACTIVITIES = {
   update: { id: 3, name: 'Update' },
   delete: { id: 4, name: 'Delete' },
 } as const satisfies Record<string, Activity>;
-const OTHER_ACTIVITY_ID = 99;
 
 const RESULT_WORDS = { success: 'succeeded', failure: 'failed', unknown: 'with unknown result' } as const;
 
@@ -314,11 +321,13 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
         ...(cfResourceId === null ? {} : { uid: wellFormed(cfResourceId) }),
         ...(idpResourceId === null ? {} : { uid_alt: wellFormed(idpResourceId) }),
         ...(name === null ? {} : { name: wellFormed(name) }),
-        ...(email === null ? {} : { email_addr: wellFormed(email) }),
+        ...(email === null ? {} : ocsfEmailAddr(email)),
         ...(intent.displayName === null ? {} : { full_name: wellFormed(intent.displayName) }),
       },
     };
     if (groupName !== null) unmapped.push(['resource_group_name', groupName]);
+    // Named by its userName, the user keeps an e-mail OCSF does not take as one only here.
+    if (email !== null && name !== email && !isOcsfEmail(email)) unmapped.push(['resource_user_email', email]);
   } else if (typeKey === 'GROUP') {
     const name = groupName ?? intent.displayName;
     const listed = activityId === GROUP_ACTIVITIES.addUser.id || activityId === GROUP_ACTIVITIES.removeUser.id;
