@@ -183,6 +183,19 @@ describe('PostgresStore with a role granted SELECT only', () => {
     });
   });
 
+  it('says which privilege a read lacks', async () => {
+    const url = schemas.url();
+    await (await open(url)).migrate();
+    const reader = await open(await selectOnlyRole(url));
+    await reader.migrate();
+    await admin.query(`REVOKE SELECT ON ${schemaOf(url)}.events FROM ${schemaOf(url)}_reader`);
+    await expect(reader.search({ filter: null, order: 'desc' }, { limit: 10 })).rejects.toMatchObject({
+      code: 'STORE_OPEN_FAILED',
+      message: expect.stringMatching(/permission denied for table events.*may not read zerotrail's tables/) as unknown,
+      hint: expect.stringContaining('SELECT on its tables') as unknown,
+    });
+  });
+
   it('names the missing CREATE privilege when migrations are pending, and creates nothing', async () => {
     const url = await schemaWith('');
     const reader = await open(await selectOnlyRole(url));

@@ -821,12 +821,23 @@ function isTransient(code: string | undefined): boolean {
   );
 }
 
+const READ_PRIVILEGES_HINT =
+  'Grant this role USAGE on the schema and SELECT on its tables, or use the role that owns them.';
+
 function readFailed(target: PostgresTarget, error: unknown): Error {
   if (error instanceof AppError) return error;
   const code = pgCode(error);
   if (isTransient(code) || (error instanceof Error && /timeout|terminated/i.test(error.message))) {
     return new StoreError('STORE_BUSY', {
       message: `The database ${describeTarget(target)} did not answer: ${reasonOf(error)}; try again.`,
+      cause: error,
+    });
+  }
+  if (code === INSUFFICIENT_PRIVILEGE) {
+    // A role granted rights on some of zerotrail's tables only: say which grant reads them all.
+    return new StoreError('STORE_OPEN_FAILED', {
+      message: `Could not read from ${describeTarget(target)}: ${reasonOf(error)}. The database role may not read zerotrail's tables.`,
+      hint: READ_PRIVILEGES_HINT,
       cause: error,
     });
   }
@@ -840,8 +851,7 @@ function migrationFailed(message: string, error: unknown, privileges?: string): 
     message: `${message} ${reasonOf(error)}.`,
     hint:
       pgCode(error) === INSUFFICIENT_PRIVILEGE
-        ? (privileges ??
-          'Grant this role USAGE on the schema and SELECT on its tables, or use the role that owns them.')
+        ? (privileges ?? READ_PRIVILEGES_HINT)
         : 'Nothing of a failed migration stays applied; fix the cause above and start zerotrail again.',
     cause: error,
   });
