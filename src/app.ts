@@ -629,8 +629,8 @@ function rateShareRefusal(
           `${limit.windowSecs} or more if Cloudflare allows the token that many requests.`),
     hint:
       `zerotrail source remove ${name}, then printf %s "$TOKEN" | zerotrail source add --name ${name} ` +
-      `--account-id ${stored.accountId} --token-stdin --rate-share ${smallest}; restart a running zerotrail serve ` +
-      'afterwards.',
+      `--account-id ${stored.accountId} --token-stdin --rate-share ${smallest}; a running zerotrail collect or serve ` +
+      'takes it up within 15 seconds.',
     details: { source: stored.name, rateShare: share, smallestShare: smallest },
   });
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess } from '../helpers/cli.js';
+import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { setUpCollector, storedRawRecords, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
 const EVENTS = 120;
@@ -64,4 +65,68 @@ describe('source set-token', () => {
     expect(next.stderr).toMatch(/Stored 0 new events/);
     expect(await storedRawRecords(setup.env)).toHaveLength(EVENTS);
   });
+});
+
+describe('source set-token while collect follows', () => {
+  let setup: CollectorEnv;
+
+  beforeAll(async () => {
+    const now = Date.now();
+    setup = await setUpCollector(
+      {
+        seed: 43,
+        traffic: { kind: 'fixed', fromMs: now - 3 * HOUR_MS, toMs: now - HOUR_MS, count: EVENTS },
+        tokens: [{ value: ROTATED }, { value: REVOKED, status: 'disabled' }],
+      },
+      false,
+    );
+    const added = await runInProcess(
+      [
+        'source',
+        'add',
+        '--name',
+        TEST_SOURCE,
+        '--account-id',
+        setup.simulator.accountId,
+        '--token-env',
+        'TOKEN',
+        '--no-verify',
+      ],
+      { env: { ...setup.env, TOKEN: REVOKED } },
+    );
+    expect(added.code, added.stderr).toBe(0);
+  });
+  afterAll(async () => setup.cleanup());
+
+  it('is taken up by the running collector, which then collects everything', async () => {
+    // The failed datasets would be tried again only after the default 10 minutes, with the token read at start.
+    const child = spawnCli(['collect', '--backfill-days', '1'], {
+      ...setup.env,
+      ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
+    });
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the refused token', () => stderr.includes('failed, tried again in 10 min'), { timeoutMs: 30_000 });
+      const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-stdin'], {
+        env: setup.env,
+        input: ROTATED,
+      });
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect(replaced.stdout).toContain('A running zerotrail collect or serve takes it up within 15 seconds');
+      await waitFor(
+        'every event stored with the new token',
+        async () => (await storedRawRecords(setup.env)).length === EVENTS,
+        { timeoutMs: 45_000 },
+      );
+      expect(stderr).toContain('The data sources changed');
+      expect(child.exitCode, 'the collector keeps running').toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).not.toContain(ROTATED);
+  }, 120_000);
 });

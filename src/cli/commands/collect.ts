@@ -74,8 +74,8 @@ export function registerCollectCommand(program: Command, context: CommandContext
         async (app) => {
           await refuseUnfinishedMigration(app);
           const sources = await selectSources(app, flags.source);
-          const outcomes = await collect(app, context, sources, { once: flags.once });
-          if (flags.once) reportOnce(context, outcomes);
+          if (flags.once) reportOnce(context, await collect(app, context, sources, { once: true }));
+          else await follow(app, context, flags.source, sources);
         },
         () => {
           // No source is stored yet: this refuses the run as it would once the installation were open, and says
@@ -92,6 +92,79 @@ export function registerCollectCommand(program: Command, context: CommandContext
         config,
       );
     });
+}
+
+/** How often a following run looks at the stored sources, which `source set-token` and the web UI change. */
+export const SOURCE_WATCH_MS = 15_000;
+
+// What collection is built from: a source added, removed, given a new token (`source set-token`), another account
+// or another rate share restarts it. The ciphertext changes with every encryption, so a new token always shows.
+export function sourcesSignature(sources: readonly StoredSource[]): string {
+  return JSON.stringify(
+    [...sources]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((source) => [
+        source.name,
+        source.accountId,
+        source.tokenCiphertext,
+        source.settings['rate_share'] ?? null,
+        source.settings['api_base_url'] ?? null,
+      ]),
+  );
+}
+
+/** Calls `changed` once the sources `select` keeps of the stored ones no longer have the signature `known`. */
+export function watchSources(
+  app: App,
+  everyMs: number,
+  known: string,
+  changed: () => void,
+  select: (all: readonly StoredSource[]) => readonly StoredSource[] = (all) => all,
+): NodeJS.Timeout {
+  return setInterval(() => {
+    app.store.listSources().then(
+      (sources) => {
+        if (sourcesSignature(select(sources)) !== known) changed();
+      },
+      (error: unknown) => app.logger.warn({ err: error }, 'Could not list the data sources; trying again shortly'),
+    );
+  }, everyMs);
+}
+
+/**
+ * Follows the sources named (all when none is) until the process is told to stop. When one of them changes (a
+ * new token, account or rate share) or, without names, a source is added or removed, the run stops and starts
+ * again with what is stored now, each dataset from its committed cursor: a token replaced by `source set-token`
+ * is used within moments instead of failing until the process is restarted.
+ */
+async function follow(
+  app: App,
+  context: CommandContext,
+  names: readonly string[] | undefined,
+  first: readonly StoredSource[],
+): Promise<void> {
+  const select = (all: readonly StoredSource[]): readonly StoredSource[] =>
+    names === undefined ? all : all.filter((source) => names.includes(source.name));
+  let sources = first;
+  for (;;) {
+    const changed = new AbortController();
+    const watch = watchSources(app, SOURCE_WATCH_MS, sourcesSignature(sources), () => changed.abort(), select);
+    try {
+      await collect(app, context, sources, {
+        once: false,
+        signal: AbortSignal.any([context.io.signal, changed.signal]),
+      });
+    } finally {
+      clearInterval(watch);
+    }
+    if (context.io.signal.aborted || !changed.signal.aborted) return;
+    sources = await selectSources(app, names);
+    writeLine(
+      context.io.stderr,
+      'The data sources changed (a token, an account or a rate share, or a source added or removed): collecting ' +
+        'again with them, each dataset from where it stopped.',
+    );
+  }
 }
 
 function repeated(value: string, previous: readonly string[] | undefined): string[] {

@@ -14,18 +14,16 @@ import { closeServer, listen } from '../../server/listen.js';
 import type { PageStored } from '../../pipeline/runner.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
 import type { AuthStore } from '../../store/auth-store.js';
-import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
 import { listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
-import { collect } from './collect.js';
+import { collect, SOURCE_WATCH_MS, sourcesSignature, watchSources } from './collect.js';
 import { fileSystemProblem } from '../../core/file-error.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 // A source added through another node's API is picked up within this long.
-const SOURCE_WATCH_MS = 15_000;
 // The UI build (vite) writes to dist/web; this path resolves there from both src/ and dist/.
 const WEB_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 
@@ -307,7 +305,10 @@ export function superviseCollection(
       current = new AbortController();
       const stop = AbortSignal.any([signal, current.signal]);
       const sources = await app.store.listSources();
-      const watch = watchSources(app, callbacks.watchSourcesMs, sourcesSignature(sources), restart);
+      const watch =
+        callbacks.watchSourcesMs === undefined
+          ? undefined
+          : watchSources(app, callbacks.watchSourcesMs, sourcesSignature(sources), restart);
       if (sources.length > 0) {
         try {
           await collect(app, context, sources, { once: false, quiet: true, notify: false, signal: stop, ...callbacks });
@@ -321,37 +322,4 @@ export function superviseCollection(
     }
   }
   return { restart, done };
-}
-
-// What collection is built from: a source added, removed, given a new token (`source set-token`), another account
-// or another rate share restarts it. The ciphertext changes with every encryption, so a new token always shows.
-function sourcesSignature(sources: readonly StoredSource[]): string {
-  return JSON.stringify(
-    [...sources]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((source) => [
-        source.name,
-        source.accountId,
-        source.tokenCiphertext,
-        source.settings['rate_share'] ?? null,
-        source.settings['api_base_url'] ?? null,
-      ]),
-  );
-}
-
-function watchSources(
-  app: App,
-  everyMs: number | undefined,
-  known: string,
-  changed: () => void,
-): NodeJS.Timeout | undefined {
-  if (everyMs === undefined) return undefined;
-  return setInterval(() => {
-    app.store.listSources().then(
-      (sources) => {
-        if (sourcesSignature(sources) !== known) changed();
-      },
-      (error: unknown) => app.logger.warn({ err: error }, 'Could not list the data sources; trying again shortly'),
-    );
-  }, everyMs);
 }

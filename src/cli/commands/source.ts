@@ -260,7 +260,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           writeLine(
             context.io.stdout,
             `Replaced the API token of data source "${visible(name)}"; its cursors stay, so the next collection resumes ` +
-              'where it stopped. A running zerotrail serve takes it up within 15 seconds; restart a running zerotrail collect.',
+              'where it stopped. A running zerotrail collect or serve takes it up within 15 seconds.',
           );
         },
         () => {
