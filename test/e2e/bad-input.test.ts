@@ -1,6 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADD_UNVERIFIED, BIN, runInProcess, type CliResult } from '../helpers/cli.js';
@@ -429,6 +439,30 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       expect(result.stderr).toContain('error[STORE_CORRUPT]');
       expect(result.stderr).toContain('zerotrail.db');
       expect(digest()).toBe(before);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses an empty database file instead of writing a new installation over it', async () => {
+    const dir = makeTempDir('empty-db');
+    try {
+      mkdirSync(join(dir.path, 'data'));
+      const db = join(dir.path, 'data', 'zerotrail.db');
+      writeFileSync(db, '');
+      // Cut short a while ago, not a file another process is creating at this moment.
+      const longAgo = new Date(Date.now() - 60_000);
+      utimesSync(db, longAgo, longAgo);
+      for (const args of [['search'], ['source', 'list'], [...ADD_UNVERIFIED]]) {
+        const result = await runInProcess(args, {
+          env: { ZEROTRAIL_DATA_DIR: join(dir.path, 'data'), CF_TOKEN: 'zt-test-token-0000000000000000000000001' },
+        });
+        expect(result.code, result.stderr).toBe(5);
+        expect(result.stderr).toContain('error[STORE_CORRUPT]');
+        expect(result.stderr).toContain('zerotrail.db is empty (0 bytes)');
+        expect(statSync(db).size).toBe(0);
+        expect(readdirSync(join(dir.path, 'data'))).toEqual(['zerotrail.db']);
+      }
     } finally {
       dir.remove();
     }

@@ -194,7 +194,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const { path } = options;
     checkPathUsable(path);
-    createOwnerOnly(path);
+    if (!createOwnerOnly(path)) refuseEmptyFile(path);
     let db: Database.Database;
     try {
       db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -977,14 +977,15 @@ function checkPathUsable(path: string): void {
  * secret.key is, whatever the umask. SQLite gives the -wal, -shm and -journal files it makes the mode of the
  * database file, so they follow.
  */
-function createOwnerOnly(path: string): void {
-  if (isInMemory(path)) return;
+/** Creates the file for a new database, owner-only; false when it was there already (or is in memory). */
+function createOwnerOnly(path: string): boolean {
+  if (isInMemory(path)) return false;
   let fd: number;
   try {
     fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, OWNER_ONLY);
   } catch (error) {
     // Made by an earlier run or, a moment ago, by another process: tightenExisting sees to it.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw openFailed(path, error);
   }
   try {
@@ -993,6 +994,33 @@ function createOwnerOnly(path: string): void {
   } finally {
     closeSync(fd);
   }
+  return true;
+}
+
+// A new database gets its first page within a millisecond of its file being made, so an empty file older than
+// this is not another process creating it.
+const EMPTY_FILE_GRACE_MS = 10_000;
+
+/**
+ * SQLite takes an empty file for a new, empty database and would write a fresh installation over it. An empty
+ * zerotrail.db is a database cut short (a failed copy, a full disk): it is refused and left as it is.
+ */
+function refuseEmptyFile(path: string): void {
+  if (isInMemory(path)) return;
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return;
+  }
+  if (!stats.isFile() || stats.size > 0 || Date.now() - stats.mtimeMs < EMPTY_FILE_GRACE_MS) return;
+  throw new StoreError('STORE_CORRUPT', {
+    message: `${path} is empty (0 bytes), so it holds no zerotrail database: it may have been cut short by a failed copy or a full disk. It was left untouched.`,
+    hint:
+      'Restore it from a backup, or point zerotrail at a different data directory. If it is left from a first start ' +
+      'that was stopped at once, delete it to start afresh.',
+    details: { path },
+  });
 }
 
 /**
