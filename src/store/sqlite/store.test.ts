@@ -1,4 +1,15 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,6 +376,36 @@ describe('SqliteStore recent and merged events', () => {
     expect(tableCounts(path)).toEqual({ merged: 11, recent: 1 });
     await store.close();
     expect(tableCounts(path)).toEqual({ merged: 12, recent: 0 });
+  });
+
+  it('fails the write whose merge finds the file damaged, instead of only logging it', async () => {
+    const path = freshPath();
+    const store = await SqliteStore.open({ path, mergeThreshold: 10 });
+    await store.migrate();
+    await store.append(
+      Array.from({ length: 11 }, (_, n) => event(n, T0 + n)),
+      { id: 'c', value: { v: 1 } },
+    );
+    await store.close();
+    const db = new Database(path);
+    const { rootpage } = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'events_user_time'").get() as {
+      rootpage: number;
+    };
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const file = openSync(path, 'r+');
+    writeSync(file, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (rootpage - 1) * pageSize);
+    closeSync(file);
+
+    const reopened = await SqliteStore.open({ path, mergeThreshold: 10 });
+    await expect(
+      reopened.append(
+        Array.from({ length: 11 }, (_, n) => event(100 + n, T0 + 100 + n)),
+        { id: 'c', value: { v: 2 } },
+      ),
+    ).rejects.toMatchObject({ code: 'STORE_CORRUPT', retryable: false });
+    await reopened.close();
   });
 
   it('counts an event as a duplicate whether it is recent, merged or repeated in the batch', async () => {

@@ -515,7 +515,11 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       this.#recentRows = 0;
       this.#logger.debug({ moved }, 'Recent events merged');
     } catch (error) {
-      this.#logger.warn({ err: writeFailed('merge recent events', error) }, 'Recent events merge failed');
+      const failure = writeFailed('merge recent events', error);
+      // A damaged file is not a merge to try again later: the write that set it off fails with it, and collection
+      // stops writing to the file instead of carrying on as if it were healthy.
+      if (failure.code === 'STORE_CORRUPT') throw failure;
+      this.#logger.warn({ err: failure }, 'Recent events merge failed');
     }
   }
 
@@ -805,7 +809,12 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Only a connection that appended merges on the way out; one that never did may predate migration 0002.
-    if (this.#recentRows !== undefined && this.#recentRows > 0) this.#mergeRecent();
+    try {
+      if (this.#recentRows !== undefined && this.#recentRows > 0) this.#mergeRecent();
+    } catch (error) {
+      // The events stay in the recent tier, where every read finds them; closing still lets the file go.
+      this.#logger.warn({ err: error }, 'Recent events merge failed');
+    }
     this.#closed = true;
     this.#statements.clear();
     this.#db.close();
@@ -1085,6 +1094,7 @@ function writeFailed(action: string, error: unknown): StoreError {
   if (code?.startsWith('SQLITE_CORRUPT') === true || code === 'SQLITE_NOTADB') {
     return new StoreError('STORE_CORRUPT', {
       message: `Could not ${action}: the database file is damaged (${code}).`,
+      hint: 'Stop every zerotrail process that uses it and restore it from a backup; writing more to it can only lose more.',
       cause: error,
     });
   }
