@@ -131,6 +131,23 @@ describe('data sources through the API', () => {
     expect((malformed.body['error'] as { code: string }).code).toBe('HTTP_REQUEST_INVALID');
     const badAccount = await send('POST', '/api/sources', { apiToken: TOKEN, accountId: 'nope', name: 'Bad' });
     expect(badAccount.status).toBe(400);
+    // Pasted into the wrong field, the token would be the name every event and listing shows.
+    const tokenAsName = await send('POST', '/api/sources', {
+      apiToken: TOKEN,
+      accountId: simulator.accountId,
+      name: UNKNOWN_TOKEN,
+    });
+    expect(tokenAsName.status).toBe(400);
+    expect(JSON.stringify(tokenAsName.body)).toContain('looks like an API token');
+    expect(JSON.stringify(tokenAsName.body)).not.toContain(UNKNOWN_TOKEN);
+    // Two names that differ by an invisible character would look like one in every listing.
+    const invisible = await send('POST', '/api/sources', {
+      apiToken: TOKEN,
+      accountId: simulator.accountId,
+      name: 'Main\u200baccount',
+    });
+    expect(invisible.status).toBe(400);
+    expect(JSON.stringify(invisible.body)).toContain('invisible');
   });
 
   it('removes a source, keeping its events, and records every change in the audit trail', async () => {

@@ -157,6 +157,14 @@ describe('the token typed where a name or an id belongs', () => {
       expect(asName.code, asName.stderr).toBe(4);
       expect(leaked(asName.stdout + asName.stderr), asName.stderr).toBeUndefined();
       expect(asName.stderr).toContain('No data source is named the name given (40 characters, not shown');
+      // The token as the Source Name would be shown in every event, listing and progress line.
+      const tokenAsSourceName = await runInProcess(
+        ['source', 'add', '--name', TOKEN, '--account-id', ACCOUNT_ID, '--token-env', 'CF_TOKEN', '--no-verify'],
+        { env },
+      );
+      expect(tokenAsSourceName.code, tokenAsSourceName.stderr).toBe(2);
+      expect(leaked(tokenAsSourceName.stdout + tokenAsSourceName.stderr)).toBeUndefined();
+      expect(tokenAsSourceName.stderr).toContain('--name: this looks like an API token, not a name');
       // A name that is only a name is still quoted, so a typo in it can be seen.
       const typo = await runInProcess(
         ['source', 'add', '--name', SOURCE, '--account-id', ACCOUNT_ID, '--token-env', 'CF_TOKNE', '--no-verify'],

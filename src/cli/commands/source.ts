@@ -5,6 +5,7 @@ import { installationIsNew, testSourceConnection, type ConnectionTestContext } f
 import { AppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { mayBeCredential } from '../../core/redact-token.js';
+import { looksLikeApiToken, sourceNameSchema } from '../../core/source-name.js';
 import { shellArgument } from '../../core/shell-argument.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
@@ -34,12 +35,7 @@ const ONE_TOKEN_SOURCE = {
 
 const addFlagsSchema = z
   .object({
-    name: z
-      .string()
-      .trim()
-      .min(1, 'a source name is required')
-      .max(100, 'at most 100 characters')
-      .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'control characters are not allowed'),
+    name: sourceNameSchema,
     accountId: z.string().trim(),
     ...TOKEN_FLAGS,
     rateShare: decimalNumberText((n) => n.gt(0).lte(1)).optional(),
@@ -289,6 +285,13 @@ export function registerSourceCommand(program: Command, context: CommandContext)
     });
 }
 
+// A name stored before token-shaped names were refused is described, never shown.
+function shownSourceName(name: string): string {
+  return looksLikeApiToken(name)
+    ? `(a name of ${name.length} characters that looks like an API token)`
+    : `"${visible(name)}"`;
+}
+
 export function unknownSource(name: string, known: readonly StoredSource[]): NotFoundError {
   // `source set-token "$TOKEN"` puts the token where the name belongs: it is described, never shown.
   const named = mayBeCredential(name)
@@ -299,7 +302,7 @@ export function unknownSource(name: string, known: readonly StoredSource[]): Not
     hint:
       known.length === 0
         ? 'No sources exist yet; add one with zerotrail source add.'
-        : `Known sources: ${known.map((source) => `"${visible(source.name)}"`).join(', ')}.`,
+        : `Known sources: ${known.map((source) => shownSourceName(source.name)).join(', ')}.`,
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
 import { isAppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { sourceNameSchema } from '../../core/source-name.js';
 import { isSourcePaused, SourceHealthCache } from '../../pipeline/source-health.js';
 import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
 import type { ConnectionReport } from '../../sources/cloudflare/connection-test.js';
@@ -9,13 +10,6 @@ import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
 import { signedIn } from '../auth/authenticate.js';
 import { defineRoute, type Route } from './route.js';
-
-const sourceName = z
-  .string()
-  .trim()
-  .min(1, 'a source name is required')
-  .max(100, 'at most 100 characters')
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'control characters are not allowed');
 
 const nameParams = z.object({ name: z.string().min(1).max(100) });
 
@@ -36,7 +30,7 @@ const accountId = z
   .regex(ACCOUNT_ID_PATTERN, 'the Account ID must be 32 hexadecimal characters')
   .transform((id) => id.toLowerCase());
 
-const addBody = z.object({ apiToken, accountId, name: sourceName });
+const addBody = z.object({ apiToken, accountId, name: sourceNameSchema });
 
 const testBody = z.object({ apiToken, accountId });
 
