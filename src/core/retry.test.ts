@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
-import { MAX_RETRY_AFTER_MS, requestedDelayMs, sleep, withRetry } from './retry.js';
+import { MAX_RETRY_AFTER_MS, requestedDelayMs, retryDelayMs, sleep, withRetry } from './retry.js';
 
 function rateLimited(retryAfterMs: unknown): AppError {
   return new AppError('SOURCE_RATE_LIMITED', { message: 'slow down', retryable: true, details: { retryAfterMs } });
@@ -33,6 +33,23 @@ describe('requestedDelayMs', () => {
     );
     await expect(attempt).rejects.toThrow('stop');
     expect(waits).toEqual([MAX_RETRY_AFTER_MS]);
+  });
+});
+
+describe('retryDelayMs', () => {
+  const policy = { baseDelayMs: 1_000, maxDelayMs: 30_000, maxAttempts: Number.POSITIVE_INFINITY };
+  const lowest = (): number => 0;
+
+  it('waits what the error asks when that is longer than the backoff', () => {
+    expect(retryDelayMs(rateLimited(30_000), 1, policy, lowest)).toBe(30_000);
+  });
+
+  it('never retries sooner than the backoff, whatever an answer asks', () => {
+    // Retry-After: 0 on every answer: the waits still grow, 500 ms, 1 s, 2 s… (the lowest jitter).
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(rateLimited(0), attempt, policy, lowest))).toEqual([
+      500, 1_000, 2_000, 4_000,
+    ]);
+    expect(retryDelayMs(rateLimited(undefined), 6, policy, lowest)).toBe(15_000);
   });
 });
 

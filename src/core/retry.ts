@@ -35,6 +35,20 @@ export function requestedDelayMs(error: AppError): number | undefined {
   return Math.min(requested, MAX_RETRY_AFTER_MS);
 }
 
+/**
+ * How long to wait before retry `attempt`: what the error asks for, but never less than the backoff. A
+ * `Retry-After: 0` (or a date already past) repeated on every answer would otherwise retry at once, again and
+ * again, spending the token's whole budget in seconds.
+ */
+export function retryDelayMs(
+  error: AppError,
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  return Math.max(requestedDelayMs(error) ?? 0, backoffDelayMs(attempt, policy, random));
+}
+
 /** Full jitter: spreads retries of many collectors so they do not hit the API in lockstep. */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
@@ -90,7 +104,7 @@ export async function withRetry<T>(
       return await operation(attempt);
     } catch (error) {
       if (!(error instanceof AppError) || !error.retryable || attempt >= options.policy.maxAttempts) throw error;
-      const delayMs = requestedDelayMs(error) ?? backoffDelayMs(attempt, options.policy);
+      const delayMs = retryDelayMs(error, attempt, options.policy);
       options.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs, options.signal);
     }

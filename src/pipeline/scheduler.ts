@@ -1,7 +1,7 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
 import { redactToken } from '../core/redact-token.js';
-import { backoffDelayMs, isAbortError, requestedDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
+import { isAbortError, retryDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
 import { isLeaseLost } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
@@ -212,7 +212,7 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           continue;
         }
         options.onJobFailed?.(job.id, error, false);
-        const delayMs = requestedDelayMs(error) ?? backoffDelayMs(failuresInARow, options.retryPolicy);
+        const delayMs = retryDelayMs(error, failuresInARow, options.retryPolicy);
         log.warn({ code: error.code, attempt: failuresInARow, delayMs }, 'Pull retry scheduled');
         await sleep(delayMs, options.signal).catch((aborted: unknown) => {
           log.debug({ err: aborted }, 'Retry wait interrupted by shutdown');

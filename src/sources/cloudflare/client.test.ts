@@ -380,6 +380,11 @@ describe('CloudflareClient', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:45 GMT', clock.now())).toBe(45_000);
     expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', clock.now())).toBe(0);
     expect(parseRetryAfter('soon', clock.now())).toBeUndefined();
+    // Decimal seconds from a proxy are seconds; Date.parse would take "1.5" for a date long past, a wait of 0.
+    expect(parseRetryAfter('1.5', clock.now())).toBe(1_500);
+    expect(parseRetryAfter('0.25', clock.now())).toBe(250);
+    expect(parseRetryAfter('1,2', clock.now())).toBeUndefined();
+    expect(parseRetryAfter('2026-01-01', clock.now())).toBeUndefined();
     // Cloudflare blocks for five minutes at most; a day-long wait would park the collector silently.
     expect(parseRetryAfter('86400', clock.now())).toBe(300_000);
     expect(parseRetryAfter('Fri, 02 Jan 2026 00:00:00 GMT', clock.now())).toBe(300_000);

@@ -484,7 +484,11 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   if (value === null || value.trim() === '') return undefined;
   const trimmed = value.trim();
   // At most MAX_RETRY_AFTER_MS: a day-long Retry-After would stall every source sharing the token's budget.
-  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
+  // RFC 9110 allows whole seconds; a proxy's decimal seconds are read as meant, not by Date.parse, which takes
+  // "1.5" for a date in 2001.
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Math.min(Math.ceil(Number(trimmed) * 1000), MAX_RETRY_AFTER_MS);
+  // An HTTP date names its weekday or month; anything else Date.parse would guess at.
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }
