@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
+import { AppError } from '../core/errors.js';
 import { createProgressReporter } from './progress.js';
 import type { CliIo } from './io.js';
 import type { PageStored } from '../pipeline/runner.js';
@@ -62,5 +63,18 @@ describe('backfill progress', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('failure lines', () => {
+  it('name a dataset that failed again within the grouping window once', () => {
+    const { io, text } = plainIo();
+    const progress = createProgressReporter(io, new Map([['Main/access_requests', undefined]]), NOW_MS);
+    const error = new AppError('SOURCE_RATE_LIMITED', { message: 'Cloudflare asked to slow down.', retryable: true });
+    for (let retry = 0; retry < 5; retry++) progress.failed('Main/access_requests', error, false);
+    progress.failed('Main/audit_logs', error, false);
+    progress.stop();
+    expect(text()).toContain('Main: access_requests, audit_logs will retry: error[SOURCE_RATE_LIMITED]');
+    expect(text().match(/access_requests/g)).toHaveLength(1);
   });
 });

@@ -185,7 +185,8 @@ export function createProgressReporter(
           error,
           ...(recheckMs === undefined ? {} : { recheckMs }),
         });
-      } else group.datasets.push(dataset);
+        // A dataset retried within the grouping window fails again with the same error: named once.
+      } else if (!group.datasets.includes(dataset)) group.datasets.push(dataset);
       const now = Date.now();
       if (failureTimer === undefined) failuresSince = now;
       clearTimeout(failureTimer);
