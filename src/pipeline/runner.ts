@@ -77,8 +77,8 @@ export function backfillStart(job: DatasetJob, backfillFromMs: number, nowMs: nu
  * Pulls one dataset from its committed cursor until the source is caught up. Each page's events and the
  * cursor after it are committed in one store transaction, so a crash at any point resumes exactly after
  * the last stored page: nothing lost, and the unique event id makes a replayed page harmless. A dataset
- * without a cursor starts at `backfillFromMs`, and that start is committed by its first pull that completes,
- * even one that finds nothing, so later runs keep to it whatever backfill they are given.
+ * without a cursor starts at `backfillFromMs`, and that start is committed before its first request, so later
+ * runs keep to it whatever backfill they are given, even after a first run stopped before its first page.
  */
 export async function pullUntilCaughtUp(
   job: DatasetJob,
@@ -94,6 +94,9 @@ export async function pullUntilCaughtUp(
   const cursor: SourceCursor =
     committed ??
     job.source.initialCursor({ backfillFromMs: backfillStart(job, options.backfillFromMs, deps.clock.now()) });
+  // Without this, a first run stopped or failing before its first page leaves no cursor, and the next run starts
+  // from its own backfill instead: 7 days for a 180-day backfill cut short, or history after a backfill of 0 days.
+  if (committed === undefined) await deps.store.append([], { id: job.id, value: cursor });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
 
@@ -130,11 +133,6 @@ export async function pullUntilCaughtUp(
       newestEventMs,
       oldestEventMs,
     });
-  }
-  if (committed === undefined && totals.pages === 0) {
-    // Without this, a first pull that hands out nothing leaves no cursor, and the next run starts from its own
-    // backfill instead of the start chosen now. The cursor is the one the pull started from, so it skips nothing.
-    await deps.store.append([], { id: job.id, value: cursor });
   }
   return totals;
 }

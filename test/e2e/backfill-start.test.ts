@@ -106,6 +106,53 @@ describe('the backfill start chosen on the first run', () => {
     );
   });
 
+  it('is kept when the first run stops before its first page', async () => {
+    const clock = new ManualClock(START);
+    const revoked = 'zt-sim-token-backfill-start-revoked-00002';
+    setup = await setUpCollector(
+      {
+        seed: 33,
+        clock,
+        tokens: [
+          { value: FULL_TOKEN, permissions: [...DEFAULT_PERMISSIONS] },
+          { value: revoked, status: 'disabled' },
+        ],
+        traffic: { kind: 'fixed', fromMs: START - 3 * DAY_MS, toMs: START - HOUR_MS, count: 2000 },
+        inventoryChanges: false,
+      },
+      false,
+    );
+    const env = setup.env;
+    const added = await runInProcess(
+      [
+        'source',
+        'add',
+        '--name',
+        TEST_SOURCE,
+        '--account-id',
+        setup.simulator.accountId,
+        '--token-env',
+        'T',
+        '--no-verify',
+      ],
+      { env: { ...env, T: revoked } },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    // Refused at its first request: no page, and so no cursor but the start this run chose.
+    const refused = await runInProcess(['collect', '--once', '--backfill-days', '0'], { env, clock });
+    expect(refused.code, refused.stderr).toBe(1);
+    const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-env', 'T'], {
+      env: { ...env, T: FULL_TOKEN },
+      clock,
+    });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    clock.advance(HOUR_MS);
+
+    const next = await collectOnce(setup, clock);
+    expect(next.stderr).not.toContain('Backfilling');
+    expect(await storedRaw(setup, clock, 'access_requests')).toEqual([]);
+  });
+
   it('is never reread before, however soon after it the next runs come', async () => {
     const clock = new ManualClock(START);
     setup = await setUpCollector(
