@@ -195,13 +195,6 @@ describe('CloudflareClient', () => {
       mentions: [PERMISSION, ACCOUNT_ID],
     },
     {
-      name: 'a bare 403',
-      status: 403,
-      body: '<html>forbidden</html>',
-      code: 'SOURCE_PERMISSION_DENIED',
-      mentions: [PERMISSION],
-    },
-    {
       name: '9109 Invalid access token',
       status: 403,
       body: failure([{ code: 9109, message: 'Invalid access token' }]),
@@ -232,9 +225,9 @@ describe('CloudflareClient', () => {
       mentions: ['Account ID'],
     },
     {
-      name: 'a bare 404',
+      name: '7003 No route',
       status: 404,
-      body: '',
+      body: failure([{ code: 7003, message: 'Could not route to /accounts/x/things' }]),
       code: 'SOURCE_ACCOUNT_NOT_FOUND',
       mentions: ['32-character id in the dashboard URL'],
     },
@@ -284,6 +277,25 @@ describe('CloudflareClient', () => {
       expect(error.details['status']).toBe(scenario.status);
     });
   }
+
+  it('blames neither the token nor the account for a refusal that never reached the API, and tries again', async () => {
+    const blocks = [
+      { status: 403, body: '<html><title>Attention Required! | Cloudflare</title>Error 1020</html>' },
+      { status: 401, body: '{"message":"proxy authentication required"}' },
+      { status: 404, body: '<html>Not Found</html>' },
+    ];
+    for (const block of blocks) {
+      const h = await harness({ retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 } });
+      h.server.setFallback(block);
+      const error = await caught(get(h));
+      expect(error.code, block.body).toBe('SOURCE_UNAVAILABLE');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(`HTTP ${block.status}`);
+      expect(error.message).not.toContain(PERMISSION);
+      expect(error.hint).toContain('CLOUDFLARE_API_BASE_URL');
+      expect(h.server.requests).toHaveLength(2);
+    }
+  });
 
   it('asks for a new token with every permission zerotrail needs when Cloudflare refuses the token itself', async () => {
     const h = await harness();
@@ -509,7 +521,7 @@ describe('CloudflareClient', () => {
       { status: 401, body: failure([{ code: 9109, message: 'Invalid access token' }]) },
       { status: 403, body: failure([{ code: 10000, message: 'Authentication error' }]) },
       { status: 400, body: failure([{ code: 6003, message: 'Invalid request headers' }]) },
-      { status: 404, body: '' },
+      { status: 404, body: failure([{ code: 7003, message: 'Could not route' }]) },
       { status: 429, headers: { 'retry-after': '0' }, body: '' },
       { status: 429, headers: { 'retry-after': '0' }, body: '' },
       { status: 500, body: '<html/>' },

@@ -310,6 +310,9 @@ export class CloudflareClient {
         };
       }
     }
+    if ((status === 401 || status === 403 || status === 404) && envelope?.success !== true) {
+      throw notFromTheApi(path, status, parsedJson.ok);
+    }
     throw this.#failure(status, errors, path, options);
   }
 
@@ -394,6 +397,27 @@ export class CloudflareClient {
     }
     return make('SOURCE_REQUEST_REJECTED', `Cloudflare rejected the request to ${path} (${codeText}).`);
   }
+}
+
+/**
+ * The API answers every refusal with its JSON envelope and error codes. A 401, 403 or 404 without one comes from
+ * before the API: the edge's firewall (a block page such as error 1020), a proxy on the way, or a base URL that
+ * points elsewhere. It says nothing about the token, the permission or the Account ID, so it is not blamed on them,
+ * and an optional dataset is not set aside for an hour over it.
+ */
+function notFromTheApi(path: string, status: number, isJson: boolean): SourceError {
+  const body = isJson ? "JSON that is not the API's envelope" : "a page that is not the API's JSON";
+  return new SourceError('SOURCE_UNAVAILABLE', {
+    message:
+      status === 404
+        ? `HTTP 404 for ${path} with ${body}: the request did not reach the Cloudflare API, so the API base URL or a proxy on the way is the likely cause, not the Account ID.`
+        : `HTTP ${status} for ${path} with ${body}: the request was blocked before it reached the Cloudflare API (a firewall rule, a WAF block page such as error 1020, or a proxy), which says nothing about the token.`,
+    hint:
+      'Check that this host may reach the API base URL (CLOUDFLARE_API_BASE_URL, default https://api.cloudflare.com/client/v4) ' +
+      'directly or through its proxy; collection tries again on its own.',
+    retryable: true,
+    details: { path, status },
+  });
 }
 
 // Why a SOURCE_PERMISSION_DENIED was raised, kept in `details.reason` for callers that must tell them apart.
