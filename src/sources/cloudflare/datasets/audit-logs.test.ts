@@ -20,6 +20,8 @@ import { AuditLogsSource, type AuditLogsCursor } from './audit-logs.js';
 const ACCOUNT_ID = 'fedcba9876543210fedcba9876543210';
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 let serial = 0;
 function nextId(): string {
@@ -241,12 +243,90 @@ describe('AuditLogsSource on Audit Logs v2', () => {
       before: '2026-03-01T12:00:00.000Z',
       cursor: Buffer.from('offset:4').toString('base64'),
     });
-    // The window is closed at its own end; the next pull takes the ten minutes since.
-    expect(rest.at(-1)?.nextCursor).toMatchObject({
+    // The window is closed at its own end, then the same pull takes the ten minutes since.
+    expect(rest.map((p) => p.nextCursor)).toContainEqual({
+      api: 'v2',
       since: '2026-03-01T12:00:00.000Z',
+      seen: [],
       scannedAt: '2026-03-01T12:00:00.000Z',
+      floor: '2026-03-01T11:00:00.000Z',
+    });
+    expect(rest.at(-1)?.nextCursor).toMatchObject({
+      since: '2026-03-01T12:10:00.000Z',
+      scannedAt: '2026-03-01T12:10:00.000Z',
     });
     expect((rest.at(-1)?.nextCursor as AuditLogsCursor).api).toBe('v2');
+  });
+
+  it('after finishing a window interrupted days ago, reads on to now in the same pull, each record once', async () => {
+    const clock = new ManualClock(NOW - 2 * DAY);
+    const { server, source } = await setup({ pageSize: 2, lookbackMs: 5 * MINUTE, clock });
+    const inWindow = Array.from({ length: 7 }, (_, i) => v2Record(NOW - 3 * DAY + 10 * MINUTE + i * 1000));
+    const afterWindow = Array.from({ length: 6 }, (_, i) => v2Record(NOW - 2 * DAY + (i + 1) * 7 * HOUR));
+    const records = [...inWindow, ...afterWindow];
+    server.setFallback(v2Api(records));
+    const handedOut: string[] = [];
+    let committed: SourceCursor | undefined;
+    let count = 0;
+    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 3 * DAY }), signal())) {
+      handedOut.push(...idsOf([page]));
+      committed = page.nextCursor;
+      if (++count === 2) break;
+    }
+    expect(committed).toMatchObject({ before: '2026-02-27T12:00:00.000Z', cursor: expect.any(String) as string });
+
+    clock.set(NOW);
+    const requestsBefore = server.requests.length;
+    const rest = await collect(source.pull(committed ?? {}, signal()));
+    handedOut.push(...idsOf(rest));
+    expect(handedOut).toEqual(records.map((r) => r.id));
+    expect(rest.at(-1)?.nextCursor).toEqual({
+      api: 'v2',
+      since: '2026-03-01T12:00:00.000Z',
+      seen: [],
+      scannedAt: '2026-03-01T12:00:00.000Z',
+      floor: '2026-02-26T12:00:00.000Z',
+    });
+    // Past the interrupted window the pull goes on as a fresh one would, lookback included.
+    const onward = server.requests.slice(requestsBefore).find((r) => r.query.get('cursor') === null);
+    expect(Object.fromEntries(onward?.query ?? [])).toMatchObject({
+      since: '2026-02-27T11:55:00.000Z',
+      before: '2026-03-01T12:00:00.000Z',
+    });
+    expectValidRequests(server);
+  });
+
+  it('hands out each record once when the pull that resumes a window is itself cut short after any page', async () => {
+    const clock = new ManualClock(NOW - 2 * DAY);
+    const { server, source } = await setup({ pageSize: 2, lookbackMs: 5 * MINUTE, clock });
+    const inWindow = Array.from({ length: 5 }, (_, i) => v2Record(NOW - 3 * DAY + 10 * MINUTE + i * 1000));
+    const afterWindow = Array.from({ length: 5 }, (_, i) => v2Record(NOW - 2 * DAY + (i + 1) * 8 * HOUR));
+    server.setFallback(v2Api([...inWindow, ...afterWindow]));
+    const firstPages: RawPage[] = [];
+    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 3 * DAY }), signal())) {
+      firstPages.push(page);
+      break;
+    }
+    const midWindow = firstPages[0]?.nextCursor ?? {};
+    const remaining = [...inWindow.slice(2), ...afterWindow].map((r) => r.id);
+    clock.set(NOW);
+
+    const uninterrupted = await collect(source.pull(midWindow, signal()));
+    expect(idsOf(uninterrupted)).toEqual(remaining);
+    for (let stopAfter = 1; stopAfter < uninterrupted.length; stopAfter++) {
+      const handedOut: string[] = [];
+      let committed: SourceCursor = midWindow;
+      let count = 0;
+      for await (const page of source.pull(midWindow, signal())) {
+        handedOut.push(...idsOf([page]));
+        committed = page.nextCursor;
+        if (++count === stopAfter) break;
+      }
+      const rest = await collect(source.pull(committed, signal()));
+      handedOut.push(...idsOf(rest));
+      expect(handedOut, `stopped after page ${stopAfter}`).toEqual(remaining);
+      expect(rest.at(-1)?.nextCursor).toMatchObject({ since: '2026-03-01T12:00:00.000Z' });
+    }
   });
 
   it('commits the end of a resumed window even when its last page is empty', async () => {
@@ -266,8 +346,15 @@ describe('AuditLogsSource on Audit Logs v2', () => {
         records: [],
         nextCursor: { api: 'v2', since: '2026-03-01T11:30:00.000Z', seen: [], scannedAt: '2026-03-01T11:30:00.000Z' },
       },
+      {
+        records: [],
+        nextCursor: { api: 'v2', since: '2026-03-01T12:00:00.000Z', seen: [], scannedAt: '2026-03-01T12:00:00.000Z' },
+      },
     ]);
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests.map((r) => Object.fromEntries(r.query))).toMatchObject([
+      { since: '2026-03-01T11:00:00.000Z', before: '2026-03-01T11:30:00.000Z', cursor: 'b2Zmc2V0OjQ=' },
+      { since: '2026-03-01T11:30:00.000Z', before: '2026-03-01T12:00:00.000Z' },
+    ]);
   });
 
   it('rereads the lookback on the next pull, so late events are picked up', async () => {
@@ -361,8 +448,11 @@ describe('AuditLogsSource on Audit Logs v2', () => {
     };
     const pages = await collect(source.pull(cursor, signal()));
     expect(idsOf(pages)).toEqual(records.map((r) => r.id));
-    expect(server.requests.map((r) => r.query.get('cursor'))).toEqual(['ZXhwaXJlZA==', null]);
-    expect(pages.at(-1)?.nextCursor).toMatchObject({ since: '2026-03-01T11:50:00.000Z' });
+    expect(server.requests.map((r) => r.query.get('cursor'))).toEqual(['ZXhwaXJlZA==', null, null]);
+    expect(pages.map((p) => (p.nextCursor as AuditLogsCursor).since)).toEqual([
+      '2026-03-01T11:50:00.000Z',
+      '2026-03-01T12:00:00.000Z',
+    ]);
     expect(logs.some((line) => line['level'] === 40 && String(line['msg']).includes('cursor rejected'))).toBe(true);
   });
 
@@ -429,6 +519,27 @@ describe('AuditLogsSource falling back to Audit Logs v1', () => {
     ).toBe(true);
     expect(logs.filter((line) => line['level'] === 40)).toHaveLength(1);
     expectValidRequests(server);
+  });
+
+  it('reads on to now from a v1 cursor written days ago part-way through a backfill', async () => {
+    const { server, source } = await setup({ pageSize: 2, lookbackMs: 5 * MINUTE });
+    const handedOut = v1Record(NOW - 3 * DAY + 10 * MINUTE);
+    const sameTime = v1Record(NOW - 3 * DAY + 10 * MINUTE);
+    const later = Array.from({ length: 5 }, (_, i) => v1Record(NOW - 3 * DAY + (i + 1) * 12 * HOUR));
+    const v1 = v1Api([handedOut, sameTime, ...later]);
+    server.setFallback((request) => (request.path.endsWith('/logs/audit') ? NO_ROUTE : v1(request)));
+    const cursor: AuditLogsCursor = {
+      api: 'v1',
+      since: new Date(NOW - 3 * DAY + 10 * MINUTE).toISOString(),
+      page: 1,
+      seen: [handedOut.id],
+      scannedAt: new Date(NOW - 2 * DAY).toISOString(),
+      floor: new Date(NOW - 3 * DAY).toISOString(),
+    };
+    const pages = await collect(source.pull(cursor, signal()));
+    expect(idsOf(pages)).toEqual([sameTime, ...later].map((r) => r.id));
+    expect(pages.at(-1)?.nextCursor).toMatchObject({ api: 'v1', since: '2026-03-01T12:00:00.000Z' });
+    expect(relative(server).every((path) => path === '/audit_logs')).toBe(true);
   });
 
   it('reports the v1 failure when neither API answers', async () => {

@@ -42,12 +42,14 @@ const v2CursorSchema = z.object({
 });
 const v1CursorSchema = timeWindowCursorSchema.extend({ api: z.literal('v1') });
 const cursorSchema = z.discriminatedUnion('api', [v2CursorSchema, v1CursorSchema]);
+type V2Cursor = z.infer<typeof v2CursorSchema>;
 
 /**
  * Where an audit_logs pull resumes, and which API it reads.
  * - `v2`: `since` is the start of the window being read; while a window is read part-way, `before` is its end and
- *   `cursor` the API's cursor for the next page, so a crash resumes that very page. Between windows both are
- *   absent, `seen` holds the ids at `since` already handed out and `scannedAt` is when the last window ended.
+ *   `cursor` the API's cursor for the next page, so a crash resumes that very page, and the pull that resumes it
+ *   reads on past `before` to its own end. Between windows both are absent, `seen` holds the ids at `since`
+ *   already handed out and `scannedAt` is when the last window ended.
  * - `v1`: the shared time-window cursor (see paginate.ts), written once v2 answered that it has no route.
  */
 export type AuditLogsCursor = z.infer<typeof cursorSchema>;
@@ -111,7 +113,7 @@ export class AuditLogsSource implements Source {
   }
 
   async *#pullV2(
-    cursor: z.infer<typeof v2CursorSchema>,
+    cursor: V2Cursor,
     untilMs: number,
     signal: AbortSignal,
   ): AsyncGenerator<{ readonly records: readonly unknown[]; readonly nextCursor: AuditLogsCursor }> {
@@ -195,16 +197,18 @@ export class AuditLogsSource implements Source {
       // The window is read, so its end is committed even when nothing came back: the next pull rereads only the
       // lookback before it, which catches late records as after any other window. A window begun in an earlier
       // pull also needs its end committed in place of its mid-window cursor, whose API cursor must not be reused.
-      yield {
-        records: fresh,
-        nextCursor: {
-          api: 'v2',
-          since: formatTimestamp(before),
-          seen: cappedKeys(atBefore),
-          scannedAt: formatTimestamp(before),
-          ...floor,
-        },
+      const windowRead: V2Cursor = {
+        api: 'v2',
+        since: formatTimestamp(before),
+        seen: cappedKeys(atBefore),
+        scannedAt: formatTimestamp(before),
+        ...floor,
       };
+      yield { records: fresh, nextCursor: windowRead };
+      // A window begun in an earlier pull ends where that pull's clock stood, possibly days ago. The pipeline counts
+      // one finished pull as caught up (`collect --once` pulls once), so this pull reads on from the committed end
+      // to its own end, as the next pull would have.
+      if (midWindow && before < untilMs) yield* this.#pullV2(windowRead, untilMs, signal);
       return;
     }
   }
@@ -253,7 +257,7 @@ export class AuditLogsSource implements Source {
 }
 
 /** The v1 cursor that continues where a v2 cursor stands: a window read part-way is read again from its start. */
-function toV1(cursor: z.infer<typeof v2CursorSchema>): TimeWindowCursor {
+function toV1(cursor: V2Cursor): TimeWindowCursor {
   const between = cursor.before === undefined;
   return {
     since: cursor.since,
