@@ -504,6 +504,10 @@ describe('CloudflareClient', () => {
     expect(error.code).toBe('SOURCE_NETWORK_FAILED');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('ECONNREFUSED');
+    // Which place could not be reached, and the setting that chose it.
+    expect(error.message).toContain(`The connection to 127.0.0.1:${port} failed`);
+    expect(error.hint).toContain(`http://127.0.0.1:${port}`);
+    expect(error.hint).toContain('CLOUDFLARE_API_BASE_URL');
   });
 
   it('stops at once, without retrying, when the caller aborts', async () => {

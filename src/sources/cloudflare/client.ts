@@ -230,7 +230,10 @@ export class CloudflareClient {
       this.#count('network');
       const reason = this.#redact(networkReason(error));
       throw new SourceError('SOURCE_NETWORK_FAILED', {
-        message: `The connection to Cloudflare failed while requesting ${path} (${reason}); check network access to the API.`,
+        message: `The connection to ${this.#baseUrl.host} failed while requesting ${path} (${reason}).`,
+        hint:
+          `Check that this host can reach ${this.#baseUrl.origin} (DNS, a firewall, a proxy); collection tries again ` +
+          'on its own. The API base URL is CLOUDFLARE_API_BASE_URL, https://api.cloudflare.com/client/v4 unless set.',
         details: { path, reason, attempt },
         cause: redactedError(error, this.#redact),
       });
