@@ -82,9 +82,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ dataDir: dir.path, env: {} })).toThrow(/intervall_secs/);
   });
 
-  it('fails when an explicit config file is missing', () => {
-    expect(() => loadConfig({ dataDir: dir.path, configPath: join(dir.path, 'nope.yaml'), env: {} })).toThrow(
-      /Cannot read the config file/,
+  it('fails when an explicit config file is missing, saying so in words and how to go on', () => {
+    const path = join(dir.path, 'nope.yaml');
+    let refusal: unknown;
+    try {
+      loadConfig({ dataDir: dir.path, configPath: path, env: {} });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toMatchObject({
+      message: `Cannot read the config file ${path}: it does not exist.`,
+      hint: expect.stringContaining('--config or ZEROTRAIL_CONFIG') as unknown,
+    });
+  });
+
+  it('refuses a data_dir in the config file, which cannot choose the directory it is read from', () => {
+    writeFileSync(join(dir.path, 'config.yaml'), 'data_dir: /elsewhere\n');
+    expect(() => loadConfig({ dataDir: dir.path, env: {} })).toThrow(
+      /data_dir: a config file cannot choose the data directory; give it with --data-dir or ZEROTRAIL_DATA_DIR/,
+    );
+  });
+
+  it('names the environment variable that set a value it refuses', () => {
+    expect(() => loadConfig({ dataDir: dir.path, env: { ZEROTRAIL_LOG_LEVEL: 'INFO' } })).toThrow(
+      /log\.level: .*\(set by ZEROTRAIL_LOG_LEVEL\)/,
+    );
+    expect(() => loadConfig({ dataDir: dir.path, env: { ZEROTRAIL_COLLECT__INTERVAL_SECS: 'soon' } })).toThrow(
+      /collect\.interval_secs: .*\(set by ZEROTRAIL_COLLECT__INTERVAL_SECS\)/,
     );
   });
 });
@@ -200,30 +224,30 @@ describe('loadConfig: rate share', () => {
 
   it('reports a rate limit that does not parse, or a share out of range, once, and no share problem from it', () => {
     expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: 'abc' })).toEqual([
-      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300',
+      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300 (set by ZEROTRAIL_CF_RATE_LIMIT)',
     ]);
     expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '0/300' })).toEqual([
-      '  - cloudflare.rate_limit: both numbers must be greater than 0',
+      '  - cloudflare.rate_limit: both numbers must be greater than 0 (set by ZEROTRAIL_CF_RATE_LIMIT)',
     ]);
     expect(problemLines({}, 'cloudflare:\n  rate_limit: 0/300\n')).toEqual([
       '  - cloudflare.rate_limit: both numbers must be greater than 0',
     ]);
     // Past a day, or past a billion requests, is a typo whose waits would overflow a timer.
     expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '1200/99999999999' })).toEqual([
-      "  - cloudflare.rate_limit: the window (after the /) is at most 86400 seconds, a day; Cloudflare's is 300",
+      "  - cloudflare.rate_limit: the window (after the /) is at most 86400 seconds, a day; Cloudflare's is 300 (set by ZEROTRAIL_CF_RATE_LIMIT)",
     ]);
     expect(problemLines({ ZEROTRAIL_CF_RATE_LIMIT: '99999999999999999999/1' })).toEqual([
-      '  - cloudflare.rate_limit: at most 1,000,000,000 requests per window',
+      '  - cloudflare.rate_limit: at most 1,000,000,000 requests per window (set by ZEROTRAIL_CF_RATE_LIMIT)',
     ]);
     expect(problemLines({}, 'cloudflare:\n  rate_limit: 1200\n')).toEqual([
       '  - cloudflare.rate_limit: Invalid input: expected string, received number',
     ]);
     expect(problemLines({ ZEROTRAIL_CF_RATE_SHARE: '0' })).toEqual([
-      '  - cloudflare.rate_share: Too small: expected number to be >0',
+      '  - cloudflare.rate_share: Too small: expected number to be >0 (set by ZEROTRAIL_CF_RATE_SHARE)',
     ]);
     expect(problemLines({ ZEROTRAIL_CF_RATE_SHARE: 'half', ZEROTRAIL_CF_RATE_LIMIT: '1200 per 300' })).toEqual([
-      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300',
-      '  - cloudflare.rate_share: expected a number, got the text "half"',
+      '  - cloudflare.rate_limit: expected REQUESTS/SECONDS, for example 1200/300 (set by ZEROTRAIL_CF_RATE_LIMIT)',
+      '  - cloudflare.rate_share: expected a number, got the text "half" (set by ZEROTRAIL_CF_RATE_SHARE)',
     ]);
   });
 
@@ -233,7 +257,7 @@ describe('loadConfig: rate share', () => {
     ).toEqual([
       '  - cloudflare.page_size: Too small: expected number to be >=1',
       '  - cloudflare: Unrecognized key: "rate_limitt"',
-      '  - cloudflare.rate_share: 1e-9 of 1200 requests per 300 seconds is less than one request per window, too little to collect with; the smallest share that works with this limit is 0.00084',
+      '  - cloudflare.rate_share: 1e-9 of 1200 requests per 300 seconds is less than one request per window, too little to collect with; the smallest share that works with this limit is 0.00084 (set by ZEROTRAIL_CF_RATE_SHARE)',
     ]);
     expect(problemLines({}, 'cloudflare: 5\n')).toEqual([
       '  - cloudflare: Invalid input: expected object, received number',

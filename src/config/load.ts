@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { fileSystemProblem } from '../core/file-error.js';
 import { configFileSchema, databaseUrlSchema, toAppConfig, type AppConfig } from './schema.js';
 
 export const DEFAULT_DATA_DIR = './zerotrail-data';
@@ -58,11 +59,25 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
       : readConfigFile(configPath, explicitPath !== undefined);
 
   const merged: Record<string, Record<string, unknown>> = {};
-  const put = (section: string, key: string, value: unknown): void => {
+  // Which environment variable set a value, so that a problem with it names the variable a user would look for.
+  const fromEnv = new Map<string, string>();
+  const put = (section: string, key: string, value: unknown, variable?: string): void => {
     merged[section] = { ...merged[section], [key]: value };
+    if (variable === undefined) fromEnv.delete(`${section}.${key}`);
+    else fromEnv.set(`${section}.${key}`, variable);
   };
+  const fileIssues: z.core.$ZodIssue[] = [];
   for (const [section, values] of Object.entries(fromFile.content)) {
-    if (section === 'data_dir') continue;
+    if (section === 'data_dir') {
+      // The file is found in the data directory unless --config names it, so it cannot be what chooses it.
+      fileIssues.push({
+        code: 'custom',
+        path: ['data_dir'],
+        message: 'a config file cannot choose the data directory; give it with --data-dir or ZEROTRAIL_DATA_DIR',
+        input: values,
+      });
+      continue;
+    }
     if (values !== null && typeof values === 'object' && !Array.isArray(values)) {
       for (const [key, value] of Object.entries(values)) put(section, key, value);
     } else {
@@ -72,12 +87,12 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
   for (const [name, value] of Object.entries(env)) {
     const named = NAMED_ENV[name];
     if (named !== undefined) {
-      put(named[0], named[1], value);
+      put(named[0], named[1], value, name);
       continue;
     }
     const generic = /^ZEROTRAIL_([A-Z0-9_]+?)__([A-Z0-9_]+)$/.exec(name);
     if (generic?.[1] !== undefined && generic[2] !== undefined && name.startsWith(ENV_PREFIX)) {
-      put(generic[1].toLowerCase(), generic[2].toLowerCase(), value);
+      put(generic[1].toLowerCase(), generic[2].toLowerCase(), value, name);
     }
   }
   for (const [section, values] of Object.entries(options.overrides ?? {})) {
@@ -87,7 +102,7 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
   const result = configFileSchema.safeParse(merged);
   const rawUrl = options.databaseUrl ?? env['ZEROTRAIL_DATABASE_URL'];
   const url = rawUrl === undefined ? undefined : databaseUrlSchema.safeParse(rawUrl);
-  if (emptyFlags.length === 0 && result.success && url?.success !== false) {
+  if (emptyFlags.length === 0 && fileIssues.length === 0 && result.success && url?.success !== false) {
     return toAppConfig(result.data, dataDir, fromFile.found ? configPath : null, url?.data);
   }
 
@@ -98,13 +113,19 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
       message: 'is empty; give it a path, or leave the option out',
       input: '',
     })),
-    ...(result.success ? [] : result.error.issues),
+    ...fileIssues,
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => {
+          const variable = fromEnv.get(issue.path.slice(0, 2).join('.'));
+          return variable === undefined ? issue : { ...issue, message: `${issue.message} (set by ${variable})` };
+        })),
     // The URL may carry a password, so the message names the problem but never repeats the value.
     ...(url?.success === false ? url.error.issues.map((issue) => ({ ...issue, path: ['database_url'] })) : []),
   ];
   const hints = [
     ...emptyFlags.map((flag) => `Leave ${flag} out to use ${FLAG_DEFAULTS[flag]}.`),
-    ...(result.success
+    ...(result.success && fileIssues.length === 0
       ? []
       : [
           fromFile.found
@@ -134,7 +155,8 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
       return { found: false, content: {} };
     }
     throw new ConfigError('CONFIG_INVALID', {
-      message: `Cannot read the config file ${path}: ${(error as Error).message}`,
+      message: `Cannot read the config file ${path}: ${fileSystemProblem(error)}.`,
+      hint: 'Name a config file this user can read with --config or ZEROTRAIL_CONFIG, or leave both unset for config.yaml in the data directory, which may be absent.',
       cause: error,
     });
   }
@@ -152,6 +174,7 @@ function readConfigFile(path: string, required: boolean): { found: boolean; cont
   if (typeof content !== 'object' || Array.isArray(content)) {
     throw new ConfigError('CONFIG_INVALID', {
       message: `The config file ${path} must hold a mapping of sections (cloudflare, collect, retention, log).`,
+      hint: 'Write each section name at the start of a line, followed by a colon, and its settings indented below it, as README shows.',
     });
   }
   return { found: true, content: content as Record<string, unknown> };

@@ -82,7 +82,6 @@ const httpUrlSchema = z.string().superRefine((text, ctx) => {
  */
 export const configFileSchema = z
   .object({
-    data_dir: z.string().min(1).optional(),
     cloudflare: z
       .object({
         // The public API; the simulator or a proxy replaces it through CLOUDFLARE_API_BASE_URL.

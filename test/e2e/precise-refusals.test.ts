@@ -86,7 +86,9 @@ describe('a data directory closed to this user is named as the problem, not a co
     const result = await runDenied(['source', 'list'], 0o711);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(
-      new RegExp(`^error\\[CONFIG_INVALID\\]: Cannot read the config file ${configFile}: EACCES`),
+      new RegExp(
+        `^error\\[CONFIG_INVALID\\]: Cannot read the config file ${configFile}: this user lacks the permission`,
+      ),
     );
     expect(readdirSync(dataDir).sort()).toEqual(['config.yaml', 'notes.txt']);
   });
@@ -149,7 +151,10 @@ describe('a rate limit or share that does not parse is its only problem', () => 
     const dataDir = join(dir.path, 'data');
     const result = await runBinary(['--data-dir', dataDir, 'source', 'list'], { HOME: dir.path, ...env });
     expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toBe(`error[CONFIG_INVALID]: The configuration is invalid:\n  - ${problem}\n${ENV_HINT}`);
+    const variable = Object.keys(env)[0] ?? '';
+    expect(result.stderr).toBe(
+      `error[CONFIG_INVALID]: The configuration is invalid:\n  - ${problem} (set by ${variable})\n${ENV_HINT}`,
+    );
     expect(existsSync(dataDir)).toBe(false);
   });
 
