@@ -229,7 +229,8 @@ function makeDirectory(path: string): void {
 
 /** ZEROTRAIL_SECRET_KEY, or the file ZEROTRAIL_SECRET_KEY_FILE names; undefined when neither is set. */
 function suppliedKey(suppliedText: string | undefined, keyFile: string | undefined): Buffer | undefined {
-  if (suppliedText !== undefined && suppliedText !== '') return SecretBox.parseKey(suppliedText);
+  if (suppliedText !== undefined && suppliedText !== '')
+    return SecretBox.parseKey(suppliedText, 'The secret key in ZEROTRAIL_SECRET_KEY');
   if (keyFile === undefined || keyFile === '') return undefined;
   const key = readKeyFile(
     keyFile,

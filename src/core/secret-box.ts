@@ -25,13 +25,16 @@ export class SecretBox {
     return randomBytes(KEY_BYTES);
   }
 
-  /** Accepts the key as base64 or 64 hex characters, as written in the key file or ZEROTRAIL_SECRET_KEY. */
-  static parseKey(text: string): Buffer {
+  /**
+   * Accepts the key as base64 or 64 hex characters, as written in the key file or ZEROTRAIL_SECRET_KEY; `given`
+   * names where a wrong one came from.
+   */
+  static parseKey(text: string, given = 'The secret key'): Buffer {
     const trimmed = text.trim();
     const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
     if (key.length !== KEY_BYTES) {
       throw new AppError('SECRET_KEY_INVALID', {
-        message: `The secret key must decode to ${KEY_BYTES} bytes; it decodes to ${key.length}.`,
+        message: `${given} must decode to ${KEY_BYTES} bytes; it decodes to ${key.length}.`,
         hint: 'Use 32 random bytes, base64 encoded (for example: openssl rand -base64 32).',
       });
     }

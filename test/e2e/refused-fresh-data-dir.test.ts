@@ -103,7 +103,7 @@ const REFUSALS: readonly Refusal[] = [
     args: [...ADD, '--token-env', 'CF_TOKEN', '--no-verify'],
     env: { ZEROTRAIL_SECRET_KEY: 'bad' },
     code: 1,
-    error: 'error[SECRET_KEY_INVALID]',
+    error: 'error[SECRET_KEY_INVALID]: The secret key in ZEROTRAIL_SECRET_KEY must decode to 32 bytes',
   },
   {
     args: [...ADD, '--token-env', 'CF_TOKEN', '--no-verify'],

@@ -93,7 +93,10 @@ function findKey(
 ): { readonly box: SecretBox; readonly origin: KeyOrigin } | null {
   const supplied = env['ZEROTRAIL_SECRET_KEY'];
   if (supplied !== undefined && supplied !== '') {
-    return { box: new SecretBox(SecretBox.parseKey(supplied)), origin: { kind: 'env' } };
+    return {
+      box: new SecretBox(SecretBox.parseKey(supplied, 'The secret key in ZEROTRAIL_SECRET_KEY')),
+      origin: { kind: 'env' },
+    };
   }
   const keyFile = env['ZEROTRAIL_SECRET_KEY_FILE'];
   const fromEnv = keyFile !== undefined && keyFile !== '';
