@@ -29,8 +29,9 @@ process.on('SIGTERM', onSignal);
 // tool a closed pipe stopped (128 + SIGPIPE), so `set -o pipefail` scripts see what they see of grep or sort.
 // Whatever the command committed stays committed; a write transaction in progress is rolled back by SQLite.
 const CLOSED_PIPE_EXIT = 141;
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(CLOSED_PIPE_EXIT);
+const isClosedPipe = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+process.stdout.on('error', (error) => {
+  if (isClosedPipe(error)) process.exit(CLOSED_PIPE_EXIT);
   throw error;
 });
 
@@ -45,5 +46,7 @@ const code = await runCli(
   },
   { detection: 'thread' },
 );
-// Keep-alive sockets and timers must not hold the process open once the command is done.
-process.stdout.write('', () => process.exit(code));
+// Keep-alive sockets and timers must not hold the process open once the command is done. Output still queued at
+// this point (a JSON document longer than the pipe holds, written at once) may meet the closed pipe only now; the
+// stream then fails this write before it emits 'error', so what it failed with decides the exit code here.
+process.stdout.write('', () => process.exit(isClosedPipe(process.stdout.errored) ? CLOSED_PIPE_EXIT : code));

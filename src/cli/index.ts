@@ -104,11 +104,23 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   for (const [name, load] of COMMANDS) if (named === undefined || name === named) (await load())(program, context);
   for (const command of program.commands) applyToTree(command);
 
+  // Commander shows the help in place of an error when a command is missing, and then throws with the placeholder
+  // message "(outputHelp)": which command's help went to stderr is what the message is made of.
+  let helpInPlaceOfError: Command | undefined;
+  program.on('afterAllHelp', (help: { readonly error: boolean; readonly command: Command }) => {
+    if (help.error) helpInPlaceOfError = help.command;
+  });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_CODES.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
+      if (helpInPlaceOfError !== undefined) {
+        writeLine(io.stderr, `error[CLI_USAGE]: ${visible(missingCommandMessage(helpInPlaceOfError))}`);
+        writeLine(io.stderr, `hint: run ${commandPath(helpInPlaceOfError)} <command> --help for what a command takes`);
+        return EXIT_CODES.usage;
+      }
       if (error.exitCode === 0) return EXIT_CODES.ok;
       // Commander quotes what was typed; the lines of its message ("Did you mean …?") are its own.
       writeLine(io.stderr, `error[CLI_USAGE]: ${visibleLines(error.message.replace(/^error: /, ''))}`);
@@ -117,6 +129,33 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
     }
     return reportError(error, io, globals().debug === true);
   }
+}
+
+/**
+ * Why `command` showed its help instead of running: it was given no command, or `help` was asked about a name that
+ * is none of its commands.
+ */
+function missingCommandMessage(command: Command): string {
+  const names = command
+    .createHelp()
+    .visibleCommands(command)
+    .map((child) => child.name())
+    .filter((name) => name !== 'help');
+  const [first, unknown] = command.args;
+  if (first === 'help' && unknown !== undefined) {
+    return `'${unknown}' is not a command of ${commandPath(command)}; its commands are ${listed(names)}`;
+  }
+  return `a command is required: ${commandPath(command)} <command>, where <command> is ${listed(names)}`;
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let current: Command | null = command; current !== null; current = current.parent) names.unshift(current.name());
+  return names.join(' ');
+}
+
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}`;
 }
 
 /** Subcommands inherit the root's error handling and output routing. */

@@ -1,8 +1,10 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { spawnCli } from '../helpers/cli.js';
+import { BIN, REPO_ROOT, runInProcess, spawnCli } from '../helpers/cli.js';
+import { setUpCollector } from '../helpers/collector-env.js';
 import { deniedAccess } from '../helpers/events.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
@@ -30,16 +32,8 @@ describe('the zerotrail executable', () => {
   });
 
   it('ends quietly, with the status of a closed pipe, when the reader of its output stops reading', async () => {
-    const dataDir = makeTempDir('closed-pipe');
+    const dataDir = await dataDirHolding(5_000);
     try {
-      const store = await SqliteStore.open({ path: join(dataDir.path, 'zerotrail.db') });
-      await store.migrate();
-      const start = Date.now() - 3_600_000;
-      await store.append(
-        Array.from({ length: 5_000 }, (_, n) => deniedAccess({ time: start + n }, n)),
-        { id: 'c', value: {} },
-      );
-      await store.close();
       for (const format of ['ndjson', 'csv', 'json']) {
         const child = spawnCli(['search', '--from', '-2h', '--limit', '5000', '--format', format], {
           ZEROTRAIL_DATA_DIR: dataDir.path,
@@ -55,4 +49,71 @@ describe('the zerotrail executable', () => {
       dataDir.remove();
     }
   });
+
+  it('ends a table cut off by a closed pipe with the same status, though the table is written at once', async () => {
+    const dataDir = await dataDirHolding(5_000);
+    try {
+      const child = spawnCli(['search', '--limit', '100000'], { ZEROTRAIL_DATA_DIR: dataDir.path });
+      const { code, firstLine, stderr } = await readFirstLineThenClose(child);
+      expect(firstLine).toMatch(/^TIME +DATASET/);
+      // The count line would claim a table the reader never got.
+      expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+    } finally {
+      dataDir.remove();
+    }
+  });
+
+  it('ends with the status of a closed pipe when the pipe closes under the last thing a command writes', async () => {
+    const collector = await setUpCollector({}, 'unverified');
+    try {
+      const collected = await runInProcess(['collect', '--once', '--backfill-days', '0'], { env: collector.env });
+      expect(collected.code, collected.stderr).toBe(0);
+      // The simulator's devices make a JSON document of about 200 kB, written at once as the command ends: more
+      // than a pipe holds, so most of it is still queued when the command is done.
+      const whole = await runInProcess(['inventory', 'devices', '--format', 'json'], { env: collector.env });
+      expect(whole.stdout.length, whole.stderr).toBeGreaterThan(150_000);
+      // Through a shell's pipe, as a user runs it: the socket pair a spawned child's stdout is can hold all of it.
+      const piped = spawnSync('bash', ['-c', 'set -o pipefail; "$0" inventory devices --format json | head -1', BIN], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...collector.env },
+        encoding: 'utf8',
+      });
+      expect(piped.stdout).toBe('[\n');
+      expect({ code: piped.status, stderr: piped.stderr }).toEqual({ code: 141, stderr: '' });
+    } finally {
+      await collector.cleanup();
+    }
+  });
 });
+
+/** As `head -1` does: reads up to the first line break, closes the pipe, and waits for the command to end. */
+async function readFirstLineThenClose(
+  child: ChildProcess,
+): Promise<{ readonly code: number | null; readonly firstLine: string; readonly stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const onData = (chunk: Buffer): void => {
+    stdout += chunk.toString('utf8');
+    if (!stdout.includes('\n')) return;
+    child.stdout?.off('data', onData);
+    child.stdout?.destroy();
+  };
+  child.stdout?.on('data', onData);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+  return { code, firstLine: stdout.slice(0, stdout.indexOf('\n')), stderr };
+}
+
+/** A data directory whose store holds `count` denied logins of the last hour, a millisecond apart. */
+async function dataDirHolding(count: number): Promise<ReturnType<typeof makeTempDir>> {
+  const dataDir = makeTempDir('closed-pipe');
+  const store = await SqliteStore.open({ path: join(dataDir.path, 'zerotrail.db') });
+  await store.migrate();
+  const start = Date.now() - 3_600_000;
+  await store.append(
+    Array.from({ length: count }, (_, n) => deniedAccess({ time: start + n }, n)),
+    { id: 'c', value: {} },
+  );
+  await store.close();
+  return dataDir;
+}

@@ -77,15 +77,22 @@ export function registerSearchCommand(program: Command, context: CommandContext)
         } while (after !== undefined && printed < flags.limit);
         if (flags.format === 'json') out.write(printed === 0 ? ']\n' : '\n]\n');
         if (flags.format === 'table') {
-          if (collected.length === 0) writeLine(out, NO_MATCH);
-          else {
-            writeLine(out, eventsToTable(collected));
-            const more = after !== undefined ? ` (more match: raise --limit or narrow the query)` : '';
-            writeLine(context.io.stderr, `${collected.length} event${collected.length === 1 ? '' : 's'}${more}`);
-          }
+          writeLine(out, collected.length === 0 ? NO_MATCH : eventsToTable(collected));
+          // The table goes out in one write. Waiting for a reader to take it means a reader that closed the pipe
+          // ends the command here, before the count line can claim a table that reader never got.
+          await drain(out);
         }
+        // Only the table counts what it printed every time; a script reading another format learns of a cut-off
+        // result on stderr, so stdout stays exactly the data.
+        const more = after !== undefined;
+        if (more || (flags.format === 'table' && printed > 0)) writeLine(context.io.stderr, countLine(printed, more));
       }, noMatch);
     });
+}
+
+/** Says how many events were printed, and, when --limit cut the result short, how to get the rest. */
+function countLine(printed: number, more: boolean): string {
+  return `${printed} event${printed === 1 ? '' : 's'}${more ? ' (more match: raise --limit or narrow the query)' : ''}`;
 }
 
 /**
