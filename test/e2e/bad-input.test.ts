@@ -121,7 +121,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(revoked.code).toBe(3);
     expect(revoked.stderr).toMatch(/error\[SOURCE_AUTH_FAILED\]/);
     // The way to replace a token names commands that exist.
-    expect(revoked.stderr).toContain('hint: Give the token the three read permissions README lists.');
+    expect(revoked.stderr).toContain('hint: Give the new token the three read permissions README lists.');
     expect(revoked.stderr).not.toContain('update the source');
     const other = await add(['--account-id', setup.simulator.accountId, '--token-env', 'BAD'], { BAD: OTHER_ACCOUNT });
     expect(other.code).toBe(3);

@@ -117,7 +117,7 @@ describe('collection under faults', () => {
     // Every dataset of the source fails alike; their shared hint is given once.
     const hintLines = result.stderr
       .split('\n')
-      .filter((line) => !line.startsWith('{') && line.includes('Give the token the three read permissions'));
+      .filter((line) => !line.startsWith('{') && line.includes('Give the new token the three read permissions'));
     expect(hintLines).toHaveLength(1);
     expectExactlyOnce(await storedRawRecords(setup.env), setup.simulator.eventsBetween(now - 8 * 24 * HOUR_MS, now));
     const list = JSON.parse(

@@ -556,9 +556,9 @@ function joinedWithAnd(items: readonly string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }
 
-/** How a token Cloudflare refuses is replaced; the CLI has no command to edit a source in place. */
+/** How a token Cloudflare refuses is replaced, keeping the source and where its collection stands. */
 export const REPLACE_TOKEN_HINT =
-  'Give the token the three read permissions README lists. A source already added takes a new one with printf %s "$TOKEN" | zerotrail source set-token NAME --token-stdin, or in the web UI (Data sources → Edit); its cursors and events stay, and collection resumes where it stopped.';
+  'Give the new token the three read permissions README lists. A source already added takes a new one with printf %s "$TOKEN" | zerotrail source set-token NAME --token-stdin, or in the web UI (Data sources → Edit); its cursors and events stay, and collection resumes where it stopped.';
 
 function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
   return new SourceError('SOURCE_RESPONSE_INVALID', {
