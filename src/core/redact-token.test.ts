@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeCredential, redactToken } from './redact-token.js';
+import { mayBeCredential, maskTokenShaped, redactToken } from './redact-token.js';
 
 const TOKEN = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
 
@@ -56,5 +56,23 @@ describe('mayBeCredential', () => {
     for (const value of ['CLOUDFLARE_API_TOKEN', 'CF_TOKEN_2024', 'cf_token', '0123456789abcdef0123456789abcde', 'x']) {
       expect(mayBeCredential(value), value).toBe(false);
     }
+  });
+});
+
+describe('maskTokenShaped', () => {
+  const token = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
+
+  it('hides a token-shaped word wherever it stands, keeping its length', () => {
+    expect(maskTokenShaped(`--from: expected a time, got "${token}"`)).toBe(
+      `--from: expected a time, got "${'*'.repeat(40)}"`,
+    );
+    expect(maskTokenShaped(`user:${token} AND (`)).toBe(`user:${'*'.repeat(40)} AND (`);
+  });
+
+  it('leaves ids, hashes and words as they are', () => {
+    const text =
+      'account 0123456789abcdef0123456789abcdef, event 9f86d081884c7d659a2feaa0c55ad015, ray 8e1f2a3b4c5d6e7f, ' +
+      'ZEROTRAIL_COLLECT__FAILED_RECHECK_SECS, Cloudflare-Zero-Trust-Logs-Production-Account';
+    expect(maskTokenShaped(text)).toBe(text);
   });
 });

@@ -55,3 +55,22 @@ export function mayBeCredential(value: string): boolean {
   if (/^\s*bearer\s/i.test(value)) return true;
   return value.length >= CREDENTIAL_LIKE_LENGTH && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
 }
+
+// A Cloudflare API token is one word of 40 letters, digits, `-` and `_`, mixing cases and digits; ids, hashes and
+// names seldom are.
+const TOKEN_SHAPED = /^(?:bearer\s+)?[A-Za-z0-9_-]{32,}$/i;
+const TOKEN_SHAPED_RUN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])/g;
+
+/** Whether `value` has the shape of a generated API token (stricter than mayBeCredential: one word, 32+). */
+export function looksLikeApiToken(value: string): boolean {
+  return TOKEN_SHAPED.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
+}
+
+/**
+ * `text` with every word shaped like an API token replaced by as many `*`: for what the CLI prints about a command
+ * line, where a token typed in the wrong place (`--from "$TOKEN"`) would be echoed. The length is kept, so a caret
+ * under a query still points at its column.
+ */
+export function maskTokenShaped(text: string): string {
+  return text.replace(TOKEN_SHAPED_RUN, (word) => (looksLikeApiToken(word) ? '*'.repeat(word.length) : word));
+}

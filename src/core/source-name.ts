@@ -1,17 +1,10 @@
 import { z } from 'zod';
+import { looksLikeApiToken } from './redact-token.js';
 
 // Control characters, and characters that show nothing or turn the text around: two names that look alike in
 // every listing (`t1` and `t1` with a zero-width space) would be two sources an analyst cannot tell apart.
 const UNSHOWABLE =
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
-
-// A Cloudflare API token is one word of 40 letters, digits, `-` and `_`, mixing cases and digits. Every event, line
-// and listing shows a source's name, so a token pasted as the name would be shown everywhere.
-const TOKEN_SHAPED = /^(?:bearer\s+)?[A-Za-z0-9_-]{32,}$/i;
-
-export function looksLikeApiToken(value: string): boolean {
-  return TOKEN_SHAPED.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
-}
 
 /** The Source Name of a data source, as `source add` and the web UI take it; no message echoes the value. */
 export const sourceNameSchema = z

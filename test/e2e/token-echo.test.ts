@@ -165,6 +165,18 @@ describe('the token typed where a name or an id belongs', () => {
       expect(tokenAsSourceName.code, tokenAsSourceName.stderr).toBe(2);
       expect(leaked(tokenAsSourceName.stdout + tokenAsSourceName.stderr)).toBeUndefined();
       expect(tokenAsSourceName.stderr).toContain('--name: this looks like an API token, not a name');
+      // Any other value a refusal would repeat: a time, a number, a query, a log level.
+      for (const args of [
+        ['search', '--from', TOKEN],
+        ['search', '--limit', TOKEN],
+        ['search', `user:${TOKEN} AND (`],
+        ['--log-level', TOKEN, 'source', 'list'],
+      ]) {
+        const refused = await runInProcess(args, { env });
+        expect(refused.code, refused.stderr).not.toBe(0);
+        expect(leaked(refused.stdout + refused.stderr), refused.stderr).toBeUndefined();
+        expect(refused.stderr, args.join(' ')).toContain('*'.repeat(TOKEN.length));
+      }
       // A name that is only a name is still quoted, so a typo in it can be seen.
       const typo = await runInProcess(
         ['source', 'add', '--name', SOURCE, '--account-id', ACCOUNT_ID, '--token-env', 'CF_TOKNE', '--no-verify'],
