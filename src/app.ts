@@ -206,7 +206,6 @@ function prepareDataDir(dataDir: string): void {
       level = parent;
     }
     for (const level of levels) makeDirectory(level);
-    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
     const { code, syscall, path } = error as NodeJS.ErrnoException;
     // A virtual file system such as /proc answers "no such file" for a directory made in a parent that exists.
@@ -215,6 +214,30 @@ function prepareDataDir(dataDir: string): void {
     }
     throw unusable(fileSystemProblem(error), error);
   }
+  try {
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    // Even a search writes there: SQLite keeps its write-ahead log and shared-memory files beside the database.
+    throw unusable(
+      `this user may not ${denied(dataDir)} in it, and every command needs both, searches included, since SQLite keeps its journal files (zerotrail.db-wal, zerotrail.db-shm) beside the database`,
+      error,
+    );
+  }
+}
+
+// Which of read and write (with lookup) the directory refuses this user, as words.
+function denied(dir: string): string {
+  const allowed = (mode: number): boolean => {
+    try {
+      accessSync(dir, mode);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const read = allowed(constants.R_OK | constants.X_OK);
+  const write = allowed(constants.W_OK | constants.X_OK);
+  return read && !write ? 'write' : !read && write ? 'read' : 'read and write';
 }
 
 function makeDirectory(path: string): void {

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { BIN, REPO_ROOT, runInProcess, type CliResult } from '../helpers/cli.js';
+import { ADD_UNVERIFIED, BIN, REPO_ROOT, runInProcess, type CliResult } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 // Permissions do not hold root back, so as root the binary runs as nobody; any other user is refused its own
@@ -71,11 +71,25 @@ describe('a data directory closed to this user is named as the problem, not a co
     const result = await runDenied(args, 0o700);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toBe(
-      `error[CONFIG_DATA_DIR_UNUSABLE]: The data directory ${dataDir} cannot be used: this user lacks the permission.\n` +
+      `error[CONFIG_DATA_DIR_UNUSABLE]: The data directory ${dataDir} cannot be used: this user may not read and ` +
+        'write in it, and every command needs both, searches included, since SQLite keeps its journal files ' +
+        '(zerotrail.db-wal, zerotrail.db-shm) beside the database.\n' +
         'hint: Choose another one with --data-dir or ZEROTRAIL_DATA_DIR, or give this user read and write access to it.\n',
     );
     expect(result.stdout).toBe('');
     expect(readdirSync(dataDir)).toEqual(['notes.txt']);
+  });
+
+  it('says that a directory open for reading still needs writing, even to search', async () => {
+    const added = await runInProcess(['--data-dir', dataDir, ...ADD_UNVERIFIED], {
+      env: { CF_TOKEN: 'zt-test-token-0000000000000000000000001' },
+    });
+    expect(added.code, added.stderr).toBe(0);
+    const before = readdirSync(dataDir).sort();
+    const result = await runDenied(['search', 'user:alice@example.com'], 0o755);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('cannot be used: this user may not write in it, and every command needs both');
+    expect(readdirSync(dataDir).sort()).toEqual(before);
   });
 
   it('still blames a config file that is there but closed to this user, naming it', async () => {
