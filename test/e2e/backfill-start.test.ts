@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../src/simulator/simulator.js';
 import { runInProcess, type CliResult } from '../helpers/cli.js';
-import { expectExactlyOnce, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import {
+  addTestSource,
+  expectExactlyOnce,
+  setUpCollector,
+  TEST_SOURCE,
+  type CollectorEnv,
+} from '../helpers/collector-env.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -61,14 +67,6 @@ function accessRequestSinces(sim: Simulator, skip: number): string[] {
     .map((entry) => new URLSearchParams(entry.query).get('since') ?? '');
 }
 
-async function addSource(setup: CollectorEnv, token: string): Promise<void> {
-  const added = await runInProcess(
-    ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'CF_TOKEN'],
-    { env: { ...setup.env, CF_TOKEN: token } },
-  );
-  expect(added.code, added.stderr + added.stdout).toBe(0);
-}
-
 describe('the backfill start chosen on the first run', () => {
   let setup: CollectorEnv | undefined;
   afterEach(async () => {
@@ -89,7 +87,7 @@ describe('the backfill start chosen on the first run', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
 
     await collectOnce(setup, clock, ['--backfill-days', '0']);
     clock.advance(HOUR_MS);
@@ -123,21 +121,7 @@ describe('the backfill start chosen on the first run', () => {
       false,
     );
     const env = setup.env;
-    const added = await runInProcess(
-      [
-        'source',
-        'add',
-        '--name',
-        TEST_SOURCE,
-        '--account-id',
-        setup.simulator.accountId,
-        '--token-env',
-        'T',
-        '--no-verify',
-      ],
-      { env: { ...env, T: revoked } },
-    );
-    expect(added.code, added.stderr).toBe(0);
+    await addTestSource(setup, revoked, ['--no-verify']);
     // Refused at its first request: no page, and so no cursor but the start this run chose.
     const refused = await runInProcess(['collect', '--once', '--backfill-days', '0'], { env, clock });
     expect(refused.code, refused.stderr).toBe(1);
@@ -171,7 +155,7 @@ describe('the backfill start chosen on the first run', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
 
     await collectOnce(setup, clock, ['--backfill-days', '0']);
     clock.advance(2 * MINUTE_MS);
@@ -208,7 +192,7 @@ describe('the backfill start chosen on the first run', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
 
     const result = await collectOnce(setup, clock, ['--backfill-days', '365']);
     expect(result.stderr).toContain(

@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT, runBinary, runInProcess, spawnCli, type CliResult } from '../helpers/cli.js';
-import { leaseHolder, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import { BIN, REPO_ROOT, runBinary, spawnCli, type CliResult } from '../helpers/cli.js';
+import {
+  addTestSource,
+  leaseHolder,
+  setUpCollector,
+  TEST_SOURCE,
+  type CollectorEnv,
+} from '../helpers/collector-env.js';
 import { terminalScreen } from '../helpers/terminal-screen.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -78,21 +84,7 @@ describe('collect reports a failed dataset once', () => {
 
   beforeAll(async () => {
     setup = await setUpCollector({ seed: 22, tokens: [{ value: REVOKED, status: 'disabled' }] }, false);
-    const added = await runInProcess(
-      [
-        'source',
-        'add',
-        '--name',
-        TEST_SOURCE,
-        '--account-id',
-        setup.simulator.accountId,
-        '--token-env',
-        'TOKEN',
-        '--no-verify',
-      ],
-      { env: { ...setup.env, TOKEN: REVOKED } },
-    );
-    expect(added.code, added.stderr).toBe(0);
+    await addTestSource(setup, REVOKED, ['--no-verify']);
   });
   afterAll(async () => setup.cleanup());
 

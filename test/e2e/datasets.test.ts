@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_TOKEN, PERMISSIONS, type Inventory } from '../../src/simulator/simulator.js';
 import { runInProcess } from '../helpers/cli.js';
 import {
+  addTestSource,
   expectExactlyOnce,
   setUpCollector,
   storedRawRecords,
@@ -75,25 +76,6 @@ async function collectOnce(env: Record<string, string>, clock?: ManualClock, bac
   return result.stderr;
 }
 
-async function addSource(setup: CollectorEnv, token: string, extra: readonly string[] = []): Promise<void> {
-  const env = { ...setup.env, CF_TOKEN: token };
-  const added = await runInProcess(
-    [
-      'source',
-      'add',
-      '--name',
-      TEST_SOURCE,
-      '--account-id',
-      setup.simulator.accountId,
-      '--token-env',
-      'CF_TOKEN',
-      ...extra,
-    ],
-    { env },
-  );
-  expect(added.code, added.stderr + added.stdout).toBe(0);
-}
-
 describe('every dataset the token can read', () => {
   let setup: CollectorEnv | undefined;
   afterEach(async () => {
@@ -115,7 +97,7 @@ describe('every dataset the token can read', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
     await collectOnce(setup.env, undefined, 3);
 
     const served = setup.simulator.inventory();
@@ -380,7 +362,7 @@ describe('every dataset the token can read', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
     const changeEvents = async (): Promise<StoredEvent[]> =>
       search(
         setup!.env,
@@ -505,7 +487,7 @@ describe('every dataset the token can read', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
     await collectOnce(setup.env, clock);
     clock.advance(HOUR_MS);
     await collectOnce(setup.env, clock);
@@ -556,7 +538,7 @@ describe('every dataset the token can read', () => {
       },
       false,
     );
-    await addSource(setup, FULL_TOKEN);
+    await addTestSource(setup, FULL_TOKEN);
     await collectOnce(setup.env, undefined, 3);
     // A second run over the same window must not add a single copy.
     await collectOnce(setup.env, undefined, 3);

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess, spawnCli } from '../helpers/cli.js';
-import { setUpCollector, storedRawRecords, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
+import {
+  addTestSource,
+  setUpCollector,
+  storedRawRecords,
+  TEST_SOURCE,
+  type CollectorEnv,
+} from '../helpers/collector-env.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
@@ -22,11 +28,7 @@ describe('source set-token', () => {
       },
       false,
     );
-    const added = await runInProcess(
-      ['source', 'add', '--name', TEST_SOURCE, '--account-id', setup.simulator.accountId, '--token-env', 'TOKEN'],
-      { env: { ...setup.env, TOKEN: FIRST } },
-    );
-    expect(added.code, added.stderr).toBe(0);
+    await addTestSource(setup, FIRST);
     const first = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env: setup.env });
     expect(first.code, first.stderr).toBe(0);
   });
@@ -80,21 +82,7 @@ describe('source set-token while collect follows', () => {
       },
       false,
     );
-    const added = await runInProcess(
-      [
-        'source',
-        'add',
-        '--name',
-        TEST_SOURCE,
-        '--account-id',
-        setup.simulator.accountId,
-        '--token-env',
-        'TOKEN',
-        '--no-verify',
-      ],
-      { env: { ...setup.env, TOKEN: REVOKED } },
-    );
-    expect(added.code, added.stderr).toBe(0);
+    await addTestSource(setup, REVOKED, ['--no-verify']);
   });
   afterAll(async () => setup.cleanup());
 

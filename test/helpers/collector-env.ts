@@ -49,22 +49,7 @@ export async function setUpCollector(
   const dir = makeTempDir('collector');
   const env = simulatorEnv(simulator, dir.path, { CF_TOKEN: simulator.token });
   if (addSource) {
-    const added = await runInProcess(
-      [
-        'source',
-        'add',
-        '--name',
-        TEST_SOURCE,
-        '--account-id',
-        simulator.accountId,
-        '--token-env',
-        'CF_TOKEN',
-        ...(addSource === 'unverified' ? ['--no-verify'] : []),
-      ],
-      { env },
-    );
-    expect(added.stderr + added.stdout).toContain('Added data source');
-    expect(added.code).toBe(0);
+    await addTestSource({ simulator, env }, simulator.token, addSource === 'unverified' ? ['--no-verify'] : []);
   }
   return {
     simulator,
@@ -75,6 +60,30 @@ export async function setUpCollector(
       dir.remove();
     },
   };
+}
+
+/** `source add` of TEST_SOURCE for the simulator's account with `token`, `extra` flags after it; it must succeed. */
+export async function addTestSource(
+  setup: Pick<CollectorEnv, 'simulator' | 'env'>,
+  token: string,
+  extra: readonly string[] = [],
+): Promise<void> {
+  const added = await runInProcess(
+    [
+      'source',
+      'add',
+      '--name',
+      TEST_SOURCE,
+      '--account-id',
+      setup.simulator.accountId,
+      '--token-env',
+      'CF_TOKEN',
+      ...extra,
+    ],
+    { env: { ...setup.env, CF_TOKEN: token } },
+  );
+  expect(added.stderr + added.stdout).toContain('Added data source');
+  expect(added.code, added.stderr).toBe(0);
 }
 
 /** The raw record of every stored event of one dataset, read back through the CLI as an analyst would. */
