@@ -45,7 +45,7 @@ describe('backfill progress', () => {
     const progress = createProgressReporter(io, new Map([['Main/access_requests', undefined]]), NOW_MS);
     progress.pageStored(page('Main/access_requests', NOW_MS - 10 * HOUR_MS, NOW_MS - 5 * HOUR_MS));
     progress.stop();
-    expect(text()).toContain('(50% of backfill)');
+    expect(text()).toContain('(50% caught up)');
   });
 
   it('keeps the start a resumed dataset showed first', () => {
@@ -58,11 +58,21 @@ describe('backfill progress', () => {
       vi.advanceTimersByTime(6000);
       progress.pageStored(page('Main/access_requests', NOW_MS - 6 * HOUR_MS, NOW_MS - 4 * HOUR_MS));
       progress.stop();
-      expect(text()).toContain('stored, up to 2026-06-01T04:00:00.000Z (0% of backfill)');
-      expect(text()).toContain('stored, up to 2026-06-01T08:00:00.000Z (50% of backfill)');
+      expect(text()).toContain('stored, up to 2026-06-01T04:00:00.000Z (0% caught up)');
+      expect(text()).toContain('stored, up to 2026-06-01T08:00:00.000Z (50% caught up)');
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('progress lines', () => {
+  it('count the events a resumed dataset read again apart from the new ones', () => {
+    const { io, text } = plainIo();
+    const progress = createProgressReporter(io, new Map([['Main/access_requests', undefined]]), NOW_MS);
+    progress.pageStored({ ...page('Main/access_requests', NOW_MS - HOUR_MS, NOW_MS), inserted: 0, duplicates: 10 });
+    progress.stop();
+    expect(text()).toContain('Main/access_requests: 0 events stored, 10 already stored, up to');
   });
 });
 

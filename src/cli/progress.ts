@@ -46,6 +46,8 @@ interface JobProgress {
   newestEventMs: number | null;
   /** Where this run's part of the backfill starts; undefined until the first page of a resumed dataset. */
   fromMs: number | undefined;
+  /** Resumed from a cursor an earlier run committed, rather than collected for the first time. */
+  readonly resumed: boolean;
   lastLineMs: number;
   caughtUpOnce: boolean;
   unavailableSaid: boolean;
@@ -104,6 +106,7 @@ export function createProgressReporter(
         duplicates: 0,
         newestEventMs: null,
         fromMs: jobStarts.get(jobId),
+        resumed: jobStarts.get(jobId) === undefined,
         lastLineMs: 0,
         caughtUpOnce: false,
         unavailableSaid: false,
@@ -156,8 +159,13 @@ export function createProgressReporter(
       const now = Date.now();
       if (!quiet && now - job.lastLineMs >= PLAIN_LINE_INTERVAL_MS) {
         job.lastLineMs = now;
-        const done = job.caughtUpOnce ? '' : ` (${percent(job)}% of backfill)`;
-        writeLine(io.stderr, `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored, up to ${position}${done}`);
+        // A resumed dataset is catching up, not backfilling; events it read again (the lookback) are not new.
+        const done = job.caughtUpOnce ? '' : ` (${percent(job)}% ${job.resumed ? 'caught up' : 'of backfill'})`;
+        const again = job.duplicates > 0 ? `, ${job.duplicates} already stored` : '';
+        writeLine(
+          io.stderr,
+          `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored${again}, up to ${position}${done}`,
+        );
       }
     },
     caughtUp(jobId, totals) {
