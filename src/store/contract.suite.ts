@@ -771,6 +771,13 @@ export function storeContractSuite(
         const [stored] = (await store.search({ filter: null, order: 'asc' }, { limit: 1 })).events;
         expect(stored?.raw).toEqual({ value: nul });
         expect(stored?.ocsf).toEqual({ message: nul });
+        // A query holding the NUL finds the event, by value and in a list of values, and fails nothing.
+        expect(await ids(term('app', nul))).toEqual(['nul']);
+        const many = Array.from({ length: 9 }, (_, n) => term('app', `${nul}${n}`)).reduce<SearchFilter>(
+          (left, right) => ({ kind: 'or', left, right }),
+          term('app', nul),
+        );
+        expect(await ids(many)).toEqual(['nul']);
       });
 
       it('survives lone surrogates: raw comes back exactly', async () => {

@@ -16,7 +16,8 @@ import type {
 import { inTransaction } from './in-transaction.js';
 import { PG_TYPES } from './pg-types.js';
 import { parseDatabaseUrl } from './database-url.js';
-import { pgCode, wellFormed } from './store.js';
+import { wellFormed } from './queries.js';
+import { pgCode } from './store.js';
 import {
   rowToApiKey,
   rowToAuditEntry,

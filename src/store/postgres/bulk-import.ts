@@ -4,7 +4,8 @@ import type { ExportedEvent, SqliteValue } from '../sqlite/bulk-export.js';
 import { DASHBOARD_CLASS_UID } from '../dashboard-summary.js';
 import { addToSummary } from './auth-summary.js';
 import { SQL } from './queries.js';
-import { monthPartition, wellFormed } from './store.js';
+import { wellFormed } from './queries.js';
+import { monthPartition } from './store.js';
 
 /**
  * Bulk writes for `zerotrail store migrate`: whole chunks of rows copied from a SQLite installation, as multi-row

@@ -155,11 +155,23 @@ export const EVENT_COLUMNS =
   'id, time, source, account_id, dataset, class_uid, activity, outcome, user_name, src_ip, country, app, app_uid, idp, ray_id, ocsf, raw';
 
 /** Collects parameter values and hands out their `$n` placeholders. */
+// PostgreSQL text holds neither NUL nor lone UTF-16 surrogates; both become U+FFFD in the flat columns.
+// The JSON bodies need no guard: JSON.stringify writes both as \u escapes.
+const NOT_TEXT = /[\p{Surrogate}\u0000]/u;
+const NOT_TEXT_ALL = /[\p{Surrogate}\u0000]/gu;
+
+/** `value` as PostgreSQL can store it in a text column. */
+export function wellFormed(value: string): string {
+  return NOT_TEXT.test(value) ? value.replace(NOT_TEXT_ALL, '\uFFFD') : value;
+}
+
+/** Numbered parameters; a text one as PostgreSQL can take it, as stored text is (see wellFormed). */
 export class SqlParams {
   readonly values: (string | number)[] = [];
 
   add(value: string | number): string {
-    this.values.push(value);
+    // A NUL in a query value would fail the whole query; stored text has U+FFFD in its place, so that matches.
+    this.values.push(typeof value === 'string' ? wellFormed(value) : value);
     return `$${this.values.length}`;
   }
 }
@@ -252,7 +264,7 @@ function compileValueList(field: SearchField, values: readonly string[], params:
   const info = SEARCH_COLUMNS[field];
   const column = columns(field);
   const elements = (list: readonly (string | number)[], as = 'value'): string =>
-    `ARRAY(SELECT ${as} FROM json_array_elements_text(${params.add(JSON.stringify(list))}::json) AS value)`;
+    `ARRAY(SELECT ${as} FROM json_array_elements_text(${params.add(JSON.stringify(list.map((item) => (typeof item === 'string' ? wellFormed(item) : item))))}::json) AS value)`;
   if (info.kind === 'integer') {
     const numbers = values.map((value) => toInteger(field, value)).filter((number) => number !== null);
     if (numbers.length === 0) return 'false';

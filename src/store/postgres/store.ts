@@ -46,6 +46,7 @@ import {
   searchEventsSql,
   SQL,
   SqlParams,
+  wellFormed,
   whereClause,
 } from './queries.js';
 
@@ -769,16 +770,6 @@ function partitionBounds(name: string): readonly [number, number] | undefined {
   const year = Number(match[1]);
   const month = Number(match[2]) - 1;
   return [Date.UTC(year, month, 1), Date.UTC(year, month + 1, 1)];
-}
-
-// PostgreSQL text holds neither NUL nor lone UTF-16 surrogates; both become U+FFFD in the flat columns.
-// The JSON bodies need no guard: JSON.stringify writes both as \u escapes.
-const NOT_TEXT = /[\p{Surrogate}\u0000]/u;
-const NOT_TEXT_ALL = /[\p{Surrogate}\u0000]/gu;
-
-/** `value` as PostgreSQL can store it in a text column. */
-export function wellFormed(value: string): string {
-  return NOT_TEXT.test(value) ? value.replace(NOT_TEXT_ALL, '\uFFFD') : value;
 }
 
 function wellFormedOrNull(value: string | null): string | null {
