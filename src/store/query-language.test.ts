@@ -47,6 +47,11 @@ describe('parseQuery', () => {
     expect(parseQuery('activity:Logon')).toEqual(t('activity', 'logon'));
     expect(parseQuery('dataset:ACCESS_REQUESTS')).toEqual(t('dataset', 'access_requests'));
     expect(parseQuery('activity:Log*')).toEqual({ kind: 'term', field: 'activity', value: 'log*', wildcard: true });
+    // An escaped backslash before a * leaves the * a wildcard; an escaped * alone is an exact value.
+    expect(parseQuery('user:back\\\\*')).toEqual(t('user', 'back\\*', true));
+    expect(parseQuery('user:star\\*')).toEqual(t('user', 'star*'));
+    // Both in one value cannot be told apart in the pattern: refused rather than matching more than asked.
+    expect(failure('user:star\\**')).toMatchObject({ code: 'QUERY_VALUE_INVALID' });
     // Ids and source names stay as typed.
     expect(parseQuery('ray_id:ABC')).toEqual(t('ray_id', 'ABC'));
     expect(parseQuery('source:SIM')).toEqual(t('source', 'SIM'));
@@ -167,6 +172,11 @@ describe('parseQuery', () => {
     });
     expect(parseQuery('src_ip:2001:db8::1')).toEqual(t('src_ip', '2001:db8::1'));
     expect(parseQuery('fe80::1')).toEqual(t(null, 'fe80::1'));
+    // An address that begins with its colons is a value too, not a field name left out.
+    expect(parseQuery('::1')).toEqual(t(null, '::1'));
+    expect(parseQuery('::ffff:10.1.2.3')).toEqual(t(null, '::ffff:10.1.2.3'));
+    expect(parseQuery('::1/128')).toMatchObject({ kind: 'cidr', field: 'src_ip', start: '::1', end: '::1' });
+    expect(failure(':x').message).toContain('unexpected ":"');
     expect(parseQuery('10.0.0.0/8')).toEqual({
       kind: 'cidr',
       field: 'src_ip',

@@ -150,12 +150,14 @@ class Parser {
     if (char === '[' || char === '{') return this.#range(defaultField, at);
     const word = this.#word();
     const colon = unescapedIndexOf(word, ':');
-    if (colon === 0) throw this.#error('QUERY_SYNTAX', 'unexpected ":"; quote values that contain ":"', at);
-    const name = word.slice(0, colon);
-    // Addresses, blocks and times hold colons too: typed alone (`fe80::1`, or in `time:(2026-11-25T08:00:00Z OR
-    // …)`) they are values. No field name begins with a digit; any other name is looked up, so a mistyped one is
+    // Addresses, blocks and times hold colons too: typed alone (`fe80::1`, `::1`, or in `time:(2026-11-25T08:00:00Z
+    // OR …)`) they are values. No field name begins with a digit; any other name is looked up, so a mistyped one is
     // reported rather than searched for as a word.
     const address = !word.includes('\\') && (ipKey(word) !== null || cidrRange(word) !== null);
+    if (colon === 0 && !address) {
+      throw this.#error('QUERY_SYNTAX', 'unexpected ":"; quote values that contain ":"', at);
+    }
+    const name = word.slice(0, colon);
     if (colon === -1 || address || /^\d/.test(name)) return this.#term(defaultField, word, at, !hasSign);
     const field = this.#resolve(name, at);
     this.#at = at + colon + 1;
@@ -241,7 +243,17 @@ class Parser {
         at,
       );
     }
-    return this.#value(field, unescape(word), /(^|[^\\])\*/.test(word), at);
+    const wildcard = unescapedIndexOf(word, '*') !== -1;
+    // A value is either exact or a pattern in which every * is a wildcard: a \* beside a wildcard cannot be told
+    // apart from it, and would silently match more than asked.
+    if (wildcard && /^(?:[^\\]|\\[^*])*\\\*/s.test(word)) {
+      throw this.#error(
+        'QUERY_VALUE_INVALID',
+        'a value with * wildcards cannot also hold a literal * (\\*); search for the literal * with the value quoted and no wildcard',
+        at,
+      );
+    }
+    return this.#value(field, unescape(word), wildcard, at);
   }
 
   #modifierError(at: number): AppError {
