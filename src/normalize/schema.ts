@@ -1,4 +1,5 @@
 import type { NormalizedEvent, Rejected } from '../core/event.js';
+import { withoutNul } from '../core/flat-text.js';
 
 /**
  * OCSF schema release the mappers target. 1.9.0 (2026-08-03) is the newest release in the OCSF
@@ -50,9 +51,12 @@ export function ocsfTypeName(className: string, activityId: number, activityName
   return `${className}: ${activityId === OTHER_ACTIVITY_ID ? 'Other' : activityName}`;
 }
 
-/** Well-formed and at most `FLAT_FIELD_MAX_CHARS` UTF-16 units, never ending in half a surrogate pair. */
+/**
+ * Well-formed, without NUL (see withoutNul) and at most `FLAT_FIELD_MAX_CHARS` UTF-16 units, never ending in half
+ * a surrogate pair.
+ */
 export function flatString(text: string): string {
-  const clean = wellFormed(text);
+  const clean = withoutNul(wellFormed(text));
   if (clean.length <= FLAT_FIELD_MAX_CHARS) return clean;
   const cut = clean.slice(0, FLAT_FIELD_MAX_CHARS);
   const last = cut.charCodeAt(cut.length - 1);

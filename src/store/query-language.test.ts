@@ -47,6 +47,8 @@ describe('parseQuery', () => {
     expect(parseQuery('activity:Logon')).toEqual(t('activity', 'logon'));
     expect(parseQuery('dataset:ACCESS_REQUESTS')).toEqual(t('dataset', 'access_requests'));
     expect(parseQuery('activity:Log*')).toEqual({ kind: 'term', field: 'activity', value: 'log*', wildcard: true });
+    // A NUL is searched as flat fields hold it, U+FFFD, on both stores.
+    expect(parseQuery('app:"line\u0000break"')).toEqual(t('app', 'line\ufffdbreak'));
     // An escaped backslash before a * leaves the * a wildcard; an escaped * alone is an exact value.
     expect(parseQuery('user:back\\\\*')).toEqual(t('user', 'back\\*', true));
     expect(parseQuery('user:star\\*')).toEqual(t('user', 'star*'));

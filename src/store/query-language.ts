@@ -1,6 +1,7 @@
 import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
 import { parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
+import { withoutNul } from '../core/flat-text.js';
 import { cidrRange, ipKey } from './ip-key.js';
 import { storedForm } from './search-columns.js';
 import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-query.js';
@@ -264,8 +265,10 @@ class Parser {
     );
   }
 
-  #value(field: SearchField | null, typed: string, wildcard: boolean, at: number): SearchFilter {
-    if (typed === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
+  #value(field: SearchField | null, given: string, wildcard: boolean, at: number): SearchFilter {
+    if (given === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
+    // Flat fields hold U+FFFD where a record had NUL (see flatString), so a NUL typed in a query finds them.
+    const typed = withoutNul(given);
     const value = field === null ? typed : storedForm(field, typed);
     if (wildcard && value.length > MAX_WILDCARD_LENGTH) {
       throw this.#error(
