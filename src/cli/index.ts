@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { AppError } from '../core/errors.js';
 import { AuthError, ConfigError, NotFoundError, SourceError, StoreError, isAppError } from '../core/errors.js';
-import { maskTokenShaped } from '../core/redact-token.js';
+import { maskWords, tokenShapedWords } from '../core/redact-token.js';
 import stringWidth from 'string-width';
 import { createCommandContext, logLevelFlag, type CommandContext, type GlobalOptions } from './context.js';
 import { StopSignalReceived, writeLine, type CliIo } from './io.js';
@@ -124,11 +124,14 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       }
       if (error.exitCode === 0) return EXIT_CODES.ok;
       // Commander quotes what was typed; the lines of its message ("Did you mean …?") are its own.
-      writeLine(io.stderr, `error[CLI_USAGE]: ${maskTokenShaped(visibleLines(error.message.replace(/^error: /, '')))}`);
+      writeLine(
+        io.stderr,
+        `error[CLI_USAGE]: ${maskWords(visibleLines(error.message.replace(/^error: /, '')), tokenShapedWords(argv))}`,
+      );
       writeLine(io.stderr, 'hint: run zerotrail --help, or zerotrail <command> --help');
       return EXIT_CODES.usage;
     }
-    return reportError(error, io, globals().debug === true);
+    return reportError(error, io, globals().debug === true, tokenShapedWords(argv));
   }
 }
 
@@ -166,30 +169,28 @@ function applyToTree(command: Command): void {
   for (const child of command.commands) applyToTree(child);
 }
 
-function reportError(error: unknown, io: CliIo, debug: boolean): number {
+// `typed`: token-shaped words of the command line (tokenShapedWords), masked wherever the refusal repeats them.
+function reportError(error: unknown, io: CliIo, debug: boolean, typed: readonly string[]): number {
+  const mask = (text: string): string => maskWords(text, typed);
   if (isAppError(error)) {
     // A message or hint may carry what Cloudflare, an event or the command line said: it is shown escaped, so it
     // cannot drive the terminal or start a line of its own. Only the lists the CLI composes keep their lines.
     const lines = COMPOSED_LINES.has(error.code);
     // An API token typed where another value belongs (`--from "$TOKEN"`) would come back in the refusal.
-    const show = (text: string): string => maskTokenShaped(lines ? visibleLines(text) : visible(text));
+    const show = (text: string): string => mask(lines ? visibleLines(text) : visible(text));
     writeLine(io.stderr, `error[${error.code}]: ${show(error.message)}`);
     const pointer = queryPointer(error);
-    const hint =
-      pointer !== undefined ? maskTokenShaped(pointer) : error.hint === undefined ? undefined : show(error.hint);
+    const hint = pointer !== undefined ? mask(pointer) : error.hint === undefined ? undefined : show(error.hint);
     // Continuation lines are indented like the first so a caret under a query still points at its column.
     if (hint !== undefined) writeLine(io.stderr, `hint: ${hint.replace(/\n/g, '\n      ')}`);
     if (debug && error.stack !== undefined) writeLine(io.stderr, visibleLines(error.stack));
     return stoppedBySignalExitCode(error, io.signal) ?? exitCodeFor(error);
   }
   if (error instanceof ZodError) {
-    writeLine(io.stderr, `error[CLI_USAGE]: ${maskTokenShaped(visibleLines(error.message))}`);
+    writeLine(io.stderr, `error[CLI_USAGE]: ${mask(visibleLines(error.message))}`);
     return EXIT_CODES.usage;
   }
-  writeLine(
-    io.stderr,
-    `error[INTERNAL]: ${maskTokenShaped(visible(error instanceof Error ? error.message : String(error)))}`,
-  );
+  writeLine(io.stderr, `error[INTERNAL]: ${mask(visible(error instanceof Error ? error.message : String(error)))}`);
   writeLine(
     io.stderr,
     debug ? visibleLines(String((error as Error).stack)) : 'hint: run again with --debug for the stack trace',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeCredential, maskTokenShaped, redactToken } from './redact-token.js';
+import { mayBeCredential, maskWords, redactToken, tokenShapedWords } from './redact-token.js';
 
 const TOKEN = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
 
@@ -59,20 +59,28 @@ describe('mayBeCredential', () => {
   });
 });
 
-describe('maskTokenShaped', () => {
+describe('tokenShapedWords and maskWords', () => {
   const token = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
+  const masked = '*'.repeat(40);
 
-  it('hides a token-shaped word wherever it stands, keeping its length', () => {
-    expect(maskTokenShaped(`--from: expected a time, got "${token}"`)).toBe(
-      `--from: expected a time, got "${'*'.repeat(40)}"`,
+  it('hide a token typed in an argument wherever the refusal repeats it, keeping its length', () => {
+    const words = tokenShapedWords(['search', `user:${token} AND (`, '--from', token]);
+    expect(words).toEqual([token, token]);
+    expect(maskWords(`--from: expected a time, got "${token}"`, words)).toBe(
+      `--from: expected a time, got "${masked}"`,
     );
-    expect(maskTokenShaped(`user:${token} AND (`)).toBe(`user:${'*'.repeat(40)} AND (`);
+    expect(maskWords(`user:${token} AND (\n     ^`, words)).toBe(`user:${masked} AND (\n     ^`);
   });
 
-  it('leaves ids, hashes and words as they are', () => {
-    const text =
-      'account 0123456789abcdef0123456789abcdef, event 9f86d081884c7d659a2feaa0c55ad015, ray 8e1f2a3b4c5d6e7f, ' +
-      'ZEROTRAIL_COLLECT__FAILED_RECHECK_SECS, Cloudflare-Zero-Trust-Logs-Production-Account';
-    expect(maskTokenShaped(text)).toBe(text);
+  it('leave paths, ids, hashes and words as they are', () => {
+    const args = [
+      '--data-dir',
+      '/tmp/zerotrail-no-installation-jX1HEP2aB/typo',
+      'account:0123456789abcdef0123456789abcdef',
+      '9f86d081884c7d659a2feaa0c55ad015',
+      'ZEROTRAIL_COLLECT__FAILED_RECHECK_SECS',
+      'Cloudflare-Zero-Trust-Logs-Production-Account',
+    ];
+    expect(tokenShapedWords(args)).toEqual([]);
   });
 });

@@ -67,10 +67,22 @@ export function looksLikeApiToken(value: string): boolean {
 }
 
 /**
- * `text` with every word shaped like an API token replaced by as many `*`: for what the CLI prints about a command
- * line, where a token typed in the wrong place (`--from "$TOKEN"`) would be echoed. The length is kept, so a caret
- * under a query still points at its column.
+ * The token-shaped words in command-line arguments, such as a token typed where another value belongs
+ * (`--from "$TOKEN"`, a query). An argument holding a `/` is a path or a URL, whose parts are not tokens.
  */
-export function maskTokenShaped(text: string): string {
-  return text.replace(TOKEN_SHAPED_RUN, (word) => (looksLikeApiToken(word) ? '*'.repeat(word.length) : word));
+export function tokenShapedWords(args: readonly string[]): string[] {
+  return args
+    .filter((arg) => !arg.includes('/'))
+    .flatMap((arg) => arg.match(TOKEN_SHAPED_RUN) ?? [])
+    .filter(looksLikeApiToken);
+}
+
+/**
+ * `text` with each of `words` (see tokenShapedWords) replaced by as many `*`, for what the CLI prints about a
+ * refused command. The length is kept, so a caret under a query still points at its column.
+ */
+export function maskWords(text: string, words: readonly string[]): string {
+  let masked = text;
+  for (const word of words) masked = masked.replaceAll(word, '*'.repeat(word.length));
+  return masked;
 }
