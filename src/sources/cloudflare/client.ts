@@ -233,7 +233,7 @@ export class CloudflareClient {
         message: `The connection to ${this.#baseUrl.host} failed while requesting ${path} (${reason}).`,
         hint:
           `Check that this host can reach ${this.#baseUrl.origin} (DNS, a firewall, a proxy); collection tries again ` +
-          'on its own. The API base URL is CLOUDFLARE_API_BASE_URL, https://api.cloudflare.com/client/v4 unless set.',
+          `on its own. The API base URL is ${BASE_URL_SETTING}.`,
         details: { path, reason, attempt },
         cause: redactedError(error, this.#redact),
       });
@@ -402,6 +402,9 @@ export class CloudflareClient {
   }
 }
 
+// Where a hint about reaching the API points: the setting that chose the place.
+const BASE_URL_SETTING = 'CLOUDFLARE_API_BASE_URL (default https://api.cloudflare.com/client/v4)';
+
 /**
  * The API answers every refusal with its JSON envelope and error codes. A 401, 403 or 404 without one comes from
  * before the API: the edge's firewall (a block page such as error 1020), a proxy on the way, or a base URL that
@@ -416,8 +419,8 @@ function notFromTheApi(path: string, status: number, isJson: boolean): SourceErr
         ? `HTTP 404 for ${path} with ${body}: the request did not reach the Cloudflare API, so the API base URL or a proxy on the way is the likely cause, not the Account ID.`
         : `HTTP ${status} for ${path} with ${body}: the request was blocked before it reached the Cloudflare API (a firewall rule, a WAF block page such as error 1020, or a proxy), which says nothing about the token.`,
     hint:
-      'Check that this host may reach the API base URL (CLOUDFLARE_API_BASE_URL, default https://api.cloudflare.com/client/v4) ' +
-      'directly or through its proxy; collection tries again on its own.',
+      `Check that this host may reach the API base URL, ${BASE_URL_SETTING}, directly or through its proxy; ` +
+      'collection tries again on its own.',
     retryable: true,
     details: { path, status },
   });

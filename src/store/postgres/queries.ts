@@ -1,3 +1,4 @@
+import { withoutNul } from '../../core/flat-text.js';
 import { checkFilterSize, compileChain } from '../filter-chains.js';
 import { ipKey } from '../ip-key.js';
 import {
@@ -157,12 +158,9 @@ export const EVENT_COLUMNS =
 /** Collects parameter values and hands out their `$n` placeholders. */
 // PostgreSQL text holds neither NUL nor lone UTF-16 surrogates; both become U+FFFD in the flat columns.
 // The JSON bodies need no guard: JSON.stringify writes both as \u escapes.
-const NOT_TEXT = /[\p{Surrogate}\u0000]/u;
-const NOT_TEXT_ALL = /[\p{Surrogate}\u0000]/gu;
-
 /** `value` as PostgreSQL can store it in a text column. */
 export function wellFormed(value: string): string {
-  return NOT_TEXT.test(value) ? value.replace(NOT_TEXT_ALL, '\uFFFD') : value;
+  return withoutNul(value.toWellFormed());
 }
 
 /** Numbered parameters; a text one as PostgreSQL can take it, as stored text is (see wellFormed). */
