@@ -390,7 +390,7 @@ describe('parseQuery refusals that prevent silent misreadings', () => {
     expect(parseQuery('"and"')).toEqual(t(null, 'and'));
     expect(parseQuery('user:andy')).toEqual(t('user', 'andy'));
     expect(parseQuery('user:and')).toEqual(t('user', 'and'));
-    expect(parseQuery('user:AND')).toEqual(t('user', 'AND'));
+    expect(parseQuery('user:AND')).toEqual(t('user', 'and'));
     expect(parseQuery('android OR ornate')).toEqual({ kind: 'or', left: t(null, 'android'), right: t(null, 'ornate') });
   });
 

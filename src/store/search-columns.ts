@@ -9,8 +9,9 @@ export interface ColumnInfo {
   // these COLLATE NOCASE and uses LIKE rather than GLOB for their wildcards; PostgreSQL compares lower() of the
   // column, which folds ASCII only under its collation "C", with the value folded here.
   readonly nocase: boolean;
-  // Stored in lower case only (activities, dataset names), while OCSF and the UI show `Logon`: the value is
-  // folded and compared exactly, which matches either spelling and keeps a plain index on the column usable.
+  // Stored lower-cased by String.prototype.toLowerCase (users, activities, dataset names), while OCSF and the UI
+  // show `Logon` and a record may say `Über@…`: the typed value is lower-cased the same way, which matches any
+  // spelling of a letter and keeps a plain index on the column usable.
   readonly lowered: boolean;
 }
 
@@ -23,7 +24,7 @@ export const SEARCH_COLUMNS: Readonly<Record<SearchField, ColumnInfo>> = {
   class_uid: { column: 'class_uid', kind: 'integer', nocase: false, lowered: false },
   activity: { column: 'activity', kind: 'text', nocase: false, lowered: true },
   outcome: { column: 'outcome', kind: 'text', nocase: true, lowered: false },
-  user: { column: 'user_name', kind: 'text', nocase: true, lowered: false },
+  user: { column: 'user_name', kind: 'text', nocase: true, lowered: true },
   src_ip: { column: 'src_ip', kind: 'ip', nocase: false, lowered: false },
   country: { column: 'country', kind: 'text', nocase: true, lowered: false },
   app: { column: 'app', kind: 'text', nocase: true, lowered: false },
@@ -61,9 +62,15 @@ export function foldAscii(value: string): string {
   return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
-/** A typed value (or pattern) as `field`'s column holds it: folded for the fields stored in lower case. */
+/** A typed value (or pattern) as `field`'s column holds it: lower-cased for the fields stored in lower case. */
 export function storedForm(field: SearchField, value: string): string {
-  return SEARCH_COLUMNS[field].lowered ? foldAscii(value) : value;
+  return SEARCH_COLUMNS[field].lowered ? value.toLowerCase() : value;
+}
+
+/** A typed value as search compares it with `field`'s column: its stored form, ASCII-folded for nocase columns. */
+export function comparedForm(field: SearchField, value: string): string {
+  const stored = storedForm(field, value);
+  return SEARCH_COLUMNS[field].nocase ? foldAscii(stored) : stored;
 }
 
 export function columnFor(field: SearchField): string {

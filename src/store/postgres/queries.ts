@@ -3,10 +3,9 @@ import { checkFilterSize, compileChain } from '../filter-chains.js';
 import { ipKey } from '../ip-key.js';
 import {
   BARE_TERM_FIELDS,
-  foldAscii,
+  comparedForm,
   invalidQueryValue,
   SEARCH_COLUMNS,
-  storedForm,
   toInteger,
   toLikePattern,
 } from '../search-columns.js';
@@ -274,9 +273,7 @@ function compileValueList(field: SearchField, values: readonly string[], params:
   if (keys.length > 0) parts.push(`(ip_key IS NOT NULL AND ip_key = ANY (${elements(keys)}))`);
   if (texts.length > 0) {
     parts.push(
-      info.nocase
-        ? `(${column} IS NOT NULL AND lower(${column}) = ANY (${elements(texts.map(foldAscii))}))`
-        : `(${column} IS NOT NULL AND ${column} = ANY (${elements(texts.map((text) => storedForm(field, text)))}))`,
+      `(${column} IS NOT NULL AND ${info.nocase ? `lower(${column})` : column} = ANY (${elements(texts.map((text) => comparedForm(field, text)))}))`,
     );
   }
   return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' OR ')})`;
@@ -304,7 +301,7 @@ function compileTerm(
   const text = info.kind === 'integer' ? `${column}::text` : column;
   // The value is folded here rather than by lower() in SQL: a parameter takes the database's collation, under
   // which lower() folds Ü to ü too, while the column's "C" leaves it, and the exact stored value would miss.
-  const typed = info.nocase ? foldAscii(value) : storedForm(field, value);
+  const typed = comparedForm(field, value);
   const compared = info.nocase ? `lower(${text})` : text;
   if (!wildcard) return `(${text} IS NOT NULL AND ${compared} = ${params.add(typed)})`;
   return `(${text} IS NOT NULL AND ${compared} LIKE ${params.add(toLikePattern(typed))} ESCAPE '\\')`;
@@ -325,7 +322,7 @@ function compileRange(filter: Extract<SearchFilter, { kind: 'range' }>, params: 
       if (key === null) throw invalidQueryValue(`"${String(value)}" is not an IP address.`);
       return params.add(key);
     }
-    return params.add(info.nocase ? foldAscii(String(value)) : storedForm(filter.field, String(value)));
+    return params.add(comparedForm(filter.field, String(value)));
   };
   const parts = [`${column} IS NOT NULL`];
   if (filter.min !== null) parts.push(`${column} ${filter.minInclusive ? '>=' : '>'} ${bound(filter.min)}`);
