@@ -126,22 +126,30 @@ describe('audit logs, version 1', () => {
     }
   });
 
-  it('reads since as inclusive and before as exclusive, in dates or date-times', async () => {
+  it('reads since as "newer than" and before as "older than" (both exclusive), in dates or date-times', async () => {
     const sim = await start();
     const all = sim.auditLogsBetween(HISTORY, START + 1, 'v1');
     const pick = String(all[200]?.['when']);
     const at = Date.parse(pick);
-    const window = await walkV1(sim, `since=${pick}&before=${iso(at + 3_600_000)}&direction=asc`, 1000);
+    const end = Date.parse(String(all[260]?.['when']));
+    const window = await walkV1(sim, `since=${pick}&before=${iso(end)}&direction=asc`, 1000);
+    expect(window.length).toBeGreaterThan(0);
     expect(window).toEqual(
-      all.filter((e) => Date.parse(String(e['when'])) >= at && Date.parse(String(e['when'])) < at + 3_600_000),
+      all.filter((e) => Date.parse(String(e['when'])) > at && Date.parse(String(e['when'])) < end),
     );
-    expect(window[0]?.['when']).toBe(pick);
+    expect(window.some((e) => e['when'] === pick)).toBe(false);
+    // A millisecond earlier brings the entry at `pick` back first.
+    const from = await walkV1(sim, `since=${iso(at - 1)}&before=${iso(at + 1)}&direction=asc`, 1000);
+    expect(from[0]?.['when']).toBe(pick);
     // A full date is midnight UTC; the spec-2024 schema says date-time, the API reference accepts both.
     const day = pick.slice(0, 10);
     const next = iso(Date.parse(`${day}T00:00:00Z`) + DAY).slice(0, 10);
     const url = v1Path(sim, `since=${day}&before=${next}&per_page=1000&direction=asc`);
     const byDate = resultList(await checkedGet(sim, url, { token: TOKEN, invalidRequest: true }));
-    expect(byDate).toEqual(all.filter((e) => String(e['when']).startsWith(day)));
+    const midnight = Date.parse(`${day}T00:00:00Z`);
+    expect(byDate).toEqual(
+      all.filter((e) => String(e['when']).startsWith(day) && Date.parse(String(e['when'])) > midnight),
+    );
   });
 
   it('rejects out-of-range paging and malformed values with 400', async () => {

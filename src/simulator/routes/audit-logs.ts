@@ -32,7 +32,7 @@ function list({ query, accountId, data }: RouteContext): SimulatedResponse {
   const actorIp = ipMatcher(query.get('actor.ip'));
   const actorEmail = query.get('actor.email')?.toLowerCase();
   const zoneName = query.get('zone.name');
-  // "Newer than" since and "older than" before: since is inclusive and before exclusive, so windows tile.
+  // "Newer than" since and "older than" before, as spec-2024 describes them: both exclusive.
   const sinceMs = dateOrDateTime(query, 'since') ?? -8.64e15;
   const beforeMs = dateOrDateTime(query, 'before') ?? 8.64e15;
   const direction = oneOf(query, 'direction', ['asc', 'desc'] as const) ?? 'desc';
@@ -42,7 +42,7 @@ function list({ query, accountId, data }: RouteContext): SimulatedResponse {
   if (perPage > MAX_PER_PAGE) throw new ParameterError(`per_page must be between 1 and ${MAX_PER_PAGE}`);
   const size = Math.min(perPage, data.maxPageSize);
   const endExclusive = Math.min(beforeMs, data.nowMs + 1);
-  if (accountId !== data.accountId || endExclusive <= sinceMs) return pagedList([], page, size);
+  if (accountId !== data.accountId || endExclusive <= sinceMs + 1) return pagedList([], page, size);
   const keep = (entry: AuditEntry): boolean =>
     (id === null || id === '' || entry.id === id) &&
     (actionType === null || actionType === '' || entry.action === actionType) &&
@@ -51,7 +51,7 @@ function list({ query, accountId, data }: RouteContext): SimulatedResponse {
     // No simulated entry concerns a zone.
     (zoneName === null || zoneName === '') &&
     !(hideUserLogs && entry.resource.scope === 'user');
-  const entries = data.auditLog.between(sinceMs, endExclusive).filter(keep);
+  const entries = data.auditLog.between(sinceMs + 1, endExclusive).filter(keep);
   if (direction === 'desc') entries.reverse();
   return pagedList(entries, page, size, (entry) => renderAuditV1(entry, data.accountId));
 }

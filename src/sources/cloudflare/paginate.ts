@@ -91,7 +91,10 @@ export interface TimeWindowOptions<R> {
   /** The end of this pull's window. */
   readonly untilMs: number;
   readonly logger: Logger;
-  /** Fetches one page of the records in [since, until], oldest first, `pageSize` at most. */
+  /**
+   * Fetches one page of the records in [since, until], oldest first, `pageSize` at most. An endpoint whose `since`
+   * is exclusive is asked from a millisecond earlier, and its records before `since` are dropped here.
+   */
   readonly fetchPage: (request: TimeWindowRequest) => Promise<readonly R[]>;
   /** The record's time in epoch milliseconds. */
   readonly timeOf: (record: R) => number;
@@ -126,7 +129,12 @@ export async function* timeWindowPages<R>(
 
   for (;;) {
     const result = await options.fetchPage({ sinceMs: since, untilMs: until, page });
-    const fresh = result.filter((record) => !(timeOf(record) === since && seen.has(keyOf(record))));
+    // Records before `since` were handed out by an earlier page: an endpoint asked from just before `since`
+    // (one whose `since` means "newer than") may send them again.
+    const fresh = result.filter((record) => {
+      const at = timeOf(record);
+      return at > since || (at === since && !seen.has(keyOf(record)));
+    });
     options.logger.debug({ page, received: result.length, fresh: fresh.length }, 'Page fetched');
 
     // Cloudflare documents no maximum for `limit` on access_requests: an API that serves fewer records than asked

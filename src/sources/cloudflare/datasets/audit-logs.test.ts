@@ -102,7 +102,8 @@ function v1Api(records: readonly (Record<string, unknown> & { id: string })[]): 
     const perPage = Number(request.query.get('per_page') ?? '100');
     const page = Number(request.query.get('page') ?? '1');
     const time = (r: Record<string, unknown>): number => parseTimestamp(String(r['when'])) ?? 0;
-    const matching = records.filter((r) => time(r) >= since && time(r) < before).sort((a, b) => time(a) - time(b));
+    // spec-2024: `since` is "newer than" and `before` "older than", both exclusive.
+    const matching = records.filter((r) => time(r) > since && time(r) < before).sort((a, b) => time(a) - time(b));
     const slice = matching.slice((page - 1) * perPage, page * perPage);
     return {
       body: envelope(slice, {
@@ -480,6 +481,16 @@ describe('AuditLogsSource on Audit Logs v2', () => {
 });
 
 describe('AuditLogsSource falling back to Audit Logs v1', () => {
+  it('keeps every entry of a timestamp that a page boundary splits, though v1 reads since as "newer than"', async () => {
+    const { server, source } = await setup({ pageSize: 2, lookbackMs: 0 });
+    const at = NOW - 50 * MINUTE;
+    const records = [at, at + 1000, at + 1000, at + 1000, at + 2000].map((time) => v1Record(time));
+    const v1 = v1Api(records);
+    server.setFallback((request) => (request.path.endsWith('/logs/audit') ? NO_ROUTE : v1(request)));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(idsOf(pages)).toEqual(records.map((r) => r.id));
+  });
+
   it('reads v1 when v2 has no route, records it in the cursor and warns once', async () => {
     const clock = new ManualClock(NOW);
     const { server, source, logs } = await setup({ pageSize: 2, lookbackMs: 0, clock });
@@ -496,7 +507,7 @@ describe('AuditLogsSource falling back to Audit Logs v1', () => {
         .every((path) => path === '/audit_logs'),
     ).toBe(true);
     expect(Object.fromEntries(server.requests[1]?.query ?? [])).toEqual({
-      since: '2026-03-01T11:00:00.000Z',
+      since: '2026-03-01T10:59:59.999Z',
       before: '2026-03-01T12:00:00.000Z',
       direction: 'asc',
       page: '1',

@@ -231,7 +231,9 @@ export class AuditLogsSource implements Source {
           await this.#client.get(
             this.#client.accountPath(AUDIT_LOGS_V1_PATH),
             {
-              since: formatTimestamp(sinceMs),
+              // v1's `since` means "newer than" (spec-2024): a millisecond earlier brings back the records at
+              // sinceMs, which time-window paging needs after it jumps to the last record of a full page.
+              since: formatTimestamp(sinceMs - 1),
               before: formatTimestamp(until),
               direction: 'asc',
               page,
