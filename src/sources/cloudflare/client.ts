@@ -91,6 +91,9 @@ const envelopeSchema = z.looseObject({
       total_count: z.number().nullable().optional(),
       total_pages: z.number().optional(),
       cursor: z.string().nullable().optional(),
+      // Where the SDK looks for the next page of logs/audit (API-NOTES §7), though the API reference shows
+      // `cursor`: read when `cursor` is absent, so either answer pages on.
+      cursors: z.looseObject({ after: z.string().nullable().optional() }).nullable().optional(),
     })
     .nullable()
     .optional(),
@@ -592,13 +595,14 @@ function describeCodes(errors: readonly ErrorEntry[]): string {
 
 function toResultInfo(info: NonNullable<z.infer<typeof envelopeSchema>['result_info']>): ResultInfo {
   const count = typeof info.count === 'string' ? Number(info.count) : info.count;
+  const cursor = info.cursor ?? info.cursors?.after ?? null;
   return {
     ...(info.page === undefined ? {} : { page: info.page }),
     ...(info.per_page === undefined ? {} : { perPage: info.per_page }),
     ...(count === undefined || !Number.isFinite(count) ? {} : { count }),
     ...(info.total_count === undefined || info.total_count === null ? {} : { totalCount: info.total_count }),
     ...(info.total_pages === undefined ? {} : { totalPages: info.total_pages }),
-    ...(info.cursor === undefined || info.cursor === null ? {} : { cursor: info.cursor }),
+    ...(cursor === null ? {} : { cursor }),
   };
 }
 

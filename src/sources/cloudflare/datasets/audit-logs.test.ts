@@ -72,6 +72,8 @@ const timeOfV2 = (r: Record<string, unknown>): number =>
 function v2Api(
   records: readonly (Record<string, unknown> & { id: string })[],
   visible: (record: Record<string, unknown>) => boolean = () => true,
+  // Where the next page's cursor goes: the API reference's `cursor`, or the SDK's `cursors.after`.
+  cursorAt: 'cursor' | 'cursors.after' = 'cursor',
 ): FixtureHandler {
   return (request) => {
     if (!request.path.endsWith('/logs/audit')) return { status: 599, body: 'unexpected' };
@@ -88,8 +90,9 @@ function v2Api(
       .sort((a, b) => timeOfV2(a) - timeOfV2(b));
     const slice = matching.slice(offset, offset + limit);
     const more = offset + limit < matching.length;
-    const info: Record<string, string> = { count: String(slice.length) };
-    if (more) info['cursor'] = Buffer.from(`offset:${offset + limit}`).toString('base64');
+    const info: Record<string, unknown> = { count: String(slice.length) };
+    const next = Buffer.from(`offset:${offset + limit}`).toString('base64');
+    if (more) info[cursorAt === 'cursor' ? 'cursor' : 'cursors'] = cursorAt === 'cursor' ? next : { after: next };
     return { body: envelope(slice, { result_info: info }) };
   };
 }
@@ -179,6 +182,19 @@ describe('AuditLogsSource on Audit Logs v2', () => {
       scannedAt: '2026-03-01T11:00:00.000Z',
       floor: '2026-03-01T11:00:00.000Z',
     });
+  });
+
+  it('follows result_info.cursors.after, where the SDK looks, when the API sends no result_info.cursor', async () => {
+    const { server, source } = await setup({ pageSize: 3, lookbackMs: 0 });
+    const records = Array.from({ length: 7 }, (_, i) => v2Record(NOW - 50 * MINUTE + i * 1000));
+    server.setFallback(v2Api(records, () => true, 'cursors.after'));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(idsOf(pages)).toEqual(records.map((r) => r.id));
+    expect(server.requests.map((r) => r.query.get('cursor'))).toEqual([
+      null,
+      Buffer.from('offset:3').toString('base64'),
+      Buffer.from('offset:6').toString('base64'),
+    ]);
   });
 
   it('follows result_info.cursor through one window and keeps the window and the API cursor in each cursor', async () => {
