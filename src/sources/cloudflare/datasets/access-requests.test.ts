@@ -354,6 +354,17 @@ describe('AccessRequestsSource', () => {
     expect(pages[0]?.records).toEqual([r]);
   });
 
+  it('hands out records without the fields the description leaves optional, or with them of another type', async () => {
+    const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
+    const sparse: Record<string, unknown> = { ...record(NOW - 3 * MINUTE) };
+    for (const key of ['ray_id', 'action', 'user_email', 'app_uid', 'allowed']) delete sparse[key];
+    const oddTypes = record(NOW - 2 * MINUTE, { ray_id: 12345, action: ['login'], user_email: { a: 1 }, app_uid: 7 });
+    const plain = record(NOW - MINUTE);
+    server.setFallback(accessLogApi([sparse as unknown as LogRecord, oddTypes, plain]));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(pages.flatMap((page) => page.records)).toEqual([sparse, oddTypes, plain]);
+  });
+
   it('fails the page loudly when a record has no created_at', async () => {
     const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
     const broken: Record<string, unknown> = { ...record(NOW - MINUTE) };

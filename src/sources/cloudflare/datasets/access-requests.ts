@@ -22,15 +22,17 @@ export const ACCESS_REQUESTS_PATH = '/access/logs/access_requests';
 /** The permission group the endpoint needs (API-NOTES §2.1). */
 export const ACCESS_REQUESTS_PERMISSION = CLOUDFLARE_DATASETS.access_requests.permission;
 
-// Strict on what paging and dedupe rely on, silent on the rest: a new vendor field never breaks ingestion. Only
-// checked (verbatim hands on the record as sent), so the schema strips other fields instead of copying them into
-// an output nobody reads, which took twice as long per record.
+// Strict on what paging relies on, the time, silent on the rest: a new vendor field never breaks ingestion, and
+// a record without a field the description leaves optional (it requires none) is stored, not refused with its
+// page. Only checked (verbatim hands on the record as sent), so the schema strips other fields instead of copying
+// them into an output nobody reads, which took twice as long per record.
 const accessRequestSchema = z.object({
   created_at: rfc3339,
-  ray_id: z.string(),
-  action: z.string().nullish(),
-  user_email: z.string().nullish(),
-  app_uid: z.string().nullish(),
+  // Any type: the normalizer keeps a value of the wrong type in `unmapped` rather than lose the event.
+  ray_id: z.unknown().optional(),
+  action: z.unknown().optional(),
+  user_email: z.unknown().optional(),
+  app_uid: z.unknown().optional(),
 });
 type AccessRequest = z.infer<typeof accessRequestSchema>;
 
@@ -96,7 +98,7 @@ export class AccessRequestsSource implements Source {
       timeOf: createdMs,
       keyOf: (record) =>
         recordKey([
-          record.ray_id,
+          record.ray_id ?? '',
           createdMs(record),
           record.action ?? '',
           record.user_email ?? '',
