@@ -5,6 +5,17 @@ import type { Logger } from '../../core/logger.js';
 import type { CloudflareClient, Query } from './client.js';
 import { formatTimestamp, parseTimestamp } from './parse-timestamp.js';
 
+/**
+ * The `result` of a list: the collection envelopes of the description declare it nullable, so `null` is a list
+ * without items, not an answer to retry forever.
+ */
+export function listResult<S extends z.ZodType>(item: S) {
+  return z
+    .array(item)
+    .nullable()
+    .transform((items): z.output<S>[] => items ?? []);
+}
+
 /** An RFC 3339 date-time, any offset and precision. */
 export const rfc3339 = z
   .string()
@@ -238,7 +249,7 @@ export async function listAllPages<S extends z.ZodType<Identified>>(
     const { result, resultInfo } = await client.get(
       path,
       { ...options.query, page, per_page: options.pageSize },
-      z.array(itemSchema),
+      listResult(itemSchema),
       options.signal,
       { permission: options.permission, dataset: options.dataset },
     );
@@ -278,7 +289,7 @@ export async function listAllCursorPages<S extends z.ZodType<Identified>>(
     const { result, resultInfo } = await client.get(
       path,
       { ...options.query, per_page: options.pageSize, cursor },
-      z.array(itemSchema),
+      listResult(itemSchema),
       options.signal,
       { permission: options.permission, dataset: options.dataset },
     );

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import { newTokenAdvice, REPLACE_TOKEN_HINT, type CloudflareClient } from './client.js';
 import { ACCESS_REQUESTS_PATH, ACCESS_REQUESTS_PERMISSION } from './datasets/access-requests.js';
+import { listResult } from './paginate.js';
 
 // Both verify endpoints answer with { id, status, expires_on?, not_before? } (API-NOTES §2.6).
 const tokenStatusSchema = z.looseObject({
@@ -63,7 +64,7 @@ export async function probeAccessRequests(
   const { result } = await client.get(
     client.accountPath(ACCESS_REQUESTS_PATH),
     { limit: 1, direction: 'desc' },
-    z.array(z.looseObject({ created_at: z.string() })),
+    listResult(z.looseObject({ created_at: z.string() })),
     signal,
     { permission: ACCESS_REQUESTS_PERMISSION },
   );

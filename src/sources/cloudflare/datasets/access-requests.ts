@@ -6,12 +6,13 @@ import type { CloudflareClient } from '../client.js';
 import { Lifecycle } from '../lifecycle.js';
 import {
   initialTimeWindowCursor,
+  listResult,
   parseCursor,
   recordKey,
   rfc3339,
+  type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
-  type TimeWindowCursor,
 } from '../paginate.js';
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
@@ -36,7 +37,7 @@ const accessRequestSchema = z.object({
 });
 type AccessRequest = z.infer<typeof accessRequestSchema>;
 
-const pageSchema = z.array(verbatim(accessRequestSchema));
+const pageSchema = listResult(verbatim(accessRequestSchema));
 
 /** Where an access_requests pull resumes: the shared time-window cursor (see paginate.ts). */
 export type AccessRequestsCursor = TimeWindowCursor;

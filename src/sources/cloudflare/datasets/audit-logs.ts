@@ -7,12 +7,13 @@ import { isRouteMissing, type CloudflareClient } from '../client.js';
 import { Lifecycle } from '../lifecycle.js';
 import {
   cappedKeys,
+  listResult,
   parseCursor,
   rescanStart,
   rfc3339,
+  type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
-  type TimeWindowCursor,
 } from '../paginate.js';
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
@@ -151,7 +152,7 @@ export class AuditLogsSource implements Source {
             limit: this.#pageSize,
             cursor: apiCursor,
           },
-          z.array(verbatim(v2RecordSchema)),
+          listResult(verbatim(v2RecordSchema)),
           signal,
           { permission: CLOUDFLARE_DATASETS.audit_logs.permission, dataset: this.dataset },
         );
@@ -239,7 +240,7 @@ export class AuditLogsSource implements Source {
               page,
               per_page: this.#pageSize,
             },
-            z.array(verbatim(v1RecordSchema)),
+            listResult(verbatim(v1RecordSchema)),
             signal,
             { permission: CLOUDFLARE_DATASETS.audit_logs.permission, dataset: this.dataset },
           )

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { SourceError } from '../../../core/errors.js';
 import type { InventoryEntity, InventoryKind } from '../../../core/inventory.js';
 import type { InventorySource } from '../../source.js';
 import { isRouteMissing } from '../client.js';
 import { Lifecycle } from '../lifecycle.js';
-import { listAllCursorPages } from '../paginate.js';
+import { listAllCursorPages, listResult } from '../paginate.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
 import { nameOf, type InventorySourceOptions } from './list-inventory.js';
 
@@ -62,11 +63,25 @@ export class DevicesSource implements InventorySource {
       }
     }
     // The deprecated list is not paged (SDK SinglePage) and keeps revoked registrations with revoked_at.
-    devices ??= (
-      await client.get(client.accountPath(DEPRECATED_DEVICES_PATH), {}, z.array(deviceSchema), combined, {
-        permission,
-      })
-    ).result;
+    if (devices === undefined) {
+      const answer = await client.get(
+        client.accountPath(DEPRECATED_DEVICES_PATH),
+        {},
+        listResult(deviceSchema),
+        combined,
+        { permission },
+      );
+      // spec-2024 gives it result_info: an answer that says it holds more than it sent would record the rest as
+      // removed devices.
+      const total = answer.resultInfo?.totalCount;
+      if (total !== undefined && total > answer.result.length) {
+        throw new SourceError('SOURCE_RESPONSE_INVALID', {
+          message: `Cloudflare sent ${answer.result.length} of ${total} devices; the snapshot is discarded and will be taken again.`,
+          details: { dataset: this.dataset, received: answer.result.length, expected: total },
+        });
+      }
+      devices = answer.result;
+    }
     logger.debug({ items: devices.length }, 'Inventory read');
     return devices.map((device) => ({
       kind: 'device',

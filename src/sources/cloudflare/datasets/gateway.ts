@@ -4,6 +4,7 @@ import type { InventoryEntity, InventoryKind } from '../../../core/inventory.js'
 import type { InventorySource } from '../../source.js';
 import type { CloudflareClient } from '../client.js';
 import { Lifecycle } from '../lifecycle.js';
+import { listResult } from '../paginate.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
 import { nameOf, type InventorySourceOptions } from './list-inventory.js';
 
@@ -12,7 +13,7 @@ export const GATEWAY_CONFIGURATION_PATH = '/gateway/configuration';
 export const GATEWAY_RULES_PATH = '/gateway/rules';
 
 const objectSchema = z.looseObject({});
-const rulesSchema = z.array(z.looseObject({ id: z.string().min(1) }));
+const rulesSchema = listResult(z.looseObject({ id: z.string().min(1) }));
 
 /**
  * Gateway's account information, its configuration and its rules (API-NOTES §2.5). The first two are single

@@ -162,6 +162,58 @@ describe('OrganizationSource', () => {
   });
 });
 
+describe('answers the description allows but the simulator never gives', () => {
+  it('names an organization without a name by its auth domain, else by the account id', async () => {
+    const { server, client } = await fixture();
+    server.enqueue({ body: envelope({ auth_domain: 'corp.cloudflareaccess.com' }) }, { body: envelope({}) });
+    const source = new OrganizationSource({ client, logger: createLogger({ level: 'silent' }) });
+    expect(await source.snapshot(signal())).toEqual([
+      {
+        kind: 'organization',
+        id: FIXTURE_ACCOUNT,
+        name: 'corp.cloudflareaccess.com',
+        attributes: { auth_domain: 'corp.cloudflareaccess.com' },
+      },
+    ]);
+    expect(await source.snapshot(signal())).toEqual([
+      { kind: 'organization', id: FIXTURE_ACCOUNT, name: FIXTURE_ACCOUNT, attributes: {} },
+    ]);
+  });
+
+  it('reads a list answered with result: null (the collection envelopes declare it nullable) as empty', async () => {
+    const { server, client } = await fixture();
+    // Gateway's account and configuration are single objects, not lists.
+    server.setFallback((request) => ({
+      body: envelope(/\/gateway(\/configuration)?$/.test(request.path) ? {} : null),
+    }));
+    const logger = createLogger({ level: 'silent' });
+    for (const spec of Object.values(LIST_INVENTORIES)) {
+      expect(await new ListInventorySource(spec, { client, logger, pageSize: 100 }).snapshot(signal())).toEqual([]);
+    }
+    const gateway = await new GatewaySource({ client, logger, pageSize: 100 }).snapshot(signal());
+    expect(gateway.filter((entity) => entity.kind === 'gateway_rule')).toEqual([]);
+    expect(await new DevicesSource({ client, logger, pageSize: 100 }).snapshot(signal())).toEqual([]);
+  });
+
+  it('refuses a deprecated device list that says it holds more devices than it sent', async () => {
+    const { server, client } = await fixture();
+    server.setFallback((request) =>
+      request.path.endsWith('/devices/physical-devices')
+        ? { status: 404, body: failure([{ code: 7003, message: 'No route for the URI' }]) }
+        : {
+            body: envelope([{ id: 'f174e90a-fafe-4643-bbbc-4a0ed4fc8415', name: 'laptop-1' }], {
+              result_info: { page: 1, per_page: 1, count: 1, total_count: 2 },
+            }),
+          },
+    );
+    const source = new DevicesSource({ client, logger: createLogger({ level: 'silent' }), pageSize: 100 });
+    await expect(source.snapshot(signal())).rejects.toMatchObject({
+      code: 'SOURCE_RESPONSE_INVALID',
+      message: expect.stringContaining('1 of 2 devices') as string,
+    });
+  });
+});
+
 describe('GatewaySource', () => {
   it('reads the Gateway account, its configuration and every rule', async () => {
     const { sim, client } = await simHarness();

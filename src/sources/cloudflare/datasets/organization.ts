@@ -5,11 +5,13 @@ import type { InventorySource } from '../../source.js';
 import type { CloudflareClient } from '../client.js';
 import { Lifecycle } from '../lifecycle.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
+import { nameOf } from './list-inventory.js';
 
 export const ORGANIZATION_PATH = '/access/organizations';
 
-// A single object without an id of its own (API-NOTES §2.5); its name is what the entity is called.
-const organizationSchema = z.looseObject({ name: z.string() });
+// A single object without an id of its own (API-NOTES §2.5). The description requires none of its fields: the
+// entity is called by its name, else its auth domain, else the account id.
+const organizationSchema = z.looseObject({});
 
 export interface OrganizationSourceOptions {
   readonly client: CloudflareClient;
@@ -46,6 +48,8 @@ export class OrganizationSource implements InventorySource {
       { permission: CLOUDFLARE_DATASETS.organization.permission },
     );
     this.#logger.debug({}, 'Inventory read');
-    return [{ kind: 'organization', id: this.#client.accountId, name: result.name, attributes: result }];
+    const id = this.#client.accountId;
+    const name = nameOf({ ...result, id }, ['name', 'auth_domain']);
+    return [{ kind: 'organization', id, name, attributes: result }];
   }
 }

@@ -8,13 +8,14 @@ import {
   cappedKeys,
   initialTimeWindowCursor,
   listAllPages,
+  listResult,
   parseCursor,
   recordKey,
   rescanStart,
   rfc3339,
+  type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
-  type TimeWindowCursor,
 } from '../paginate.js';
 import { formatTimestamp, parseTimestamp } from '../parse-timestamp.js';
 import { CLOUDFLARE_DATASETS } from './catalogue.js';
@@ -37,7 +38,7 @@ const scimUpdateSchema = z.looseObject({
 });
 type ScimUpdate = z.infer<typeof scimUpdateSchema>;
 
-const pageSchema = z.array(verbatim(scimUpdateSchema));
+const pageSchema = listResult(verbatim(scimUpdateSchema));
 const identityProviderSchema = z.looseObject({ id: z.string().min(1) });
 
 // Cloudflare answers 414 above 32 KB of URI (developers.cloudflare.com, error 414), and web servers and proxies
