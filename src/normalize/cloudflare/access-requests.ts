@@ -122,7 +122,9 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
 
   const action = typeof record['action'] === 'string' ? record['action'] : null;
   const allowedValue = record['allowed'];
-  const allowed = typeof allowedValue === 'boolean' ? allowedValue : null;
+  // The description gives `allowed` the default false, so a record without it (as a JSON encoder that omits
+  // false values writes it) is a denial; a value that is not a boolean stays unknown and is kept in unmapped.
+  const allowed = allowedValue === undefined ? false : typeof allowedValue === 'boolean' ? allowedValue : null;
   const email = stringField(record, 'user_email');
   const ipText = stringField(record, 'ip_address');
   const ip = ipText === null ? null : cachedCanonicalIp(ipText);
