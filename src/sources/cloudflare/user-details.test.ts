@@ -261,21 +261,48 @@ describe('fetchUserDetails response checks', () => {
     body: JSON.stringify({ success: true, errors: [], messages: [], result }),
   });
 
-  it('passes unknown fields through, reads null lists as empty and refuses an entry without the fields it shows', async () => {
+  it('passes unknown fields through, reads null lists as empty and shows the fields an entry lacks as absent', async () => {
     const server = await fixtureServer();
     server.setFallback((request) => {
       if (request.path.endsWith('/failed_logins'))
         return envelope([
           { expiration: 1_773_300_000, metadata: { app_name: 'Wiki', datetime: '2026-03-11T10:00:00Z' }, extra: 1 },
+          { expiration: 1_773_300_001 },
         ]);
-      if (request.path.endsWith('/active_sessions')) return envelope(null);
+      if (request.path.endsWith('/active_sessions')) {
+        return request.path.includes('/sessions-user/')
+          ? envelope([{ name: 'laptop', metadata: { nonce: 'n1' } }])
+          : envelope(null);
+      }
       return envelope({ email: 'ada.adams@example.com', device_id: '', new_vendor_field: { nested: true } });
     });
     const details = await fetchUserDetails(clientFor(server.url), USER_ID, new AbortController().signal);
-    // The failed login lacks ray_id, which the investigation shows: the part fails loudly, the others stand.
-    expect(failureOf(details.failedLogins)).toMatchObject({ reason: 'failed', code: 'SOURCE_RESPONSE_INVALID' });
-    expect(failureOf(details.failedLogins).message).toContain('metadata.ray_id');
+    // The description requires none of an entry's fields: what is missing shows as absent.
+    expect(value(details.failedLogins)).toEqual([
+      {
+        time: '2026-03-11T10:00:00Z',
+        timeMs: Date.parse('2026-03-11T10:00:00Z'),
+        appName: 'Wiki',
+        aud: null,
+        rayId: null,
+        userEmail: null,
+        expiresAtMs: 1_773_300_000_000,
+      },
+      {
+        time: null,
+        timeMs: null,
+        appName: null,
+        aud: null,
+        rayId: null,
+        userEmail: null,
+        expiresAtMs: 1_773_300_001_000,
+      },
+    ]);
     expect(value(details.activeSessions)).toEqual([]);
+    const sessions = await fetchUserDetails(clientFor(server.url), 'sessions-user', new AbortController().signal);
+    expect(value(sessions.activeSessions)).toEqual([
+      { name: 'laptop', nonce: 'n1', issuedAtMs: null, expiresAtMs: null, ttlSecs: null, apps: [] },
+    ]);
     expect(value(details.lastSeenIdentity)).toEqual({
       email: 'ada.adams@example.com',
       userUuid: null,

@@ -9,14 +9,14 @@ export const USER_DETAILS_PERMISSION = CLOUDFLARE_PERMISSIONS.accessAuditLogs;
 
 /** One failed Access login of the user, as Cloudflare keeps it for a while. */
 export interface FailedLogin {
-  /** `metadata.datetime` as Cloudflare wrote it. */
-  readonly time: string;
+  /** `metadata.datetime` as Cloudflare wrote it; null when absent. */
+  readonly time: string | null;
   /** The same instant in epoch ms; null when it does not parse. */
   readonly timeMs: number | null;
   readonly appName: string | null;
   /** The application's audience tag. */
   readonly aud: string | null;
-  readonly rayId: string;
+  readonly rayId: string | null;
   readonly userEmail: string | null;
   /** When Cloudflare drops the entry (`expiration`), epoch ms. */
   readonly expiresAtMs: number | null;
@@ -35,8 +35,8 @@ export interface ActiveSessionApp {
 export interface ActiveSession {
   readonly name: string | null;
   readonly nonce: string | null;
-  readonly issuedAtMs: number;
-  readonly expiresAtMs: number;
+  readonly issuedAtMs: number | null;
+  readonly expiresAtMs: number | null;
   readonly ttlSecs: number | null;
   readonly apps: readonly ActiveSessionApp[];
 }
@@ -105,22 +105,24 @@ export interface UserDetails {
   readonly lastSeenIdentity: UserDetailPart<LastSeenIdentity>;
 }
 
-// Shapes: spec-2024 `zero-trust-users-get-*` (shared/cloudflare/openapi-zero-trust.json). Strict on the fields
-// the investigation shows, loose on the rest; every field is optional in the spec, so only those we cannot do
-// without are required here.
+// Shapes: spec-2024 `zero-trust-users-get-*` (shared/cloudflare/openapi-zero-trust.json). Every field is
+// optional in the spec, so none is required here: an entry without one shows it as absent instead of failing the
+// whole part. Types are checked, so a value is never shown as something it is not.
 const optionalText = z.string().optional();
 
 const failedLoginSchema = z.looseObject({
   expiration: z.number().optional(),
   // spec-2024 types metadata only as an object; its example names the keys.
-  metadata: z.looseObject({
-    app_name: optionalText,
-    aud: optionalText,
-    datetime: z.string().min(1),
-    ray_id: z.string().min(1),
-    user_email: optionalText,
-    user_uuid: optionalText,
-  }),
+  metadata: z
+    .looseObject({
+      app_name: optionalText,
+      aud: optionalText,
+      datetime: optionalText,
+      ray_id: optionalText,
+      user_email: optionalText,
+      user_uuid: optionalText,
+    })
+    .optional(),
 });
 
 // The collection envelope allows `result: null`; that is an empty list.
@@ -139,13 +141,15 @@ const sessionAppSchema = z.looseObject({
 const activeSessionSchema = z.looseObject({
   expiration: z.number().optional(),
   name: optionalText,
-  metadata: z.looseObject({
-    apps: z.record(z.string(), sessionAppSchema).optional(),
-    expires: z.number(),
-    iat: z.number(),
-    nonce: optionalText,
-    ttl: z.number().optional(),
-  }),
+  metadata: z
+    .looseObject({
+      apps: z.record(z.string(), sessionAppSchema).optional(),
+      expires: z.number().optional(),
+      iat: z.number().optional(),
+      nonce: optionalText,
+      ttl: z.number().optional(),
+    })
+    .optional(),
 });
 
 const activeSessionsSchema = z
@@ -190,26 +194,29 @@ function epochMs(secs: number | undefined): number | null {
 }
 
 function toFailedLogin(item: z.output<typeof failedLoginSchema>): FailedLogin {
-  const parsed = Date.parse(item.metadata.datetime);
+  const metadata = item.metadata ?? {};
+  const time = textOrNull(metadata.datetime);
+  const parsed = time === null ? NaN : Date.parse(time);
   return {
-    time: item.metadata.datetime,
+    time,
     timeMs: Number.isNaN(parsed) ? null : parsed,
-    appName: textOrNull(item.metadata.app_name),
-    aud: textOrNull(item.metadata.aud),
-    rayId: item.metadata.ray_id,
-    userEmail: textOrNull(item.metadata.user_email),
+    appName: textOrNull(metadata.app_name),
+    aud: textOrNull(metadata.aud),
+    rayId: textOrNull(metadata.ray_id),
+    userEmail: textOrNull(metadata.user_email),
     expiresAtMs: epochMs(item.expiration),
   };
 }
 
 function toActiveSession(item: z.output<typeof activeSessionSchema>): ActiveSession {
+  const metadata = item.metadata ?? {};
   return {
     name: textOrNull(item.name),
-    nonce: textOrNull(item.metadata.nonce),
-    issuedAtMs: item.metadata.iat * 1000,
-    expiresAtMs: item.metadata.expires * 1000,
-    ttlSecs: orNull(item.metadata.ttl),
-    apps: Object.entries(item.metadata.apps ?? {}).map(([key, app]) => ({
+    nonce: textOrNull(metadata.nonce),
+    issuedAtMs: epochMs(metadata.iat),
+    expiresAtMs: epochMs(metadata.expires),
+    ttlSecs: orNull(metadata.ttl),
+    apps: Object.entries(metadata.apps ?? {}).map(([key, app]) => ({
       key,
       name: textOrNull(app.name),
       hostname: textOrNull(app.hostname),
