@@ -145,7 +145,7 @@ describe('fault injection', () => {
 });
 
 describe('rate limiting', () => {
-  it('counts requests per token, sends Ratelimit headers and answers 429 until the window resets', async () => {
+  it('counts requests per token, sends Ratelimit headers and, once over, blocks the token for a whole window', async () => {
     const clock = new ManualClock(FROM + 2 * DAY);
     const second = 'secondToken00000000000000000000000000000';
     const sim = await start({
@@ -164,13 +164,20 @@ describe('rate limiting', () => {
       [200, '"default";r=2;t=60', null],
       [200, '"default";r=1;t=59', null],
       [200, '"default";r=0;t=58', null],
-      [429, '"default";r=0;t=57', '57'],
+      // Going over blocks for the next window's length from that moment, not for what was left of the window.
+      [429, '"default";r=0;t=60', '60'],
     ]);
     const blocked = await fetchLogs(sim);
     expect(validateResponse('GET', logsUrl(sim), 429, JSON.parse(blocked.text))).toEqual([]);
+    expect(blocked.res.headers.get('retry-after')).toBe('59');
     expect((await fetchLogs(sim, undefined, second)).res.status).toBe(200);
-    clock.advance(60_000);
-    expect((await fetchLogs(sim)).res.status).toBe(200);
+    // Where the window would have reset: still blocked.
+    clock.advance(57_000);
+    expect((await fetchLogs(sim)).res.status).toBe(429);
+    clock.advance(2_000);
+    const after = await fetchLogs(sim);
+    expect(after.res.status).toBe(200);
+    expect(after.res.headers.get('ratelimit')).toBe('"default";r=2;t=60');
   });
 });
 
