@@ -264,6 +264,54 @@ describe('login rate limiting', () => {
     expect(later.statusCode).toBe(200);
   });
 
+  it('checks at most the budget of guesses that arrive at once, then refuses the rest', async () => {
+    const guesses = Array.from({ length: 30 }, () => 'wrong-password-x');
+    const answers = await Promise.all(
+      [...guesses, PASSWORDS.analyst].map((password) =>
+        fixture.server.inject({ method: 'POST', url: '/api/login', payload: { name: 'analyst', password } }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.statusCode);
+    // Five passwords are checked at most (the account's budget), whatever their order; every other attempt is refused.
+    expect(statuses.filter((status) => status !== 429).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(26);
+  });
+
+  it('does not count signing in, nor refused attempts, against the budgets', async () => {
+    for (let n = 0; n < 25; n++) {
+      const res = await fixture.server.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { name: 'viewer', password: PASSWORDS.viewer },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    for (let n = 0; n < 5; n++) {
+      await fixture.server.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { name: 'analyst', password: 'wrong-password-x' },
+      });
+    }
+    fixture.clock.advance(10 * 60_000);
+    // Hammering the locked account for the rest of the window does not stretch the lock past it.
+    for (let n = 0; n < 10; n++) {
+      const refused = await fixture.server.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { name: 'analyst', password: 'wrong-password-x' },
+      });
+      expect(refused.statusCode).toBe(429);
+    }
+    fixture.clock.advance(5 * 60_000 + 1);
+    const after = await fixture.server.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: { name: 'analyst', password: PASSWORDS.analyst },
+    });
+    expect(after.statusCode).toBe(200);
+  });
+
   it('refuses an address that sprays many accounts', async () => {
     for (let attempt = 0; attempt < 20; attempt++) {
       await fixture.server.inject({

@@ -140,6 +140,8 @@ export interface AuthStore {
   recordLoginFailure(subject: string, atMs: number): Promise<void>;
   countLoginFailures(subject: string, sinceMs: number): Promise<number>;
   clearLoginFailures(subject: string): Promise<void>;
+  /** Removes one failure of `subject` recorded at `atMs` (an attempt that turned out not to be one). */
+  forgetLoginFailure(subject: string, atMs: number): Promise<void>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first; `beforeId` pages back. */

@@ -25,27 +25,38 @@ export class LoginLimiter {
     this.#limits = limits;
   }
 
-  /** Throws AUTH_RATE_LIMITED before the password is even checked when either budget is spent. */
-  async check(account: string, address: string, nowMs: number): Promise<void> {
+  /**
+   * Takes one attempt from both budgets before the password is checked, and throws AUTH_RATE_LIMITED when either
+   * was already spent. The attempt is recorded as a failure first and counted after, so attempts that arrive
+   * together (from one server or several on one database) cannot all pass a count taken before any of them
+   * failed: of any number at once, at most the budget's worth are checked. A refused attempt is then forgotten,
+   * so hammering a locked account does not keep it locked.
+   */
+  async attempt(account: string, address: string, nowMs: number): Promise<void> {
     const since = nowMs - this.#limits.windowMs;
-    const byAccount = await this.#auth.countLoginFailures(accountSubject(account), since);
-    const byAddress = await this.#auth.countLoginFailures(addressSubject(address), since);
-    if (byAccount >= this.#limits.perAccount || byAddress >= this.#limits.perAddress) {
+    const byAccountSubject = accountSubject(account);
+    const byAddressSubject = addressSubject(address);
+    await this.#auth.recordLoginFailure(byAccountSubject, nowMs);
+    await this.#auth.recordLoginFailure(byAddressSubject, nowMs);
+    const byAccount = await this.#auth.countLoginFailures(byAccountSubject, since);
+    const byAddress = await this.#auth.countLoginFailures(byAddressSubject, since);
+    if (byAccount > this.#limits.perAccount || byAddress > this.#limits.perAddress) {
+      await this.#auth.forgetLoginFailure(byAccountSubject, nowMs);
+      await this.#auth.forgetLoginFailure(byAddressSubject, nowMs);
       throw new AuthError('AUTH_RATE_LIMITED', {
-        message: `Too many failed logins ${byAccount >= this.#limits.perAccount ? 'for this account' : 'from this address'}; try again in ${Math.ceil(this.#limits.windowMs / 60_000)} minutes.`,
+        message: `Too many failed logins ${byAccount > this.#limits.perAccount ? 'for this account' : 'from this address'}; try again in ${Math.ceil(this.#limits.windowMs / 60_000)} minutes.`,
         details: { retryAfterSecs: Math.ceil(this.#limits.windowMs / 1000) },
       });
     }
   }
 
-  async failed(account: string, address: string, nowMs: number): Promise<void> {
-    await this.#auth.recordLoginFailure(accountSubject(account), nowMs);
-    await this.#auth.recordLoginFailure(addressSubject(address), nowMs);
-  }
-
-  /** A correct password clears the account's failures; the address keeps its count against spraying. */
-  async succeeded(account: string): Promise<void> {
+  /**
+   * A correct password clears the account's failures and takes back the address's share of this attempt; the
+   * address keeps its earlier failures against spraying.
+   */
+  async succeeded(account: string, address: string, attemptedAtMs: number): Promise<void> {
     await this.#auth.clearLoginFailures(accountSubject(account));
+    await this.#auth.forgetLoginFailure(addressSubject(address), attemptedAtMs);
   }
 
   get windowMs(): number {

@@ -27,7 +27,7 @@ export const LOGIN_ROUTE = defineRoute({
   handler: async ({ body, request, reply, services }) => {
     const nowMs = services.app.clock.now();
     const address = request.ip;
-    await services.loginLimiter.check(body.name, address, nowMs).catch(async (error: unknown) => {
+    await services.loginLimiter.attempt(body.name, address, nowMs).catch(async (error: unknown) => {
       await services.audit({
         actor: null,
         action: 'login_failed',
@@ -42,7 +42,7 @@ export const LOGIN_ROUTE = defineRoute({
     decoyHash ??= hashPassword(randomToken());
     const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash), body.password);
     if (user === undefined || !ok) {
-      await services.loginLimiter.failed(body.name, address, nowMs);
+      // The attempt already counts as a failure (see LoginLimiter.attempt).
       await services.audit({
         actor: null,
         action: 'login_failed',
@@ -53,7 +53,7 @@ export const LOGIN_ROUTE = defineRoute({
       });
       throw new AuthError('AUTH_LOGIN_FAILED');
     }
-    await services.loginLimiter.succeeded(body.name);
+    await services.loginLimiter.succeeded(body.name, address, nowMs);
     // Signing in is rare and already slow (argon2), so it is where expired rows are swept.
     await services.auth.prune(nowMs, nowMs - services.loginLimiter.windowMs);
     const token = randomToken();

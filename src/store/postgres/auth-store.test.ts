@@ -87,6 +87,13 @@ describe('PostgresAuthStore', () => {
     expect(await auth.countLoginFailures('ada@example.com', 0)).toBe(1);
     await auth.clearLoginFailures('ada@example.com');
     expect(await auth.countLoginFailures('ada@example.com', 0)).toBe(0);
+    // Forgetting one failure removes one of two recorded at the same moment, and only of that subject.
+    await auth.recordLoginFailure('ada@example.com', T0);
+    await auth.recordLoginFailure('ada@example.com', T0);
+    await auth.recordLoginFailure('bob@example.com', T0);
+    await auth.forgetLoginFailure('ada@example.com', T0);
+    expect(await auth.countLoginFailures('ada@example.com', 0)).toBe(1);
+    expect(await auth.countLoginFailures('bob@example.com', 0)).toBe(1);
   });
 
   it('redeems a login link once, before it expires', async () => {

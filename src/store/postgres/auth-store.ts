@@ -69,6 +69,8 @@ const SQL = {
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES ($1, $2)',
   countFailures: 'SELECT count(*)::bigint AS n FROM login_failures WHERE subject = $1 AND at >= $2',
   clearFailures: 'DELETE FROM login_failures WHERE subject = $1',
+  forgetFailure:
+    'DELETE FROM login_failures WHERE ctid = (SELECT ctid FROM login_failures WHERE subject = $1 AND at = $2 LIMIT 1)',
   insertAudit:
     'INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7)',
   listAudit: 'SELECT * FROM audit_log ORDER BY id DESC LIMIT $1',
@@ -233,6 +235,10 @@ export class PostgresAuthStore implements AuthStore {
 
   async clearLoginFailures(subject: string): Promise<void> {
     await this.#write(SQL.clearFailures, [wellFormed(subject)]);
+  }
+
+  async forgetLoginFailure(subject: string, atMs: number): Promise<void> {
+    await this.#write(SQL.forgetFailure, [wellFormed(subject), atMs]);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

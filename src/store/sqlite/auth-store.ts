@@ -65,6 +65,8 @@ const SQL = {
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
   countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
   clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
+  forgetFailure:
+    'DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE subject = ? AND at = ? LIMIT 1)',
   insertAudit: 'INSERT INTO audit_log (at, actor, action, target, outcome, ip, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
   listAudit: 'SELECT * FROM audit_log ORDER BY id DESC LIMIT ?',
   listAuditBefore: 'SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
@@ -220,6 +222,10 @@ export class SqliteAuthStore implements AuthStore {
 
   async clearLoginFailures(subject: string): Promise<void> {
     this.#write(SQL.clearFailures, [subject]);
+  }
+
+  async forgetLoginFailure(subject: string, atMs: number): Promise<void> {
+    this.#write(SQL.forgetFailure, [subject, atMs]);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
