@@ -618,6 +618,40 @@ describe('CloudflareClient', () => {
     }
   });
 
+  it('removes the token encoded as hex or base64 from an answer, and from values it shows through redact', async () => {
+    const token = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
+    const h = await harness({
+      token: new Secret(token),
+      retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 },
+    });
+    const encodings = [
+      Buffer.from(`Bearer ${token}`).toString('base64'),
+      Buffer.from(`Basic:${token}`).toString('base64url'),
+      Buffer.from(token).toString('base64'),
+      Buffer.from(`x${token}`).toString('base64'),
+      Buffer.from(token).toString('hex'),
+    ];
+    h.server.enqueue({
+      status: 401,
+      body: JSON.stringify({
+        success: false,
+        errors: [{ code: 10000, message: `Invalid Authorization header (${encodings.join(' ')})` }],
+        messages: [],
+        result: null,
+      }),
+    });
+    const error = await caught(get(h));
+    // What surrounds each echo stays: base64 of `Bearer `, say, and the padding.
+    expect(error.message).toContain('Invalid Authorization header (QmVhcmVyIF[redacted]');
+    expect(h.client.redact(`status disabled for ${token}`)).toBe('status disabled for [redacted]');
+    const texts = [error.message, JSON.stringify(error.details), h.client.redact(encodings.join(' '))];
+    for (const text of texts) {
+      for (const encoded of encodings) {
+        for (const fragment of fragmentsOf(encoded.slice(4, -4))) expect(text).not.toContain(fragment);
+      }
+    }
+  });
+
   it('fingerprints a token with a one-way hash', () => {
     const fingerprint = tokenFingerprint(new Secret(TOKEN));
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);

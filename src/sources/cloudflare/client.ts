@@ -128,6 +128,14 @@ export class CloudflareClient {
   readonly #userAgent: string;
   readonly #policy: BackoffPolicy;
 
+  /**
+   * `text` with this client's token, in any form it is redacted from errors, replaced: for values of an answer
+   * that are shown as text (a token's status, its permission names), where an echo of the token must not show.
+   */
+  redact(text: string): string {
+    return this.#redact(text);
+  }
+
   constructor(options: CloudflareClientOptions) {
     this.accountId = options.accountId;
     this.#baseUrl = new URL(options.baseUrl);
@@ -463,11 +471,32 @@ function credentialOf(token: Secret): {
   redact: (text: string) => string;
 } {
   const value = token.reveal();
+  const encoded = encodedForms(value);
   return {
     authorization: `Bearer ${value}`,
     fingerprint: createHash('sha256').update(value).digest('hex'),
-    redact: (text) => redactToken(text, value),
+    redact: (text) => encoded.reduce((redacted, form) => redactToken(redacted, form), redactToken(text, value)),
   };
+}
+
+/**
+ * The token as a proxy or an error page may echo it encoded: hex, and base64 (standard and URL-safe) at each of
+ * the three alignments it takes inside a longer value such as `Bearer <token>`, less the characters it shares
+ * with its neighbours. Runs of 8 or more of their characters are redacted as the token's own are.
+ */
+function encodedForms(value: string): string[] {
+  const forms = [Buffer.from(value).toString('hex')];
+  for (const [pad, shared] of [
+    [0, 0],
+    [1, 2],
+    [2, 3],
+  ] as const) {
+    const base64 = Buffer.from(`${'\u0000'.repeat(pad)}${value}`)
+      .toString('base64')
+      .slice(shared, -3);
+    forms.push(base64, base64.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return forms.filter((form) => form.length >= 8);
 }
 
 /**

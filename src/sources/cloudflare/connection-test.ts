@@ -264,7 +264,7 @@ async function writablePermissions(
       .filter((policy) => policy.effect === undefined || policy.effect === 'allow')
       .flatMap((policy) => policy.permission_groups.map((group) => group.name ?? ''))
       .filter((name) => WRITE_PERMISSION.test(name));
-    return [...new Set(names)].sort();
+    return [...new Set(names.map((name) => client.redact(name)))].sort();
   } catch (error) {
     if (signal.aborted) throw abortReason(signal);
     if (!(error instanceof SourceError)) throw error;

@@ -97,6 +97,16 @@ describe('verifyToken', () => {
     );
   });
 
+  it('redacts the token from the status it reports, when the answer echoes it', async () => {
+    const c = await client();
+    server.enqueue({
+      body: envelope({ id: TOKEN_ID, status: 'disabled (token verify-test-token)', expires_on: 'verify-test-token' }),
+    });
+    const error = await rejection(verifyToken(c));
+    expect(error.message).toContain('The API token is disabled (token [redacted]) (expires_on [redacted])');
+    expect(JSON.stringify([error.message, error.details])).not.toContain('verify-test-token');
+  });
+
   it('does not fall back when the failure is not about the token', async () => {
     const c = await client();
     server.enqueue({ status: 400, body: failure([{ code: 6003, message: 'Invalid request headers' }]) });

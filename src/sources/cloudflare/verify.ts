@@ -32,11 +32,12 @@ export async function verifyToken(
 ): Promise<TokenStatus> {
   let status: TokenStatus;
   try {
-    status = toStatus((await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
+    status = toStatus(client, (await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
   } catch (error) {
     // The user endpoint answers 401 for an account-owned token; any other failure is the answer itself.
     if (!(error instanceof SourceError) || error.code !== 'SOURCE_AUTH_FAILED') throw error;
     status = toStatus(
+      client,
       (await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result,
       'account',
     );
@@ -71,11 +72,16 @@ export async function probeAccessRequests(
   return { newestEventAt: result[0]?.created_at ?? null };
 }
 
-function toStatus(result: z.infer<typeof tokenStatusSchema>, owner: 'user' | 'account'): TokenStatus {
+// Every value is shown as text (messages, `source test`, the API), so an echo of the token in one is redacted.
+function toStatus(
+  client: CloudflareClient,
+  result: z.infer<typeof tokenStatusSchema>,
+  owner: 'user' | 'account',
+): TokenStatus {
   return {
-    id: result.id,
-    status: result.status,
+    id: client.redact(result.id),
+    status: client.redact(result.status),
     owner,
-    ...(result.expires_on === undefined ? {} : { expiresOn: result.expires_on }),
+    ...(result.expires_on === undefined ? {} : { expiresOn: client.redact(result.expires_on) }),
   };
 }
