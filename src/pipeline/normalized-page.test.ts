@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../core/event.js';
 import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
+import { SqliteStore } from '../store/sqlite/store.js';
 import { NormalizedPage } from './normalized-page.js';
 
 const META = { sourceName: 'cf-main', accountId: '0123456789abcdef0123456789abcdef', dataset: 'access_requests' };
@@ -73,5 +77,39 @@ describe('a normalized page', () => {
     expect(page.rejected).toBe(0);
     expect(page.newestEventMs).toBeNull();
     expect(page.oldestEventMs).toBeNull();
+  });
+});
+
+describe('a normalized page of a record nested deeper than anything can write', () => {
+  it('keeps that record as its exact JSON text, and the event is stored and read back like any other', async () => {
+    let deep: unknown = 'core';
+    for (let n = 0; n < 20_000; n++) deep = { a: deep };
+    const hostile = { ...record(3), extra: deep };
+    const page = new NormalizedPage([record(1), hostile, record(2)], normalizeAccessRequest, META);
+    const events = [...page];
+    expect(events.map((event) => event.rayId)).toEqual(['ray0000000000001', 'ray0000000000003', 'ray0000000000002']);
+    expect(events[0]?.raw).toEqual(record(1));
+    const kept = events[1]?.raw;
+    expect(typeof kept).toBe('string');
+    expect(JSON.parse(kept as string)).toMatchObject(record(3));
+    expect(JSON.stringify(events[1]?.ocsf)).toContain('see raw');
+
+    const dir = mkdtempSync(join(tmpdir(), 'zerotrail-deep-'));
+    const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
+    try {
+      await store.migrate();
+      const result = await store.append(page, { id: 'cf-main/access_requests', value: {} });
+      expect(result.inserted).toBe(3);
+      const found = await store.search({ filter: null, order: 'asc' }, { limit: 10 });
+      expect(found.events.map((event) => event.rayId).sort()).toEqual([
+        'ray0000000000001',
+        'ray0000000000002',
+        'ray0000000000003',
+      ]);
+      expect(found.events.find((event) => event.rayId === 'ray0000000000003')?.raw).toBe(kept);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

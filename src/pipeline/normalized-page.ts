@@ -1,3 +1,4 @@
+import { jsonTextOf, MAX_VALUE_DEPTH, nestedDeeperThan } from '../core/deep-json.js';
 import { isRejected, type NormalizedEvent } from '../core/event.js';
 import type { Normalizer, NormalizeMeta } from '../normalize/schema.js';
 
@@ -59,7 +60,10 @@ export class NormalizedPage implements Iterable<NormalizedEvent> {
       }
       if (newest === null || outcome.time > newest) newest = outcome.time;
       if (oldest === null || outcome.time < oldest) oldest = outcome.time;
-      yield this.#enrich === undefined ? outcome : this.#enrich(outcome);
+      // A record nested deeper than any real one would overflow the stack of whatever writes, copies or shows it
+      // (the store, the detection thread, the search output): it is kept as its exact JSON text instead.
+      const event = nestedDeeperThan(record, MAX_VALUE_DEPTH) ? { ...outcome, raw: jsonTextOf(record) } : outcome;
+      yield this.#enrich === undefined ? event : this.#enrich(event);
     }
     this.#rejections = rejections;
     this.#newestEventMs = newest;
