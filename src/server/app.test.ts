@@ -227,40 +227,28 @@ describe('login, sessions and CSRF', () => {
 });
 
 describe('login rate limiting', () => {
-  it('refuses an account after five failures in the window, even with the right password, and lets it in after the window', async () => {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const res = await fixture.server.inject({
-        method: 'POST',
-        url: '/api/login',
-        payload: { name: 'analyst', password: 'wrong-password-x' },
-      });
-      expect(res.statusCode).toBe(401);
-    }
-    const limited = await fixture.server.inject({
+  const attemptLogin = (name: string, password: string, remoteAddress?: string) =>
+    fixture.server.inject({
       method: 'POST',
       url: '/api/login',
-      payload: { name: 'analyst', password: PASSWORDS.analyst },
+      payload: { name, password },
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
+
+  it('refuses an account after five failures in the window, even with the right password, and lets it in after the window', async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const res = await attemptLogin('analyst', 'wrong-password-x');
+      expect(res.statusCode).toBe(401);
+    }
+    const limited = await attemptLogin('analyst', PASSWORDS.analyst);
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBe('900');
     expect(limited.json<{ error: { code: string } }>().error.code).toBe('AUTH_RATE_LIMITED');
     // Another account from the same address is still fine: the address budget is larger.
-    expect(
-      (
-        await fixture.server.inject({
-          method: 'POST',
-          url: '/api/login',
-          payload: { name: 'viewer', password: PASSWORDS.viewer },
-        })
-      ).statusCode,
-    ).toBe(200);
+    expect((await attemptLogin('viewer', PASSWORDS.viewer)).statusCode).toBe(200);
 
     fixture.clock.advance(15 * 60_000 + 1);
-    const later = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'analyst', password: PASSWORDS.analyst },
-    });
+    const later = await attemptLogin('analyst', PASSWORDS.analyst);
     expect(later.statusCode).toBe(200);
   });
 
@@ -279,59 +267,30 @@ describe('login rate limiting', () => {
 
   it('does not count signing in, nor refused attempts, against the budgets', async () => {
     for (let n = 0; n < 25; n++) {
-      const res = await fixture.server.inject({
-        method: 'POST',
-        url: '/api/login',
-        payload: { name: 'viewer', password: PASSWORDS.viewer },
-      });
+      const res = await attemptLogin('viewer', PASSWORDS.viewer);
       expect(res.statusCode).toBe(200);
     }
     for (let n = 0; n < 5; n++) {
-      await fixture.server.inject({
-        method: 'POST',
-        url: '/api/login',
-        payload: { name: 'analyst', password: 'wrong-password-x' },
-      });
+      await attemptLogin('analyst', 'wrong-password-x');
     }
     fixture.clock.advance(10 * 60_000);
     // Hammering the locked account for the rest of the window does not stretch the lock past it.
     for (let n = 0; n < 10; n++) {
-      const refused = await fixture.server.inject({
-        method: 'POST',
-        url: '/api/login',
-        payload: { name: 'analyst', password: 'wrong-password-x' },
-      });
+      const refused = await attemptLogin('analyst', 'wrong-password-x');
       expect(refused.statusCode).toBe(429);
     }
     fixture.clock.advance(5 * 60_000 + 1);
-    const after = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'analyst', password: PASSWORDS.analyst },
-    });
+    const after = await attemptLogin('analyst', PASSWORDS.analyst);
     expect(after.statusCode).toBe(200);
   });
 
   it('refuses an address that sprays many accounts', async () => {
     for (let attempt = 0; attempt < 20; attempt++) {
-      await fixture.server.inject({
-        method: 'POST',
-        url: '/api/login',
-        payload: { name: `guess${attempt}`, password: 'wrong-password-x' },
-      });
+      await attemptLogin(`guess${attempt}`, 'wrong-password-x');
     }
-    const res = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'admin', password: PASSWORDS.admin },
-    });
+    const res = await attemptLogin('admin', PASSWORDS.admin);
     expect(res.statusCode).toBe(429);
-    const fromElsewhere = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      remoteAddress: '198.51.100.7',
-      payload: { name: 'admin', password: PASSWORDS.admin },
-    });
+    const fromElsewhere = await attemptLogin('admin', PASSWORDS.admin, '198.51.100.7');
     expect(fromElsewhere.statusCode).toBe(200);
   });
 });
