@@ -181,10 +181,12 @@ export class Forwarder {
     const log = this.#log.child({ target: sink.id, type: sink.type });
     try {
       await this.#resume(run, log);
-      await sink.start();
+      // The place in the queue is taken before the sink starts: a target that cannot start (a missing secret or CA
+      // file) keeps it, so once fixed it delivers what was queued meanwhile instead of starting at the end.
       let offset = await this.#deps.queue.openOffset(sink.id, this.#deps.clock.now());
       // 'idle' waits for the first read to find the queue empty, so idle means nothing queued was left unread.
       this.#set(run, { offset });
+      await sink.start();
       log.info({ offset }, 'Notification target started');
       let storeAttempt = 0;
       while (!signal.aborted) {

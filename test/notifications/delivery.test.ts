@@ -262,6 +262,35 @@ describe('alert notifications from the store queue', () => {
     await until('delivery', () => hook.bodies.length === 1);
   });
 
+  it('keeps the place of a target that cannot start, so after the fix it delivers what was raised meanwhile', async () => {
+    const hook = await startWebhookReceiver();
+    cleanups.push(hook.close);
+    const variable = 'ZEROTRAIL_TEST_HOOK_SECRET';
+    delete process.env[variable];
+    const target = {
+      type: 'webhook',
+      name: 'soc',
+      url: `${hook.url}/hook`,
+      secret_header: { name: 'X-Hook-Secret', value_env: variable },
+    };
+    startForwarder(target);
+    await until('the stop', () => status('soc')?.state === 'stopped');
+    expect(status('soc')?.lastError?.message).toContain(`${variable} for its X-Hook-Secret header is not set`);
+    await raise(bruteForceFiring('kim@example.com', 3, T0));
+    await raise(bruteForceFiring('lee@example.com', 3, T0));
+    expect(await queue.pending('soc')).toBe(2);
+    await forwarder?.stop();
+    process.env[variable] = 'hook-secret-value';
+    try {
+      startForwarder(target);
+      await until('delivery', () => hook.bodies.length === 2);
+    } finally {
+      delete process.env[variable];
+    }
+    const users = hook.bodies.map((body) => (body as { alert: { entity: { user: string } } }).alert.entity.user);
+    expect(users).toEqual(['kim@example.com', 'lee@example.com']);
+  });
+
   it('stops safely before start and twice, for the forwarder and both sinks', async () => {
     const ctx = { logger: silentLogger(), clock, metrics: new Metrics(), signal: new AbortController().signal };
     for (const raw of [
