@@ -8,6 +8,7 @@ import {
   tokenRateShares,
   type App,
 } from '../../app.js';
+import { abortAfter } from '../../core/abort-after.js';
 import { splitJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
@@ -64,7 +65,11 @@ export function registerCollectCommand(program: Command, context: CommandContext
     .description('Collect from every data source: backfill on first run, then follow new events until stopped')
     .option('--once', 'catch up every source, then exit (0 when all caught up)')
     .option('--source <name>', 'collect only this source; repeat it to collect several', repeated)
-    .option('--backfill-days <n>', 'days of history to fetch on a first run (default 7, at most 180)')
+    .option(
+      '--backfill-days <n>',
+      'days of history to fetch on a first run (default 7, 0 for none); a larger number is capped with a notice: ' +
+        'Access and SCIM logs start at most 180 days back, audit logs at most 548',
+    )
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(collectFlagsSchema, rawFlags);
       const config = context.loadConfig(
@@ -417,7 +422,7 @@ export async function collect(
       await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
     }
     if (notifier !== undefined) {
-      if (options.once) await notifier.forwarder.drain(AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_DRAIN_MS)]));
+      if (options.once) await notifier.forwarder.drain(abortAfter(signal, NOTIFY_DRAIN_MS));
       await notifier.close();
     }
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
+import { abortAfter } from '../../core/abort-after.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { ACCESS_REQUESTS_DATASET } from '../../sources/cloudflare/datasets/access-requests.js';
@@ -95,7 +96,7 @@ async function investigateUser(
   const client = createSourceClient(app, stored);
   const email = emailOf(user);
   const [details, events] = await Promise.all([
-    fetchUserDetails(client, user.id, AbortSignal.any([signal, AbortSignal.timeout(LIVE_TIMEOUT_MS)])),
+    fetchUserDetails(client, user.id, abortAfter(signal, LIVE_TIMEOUT_MS)),
     recentEvents(app, user.sourceName, email),
   ]);
   return { user, accountId: stored.accountId, details, events, groups: inferredGroups(events) };
