@@ -98,6 +98,50 @@ describe('alert notifications end to end, collecting from the simulator', () => 
     expect(table.stdout).toMatch(/^soc\s+webhook\s+offline\s+0\s+-\s+\d+\s+\d{4}-\d\d-\d\dT/m);
   });
 
+  it(
+    'collect --once waits 30 s for a target that keeps failing, then ends, names it and keeps its notices',
+    { timeout: 180_000 },
+    async () => {
+      const start = Date.parse('2026-11-20T12:00:00.000Z');
+      const clock = new ManualClock(start);
+      setup = await setUpCollector({
+        seed: 31,
+        clock,
+        traffic: { kind: 'fixed', fromMs: start - 2 * HOUR_MS, toMs: start + 30 * MINUTE_MS, count: 300 },
+      });
+      hook = await startWebhookReceiver();
+      hook.script.push(...Array.from({ length: 10_000 }, () => 503));
+      writeFileSync(
+        join(setup.dataDir, 'config.yaml'),
+        [
+          'notify:',
+          '  targets:',
+          '    - type: webhook',
+          '      name: soc',
+          `      url: ${hook.url}/zt`,
+          '      min_severity: low',
+          '',
+        ].join('\n'),
+      );
+      const env = setup.env;
+      // The simulated organisation adds an identity provider five minutes after the start: the second run raises
+      // an alert for it, which the target keeps failing to take.
+      const first = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env, clock });
+      expect(first.code, first.stderr).toBe(0);
+      clock.advance(10 * MINUTE_MS);
+      const began = Date.now();
+      const run = await runInProcess(['collect', '--once'], { env, clock });
+      const elapsedMs = Date.now() - began;
+      expect(run.code, run.stderr).toBe(0);
+      expect(elapsedMs).toBeLessThan(120_000);
+      expect(run.stderr).toMatch(/Notifications not all delivered: soc \(retrying: SINK_UNAVAILABLE .*HTTP 503/);
+      expect(hook.bodies).toHaveLength(0);
+      const status = await runInProcess(['notify', 'status', '--format', 'json'], { env, clock });
+      const [soc] = JSON.parse(status.stdout) as { queued: number }[];
+      expect(soc?.queued).toBeGreaterThan(0);
+    },
+  );
+
   it('serve delivers the alerts its collection raises', { timeout: 180_000 }, async () => {
     const start = Date.parse('2026-11-20T12:00:00.000Z');
     const clock = new ManualClock(start);

@@ -14,6 +14,7 @@ import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { withoutMessages } from '../../core/logger.js';
 import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
+import type { TargetStatus } from '../../pipeline/forwarder.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
@@ -422,7 +423,10 @@ export async function collect(
       await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
     }
     if (notifier !== undefined) {
-      if (options.once) await notifier.forwarder.drain(abortAfter(signal, NOTIFY_DRAIN_MS));
+      if (options.once) {
+        await notifier.forwarder.drain(abortAfter(signal, NOTIFY_DRAIN_MS));
+        reportUndelivered(context, notifier.forwarder.status());
+      }
       await notifier.close();
     }
   }
@@ -445,6 +449,24 @@ function datasetList(jobIds: readonly string[]): string {
     bySource.set(sourceName, [...(bySource.get(sourceName) ?? []), dataset]);
   }
   return [...bySource].map(([sourceName, datasets]) => datasetsLabel(sourceName, datasets)).join('; ');
+}
+
+/**
+ * Names each notification target that had not delivered everything when `collect --once` stopped waiting, so a
+ * scheduled run that exits 0 still says that alerts are waiting and where to look.
+ */
+function reportUndelivered(context: CommandContext, targets: readonly TargetStatus[]): void {
+  const behind = targets.filter((target) => target.state !== 'idle');
+  if (behind.length === 0) return;
+  const described = behind.map((target) => {
+    const error = target.lastError === null ? '' : `: ${target.lastError.code} ${target.lastError.message}`;
+    return `${visible(target.target)} (${target.state}${visible(error)})`;
+  });
+  writeLine(
+    context.io.stderr,
+    `Notifications not all delivered: ${described.join('; ')}. They stay queued for the next run; ` +
+      '`zerotrail notify status` shows each target.',
+  );
 }
 
 /** Deletes events older than the retention an admin chose in Settings, or else the config's. */
