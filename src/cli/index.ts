@@ -85,7 +85,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       'keep everything in this PostgreSQL database instead of the data directory (env ZEROTRAIL_DATABASE_URL)',
     )
     .option('--config <file>', 'YAML or JSON config file (env ZEROTRAIL_CONFIG, default <data-dir>/config.yaml)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env ZEROTRAIL_LOG_LEVEL)')
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (env ZEROTRAIL_LOG_LEVEL, else log.level of the config, default warn)',
+    )
     .option('--debug', 'verbose logs and stack traces on errors')
     .enablePositionalOptions(false)
     // Checked before any command runs, so a mistyped level is refused whether the command logs or not.
