@@ -251,6 +251,8 @@ function exitCodeFor(error: AppError): number {
   }
   if (error instanceof AuthError || TOKEN_CODES.has(error.code)) return EXIT_CODES.auth;
   if (error instanceof NotFoundError || error.code === 'SOURCE_NOT_FOUND') return EXIT_CODES.notFound;
+  // The store refuses a taken source name too (two adds at one moment): the same exit as the usual refusal.
+  if (error.code === 'SOURCE_ALREADY_EXISTS') return EXIT_CODES.source;
   if (error instanceof StoreError) return EXIT_CODES.store;
   if (error instanceof SourceError) return EXIT_CODES.source;
   return EXIT_CODES.failure;

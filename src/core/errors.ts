@@ -29,7 +29,7 @@ export const ERROR_CATALOGUE = {
   SOURCE_ACCOUNT_NOT_FOUND: {
     status: 404,
     retryable: false,
-    message: 'Cloudflare does not know this Account ID, or the token cannot reach it.',
+    message: 'Cloudflare does not know this Account ID.',
   },
   SOURCE_RATE_LIMITED: { status: 429, retryable: true, message: 'Cloudflare rate-limited the request.' },
   SOURCE_UNAVAILABLE: { status: 502, retryable: true, message: 'Cloudflare answered with a server error.' },

@@ -366,7 +366,7 @@ export class CloudflareClient {
     if (has(ACCOUNT_CODES) || status === 404) {
       return make(
         'SOURCE_ACCOUNT_NOT_FOUND',
-        `Cloudflare does not know account ${this.accountId}, or the token cannot reach it (${codeText}). Check the Account ID: ${ACCOUNT_ID_HINT}.`,
+        `Cloudflare does not know account ${this.accountId} (${codeText}). Check the Account ID: ${ACCOUNT_ID_HINT}.`,
       );
     }
     const tokenRejected =
