@@ -1,7 +1,7 @@
 import type { NormalizedEvent, Outcome, SharedText } from '../../core/event.js';
 import { canonicalIp } from '../canonical-ip.js';
 import { eventId } from '../event-id.js';
-import { rfc3339ToMs } from '../rfc3339-to-ms.js';
+import { rfc3339ToMs } from '../../core/rfc3339-to-ms.js';
 import type { NormalizeMeta, Normalizer } from '../schema.js';
 import {
   OCSF_VERSION,

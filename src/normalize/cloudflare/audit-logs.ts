@@ -2,7 +2,7 @@ import type { NormalizedEvent, Outcome } from '../../core/event.js';
 import { canonicalIp } from '../canonical-ip.js';
 import { eventId } from '../event-id.js';
 import { flatActivity, ocsfBase } from '../ocsf-base.js';
-import { rfc3339ToMs } from '../rfc3339-to-ms.js';
+import { rfc3339ToMs } from '../../core/rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
 import { OTHER_ACTIVITY_ID, asRecord, flatString, ocsfEmailAddr, sanitizeValue, wellFormed } from '../schema.js';
 

@@ -1,7 +1,7 @@
 import type { NormalizedEvent, Outcome } from '../../core/event.js';
 import { eventId } from '../event-id.js';
 import { flatActivity, identityPart, ocsfBase, stringField } from '../ocsf-base.js';
-import { rfc3339ToMs } from '../rfc3339-to-ms.js';
+import { rfc3339ToMs } from '../../core/rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
 import {
   OTHER_ACTIVITY_ID,

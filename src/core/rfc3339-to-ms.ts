@@ -1,7 +1,9 @@
 // RFC 3339 §5.6 date-time. The "T" and "Z" may be lowercase (§5.6 NOTE); a space separator is tolerated
-// because RFC 3339 permits it "for the sake of readability" and some exporters use it.
+// because RFC 3339 permits it "for the sake of readability" and some exporters use it. So are an offset without
+// its colon (ISO 8601's basic form), more than nine fractional digits and surrounding white space: a time that
+// paging reads must be one the normalizers read too, or its record would be passed over and never stored.
 const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+  /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))\s*$/;
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 
