@@ -216,6 +216,16 @@ describe('ScimUpdatesSource', () => {
     expectValidRequests(server);
   });
 
+  it('hands out records without the fields the description leaves optional, or with them of another type', async () => {
+    const { server, source } = await setup({ pageSize: 10, lookbackMs: 0 });
+    const sparse = { logged_at: new Date(NOW - 30 * MINUTE).toISOString(), idp_id: IDP_A };
+    const oddTypes = { ...record(NOW - 20 * MINUTE), cf_resource_id: 7, request_method: null, status: ['x'] };
+    const plain = record(NOW - 10 * MINUTE);
+    server.setFallback(scimApi([sparse, oddTypes, plain] as unknown as ScimRecord[]));
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(pages.flatMap((page) => page.records)).toEqual([sparse, oddTypes, plain]);
+  });
+
   it('resumes from a committed cursor without losing or repeating records', async () => {
     const { server, source } = await setup({ pageSize: 2, lookbackMs: 0 });
     const records = Array.from({ length: 9 }, (_, i) =>

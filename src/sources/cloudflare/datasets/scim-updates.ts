@@ -25,16 +25,18 @@ import { verbatim } from '../verbatim.js';
 export const SCIM_UPDATES_DATASET = 'scim_updates';
 export const SCIM_UPDATES_PATH = '/access/logs/scim/updates';
 
-// Strict on what paging and dedupe rely on; the record has no id, so the key is built from what it says.
+// Strict on what paging relies on, the time; the record has no id, so the key is built from what it says. The
+// description requires none of the other fields, so they may be absent or of another type (the normalizer keeps
+// such a value in `unmapped`) without the page being refused on every retry.
 const scimUpdateSchema = z.looseObject({
   logged_at: rfc3339,
-  idp_id: z.string().nullish(),
-  cf_resource_id: z.string().nullish(),
-  idp_resource_id: z.string().nullish(),
-  request_method: z.string().nullish(),
-  resource_type: z.string().nullish(),
-  status: z.string().nullish(),
-  request_body: z.string().nullish(),
+  idp_id: z.unknown().optional(),
+  cf_resource_id: z.unknown().optional(),
+  idp_resource_id: z.unknown().optional(),
+  request_method: z.unknown().optional(),
+  resource_type: z.unknown().optional(),
+  status: z.unknown().optional(),
+  request_body: z.unknown().optional(),
 });
 type ScimUpdate = z.infer<typeof scimUpdateSchema>;
 
