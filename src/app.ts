@@ -542,6 +542,7 @@ export function buildDatasetJobs(
         id: datasetJobId(stored.name, source.dataset),
         sourceName: stored.name,
         accountId: stored.accountId,
+        sourceCreatedAt: stored.createdAt,
         required: isRequiredDataset(source.dataset),
         source,
         normalize,
@@ -560,6 +561,7 @@ export function buildDatasetJobs(
         id: datasetJobId(stored.name, source.dataset),
         sourceName: stored.name,
         accountId: stored.accountId,
+        sourceCreatedAt: stored.createdAt,
         required: isRequiredDataset(source.dataset),
         source,
       });

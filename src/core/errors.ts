@@ -51,6 +51,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     message: 'Another node took over this dataset; the batch was not stored.',
   },
+  STORE_SOURCE_CHANGED: {
+    status: 409,
+    retryable: false,
+    message: 'The data source was removed or changed while it was collected; the batch was not stored.',
+  },
   STORE_NOT_SUPPORTED: { status: 501, retryable: false, message: 'This store does not support that yet.' },
   STORE_MIGRATE_SOURCE_INVALID: {
     status: 400,

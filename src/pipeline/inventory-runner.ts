@@ -10,6 +10,8 @@ export interface InventoryJob {
   readonly id: string;
   readonly sourceName: string;
   readonly accountId: string;
+  /** When the source was added: with the name and account, what tells it from a source that later takes its name. */
+  readonly sourceCreatedAt?: number;
   /** A required dataset missing its permission fails collection; an optional one is reported and skipped. */
   readonly required: boolean;
   readonly source: InventorySource;

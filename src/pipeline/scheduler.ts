@@ -2,7 +2,7 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
 import { AppError, isAppError } from '../core/errors.js';
 import { redactToken } from '../core/redact-token.js';
 import { isAbortError, retryDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
-import { isLeaseLost } from '../store/lease-store.js';
+import { isLeaseLost, isSourceChanged, type LeaseFence } from '../store/lease-store.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
 import { fencedStore, type LeaseKeeper } from './leases.js';
@@ -124,6 +124,12 @@ function runOnce(job: CollectionJob, deps: CollectionDeps, options: CollectOptio
   });
 }
 
+// A job that knows its source's identity has its appends refused once the source is removed or changed.
+function withSource(fence: LeaseFence | undefined, job: CollectionJob): LeaseFence | undefined {
+  if (fence === undefined || job.sourceCreatedAt === undefined) return fence;
+  return { ...fence, source: { name: job.sourceName, createdAt: job.sourceCreatedAt, accountId: job.accountId } };
+}
+
 async function runJob(job: CollectionJob, deps: CollectionDeps, options: CollectOptions): Promise<JobOutcome> {
   const log = deps.logger.child({ component: 'scheduler', jobId: job.id });
   let totals = NO_TOTALS;
@@ -136,7 +142,7 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           await sleep(options.intervalMs, options.signal);
           continue;
         }
-        const fence = options.leases?.fence(job.id);
+        const fence = withSource(options.leases?.fence(job.id), job);
         if (options.leases !== undefined && fence === undefined) {
           if (options.once && options.leases.heldElsewhere(job.id)) {
             log.info('Left to the node that holds its lease');
@@ -167,6 +173,12 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
         await sleep(job.kind === 'inventory' ? options.inventoryIntervalMs : options.intervalMs, options.signal);
       } catch (caught) {
         if (options.signal.aborted || isAbortError(caught)) break;
+        if (isSourceChanged(caught)) {
+          // Nothing more may be stored under this name for the source as it was; whoever runs the sources as they
+          // are now (a following collector rereads them within seconds) collects the one that took its place.
+          log.info('Data source removed or changed; its dataset stops here');
+          break;
+        }
         if (isLeaseLost(caught)) {
           // Another node took over from the committed cursor; this one waits in case the lease comes back.
           options.leases?.lost(job.id);

@@ -7,6 +7,19 @@ import { StoreError } from '../core/errors.js';
 export interface LeaseFence {
   readonly nodeId: string;
   readonly epoch: number;
+  /**
+   * The data source the run collects for, as it was when the run began. A run goes on for a while after its source
+   * is removed, or its account changed, and must not write cursors or events under the name then: a source added
+   * again under it would resume from them and skip its backfill.
+   */
+  readonly source?: SourceIdentity;
+}
+
+/** What tells one data source from another that later takes its name, or the same one moved to another account. */
+export interface SourceIdentity {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly accountId: string;
 }
 
 export interface HeldLease {
@@ -45,6 +58,23 @@ export function leaseLost(id: string, fence: LeaseFence): StoreError {
     retryable: false,
     details: { id, nodeId: fence.nodeId, epoch: fence.epoch },
   });
+}
+
+/** Thrown by an append whose run's data source was removed, replaced or moved to another account. */
+export function sourceChanged(id: string, source: SourceIdentity): StoreError {
+  return new StoreError('STORE_SOURCE_CHANGED', {
+    message: `The data source ${source.name} was removed, or its account changed, while ${id} was being collected; nothing of this batch was stored.`,
+    details: { id, sourceName: source.name, accountId: source.accountId },
+  });
+}
+
+export function isSourceChanged(error: unknown): boolean {
+  return error instanceof StoreError && error.code === 'STORE_SOURCE_CHANGED';
+}
+
+/** A write its fence refused: the lease was lost, or the source changed. Passed on as it is, never as a failure. */
+export function isFenceRefusal(error: unknown): error is StoreError {
+  return isLeaseLost(error) || isSourceChanged(error);
 }
 
 export function isLeaseLost(error: unknown): boolean {

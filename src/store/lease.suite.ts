@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../core/event.js';
 import { isAppError } from '../core/errors.js';
-import type { Store } from './store.js';
+import type { Store, StoredSource } from './store.js';
 
 const LONG_MS = 60_000;
 // Long enough to claim and check within it, short enough to wait out in a test.
@@ -105,6 +105,53 @@ export function leaseContract(current: () => Store): void {
       });
       expect(await store.cursor(held.id)).toEqual({ since: 2 });
       expect(await store.count({ filter: null })).toBe(2);
+    });
+
+    it('refuses a fenced append once its source was removed, added again or moved, and stores nothing of it', async () => {
+      const store = current();
+      const account = '0123456789abcdef0123456789abcdef';
+      const stored: StoredSource = {
+        name: 'cf-lease',
+        type: 'cloudflare_zero_trust',
+        accountId: account,
+        tokenCiphertext: 'v1:ciphertext',
+        tokenLastFour: 'a1b2',
+        createdAt: 1_000,
+        settings: {},
+      };
+      await store.saveSource(stored);
+      const [held] = await store.claimLeases('node-1', ['cf-lease/access_requests', 'cf-lease/users'], 2, LONG_MS);
+      if (held === undefined) throw new Error('the lease was not claimed');
+      const identity = { name: 'cf-lease', createdAt: 1_000, accountId: account };
+      const fence = { nodeId: 'node-1', epoch: held.epoch, source: identity };
+      await store.append([event('s1')], { id: held.id, value: { since: 1 }, fence });
+      const refusal = (write: Promise<unknown>): Promise<unknown> =>
+        write.then(
+          () => null,
+          (error: unknown) => (isAppError(error) ? error.code : error),
+        );
+
+      // Moved to another account: the run that began before the move stores nothing more.
+      const moved = { ...stored, accountId: 'fedcba9876543210fedcba9876543210' };
+      expect(await store.updateSource(moved, { resetCollection: true })).toBe(true);
+      const afterMove = store.append([event('s2')], { id: held.id, value: { since: 2 }, fence });
+      expect(await refusal(afterMove)).toBe('STORE_SOURCE_CHANGED');
+      // Removed, then added again under the same name: neither the old run's cursor nor its events come back.
+      await store.removeSource('cf-lease');
+      await store.saveSource({ ...stored, createdAt: 2_000 });
+      expect(await refusal(store.append([event('s3')], { id: held.id, value: { since: 3 }, fence }))).toBe(
+        'STORE_SOURCE_CHANGED',
+      );
+      const snapshot = { sourceName: 'cf-lease', dataset: 'users', takenAt: 1_000, entities: [] };
+      expect(await refusal(store.saveInventorySnapshot(snapshot, [], { ...fence, epoch: held.epoch + 1 }))).toMatch(
+        /^STORE_(SOURCE_CHANGED|LEASE_LOST)$/,
+      );
+      expect(await store.cursor(held.id)).toBeUndefined();
+      expect(await store.count({ filter: null })).toBe(1);
+      // The source as it is now is written for by a run that knows it.
+      const renewed = { ...fence, source: { ...identity, createdAt: 2_000 } };
+      await store.append([event('s4')], { id: held.id, value: { since: 4 }, fence: renewed });
+      expect(await store.cursor(held.id)).toEqual({ since: 4 });
     });
 
     it('refuses an inventory snapshot fenced by a lease another node took over', async () => {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { StoreError } from '../../core/errors.js';
-import { leaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
+import { leaseLost, sourceChanged, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
 
 // The database server's clock in epoch ms: nodes whose own clocks disagree still agree on expiry.
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -20,6 +20,8 @@ const SQL = {
   removeNode: `DELETE FROM collector_nodes WHERE node_id = $1`,
   // FOR SHARE holds off a claim of this lease until the append commits, so the new holder reads its cursor.
   fenceHolds: `SELECT 1 FROM leases WHERE id = $1 AND node_id = $2 AND epoch = $3 FOR SHARE`,
+  // FOR SHARE: a removal waits for the append that saw the source to commit, and an append after it finds none.
+  sourceHolds: `SELECT 1 FROM sources WHERE name = $1 AND created_at = $2 AND account_id = $3 FOR SHARE`,
 } as const;
 
 interface LeaseRow {
@@ -88,4 +90,8 @@ export async function checkFence(client: pg.PoolClient, id: string, fence: Lease
   if (fence === undefined) return;
   const held = await client.query(SQL.fenceHolds, [id, fence.nodeId, fence.epoch]);
   if (held.rowCount === 0) throw leaseLost(id, fence);
+  const { source } = fence;
+  if (source === undefined) return;
+  const exists = await client.query(SQL.sourceHolds, [source.name, source.createdAt, source.accountId]);
+  if (exists.rowCount === 0) throw sourceChanged(id, source);
 }

@@ -2,7 +2,7 @@
    every failure reaches the caller as a rejected promise. */
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
-import { leaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
+import { leaseLost, sourceChanged, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
 import { writeTransaction } from './write-transaction.js';
 
 const SQL = {
@@ -18,6 +18,7 @@ const SQL = {
   releaseAll: `UPDATE leases SET node_id = NULL, expires_at = 0 WHERE node_id = ?`,
   removeNode: `DELETE FROM collector_nodes WHERE node_id = ?`,
   fenceHolds: `SELECT 1 FROM leases WHERE id = ? AND node_id = ? AND epoch = ?`,
+  sourceHolds: `SELECT 1 FROM sources WHERE name = ? AND created_at = ? AND account_id = ?`,
 } as const;
 
 /**
@@ -102,4 +103,11 @@ export class SqliteLeaseStore implements LeaseStore {
 export function checkFence(db: Database.Database, id: string, fence: LeaseFence | undefined): void {
   if (fence === undefined) return;
   if (db.prepare(SQL.fenceHolds).get(id, fence.nodeId, fence.epoch) === undefined) throw leaseLost(id, fence);
+  const { source } = fence;
+  if (
+    source !== undefined &&
+    db.prepare(SQL.sourceHolds).get(source.name, source.createdAt, source.accountId) === undefined
+  ) {
+    throw sourceChanged(id, source);
+  }
 }

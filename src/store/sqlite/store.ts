@@ -10,7 +10,7 @@ import type { InventoryKind } from '../../core/inventory.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
-import { isLeaseLost, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
+import { isFenceRefusal, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
 import { rowToEvent, rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
@@ -279,7 +279,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       return inserted;
     };
     const inserted = this.#commitEvents(write, (error) =>
-      isLeaseLost(error) ? (error as StoreError) : writeFailed('append events', error),
+      isFenceRefusal(error) ? error : writeFailed('append events', error),
     );
     this.#logger.debug({ inserted, duplicates: given - inserted, cursorId: cursor.id }, 'Batch stored');
     return { inserted, duplicates: given - inserted };
@@ -471,8 +471,8 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
             details: { source: snapshot.sourceName, dataset: snapshot.dataset },
             cause: error,
           })
-        : isLeaseLost(error)
-          ? (error as StoreError)
+        : isFenceRefusal(error)
+          ? error
           : writeFailed('save the inventory snapshot', error),
     );
     return { inserted, duplicates: changes.length - inserted };
