@@ -71,4 +71,36 @@ describe('a source removed while a collector follows it', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`Backfilling 1 day for ${TEST_SOURCE}/access_requests`));
   }, 120_000);
+
+  it('keeps following when the last source is removed, and collects the next one added', async () => {
+    const removedOther = await runInProcess(['source', 'remove', OTHER], { env: setup.env });
+    expect(removedOther.code, removedOther.stderr).toBe(0);
+    const child = spawnCli(['collect', '--backfill-days', '1'], {
+      ...setup.env,
+      ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
+    });
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the first pull', () => stderr.includes(`${TEST_SOURCE}/access_requests: caught up`), {
+        timeoutMs: 30_000,
+      });
+      const removed = await runInProcess(['source', 'remove', TEST_SOURCE], { env: setup.env });
+      expect(removed.code, removed.stderr).toBe(0);
+      await waitFor('the wait for a source', () => stderr.includes('No data source is left to collect from'), {
+        timeoutMs: 40_000,
+      });
+      expect(child.exitCode, 'the collector keeps running').toBeNull();
+      await addTestSource(setup, setup.simulator.token);
+      await waitFor('collection of the source added', () => cursorIds(setup.dataDir, TEST_SOURCE).length > 0, {
+        timeoutMs: 40_000,
+      });
+      expect(stderr).toContain('The data sources changed');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+  }, 120_000);
 });

@@ -13,7 +13,7 @@ import { splitJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { withoutMessages } from '../../core/logger.js';
-import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF } from '../../core/retry.js';
+import { CATCH_UP_BACKOFF, FOLLOW_BACKOFF, sleep } from '../../core/retry.js';
 import type { TargetStatus } from '../../pipeline/forwarder.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
@@ -155,22 +155,42 @@ async function follow(
   for (;;) {
     const changed = new AbortController();
     const watch = watchSources(app, SOURCE_WATCH_MS, sourcesSignature(sources), () => changed.abort(), select);
+    const stopped = AbortSignal.any([context.io.signal, changed.signal]);
     try {
-      await collect(app, context, sources, {
-        once: false,
-        signal: AbortSignal.any([context.io.signal, changed.signal]),
-      });
+      await collect(app, context, sources, { once: false, signal: stopped });
+      // Every dataset ended before being told to: their source was removed or moved. The change is taken up when
+      // the watch sees it, as any other.
+      if (!stopped.aborted) await sleep(Number.MAX_SAFE_INTEGER, stopped).catch(() => undefined);
     } finally {
       clearInterval(watch);
     }
     if (context.io.signal.aborted || !changed.signal.aborted) return;
-    sources = await selectSources(app, names);
+    sources = names === undefined ? await sourcesOnceAny(app, context) : await selectSources(app, names);
+    if (sources.length === 0) return;
     writeLine(
       context.io.stderr,
       'The data sources changed (a token, an account or a rate share, or a source added or removed): collecting ' +
         'again with them, each dataset from where it stopped.',
     );
   }
+}
+
+/**
+ * Every stored source, once there is one: a following collector whose last source was removed waits for the next
+ * instead of exiting, as a service manager would only start it again to fail the same way. Empty when stopped.
+ */
+async function sourcesOnceAny(app: App, context: CommandContext): Promise<readonly StoredSource[]> {
+  let sources = await app.store.listSources();
+  if (sources.length > 0) return sources;
+  writeLine(
+    context.io.stderr,
+    'No data source is left to collect from; waiting for one to be added (zerotrail source add).',
+  );
+  while (sources.length === 0 && !context.io.signal.aborted) {
+    await sleep(SOURCE_WATCH_MS, context.io.signal).catch(() => undefined);
+    sources = await app.store.listSources();
+  }
+  return context.io.signal.aborted ? [] : sources;
 }
 
 function repeated(value: string, previous: readonly string[] | undefined): string[] {
