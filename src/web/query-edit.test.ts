@@ -21,8 +21,9 @@ const term = (field: string, value: string): SearchFilter =>
 
 describe('query edits made by the Explore page', () => {
   it('turns any value into one exact term of the query language', () => {
+    // `app` keeps a value's case as typed (a user is lower-cased like the stored ones).
     for (const value of HOSTILE) {
-      expect(parseQuery(`user:${queryValue(value)}`)).toEqual(term('user', value));
+      expect(parseQuery(`app:${queryValue(value)}`)).toEqual(term('app', value));
     }
     expect(queryValue('alice@example.com')).toBe('alice@example.com');
     expect(queryValue('2001:db8::1')).toBe('"2001:db8::1"');
