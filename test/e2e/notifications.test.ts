@@ -15,6 +15,33 @@ import { selfSignedCertificate } from '../helpers/tls.js';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 
+// A collector on the simulated organisation of seed 31 around `start`, with one webhook target `soc` taking every
+// severity.
+async function collectorWithWebhook(
+  clock: ManualClock,
+  start: number,
+): Promise<{ setup: CollectorEnv; hook: WebhookReceiver }> {
+  const setup = await setUpCollector({
+    seed: 31,
+    clock,
+    traffic: { kind: 'fixed', fromMs: start - 2 * HOUR_MS, toMs: start + 30 * MINUTE_MS, count: 300 },
+  });
+  const hook = await startWebhookReceiver();
+  writeFileSync(
+    join(setup.dataDir, 'config.yaml'),
+    [
+      'notify:',
+      '  targets:',
+      '    - type: webhook',
+      '      name: soc',
+      `      url: ${hook.url}/zt`,
+      '      min_severity: low',
+      '',
+    ].join('\n'),
+  );
+  return { setup, hook };
+}
+
 describe('alert notifications end to end, collecting from the simulator', () => {
   let setup: CollectorEnv | undefined;
   let hook: WebhookReceiver | undefined;
@@ -104,25 +131,8 @@ describe('alert notifications end to end, collecting from the simulator', () => 
     async () => {
       const start = Date.parse('2026-11-20T12:00:00.000Z');
       const clock = new ManualClock(start);
-      setup = await setUpCollector({
-        seed: 31,
-        clock,
-        traffic: { kind: 'fixed', fromMs: start - 2 * HOUR_MS, toMs: start + 30 * MINUTE_MS, count: 300 },
-      });
-      hook = await startWebhookReceiver();
+      ({ setup, hook } = await collectorWithWebhook(clock, start));
       hook.script.push(...Array.from({ length: 10_000 }, () => 503));
-      writeFileSync(
-        join(setup.dataDir, 'config.yaml'),
-        [
-          'notify:',
-          '  targets:',
-          '    - type: webhook',
-          '      name: soc',
-          `      url: ${hook.url}/zt`,
-          '      min_severity: low',
-          '',
-        ].join('\n'),
-      );
       const env = setup.env;
       // The simulated organisation adds an identity provider five minutes after the start: the second run raises
       // an alert for it, which the target keeps failing to take.
@@ -145,24 +155,7 @@ describe('alert notifications end to end, collecting from the simulator', () => 
   it('serve delivers the alerts its collection raises', { timeout: 180_000 }, async () => {
     const start = Date.parse('2026-11-20T12:00:00.000Z');
     const clock = new ManualClock(start);
-    setup = await setUpCollector({
-      seed: 31,
-      clock,
-      traffic: { kind: 'fixed', fromMs: start - 2 * HOUR_MS, toMs: start + 30 * MINUTE_MS, count: 300 },
-    });
-    hook = await startWebhookReceiver();
-    writeFileSync(
-      join(setup.dataDir, 'config.yaml'),
-      [
-        'notify:',
-        '  targets:',
-        '    - type: webhook',
-        '      name: soc',
-        `      url: ${hook.url}/zt`,
-        '      min_severity: low',
-        '',
-      ].join('\n'),
-    );
+    ({ setup, hook } = await collectorWithWebhook(clock, start));
     const env = setup.env;
     const first = await runInProcess(['collect', '--once', '--backfill-days', '1'], { env, clock });
     expect(first.code, first.stderr).toBe(0);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../src/app.js';
-import { runInProcess, spawnCli } from '../helpers/cli.js';
+import { runInProcess, startCli } from '../helpers/cli.js';
 import { addTestSource, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -40,29 +40,25 @@ describe('a source removed while a collector follows it', () => {
   afterAll(async () => setup.cleanup());
 
   it('leaves no cursor behind, so the source added again under its name backfills from the start', async () => {
-    const child = spawnCli(['collect', '--backfill-days', '1'], {
+    const collector = startCli(['collect', '--backfill-days', '1'], {
       ...setup.env,
       ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
     });
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const stderr = collector.stderr;
     try {
       await waitFor('the first pull', () => cursorIds(setup.dataDir, TEST_SOURCE).length > 0, { timeoutMs: 30_000 });
       const removed = await runInProcess(['source', 'remove', TEST_SOURCE], { env: setup.env });
       expect(removed.code, removed.stderr).toBe(0);
       // The running collector pulls every second until it reads the sources again (within 15 s): none of those
       // pulls may write a cursor under the removed name.
-      await waitFor('the collector to read the sources again', () => stderr.includes('The data sources changed'), {
+      await waitFor('the collector to read the sources again', () => stderr().includes('The data sources changed'), {
         timeoutMs: 40_000,
       });
       expect(cursorIds(setup.dataDir, TEST_SOURCE)).toEqual([]);
       expect(cursorIds(setup.dataDir, OTHER).length).toBeGreaterThan(0);
     } finally {
-      child.kill('SIGTERM');
+      expect(await collector.stop(), stderr()).toBe(0);
     }
-    expect(await exited, stderr).toBe(0);
 
     await addTestSource(setup, setup.simulator.token);
     const again = await runInProcess(['collect', '--once', '--backfill-days', '1', '--source', TEST_SOURCE], {
@@ -75,32 +71,28 @@ describe('a source removed while a collector follows it', () => {
   it('keeps following when the last source is removed, and collects the next one added', async () => {
     const removedOther = await runInProcess(['source', 'remove', OTHER], { env: setup.env });
     expect(removedOther.code, removedOther.stderr).toBe(0);
-    const child = spawnCli(['collect', '--backfill-days', '1'], {
+    const collector = startCli(['collect', '--backfill-days', '1'], {
       ...setup.env,
       ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
     });
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const stderr = collector.stderr;
     try {
-      await waitFor('the first pull', () => stderr.includes(`${TEST_SOURCE}/access_requests: caught up`), {
+      await waitFor('the first pull', () => stderr().includes(`${TEST_SOURCE}/access_requests: caught up`), {
         timeoutMs: 30_000,
       });
       const removed = await runInProcess(['source', 'remove', TEST_SOURCE], { env: setup.env });
       expect(removed.code, removed.stderr).toBe(0);
-      await waitFor('the wait for a source', () => stderr.includes('No data source is left to collect from'), {
+      await waitFor('the wait for a source', () => stderr().includes('No data source is left to collect from'), {
         timeoutMs: 40_000,
       });
-      expect(child.exitCode, 'the collector keeps running').toBeNull();
+      expect(collector.child.exitCode, 'the collector keeps running').toBeNull();
       await addTestSource(setup, setup.simulator.token);
       await waitFor('collection of the source added', () => cursorIds(setup.dataDir, TEST_SOURCE).length > 0, {
         timeoutMs: 40_000,
       });
-      expect(stderr).toContain('The data sources changed');
+      expect(stderr()).toContain('The data sources changed');
     } finally {
-      child.kill('SIGTERM');
+      expect(await collector.stop(), stderr()).toBe(0);
     }
-    expect(await exited, stderr).toBe(0);
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess, spawnCli } from '../helpers/cli.js';
+import { runInProcess, startCli } from '../helpers/cli.js';
 import {
   addTestSource,
   setUpCollector,
@@ -88,16 +88,15 @@ describe('source set-token while collect follows', () => {
 
   it('is taken up by the running collector, which then collects everything', async () => {
     // The failed datasets would be tried again only after the default 10 minutes, with the token read at start.
-    const child = spawnCli(['collect', '--backfill-days', '1'], {
+    const collector = startCli(['collect', '--backfill-days', '1'], {
       ...setup.env,
       ZEROTRAIL_COLLECT__INTERVAL_SECS: '1',
     });
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const stderr = collector.stderr;
     try {
-      await waitFor('the refused token', () => stderr.includes('failed, tried again in 10 min'), { timeoutMs: 30_000 });
+      await waitFor('the refused token', () => stderr().includes('failed, tried again in 10 min'), {
+        timeoutMs: 30_000,
+      });
       const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-stdin'], {
         env: setup.env,
         input: ROTATED,
@@ -109,12 +108,11 @@ describe('source set-token while collect follows', () => {
         async () => (await storedRawRecords(setup.env)).length === EVENTS,
         { timeoutMs: 45_000 },
       );
-      expect(stderr).toContain('The data sources changed');
-      expect(child.exitCode, 'the collector keeps running').toBeNull();
+      expect(stderr()).toContain('The data sources changed');
+      expect(collector.child.exitCode, 'the collector keeps running').toBeNull();
     } finally {
-      child.kill('SIGTERM');
+      expect(await collector.stop(), stderr()).toBe(0);
     }
-    expect(await exited, stderr).toBe(0);
-    expect(stderr).not.toContain(ROTATED);
+    expect(stderr()).not.toContain(ROTATED);
   }, 120_000);
 });

@@ -84,3 +84,30 @@ export const ADD_UNVERIFIED = [
   'CF_TOKEN',
   '--no-verify',
 ] as const;
+
+/** A zerotrail process left running (a following `collect`, say), with what it writes to stderr so far. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  /** The exit code, once it has exited. */
+  readonly exited: Promise<number | null>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  readonly stop: () => Promise<number | null>;
+}
+
+export function startCli(args: readonly string[], env: Record<string, string | undefined>): RunningCli {
+  const child = spawnCli(args, env);
+  child.stdin?.end();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
