@@ -1,3 +1,5 @@
+import { jsonTextOf, MAX_VALUE_DEPTH, nestedDeeperThan } from '../core/deep-json.js';
+import type { InventoryEntity } from '../core/inventory.js';
 import { diffInventory } from '../normalize/inventory-changes.js';
 import type { InventorySource } from '../sources/source.js';
 import type { InventoryCache } from './inventory-cache.js';
@@ -25,6 +27,16 @@ export interface SnapshotStored {
 }
 
 /**
+ * `entity`, or when its attributes nest deeper than any real object (see core/deep-json.ts), the same entity with
+ * its attributes as their exact JSON text under `json_text`: the snapshot, its diff and its change events then
+ * compare and store that text instead of overflowing the stack, and the dataset keeps being collected.
+ */
+function writableEntity(entity: InventoryEntity): InventoryEntity {
+  if (!nestedDeeperThan(entity.attributes, MAX_VALUE_DEPTH)) return entity;
+  return { ...entity, attributes: { json_text: jsonTextOf(entity.attributes) } };
+}
+
+/**
  * Reads the whole current state of one inventory dataset, compares it with the stored one and saves the new
  * state together with one change event per difference. The first snapshot of a dataset is the baseline and
  * yields no change events: nothing is known about what came before it.
@@ -36,7 +48,7 @@ export async function takeSnapshot(
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
   const previous = await deps.store.inventorySnapshot(job.sourceName, job.source.dataset);
-  const entities = await job.source.snapshot(options.signal);
+  const entities = (await job.source.snapshot(options.signal)).map(writableEntity);
   const takenAt = deps.clock.now();
   const changes = diffInventory(previous?.entities, entities, {
     sourceName: job.sourceName,

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock.js';
+import type { InventoryEntity } from '../core/inventory.js';
+import { silentLogger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { takeSnapshot, type InventoryJob } from './inventory-runner.js';
+
+const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
+
+function nested(depth: number, core: unknown): unknown {
+  let value = core;
+  for (let n = 0; n < depth; n++) value = { inner: value };
+  return value;
+}
+
+describe('an inventory snapshot', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('keeps an entity nested deeper than anything can write as its JSON text, and still sees its changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zerotrail-inventory-'));
+    const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
+    cleanups.push(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await store.migrate();
+    let served: InventoryEntity[] = [];
+    const job: InventoryJob = {
+      kind: 'inventory',
+      id: 'cf/policies',
+      sourceName: 'cf',
+      accountId: ACCOUNT_ID,
+      required: false,
+      source: {
+        dataset: 'policies',
+        kinds: ['policy'],
+        start: () => Promise.resolve(),
+        stop: () => Promise.resolve(),
+        snapshot: () => Promise.resolve(served),
+      },
+    };
+    const clock = new ManualClock(Date.UTC(2026, 2, 1));
+    const deps = { store, clock, logger: silentLogger(), metrics: new Metrics() };
+    const plain = { kind: 'policy', id: 'p1', name: 'plain', attributes: { id: 'p1', name: 'plain' } } as const;
+    const deep = (core: string): InventoryEntity => ({
+      kind: 'policy',
+      id: 'p2',
+      name: 'deep',
+      attributes: { id: 'p2', rules: nested(20_000, core) },
+    });
+    served = [plain, deep('first')];
+    await takeSnapshot(job, deps, { signal: new AbortController().signal });
+    const stored = await store.inventorySnapshot('cf', 'policies');
+    const kept = stored?.entities.find((entity) => entity.id === 'p2')?.attributes;
+    expect(Object.keys(kept ?? {})).toEqual(['json_text']);
+    expect(String(kept?.['json_text'])).toMatch(/^\{"id":"p2","rules":\{"inner":\{"inner":/);
+    expect(stored?.entities.find((entity) => entity.id === 'p1')?.attributes).toEqual(plain.attributes);
+
+    clock.advance(60_000);
+    served = [plain, deep('second')];
+    const totals = await takeSnapshot(job, deps, { signal: new AbortController().signal });
+    expect(totals.inserted).toBe(1);
+  });
+});
