@@ -91,12 +91,24 @@ export interface TimeWindowRequest {
   readonly untilMs: number;
   /** 1-based page within `since`; above 1 only while a burst at one timestamp fills whole pages. */
   readonly page: number;
+  /** Records to ask for: the configured page size, or less once the API refused that many (see timeWindowPages). */
+  readonly pageSize: number;
+}
+
+// Smaller pages to ask for when the API refuses a page as large as configured with a 400. Cloudflare documents no
+// maximum for the access_requests `limit` (its default is 25); a refusal of every size is the API's answer.
+const FALLBACK_PAGE_SIZES = [100, 25] as const;
+
+function refusedAsTooLarge(error: unknown): boolean {
+  return error instanceof SourceError && error.code === 'SOURCE_REQUEST_REJECTED' && error.details['status'] === 400;
 }
 
 export interface TimeWindowOptions<R> {
   readonly dataset: string;
   /** Records asked for per request; a page this long, or as long as the API's own cap, means more may follow. */
   readonly pageSize: number;
+  /** Told the smaller page size taken after the API refused `pageSize`, so that later pulls start with it. */
+  readonly onSmallerPages?: (pageSize: number) => void;
   /** How far before the last scan each pull rereads, for events that appear in the API late. */
   readonly lookbackMs: number;
   /** The end of this pull's window. */
@@ -125,7 +137,8 @@ export async function* timeWindowPages<R>(
   cursor: TimeWindowCursor,
   options: TimeWindowOptions<R>,
 ): AsyncGenerator<{ readonly records: readonly R[]; readonly nextCursor: TimeWindowCursor }> {
-  const { pageSize, timeOf, keyOf } = options;
+  const { timeOf, keyOf } = options;
+  let pageSize = options.pageSize;
   const until = options.untilMs;
   const cursorSince = parseTimestamp(cursor.since) ?? 0;
   const rescanFrom = rescanStart(cursor, options.lookbackMs);
@@ -139,7 +152,21 @@ export async function* timeWindowPages<R>(
   if (until <= since) return;
 
   for (;;) {
-    const result = await options.fetchPage({ sinceMs: since, untilMs: until, page });
+    let result: readonly R[];
+    try {
+      result = await options.fetchPage({ sinceMs: since, untilMs: until, page, pageSize });
+    } catch (error) {
+      const smaller = refusedAsTooLarge(error) ? FALLBACK_PAGE_SIZES.find((size) => size < pageSize) : undefined;
+      if (smaller === undefined) throw error;
+      options.logger.warn({ err: error, pageSize, smaller }, 'Page size refused; asking for smaller pages');
+      // A page number counts pages of the old size; from page 1 of `since` the records already handed out there
+      // are known by key.
+      pageSize = smaller;
+      fullSize = smaller;
+      page = 1;
+      options.onSmallerPages?.(smaller);
+      continue;
+    }
     // Records before `since` were handed out by an earlier page: an endpoint asked from just before `since`
     // (one whose `since` means "newer than") may send them again.
     const fresh = result.filter((record) => {

@@ -7,6 +7,7 @@ import { Secret } from '../../../core/secret.js';
 import type { RawPage, SourceCursor } from '../../source.js';
 import {
   envelope,
+  failure,
   startFixtureServer,
   type FixtureHandler,
   type FixtureServer,
@@ -241,6 +242,35 @@ describe('AccessRequestsSource', () => {
     const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
     expect(rayIds(pages).sort()).toEqual(records.map((r) => r.ray_id).sort());
     expect(server.requests.length).toBeLessThanOrEqual(4);
+  });
+
+  it('asks for smaller pages when the API refuses as many as configured, and keeps to them on later pulls', async () => {
+    const { server, source, clock } = await setup({ pageSize: 1000, lookbackMs: 0 });
+    const records = Array.from({ length: 250 }, (_, i) => record(NOW - 50 * MINUTE + i * 1000));
+    const api = accessLogApi(records);
+    // A maximum Cloudflare does not document: anything above 100 is refused as a bad request.
+    server.setFallback((request) =>
+      Number(request.query.get('limit')) > 100
+        ? { status: 400, body: failure([{ code: 1001, message: 'limit must be at most 100' }]) }
+        : api(request),
+    );
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()));
+    expect(rayIds(pages)).toEqual(records.map((r) => r.ray_id));
+    expect(server.requests.map((r) => r.query.get('limit'))).toEqual(['1000', '100', '100', '100', '100']);
+    const requestsBefore = server.requests.length;
+    clock.advance(MINUTE);
+    await collect(source.pull(pages.at(-1)?.nextCursor ?? {}, signal()));
+    expect(server.requests.slice(requestsBefore).map((r) => r.query.get('per_page'))).toEqual(['100']);
+  });
+
+  it('gives up with the refusal of the API when even the smallest page is refused', async () => {
+    const { server, source } = await setup({ pageSize: 1000, lookbackMs: 0 });
+    server.setFallback({ status: 400, body: failure([{ code: 1001, message: 'since is invalid' }]) });
+    const error = await collect(
+      source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SOURCE_REQUEST_REJECTED' });
+    expect(server.requests.map((r) => r.query.get('limit'))).toEqual(['1000', '100', '25']);
   });
 
   it('ends the window at a short page and remembers the records at until', async () => {

@@ -61,7 +61,7 @@ export class AccessRequestsSource implements Source {
   readonly #client: CloudflareClient;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #pageSize: number;
+  #pageSize: number;
   readonly #lookbackMs: number;
   readonly #lifecycle = new Lifecycle(ACCESS_REQUESTS_DATASET);
 
@@ -93,6 +93,9 @@ export class AccessRequestsSource implements Source {
     yield* timeWindowPages<AccessRequest>(cursor, {
       dataset: this.dataset,
       pageSize: this.#pageSize,
+      onSmallerPages: (pageSize) => {
+        this.#pageSize = pageSize;
+      },
       lookbackMs: this.#lookbackMs,
       untilMs: this.#clock.now(),
       logger: this.#logger,
@@ -105,7 +108,7 @@ export class AccessRequestsSource implements Source {
           record.user_email ?? '',
           record.app_uid ?? '',
         ]),
-      fetchPage: async ({ sinceMs, untilMs, page }) =>
+      fetchPage: async ({ sinceMs, untilMs, page, pageSize }) =>
         (
           await this.#client.get(
             this.#client.accountPath(ACCESS_REQUESTS_PATH),
@@ -113,9 +116,9 @@ export class AccessRequestsSource implements Source {
               direction: 'asc',
               since: formatTimestamp(sinceMs),
               until: formatTimestamp(untilMs),
-              limit: this.#pageSize,
+              limit: pageSize,
               page,
-              per_page: this.#pageSize,
+              per_page: pageSize,
             },
             pageSchema,
             combined,

@@ -227,7 +227,7 @@ export class AuditLogsSource implements Source {
       logger: this.#logger,
       timeOf: v1Ms,
       keyOf: (record) => record.id,
-      fetchPage: async ({ sinceMs, untilMs: until, page }) =>
+      fetchPage: async ({ sinceMs, untilMs: until, page, pageSize }) =>
         (
           await this.#client.get(
             this.#client.accountPath(AUDIT_LOGS_V1_PATH),
@@ -238,7 +238,7 @@ export class AuditLogsSource implements Source {
               before: formatTimestamp(until),
               direction: 'asc',
               page,
-              per_page: this.#pageSize,
+              per_page: pageSize,
             },
             listResult(verbatim(v1RecordSchema)),
             signal,

@@ -162,7 +162,7 @@ export class ScimUpdatesSource implements Source {
         logger: this.#logger,
         timeOf: loggedMs,
         keyOf: scimKey,
-        fetchPage: async ({ sinceMs, untilMs: until, page }) =>
+        fetchPage: async ({ sinceMs, untilMs: until, page, pageSize }) =>
           (
             await client.get(
               client.accountPath(SCIM_UPDATES_PATH),
@@ -172,7 +172,7 @@ export class ScimUpdatesSource implements Source {
                 until: formatTimestamp(until),
                 direction: 'asc',
                 page,
-                per_page: this.#pageSize,
+                per_page: pageSize,
               },
               pageSchema,
               combined,
