@@ -5,12 +5,6 @@
 const DATE_TIME =
   /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))\s*$/;
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
-
-function isLeapYear(year: number): boolean {
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-}
-
 /**
  * Parses an RFC 3339 timestamp with any offset and any number of fractional digits into epoch
  * milliseconds UTC. Digits beyond milliseconds are truncated, not rounded, so a value never moves into
@@ -27,16 +21,12 @@ export function rfc3339ToMs(text: string): number | null {
   const minute = Number(mi);
   // A leap second (:60) is accepted by RFC 3339; it lands on the first millisecond of the next minute.
   const second = Number(s);
-  if (month < 1 || month > 12) return null;
-  const maxDay = month === 2 && !isLeapYear(year) ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
-  if (day < 1 || day > maxDay || hour > 23 || minute > 59 || second > 60) return null;
+  // A day past its month's end (Feb 30) rolls into the next month and an offset is taken as written (+24:00), as
+  // Date reads them: such a time has one reading, while refusing it would refuse its whole page on every retry.
+  // Fields that no calendar reading fixes (month 13, hour 25) are refused.
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
   let offsetMinutes = 0;
-  if (zulu === undefined) {
-    const offsetHours = Number(oh);
-    const offsetMins = Number(om);
-    if (offsetHours > 23 || offsetMins > 59) return null;
-    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
-  }
+  if (zulu === undefined) offsetMinutes = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
   const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
   // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
   const date = new Date(0);

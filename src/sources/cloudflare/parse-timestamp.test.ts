@@ -28,9 +28,12 @@ describe('parseTimestamp', () => {
     }
   });
 
-  it('rejects dates that do not exist, and reads years before 100 as written', () => {
-    expect(parseTimestamp('2026-02-30T00:00:00Z')).toBeUndefined();
+  it('rolls a day past its month over as Date does, refuses what no calendar reads, and keeps years before 100', () => {
+    expect(parseTimestamp('2026-02-30T00:00:00Z')).toBe(Date.UTC(2026, 2, 2));
+    expect(parseTimestamp('2026-03-01T11:30:00+24:00')).toBe(BASE - 24 * 3_600_000);
     expect(parseTimestamp('2026-00-10T00:00:00Z')).toBeUndefined();
+    expect(parseTimestamp('2026-03-32T00:00:00Z')).toBeUndefined();
+    expect(parseTimestamp('2026-03-01T25:00:00Z')).toBeUndefined();
     expect(parseTimestamp('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
     expect(parseTimestamp('0099-01-01T00:00:00Z')).toBe(new Date('0099-01-01T00:00:00Z').getTime());
   });
