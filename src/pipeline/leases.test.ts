@@ -102,6 +102,23 @@ describe('LeaseKeeper', () => {
     await two.close();
   });
 
+  it('releases a dropped job at once for another node to take, and never claims it again itself', async () => {
+    const [one, two] = await openShared('drop.db');
+    const first = new LeaseKeeper(one, JOBS, { nodeId: 'first', ttlMs: 60_000 }, silentLogger());
+    await first.tick();
+    const [dropped] = JOBS;
+    if (dropped === undefined) throw new Error('no job');
+    await first.drop(dropped);
+    await first.tick();
+    expect(first.heldIds()).not.toContain(dropped);
+    expect(first.fence(dropped)).toBeUndefined();
+    const second = new LeaseKeeper(two, [dropped], { nodeId: 'second', ttlMs: 60_000 }, silentLogger());
+    await second.tick();
+    expect(second.heldIds()).toEqual([dropped]);
+    await one.close();
+    await two.close();
+  });
+
   it('in a catch-up run claims every free lease, and leaves a lease to the live node that keeps renewing it', async () => {
     const [one, two] = await openShared('catch-up.db');
     const follower = new LeaseKeeper(one, JOBS.slice(0, 2), { nodeId: 'follower', ttlMs: TTL_MS }, silentLogger());

@@ -71,6 +71,7 @@ export class LeaseKeeper {
   readonly #options: LeaseKeeperOptions;
   readonly #logger: Logger;
   readonly #held = new Map<string, number>();
+  readonly #dropped = new Set<string>();
   readonly #catchUp: boolean;
   #firstPassAtMs: number | undefined;
 
@@ -94,6 +95,16 @@ export class LeaseKeeper {
   fence(jobId: string): LeaseFence | undefined {
     const epoch = this.#held.get(jobId);
     return epoch === undefined ? undefined : { nodeId: this.#options.nodeId, epoch };
+  }
+
+  /**
+   * Gives a job up for the rest of this run, its source having been removed or changed: the lease is released at
+   * once, so whoever collects the source as it is now need not wait for it to run out, and never claimed again.
+   */
+  async drop(jobId: string): Promise<void> {
+    this.#held.delete(jobId);
+    this.#dropped.add(jobId);
+    await this.#store.releaseLeases(this.#options.nodeId, [jobId]);
   }
 
   /** Forgets a lease the store said was lost; the next pass may claim it again. */
@@ -137,7 +148,7 @@ export class LeaseKeeper {
     } else if (this.#held.size < share) {
       // Every node walks the jobs from a different place, so nodes starting together rarely race for one row.
       const free = rotate(
-        this.#jobIds.filter((id) => !this.#held.has(id)),
+        this.#jobIds.filter((id) => !this.#held.has(id) && !this.#dropped.has(id)),
         nodeId,
       );
       const claimed: readonly HeldLease[] = await this.#store.claimLeases(nodeId, free, share - this.#held.size, ttlMs);

@@ -71,7 +71,8 @@ export interface JobOutcome {
    * `unavailable`: an optional dataset the token may not read; collection of everything else goes on.
    * `elsewhere`: a catch-up run left the dataset to the live node that holds its lease.
    */
-  readonly state: 'caught_up' | 'failed' | 'unavailable' | 'stopped' | 'elsewhere';
+  /** `changed`: its source was removed or changed while it ran, so it stopped storing (see STORE_SOURCE_CHANGED). */
+  readonly state: 'caught_up' | 'failed' | 'unavailable' | 'stopped' | 'elsewhere' | 'changed';
   readonly error: AppError | null;
   readonly totals: PullTotals;
 }
@@ -177,7 +178,10 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           // Nothing more may be stored under this name for the source as it was; whoever runs the sources as they
           // are now (a following collector rereads them within seconds) collects the one that took its place.
           log.info('Data source removed or changed; its dataset stops here');
-          break;
+          await options.leases?.drop(job.id).catch((error: unknown) => {
+            log.warn({ err: error }, 'Lease release failed; it runs out on its own');
+          });
+          return { jobId: job.id, state: 'changed', error: null, totals };
         }
         if (isLeaseLost(caught)) {
           // Another node took over from the committed cursor; this one waits in case the lease comes back.

@@ -682,6 +682,16 @@ export function storeContractSuite(
         expect(await store.count({ filter: null })).toBe(1);
       });
 
+      it('starts a source added under a name with no collection state, whatever was left under that name', async () => {
+        await store.append([], { id: 'cf/access_requests', value: { v: 1 } });
+        await store.append([], { id: 'cf2/access_requests', value: { v: 2 } });
+        await store.setDatasetStatus(status('cf/access_requests', 'failed'));
+        await store.saveSource(source('cf'));
+        expect(await store.cursor('cf/access_requests')).toBeUndefined();
+        expect(await store.cursor('cf2/access_requests')).toEqual({ v: 2 });
+        expect(await store.datasetStatuses()).toEqual([]);
+      });
+
       it('keeps the cursors and statuses of a source whose name begins with the removed one and a slash', async () => {
         await store.saveSource(source('a'));
         await store.saveSource(source('a/b'));

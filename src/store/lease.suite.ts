@@ -120,8 +120,10 @@ export function leaseContract(current: () => Store): void {
         settings: {},
       };
       await store.saveSource(stored);
-      const [held] = await store.claimLeases('node-1', ['cf-lease/access_requests', 'cf-lease/users'], 2, LONG_MS);
-      if (held === undefined) throw new Error('the lease was not claimed');
+      const claimed = await store.claimLeases('node-1', ['cf-lease/access_requests', 'cf-lease/users'], 2, LONG_MS);
+      const held = claimed.find((lease) => lease.id === 'cf-lease/access_requests');
+      const users = claimed.find((lease) => lease.id === 'cf-lease/users');
+      if (held === undefined || users === undefined) throw new Error('the leases were not claimed');
       const identity = { name: 'cf-lease', createdAt: 1_000, accountId: account };
       const fence = { nodeId: 'node-1', epoch: held.epoch, source: identity };
       await store.append([event('s1')], { id: held.id, value: { since: 1 }, fence });
@@ -143,15 +145,18 @@ export function leaseContract(current: () => Store): void {
         'STORE_SOURCE_CHANGED',
       );
       const snapshot = { sourceName: 'cf-lease', dataset: 'users', takenAt: 1_000, entities: [] };
-      expect(await refusal(store.saveInventorySnapshot(snapshot, [], { ...fence, epoch: held.epoch + 1 }))).toMatch(
-        /^STORE_(SOURCE_CHANGED|LEASE_LOST)$/,
+      expect(await refusal(store.saveInventorySnapshot(snapshot, [], { ...fence, epoch: users.epoch }))).toBe(
+        'STORE_SOURCE_CHANGED',
       );
+      expect(await store.inventorySnapshot('cf-lease', 'users')).toBeUndefined();
       expect(await store.cursor(held.id)).toBeUndefined();
       expect(await store.count({ filter: null })).toBe(1);
       // The source as it is now is written for by a run that knows it.
       const renewed = { ...fence, source: { ...identity, createdAt: 2_000 } };
       await store.append([event('s4')], { id: held.id, value: { since: 4 }, fence: renewed });
       expect(await store.cursor(held.id)).toEqual({ since: 4 });
+      await store.saveInventorySnapshot(snapshot, [], { ...renewed, epoch: users.epoch });
+      expect((await store.inventorySnapshot('cf-lease', 'users'))?.takenAt).toBe(1_000);
     });
 
     it('refuses an inventory snapshot fenced by a lease another node took over', async () => {

@@ -533,6 +533,14 @@ function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): v
         'zerotrail source test NAME shows what each one needs.',
     );
   }
+  const changed = outcomes.filter((outcome) => outcome.state === 'changed');
+  if (changed.length > 0) {
+    writeLine(
+      context.io.stderr,
+      `Stopped storing, the data source having been removed or changed during the run: ${changed.map((outcome) => visible(outcome.jobId)).join(', ')}. ` +
+        'A source as it is now is collected by the next run.',
+    );
+  }
   const elsewhere = outcomes.filter((outcome) => outcome.state === 'elsewhere');
   if (elsewhere.length > 0) {
     writeLine(

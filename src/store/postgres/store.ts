@@ -512,6 +512,9 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
           source.createdAt,
           JSON.stringify(source.settings),
         ]);
+        // A new source starts its own collection (see the SQLite store's saveSource).
+        await client.query(SQL.deleteSourceCursors, [source.name]);
+        await client.query(SQL.deleteSourceStatuses, [source.name]);
       },
       (error) =>
         pgCode(error) === UNIQUE_VIOLATION

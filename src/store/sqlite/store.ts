@@ -698,7 +698,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   async saveSource(source: StoredSource): Promise<void> {
-    try {
+    const save = (): void => {
       this.#statement(SQL.insertSource).run(
         source.name,
         source.type,
@@ -708,6 +708,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         source.createdAt,
         JSON.stringify(source.settings),
       );
+      // A new source starts its own collection: whatever a collector of a removed source of that name wrote after
+      // the removal goes (see STORE_SOURCE_CHANGED; installations from before that check may hold such rows).
+      this.#statement(SQL.deleteSourceCursors).run({ source: source.name });
+      this.#statement(SQL.deleteSourceStatuses).run({ source: source.name });
+    };
+    try {
+      writeTransaction(this.#open(), save);
     } catch (error) {
       if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new StoreError('SOURCE_ALREADY_EXISTS', {
