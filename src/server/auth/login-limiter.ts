@@ -50,6 +50,12 @@ export class LoginLimiter {
     }
   }
 
+  /** Takes back an attempt that could not be judged (the store or the hash failed): it was no guess. */
+  async abandoned(account: string, address: string, attemptedAtMs: number): Promise<void> {
+    await this.#auth.forgetLoginFailure(accountSubject(account), attemptedAtMs);
+    await this.#auth.forgetLoginFailure(addressSubject(address), attemptedAtMs);
+  }
+
   /**
    * A correct password clears the account's failures and takes back the address's share of this attempt; the
    * address keeps its earlier failures against spraying.

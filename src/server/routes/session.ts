@@ -38,9 +38,17 @@ export const LOGIN_ROUTE = defineRoute({
       });
       throw error;
     });
-    const user = await services.auth.userByName(body.name);
-    decoyHash ??= hashPassword(randomToken());
-    const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash), body.password);
+    let user: Awaited<ReturnType<typeof services.auth.userByName>>;
+    let ok: boolean;
+    try {
+      user = await services.auth.userByName(body.name);
+      decoyHash ??= hashPassword(randomToken());
+      ok = await verifyPassword(user?.passwordHash ?? (await decoyHash), body.password);
+    } catch (error) {
+      // The original failure is what the caller sees; a store that failed to judge may fail to take back too.
+      await services.loginLimiter.abandoned(body.name, address, nowMs).catch(() => undefined);
+      throw error;
+    }
     if (user === undefined || !ok) {
       // The attempt already counts as a failure (see LoginLimiter.attempt).
       await services.audit({
