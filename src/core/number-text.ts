@@ -26,7 +26,14 @@ export function decimalNumberText(
 function numberText(pattern: RegExp, expected: string): z.ZodPipe<z.ZodString, z.ZodTransform<number, string>> {
   return z
     .string()
-    .regex(pattern, { error: (issue) => `not a number: expected ${expected}, got ${described(String(issue.input))}` })
+    .regex(pattern, {
+      error: (issue) => {
+        const text = String(issue.input);
+        // `-1` is a number, only not one these take: saying "not a number" would send the reader looking for a typo.
+        const negative = pattern.test(text.slice(1)) && text.startsWith('-');
+        return `${negative ? 'a negative number' : 'not a number'}: expected ${expected}, got ${described(text)}`;
+      },
+    })
     .transform(Number);
 }
 

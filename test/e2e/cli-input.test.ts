@@ -85,7 +85,6 @@ describe('command-line values', () => {
       [['search', '--limit', '2.5'], '--limit', '"2.5"'],
       [['alerts', 'list', '--limit', '0x10'], '--limit', '"0x10"'],
       [['simulate', '--port', '1e3'], '--port', '"1e3"'],
-      [['simulate', '--seed', '-1'], '--seed', '"-1"'],
       [['serve', '--port', '0x50'], '--port', '"0x50"'],
       [['demo', '--port', ' 80'], '--port', '" 80"'],
       [['rules', 'set', 'zt-brute-force-user', '--threshold', '1e1'], '--threshold', '"1e1"'],
@@ -101,6 +100,13 @@ describe('command-line values', () => {
         `error[CLI_USAGE]: Invalid command-line value:\n  - ${flag}: not a number: expected a whole number written in digits, got ${shown}`,
       );
     }
+    const negative = await run(['search', '--limit', '-1'], env);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain(
+      '--limit: a negative number: expected a whole number written in digits, got "-1"',
+    );
+    const seed = await run(['simulate', '--seed', '-1'], env);
+    expect(seed.stderr).toContain('--seed: a negative number: expected a whole number written in digits, got "-1"');
     const revoke = await run(['apikey', 'revoke', '0x1'], env);
     expect(revoke.code).toBe(2);
     expect(revoke.stderr).toContain('not a number: expected a key id, a whole number written in digits, got "0x1"');
