@@ -618,13 +618,15 @@ describe('CloudflareClient', () => {
     }
   });
 
-  it('removes the token encoded as hex or base64 from an answer, and from values it shows through redact', async () => {
+  it('removes the token cased otherwise or encoded as hex or base64 from an answer and from values it shows', async () => {
     const token = 'Q7fZ2mXk9LpR4tVb8NcW1yHd6JsE3uGa5oTi0wKe';
     const h = await harness({
       token: new Secret(token),
       retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 },
     });
     const encodings = [
+      token.toUpperCase(),
+      token.toLowerCase(),
       Buffer.from(`Bearer ${token}`).toString('base64'),
       Buffer.from(`Basic:${token}`).toString('base64url'),
       Buffer.from(token).toString('base64'),
@@ -642,7 +644,7 @@ describe('CloudflareClient', () => {
     });
     const error = await caught(get(h));
     // What surrounds each echo stays: base64 of `Bearer `, say, and the padding.
-    expect(error.message).toContain('Invalid Authorization header (QmVhcmVyIF[redacted]');
+    expect(error.message).toContain('Invalid Authorization header ([redacted] [redacted] QmVhcmVyIF[redacted]');
     expect(h.client.redact(`status disabled for ${token}`)).toBe('status disabled for [redacted]');
     const texts = [error.message, JSON.stringify(error.details), h.client.redact(encodings.join(' '))];
     for (const text of texts) {

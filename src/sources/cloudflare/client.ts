@@ -480,12 +480,12 @@ function credentialOf(token: Secret): {
 }
 
 /**
- * The token as a proxy or an error page may echo it encoded: hex, and base64 (standard and URL-safe) at each of
- * the three alignments it takes inside a longer value such as `Bearer <token>`, less the characters it shares
- * with its neighbours. Runs of 8 or more of their characters are redacted as the token's own are.
+ * The token as a proxy or an error page may echo it changed: upper- or lower-cased, hex, and base64 (standard and
+ * URL-safe) at each of the three alignments it takes inside a longer value such as `Bearer <token>`, less the
+ * characters it shares with its neighbours. Runs of 8 or more of their characters are redacted as the token's own.
  */
 function encodedForms(value: string): string[] {
-  const forms = [Buffer.from(value).toString('hex')];
+  const forms = [value.toUpperCase(), value.toLowerCase(), Buffer.from(value).toString('hex')];
   for (const [pad, shared] of [
     [0, 0],
     [1, 2],
