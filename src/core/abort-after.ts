@@ -10,3 +10,9 @@ export function abortAfter(signal: AbortSignal, ms: number): AbortSignal {
   HELD_TIMEOUTS.set(combined, timeout);
   return combined;
 }
+
+/** Resolves once `signal` aborts (at once when it already has). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

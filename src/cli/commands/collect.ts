@@ -8,7 +8,7 @@ import {
   tokenRateShares,
   type App,
 } from '../../app.js';
-import { abortAfter } from '../../core/abort-after.js';
+import { abortAfter, untilAborted } from '../../core/abort-after.js';
 import { splitJobId } from '../../core/job-id.js';
 import { numberFromText } from '../../core/number-setting.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
@@ -158,9 +158,9 @@ async function follow(
     const stopped = AbortSignal.any([context.io.signal, changed.signal]);
     try {
       await collect(app, context, sources, { once: false, signal: stopped });
-      // Every dataset ended before being told to: their source was removed or moved. The change is taken up when
-      // the watch sees it, as any other.
-      if (!stopped.aborted) await sleep(Number.MAX_SAFE_INTEGER, stopped).catch(() => undefined);
+      // Returns early only when every dataset ended before being told to, their source removed or moved: that
+      // change is taken up when the watch sees it, as any other.
+      await untilAborted(stopped);
     } finally {
       clearInterval(watch);
     }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { openAuthStore, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
+import { untilAborted } from '../../core/abort-after.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
 import { closeServer, listen } from '../../server/listen.js';
@@ -263,11 +264,6 @@ function readPem(path: string, flag: string): Buffer {
       cause: error,
     });
   }
-}
-
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /**

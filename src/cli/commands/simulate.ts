@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { untilAborted } from '../../core/abort-after.js';
 import { startSimulator } from '../../simulator/simulator.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
@@ -41,10 +42,7 @@ export function registerSimulateCommand(program: Command, context: CommandContex
       writeLine(out, '  npx zerotrail collect --once');
       writeLine(out, '');
       writeLine(out, 'Press Ctrl-C to stop.');
-      await new Promise<void>((resolve) => {
-        if (context.io.signal.aborted) resolve();
-        else context.io.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await untilAborted(context.io.signal);
       await simulator.stop();
     });
 }
