@@ -3,6 +3,7 @@ import { abortReason } from '../../core/retry.js';
 import { isAppError, type AppError, type ErrorCode } from '../../core/errors.js';
 import { isAccountDenied, isPermissionMissing, isRouteMissing, type CloudflareClient } from './client.js';
 import { CLOUDFLARE_PERMISSIONS } from './datasets/catalogue.js';
+import { listResult } from './paginate.js';
 
 /** The permission group the three per-user endpoints need (API-NOTES §2.5 and §4). */
 export const USER_DETAILS_PERMISSION = CLOUDFLARE_PERMISSIONS.accessAuditLogs;
@@ -125,11 +126,7 @@ const failedLoginSchema = z.looseObject({
     .optional(),
 });
 
-// The collection envelope allows `result: null`; that is an empty list.
-const failedLoginsSchema = z
-  .array(failedLoginSchema)
-  .nullable()
-  .transform((items) => items ?? []);
+const failedLoginsSchema = listResult(failedLoginSchema);
 
 const sessionAppSchema = z.looseObject({
   hostname: optionalText,
@@ -152,10 +149,7 @@ const activeSessionSchema = z.looseObject({
     .optional(),
 });
 
-const activeSessionsSchema = z
-  .array(activeSessionSchema)
-  .nullable()
-  .transform((items) => items ?? []);
+const activeSessionsSchema = listResult(activeSessionSchema);
 
 const postureSchema = z.looseObject({
   id: optionalText,
