@@ -8,7 +8,8 @@ const DATE_TIME =
 /**
  * Parses an RFC 3339 timestamp with any offset and any number of fractional digits into epoch
  * milliseconds UTC. Digits beyond milliseconds are truncated, not rounded, so a value never moves into
- * the next millisecond. Returns null for anything that is not a valid RFC 3339 date-time.
+ * the next millisecond. Returns null for text not shaped as a date-time or with a field no calendar reads
+ * (see below); paging and the normalizers both read times through it.
  */
 export function rfc3339ToMs(text: string): number | null {
   const match = DATE_TIME.exec(text);
