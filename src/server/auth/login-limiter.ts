@@ -41,8 +41,7 @@ export class LoginLimiter {
     const byAccount = await this.#auth.countLoginFailures(byAccountSubject, since);
     const byAddress = await this.#auth.countLoginFailures(byAddressSubject, since);
     if (byAccount > this.#limits.perAccount || byAddress > this.#limits.perAddress) {
-      await this.#auth.forgetLoginFailure(byAccountSubject, nowMs);
-      await this.#auth.forgetLoginFailure(byAddressSubject, nowMs);
+      await this.abandoned(account, address, nowMs);
       throw new AuthError('AUTH_RATE_LIMITED', {
         message: `Too many failed logins ${byAccount > this.#limits.perAccount ? 'for this account' : 'from this address'}; try again in ${Math.ceil(this.#limits.windowMs / 60_000)} minutes.`,
         details: { retryAfterSecs: Math.ceil(this.#limits.windowMs / 1000) },
@@ -50,7 +49,7 @@ export class LoginLimiter {
     }
   }
 
-  /** Takes back an attempt that could not be judged (the store or the hash failed): it was no guess. */
+  /** Takes back an attempt that was refused or could not be judged (the store or the hash failed): no guess. */
   async abandoned(account: string, address: string, attemptedAtMs: number): Promise<void> {
     await this.#auth.forgetLoginFailure(accountSubject(account), attemptedAtMs);
     await this.#auth.forgetLoginFailure(addressSubject(address), attemptedAtMs);
