@@ -56,7 +56,6 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     message: 'The data source was removed or changed while it was collected; the batch was not stored.',
   },
-  STORE_NOT_SUPPORTED: { status: 501, retryable: false, message: 'This store does not support that yet.' },
   STORE_MIGRATE_SOURCE_INVALID: {
     status: 400,
     retryable: false,

@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.js';
-import { isAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { AlertFiring, RuleSetting, SequencedEvent } from '../store/detection-store.js';
@@ -173,13 +172,6 @@ export class Detector implements DetectionRunner {
       try {
         await this.catchUp();
       } catch (error) {
-        if (isAppError(error) && error.code === 'STORE_NOT_SUPPORTED') {
-          // This store keeps no detections; say so once instead of failing after every batch.
-          this.#closed = true;
-          clearInterval(this.#timer);
-          this.#log.info({ code: error.code }, 'Detections not supported by this store; rules do not run');
-          return;
-        }
         // The offset did not move, so the next notification retries the same events.
         this.#deps.metrics.increment('detect_runs_failed_total');
         this.#log.warn({ err: error }, 'Detection run failed');

@@ -1,7 +1,6 @@
 // The detection part of the store contract (contract.suite.ts runs it); the .suite.ts suffix keeps it out of the build.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../core/event.js';
-import { isAppError } from '../core/errors.js';
 import type { AlertFiring } from './detection-store.js';
 import type { Store } from './store.js';
 import { deniedAccess } from '../../test/helpers/events.js';
@@ -58,16 +57,9 @@ export function detectionContract(current: () => Store): void {
       return result;
     };
 
-    beforeEach(async (context) => {
+    beforeEach(() => {
       store = current();
       offset = 0;
-      try {
-        await store.detectionOffset('rules');
-      } catch (error) {
-        // A store that does not keep detections yet says so; its detection tests are skipped, not passed.
-        if (isAppError(error) && error.code === 'STORE_NOT_SUPPORTED') context.skip();
-        throw error;
-      }
     });
 
     it('hands out stored events after an offset in insertion order, not event-time order', async () => {
