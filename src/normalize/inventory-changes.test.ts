@@ -6,7 +6,7 @@ import { INVENTORY_KINDS } from '../core/inventory.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import type { InventoryChangeMeta } from './inventory-changes.js';
 import { VOLATILE_FIELDS, diffInventory } from './inventory-changes.js';
-import { FLAT_FIELD_MAX_CHARS } from './schema.js';
+import { FLAT_FIELD_MAX_BYTES } from './schema.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'inventory-changes');
 const META: InventoryChangeMeta = {
@@ -246,7 +246,7 @@ describe('diffInventory hostile values', () => {
     for (const event of events) {
       const text = JSON.stringify({ ...event, raw: null });
       expect(text.isWellFormed()).toBe(true);
-      expect(String(event.ocsf['message']).length).toBeLessThanOrEqual(FLAT_FIELD_MAX_CHARS);
+      expect(String(event.ocsf['message']).length).toBeLessThanOrEqual(FLAT_FIELD_MAX_BYTES);
       expect(String(event.ocsf['message']).isWellFormed()).toBe(true);
     }
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();

@@ -20,8 +20,13 @@ export interface NormalizeMeta {
  */
 export type Normalizer = (raw: unknown, meta: NormalizeMeta) => NormalizedEvent | Rejected;
 
-/** Flat fields are indexed, so a hostile upstream value must not blow up index size. */
-export const FLAT_FIELD_MAX_CHARS = 1024;
+/**
+ * Flat fields are indexed, so a hostile upstream value must not blow up an index. The cap is in bytes of UTF-8:
+ * PostgreSQL refuses an index row over 2,704 bytes, and 1,024 CJK characters are 3,072. Its widest rows
+ * (migration 0011) hold app and idp with the source name, or a key that lower() can widen by half: 1,024 bytes
+ * each stays under the limit, and an ASCII value keeps its first 1,024 characters.
+ */
+export const FLAT_FIELD_MAX_BYTES = 1024;
 
 // Past this depth a nested value is replaced by a marker; the untouched original stays in `raw`.
 const MAX_NESTING_DEPTH = 32;
@@ -51,16 +56,26 @@ export function ocsfTypeName(className: string, activityId: number, activityName
   return `${className}: ${activityId === OTHER_ACTIVITY_ID ? 'Other' : activityName}`;
 }
 
-/**
- * Well-formed, without NUL (see withoutNul) and at most `FLAT_FIELD_MAX_CHARS` UTF-16 units, never ending in half
- * a surrogate pair.
- */
+/** Well-formed, without NUL (see withoutNul) and at most `FLAT_FIELD_MAX_BYTES` of UTF-8, cut between characters. */
 export function flatString(text: string): string {
   const clean = withoutNul(wellFormed(text));
-  if (clean.length <= FLAT_FIELD_MAX_CHARS) return clean;
-  const cut = clean.slice(0, FLAT_FIELD_MAX_CHARS);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair is 4), so most values need no count.
+  if (clean.length * 3 <= FLAT_FIELD_MAX_BYTES) return clean;
+  return utf8Prefix(clean, FLAT_FIELD_MAX_BYTES);
+}
+
+// The longest start of well-formed `text` that is at most `maxBytes` of UTF-8.
+function utf8Prefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    const pair = unit >= 0xd800 && unit <= 0xdbff;
+    const size = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > maxBytes) return text.slice(0, i);
+    bytes += size;
+    if (pair) i += 1;
+  }
+  return text;
 }
 
 /**

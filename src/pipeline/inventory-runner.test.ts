@@ -6,6 +6,10 @@ import { ManualClock } from '../core/clock.js';
 import type { InventoryEntity } from '../core/inventory.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { ensurePostgres, TestSchemas } from '../../test/helpers/postgres.js';
+import { FLAT_FIELD_MAX_BYTES } from '../normalize/schema.js';
+import { PostgresStore } from '../store/postgres/store.js';
+import type { Store } from '../store/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { takeSnapshot, type InventoryJob } from './inventory-runner.js';
 
@@ -68,4 +72,60 @@ describe('an inventory snapshot', () => {
     const totals = await takeSnapshot(job, deps, { signal: new AbortController().signal });
     expect(totals.inserted).toBe(1);
   });
+
+  const schemas = new TestSchemas('inventory_runner');
+  const stores: Record<string, () => Promise<Store>> = {
+    SQLite: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'zerotrail-inventory-'));
+      const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
+      cleanups.push(async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return store;
+    },
+    PostgreSQL: async () => {
+      await ensurePostgres();
+      const store = await PostgresStore.open({ url: schemas.url() });
+      cleanups.push(async () => {
+        await store.close();
+        await schemas.dropAll();
+      });
+      return store;
+    },
+  };
+
+  for (const [storeName, open] of Object.entries(stores)) {
+    it(`keeps an entity whose name is longer than an index holds, in ${storeName}, and sees no change next time`, async () => {
+      const store = await open();
+      await store.migrate();
+      // Varied CJK text: PostgreSQL compresses a repetitive one below its 2,704-byte index row limit.
+      const name = Array.from({ length: 3000 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+      const served: InventoryEntity[] = [{ kind: 'group', id: 'g1', name, attributes: { id: 'g1', name } }];
+      const job: InventoryJob = {
+        kind: 'inventory',
+        id: 'cf/groups',
+        sourceName: 'cf',
+        accountId: ACCOUNT_ID,
+        required: true,
+        source: {
+          dataset: 'groups',
+          kinds: ['group'],
+          start: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+          snapshot: () => Promise.resolve(served),
+        },
+      };
+      const clock = new ManualClock(Date.UTC(2026, 2, 1));
+      const deps = { store, clock, logger: silentLogger(), metrics: new Metrics() };
+      await takeSnapshot(job, deps, { signal: new AbortController().signal });
+      const [stored] = (await store.inventorySnapshot('cf', 'groups'))?.entities ?? [];
+      expect(Buffer.byteLength(stored?.name ?? '')).toBeLessThanOrEqual(FLAT_FIELD_MAX_BYTES);
+      expect(name.startsWith(stored?.name ?? 'none')).toBe(true);
+      expect(stored?.attributes).toEqual({ id: 'g1', name });
+      clock.advance(60_000);
+      const again = await takeSnapshot(job, deps, { signal: new AbortController().signal });
+      expect(again.inserted).toBe(0);
+    });
+  }
 });

@@ -1,6 +1,7 @@
 import { jsonTextOf, MAX_VALUE_DEPTH, nestedDeeperThan } from '../core/deep-json.js';
 import type { InventoryEntity } from '../core/inventory.js';
 import { diffInventory } from '../normalize/inventory-changes.js';
+import { flatString } from '../normalize/schema.js';
 import type { InventorySource } from '../sources/source.js';
 import type { InventoryCache } from './inventory-cache.js';
 import type { PullTotals, RunnerDeps } from './runner.js';
@@ -27,13 +28,16 @@ export interface SnapshotStored {
 }
 
 /**
- * `entity`, or when its attributes nest deeper than any real object (see core/deep-json.ts), the same entity with
- * its attributes as their exact JSON text under `json_text`: the snapshot, its diff and its change events then
- * compare and store that text instead of overflowing the stack, and the dataset keeps being collected.
+ * `entity` as the stores can keep it. Its name is indexed, so it is capped as a flat field is (its attributes
+ * keep it whole). Attributes nested deeper than any real object (see core/deep-json.ts) become their exact JSON
+ * text under `json_text`: the snapshot, its diff and its change events then compare and store that text instead
+ * of overflowing the stack, and the dataset keeps being collected.
  */
 function writableEntity(entity: InventoryEntity): InventoryEntity {
-  if (!nestedDeeperThan(entity.attributes, MAX_VALUE_DEPTH)) return entity;
-  return { ...entity, attributes: { json_text: jsonTextOf(entity.attributes) } };
+  const name = flatString(entity.name);
+  const deep = nestedDeeperThan(entity.attributes, MAX_VALUE_DEPTH);
+  if (name === entity.name && !deep) return entity;
+  return { ...entity, name, ...(deep ? { attributes: { json_text: jsonTextOf(entity.attributes) } } : {}) };
 }
 
 /**

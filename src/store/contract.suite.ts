@@ -9,6 +9,7 @@ import { detectionContract } from './detection.suite.js';
 import { leaseContract } from './lease.suite.js';
 import { parseQuery } from './query-language.js';
 import { summaryContract } from './summary.suite.js';
+import { flatString } from '../normalize/schema.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
 
@@ -777,6 +778,25 @@ export function storeContractSuite(
           expect(await ids({ kind: 'term', field: 'ray_id', value, wildcard: false })).toEqual([`h${index}`]);
         }
         expect(await store.count({ filter: null })).toBe(hostile.length);
+      });
+
+      it('indexes the longest flat fields the normalizers make, of characters that do not compress', async () => {
+        // PostgreSQL compresses a long index row before it measures it, so only varied multi-byte text reaches
+        // its 2,704-byte limit. Every indexed column gets the longest value flatString lets through.
+        const varied = (offset: number): string =>
+          flatString(
+            Array.from({ length: 2000 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919 + offset) % 20000))).join(
+              '',
+            ),
+          );
+        const [user = '', app = '', idp = '', rayId = '', appUid = ''] = [1, 2, 3, 4, 5].map(varied);
+        const fields = { user, app, idp, rayId, appUid, sourceName: 'ソース'.repeat(33) };
+        const login = makeEvent('wide-login', fields);
+        const change = makeEvent('wide-change', { ...fields, dataset: 'audit_logs', classUid: 6003 });
+        await store.append([login, change], { id: 'c', value: {} });
+        expect(await ids(term('app', app))).toEqual(['wide-change', 'wide-login']);
+        expect(await ids(term('user', user))).toEqual(['wide-change', 'wide-login']);
+        expect(await ids(term('ray_id', rayId))).toEqual(['wide-change', 'wide-login']);
       });
 
       it('accepts NUL characters; raw and ocsf come back exactly', async () => {

@@ -8,6 +8,8 @@ import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { expectExactlyOnce, setUpCollector, storedRawRecords, type CollectorEnv } from '../helpers/collector-env.js';
 import { ensurePostgres, TEST_DATABASE_URL, TestSchemas } from '../helpers/postgres.js';
 import { TABLES_NOT_COPIED } from '../../src/store/migrate/tables.js';
+import { flatString } from '../../src/normalize/schema.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const HOUR_MS = 3_600_000;
@@ -277,6 +279,72 @@ describe('store migrate from SQLite to PostgreSQL', () => {
       expect(result.stdout).toContain('Nothing was encrypted yet, so there is no key to carry over');
     } finally {
       fresh.remove();
+    }
+  }, 120_000);
+
+  it('copies indexed values an older zerotrail kept longer than a PostgreSQL index row, capped as it caps them now', async () => {
+    const older = makeTempDir('migrate-wide');
+    try {
+      const env = { ...setup.env, ZEROTRAIL_DATA_DIR: older.path, ZEROTRAIL_SECRET_KEY: '' };
+      const added = await runInProcess(['user', 'add', 'ana@example.com', '--role', 'viewer'], {
+        env,
+        input: `${PASSWORD}\n`,
+      });
+      expect(added.code, added.stderr).toBe(0);
+      // 1,024 varied CJK characters, 3,072 bytes: what flat fields and names could hold before the cap in bytes.
+      const wide = Array.from({ length: 1024 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+      const store = await SqliteStore.open({ path: join(older.path, 'zerotrail.db') });
+      try {
+        const time = now - 2 * HOUR_MS;
+        const event = {
+          id: 'wide-1',
+          time,
+          sourceName: 'older',
+          accountId: '0123456789abcdef0123456789abcdef',
+          dataset: 'access_requests',
+          classUid: 3002,
+          activity: 'logon',
+          outcome: 'failure',
+          user: wide,
+          srcIp: '192.0.2.7',
+          country: null,
+          app: wide,
+          appUid: wide,
+          idp: wide,
+          rayId: wide,
+          ocsf: { class_uid: 3002 },
+          raw: { user_email: wide },
+        } as const;
+        await store.append([event], { id: 'older/access_requests', value: {} });
+        await store.saveInventorySnapshot(
+          {
+            sourceName: 'older',
+            dataset: 'groups',
+            takenAt: time,
+            entities: [{ kind: 'group', id: 'g1', name: wide, attributes: { name: wide } }],
+          },
+          [],
+        );
+      } finally {
+        await store.close();
+      }
+      const target = schemas.url();
+      const result = await runInProcess(['store', 'migrate', '--from', older.path, '--to', target], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const capped = flatString(wide);
+      expect(capped.length).toBeLessThan(wide.length);
+      const rows = await withPg(async (client) => ({
+        event: (
+          await client.query<{ user_name: string; ray_id: string; raw: string }>(
+            `SELECT user_name, ray_id, raw FROM ${schemaOf(target)}.events WHERE id = 'wide-1'`,
+          )
+        ).rows,
+        names: (await client.query<{ name: string }>(`SELECT name FROM ${schemaOf(target)}.inventory_entities`)).rows,
+      }));
+      expect(rows.event).toEqual([{ user_name: capped, ray_id: capped, raw: JSON.stringify({ user_email: wide }) }]);
+      expect(rows.names).toEqual([{ name: capped }]);
+    } finally {
+      older.remove();
     }
   }, 120_000);
 

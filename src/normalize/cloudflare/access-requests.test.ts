@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isRejected } from '../../core/event.js';
 import type { NormalizedEvent, Rejected } from '../../core/event.js';
-import { FLAT_FIELD_MAX_CHARS } from '../schema.js';
+import { FLAT_FIELD_MAX_BYTES } from '../schema.js';
 import type { NormalizeMeta } from '../schema.js';
 import { normalizeAccessRequest } from './access-requests.js';
 
@@ -224,16 +224,30 @@ describe('normalizeAccessRequest hostile values', () => {
     const raw = { ...BASE, user_email: huge, app_domain: huge, connection: huge, ray_id: huge, app_uid: huge };
     const event = mustNormalize(raw);
     for (const flat of [event.user, event.app, event.idp, event.rayId, event.appUid]) {
-      expect(flat?.length).toBe(FLAT_FIELD_MAX_CHARS);
+      expect(flat?.length).toBe(FLAT_FIELD_MAX_BYTES);
     }
     expect((event.ocsf['user'] as { email_addr: string }).email_addr).toBe(huge);
     expect(event.raw).toBe(raw);
   });
 
+  it('caps the indexed copies of multi-byte values by their UTF-8 size', () => {
+    // 1,100 CJK characters are 3,300 bytes: over PostgreSQL's index row limit when capped by characters.
+    const cjk = Array.from({ length: 1100 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+    const mixed = `é${'\u{1F600}'.repeat(400)}`;
+    const event = mustNormalize({ ...BASE, user_email: cjk, app_domain: cjk, connection: mixed, ray_id: cjk });
+    for (const flat of [event.user, event.app, event.idp, event.rayId]) {
+      expect(Buffer.byteLength(flat ?? '')).toBeLessThanOrEqual(FLAT_FIELD_MAX_BYTES);
+      expect(flat?.isWellFormed()).toBe(true);
+    }
+    expect(event.app).toBe(cjk.slice(0, Math.floor(FLAT_FIELD_MAX_BYTES / 3)));
+    // 2 bytes of é, then as many 4-byte pairs as fit whole.
+    expect(event.idp).toBe(`é${'\u{1F600}'.repeat(Math.floor((FLAT_FIELD_MAX_BYTES - 2) / 4))}`);
+  });
+
   it('never splits a surrogate pair at the cap', () => {
-    const email = `${'a'.repeat(FLAT_FIELD_MAX_CHARS - 1)}\u{1F600}@example.com`;
+    const email = `${'a'.repeat(FLAT_FIELD_MAX_BYTES - 1)}\u{1F600}@example.com`;
     const event = mustNormalize({ ...BASE, user_email: email });
-    expect(event.user).toBe('a'.repeat(FLAT_FIELD_MAX_CHARS - 1));
+    expect(event.user).toBe('a'.repeat(FLAT_FIELD_MAX_BYTES - 1));
     expect(event.user?.isWellFormed()).toBe(true);
   });
 

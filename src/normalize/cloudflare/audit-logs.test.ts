@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isRejected } from '../../core/event.js';
 import type { NormalizedEvent } from '../../core/event.js';
-import { FLAT_FIELD_MAX_CHARS } from '../schema.js';
+import { FLAT_FIELD_MAX_BYTES } from '../schema.js';
 import type { NormalizeMeta } from '../schema.js';
 import { normalizeAuditLog } from './audit-logs.js';
 
@@ -169,8 +169,8 @@ describe('normalizeAuditLog hostile values', () => {
   it('caps flat fields and keeps the full values in OCSF', () => {
     const huge = `${'a'.repeat(100_000)}@example.com`;
     const event = mustNormalize({ ...V2, actor: { ...V2.actor, email: huge }, raw: { cf_ray_id: huge } });
-    expect(event.user?.length).toBe(FLAT_FIELD_MAX_CHARS);
-    expect(event.rayId?.length).toBe(FLAT_FIELD_MAX_CHARS);
+    expect(event.user?.length).toBe(FLAT_FIELD_MAX_BYTES);
+    expect(event.rayId?.length).toBe(FLAT_FIELD_MAX_BYTES);
     const actor = event.ocsf['actor'] as { user: { email_addr: string } };
     expect(actor.user.email_addr).toBe(huge);
   });

@@ -4,6 +4,11 @@ export type PgColumnType = 'text' | 'bigint' | 'integer' | 'boolean';
 export interface CopiedColumn {
   readonly name: string;
   readonly type: PgColumnType;
+  /**
+   * An indexed value, capped as the normalizers cap flat fields (see flatString). Older installations kept up to
+   * 1,024 characters, which in a multi-byte script is more than a PostgreSQL index row holds.
+   */
+  readonly flat?: true;
 }
 
 /**
@@ -35,6 +40,7 @@ export interface CopiedEvents {
 export type MigratedTable = CopiedTable | CopiedEvents;
 
 const text = (name: string): CopiedColumn => ({ name, type: 'text' });
+const flatText = (name: string): CopiedColumn => ({ name, type: 'text', flat: true });
 const bigint = (name: string): CopiedColumn => ({ name, type: 'bigint' });
 const integer = (name: string): CopiedColumn => ({ name, type: 'integer' });
 
@@ -124,7 +130,7 @@ export const MIGRATED_TABLES: readonly MigratedTable[] = [
   rows(
     'inventory_entities',
     ['source', 'dataset', 'kind', 'entity_id'],
-    [text('source'), text('dataset'), text('kind'), text('entity_id'), text('name'), text('attributes')],
+    [text('source'), text('dataset'), text('kind'), text('entity_id'), flatText('name'), text('attributes')],
   ),
   rows(
     'inventory_snapshots',
@@ -133,7 +139,11 @@ export const MIGRATED_TABLES: readonly MigratedTable[] = [
   ),
   // Before the events: each value keeps when it was first seen, also where retention has deleted its events since,
   // and the summary PostgreSQL keeps as events go in (its migration 0011) only moves such a time earlier.
-  rows('summary_first_seen', ['dim', 'source', 'key'], [text('dim'), text('source'), text('key'), bigint('first_ms')]),
+  rows(
+    'summary_first_seen',
+    ['dim', 'source', 'key'],
+    [text('dim'), text('source'), flatText('key'), bigint('first_ms')],
+  ),
   { kind: 'events', name: 'events' },
   rows(
     'alerts',

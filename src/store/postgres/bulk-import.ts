@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import type { CopiedTable, PgColumnType } from '../migrate/tables.js';
+import type { CopiedColumn, CopiedTable, PgColumnType } from '../migrate/tables.js';
 import type { ExportedEvent, SqliteValue } from '../sqlite/bulk-export.js';
+import { flatString } from '../../normalize/schema.js';
 import { DASHBOARD_CLASS_UID } from '../dashboard-summary.js';
 import { addToSummary } from './auth-summary.js';
 import { SQL } from './queries.js';
@@ -60,7 +61,7 @@ export async function importRows(
   const head = `INSERT INTO ${name} (${table.columns.map((column) => identifier(column.name)).join(', ')})${
     table.identity === undefined ? '' : ' OVERRIDING SYSTEM VALUE'
   }`;
-  const values = rows.map((row) => table.columns.map((column, index) => toPg(column.type, row[index] ?? null)));
+  const values = rows.map((row) => table.columns.map((column, index) => toPg(column, row[index] ?? null)));
   const types = table.columns.map((column) => column.type);
   const quiet = table.quietTrigger === undefined ? undefined : identifier(table.quietTrigger);
   // ALTER TABLE is transactional: the trigger is off for these inserts only, and back on should the chunk fail.
@@ -129,10 +130,10 @@ export class EventImport {
           time: event.time,
           source: wellFormed(event.source),
           outcome: wellFormed(event.outcome),
-          user: textOrNull(event.userName),
-          app: textOrNull(event.app),
-          country: textOrNull(event.country),
-          idp: textOrNull(event.idp),
+          user: flatOrNull(event.userName),
+          app: flatOrNull(event.app),
+          country: flatOrNull(event.country),
+          idp: flatOrNull(event.idp),
           activity: wellFormed(event.activity),
         })),
     );
@@ -206,6 +207,8 @@ function valuesStatements(
 }
 
 const textOrNull = (value: string | null): string | null => (value === null ? null : wellFormed(value));
+// An indexed flat column; see CopiedColumn.flat.
+const flatOrNull = (value: string | null): string | null => (value === null ? null : flatString(value));
 
 function eventValues(event: ExportedEvent): readonly unknown[] {
   return [
@@ -218,24 +221,24 @@ function eventValues(event: ExportedEvent): readonly unknown[] {
     event.classUid,
     wellFormed(event.activity),
     wellFormed(event.outcome),
-    textOrNull(event.userName),
+    flatOrNull(event.userName),
     textOrNull(event.srcIp),
     event.ipKey,
-    textOrNull(event.country),
-    textOrNull(event.app),
-    textOrNull(event.appUid),
-    textOrNull(event.idp),
-    textOrNull(event.rayId),
+    flatOrNull(event.country),
+    flatOrNull(event.app),
+    flatOrNull(event.appUid),
+    flatOrNull(event.idp),
+    flatOrNull(event.rayId),
     event.ocsf,
     event.raw,
   ];
 }
 
-function toPg(type: PgColumnType, value: SqliteValue): SqliteValue | boolean {
+function toPg(column: CopiedColumn, value: SqliteValue): SqliteValue | boolean {
   if (value === null) return null;
-  if (type === 'boolean') return value === 1 || value === '1';
+  if (column.type === 'boolean') return value === 1 || value === '1';
   // PostgreSQL text holds neither NUL nor lone surrogates, which a SQLite column may.
-  if (type === 'text' && typeof value === 'string') return wellFormed(value);
+  if (column.type === 'text' && typeof value === 'string') return column.flat ? flatString(value) : wellFormed(value);
   return value;
 }
 

@@ -868,10 +868,12 @@ function writeFailed(action: string, error: unknown): StoreError {
       cause: error,
     });
   }
-  // A constraint violation or a malformed value will fail the same way again; anything else may pass later.
-  const permanent = code !== undefined && (code.startsWith('23') || code.startsWith('22')) && !isNoPartition(error);
+  // A constraint violation, a malformed value or a value over one of PostgreSQL's limits will fail the same way
+  // again; anything else may pass later.
+  const permanent = code !== undefined && ['23', '22', '54'].includes(code.slice(0, 2)) && !isNoPartition(error);
   return new StoreError('STORE_WRITE_FAILED', {
-    message: `Could not ${action}${code === undefined ? '' : ` (${code})`}.`,
+    // PostgreSQL's own words name the table, index or limit; its messages carry no stored values.
+    message: `Could not ${action}: ${reasonOf(error)}.`,
     retryable: !permanent,
     cause: error,
   });
