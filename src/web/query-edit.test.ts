@@ -44,6 +44,12 @@ describe('query edits made by the Explore page', () => {
       left: { kind: 'or', left: term('user', 'a'), right: term('user', 'b') },
       right: term('country', 'us'),
     });
+    // OR needs no space after a quote or before one, nor around a bracket.
+    for (const query of ['idp:okta OR"github"', 'idp:"okta"OR idp:github', 'time:[-1d TO now]OR idp:github']) {
+      const narrowed = parseQuery(addFilter(query, 'outcome', 'failure', false), Date.UTC(2026, 0, 1));
+      expect(narrowed?.kind, query).toBe('and');
+      expect(narrowed?.kind === 'and' ? narrowed.left.kind : null, query).toBe('or');
+    }
   });
 
   it('finds the field name or value being typed at the caret', () => {

@@ -18,14 +18,15 @@ export function fieldClause(field: string, value: string, negate = false): strin
 }
 
 /**
- * The query narrowed by one more clause. A query holding OR is put in parentheses first, so the new clause
- * narrows all of it rather than only its last alternative.
+ * The query narrowed by one more clause. A query that may hold OR is put in parentheses first, so the new clause
+ * narrows all of it rather than only its last alternative. The grammar takes OR right after a quote or a bracket
+ * too, so any OR or || in the text counts: parentheses around a query without one change nothing.
  */
 export function addFilter(query: string, field: string, value: string, negate: boolean): string {
   const clause = fieldClause(field, value, negate);
   const current = query.trim();
   if (current === '') return clause;
-  const grouped = /(^|[\s)])(OR|\|\|)([\s(]|$)/.test(current) ? `(${current})` : current;
+  const grouped = /OR|\|\|/.test(current) ? `(${current})` : current;
   return `${grouped} AND ${clause}`;
 }
 
