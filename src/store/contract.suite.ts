@@ -373,6 +373,20 @@ export function storeContractSuite(
         ).toEqual(['e04', 'e06']);
       });
 
+      it('matches address patterns as it matches addresses: any case, IPv4-mapped addresses as IPv4', async () => {
+        await store.append([makeEvent('m1', { time: BASE_TIME + 8_000, srcIp: '::ffff:192.0.2.77' })], {
+          id: 'c',
+          value: {},
+        });
+        const found = (text: string): Promise<string[]> => ids(parseQuery(text));
+        expect(await found('src_ip:192.0.2.0/24')).toEqual(['e01', 'e07', 'm1']);
+        expect(await found('src_ip:192.0.2.*')).toEqual(['e01', 'e07', 'm1']);
+        expect(await found('src_ip:192.0.2.7*')).toEqual(['m1']);
+        expect(await found('src_ip:2001:DB8*')).toEqual(['e04']);
+        expect(await found('src_ip:*:DB9::1')).toEqual(['e06']);
+        expect(await found('NOT src_ip:192.0.2.*')).toEqual(['e02', 'e03', 'e04', 'e05', 'e06']);
+      });
+
       it('filters on time ranges and on the query window', async () => {
         const range = (
           min: number | string | null,

@@ -465,6 +465,36 @@ describe('parseQuery ranges', () => {
     });
   });
 
+  it('reads a bare date as its whole UTC day, and refuses a time pattern instead of matching epoch digits', () => {
+    const day = { kind: 'range', field: 'time', minInclusive: true, maxInclusive: false } as const;
+    expect(parseQuery('time:2026-11-25')).toEqual({ ...day, min: Date.UTC(2026, 10, 25), max: Date.UTC(2026, 10, 26) });
+    expect(parseQuery('NOT time:(2026-11-25 OR 2026-02-28)')).toEqual({
+      kind: 'not',
+      operand: {
+        kind: 'or',
+        left: { ...day, min: Date.UTC(2026, 10, 25), max: Date.UTC(2026, 10, 26) },
+        right: { ...day, min: Date.UTC(2026, 1, 28), max: Date.UTC(2026, 2, 1) },
+      },
+    });
+    for (const query of ['time:2026-11-25*', 'time:17955*', 'time:*']) {
+      const error = failure(query, nowMs);
+      expect(error.code, query).toBe('QUERY_VALUE_INVALID');
+      expect(error.message, query).toMatch(
+        /^Invalid value at column 6: time takes one instant or a range, not a \* pattern/,
+      );
+    }
+  });
+
+  it('says which part of a range is missing', () => {
+    expect(failure('time:[-1d TO]', nowMs).message).toBe(
+      'Query does not parse at column 13: expected the upper bound of the range',
+    );
+    expect(failure('time:[-1d]', nowMs).message).toBe(
+      'Query does not parse at column 10: a range needs both bounds, as in time:[a TO b]; write * for an open end, as in time:[a TO *]',
+    );
+    expect(failure('time:[-1d TO}', nowMs).message).toMatch(/column 13: expected the upper bound/);
+  });
+
   it('refuses a time range with no time in it, naming both bounds, at the range', () => {
     const error = failure('outcome:failure AND time:[now TO -1d]', nowMs);
     expect(error.code).toBe('QUERY_VALUE_INVALID');

@@ -53,6 +53,9 @@ const MAX_NESTING = 100;
 
 // SQLite refuses a LIKE or GLOB pattern of 50,000 bytes or more; a character takes at most three, escaped.
 const MAX_WILDCARD_LENGTH = 10_000;
+// A date alone, as parseTimeExpression reads it (midnight UTC).
+const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
 
 // An operator is a whole word: `ANDROID` and `user:AND` are values.
 const OPERATOR = /(AND|OR|NOT|&&|\|\|)(?=[\s()"]|$)/y;
@@ -289,6 +292,7 @@ class Parser {
       }
       return { kind: 'term', field, value: outcome, wildcard: false };
     }
+    if (field === 'src_ip' && wildcard) return srcIpPattern(value);
     if (field === 'src_ip' && !wildcard) {
       if (value.includes('/')) {
         const range = cidrRange(value);
@@ -307,12 +311,26 @@ class Parser {
       if (range !== null)
         return { kind: 'cidr', field: 'src_ip', version: range.version, start: range.start, end: range.end };
     }
-    if (field === 'time' && !wildcard)
-      return { kind: 'term', field, value: String(this.#time(value, at, 'time')), wildcard: false };
+    if (field === 'time') return this.#timeValue(value, wildcard, at);
     if (field === 'class_uid' && !wildcard && !/^\d+$/.test(value)) {
       throw this.#error('QUERY_VALUE_INVALID', `"${value}" is not a class number such as 3002`, at);
     }
     return { kind: 'term', field, value, wildcard };
+  }
+
+  // A time is one instant, kept as epoch ms. A bare date is the whole UTC day, as an analyst typing one means; a
+  // pattern would be matched against the digits of the epoch ms, so it is refused.
+  #timeValue(value: string, wildcard: boolean, at: number): SearchFilter {
+    if (wildcard) {
+      throw this.#error(
+        'QUERY_VALUE_INVALID',
+        `time takes one instant or a range, not a * pattern; for a day, write time:2026-11-25 or time:[2026-11-25 TO 2026-11-26}, and for a period time:[-24h TO now]`,
+        at,
+      );
+    }
+    const ms = this.#time(value, at, 'time');
+    if (!BARE_DATE.test(value)) return { kind: 'term', field: 'time', value: String(ms), wildcard: false };
+    return { kind: 'range', field: 'time', min: ms, max: ms + DAY_MS, minInclusive: true, maxInclusive: false };
   }
 
   // `[min TO max]`, `{min TO max}` or a mix; errors about a bound point at that bound.
@@ -324,7 +342,16 @@ class Parser {
     this.#at += 1;
     const min = this.#bound('lower');
     this.#skipSpace();
-    if (!/^TO\s/.test(this.#text.slice(this.#at, this.#at + 3))) {
+    const afterLower = this.#text[this.#at];
+    if (afterLower === ']' || afterLower === '}') {
+      throw this.#error(
+        'QUERY_SYNTAX',
+        `a range needs both bounds, as in ${field}:[a TO b]; write * for an open end, as in ${field}:[a TO *]`,
+        this.#at,
+      );
+    }
+    // TO may touch the closing bracket of a range whose upper bound is missing; #bound then says that.
+    if (!/^TO(?=[\s\]}]|$)/.test(this.#text.slice(this.#at, this.#at + 3))) {
       throw this.#error('QUERY_SYNTAX', `expected "TO" between the bounds, as in ${field}:[a TO b]`, this.#at);
     }
     this.#at += 'TO'.length;
@@ -508,4 +535,15 @@ function queryError(code: ErrorCode, text: string, offset: number, what: string,
     details: { column, pointer },
     ...(cause === undefined ? {} : { cause }),
   });
+}
+
+/**
+ * A src_ip pattern as exact addresses and blocks read: addresses are stored canonical, so in lower case, and an
+ * IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is that IPv4 host, so `203.0.113.*` finds it too.
+ */
+function srcIpPattern(typed: string): SearchFilter {
+  const value = typed.toLowerCase();
+  const term = (pattern: string): SearchFilter => ({ kind: 'term', field: 'src_ip', value: pattern, wildcard: true });
+  if (!/^[\d.*]+$/.test(value) || value.startsWith('*')) return term(value);
+  return { kind: 'or', left: term(value), right: term(`::ffff:${value}`) };
 }
