@@ -485,6 +485,21 @@ describe('parseQuery ranges', () => {
     }
   });
 
+  it('refuses text glued to a closing quote or bracket, which would be ANDed in as a word', () => {
+    expect(failure('user:"a"b').message).toBe(
+      'Query does not parse at column 9: "b" follows the closing quote without a space; separate the next term with a space, or put the whole value inside the quotes',
+    );
+    expect(failure('time:[-1d TO now]x', nowMs).message).toMatch(
+      /^Query does not parse at column 18: "x" follows the closing bracket/,
+    );
+    expect(failure('src_ip:"2001:db8::1"/32').message).toMatch(/column 21: "\/32" follows the closing quote/);
+    expect(failure('"a""b"').message).toMatch(/column 4: """ follows the closing quote/);
+    // Operators and parentheses may touch a quote or bracket, as the grammar has always read them.
+    expect(parseQuery('idp:"okta"OR idp:github')).toMatchObject({ kind: 'or' });
+    expect(parseQuery('(idp:"okta")')).toMatchObject({ kind: 'term', field: 'idp', value: 'okta' });
+    expect(parseQuery('time:[-1d TO now]AND user:a', nowMs)).toMatchObject({ kind: 'and' });
+  });
+
   it('says which part of a range is missing', () => {
     expect(failure('time:[-1d TO]', nowMs).message).toBe(
       'Query does not parse at column 13: expected the upper bound of the range',

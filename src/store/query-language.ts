@@ -229,7 +229,20 @@ class Parser {
     this.#at = end + 1;
     const modifier = this.#text[this.#at];
     if (modifier === '~' || modifier === '^') throw this.#modifierError(this.#at);
+    this.#checkSeparated('quote');
     return unescape(this.#text.slice(open + 1, end));
+  }
+
+  // Text glued to a closing quote or bracket would be read as one more bare word, ANDed in, and match nothing.
+  // An operator may touch it (`"okta"OR idp:github`), as it may touch a parenthesis.
+  #checkSeparated(closing: 'quote' | 'bracket'): void {
+    if (this.#atEndOfTerm() || this.#operatorAt(this.#at) !== null) return;
+    const glued = this.#text.slice(this.#at, wordEnd(this.#text, this.#at)) || (this.#text[this.#at] ?? '');
+    throw this.#error(
+      'QUERY_SYNTAX',
+      `"${glued}" follows the closing ${closing} without a space; separate the next term with a space${closing === 'quote' ? ', or put the whole value inside the quotes' : ''}`,
+      this.#at,
+    );
   }
 
   #term(field: SearchField | null, word: string, at: number, mayBeOperator: boolean): SearchFilter {
@@ -363,6 +376,7 @@ class Parser {
       throw this.#error('QUERY_SYNTAX', what, this.#at);
     }
     this.#at += 1;
+    this.#checkSeparated('bracket');
     const filter: Extract<SearchFilter, { kind: 'range' }> = {
       kind: 'range',
       field,
