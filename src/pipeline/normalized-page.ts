@@ -1,5 +1,6 @@
 import { jsonTextOf, MAX_VALUE_DEPTH, nestedDeeperThan } from '../core/deep-json.js';
 import { isRejected, type NormalizedEvent } from '../core/event.js';
+import { exactTextOf } from '../core/exact-records.js';
 import type { Normalizer, NormalizeMeta } from '../normalize/schema.js';
 
 /**
@@ -60,9 +61,16 @@ export class NormalizedPage implements Iterable<NormalizedEvent> {
       }
       if (newest === null || outcome.time > newest) newest = outcome.time;
       if (oldest === null || outcome.time < oldest) oldest = outcome.time;
-      // A record nested deeper than any real one would overflow the stack of whatever writes, copies or shows it
-      // (the store, the detection thread, the search output): it is kept as its exact JSON text instead.
-      const event = nestedDeeperThan(record, MAX_VALUE_DEPTH) ? { ...outcome, raw: jsonTextOf(record) } : outcome;
+      // A record whose numbers parsing could not keep is kept as the text Cloudflare sent (see exact-records.ts).
+      // One nested deeper than any real one would overflow the stack of whatever writes, copies or shows it (the
+      // store, the detection thread, the search output): it is kept as its JSON text.
+      const exact = exactTextOf(record);
+      const event =
+        exact !== undefined
+          ? { ...outcome, raw: exact }
+          : nestedDeeperThan(record, MAX_VALUE_DEPTH)
+            ? { ...outcome, raw: jsonTextOf(record) }
+            : outcome;
       yield this.#enrich === undefined ? event : this.#enrich(event);
     }
     this.#rejections = rejections;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
+import { rememberInexactRecords } from '../../core/exact-records.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { redactToken } from '../../core/redact-token.js';
@@ -316,6 +317,7 @@ export class CloudflareClient {
         if (!result.success) {
           throw invalidResponse(path, status, `the result does not match what we rely on: ${issuesOf(result.error)}`);
         }
+        rememberInexactRecords(text, envelope.data.result);
         const info = envelope.data.result_info ?? undefined;
         return {
           result: result.data,

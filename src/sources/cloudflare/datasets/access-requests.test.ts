@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../../core/clock.js';
 import { SourceError } from '../../../core/errors.js';
@@ -16,6 +19,9 @@ import { validateRequest } from '../../../../test/helpers/openapi.js';
 import { CloudflareClient } from '../client.js';
 import { parseTimestamp } from '../parse-timestamp.js';
 import { RateBudget } from '../rate-budget.js';
+import { normalizeAccessRequest } from '../../../normalize/cloudflare/access-requests.js';
+import { NormalizedPage } from '../../../pipeline/normalized-page.js';
+import { SqliteStore } from '../../../store/sqlite/store.js';
 import { AccessRequestsSource, type AccessRequestsCursor } from './access-requests.js';
 
 const ACCOUNT_ID = 'fedcba9876543210fedcba9876543210';
@@ -448,5 +454,45 @@ describe('AccessRequestsSource', () => {
     await expect(pending).rejects.toThrow('stopped');
     expect(Date.now() - started).toBeLessThan(1500);
     expect(fresh.server.requests).toHaveLength(1);
+  });
+});
+
+describe('an Access record with numbers a double cannot hold', () => {
+  it('is stored with the exact text Cloudflare sent as its raw record', async () => {
+    const { server, source } = await setup({ pageSize: 10 });
+    const plain = record(NOW - 2 * MINUTE);
+    const big = record(NOW - MINUTE);
+    const bigText = JSON.stringify(big).replace(/}$/, ',"session_id":9007199254740993,"score":1e400}');
+    // As the endpoint answers: the records at or after `since`, written by hand as a JSON encoder could not.
+    server.setFallback((request) => {
+      const since = parseTimestamp(request.query.get('since') ?? '') ?? 0;
+      const texts = [
+        [plain.created_at, JSON.stringify(plain)],
+        [big.created_at, bigText],
+      ].filter(([createdAt]) => (parseTimestamp(createdAt ?? '') ?? 0) >= since);
+      return {
+        body: `{"success":true,"errors":[],"messages":[],"result":[${texts.map(([, text]) => text).join(',')}]}`,
+      };
+    });
+    const pages = await collect(source.pull(source.initialCursor({ backfillFromMs: NOW - 10 * MINUTE }), signal()));
+    const dir = mkdtempSync(join(tmpdir(), 'zerotrail-exact-'));
+    const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
+    try {
+      await store.migrate();
+      const meta = { sourceName: 'cf', accountId: ACCOUNT_ID, dataset: 'access_requests' };
+      for (const page of pages) {
+        await store.append(new NormalizedPage(page.records, normalizeAccessRequest, meta), {
+          id: 'cf/access_requests',
+          value: page.nextCursor,
+        });
+      }
+      const stored = (await store.search({ filter: null, order: 'asc' }, { limit: 10 })).events;
+      expect(stored.map((event) => event.rayId)).toEqual([plain.ray_id, big.ray_id]);
+      expect(stored[0]?.raw).toEqual(plain);
+      expect(stored[1]?.raw).toBe(bigText);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
