@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
+import { FLAT_FIELD_MAX_BYTES } from '../normalize/schema.js';
 import type { AuthStore } from '../store/auth-store.js';
 import { authenticate, requireCsrf, requireRole } from './auth/authenticate.js';
 import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
@@ -23,7 +24,8 @@ export interface BuildServerOptions {
 }
 
 // The API takes small JSON bodies only; nothing legitimate comes near this.
-const MAX_PATH_PARAM_CHARS = 2048;
+// A timeline value percent-encoded: up to 1,024 bytes of UTF-8 (FLAT_FIELD_MAX_BYTES), 3 characters each.
+const MAX_PATH_PARAM_CHARS = 3 * FLAT_FIELD_MAX_BYTES + 64;
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { InventoryEntity } from '../../core/inventory.js';
 import { diffInventory } from '../../normalize/inventory-changes.js';
+import { FLAT_FIELD_MAX_BYTES, flatString } from '../../normalize/schema.js';
 import { login, startServerFixture, type ServerFixture } from '../server-fixture.suite.js';
 
 const T0 = Date.UTC(2026, 10, 20, 8);
@@ -182,12 +183,15 @@ describe('GET /api/timeline/:kind/:value', () => {
 
   it('refuses an unknown kind, an over-long value and a bad limit', async () => {
     const session = await login(fixture.server, 'viewer');
-    // The route's schema refuses a value over 500 characters; past the server's path parameter limit Fastify
-    // answers before any route runs.
+    // Any value a flat field can hold is taken, also percent-encoded; the route's schema refuses a longer one, and
+    // past the server's path parameter limit Fastify answers before any route runs.
+    const widest = encodeURIComponent(flatString('名'.repeat(2000)));
     for (const [url, status] of [
       ['/api/timeline/printer/x', 400],
       [`/api/timeline/user/${'a'.repeat(300)}@example.com`, 200],
-      [`/api/timeline/user/${'a'.repeat(501)}`, 400],
+      [`/api/timeline/user/${'a'.repeat(FLAT_FIELD_MAX_BYTES)}`, 200],
+      [`/api/timeline/app/${widest}`, 200],
+      [`/api/timeline/user/${'a'.repeat(FLAT_FIELD_MAX_BYTES + 1)}`, 400],
       [`/api/timeline/user/${'a'.repeat(5000)}`, 414],
       ['/api/timeline/user/alice@example.com?limit=0', 400],
     ] as const) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { wholeNumberText } from '../../core/number-text.js';
 import { eventToRecord } from '../../core/event-export.js';
 import type { NormalizedEvent } from '../../core/event.js';
+import { FLAT_FIELD_MAX_BYTES } from '../../normalize/schema.js';
 import type { SearchFilter } from '../../store/search-query.js';
 import type { Store, StoredInventoryEntity } from '../../store/store.js';
 import { defineRoute } from './route.js';
@@ -162,7 +163,8 @@ export const TIMELINE_ROUTE = defineRoute({
   summary:
     'Timeline of one user, IP, application or device: summary, the change events that touched it, and its events in time order (later pages: events only)',
   access: READERS,
-  params: z.object({ kind: z.enum(TIMELINE_KINDS), value: z.string().min(1).max(500) }),
+  // Any stored value: flat fields hold at most FLAT_FIELD_MAX_BYTES of UTF-8, so no more characters than that.
+  params: z.object({ kind: z.enum(TIMELINE_KINDS), value: z.string().min(1).max(FLAT_FIELD_MAX_BYTES) }),
   query: z.object({
     limit: wholeNumberText((n) => n.min(1).max(MAX_PAGE)).default(100),
     after: z.string().max(1000).optional(),
