@@ -11,6 +11,11 @@ export function displayText(value: string): string {
   return visibleText(value);
 }
 
+/** A note the team wrote (an alert comment or closing note): as displayText, but its line breaks stay. */
+export function displayNote(value: string): string {
+  return visibleText(value, { keepLineBreaks: true });
+}
+
 /**
  * `value` as indented JSON for a reader, with the same escapes as displayText. JSON.stringify escapes C0 controls
  * and lone surrogates inside strings already, so the only line breaks left are the indentation's; the escapes

@@ -132,6 +132,13 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     expect(lines[2]).toContain('reason: false_positive');
     expect(lines[3]).toContain('commented');
     expect(lines[3]).toContain('text: Penetration test agreed with the owner.');
+    // A comment written over several lines keeps its line breaks; only characters that hide text are escaped.
+    const commenting = page.getByRole('form', { name: 'Comment on alert' });
+    await commenting.getByLabel('Comment').fill('Checked with the user.\nIt was a script.\u202e');
+    await commenting.getByRole('button', { name: 'Add comment' }).click();
+    const noted = history.filter({ hasText: 'It was a script.' });
+    await noted.waitFor();
+    expect(await noted.textContent()).toContain('text: Checked with the user.\nIt was a script.\\u202e');
 
     // Each evidence event opens Explore on the alert's events with that event in the panel.
     const first = page.getByRole('table', { name: 'Evidence events' }).getByRole('link').first();

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type SignedInUser } from '../api-client.js';
-import { displayText, formatTime, MISSING } from '../format.js';
+import { displayNote, displayText, formatTime, MISSING } from '../format.js';
 import { navigate } from '../router.js';
 import {
   ALERT_STATUSES,
@@ -573,9 +573,12 @@ function AlertDetailView({
   );
 }
 
-/** History details as plain "key: value" text; values that are not text are shown as JSON. */
+/**
+ * History details as plain "key: value" text; values that are not text are shown as JSON. Comments and closing
+ * notes are the team's own, written over several lines on purpose, so their line breaks stay.
+ */
 function describeDetails(details: Readonly<Record<string, unknown>>): string {
   return Object.entries(details)
-    .map(([key, value]) => displayText(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`))
+    .map(([key, value]) => displayNote(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`))
     .join('; ');
 }
