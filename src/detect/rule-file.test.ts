@@ -94,6 +94,9 @@ describe('rule files', () => {
     expect(problems(`${VALID}\nallow: { ips: [203.0.113.0/33] }`)).toContain(
       'allow.ips.0: "203.0.113.0/33" is not an address or CIDR range',
     );
+    expect(problems(`${VALID}\nallow: { countries: [DE, Germany] }`)).toContain(
+      'allow.countries.1: "Germany" is not a two-letter country code such as DE',
+    );
     expect(problems(`${VALID}\nid: other`)).toMatch(/^test.yaml: YAML: Map keys must be unique/);
     expect(
       problems(VALID.replace("'outcome: failure'", '').replace('outcome: failure', "'src_ip|cidr': not-an-ip")),

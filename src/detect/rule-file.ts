@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { SEVERITIES, type RuleAllowList, type RuleSetting } from '../store/detection-store.js';
 import { durationSchema } from './duration.js';
-import { parseIpRange } from './ip-range.js';
+import { checkAllowedCountries, checkAllowedIps } from './allow-entries.js';
 import { compileMatch, RuleProblem } from './match.js';
 import type { CompiledRule, RuleHeader } from './rule.js';
 import { COMMON_VARIABLES } from './rule-types/common.js';
@@ -16,17 +16,9 @@ const PLACEHOLDER = /\{([a-z_]+)\}/g;
 const allowSchema = z
   .object({
     users: z.array(z.string().min(1)).default([]),
-    ips: z
-      .array(z.string().min(1))
-      .default([])
-      .superRefine((ips, ctx) => {
-        for (const [i, ip] of ips.entries()) {
-          if (parseIpRange(ip) === null)
-            ctx.addIssue({ code: 'custom', path: [i], message: `"${ip}" is not an address or CIDR range` });
-        }
-      }),
+    ips: z.array(z.string().min(1)).default([]).superRefine(checkAllowedIps),
     apps: z.array(z.string().min(1)).default([]),
-    countries: z.array(z.string().min(1)).default([]),
+    countries: z.array(z.string().min(1)).default([]).superRefine(checkAllowedCountries),
   })
   .strict();
 

@@ -7,7 +7,7 @@ import { AppError, NotFoundError } from '../../core/errors.js';
 import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseDuration } from '../../detect/duration.js';
-import { parseIpRange } from '../../detect/ip-range.js';
+import { checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
 import { replayRules, type ReplayedAlert } from '../../detect/replay.js';
 import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/rule-file.js';
 import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
@@ -64,19 +64,9 @@ const entryList = z.array(z.string().trim().min(1).max(512)).default([]);
 const allowFlagsSchema = z
   .object({
     user: entryList,
-    ip: entryList.superRefine((ips, ctx) => {
-      for (const ip of ips) {
-        if (parseIpRange(ip) === null)
-          ctx.addIssue({ code: 'custom', message: `"${ip}" is not an address or CIDR range` });
-      }
-    }),
+    ip: entryList.superRefine(checkAllowedIps),
     app: entryList,
-    country: entryList.superRefine((codes, ctx) => {
-      for (const code of codes) {
-        if (!/^[A-Za-z]{2}$/.test(code))
-          ctx.addIssue({ code: 'custom', message: `"${code}" is not a two-letter country code` });
-      }
-    }),
+    country: entryList.superRefine(checkAllowedCountries),
   })
   .refine((flags) => flags.user.length + flags.ip.length + flags.app.length + flags.country.length > 0, {
     message: 'give at least one of --user, --ip, --app or --country',

@@ -178,6 +178,14 @@ describe('alerts and rules over HTTP', () => {
     expect((badIp.body['error'] as { message: string }).message).toContain(
       'body.allow.ips.0: "not-an-ip" is not an address or CIDR range',
     );
+    // A country that is not a code would never match any event, so the exception would not be there.
+    const badCountry = await call('admin', 'POST', '/api/rules/zt-impossible-travel/settings', {
+      allow: { countries: ['de', 'Germany'] },
+    });
+    expect(badCountry.status).toBe(400);
+    expect((badCountry.body['error'] as { message: string }).message).toContain(
+      'body.allow.countries.1: "Germany" is not a two-letter country code such as DE',
+    );
 
     expect((await call('admin', 'POST', '/api/rules/zt-brute-force-user/enable')).body).toMatchObject({
       rule: { enabled: true, overrides: { threshold: 20 } },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
-import { parseIpRange } from '../../detect/ip-range.js';
+import { checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
 import { checkOverrides, type RuleDefinition } from '../../detect/rule-file.js';
 import { parseStoredRule, readStoredRules, writeStoredRules, type StoredRule } from '../../detect/stored-rules.js';
 import { loadUserRules, parseAnyRuleFile } from '../../detect/user-rules.js';
@@ -156,15 +156,9 @@ export const RULE_SETTINGS_ROUTE = defineRoute({
     allow: z
       .object({
         users: allowEntries,
-        ips: allowEntries.superRefine((ips, ctx) => {
-          for (const [index, ip] of ips.entries()) {
-            if (parseIpRange(ip) === null) {
-              ctx.addIssue({ code: 'custom', path: [index], message: `"${ip}" is not an address or CIDR range` });
-            }
-          }
-        }),
+        ips: allowEntries.superRefine(checkAllowedIps),
         apps: allowEntries,
-        countries: allowEntries,
+        countries: allowEntries.superRefine(checkAllowedCountries),
       })
       .strict()
       .default({ users: [], ips: [], apps: [], countries: [] }),
