@@ -42,6 +42,7 @@ export type DataSource = z.infer<typeof sourceSchema>;
 const datasetCheckSchema = z.object({
   dataset: z.string(),
   ok: z.boolean(),
+  state: z.enum(['readable', 'permission_missing', 'unchecked']),
   required: z.boolean(),
   permission: z.string(),
   message: z.string(),

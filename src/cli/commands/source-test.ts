@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
 import { failWhenRequiredMissing, type ConnectionReport } from '../../sources/cloudflare/connection-test.js';
+import { datasetStatus } from '../../core/dataset-status.js';
 import { SourceError } from '../../core/errors.js';
 import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_DATASETS } from '../../sources/cloudflare/datasets/catalogue.js';
 import type { StoredSource } from '../../store/store.js';
@@ -71,6 +72,7 @@ export function printConnectionReport(io: CliIo, report: ConnectionReport, forma
     const rows = report.datasets.map((row) => ({
       dataset: row.dataset,
       ok: row.ok,
+      state: row.state,
       permission: row.permission,
       message: row.message,
     }));
@@ -78,7 +80,7 @@ export function printConnectionReport(io: CliIo, report: ConnectionReport, forma
   } else {
     const rows = report.datasets.map((row) => [
       row.dataset,
-      row.ok ? 'collected' : row.required ? 'MISSING' : 'not collected',
+      datasetStatus(row, 'MISSING'),
       row.permission,
       row.required ? 'required' : 'optional',
       row.ok ? '-' : visible(row.message),

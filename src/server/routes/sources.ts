@@ -349,6 +349,7 @@ function describeReport(report: ConnectionReport): Record<string, unknown> {
     datasets: report.datasets.map((row) => ({
       dataset: row.dataset,
       ok: row.ok,
+      state: row.state,
       required: row.required,
       permission: row.permission,
       message: row.message,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { datasetStatus } from '../../core/dataset-status.js';
 import { ManualClock, systemClock } from '../../core/clock.js';
 import { SourceError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -240,7 +241,8 @@ describe('testConnection', () => {
     const { client } = await setup({ '/access/logs/access_requests': FORBIDDEN, '/access/users': FORBIDDEN });
     const report = await run(client);
     expect(report.requiredMissing).toBe(true);
-    expect(row(report, 'access_requests')).toMatchObject({ ok: false, required: true });
+    expect(row(report, 'access_requests')).toMatchObject({ ok: false, required: true, state: 'permission_missing' });
+    expect(datasetStatus(row(report, 'access_requests'), 'MISSING')).toBe('MISSING');
     expect(row(report, 'access_requests').message).toContain('add "Access: Audit Logs Read"');
     expect(row(report, 'organization').ok).toBe(true);
   });
@@ -256,7 +258,10 @@ describe('testConnection', () => {
     });
     const report = await run(client);
     expect(report.requiredMissing).toBe(false);
-    expect(row(report, 'groups')).toMatchObject({ ok: false, required: true });
+    expect(row(report, 'groups')).toMatchObject({ ok: false, required: true, state: 'unchecked' });
+    // Shown as not checked, never as missing, in the CLI's table and the web UI's alike.
+    expect(datasetStatus(row(report, 'groups'), 'MISSING')).toBe('not checked');
+    expect(datasetStatus(row(report, 'organization'), 'MISSING')).toBe('collected');
     expect(row(report, 'groups').message).toContain('not a permission problem');
     expect(row(report, 'groups').message).toContain('rate-limited');
     expect(row(report, 'gateway').message).toContain('HTTP 502');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DatasetState } from '../../core/dataset-status.js';
 import { SourceError } from '../../core/errors.js';
 import { abortReason } from '../../core/retry.js';
 import { isAccountDenied, isPermissionMissing, isRouteMissing, type CloudflareClient, type Query } from './client.js';
@@ -18,6 +19,7 @@ export interface DatasetCheck {
   readonly dataset: CloudflareDatasetId;
   /** The dataset can be collected with this token. */
   readonly ok: boolean;
+  readonly state: DatasetState;
   readonly required: boolean;
   readonly permission: string;
   /** What was found; for a failure, what to do about it. */
@@ -224,24 +226,32 @@ function check(outcome: Outcome, accountId: string, token: TokenStatus): Dataset
   const base = { dataset: outcome.dataset, required: info.required, permission: info.permission };
   const { error } = outcome;
   if (error === undefined) {
-    return { ...base, ok: true, message: outcome.result?.note ?? `Readable with "${info.permission}".` };
+    return {
+      ...base,
+      ok: true,
+      state: 'readable',
+      message: outcome.result?.note ?? `Readable with "${info.permission}".`,
+    };
   }
   const where =
     token.owner === 'account'
       ? 'Manage Account → Account API Tokens → edit the token'
       : 'My Profile → API Tokens → edit the token';
   let message: string;
+  let state: DatasetState = 'unchecked';
   if (isPermissionMissing(error)) {
     message = `The token lacks "${info.permission}". Add it in the Cloudflare dashboard: ${where} → add "${info.permission}" for account ${accountId}. ${info.withoutIt}`;
+    state = 'permission_missing';
   } else if (error.details['reason'] === 'identity_providers_unreadable') {
     message = `${error.message} ${info.withoutIt}`;
+    state = 'permission_missing';
   } else if (error.retryable) {
     // A rate limit, an outage or a network fault says nothing about the token's permissions.
     message = `Could not be checked, not a permission problem: ${error.message} Run the test again later.`;
   } else {
     message = `Could not be checked: ${error.message}`;
   }
-  return { ...base, ok: false, message };
+  return { ...base, ok: false, state, message };
 }
 
 /**

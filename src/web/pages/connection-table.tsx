@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { ConnectionReport, DatasetCheck } from '../api-client.js';
+import { datasetStatus } from '../../core/dataset-status.js';
 import { displayText, formatTime, MISSING } from '../format.js';
 
 export interface ConnectionTableProps {
@@ -42,8 +43,10 @@ export function ConnectionTable({ report, caption }: ConnectionTableProps): Reac
               <tr key={row.dataset}>
                 <td className="mono">{displayText(row.dataset)}</td>
                 <td>
-                  <span className={`badge ${row.ok ? 'good' : row.required ? 'bad' : 'warn'}`}>
-                    {row.ok ? 'collected' : row.required ? 'missing' : 'not collected'}
+                  <span
+                    className={`badge ${row.ok ? 'good' : row.required && row.state === 'permission_missing' ? 'bad' : 'warn'}`}
+                  >
+                    {datasetStatus(row, 'missing')}
                   </span>
                 </td>
                 <td>{displayText(row.permission)}</td>
