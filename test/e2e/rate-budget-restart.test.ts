@@ -45,7 +45,7 @@ describe('the rate budget on SQLite outlives the process', () => {
     const first = await runBinary(['collect', '--once'], env);
     expect(first.stderr).toContain('Stored 50 new events');
     expect(first.code).toBe(0);
-    // More than the burst of 12, so the run spent its bucket and waited for it to refill.
+    // More than the 12 of a window, so the run spent its bucket and waited for it to refill.
     expect(setup.simulator.requestLog().length).toBeGreaterThan(LIMIT.requests / 2);
     const buckets = bucketsOf(setup.dataDir);
     // One bucket for the one token, keyed by its fingerprint (never the token), nearly empty as the run left it: a
