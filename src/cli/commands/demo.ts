@@ -32,7 +32,7 @@ import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../sources/cloudflare/datasets/catalogue.js';
 import { collect, failureLines } from './collect.js';
-import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
+import { failUnlessRequiredReadable } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport } from './source-test.js';
 import { startWebServer, superviseCollection, webUiLine, type RunningWebServer } from './serve.js';
 
@@ -161,7 +161,7 @@ async function addDemoSource(app: App, context: CommandContext, simulator: Simul
   const report = await testSourceConnection(app, { accountId: simulator.accountId, token, baseUrl: simulator.baseUrl });
   writeLine(context.io.stdout, `Connection test of the demo token (status ${report.token.status}):`);
   printConnectionReport(context.io, report, 'table');
-  failWhenRequiredMissing(report);
+  failUnlessRequiredReadable(report);
   const source: StoredSource = {
     name: DEMO_SOURCE_NAME,
     type: 'cloudflare_zero_trust',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { testSourceConnection, type App } from '../../app.js';
-import { failWhenRequiredMissing, type ConnectionReport } from '../../sources/cloudflare/connection-test.js';
+import { failUnlessRequiredReadable, type ConnectionReport } from '../../sources/cloudflare/connection-test.js';
 import { datasetStatus } from '../../core/dataset-status.js';
 import { SourceError } from '../../core/errors.js';
 import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_DATASETS } from '../../sources/cloudflare/datasets/catalogue.js';
@@ -35,7 +35,7 @@ export function registerSourceTestCommand(source: Command, context: CommandConte
             throw error;
           }
           printConnectionReport(context.io, report, format);
-          failWhenRequiredMissing(report);
+          failUnlessRequiredReadable(report);
         },
         () => {
           throw unknownSource(name, []);

@@ -14,7 +14,7 @@ import { decimalNumberText } from '../../core/number-text.js';
 import { readAll, writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
-import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
+import { failUnlessRequiredReadable } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
 import { isDatasetJobOf } from '../../core/job-id.js';
 import { datasetStateText } from './source-status.js';
@@ -95,7 +95,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }),
         });
         printConnectionReport(context.io, report, 'table');
-        failWhenRequiredMissing(report);
+        failUnlessRequiredReadable(report);
         const readable = report.datasets.filter((row) => row.ok).length;
         writeLine(
           context.io.stderr,
@@ -242,7 +242,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
               ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
             });
             printConnectionReport(context.io, report, 'table');
-            failWhenRequiredMissing(report);
+            failUnlessRequiredReadable(report);
           } else {
             writeLine(
               context.io.stderr,

@@ -4,7 +4,7 @@ import { isAppError, NotFoundError, SourceError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { sourceNameSchema } from '../../core/source-name.js';
 import { isSourcePaused, SourceHealthCache } from '../../pipeline/source-health.js';
-import { failWhenRequiredMissing } from '../../sources/cloudflare/connection-test.js';
+import { failUnlessRequiredReadable } from '../../sources/cloudflare/connection-test.js';
 import type { ConnectionReport } from '../../sources/cloudflare/connection-test.js';
 import { ACCOUNT_ID_PATTERN } from '../../sources/cloudflare/config.js';
 import type { StoredSource } from '../../store/store.js';
@@ -329,7 +329,7 @@ export const EDIT_SOURCE_ROUTE = defineRoute({
 /** The same refusal as `source add`, with the per-dataset table in the details for the UI to show. */
 function refuseWithoutBasePermissions(report: ConnectionReport): void {
   try {
-    failWhenRequiredMissing(report);
+    failUnlessRequiredReadable(report);
   } catch (error) {
     if (!isAppError(error)) throw error;
     throw new SourceError(error.code, {

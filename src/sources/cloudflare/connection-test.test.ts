@@ -17,7 +17,7 @@ import {
 import { validateRequest } from '../../../test/helpers/openapi.js';
 import { trackedSimulators } from '../../../test/helpers/simulators.js';
 import { CloudflareClient } from './client.js';
-import { testConnection, type ConnectionReport } from './connection-test.js';
+import { failUnlessRequiredReadable, testConnection, type ConnectionReport } from './connection-test.js';
 import { CLOUDFLARE_DATASET_IDS, CLOUDFLARE_PERMISSIONS } from './datasets/catalogue.js';
 import { RateBudget } from './rate-budget.js';
 
@@ -266,6 +266,25 @@ describe('testConnection', () => {
     expect(row(report, 'groups').message).toContain('rate-limited');
     expect(row(report, 'gateway').message).toContain('HTTP 502');
     expect(row(report, 'gateway').message).not.toContain('lacks');
+    // Nothing is proven about the token: the commands fail with a retryable error, not a missing permission.
+    const refused = refusal(report);
+    expect(refused).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true });
+    expect(refused?.message).toMatch(
+      /^Could not check whether the token reads groups, gateway: the checks failed for a reason other than a permission/,
+    );
+  });
+
+  it('names only the permissions a token lacks when other required checks failed for another reason', async () => {
+    const { client } = await setup({
+      '/access/logs/access_requests': FORBIDDEN,
+      '/gateway': { status: 503, headers: { 'content-type': 'text/html' }, body: '<html>503</html>' },
+    });
+    const report = await run(client);
+    expect(row(report, 'gateway')).toMatchObject({ ok: false, required: true, state: 'unchecked' });
+    const refused = refusal(report);
+    expect(refused?.code).toBe('SOURCE_PERMISSION_DENIED');
+    expect(refused?.message).toBe('The token cannot read access_requests: it lacks Access: Audit Logs Read.');
+    expect(refused?.hint).not.toContain('Zero Trust Read');
   });
 
   it('falls back to the deprecated device list and to Audit Logs v1 where the newer endpoints have no route', async () => {
@@ -443,3 +462,13 @@ describe('testConnection against the simulator', () => {
     expect(error.message).toContain('Account ID');
   });
 });
+
+function refusal(report: ConnectionReport): SourceError | undefined {
+  try {
+    failUnlessRequiredReadable(report);
+  } catch (error) {
+    if (error instanceof SourceError) return error;
+    throw error;
+  }
+  return undefined;
+}

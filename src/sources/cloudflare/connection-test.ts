@@ -283,16 +283,28 @@ async function writablePermissions(
   }
 }
 
-/** Throws when one of the three base permissions is missing; optional datasets are extras and never do. */
-export function failWhenRequiredMissing(report: ConnectionReport): void {
-  if (!report.requiredMissing) return;
-  // A required row can also fail for a passing reason (429, 5xx); its message says so and it is not a permission.
-  const missing = report.datasets.filter((row) => row.required && !row.ok);
-  const permissions = [...new Set(missing.map((row) => row.permission))];
-  throw new SourceError('SOURCE_PERMISSION_DENIED', {
-    message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
-    hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
-      .map((permission) => `"${permission}"`)
-      .join(' and ')} for this account, then run zerotrail source test again.`,
-  });
+/**
+ * Throws unless every required dataset is readable: when the token lacks one of the three base permissions, or
+ * else when a required dataset could not be checked at all (a rate limit, an outage), which proves nothing about
+ * the token either way. Optional datasets are extras and never do.
+ */
+export function failUnlessRequiredReadable(report: ConnectionReport): void {
+  const missing = report.datasets.filter((row) => row.required && row.state === 'permission_missing');
+  if (missing.length > 0) {
+    const permissions = [...new Set(missing.map((row) => row.permission))];
+    throw new SourceError('SOURCE_PERMISSION_DENIED', {
+      message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
+      hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
+        .map((permission) => `"${permission}"`)
+        .join(' and ')} for this account, then run zerotrail source test again.`,
+    });
+  }
+  const unchecked = report.datasets.filter((row) => row.required && row.state === 'unchecked');
+  if (unchecked.length > 0) {
+    throw new SourceError('SOURCE_UNAVAILABLE', {
+      message: `Could not check whether the token reads ${unchecked.map((row) => row.dataset).join(', ')}: the checks failed for a reason other than a permission (each dataset's row says which).`,
+      hint: 'Test again in a few minutes. The CLI adds a source without checking it online with source add --no-verify.',
+      retryable: true,
+    });
+  }
 }
