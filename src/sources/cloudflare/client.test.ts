@@ -371,6 +371,14 @@ describe('CloudflareClient', () => {
     expect(error.retryable).toBe(true);
     expect(error.details['retryAfterMs']).toBe(0);
     expect(h.server.requests).toHaveLength(2);
+    // Still true once the retries are over, and the quota named is the one configured.
+    expect(error.message).toMatch(/^Cloudflare rate-limited requests with this token \(.*\) and asked to wait 0 s\.$/);
+    expect(error.hint).toBe(
+      'Other tools using the same token share its quota of 10000 requests per 1 s; lower rate_share or give this source its own token.',
+    );
+    expect(new RateBudget({ requests: 1200, windowSecs: 300, share: 0.5, clock: systemClock }).describeLimit()).toBe(
+      '1200 requests per 5 minutes',
+    );
 
     const blocked = await harness();
     blocked.server.setFallback({

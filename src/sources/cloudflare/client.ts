@@ -277,8 +277,8 @@ export class CloudflareClient {
         message:
           retryAfterMs === undefined
             ? `Cloudflare rate-limited requests with this token (${path}); backing off.`
-            : `Cloudflare rate-limited requests with this token (${path}); waiting ${Math.ceil(retryAfterMs / 1000)} s as it asked.`,
-        hint: 'Other tools using the same token share its quota of 1200 requests per 5 minutes; lower rate_share or give this source its own token.',
+            : `Cloudflare rate-limited requests with this token (${path}) and asked to wait ${Math.ceil(retryAfterMs / 1000)} s.`,
+        hint: `Other tools using the same token share its quota of ${this.#budget.describeLimit()}; lower rate_share or give this source its own token.`,
         details: { path, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), errors },
       });
     }

@@ -109,6 +109,13 @@ export class RateBudget {
     }
   }
 
+  /** The token's limit as the server applies it, for messages: "1200 requests per 5 minutes". */
+  describeLimit(): string {
+    const seconds = this.#windowMs / 1000;
+    const window = seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} s`;
+    return `${this.#serverLimit} requests per ${window}`;
+  }
+
   /** Milliseconds until `acquire` would grant a slot, 0 when it would grant one now. */
   waitMs(): number {
     const now = this.#clock.now();
