@@ -19,4 +19,6 @@ export interface ComponentContext {
 export interface SharedRateBudget {
   /** Takes one request from the bucket `key`; resolves 0 when taken, else the milliseconds until one will be. */
   takeRateToken(key: string, capacity: number, windowMs: number): Promise<number>;
+  /** Lets no request be taken from the bucket `key` for `holdMs`, as a 429's Retry-After asks of every user. */
+  holdRateTokens(key: string, holdMs: number, capacity: number, windowMs: number): Promise<void>;
 }

@@ -189,6 +189,20 @@ export function leaseContract(current: () => Store): void {
       expect(await store.takeRateToken('token-a', 3, windowMs)).toBe(0);
     });
 
+    it('holds a request budget for every process until a 429 hold ends', async () => {
+      const store = current();
+      const windowMs = 60_000;
+      expect(await store.takeRateToken('token-held', 100, windowMs)).toBe(0);
+      await store.holdRateTokens('token-held', 30_000, 100, windowMs);
+      const waitMs = await store.takeRateToken('token-held', 100, windowMs);
+      expect(waitMs).toBeGreaterThan(29_000);
+      expect(waitMs).toBeLessThanOrEqual(30_000);
+      // A bucket no request has touched yet is held all the same, and other tokens are not.
+      await store.holdRateTokens('token-new', 30_000, 100, windowMs);
+      expect(await store.takeRateToken('token-new', 100, windowMs)).toBeGreaterThan(29_000);
+      expect(await store.takeRateToken('token-other', 100, windowMs)).toBe(0);
+    });
+
     it('refuses a fenced append of a dataset the node never claimed', async () => {
       const refused = await current()
         .append([event('l3')], { id: 'cf-lease/gateway_dns', value: { since: 1 }, fence: { nodeId: 'n', epoch: 1 } })

@@ -1,3 +1,4 @@
+import type { SharedRateBudget } from '../../core/context.js';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { RateBudget } from './rate-budget.js';
@@ -156,7 +157,10 @@ describe('RateBudget', () => {
 
   it('keeps a budget kept in a store with that store: a store opened again gets a budget of its own', () => {
     const clock = new ManualClock(START);
-    const store = (): { takeRateToken: () => Promise<number> } => ({ takeRateToken: () => Promise.resolve(0) });
+    const store = (): SharedRateBudget => ({
+      takeRateToken: () => Promise.resolve(0),
+      holdRateTokens: () => Promise.resolve(),
+    });
     const first = store();
     const options = { requests: 10, windowSecs: 60, share: 1, clock };
     const budget = RateBudget.forToken('fingerprint-stored', { ...options, shared: { budget: first, key: 'k' } });

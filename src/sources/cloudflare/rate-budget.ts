@@ -55,6 +55,7 @@ export class RateBudget {
   #hint: ServerHint | undefined;
   #lastGrantMs: number | undefined;
   readonly #shared: RateBudgetOptions['shared'];
+  #pendingHold: Promise<{ readonly error: unknown } | undefined> | undefined;
 
   constructor(options: RateBudgetOptions) {
     if (!(options.share > 0 && options.share <= 1)) throw new RangeError('share must be in (0, 1]');
@@ -88,6 +89,12 @@ export class RateBudget {
 
   /** Waits until a request may be sent and takes its slot. Rejects with the signal's reason when aborted. */
   async acquire(signal: AbortSignal): Promise<void> {
+    const hold = this.#pendingHold;
+    if (hold !== undefined) {
+      this.#pendingHold = undefined;
+      const failed = await hold;
+      if (failed !== undefined) throw failed.error;
+    }
     for (;;) {
       signal.throwIfAborted();
       const now = this.#clock.now();
@@ -122,9 +129,24 @@ export class RateBudget {
     return Math.max(0, this.#readyAt(now) - now);
   }
 
-  /** Every user of the token waits until `untilMs` (epoch ms), as after a 429 with Retry-After. */
+  /**
+   * Every user of the token waits until `untilMs` (epoch ms), as after a 429 with Retry-After: in this process, and
+   * through the shared bucket in every other process on the store, also one started while the hold lasts.
+   */
   block(untilMs: number): void {
     this.#blockedUntilMs = Math.max(this.#blockedUntilMs, untilMs);
+    if (this.#shared === undefined) return;
+    const { budget, key } = this.#shared;
+    const holdMs = Math.max(0, untilMs - this.#clock.now());
+    // Written before the next request is granted: acquire awaits it, so a failure to write reaches a caller
+    // (kept as a value until then, so that no rejection goes unhandled if no request follows).
+    const previous = this.#pendingHold ?? Promise.resolve(undefined);
+    this.#pendingHold = previous.then((earlier) =>
+      budget.holdRateTokens(key, holdMs, this.capacity, this.#windowMs).then(
+        () => earlier,
+        (error: unknown) => earlier ?? { error },
+      ),
+    );
   }
 
   /**

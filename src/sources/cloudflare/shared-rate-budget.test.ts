@@ -42,4 +42,34 @@ describe('RateBudget shared through the store', () => {
     await first.close();
     await second.close();
   });
+
+  it('makes a process started during a 429 hold wait for its end, instead of sending into the block', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 5, 1));
+    const path = join(dir, 'held.db');
+    const running = await SqliteStore.open({ path, clock });
+    await running.migrate();
+    const waits: number[] = [];
+    const sleep = (ms: number): Promise<void> => {
+      waits.push(ms);
+      clock.advance(ms);
+      return Promise.resolve();
+    };
+    const options = { requests: 1200, windowSecs: 300, share: 0.5, clock, sleep };
+    const budget = new RateBudget({ ...options, shared: { budget: running, key: 'fingerprint-2' } });
+    const signal = new AbortController().signal;
+    await budget.acquire(signal);
+    // Cloudflare answered 429 with Retry-After: 120. This process waits, as it always did.
+    budget.block(clock.now() + 120_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    // A process started meanwhile (a restart, a cron run beside the server) knows of it only through the store.
+    const started = await SqliteStore.open({ path, clock });
+    const fresh = new RateBudget({ ...options, shared: { budget: started, key: 'fingerprint-2' } });
+    await fresh.acquire(signal);
+    expect(waits).toEqual([120_000]);
+    // The first process, past the hold too, waits only for the next token of the steady refill.
+    await budget.acquire(signal);
+    expect(waits[1]).toBeLessThan(1_000);
+    await running.close();
+    await started.close();
+  });
 });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { refillAndTake } from '../rate-bucket.js';
+import type { BucketStep } from '../rate-bucket.js';
 
 const SQL = {
   // The server's clock, as for leases: nodes whose clocks disagree still refill the bucket alike.
@@ -9,22 +9,16 @@ const SQL = {
   update: `UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE key = $1`,
 } as const;
 
-/** One token bucket step on the bucket's locked row, inside the caller's transaction. */
-export async function takePostgresRateToken(
-  client: pg.PoolClient,
-  key: string,
-  capacity: number,
-  windowMs: number,
-): Promise<number> {
+/** One step on the token bucket `key`, on its locked row, inside the caller's transaction. */
+export async function stepPostgresRateBucket<T>(client: pg.PoolClient, key: string, step: BucketStep<T>): Promise<T> {
   const now = Number((await client.query<{ now: string }>(SQL.now)).rows[0]?.now ?? 0);
-  await client.query(SQL.ensure, [key, capacity, now]);
+  // The row is made first so that there is one to lock; a row made here is a bucket no step has seen yet.
+  const created = (await client.query(SQL.ensure, [key, 0, now])).rowCount === 1;
   const row = (await client.query<{ tokens: number; updated_at: string }>(SQL.lock, [key])).rows[0];
-  const next = refillAndTake(
-    row === undefined ? undefined : { tokens: row.tokens, updatedAt: Number(row.updated_at) },
+  const next = step(
+    created || row === undefined ? undefined : { tokens: row.tokens, updatedAt: Number(row.updated_at) },
     now,
-    capacity,
-    windowMs,
   );
   await client.query(SQL.update, [key, next.tokens, now]);
-  return next.waitMs;
+  return next.answer;
 }

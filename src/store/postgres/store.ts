@@ -33,7 +33,8 @@ import { PG_TYPES } from './pg-types.js';
 import { addToSummary, correctSummaryAfterDelete, dropSummaryBefore, type SummaryEvent } from './auth-summary.js';
 import { postgresDashboard } from './dashboard.js';
 import { checkFence, PostgresLeaseStore } from './lease-store.js';
-import { takePostgresRateToken } from './rate-buckets.js';
+import { stepPostgresRateBucket } from './rate-buckets.js';
+import { holdTokens, takeToken } from '../rate-bucket.js';
 import { histogramSql } from './summary-histogram.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { describeTarget, parseDatabaseUrl, type PostgresTarget } from './database-url.js';
@@ -122,8 +123,15 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
 
   takeRateToken(key: string, capacity: number, windowMs: number): Promise<number> {
     return this.#transaction(
-      (client) => takePostgresRateToken(client, key, capacity, windowMs),
+      (client) => stepPostgresRateBucket(client, key, takeToken(capacity, windowMs)),
       (error) => writeFailed('take from the shared rate budget', error),
+    );
+  }
+
+  holdRateTokens(key: string, holdMs: number, capacity: number, windowMs: number): Promise<void> {
+    return this.#transaction(
+      (client) => stepPostgresRateBucket(client, key, holdTokens(holdMs, capacity, windowMs)),
+      (error) => writeFailed('hold the shared rate budget', error),
     );
   }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { refillAndTake } from '../rate-bucket.js';
+import type { BucketRow, BucketStep } from '../rate-bucket.js';
 import { writeTransaction } from './write-transaction.js';
 
 const SELECT_BUCKET = `SELECT tokens, updated_at AS updatedAt FROM rate_buckets WHERE key = ?`;
@@ -7,22 +7,21 @@ const UPSERT_BUCKET = `INSERT INTO rate_buckets (key, tokens, updated_at) VALUES
   ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`;
 
 /**
- * One token bucket step in an IMMEDIATE transaction, so two processes on the file never take the same token.
- * `statement` prepares SQL on `db`, or hands back the statement it prepared before: a collector takes a token
- * for every request.
+ * One step on the token bucket `key` in an IMMEDIATE transaction, so two processes on the file never take the same
+ * token. `statement` prepares SQL on `db`, or hands back the statement it prepared before: a collector takes a
+ * token for every request.
  */
-export function takeSqliteRateToken(
+export function stepSqliteRateBucket<T>(
   db: Database.Database,
   statement: (sql: string) => Database.Statement,
   nowMs: number,
   key: string,
-  capacity: number,
-  windowMs: number,
-): number {
-  return writeTransaction(db, (): number => {
-    const row = statement(SELECT_BUCKET).get(key) as { tokens: number; updatedAt: number } | undefined;
-    const next = refillAndTake(row, nowMs, capacity, windowMs);
+  step: BucketStep<T>,
+): T {
+  return writeTransaction(db, (): T => {
+    const row = statement(SELECT_BUCKET).get(key) as BucketRow | undefined;
+    const next = step(row, nowMs);
     statement(UPSERT_BUCKET).run(key, next.tokens, nowMs);
-    return next.waitMs;
+    return next.answer;
   });
 }

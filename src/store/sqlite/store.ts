@@ -36,7 +36,8 @@ import type { SequencedEvent } from '../detection-store.js';
 import { DASHBOARD_CLASS_UID, type DashboardSpec, type DashboardSummary } from '../dashboard-summary.js';
 import { HourlySummary, type SummaryEventRow } from './hourly-summary.js';
 import { checkFence, SqliteLeaseStore } from './lease-store.js';
-import { takeSqliteRateToken } from './rate-buckets.js';
+import { stepSqliteRateBucket } from './rate-buckets.js';
+import { holdTokens, takeToken, type BucketStep } from '../rate-bucket.js';
 import { MIGRATIONS } from './migrations/migrations.js';
 import { joinOcsfBody, ocsfBody, type OcsfBody } from './ocsf-body.js';
 import {
@@ -173,17 +174,18 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
   }
 
   async takeRateToken(key: string, capacity: number, windowMs: number): Promise<number> {
+    return this.#stepRateBucket(key, takeToken(capacity, windowMs), 'take from the shared rate budget');
+  }
+
+  async holdRateTokens(key: string, holdMs: number, capacity: number, windowMs: number): Promise<void> {
+    this.#stepRateBucket(key, holdTokens(holdMs, capacity, windowMs), 'hold the shared rate budget');
+  }
+
+  #stepRateBucket<T>(key: string, step: BucketStep<T>, action: string): T {
     try {
-      return takeSqliteRateToken(
-        this.#open(),
-        (sql) => this.#statement(sql),
-        this.#clock.now(),
-        key,
-        capacity,
-        windowMs,
-      );
+      return stepSqliteRateBucket(this.#open(), (sql) => this.#statement(sql), this.#clock.now(), key, step);
     } catch (error) {
-      throw writeFailed('take from the shared rate budget', error);
+      throw writeFailed(action, error);
     }
   }
 
