@@ -320,12 +320,30 @@ describe('API keys', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(forbidden.statusCode).toBe(403);
+    // Logout ends sessions, not keys: it says so instead of answering as if the key were ended.
     const logout = await fixture.server.inject({
       method: 'POST',
       url: '/api/logout',
       headers: { authorization: `Bearer ${key}` },
     });
-    expect(logout.statusCode).toBe(200);
+    expect(logout.statusCode).toBe(400);
+    expect(logout.json<{ error: { message: string } }>().error.message).toMatch(/^There is no session to end/);
+    // With the key, a session cookie sent along is the session ended.
+    const browser = await login(fixture.server, 'analyst');
+    const both = await fixture.server.inject({
+      method: 'POST',
+      url: '/api/logout',
+      headers: { authorization: `Bearer ${key}`, cookie: browser.cookie },
+    });
+    expect(both.statusCode).toBe(200);
+    const ended = await fixture.server.inject({ method: 'GET', url: '/api/me', headers: { cookie: browser.cookie } });
+    expect(ended.statusCode).toBe(401);
+    const stillValid = await fixture.server.inject({
+      method: 'GET',
+      url: '/api/me',
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(stillValid.statusCode).toBe(200);
 
     const wrong = await fixture.server.inject({
       method: 'GET',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuthError } from '../../core/errors.js';
+import { AppError, AuthError } from '../../core/errors.js';
 import { ROLES } from '../../store/auth-store.js';
 import { SESSION_COOKIE, signedIn } from '../auth/authenticate.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -103,7 +103,17 @@ export const LOGOUT_ROUTE = defineRoute({
   access: ROLES,
   handler: async ({ principal, request, reply, services }) => {
     const caller = signedIn(principal);
-    if (caller.session !== undefined) await services.auth.deleteSession(caller.session.tokenHash);
+    // A request judged by its API key may still carry a session cookie: that session is the one to end.
+    const cookie = request.cookies[SESSION_COOKIE];
+    const sessionHash =
+      caller.session?.tokenHash ?? (cookie === undefined || cookie === '' ? undefined : sha256(cookie));
+    if (sessionHash === undefined) {
+      throw new AppError('HTTP_REQUEST_INVALID', {
+        message: 'There is no session to end: this request was signed in with an API key, which logout does not end.',
+        hint: 'Revoke the key instead, with DELETE /api/apikeys/{id} or zerotrail apikey revoke.',
+      });
+    }
+    await services.auth.deleteSession(sessionHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: services.tls });
     await services.audit({
       actor: caller.name,
