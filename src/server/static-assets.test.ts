@@ -24,7 +24,8 @@ describe('the built web UI', () => {
   });
 
   it('serves index.html for every page path, without authentication and with the security headers', async () => {
-    for (const url of ['/', '/explore?q=user:alice', '/sources', '/timeline/user/alice%40example.com']) {
+    // A page path under /assets/ is a page too, never cached as if it were a built file.
+    for (const url of ['/', '/explore?q=user:alice', '/sources', '/timeline/user/alice%40example.com', '/assets/']) {
       const res = await fixture.server.inject({ method: 'GET', url });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');

@@ -47,7 +47,8 @@ export function registerStaticAssets(server: FastifyInstance, root: string): voi
     });
     return reply
       .header('content-type', type)
-      .header('cache-control', pathname.startsWith('/assets/') ? IMMUTABLE : 'no-cache')
+      // Only a built file is immutable: a page path under /assets/ gets index.html, which must stay fresh.
+      .header('cache-control', isAsset && pathname.startsWith('/assets/') ? IMMUTABLE : 'no-cache')
       .send(body);
   });
 }
