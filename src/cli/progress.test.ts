@@ -72,7 +72,7 @@ describe('progress lines', () => {
     const progress = createProgressReporter(io, new Map([['Main/access_requests', undefined]]), NOW_MS);
     progress.pageStored({ ...page('Main/access_requests', NOW_MS - HOUR_MS, NOW_MS), inserted: 0, duplicates: 10 });
     progress.stop();
-    expect(text()).toContain('Main/access_requests: 0 events stored, 10 already stored, up to');
+    expect(text()).toContain('Main/access_requests: 0 events stored, 10 read again and skipped, up to');
   });
 });
 

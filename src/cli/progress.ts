@@ -161,7 +161,8 @@ export function createProgressReporter(
         job.lastLineMs = now;
         // A resumed dataset is catching up, not backfilling; events it read again (the lookback) are not new.
         const done = job.caughtUpOnce ? '' : ` (${percent(job)}% ${job.resumed ? 'caught up' : 'of backfill'})`;
-        const again = job.duplicates > 0 ? `, ${job.duplicates} already stored` : '';
+        // Said as what happened to them: "already stored" read, while following, as duplicates coming in.
+        const again = job.duplicates > 0 ? `, ${job.duplicates} read again and skipped` : '';
         writeLine(
           io.stderr,
           `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored${again}, up to ${position}${done}`,
