@@ -375,34 +375,54 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean,
  * if it were all. The migrate command itself does not call this, so it can resume the copy.
  */
 export async function refuseUnfinishedMigration(app: App): Promise<void> {
+  const open = await unfinishedMigration(app);
+  if (open === undefined) return;
+  const url = app.config.databaseUrl ?? '';
+  throw new StoreError('STORE_MIGRATE_UNFINISHED', {
+    message: `${describeUnfinished(app, open)} This node did not start, so that nothing it writes mixes into the half-copied installation.`,
+    hint:
+      `Finish the copy: run zerotrail store migrate --from ${open.sourcePath} --to '${withoutPassword(url)}' ` +
+      'again (it resumes where it stopped) until it reports every table copied, then start this node.',
+    details: { sourcePath: open.sourcePath, startedAt: open.startedAt, tablesDone: open.tablesDone },
+  });
+}
+
+/**
+ * For a command that only reads: a warning that what it shows is part of the history, when the database is a
+ * copy that `zerotrail store migrate` has not finished; undefined otherwise.
+ */
+export async function unfinishedMigrationWarning(app: App): Promise<string | undefined> {
+  const open = await unfinishedMigration(app);
+  if (open === undefined) return undefined;
+  return (
+    `${describeUnfinished(app, open)} What this shows is only what was copied so far; run zerotrail store migrate ` +
+    `--from ${open.sourcePath} --to '${withoutPassword(app.config.databaseUrl ?? '')}' again to finish it.`
+  );
+}
+
+async function unfinishedMigration(app: App): Promise<UnfinishedImport | undefined> {
   const url = app.config.databaseUrl;
-  if (url === undefined) return;
+  if (url === undefined) return undefined;
   const { PostgresStore } = await import('./store/postgres/store.js');
-  if (!(app.store instanceof PostgresStore)) return;
-  let open: UnfinishedImport | undefined;
+  if (!(app.store instanceof PostgresStore)) return undefined;
   try {
-    [open] = await unfinishedImportsOf(app.store);
+    return (await unfinishedImportsOf(app.store))[0];
   } catch (error) {
     throw new StoreError('STORE_OPEN_FAILED', {
       message: `Could not read whether a store migrate into the database has finished: ${error instanceof Error ? error.message : String(error)}.`,
       cause: error,
     });
   }
-  if (open === undefined) return;
-  const { target } = parseDatabaseUrl(url);
+}
+
+function describeUnfinished(app: App, open: UnfinishedImport): string {
+  const { target } = parseDatabaseUrl(app.config.databaseUrl ?? '');
   const at = (ms: number): string => new Date(ms).toISOString();
-  throw new StoreError('STORE_MIGRATE_UNFINISHED', {
-    message:
-      `The zerotrail store migrate from ${open.sourcePath} into ${describeTarget(target)}, started ` +
-      `${at(open.startedAt)}, has not ` +
-      `finished: ${open.tablesDone} of ${MIGRATED_TABLES.length} tables copied, ` +
-      `${open.progressedAt === null ? 'no chunk committed yet' : `last chunk committed ${at(open.progressedAt)}`}. ` +
-      'This node did not start, so that nothing it writes mixes into the half-copied installation.',
-    hint:
-      `Finish the copy: run zerotrail store migrate --from ${open.sourcePath} --to '${withoutPassword(url)}' ` +
-      'again (it resumes where it stopped) until it reports every table copied, then start this node.',
-    details: { sourcePath: open.sourcePath, startedAt: open.startedAt, tablesDone: open.tablesDone },
-  });
+  return (
+    `The zerotrail store migrate from ${open.sourcePath} into ${describeTarget(target)}, started ` +
+    `${at(open.startedAt)}, has not finished: ${open.tablesDone} of ${MIGRATED_TABLES.length} tables copied, ` +
+    `${open.progressedAt === null ? 'no chunk committed yet' : `last chunk committed ${at(open.progressedAt)}`}.`
+  );
 }
 
 // PostgreSQL's modules are loaded only by an installation that uses it: an embedded one never holds them.

@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { DATABASE_FILE, installationIsNew, openApp, type App, type ConnectionTestContext } from '../app.js';
+import {
+  DATABASE_FILE,
+  installationIsNew,
+  openApp,
+  unfinishedMigrationWarning,
+  type App,
+  type ConnectionTestContext,
+} from '../app.js';
 import { loadConfig, formatIssues } from '../config/load.js';
 import { configFileSchema, type AppConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -113,7 +120,12 @@ export function createCommandContext(
     withStoredApp: async (work, empty, config) => {
       const appConfig = config ?? context.loadConfig();
       return context.withExistingApp(
-        work,
+        async (app) => {
+          // A read of a half-copied database would show part of the history as if it were all of it.
+          const warning = await unfinishedMigrationWarning(app);
+          if (warning !== undefined) writeLine(io.stderr, `warning: ${warning}`);
+          return work(app);
+        },
         () => {
           writeLine(io.stderr, noInstallationNotice(appConfig));
           return empty();

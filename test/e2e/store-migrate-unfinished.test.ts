@@ -125,6 +125,20 @@ describe('PostgreSQL nodes while a store migrate into their database is unfinish
       expect(refused.stderr, said).not.toContain(NODE_PASSWORD);
       expect(refused.stderr, said).not.toContain('serving the API');
     }
+    // Commands that only read still answer, from what was copied, and say it is only part of the history.
+    for (const command of [
+      ['search', '--limit', '1'],
+      ['alerts', 'list'],
+      ['source', 'list'],
+    ]) {
+      const partial = await runInProcess(command, { env: nodeEnv });
+      const said = `${command.join(' ')}: ${partial.stderr}`;
+      expect(partial.code, said).toBe(0);
+      expect(partial.stderr, said).toMatch(
+        /^warning: The zerotrail store migrate from .* has not finished: \d+ of \d+ tables copied, .* What this shows is only what was copied so far; run zerotrail store migrate --from /m,
+      );
+      expect(partial.stderr, said).not.toContain(NODE_PASSWORD);
+    }
     // Nothing was asked of Cloudflare and nothing was written.
     expect(setup.simulator.stats.requests).toBe(requests);
     expect({ events: await count('event_ids'), cursors: await count('cursors') }).toEqual(stored);
@@ -139,6 +153,8 @@ describe('PostgreSQL nodes while a store migrate into their database is unfinish
 
     const collected = await runInProcess(['collect', '--once'], { env: nodeEnv });
     expect(collected.code, collected.stderr).toBe(0);
+    const complete = await runInProcess(['search', '--limit', '1'], { env: nodeEnv });
+    expect(complete.stderr).not.toContain('has not finished');
     const api = spawnCli(['serve', '--role', 'api', '--port', '0'], nodeEnv);
     api.stdin?.end();
     let apiErr = '';
