@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import type { InventoryEntity } from '../core/inventory.js';
+import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { ensurePostgres, TestSchemas } from '../../test/helpers/postgres.js';
+import { incompressibleCjk } from '../../test/helpers/wide-text.js';
 import { FLAT_FIELD_MAX_BYTES } from '../normalize/schema.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +15,24 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import { takeSnapshot, type InventoryJob } from './inventory-runner.js';
 
 const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
+
+// A job for one inventory dataset of source "cf", whose snapshot is whatever `served` gives at the time.
+function inventoryJob(dataset: string, kind: InventoryKind, served: () => InventoryEntity[]): InventoryJob {
+  return {
+    kind: 'inventory',
+    id: `cf/${dataset}`,
+    sourceName: 'cf',
+    accountId: ACCOUNT_ID,
+    required: false,
+    source: {
+      dataset,
+      kinds: [kind],
+      start: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+      snapshot: () => Promise.resolve(served()),
+    },
+  };
+}
 
 function nested(depth: number, core: unknown): unknown {
   let value = core;
@@ -27,29 +46,33 @@ describe('an inventory snapshot', () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
+  const schemas = new TestSchemas('inventory_runner');
+  const stores = {
+    SQLite: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'zerotrail-inventory-'));
+      const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
+      cleanups.push(async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return store;
+    },
+    PostgreSQL: async () => {
+      await ensurePostgres();
+      const store = await PostgresStore.open({ url: schemas.url() });
+      cleanups.push(async () => {
+        await store.close();
+        await schemas.dropAll();
+      });
+      return store;
+    },
+  } satisfies Record<string, () => Promise<Store>>;
+
   it('keeps an entity nested deeper than anything can write as its JSON text, and still sees its changes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zerotrail-inventory-'));
-    const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
-    cleanups.push(async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const store = await stores.SQLite();
     await store.migrate();
     let served: InventoryEntity[] = [];
-    const job: InventoryJob = {
-      kind: 'inventory',
-      id: 'cf/policies',
-      sourceName: 'cf',
-      accountId: ACCOUNT_ID,
-      required: false,
-      source: {
-        dataset: 'policies',
-        kinds: ['policy'],
-        start: () => Promise.resolve(),
-        stop: () => Promise.resolve(),
-        snapshot: () => Promise.resolve(served),
-      },
-    };
+    const job = inventoryJob('policies', 'policy', () => served);
     const clock = new ManualClock(Date.UTC(2026, 2, 1));
     const deps = { store, clock, logger: silentLogger(), metrics: new Metrics() };
     const plain = { kind: 'policy', id: 'p1', name: 'plain', attributes: { id: 'p1', name: 'plain' } } as const;
@@ -73,49 +96,14 @@ describe('an inventory snapshot', () => {
     expect(totals.inserted).toBe(1);
   });
 
-  const schemas = new TestSchemas('inventory_runner');
-  const stores: Record<string, () => Promise<Store>> = {
-    SQLite: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'zerotrail-inventory-'));
-      const store = await SqliteStore.open({ path: join(dir, 'zerotrail.db') });
-      cleanups.push(async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      return store;
-    },
-    PostgreSQL: async () => {
-      await ensurePostgres();
-      const store = await PostgresStore.open({ url: schemas.url() });
-      cleanups.push(async () => {
-        await store.close();
-        await schemas.dropAll();
-      });
-      return store;
-    },
-  };
-
   for (const [storeName, open] of Object.entries(stores)) {
     it(`keeps an entity whose name is longer than an index holds, in ${storeName}, and sees no change next time`, async () => {
       const store = await open();
       await store.migrate();
       // Varied CJK text: PostgreSQL compresses a repetitive one below its 2,704-byte index row limit.
-      const name = Array.from({ length: 3000 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+      const name = incompressibleCjk(3000);
       const served: InventoryEntity[] = [{ kind: 'group', id: 'g1', name, attributes: { id: 'g1', name } }];
-      const job: InventoryJob = {
-        kind: 'inventory',
-        id: 'cf/groups',
-        sourceName: 'cf',
-        accountId: ACCOUNT_ID,
-        required: true,
-        source: {
-          dataset: 'groups',
-          kinds: ['group'],
-          start: () => Promise.resolve(),
-          stop: () => Promise.resolve(),
-          snapshot: () => Promise.resolve(served),
-        },
-      };
+      const job = inventoryJob('groups', 'group', () => served);
       const clock = new ManualClock(Date.UTC(2026, 2, 1));
       const deps = { store, clock, logger: silentLogger(), metrics: new Metrics() };
       await takeSnapshot(job, deps, { signal: new AbortController().signal });

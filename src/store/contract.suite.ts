@@ -10,6 +10,7 @@ import { leaseContract } from './lease.suite.js';
 import { parseQuery } from './query-language.js';
 import { summaryContract } from './summary.suite.js';
 import { flatString } from '../normalize/schema.js';
+import { incompressibleCjk } from '../../test/helpers/wide-text.js';
 
 const BASE_TIME = Date.UTC(2024, 0, 15, 12, 0, 0);
 
@@ -797,13 +798,9 @@ export function storeContractSuite(
       it('indexes the longest flat fields the normalizers make, of characters that do not compress', async () => {
         // PostgreSQL compresses a long index row before it measures it, so only varied multi-byte text reaches
         // its 2,704-byte limit. Every indexed column gets the longest value flatString lets through.
-        const varied = (offset: number): string =>
-          flatString(
-            Array.from({ length: 2000 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919 + offset) % 20000))).join(
-              '',
-            ),
-          );
-        const [user = '', app = '', idp = '', rayId = '', appUid = ''] = [1, 2, 3, 4, 5].map(varied);
+        const [user = '', app = '', idp = '', rayId = '', appUid = ''] = [1, 2, 3, 4, 5].map((offset) =>
+          flatString(incompressibleCjk(2000, offset)),
+        );
         const fields = { user, app, idp, rayId, appUid, sourceName: 'ソース'.repeat(33) };
         const login = makeEvent('wide-login', fields);
         const change = makeEvent('wide-change', { ...fields, dataset: 'audit_logs', classUid: 6003 });

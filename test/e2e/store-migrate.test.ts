@@ -11,6 +11,8 @@ import { TABLES_NOT_COPIED } from '../../src/store/migrate/tables.js';
 import { flatString } from '../../src/normalize/schema.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { deniedAccess } from '../helpers/events.js';
+import { incompressibleCjk } from '../helpers/wide-text.js';
 
 const HOUR_MS = 3_600_000;
 const EVENT_COUNT = 20_000;
@@ -292,29 +294,23 @@ describe('store migrate from SQLite to PostgreSQL', () => {
       });
       expect(added.code, added.stderr).toBe(0);
       // 1,024 varied CJK characters, 3,072 bytes: what flat fields and names could hold before the cap in bytes.
-      const wide = Array.from({ length: 1024 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+      const wide = incompressibleCjk(1024);
       const store = await SqliteStore.open({ path: join(older.path, 'zerotrail.db') });
       try {
         const time = now - 2 * HOUR_MS;
-        const event = {
-          id: 'wide-1',
-          time,
-          sourceName: 'older',
-          accountId: '0123456789abcdef0123456789abcdef',
-          dataset: 'access_requests',
-          classUid: 3002,
-          activity: 'logon',
-          outcome: 'failure',
-          user: wide,
-          srcIp: '192.0.2.7',
-          country: null,
-          app: wide,
-          appUid: wide,
-          idp: wide,
-          rayId: wide,
-          ocsf: { class_uid: 3002 },
-          raw: { user_email: wide },
-        } as const;
+        const event = deniedAccess(
+          {
+            time,
+            sourceName: 'older',
+            user: wide,
+            app: wide,
+            appUid: wide,
+            idp: wide,
+            rayId: wide,
+            raw: { user_email: wide },
+          },
+          1,
+        );
         await store.append([event], { id: 'older/access_requests', value: {} });
         await store.saveInventorySnapshot(
           {
@@ -336,7 +332,8 @@ describe('store migrate from SQLite to PostgreSQL', () => {
       const rows = await withPg(async (client) => ({
         event: (
           await client.query<{ user_name: string; ray_id: string; raw: string }>(
-            `SELECT user_name, ray_id, raw FROM ${schemaOf(target)}.events WHERE id = 'wide-1'`,
+            `SELECT user_name, ray_id, raw FROM ${schemaOf(target)}.events WHERE ray_id = $1`,
+            [capped],
           )
         ).rows,
         names: (await client.query<{ name: string }>(`SELECT name FROM ${schemaOf(target)}.inventory_entities`)).rows,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isRejected } from '../../core/event.js';
 import type { NormalizedEvent, Rejected } from '../../core/event.js';
 import { FLAT_FIELD_MAX_BYTES } from '../schema.js';
+import { incompressibleCjk } from '../../../test/helpers/wide-text.js';
 import type { NormalizeMeta } from '../schema.js';
 import { normalizeAccessRequest } from './access-requests.js';
 
@@ -232,7 +233,7 @@ describe('normalizeAccessRequest hostile values', () => {
 
   it('caps the indexed copies of multi-byte values by their UTF-8 size', () => {
     // 1,100 CJK characters are 3,300 bytes: over PostgreSQL's index row limit when capped by characters.
-    const cjk = Array.from({ length: 1100 }, (_, n) => String.fromCodePoint(0x4e00 + ((n * 7919) % 20000))).join('');
+    const cjk = incompressibleCjk(1100);
     const mixed = `é${'\u{1F600}'.repeat(400)}`;
     const event = mustNormalize({ ...BASE, user_email: cjk, app_domain: cjk, connection: mixed, ray_id: cjk });
     for (const flat of [event.user, event.app, event.idp, event.rayId]) {
