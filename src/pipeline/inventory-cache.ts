@@ -12,7 +12,7 @@ import { byKindAndId, sameApartFromVolatile } from '../normalize/inventory-chang
 import type { InventorySnapshot, Store } from '../store/store.js';
 
 // The inventory datasets whose entities say something about an access event.
-const ENRICHING_DATASETS = ['apps', 'identity_providers', 'access_users', 'groups'] as const;
+export const ENRICHING_DATASETS = ['apps', 'identity_providers', 'access_users', 'groups'] as const;
 
 // Kinds whose enrichments each add up several entities: a user's group memberships are inferred from the rules
 // of every group, so a change to any group may change them all.
@@ -54,7 +54,7 @@ function withUnchangedSince(
 /**
  * The latest inventory of each source, held in memory so that enriching an access event is a few map
  * lookups: it never waits for the network or the database. Until a source's first snapshot is loaded its
- * events are stored without enrichment.
+ * events are stored without enrichment; a first collection holds them back meanwhile (see first-snapshots.ts).
  */
 export class InventoryCache {
   readonly #snapshots = new Map<string, Map<string, InventorySnapshotView>>();
@@ -86,6 +86,11 @@ export class InventoryCache {
     }
     bySource.set(snapshot.dataset, withUnchangedSince(bySource.get(snapshot.dataset), snapshot));
     this.#views.set(snapshot.sourceName, buildInventoryView([...bySource.values()]));
+  }
+
+  /** Whether any enriching snapshot of the source is loaded: its access events are enriched from it. */
+  knows(sourceName: string): boolean {
+    return this.#views.has(sourceName);
   }
 
   /** The event with what the inventory knows about it; the event unchanged when nothing is known or enrichment fails. */

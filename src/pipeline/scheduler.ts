@@ -3,6 +3,7 @@ import { AppError, isAppError } from '../core/errors.js';
 import { redactToken } from '../core/redact-token.js';
 import { isAbortError, retryDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
 import { isLeaseLost, isSourceChanged, type LeaseFence } from '../store/lease-store.js';
+import { FirstSnapshots } from './first-snapshots.js';
 import type { InventoryCache } from './inventory-cache.js';
 import { takeSnapshot, type InventoryJob, type SnapshotStored } from './inventory-runner.js';
 import { fencedStore, type LeaseKeeper } from './leases.js';
@@ -95,8 +96,14 @@ export async function runCollection(
   // The passes stop with the jobs: a catch-up run ends once every job has, without waiting for the stop signal.
   const jobsDone = new AbortController();
   const keeping = keeper?.run(AbortSignal.any([options.signal, jobsDone.signal]));
+  // Only snapshots this node takes are waited for: with leases, another node may hold them.
+  const held = keeper === undefined ? undefined : new Set(keeper.heldIds());
+  const firstSnapshots = new FirstSnapshots(
+    held === undefined ? jobs : jobs.filter((job) => held.has(job.id)),
+    deps.inventoryCache,
+  );
   try {
-    return await Promise.all(jobs.map((job) => runJob(job, deps, options)));
+    return await Promise.all(jobs.map((job) => runJob(job, deps, options, firstSnapshots)));
   } finally {
     jobsDone.abort();
     if (keeper !== undefined) {
@@ -131,11 +138,17 @@ function withSource(fence: LeaseFence | undefined, job: CollectionJob): LeaseFen
   return { ...fence, source: { name: job.sourceName, createdAt: job.sourceCreatedAt, accountId: job.accountId } };
 }
 
-async function runJob(job: CollectionJob, deps: CollectionDeps, options: CollectOptions): Promise<JobOutcome> {
+async function runJob(
+  job: CollectionJob,
+  deps: CollectionDeps,
+  options: CollectOptions,
+  firstSnapshots: FirstSnapshots,
+): Promise<JobOutcome> {
   const log = deps.logger.child({ component: 'scheduler', jobId: job.id });
   let totals = NO_TOTALS;
   let failuresInARow = 0;
   await job.source.start();
+  if (job.kind === 'log') await firstSnapshots.before(job, options.signal);
   try {
     while (!options.signal.aborted) {
       try {
@@ -157,7 +170,9 @@ async function runJob(job: CollectionJob, deps: CollectionDeps, options: Collect
           job,
           fence === undefined ? deps : { ...deps, store: fencedStore(deps.store, fence) },
           options,
-        );
+        ).finally(() => {
+          if (job.kind === 'inventory') firstSnapshots.tried(job);
+        });
         totals = addTotals(totals, pulled);
         failuresInARow = 0;
         await deps.store.setDatasetStatus({
