@@ -75,6 +75,17 @@ describe('security headers and errors', () => {
     });
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json<{ error: { code: string } }>().error.code).toBe('HTTP_REQUEST_INVALID');
+    // A JSON null is refused as a body that is not an object, not as one missing each field.
+    const nullBody = await fixture.server.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: { 'content-type': 'application/json' },
+      payload: 'null',
+    });
+    expect(nullBody.statusCode).toBe(400);
+    expect(nullBody.json<{ error: { message: string } }>().error.message).toMatch(
+      /^The request is invalid: body: .*expected object, received null/,
+    );
 
     const formPost = await fixture.server.inject({
       method: 'POST',

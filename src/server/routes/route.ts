@@ -111,7 +111,8 @@ function singleValued(query: unknown): unknown {
 
 function parseWith(schema: z.ZodType | undefined, value: unknown, part: string): unknown {
   if (schema === undefined) return undefined;
-  const result = schema.safeParse(value ?? {});
+  // No body at all is an empty one; a JSON `null` is refused as what it is, not as an object missing every field.
+  const result = schema.safeParse(value === undefined ? {} : value);
   if (result.success) return result.data;
   const problems = result.error.issues.map(
     (issue) => `${[part, ...issue.path.map(String)].join('.')}: ${issue.message}`,
