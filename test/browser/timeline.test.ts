@@ -16,6 +16,9 @@ const RAY = 'f1f1f1f1f1f1f1f1';
 // More events than one page of the timeline shows, for one user.
 const BUSY_USER = 'busy@example.com';
 const BUSY_EVENTS = 120;
+// A user whose application name is about as long as a stored flat field gets, with nowhere to break a line.
+const WIDE_USER = 'wide@example.com';
+const WIDE_APP = 'application'.repeat(90);
 
 /** One stored event whose user and application are markup and a script URL. */
 function hostileEvent(nowMs: number): NormalizedEvent {
@@ -76,6 +79,17 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
           };
         });
         await app.store.append(busy, { id: `${SOURCE}/busy`, value: {} });
+        const wide: NormalizedEvent = {
+          ...hostileEvent(now),
+          id: `${(now - HOUR).toString(16).padStart(12, '0')}${'7'.repeat(20)}`,
+          time: now - HOUR,
+          user: WIDE_USER,
+          app: WIDE_APP,
+          appUid: null,
+          rayId: 'w000000000000001',
+          raw: {},
+        };
+        await app.store.append([wide], { id: `${SOURCE}/wide`, value: {} });
       },
     });
     ({ page, watch } = await lab.openSignedInPage(ANALYST_USER, '/explore'));
@@ -197,6 +211,18 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     await events.first().waitFor();
     expect(await events.first().locator('td:nth-child(4)').textContent()).toBe(HOSTILE_USER);
     await expectInert();
+  });
+
+  it('keeps every column in view beside a value as long as a stored field gets', async () => {
+    await page.goto(`${lab.serve.url}/timeline/user/${encodeURIComponent(WIDE_USER)}`);
+    const table = page.getByRole('table', { name: 'Timeline events' });
+    await table.locator('tbody tr').first().waitFor();
+    const dataset = await table.getByRole('columnheader', { name: 'Dataset' }).boundingBox();
+    const viewport = page.viewportSize();
+    expect(dataset).not.toBeNull();
+    expect((dataset?.x ?? 0) + (dataset?.width ?? 0)).toBeLessThanOrEqual(viewport?.width ?? 0);
+    // The whole name is still there to read, in the link's title.
+    expect(await table.locator('tbody tr td:nth-child(7) a').getAttribute('title')).toBe(WIDE_APP);
   });
 
   it('loads the rest of a long timeline page by page, still oldest first', async () => {

@@ -287,6 +287,7 @@ function Pivot({
   return (
     <a
       href={href}
+      title={displayText(label ?? value)}
       onClick={(event: MouseEvent<HTMLAnchorElement>) => {
         if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
         event.preventDefault();
