@@ -808,6 +808,9 @@ export function storeContractSuite(
         expect(await ids(term('app', app))).toEqual(['wide-change', 'wide-login']);
         expect(await ids(term('user', user))).toEqual(['wide-change', 'wide-login']);
         expect(await ids(term('ray_id', rayId))).toEqual(['wide-change', 'wide-login']);
+        // A value typed whole, longer than the field keeps, finds what the field kept of it.
+        expect(await ids(parseQuery(`app:"${incompressibleCjk(2000, 2)}"`))).toEqual(['wide-change', 'wide-login']);
+        expect(await ids(parseQuery(`"${incompressibleCjk(2000, 4)}"`))).toEqual(['wide-change', 'wide-login']);
       });
 
       it('accepts NUL characters; raw and ocsf come back exactly', async () => {

@@ -2,6 +2,7 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
 import { parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
 import { withoutNul } from '../core/flat-text.js';
+import { flatString } from '../normalize/schema.js';
 import { cidrRange, ipKey } from './ip-key.js';
 import { storedForm } from './search-columns.js';
 import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-query.js';
@@ -285,7 +286,9 @@ class Parser {
     if (given === '') throw this.#error('QUERY_VALUE_INVALID', 'the value is empty', at);
     // Flat fields hold U+FFFD where a record had NUL (see flatString), so a NUL typed in a query finds them.
     const typed = withoutNul(given);
-    const value = field === null ? typed : storedForm(field, typed);
+    const stored = field === null ? typed : storedForm(field, typed);
+    // Flat fields keep the first FLAT_FIELD_MAX_BYTES of a value (see flatString): a longer one typed whole finds it.
+    const value = wildcard ? stored : flatString(stored);
     if (wildcard && value.length > MAX_WILDCARD_LENGTH) {
       throw this.#error(
         'QUERY_VALUE_INVALID',
