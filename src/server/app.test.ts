@@ -67,39 +67,21 @@ describe('security headers and errors', () => {
     expect(body.error.code).toBe('HTTP_NOT_FOUND');
     expect(body.error.requestId).toBe(missing.headers['x-request-id']);
 
-    const notJson = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name": ',
-    });
+    const postLogin = (contentType: string, payload: string) =>
+      fixture.server.inject({ method: 'POST', url: '/api/login', headers: { 'content-type': contentType }, payload });
+    const notJson = await postLogin('application/json', '{"name": ');
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json<{ error: { code: string } }>().error.code).toBe('HTTP_REQUEST_INVALID');
     // A JSON null is refused as a body that is not an object, not as one missing each field.
-    const nullBody = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      headers: { 'content-type': 'application/json' },
-      payload: 'null',
-    });
+    const nullBody = await postLogin('application/json', 'null');
     expect(nullBody.statusCode).toBe(400);
     expect(nullBody.json<{ error: { message: string } }>().error.message).toMatch(
       /^The request is invalid: body: .*expected object, received null/,
     );
 
-    const formPost = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'name=admin&password=x',
-    });
+    const formPost = await postLogin('application/x-www-form-urlencoded', 'name=admin&password=x');
     expect(formPost.statusCode).toBe(415);
-    const textPost = await fixture.server.inject({
-      method: 'POST',
-      url: '/api/login',
-      headers: { 'content-type': 'text/plain' },
-      payload: JSON.stringify({ name: 'admin', password: PASSWORDS.admin }),
-    });
+    const textPost = await postLogin('text/plain', JSON.stringify({ name: 'admin', password: PASSWORDS.admin }));
     expect(textPost.statusCode).toBe(415);
     expect(textPost.json<{ error: { code: string } }>().error.code).toBe('HTTP_REQUEST_INVALID');
   });
