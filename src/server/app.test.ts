@@ -267,10 +267,13 @@ describe('login rate limiting', () => {
       await attemptLogin('analyst', 'wrong-password-x');
     }
     fixture.clock.advance(10 * 60_000);
-    // Hammering the locked account for the rest of the window does not stretch the lock past it.
+    // Hammering the locked account for the rest of the window does not stretch the lock past it, and each refusal
+    // says how long is left of it.
     for (let n = 0; n < 10; n++) {
       const refused = await attemptLogin('analyst', 'wrong-password-x');
       expect(refused.statusCode).toBe(429);
+      expect(refused.headers['retry-after']).toBe('300');
+      expect(refused.json<{ error: { message: string } }>().error.message).toMatch(/try again in 5 minutes\.$/);
     }
     fixture.clock.advance(5 * 60_000 + 1);
     const after = await attemptLogin('analyst', PASSWORDS.analyst);

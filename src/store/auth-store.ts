@@ -139,6 +139,8 @@ export interface AuthStore {
 
   recordLoginFailure(subject: string, atMs: number): Promise<void>;
   countLoginFailures(subject: string, sinceMs: number): Promise<number>;
+  /** When each failure of `subject` since `sinceMs` was recorded, oldest first. */
+  loginFailureTimes(subject: string, sinceMs: number): Promise<readonly number[]>;
   clearLoginFailures(subject: string): Promise<void>;
   /** Removes one failure of `subject` recorded at `atMs` (an attempt that turned out not to be one). */
   forgetLoginFailure(subject: string, atMs: number): Promise<void>;

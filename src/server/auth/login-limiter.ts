@@ -40,13 +40,27 @@ export class LoginLimiter {
     await this.#auth.recordLoginFailure(byAddressSubject, nowMs);
     const byAccount = await this.#auth.countLoginFailures(byAccountSubject, since);
     const byAddress = await this.#auth.countLoginFailures(byAddressSubject, since);
-    if (byAccount > this.#limits.perAccount || byAddress > this.#limits.perAddress) {
+    const accountRefused = byAccount > this.#limits.perAccount;
+    if (accountRefused || byAddress > this.#limits.perAddress) {
       await this.abandoned(account, address, nowMs);
+      const waitMs = Math.max(
+        accountRefused ? await this.#waitMs(byAccountSubject, this.#limits.perAccount, nowMs) : 0,
+        byAddress > this.#limits.perAddress ? await this.#waitMs(byAddressSubject, this.#limits.perAddress, nowMs) : 0,
+      );
+      const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
       throw new AuthError('AUTH_RATE_LIMITED', {
-        message: `Too many failed logins ${byAccount > this.#limits.perAccount ? 'for this account' : 'from this address'}; try again in ${Math.ceil(this.#limits.windowMs / 60_000)} minutes.`,
-        details: { retryAfterSecs: Math.ceil(this.#limits.windowMs / 1000) },
+        message: `Too many failed logins ${accountRefused ? 'for this account' : 'from this address'}; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        details: { retryAfterSecs: Math.max(1, Math.ceil(waitMs / 1000)) },
       });
     }
+  }
+
+  // How long until an attempt on `subject` is judged again: until enough of its failures in the window have aged
+  // out of it that one more stays within `limit`.
+  async #waitMs(subject: string, limit: number, nowMs: number): Promise<number> {
+    const times = await this.#auth.loginFailureTimes(subject, nowMs - this.#limits.windowMs);
+    const freeing = times[times.length - limit];
+    return freeing === undefined ? 0 : freeing + this.#limits.windowMs - nowMs;
   }
 
   /** Takes back an attempt that was refused or could not be judged (the store or the hash failed): no guess. */

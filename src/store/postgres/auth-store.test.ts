@@ -94,6 +94,10 @@ describe('PostgresAuthStore', () => {
     await auth.forgetLoginFailure('ada@example.com', T0);
     expect(await auth.countLoginFailures('ada@example.com', 0)).toBe(1);
     expect(await auth.countLoginFailures('bob@example.com', 0)).toBe(1);
+    // Times come back as numbers, oldest first, from `since` on.
+    await auth.recordLoginFailure('ada@example.com', T0 + 20);
+    await auth.recordLoginFailure('ada@example.com', T0 - 20);
+    expect(await auth.loginFailureTimes('ada@example.com', T0 - 10)).toEqual([T0, T0 + 20]);
   });
 
   it('redeems a login link once, before it expires', async () => {

@@ -68,6 +68,7 @@ const SQL = {
     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id`,
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES ($1, $2)',
   countFailures: 'SELECT count(*)::bigint AS n FROM login_failures WHERE subject = $1 AND at >= $2',
+  failureTimes: 'SELECT at FROM login_failures WHERE subject = $1 AND at >= $2 ORDER BY at',
   clearFailures: 'DELETE FROM login_failures WHERE subject = $1',
   forgetFailure:
     'DELETE FROM login_failures WHERE ctid = (SELECT ctid FROM login_failures WHERE subject = $1 AND at = $2 LIMIT 1)',
@@ -231,6 +232,11 @@ export class PostgresAuthStore implements AuthStore {
 
   async countLoginFailures(subject: string, sinceMs: number): Promise<number> {
     return (await this.#read<{ n: number }>(SQL.countFailures, [wellFormed(subject), sinceMs]))[0]?.n ?? 0;
+  }
+
+  async loginFailureTimes(subject: string, sinceMs: number): Promise<readonly number[]> {
+    const rows = await this.#read<{ at: number | string }>(SQL.failureTimes, [wellFormed(subject), sinceMs]);
+    return rows.map((row) => Number(row.at));
   }
 
   async clearLoginFailures(subject: string): Promise<void> {

@@ -64,6 +64,7 @@ const SQL = {
   pruneLoginLinks: 'DELETE FROM login_links WHERE expires_at <= ?',
   insertFailure: 'INSERT INTO login_failures (subject, at) VALUES (?, ?)',
   countFailures: 'SELECT count(*) AS n FROM login_failures WHERE subject = ? AND at >= ?',
+  failureTimes: 'SELECT at FROM login_failures WHERE subject = ? AND at >= ? ORDER BY at',
   clearFailures: 'DELETE FROM login_failures WHERE subject = ?',
   forgetFailure:
     'DELETE FROM login_failures WHERE rowid = (SELECT rowid FROM login_failures WHERE subject = ? AND at = ? LIMIT 1)',
@@ -218,6 +219,10 @@ export class SqliteAuthStore implements AuthStore {
 
   async countLoginFailures(subject: string, sinceMs: number): Promise<number> {
     return (this.#get(SQL.countFailures, [subject, sinceMs]) as { n: number }).n;
+  }
+
+  async loginFailureTimes(subject: string, sinceMs: number): Promise<readonly number[]> {
+    return (this.#all(SQL.failureTimes, [subject, sinceMs]) as { at: number }[]).map((row) => row.at);
   }
 
   async clearLoginFailures(subject: string): Promise<void> {
