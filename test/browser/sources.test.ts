@@ -92,6 +92,24 @@ describe('Data sources page', { timeout: 180_000 }, () => {
     await token.fill(DEFAULT_TOKEN);
     // Changing a credential clears a result that no longer applies.
     expect(await table.count()).toBe(0);
+    // A required dataset Cloudflare does not answer for is not checked, not missing, and nothing is said to work.
+    lab.simulator.setFaults({ serverError: { routes: ['access-groups'], statuses: [503] } });
+    try {
+      await testButton.click();
+      await page.getByText('Not verified: Cloudflare did not answer every check', { exact: false }).waitFor({
+        timeout: 60_000,
+      });
+      const groups = await table
+        .getByRole('row')
+        .filter({ has: page.getByRole('cell', { name: 'groups', exact: true }) })
+        .textContent();
+      expect(groups).toContain('not checked');
+      expect(groups).not.toContain('missing');
+    } finally {
+      lab.simulator.setFaults({});
+    }
+    await token.fill(`${DEFAULT_TOKEN} `);
+    await token.fill(DEFAULT_TOKEN);
     await testButton.click();
     await page.getByText('Connection works. Nothing is saved yet', { exact: false }).waitFor({ timeout: 60_000 });
     const access = table.getByRole('row').filter({ hasText: 'access_requests' });

@@ -62,11 +62,15 @@ export function AddSourceForm({ api, collecting, onAdded, onCancel }: AddSourceF
     api.testNewSource({ apiToken: apiToken.trim(), accountId: accountId.trim() }).then(
       (report) => {
         setBusy(false);
+        // A required dataset Cloudflare did not answer for (a rate limit, an outage) proves nothing either way.
+        const unchecked = report.datasets.some((row) => row.required && row.state === 'unchecked');
         setOutcome({
-          kind: report.requiredMissing ? 'refused' : 'tested',
+          kind: report.requiredMissing || unchecked ? 'refused' : 'tested',
           message: report.requiredMissing
             ? 'Not saved: the token lacks a permission zerotrail needs. Add it in the Cloudflare dashboard and test again.'
-            : 'Connection works. Nothing is saved yet: add the data source to start collecting.',
+            : unchecked
+              ? 'Not verified: Cloudflare did not answer every check (the rows marked "not checked"), which says nothing about the token. Test again in a few minutes.'
+              : 'Connection works. Nothing is saved yet: add the data source to start collecting.',
           report,
         });
       },
