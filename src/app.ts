@@ -377,11 +377,10 @@ async function checkSecretKey(store: Store, secrets: SecretBox, shared: boolean,
 export async function refuseUnfinishedMigration(app: App): Promise<void> {
   const open = await unfinishedMigration(app);
   if (open === undefined) return;
-  const url = app.config.databaseUrl ?? '';
   throw new StoreError('STORE_MIGRATE_UNFINISHED', {
     message: `${describeUnfinished(app, open)} This node did not start, so that nothing it writes mixes into the half-copied installation.`,
     hint:
-      `Finish the copy: run zerotrail store migrate --from ${open.sourcePath} --to '${withoutPassword(url)}' ` +
+      `Finish the copy: run ${migrateAgain(app, open)} ` +
       'again (it resumes where it stopped) until it reports every table copied, then start this node.',
     details: { sourcePath: open.sourcePath, startedAt: open.startedAt, tablesDone: open.tablesDone },
   });
@@ -394,10 +393,12 @@ export async function refuseUnfinishedMigration(app: App): Promise<void> {
 export async function unfinishedMigrationWarning(app: App): Promise<string | undefined> {
   const open = await unfinishedMigration(app);
   if (open === undefined) return undefined;
-  return (
-    `${describeUnfinished(app, open)} What this shows is only what was copied so far; run zerotrail store migrate ` +
-    `--from ${open.sourcePath} --to '${withoutPassword(app.config.databaseUrl ?? '')}' again to finish it.`
-  );
+  return `${describeUnfinished(app, open)} What this shows is only what was copied so far; run ${migrateAgain(app, open)} again to finish it.`;
+}
+
+// The command that resumes the copy, without the database password.
+function migrateAgain(app: App, open: UnfinishedImport): string {
+  return `zerotrail store migrate --from ${open.sourcePath} --to '${withoutPassword(app.config.databaseUrl ?? '')}'`;
 }
 
 async function unfinishedMigration(app: App): Promise<UnfinishedImport | undefined> {

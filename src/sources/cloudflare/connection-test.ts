@@ -111,9 +111,7 @@ export async function testConnection(
       `the token can change the account (${writable.join(', ')}); zerotrail only needs read access. Create a token with only the Read permissions listed and use it instead.`,
     );
   }
-  const requiredMissing = outcomes.some(
-    (outcome) => CLOUDFLARE_DATASETS[outcome.dataset].required && isPermissionMissing(outcome.error),
-  );
+  const requiredMissing = datasets.some((row) => row.required && row.state === 'permission_missing');
   return { token, warnings, datasets, requiredMissing };
 }
 
