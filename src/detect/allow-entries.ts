@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { parseIpRange } from './ip-range.js';
 
 /*
@@ -6,6 +6,16 @@ import { parseIpRange } from './ip-range.js';
  * `zerotrail rules allow`, the HTTP API and so the Rules page): an entry that can never match would leave the
  * operator believing an exception is in place that is not.
  */
+
+/** The longest entry: an e-mail address's 64-character local part, "@" and a 255-character domain. */
+export const ALLOW_ENTRY_MAX_LENGTH = 320;
+
+/** One entry, trimmed as every list compares it: a value with a stray space would never match an event. */
+export const allowEntry = z
+  .string()
+  .trim()
+  .min(1, 'an empty entry')
+  .max(ALLOW_ENTRY_MAX_LENGTH, `at most ${ALLOW_ENTRY_MAX_LENGTH} characters`);
 
 /** Refines a list of IP entries: each an address or a CIDR range. */
 export function checkAllowedIps(ips: readonly string[], ctx: z.RefinementCtx): void {

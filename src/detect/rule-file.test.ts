@@ -97,6 +97,13 @@ describe('rule files', () => {
     expect(problems(`${VALID}\nallow: { countries: [DE, Germany] }`)).toContain(
       'allow.countries.1: "Germany" is not a two-letter country code such as DE',
     );
+    expect(problems(`${VALID}\nallow: { users: ['  '] }`)).toContain('allow.users.0: an empty entry');
+    expect(problems(`${VALID}\nallow: { apps: [${'a'.repeat(321)}] }`)).toContain(
+      'allow.apps.0: at most 320 characters',
+    );
+    expect(
+      parseRuleFile(`${VALID}\nallow: { users: [' alice@example.com '] }`, 'test.yaml').header.allow.users,
+    ).toEqual(['alice@example.com']);
     expect(problems(`${VALID}\nid: other`)).toMatch(/^test.yaml: YAML: Map keys must be unique/);
     expect(
       problems(VALID.replace("'outcome: failure'", '').replace('outcome: failure', "'src_ip|cidr': not-an-ip")),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { SEVERITIES, type RuleAllowList, type RuleSetting } from '../store/detection-store.js';
 import { durationSchema } from './duration.js';
-import { checkAllowedCountries, checkAllowedIps } from './allow-entries.js';
+import { allowEntry, checkAllowedCountries, checkAllowedIps } from './allow-entries.js';
 import { compileMatch, RuleProblem } from './match.js';
 import type { CompiledRule, RuleHeader } from './rule.js';
 import { COMMON_VARIABLES } from './rule-types/common.js';
@@ -15,10 +15,10 @@ const PLACEHOLDER = /\{([a-z_]+)\}/g;
 
 const allowSchema = z
   .object({
-    users: z.array(z.string().min(1)).default([]),
-    ips: z.array(z.string().min(1)).default([]).superRefine(checkAllowedIps),
-    apps: z.array(z.string().min(1)).default([]),
-    countries: z.array(z.string().min(1)).default([]).superRefine(checkAllowedCountries),
+    users: z.array(allowEntry).default([]),
+    ips: z.array(allowEntry).default([]).superRefine(checkAllowedIps),
+    apps: z.array(allowEntry).default([]),
+    countries: z.array(allowEntry).default([]).superRefine(checkAllowedCountries),
   })
   .strict();
 

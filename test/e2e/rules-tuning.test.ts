@@ -89,6 +89,10 @@ describe('tuning rules from the command line', () => {
     const badIp = await cli(['rules', 'allow', 'zt-config-tampering', '--ip', '300.1.2.3']);
     expect(badIp.code).toBe(2);
     expect(badIp.stderr).toContain('"300.1.2.3" is not an address or CIDR range');
+    // The same longest entry as the HTTP API and rule files take, not a longer one only the CLI stores.
+    const tooLong = await cli(['rules', 'allow', 'zt-config-tampering', '--user', `${'a'.repeat(315)}@x.com`]);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain('at most 320 characters');
     const nothing = await cli(['rules', 'allow', 'zt-config-tampering']);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('give at least one of --user, --ip, --app or --country');

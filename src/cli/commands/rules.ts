@@ -7,7 +7,7 @@ import { AppError, NotFoundError } from '../../core/errors.js';
 import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { parseDuration } from '../../detect/duration.js';
-import { checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
+import { allowEntry, checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
 import { replayRules, type ReplayedAlert } from '../../detect/replay.js';
 import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/rule-file.js';
 import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
@@ -37,7 +37,7 @@ const setFlagsSchema = z
     window: durationFlag('--window'),
     learning: durationFlag('--learning'),
     learningEvents: wholeNumberText((n) => n.min(1)).optional(),
-    value: z.array(z.string().trim().min(1, '--value must not be empty').max(320)).max(1000).optional(),
+    value: z.array(allowEntry).max(1000).optional(),
     // Commander gives `--no-values` as values: false (and true without it).
     values: z.boolean().optional(),
     reset: z.boolean().optional(),
@@ -60,7 +60,7 @@ const setFlagsSchema = z
     },
   );
 
-const entryList = z.array(z.string().trim().min(1).max(512)).default([]);
+const entryList = z.array(allowEntry).max(1000).default([]);
 const allowFlagsSchema = z
   .object({
     user: entryList,

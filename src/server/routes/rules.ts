@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
-import { checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
+import { allowEntry, checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
 import { checkOverrides, type RuleDefinition } from '../../detect/rule-file.js';
 import { parseStoredRule, readStoredRules, writeStoredRules, type StoredRule } from '../../detect/stored-rules.js';
 import { loadUserRules, parseAnyRuleFile } from '../../detect/user-rules.js';
@@ -133,16 +133,11 @@ export const DISABLE_RULE_ROUTE = defineRoute({
   handler: (input) => setEnabled(input, false),
 });
 
-const allowEntries = z.array(z.string().trim().min(1, 'an empty entry').max(320)).max(1000).default([]);
+const allowEntries = z.array(allowEntry).max(1000).default([]);
 
 // A parameter override: a number, a duration or other text, a flag, or a list of text (a first_seen rule's
 // `values`, such as its sensitive applications).
-const overrideValue = z.union([
-  z.number(),
-  z.string().max(200),
-  z.boolean(),
-  z.array(z.string().trim().min(1, 'an empty entry').max(320)).max(1000),
-]);
+const overrideValue = z.union([z.number(), z.string().max(200), z.boolean(), z.array(allowEntry).max(1000)]);
 
 export const RULE_SETTINGS_ROUTE = defineRoute({
   method: 'POST',
