@@ -110,7 +110,7 @@ export const ADD_SOURCE_ROUTE = defineRoute({
       createdAt: app.clock.now(),
       settings: {},
     });
-    await audit('success', { readableDatasets: report.datasets.filter((row) => row.ok).length });
+    await audit('success', testAuditDetails(report));
     services.onSourcesChanged();
     const stored = await app.store.getSource(body.name);
     return {
@@ -147,9 +147,7 @@ export const TEST_NEW_SOURCE_ROUTE = defineRoute({
       await audit('failure', { code: isAppError(error) ? error.code : 'INTERNAL' });
       throw error;
     }
-    await audit(report.requiredMissing ? 'failure' : 'success', {
-      readableDatasets: report.datasets.filter((row) => row.ok).length,
-    });
+    await audit(testOutcome(report), testAuditDetails(report));
     return { connection: describeReport(report) };
   },
 });
@@ -177,9 +175,9 @@ export const TEST_SOURCE_ROUTE = defineRoute({
       actor: caller.name,
       action: 'source_tested',
       target: stored.name,
-      outcome: report.requiredMissing ? 'failure' : 'success',
+      outcome: testOutcome(report),
       ip: request.ip,
-      details: { readableDatasets: report.datasets.filter((row) => row.ok).length },
+      details: testAuditDetails(report),
     });
     return { connection: describeReport(report) };
   },
@@ -315,7 +313,7 @@ export const EDIT_SOURCE_ROUTE = defineRoute({
       throw unknownSource(params.name);
     }
     healthCache(app).forget(stored.name);
-    await audit('success', { readableDatasets: report.datasets.filter((row) => row.ok).length });
+    await audit('success', testAuditDetails(report));
     services.onSourcesChanged();
     const saved = await app.store.getSource(stored.name);
     return {
@@ -325,6 +323,21 @@ export const EDIT_SOURCE_ROUTE = defineRoute({
     };
   },
 });
+
+/**
+ * A connection test succeeded only when every required dataset was read: one Cloudflare did not answer for (a
+ * rate limit, an outage) proves the token no more than a missing permission does, and the web UI says so.
+ */
+function testOutcome(report: ConnectionReport): 'success' | 'failure' {
+  return report.datasets.every((row) => !row.required || row.state === 'readable') ? 'success' : 'failure';
+}
+
+function testAuditDetails(report: ConnectionReport): Record<string, unknown> {
+  return {
+    readableDatasets: report.datasets.filter((row) => row.state === 'readable').length,
+    uncheckedDatasets: report.datasets.filter((row) => row.state === 'unchecked').length,
+  };
+}
 
 /** The same refusal as `source add`, with the per-dataset table in the details for the UI to show. */
 function refuseWithoutBasePermissions(report: ConnectionReport): void {
