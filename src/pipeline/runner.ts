@@ -3,7 +3,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Normalizer } from '../normalize/schema.js';
-import type { RawPage, Source, SourceCursor } from '../sources/source.js';
+import type { RawPage, Reread, Source, SourceCursor } from '../sources/source.js';
 import type { Store } from '../store/store.js';
 import { NormalizedPage } from './normalized-page.js';
 
@@ -101,11 +101,13 @@ export async function pullUntilCaughtUp(
   if (committed === undefined) await deps.store.append([], { id: job.id, value: cursor });
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
+  const lateness = new LatenessWatch(job.id, deps);
 
   for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
     const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);
     const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
     if (result.inserted > 0) deps.detector?.notify();
+    lateness.observe(page.reread, result.oldestInsertedMs);
     const { rejected, newestEventMs, oldestEventMs } = events;
     for (const [reason, count] of events.rejections) {
       deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason }, count);
@@ -136,7 +138,58 @@ export async function pullUntilCaughtUp(
       oldestEventMs,
     });
   }
+  lateness.report();
   return totals;
+}
+
+/**
+ * Watches how late events show up upstream, from those a pull's reread found new. An event later than the
+ * lookback is never collected and nothing upstream says so, so arrivals past half the lookback are warned about
+ * while there is still room to widen it: at most hourly per dataset, as every pull may find them.
+ */
+class LatenessWatch {
+  readonly #jobId: string;
+  readonly #deps: Pick<RunnerDeps, 'clock' | 'logger'>;
+  #latestMs = -1;
+  #lookbackMs = 0;
+
+  constructor(jobId: string, deps: Pick<RunnerDeps, 'clock' | 'logger'>) {
+    this.#jobId = jobId;
+    this.#deps = deps;
+  }
+
+  observe(reread: Reread | undefined, oldestInsertedMs: number | null): void {
+    if (reread === undefined || oldestInsertedMs === null || oldestInsertedMs >= reread.readBeforeMs) return;
+    const lateMs = reread.readAtMs - oldestInsertedMs;
+    if (lateMs <= this.#latestMs) return;
+    this.#latestMs = lateMs;
+    this.#lookbackMs = reread.lookbackMs;
+  }
+
+  /** Once per pull: the latest arrival it saw, at debug, or as a warning when it came near the lookback. */
+  report(): void {
+    if (this.#latestMs < 0) return;
+    const fields = { jobId: this.#jobId, lateBySecs: seconds(this.#latestMs), lookbackSecs: seconds(this.#lookbackMs) };
+    const nowMs = this.#deps.clock.now();
+    const warnedMs = LATENESS_WARNED.get(this.#jobId);
+    if (this.#latestMs * 2 < this.#lookbackMs || (warnedMs !== undefined && nowMs - warnedMs < HOUR_MS)) {
+      this.#deps.logger.debug(fields, 'Late events found by the lookback');
+      return;
+    }
+    LATENESS_WARNED.set(this.#jobId, nowMs);
+    this.#deps.logger.warn(
+      fields,
+      `Events showed up in the API ${fields.lateBySecs} s after their time, more than half the ${fields.lookbackSecs} s lookback; one later than the lookback is never collected. Raise cloudflare.lookback_secs (ZEROTRAIL_CLOUDFLARE__LOOKBACK_SECS)`,
+    );
+  }
+}
+
+const HOUR_MS = 3_600_000;
+// When each dataset was last warned of late events, by job id: one entry per dataset of this process.
+const LATENESS_WARNED = new Map<string, number>();
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
 }
 
 /**

@@ -10,6 +10,19 @@ export type SourceCursor = Readonly<Record<string, unknown>>;
 export interface RawPage {
   readonly records: readonly unknown[];
   readonly nextCursor: SourceCursor;
+  /** What an earlier pull already read of this page's window; absent where a dataset rereads nothing. */
+  readonly reread?: Reread;
+}
+
+/**
+ * The part of a window that a pull reads again, since records can appear upstream after their time. A record
+ * older than `readBeforeMs` that is new to the store was not there when an earlier pull read, at `readAtMs`, that
+ * time: it arrived at least `readAtMs - time` late. Arriving later than `lookbackMs` it would have been missed.
+ */
+export interface Reread {
+  readonly readBeforeMs: number;
+  readonly readAtMs: number;
+  readonly lookbackMs: number;
 }
 
 /**

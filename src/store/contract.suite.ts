@@ -195,7 +195,7 @@ export function storeContractSuite(
           id: 'cf-main/access_requests',
           value: { since: '2024-01-15T12:00:00Z', n: 2 },
         });
-        expect(result).toEqual({ inserted: 2, duplicates: 0 });
+        expect(result).toEqual({ inserted: 2, duplicates: 0, oldestInsertedMs: BASE_TIME });
         expect(await store.cursor('cf-main/access_requests')).toEqual({ since: '2024-01-15T12:00:00Z', n: 2 });
         const page = await store.search({ filter: null, order: 'asc' }, { limit: 10 });
         expect(page.events).toEqual(events);
@@ -209,7 +209,7 @@ export function storeContractSuite(
         const batch = [makeEvent('i1'), makeEvent('i2'), makeEvent('i3')];
         await store.append(batch, { id: 'c', value: { v: 1 } });
         const again = await store.append(batch, { id: 'c', value: { v: 2 } });
-        expect(again).toEqual({ inserted: 0, duplicates: 3 });
+        expect(again).toEqual({ inserted: 0, duplicates: 3, oldestInsertedMs: null });
         expect(await store.count({ filter: null })).toBe(3);
         expect(await store.cursor('c')).toEqual({ v: 2 });
       });
@@ -230,7 +230,7 @@ export function storeContractSuite(
         };
         const result = await store.append(events, { id: 'c', value: { v: 2 } });
         expect(yielded).toBe(70);
-        expect(result).toEqual({ inserted: 68, duplicates: 3 });
+        expect(result).toEqual({ inserted: 68, duplicates: 3, oldestInsertedMs: BASE_TIME });
         expect(await store.cursor('c')).toEqual({ v: 2 });
         const page = await store.search({ filter: null, order: 'asc' }, { limit: 100 });
         expect(page.events.map((event) => event.id).sort()).toEqual(wanted.map((event) => event.id).sort());
@@ -256,7 +256,7 @@ export function storeContractSuite(
           [makeEvent('d1', { activity: 'first' }), makeEvent('d1', { activity: 'second' }), makeEvent('d2')],
           { id: 'c', value: {} },
         );
-        expect(result).toEqual({ inserted: 2, duplicates: 1 });
+        expect(result).toEqual({ inserted: 2, duplicates: 1, oldestInsertedMs: BASE_TIME });
         const page = await store.search({ filter: term('id', 'd1'), order: 'asc' }, { limit: 10 });
         expect(page.events.map((event) => event.activity)).toEqual(['first']);
       });
@@ -270,8 +270,25 @@ export function storeContractSuite(
         expect(await store.cursor('c')).toEqual({ v: 'before' });
       });
 
+      it('tells the earliest time among the events that went in, never that of a duplicate', async () => {
+        await store.append([makeEvent('o1', { time: BASE_TIME - 100 })], { id: 'c', value: { v: 1 } });
+        const result = await store.append(
+          [
+            makeEvent('o1', { time: BASE_TIME - 100 }),
+            makeEvent('o2', { time: BASE_TIME + 7 }),
+            makeEvent('o3', { time: BASE_TIME + 3 }),
+          ],
+          { id: 'c', value: { v: 2 } },
+        );
+        expect(result).toEqual({ inserted: 2, duplicates: 1, oldestInsertedMs: BASE_TIME + 3 });
+      });
+
       it('accepts an empty batch and still moves the cursor', async () => {
-        expect(await store.append([], { id: 'c', value: { v: 9 } })).toEqual({ inserted: 0, duplicates: 0 });
+        expect(await store.append([], { id: 'c', value: { v: 9 } })).toEqual({
+          inserted: 0,
+          duplicates: 0,
+          oldestInsertedMs: null,
+        });
         expect(await store.cursor('c')).toEqual({ v: 9 });
       });
     });
@@ -817,7 +834,7 @@ export function storeContractSuite(
         // PostgreSQL text cannot hold NUL, so a store may alter it in flat fields; the record itself must survive.
         const nul = 'before\u0000after';
         const event = makeEvent('nul', { user: nul, app: nul, raw: { value: nul }, ocsf: { message: nul } });
-        expect(await store.append([event], { id: 'c', value: {} })).toEqual({ inserted: 1, duplicates: 0 });
+        expect(await store.append([event], { id: 'c', value: {} })).toMatchObject({ inserted: 1, duplicates: 0 });
         const [stored] = (await store.search({ filter: null, order: 'asc' }, { limit: 1 })).events;
         expect(stored?.raw).toEqual({ value: nul });
         expect(stored?.ocsf).toEqual({ message: nul });
@@ -833,7 +850,7 @@ export function storeContractSuite(
       it('survives lone surrogates: raw comes back exactly', async () => {
         const lone = 'a\ud800b\udfffc';
         const event = makeEvent('ls', { user: lone, raw: { value: lone }, ocsf: { message: lone } });
-        expect(await store.append([event], { id: 'c', value: {} })).toEqual({ inserted: 1, duplicates: 0 });
+        expect(await store.append([event], { id: 'c', value: {} })).toMatchObject({ inserted: 1, duplicates: 0 });
         const [stored] = (await store.search({ filter: null, order: 'asc' }, { limit: 1 })).events;
         expect(stored?.raw).toEqual({ value: lone });
         expect(stored?.ocsf).toEqual({ message: lone });
@@ -867,6 +884,7 @@ export function storeContractSuite(
         ).toEqual({
           inserted: 0,
           duplicates: 0,
+          oldestInsertedMs: null,
         });
         const change = makeEvent('chg1', {
           dataset: 'groups',
@@ -880,7 +898,7 @@ export function storeContractSuite(
             { sourceName: 'cf-main', dataset: 'groups', takenAt: BASE_TIME + 60_000, entities: second },
             [change],
           ),
-        ).toEqual({ inserted: 1, duplicates: 0 });
+        ).toEqual({ inserted: 1, duplicates: 0, oldestInsertedMs: BASE_TIME + 60_000 });
 
         expect(await store.inventorySnapshot('cf-main', 'groups')).toEqual({
           sourceName: 'cf-main',
@@ -896,7 +914,7 @@ export function storeContractSuite(
             { sourceName: 'cf-main', dataset: 'groups', takenAt: BASE_TIME + 60_000, entities: second },
             [change],
           ),
-        ).toEqual({ inserted: 0, duplicates: 1 });
+        ).toEqual({ inserted: 0, duplicates: 1, oldestInsertedMs: null });
       });
 
       it('keeps datasets and sources apart and lists one kind by source then name', async () => {

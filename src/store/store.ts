@@ -19,6 +19,11 @@ export interface AppendResult {
   readonly inserted: number;
   /** Events already stored under the same id; ignored by construction (unique key). */
   readonly duplicates: number;
+  /**
+   * The earliest time among the events that went in, epoch ms; null when none did. A new event older than what an
+   * earlier read already covered arrived upstream late, and by how much tells whether the lookback is wide enough.
+   */
+  readonly oldestInsertedMs: number | null;
 }
 
 export interface SearchPage {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { Reread } from '../source.js';
 import type { CloudflareClient, Query } from './client.js';
 import { formatTimestamp, parseTimestamp } from './parse-timestamp.js';
 
@@ -136,7 +137,7 @@ export interface TimeWindowOptions<R> {
 export async function* timeWindowPages<R>(
   cursor: TimeWindowCursor,
   options: TimeWindowOptions<R>,
-): AsyncGenerator<{ readonly records: readonly R[]; readonly nextCursor: TimeWindowCursor }> {
+): AsyncGenerator<{ readonly records: readonly R[]; readonly nextCursor: TimeWindowCursor; readonly reread?: Reread }> {
   const { timeOf, keyOf } = options;
   let pageSize = options.pageSize;
   const until = options.untilMs;
@@ -150,6 +151,14 @@ export async function* timeWindowPages<R>(
   const floor = cursor.floor === undefined ? {} : { floor: cursor.floor };
   let fullSize = pageSize;
   if (until <= since) return;
+  const reread: Reread | undefined =
+    rescanFrom < cursorSince
+      ? {
+          readBeforeMs: cursorSince,
+          readAtMs: parseTimestamp(cursor.scannedAt) ?? cursorSince,
+          lookbackMs: options.lookbackMs,
+        }
+      : undefined;
 
   for (;;) {
     let result: readonly R[];
@@ -220,7 +229,7 @@ export async function* timeWindowPages<R>(
     // Records that show up late are looked for by the lookback of the next pull, so a window found empty may be
     // passed like one that held records; what it must not do is move the cursor past records not handed out.
     if (fresh.length > 0 || !sameCursor(next, last)) {
-      yield { records: fresh, nextCursor: next };
+      yield { records: fresh, nextCursor: next, ...(reread === undefined ? {} : { reread }) };
       last = next;
     }
     if (done) return;

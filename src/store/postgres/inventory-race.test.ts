@@ -140,8 +140,8 @@ describe('PostgresStore inventory snapshots saved by several nodes at once', () 
         xChanges.length,
         xChanges.length,
       ]);
-      expect(ya).toEqual({ inserted: yChanges.length, duplicates: 0 });
-      expect(za).toEqual({ inserted: zChanges.length, duplicates: 0 });
+      expect(ya).toMatchObject({ inserted: yChanges.length, duplicates: 0 });
+      expect(za).toMatchObject({ inserted: zChanges.length, duplicates: 0 });
 
       // The save that ran last decides the state: all of one snapshot of the round, never a mix of two.
       const after = await stored(node(round % WRITERS), source, dataset);
@@ -206,7 +206,7 @@ describe('PostgresStore inventory snapshots saved by several nodes at once', () 
         ),
       ]);
       const { seen, seenIds, freshChanges, result } = handedOver;
-      expect(result).toEqual({ inserted: freshChanges.length, duplicates: 0 });
+      expect(result).toMatchObject({ inserted: freshChanges.length, duplicates: 0 });
 
       const ids = await storedEventIds();
       const saved: InventorySnapshot[] = [];
@@ -217,7 +217,7 @@ describe('PostgresStore inventory snapshots saved by several nodes at once', () 
         } else {
           // Saved while node-1 still held the lease, and committed before node-2 could claim it: what node-2
           // read after claiming already held it.
-          expect(outcome).toEqual({ inserted: changes.length, duplicates: 0 });
+          expect(outcome).toMatchObject({ inserted: changes.length, duplicates: 0 });
           expect(changes.filter((change) => !seenIds.has(change.id))).toEqual([]);
           saved.push(taken);
         }

@@ -222,7 +222,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     // Sent to the server in multi-row statements, so the events are gathered first.
     const events = Array.isArray(given) ? (given as readonly NormalizedEvent[]) : Array.from(given);
     const now = this.#clock.now();
-    const inserted = await this.#writeEvents(
+    const { inserted, oldestInsertedMs } = await this.#writeEvents(
       events,
       async (client) => {
         await checkFence(client, cursor.id, cursor.fence);
@@ -231,7 +231,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       (error) => writeFailed('append events', error),
     );
     this.#logger.debug({ inserted, duplicates: events.length - inserted, cursorId: cursor.id }, 'Batch stored');
-    return { inserted, duplicates: events.length - inserted };
+    return { inserted, duplicates: events.length - inserted, oldestInsertedMs };
   }
 
   async saveInventorySnapshot(
@@ -239,7 +239,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     changes: readonly NormalizedEvent[],
     fence?: LeaseFence,
   ): Promise<AppendResult> {
-    const inserted = await this.#writeEvents(
+    const { inserted, oldestInsertedMs } = await this.#writeEvents(
       changes,
       async (client) => {
         await checkFence(client, `${snapshot.sourceName}/${snapshot.dataset}`, fence);
@@ -274,7 +274,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
             })
           : writeFailed('save the inventory snapshot', error),
     );
-    return { inserted, duplicates: changes.length - inserted };
+    return { inserted, duplicates: changes.length - inserted, oldestInsertedMs };
   }
 
   /**
@@ -287,8 +287,8 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     events: readonly NormalizedEvent[],
     also: (client: pg.PoolClient) => Promise<void>,
     failed: (error: unknown) => StoreError,
-  ): Promise<number> {
-    const write = async (): Promise<number> => {
+  ): Promise<Pick<AppendResult, 'inserted' | 'oldestInsertedMs'>> {
+    const write = async (): Promise<readonly StoredRow[]> => {
       await this.#ensurePartitions(
         events.map((event) => event.time),
         failed,
@@ -300,19 +300,22 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
           await addToSummary(client, stored.filter(isAuthentication).map(summaryEventOf));
           await numberEvents(client, stored);
         }
-        return stored.length;
+        return stored;
       }, failed);
     };
-    let inserted: number;
+    let stored: readonly StoredRow[];
     try {
-      inserted = await write();
+      stored = await write();
     } catch (error) {
       if (!(error instanceof StoreError) || !isNoPartition(error.cause)) throw error;
       this.#partitions.clear();
-      inserted = await write();
+      stored = await write();
     }
-    if (inserted > 0) await this.#analyzeGrown(events);
-    return inserted;
+    if (stored.length > 0) await this.#analyzeGrown(events);
+    return {
+      inserted: stored.length,
+      oldestInsertedMs: stored.reduce<number | null>((oldest, row) => Math.min(oldest ?? row[1], row[1]), null),
+    };
   }
 
   /**

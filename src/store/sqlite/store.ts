@@ -273,18 +273,20 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     const now = this.#clock.now();
     const cursorJson = JSON.stringify(cursor.value);
     let given = 0;
+    let oldestInsertedMs: number | null = null;
     const write = (): number => {
       checkFence(this.#open(), cursor.id, cursor.fence);
-      const { inserted, taken } = this.#insertEvents(events);
-      given = taken;
+      const written = this.#insertEvents(events);
+      given = written.taken;
+      oldestInsertedMs = written.oldestInsertedMs;
       upsertCursor.run(cursor.id, cursorJson, now);
-      return inserted;
+      return written.inserted;
     };
     const inserted = this.#commitEvents(write, (error) =>
       isFenceRefusal(error) ? error : writeFailed('append events', error),
     );
     this.#logger.debug({ inserted, duplicates: given - inserted, cursorId: cursor.id }, 'Batch stored');
-    return { inserted, duplicates: given - inserted };
+    return { inserted, duplicates: given - inserted, oldestInsertedMs };
   }
 
   /**
@@ -319,9 +321,14 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
 
   // Runs inside the caller's write transaction: how many events went in (the rest were stored before), of how
   // many taken from `events`.
-  #insertEvents(events: Iterable<NormalizedEvent>): { inserted: number; taken: number } {
+  #insertEvents(events: Iterable<NormalizedEvent>): {
+    inserted: number;
+    taken: number;
+    oldestInsertedMs: number | null;
+  } {
     let inserted = 0;
     let taken = 0;
+    let oldestInsertedMs = Infinity;
     // One prepared single-row insert per event measured faster than multi-row VALUES statements.
     const merged = this.#statement(EVENT_SQL.eventIdMerged);
     const insert = this.#statement(EVENT_SQL.insertRecentEvent);
@@ -345,6 +352,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         const rawJson = JSON.stringify(event.raw) ?? 'null';
         insertBody.run(seq, body.text, rawJson, enrichmentsId, headId);
         inserted += 1;
+        if (event.time < oldestInsertedMs) oldestInsertedMs = event.time;
         if (this.#keepAppended) this.#appended.push({ seq, event: storedEventOf(params, body, rawJson) });
         if (event.classUid === DASHBOARD_CLASS_UID) this.#appendedSummary.push(summaryRowOf(params));
       }
@@ -371,7 +379,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       throw error;
     }
     writeChunk();
-    return { inserted, taken };
+    return { inserted, taken, oldestInsertedMs: inserted === 0 ? null : oldestInsertedMs };
   }
 
   /**
@@ -442,9 +450,11 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     changes: readonly NormalizedEvent[],
     fence?: LeaseFence,
   ): Promise<AppendResult> {
+    let oldestInsertedMs: number | null = null;
     const write = (): number => {
       checkFence(this.#open(), `${snapshot.sourceName}/${snapshot.dataset}`, fence);
-      const { inserted } = this.#insertEvents(changes);
+      const written = this.#insertEvents(changes);
+      oldestInsertedMs = written.oldestInsertedMs;
       this.#statement(SQL.deleteInventoryEntities).run(snapshot.sourceName, snapshot.dataset);
       const insertEntity = this.#statement(SQL.insertInventoryEntity);
       for (const entity of snapshot.entities) {
@@ -463,7 +473,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
         snapshot.takenAt,
         snapshot.entities.length,
       );
-      return inserted;
+      return written.inserted;
     };
     const inserted = this.#commitEvents(write, (error) =>
       sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
@@ -477,7 +487,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
           ? error
           : writeFailed('save the inventory snapshot', error),
     );
-    return { inserted, duplicates: changes.length - inserted };
+    return { inserted, duplicates: changes.length - inserted, oldestInsertedMs };
   }
 
   async inventorySnapshot(sourceName: string, dataset: string): Promise<InventorySnapshot | undefined> {

@@ -311,6 +311,8 @@ describe('AccessRequestsSource', () => {
       {
         records: [],
         nextCursor: { since: '2026-03-01T12:00:00.000Z', page: 1, seen: [], scannedAt: '2026-03-01T12:00:00.000Z' },
+        // The five minutes before 11:00 were read by the pull that ended there: what is new in them came late.
+        reread: { readBeforeMs: NOW - 60 * MINUTE, readAtMs: NOW - 60 * MINUTE, lookbackMs: 5 * MINUTE },
       },
     ]);
     expect(server.requests).toHaveLength(1);

@@ -218,7 +218,7 @@ export class AuditLogsSource implements Source {
     cursor: TimeWindowCursor,
     untilMs: number,
     signal: AbortSignal,
-  ): AsyncGenerator<{ readonly records: readonly unknown[]; readonly nextCursor: AuditLogsCursor }> {
+  ): AsyncGenerator<RawPage & { readonly nextCursor: AuditLogsCursor }> {
     const pages = timeWindowPages<V1Record>(cursor, {
       dataset: this.dataset,
       pageSize: this.#pageSize,
@@ -246,7 +246,7 @@ export class AuditLogsSource implements Source {
           )
         ).result,
     });
-    for await (const page of pages) yield { records: page.records, nextCursor: { ...page.nextCursor, api: 'v1' } };
+    for await (const page of pages) yield { ...page, nextCursor: { ...page.nextCursor, api: 'v1' } };
   }
 
   #warnFallback(error: unknown): void {

@@ -183,7 +183,7 @@ export class ScimUpdatesSource implements Source {
       for await (const page of pages) {
         windows[i] = page.nextCursor;
         yielded = true;
-        yield { records: page.records, nextCursor: current() };
+        yield { ...page, nextCursor: current() };
       }
     }
     if (planned.streams.every((stream) => stream.idpIds.length === 0))

@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock.js';
+import { createLogger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { Secret } from '../core/secret.js';
+import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
+import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { CloudflareClient } from '../sources/cloudflare/client.js';
+import { AccessRequestsSource } from '../sources/cloudflare/datasets/access-requests.js';
+import { RateBudget } from '../sources/cloudflare/rate-budget.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { makeTempDir } from '../../test/helpers/temp-dir.js';
+import { pullUntilCaughtUp, type DatasetJob } from './runner.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00.000Z');
+const MINUTE = 60_000;
+const LOOKBACK_MS = 5 * MINUTE;
+const LATE_WARNING = /^Events showed up in the API \d+ s after their time, more than half the 300 s lookback/;
+
+describe('late events found by the lookback', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** Collects an hour of events twice, five minutes apart, from a simulator that shows some of them late. */
+  async function collectTwice(delayMs: number): Promise<{ messages: { level: number; msg: string }[] }> {
+    const clock = new ManualClock(NOW);
+    const simulator: Simulator = await startSimulator({
+      clock,
+      seed: 3,
+      traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW, count: 600 },
+      faults: { lateEvents: { fraction: 0.5, delayMs } },
+    });
+    cleanups.push(() => simulator.stop());
+    const dir = makeTempDir('zerotrail-runner-');
+    cleanups.push(() => dir.remove());
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
+    const store = await SqliteStore.open({ path: join(dir.path, 'zerotrail.db'), logger, clock });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const metrics = new Metrics();
+    const client = new CloudflareClient({
+      baseUrl: simulator.baseUrl,
+      accountId: simulator.accountId,
+      token: new Secret(simulator.token),
+      timeoutMs: 10_000,
+      rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
+      logger,
+      metrics,
+      clock,
+    });
+    const job: DatasetJob = {
+      kind: 'log',
+      id: 'cf/access_requests',
+      sourceName: 'cf',
+      accountId: simulator.accountId,
+      required: true,
+      source: new AccessRequestsSource({ client, clock, logger, pageSize: 1000, lookbackMs: LOOKBACK_MS }),
+      normalize: normalizeAccessRequest,
+    };
+    const pull = () =>
+      pullUntilCaughtUp(
+        job,
+        { store, clock, logger, metrics },
+        { backfillFromMs: NOW - 60 * MINUTE, signal: new AbortController().signal },
+      );
+    const first = await pull();
+    clock.advance(5 * MINUTE);
+    const second = await pull();
+    // The late events are all there in the end, each once.
+    expect(first.inserted + second.inserted).toBe(600);
+    expect(await store.count({ filter: null })).toBe(600);
+    const messages = lines
+      .map((line) => JSON.parse(line) as { level: number; msg: string; jobId?: string })
+      .filter((entry) => entry.jobId === 'cf/access_requests');
+    return { messages };
+  }
+
+  it('warns when events show up more than half the lookback after their time, naming the setting', async () => {
+    const { messages } = await collectTwice(4 * MINUTE);
+    const warnings = messages.filter((entry) => LATE_WARNING.test(entry.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, lookbackSecs: 300 });
+    expect((warnings[0] as { lateBySecs?: number }).lateBySecs).toBeGreaterThanOrEqual(180);
+    expect(warnings[0]?.msg).toContain('ZEROTRAIL_CLOUDFLARE__LOOKBACK_SECS');
+  }, 60_000);
+
+  it('only notes events a little late, well within the lookback', async () => {
+    const { messages } = await collectTwice(MINUTE);
+    expect(messages.filter((entry) => LATE_WARNING.test(entry.msg))).toEqual([]);
+    expect(messages.filter((entry) => entry.msg === 'Late events found by the lookback')).toHaveLength(1);
+  }, 60_000);
+});
