@@ -315,7 +315,13 @@ export class CloudflareClient {
       if (envelope.data.success) {
         const result = resultSchema.safeParse(envelope.data.result);
         if (!result.success) {
-          throw invalidResponse(path, status, `the result does not match what we rely on: ${issuesOf(result.error)}`);
+          throw invalidResponse(
+            path,
+            status,
+            `the result does not match what zerotrail relies on: ${issuesOf(result.error)}`,
+            undefined,
+            MISMATCH_HINT,
+          );
         }
         rememberInexactRecords(text, envelope.data.result);
         const info = envelope.data.result_info ?? undefined;
@@ -597,10 +603,21 @@ function joinedWithAnd(items: readonly string[]): string {
 export const REPLACE_TOKEN_HINT =
   'Give the new token the three read permissions README lists. A source already added takes a new one with printf %s "$TOKEN" | zerotrail source set-token NAME --token-stdin, or in the web UI (Data sources → Edit); its cursors and events stay, and collection resumes where it stopped.';
 
-function invalidResponse(path: string, status: number, reason: string, cause?: unknown): SourceError {
+// A complete answer whose records lack what paging or identity needs: no proxy explains that, and skipping the
+// record would lose it, so the dataset waits at that page.
+const MISMATCH_HINT =
+  "The answer was complete JSON, but not shaped as Cloudflare's API description says. Collection retries and stays at this page rather than skip a record; if it lasts, the API has changed: upgrade zerotrail, or report this message.";
+
+function invalidResponse(
+  path: string,
+  status: number,
+  reason: string,
+  cause?: unknown,
+  hint = 'Usually a connection cut short or a proxy in the way; collection retries on its own. If it lasts, check what sits between this host and the API.',
+): SourceError {
   return new SourceError('SOURCE_RESPONSE_INVALID', {
     message: `Cloudflare's answer to ${path} could not be read: ${reason}.`,
-    hint: 'Usually a connection cut short or a proxy in the way; collection retries on its own. If it lasts, check what sits between this host and the API.',
+    hint,
     details: { path, status, reason },
     ...(cause === undefined ? {} : { cause }),
   });
@@ -611,7 +628,7 @@ function issuesOf(error: z.ZodError | undefined): string {
   if (error === undefined) return 'not an object';
   return error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.code}`)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
     .join('; ');
 }
 

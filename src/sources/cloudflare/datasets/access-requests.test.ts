@@ -413,7 +413,16 @@ describe('AccessRequestsSource', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).code).toBe('SOURCE_RESPONSE_INVALID');
-    expect((error as SourceError).message).toContain('1.created_at');
+    expect((error as SourceError).message).toContain('1.created_at: Invalid input: expected string');
+    // A complete answer of the wrong shape is no proxy's doing; the hint says why the dataset waits there.
+    expect((error as SourceError).hint).toContain('stays at this page rather than skip a record');
+
+    server.setFallback({ body: envelope([record(NOW - 2 * MINUTE), { ...broken, created_at: 'yesterday' }]) });
+    const unreadable = await collect(
+      source.pull(source.initialCursor({ backfillFromMs: NOW - 60 * MINUTE }), signal()),
+    ).catch((e: unknown) => e);
+    expect((unreadable as SourceError).message).toContain('1.created_at: expected an RFC 3339 date-time');
+    expect((unreadable as SourceError).message).not.toContain('yesterday');
   });
 
   it('refuses a full page of repeats past page 1 instead of looping', async () => {
