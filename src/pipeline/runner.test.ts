@@ -3,13 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
-import { Secret } from '../core/secret.js';
 import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { CloudflareClient } from '../sources/cloudflare/client.js';
 import { AccessRequestsSource } from '../sources/cloudflare/datasets/access-requests.js';
-import { RateBudget } from '../sources/cloudflare/rate-budget.js';
 import { SqliteStore } from '../store/sqlite/store.js';
+import { simulatorClient } from '../../test/helpers/simulators.js';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
 import { pullUntilCaughtUp, type DatasetJob } from './runner.js';
 
@@ -42,16 +40,7 @@ describe('late events found by the lookback', () => {
     cleanups.push(() => store.close());
     await store.migrate();
     const metrics = new Metrics();
-    const client = new CloudflareClient({
-      baseUrl: simulator.baseUrl,
-      accountId: simulator.accountId,
-      token: new Secret(simulator.token),
-      timeoutMs: 10_000,
-      rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
-      logger,
-      metrics,
-      clock,
-    });
+    const client = simulatorClient(simulator, { clock, logger, metrics });
     const job: DatasetJob = {
       kind: 'log',
       id: 'cf/access_requests',

@@ -1,5 +1,11 @@
 import { afterEach, expect } from 'vitest';
+import type { Clock } from '../../src/core/clock.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { Secret } from '../../src/core/secret.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { CloudflareClient } from '../../src/sources/cloudflare/client.js';
+import { RateBudget } from '../../src/sources/cloudflare/rate-budget.js';
 import { validateRequest, validateResponse } from './openapi.js';
 
 /**
@@ -19,6 +25,34 @@ export function trackedSimulators(
     running.push(simulator);
     return simulator;
   };
+}
+
+/**
+ * A client of `simulator` under Cloudflare's default limit, all of it its own, retrying within milliseconds: a
+ * test waits on the simulator's faults, not on the backoff that rides them out.
+ */
+export function simulatorClient(
+  simulator: Pick<Simulator, 'baseUrl' | 'accountId' | 'token'>,
+  options: {
+    readonly clock: Clock;
+    readonly token?: string;
+    readonly logger?: Logger;
+    readonly metrics?: Metrics;
+    readonly maxAttempts?: number;
+  },
+): CloudflareClient {
+  const { clock } = options;
+  return new CloudflareClient({
+    baseUrl: simulator.baseUrl,
+    accountId: simulator.accountId,
+    token: new Secret(options.token ?? simulator.token),
+    timeoutMs: 10_000,
+    rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
+    logger: options.logger ?? silentLogger(),
+    metrics: options.metrics ?? new Metrics(),
+    clock,
+    retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: options.maxAttempts ?? 5 },
+  });
 }
 
 export interface SimulatorReply {

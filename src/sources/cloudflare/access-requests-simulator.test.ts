@@ -5,6 +5,7 @@ import { Metrics } from '../../core/metrics.js';
 import { Secret } from '../../core/secret.js';
 import { startSimulator, type Simulator } from '../../simulator/simulator.js';
 import { validateRequest } from '../../../test/helpers/openapi.js';
+import { simulatorClient } from '../../../test/helpers/simulators.js';
 import { CloudflareClient } from './client.js';
 import { AccessRequestsSource } from './datasets/access-requests.js';
 import { RateBudget } from './rate-budget.js';
@@ -99,17 +100,7 @@ describe('AccessRequestsSource against a faulty simulator', () => {
     });
     simulator = sim;
     const metrics = new Metrics();
-    const client = new CloudflareClient({
-      baseUrl: sim.baseUrl,
-      accountId: sim.accountId,
-      token: new Secret(sim.token),
-      timeoutMs: 10_000,
-      rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
-      logger: silentLogger(),
-      metrics,
-      clock,
-      retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 5 },
-    });
+    const client = simulatorClient(sim, { clock, metrics });
     const source = new AccessRequestsSource({
       client,
       clock,

@@ -2,15 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
-import { Secret } from '../../core/secret.js';
 import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../simulator/simulator.js';
 import { validateRequest } from '../../../test/helpers/openapi.js';
-import { trackedSimulators } from '../../../test/helpers/simulators.js';
+import { simulatorClient, trackedSimulators } from '../../../test/helpers/simulators.js';
 import type { Source, SourceCursor } from '../source.js';
-import { CloudflareClient } from './client.js';
+import type { CloudflareClient } from './client.js';
 import { AuditLogsSource, type AuditLogsCursor } from './datasets/audit-logs.js';
 import { ScimUpdatesSource } from './datasets/scim-updates.js';
-import { RateBudget } from './rate-budget.js';
 
 const NOW = Date.parse('2026-03-04T15:00:00.000Z');
 const MINUTE = 60_000;
@@ -32,17 +30,7 @@ const start = trackedSimulators(() => ({
 }));
 
 function clientFor(sim: Simulator, clock: ManualClock, metrics = new Metrics(), token = TOKEN): CloudflareClient {
-  return new CloudflareClient({
-    baseUrl: sim.baseUrl,
-    accountId: sim.accountId,
-    token: new Secret(token),
-    timeoutMs: 10_000,
-    rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
-    logger: silentLogger(),
-    metrics,
-    clock,
-    retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 5 },
-  });
+  return simulatorClient(sim, { clock, metrics, token });
 }
 
 // Same records, same values; the API and the simulator's own listing may order keys differently.

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { Metrics } from '../../core/metrics.js';
-import { Secret } from '../../core/secret.js';
 import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../simulator/simulator.js';
 import { validateRequest } from '../../../test/helpers/openapi.js';
-import { trackedSimulators } from '../../../test/helpers/simulators.js';
+import { simulatorClient, trackedSimulators } from '../../../test/helpers/simulators.js';
 import type { SourceCursor } from '../source.js';
-import { CloudflareClient } from './client.js';
 import { ScimUpdatesSource } from './datasets/scim-updates.js';
-import { RateBudget } from './rate-budget.js';
 
 const NOW = Date.parse('2026-03-04T15:00:00.000Z');
 const MINUTE = 60_000;
@@ -26,17 +22,7 @@ const start = trackedSimulators(() => ({
 }));
 
 function sourceFor(sim: Simulator, clock: ManualClock, pageSize: number): ScimUpdatesSource {
-  const client = new CloudflareClient({
-    baseUrl: sim.baseUrl,
-    accountId: sim.accountId,
-    token: new Secret(TOKEN),
-    timeoutMs: 10_000,
-    rateBudget: new RateBudget({ requests: 1200, windowSecs: 300, share: 1, clock }),
-    logger: silentLogger(),
-    metrics: new Metrics(),
-    clock,
-    retryPolicy: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 },
-  });
+  const client = simulatorClient(sim, { clock, token: TOKEN, maxAttempts: 3 });
   return new ScimUpdatesSource({ client, clock, logger: silentLogger(), pageSize, lookbackMs: LOOKBACK });
 }
 
