@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADD_UNVERIFIED, BIN, runInProcess, type CliResult } from '../helpers/cli.js';
 import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
@@ -439,6 +440,41 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
       expect(result.stderr).toContain('error[STORE_CORRUPT]');
       expect(result.stderr).toContain('zerotrail.db');
       expect(digest()).toBe(before);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("refuses another application's SQLite file under zerotrail's name, for reads and writes, and changes nothing", async () => {
+    const dir = makeTempDir('foreign-db');
+    try {
+      const data = join(dir.path, 'data');
+      mkdirSync(data);
+      const db = join(data, 'zerotrail.db');
+      const foreign = new Database(db);
+      foreign.exec('CREATE TABLE events (x); CREATE TABLE invoices (n); INSERT INTO invoices VALUES (1)');
+      foreign.close();
+      const digest = (): string => createHash('sha256').update(readFileSync(db)).digest('hex');
+      const before = digest();
+      for (const args of [['search'], ['source', 'list'], [...ADD_UNVERIFIED]]) {
+        const result = await runInProcess(args, {
+          env: { ZEROTRAIL_DATA_DIR: data, CF_TOKEN: 'zt-test-token-0000000000000000000000001' },
+        });
+        expect(result.code, result.stderr).toBe(5);
+        expect(result.stderr).toContain(
+          'error[STORE_MIGRATION_FAILED]: ' +
+            `${db} is another application's SQLite database: it holds tables zerotrail did not make (events, invoices) and none of its own. Nothing in it was changed.`,
+        );
+        expect(digest()).toBe(before);
+        expect(readdirSync(data)).toEqual(['zerotrail.db']);
+      }
+      // A schema_migrations of another tool (Rails keeps only a text version) is not zerotrail's either.
+      const rails = new Database(db);
+      rails.exec('CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)');
+      rails.close();
+      const railsResult = await runInProcess(['search'], { env: { ZEROTRAIL_DATA_DIR: data } });
+      expect(railsResult.code).toBe(5);
+      expect(railsResult.stderr).toContain('holds a schema_migrations table whose columns (version) are not the ones');
     } finally {
       dir.remove();
     }

@@ -36,6 +36,9 @@ export const SQL = {
   pragmaWalAutocheckpoint: 'wal_autocheckpoint = 16384',
   pragmaJournalSizeLimit: 'journal_size_limit = 67108864',
   probeSchema: 'SELECT count(*) AS n FROM sqlite_master',
+  userTables:
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+  migrationsColumns: "SELECT name FROM pragma_table_info('schema_migrations') ORDER BY cid",
 
   createMigrationsTable:
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',

@@ -206,6 +206,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     try {
       // Read the header before any pragma that writes, so a foreign file is never touched.
       db.prepare(SQL.probeSchema).get();
+      refuseForeignSchema(db, path);
       // The page size must be set before WAL mode, which fixes it for a new file.
       db.pragma(SQL.pragmaPageSize);
       db.pragma(SQL.pragmaJournalWal);
@@ -218,6 +219,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       db.pragma(SQL.pragmaJournalSizeLimit);
     } catch (error) {
       db.close();
+      if (error instanceof StoreError) throw error;
       const code = sqliteCode(error);
       if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
         throw new StoreError('STORE_CORRUPT', {
@@ -1088,6 +1090,35 @@ function openFailed(path: string, error: unknown): StoreError {
     details: { path },
     cause: error,
   });
+}
+
+/**
+ * Refuses a SQLite database that holds tables but not zerotrail's migrations table, or one of another shape: another
+ * application's file under zerotrail's name, which migrating would fill with zerotrail's tables (or fail half-way
+ * through, after switching its journal to WAL), and which even a search would migrate. Reads only.
+ */
+function refuseForeignSchema(db: Database.Database, path: string): void {
+  const tables = (db.prepare(SQL.userTables).all() as { name: string }[]).map((row) => row.name);
+  if (tables.length === 0) return;
+  const columns = (db.prepare(SQL.migrationsColumns).all() as { name: string }[]).map((row) => row.name);
+  if (columns.join(',') === MIGRATIONS_COLUMNS) return;
+  const why =
+    columns.length === 0
+      ? `holds tables zerotrail did not make (${namedFew(tables)}) and none of its own`
+      : `holds a schema_migrations table whose columns (${columns.join(', ')}) are not the ones zerotrail keeps`;
+  throw new StoreError('STORE_MIGRATION_FAILED', {
+    message: `${path} is another application's SQLite database: it ${why}. Nothing in it was changed.`,
+    hint: 'Move that file out of the data directory, or give zerotrail a directory of its own with --data-dir or ZEROTRAIL_DATA_DIR.',
+    details: { path, tables: tables.slice(0, FOREIGN_TABLES_NAMED) },
+  });
+}
+
+const MIGRATIONS_COLUMNS = 'version,name,applied_at';
+const FOREIGN_TABLES_NAMED = 3;
+
+function namedFew(names: readonly string[]): string {
+  const shown = names.slice(0, FOREIGN_TABLES_NAMED).join(', ');
+  return names.length > FOREIGN_TABLES_NAMED ? `${shown} and ${names.length - FOREIGN_TABLES_NAMED} more` : shown;
 }
 
 function migrationFailed(message: string, error: unknown): StoreError {
