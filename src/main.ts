@@ -12,10 +12,17 @@ setFlagsFromString('--heap-growing-percent=30');
 
 // The only place that touches process globals: argv, env, signals and the exit code.
 const controller = new AbortController();
-let interrupts = 0;
+// GNU `timeout` signals the command and then its whole process group, so one request to stop can arrive as two
+// SIGTERMs a few milliseconds apart; the same signal again this soon is that one request, not a second one.
+const REPEAT_WINDOW_MS = 250;
+let firstSignal: { readonly signal: NodeJS.Signals; readonly atMs: number } | undefined;
 const onSignal = (signal: NodeJS.Signals): void => {
-  interrupts++;
-  if (interrupts > 1) process.exit(130);
+  const nowMs = performance.now();
+  if (firstSignal !== undefined) {
+    if (signal === firstSignal.signal && nowMs - firstSignal.atMs < REPEAT_WINDOW_MS) return;
+    process.exit(130);
+  }
+  firstSignal = { signal, atMs: nowMs };
   // SIGTERM comes from a service manager or `kill`, often with no terminal to press Ctrl-C in.
   const again = signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${signal} again`;
   process.stderr.write(`\nStopping (${signal}); ${again} to quit at once.\n`);

@@ -79,6 +79,31 @@ describe('collect --once stopped part way', () => {
       expect(await storedEvents(env), signal).toBe(total);
     }
   }, 120_000);
+
+  it('takes a SIGTERM sent twice back to back, as GNU timeout sends it, as one request to stop gracefully', async () => {
+    const child = spawnCli(['collect', '--once', '--backfill-days', '30'], env);
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('a page to be stored', () => stderr.includes('events stored') || child.exitCode !== null, {
+      timeoutMs: 30_000,
+    });
+    // `timeout` signals the process, then its process group: the second lands after the first was handled.
+    child.kill('SIGTERM');
+    await waitFor('the first signal to be handled', () => stderr.includes('Stopping (SIGTERM)'), {
+      timeoutMs: 5_000,
+      pollMs: 1,
+    });
+    child.kill('SIGTERM');
+    const code = await exited;
+
+    expect(code, stderr).toBe(143);
+    expect(stderr).toMatch(/Stored \d+ new events? \(\d+ already stored\)/);
+    expect(stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /^error\[COLLECT_STOPPED\]: Stopped before every source caught up/,
+    );
+  }, 60_000);
 });
 
 describe('collect --once with several --source flags and a long --backfill-days', () => {
