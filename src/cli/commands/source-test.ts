@@ -60,6 +60,7 @@ function printUncheckedDatasets(io: CliIo, error: SourceError): void {
   const rows = CLOUDFLARE_DATASET_IDS.map((dataset) => ({
     dataset,
     ok: false,
+    state: 'unchecked',
     permission: CLOUDFLARE_DATASETS[dataset].permission,
     message: `Not checked: ${error.message}`,
   }));
