@@ -156,6 +156,23 @@ export function detectionContract(current: () => Store): void {
       ]);
     });
 
+    it('raises an alert whose rule text and entity hold NUL, grouping its firings as any other', async () => {
+      // A rule file may say anything in its title and summary; PostgreSQL text refuses NUL, SQLite keeps it.
+      const hostile = {
+        title: 'Odd\u0000title',
+        summary: 'x\u0000y',
+        entityKey: 'eve\u0000',
+        entity: { user: 'eve\u0000', ip: null, app: null },
+      };
+      await commit([firing([1, 2], hostile)]);
+      await commit([firing([2, 3], hostile)]);
+      const alerts = await store.listAlerts({ ruleId: 'zt-brute-force-user', limit: 10 });
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.count).toBe(3);
+      expect(alerts[0]?.title).toMatch(/^Odd[\u0000\uFFFD]title$/);
+      expect(alerts[0]?.summary).toMatch(/^x[\u0000\uFFFD]y$/);
+    });
+
     it('raising the same firing again adds nothing, whatever its offset', async () => {
       await commit([firing([1, 2, 3])]);
       const before = await store.listAlerts({ limit: 10 });

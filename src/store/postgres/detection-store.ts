@@ -32,6 +32,7 @@ import {
 } from '../rows/alert-rows.js';
 import { rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { inTransaction } from './in-transaction.js';
+import { wellFormed, wellFormedOrNull } from './queries.js';
 
 const SQL = {
   // `seq` lives with the id that claimed the event (migration 5); the row is found through its time and id.
@@ -221,12 +222,13 @@ export class PostgresDetectionStore implements DetectionStore {
 // Inside the commit's transaction; true when the firing opened a new alert.
 async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: number): Promise<boolean> {
   const { evidence, first, last, id } = firingSpan(firing);
+  const entityKey = wellFormed(firing.entityKey);
   const existing =
     (await client.query<AlertRow>(SQL.alert, [id])).rows[0] ??
     (
       await client.query<AlertRow>(SQL.groupFor, [
         firing.ruleId,
-        firing.entityKey,
+        entityKey,
         first.eventTime - firing.suppressMs,
         last.eventTime + firing.suppressMs,
       ])
@@ -236,17 +238,18 @@ async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: numb
     await client.query(SQL.insertAlert, [
       id,
       firing.ruleId,
-      firing.entityKey,
-      firing.title,
+      entityKey,
+      // A rule file's text may hold NUL, which a PostgreSQL text column refuses (and with it every detection).
+      wellFormed(firing.title),
       firing.severity,
       firing.technique,
-      firing.entity.user,
-      firing.entity.ip,
-      firing.entity.app,
+      wellFormedOrNull(firing.entity.user),
+      wellFormedOrNull(firing.entity.ip),
+      wellFormedOrNull(firing.entity.app),
       first.eventTime,
       last.eventTime,
       0,
-      firing.summary,
+      wellFormed(firing.summary),
       JSON.stringify(firing.details),
       now,
     ]);
@@ -268,7 +271,7 @@ async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: numb
     totals.n,
     totals.first,
     totals.last,
-    firing.summary,
+    wellFormed(firing.summary),
     JSON.stringify(firing.details),
     now,
     alertId,

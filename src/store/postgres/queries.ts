@@ -162,6 +162,10 @@ export function wellFormed(value: string): string {
   return withoutNul(value.toWellFormed());
 }
 
+export function wellFormedOrNull(value: string | null): string | null {
+  return value === null ? null : wellFormed(value);
+}
+
 /** Numbered parameters; a text one as PostgreSQL can take it, as stored text is (see wellFormed). */
 export class SqlParams {
   readonly values: (string | number)[] = [];

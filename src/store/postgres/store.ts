@@ -48,6 +48,7 @@ import {
   SQL,
   SqlParams,
   wellFormed,
+  wellFormedOrNull,
   whereClause,
 } from './queries.js';
 
@@ -784,10 +785,6 @@ function partitionBounds(name: string): readonly [number, number] | undefined {
   const year = Number(match[1]);
   const month = Number(match[2]) - 1;
   return [Date.UTC(year, month, 1), Date.UTC(year, month + 1, 1)];
-}
-
-function wellFormedOrNull(value: string | null): string | null {
-  return value === null ? null : wellFormed(value);
 }
 
 const UNIQUE_VIOLATION = '23505';
