@@ -23,8 +23,9 @@ detection:
 level: low
 `;
 
+// The title carries a terminal colour sequence and a bidi override, which the CLI must show, not obey.
 const ENGINE_DENIED = `id: my-denied-login
-title: Denied login, per user
+title: "Denied login\\e[31m, per user\\u202e"
 type: event
 severity: low
 technique: T1110
@@ -75,7 +76,7 @@ describe('user rule files', () => {
 
     const addedEngine = await cli(['rules', 'add', engineFile]);
     expect(addedEngine.code, addedEngine.stderr).toBe(0);
-    expect(addedEngine.stdout).toContain('Added rule my-denied-login');
+    expect(addedEngine.stdout).toContain('Added rule my-denied-login (Denied login\\u001b[31m, per user\\u202e)');
     expect((await cli(['rules', 'add', sigmaFile])).code).toBe(0);
     expect(readdirSync(join(dataDir, 'rules')).sort()).toEqual([
       '5b0c2f5e-2d4e-4c55-9a0e-8f3a4c1d7e21.yaml',
@@ -94,9 +95,9 @@ describe('user rule files', () => {
     );
     expect(rules.find((rule) => rule.id === 'zt-brute-force-user')?.origin).toBe('builtin');
     const table = await cli(['rules', 'list']);
-    expect(table.stdout.split('\n').find((line) => line.startsWith('my-denied-login '))).toContain(
-      ` ${join('rules', 'my-denied-login.yaml')} `,
-    );
+    const listedLine = table.stdout.split('\n').find((line) => line.startsWith('my-denied-login '));
+    expect(listedLine).toContain(` ${join('rules', 'my-denied-login.yaml')} `);
+    expect(listedLine).toMatch(/ Denied login\\u001b\[31m, per user\\u202e$/);
     expect((await cli(['rules', 'disable', '5b0c2f5e-2d4e-4c55-9a0e-8f3a4c1d7e21'])).code).toBe(0);
 
     // The next collection runs the added rules over the newly stored events.

@@ -171,7 +171,7 @@ async function setParams(
   );
   writeLine(
     context.io.stdout,
-    `Rule ${id} ${shown.length === 0 ? 'uses the parameters of its file' : `overrides ${shown.join(', ')}`}; a running collector applies it from its next batch.`,
+    `Rule ${id} ${shown.length === 0 ? 'uses the parameters of its file' : `overrides ${visible(shown.join(', '))}`}; a running collector applies it from its next batch.`,
   );
 }
 
@@ -208,7 +208,7 @@ async function changeAllowList(
   const listed = allowListText(next);
   writeLine(
     context.io.stdout,
-    `Rule ${id} ignores ${listed === '' ? 'nothing beyond its file' : listed} (besides its file's allow-list); a running collector applies it from its next batch.`,
+    `Rule ${id} ignores ${listed === '' ? 'nothing beyond its file' : visible(listed)} (besides its file's allow-list); a running collector applies it from its next batch.`,
   );
 }
 
@@ -265,9 +265,9 @@ export function registerRulesCommand(program: Command, context: CommandContext):
               row.severity,
               row.technique,
               row.type,
-              row.origin.startsWith(`${dataDir}${sep}`) ? relative(dataDir, row.origin) : row.origin,
+              visible(row.origin.startsWith(`${dataDir}${sep}`) ? relative(dataDir, row.origin) : row.origin),
               truncate(visible(allowListText(row.allow)), ALLOW_WIDTH) || '-',
-              row.title,
+              visible(row.title),
             ]),
           ),
         );
@@ -384,7 +384,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       copyFileSync(file, target);
       writeLine(
         context.io.stdout,
-        `Added rule ${definition.header.id} (${definition.header.title}) as ${target}; a collector loads it when it starts.`,
+        `Added rule ${definition.header.id} (${visible(definition.header.title)}) as ${target}; a collector loads it when it starts.`,
       );
     });
 
