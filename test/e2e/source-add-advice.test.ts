@@ -1,32 +1,79 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess } from '../helpers/cli.js';
+import { runInProcess, type CliResult } from '../helpers/cli.js';
 import { addTestSource, setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 
 const GOOD = 'zt-sim-advice-good-token-00000000000000001';
-const DISABLED = 'zt-sim-advice-revoked-token-0000000000002';
+const REVOKED = 'zt-sim-advice-revoked-token-0000000000002';
+const OTHER_ACCOUNT = 'zt-sim-advice-other-account-000000000003';
 
-describe('source test with a token Cloudflare refuses', () => {
+describe('source add and source test: what they say', () => {
   let setup: CollectorEnv;
+  const add = (name: string, token: string, extra: readonly string[] = []): Promise<CliResult> =>
+    runInProcess(
+      ['source', 'add', '--name', name, '--account-id', setup.simulator.accountId, '--token-env', 'TOKEN', ...extra],
+      { env: { ...setup.env, TOKEN: token } },
+    );
+  const sourceNames = async (): Promise<string[]> => {
+    const listed = await runInProcess(['source', 'list', '--format', 'json'], { env: setup.env });
+    return (JSON.parse(listed.stdout) as { name: string }[]).map((source) => source.name).sort();
+  };
 
   beforeAll(async () => {
     setup = await setUpCollector(
-      { seed: 71, tokens: [{ value: GOOD }, { value: DISABLED, status: 'disabled' }] },
+      {
+        seed: 71,
+        tokens: [
+          { value: GOOD },
+          { value: REVOKED, status: 'disabled' },
+          { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
+        ],
+      },
       false,
     );
-    await addTestSource(setup, DISABLED, ['--no-verify']);
+    await addTestSource(setup, GOOD);
   });
   afterAll(async () => setup.cleanup());
 
-  it('prints with --format json every dataset with the fields README names, in the state unchecked', async () => {
-    const tested = await runInProcess(['source', 'test', TEST_SOURCE, '--format', 'json'], { env: setup.env });
-    expect(tested.code, tested.stderr).toBe(3);
-    expect(tested.stderr).toContain('error[SOURCE_AUTH_FAILED]');
-    const rows = JSON.parse(tested.stdout) as Record<string, unknown>[];
-    expect(rows).toHaveLength(11);
-    for (const row of rows) {
-      expect(Object.keys(row)).toEqual(['dataset', 'ok', 'state', 'permission', 'message']);
-      expect(row).toMatchObject({ ok: false, state: 'unchecked' });
-      expect(row['message']).toMatch(/^Not checked: The API token is disabled\. Create a new token/);
+  it('source test --format json gives every dataset the fields README names, unchecked, when the token is refused', async () => {
+    const added = await add('Refused', REVOKED, ['--no-verify']);
+    expect(added.code, added.stderr).toBe(0);
+    try {
+      const tested = await runInProcess(['source', 'test', 'Refused', '--format', 'json'], { env: setup.env });
+      expect(tested.code, tested.stderr).toBe(3);
+      expect(tested.stderr).toContain('error[SOURCE_AUTH_FAILED]');
+      const rows = JSON.parse(tested.stdout) as Record<string, unknown>[];
+      expect(rows).toHaveLength(11);
+      for (const row of rows) {
+        expect(Object.keys(row)).toEqual(['dataset', 'ok', 'state', 'permission', 'message']);
+        expect(row).toMatchObject({ ok: false, state: 'unchecked' });
+        expect(row['message']).toMatch(/^Not checked: The API token is disabled\. Create a new token/);
+      }
+    } finally {
+      expect((await runInProcess(['source', 'remove', 'Refused'], { env: setup.env })).code).toBe(0);
     }
+  });
+
+  it('warns of a second source of the same account only once it is added, with the set-token command that keeps cursors', async () => {
+    for (const token of [REVOKED, OTHER_ACCOUNT, 'zt-sim-advice-unknown-token-0000000000004']) {
+      const refused = await add('Second', token);
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(refused.stderr).not.toContain('warning: the source');
+    }
+    expect(await sourceNames()).toEqual([TEST_SOURCE]);
+
+    const added = await add('Second', GOOD);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toContain(
+      `warning: the source "${TEST_SOURCE}" already collects account ${setup.simulator.accountId}. Events both fetch are stored once, under whichever fetches them first. To give "${TEST_SOURCE}" this token instead, keeping its cursors, remove the source just added (zerotrail source remove Second) and run: printf %s "$TOKEN" | zerotrail source set-token '${TEST_SOURCE}' --token-stdin`,
+    );
+    expect(added.stderr).not.toContain(`zerotrail source remove '${TEST_SOURCE}'`);
+    // The advice, followed: the older source keeps its name and takes the token.
+    expect((await runInProcess(['source', 'remove', 'Second'], { env: setup.env })).code).toBe(0);
+    const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-stdin'], {
+      env: setup.env,
+      input: GOOD,
+    });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(await sourceNames()).toEqual([TEST_SOURCE]);
   });
 });

@@ -116,12 +116,6 @@ export function registerSourceCommand(program: Command, context: CommandContext)
         // An event has one identity whichever source fetched it, so two sources of one account store each event
         // once, under the source that fetched it first: each source's counts would then be a part of the truth.
         const sameAccount = (await app.store.listSources()).filter((other) => other.accountId === accountId);
-        for (const other of sameAccount) {
-          writeLine(
-            context.io.stderr,
-            `warning: the source "${visible(other.name)}" already collects account ${accountId}. Events both fetch are stored once, under whichever fetches them first. To replace its token instead, remove it: zerotrail source remove ${visible(shellArgument(other.name))}`,
-          );
-        }
         if (flags.verify) {
           if (!verifiedBeforeOpening) await verify(app);
         } else {
@@ -139,6 +133,14 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           createdAt: context.clock.now(),
           settings: flags.rateShare === undefined ? {} : { rate_share: flags.rateShare },
         });
+        // Said only once the source exists: a refused add changed nothing. Removing the older source instead
+        // would drop its cursors and inventory, so the way to give it this token is set-token.
+        for (const other of sameAccount) {
+          writeLine(
+            context.io.stderr,
+            `warning: the source "${visible(other.name)}" already collects account ${accountId}. Events both fetch are stored once, under whichever fetches them first. To give "${visible(other.name)}" this token instead, keeping its cursors, remove the source just added (zerotrail source remove ${visible(shellArgument(flags.name))}) and run: printf %s "$TOKEN" | zerotrail source set-token ${visible(shellArgument(other.name))} --token-stdin`,
+          );
+        }
         writeLine(
           context.io.stdout,
           `Added data source "${visible(flags.name)}" for account ${accountId}. The token is stored encrypted.`,
