@@ -14,7 +14,11 @@ export interface DatasetHealth {
   readonly dataset: string;
   readonly kind: 'log' | 'inventory';
   readonly required: boolean;
-  readonly state: DatasetStatus['state'] | 'not_collected';
+  /**
+   * `backfilling`: collection began (its cursor is committed before the first request) but no pull has caught up
+   * yet, as during a first backfill or after one that was stopped part way; the next run resumes it.
+   */
+  readonly state: DatasetStatus['state'] | 'backfilling' | 'not_collected';
   readonly lastSuccessAt: string | null;
   /** How far the stored data trails now: newest event for logs, last snapshot for inventories. */
   readonly lagSecs: number | null;
@@ -70,7 +74,7 @@ export async function sourceHealth(
       dataset,
       kind: entry.kind,
       required: entry.required,
-      state: status?.state ?? 'not_collected',
+      state: status?.state ?? (await collectionStarted(app.store, stored.name, dataset)),
       lastSuccessAt: status?.lastSuccessAt == null ? null : new Date(status.lastSuccessAt).toISOString(),
       lagSecs: freshestMs === null ? null : Math.max(0, Math.round((nowMs - freshestMs) / 1000)),
       eventsLastHour: lastHour.get(dataset) ?? 0,
@@ -129,6 +133,15 @@ export class SourceHealthCache {
     this.#older.set(key, { at: nowMs, ms });
     return ms;
   }
+}
+
+/** The state of a dataset without a status row: none is written until a pull has caught up or failed. */
+export async function collectionStarted(
+  store: Pick<Store, 'cursor'>,
+  sourceName: string,
+  dataset: string,
+): Promise<'backfilling' | 'not_collected'> {
+  return (await store.cursor(datasetJobId(sourceName, dataset))) === undefined ? 'not_collected' : 'backfilling';
 }
 
 async function newestEventMs(

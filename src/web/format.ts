@@ -67,6 +67,7 @@ export function describeState(state: string): string {
     ok: 'Healthy',
     retrying: 'Retrying',
     failed: 'Failed',
+    backfilling: 'Backfilling',
     not_collected: 'Not collected yet',
   };
   return words[state] ?? displayText(state.replace(/_/g, ' '));
