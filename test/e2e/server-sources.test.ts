@@ -107,6 +107,10 @@ describe('data sources through the API', () => {
     };
     expect(error.code).toBe('SOURCE_PERMISSION_DENIED');
     expect(error.message).toContain('Access: Audit Logs Read');
+    // Nothing was stored, so there is no source to test later: the form is where to try again.
+    expect((refused.body['error'] as { hint?: string }).hint).toMatch(
+      /for this account, then test the connection and add the data source again\.$/,
+    );
     expect(error.details.datasets.find((row) => row.dataset === 'access_requests')).toMatchObject({
       ok: false,
       permission: 'Access: Audit Logs Read',
@@ -319,6 +323,9 @@ describe('data sources through the API', () => {
     const refused = await send('POST', '/api/sources/Ops/edit', { apiToken: LIMITED_TOKEN });
     expect(refused.status).toBe(422);
     expect((refused.body['error'] as { code: string }).code).toBe('SOURCE_PERMISSION_DENIED');
+    expect((refused.body['error'] as { hint?: string }).hint).toMatch(
+      /for this account, then verify and save the new values again\.$/,
+    );
     expect((await fixture.app.store.getSource('Ops'))?.tokenCiphertext).toBe(before?.tokenCiphertext);
 
     const wrongAccount = await send('POST', '/api/sources/Ops/edit', { accountId: 'f'.repeat(32) });

@@ -5,6 +5,8 @@ import { addTestSource, setUpCollector, TEST_SOURCE, type CollectorEnv } from '.
 const GOOD = 'zt-sim-advice-good-token-00000000000000001';
 const REVOKED = 'zt-sim-advice-revoked-token-0000000000002';
 const OTHER_ACCOUNT = 'zt-sim-advice-other-account-000000000003';
+// Everything but the Access audit log permission, which the base datasets need.
+const LIMITED = 'zt-sim-advice-limited-token-0000000000005';
 
 describe('source add and source test: what they say', () => {
   let setup: CollectorEnv;
@@ -26,6 +28,10 @@ describe('source add and source test: what they say', () => {
           { value: GOOD },
           { value: REVOKED, status: 'disabled' },
           { value: OTHER_ACCOUNT, accountIds: ['00000000000000000000000000000000'] },
+          {
+            value: LIMITED,
+            permissions: ['Zero Trust Read', 'Access: Organizations, Identity Providers, and Groups Read'],
+          },
         ],
       },
       false,
@@ -75,5 +81,35 @@ describe('source add and source test: what they say', () => {
     });
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(await sourceNames()).toEqual([TEST_SOURCE]);
+  });
+
+  it('says how to try again after refusing a token that lacks a base permission, in the words of the command refused', async () => {
+    const permissionHint = (stderr: string): string | undefined =>
+      /^error\[SOURCE_PERMISSION_DENIED\]: .*\nhint: (.*)$/m.exec(stderr)?.[1];
+
+    // Nothing is stored: `source test` would not find the source, so the advice is to add it again.
+    const added = await add('Limited', LIMITED);
+    expect(added.code, added.stderr).toBe(3);
+    expect(permissionHint(added.stderr)).toMatch(
+      /add "Access: Audit Logs Read" for this account, then run the same zerotrail source add again\.$/,
+    );
+    expect(await sourceNames()).toEqual([TEST_SOURCE]);
+
+    // The stored token stays: testing the source would test it, not the refused one.
+    const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-env', 'TOKEN'], {
+      env: { ...setup.env, TOKEN: LIMITED },
+    });
+    expect(replaced.code, replaced.stderr).toBe(3);
+    expect(permissionHint(replaced.stderr)).toMatch(/, then run the same zerotrail source set-token again\.$/);
+
+    const unverified = await add('Limited', LIMITED, ['--no-verify']);
+    expect(unverified.code, unverified.stderr).toBe(0);
+    try {
+      const tested = await runInProcess(['source', 'test', 'Limited'], { env: setup.env });
+      expect(tested.code, tested.stderr).toBe(3);
+      expect(permissionHint(tested.stderr)).toMatch(/, then run zerotrail source test Limited again\.$/);
+    } finally {
+      expect((await runInProcess(['source', 'remove', 'Limited'], { env: setup.env })).code).toBe(0);
+    }
   });
 });

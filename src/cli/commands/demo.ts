@@ -161,7 +161,7 @@ async function addDemoSource(app: App, context: CommandContext, simulator: Simul
   const report = await testSourceConnection(app, { accountId: simulator.accountId, token, baseUrl: simulator.baseUrl });
   writeLine(context.io.stdout, `Connection test of the demo token (status ${report.token.status}):`);
   printConnectionReport(context.io, report, 'table');
-  failUnlessRequiredReadable(report);
+  failUnlessRequiredReadable(report, 'run zerotrail demo again');
   const source: StoredSource = {
     name: DEMO_SOURCE_NAME,
     type: 'cloudflare_zero_trust',

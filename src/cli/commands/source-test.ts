@@ -9,6 +9,7 @@ import type { StoredSource } from '../../store/store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { renderTable, visible } from '../output.js';
+import { shellArgument } from '../../core/shell-argument.js';
 import { unknownSource } from './source.js';
 
 const flagsSchema = z.object({ format: z.enum(['table', 'json']).default('table') });
@@ -35,7 +36,7 @@ export function registerSourceTestCommand(source: Command, context: CommandConte
             throw error;
           }
           printConnectionReport(context.io, report, format);
-          failUnlessRequiredReadable(report);
+          failUnlessRequiredReadable(report, `run zerotrail source test ${visible(shellArgument(name))} again`);
         },
         () => {
           throw unknownSource(name, []);

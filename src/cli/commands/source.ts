@@ -95,7 +95,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           ...(flags.rateShare === undefined ? {} : { rateShare: flags.rateShare }),
         });
         printConnectionReport(context.io, report, 'table');
-        failUnlessRequiredReadable(report);
+        failUnlessRequiredReadable(report, 'run the same zerotrail source add again');
         const readable = report.datasets.filter((row) => row.ok).length;
         writeLine(
           context.io.stderr,
@@ -244,7 +244,8 @@ export function registerSourceCommand(program: Command, context: CommandContext)
               ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
             });
             printConnectionReport(context.io, report, 'table');
-            failUnlessRequiredReadable(report);
+            // The refused token was not stored: testing the source again would test the old one.
+            failUnlessRequiredReadable(report, 'run the same zerotrail source set-token again');
           } else {
             writeLine(
               context.io.stderr,

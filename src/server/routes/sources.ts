@@ -96,7 +96,7 @@ export const ADD_SOURCE_ROUTE = defineRoute({
     let report: ConnectionReport;
     try {
       report = await testSourceConnection(app, { accountId: body.accountId, token });
-      refuseWithoutBasePermissions(report);
+      refuseWithoutBasePermissions(report, 'test the connection and add the data source again');
     } catch (error) {
       await audit('failure', { code: isAppError(error) ? error.code : 'INTERNAL' });
       throw error;
@@ -295,7 +295,7 @@ export const EDIT_SOURCE_ROUTE = defineRoute({
         ...(typeof rateShare === 'number' ? { rateShare } : {}),
         ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
       });
-      refuseWithoutBasePermissions(report);
+      refuseWithoutBasePermissions(report, 'verify and save the new values again');
     } catch (error) {
       await audit('failure', { code: isAppError(error) ? error.code : 'INTERNAL' });
       throw error;
@@ -340,9 +340,9 @@ function testAuditDetails(report: ConnectionReport): Record<string, unknown> {
 }
 
 /** The same refusal as `source add`, with the per-dataset table in the details for the UI to show. */
-function refuseWithoutBasePermissions(report: ConnectionReport): void {
+function refuseWithoutBasePermissions(report: ConnectionReport, retry: string): void {
   try {
-    failUnlessRequiredReadable(report);
+    failUnlessRequiredReadable(report, retry);
   } catch (error) {
     if (!isAppError(error)) throw error;
     throw new SourceError(error.code, {

@@ -465,7 +465,7 @@ describe('testConnection against the simulator', () => {
 
 function refusal(report: ConnectionReport): SourceError | undefined {
   try {
-    failUnlessRequiredReadable(report);
+    failUnlessRequiredReadable(report, 'run the same zerotrail source add again');
   } catch (error) {
     if (error instanceof SourceError) return error;
     throw error;

@@ -284,9 +284,11 @@ async function writablePermissions(
 /**
  * Throws unless every required dataset is readable: when the token lacks one of the three base permissions, or
  * else when a required dataset could not be checked at all (a rate limit, an outage), which proves nothing about
- * the token either way. Optional datasets are extras and never do.
+ * the token either way. Optional datasets are extras and never do. `retry` says how the caller's user tries again
+ * once the permission is added ("run the same zerotrail source add again"): a refused add stored nothing that a
+ * later `source test` could find.
  */
-export function failUnlessRequiredReadable(report: ConnectionReport): void {
+export function failUnlessRequiredReadable(report: ConnectionReport, retry: string): void {
   const missing = report.datasets.filter((row) => row.required && row.state === 'permission_missing');
   if (missing.length > 0) {
     const permissions = [...new Set(missing.map((row) => row.permission))];
@@ -294,7 +296,7 @@ export function failUnlessRequiredReadable(report: ConnectionReport): void {
       message: `The token cannot read ${missing.map((row) => row.dataset).join(', ')}: it lacks ${permissions.join(' and ')}.`,
       hint: `In the Cloudflare dashboard open My Profile → API Tokens, edit the token and add ${permissions
         .map((permission) => `"${permission}"`)
-        .join(' and ')} for this account, then run zerotrail source test again.`,
+        .join(' and ')} for this account, then ${retry}.`,
     });
   }
   const unchecked = report.datasets.filter((row) => row.required && row.state === 'unchecked');
