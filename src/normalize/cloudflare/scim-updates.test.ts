@@ -138,6 +138,17 @@ describe('normalizeScimUpdate activities', () => {
     expect(failed.ocsf['severity']).toBe('Low');
   });
 
+  it('names the identity provider as the application that made the request, which OCSF requires of an actor', () => {
+    for (const resource_type of ['USER', 'GROUP', 'ROLE']) {
+      const event = mustNormalize({ ...BASE, resource_type });
+      expect(event.ocsf['actor'], resource_type).toEqual({
+        application: { uid: BASE.idp_id },
+        idp: { uid: BASE.idp_id },
+      });
+    }
+    expect(mustNormalize({ ...BASE, idp_id: '' }).ocsf['actor']).toBeUndefined();
+  });
+
   it('sets the flat fields', () => {
     const event = mustNormalize(BASE);
     expect(event.user).toBe('alice@example.com');

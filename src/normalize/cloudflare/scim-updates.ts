@@ -377,8 +377,10 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
       eventCode: method,
     }),
     ...(errorDescription === null ? {} : { status_detail: wellFormed(errorDescription) }),
-    // The identity provider is the client that sent the SCIM request.
-    ...(idpId === null ? {} : { actor: { idp: { uid: wellFormed(idpId) } } }),
+    // The identity provider is the client that sent the SCIM request. OCSF's actor must name an application,
+    // user, process or session besides the IdP, so the IdP appears twice: as the application that made the call
+    // (`application` replaced `app_uid` in 1.9.0) and as the identity provider it is.
+    ...(idpId === null ? {} : { actor: { application: { uid: wellFormed(idpId) }, idp: { uid: wellFormed(idpId) } } }),
     ...target,
     ...(unmapped.length === 0 ? {} : { unmapped: sanitizeValue(Object.fromEntries(unmapped)) }),
   };
