@@ -112,4 +112,24 @@ describe('source add and source test: what they say', () => {
       expect((await runInProcess(['source', 'remove', 'Limited'], { env: setup.env })).code).toBe(0);
     }
   });
+
+  it('names the variable of --token-env that is set but empty, for source add and source set-token alike', async () => {
+    for (const value of ['', '  \n']) {
+      const added = await runInProcess(
+        ['source', 'add', '--name', 'Empty', '--account-id', setup.simulator.accountId, '--token-env', 'CF_ZT_TOKEN'],
+        { env: { ...setup.env, CF_ZT_TOKEN: value } },
+      );
+      const replaced = await runInProcess(['source', 'set-token', TEST_SOURCE, '--token-env', 'CF_ZT_TOKEN'], {
+        env: { ...setup.env, CF_ZT_TOKEN: value },
+      });
+      for (const result of [added, replaced]) {
+        expect(result.code, result.stderr).toBe(3);
+        expect(result.stderr).toBe(
+          'error[SOURCE_TOKEN_INVALID]: The environment variable CF_ZT_TOKEN named by --token-env is empty: it holds no API token.\n' +
+            'hint: Put the token in it first (read -rs CF_ZT_TOKEN && export CF_ZT_TOKEN), or pipe the token in with --token-stdin.\n',
+        );
+      }
+    }
+    expect(await sourceNames()).toEqual([TEST_SOURCE]);
+  });
 });

@@ -325,7 +325,7 @@ async function readToken(
     if (value === undefined) {
       throw new SourceError('SOURCE_TOKEN_INVALID', {
         message: `The environment variable ${flags.tokenEnv} is not set.`,
-        hint: `Set it in this shell first (read -rs ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(flags.tokenEnv) ? flags.tokenEnv : 'VAR'} && export …), or pipe the token in with --token-stdin.`,
+        hint: `Set it in this shell first (read -rs ${shellVariable(flags.tokenEnv)} && export …), or pipe the token in with --token-stdin.`,
       });
     }
     text = value;
@@ -336,6 +336,13 @@ async function readToken(
   if (/^bearer\s+/i.test(token)) {
     token = token.replace(/^bearer\s+/i, '').trim();
     writeLine(context.io.stderr, 'notice: removed a pasted "Bearer " prefix from the token.');
+  }
+  if (token === '' && flags.tokenEnv !== undefined) {
+    const variable = shellVariable(flags.tokenEnv);
+    throw new SourceError('SOURCE_TOKEN_INVALID', {
+      message: `The environment variable ${visible(flags.tokenEnv)} named by --token-env is empty: it holds no API token.`,
+      hint: `Put the token in it first (read -rs ${variable} && export ${variable}), or pipe the token in with --token-stdin.`,
+    });
   }
   if (token === '') {
     throw new SourceError('SOURCE_TOKEN_INVALID', {
@@ -359,4 +366,9 @@ async function readToken(
     });
   }
   return new Secret(token);
+}
+
+/** The variable's name as a shell command may use it, or VAR where it could not be one. */
+function shellVariable(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : 'VAR';
 }
