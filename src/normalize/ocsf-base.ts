@@ -26,6 +26,11 @@ export interface OcsfBaseSpec {
   readonly logProvider?: string;
   /** Which format of the upstream log the record had (`metadata.log_version`), where there are several. */
   readonly logVersion?: string;
+  /**
+   * The OCSF profiles whose attributes the event carries (`metadata.profiles`): a validator takes a profile's
+   * attributes, such as `cloud`, as unknown unless the event names the profile.
+   */
+  readonly profiles?: readonly string[];
 }
 
 const STATUS = {
@@ -74,6 +79,7 @@ export function ocsfBase(spec: OcsfBaseSpec): Record<string, unknown> {
       ...(spec.uid == null ? {} : { uid: wellFormed(spec.uid) }),
       ...(spec.eventCode == null || spec.eventCode === '' ? {} : { event_code: wellFormed(spec.eventCode) }),
       ...(spec.logVersion === undefined ? {} : { log_version: spec.logVersion }),
+      ...(spec.profiles === undefined || spec.profiles.length === 0 ? {} : { profiles: [...spec.profiles] }),
     },
   };
 }

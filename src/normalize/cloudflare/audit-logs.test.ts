@@ -137,6 +137,22 @@ describe('normalizeAuditLog shapes', () => {
     expect(event.srcIp).toBeNull();
     expect((event.ocsf['unmapped'] as Record<string, unknown>)['actor.ip']).toBe('192.0.2.300');
   });
+
+  it('names the Cloud profile in metadata.profiles exactly when it sets cloud', () => {
+    for (const raw of [V1, V2]) {
+      const ocsf = mustNormalize(raw).ocsf;
+      expect((ocsf['metadata'] as Record<string, unknown>)['profiles']).toEqual(['cloud']);
+      expect((ocsf['cloud'] as Record<string, unknown>)['provider']).toBe('Cloudflare');
+    }
+    for (const raw of [
+      { ...V1, owner: undefined },
+      { ...V2, account: undefined },
+    ]) {
+      const ocsf = mustNormalize(raw).ocsf;
+      expect(ocsf['cloud']).toBeUndefined();
+      expect((ocsf['metadata'] as Record<string, unknown>)['profiles']).toBeUndefined();
+    }
+  });
 });
 
 describe('normalizeAuditLog identity', () => {

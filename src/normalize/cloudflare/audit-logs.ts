@@ -254,6 +254,7 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
 
   let rayId: string | null = null;
   let shapeSpecific: Record<string, unknown> = {};
+  let cloud: Record<string, unknown> | null = null;
   if (shape === 'v2') {
     const rawPart = objectAt(record, 'raw');
     const zone = objectAt(record, 'zone');
@@ -289,25 +290,23 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
             },
           }),
       ...(code === null ? {} : { http_response: { code } }),
-      ...(accountId === null && accountName === null
-        ? {}
-        : {
-            cloud: {
-              provider: 'Cloudflare',
-              account: {
-                ...(accountId === null ? {} : { uid: wellFormed(accountId) }),
-                ...(accountName === null ? {} : { name: wellFormed(accountName) }),
-              },
-            },
-          }),
     };
+    if (accountId !== null || accountName !== null) {
+      cloud = {
+        provider: 'Cloudflare',
+        account: {
+          ...(accountId === null ? {} : { uid: wellFormed(accountId) }),
+          ...(accountName === null ? {} : { name: wellFormed(accountName) }),
+        },
+      };
+    }
   } else {
     const owner = objectAt(record, 'owner');
     const ownerId = stringAt(owner, 'owner.id', unmapped);
     for (const key of ['interface', 'metadata']) {
       if (record[key] !== undefined && record[key] !== null) unmapped.push([key, record[key]]);
     }
-    if (ownerId !== null) shapeSpecific = { cloud: { provider: 'Cloudflare', account: { uid: wellFormed(ownerId) } } };
+    if (ownerId !== null) cloud = { provider: 'Cloudflare', account: { uid: wellFormed(ownerId) } };
   }
 
   const user = {
@@ -337,6 +336,8 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
       uid: id,
       eventCode: type,
       logVersion: shape,
+      // `cloud` belongs to the Cloud profile, which the event has to name to carry it.
+      ...(cloud === null ? {} : { profiles: ['cloud'] }),
     }),
     actor: Object.keys(user).length === 0 ? {} : { user },
     api: {
@@ -347,6 +348,7 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
     src_endpoint: ip === null ? {} : { ip },
     ...(resources.length === 0 ? {} : { resources }),
     ...shapeSpecific,
+    ...(cloud === null ? {} : { cloud }),
     ...(unmapped.length === 0 ? {} : { unmapped: sanitizeValue(Object.fromEntries(unmapped)) }),
   };
 
