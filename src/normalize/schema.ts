@@ -33,6 +33,12 @@ const MAX_NESTING_DEPTH = 32;
 /** OCSF's activity_id for an activity the class does not name. */
 export const OTHER_ACTIVITY_ID = 99;
 
+/**
+ * The name an OCSF object gets where the schema requires a name or an id and the record gives neither: an
+ * explicit unknown keeps the event valid, where an empty object would make a validator refuse it.
+ */
+export const UNKNOWN_NAME = 'Unknown';
+
 /** Lone UTF-16 surrogates (JSON escapes such as `\ud800` produce them) become U+FFFD. */
 export function wellFormed(text: string): string {
   return text.toWellFormed();

@@ -138,6 +138,30 @@ describe('normalizeAuditLog shapes', () => {
     expect((event.ocsf['unmapped'] as Record<string, unknown>)['actor.ip']).toBe('192.0.2.300');
   });
 
+  it('gives every entry the actor and source endpoint API Activity requires, never an empty object', () => {
+    const cloudflare = mustNormalize({ ...V1, actor: { id: '', ip: '', type: 'Cloudflare' } }).ocsf;
+    expect(cloudflare['actor']).toEqual({ user: { name: 'Cloudflare', type: 'Cloudflare', type_id: 3 } });
+    expect(cloudflare['src_endpoint']).toEqual({ svc_name: 'Cloudflare' });
+
+    const nobody = mustNormalize({ ...V2, actor: undefined }).ocsf;
+    expect(nobody['actor']).toEqual({ user: { name: 'Unknown' } });
+    expect(nobody['src_endpoint']).toEqual({ name: 'Unknown' });
+
+    const badAddress = mustNormalize({ ...V2, actor: { ...V2.actor, ip_address: 'not an address' } }).ocsf;
+    expect(badAddress['src_endpoint']).toEqual({ name: 'Unknown' });
+    const noEmail = mustNormalize({ ...V2, actor: { id: 'u-1', type: 'user', ip_address: '192.0.2.1' } }).ocsf;
+    expect(noEmail['actor']).toEqual({ user: { uid: 'u-1', type: 'user', type_id: 1 } });
+  });
+
+  it('keeps a resource without an id in unmapped, as OCSF resources need a uid or a name', () => {
+    const v2 = mustNormalize({ ...V2, resource: { product: 'access', type: 'access_app', request: { name: 'wiki' } } });
+    expect(v2.ocsf['resources']).toBeUndefined();
+    expect(v2.ocsf['unmapped']).toEqual({ 'resource.type': 'access_app', 'resource.request': { name: 'wiki' } });
+    const v1 = mustNormalize({ ...V1, resource: { type: 'zone' } });
+    expect(v1.ocsf['resources']).toBeUndefined();
+    expect(v1.ocsf['unmapped']).toMatchObject({ 'resource.type': 'zone', oldValue: 'high', newValue: 'low' });
+  });
+
   it('names the Cloud profile in metadata.profiles exactly when it sets cloud', () => {
     for (const raw of [V1, V2]) {
       const ocsf = mustNormalize(raw).ocsf;

@@ -4,7 +4,15 @@ import { eventId } from '../event-id.js';
 import { flatActivity, ocsfBase } from '../ocsf-base.js';
 import { rfc3339ToMs } from '../../core/rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
-import { OTHER_ACTIVITY_ID, asRecord, flatString, ocsfEmailAddr, sanitizeValue, wellFormed } from '../schema.js';
+import {
+  OTHER_ACTIVITY_ID,
+  UNKNOWN_NAME,
+  asRecord,
+  flatString,
+  ocsfEmailAddr,
+  sanitizeValue,
+  wellFormed,
+} from '../schema.js';
 
 // OCSF API Activity (Application Activity category). An audit log entry records one call to Cloudflare's
 // API, from the dashboard or a client, with its actor, source address, operation, HTTP request and the
@@ -83,6 +91,9 @@ const V1_VERBS: ReadonlyMap<string, Activity> = new Map([
   ['purge', DELETE],
   ['revoke', DELETE],
 ]);
+
+const SYSTEM_USER_TYPE_ID = 3;
+const OTHER_USER_TYPE_ID = 99;
 
 // User type ids of the OCSF user object: 1 User, 3 System, 4 Service, 99 Other. A Cloudflare administrator
 // (v1 `admin`, v2 `cloudflare_admin`) is Cloudflare staff, not an admin of the account, so Other.
@@ -233,23 +244,32 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
   const activityName = activity?.name ?? type ?? 'Other';
 
   const resources: Record<string, unknown>[] = [];
-  const resourceData =
+  // What the entry says about the resource besides its id and type: [key in `data`, path in the record, value].
+  const resourceParts: [string, string, unknown][] =
     shape === 'v2'
-      ? compact([
-          ['request', resource?.['request']],
-          ['response', resource?.['response']],
-          ['scope', resource?.['scope']],
-        ])
-      : compact([
-          ['old_value', record['oldValue']],
-          ['new_value', record['newValue']],
-        ]);
-  if (resourceId !== null || resourceType !== null || Object.keys(resourceData).length > 0) {
+      ? [
+          ['request', 'resource.request', resource?.['request']],
+          ['response', 'resource.response', resource?.['response']],
+          ['scope', 'resource.scope', resource?.['scope']],
+        ]
+      : [
+          ['old_value', 'oldValue', record['oldValue']],
+          ['new_value', 'newValue', record['newValue']],
+        ];
+  const resourceData = compact(resourceParts.map(([key, , value]) => [key, value]));
+  if (resourceId !== null) {
     resources.push({
-      ...(resourceId === null ? {} : { uid: wellFormed(resourceId) }),
+      uid: wellFormed(resourceId),
       ...(resourceType === null ? {} : { type: wellFormed(resourceType) }),
       ...(Object.keys(resourceData).length === 0 ? {} : { data: sanitizeValue(resourceData) }),
     });
+  } else {
+    // OCSF's resource needs a uid or a name, and an entry without a resource id (a create that failed, a view of
+    // the account) has neither: what it says about the resource stays in unmapped, under its paths in the record.
+    if (resourceType !== null) unmapped.push(['resource.type', resourceType]);
+    for (const [, path, value] of resourceParts) {
+      if (value !== null && value !== undefined) unmapped.push([path, value]);
+    }
   }
 
   let rayId: string | null = null;
@@ -309,11 +329,20 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
     if (ownerId !== null) cloud = { provider: 'Cloudflare', account: { uid: wellFormed(ownerId) } };
   }
 
+  const actorTypeId = actorType === null ? null : (ACTOR_TYPES.get(actorType) ?? OTHER_USER_TYPE_ID);
+  // OCSF's user needs a uid or a name. Cloudflare's own actions name neither, only the actor type ("Cloudflare"),
+  // which then names the user; an entry that names no actor at all says so.
+  const userName = email ?? (actorId === null ? (actorType ?? UNKNOWN_NAME) : null);
   const user = {
     ...(actorId === null ? {} : { uid: wellFormed(actorId) }),
-    ...(email === null ? {} : { name: wellFormed(email), ...ocsfEmailAddr(email) }),
-    ...(actorType === null ? {} : { type: wellFormed(actorType), type_id: ACTOR_TYPES.get(actorType) ?? 99 }),
+    ...(userName === null ? {} : { name: wellFormed(userName) }),
+    ...(email === null ? {} : ocsfEmailAddr(email)),
+    ...(actorType === null ? {} : { type: wellFormed(actorType), type_id: actorTypeId }),
   };
+  // API Activity requires a source endpoint, which needs an address or a name. Cloudflare's own services act
+  // from no client address; any other actor without a usable one gets an explicit unknown.
+  const srcEndpoint =
+    ip !== null ? { ip } : actorTypeId === SYSTEM_USER_TYPE_ID ? { svc_name: 'Cloudflare' } : { name: UNKNOWN_NAME };
   const message =
     description !== null
       ? flatString(description)
@@ -339,13 +368,13 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
       // `cloud` belongs to the Cloud profile, which the event has to name to carry it.
       ...(cloud === null ? {} : { profiles: ['cloud'] }),
     }),
-    actor: Object.keys(user).length === 0 ? {} : { user },
+    actor: { user },
     api: {
       operation: wellFormed(description ?? type ?? 'unknown'),
       ...(product === null ? {} : { service: { name: wellFormed(product) } }),
       ...(rayId === null ? {} : { request: { uid: wellFormed(rayId) } }),
     },
-    src_endpoint: ip === null ? {} : { ip },
+    src_endpoint: srcEndpoint,
     ...(resources.length === 0 ? {} : { resources }),
     ...shapeSpecific,
     ...(cloud === null ? {} : { cloud }),
