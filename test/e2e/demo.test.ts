@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
@@ -248,4 +251,23 @@ describe('npm run demo', () => {
     expect(header?.slice(0, 5)).toEqual(['SOURCE', 'ID', 'NAME', 'EMAIL', 'FULL_NAME']);
     expect(new Set(header).size).toBe(header?.length);
   }, 60_000);
+
+  it('refuses a --port in use before it backfills anything or makes the data directory', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = join(dirs[0]!.path, 'never-made');
+    try {
+      const result = await runInProcess(['demo', '--port', String(port)], { env: { ZEROTRAIL_DATA_DIR: dir } });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toBe(
+        `error[CONFIG_INVALID]: Port ${port} on 127.0.0.1 is in use by another program.\n` +
+          'hint: Stop that program, or choose another port with --port (0 picks a free one).\n',
+      );
+      expect(result.stdout).toBe('');
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 });

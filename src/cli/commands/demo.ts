@@ -28,6 +28,7 @@ import type { AuthStore, UserRecord } from '../../store/auth-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
 import { isListenError, listenRefused } from '../listen-refused.js';
+import { reservePort, type PortReservation } from '../reserve-port.js';
 import { writeLine } from '../io.js';
 import { eventsToTable, renderTable, visible } from '../output.js';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../sources/cloudflare/datasets/catalogue.js';
@@ -41,6 +42,7 @@ export const DEMO_SOURCE_NAME = 'Cloudflare Zero Trust Logs (demo)';
 export const DEMO_ADMIN = 'demo-admin';
 // `zerotrail serve`'s default port; when it is taken the demo takes any free one rather than failing.
 const DEMO_PORT = 8080;
+const DEMO_HOST = '127.0.0.1';
 
 const flagsSchema = z.object({
   port: wholeNumberText((n) => n.max(65_535)).optional(),
@@ -105,39 +107,45 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
       const demoSettings = { collect: { inventory_interval_secs: DEMO_INVENTORY_INTERVAL_SECS } };
       // Read before the simulator starts, so a broken config stops the demo before anything runs.
       context.loadConfig(demoSettings);
+      // A port given that is in use is refused before the backfill, and before the data directory is made.
+      const reservation = flags.port === undefined || flags.port === 0 ? undefined : await reserveDemoPort(flags.port);
       const signal = context.io.signal;
-      // The simulator shares the command's clock, so the account's scheduled changes follow the collector's time.
-      const simulator = await startSimulator({
-        seed: 1,
-        clock: context.clock,
-        tokens: [{ value: DEFAULT_TOKEN, name: 'zerotrail demo', permissions: DEMO_PERMISSIONS }],
-        attacks: demoAttacks(context.clock.now()),
-      });
       try {
-        // Every Cloudflare request of the demo goes to the simulator: a source added from the web UI or the API
-        // too, which would otherwise meet the real API with the demo's token.
-        const config = context.loadConfig({ ...demoSettings, cloudflare: { api_base_url: simulator.baseUrl } });
-        writeLine(
-          out,
-          `zerotrail demo: a simulated Cloudflare Zero Trust account is answering at ${simulator.baseUrl}`,
-        );
-        writeLine(out, '(no Cloudflare account needed; every event below is synthetic)');
-        writeLine(out, '');
-        await context.withApp(async (app) => {
-          const source = await addDemoSource(app, context, simulator);
-          const days = Math.min(app.config.collect.backfillDays, ACCESS_LOG_RETENTION_DAYS);
-          // What the backfill fetches: the collector starts `lookback_secs` early to catch late events.
-          const backfill = { fromMs: app.clock.now() - days * DAY_MS - app.config.cloudflare.lookbackSecs * 1000 };
-          const caughtUp = await collect(app, context, [source], { once: true, signal });
-          if (signal.aborted) return;
-          for (const line of failureLines(caughtUp.filter((item) => item.state === 'failed'))) {
-            writeLine(context.io.stderr, line);
-          }
-          await printSummary(app, context, backfill, days);
-          await serveAndFollow(app, context, simulator, flags.port, signal);
-        }, config);
+        // The simulator shares the command's clock, so the account's scheduled changes follow the collector's time.
+        const simulator = await startSimulator({
+          seed: 1,
+          clock: context.clock,
+          tokens: [{ value: DEFAULT_TOKEN, name: 'zerotrail demo', permissions: DEMO_PERMISSIONS }],
+          attacks: demoAttacks(context.clock.now()),
+        });
+        try {
+          // Every Cloudflare request of the demo goes to the simulator: a source added from the web UI or the API
+          // too, which would otherwise meet the real API with the demo's token.
+          const config = context.loadConfig({ ...demoSettings, cloudflare: { api_base_url: simulator.baseUrl } });
+          writeLine(
+            out,
+            `zerotrail demo: a simulated Cloudflare Zero Trust account is answering at ${simulator.baseUrl}`,
+          );
+          writeLine(out, '(no Cloudflare account needed; every event below is synthetic)');
+          writeLine(out, '');
+          await context.withApp(async (app) => {
+            const source = await addDemoSource(app, context, simulator);
+            const days = Math.min(app.config.collect.backfillDays, ACCESS_LOG_RETENTION_DAYS);
+            // What the backfill fetches: the collector starts `lookback_secs` early to catch late events.
+            const backfill = { fromMs: app.clock.now() - days * DAY_MS - app.config.cloudflare.lookbackSecs * 1000 };
+            const caughtUp = await collect(app, context, [source], { once: true, signal });
+            if (signal.aborted) return;
+            for (const line of failureLines(caughtUp.filter((item) => item.state === 'failed'))) {
+              writeLine(context.io.stderr, line);
+            }
+            await printSummary(app, context, backfill, days);
+            await serveAndFollow(app, context, simulator, { port: flags.port, reservation }, signal);
+          }, config);
+        } finally {
+          await simulator.stop();
+        }
       } finally {
-        await simulator.stop();
+        await reservation?.release();
       }
       writeLine(out, 'Demo stopped. The events and the inventory stay in the data directory; search them any time.');
     });
@@ -409,12 +417,12 @@ async function serveAndFollow(
   app: App,
   context: CommandContext,
   simulator: Simulator,
-  port: number | undefined,
+  listening: DemoListening,
   signal: AbortSignal,
 ): Promise<void> {
   const out = context.io.stdout;
   let collector: ReturnType<typeof superviseCollection> | undefined;
-  const web = await startDemoServer(app, port, () => collector?.restart());
+  const web = await startDemoServer(app, listening, () => collector?.restart());
   try {
     const admin = await demoAdmin(web.auth, app.clock.now());
     const link = await issueLoginLink(web.auth, admin, app.clock.now());
@@ -433,13 +441,28 @@ async function serveAndFollow(
   }
 }
 
+/** The port `--port` gave, if any, and the hold on it taken at start (none for port 0, which any free port meets). */
+interface DemoListening {
+  readonly port: number | undefined;
+  readonly reservation: PortReservation | undefined;
+}
+
+async function reserveDemoPort(port: number): Promise<PortReservation> {
+  try {
+    return await reservePort(DEMO_HOST, port);
+  } catch (error) {
+    throw isListenError(error) ? listenRefused(DEMO_HOST, port, error) : error;
+  }
+}
+
 async function startDemoServer(
   app: App,
-  port: number | undefined,
+  { port, reservation }: DemoListening,
   onSourcesChanged: () => void,
 ): Promise<RunningWebServer> {
-  const options = { host: '127.0.0.1', onSourcesChanged };
+  const options = { host: DEMO_HOST, onSourcesChanged };
   if (port !== undefined) {
+    await reservation?.release();
     return startWebServer(app, { ...options, port }).catch((error: unknown) => {
       throw isListenError(error) ? listenRefused(options.host, port, error) : error;
     });
