@@ -189,6 +189,25 @@ describe('normalizeAccessRequest time', () => {
   });
 });
 
+describe('normalizeAccessRequest users and applications', () => {
+  it('always gives the user and the service or destination OCSF Authentication requires', () => {
+    const bare = mustNormalize({ ...BASE, user_email: '', app_domain: '', app_uid: '', connection: '' });
+    expect(bare.ocsf['user']).toEqual({ name: 'Unknown' });
+    expect(bare.ocsf['service']).toEqual({ name: 'Cloudflare Access' });
+    expect(bare.ocsf['dst_endpoint']).toBeUndefined();
+    expect(bare.user).toBeNull();
+    expect(bare.app).toBeNull();
+    expect(bare.srcIp).toBe(BASE.ip_address);
+    expect((bare.ocsf['metadata'] as Record<string, unknown>)['uid']).toBe(BASE.ray_id);
+
+    const full = mustNormalize(BASE);
+    expect(full.ocsf['user']).toEqual({ email_addr: BASE.user_email, name: BASE.user_email });
+    expect(full.ocsf['service']).toEqual({ name: BASE.app_domain, uid: BASE.app_uid });
+    expect(full.ocsf['dst_endpoint']).toEqual({ hostname: BASE.app_domain });
+    expect(mustNormalize({ ...BASE, app_domain: '' }).ocsf['service']).toEqual({ uid: BASE.app_uid });
+  });
+});
+
 describe('normalizeAccessRequest source addresses', () => {
   const cases: [string, string | null][] = [
     ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],

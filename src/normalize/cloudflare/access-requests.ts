@@ -6,6 +6,7 @@ import type { NormalizeMeta, Normalizer } from '../schema.js';
 import {
   OCSF_VERSION,
   OTHER_ACTIVITY_ID,
+  UNKNOWN_NAME,
   asRecord,
   flatString,
   isOcsfEmail,
@@ -46,6 +47,7 @@ const AUTH_PROTOCOLS: Readonly<Record<string, { id: number; name: string }>> = {
   oidc: { id: 4, name: 'OpenID' },
 };
 const AUTH_PROTOCOL_OTHER = 99;
+const ACCESS_SERVICE_NAME = 'Cloudflare Access';
 
 const STATUS = {
   success: { id: 1, name: 'Success' },
@@ -188,7 +190,8 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
     message: `Cloudflare Access ${known === null ? 'event' : known.name.toLowerCase()} ${MESSAGE_VERB[outcome]}`,
     metadata,
     time,
-    user: email === null ? {} : userOf(email),
+    // OCSF's user needs a name or a uid; a record without an e-mail gives neither, so it says the user is unknown.
+    user: email === null ? { name: UNKNOWN_NAME } : userOf(email),
     is_remote: true,
   };
   if (ip !== null || country !== null) {
@@ -202,6 +205,10 @@ export const normalizeAccessRequest: Normalizer = (raw, meta) => {
     if (appDomain !== null) service['name'] = wellFormed(appDomain);
     if (appUid !== null) service['uid'] = wellFormed(appUid);
     ocsf['service'] = service;
+  } else {
+    // Authentication needs a service or a destination. Without an application the record still comes from
+    // Access, which is what the user authenticated to.
+    ocsf['service'] = { name: ACCESS_SERVICE_NAME };
   }
   if (hostname !== null) ocsf['dst_endpoint'] = { hostname };
   if (connection !== null) {
