@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { isIP, connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import type { ComponentContext } from '../../core/context.js';
 import { SinkError } from '../../core/errors.js';
 import { readCaFile } from '../read-ca-file.js';
@@ -9,10 +9,16 @@ import { transportError } from '../transport-error.js';
 import { syslogTargetSchema, SYSLOG_FACILITIES, type SyslogTargetConfig } from './config.js';
 import { formatRfc5424, frameOctetCounted } from './rfc5424.js';
 
+type ExchangePhase = 'connecting' | 'sending' | 'closing' | 'done';
+
+// The least time our close is held back after writing; see #exchange.
+const CLOSE_GRACE_FLOOR_MS = 25;
+
 /**
  * Sends alert notices as RFC 5424 messages over TCP or TLS, framed by octet counting (RFC 6587). Each send
  * opens a connection, writes the batch, half-closes and waits for the collector to close in turn: syslog has
- * no acknowledgement, and a clean close after reading to the end is the closest thing to one.
+ * no acknowledgement, and a clean close after reading to the end is the closest thing to one. A collector that
+ * answers with data, or closes before it could have seen our close, has not taken the batch.
  */
 export class SyslogSink implements Sink {
   readonly type = 'syslog';
@@ -61,47 +67,108 @@ export class SyslogSink implements Sink {
   }
 
   #exchange(payload: Buffer, outer: AbortSignal): Promise<void> {
-    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
+    const { host, port, tls, timeoutMs } = this.#config;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([outer, timeout]);
     return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const { host, port } = this.#config;
-      const socket: Socket = this.#config.tls
-        ? connectTls({
-            host,
-            port,
-            ...(isIP(host) === 0 ? { servername: host } : {}),
-            ...(this.#ca === undefined ? {} : { ca: this.#ca }),
-            rejectUnauthorized: true,
-          })
-        : connectTcp({ host, port });
-      const fail = (error: unknown): void => {
-        if (settled) return;
-        settled = true;
+      let phase: ExchangePhase = 'connecting';
+      let dialedAt = performance.now();
+      let peerClosed = false;
+      let grace: NodeJS.Timeout | undefined;
+      // Half-open, so that the collector's close does not close our side for us: whether it came before or after
+      // our own close is what tells a read batch from a lost one.
+      // tls.connect hands allowHalfOpen to its socket as net.connect does; @types/node leaves it out.
+      const tlsOptions: ConnectionOptions & { readonly allowHalfOpen: boolean } = {
+        host,
+        port,
+        allowHalfOpen: true,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ...(this.#ca === undefined ? {} : { ca: this.#ca }),
+        rejectUnauthorized: true,
+      };
+      const socket: Socket = tls ? connectTls(tlsOptions) : connectTcp({ host, port, allowHalfOpen: true });
+      const settle = (): boolean => {
+        if (phase === 'done') return false;
+        phase = 'done';
+        clearTimeout(grace);
         signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const fail = (error: SinkError): void => {
+        if (!settle()) return;
+        socket.destroy();
+        reject(error);
+      };
+      const onAbort = (): void => {
+        if (!settle()) return;
         socket.destroy();
         if (outer.aborted) reject(outer.reason as Error);
-        else reject(transportError(this.id, this.#endpoint(), error, timeout.aborted));
+        else reject(transportError(this.id, this.#endpoint(), timeout.reason, true));
       };
-      const onAbort = (): void => fail(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', fail);
-      socket.once(this.#config.tls ? 'secureConnect' : 'connect', () => {
-        if (payload.length > 0) socket.write(payload);
-        socket.end();
+      socket.once('lookup', () => {
+        dialedAt = performance.now();
       });
-      // Collectors rarely answer; whatever they send is read and ignored so the close can complete.
-      socket.on('data', () => undefined);
-      socket.once('close', (hadError) => {
-        if (hadError) {
-          fail(new SinkError('SINK_UNREACHABLE', { message: 'The connection closed with an error.' }));
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        if (phase === 'done') return;
+        phase = 'sending';
+        if (payload.length > 0) socket.write(payload);
+        // Our close is held back a moment. A collector that closes at once (at its session limit, a proxy without a
+        // backend) does so about a round trip after the connection, and our close must not cross its close: after
+        // ours, its close reads as an acknowledgement. Twice what the connection took covers that round trip and
+        // the collector's own delay; the floor, a busy machine's scheduling. Only the close waits: the messages are
+        // on their way already.
+        const readyMs = performance.now() - dialedAt;
+        const graceMs = Math.min(Math.max(CLOSE_GRACE_FLOOR_MS, 2 * readyMs), timeoutMs / 2);
+        grace = setTimeout(() => {
+          grace = undefined;
+          socket.end(() => {
+            if (phase === 'sending') phase = 'closing';
+          });
+        }, graceMs);
+      });
+      socket.on('data', (chunk: Buffer) => fail(this.#answeredError(chunk)));
+      socket.once('end', () => {
+        // The collector closed its side. Only after it read our close, at the end of everything we sent, is that
+        // an acknowledgement; before, whatever it had not read yet is lost.
+        if (phase !== 'closing') {
+          fail(this.#closedEarlyError());
           return;
         }
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
+        peerClosed = true;
+      });
+      socket.on('error', (error) => {
+        if (phase === 'done') return;
+        fail(transportError(this.id, this.#endpoint(), error, false));
+      });
+      socket.once('close', (hadError) => {
+        if (phase === 'done') return;
+        if (hadError || !peerClosed) {
+          fail(this.#closedEarlyError());
+          return;
+        }
+        settle();
         resolve();
       });
+    });
+  }
+
+  #closedEarlyError(): SinkError {
+    return new SinkError('SINK_UNREACHABLE', {
+      message: `Notification target ${this.id} (${this.#endpoint()}) closed the connection before it could have read the notifications (a receiver at its connection limit, a proxy without a backend${this.#config.tls ? '' : ', a port that expects TLS'}?); they are sent again.`,
+      details: { target: this.id, scope: 'notice' },
+    });
+  }
+
+  #answeredError(chunk: Buffer): SinkError {
+    // 0x15 and 0x16 open a TLS alert and handshake record: a TLS port answering our plain text.
+    const tlsAnswer = !this.#config.tls && (chunk[0] === 0x15 || chunk[0] === 0x16);
+    const what = tlsAnswer
+      ? 'answered in TLS: this port takes syslog over TLS, set tls: true.'
+      : 'answered with data, which a syslog receiver never sends: is this port another service?';
+    return new SinkError('SINK_UNREACHABLE', {
+      message: `Notification target ${this.id} (${this.#endpoint()}) ${what}`,
+      details: { target: this.id, scope: 'notice' },
     });
   }
 }
