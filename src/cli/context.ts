@@ -213,6 +213,19 @@ export function parseFlags<T extends z.ZodType>(schema: T, values: unknown): z.o
   });
 }
 
+/**
+ * Validates one positional argument like parseFlags, naming it as `--help` shows it (`<id>`): it has no option
+ * name, and a bare "(root)" would not tell which value was wrong.
+ */
+export function parseArgument<T extends z.ZodType>(name: string, schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new AppError('CLI_USAGE', {
+    message: `Invalid command-line value:\n${formatIssues(result.error.issues.map((issue) => ({ ...issue, path: [`<${name}>`], message: visible(issue.message) })))}`,
+    hint: 'Run the command with --help to see what each argument accepts.',
+  });
+}
+
 function toKebab(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }

@@ -107,9 +107,18 @@ describe('command-line values', () => {
     );
     const seed = await run(['simulate', '--seed', '-1'], env);
     expect(seed.stderr).toContain('--seed: a negative number: expected a whole number written in digits, got "-1"');
-    const revoke = await run(['apikey', 'revoke', '0x1'], env);
-    expect(revoke.code).toBe(2);
-    expect(revoke.stderr).toContain('not a number: expected a key id, a whole number written in digits, got "0x1"');
+    // An argument has no option name: it is named as --help shows it.
+    for (const [id, problem] of [
+      ['0x1', 'not a number'],
+      ['abc', 'not a number'],
+      ['-1', 'a negative number'],
+    ] as const) {
+      const revoke = await run(['apikey', 'revoke', '--', id], env);
+      expect(revoke.code).toBe(2);
+      expect(revoke.stderr).toContain(
+        `error[CLI_USAGE]: Invalid command-line value:\n  - <id>: ${problem}: expected a key id, a whole number written in digits, got "${id}"\n`,
+      );
+    }
     const share = await run(
       ['source', 'add', '--name', 'X', '--account-id', '0123456789abcdef0123456789abcdef', '--rate-share', '0x1'],
       env,

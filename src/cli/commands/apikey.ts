@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import { apiKeyNotFound, apiKeysWithOwners, issueApiKey, revokeApiKey } from '../../server/auth/accounts.js';
 import { USER_NAME } from '../../server/routes/users.js';
-import { parseFlags, type CommandContext } from '../context.js';
+import { parseArgument, parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { renderTable, visible } from '../output.js';
@@ -107,7 +107,7 @@ export function registerApiKeyCommand(program: Command, context: CommandContext)
     .description('Revoke an API key by its id (apikey list shows it): it stops working at once')
     .argument('<id>', 'the key id')
     .action(async (rawId: string) => {
-      const id = parseFlags(keyIdSchema, rawId);
+      const id = parseArgument('id', keyIdSchema, rawId);
       await withAuthStore(
         context,
         async (app, auth) => {
