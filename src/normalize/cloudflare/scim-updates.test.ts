@@ -149,6 +149,23 @@ describe('normalizeScimUpdate activities', () => {
     expect(mustNormalize({ ...BASE, idp_id: '' }).ocsf['actor']).toBeUndefined();
   });
 
+  it('names the user, group or entity even without an id, as OCSF requires a name or a uid', () => {
+    const bare = { ...BASE, cf_resource_id: '', idp_resource_id: '', resource_user_email: '', request_method: 'POST' };
+    const role = mustNormalize({
+      ...bare,
+      resource_type: 'ROLE',
+      request_body: JSON.stringify({ displayName: 'Auditors' }),
+    });
+    expect(role.ocsf['entity']).toMatchObject({ name: 'Auditors' });
+    const unnamedRole = mustNormalize({ ...bare, resource_type: 'ROLE' });
+    expect(unnamedRole.ocsf['entity']).toMatchObject({ name: 'Unknown' });
+    expect(mustNormalize({ ...bare, resource_type: 'USER' }).ocsf['user']).toEqual({ name: 'Unknown' });
+    expect(mustNormalize({ ...bare, resource_type: 'GROUP' }).ocsf['group']).toEqual({ name: 'Unknown' });
+    // With an id there is nothing to make up.
+    const identified = mustNormalize({ ...bare, cf_resource_id: USER_ID, resource_type: 'GROUP' });
+    expect(identified.ocsf['group']).toEqual({ uid: USER_ID });
+  });
+
   it('sets the flat fields', () => {
     const event = mustNormalize(BASE);
     expect(event.user).toBe('alice@example.com');

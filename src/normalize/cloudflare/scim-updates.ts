@@ -5,6 +5,7 @@ import { rfc3339ToMs } from '../../core/rfc3339-to-ms.js';
 import type { Normalizer } from '../schema.js';
 import {
   OTHER_ACTIVITY_ID,
+  UNKNOWN_NAME,
   asRecord,
   flatString,
   isOcsfEmail,
@@ -314,8 +315,11 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
   const verb = activity === null ? 'request' : activity.name.toLowerCase();
 
   let target: Record<string, unknown>;
+  // OCSF's user, group and managed entity each need a name or a uid: where the record and its body give
+  // neither, the name says it is unknown rather than the object being left empty.
+  const nameOrUnknown = (name: string | null): string | null => name ?? (cfResourceId === null ? UNKNOWN_NAME : null);
   if (typeKey === 'USER') {
-    const name = intent.userName ?? email;
+    const name = nameOrUnknown(intent.userName ?? email);
     target = {
       user: {
         ...(cfResourceId === null ? {} : { uid: wellFormed(cfResourceId) }),
@@ -329,7 +333,7 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
     // Named by its userName, the user keeps an e-mail OCSF does not take as one only here.
     if (email !== null && name !== email && !isOcsfEmail(email)) unmapped.push(['resource_user_email', email]);
   } else if (typeKey === 'GROUP') {
-    const name = groupName ?? intent.displayName;
+    const name = nameOrUnknown(groupName ?? intent.displayName);
     const listed = activityId === GROUP_ACTIVITIES.addUser.id || activityId === GROUP_ACTIVITIES.removeUser.id;
     target = {
       group: {
@@ -348,7 +352,8 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
     if (idpResourceId !== null) unmapped.push(['idp_resource_id', idpResourceId]);
     if (email !== null) unmapped.push(['resource_user_email', email]);
   } else {
-    const name = email ?? groupName;
+    // A body names a resource by displayName (RFC 7643 §4.2 for groups, and most extensions follow it).
+    const name = nameOrUnknown(email ?? groupName ?? intent.displayName ?? intent.userName);
     target = {
       entity: {
         ...(cfResourceId === null ? {} : { uid: wellFormed(cfResourceId) }),
