@@ -168,4 +168,38 @@ describe('a syslog delivery counts only when the collector closes after reading 
     expect(error.code).toBe('SINK_UNREACHABLE');
     expect(error.message).toContain('answered with data, which a syslog receiver never sends');
   });
+
+  it('sends a batch once to a collector that never closes, until it closes a test connection properly', async () => {
+    let closes = false;
+    const collector = await startCollector(
+      (socket) => {
+        socket.on('end', () => {
+          if (closes) socket.end();
+        });
+      },
+      { allowHalfOpen: true },
+    );
+    cleanups.push(collector.close);
+    const target = await sink(collector.port, { timeoutMs: 300 });
+    const first = await sendError(target);
+    expect(first.code).toBe('SINK_TIMEOUT');
+    expect(first.retryable).toBe(true);
+    expect(first.message).toMatch(/kept the connection open for 300 ms after zerotrail finished sending/);
+    const batchBytes = collector.bytes;
+    expect(batchBytes).toBeGreaterThan(0);
+
+    // The retry opens an empty connection first; while that one is not closed either, the batch is not sent again.
+    const second = await sendError(target);
+    expect(second.message).toMatch(/kept the connection open/);
+    expect(collector.connections).toBe(2);
+    expect(collector.bytes).toBe(batchBytes);
+
+    // Once the collector closes properly again, the batch goes once more (at least once), on a new connection.
+    closes = true;
+    await target.send([NOTICE], AbortSignal.timeout(10_000));
+    expect(collector.connections).toBe(4);
+    expect(collector.bytes).toBe(2 * batchBytes);
+    await target.send([NOTICE], AbortSignal.timeout(10_000));
+    expect(collector.connections).toBe(5);
+  });
 });

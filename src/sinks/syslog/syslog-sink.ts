@@ -27,6 +27,12 @@ export class SyslogSink implements Sink {
   readonly #config: SyslogTargetConfig;
   readonly #ctx: ComponentContext;
   #ca: string[] | undefined;
+  /**
+   * The last send timed out after writing its messages, so the collector may hold them. Before they are written
+   * again, an empty connection must be closed properly: a collector that never closes gets a batch once, not once
+   * per retry.
+   */
+  #unconfirmed = false;
 
   constructor(config: SyslogTargetConfig, ctx: ComponentContext) {
     this.id = config.name;
@@ -51,6 +57,10 @@ export class SyslogSink implements Sink {
         }),
       ),
     );
+    if (this.#unconfirmed) {
+      await this.#exchange(Buffer.alloc(0), signal);
+      this.#unconfirmed = false;
+    }
     await this.#exchange(Buffer.concat(frames), signal);
   }
 
@@ -100,10 +110,15 @@ export class SyslogSink implements Sink {
         reject(error);
       };
       const onAbort = (): void => {
+        const timedOutIn = phase;
         if (!settle()) return;
         socket.destroy();
-        if (outer.aborted) reject(outer.reason as Error);
-        else reject(transportError(this.id, this.#endpoint(), timeout.reason, true));
+        if (outer.aborted) {
+          reject(outer.reason as Error);
+          return;
+        }
+        if (payload.length > 0 && (timedOutIn === 'sending' || timedOutIn === 'closing')) this.#unconfirmed = true;
+        reject(this.#timeoutError(timedOutIn, timeout.reason));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       socket.once('lookup', () => {
@@ -151,6 +166,18 @@ export class SyslogSink implements Sink {
         resolve();
       });
     });
+  }
+
+  #timeoutError(phase: ExchangePhase, cause: unknown): SinkError {
+    const target = `Notification target ${this.id} (${this.#endpoint()})`;
+    const within = `within ${this.#config.timeoutMs} ms`;
+    const message =
+      phase === 'sending'
+        ? `${target} did not read the notifications ${within}.`
+        : phase === 'closing'
+          ? `${target} kept the connection open for ${this.#config.timeoutMs} ms after zerotrail finished sending. A syslog receiver closes once it has read everything, the only sign that it did, so the notices count as not delivered; they are sent again once it closes an empty test connection. Check that the receiver, or a proxy in front of it, closes a connection when the sender does, and that it is not stalled.`
+          : `${target} did not accept the connection ${within}.`;
+    return new SinkError('SINK_TIMEOUT', { message, details: { target: this.id, scope: 'notice' }, cause });
   }
 
   #closedEarlyError(): SinkError {
