@@ -111,6 +111,27 @@ describe('loadConfig', () => {
       /collect\.interval_secs: .*\(set by ZEROTRAIL_COLLECT__INTERVAL_SECS\)/,
     );
   });
+
+  it('names the environment variable that brought a key no section has, and only that one', () => {
+    writeFileSync(join(dir.path, 'config.yaml'), 'collect:\n  nope: 1\n');
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ dataDir: dir.path, env });
+      } catch (error) {
+        return (error as Error).message.split('\n').filter((line) => line.startsWith('  - '));
+      }
+      throw new Error('the configuration was accepted');
+    };
+    expect(problems({ ZEROTRAIL_COLLECT__BOGUS: '1' })).toEqual([
+      '  - collect: Unrecognized key: "nope"',
+      '  - collect: Unrecognized key: "bogus" (set by ZEROTRAIL_COLLECT__BOGUS)',
+    ]);
+    // A section no config has: the variable is named under the root, where the unknown section is.
+    expect(problems({ ZEROTRAIL_BOGUS__X: '1' })).toEqual([
+      '  - collect: Unrecognized key: "nope"',
+      '  - (root): Unrecognized key: "bogus" (set by ZEROTRAIL_BOGUS__X)',
+    ]);
+  });
 });
 
 describe('loadConfig: values of the wrong kind', () => {

@@ -114,12 +114,7 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
       input: '',
     })),
     ...fileIssues,
-    ...(result.success
-      ? []
-      : result.error.issues.map((issue) => {
-          const variable = fromEnv.get(issue.path.slice(0, 2).join('.'));
-          return variable === undefined ? issue : { ...issue, message: `${issue.message} (set by ${variable})` };
-        })),
+    ...(result.success ? [] : result.error.issues.flatMap((issue) => namingVariables(issue, fromEnv))),
     // The URL may carry a password, so the message names the problem but never repeats the value.
     ...(url?.success === false ? url.error.issues.map((issue) => ({ ...issue, path: ['database_url'] })) : []),
   ];
@@ -141,6 +136,33 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
     hint: hints.join('\n'),
     details: { problems: issues.map((issue) => issue.path.join('.')) },
   });
+}
+
+/**
+ * `issue` with the environment variable that set the value named after its message. An unknown key is the
+ * section's issue in zod, so each key an environment variable brought gets its own issue naming it: the key alone
+ * ("bogus") would send the user looking for a setting in the config file that is not there.
+ */
+function namingVariables(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, string>): z.core.$ZodIssue[] {
+  const setBy = (message: string, variables: readonly string[]): string =>
+    variables.length === 0 ? message : `${message} (set by ${variables.join(', ')})`;
+  if (issue.code !== 'unrecognized_keys') {
+    const variable = fromEnv.get(issue.path.slice(0, 2).join('.'));
+    return [variable === undefined ? issue : { ...issue, message: setBy(issue.message, [variable]) }];
+  }
+  // A key of the root is a whole section (ZEROTRAIL_BOGUS__X sets bogus.x); of a section, one setting.
+  const variablesOf = (key: string): string[] => {
+    const setting = [...issue.path, key].join('.');
+    return [...fromEnv]
+      .filter(([path]) => path === setting || path.startsWith(`${setting}.`))
+      .map(([, variable]) => variable);
+  };
+  if (issue.keys.every((key) => variablesOf(key).length === 0)) return [issue];
+  return issue.keys.map((key) => ({
+    ...issue,
+    keys: [key],
+    message: setBy(`Unrecognized key: ${JSON.stringify(key)}`, variablesOf(key)),
+  }));
 }
 
 function readConfigFile(path: string, required: boolean): { found: boolean; content: Record<string, unknown> } {
