@@ -1,3 +1,5 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
@@ -260,6 +262,44 @@ describe('alert notifications from the store queue', () => {
     await forwarder?.stop();
     startForwarder({ type: 'webhook', name: 'soc', url: `${hook.url}/hook` });
     await until('delivery', () => hook.bodies.length === 1);
+  });
+
+  it('stops a webhook target that answers with a redirect, naming where to without secrets, and keeps its notices', async () => {
+    // A receiver that moved: every POST gets a redirect, as a renamed endpoint or an http to https move answers.
+    const requests: string[] = [];
+    const moved = createHttpServer((request, response) => {
+      requests.push(request.url ?? '');
+      request.resume();
+      const location = request.url?.startsWith('/old')
+        ? 'https://hooks.example.net/new/T0/B0/s3cret?token=abc'
+        : '/relative';
+      response.writeHead(request.url?.startsWith('/old') ? 308 : 301, { location }).end();
+    });
+    await new Promise<void>((resolve) => moved.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => moved.close(() => resolve())));
+    const base = `http://127.0.0.1:${(moved.address() as AddressInfo).port}`;
+    startForwarder(
+      { type: 'webhook', name: 'renamed', url: `${base}/old/hook` },
+      { type: 'webhook', name: 'relative', url: `${base}/hook` },
+    );
+    await until('start', () => status('renamed')?.state === 'idle' && status('relative')?.state === 'idle');
+    await raise(bruteForceFiring('mallory@example.com', 3, T0));
+    await raise(bruteForceFiring('nina@example.com', 3, T0));
+    await until('the stops', () => status('renamed')?.state === 'stopped' && status('relative')?.state === 'stopped');
+    expect(status('renamed')?.lastError).toMatchObject({
+      code: 'SINK_REJECTED',
+      message: expect.stringContaining(
+        'answered HTTP 308, a redirect to https://hooks.example.net/new…: put the address it moved to',
+      ) as string,
+    });
+    expect(status('relative')?.lastError?.message).toContain(`answered HTTP 301, a redirect to ${base}/relative:`);
+    expect(status('renamed')?.lastError?.message).not.toMatch(/s3cret|token/);
+    // Each target tried the first notice once and kept both for after the fix.
+    expect(requests).toHaveLength(2);
+    for (const target of ['renamed', 'relative']) {
+      expect(await queue.pending(target)).toBe(2);
+      expect(await queue.failures(target)).toEqual([]);
+    }
   });
 
   it('keeps the place of a target that cannot start, so after the fix it delivers what was raised meanwhile', async () => {

@@ -68,8 +68,8 @@ export class WebhookSink implements Sink {
   }
 
   #endpoint(): string {
-    // Only the origin and path: a query string may hold a token (Slack's incoming webhooks put one in the path).
-    return `${this.#url.origin}${this.#url.pathname.split('/').slice(0, 2).join('/')}…`;
+    // Always with the ellipsis, as logs and statuses have shown it so far.
+    return `${safeUrl(this.#url).replace(/…$/, '')}…`;
   }
 
   #request(method: 'POST' | 'HEAD', body: string | undefined, outer: AbortSignal): Promise<void> {
@@ -102,11 +102,35 @@ export class WebhookSink implements Sink {
         response.once('end', () => {
           const status = response.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve();
+          else if (status >= 300 && status < 400) reject(this.#redirectError(status, response.headers.location));
           else reject(this.#statusError(status, response.headers['retry-after']));
         });
         response.once('error', (error) => reject(transportError(this.id, this.#endpoint(), error, timeout.aborted)));
       });
       req.end(body);
+    });
+  }
+
+  /**
+   * Redirects are not followed: a POST turned into a GET (301, 302) would lose its body, and following one would
+   * send the secret header to wherever the receiver points. A redirect means the configured URL is out of date, so
+   * the target stops where it is until the operator puts the new URL in the configuration.
+   */
+  #redirectError(status: number, location: string | undefined): SinkError {
+    let where = 'without saying where to';
+    if (location !== undefined) {
+      try {
+        const target = new URL(location, this.#url);
+        const same = target.pathname === this.#url.pathname && target.search === this.#url.search;
+        where = `to ${safeUrl(target)}${same ? ' (the same path)' : ''}`;
+      } catch {
+        where = 'to an address that is not a URL';
+      }
+    }
+    return new SinkError('SINK_REJECTED', {
+      message: `Notification target ${this.id} (${this.#endpoint()}) answered HTTP ${status}, a redirect ${where}: put the address it moved to in the target's url.`,
+      hint: 'Redirects are not followed. Delivery resumes from the same alert after a restart with the new URL.',
+      details: { target: this.id, scope: 'target', status },
     });
   }
 
@@ -128,6 +152,16 @@ export class WebhookSink implements Sink {
       details: { target: this.id, scope, status },
     });
   }
+}
+
+/**
+ * The origin and first path segment only: a query string may hold a token, and so may the rest of the path (Slack's
+ * incoming webhooks put theirs there). An ellipsis marks what was left out.
+ */
+function safeUrl(url: URL): string {
+  const segments = url.pathname.split('/');
+  const cut = segments.length > 2 || url.search !== '';
+  return `${url.origin}${segments.slice(0, 2).join('/')}${cut ? '…' : ''}`;
 }
 
 function parseRetryAfter(value: string | undefined): number | undefined {
