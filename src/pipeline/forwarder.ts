@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { isAppError, SinkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { backoffDelayMs, isAbortError, sleep, type BackoffPolicy } from '../core/retry.js';
+import { backoffDelayMs, isAbortError, retryDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
 import type { AlertNotice, Sink } from '../sinks/sink.js';
 import { severityRank, type Severity } from '../store/detection-store.js';
 import type { NotifyQueue, NotifyTargetState, NotifyTargetStatus, QueuedNotice } from '../store/notify-queue.js';
@@ -257,8 +257,9 @@ export class Forwarder {
         if (!(error instanceof SinkError)) throw error;
         const lastError = { code: error.code, message: error.message, at: now() };
         if (error.retryable) {
-          const retryAfterMs = error.details['retryAfterMs'];
-          const delayMs = typeof retryAfterMs === 'number' ? retryAfterMs : backoffDelayMs(attempt, this.#backoff());
+          // Retry-After is a floor, never a shortcut: a receiver answering `Retry-After: 0` (or a date gone by) to
+          // every try would otherwise be retried at once, in a loop.
+          const delayMs = retryDelayMs(error, attempt, this.#backoff());
           this.#set(run, {
             state: 'retrying',
             lastError,

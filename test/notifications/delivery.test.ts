@@ -17,7 +17,7 @@ import { freePort, startSyslogReceiver, startWebhookReceiver } from '../helpers/
 import { selfSignedCertificate } from '../helpers/tls.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { bruteForceFiring } from '../helpers/firings.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const MIN = 60_000;
@@ -219,6 +219,43 @@ describe('alert notifications from the store queue', () => {
     expect((hook.bodies[0] as { alert: { entity: { user: string } } }).alert.entity.user).toBe('grace@example.com');
     // The refused alert itself is still in the store.
     expect(await store.listAlerts({ limit: 10 })).toHaveLength(2);
+  });
+
+  it('waits at least its backoff when a webhook asks to retry at once (Retry-After: 0 or a date gone by)', async () => {
+    let busy = true;
+    const tries = { zero: 0, past: 0 };
+    let delivered = 0;
+    const hook = createHttpServer((request, response) => {
+      request.resume();
+      const which = request.url === '/zero' ? 'zero' : 'past';
+      if (!busy) {
+        delivered += 1;
+        response.writeHead(200).end();
+        return;
+      }
+      tries[which] += 1;
+      if (which === 'zero') response.writeHead(429, { 'retry-after': '0' }).end();
+      else response.writeHead(503, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end();
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+    const base = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+    startForwarder(
+      { type: 'webhook', name: 'zero', url: `${base}/zero` },
+      { type: 'webhook', name: 'past', url: `${base}/past` },
+    );
+    await until('start', () => status('zero')?.state === 'idle' && status('past')?.state === 'idle');
+    await raise(bruteForceFiring('olga@example.com', 3, T0));
+    await sleep(1_000);
+    // The backoff here runs from 20 ms to at most 100 ms: about 15 tries a second, not thousands.
+    expect(tries.zero).toBeGreaterThan(2);
+    expect(tries.zero).toBeLessThan(40);
+    expect(tries.past).toBeGreaterThan(2);
+    expect(tries.past).toBeLessThan(40);
+    expect(status('zero')).toMatchObject({ state: 'retrying', lastError: { code: 'SINK_UNAVAILABLE' } });
+    busy = false;
+    await until('delivery', () => status('zero')?.delivered === 1 && status('past')?.delivered === 1);
+    expect(delivered).toBe(2);
   });
 
   it('applies the severity threshold and notifies a growing alert again only at a power of ten', async () => {
