@@ -213,4 +213,34 @@ describe('collect --once with several --source flags and a long --backfill-days'
     }
     expect(await sourcesTouched(setup.env)).toEqual(['Good', 'Idle', 'Revoked']);
   });
+
+  it('says how many days each dataset backfills when the days asked for pass what Cloudflare keeps of some', async () => {
+    for (const [name, days, audit] of [
+      ['Long', '400', 400],
+      ['Longer', '1e3', 548],
+    ] as const) {
+      const added = await runInProcess(
+        [
+          'source',
+          'add',
+          '--name',
+          name,
+          '--account-id',
+          setup.simulator.accountId,
+          '--token-env',
+          'TOKEN',
+          '--no-verify',
+        ],
+        { env: { ...setup.env, TOKEN: GOOD } },
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const result = await runInProcess(['collect', '--once', '--source', name, '--backfill-days', days], {
+        env: setup.env,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(
+        `Backfilling ${audit} days for ${name}/audit_logs; 180 days for ${name}/access_requests, ${name}/scim_updates. `,
+      );
+    }
+  });
 });

@@ -305,13 +305,22 @@ export async function collect(
   );
   // Said once the leases are known: a dataset another node collects is not this run's to backfill.
   const announceBackfill = (starting: ReadonlySet<string>): void => {
-    const backfilled = jobs
-      .filter((job) => job.kind === 'log' && !refusedSources.has(job.sourceName))
-      .map((job) => job.id)
-      .filter((jobId) => fresh.has(jobId) && starting.has(jobId) && !refused.has(jobId));
-    if (backfilled.length === 0 || backfillDays <= 0) return;
+    if (backfillDays <= 0) return;
+    // A dataset Cloudflare keeps for less time than asked starts no further back than it keeps it (backfillStart):
+    // each is announced with the days it really backfills.
+    const byDays = new Map<number, string[]>();
+    for (const job of jobs) {
+      if (job.kind !== 'log' || refusedSources.has(job.sourceName)) continue;
+      if (!fresh.has(job.id) || !starting.has(job.id) || refused.has(job.id)) continue;
+      const days = Math.min(backfillDays, job.retentionDays ?? backfillDays);
+      byDays.set(days, [...(byDays.get(days) ?? []), visible(job.id)]);
+    }
+    if (byDays.size === 0) return;
+    const parts = [...byDays]
+      .sort(([a], [b]) => b - a)
+      .map(([days, jobIds]) => `${days} day${days === 1 ? '' : 's'} for ${jobIds.join(', ')}`);
     progress.notice(
-      `Backfilling ${backfillDays} day${backfillDays === 1 ? '' : 's'} for ${backfilled.map(visible).join(', ')}. ` +
+      `Backfilling ${parts.join('; ')}. ` +
         'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
     );
   };
