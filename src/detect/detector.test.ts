@@ -7,6 +7,7 @@ import { ManualClock } from '../core/clock.js';
 import type { NormalizedEvent } from '../core/event.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { diffInventory } from '../normalize/inventory-changes.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { loadBuiltinRules } from './builtin-rules.js';
 import { Detector } from './detector.js';
@@ -662,13 +663,13 @@ describe('Detector with the built-in rules', () => {
         }),
         change(T0 + 2 * MIN, 'gateway', 'update', {
           message: 'Gateway rule "Block malware" disabled',
-          entity: { type: 'Gateway rule', data: { enabled: true } },
-          updated_entity: { type: 'Gateway rule', data: { enabled: false } },
+          entity: { type: 'Policy', policy: { type: 'Gateway rule' }, data: { enabled: true } },
+          updated_entity: { type: 'Policy', policy: { type: 'Gateway rule' }, data: { enabled: false } },
         }),
         change(T0 + 3 * MIN, 'gateway', 'update', {
           message: 'Gateway rule "Block malware" changed',
-          entity: { type: 'Gateway rule', data: { name: 'a' } },
-          updated_entity: { type: 'Gateway rule', data: { name: 'b' } },
+          entity: { type: 'Policy', policy: { type: 'Gateway rule' }, data: { name: 'a' } },
+          updated_entity: { type: 'Policy', policy: { type: 'Gateway rule' }, data: { name: 'b' } },
         }),
         change(T0 + 4 * MIN, 'apps', 'create', { message: 'Access application "Wiki" created' }),
       ]);
@@ -692,6 +693,30 @@ describe('Detector with the built-in rules', () => {
         'Identity provider "Google Workspace" created (identity_providers)',
       ]);
       expect(alerts.every((alert) => alert.technique === 'T1556')).toBe(true);
+    });
+
+    it('fires on a Gateway rule disabled or deleted as the inventory differ reports it, not on an Access policy', async () => {
+      const rule = { kind: 'gateway_rule', id: 'r1', name: 'Block malware', attributes: { enabled: true } } as const;
+      const policy = { kind: 'policy', id: 'p1', name: 'Staff', attributes: { enabled: true } } as const;
+      const meta = (dataset: string, takenAt: number) => ({
+        sourceName: 'cf',
+        accountId: 'acc',
+        dataset,
+        takenAt,
+        previousTakenAt: takenAt - MIN,
+      });
+      const off = <T extends { attributes: object }>(entity: T): T => ({ ...entity, attributes: { enabled: false } });
+      await append([
+        ...diffInventory([rule], [off(rule)], meta('gateway', T0)),
+        ...diffInventory([rule], [], meta('gateway', T0 + MIN)),
+        ...diffInventory([policy], [off(policy)], meta('policies', T0 + 2 * MIN)),
+      ]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-config-tampering');
+      expect(alerts.map((alert) => alert.summary).sort()).toEqual([
+        'Gateway rule "Block malware" deleted (gateway)',
+        'Gateway rule "Block malware" disabled: enabled true → false (gateway)',
+      ]);
     });
   });
   describe('first seen: new country, first sensitive application, unusual identity provider', () => {

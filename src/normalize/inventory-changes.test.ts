@@ -162,6 +162,28 @@ describe('diffInventory changes', () => {
       user: { uid: 'u1', email_addr: 'Alice@Example.com' },
     });
   });
+
+  const types: [InventoryKind, string, number, Record<string, unknown>][] = [
+    ['user', 'User', 2, {}],
+    ['organization', 'Organization', 4, {}],
+    ['group', 'Group', 3, { group: { uid: 'x1', name: 'x1', type: 'Access group' } }],
+    ['gateway_rule', 'Policy', 5, { policy: { uid: 'x1', name: 'x1', type: 'Gateway rule' } }],
+    ['policy', 'Policy', 5, { policy: { uid: 'x1', name: 'x1', type: 'Access policy' } }],
+    ['device', 'Device', 1, {}],
+    ['identity_provider', 'Identity provider', 99, {}],
+    ['gateway_account', 'Gateway account', 99, {}],
+    ['gateway_configuration', 'Gateway configuration', 99, {}],
+    ['app', 'Access application', 99, {}],
+  ];
+  for (const [kind, type, typeId, specific] of types) {
+    it(`gives a ${kind} the entity type OCSF captions ${typeId} with, keeping the kind's label in the schema`, () => {
+      const [created] = diffInventory([], [entity(kind, 'x1', {})], META);
+      expect(created?.ocsf['entity']).toMatchObject({ type, type_id: typeId, ...specific });
+    });
+  }
+  it('covers every kind in that list', () => {
+    expect(types.map(([kind]) => kind).sort()).toEqual([...INVENTORY_KINDS].sort());
+  });
 });
 
 // A value for each volatile path, so that the test changes exactly the fields the constant names.

@@ -54,12 +54,15 @@ const ACTIVITIES = {
 } as const satisfies Record<Action, { id: number; name: string }>;
 
 interface KindInfo {
-  /** What the message and `entity.type` call it. */
+  /** What the message calls it; also `entity.type` of an Other kind, and the type of its policy or group. */
   readonly label: string;
   /** managed_entity type_id: 1 Device, 2 User, 3 Group, 4 Organization, 5 Policy, 99 Other. */
   readonly typeId: 1 | 2 | 3 | 4 | 5 | 99;
   readonly feature: 'Access' | 'Gateway' | 'Devices';
 }
+
+// managed_entity's `type` is the caption of its type_id, except for Other, where it is the source's own label.
+const TYPE_CAPTIONS = { 1: 'Device', 2: 'User', 3: 'Group', 4: 'Organization', 5: 'Policy' } as const;
 
 const KINDS: Readonly<Record<InventoryKind, KindInfo>> = {
   user: { label: 'Access user', typeId: 2, feature: 'Access' },
@@ -234,19 +237,22 @@ function managedEntity(entity: InventoryEntity, data: unknown): Record<string, u
       };
       break;
     }
+    // The kind's label is the group's or policy's own type, which keeps an Access policy and a Gateway rule
+    // apart now that both are of type Policy.
     case 3:
-      specific = { group: { uid, name } };
+      specific = { group: { uid, name, type: info.label } };
       break;
     case 4:
       specific = { org: { uid, name } };
       break;
     case 5:
-      specific = { policy: { uid, name } };
+      specific = { policy: { uid, name, type: info.label } };
       break;
     default:
       break;
   }
-  return { uid, name, type: info.label, type_id: info.typeId, ...specific, data };
+  const type = info.typeId === 99 ? info.label : TYPE_CAPTIONS[info.typeId];
+  return { uid, name, type, type_id: info.typeId, ...specific, data };
 }
 
 function flatFields(entity: InventoryEntity): Pick<NormalizedEvent, 'user' | 'app' | 'appUid' | 'idp'> {

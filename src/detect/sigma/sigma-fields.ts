@@ -103,9 +103,9 @@ interface PathSpec {
 
 const ENTITY_OBJECTS: readonly (readonly [string, string, readonly string[]])[] = [
   ['user', 'an Access user', ['uid', 'name', 'email_addr', 'full_name']],
-  ['group', 'an Access group', ['uid', 'name']],
+  ['group', 'an Access group', ['uid', 'name', 'type']],
   ['org', 'the Zero Trust organization', ['uid', 'name']],
-  ['policy', 'an Access policy or a Gateway rule', ['uid', 'name']],
+  ['policy', 'an Access policy or a Gateway rule', ['uid', 'name', 'type']],
   ['device', 'a device', ['uid', 'name']],
 ];
 
@@ -115,7 +115,7 @@ function entityPaths(prefix: 'entity' | 'updated_entity', what: string): Record<
     [`${prefix}.name`]: { services: ['inventory'], describe: `name of the ${what}` },
     [`${prefix}.type`]: {
       services: ['inventory'],
-      describe: `kind of the ${what}: Access user, Identity provider, Access group, Gateway rule, Device, …`,
+      describe: `OCSF type of the ${what}: User, Group, Policy, …, else its kind`,
     },
     [`${prefix}.type_id`]: {
       services: ['inventory'],
@@ -198,8 +198,14 @@ export const SIGMA_OCSF_PATHS: Readonly<Record<string, PathSpec>> = {
   'users.uid': { services: ['scim'], describe: 'members added to or removed from a group' },
   'users.name': { services: ['scim'], describe: 'names of those members' },
   'actor.user.uid': { services: ['audit'], describe: 'id of who made the API call' },
-  'actor.user.name': { services: ['audit'], describe: 'e-mail of who made the API call, as written' },
-  'actor.user.type': { services: ['audit'], describe: 'user, account, system, cloudflare_admin, …' },
+  'actor.user.name': {
+    services: ['audit'],
+    describe: 'e-mail of who made the API call, as written; without one, its actor type (Cloudflare)',
+  },
+  'actor.user.type': {
+    services: ['audit'],
+    describe: "User, System, Service, else Cloudflare's word (cloudflare_admin, …)",
+  },
   'actor.user.type_id': { services: ['audit'], describe: 'OCSF user type (1 user, 3 system, 4 service, 99 other)' },
   'api.operation': { services: ['audit'], describe: 'audit description (v2) or action type (v1), e.g. token_create' },
   'api.service.name': { services: ['audit'], describe: 'Cloudflare product touched (v2)' },
@@ -230,7 +236,7 @@ export const SIGMA_OCSF_PATHS: Readonly<Record<string, PathSpec>> = {
   'entity.type': {
     services: ['scim', 'inventory'],
     describe:
-      'SCIM resource type, or the inventory kind: Access user, Identity provider, Access group, Gateway rule, Device, …',
+      "SCIM resource type (Unknown when absent), or the inventory object's OCSF type: User, Group, Policy, …, else its kind",
   },
   ...entityPaths('updated_entity', 'inventory object after an update'),
   start_time: { services: ['inventory'], describe: 'time of the previous snapshot (the change happened after it)' },

@@ -140,7 +140,7 @@ describe('normalizeAuditLog shapes', () => {
 
   it('gives every entry the actor and source endpoint API Activity requires, never an empty object', () => {
     const cloudflare = mustNormalize({ ...V1, actor: { id: '', ip: '', type: 'Cloudflare' } }).ocsf;
-    expect(cloudflare['actor']).toEqual({ user: { name: 'Cloudflare', type: 'Cloudflare', type_id: 3 } });
+    expect(cloudflare['actor']).toEqual({ user: { name: 'Cloudflare', type: 'System', type_id: 3 } });
     expect(cloudflare['src_endpoint']).toEqual({ svc_name: 'Cloudflare' });
 
     const nobody = mustNormalize({ ...V2, actor: undefined }).ocsf;
@@ -150,8 +150,28 @@ describe('normalizeAuditLog shapes', () => {
     const badAddress = mustNormalize({ ...V2, actor: { ...V2.actor, ip_address: 'not an address' } }).ocsf;
     expect(badAddress['src_endpoint']).toEqual({ name: 'Unknown' });
     const noEmail = mustNormalize({ ...V2, actor: { id: 'u-1', type: 'user', ip_address: '192.0.2.1' } }).ocsf;
-    expect(noEmail['actor']).toEqual({ user: { uid: 'u-1', type: 'user', type_id: 1 } });
+    expect(noEmail['actor']).toEqual({ user: { uid: 'u-1', type: 'User', type_id: 1 } });
   });
+
+  const actorTypes: [string, string, number, boolean][] = [
+    ['user', 'User', 1, false],
+    ['system', 'System', 3, false],
+    ['Cloudflare', 'System', 3, true],
+    ['account', 'Service', 4, true],
+    ['delegated_service', 'Service', 4, true],
+    ['cloudflare_admin', 'cloudflare_admin', 99, false],
+    ['__proto__', '__proto__', 99, false],
+  ];
+  for (const [actorType, caption, typeId, kept] of actorTypes) {
+    it(`captions actor type ${actorType} as OCSF's ${caption} (${typeId})`, () => {
+      const event = mustNormalize({ ...V2, actor: { ...V2.actor, type: actorType } });
+      const user = (event.ocsf['actor'] as { user: Record<string, unknown> }).user;
+      expect(user['type']).toBe(caption);
+      expect(user['type_id']).toBe(typeId);
+      const unmapped = (event.ocsf['unmapped'] ?? {}) as Record<string, unknown>;
+      expect(unmapped['actor.type']).toBe(kept ? actorType : undefined);
+    });
+  }
 
   it('keeps a resource without an id in unmapped, as OCSF resources need a uid or a name', () => {
     const v2 = mustNormalize({ ...V2, resource: { product: 'access', type: 'access_app', request: { name: 'wiki' } } });

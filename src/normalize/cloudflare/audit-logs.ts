@@ -94,6 +94,12 @@ const V1_VERBS: ReadonlyMap<string, Activity> = new Map([
 
 const SYSTEM_USER_TYPE_ID = 3;
 const OTHER_USER_TYPE_ID = 99;
+// The captions of the user type ids, which `type` has to repeat; for Other (99) `type` is the record's own word.
+const USER_TYPE_CAPTIONS: ReadonlyMap<number, string> = new Map([
+  [1, 'User'],
+  [3, 'System'],
+  [4, 'Service'],
+]);
 
 // User type ids of the OCSF user object: 1 User, 3 System, 4 Service, 99 Other. A Cloudflare administrator
 // (v1 `admin`, v2 `cloudflare_admin`) is Cloudflare staff, not an admin of the account, so Other.
@@ -333,12 +339,18 @@ export const normalizeAuditLog: Normalizer = (raw, meta) => {
   // OCSF's user needs a uid or a name. Cloudflare's own actions name neither, only the actor type ("Cloudflare"),
   // which then names the user; an entry that names no actor at all says so.
   const userName = email ?? (actorId === null ? (actorType ?? UNKNOWN_NAME) : null);
+  const caption = actorTypeId === null ? undefined : USER_TYPE_CAPTIONS.get(actorTypeId);
   const user = {
     ...(actorId === null ? {} : { uid: wellFormed(actorId) }),
     ...(userName === null ? {} : { name: wellFormed(userName) }),
     ...(email === null ? {} : ocsfEmailAddr(email)),
-    ...(actorType === null ? {} : { type: wellFormed(actorType), type_id: actorTypeId }),
+    ...(actorType === null ? {} : { type: caption ?? wellFormed(actorType), type_id: actorTypeId }),
   };
+  // The caption drops Cloudflare's own word where it says more than the caption's case (account,
+  // delegated_service, Cloudflare); unmapped keeps it.
+  if (actorType !== null && caption !== undefined && caption.toLowerCase() !== actorType.toLowerCase()) {
+    unmapped.push(['actor.type', actorType]);
+  }
   // API Activity requires a source endpoint, which needs an address or a name. Cloudflare's own services act
   // from no client address; any other actor without a usable one gets an explicit unknown.
   const srcEndpoint =

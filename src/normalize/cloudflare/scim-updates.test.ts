@@ -86,19 +86,19 @@ describe('normalizeScimUpdate activities', () => {
   const groupCases: [string, string, string, number][] = [
     ['POST', JSON.stringify({ displayName: 'Engineering', members: [member] }), 'create', 6],
     ['DELETE', '', 'delete', 5],
-    ['PUT', JSON.stringify({ displayName: 'Engineering' }), 'update', 9],
+    ['PUT', JSON.stringify({ displayName: 'Engineering' }), 'update_group', 9],
     ['PATCH', patch({ op: 'add', path: 'members', value: [member] }), 'add_user', 3],
     ['PATCH', patch({ op: 'add', value: { members: [member] } }), 'add_user', 3],
     ['PATCH', patch({ op: 'remove', path: `members[value eq "${USER_ID}"]` }), 'remove_user', 4],
     ['PATCH', patch({ op: 'remove', path: 'members', value: [member] }), 'remove_user', 4],
-    ['PATCH', patch({ op: 'replace', path: 'members', value: [member] }), 'update', 9],
+    ['PATCH', patch({ op: 'replace', path: 'members', value: [member] }), 'update_group', 9],
     [
       'PATCH',
       patch({ op: 'add', path: 'members', value: [member] }, { op: 'replace', path: 'displayName' }),
-      'update',
+      'update_group',
       9,
     ],
-    ['PATCH', patch(), 'update', 9],
+    ['PATCH', patch(), 'update_group', 9],
   ];
   for (const [method, body, activity, activityId] of groupCases) {
     it(`maps a GROUP ${method} ${body.slice(0, 80)} to ${activity}`, () => {
@@ -109,6 +109,17 @@ describe('normalizeScimUpdate activities', () => {
       expect(event.ocsf['type_uid']).toBe(300600 + activityId);
     });
   }
+
+  it('captions every activity, type and entity type as OCSF 1.9.0 does', () => {
+    const group = mustNormalize({ ...BASE, resource_type: 'GROUP', request_method: 'PUT' });
+    expect(group.ocsf['activity_name']).toBe('Update Group');
+    expect(group.ocsf['type_name']).toBe('Group Management: Update Group');
+    expect(group.ocsf['message']).toBe('SCIM group update succeeded');
+    const role = mustNormalize({ ...BASE, resource_type: 'ROLE' });
+    expect(role.ocsf['entity']).toMatchObject({ type: 'ROLE', type_id: 99 });
+    const untyped = mustNormalize({ ...BASE, resource_type: '' });
+    expect(untyped.ocsf['entity']).toMatchObject({ type: 'Unknown', type_id: 0 });
+  });
 
   it('names the users a PATCH adds', () => {
     const event = mustNormalize({

@@ -46,7 +46,8 @@ export const SCIM_BODY_MAX_PARSE_CHARS = 1_048_576;
 const MAX_MEMBERS = 1000;
 const REDACTED = '[redacted]';
 
-type Activity = { readonly id: number; readonly name: string };
+/** `verb` is how the message says it, where the activity's name does not read well after the subject. */
+type Activity = { readonly id: number; readonly name: string; readonly verb?: string };
 const USER_ACTIVITIES = {
   create: { id: 1, name: 'Create' },
   update: { id: 2, name: 'Update' },
@@ -59,7 +60,7 @@ const GROUP_ACTIVITIES = {
   removeUser: { id: 4, name: 'Remove User' },
   delete: { id: 5, name: 'Delete' },
   create: { id: 6, name: 'Create' },
-  update: { id: 9, name: 'Update' },
+  update: { id: 9, name: 'Update Group', verb: 'update' },
 } as const satisfies Record<string, Activity>;
 const ENTITY_ACTIVITIES = {
   create: { id: 1, name: 'Create' },
@@ -312,7 +313,7 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
   const activityId = activity?.id ?? OTHER_ACTIVITY_ID;
   const activityName = activity?.name ?? method ?? 'Other';
   const ocsfClass = typeKey === 'USER' ? USER_MANAGEMENT : typeKey === 'GROUP' ? GROUP_MANAGEMENT : ENTITY_MANAGEMENT;
-  const verb = activity === null ? 'request' : activity.name.toLowerCase();
+  const verb = activity === null ? 'request' : (activity.verb ?? activity.name.toLowerCase());
 
   let target: Record<string, unknown>;
   // OCSF's user, group and managed entity each need a name or a uid: where the record and its body give
@@ -358,8 +359,8 @@ export const normalizeScimUpdate: Normalizer = (raw, meta) => {
       entity: {
         ...(cfResourceId === null ? {} : { uid: wellFormed(cfResourceId) }),
         ...(name === null ? {} : { name: wellFormed(name) }),
-        type: resourceType === null ? 'Unknown' : wellFormed(resourceType),
-        type_id: 99,
+        // Other (99) with Cloudflare's word for the type; Unknown (0) when the record gives none.
+        ...(resourceType === null ? { type: 'Unknown', type_id: 0 } : { type: wellFormed(resourceType), type_id: 99 }),
       },
     };
     if (idpResourceId !== null) unmapped.push(['idp_resource_id', idpResourceId]);
