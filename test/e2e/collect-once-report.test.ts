@@ -37,6 +37,18 @@ async function sourcesTouched(env: Record<string, string>): Promise<string[]> {
   ].sort();
 }
 
+/** The access_requests state `source list` and `source status` give, in JSON. */
+async function accessRequestsStates(env: Record<string, string>): Promise<{ list?: string; status?: string }> {
+  const listed = await runInProcess(['source', 'list', '--format', 'json'], { env });
+  const status = await runInProcess(['source', 'status', '--format', 'json'], { env });
+  const sources = JSON.parse(listed.stdout) as { datasets: { dataset: string; state: string }[] }[];
+  const rows = JSON.parse(status.stdout) as { dataset: string; state: string }[];
+  return {
+    list: sources[0]?.datasets.find((row) => row.dataset === 'access_requests')?.state,
+    status: rows.find((row) => row.dataset === 'access_requests')?.state,
+  };
+}
+
 describe('collect --once stopped part way', () => {
   let setup: CollectorEnv;
   let env: Record<string, string>;
@@ -77,6 +89,8 @@ describe('collect --once stopped part way', () => {
       expect(reported, stderr).toBeGreaterThan(0);
       total += reported;
       expect(await storedEvents(env), signal).toBe(total);
+      // The stopped backfill shows as such, not as a dataset never collected or one missing from the list.
+      expect(await accessRequestsStates(env), signal).toEqual({ list: 'backfilling', status: 'backfilling' });
     }
   }, 120_000);
 

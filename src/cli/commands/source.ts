@@ -1,4 +1,4 @@
-import { isSourcePaused } from '../../pipeline/source-health.js';
+import { collectionStarted, isSourcePaused } from '../../pipeline/source-health.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { installationIsNew, testSourceConnection, type ConnectionTestContext } from '../../app.js';
@@ -16,7 +16,8 @@ import { renderTable, visible } from '../output.js';
 import { registerSourceStatusCommand } from './source-status.js';
 import { failUnlessRequiredReadable } from '../../sources/cloudflare/connection-test.js';
 import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
-import { isDatasetJobOf } from '../../core/job-id.js';
+import { datasetJobId, isDatasetJobOf } from '../../core/job-id.js';
+import { CLOUDFLARE_DATASETS } from '../../sources/cloudflare/datasets/catalogue.js';
 import { datasetStateText } from './source-status.js';
 import { rateShareProblem } from '../../config/rate-share.js';
 
@@ -162,6 +163,18 @@ export function registerSourceCommand(program: Command, context: CommandContext)
       await context.withStoredApp(async (app) => {
         const sources = await app.store.listSources();
         const statuses = await app.store.datasetStatuses();
+        // A dataset gets a status row only once a pull caught up or failed; one whose first backfill is under way,
+        // or was stopped, has only its cursor, and is listed as backfilling rather than left out.
+        const backfilling = new Map<string, readonly string[]>();
+        for (const stored of sources) {
+          const started: string[] = [];
+          for (const [dataset, info] of Object.entries(CLOUDFLARE_DATASETS)) {
+            const id = datasetJobId(stored.name, dataset);
+            if (info.kind !== 'log' || statuses.some((status) => status.id === id)) continue;
+            if ((await collectionStarted(app.store, stored.name, dataset)) === 'backfilling') started.push(dataset);
+          }
+          backfilling.set(stored.name, started);
+        }
         const describe = (stored: StoredSource): Record<string, unknown> => ({
           name: stored.name,
           type: stored.type,
@@ -169,15 +182,24 @@ export function registerSourceCommand(program: Command, context: CommandContext)
           token_last4: stored.tokenLastFour,
           created_at: new Date(stored.createdAt).toISOString(),
           paused: isSourcePaused(stored),
-          datasets: statuses
-            .filter((status) => isDatasetJobOf(status.id, stored.name))
-            .map((status) => ({
-              dataset: status.id.slice(stored.name.length + 1),
-              state: status.state,
-              last_success_at: status.lastSuccessAt === null ? null : new Date(status.lastSuccessAt).toISOString(),
-              last_error_code: status.lastErrorCode,
-              last_error_message: status.lastErrorMessage,
+          datasets: [
+            ...statuses
+              .filter((status) => isDatasetJobOf(status.id, stored.name))
+              .map((status) => ({
+                dataset: status.id.slice(stored.name.length + 1),
+                state: status.state,
+                last_success_at: status.lastSuccessAt === null ? null : new Date(status.lastSuccessAt).toISOString(),
+                last_error_code: status.lastErrorCode,
+                last_error_message: status.lastErrorMessage,
+              })),
+            ...(backfilling.get(stored.name) ?? []).map((dataset) => ({
+              dataset,
+              state: 'backfilling',
+              last_success_at: null,
+              last_error_code: null,
+              last_error_message: null,
             })),
+          ],
         });
         if (format === 'json') {
           writeLine(context.io.stdout, JSON.stringify(sources.map(describe), null, 2));
