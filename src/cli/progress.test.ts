@@ -74,6 +74,28 @@ describe('progress lines', () => {
     progress.stop();
     expect(text()).toContain('Main/access_requests: 0 events stored, 10 read again and skipped, up to');
   });
+
+  it('say nothing while following of a pull that only read the lookback again, and call totals totals', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { io, text } = plainIo();
+      const progress = createProgressReporter(io, new Map([['Main/access_requests', undefined]]), NOW_MS);
+      progress.pageStored(page('Main/access_requests', NOW_MS - HOUR_MS, NOW_MS - 60_000));
+      progress.caughtUp('Main/access_requests', { pages: 1, received: 10, inserted: 10, duplicates: 0, rejected: 0 });
+      const before = text();
+      vi.advanceTimersByTime(6000);
+      progress.pageStored({ ...page('Main/access_requests', NOW_MS - 60_000, NOW_MS), inserted: 0, duplicates: 10 });
+      expect(text()).toBe(before);
+      vi.advanceTimersByTime(6000);
+      progress.pageStored({ ...page('Main/access_requests', NOW_MS - 60_000, NOW_MS), inserted: 3, duplicates: 7 });
+      progress.stop();
+      expect(text().slice(before.length)).toBe(
+        'Main/access_requests: 13 events stored so far, up to 2026-06-01T12:00:00.000Z\n',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('failure lines', () => {

@@ -157,17 +157,24 @@ export function createProgressReporter(
         return;
       }
       const now = Date.now();
-      if (!quiet && now - job.lastLineMs >= PLAIN_LINE_INTERVAL_MS) {
+      if (quiet || now - job.lastLineMs < PLAIN_LINE_INTERVAL_MS) return;
+      if (job.caughtUpOnce) {
+        // Following: each pull rereads the lookback, so a line per pull with the running totals read as new events
+        // arriving every time. Only a page that stored something is said, and the totals as what they are.
+        if (page.inserted === 0) return;
         job.lastLineMs = now;
-        // A resumed dataset is catching up, not backfilling; events it read again (the lookback) are not new.
-        const done = job.caughtUpOnce ? '' : ` (${percent(job)}% ${job.resumed ? 'caught up' : 'of backfill'})`;
-        // Said as what happened to them: "already stored" read, while following, as duplicates coming in.
-        const again = job.duplicates > 0 ? `, ${job.duplicates} read again and skipped` : '';
-        writeLine(
-          io.stderr,
-          `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored${again}, up to ${position}${done}`,
-        );
+        writeLine(io.stderr, `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored so far, up to ${position}`);
+        return;
       }
+      job.lastLineMs = now;
+      // A resumed dataset is catching up, not backfilling; events it read again (the lookback) are not new.
+      const done = ` (${percent(job)}% ${job.resumed ? 'caught up' : 'of backfill'})`;
+      // Said as what happened to them: "already stored" read, while following, as duplicates coming in.
+      const again = job.duplicates > 0 ? `, ${job.duplicates} read again and skipped` : '';
+      writeLine(
+        io.stderr,
+        `${visible(page.jobId)}: ${plural(job.stored, 'event')} stored${again}, up to ${position}${done}`,
+      );
     },
     caughtUp(jobId, totals) {
       const job = jobs.get(jobId);
