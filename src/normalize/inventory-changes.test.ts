@@ -76,11 +76,31 @@ describe('diffInventory changes', () => {
     const [event, ...rest] = diffInventory([RULE], [changed(RULE, { enabled: false })], META);
     expect(rest).toEqual([]);
     expect(event?.ocsf['message']).toBe('Gateway rule "Block gambling" disabled: enabled true → false');
-    expect(event?.activity).toBe('update');
+    expect(event?.activity).toBe('disable');
     expect(event?.classUid).toBe(3004);
     expect(event?.time).toBe(META.takenAt);
     expect(event?.dataset).toBe('inventory');
     expect(event?.outcome).toBe('success');
+  });
+
+  it('reports what the message calls disabled, enabled or revoked as that Entity Management activity', () => {
+    const device = entity('device', 'd1', { name: 'laptop', revoked_at: null }, 'laptop');
+    const cases: [InventoryEntity, InventoryEntity, number, string, string][] = [
+      [RULE, changed(RULE, { enabled: false }), 9, 'Disable', 'disable'],
+      [changed(RULE, { enabled: false }), RULE, 8, 'Enable', 'enable'],
+      [device, changed(device, { revoked_at: '2026-11-20T09:20:00Z' }), 7, 'Unenroll', 'unenroll'],
+      [RULE, changed(RULE, { precedence: 1 }), 3, 'Update', 'update'],
+    ];
+    for (const [before, after, id, name, flat] of cases) {
+      const [event] = diffInventory([before], [after], META);
+      expect(event?.ocsf, name).toMatchObject({ activity_id: id, activity_name: name, type_uid: 300400 + id });
+      expect(event?.activity).toBe(flat);
+    }
+  });
+
+  it('keeps the id an update had before it got a specific activity', () => {
+    const [event] = diffInventory([RULE], [changed(RULE, { enabled: false })], META);
+    expect(event?.id).toBe('01a1f84a95c097656541153a4c73fbf8');
   });
 
   it('names the innermost changed attribute and keeps both values', () => {

@@ -2,7 +2,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import { INVENTORY_KINDS } from '../core/inventory.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import { eventId } from './event-id.js';
-import { ocsfBase } from './ocsf-base.js';
+import { flatActivity, ocsfBase } from './ocsf-base.js';
 import { asRecord, flatString, sanitizeValue, wellFormed } from './schema.js';
 
 /** Where a pair of snapshots came from and when they were taken. */
@@ -47,11 +47,22 @@ const CLASS_UID = 3004;
 const CLASS_NAME = 'Entity Management';
 
 type Action = 'create' | 'update' | 'delete';
+type Activity = { readonly id: number; readonly name: string };
 const ACTIVITIES = {
   create: { id: 1, name: 'Create' },
   update: { id: 3, name: 'Update' },
   delete: { id: 4, name: 'Delete' },
-} as const satisfies Record<Action, { id: number; name: string }>;
+} as const satisfies Record<Action, Activity>;
+
+type Verb = 'disabled' | 'enabled' | 'revoked' | 'changed';
+// An update the message calls disabled, enabled or revoked is the Entity Management activity of that name;
+// a revoked device registration is an unenrolment.
+const UPDATE_ACTIVITIES = {
+  disabled: { id: 9, name: 'Disable' },
+  enabled: { id: 8, name: 'Enable' },
+  revoked: { id: 7, name: 'Unenroll' },
+  changed: ACTIVITIES.update,
+} as const satisfies Record<Verb, Activity>;
 
 interface KindInfo {
   /** What the message calls it; also `entity.type` of an Other kind, and the type of its policy or group. */
@@ -178,7 +189,7 @@ function render(change: Change, side: 'before' | 'after'): string {
   return clip(JSON.stringify(change[side]) ?? 'null', MESSAGE_VALUE_CHARS);
 }
 
-function verbOf(kind: InventoryKind, changes: readonly Change[]): string {
+function verbOf(kind: InventoryKind, changes: readonly Change[]): Verb {
   const enabled = changes.find((change) => change.path === 'enabled');
   if (enabled?.before === true && enabled.after === false) return 'disabled';
   if (enabled?.before === false && enabled.after === true) return 'enabled';
@@ -281,7 +292,7 @@ function changeEvent(
 ): NormalizedEvent {
   // One of the two is always set; `after` names the entity when both are.
   const current = (after ?? before) as InventoryEntity;
-  const activity = ACTIVITIES[action];
+  const activity = action === 'update' ? UPDATE_ACTIVITIES[verbOf(current.kind, changes)] : ACTIVITIES[action];
   const sides =
     action === 'update' && before !== null && after !== null
       ? {
@@ -323,7 +334,7 @@ function changeEvent(
     accountId: meta.accountId,
     dataset: meta.dataset,
     classUid: CLASS_UID,
-    activity: action,
+    activity: flatActivity(activity.id, activity.name),
     outcome: 'success',
     user: flat.user,
     srcIp: null,

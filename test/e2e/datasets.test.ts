@@ -427,7 +427,7 @@ describe('every dataset the token can read', () => {
     // README's example of a time range relative to now, as the search command reads it.
     const recentConfiguration = await search(setup.env, 'dataset:(gateway OR policies) AND time:[-7d TO now]', clock);
     expect(recentConfiguration.map((event) => `${event.dataset}:${event.activity}`).sort()).toEqual([
-      'gateway:update',
+      'gateway:disable',
       'gateway:update',
       'policies:update',
     ]);
@@ -437,8 +437,8 @@ describe('every dataset the token can read', () => {
       [
         'access_users:create',
         'apps:update',
-        'devices:update',
-        'gateway:update',
+        'devices:unenroll',
+        'gateway:disable',
         'gateway:update',
         'groups:delete',
         'groups:update',
@@ -458,7 +458,7 @@ describe('every dataset the token can read', () => {
     const gatewayMessages = events.filter((event) => event.dataset === 'gateway').map((event) => event.ocsf['message']);
     expect(JSON.stringify(gatewayMessages)).toContain(String(rule['name']));
     expect(JSON.stringify(gatewayMessages)).toContain('activity_log');
-    expect(messageOf('devices', 'update')).toContain('active_registrations');
+    expect(messageOf('devices', 'unenroll')).toContain('active_registrations');
     for (const event of events) {
       expect(event.raw, event.dataset).toHaveProperty('before');
       expect(event.raw, event.dataset).toHaveProperty('after');
