@@ -225,7 +225,9 @@ export class Forwarder {
     if (first !== 0) {
       // Notices under the threshold are passed over; the offset records that they were seen.
       const skipped = first === -1 ? notices[notices.length - 1] : notices[first - 1];
-      if (skipped !== undefined) await this.#deps.queue.saveOffset(sink.id, skipped.seq, now());
+      if (skipped !== undefined) {
+        await this.#storeWrite(run, log, signal, () => this.#deps.queue.saveOffset(sink.id, skipped.seq, now()));
+      }
       return skipped?.seq ?? run.status.offset;
     }
     const batch: QueuedNotice[] = [];
@@ -240,18 +242,6 @@ export class Forwarder {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await sink.send(payload, signal);
-        await this.#deps.queue.saveOffset(sink.id, last.seq, now());
-        this.#set(run, {
-          state: 'delivering',
-          delivered: run.status.delivered + batch.length,
-          attempt: 0,
-          lastSuccessAt: now(),
-          nextAttemptAt: null,
-          offset: last.seq,
-        });
-        this.#deps.metrics.increment('notify_notices_delivered_total', { target: sink.id }, batch.length);
-        log.debug({ notices: batch.length, seq: last.seq }, 'Notifications delivered');
-        return last.seq;
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (!(error instanceof SinkError)) throw error;
@@ -275,22 +265,70 @@ export class Forwarder {
         this.#set(run, { lastError, attempt }, false);
         if (error.details['scope'] === 'target') throw error;
         for (const notice of batch) {
-          await this.#deps.queue.recordFailure({
-            target: sink.id,
-            seq: notice.seq,
-            alertId: notice.alertId,
-            code: error.code,
-            message: error.message,
-            failedAt: now(),
-          });
+          await this.#storeWrite(run, log, signal, () =>
+            this.#deps.queue.recordFailure({
+              target: sink.id,
+              seq: notice.seq,
+              alertId: notice.alertId,
+              code: error.code,
+              message: error.message,
+              failedAt: now(),
+            }),
+          );
         }
-        this.#set(run, { failed: run.status.failed + batch.length, attempt: 0, nextAttemptAt: null, offset: last.seq });
+        this.#set(run, {
+          state: 'delivering',
+          failed: run.status.failed + batch.length,
+          attempt: 0,
+          nextAttemptAt: null,
+          offset: last.seq,
+        });
         this.#deps.metrics.increment('notify_notices_failed_total', { target: sink.id }, batch.length);
         log.error(
           { code: error.code, alertIds: batch.map((notice) => notice.alertId), err: error },
           'Notification refused',
         );
         return last.seq;
+      }
+      await this.#storeWrite(run, log, signal, () => this.#deps.queue.saveOffset(sink.id, last.seq, now()));
+      this.#set(run, {
+        state: 'delivering',
+        delivered: run.status.delivered + batch.length,
+        attempt: 0,
+        lastSuccessAt: now(),
+        nextAttemptAt: null,
+        offset: last.seq,
+      });
+      this.#deps.metrics.increment('notify_notices_delivered_total', { target: sink.id }, batch.length);
+      log.debug({ notices: batch.length, seq: last.seq }, 'Notifications delivered');
+      return last.seq;
+    }
+  }
+
+  /**
+   * A queue write after a send: the offset, or a refusal. A retryable store error (STORE_BUSY, a dropped
+   * PostgreSQL connection) is retried with backoff for as long as it takes, like a failed queue read; only the
+   * write is repeated, never the send. A stop in between leaves the offset where it was, so those notices are
+   * sent again after the restart (at least once).
+   */
+  async #storeWrite(run: TargetRun, log: Logger, signal: AbortSignal, write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (!isAppError(error) || !error.retryable) throw error;
+        const delayMs = retryDelayMs(error, attempt, this.#backoff());
+        const at = this.#deps.clock.now();
+        this.#set(run, {
+          state: 'retrying',
+          lastError: { code: error.code, message: error.message, at },
+          nextAttemptAt: at + delayMs,
+        });
+        this.#deps.metrics.increment('notify_store_retries_total', { target: run.status.target });
+        log.warn({ code: error.code, attempt, delayMs, err: error }, 'Notification queue write retry scheduled');
+        await sleep(delayMs, signal);
       }
     }
   }

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -256,6 +257,61 @@ describe('alert notifications from the store queue', () => {
     busy = false;
     await until('delivery', () => status('zero')?.delivered === 1 && status('past')?.delivered === 1);
     expect(delivered).toBe(2);
+  });
+
+  it('retries a queue write the database refused for a moment after a send, instead of stopping the target', async () => {
+    // Another process holds the SQLite write lock while the targets deliver, so the offset and the refusal each
+    // one writes after its send (or, below its threshold, without one) meet STORE_BUSY, after 50 ms of waiting.
+    const path = join(dir.path, 'zerotrail.db');
+    const busyQueue = await SqliteNotifyQueue.open({ path, busyTimeoutMs: 50 });
+    const other = new Database(path);
+    const posts: string[] = [];
+    const hook = createHttpServer((request, response) => {
+      request.resume();
+      posts.push(request.url ?? '');
+      response.writeHead(request.url === '/refuse' ? 422 : 200).end();
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await busyQueue.close();
+      await new Promise<void>((resolve) => hook.close(() => resolve()));
+    });
+    const base = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+    const ctx = { logger: silentLogger(), clock, metrics: new Metrics(), signal: new AbortController().signal };
+    const names = ['ok', 'refuse', 'skip'];
+    const targets: ForwarderTarget[] = [
+      { type: 'webhook', name: 'ok', url: `${base}/ok` },
+      { type: 'webhook', name: 'refuse', url: `${base}/refuse` },
+      { type: 'webhook', name: 'skip', url: `${base}/skip`, min_severity: 'critical' },
+    ].map((raw) => {
+      const config = webhookTargetSchema.parse(raw);
+      return { sink: createSink(config, ctx), minSeverity: config.minSeverity };
+    });
+    // Only poke() wakes the targets, so each reads the notice once the lock is held.
+    forwarder = new Forwarder({ queue: busyQueue, logger: silentLogger(), clock, metrics: ctx.metrics }, targets, {
+      ...FAST,
+      pollMs: 3_600_000,
+    });
+    forwarder.start();
+    await until('start', () => forwarder?.status().every((entry) => entry.state === 'idle') ?? false);
+    await raise(bruteForceFiring('pat@example.com', 3, T0));
+    other.exec('BEGIN IMMEDIATE');
+    forwarder.poke();
+    const retried = (target: string): number => ctx.metrics.value('notify_store_retries_total', { target });
+    await until('a retried write for every target', () => names.every((target) => retried(target) > 0));
+    for (const target of names) expect(status(target)?.state).toBe('retrying');
+    expect(status('ok')?.lastError?.code).toBe('STORE_BUSY');
+    other.exec('ROLLBACK');
+
+    await until('the statuses', () => status('ok')?.delivered === 1 && status('refuse')?.failed === 1);
+    await until('every offset', async () => (await queue.pending('skip')) === 0);
+    for (const target of names) expect(await queue.pending(target)).toBe(0);
+    expect(await queue.failures('refuse')).toMatchObject([{ seq: 1, code: 'SINK_REJECTED' }]);
+    for (const target of names) expect(status(target)?.state).not.toBe('stopped');
+    // Only the write was repeated: each receiver got the notice once.
+    expect(posts.sort()).toEqual(['/ok', '/refuse']);
   });
 
   it('applies the severity threshold and notifies a growing alert again only at a power of ten', async () => {
