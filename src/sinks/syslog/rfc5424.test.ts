@@ -50,6 +50,34 @@ describe('RFC 5424 formatting', () => {
     expect(message).not.toContain(' app="');
   });
 
+  it('writes control characters from event values as \\uXXXX, so no line break or bidi override gets through', () => {
+    // A rule title and an entity an attacker shaped: a forged second syslog line, NUL, a terminal escape, a Unicode
+    // line separator and a right-to-left override.
+    const hostile: AlertNotice = {
+      ...NOTICE,
+      alert: {
+        ...NOTICE.alert,
+        title: 'Hostile\r\n<13>1 2020-01-01T00:00:00Z fake zerotrail - - - INJECTED\u0000\u001b[31m\u2028end',
+        summary: 'user \u202Egnp.exe\u0085 \\u000a ok',
+        entity: { user: 'eve\n<13>1 forged\u202E', ip: '192.0.2.7', app: 'tab\there\u007f' },
+      },
+    };
+    const message = formatRfc5424(hostile, OPTIONS);
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    expect(message).toContain(
+      '\u{FEFF}Hostile\\u000d\\u000a<13>1 2020-01-01T00:00:00Z fake zerotrail - - - INJECTED\\u0000\\u001b[31m\\u2028end: ' +
+        'user \\u202egnp.exe\\u0085 \\u000a ok',
+    );
+    // In structured data a backslash of the value itself is doubled, so it never reads as one of these escapes.
+    expect(message).toContain(' user="eve\\u000a<13>1 forged\\u202e"');
+    expect(message).toContain(' app="tab\\u0009here\\u007f"');
+    expect(escapeParamValue('a\\u000a')).toBe('a\\\\u000a');
+    // One message, still valid UTF-8, still one octet-counted frame.
+    const body = Buffer.from(message, 'utf8');
+    expect(body.toString('utf8')).toBe(message);
+    expect(frameOctetCounted(message).toString('utf8')).toBe(`${body.length} ${message}`);
+  });
+
   it('marks the UTF-8 message with a BOM after the structured data', () => {
     const message = formatRfc5424(NOTICE, OPTIONS);
     expect(message).toContain(

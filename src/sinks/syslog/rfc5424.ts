@@ -51,7 +51,7 @@ export function formatRfc5424(notice: AlertNotice, options: Rfc5424Options): str
     headerField(options.procId, 128),
     `alert-${notice.reason}`,
   ].join(' ');
-  return `${header} ${sd} ${BOM}${alert.title}: ${alert.summary}`;
+  return `${header} ${sd} ${BOM}${escapeControls(`${alert.title}: ${alert.summary}`)}`;
 }
 
 /** RFC 6587 §3.4.1 octet counting: the message's length in bytes, a space, then the message. */
@@ -60,9 +60,33 @@ export function frameOctetCounted(message: string): Buffer {
   return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
 }
 
-/** §6.3.3: inside a PARAM-VALUE, `"`, `\` and `]` are escaped with a backslash. */
+// C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional marks, embeddings,
+// overrides and isolates.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+// The same characters, and the three that §6.3.3 escapes with a backslash.
+const PARAM_ESCAPED = /["\\\]\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * §6.3.3: inside a PARAM-VALUE, `"`, `\` and `]` are escaped with a backslash. Control characters are written as
+ * `\uXXXX` (see escapeControls); a backslash from the value itself is doubled, so the two never read alike.
+ */
 export function escapeParamValue(value: string): string {
-  return value.replace(/["\\\]]/g, (char) => `\\${char}`);
+  return value.replace(PARAM_ESCAPED, (char) =>
+    char === '"' || char === '\\' || char === ']' ? `\\${char}` : unicodeEscape(char),
+  );
+}
+
+// Alert titles, summaries and entities come from event fields an attacker can choose (a user name, an app name).
+// Raw, a line break would let a relay that frames by newline (RFC 6587 §3.4.2) or a log file show the rest as a
+// second, forged message; NUL ends strings in C parsers, ESC drives terminals, and bidirectional overrides (U+202E)
+// reorder what an analyst reads. Such characters are written as `\uXXXX` instead: the text stays valid UTF-8 and
+// still says what was there.
+function escapeControls(text: string): string {
+  return text.replace(UNSAFE, unicodeEscape);
+}
+
+function unicodeEscape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 // Header fields are printable US-ASCII without spaces (§6.2); anything else would break the parser on the other end.
