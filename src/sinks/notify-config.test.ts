@@ -54,6 +54,34 @@ describe('notify configuration', () => {
     ]);
   });
 
+  it('refuses a syslog host with a port in it, saying where the port goes, and takes IPv6 addresses', () => {
+    const result = notify([
+      { type: 'syslog', name: 'a', host: '127.0.0.1:47110', tls: false },
+      { type: 'syslog', name: 'b', host: 'siem.example.com:6514' },
+      { type: 'syslog', name: 'c', host: '[2001:db8::7]:6514' },
+      { type: 'syslog', name: 'd', host: 'tcp://siem.example.com' },
+    ]);
+    expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['notify.targets.0.host', 'must not include a port; write host: 127.0.0.1 and port: 47110'],
+      ['notify.targets.1.host', 'must not include a port; write host: siem.example.com and port: 6514'],
+      ['notify.targets.2.host', 'must not include a port; write host: 2001:db8::7 and port: 6514'],
+      ['notify.targets.3.host', 'expected a host name or an IP address, not a URL; set port and tls on their own'],
+    ]);
+    const ipv6 = notify([{ type: 'syslog', name: 'a', host: '2001:db8::7', port: 6514 }]);
+    expect(ipv6.success && ipv6.data.notify.targets[0]).toMatchObject({ host: '2001:db8::7', port: 6514 });
+  });
+
+  it('says that a webhook takes only http and https URLs', () => {
+    const result = notify([
+      { type: 'webhook', name: 'a', url: 'ftp://hooks.example.com/x' },
+      { type: 'webhook', name: 'b', url: 'hooks.example.com/x' },
+    ]);
+    expect(result.error?.issues.map((issue) => issue.message)).toEqual([
+      'only http:// and https:// URLs are accepted, not ftp://',
+      'expected an http:// or https:// URL, such as https://hooks.example.com/x',
+    ]);
+  });
+
   it('has no way to turn TLS verification off', () => {
     const result = notify([{ type: 'syslog', name: 'siem', host: 'h', reject_unauthorized: false }]);
     expect(result.success).toBe(false);

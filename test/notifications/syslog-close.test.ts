@@ -169,6 +169,15 @@ describe('a syslog delivery counts only when the collector closes after reading 
     expect(error.message).toContain('answered with data, which a syslog receiver never sends');
   });
 
+  it('says that a TLS target on a plain TCP port got no answer to its handshake', async () => {
+    // A plain TCP collector waits for a frame length and takes the TLS greeting for the start of a message.
+    const plain = await startCollector((socket) => socket.on('end', () => socket.end()));
+    cleanups.push(plain.close);
+    const error = await sendError(await sink(plain.port, { tls: true, timeoutMs: 300 }));
+    expect(error.code).toBe('SINK_TIMEOUT');
+    expect(error.message).toMatch(/did not answer the TLS handshake within 300 ms: is this port a TLS port\?/);
+  });
+
   it('sends a batch once to a collector that never closes, until it closes a test connection properly', async () => {
     let closes = false;
     const collector = await startCollector(

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Severity } from '../../store/detection-store.js';
 import { minSeveritySchema, notifyTimeoutSchema, targetNameSchema } from '../severity-threshold.js';
@@ -22,12 +23,38 @@ export type SyslogFacility = keyof typeof SYSLOG_FACILITIES;
 
 const FACILITY_NAMES = Object.keys(SYSLOG_FACILITIES) as [SyslogFacility, ...SyslogFacility[]];
 
+// A port written into the host (`siem.example.com:6514`) would otherwise pass here and fail every delivery as a
+// name that does not resolve.
+const hostSchema = z
+  .string()
+  .min(1)
+  .superRefine((host, ctx) => {
+    const problem = hostProblem(host);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+function hostProblem(host: string): string | undefined {
+  if (/\s/.test(host)) return 'expected a host name or an IP address, without spaces';
+  if (host.includes('://')) return 'expected a host name or an IP address, not a URL; set port and tls on their own';
+  const bracketed = /^\[([^\]]*)\](?::(\d+))?$/.exec(host);
+  if (bracketed !== null) {
+    return bracketed[2] === undefined
+      ? `write the IPv6 address without brackets: ${bracketed[1] ?? ''}`
+      : `must not include a port; write host: ${bracketed[1] ?? ''} and port: ${bracketed[2]}`;
+  }
+  if (isIP(host) !== 0 || !host.includes(':')) return undefined;
+  const withPort = /^([^:]+):(\d+)$/.exec(host);
+  return withPort === null
+    ? 'expected a host name or an IP address'
+    : `must not include a port; write host: ${withPort[1] ?? ''} and port: ${withPort[2] ?? ''}`;
+}
+
 /** One `notify.targets` entry of type `syslog`, as users write it. */
 export const syslogTargetSchema = z
   .object({
     type: z.literal('syslog'),
     name: targetNameSchema,
-    host: z.string().min(1),
+    host: hostSchema,
     // 6514 is syslog over TLS (RFC 5425), 601 syslog over plain TCP (RFC 6587); the default follows `tls`.
     port: numberSetting((n) => n.int().min(1).max(65_535)).optional(),
     // Alerts name users and addresses, so they cross the network encrypted unless the operator says otherwise.

@@ -9,7 +9,7 @@ import { transportError } from '../transport-error.js';
 import { syslogTargetSchema, SYSLOG_FACILITIES, type SyslogTargetConfig } from './config.js';
 import { formatRfc5424, frameOctetCounted } from './rfc5424.js';
 
-type ExchangePhase = 'connecting' | 'sending' | 'closing' | 'done';
+type ExchangePhase = 'connecting' | 'handshake' | 'sending' | 'closing' | 'done';
 
 // The least time our close is held back after writing; see #exchange.
 const CLOSE_GRACE_FLOOR_MS = 25;
@@ -124,6 +124,11 @@ export class SyslogSink implements Sink {
       socket.once('lookup', () => {
         dialedAt = performance.now();
       });
+      if (tls) {
+        socket.once('connect', () => {
+          if (phase === 'connecting') phase = 'handshake';
+        });
+      }
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         if (phase === 'done') return;
         phase = 'sending';
@@ -169,15 +174,26 @@ export class SyslogSink implements Sink {
   }
 
   #timeoutError(phase: ExchangePhase, cause: unknown): SinkError {
-    const target = `Notification target ${this.id} (${this.#endpoint()})`;
     const within = `within ${this.#config.timeoutMs} ms`;
-    const message =
-      phase === 'sending'
-        ? `${target} did not read the notifications ${within}.`
-        : phase === 'closing'
-          ? `${target} kept the connection open for ${this.#config.timeoutMs} ms after zerotrail finished sending. A syslog receiver closes once it has read everything, the only sign that it did, so the notices count as not delivered; they are sent again once it closes an empty test connection. Check that the receiver, or a proxy in front of it, closes a connection when the sender does, and that it is not stalled.`
-          : `${target} did not accept the connection ${within}.`;
-    return new SinkError('SINK_TIMEOUT', { message, details: { target: this.id, scope: 'notice' }, cause });
+    let what: string;
+    switch (phase) {
+      case 'handshake':
+        what = `accepted the connection but did not answer the TLS handshake ${within}: is this port a TLS port? For syslog over plain TCP set tls: false.`;
+        break;
+      case 'sending':
+        what = `did not read the notifications ${within}.`;
+        break;
+      case 'closing':
+        what = `kept the connection open for ${this.#config.timeoutMs} ms after zerotrail finished sending. A syslog receiver closes once it has read everything, the only sign that it did, so the notices count as not delivered; they are sent again once it closes an empty test connection. Check that the receiver, or a proxy in front of it, closes a connection when the sender does, and that it is not stalled.`;
+        break;
+      default:
+        what = `did not accept the connection ${within}.`;
+    }
+    return new SinkError('SINK_TIMEOUT', {
+      message: `Notification target ${this.id} (${this.#endpoint()}) ${what}`,
+      details: { target: this.id, scope: 'notice' },
+      cause,
+    });
   }
 
   #closedEarlyError(): SinkError {

@@ -5,12 +5,31 @@ import { minSeveritySchema, notifyTimeoutSchema, targetNameSchema } from '../sev
 export const WEBHOOK_FORMATS = ['json', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
+const urlSchema = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected an http:// or https:// URL, such as https://hooks.example.com/x',
+    });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `only http:// and https:// URLs are accepted, not ${url.protocol.slice(0, 20)}//`,
+    });
+  }
+});
+
 /** One `notify.targets` entry of type `webhook`, as users write it. */
 export const webhookTargetSchema = z
   .object({
     type: z.literal('webhook'),
     name: targetNameSchema,
-    url: z.url({ protocol: /^https?$/ }),
+    url: urlSchema,
     // The alert as JSON is what automation reads; `slack` suits Slack and the chat tools that accept its format.
     format: z.enum(WEBHOOK_FORMATS).default('json'),
     min_severity: minSeveritySchema,
