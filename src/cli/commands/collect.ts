@@ -481,19 +481,25 @@ function datasetList(jobIds: readonly string[]): string {
 }
 
 /**
- * Names each notification target that had not delivered everything when `collect --once` stopped waiting, so a
- * scheduled run that exits 0 still says that alerts are waiting and where to look.
+ * Names each notification target that had not delivered everything when `collect --once` stopped waiting, or
+ * whose receiver refused notices in this run (it is idle again by then), so a scheduled run that exits 0 still
+ * says that alerts did not arrive and where to look.
  */
 function reportUndelivered(context: CommandContext, targets: readonly TargetStatus[]): void {
-  const behind = targets.filter((target) => target.state !== 'idle');
+  const behind = targets.filter((target) => target.state !== 'idle' || target.failed > 0);
   if (behind.length === 0) return;
   const described = behind.map((target) => {
+    const refused = target.failed === 0 ? [] : [`refused ${target.failed} notice${target.failed === 1 ? '' : 's'}`];
+    const what = [...(target.state === 'idle' ? [] : [target.state]), ...refused].join(', ');
     const error = target.lastError === null ? '' : `: ${target.lastError.code} ${target.lastError.message}`;
-    return `${visible(target.target)} (${target.state}${visible(error)})`;
+    return `${visible(target.target)} (${what}${visible(error)})`;
   });
+  const refusals = behind.some((target) => target.failed > 0)
+    ? 'Refused notices are recorded and not sent again (the alerts stay in zerotrail); the others stay queued'
+    : 'They stay queued';
   writeLine(
     context.io.stderr,
-    `Notifications not all delivered: ${described.join('; ')}. They stay queued for the next run; ` +
+    `Notifications not all delivered: ${described.join('; ')}. ${refusals} for the next run; ` +
       '`zerotrail notify status` shows each target.',
   );
 }
