@@ -150,6 +150,28 @@ describe('a syslog delivery counts only when the collector closes after reading 
     }
   });
 
+  it('fails as well when this process was too busy to read the early close before its own close was due', async () => {
+    // The collector runs in this process: ending the connection and then holding the thread, it stands for a
+    // collector process that closes at once while ours is busy (collecting, detecting) past the moment our close
+    // is due, so that our timer and the collector's close are both waiting when the thread is free again.
+    const hold = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const closeAndHold = (socket: Socket): void => {
+      socket.end();
+      hold(150);
+    };
+    const tcp = await startCollector(closeAndHold);
+    const tls = await startCollector(closeAndHold, { tls: certificate });
+    cleanups.push(tcp.close, tls.close);
+    for (const target of [await sink(tcp.port), await sink(tls.port, { tls: true })]) {
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        expect((await sendError(target)).code).toBe('SINK_UNREACHABLE');
+      }
+    }
+  });
+
   it('fails when the collector drops the connection at once, whether its close or its reset arrives first', async () => {
     const tcp = await startCollector((socket) => socket.destroy());
     cleanups.push(tcp.close);

@@ -85,6 +85,7 @@ export class SyslogSink implements Sink {
       let dialedAt = performance.now();
       let peerClosed = false;
       let grace: NodeJS.Timeout | undefined;
+      let closeAfterIo: NodeJS.Immediate | undefined;
       // Half-open, so that the collector's close does not close our side for us: whether it came before or after
       // our own close is what tells a read batch from a lost one.
       // tls.connect hands allowHalfOpen to its socket as net.connect does; @types/node leaves it out.
@@ -101,6 +102,7 @@ export class SyslogSink implements Sink {
         if (phase === 'done') return false;
         phase = 'done';
         clearTimeout(grace);
+        clearImmediate(closeAfterIo);
         signal.removeEventListener('abort', onAbort);
         return true;
       };
@@ -142,8 +144,14 @@ export class SyslogSink implements Sink {
         const graceMs = Math.min(Math.max(CLOSE_GRACE_FLOOR_MS, 2 * readyMs), timeoutMs / 2);
         grace = setTimeout(() => {
           grace = undefined;
-          socket.end(() => {
-            if (phase === 'sending') phase = 'closing';
+          // Timers run before I/O in each turn of the event loop, so after a busy stretch (collection, detection)
+          // this one fires while the collector's early close may be waiting unread. An immediate runs after that
+          // turn's I/O: such a close is then seen for what it was.
+          closeAfterIo = setImmediate(() => {
+            closeAfterIo = undefined;
+            socket.end(() => {
+              if (phase === 'sending') phase = 'closing';
+            });
           });
         }, graceMs);
       });
