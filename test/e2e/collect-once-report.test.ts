@@ -38,7 +38,9 @@ async function sourcesTouched(env: Record<string, string>): Promise<string[]> {
 }
 
 /** The access_requests state `source list` and `source status` give, in JSON. */
-async function accessRequestsStates(env: Record<string, string>): Promise<{ list?: string; status?: string }> {
+async function accessRequestsStates(
+  env: Record<string, string>,
+): Promise<{ list: string | undefined; status: string | undefined }> {
   const listed = await runInProcess(['source', 'list', '--format', 'json'], { env });
   const status = await runInProcess(['source', 'status', '--format', 'json'], { env });
   const sources = JSON.parse(listed.stdout) as { datasets: { dataset: string; state: string }[] }[];
