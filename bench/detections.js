@@ -51,7 +51,7 @@ async function cli(args, env, clock) {
   const code = await runCli(
     args,
     { stdin: Readable.from([]), stdout, stderr, env, signal: new AbortController().signal },
-    clock,
+    { clock },
   );
   const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
   if (code !== 0) throw new Error(`zerotrail ${args.join(' ')} exited ${code}: ${result.stderr}`);
