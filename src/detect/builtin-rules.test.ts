@@ -7,6 +7,7 @@ import { isRejected, type NormalizedEvent } from '../core/event.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { normalizeAuditLog } from '../normalize/cloudflare/audit-logs.js';
+import { deniedAccess } from '../../test/helpers/events.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { loadBuiltinRules } from './builtin-rules.js';
 import { Detector } from './detector.js';
@@ -70,6 +71,26 @@ describe('built-in rules on stored events', () => {
       ['Added the identity provider "Google" (audit_logs)', zoe.email, zoe.ip, 1],
       ['Created API token "sync-1" (audit_logs)', sofia.email, sofia.ip, 1],
       ['Created API token "sync-2" (audit_logs)', sofia.email, sofia.ip, 1],
+    ]);
+  });
+
+  it('gives a brute-force alert that late events grew a summary that does not contradict its count', async () => {
+    const denied = (n: number, time: number) => deniedAccess({ time }, n);
+    // Twelve denials in 44 seconds, then two that happened a minute earlier arrive late.
+    await append(Array.from({ length: 12 }, (_, i) => denied(i + 3, T0 + MIN + i * 4_000)));
+    await new Detector(deps(), RULES).catchUp();
+    const [first] = await alertsOf('zt-brute-force-user');
+    expect(first?.summary).toBe('alice@example.com was denied 12 times from 203.0.113.7 (RU) in 44 seconds');
+    await append([denied(1, T0), denied(2, T0 + 10_000)]);
+    await new Detector(deps(), RULES).catchUp();
+    const [alert, ...others] = await alertsOf('zt-brute-force-user');
+    expect(others).toEqual([]);
+    expect(alert?.count).toBe(14);
+    // The late windows hold fewer events than the alert; the summary says the alert's count beside theirs.
+    expect(alert?.summary).toMatch(/^alice@example\.com was denied \d+ times .*; 14 events in this alert$/);
+    expect((await store.alertHistory(alert?.id ?? '')).map((entry) => [entry.action, entry.details])).toEqual([
+      ['created', { severity: 'high' }],
+      ['grew', { from: 12, to: 14, summary: alert?.summary }],
     ]);
   });
 });

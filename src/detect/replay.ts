@@ -5,6 +5,7 @@ import {
   type AlertEntity,
   type Severity,
 } from '../store/detection-store.js';
+import { groupedSummary } from '../store/alert-firing.js';
 import type { Store } from '../store/store.js';
 import { evaluateEvents } from './evaluate.js';
 import { loadInventoryView } from './inventory-view.js';
@@ -103,8 +104,12 @@ function group(groups: Group[], firing: AlertFiring): void {
     evidence: new Map(),
   };
   if (existing === undefined) groups.push(target);
+  const before = target.evidence.size;
   for (const ref of firing.evidence) target.evidence.set(ref.eventId, ref.eventTime);
-  target.summary = firing.summary;
+  if (existing === undefined || target.evidence.size > before) {
+    target.entity = firing.entity;
+    target.summary = groupedSummary(firing, target.evidence.size);
+  }
   if (severityRank(firing.severity) > severityRank(target.severity)) target.severity = firing.severity;
 }
 

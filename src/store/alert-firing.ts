@@ -30,6 +30,38 @@ export function groupedSeverity(
     : firing.severity;
 }
 
+/**
+ * The summary an alert shows once a firing joined it: the firing's own, so it describes the same events as the
+ * entity beside it, and the alert's count when that differs from the firing's, so the firing's numbers (a
+ * window's "denied 12 times") are never read as the alert's.
+ */
+export function groupedSummary(firing: AlertFiring, alertEvents: number): string {
+  const firingEvents = new Set(firing.evidence.map((ref) => ref.eventId)).size;
+  return alertEvents === firingEvents ? firing.summary : `${firing.summary}; ${alertEvents} events in this alert`;
+}
+
+/** What one commit did to alerts that existed before it, for the `grew` entry each gets in its history. */
+export class AlertGrowth {
+  readonly #created = new Set<string>();
+  readonly #grown = new Map<string, { from: number; to: number; summary: string }>();
+
+  created(id: string): void {
+    this.#created.add(id);
+  }
+
+  grew(id: string, from: number, to: number, summary: string): void {
+    // An alert raised in this commit was never seen smaller; its `created` entry is enough.
+    if (this.#created.has(id)) return;
+    const earlier = this.#grown.get(id);
+    this.#grown.set(id, { from: earlier?.from ?? from, to, summary });
+  }
+
+  /** One entry per alert and commit, so an attack that feeds an alert for hours does not flood its history. */
+  entries(): readonly (readonly [id: string, details: Readonly<Record<string, unknown>>])[] {
+    return [...this.#grown.entries()];
+  }
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

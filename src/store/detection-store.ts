@@ -62,7 +62,7 @@ export interface StoredAlert {
 export interface AlertHistoryEntry {
   readonly at: number;
   readonly actor: string;
-  readonly action: 'created' | 'escalated' | 'acknowledged' | 'closed' | 'reopened' | 'assigned' | 'commented';
+  readonly action: 'created' | 'grew' | 'escalated' | 'acknowledged' | 'closed' | 'reopened' | 'assigned' | 'commented';
   readonly details: Readonly<Record<string, unknown>>;
 }
 

@@ -146,14 +146,44 @@ export function detectionContract(current: () => Store): void {
         ['bob@example.com', 3, T0 + 3 * MIN, T0 + 5 * MIN],
       ]);
       const grown = alerts.find((alert) => alert.count === 5);
-      expect(grown).toMatchObject({ severity: 'critical', summary: 'five', status: 'open', technique: 'T1110.001' });
+      expect(grown).toMatchObject({
+        severity: 'critical',
+        summary: 'five; 5 events in this alert',
+        status: 'open',
+        technique: 'T1110.001',
+      });
       expect((await store.alertEvidence(grown?.id ?? '')).map((ref) => ref.eventId)).toEqual(
         [1, 2, 3, 4, 5].map((n) => event(n).id),
       );
+      // One `grew` entry for the commit, however many of its firings fed the alert.
       expect((await store.alertHistory(grown?.id ?? '')).map((entry) => [entry.actor, entry.action])).toEqual([
         ['zerotrail', 'created'],
         ['zerotrail', 'escalated'],
+        ['zerotrail', 'grew'],
       ]);
+    });
+
+    it("shows a grouped alert's summary and entity from one finding, its count beside a smaller finding's", async () => {
+      await commit([firing([1, 2, 3], { summary: 'three from A', entity: { user: 'alice', ip: 'A', app: 'Wiki' } })]);
+      // Another finding about the same key: its summary goes with its own address, never with the first one's.
+      await commit([firing([4, 5], { summary: 'two from B', entity: { user: 'alice', ip: 'B', app: null } })]);
+      const [alert] = await store.listAlerts({ limit: 10 });
+      expect(alert).toMatchObject({
+        count: 5,
+        summary: 'two from B; 5 events in this alert',
+        entity: { user: 'alice', ip: 'B', app: null },
+      });
+      // A finding that adds no event changes nothing, not even the summary.
+      await commit([firing([1, 2], { summary: 'stale', entity: { user: 'alice', ip: 'C', app: null } })]);
+      expect(await store.getAlert(alert?.id ?? '')).toEqual(alert);
+      const history = await store.alertHistory(alert?.id ?? '');
+      expect(history.map((entry) => [entry.action, entry.details])).toEqual([
+        ['created', { severity: 'high' }],
+        ['grew', { from: 3, to: 5, summary: 'two from B; 5 events in this alert' }],
+      ]);
+      // A finding whose window holds every event of the alert needs no count beside it.
+      await commit([firing([1, 2, 3, 4, 5, 6], { summary: 'six' })]);
+      expect((await store.getAlert(alert?.id ?? ''))?.summary).toBe('six');
     });
 
     it('raises an alert whose rule text and entity hold NUL, grouping its firings as any other', async () => {
@@ -170,7 +200,7 @@ export function detectionContract(current: () => Store): void {
       expect(alerts).toHaveLength(1);
       expect(alerts[0]?.count).toBe(3);
       expect(alerts[0]?.title).toMatch(/^Odd[\u0000\uFFFD]title$/);
-      expect(alerts[0]?.summary).toMatch(/^x[\u0000\uFFFD]y$/);
+      expect(alerts[0]?.summary).toMatch(/^x[\u0000\uFFFD]y; 3 events in this alert$/);
     });
 
     it('raising the same firing again adds nothing, whatever its offset', async () => {

@@ -144,8 +144,9 @@ describe('Sigma rules in the detection engine', () => {
       ['root@example.com', 1],
     ]);
     expect(alerts[0]?.technique).toBe('T1078.004');
+    // The alert groups both of admin's denials; the summary is one event's, so it names the alert's count.
     expect(alerts[0]?.summary).toBe(
-      'Cloudflare Access denied a login to an administrator account: Cloudflare Access logon denied',
+      'Cloudflare Access denied a login to an administrator account: Cloudflare Access logon denied; 2 events in this alert',
     );
   });
 

@@ -14,7 +14,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
-import { firingSpan, groupedSeverity } from '../alert-firing.js';
+import { AlertGrowth, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -63,7 +63,8 @@ const SQL = {
   evidenceTotals: `SELECT count(*)::bigint AS n, min(event_time) AS first, max(event_time) AS last
     FROM alert_evidence WHERE alert_id = $1`,
   updateGrouped: `UPDATE alerts SET severity = $1, event_count = $2, first_event_time = $3, last_event_time = $4,
-      summary = $5, details = $6, updated_at = $7 WHERE id = $8`,
+      entity_user = $5, entity_ip = $6, entity_app = $7, summary = $8, details = $9, updated_at = $10 WHERE id = $11`,
+  updateSeverity: 'UPDATE alerts SET severity = $1, updated_at = $2 WHERE id = $3',
   updateLifecycle: 'UPDATE alerts SET status = $1, close_reason = $2, assignee = $3, updated_at = $4 WHERE id = $5',
   insertHistory: 'INSERT INTO alert_history (alert_id, at, actor, action, details) VALUES ($1, $2, $3, $4, $5)',
   history: 'SELECT at, actor, action, details FROM alert_history WHERE alert_id = $1 ORDER BY id',
@@ -132,10 +133,12 @@ export class PostgresDetectionStore implements DetectionStore {
       }
       let created = 0;
       let updated = 0;
+      const growth = new AlertGrowth();
       for (const firing of commit.firings) {
-        if (await applyFiring(client, firing, now)) created += 1;
+        if (await applyFiring(client, firing, now, growth)) created += 1;
         else updated += 1;
       }
+      for (const [id, details] of growth.entries()) await history(client, id, now, SYSTEM_ACTOR, 'grew', details);
       await client.query(SQL.updateOffset, [commit.offsetName, commit.toOffset, now]);
       return { committed: true, created, updated };
     });
@@ -220,7 +223,12 @@ export class PostgresDetectionStore implements DetectionStore {
 }
 
 // Inside the commit's transaction; true when the firing opened a new alert.
-async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: number): Promise<boolean> {
+async function applyFiring(
+  client: pg.PoolClient,
+  firing: AlertFiring,
+  now: number,
+  growth: AlertGrowth,
+): Promise<boolean> {
   const { evidence, first, last, id } = firingSpan(firing);
   const entityKey = wellFormed(firing.entityKey);
   const existing =
@@ -254,6 +262,7 @@ async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: numb
       now,
     ]);
     await history(client, id, now, SYSTEM_ACTOR, 'created', { severity: firing.severity });
+    growth.created(id);
   }
   await client.query(SQL.insertEvidence, [
     alertId,
@@ -266,16 +275,27 @@ async function applyFiring(client: pg.PoolClient, firing: AlertFiring, now: numb
   if (existing !== undefined && severity !== existing.severity) {
     await history(client, alertId, now, SYSTEM_ACTOR, 'escalated', { from: existing.severity, to: severity });
   }
-  await client.query(SQL.updateGrouped, [
-    severity,
-    totals.n,
-    totals.first,
-    totals.last,
-    wellFormed(firing.summary),
-    JSON.stringify(firing.details),
-    now,
-    alertId,
-  ]);
+  if (existing === undefined || totals.n > existing.event_count) {
+    // Summary, entity and details all come from this firing, so the alert never pairs one finding's words with
+    // another's user or address.
+    const summary = wellFormed(groupedSummary(firing, totals.n));
+    await client.query(SQL.updateGrouped, [
+      severity,
+      totals.n,
+      totals.first,
+      totals.last,
+      wellFormedOrNull(firing.entity.user),
+      wellFormedOrNull(firing.entity.ip),
+      wellFormedOrNull(firing.entity.app),
+      summary,
+      JSON.stringify(firing.details),
+      now,
+      alertId,
+    ]);
+    if (existing !== undefined) growth.grew(alertId, existing.event_count, totals.n, summary);
+  } else if (severity !== existing.severity) {
+    await client.query(SQL.updateSeverity, [severity, now, alertId]);
+  }
   return existing === undefined;
 }
 

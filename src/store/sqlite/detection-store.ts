@@ -16,7 +16,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
-import { firingSpan, groupedSeverity } from '../alert-firing.js';
+import { AlertGrowth, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -64,7 +64,8 @@ const SQL = {
   evidenceTotals:
     'SELECT count(*) AS n, min(event_time) AS first, max(event_time) AS last FROM alert_evidence WHERE alert_id = ?',
   updateGrouped: `UPDATE alerts SET severity = ?, event_count = ?, first_event_time = ?, last_event_time = ?,
-      summary = ?, details = ?, updated_at = ? WHERE id = ?`,
+      entity_user = ?, entity_ip = ?, entity_app = ?, summary = ?, details = ?, updated_at = ? WHERE id = ?`,
+  updateSeverity: 'UPDATE alerts SET severity = ?, updated_at = ? WHERE id = ?',
   updateLifecycle: 'UPDATE alerts SET status = ?, close_reason = ?, assignee = ?, updated_at = ? WHERE id = ?',
   insertHistory: 'INSERT INTO alert_history (alert_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)',
   history: 'SELECT at, actor, action, details FROM alert_history WHERE alert_id = ? ORDER BY id',
@@ -246,10 +247,12 @@ export class SqliteDetectionStore implements DetectionStore {
       }
       let created = 0;
       let updated = 0;
+      const growth = new AlertGrowth();
       for (const firing of commit.firings) {
-        if (this.#applyFiring(firing, now)) created += 1;
+        if (this.#applyFiring(firing, now, growth)) created += 1;
         else updated += 1;
       }
+      for (const [id, details] of growth.entries()) this.#history(id, now, SYSTEM_ACTOR, 'grew', details);
       this.#statement(SQL.upsertOffset).run(commit.offsetName, commit.toOffset, now);
       return { committed: true, created, updated };
     };
@@ -257,7 +260,7 @@ export class SqliteDetectionStore implements DetectionStore {
   }
 
   // Inside the commit's transaction; true when the firing opened a new alert.
-  #applyFiring(firing: AlertFiring, now: number): boolean {
+  #applyFiring(firing: AlertFiring, now: number, growth: AlertGrowth): boolean {
     const { evidence, first, last, id } = firingSpan(firing);
     const existing =
       (this.#statement(SQL.alert).get(id) as AlertRow | undefined) ??
@@ -288,6 +291,7 @@ export class SqliteDetectionStore implements DetectionStore {
         now,
       );
       this.#history(id, now, SYSTEM_ACTOR, 'created', { severity: firing.severity });
+      growth.created(id);
     }
     const insertEvidence = this.#statement(SQL.insertEvidence);
     for (const ref of evidence) insertEvidence.run(alertId, ref.eventId, ref.eventTime);
@@ -296,16 +300,27 @@ export class SqliteDetectionStore implements DetectionStore {
     if (existing !== undefined && severity !== existing.severity) {
       this.#history(alertId, now, SYSTEM_ACTOR, 'escalated', { from: existing.severity, to: severity });
     }
-    this.#statement(SQL.updateGrouped).run(
-      severity,
-      totals.n,
-      totals.first,
-      totals.last,
-      firing.summary,
-      JSON.stringify(firing.details),
-      now,
-      alertId,
-    );
+    if (existing === undefined || totals.n > existing.event_count) {
+      // Summary, entity and details all come from this firing, so the alert never pairs one finding's words
+      // with another's user or address.
+      const summary = groupedSummary(firing, totals.n);
+      this.#statement(SQL.updateGrouped).run(
+        severity,
+        totals.n,
+        totals.first,
+        totals.last,
+        firing.entity.user,
+        firing.entity.ip,
+        firing.entity.app,
+        summary,
+        JSON.stringify(firing.details),
+        now,
+        alertId,
+      );
+      if (existing !== undefined) growth.grew(alertId, existing.event_count, totals.n, summary);
+    } else if (severity !== existing.severity) {
+      this.#statement(SQL.updateSeverity).run(severity, now, alertId);
+    }
     return existing === undefined;
   }
 
