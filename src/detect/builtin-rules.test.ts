@@ -93,4 +93,17 @@ describe('built-in rules on stored events', () => {
       ['grew', { from: 12, to: 14, summary: alert?.summary }],
     ]);
   });
+
+  it('names a password-spraying alert after the network alone, not the sprayed user who crossed the threshold', async () => {
+    const sprayed = (i: number) =>
+      deniedAccess({ time: T0 + i * MIN, user: `user${i}@example.com`, srcIp: `203.0.113.${i}` }, i);
+    // Which user crosses the threshold depends on arrival: here one of the four that arrive late.
+    await append([4, 5, 6, 7, 8, 9, 10, 11].map(sprayed));
+    await new Detector(deps(), RULES).catchUp();
+    await append([0, 1, 2, 3].map(sprayed));
+    await new Detector(deps(), RULES).catchUp();
+    const [alert, ...others] = await alertsOf('zt-password-spraying');
+    expect(others).toEqual([]);
+    expect(alert?.entity).toEqual({ user: null, ip: '203.0.113.0/24', app: 'wiki.example.com' });
+  });
 });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { AlertEntity } from '../../store/detection-store.js';
 import { formatDuration, durationSchema } from '../duration.js';
 import { fieldGetter, valueText } from '../match.js';
 import { registerRuleType, type RawFiring } from '../rule.js';
@@ -25,6 +27,14 @@ const paramsSchema = z
   })
   .strict();
 
+// Which part of an alert's entity a `distinct` field would fill from one event.
+const DISTINCT_ENTITY_PARTS: ReadonlyMap<string, keyof AlertEntity> = new Map([
+  ['user', 'user'],
+  ['src_ip', 'ip'],
+  ['app', 'app'],
+  ['app_uid', 'app'],
+]);
+
 /**
  * At least `threshold` matching events (or distinct values of `distinct`) for one key within `window` of event
  * time. A late event is judged against every window it falls in, not only the one ending at it.
@@ -37,6 +47,17 @@ export const thresholdRule = registerRuleType({
     const distinctOf = params.distinct === undefined ? null : fieldGetter(params.distinct, 'params.distinct');
     const measure = (entries: readonly Entry[]): number =>
       distinctOf === null ? entries.length : new Set(entries.map((entry) => entry[2])).size;
+    const entityPart = params.distinct === undefined ? undefined : DISTINCT_ENTITY_PARTS.get(params.distinct);
+    // The counted field differs from event to event, so the event that happened to cross the threshold says
+    // nothing about the key there: a sprayed user is one victim of many, and which one depends on arrival order.
+    // Only a grouping value (the same for every event of the key) may name that part.
+    const entityFor = (event: NormalizedEvent, values: Readonly<Record<string, string>>): AlertEntity => {
+      const entity = entityOf(event, values);
+      if (entityPart === 'user') return { ...entity, user: values['user'] ?? null };
+      if (entityPart === 'ip') return { ...entity, ip: values['src_net'] ?? values['src_ip'] ?? null };
+      if (entityPart === 'app') return { ...entity, app: values['app'] ?? values['app_uid'] ?? null };
+      return entity;
+    };
     return {
       stateKeys: (event) => {
         const group = keyOf(event);
@@ -67,7 +88,7 @@ export const thresholdRule = registerRuleType({
           const distinctValues = [...new Set(inWindow.map((e) => e[2]).filter((v): v is string => v !== null))];
           const firing: RawFiring = {
             entityKey: group.key,
-            entity: entityOf(event, group.values),
+            entity: entityFor(event, group.values),
             evidence: evidenceOf(inWindow),
             vars: {
               ...eventVars(event),
