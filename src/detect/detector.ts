@@ -5,7 +5,7 @@ import type { AlertFiring, RuleSetting, SequencedEvent } from '../store/detectio
 import type { Store } from '../store/store.js';
 import { evaluateBatch, EvaluationState } from './evaluate.js';
 import { loadInventoryView } from './inventory-view.js';
-import type { CompiledRule } from './rule.js';
+import type { CompiledRule, InventoryView } from './rule.js';
 import { compileRule, type RuleDefinition } from './rule-file.js';
 import { parseStoredRule, storedRulesFromText, STORED_RULES_SETTING } from './stored-rules.js';
 
@@ -32,7 +32,7 @@ export interface DetectionRunner {
   onAlerts(listener: AlertsListener): () => void;
   /** Evaluates everything stored after the offset and returns what it did. */
   catchUp(): Promise<CatchUpResult>;
-  /** Evaluates what was stored since the last pass, then stops. */
+  /** In a process that collected, evaluates whatever is stored after the offset; then stops. */
   close(): Promise<void>;
 }
 
@@ -69,8 +69,8 @@ const DEFAULT_MIN_INTERVAL_MS = 500;
 // would let an organisation with many users hold a gigabyte here.
 const MAX_CACHED_STATES = 200_000;
 const MAX_CACHED_STATE_CHARS = 32 * 1024 * 1024;
-// Events stored by other paths than the log runner (inventory change events) are picked up at least this often
-// once collection has started.
+// Once collection has started, events this process was not told of (those other processes store in a shared
+// store) are picked up at least this often, whether or not this one stores anything.
 const RECHECK_MS = 60_000;
 
 /**
@@ -132,7 +132,11 @@ export class Detector implements DetectionRunner {
     return () => this.#alertListeners.delete(listener);
   }
 
-  /** Asks for a catch-up soon; returns at once. Called after every committed batch, so it must stay cheap. */
+  /**
+   * Asks for a catch-up soon; returns at once. Collection calls it after every page it stores and every snapshot,
+   * new events or not, so the first call catches up on what an earlier process left behind the offset and starts
+   * the periodic re-check. It must stay cheap.
+   */
   notify(): void {
     if (this.#closed) return;
     this.#notified = true;
@@ -182,9 +186,14 @@ export class Detector implements DetectionRunner {
   /** Evaluates everything stored after the offset, in steps, and returns what it did. */
   async catchUp(): Promise<CatchUpResult> {
     const { store } = this.#deps;
-    await this.#refreshStoredRules();
-    const rules = this.#compile(await store.ruleSettings());
-    const inventory = await loadInventoryView(store);
+    // Read with the first events found: collection asks after every pull, and a pass that finds nothing new
+    // then costs two small reads instead of the rules, their settings and the Access users.
+    let prepared: { readonly rules: readonly CompiledRule[]; readonly inventory: InventoryView } | undefined;
+    const prepare = async () => {
+      await this.#refreshStoredRules();
+      const rules = this.#compile(await store.ruleSettings());
+      return { rules, inventory: await loadInventoryView(store) };
+    };
     let events = 0;
     let created = 0;
     let updated = 0;
@@ -202,11 +211,12 @@ export class Detector implements DetectionRunner {
         const rows = await store.eventsAfter(last?.seq ?? offset, this.#batch);
         const newest = rows[rows.length - 1];
         if (newest === undefined) break;
+        prepared ??= await prepare();
         const batchFirings = await evaluateBatch(
-          rules,
+          prepared.rules,
           rows.map((row) => row.event),
           state,
-          { inventory },
+          { inventory: prepared.inventory },
         );
         for (const firing of batchFirings) firings.push(firing);
         evaluated += rows.length;
@@ -293,7 +303,10 @@ export class Detector implements DetectionRunner {
     this.#cachedAtOffset = undefined;
   }
 
-  /** Waits for a running pass, then runs a last one if anything was stored since; further notifications are ignored. */
+  /**
+   * Waits for a running pass, then, once notified, evaluates whatever is left after the offset; further
+   * notifications are ignored.
+   */
   async close(): Promise<void> {
     clearInterval(this.#timer);
     clearTimeout(this.#delayed);
@@ -304,6 +317,8 @@ export class Detector implements DetectionRunner {
     }
     this.#closed = true;
     if (this.#running !== null) await this.#running;
+    // A detector never notified belongs to a command that collects nothing (a search, an alert listing): as the
+    // detection thread, never started there, it leaves what lies past the offset to the collector.
     if (this.#notified) {
       try {
         await this.catchUp();

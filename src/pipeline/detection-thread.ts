@@ -45,7 +45,7 @@ export const DETECTION_YOUNG_GENERATION_MB = 12;
 /**
  * Runs the process's Detector in a worker thread with its own store connection, so evaluating rules over a
  * backfill uses the second core while this thread goes on fetching and storing. The thread starts on the first
- * notification or catch-up (a command that stores nothing never pays for it), and a thread that failed is
+ * notification or catch-up (a command that collects nothing never pays for it), and a thread that failed is
  * started again on a later notification; the detection offset in the store makes every start resume exactly
  * where the last commit left off.
  */

@@ -6,7 +6,10 @@ import { ManualClock } from '../core/clock.js';
 import type { InventoryEntity, InventoryKind } from '../core/inventory.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { loadBuiltinRules } from '../detect/builtin-rules.js';
+import { Detector } from '../detect/detector.js';
 import { ensurePostgres, TestSchemas } from '../../test/helpers/postgres.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { incompressibleCjk } from '../../test/helpers/wide-text.js';
 import { FLAT_FIELD_MAX_BYTES } from '../normalize/schema.js';
 import { PostgresStore } from '../store/postgres/store.js';
@@ -94,6 +97,38 @@ describe('an inventory snapshot', () => {
     served = [plain, deep('second')];
     const totals = await takeSnapshot(job, deps, { signal: new AbortController().signal });
     expect(totals.inserted).toBe(1);
+  });
+
+  it('has its change events evaluated while no log event comes', async () => {
+    const store = await stores.SQLite();
+    await store.migrate();
+    const clock = new ManualClock(Date.UTC(2026, 2, 1));
+    const deps = { store, clock, logger: silentLogger(), metrics: new Metrics() };
+    const detector = new Detector(deps, loadBuiltinRules(), { minIntervalMs: 0 });
+    cleanups.unshift(() => detector.close());
+    const okta: InventoryEntity = {
+      kind: 'identity_provider',
+      id: 'idp1',
+      name: 'Okta',
+      attributes: { id: 'idp1', type: 'okta' },
+    };
+    const rogue: InventoryEntity = {
+      kind: 'identity_provider',
+      id: 'idp2',
+      name: 'Rogue',
+      attributes: { id: 'idp2', type: 'saml' },
+    };
+    let served: InventoryEntity[] = [okta];
+    const job = inventoryJob('identity_providers', 'identity_provider', () => served);
+    await takeSnapshot(job, { ...deps, detector }, { signal: new AbortController().signal });
+    clock.advance(15 * 60_000);
+    served = [okta, rogue];
+    expect((await takeSnapshot(job, { ...deps, detector }, { signal: new AbortController().signal })).inserted).toBe(1);
+    await waitFor(
+      'the identity provider added to raise its alert',
+      async () => (await store.listAlerts({ ruleId: 'zt-config-tampering', limit: 10 })).length === 1,
+      { timeoutMs: 5_000 },
+    );
   });
 
   for (const [storeName, open] of Object.entries(stores)) {

@@ -64,6 +64,8 @@ export async function takeSnapshot(
   const snapshot = { sourceName: job.sourceName, dataset: job.source.dataset, takenAt, entities };
   const result = await deps.store.saveInventorySnapshot(snapshot, changes);
   deps.inventoryCache?.update(snapshot);
+  // Change events are stored apart from the log batches; without this they would wait for the next log event.
+  deps.detector?.notify();
   deps.metrics.increment('source_inventory_entities_received_total', labels, entities.length);
   deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
   deps.logger.debug(

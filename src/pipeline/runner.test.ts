@@ -1,14 +1,18 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, silentLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { loadBuiltinRules } from '../detect/builtin-rules.js';
+import { Detector } from '../detect/detector.js';
 import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { AccessRequestsSource } from '../sources/cloudflare/datasets/access-requests.js';
 import { SqliteStore } from '../store/sqlite/store.js';
+import { deniedLogin } from '../../test/helpers/events.js';
 import { simulatorClient } from '../../test/helpers/simulators.js';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { pullUntilCaughtUp, type DatasetJob } from './runner.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
@@ -82,4 +86,59 @@ describe('late events found by the lookback', () => {
     expect(messages.filter((entry) => LATE_WARNING.test(entry.msg))).toEqual([]);
     expect(messages.filter((entry) => entry.msg === 'Late events found by the lookback')).toHaveLength(1);
   }, 60_000);
+});
+
+describe('the detector, told by a pull', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('catches up on events left past its offset, though the pull stored nothing new', async () => {
+    const clock = new ManualClock(NOW);
+    const simulator = await startSimulator({
+      clock,
+      seed: 4,
+      traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW - 10 * MINUTE, count: 20 },
+    });
+    cleanups.push(() => simulator.stop());
+    const dir = makeTempDir('zerotrail-runner-');
+    cleanups.push(() => dir.remove());
+    const logger = silentLogger();
+    const store = await SqliteStore.open({ path: join(dir.path, 'zerotrail.db'), logger, clock });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const metrics = new Metrics();
+    const job: DatasetJob = {
+      kind: 'log',
+      id: 'cf/access_requests',
+      sourceName: 'cf',
+      accountId: simulator.accountId,
+      required: true,
+      source: new AccessRequestsSource({
+        client: simulatorClient(simulator, { clock, logger, metrics }),
+        clock,
+        logger,
+        pageSize: 1000,
+        lookbackMs: LOOKBACK_MS,
+      }),
+      normalize: normalizeAccessRequest,
+    };
+    const options = { backfillFromMs: NOW - 60 * MINUTE, signal: new AbortController().signal };
+    expect((await pullUntilCaughtUp(job, { store, clock, logger, metrics }, options)).inserted).toBe(20);
+    // Stored by a process killed before it evaluated them.
+    await store.append(
+      Array.from({ length: 14 }, (_, n) => deniedLogin(n, NOW - 30 * MINUTE)),
+      { id: 'killed-run', value: { n: 14 } },
+    );
+    const detector = new Detector({ store, clock, logger, metrics }, loadBuiltinRules(), { minIntervalMs: 0 });
+    cleanups.push(() => detector.close());
+    clock.advance(MINUTE);
+    expect((await pullUntilCaughtUp(job, { store, clock, logger, metrics, detector }, options)).inserted).toBe(0);
+    await waitFor(
+      'the alert of the events left behind',
+      async () => (await store.listAlerts({ ruleId: 'zt-brute-force-user', limit: 10 })).length === 1,
+      { timeoutMs: 5_000 },
+    );
+  });
 });

@@ -106,7 +106,7 @@ export async function pullUntilCaughtUp(
   for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
     const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);
     const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
-    if (result.inserted > 0) deps.detector?.notify();
+    deps.detector?.notify();
     lateness.observe(page.reread, result.oldestInsertedMs);
     const { rejected, newestEventMs, oldestEventMs } = events;
     for (const [reason, count] of events.rejections) {
