@@ -610,6 +610,48 @@ describe('Detector with the built-in rules', () => {
       );
     });
 
+    it('fires on logins evaluated before the SCIM disable that preceded them, as had the disable come first', async () => {
+      const logins = [
+        access({ time: T0 + MIN, outcome: 'success' }),
+        access({ time: T0 + 2 * MIN, outcome: 'success' }),
+        access({ time: T0 + MIN, outcome: 'success', user: 'bob@example.com' }),
+        // After bob was enabled again: not a finding.
+        access({ time: T0 + 5 * MIN, outcome: 'success', user: 'bob@example.com' }),
+      ];
+      const scimEvents = [
+        scim(T0, 'disable'),
+        scim(T0, 'delete', 'bob@example.com'),
+        scim(T0 + 3 * MIN, 'enable', 'bob@example.com'),
+      ];
+      const findings = async () =>
+        await Promise.all(
+          (await alertsOf('zt-deprovisioned-login')).map(async (alert) => ({
+            user: alert.entity.user,
+            summary: alert.summary,
+            evidence: (await store.alertEvidence(alert.id)).map((ref) => ref.eventId).sort(),
+          })),
+        );
+
+      // SCIM logs collected late: the logins are evaluated first, the disable and delete in a later pass.
+      await append(logins);
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-deprovisioned-login')).toEqual([]);
+      await append(scimEvents.slice(1));
+      await new Detector(deps(), RULES).catchUp();
+      await append(scimEvents.slice(0, 1));
+      await new Detector(deps(), RULES).catchUp();
+      const late = await findings();
+      expect(late.map((finding) => [finding.user, finding.evidence.length])).toEqual([
+        ['alice@example.com', 3],
+        ['bob@example.com', 2],
+      ]);
+
+      await switchToFreshStore();
+      await append([...scimEvents, ...logins]);
+      await new Detector(deps(), RULES).catchUp();
+      expect(await findings()).toEqual(late);
+    });
+
     it('fires on a login after the inventory showed the user without a seat', async () => {
       await store.saveInventorySnapshot(
         {

@@ -5,8 +5,9 @@ import type { AlertFiring, RuleSetting, SequencedEvent } from '../store/detectio
 import type { Store } from '../store/store.js';
 import { evaluateBatch, EvaluationState } from './evaluate.js';
 import { loadInventoryView } from './inventory-view.js';
-import type { CompiledRule, InventoryView } from './rule.js';
+import type { CompiledRule, InventoryView, StoredEvents } from './rule.js';
 import { compileRule, type RuleDefinition } from './rule-file.js';
+import { storedEvents } from './stored-events.js';
 import { parseStoredRule, storedRulesFromText, STORED_RULES_SETTING } from './stored-rules.js';
 
 export interface DetectorDeps {
@@ -188,11 +189,13 @@ export class Detector implements DetectionRunner {
     const { store } = this.#deps;
     // Read with the first events found: collection asks after every pull, and a pass that finds nothing new
     // then costs two small reads instead of the rules, their settings and the Access users.
-    let prepared: { readonly rules: readonly CompiledRule[]; readonly inventory: InventoryView } | undefined;
+    let prepared:
+      | { readonly rules: readonly CompiledRule[]; readonly inventory: InventoryView; readonly stored: StoredEvents }
+      | undefined;
     const prepare = async () => {
       await this.#refreshStoredRules();
       const rules = this.#compile(await store.ruleSettings());
-      return { rules, inventory: await loadInventoryView(store) };
+      return { rules, inventory: await loadInventoryView(store), stored: storedEvents(store) };
     };
     let events = 0;
     let created = 0;
@@ -216,7 +219,7 @@ export class Detector implements DetectionRunner {
           prepared.rules,
           rows.map((row) => row.event),
           state,
-          { inventory: prepared.inventory },
+          { inventory: prepared.inventory, stored: prepared.stored },
         );
         for (const firing of batchFirings) firings.push(firing);
         evaluated += rows.length;

@@ -118,11 +118,39 @@ export async function evaluateBatch(
     const wanted = new Set<string>();
     for (const event of relevant) for (const key of rule.logic.stateKeys(event)) wanted.add(key);
     const view = await state.view(rule.header.id, [...wanted]);
+    const recalled = await recall(rule, relevant, context, (event) => rule.match(event) && !allowed(event));
     for (const event of relevant) {
-      for (const raw of rule.logic.evaluate(event, view, context)) firings.push(toFiring(rule.header, raw));
+      const more = recalled?.get(event);
+      const eventContext = more === undefined ? context : { ...context, recalled: more };
+      for (const raw of rule.logic.evaluate(event, view, eventContext)) firings.push(toFiring(rule.header, raw));
     }
   }
   return firings;
+}
+
+// What a rule reads back for the events of a batch. The batch's own events are left out: they are evaluated
+// in it, in event-time order, as every event is.
+async function recall(
+  rule: CompiledRule,
+  events: readonly NormalizedEvent[],
+  context: EvalContext,
+  judged: (event: NormalizedEvent) => boolean,
+): Promise<ReadonlyMap<NormalizedEvent, readonly NormalizedEvent[]> | undefined> {
+  const { stored } = context;
+  if (rule.logic.recall === undefined || stored === undefined) return undefined;
+  let inBatch: ReadonlySet<string> | undefined;
+  const recalled = new Map<NormalizedEvent, readonly NormalizedEvent[]>();
+  for (const event of events) {
+    const reading = rule.logic.recall(event, stored);
+    if (reading === null) continue;
+    inBatch ??= new Set(events.map((each) => each.id));
+    const batchIds = inBatch;
+    recalled.set(
+      event,
+      (await reading).filter((found) => !batchIds.has(found.id) && judged(found)),
+    );
+  }
+  return recalled;
 }
 
 function toFiring(header: RuleHeader, raw: RawFiring): AlertFiring {

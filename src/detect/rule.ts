@@ -29,8 +29,18 @@ export interface InventoryView {
   inactiveUser(sourceName: string, user: string, atMs: number): string | null;
 }
 
+/** Stored events, as a rule reads them back (see `RuleLogic.recall`). */
+export interface StoredEvents {
+  /** The stored events of `user` (any case) from `fromMs` on, oldest first, read as far as the caller goes. */
+  ofUser(user: string, fromMs: number): AsyncIterable<NormalizedEvent>;
+}
+
 export interface EvalContext {
   readonly inventory: InventoryView;
+  /** Absent where events are evaluated in event-time order from the start (a replay): nothing is late there. */
+  readonly stored?: StoredEvents;
+  /** What `recall` read for the event being evaluated, less what the rule's match and allow-list leave out. */
+  readonly recalled?: readonly NormalizedEvent[];
 }
 
 /** A rule type's conclusion about one event, before the common header turns it into an alert firing. */
@@ -49,6 +59,12 @@ export interface RawFiring {
 export interface RuleLogic {
   /** The state keys `evaluate` will read or write for this event. */
   stateKeys(event: NormalizedEvent): readonly string[];
+  /**
+   * Reads back stored events that this one, arriving late, changes the judgement of (the logins after a
+   * deprovision evaluated after them), before the batch is evaluated; null, at no cost, for an event that needs
+   * none. `evaluate` gets them as `context.recalled`.
+   */
+  recall?(event: NormalizedEvent, stored: StoredEvents): Promise<readonly NormalizedEvent[]> | null;
   evaluate(event: NormalizedEvent, state: StateView, context: EvalContext): readonly RawFiring[];
 }
 
