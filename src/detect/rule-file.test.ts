@@ -17,6 +17,15 @@ params: { group_by: [user], window: 10m, threshold: 3 }
 summary: '{user} was denied {count} times'
 `;
 
+function thrown(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('nothing was thrown');
+}
+
 function problems(text: string): string {
   try {
     parseRuleFile(text, 'test.yaml');
@@ -104,10 +113,81 @@ describe('rule files', () => {
     expect(
       parseRuleFile(`${VALID}\nallow: { users: [' alice@example.com '] }`, 'test.yaml').header.allow.users,
     ).toEqual(['alice@example.com']);
-    expect(problems(`${VALID}\nid: other`)).toMatch(/^test.yaml: YAML: Map keys must be unique/);
+    expect(problems(`${VALID}\nid: other`)).toMatch(/^test.yaml: YAML line 12, column 1: Map keys must be unique/);
     expect(
       problems(VALID.replace("'outcome: failure'", '').replace('outcome: failure', "'src_ip|cidr': not-an-ip")),
     ).toContain('match.src_ip|cidr: "not-an-ip" is not an address or CIDR range');
+  });
+});
+
+describe('rule file problems', () => {
+  const BOMB = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    ...'bcdefghi'.split('').map((name, i) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
+  ].join('\n');
+
+  it('places YAML problems by line and column', () => {
+    expect(problems(VALID.replace('severity: high', 'severity: high\n  technique: T1110'))).toMatch(
+      /^test.yaml: YAML line 5, column \d+: /,
+    );
+    expect(problems(`${VALID}title: Again\n`)).toBe('test.yaml: YAML line 11, column 1: Map keys must be unique');
+  });
+
+  it('reports the problems of every part of the rule in one message', () => {
+    const text = [
+      'id: My Rule',
+      'title: t',
+      'type: threshold',
+      'severity: urgent',
+      'technique: T1110',
+      'description: d',
+      "summary: '{nope} {count}'",
+      'match: { outcome: denied, bogus: 1, any: [{ geo: DE }] }',
+      'params: { group_by: [srcnet], window: 10, threshold: 0 }',
+    ].join('\n');
+    const message = problems(text);
+    for (const part of [
+      'id: lowercase letters',
+      'severity: Invalid option',
+      'summary: unknown placeholder {nope}',
+      'match.outcome: "denied" never matches',
+      'match.bogus: unknown field "bogus"',
+      'match.any[0].geo: unknown field "geo"',
+      'params.group_by.0: unknown field "srcnet"; use src_net (the /24 or /48 of src_ip), one of id,',
+      'params.window:',
+      'params.threshold:',
+    ]) {
+      expect(message).toContain(part);
+    }
+  });
+
+  it('refuses an outcome no event has, anywhere in the match block, and takes the three there are', () => {
+    expect(problems(VALID.replace('outcome: failure', 'outcome: denied'))).toBe(
+      'test.yaml: match.outcome: "denied" never matches; an outcome is one of success, failure, unknown (a denied login is failure, an allowed one success)',
+    );
+    expect(problems(VALID.replace('outcome: failure', 'not: { outcome: [failure, blocked] }'))).toContain(
+      'match.not.outcome: "blocked" never matches',
+    );
+    for (const outcome of ['success', 'FAILURE', 'unknown', '[success, failure]']) {
+      expect(parseRuleFile(VALID.replace('outcome: failure', `outcome: ${outcome}`), 'test.yaml').match).toBeDefined();
+    }
+  });
+
+  it('refuses aliases that expand into millions of values with RULE_INVALID, in either format', () => {
+    expect(problems(`${BOMB}\n${VALID}`)).toMatch(/^test.yaml: YAML: Excessive alias count/);
+    const sigma = `title: x\n${BOMB}\nlogsource: { product: cloudflare, service: access }\ndetection: { sel: { outcome: failure }, condition: sel }\n`;
+    for (const text of [`${BOMB}\n${VALID}`, sigma]) {
+      expect(thrown(() => parseAnyRuleFile(text, 'bomb.yaml'))).toMatchObject({ code: 'RULE_INVALID' });
+    }
+  });
+
+  it('reads a Sigma file whose YAML is broken as Sigma, with its place and the Sigma hint', () => {
+    const text =
+      'title: x\nlogsource:\n  product: cloudflare\ndetection:\n  sel:\n    outcome: [failure\n  condition: sel\n';
+    const error = thrown(() => parseAnyRuleFile(text, 'broken.yml')) as { code: string; message: string; hint: string };
+    expect(error.code).toBe('RULE_INVALID');
+    expect(error.message).toMatch(/^Sigma rule \(broken.yml\): the file \(line 7, column 3\): the YAML does not parse/);
+    expect(error.hint).toContain('docs/sigma.md');
   });
 });
 

@@ -1,11 +1,12 @@
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { OUTCOMES } from '../core/event.js';
 import { AppError } from '../core/errors.js';
 import { SEVERITIES, type RuleAllowList, type RuleSetting } from '../store/detection-store.js';
 import { durationSchema } from './duration.js';
 import { allowEntry, checkAllowedCountries, checkAllowedIps } from './allow-entries.js';
 import { compileMatch, RuleProblem } from './match.js';
-import type { CompiledRule, RuleHeader } from './rule.js';
+import type { CompiledRule, RegisteredRuleType, RuleHeader, RuleLogic } from './rule.js';
 import { COMMON_VARIABLES } from './rule-types/common.js';
 import { RULE_TYPES, type RuleTypeName } from './rule-types/registry.js';
 
@@ -47,11 +48,12 @@ export interface RuleDefinition {
   readonly origin: string;
 }
 
-function invalid(origin: string, problems: readonly string[]): AppError {
+function invalid(origin: string, problems: readonly string[], cause?: unknown): AppError {
   return new AppError('RULE_INVALID', {
     message: `${origin}: ${problems.join('; ')}`,
     hint: 'docs/detections.md describes the rule format and every supported feature.',
     details: { origin },
+    ...(cause === undefined ? {} : { cause }),
   });
 }
 
@@ -92,29 +94,59 @@ export function checkRuleNesting(text: string, origin: string): void {
   }
 }
 
-/** Parses and validates one rule file's text. Every problem is reported; nothing is half-applied. */
-export function parseRuleFile(text: string, origin: string): RuleDefinition {
-  checkRuleNesting(text, origin);
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+/**
+ * The YAML of a rule file as plain data. Syntax errors are reported with their line and column; aliases that
+ * expand beyond what any rule needs are refused here, before they build a huge value.
+ */
+function yamlValue(text: string, origin: string): unknown {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (document.errors.length > 0) {
-    const shown = document.errors
-      .slice(0, MAX_YAML_PROBLEMS_SHOWN)
-      .map((error) => `YAML: ${error.message.split('\n')[0] ?? ''}`);
+    const shown = document.errors.slice(0, MAX_YAML_PROBLEMS_SHOWN).map((error) => {
+      const { line, col } = lines.linePos(error.pos[0]);
+      return `YAML line ${line}, column ${col}: ${error.message.split('\n')[0] ?? ''}`;
+    });
     const more = document.errors.length - shown.length;
     throw invalid(origin, more > 0 ? [...shown, `and ${more} more YAML problems after these`] : shown);
   }
-  const parsed = ruleFileSchema.safeParse(document.toJS());
-  if (!parsed.success) throw invalid(origin, zodProblems(parsed.error));
-  const file = parsed.data;
-  const type = RULE_TYPES[file.type];
-  const known = new Set<string>([...COMMON_VARIABLES, ...type.variables]);
-  const unknown = [...file.summary.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw invalid(origin, [
-      `summary: unknown placeholder${unknown.length === 1 ? '' : 's'} ${unknown.map((n) => `{${n}}`).join(', ')}; available: ${[...known].map((n) => `{${n}}`).join(', ')}`,
-    ]);
+  try {
+    return document.toJS();
+  } catch (error) {
+    // The yaml package refuses an alias that expands into too many nodes (a "billion laughs" file) by throwing.
+    if (!(error instanceof Error)) throw error;
+    throw invalid(
+      origin,
+      [`YAML: ${error.message.split('\n')[0] ?? ''}; a rule needs no more than a few aliases (*name)`],
+      error,
+    );
   }
-  const definition: RuleDefinition = {
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses and validates one rule file's text. Every problem is reported at once; nothing is half-applied. */
+export function parseRuleFile(text: string, origin: string): RuleDefinition {
+  checkRuleNesting(text, origin);
+  const value = yamlValue(text, origin);
+  const parsed = ruleFileSchema.safeParse(value);
+  const problems = parsed.success ? [] : zodProblems(parsed.error);
+  // The checks below each need only their own fields, so they also run when others are wrong: one round with
+  // the file shows every problem, instead of one stage at a time.
+  if (isRecord(value)) {
+    const typeName = typeof value['type'] === 'string' ? value['type'] : '';
+    const type = Object.hasOwn(RULE_TYPES, typeName) ? RULE_TYPES[typeName as RuleTypeName] : undefined;
+    const summary = value['summary'];
+    if (type !== undefined && typeof summary === 'string') problems.push(...placeholderProblems(summary, type));
+    const match = value['match'] ?? {};
+    const params = value['params'] ?? {};
+    if (isRecord(match)) problems.push(...matchProblems(match, 'match'));
+    if (type !== undefined && isRecord(params)) ruleLogic(params, type, problems);
+  }
+  if (!parsed.success || problems.length > 0) throw invalid(origin, problems);
+  const file = parsed.data;
+  return {
     header: {
       id: file.id,
       title: file.title,
@@ -131,39 +163,95 @@ export function parseRuleFile(text: string, origin: string): RuleDefinition {
     params: file.params,
     origin,
   };
-  // Compiling once here refuses a bad match block or bad parameters at load time, not at the first event.
-  compileRule(definition, undefined);
-  return definition;
+}
+
+function placeholderProblems(summary: string, type: RegisteredRuleType): string[] {
+  const known = new Set<string>([...COMMON_VARIABLES, ...type.variables]);
+  const unknown = [...summary.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').filter((name) => !known.has(name));
+  if (unknown.length === 0) return [];
+  return [
+    `summary: unknown placeholder${unknown.length === 1 ? '' : 's'} ${unknown.map((n) => `{${n}}`).join(', ')}; available: ${[...known].map((n) => `{${n}}`).join(', ')}`,
+  ];
+}
+
+/** The type's logic for `params`, or undefined after adding what is wrong with them to `problems`. */
+function ruleLogic(
+  params: Readonly<Record<string, unknown>>,
+  type: RegisteredRuleType,
+  problems: string[],
+): RuleLogic | undefined {
+  const parsed = type.params.safeParse(params);
+  if (parsed.success) return caught(problems, () => type.create(parsed.data));
+  problems.push(...zodProblems(parsed.error, 'params'));
+  return undefined;
+}
+
+// Runs `work`, adding a RuleProblem it throws to `problems`.
+function caught<T>(problems: string[], work: () => T): T | undefined {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof RuleProblem)) throw error;
+    problems.push(`${error.path}: ${error.message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Every problem of a match block, condition by condition (compileMatch stops at the first), and values of an
+ * enumerated field that no event ever has: such a condition would be accepted and never match.
+ */
+function matchProblems(block: unknown, path: string): string[] {
+  if (!isRecord(block)) return [`${path}: must be a map of field: value conditions`];
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(block)) {
+    const at = `${path}.${key}`;
+    if (key === 'any') {
+      if (!Array.isArray(value) || value.length === 0) problems.push(`${at}: must be a non-empty list of match blocks`);
+      else for (const [i, item] of value.entries()) problems.push(...matchProblems(item, `${at}[${i}]`));
+    } else if (key === 'not') {
+      problems.push(...matchProblems(value, at));
+    } else {
+      caught(problems, () => compileMatch({ [key]: value }, path));
+      if (key === 'outcome') problems.push(...outcomeProblems(value, at));
+    }
+  }
+  return problems;
+}
+
+function outcomeProblems(value: unknown, path: string): string[] {
+  const values = Array.isArray(value) ? (value as unknown[]) : [value];
+  const never = values.filter(
+    (item) => typeof item === 'string' && !(OUTCOMES as readonly string[]).includes(item.toLowerCase()),
+  );
+  if (never.length === 0) return [];
+  return [
+    `${path}: ${never.map((item) => JSON.stringify(item)).join(', ')} never matches; an outcome is one of ${OUTCOMES.join(', ')} (a denied login is failure, an allowed one success)`,
+  ];
 }
 
 /** The rule with the operator's setting applied: parameter overrides and extra allow-list entries. */
 export function compileRule(definition: RuleDefinition, setting: RuleSetting | undefined): CompiledRule {
   const { header, origin } = definition;
   const type = RULE_TYPES[header.type as RuleTypeName];
-  const params = type.params.safeParse({ ...definition.params, ...(setting?.overrides ?? {}) });
-  if (!params.success) throw invalid(origin, zodProblems(params.error, 'params'));
-  try {
-    const match = compileMatch(definition.match, 'match');
-    const logic = type.create(params.data);
-    const allow: RuleAllowList =
-      setting === undefined
-        ? header.allow
-        : {
-            users: [...header.allow.users, ...setting.allow.users],
-            ips: [...header.allow.ips, ...setting.allow.ips],
-            apps: [...header.allow.apps, ...setting.allow.apps],
-            countries: [...header.allow.countries, ...setting.allow.countries],
-          };
-    return {
-      header: { ...header, enabled: setting?.enabled ?? header.enabled, allow },
-      match,
-      logic,
-      origin,
-    };
-  } catch (error) {
-    if (error instanceof RuleProblem) throw invalid(origin, [`${error.path}: ${error.message}`]);
-    throw error;
-  }
+  const problems = matchProblems(definition.match, 'match');
+  const logic = ruleLogic({ ...definition.params, ...(setting?.overrides ?? {}) }, type, problems);
+  if (logic === undefined || problems.length > 0) throw invalid(origin, problems);
+  const allow: RuleAllowList =
+    setting === undefined
+      ? header.allow
+      : {
+          users: [...header.allow.users, ...setting.allow.users],
+          ips: [...header.allow.ips, ...setting.allow.ips],
+          apps: [...header.allow.apps, ...setting.allow.apps],
+          countries: [...header.allow.countries, ...setting.allow.countries],
+        };
+  return {
+    header: { ...header, enabled: setting?.enabled ?? header.enabled, allow },
+    match: compileMatch(definition.match, 'match'),
+    logic,
+    origin,
+  };
 }
 
 /** Checks parameter overrides against the rule's type; throws RULE_INVALID naming each problem. */

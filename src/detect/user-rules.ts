@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { AppError } from '../core/errors.js';
 import { checkRuleNesting, parseRuleFile, type RuleDefinition } from './rule-file.js';
 import { sigmaRuleDefinition } from './sigma/sigma-rule.js';
@@ -16,22 +16,21 @@ export function isRuleFileName(name: string): boolean {
   return name.endsWith('.yaml') || name.endsWith('.yml');
 }
 
-/** A Sigma rule has a logsource or a detection, which the engine's format never has. */
+// A top-level `logsource:` or `detection:` line, for text too broken for the YAML parser to find its keys.
+const SIGMA_KEY_LINE = /^(?:logsource|detection)[ \t]*:/m;
+
+/**
+ * A Sigma rule has a logsource or a detection, which the engine's format never has. Decided from the document's
+ * top-level keys without building its value (an alias bomb is refused by the parser that reads the rule), and
+ * from the text when the YAML is broken, so a Sigma file with a syntax error gets the Sigma parser's message.
+ */
 export function isSigmaText(text: string): boolean {
-  let document: unknown;
-  try {
-    document = parse(text, { prettyErrors: false });
-  } catch (error) {
-    // Text that is not YAML goes to the engine's parser, which reports the YAML problem with its place.
-    if (error instanceof Error) return false;
-    throw error;
-  }
-  return (
-    typeof document === 'object' &&
-    document !== null &&
-    !Array.isArray(document) &&
-    ('logsource' in document || 'detection' in document)
-  );
+  const document = parseDocument(text, { prettyErrors: false });
+  if (document.errors.length > 0) return SIGMA_KEY_LINE.test(text);
+  const contents = document.contents;
+  if (!isMap(contents)) return false;
+  const keys = contents.items.map((pair) => (isScalar(pair.key) ? pair.key.value : null));
+  return keys.includes('logsource') || keys.includes('detection');
 }
 
 /** A rule file's text in either format: Sigma, or the engine's (docs/detections.md). Throws RULE_INVALID. */

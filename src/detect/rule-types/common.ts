@@ -20,7 +20,12 @@ export const groupBySchema = z.array(z.string().min(1)).superRefine((fields, ctx
       fieldGetter(field, `group_by[${i}]`);
     } catch (error) {
       if (!(error instanceof RuleProblem)) throw error;
-      ctx.addIssue({ code: 'custom', path: [i], message: error.message });
+      // fieldGetter names what a match block takes; a grouping takes src_net besides.
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `unknown field "${field}"; use src_net (the /24 or /48 of src_ip), one of ${Object.keys(FLAT_FIELDS).join(', ')}, or a path under ocsf. or raw.`,
+      });
     }
   }
 });

@@ -259,6 +259,17 @@ describe('alerts and rules over HTTP', () => {
     expect(message).toContain('unsupported field "colour"');
     expect(message).toContain('severity');
 
+    // Aliases that expand into a billion values are the loader's refusal too, not a server error.
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefghi'
+        .split('')
+        .map((name, i) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
+    ].join('\n');
+    const exploded = await call('admin', 'POST', '/api/rules', { yaml: `${bomb}\n${yaml}` });
+    expect(exploded.status).toBe(400);
+    expect(exploded.body).toMatchObject({ error: { code: 'RULE_INVALID' } });
+
     const disabled = await call('admin', 'POST', '/api/rules/acme-vault-denied/disable');
     expect(disabled.body).toMatchObject({ rule: { enabled: false, origin: 'custom' } });
   });
