@@ -676,6 +676,62 @@ describe('Detector with the built-in rules', () => {
     });
   });
 
+  describe('login by a user whose Access seat was removed, with a snapshot every two hours', () => {
+    const HOUR = 60 * MIN;
+    const user = (seat: boolean) =>
+      ({
+        kind: 'user',
+        id: 'u1',
+        name: 'Dana',
+        attributes: { email: 'Dana@example.com', access_seat: seat },
+      }) as const;
+    const snapshot = async (takenAt: number, previous: { seat: boolean; takenAt: number }, seat: boolean) => {
+      const meta = {
+        sourceName: 'cf',
+        accountId: '0123456789abcdef0123456789abcdef',
+        dataset: 'access_users',
+        takenAt,
+        previousTakenAt: previous.takenAt,
+      };
+      await store.saveInventorySnapshot(
+        { sourceName: 'cf', dataset: 'access_users', takenAt, entities: [user(seat)] },
+        diffInventory([user(previous.seat)], [user(seat)], meta),
+      );
+    };
+    const login = (time: number) => access({ time, outcome: 'success', user: 'dana@example.com' });
+
+    it('counts the logins after the snapshot that first showed no seat, though later snapshots were taken', async () => {
+      await store.saveInventorySnapshot(
+        { sourceName: 'cf', dataset: 'access_users', takenAt: T0, entities: [user(true)] },
+        [],
+      );
+      // Each run takes a snapshot, then collects the logins up to then.
+      await snapshot(T0 + 2 * HOUR, { seat: true, takenAt: T0 }, false);
+      await append([login(T0 + HOUR), login(T0 + 2 * HOUR - MIN)]);
+      await new Detector(deps(), RULES).catchUp();
+      await snapshot(T0 + 4 * HOUR, { seat: false, takenAt: T0 + 2 * HOUR }, false);
+      await append([login(T0 + 3 * HOUR)]);
+      await new Detector(deps(), RULES).catchUp();
+      await snapshot(T0 + 6 * HOUR, { seat: false, takenAt: T0 + 4 * HOUR }, false);
+      await append([login(T0 + 5 * HOUR), login(T0 + 5 * HOUR + MIN)]);
+      await new Detector(deps(), RULES).catchUp();
+      const alerts = await alertsOf('zt-deprovisioned-login');
+      expect(alerts.map((alert) => [alert.entity.user, alert.count])).toEqual([['dana@example.com', 3]]);
+      expect(alerts[0]?.summary).toContain('after being deprovisioned (the inventory shows no Access seat)');
+    });
+
+    it('counts none once the seat is back', async () => {
+      await store.saveInventorySnapshot(
+        { sourceName: 'cf', dataset: 'access_users', takenAt: T0, entities: [user(false)] },
+        [],
+      );
+      await snapshot(T0 + 2 * HOUR, { seat: false, takenAt: T0 }, true);
+      await append([login(T0 + 3 * HOUR)]);
+      await new Detector(deps(), RULES).catchUp();
+      expect(await alertsOf('zt-deprovisioned-login')).toEqual([]);
+    });
+  });
+
   describe('configuration tampering', () => {
     const change = (time: number, dataset: string, activity: string, ocsf: Record<string, unknown>): NormalizedEvent =>
       access({
