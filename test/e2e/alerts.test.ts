@@ -99,6 +99,16 @@ describe('alerts end to end, collecting from the simulator', () => {
     expect(badReason.stderr).toContain('--reason');
     const closed = await cli(['alerts', 'close', id, '--reason', 'benign', '--comment', 'planned SSO migration']);
     expect(closed.code, closed.stderr).toBe(0);
+    // An alert goes only to a zerotrail user, as in the API; a misspelt name leaves the assignee as it was.
+    const ghost = await cli(['alerts', 'assign', id, 'ghost user']);
+    expect(ghost.code).toBe(4);
+    expect(ghost.stderr).toContain('error[AUTH_USER_UNKNOWN]: No zerotrail user is named "ghost user"');
+    const dana = await runInProcess(['user', 'add', 'dana', '--role', 'analyst'], {
+      env,
+      clock,
+      input: 'a long enough password 1\n',
+    });
+    expect(dana.code, dana.stderr).toBe(0);
     expect((await cli(['alerts', 'assign', id, 'dana'])).stdout).toContain('assigned to dana');
     expect((await cli(['alerts', 'comment', id, 'checked with the IT team'])).code).toBe(0);
     const shown = await cli(['alerts', 'show', id]);

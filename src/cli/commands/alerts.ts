@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import { AppError } from '../../core/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
+import type { AuthStore } from '../../store/auth-store.js';
 import { ALERT_STATUSES, CLOSE_REASONS, type StoredAlert } from '../../store/detection-store.js';
 import { alertNotFound } from '../../store/rows/alert-rows.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
 import { writeLine } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
+import { withAuthStore } from './user.js';
 
 const listFlagsSchema = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
@@ -227,12 +229,25 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
         });
       }
       const who = none ? null : parseFlags(assigneeSchema, assignee);
-      await withAlert(context, id, async (app) => {
+      const assign = async (app: App, auth: AuthStore): Promise<void> => {
+        await alertOrFail(app, id);
+        // As in the API: an alert goes to someone who can open it, so a misspelt name never leaves it with nobody.
+        if (who !== null && (await auth.userByName(who)) === undefined) {
+          throw new NotFoundError('AUTH_USER_UNKNOWN', {
+            message: `No zerotrail user is named "${visible(who)}"; the alert keeps its assignee.`,
+            hint: 'zerotrail user list shows the users; zerotrail user add creates one.',
+          });
+        }
         const alert = await app.store.changeAlert(id, { assignee: who }, cliActor(context));
         writeLine(
           context.io.stdout,
           `Alert ${alert.id} ${who === null ? 'unassigned' : `assigned to ${visible(who)}`}.`,
         );
+      };
+      await withAuthStore(context, assign, {
+        missing: () => {
+          throw alertNotFound(id);
+        },
       });
     });
 
