@@ -122,6 +122,13 @@ describe('alerts and rules over HTTP', () => {
     expect(JSON.stringify(noReason.body)).toContain('body.reason');
     const closed = await call('analyst', 'POST', `/api/alerts/${id}/close`, { reason: 'true_positive' });
     expect(closed.body).toMatchObject({ alert: { status: 'closed', closeReason: 'true_positive' } });
+    // The refusal speaks to whoever called the API, not of a CLI command.
+    const ackClosed = await call('analyst', 'POST', `/api/alerts/${id}/ack`);
+    expect(ackClosed.status).toBe(400);
+    const refusal = ackClosed.body['error'] as { code: string; hint: string };
+    expect(refusal.code).toBe('ALERT_CHANGE_INVALID');
+    expect(refusal.hint).toContain(`POST /api/alerts/${id}/comment`);
+    expect(refusal.hint).not.toContain('zerotrail alerts');
 
     const history = (await call('viewer', 'GET', `/api/alerts/${id}`)).body['history'] as HistoryJson[];
     expect(history.map((entry) => [entry.action, entry.actor])).toEqual([

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { wholeNumberText } from '../../core/number-text.js';
 import type { App } from '../../app.js';
-import { NotFoundError } from '../../core/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import type { AuditAction } from '../../store/auth-store.js';
 import {
   ALERT_STATUSES,
@@ -122,7 +122,11 @@ async function change(
 ): Promise<unknown> {
   const caller = signedIn(input.principal);
   // The store refuses an unknown id with ALERT_NOT_FOUND and a close without a reason with ALERT_CHANGE_INVALID.
-  const alert = await input.services.app.store.changeAlert(input.params.id, alertChange, caller.name);
+  const alert = await input.services.app.store
+    .changeAlert(input.params.id, alertChange, caller.name)
+    .catch((error: unknown) => {
+      throw apiRefusal(error, input.params.id);
+    });
   await input.services.audit({
     actor: caller.name,
     action,
@@ -133,6 +137,20 @@ async function change(
   });
   const history = await input.services.app.store.alertHistory(alert.id);
   return { alert: describeAlert(alert), history: history.map(describeHistory) };
+}
+
+/**
+ * The store's refusal of a lifecycle change, with a hint for whoever called the API (the web UI or a script):
+ * the store's own hint names the CLI command.
+ */
+function apiRefusal(error: unknown, id: string): unknown {
+  // The request schemas leave one refusal to the store: acknowledging a closed alert.
+  if (!(error instanceof AppError) || error.code !== 'ALERT_CHANGE_INVALID') return error;
+  return new AppError('ALERT_CHANGE_INVALID', {
+    message: error.message,
+    hint: `A closed alert still takes comments (POST /api/alerts/${id}/comment); a new finding of its rule opens a new alert.`,
+    cause: error,
+  });
 }
 
 export const ACK_ALERT_ROUTE = defineRoute({
