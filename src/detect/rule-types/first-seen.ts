@@ -44,6 +44,26 @@ interface SeenState {
 
 const MAX_VALUES = 200;
 const ORGANISATION_KEY = '\u0000organisation';
+// Fields naming an application, which `values` may also list by the application's name.
+const APPLICATION_FIELDS: ReadonlySet<string> = new Set(['app', 'app_uid']);
+
+/**
+ * The names an event gives its application besides the flat fields: OCSF `service.name` and the name the apps
+ * inventory gave it when the event was collected (its `application` enrichment). Access logs name an
+ * application by its domain only, while operators know it by name.
+ */
+function applicationNames(event: NormalizedEvent): string[] {
+  const ocsf = event.ocsf as { service?: { name?: unknown }; enrichments?: unknown };
+  const names: string[] = [];
+  if (typeof ocsf.service?.name === 'string') names.push(ocsf.service.name.toLowerCase());
+  if (Array.isArray(ocsf.enrichments)) {
+    for (const enrichment of ocsf.enrichments as unknown[]) {
+      const { type, data } = (enrichment ?? {}) as { type?: unknown; data?: { name?: unknown } };
+      if (type === 'application' && typeof data?.name === 'string') names.push(data.name.toLowerCase());
+    }
+  }
+  return names;
+}
 
 /**
  * A value of `field` that one key has not shown before, once the key has `learning` of history and, with
@@ -57,6 +77,10 @@ export const firstSeenRule = registerRuleType({
     const keyOf = grouping(params.group_by);
     const valueOf = fieldGetter(params.field, 'params.field');
     const only = params.values === undefined ? null : new Set(params.values.map((value) => value.toLowerCase()));
+    const namesApplication = APPLICATION_FIELDS.has(params.field);
+    // Whether a new value is one `values` lists: by itself, or for an application also by its name.
+    const listed = (event: NormalizedEvent, value: string): boolean =>
+      only === null || only.has(value) || (namesApplication && applicationNames(event).some((name) => only.has(name)));
     // Country codes read as codes (BR, not br); other values as the event had them.
     const shown = (value: string): string => (params.field === 'country' ? value.toUpperCase() : value);
     const learn =
@@ -113,7 +137,7 @@ export const firstSeenRule = registerRuleType({
             org.first = Math.min(org.first, event.time);
             store.set(ORGANISATION_KEY, org);
           }
-          if (!learnOnly && learned && (only === null || only.has(value))) {
+          if (!learnOnly && learned && listed(event, value)) {
             const entity = entityOf(event, group.values);
             firing = {
               entityKey: `${group.key}\u001f${value}`,
