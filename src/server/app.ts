@@ -52,6 +52,16 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await server.register(fastifyCookie);
   // JSON only: a cross-site form or text/plain post (no CORS preflight) is refused before any route runs.
   server.removeContentTypeParser('text/plain');
+  // Some clients label every request JSON, a DELETE with no body too, which Fastify's JSON parser refuses as an
+  // empty JSON body. A DELETE takes no body here, so an empty one is no body at all.
+  server.addHook('onRequest', (request, _reply, done) => {
+    const { headers } = request;
+    const length = headers['content-length'];
+    if (request.method === 'DELETE' && headers['transfer-encoding'] === undefined && (length ?? '0') === '0') {
+      delete headers['content-type'];
+    }
+    done();
+  });
 
   const tls = options.tls !== undefined;
   const services: ServerServices = {
