@@ -70,6 +70,7 @@ export const AUDIT_ACTIONS = [
   'export',
   'alert_acknowledged',
   'alert_closed',
+  'alert_reopened',
   'alert_assigned',
   'alert_commented',
   'rule_enabled',

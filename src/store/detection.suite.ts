@@ -252,6 +252,27 @@ export function detectionContract(current: () => Store): void {
       expect((await store.listAlerts({ status: 'open', limit: 10 })).map((a) => a.count)).toEqual([3]);
     });
 
+    it('reopens a closed alert without its close reason, recording it, and the alert takes findings again', async () => {
+      await commit([firing([1, 2, 3])]);
+      const [alert] = await store.listAlerts({ limit: 1 });
+      const id = alert?.id ?? '';
+      await store.changeAlert(id, { status: 'closed', closeReason: 'benign' }, 'bob');
+      const reopened = await store.changeAlert(
+        id,
+        { status: 'open', comment: 'seen again from a new address' },
+        'carol',
+      );
+      expect(reopened).toMatchObject({ status: 'open', closeReason: null });
+      expect(
+        (await store.alertHistory(id)).slice(-2).map((entry) => [entry.actor, entry.action, entry.details]),
+      ).toEqual([
+        ['carol', 'reopened', { from: 'closed' }],
+        ['carol', 'commented', { text: 'seen again from a new address' }],
+      ]);
+      await commit([firing([3, 4])]);
+      expect((await store.listAlerts({ limit: 10 })).map((a) => [a.id, a.count])).toEqual([[id, 4]]);
+    });
+
     it('keeps rule settings', async () => {
       expect(await store.ruleSettings()).toEqual([]);
       const setting = {

@@ -117,6 +117,15 @@ describe('alerts end to end, collecting from the simulator', () => {
     expect(shown.stdout).toContain('closed (benign)');
     expect(shown.stdout).toMatch(/cli:\S*\s+acknowledged/);
     expect(shown.stdout).toContain('planned SSO migration');
+    // A closed alert can be taken up again; its close reason goes and the history says who reopened it.
+    const reopened = await cli(['alerts', 'reopen', id, '--comment', 'the token was used again']);
+    expect(reopened.code, reopened.stderr).toBe(0);
+    expect(reopened.stdout).toContain(`Alert ${id} reopened.`);
+    expect((await cli(['alerts', 'reopen', id])).stdout).toContain(`Alert ${id} is open already.`);
+    const reshown = await cli(['alerts', 'show', id]);
+    expect(reshown.stdout).toMatch(/^\S+ {2}HIGH {2}open$/m);
+    expect(reshown.stdout).toMatch(/cli:\S*\s+reopened\s+\{"from":"closed"\}/);
+    expect((await cli(['alerts', 'list', '--status', 'open', '--format', 'json'])).stdout).toContain(id);
     const missing = await cli(['alerts', 'show', 'al_000000000000000000000000']);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('error[ALERT_NOT_FOUND]');

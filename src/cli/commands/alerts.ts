@@ -23,7 +23,7 @@ const closeFlagsSchema = z.object({
   reason: z.enum(CLOSE_REASONS),
   comment: z.string().trim().min(1).max(MAX_COMMENT_CHARS).optional(),
 });
-const ackFlagsSchema = z.object({ comment: z.string().trim().min(1).max(MAX_COMMENT_CHARS).optional() });
+const commentFlagsSchema = z.object({ comment: z.string().trim().min(1).max(MAX_COMMENT_CHARS).optional() });
 // The rest of the row takes about 110 columns; the whole summary is in `alerts show`.
 const SUMMARY_WIDTH = 140;
 const assigneeSchema = z.string().min(1).max(200);
@@ -181,7 +181,7 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
     .argument('<id>', 'the alert id')
     .option('--comment <text>', 'a note kept in the history')
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
-      const flags = parseFlags(ackFlagsSchema, rawFlags);
+      const flags = parseFlags(commentFlagsSchema, rawFlags);
       await withAlert(context, id, async (app) => {
         const alert = await app.store.changeAlert(
           id,
@@ -211,6 +211,27 @@ export function registerAlertsCommand(program: Command, context: CommandContext)
           cliActor(context),
         );
         writeLine(context.io.stdout, `Alert ${alert.id} closed as ${flags.reason}.`);
+      });
+    });
+
+  alerts
+    .command('reopen')
+    .description('Reopen a closed or acknowledged alert: it needs looking at again')
+    .argument('<id>', 'the alert id')
+    .option('--comment <text>', 'a note kept in the history, such as why')
+    .action(async (id: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseFlags(commentFlagsSchema, rawFlags);
+      await withAlert(context, id, async (app) => {
+        const before = await alertOrFail(app, id);
+        const alert = await app.store.changeAlert(
+          id,
+          { status: 'open', ...(flags.comment === undefined ? {} : { comment: flags.comment }) },
+          cliActor(context),
+        );
+        writeLine(
+          context.io.stdout,
+          before.status === 'open' ? `Alert ${alert.id} is open already.` : `Alert ${alert.id} reopened.`,
+        );
       });
     });
 

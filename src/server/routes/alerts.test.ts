@@ -127,8 +127,14 @@ describe('alerts and rules over HTTP', () => {
     expect(ackClosed.status).toBe(400);
     const refusal = ackClosed.body['error'] as { code: string; hint: string };
     expect(refusal.code).toBe('ALERT_CHANGE_INVALID');
-    expect(refusal.hint).toContain(`POST /api/alerts/${id}/comment`);
+    expect(refusal.hint).toContain(`POST /api/alerts/${id}/reopen`);
     expect(refusal.hint).not.toContain('zerotrail alerts');
+    expect((await call('viewer', 'POST', `/api/alerts/${id}/reopen`)).status).toBe(403);
+    const reopened = await call('analyst', 'POST', `/api/alerts/${id}/reopen`, { comment: 'It came back.' });
+    expect(reopened.status, JSON.stringify(reopened.body)).toBe(200);
+    expect(reopened.body).toMatchObject({ alert: { status: 'open', closeReason: null } });
+    const closedAgain = await call('analyst', 'POST', `/api/alerts/${id}/close`, { reason: 'true_positive' });
+    expect(closedAgain.body).toMatchObject({ alert: { status: 'closed', closeReason: 'true_positive' } });
 
     const history = (await call('viewer', 'GET', `/api/alerts/${id}`)).body['history'] as HistoryJson[];
     expect(history.map((entry) => [entry.action, entry.actor])).toEqual([
@@ -137,11 +143,16 @@ describe('alerts and rules over HTTP', () => {
       ['assigned', 'analyst'],
       ['commented', 'analyst'],
       ['closed', 'analyst'],
+      ['reopened', 'analyst'],
+      ['commented', 'analyst'],
+      ['closed', 'analyst'],
     ]);
     expect(JSON.stringify(history)).toContain('Same address as last week.');
 
     const audit = (await call('admin', 'GET', '/api/audit')).body['entries'] as { action: string; target: string }[];
     expect(audit.filter((entry) => entry.target === id).map((entry) => entry.action)).toEqual([
+      'alert_closed',
+      'alert_reopened',
       'alert_closed',
       'alert_commented',
       'alert_assigned',

@@ -148,7 +148,7 @@ function apiRefusal(error: unknown, id: string): unknown {
   if (!(error instanceof AppError) || error.code !== 'ALERT_CHANGE_INVALID') return error;
   return new AppError('ALERT_CHANGE_INVALID', {
     message: error.message,
-    hint: `A closed alert still takes comments (POST /api/alerts/${id}/comment); a new finding of its rule opens a new alert.`,
+    hint: `Reopen it first (POST /api/alerts/${id}/reopen); a closed alert still takes comments (POST /api/alerts/${id}/comment).`,
     cause: error,
   });
 }
@@ -186,6 +186,22 @@ export const CLOSE_ALERT_ROUTE = defineRoute({
       },
       'alert_closed',
       { reason: input.body.reason },
+    ),
+});
+
+export const REOPEN_ALERT_ROUTE = defineRoute({
+  method: 'POST',
+  url: '/api/alerts/:id/reopen',
+  summary: 'Reopen a closed or acknowledged alert: it needs looking at again, and takes new findings again',
+  access: ['admin', 'analyst'],
+  params: alertParams,
+  body: z.object({ comment: COMMENT.optional() }),
+  handler: (input) =>
+    change(
+      input,
+      { status: 'open', ...(input.body.comment === undefined ? {} : { comment: input.body.comment }) },
+      'alert_reopened',
+      {},
     ),
 });
 

@@ -15,6 +15,7 @@ import {
   COMMENT_ALERT_ROUTE,
   GET_ALERT_ROUTE,
   LIST_ALERTS_ROUTE,
+  REOPEN_ALERT_ROUTE,
 } from './alerts.js';
 import { DASHBOARD_ROUTE } from './dashboard.js';
 import { HEALTH_ROUTE } from './health.js';
@@ -93,6 +94,7 @@ export const ALL_ROUTES: readonly Route[] = [
   GET_ALERT_ROUTE,
   ACK_ALERT_ROUTE,
   CLOSE_ALERT_ROUTE,
+  REOPEN_ALERT_ROUTE,
   ASSIGN_ALERT_ROUTE,
   COMMENT_ALERT_ROUTE,
   LIST_RULES_ROUTE,
