@@ -90,6 +90,9 @@ export async function runCollection(
   // Every job may wait on the stop signal at once (its interval sleep, the rate budget, a request, a retry);
   // that many listeners is expected, not the leak Node's default limit of 10 warns about.
   setMaxListeners(Math.max(getMaxListeners(options.signal), jobs.length * LISTENERS_PER_JOB), options.signal);
+  // Events an earlier run stored but did not evaluate (it was killed in between) are evaluated now, whether or not
+  // any request of this run succeeds: otherwise they wait for a pull that stores something.
+  deps.detector?.notify();
   const keeper = options.leases;
   await keeper?.begin();
   options.onJobsStarting?.(keeper === undefined ? jobs.map((job) => job.id) : keeper.heldIds());

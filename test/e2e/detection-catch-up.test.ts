@@ -4,7 +4,7 @@ import { DATABASE_FILE } from '../../src/app.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { runInProcess, spawnCli } from '../helpers/cli.js';
 import { setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
-import { deniedLogin } from '../helpers/events.js';
+import { deniedLogin, deniedWithRay } from '../helpers/events.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOUR_MS = 3_600_000;
@@ -57,5 +57,37 @@ describe('a following collect with events stored but never evaluated', () => {
       child.kill('SIGTERM');
     }
     expect(await exited, stderr).toBe(0);
+  }, 60_000);
+
+  it('evaluates them as it starts, though every request to Cloudflare fails', async () => {
+    // The first test raised the alert; the same leftovers again, on a second data source's job id.
+    const store = await SqliteStore.open({ path: join(setup.dataDir, DATABASE_FILE), keepAppended: false });
+    try {
+      await store.append(
+        Array.from({ length: 14 }, (_, n) =>
+          deniedWithRay(100 + n, now - 2 * HOUR_MS + n * 10_000, 'second-victim@example.com'),
+        ),
+        { id: 'killed-run-2', value: { n: 14 } },
+      );
+    } finally {
+      await store.close();
+    }
+    setup.simulator.setFaults({ serverError: { statuses: [503] } });
+    const child = spawnCli(['collect'], { ...setup.env, ZEROTRAIL_COLLECT__INTERVAL_SECS: '1' });
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the alert of the second denials', async () => (await bruteForceAlerts()) === 2, {
+        timeoutMs: 30_000,
+        pollMs: 250,
+      });
+      expect(stderr).toContain('SOURCE_UNAVAILABLE');
+    } finally {
+      child.kill('SIGTERM');
+      setup.simulator.setFaults({});
+    }
+    await exited;
   }, 60_000);
 });
