@@ -527,7 +527,7 @@ describe('search', () => {
     const ndjson = await fixture.server.inject({
       method: 'GET',
       url: '/api/export',
-      query: { q: 'outcome:failure' },
+      query: { q: 'outcome:failure', from: '-30d' },
       headers: { cookie: analyst.cookie },
     });
     expect(
@@ -541,6 +541,16 @@ describe('search', () => {
       'analyst',
       'analyst',
     ]);
+    // The trail keeps the period as resolved, not only as typed: "-30d" alone would not say which days went out.
+    const nowMs = fixture.clock.now();
+    expect(exports.find((entry) => entry.action === 'export')?.details).toEqual({
+      format: 'ndjson',
+      query: 'outcome:failure',
+      from: '-30d',
+      to: null,
+      fromTime: new Date(nowMs - 30 * 86_400_000).toISOString(),
+      toTime: new Date(nowMs).toISOString(),
+    });
   });
 
   it('returns a hostile event field as JSON-escaped data, never as HTML', async () => {

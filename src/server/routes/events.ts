@@ -211,7 +211,15 @@ export const EXPORT_EVENTS_ROUTE = defineRoute({
       target: null,
       outcome: 'success',
       ip: request.ip,
-      details: { format: query.format, query: query.q, from: query.from ?? null, to: query.to ?? null },
+      // The range as typed (-24h) says what was asked; as resolved, what went out, which the trail must tell later.
+      details: {
+        format: query.format,
+        query: query.q,
+        from: query.from ?? null,
+        to: query.to ?? null,
+        fromTime: search.fromMs === undefined ? null : new Date(search.fromMs).toISOString(),
+        toTime: search.toMs === undefined ? null : new Date(search.toMs).toISOString(),
+      },
     });
     const store = services.app.store;
     async function* rows(): AsyncGenerator<string> {
