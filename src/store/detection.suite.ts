@@ -241,6 +241,7 @@ export function detectionContract(current: () => Store): void {
       await expect(store.changeAlert(id, { status: 'acknowledged' }, 'carol')).rejects.toMatchObject({
         code: 'ALERT_CHANGE_INVALID',
         message: `Alert ${id} is closed (benign); only an open alert can be acknowledged.`,
+        hint: expect.stringContaining(`zerotrail alerts reopen ${id}`) as unknown,
       });
       expect(await store.getAlert(id)).toEqual(closed);
       expect(await store.alertHistory(id)).toHaveLength(history.length);

@@ -137,7 +137,7 @@ export function planAlertChange(row: AlertRow, change: AlertChange): AlertChange
   if (change.status === 'acknowledged' && row.status === 'closed') {
     throw new AppError('ALERT_CHANGE_INVALID', {
       message: `Alert ${row.id} is closed (${row.close_reason ?? 'no reason'}); only an open alert can be acknowledged.`,
-      hint: `A new finding of the rule opens a new alert. To add a note to this one: zerotrail alerts comment ${row.id} TEXT`,
+      hint: `To work on it again, reopen it first: zerotrail alerts reopen ${row.id}. A note alone needs no reopening: zerotrail alerts comment ${row.id} TEXT`,
     });
   }
   if (change.status !== undefined && change.status !== row.status) {
