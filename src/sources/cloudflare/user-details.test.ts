@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
@@ -44,6 +45,26 @@ async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
   });
   running.push(sim);
   return sim;
+}
+
+/** A TCP server that accepts connections and never answers: a Cloudflare that hangs. */
+async function silentServer(): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  running.push({
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return `http://127.0.0.1:${address.port}/client/v4`;
 }
 
 async function fixtureServer(): Promise<FixtureServer> {
@@ -239,6 +260,14 @@ describe('fetchUserDetails against the simulator', () => {
     expect(value(details.lastSeenIdentity).email).toBe(user['email']);
     expect(failureOf(details.activeSessions)).toMatchObject({ reason: 'failed', code: 'SOURCE_UNAVAILABLE' });
     expect(sim.requestLog().filter((e) => e.path.endsWith('/active_sessions'))).toHaveLength(2);
+  });
+
+  it('reports every part as timed out when Cloudflare holds the connection open past the deadline', async () => {
+    const details = await fetchUserDetails(clientFor(await silentServer()), USER_ID, AbortSignal.timeout(300));
+    for (const part of allParts(details)) {
+      expect(failureOf(part)).toMatchObject({ reason: 'failed', code: 'SOURCE_TIMEOUT' });
+      expect(failureOf(part).message).toMatch(/did not answer .* in time/);
+    }
   });
 
   it('rejects when cancelled instead of reporting the parts as failed', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { abortReason } from '../../core/retry.js';
-import { isAppError, type AppError, type ErrorCode } from '../../core/errors.js';
+import { isAppError, SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
 import { isAccountDenied, isPermissionMissing, isRouteMissing, type CloudflareClient } from './client.js';
 import { CLOUDFLARE_PERMISSIONS } from './datasets/catalogue.js';
 import { listResult } from './paginate.js';
@@ -267,11 +267,27 @@ function failureOf(error: AppError, label: string): UserDetailFailure {
   return { ...base, reason, message: error.message };
 }
 
+// AbortSignal.timeout (alone or through AbortSignal.any) aborts with a TimeoutError; a stop asked for by the user
+// carries any other reason.
+function timedOut(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name === 'TimeoutError';
+}
+
 async function part<T>(label: string, signal: AbortSignal, read: () => Promise<T>): Promise<UserDetailPart<T>> {
   try {
     return { ok: true, value: await read() };
   } catch (error) {
-    // Cancelling stops the whole lookup; only Cloudflare's answers become per-part failures.
+    // A deadline running out is Cloudflare not answering in time, reported like any other unanswered part, so the
+    // stored facts shown next to it are kept; only the user cancelling stops the whole lookup.
+    if (signal.aborted && timedOut(signal)) {
+      const timeout = new SourceError('SOURCE_TIMEOUT', {
+        message: `Cloudflare did not answer the request for the ${label} in time.`,
+        hint: 'Usually temporary: run the command again. zerotrail source test NAME shows whether Cloudflare can be reached.',
+        cause: error,
+      });
+      return { ok: false, failure: failureOf(timeout, label) };
+    }
     if (signal.aborted) throw abortReason(signal);
     if (!isAppError(error)) throw error;
     return { ok: false, failure: failureOf(error, label) };
@@ -281,7 +297,7 @@ async function part<T>(label: string, signal: AbortSignal, read: () => Promise<T
 /**
  * Reads a user's failed logins, active sessions and last seen identity live from the API (single responses, no
  * paging), the three requests in parallel. A part Cloudflare refuses or cannot answer is reported in its place
- * with the reason; only cancellation and programming errors reject.
+ * with the reason, a deadline on `signal` that runs out included; only cancellation and programming errors reject.
  */
 export async function fetchUserDetails(
   client: CloudflareClient,
