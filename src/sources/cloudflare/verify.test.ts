@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../core/clock.js';
 import { SourceError } from '../../core/errors.js';
@@ -113,6 +114,43 @@ describe('verifyToken', () => {
     const error = await rejection(verifyToken(c));
     expect(error.code).toBe('SOURCE_TOKEN_INVALID');
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('verifyToken against a Cloudflare that never answers', () => {
+  it('fails with SOURCE_TIMEOUT when the deadline runs out, and rejects with the reason when cancelled', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = silent.address();
+      if (address === null || typeof address === 'string') throw new Error('no TCP address');
+      const c = new CloudflareClient({
+        baseUrl: `http://127.0.0.1:${address.port}/client/v4`,
+        accountId: ACCOUNT_ID,
+        token: new Secret('verify-test-token'),
+        timeoutMs: 30_000,
+        rateBudget: new RateBudget({ requests: 1000, windowSecs: 1, share: 1, clock: systemClock }),
+        logger: silentLogger(),
+        metrics: new Metrics(),
+        clock: systemClock,
+        retryPolicy: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 },
+      });
+      const error = await rejection(verifyToken(c, AbortSignal.timeout(300)));
+      expect(error.code).toBe('SOURCE_TIMEOUT');
+      expect(error.message).toContain('did not answer the token check in time');
+
+      const controller = new AbortController();
+      const cancelled = verifyToken(c, controller.signal);
+      setTimeout(() => controller.abort(new Error('stopped by the operator')), 50);
+      await expect(cancelled).rejects.toThrow('stopped by the operator');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
 

@@ -32,15 +32,17 @@ export async function verifyToken(
 ): Promise<TokenStatus> {
   let status: TokenStatus;
   try {
-    status = toStatus(client, (await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
+    status = await readTokenStatus(client, signal);
   } catch (error) {
-    // The user endpoint answers 401 for an account-owned token; any other failure is the answer itself.
-    if (!(error instanceof SourceError) || error.code !== 'SOURCE_AUTH_FAILED') throw error;
-    status = toStatus(
-      client,
-      (await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result,
-      'account',
-    );
+    // The caller's deadline running out is Cloudflare not answering in time (a source error the user can retry),
+    // not the user cancelling; that is told apart by the reason AbortSignal.timeout gives.
+    const reason: unknown = signal.reason;
+    if (!signal.aborted || !(reason instanceof Error) || reason.name !== 'TimeoutError') throw error;
+    throw new SourceError('SOURCE_TIMEOUT', {
+      message: 'Cloudflare did not answer the token check in time, so the token could not be verified.',
+      hint: 'Usually temporary: try again. If it keeps happening, check that this machine can reach api.cloudflare.com (or the configured base URL).',
+      cause: error,
+    });
   }
   if (status.status !== 'active') {
     throw new SourceError('SOURCE_AUTH_FAILED', {
@@ -70,6 +72,20 @@ export async function probeAccessRequests(
     { permission: ACCESS_REQUESTS_PERMISSION },
   );
   return { newestEventAt: result[0]?.created_at ?? null };
+}
+
+async function readTokenStatus(client: CloudflareClient, signal: AbortSignal): Promise<TokenStatus> {
+  try {
+    return toStatus(client, (await client.get('/user/tokens/verify', {}, tokenStatusSchema, signal)).result, 'user');
+  } catch (error) {
+    // The user endpoint answers 401 for an account-owned token; any other failure is the answer itself.
+    if (!(error instanceof SourceError) || error.code !== 'SOURCE_AUTH_FAILED') throw error;
+    return toStatus(
+      client,
+      (await client.get(client.accountPath('/tokens/verify'), {}, tokenStatusSchema, signal)).result,
+      'account',
+    );
+  }
 }
 
 // Every value is shown as text (messages, `source test`, the API), so an echo of the token in one is redacted.
