@@ -52,5 +52,9 @@ describe('Explore state in the URL', () => {
     expect(localInputToIso('')).toBeNull();
     expect(isoToLocalInput('2026-11-25T09:15:00+01:00')).toBe('2026-11-25T08:15');
     expect(isoToLocalInput('-24h')).toBe('');
+    expect(isoToLocalInput('2026-11-26T19:12:09Z')).toBe('2026-11-26T19:12:09');
+    expect(isoToLocalInput('2026-11-26T19:12:09.500Z')).toBe('2026-11-26T19:12:09.500');
+    expect(localInputToIso('2026-11-26T19:12:09.500')).toBe('2026-11-26T19:12:09.500Z');
+    expect(localInputToIso(isoToLocalInput('2026-11-26T19:12:10Z'))).toBe('2026-11-26T19:12:10Z');
   });
 });

@@ -81,7 +81,7 @@ export function isoSeconds(ms: number): string {
 
 /** `<input type="datetime-local">` value (read as UTC) → ISO 8601 with a zone; null when incomplete. */
 export function localInputToIso(value: string): string | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(value)) return null;
   const ms = Date.parse(`${value.length === 16 ? `${value}:00` : value}Z`);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString().replace('.000Z', 'Z');
 }
@@ -90,5 +90,12 @@ export function localInputToIso(value: string): string | null {
 export function isoToLocalInput(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return '';
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? '' : new Date(ms).toISOString().slice(0, 16);
+  if (Number.isNaN(ms)) return '';
+  // Down to the millisecond, in the shortest form the input itself writes: a bound cut to the minute would change
+  // the range when Apply is pressed with nothing edited, and could put the end before the start.
+  return new Date(ms)
+    .toISOString()
+    .slice(0, -1)
+    .replace(/\.000$/, '')
+    .replace(/T(\d{2}:\d{2}):00$/, 'T$1');
 }

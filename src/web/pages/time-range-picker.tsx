@@ -24,9 +24,13 @@ export function TimeRangePicker({ from, to, onChange }: TimeRangePickerProps): R
   const [end, setEnd] = useState(() => isoToLocalInput(to));
   const [problem, setProblem] = useState<string | null>(null);
 
+  // A field left as it was shown keeps its bound exactly as the URL has it: a time finer than the input can show
+  // (microseconds from a pasted link) must not move when Apply is pressed.
+  const unchanged = (value: string, bound: string): boolean => value !== '' && value === isoToLocalInput(bound);
+
   const applyCustom = (): void => {
-    const fromIso = localInputToIso(start);
-    const toIso = end === '' ? DEFAULT_TO : localInputToIso(end);
+    const fromIso = unchanged(start, from) ? from : localInputToIso(start);
+    const toIso = end === '' ? DEFAULT_TO : unchanged(end, to) ? to : localInputToIso(end);
     if (fromIso === null || toIso === null) {
       setProblem('Enter a start (and optionally an end) as date and time.');
       return;
