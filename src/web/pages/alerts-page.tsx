@@ -25,8 +25,10 @@ export interface AlertsPageProps {
   readonly search: string;
 }
 
-// Evidence beyond this many is left out of the Explore query so the link stays within the query length limit.
-const MAX_EVIDENCE_IN_QUERY = 100;
+// The evidence ids go into the Explore query, URL-encoded, and the query into the URL of every search request:
+// this keeps it under the API's 10,000-character query and well inside Node's 16 KiB limit on request headers
+// (about 200 event ids). Evidence beyond it is left out, and the link says so.
+const MAX_EVIDENCE_QUERY_ENCODED_CHARS = 9_000;
 const TECHNIQUE = /^T(\d{4})(?:\.(\d{3}))?$/;
 
 const CLOSE_REASON_LABELS: Readonly<Record<CloseReason, string>> = {
@@ -69,18 +71,38 @@ function alertsUrl(filter: AlertFilter, alertId: string | null = null): string {
   return text === '' ? '/alerts' : `/alerts?${text}`;
 }
 
-/** An Explore link showing the evidence events of an alert, with `open` shown in the event panel. */
-export function evidenceExploreUrl(evidence: readonly Evidence[], open: string | null): string {
-  const shown = evidence.slice(0, MAX_EVIDENCE_IN_QUERY);
+export interface EvidenceExploreLink {
+  readonly url: string;
+  /** How many of the evidence events the link's query holds. */
+  readonly shown: number;
+}
+
+/**
+ * An Explore link showing the evidence events of an alert, with `open` shown in the event panel: as many as fit
+ * in a query, in the order given, the one to open always among them.
+ */
+export function evidenceExploreLink(evidence: readonly Evidence[], open: string | null): EvidenceExploreLink {
+  const opened = evidence.find((ref) => ref.eventId === open);
+  const ordered = opened === undefined ? evidence : [opened, ...evidence.filter((ref) => ref !== opened)];
+  const terms: string[] = [];
+  const shown: Evidence[] = [];
+  let encoded = 0;
+  for (const ref of ordered) {
+    const term = `${terms.length === 0 ? '' : ' OR '}id:"${ref.eventId}"`;
+    if (encoded + encodeURIComponent(term).length > MAX_EVIDENCE_QUERY_ENCODED_CHARS) break;
+    encoded += encodeURIComponent(term).length;
+    terms.push(term);
+    shown.push(ref);
+  }
   const times = shown.map((ref) => Date.parse(ref.eventTime)).filter((ms) => !Number.isNaN(ms));
-  const params = new URLSearchParams({ q: shown.map((ref) => `id:"${ref.eventId}"`).join(' OR ') });
+  const params = new URLSearchParams({ q: terms.join('') });
   if (times.length > 0) {
     // A minute either side: the range ends are exclusive and event times carry milliseconds.
     params.set('from', new Date(Math.min(...times) - 60_000).toISOString());
     params.set('to', new Date(Math.max(...times) + 60_000).toISOString());
   }
   if (open !== null) params.set('event', open);
-  return `/explore?${params.toString()}`;
+  return { url: `/explore?${params.toString()}`, shown: shown.length };
 }
 
 /** The ATT&CK page of a technique id, or null when the id is not one (the link is built, never taken from data). */
@@ -361,6 +383,7 @@ function AlertDetailView({
     );
   }
   const { alert, evidence, history } = detail;
+  const allEvidence = evidenceExploreLink(evidence, null);
   const attack = techniqueUrl(alert.technique);
   return (
     <div className="page alert-detail">
@@ -517,7 +540,11 @@ function AlertDetailView({
         <div className="page-head">
           <h2>Evidence ({evidence.length})</h2>
           {evidence.length === 0 ? null : (
-            <InternalLink href={evidenceExploreUrl(evidence, null)}>Show in Explore</InternalLink>
+            <InternalLink href={allEvidence.url}>
+              {allEvidence.shown === evidence.length
+                ? 'Show in Explore'
+                : `Show the first ${allEvidence.shown} of ${evidence.length} in Explore`}
+            </InternalLink>
           )}
         </div>
         <div className="table-scroll">
@@ -533,7 +560,10 @@ function AlertDetailView({
                 <tr key={ref.eventId}>
                   <td className="time">{formatTime(ref.eventTime, { zone: false })}</td>
                   <td className="mono">
-                    <InternalLink href={evidenceExploreUrl(evidence, ref.eventId)} label={`Open event ${ref.eventId}`}>
+                    <InternalLink
+                      href={evidenceExploreLink(evidence, ref.eventId).url}
+                      label={`Open event ${ref.eventId}`}
+                    >
                       {displayText(ref.eventId)}
                     </InternalLink>
                   </td>
