@@ -65,6 +65,16 @@ describe('parseTimeRange', () => {
     expect(parseTimeRange('now', '+1d', NOW, names)).toEqual({ fromMs: NOW, toMs: NOW + 86_400_000 });
   });
 
+  it('raises an end finer than a millisecond to the next one, so it does not leave out the millisecond it is in', () => {
+    const at = Date.parse('2026-11-28T06:27:46.010Z');
+    expect(parseTimeRange('2026-11-28T06:27:46.010692Z', '2026-11-28T06:27:46.010692Z', NOW, names)).toEqual({
+      fromMs: at,
+      toMs: at + 1,
+    });
+    expect(parseTimeRange(undefined, '2026-11-28T06:27:46.010000Z', NOW, names)).toEqual({ toMs: at });
+    expect(parseTimeRange(undefined, '2026-11-28T06:27:46.010Z', NOW, names)).toEqual({ toMs: at });
+  });
+
   it.each(['now', '+1d', '+1s', '2026-11-26T00:00:00Z', '2026-11-25T12:00:00Z'])(
     'refuses a start of %s with no end, a period from it to now with no time in it',
     (from) => {

@@ -30,9 +30,15 @@ export function relativeTimeMs(text: string, nowMs: number): number | null {
 
 /**
  * Parses `now`, `-24h`, `-7d`, an ISO 8601 date-time with zone, or a date (UTC) into epoch ms. `flag` is what
- * the user typed the time as, for the message.
+ * the user typed the time as, for the message. A time finer than a millisecond is cut to its millisecond, or
+ * with `bound` `'exclusive-end'` raised to the next one.
  */
-export function parseTimeExpression(text: string, nowMs: number, flag: string): number {
+export function parseTimeExpression(
+  text: string,
+  nowMs: number,
+  flag: string,
+  bound: 'start' | 'exclusive-end' = 'start',
+): number {
   const value = text.trim();
   const relative = relativeTimeMs(value, nowMs);
   if (relative !== null) {
@@ -43,7 +49,9 @@ export function parseTimeExpression(text: string, nowMs: number, flag: string): 
     });
   }
   const parsed = isoTimeMs(value);
-  if (parsed !== null) return parsed;
+  // Events are stored to the millisecond: an exclusive end of 46.010692 cut to 46.010 would leave out the event
+  // stored at 46.010, which comes before the end typed.
+  if (parsed !== null) return bound === 'exclusive-end' && finerThanMs(value) ? parsed + 1 : parsed;
   throw new AppError('TIME_INVALID', {
     message: `${flag} "${value}" is not a time zerotrail understands.`,
     hint: 'Use now, a relative time such as -15m, -24h or -7d, or ISO 8601 with a zone such as 2026-11-25T08:00:00Z.',
@@ -65,6 +73,12 @@ function isoTimeMs(value: string): number | null {
   if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
   const parsed = Date.parse(date === null ? value : `${value}T00:00:00Z`);
   return Number.isNaN(parsed) ? null : parsed;
+}
+
+// Whether the fraction of a second has a non-zero digit past the third, which Date.parse drops.
+function finerThanMs(value: string): boolean {
+  const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
+  return /[1-9]/.test(fraction.slice(3));
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
@@ -94,7 +108,7 @@ export function parseTimeRange(
   names: { readonly from: string; readonly to: string },
 ): TimeRange {
   const fromMs = from === undefined ? undefined : parseTimeExpression(from, nowMs, names.from);
-  const toMs = to === undefined ? undefined : parseTimeExpression(to, nowMs, names.to);
+  const toMs = to === undefined ? undefined : parseTimeExpression(to, nowMs, names.to, 'exclusive-end');
   if (fromMs === undefined) return toMs === undefined ? {} : { toMs };
   if (toMs !== undefined) {
     checkPeriodNotEmpty(fromMs, toMs, names);
