@@ -97,7 +97,7 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
 
   afterAll(() => lab?.close());
 
-  it("pivots from an event to its user's timeline and sees the summary, oldest event first", async () => {
+  it("pivots from an event to its user's timeline and sees the summary, newest event first", async () => {
     const rows = page.getByRole('table', { name: 'Matching events' }).locator('tbody tr');
     // The collector backfills the simulated hours right after start.
     await expect
@@ -160,9 +160,9 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     const events = page.getByRole('table', { name: 'Timeline events' }).locator('tbody tr');
     await events.first().waitFor();
     const times = await events.locator('td:nth-child(1)').allTextContents();
-    expect(times).toEqual([...times].sort());
+    expect(times).toEqual([...times].sort().reverse());
     expect(new Set(await events.locator('td:nth-child(4)').allTextContents())).toEqual(new Set([user]));
-    expect(`${(await value('First seen')).replace(' UTC', '')}`).toBe(times[0]);
+    expect(`${(await value('Last seen')).replace(' UTC', '')}`).toBe(times[0]);
 
     // A reload of the shared link lands on the same timeline.
     await page.reload();
@@ -225,22 +225,45 @@ describe('entity timelines in the web UI', { timeout: 180_000 }, () => {
     expect(await table.locator('tbody tr td:nth-child(7) a').getAttribute('title')).toBe(WIDE_APP);
   });
 
-  it('loads the rest of a long timeline page by page, still oldest first', async () => {
+  it('reads a long timeline newest first, and oldest first page by page once chosen, keeping the order in the link', async () => {
     await page.goto(`${lab.serve.url}/timeline/user/${encodeURIComponent(BUSY_USER)}`);
     const summary = page.getByRole('region', { name: 'Summary' });
     await summary.waitFor();
     expect(await summary.textContent()).toContain(`Events${BUSY_EVENTS}`);
     expect(await summary.textContent()).toContain(`Denied${BUSY_EVENTS / 4}`);
     const events = page.getByRole('table', { name: 'Timeline events' }).locator('tbody tr');
+    const times = (): Promise<string[]> => events.locator('td:nth-child(1)').allTextContents();
+    const lastSeen = async (): Promise<string> =>
+      ((await summary.locator('div').filter({ hasText: 'Last seen' }).locator('dd').textContent()) ?? '').replace(
+        ' UTC',
+        '',
+      );
+    // The newest events come first, without a click.
+    await events.first().waitFor();
+    expect(await page.getByRole('heading', { name: 'Events, newest first' }).count()).toBe(1);
+    expect(await events.count()).toBe(100);
+    const newest = await times();
+    expect(newest).toEqual([...newest].sort().reverse());
+    expect(newest[0]).toBe(await lastSeen());
+
+    await page.getByLabel('Order').selectOption('asc');
+    await page.waitForURL((url) => url.searchParams.get('order') === 'asc');
+    await page.getByRole('heading', { name: 'Events, oldest first' }).waitFor();
     await events.first().waitFor();
     expect(await events.count()).toBe(100);
     await page.getByRole('button', { name: 'Load 100 more' }).click();
     await expect.poll(() => events.count()).toBe(BUSY_EVENTS);
-    const times = await events.locator('td:nth-child(1)').allTextContents();
-    expect(times).toEqual([...times].sort());
+    const oldest = await times();
+    expect(oldest).toEqual([...oldest].sort());
     expect(await page.getByRole('button', { name: 'Load 100 more' }).count()).toBe(0);
     // The summary stays as the first page gave it.
     expect(await summary.textContent()).toContain(`Events${BUSY_EVENTS}`);
+
+    // The link keeps the order chosen.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Events, oldest first' }).waitFor();
+    await events.first().waitFor();
+    expect((await times())[0]).toBe(oldest[0]);
   });
 
   /** Gives an injected handler time to fire, then checks nothing ran and every link stays on our origin. */

@@ -61,8 +61,25 @@ const timelineSchema = z.object({
 });
 type Timeline = z.infer<typeof timelineSchema>;
 
-function fetchTimeline(api: ApiClient, kind: TimelineKind, value: string, after: string | null): Promise<Timeline> {
-  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+// Newest first unless the link says `order=asc`: "what happened lately" is the usual question, and a long
+// timeline read oldest first takes a click per hundred events to reach today.
+type EventOrder = 'asc' | 'desc';
+
+const ORDER_LABELS: Readonly<Record<EventOrder, string>> = { desc: 'newest first', asc: 'oldest first' };
+
+// The page is rendered again on every navigation (router.ts), so the query string is read where it is used.
+function orderInUrl(): EventOrder {
+  return new URLSearchParams(window.location.search).get('order') === 'asc' ? 'asc' : 'desc';
+}
+
+function fetchTimeline(
+  api: ApiClient,
+  kind: TimelineKind,
+  value: string,
+  order: EventOrder,
+  after: string | null,
+): Promise<Timeline> {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), order });
   if (after !== null) params.set('after', after);
   return api.request('GET', `/api${timelinePath(kind, value)}?${params.toString()}`, timelineSchema);
 }
@@ -78,19 +95,20 @@ type State =
     };
 
 /**
- * Everything one user, IP, application or device did, oldest first, with a summary and the inventory changes
+ * Everything one user, IP, application or device did, newest or oldest first, with a summary and the inventory changes
  * that touched it. Every value is React text; the only links are encoded paths to other timelines.
  */
 export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode {
   const [state, setState] = useState<State>({ status: 'loading' });
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<string | null>(null);
+  const order = orderInUrl();
 
   useEffect(() => {
     let current = true;
     setState({ status: 'loading' });
     setMoreError(null);
-    fetchTimeline(api, kind, value, null).then(
+    fetchTimeline(api, kind, value, order, null).then(
       (timeline) => {
         if (current) setState({ status: 'ok', timeline, events: timeline.events, more: timeline.nextPage });
       },
@@ -101,13 +119,13 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
     return () => {
       current = false;
     };
-  }, [api, kind, value]);
+  }, [api, kind, value, order]);
 
   const loadMore = useCallback(() => {
     if (state.status !== 'ok' || state.more === null) return;
     setLoadingMore(true);
     setMoreError(null);
-    fetchTimeline(api, kind, value, state.more).then(
+    fetchTimeline(api, kind, value, order, state.more).then(
       (next) => {
         setLoadingMore(false);
         setState({ ...state, events: [...state.events, ...next.events], more: next.nextPage });
@@ -117,7 +135,7 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
         setMoreError(errorText(failure, 'More events could not be loaded.'));
       },
     );
-  }, [api, kind, value, state]);
+  }, [api, kind, value, order, state]);
 
   return (
     <div className="page timeline-page">
@@ -138,7 +156,22 @@ export function TimelinePage({ api, kind, value }: TimelinePageProps): ReactNode
           {state.timeline.summary === null ? null : <Summary summary={state.timeline.summary} />}
           <Changes changes={state.timeline.changes ?? []} />
           <section aria-label="Events">
-            <h2>Events, oldest first</h2>
+            <div className="page-head">
+              <h2>Events, {ORDER_LABELS[order]}</h2>
+              <label className="inline">
+                Order
+                <select
+                  value={order}
+                  onChange={(event) => {
+                    const next: EventOrder = event.target.value === 'asc' ? 'asc' : 'desc';
+                    navigate(`${timelinePath(kind, value)}${next === 'asc' ? '?order=asc' : ''}`);
+                  }}
+                >
+                  <option value="desc">Newest first</option>
+                  <option value="asc">Oldest first</option>
+                </select>
+              </label>
+            </div>
             {state.events.length === 0 ? (
               <p className="muted">No events are stored for this {KIND_LABELS[kind]}.</p>
             ) : (
