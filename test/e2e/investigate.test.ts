@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import {
@@ -8,7 +9,9 @@ import {
   startSimulator,
   type Simulator,
 } from '../../src/simulator/simulator.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { runInProcess, type CliResult } from '../helpers/cli.js';
+import { deniedWithRay } from '../helpers/events.js';
 import { setUpCollector, TEST_SOURCE, type CollectorEnv } from '../helpers/collector-env.js';
 
 type Json = Record<string, unknown>;
@@ -202,6 +205,38 @@ describe('zerotrail investigate user', () => {
     } finally {
       await fresh.cleanup();
     }
+  });
+
+  it('shows the stored events of an address the inventory does not list, and says it is not there', async () => {
+    const { env, clock } = await collected();
+    const gone = 'mallory@example.com';
+    const store = await SqliteStore.open({ path: join(env.dataDir, 'zerotrail.db') });
+    try {
+      await store.append(
+        [0, 1, 2].map((n) => deniedWithRay(n, NOW - HOUR + n * MINUTE, gone, 'Wiki')),
+        { id: 'mallory', value: {} },
+      );
+    } finally {
+      await store.close();
+    }
+    const text = await investigate(env, clock, ['Mallory@Example.com']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('User Mallory@Example.com: not in the inventory.');
+    expect(text.stdout).toContain('Recent events (stored): latest 3');
+    // Newest first, as the inventory user's stored events are.
+    expect(
+      text.stdout
+        .split('\n')
+        .filter((line) => line.includes(gone))
+        .map((line) => /ray\d/.exec(line)?.[0]),
+    ).toEqual(['ray2', 'ray1', 'ray0']);
+    expect(text.stdout).toContain("zerotrail search 'user:Mallory@Example.com' lists every stored event of it.");
+
+    const json = await investigate(env, clock, [gone, '--format', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as Json;
+    expect(parsed['in_inventory']).toBe(false);
+    expect(parsed['recent_events']).toHaveLength(3);
   });
 
   it('shows a user SCIM has just provisioned: nothing failed, no session, no identity seen yet, no events', async () => {

@@ -44,6 +44,16 @@ interface StoredGroup {
   readonly name: string;
 }
 
+/**
+ * What the store holds of a subject the inventory does not list: a user deleted in Cloudflare since, or an address
+ * from an alert that never was a user. Without an inventory entry there is no user id to ask Cloudflare about.
+ */
+interface StoredOnly {
+  readonly subject: string;
+  readonly sourceName: string | undefined;
+  readonly events: readonly NormalizedEvent[];
+}
+
 /** Everything one investigation shows, gathered before anything is printed. */
 interface Investigation {
   readonly user: StoredInventoryEntity;
@@ -70,6 +80,14 @@ export function registerInvestigateCommand(program: Command, context: CommandCon
       await context.withExistingApp(
         async (app) => {
           const investigation = await investigateUser(app, subject, flags.source, context.io.signal);
+          if ('subject' in investigation) {
+            const json = flags.format === 'json';
+            writeLine(
+              context.io.stdout,
+              json ? JSON.stringify(storedOnlyJson(investigation), null, 2) : storedOnlyText(investigation),
+            );
+            return;
+          }
           if (flags.format === 'json') writeLine(context.io.stdout, JSON.stringify(toJson(investigation), null, 2));
           else writeLine(context.io.stdout, toText(investigation));
           failWhenNothingLive(investigation.details);
@@ -86,11 +104,19 @@ async function investigateUser(
   subject: string,
   sourceName: string | undefined,
   signal: AbortSignal,
-): Promise<Investigation> {
+): Promise<Investigation | StoredOnly> {
   if (sourceName !== undefined && (await app.store.getSource(sourceName)) === undefined) {
     throw unknownSource(sourceName, await app.store.listSources());
   }
-  const user = await findUser(app, subject.trim(), sourceName);
+  let user: StoredInventoryEntity;
+  try {
+    user = await findUser(app, subject.trim(), sourceName);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    const events = await storedEventsOf(app, subject.trim(), sourceName);
+    if (events.length === 0) throw error;
+    return { subject: subject.trim(), sourceName, events };
+  }
   const stored = await app.store.getSource(user.sourceName);
   if (stored === undefined) throw unknownSource(user.sourceName, await app.store.listSources());
   const client = createSourceClient(app, stored);
@@ -154,6 +180,20 @@ async function recentEvents(app: App, sourceName: string, email: string): Promis
     left: term('dataset', ACCESS_REQUESTS_DATASET),
     right: { kind: 'and', left: term('source', sourceName), right: term('user', email) },
   };
+  const page = await app.store.search({ filter, order: 'desc' }, { limit: RECENT_EVENTS });
+  return page.events;
+}
+
+// Any dataset: an address from an alert may have only tried to sign in, or shown up in Gateway or admin logs.
+async function storedEventsOf(
+  app: App,
+  subject: string,
+  sourceName: string | undefined,
+): Promise<readonly NormalizedEvent[]> {
+  // Users are stored in lower case (README, query language).
+  const user = term('user', subject.toLowerCase());
+  const filter: SearchFilter =
+    sourceName === undefined ? user : { kind: 'and', left: term('source', sourceName), right: user };
   const page = await app.store.search({ filter, order: 'desc' }, { limit: RECENT_EVENTS });
   return page.events;
 }
@@ -279,6 +319,15 @@ function toJson(investigation: Investigation): Json {
   };
 }
 
+function storedOnlyJson({ subject, sourceName, events }: StoredOnly): Json {
+  return {
+    subject,
+    source: sourceName ?? null,
+    in_inventory: false,
+    recent_events: events.map(eventToRecord),
+  };
+}
+
 function sortedLogins(logins: readonly FailedLogin[]): readonly FailedLogin[] {
   return [...logins].sort((a, b) => (b.timeMs ?? -Infinity) - (a.timeMs ?? -Infinity));
 }
@@ -390,6 +439,22 @@ function eventsSection(events: readonly NormalizedEvent[]): string {
   if (events.length === 0)
     return `${title}: none stored for this user yet; zerotrail collect gathers them from the Access log.`;
   return `${title}: latest ${events.length}\n${eventsToTable(events)}`;
+}
+
+function storedOnlyText({ subject, sourceName, events }: StoredOnly): string {
+  const shown = cell(subject, 200);
+  // Only a plain address is put into a command to copy: anything else would need quoting for the shell too.
+  const more = /^[\w.@+-]+$/.test(subject)
+    ? `zerotrail search 'user:${subject}' lists every stored event of it.`
+    : 'zerotrail search with user:"…" lists every stored event of it.';
+  return [
+    [
+      `User ${shown}: not in the inventory${inventoryOf(sourceName)}. It may have been deleted in Cloudflare, or never`,
+      'been an Access user of the account; there is no user id to read its live state by. What the store holds:',
+    ].join('\n'),
+    `Recent events (stored): latest ${events.length}\n${eventsToTable(events)}`,
+    more,
+  ].join('\n\n');
 }
 
 function toText(investigation: Investigation): string {
