@@ -122,6 +122,19 @@ async function setup(overrides: Readonly<Record<string, FixtureResponse>> = {}) 
 const run = (client: CloudflareClient, nowMs = NOW): Promise<ConnectionReport> =>
   testConnection(client, { signal: AbortSignal.timeout(10_000), nowMs });
 
+describe('a connection test Cloudflare does not finish answering', () => {
+  it('ends in SOURCE_TIMEOUT when its deadline passes during the dataset checks, never as an internal failure', async () => {
+    const { client } = await setup({
+      '/access/logs/access_requests': { delayMs: 5_000, body: envelope([]) },
+    });
+    const error = await testConnection(client, { signal: AbortSignal.timeout(600), nowMs: NOW }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: 'SOURCE_TIMEOUT', retryable: true });
+    expect((error as Error).message).toBe('Cloudflare did not answer every check of the connection test in time.');
+  });
+});
+
 function row(report: ConnectionReport, dataset: string) {
   const found = report.datasets.find((d) => d.dataset === dataset);
   if (found === undefined) throw new Error(`no row for ${dataset}`);

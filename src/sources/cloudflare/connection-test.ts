@@ -82,6 +82,25 @@ export async function testConnection(
   client: CloudflareClient,
   options: { signal: AbortSignal; nowMs: number },
 ): Promise<ConnectionReport> {
+  try {
+    return await testWithin(client, options);
+  } catch (error) {
+    // The test's own deadline running out is Cloudflare not answering (the user can try again), not a stop the user
+    // asked for, which the same abort would otherwise be taken for and reported as an internal failure.
+    const reason: unknown = options.signal.reason;
+    if (error instanceof SourceError || !(reason instanceof Error) || reason.name !== 'TimeoutError') throw error;
+    throw new SourceError('SOURCE_TIMEOUT', {
+      message: 'Cloudflare did not answer every check of the connection test in time.',
+      hint: 'Usually temporary: test again in a few minutes. If it keeps happening, check that this machine can reach api.cloudflare.com (or the configured base URL).',
+      cause: error,
+    });
+  }
+}
+
+async function testWithin(
+  client: CloudflareClient,
+  options: { signal: AbortSignal; nowMs: number },
+): Promise<ConnectionReport> {
   const { signal, nowMs } = options;
   const token = await verifyToken(client, signal);
   const warnings: string[] = [];
