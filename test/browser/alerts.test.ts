@@ -140,6 +140,15 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     await noted.waitFor();
     expect(await noted.textContent()).toContain('text: Checked with the user.\nIt was a script.\\u202e');
 
+    // A closed alert that needs another look goes back to open, and can be closed again.
+    await page.getByRole('button', { name: 'Reopen' }).click();
+    await page.getByText('Alert reopened.').waitFor();
+    expect(await page.getByLabel('Alert status').textContent()).toBe('open');
+    await history.filter({ hasText: 'reopened' }).waitFor();
+    await close.getByLabel('Reason').selectOption('false_positive');
+    await close.getByRole('button', { name: 'Close alert' }).click();
+    await page.getByText('Alert closed.').waitFor();
+
     // Each evidence event opens Explore on the alert's events with that event in the panel.
     const first = page.getByRole('table', { name: 'Evidence events' }).getByRole('link').first();
     const eventId = (await first.textContent()) ?? '';
@@ -277,6 +286,7 @@ describe('Alerts and Rules pages', { timeout: 180_000 }, () => {
     await page.getByRole('heading', { name: 'Brute force against a user' }).waitFor();
     await page.getByText('Viewers can read alerts; an analyst or an admin acknowledges').waitFor();
     expect(await page.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Reopen' }).count()).toBe(0);
     expect(await page.getByRole('form', { name: 'Close alert' }).count()).toBe(0);
   });
 

@@ -124,6 +124,10 @@ export class AlertsClient {
     await this.#api.request('POST', `/api/alerts/${encodeURIComponent(id)}/ack`, changedSchema, {});
   }
 
+  async reopen(id: string): Promise<void> {
+    await this.#api.request('POST', `/api/alerts/${encodeURIComponent(id)}/reopen`, changedSchema, {});
+  }
+
   async close(id: string, reason: CloseReason, comment: string): Promise<void> {
     const body = comment.trim() === '' ? { reason } : { reason, comment };
     await this.#api.request('POST', `/api/alerts/${encodeURIComponent(id)}/close`, changedSchema, body);

@@ -441,7 +441,12 @@ function AlertDetailView({
             >
               Acknowledge
             </button>
-          ) : null}
+          ) : (
+            // A closed or acknowledged alert that needs looking at again goes back to open, its history kept.
+            <button type="button" disabled={busy} onClick={() => act(() => client.reopen(alert.id), 'Alert reopened.')}>
+              Reopen
+            </button>
+          )}
           {alert.status === 'closed' ? null : (
             <form
               aria-label="Close alert"
