@@ -24,7 +24,7 @@ describe('a command line that names no command to run', () => {
     ],
     [
       ['alerts'],
-      'error[CLI_USAGE]: a command is required: zerotrail alerts <command>, where <command> is list, show, ack, close, assign or comment',
+      'error[CLI_USAGE]: a command is required: zerotrail alerts <command>, where <command> is list, show, ack, close, reopen, assign or comment',
     ],
     [['help', 'nope'], `error[CLI_USAGE]: 'nope' is not a command of zerotrail; its commands are ${COMMANDS}`],
   ])('zerotrail %j gets the help, then says what is missing', async (args, message) => {
