@@ -353,7 +353,7 @@ describe('loadConfig: URLs', () => {
 
   it('accepts only http and https, and says so', () => {
     expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'ftp://x/y' })).toContain(
-      '- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://',
+      '- cloudflare.api_base_url: only http:// and https:// URLs are accepted, not ftp://',
     );
     expect(urlProblem({ CLOUDFLARE_API_BASE_URL: 'api.cloudflare.com/client/v4' })).toContain(
       '- cloudflare.api_base_url: expected an http:// or https:// URL',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { NotifyTargetConfig } from '../sinks/sink.js';
 import { syslogTargetSchema } from '../sinks/syslog/config.js';
 import { webhookTargetSchema } from '../sinks/webhook/config.js';
+import { httpUrlOrIssue } from '../core/http-url.js';
 import { numberSetting } from '../core/number-setting.js';
 import { rateShareProblem } from './rate-share.js';
 
@@ -38,22 +39,8 @@ const rateLimitSchema = z
  * reaches no route and reads as a wrong Account ID).
  */
 const httpUrlSchema = z.string().superRefine((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected an http:// or https:// URL, for example https://example.com/path',
-    });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({
-      code: 'custom',
-      message: `only http:// and https:// URLs are allowed, not ${url.protocol.slice(0, 20)}//`,
-    });
-  }
+  const url = httpUrlOrIssue(text, ctx, 'https://example.com/path');
+  if (url === undefined) return;
   if (url.username !== '' || url.password !== '') {
     ctx.addIssue({
       code: 'custom',

@@ -358,7 +358,7 @@ describe('bad input gets a precise message, a non-zero exit, and changes nothing
     expect(withCredentials.stderr).not.toContain('someone');
     const ftp = await runInProcess(['source', 'list'], { env: { ...setup.env, CLOUDFLARE_API_BASE_URL: 'ftp://x/y' } });
     expect(ftp.code).toBe(2);
-    expect(ftp.stderr).toContain('- cloudflare.api_base_url: only http:// and https:// URLs are allowed, not ftp://');
+    expect(ftp.stderr).toContain('- cloudflare.api_base_url: only http:// and https:// URLs are accepted, not ftp://');
   });
 
   it('refuses a query string or fragment in the API base URL, instead of blaming the Account ID', async () => {

@@ -1,27 +1,13 @@
 import { z } from 'zod';
 import type { Severity } from '../../store/detection-store.js';
+import { httpUrlOrIssue } from '../../core/http-url.js';
 import { minSeveritySchema, notifyTimeoutSchema, targetNameSchema } from '../severity-threshold.js';
 
 export const WEBHOOK_FORMATS = ['json', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 const urlSchema = z.string().superRefine((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected an http:// or https:// URL, such as https://hooks.example.com/x',
-    });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({
-      code: 'custom',
-      message: `only http:// and https:// URLs are accepted, not ${url.protocol.slice(0, 20)}//`,
-    });
-  }
+  httpUrlOrIssue(text, ctx, 'https://hooks.example.com/x');
 });
 
 /** One `notify.targets` entry of type `webhook`, as users write it. */
