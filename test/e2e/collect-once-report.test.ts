@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess, spawnCli } from '../helpers/cli.js';
+import { addUnverified, runInProcess, spawnCli } from '../helpers/cli.js';
 import { setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -142,20 +142,9 @@ describe('collect --once with several --source flags and a long --backfill-days'
       ['Revoked', REVOKED],
       ['Idle', GOOD],
     ] as const) {
-      const added = await runInProcess(
-        [
-          'source',
-          'add',
-          '--name',
-          name,
-          '--account-id',
-          setup.simulator.accountId,
-          '--token-env',
-          'TOKEN',
-          '--no-verify',
-        ],
-        { env: { ...setup.env, TOKEN: token } },
-      );
+      const added = await runInProcess(addUnverified(name, setup.simulator.accountId, 'TOKEN'), {
+        env: { ...setup.env, TOKEN: token },
+      });
       expect(added.code, added.stderr).toBe(0);
     }
   });
@@ -235,20 +224,9 @@ describe('collect --once with several --source flags and a long --backfill-days'
       ['Long', '400', 400],
       ['Longer', '1e3', 548],
     ] as const) {
-      const added = await runInProcess(
-        [
-          'source',
-          'add',
-          '--name',
-          name,
-          '--account-id',
-          setup.simulator.accountId,
-          '--token-env',
-          'TOKEN',
-          '--no-verify',
-        ],
-        { env: { ...setup.env, TOKEN: GOOD } },
-      );
+      const added = await runInProcess(addUnverified(name, setup.simulator.accountId, 'TOKEN'), {
+        env: { ...setup.env, TOKEN: GOOD },
+      });
       expect(added.code, added.stderr).toBe(0);
       const result = await runInProcess(['collect', '--once', '--source', name, '--backfill-days', days], {
         env: setup.env,

@@ -72,18 +72,13 @@ export async function runBinary(
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
+/** `source add` of `name` for `accountId` without asking Cloudflare anything, the token in the variable `tokenEnv`. */
+export function addUnverified(name: string, accountId: string, tokenEnv = 'CF_TOKEN'): readonly string[] {
+  return ['source', 'add', '--name', name, '--account-id', accountId, '--token-env', tokenEnv, '--no-verify'];
+}
+
 /** Sets up an installation without asking Cloudflare anything (token in CF_TOKEN): for tests of the data directory. */
-export const ADD_UNVERIFIED = [
-  'source',
-  'add',
-  '--name',
-  'Logs',
-  '--account-id',
-  '0123456789abcdef0123456789abcdef',
-  '--token-env',
-  'CF_TOKEN',
-  '--no-verify',
-] as const;
+export const ADD_UNVERIFIED = addUnverified('Logs', '0123456789abcdef0123456789abcdef');
 
 /** A zerotrail process left running (a following `collect`, say), with what it writes to stderr so far. */
 export interface RunningCli {
