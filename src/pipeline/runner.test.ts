@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { createLogger, silentLogger } from '../core/logger.js';
+import { createLogger, silentLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { loadBuiltinRules } from '../detect/builtin-rules.js';
 import { Detector } from '../detect/detector.js';
 import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { startSimulator, type SimulatorOptions } from '../simulator/simulator.js';
 import { AccessRequestsSource } from '../sources/cloudflare/datasets/access-requests.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { deniedLogin } from '../../test/helpers/events.js';
@@ -20,40 +20,56 @@ const MINUTE = 60_000;
 const LOOKBACK_MS = 5 * MINUTE;
 const LATE_WARNING = /^Events showed up in the API \d+ s after their time, more than half the 300 s lookback/;
 
-describe('late events found by the lookback', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
 
+/** A simulator on a manual clock, a SQLite store in a temporary directory and the access_requests job between them. */
+async function accessRequestsJob(
+  simulatorOptions: Omit<SimulatorOptions, 'clock'>,
+  logger: Logger,
+): Promise<{ clock: ManualClock; store: SqliteStore; job: DatasetJob; metrics: Metrics }> {
+  const clock = new ManualClock(NOW);
+  const simulator = await startSimulator({ clock, ...simulatorOptions });
+  cleanups.push(() => simulator.stop());
+  const dir = makeTempDir('zerotrail-runner-');
+  cleanups.push(() => dir.remove());
+  const store = await SqliteStore.open({ path: join(dir.path, 'zerotrail.db'), logger, clock });
+  cleanups.push(() => store.close());
+  await store.migrate();
+  const metrics = new Metrics();
+  const job: DatasetJob = {
+    kind: 'log',
+    id: 'cf/access_requests',
+    sourceName: 'cf',
+    accountId: simulator.accountId,
+    required: true,
+    source: new AccessRequestsSource({
+      client: simulatorClient(simulator, { clock, logger, metrics }),
+      clock,
+      logger,
+      pageSize: 1000,
+      lookbackMs: LOOKBACK_MS,
+    }),
+    normalize: normalizeAccessRequest,
+  };
+  return { clock, store, job, metrics };
+}
+
+describe('late events found by the lookback', () => {
   /** Collects an hour of events twice, five minutes apart, from a simulator that shows some of them late. */
   async function collectTwice(delayMs: number): Promise<{ messages: { level: number; msg: string }[] }> {
-    const clock = new ManualClock(NOW);
-    const simulator: Simulator = await startSimulator({
-      clock,
-      seed: 3,
-      traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW, count: 600 },
-      faults: { lateEvents: { fraction: 0.5, delayMs } },
-    });
-    cleanups.push(() => simulator.stop());
-    const dir = makeTempDir('zerotrail-runner-');
-    cleanups.push(() => dir.remove());
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
-    const store = await SqliteStore.open({ path: join(dir.path, 'zerotrail.db'), logger, clock });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const metrics = new Metrics();
-    const client = simulatorClient(simulator, { clock, logger, metrics });
-    const job: DatasetJob = {
-      kind: 'log',
-      id: 'cf/access_requests',
-      sourceName: 'cf',
-      accountId: simulator.accountId,
-      required: true,
-      source: new AccessRequestsSource({ client, clock, logger, pageSize: 1000, lookbackMs: LOOKBACK_MS }),
-      normalize: normalizeAccessRequest,
-    };
+    const { clock, store, job, metrics } = await accessRequestsJob(
+      {
+        seed: 3,
+        traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW, count: 600 },
+        faults: { lateEvents: { fraction: 0.5, delayMs } },
+      },
+      logger,
+    );
     const pull = () =>
       pullUntilCaughtUp(
         job,
@@ -71,7 +87,6 @@ describe('late events found by the lookback', () => {
       .filter((entry) => entry.jobId === 'cf/access_requests');
     return { messages };
   }
-
   it('warns when events show up more than half the lookback after their time, naming the setting', async () => {
     const { messages } = await collectTwice(4 * MINUTE);
     const warnings = messages.filter((entry) => LATE_WARNING.test(entry.msg));
@@ -89,41 +104,12 @@ describe('late events found by the lookback', () => {
 });
 
 describe('the detector, told by a pull', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
   it('catches up on events left past its offset, though the pull stored nothing new', async () => {
-    const clock = new ManualClock(NOW);
-    const simulator = await startSimulator({
-      clock,
-      seed: 4,
-      traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW - 10 * MINUTE, count: 20 },
-    });
-    cleanups.push(() => simulator.stop());
-    const dir = makeTempDir('zerotrail-runner-');
-    cleanups.push(() => dir.remove());
     const logger = silentLogger();
-    const store = await SqliteStore.open({ path: join(dir.path, 'zerotrail.db'), logger, clock });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const metrics = new Metrics();
-    const job: DatasetJob = {
-      kind: 'log',
-      id: 'cf/access_requests',
-      sourceName: 'cf',
-      accountId: simulator.accountId,
-      required: true,
-      source: new AccessRequestsSource({
-        client: simulatorClient(simulator, { clock, logger, metrics }),
-        clock,
-        logger,
-        pageSize: 1000,
-        lookbackMs: LOOKBACK_MS,
-      }),
-      normalize: normalizeAccessRequest,
-    };
+    const { clock, store, job, metrics } = await accessRequestsJob(
+      { seed: 4, traffic: { kind: 'fixed', fromMs: NOW - 60 * MINUTE, toMs: NOW - 10 * MINUTE, count: 20 } },
+      logger,
+    );
     const options = { backfillFromMs: NOW - 60 * MINUTE, signal: new AbortController().signal };
     expect((await pullUntilCaughtUp(job, { store, clock, logger, metrics }, options)).inserted).toBe(20);
     // Stored by a process killed before it evaluated them.
