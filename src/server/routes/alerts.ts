@@ -13,7 +13,7 @@ import {
   type StoredAlert,
 } from '../../store/detection-store.js';
 import { signedIn } from '../auth/authenticate.js';
-import { defineRoute, type RouteInput } from './route.js';
+import { defineRoute, type Route, type RouteInput } from './route.js';
 
 // The store filters by status and rule; severity and paging are applied here over at most this many alerts.
 const MAX_SCANNED_ALERTS = 10_000;
@@ -153,21 +153,12 @@ function apiRefusal(error: unknown, id: string): unknown {
   });
 }
 
-export const ACK_ALERT_ROUTE = defineRoute({
-  method: 'POST',
-  url: '/api/alerts/:id/ack',
-  summary: 'Acknowledge an alert: someone is looking at it',
-  access: ['admin', 'analyst'],
-  params: alertParams,
-  body: z.object({ comment: COMMENT.optional() }),
-  handler: (input) =>
-    change(
-      input,
-      { status: 'acknowledged', ...(input.body.comment === undefined ? {} : { comment: input.body.comment }) },
-      'alert_acknowledged',
-      {},
-    ),
-});
+export const ACK_ALERT_ROUTE = statusRoute(
+  'ack',
+  'Acknowledge an alert: someone is looking at it',
+  'acknowledged',
+  'alert_acknowledged',
+);
 
 export const CLOSE_ALERT_ROUTE = defineRoute({
   method: 'POST',
@@ -189,21 +180,31 @@ export const CLOSE_ALERT_ROUTE = defineRoute({
     ),
 });
 
-export const REOPEN_ALERT_ROUTE = defineRoute({
-  method: 'POST',
-  url: '/api/alerts/:id/reopen',
-  summary: 'Reopen a closed or acknowledged alert: it needs looking at again, and takes new findings again',
-  access: ['admin', 'analyst'],
-  params: alertParams,
-  body: z.object({ comment: COMMENT.optional() }),
-  handler: (input) =>
-    change(
-      input,
-      { status: 'open', ...(input.body.comment === undefined ? {} : { comment: input.body.comment }) },
-      'alert_reopened',
-      {},
-    ),
-});
+export const REOPEN_ALERT_ROUTE = statusRoute(
+  'reopen',
+  'Reopen a closed or acknowledged alert: it needs looking at again, and takes new findings again',
+  'open',
+  'alert_reopened',
+);
+
+/** A lifecycle route that moves an alert to `status`, with an optional comment recorded beside the change. */
+function statusRoute(verb: string, summary: string, status: 'acknowledged' | 'open', action: AuditAction): Route {
+  return defineRoute({
+    method: 'POST',
+    url: `/api/alerts/:id/${verb}`,
+    summary,
+    access: ['admin', 'analyst'],
+    params: alertParams,
+    body: z.object({ comment: COMMENT.optional() }),
+    handler: (input) =>
+      change(
+        input,
+        { status, ...(input.body.comment === undefined ? {} : { comment: input.body.comment }) },
+        action,
+        {},
+      ),
+  });
+}
 
 export const ASSIGN_ALERT_ROUTE = defineRoute({
   method: 'POST',
