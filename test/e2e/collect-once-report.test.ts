@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUnverified, runInProcess, spawnCli } from '../helpers/cli.js';
+import { addUnverified, runInProcess, startCli, type RunningCli } from '../helpers/cli.js';
 import { setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -67,20 +67,25 @@ describe('collect --once stopped part way', () => {
   });
   afterAll(async () => setup.cleanup());
 
+  /** A `collect --once` backfill that has stored its first page. */
+  const backfillUnderWay = async (): Promise<RunningCli> => {
+    const running = startCli(['collect', '--once', '--backfill-days', '30'], env);
+    await waitFor(
+      'a page to be stored',
+      () => running.stderr().includes('events stored') || running.child.exitCode !== null,
+      { timeoutMs: 30_000 },
+    );
+    return running;
+  };
+
   it('counts every event it stored, exits 128 + the signal number and says last that it stopped, on SIGTERM and on SIGINT', async () => {
     let total = 0;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const child = spawnCli(['collect', '--once', '--backfill-days', '30'], env);
-      child.stdin?.end();
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await waitFor('a page to be stored', () => stderr.includes('events stored') || child.exitCode !== null, {
-        timeoutMs: 30_000,
-      });
+      const { child, exited, stderr: written } = await backfillUnderWay();
       await new Promise((resolve) => setTimeout(resolve, 500));
       child.kill(signal);
       const code = await exited;
+      const stderr = written();
 
       expect(code, stderr).toBe(signal === 'SIGTERM' ? 143 : 130);
       const lines = stderr.trimEnd().split('\n');
@@ -97,22 +102,16 @@ describe('collect --once stopped part way', () => {
   }, 120_000);
 
   it('takes a SIGTERM sent twice back to back, as GNU timeout sends it, as one request to stop gracefully', async () => {
-    const child = spawnCli(['collect', '--once', '--backfill-days', '30'], env);
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor('a page to be stored', () => stderr.includes('events stored') || child.exitCode !== null, {
-      timeoutMs: 30_000,
-    });
+    const { child, exited, stderr: written } = await backfillUnderWay();
     // `timeout` signals the process, then its process group: the second lands after the first was handled.
     child.kill('SIGTERM');
-    await waitFor('the first signal to be handled', () => stderr.includes('Stopping (SIGTERM)'), {
+    await waitFor('the first signal to be handled', () => written().includes('Stopping (SIGTERM)'), {
       timeoutMs: 5_000,
       pollMs: 1,
     });
     child.kill('SIGTERM');
     const code = await exited;
+    const stderr = written();
 
     expect(code, stderr).toBe(143);
     expect(stderr).toMatch(/Stored \d+ new events? \(\d+ already stored\)/);
