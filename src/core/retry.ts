@@ -86,6 +86,16 @@ export function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
+/**
+ * Whether `signal` was aborted by a deadline: AbortSignal.timeout (alone or through AbortSignal.any) aborts with a
+ * TimeoutError, a stop the user asked for with any other reason. A deadline passing is the remote end not answering
+ * in time, which the user can try again; a stop is not a failure to report.
+ */
+export function deadlinePassed(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return signal.aborted && reason instanceof Error && reason.name === 'TimeoutError';
+}
+
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }

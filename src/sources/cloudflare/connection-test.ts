@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DatasetState } from '../../core/dataset-status.js';
 import { SourceError } from '../../core/errors.js';
-import { abortReason } from '../../core/retry.js';
+import { abortReason, deadlinePassed } from '../../core/retry.js';
 import { isAccountDenied, isPermissionMissing, isRouteMissing, type CloudflareClient, type Query } from './client.js';
 import { ACCESS_REQUESTS_PATH } from './datasets/access-requests.js';
 import { AUDIT_LOGS_V1_PATH, AUDIT_LOGS_V2_PATH } from './datasets/audit-logs.js';
@@ -12,7 +12,7 @@ import { LIST_INVENTORIES } from './datasets/list-inventory.js';
 import { ORGANIZATION_PATH } from './datasets/organization.js';
 import { SCIM_UPDATES_PATH } from './datasets/scim-updates.js';
 import { formatTimestamp } from './parse-timestamp.js';
-import { verifyToken, type TokenStatus } from './verify.js';
+import { UNANSWERED_HINT, verifyToken, type TokenStatus } from './verify.js';
 
 /** What one probe found out about one dataset. */
 export interface DatasetCheck {
@@ -85,13 +85,12 @@ export async function testConnection(
   try {
     return await testWithin(client, options);
   } catch (error) {
-    // The test's own deadline running out is Cloudflare not answering (the user can try again), not a stop the user
-    // asked for, which the same abort would otherwise be taken for and reported as an internal failure.
-    const reason: unknown = options.signal.reason;
-    if (error instanceof SourceError || !(reason instanceof Error) || reason.name !== 'TimeoutError') throw error;
+    // The test's own deadline running out is Cloudflare not answering, not a stop the user asked for, which the same
+    // abort would otherwise be taken for and reported as an internal failure.
+    if (error instanceof SourceError || !deadlinePassed(options.signal)) throw error;
     throw new SourceError('SOURCE_TIMEOUT', {
       message: 'Cloudflare did not answer every check of the connection test in time.',
-      hint: 'Usually temporary: test again in a few minutes. If it keeps happening, check that this machine can reach api.cloudflare.com (or the configured base URL).',
+      hint: UNANSWERED_HINT,
       cause: error,
     });
   }

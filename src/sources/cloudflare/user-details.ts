@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { abortReason } from '../../core/retry.js';
+import { abortReason, deadlinePassed } from '../../core/retry.js';
 import { isAppError, SourceError, type AppError, type ErrorCode } from '../../core/errors.js';
 import { isAccountDenied, isPermissionMissing, isRouteMissing, type CloudflareClient } from './client.js';
 import { CLOUDFLARE_PERMISSIONS } from './datasets/catalogue.js';
@@ -267,20 +267,13 @@ function failureOf(error: AppError, label: string): UserDetailFailure {
   return { ...base, reason, message: error.message };
 }
 
-// AbortSignal.timeout (alone or through AbortSignal.any) aborts with a TimeoutError; a stop asked for by the user
-// carries any other reason.
-function timedOut(signal: AbortSignal): boolean {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name === 'TimeoutError';
-}
-
 async function part<T>(label: string, signal: AbortSignal, read: () => Promise<T>): Promise<UserDetailPart<T>> {
   try {
     return { ok: true, value: await read() };
   } catch (error) {
     // A deadline running out is Cloudflare not answering in time, reported like any other unanswered part, so the
     // stored facts shown next to it are kept; only the user cancelling stops the whole lookup.
-    if (signal.aborted && timedOut(signal)) {
+    if (deadlinePassed(signal)) {
       const timeout = new SourceError('SOURCE_TIMEOUT', {
         message: `Cloudflare did not answer the request for the ${label} in time.`,
         hint: 'Usually temporary: run the command again. zerotrail source test NAME shows whether Cloudflare can be reached.',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
+import { deadlinePassed } from '../../core/retry.js';
 import { newTokenAdvice, REPLACE_TOKEN_HINT, type CloudflareClient } from './client.js';
 import { ACCESS_REQUESTS_PATH, ACCESS_REQUESTS_PERMISSION } from './datasets/access-requests.js';
 import { listResult } from './paginate.js';
@@ -34,13 +35,11 @@ export async function verifyToken(
   try {
     status = await readTokenStatus(client, signal);
   } catch (error) {
-    // The caller's deadline running out is Cloudflare not answering in time (a source error the user can retry),
-    // not the user cancelling; that is told apart by the reason AbortSignal.timeout gives.
-    const reason: unknown = signal.reason;
-    if (!signal.aborted || !(reason instanceof Error) || reason.name !== 'TimeoutError') throw error;
+    // The caller's deadline running out is Cloudflare not answering in time, not the user cancelling.
+    if (!deadlinePassed(signal)) throw error;
     throw new SourceError('SOURCE_TIMEOUT', {
       message: 'Cloudflare did not answer the token check in time, so the token could not be verified.',
-      hint: 'Usually temporary: try again. If it keeps happening, check that this machine can reach api.cloudflare.com (or the configured base URL).',
+      hint: UNANSWERED_HINT,
       cause: error,
     });
   }
@@ -73,6 +72,10 @@ export async function probeAccessRequests(
   );
   return { newestEventAt: result[0]?.created_at ?? null };
 }
+
+/** What to do when Cloudflare accepted the connection but did not answer a check in time. */
+export const UNANSWERED_HINT =
+  'Usually temporary: try again in a few minutes. If it keeps happening, check that this machine can reach api.cloudflare.com (or the configured base URL).';
 
 async function readTokenStatus(client: CloudflareClient, signal: AbortSignal): Promise<TokenStatus> {
   try {
