@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { isAppError, SinkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { backoffDelayMs, isAbortError, retryDelayMs, sleep, type BackoffPolicy } from '../core/retry.js';
+import { backoffDelayMs, isAbortError, retryDelayMs, sleep, withRetry, type BackoffPolicy } from '../core/retry.js';
 import type { AlertNotice, Sink } from '../sinks/sink.js';
 import { severityRank, type Severity } from '../store/detection-store.js';
 import type { NotifyQueue, NotifyTargetState, NotifyTargetStatus, QueuedNotice } from '../store/notify-queue.js';
@@ -312,24 +312,24 @@ export class Forwarder {
    * sent again after the restart (at least once).
    */
   async #storeWrite(run: TargetRun, log: Logger, signal: AbortSignal, write: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await write();
-        return;
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (!isAppError(error) || !error.retryable) throw error;
-        const delayMs = retryDelayMs(error, attempt, this.#backoff());
-        const at = this.#deps.clock.now();
-        this.#set(run, {
-          state: 'retrying',
-          lastError: { code: error.code, message: error.message, at },
-          nextAttemptAt: at + delayMs,
-        });
-        this.#deps.metrics.increment('notify_store_retries_total', { target: run.status.target });
-        log.warn({ code: error.code, attempt, delayMs, err: error }, 'Notification queue write retry scheduled');
-        await sleep(delayMs, signal);
-      }
+    try {
+      await withRetry(write, {
+        policy: { ...this.#backoff(), maxAttempts: Number.POSITIVE_INFINITY },
+        signal,
+        onRetry: (error, attempt, delayMs) => {
+          const at = this.#deps.clock.now();
+          this.#set(run, {
+            state: 'retrying',
+            lastError: { code: error.code, message: error.message, at },
+            nextAttemptAt: at + delayMs,
+          });
+          this.#deps.metrics.increment('notify_store_retries_total', { target: run.status.target });
+          log.warn({ code: error.code, attempt, delayMs, err: error }, 'Notification queue write retry scheduled');
+        },
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw error;
     }
   }
 
