@@ -1,6 +1,6 @@
 import { AppError, type ErrorCode } from '../core/errors.js';
 import { OUTCOMES } from '../core/event.js';
-import { parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
+import { finerThanMs, parseTimeExpression, relativeTimeMs } from '../core/time-expression.js';
 import { withoutNul } from '../core/flat-text.js';
 import { flatString } from '../normalize/schema.js';
 import { cidrRange, ipKey } from './ip-key.js';
@@ -380,13 +380,17 @@ class Parser {
     }
     this.#at += 1;
     this.#checkSeparated('bracket');
+    // Events are stored to the millisecond, so a time bound finer than that takes in its whole millisecond, as
+    // --from and --to do: {…46.010692 keeps the event stored at 46.010, and so does …46.010692}.
+    const minWithin = field === 'time' && finerThanMs(min.text);
+    const maxWithin = field === 'time' && finerThanMs(max.text);
     const filter: Extract<SearchFilter, { kind: 'range' }> = {
       kind: 'range',
       field,
       min: this.#boundValue(field, min, 'start'),
       max: this.#boundValue(field, max, 'end'),
-      minInclusive: this.#text[open] === '[',
-      maxInclusive: close === ']',
+      minInclusive: this.#text[open] === '[' || minWithin,
+      maxInclusive: close === ']' || maxWithin,
     };
     this.#checkNotEmpty(filter, min.text, max.text, rangeAt);
     return filter;

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
@@ -36,5 +37,44 @@ describe('a search period with microseconds', () => {
     );
     expect(before.code, before.stderr).toBe(0);
     expect(before.stdout).toBe('');
+  });
+
+  it('takes in the millisecond a range bound with microseconds falls in, at either end and either bracket', async () => {
+    const count = async (query: string): Promise<number> => {
+      const found = await runInProcess(['search', query, '--format', 'ndjson'], { env });
+      expect(found.code, found.stderr).toBe(0);
+      return found.stdout === '' ? 0 : found.stdout.trim().split('\n').length;
+    };
+    expect(await count('time:[2026-11-28T06:27:46Z TO 2026-11-28T06:27:46.010692Z}')).toBe(1);
+    expect(await count('time:[2026-11-28T06:27:46Z TO 2026-11-28T06:27:46.010692Z]')).toBe(1);
+    expect(await count('time:{2026-11-28T06:27:46.010692Z TO *]')).toBe(1);
+    expect(await count('time:[2026-11-28T06:27:46.010692Z TO *]')).toBe(1);
+    // Whole milliseconds keep their brackets' meaning.
+    expect(await count('time:[2026-11-28T06:27:46Z TO 2026-11-28T06:27:46.010Z}')).toBe(0);
+    expect(await count('time:{2026-11-28T06:27:46.010Z TO *]')).toBe(0);
+  });
+
+  it('replays through a rule the event stored at the millisecond an exclusive --to with microseconds falls in', async () => {
+    const rule = join(dataDir.path, 'denied.yaml');
+    writeFileSync(
+      rule,
+      [
+        'id: denied-login',
+        'title: Denied login',
+        'type: event',
+        'severity: low',
+        'technique: T1110',
+        'description: A denied login.',
+        'summary: Denied login of {user}',
+        'match: { outcome: failure }',
+        '',
+      ].join('\n'),
+    );
+    const replayed = await runInProcess(
+      ['rules', 'test', rule, '--from', '2026-11-28T06:27:46Z', '--to', '2026-11-28T06:27:46.010692Z'],
+      { env },
+    );
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stderr).toMatch(/^1 alert would have been raised/m);
   });
 });

@@ -440,7 +440,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const rule = compileRule({ ...definition, header: { ...definition.header, enabled: true } }, undefined);
       const nowMs = context.clock.now();
       const fromMs = parseTimeExpression(flags.from, nowMs, '--from');
-      const toMs = parseTimeExpression(flags.to, nowMs, '--to');
+      const toMs = parseTimeExpression(flags.to, nowMs, '--to', 'exclusive-end');
       checkPeriodNotEmpty(fromMs, toMs, { from: '--from', to: '--to' });
       const report = (raised: readonly ReplayedAlert[]): void => {
         writeLine(
