@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rfc3339ToMs } from './rfc3339-to-ms.js';
 import { parseTimeExpression, parseTimeRange } from './time-expression.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
@@ -15,9 +16,20 @@ describe('parseTimeExpression', () => {
     ['2028-02-29', Date.parse('2028-02-29T00:00:00Z')],
     ['2026-11-24T23:59:59.999-23:59', Date.parse('2026-11-25T23:58:59.999Z')],
     ['-3650d', NOW - 3650 * 86_400_000],
+    // A leap second, where the collector stores an event stamped with one.
+    ['2016-12-31T23:59:60Z', Date.parse('2017-01-01T00:00:00Z')],
+    ['2016-12-31T23:59:60.250Z', Date.parse('2017-01-01T00:00:00.250Z')],
+    ['2017-01-01T05:29:60+05:30', Date.parse('2017-01-01T00:00:00Z')],
   ])('reads %s', (text, expected) => {
     expect(parseTimeExpression(text, NOW, '--from')).toBe(expected);
   });
+
+  it.each(['2016-12-31T23:59:60Z', '2016-12-31T23:59:60.999Z', '2016-12-31T18:59:60.5-05:00'])(
+    'reads the leap second %s where the collector stores its event',
+    (text) => {
+      expect(parseTimeExpression(text, NOW, '--from')).toBe(rfc3339ToMs(text));
+    },
+  );
 
   it.each(['yesterday', '-24', '2026-11-24T08:30:00', '2026-13-45', ''])('rejects %j naming the flag', (text) => {
     expect(() => parseTimeExpression(text, NOW, '--from')).toThrow(/--from/);
@@ -30,7 +42,7 @@ describe('parseTimeExpression', () => {
     '2026-04-31T10:00:00Z',
     '2026-11-25T24:00:00Z',
     '2026-11-25T23:60:00Z',
-    '2026-11-25T23:00:60Z',
+    '2026-11-25T23:00:61Z',
     '2026-11-25T23:00:00+24:00',
     '2026-00-10',
   ])('refuses %s, a time that does not exist, rather than the time it rolls over to', (text) => {

@@ -70,13 +70,18 @@ function isoTimeMs(value: string): number | null {
     .map((part) => (part === undefined ? undefined : Number(part)));
   if (year === undefined || month === undefined || day === undefined) return null;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
-  const parsed = Date.parse(date === null ? value : `${value}T00:00:00Z`);
-  return Number.isNaN(parsed) ? null : parsed;
+  if (hour > 23 || minute > 59 || second > 60 || offsetHours > 23 || offsetMinutes > 59) return null;
+  // A leap second (:60), which Date.parse refuses, is read as the next minute's first second, as the collector
+  // stores an event stamped with one (rfc3339-to-ms.ts): the time copied from such an event then finds it.
+  const leapSecond = second === 60;
+  const text = date !== null ? `${value}T00:00:00Z` : leapSecond ? value.replace(/:60(?=[.Zz+-])/, ':59') : value;
+  const parsed = Date.parse(text);
+  if (Number.isNaN(parsed)) return null;
+  return leapSecond ? parsed + 1000 : parsed;
 }
 
-// Whether the fraction of a second has a non-zero digit past the third, which Date.parse drops.
-function finerThanMs(value: string): boolean {
+/** Whether the time's fraction of a second has a non-zero digit past the third, which Date.parse drops. */
+export function finerThanMs(value: string): boolean {
   const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
   return /[1-9]/.test(fraction.slice(3));
 }
