@@ -14,11 +14,14 @@ const UPSERT_BUCKET = `INSERT INTO rate_buckets (key, tokens, updated_at) VALUES
 export function stepSqliteRateBucket<T>(
   db: Database.Database,
   statement: (sql: string) => Database.Statement,
-  nowMs: number,
+  clock: () => number,
   key: string,
   step: BucketStep<T>,
 ): T {
   return writeTransaction(db, (): T => {
+    // Read once the write lock is held: a time read before waiting for another process's step would be written
+    // back older than that step's, and the next step would refill the waited time a second time.
+    const nowMs = clock();
     const row = statement(SELECT_BUCKET).get(key) as BucketRow | undefined;
     const next = step(row, nowMs);
     statement(UPSERT_BUCKET).run(key, next.tokens, nowMs);

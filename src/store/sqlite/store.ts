@@ -183,7 +183,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
 
   #stepRateBucket<T>(key: string, step: BucketStep<T>, action: string): T {
     try {
-      return stepSqliteRateBucket(this.#open(), (sql) => this.#statement(sql), this.#clock.now(), key, step);
+      return stepSqliteRateBucket(this.#open(), (sql) => this.#statement(sql), () => this.#clock.now(), key, step);
     } catch (error) {
       throw writeFailed(action, error);
     }
