@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors.js';
 import type { NormalizedEvent, Outcome } from '../core/event.js';
@@ -642,6 +643,134 @@ export function storeContractSuite(
         const attempt = store.search({ filter: null, order: 'asc' }, { limit: 2, after: 'not-a-token' });
         await expect(attempt).rejects.toBeInstanceOf(AppError);
         await expect(attempt).rejects.toMatchObject({ code: 'QUERY_VALUE_INVALID' });
+      });
+    });
+
+    describe('following', () => {
+      // Ids are content hashes in production, so they say nothing of the order events were stored in.
+      const hashId = (n: number): string => createHash('sha256').update(`follow-${n}`).digest('hex').slice(0, 32);
+
+      interface Followed {
+        readonly events: NormalizedEvent[];
+        next: string;
+      }
+
+      async function readOnce(
+        state: Followed,
+        filter: SearchFilter | null,
+        limit: number,
+      ): Promise<{ readonly count: number; readonly more: boolean }> {
+        const page = await store.follow({ filter }, { limit, after: state.next });
+        expect(page.events.length).toBeLessThanOrEqual(limit);
+        state.events.push(...page.events);
+        state.next = page.next;
+        return { count: page.events.length, more: page.more };
+      }
+
+      async function drain(state: Followed, filter: SearchFilter | null, limit: number): Promise<void> {
+        for (let reads = 0; reads < 10_000; reads += 1) {
+          const { more } = await readOnce(state, filter, limit);
+          if (!more) return;
+        }
+        throw new Error('the follow never caught up');
+      }
+
+      it('returns every event exactly once while writers append same-millisecond and late events', async () => {
+        const burstTime = BASE_TIME + 60_000;
+        const stored: NormalizedEvent[] = [];
+        let n = 0;
+        // Each batch: a same-millisecond burst at the newest time, and late events up to an hour older than
+        // anything a follower may already have read.
+        const batch = (): NormalizedEvent[] =>
+          Array.from({ length: 12 }, (_, index) => {
+            n += 1;
+            const time = index < 8 ? burstTime : burstTime - 1 - ((n * 7919) % 3_600_000);
+            return makeEvent(hashId(n), { time, outcome: n % 3 === 0 ? 'failure' : 'success' });
+          });
+        let writing = true;
+        const writer = async (name: string): Promise<void> => {
+          for (let round = 0; round < 25; round += 1) {
+            const events = batch();
+            await store.append(events, { id: `cf/${name}`, value: { round } });
+            stored.push(...events);
+            // Lets the follower read between appends on a store whose calls never wait (SQLite's).
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        };
+        const all: Followed = { events: [], next: await store.followLatest() };
+        const failures: Followed = { events: [], next: all.next };
+        const failure = term('outcome', 'failure');
+        const follower = async (): Promise<void> => {
+          while (writing) {
+            await readOnce(all, null, 7);
+            await readOnce(failures, failure, 3);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          seenWhileWriting = all.events.length;
+        };
+        const reading = follower();
+        let seenWhileWriting = 0;
+        // Two writers at once: on a store with several connections their transactions interleave and commit in
+        // either order.
+        await Promise.all([writer('a'), writer('b')]);
+        writing = false;
+        await reading;
+        // The follower read while the writers were still appending, not only once they were done.
+        expect(seenWhileWriting).toBeGreaterThan(0);
+        expect(seenWhileWriting).toBeLessThan(stored.length);
+        await drain(all, null, 7);
+        await drain(failures, failure, 3);
+
+        const seen = all.events.map((event) => event.id);
+        expect(seen).toHaveLength(stored.length);
+        expect(new Set(seen)).toEqual(new Set(stored.map((event) => event.id)));
+        const matching = stored.filter((event) => event.outcome === 'failure').map((event) => event.id);
+        expect(failures.events.map((event) => event.id)).toHaveLength(matching.length);
+        expect(new Set(failures.events.map((event) => event.id))).toEqual(new Set(matching));
+        // Whole events come back, not just their ids.
+        const first = stored.find((event) => event.id === seen[0]);
+        expect(all.events[0]).toMatchObject({ id: first?.id, time: first?.time, outcome: first?.outcome });
+      });
+
+      it('hands back a token at the end of the store from which only later events are read', async () => {
+        await store.append([makeEvent('f1'), makeEvent('f2', { time: BASE_TIME + 5 })], { id: 'c', value: {} });
+        const fromStart = await store.follow({ filter: null }, { limit: 10 });
+        expect(fromStart.events.map((event) => event.id)).toEqual(['f1', 'f2']);
+        expect(fromStart.more).toBe(false);
+        const idle = await store.follow({ filter: null }, { limit: 10, after: fromStart.next });
+        expect(idle.events).toEqual([]);
+        expect(idle.more).toBe(false);
+        expect(idle.next).toBe(fromStart.next);
+
+        const latest = await store.followLatest();
+        // Late and same-time events are still new to a follower.
+        await store.append([makeEvent('f3', { time: BASE_TIME - 60_000 }), makeEvent('f4')], { id: 'c', value: {} });
+        for (const after of [idle.next, latest]) {
+          const page = await store.follow({ filter: null }, { limit: 10, after });
+          expect(page.events.map((event) => event.id)).toEqual(['f3', 'f4']);
+        }
+        const partial = await store.follow({ filter: null }, { limit: 1, after: latest });
+        expect(partial.events.map((event) => event.id)).toEqual(['f3']);
+        expect(partial.more).toBe(true);
+      });
+
+      it('applies the query window to event times, not to the storing order', async () => {
+        await store.append(
+          [makeEvent('w1', { time: BASE_TIME - 10_000 }), makeEvent('w2'), makeEvent('w3', { time: BASE_TIME + 10 })],
+          { id: 'c', value: {} },
+        );
+        const page = await store.follow({ filter: null, fromMs: BASE_TIME, toMs: BASE_TIME + 10 }, { limit: 10 });
+        expect(page.events.map((event) => event.id)).toEqual(['w2']);
+      });
+
+      it('refuses a token it did not issue, and a browsing page token', async () => {
+        await store.append([makeEvent('t1'), makeEvent('t2')], { id: 'c', value: {} });
+        const browsing = await store.search({ filter: null, order: 'asc' }, { limit: 1 });
+        for (const after of ['not-a-token', browsing.nextPage ?? '']) {
+          await expect(store.follow({ filter: null }, { limit: 2, after })).rejects.toMatchObject({
+            code: 'QUERY_VALUE_INVALID',
+          });
+        }
       });
     });
 

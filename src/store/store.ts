@@ -31,6 +31,15 @@ export interface SearchPage {
   readonly nextPage: string | null;
 }
 
+/** One read of a follow: events in the order they were stored, and where the next read starts. */
+export interface FollowPage {
+  readonly events: readonly NormalizedEvent[];
+  /** Never null, so a poller can always resume, even from an empty read at the end of the store. */
+  readonly next: string;
+  /** Events were already stored past `next` (a full page, or a stretch the read did not reach): read again now. */
+  readonly more: boolean;
+}
+
 export interface AggregateSpec {
   readonly filter: SearchFilter | null;
   readonly fromMs?: number;
@@ -107,7 +116,21 @@ export interface Store extends DetectionStore, LeaseStore, SharedRateBudget {
   migrate(): Promise<void>;
   append(events: Iterable<NormalizedEvent>, cursor: CursorUpdate): Promise<AppendResult>;
   cursor(id: string): Promise<SourceCursor | undefined>;
+  /**
+   * Time-ordered keyset paging, for browsing a period. An event stored after a page was read but with an earlier
+   * time (a late Cloudflare event, or one of a same-millisecond burst stored over several commits) falls behind
+   * the cursor, so this is not for following new events: `follow` is.
+   */
   search(query: SearchQuery, page: PageRequest): Promise<SearchPage>;
+  /**
+   * Matching events stored after `page.after` (or since the store began, without it), in the order their commits
+   * numbered them, which is the order they became visible: a follower that keeps passing `next` back gets every
+   * stored event that matches exactly once, however late its time, as long as retention has not deleted it. A
+   * read scans a bounded stretch of the order, so a sparse filter may answer few or no events with `more` set.
+   */
+  follow(query: Omit<SearchQuery, 'order'>, page: PageRequest): Promise<FollowPage>;
+  /** A follow token for the current end of the store: following from it returns only events stored later. */
+  followLatest(): Promise<string>;
   count(query: Omit<SearchQuery, 'order'>): Promise<number>;
   aggregate(spec: AggregateSpec): Promise<readonly AggregateBucket[]>;
   /** Matching events counted per time bucket: only buckets with events, oldest first. */

@@ -48,6 +48,10 @@ export const SQL = {
     UPDATE event_ids SET seq = reserved.last - $2::bigint + numbered.position
     FROM reserved, unnest($1::text[]) WITH ORDINALITY AS numbered (id, position)
     WHERE event_ids.id = numbered.id`,
+  // Where a follow read may go: the largest seq in use and the first one after the follower's. Seqs become visible
+  // in the order they were handed out (see numberEvents), so once the largest is seen every smaller one is too.
+  followBounds: `SELECT (SELECT max(seq) FROM event_ids) AS last,
+    (SELECT min(seq) FROM event_ids WHERE seq > $1) AS first`,
   // Rows of the month the cut-off falls in, a chunk at a time; (tableoid, ctid) names a row across partitions.
   deleteEventsBelowChunk: `DELETE FROM events WHERE (tableoid, ctid) IN
     (SELECT tableoid, ctid FROM events WHERE time < $1 LIMIT $2)`,
@@ -193,6 +197,17 @@ export function whereSql(where: readonly string[]): string {
 /** One page in (time, id) order; the caller adds the keyset condition to `where`. */
 export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DESC', limit: string): string {
   return `SELECT ${EVENT_COLUMNS} FROM events${whereSql(where)} ORDER BY time ${direction}, id ${direction} LIMIT ${limit}`;
+}
+
+/**
+ * One follow read in seq order. The seq lives with the id that claimed the event (migration 5), so the stretch is
+ * read from `event_ids` and joined to its events, then filtered; `where` may name any events column and `seq`.
+ */
+export function followEventsSql(where: readonly string[], fromSeq: string, toSeq: string, limit: string): string {
+  return `SELECT seq, ${EVENT_COLUMNS} FROM (SELECT ids.seq, e.* FROM event_ids AS ids
+      JOIN events AS e ON e.time = ids.time AND e.id = ids.id
+      WHERE ids.seq > ${fromSeq} AND ids.seq <= ${toSeq}) AS followed${whereSql(where)}
+    ORDER BY seq LIMIT ${limit}`;
 }
 
 export function countEventsSql(where: readonly string[]): string {

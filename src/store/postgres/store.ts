@@ -7,7 +7,8 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
 import type { HeldLease, LeaseFence, LeaseStore } from '../lease-store.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { followPage, followUpTo, type FollowBounds } from '../follow-window.js';
+import { decodeFollowToken, decodePageToken, encodeFollowToken, encodePageToken } from '../page-token.js';
 import { rowToEvent, type EventRow } from '../rows/event-rows.js';
 import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
 import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
@@ -18,6 +19,7 @@ import type {
   AppendResult,
   CursorUpdate,
   DatasetStatus,
+  FollowPage,
   HistogramBucket,
   HistogramSpec,
   InventorySnapshot,
@@ -43,6 +45,7 @@ import {
   aggregateEventsSql,
   countEventsSql,
   EVENT_INSERT_ROWS,
+  followEventsSql,
   insertEventsStatement,
   searchEventsSql,
   SQL,
@@ -425,6 +428,27 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
       events: pageRows.map((row) => rowToEvent(row)),
       nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
     };
+  }
+
+  async follow(query: Omit<SearchQuery, 'order'>, page: PageRequest): Promise<FollowPage> {
+    const limit = Math.max(1, Math.min(MAX_PAGE_LIMIT, Math.floor(page.limit)));
+    const after = page.after === undefined ? 0 : decodeFollowToken(page.after);
+    // A statement of its own, before the events: everything numbered up to `last` is committed by the next one.
+    const bounds = (await this.#one<FollowBounds>(SQL.followBounds, [after])) ?? { last: null, first: null };
+    const upTo = followUpTo(after, bounds);
+    if (upTo === null) return followPage([], limit, after, null, bounds.last);
+    const params = new SqlParams();
+    const [fromSeq, toSeq] = [params.add(after), params.add(upTo)];
+    const where = whereClause(query, params);
+    const sql = followEventsSql(where, fromSeq, toSeq, params.add(limit));
+    const rows = await this.#rows<EventRow & { seq: number }>(sql, params.values);
+    const found = rows.map((row) => ({ seq: row.seq, event: rowToEvent(row) }));
+    return followPage(found, limit, after, upTo, bounds.last);
+  }
+
+  async followLatest(): Promise<string> {
+    const bounds = await this.#one<FollowBounds>(SQL.followBounds, [0]);
+    return encodeFollowToken(bounds?.last ?? 0);
   }
 
   async count(query: Omit<SearchQuery, 'order'>): Promise<number> {

@@ -155,6 +155,11 @@ export const EVENT_SQL = {
   deleteEventsChunk: 'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ? LIMIT ?) RETURNING seq',
   deleteRecentEventsChunk:
     'DELETE FROM events_recent WHERE seq IN (SELECT seq FROM events_recent WHERE time < ? LIMIT ?) RETURNING seq',
+  // Where a follow read may go: the largest seq in use and the first one after the follower's. Every event has a
+  // body under its seq, in either tier, and seqs are handed out inside the write transaction, so every seq up to
+  // the largest committed one is final. Parameter: the follower's seq.
+  followBounds: `SELECT (SELECT max(seq) FROM event_bodies) AS last,
+    (SELECT min(seq) FROM event_bodies WHERE seq > ?) AS first`,
   // Parameter: the deleted rows' seqs as one JSON array, so a whole chunk is one statement.
   deleteBodies: 'DELETE FROM event_bodies WHERE seq IN (SELECT value FROM json_each(?))',
 } as const;
@@ -179,6 +184,21 @@ export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DE
     JOIN event_bodies AS body ON body.seq = page.seq
     ${BODY_JOINS}
     ORDER BY page.time ${direction}, page.id ${direction}`;
+}
+
+/**
+ * One follow read over both tiers, in seq order; `where` holds the seq stretch and the filter. Parameters:
+ * `params` and the limit, twice (once per tier), then the limit for the merge.
+ */
+export function followEventsSql(where: readonly string[]): string {
+  const tiers = EVENT_TABLES.map(
+    (table) => `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table}${whereSql(where)} ORDER BY seq LIMIT ?)`,
+  );
+  return `SELECT page.*, ${BODY_COLUMNS}
+    FROM (${tiers.join(' UNION ALL ')} ORDER BY seq LIMIT ?) AS page
+    JOIN event_bodies AS body ON body.seq = page.seq
+    ${BODY_JOINS}
+    ORDER BY page.seq`;
 }
 
 /** Parameters: `params` twice. */

@@ -11,7 +11,8 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { SourceCursor } from '../../sources/source.js';
 import { ipKey } from '../ip-key.js';
 import { isFenceRefusal, type HeldLease, type LeaseFence, type LeaseStore } from '../lease-store.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { followPage, followUpTo, type FollowBounds } from '../follow-window.js';
+import { decodeFollowToken, decodePageToken, encodeFollowToken, encodePageToken } from '../page-token.js';
 import { rowToEvent, rowToLazyEvent, type EventRow } from '../rows/event-rows.js';
 import { rowToEntity, type InventoryRow } from '../rows/inventory-rows.js';
 import { rowToSource, rowToStatus, type SourceRow, type StatusRow } from '../rows/source-rows.js';
@@ -23,6 +24,7 @@ import type {
   AppendResult,
   CursorUpdate,
   DatasetStatus,
+  FollowPage,
   HistogramBucket,
   HistogramSpec,
   InventorySnapshot,
@@ -45,6 +47,7 @@ import {
   compileFilter,
   countEventsSql,
   EVENT_SQL,
+  followEventsSql,
   INSERT_EVENT_PARAMS,
   searchEventsSql,
   SQL,
@@ -183,7 +186,13 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
 
   #stepRateBucket<T>(key: string, step: BucketStep<T>, action: string): T {
     try {
-      return stepSqliteRateBucket(this.#open(), (sql) => this.#statement(sql), () => this.#clock.now(), key, step);
+      return stepSqliteRateBucket(
+        this.#open(),
+        (sql) => this.#statement(sql),
+        () => this.#clock.now(),
+        key,
+        step,
+      );
     } catch (error) {
       throw writeFailed(action, error);
     }
@@ -596,6 +605,31 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
       events: pageRows.map((row) => rowToEvent(row, joinOcsfBody(row.ocsf, row.enrichments))),
       nextPage: hasMore && last !== undefined ? encodePageToken(last.time, last.id) : null,
     };
+  }
+
+  async follow(query: Omit<SearchQuery, 'order'>, page: PageRequest): Promise<FollowPage> {
+    const limit = Math.max(1, Math.min(MAX_PAGE_LIMIT, Math.floor(page.limit)));
+    const after = page.after === undefined ? 0 : decodeFollowToken(page.after);
+    // Read before the events, so every seq up to `last` is committed by the time they are read.
+    const bounds = this.#read(() => this.#statement(EVENT_SQL.followBounds).get(after) as FollowBounds);
+    const upTo = followUpTo(after, bounds);
+    if (upTo === null) return followPage([], limit, after, null, bounds.last);
+    const { where, params } = whereClause(query);
+    where.unshift('seq > ?', 'seq <= ?');
+    params.unshift(after, upTo);
+    const rows = this.#read(
+      () => this.#statement(followEventsSql(where)).all(...params, limit, ...params, limit, limit) as TieredEventRow[],
+    );
+    const found = rows.map((row) => ({
+      seq: row.seq,
+      event: rowToEvent(row, joinOcsfBody(row.ocsf, row.enrichments)),
+    }));
+    return followPage(found, limit, after, upTo, bounds.last);
+  }
+
+  async followLatest(): Promise<string> {
+    const bounds = this.#read(() => this.#statement(EVENT_SQL.followBounds).get(0) as FollowBounds);
+    return encodeFollowToken(bounds.last ?? 0);
   }
 
   async count(query: Omit<SearchQuery, 'order'>): Promise<number> {
