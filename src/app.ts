@@ -151,7 +151,7 @@ export async function openApp(config: AppConfig, options: OpenAppOptions): Promi
       metrics,
       detector,
       close: async () => {
-        // Events stored since the last pass are evaluated before the store closes, so none waits for a restart.
+        // Events stored since the last pass are evaluated before the store closes, for a few seconds at most.
         await detector.close();
         // The check value joins a key made during this run, so the next node given another key is told apart by it.
         if (keyMade) {

@@ -80,6 +80,38 @@ describe('Detector with the built-in rules', () => {
     await store.close();
   });
 
+  describe('stopping', () => {
+    it('stops evaluating when its time to stop runs out, and the next start evaluates the rest', async () => {
+      await append(denials(40, T0, 1_000, { user: 'stop@example.com' }));
+      // The store numbers the events of a fresh store 1 to 40.
+      const last = 40;
+      const stopping = new Detector(deps(), RULES, {
+        batch: 5,
+        batchesPerCommit: 1,
+        minIntervalMs: 0,
+        closeBudgetMs: 0,
+      });
+      stopping.notify();
+      await stopping.close();
+      const left = await store.detectionOffset('rules');
+      // A backlog of a whole cluster would otherwise hold the process past its supervisor's patience.
+      expect(left).toBeLessThan(last);
+      await new Detector(deps(), RULES).catchUp();
+      expect(await store.detectionOffset('rules')).toBe(last);
+      const [alert, ...rest] = await alertsOf('zt-brute-force-user');
+      expect(rest).toEqual([]);
+      expect(alert?.count).toBe(40);
+    });
+
+    it('evaluates what is left when it stops within its time', async () => {
+      await append(denials(40, T0, 1_000, { user: 'stop@example.com' }));
+      const stopping = new Detector(deps(), RULES, { batch: 5, batchesPerCommit: 1, minIntervalMs: 0 });
+      stopping.notify();
+      await stopping.close();
+      expect(await store.detectionOffset('rules')).toBe(40);
+    });
+  });
+
   describe('brute force against a user', () => {
     it('fires on 14 denials of one user in 6 minutes, with event times and a summary', async () => {
       await append(denials(14, T0, 27_000));

@@ -84,7 +84,10 @@ export class DetectionThread implements DetectionRunner {
     return result;
   }
 
-  /** Lets the thread evaluate what is stored since its last pass, then ends it. Safe to call twice. */
+  /**
+   * Lets the thread evaluate what is stored since its last pass, for a few seconds at most (the rest waits behind
+   * the offset for the next start), then ends it. Safe to call twice.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;

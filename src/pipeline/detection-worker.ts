@@ -88,7 +88,7 @@ async function run(): Promise<void> {
         );
         return;
       case 'close':
-        // The last pass runs before the store closes; the thread then ends with nothing left to do.
+        // The last pass runs before the store closes; the thread then ends.
         detector
           .close()
           .then(() => store.close())
