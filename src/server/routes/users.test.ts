@@ -205,6 +205,37 @@ describe('revoking an API key', () => {
     expect(twice.json<{ error: { message: string } }>().error.message).toContain('revoked already');
   });
 
+  it('never gives a revoked key id to a new key: a retried revoke leaves the new key working', async () => {
+    const create = async (label: string): Promise<{ key: string; apiKey: { id: number } }> => {
+      const res = await fixture.server.inject({
+        method: 'POST',
+        url: '/api/apikeys',
+        headers: asAdmin(),
+        payload: { user: 'viewer', label },
+      });
+      expect(res.statusCode).toBe(201);
+      return res.json();
+    };
+    const first = await create('first');
+    const revoke = () =>
+      fixture.server.inject({ method: 'DELETE', url: `/api/apikeys/${first.apiKey.id}`, headers: asAdmin() });
+    expect((await revoke()).statusCode).toBe(200);
+    const second = await create('second');
+    expect(second.apiKey.id).not.toBe(first.apiKey.id);
+
+    expect((await revoke()).statusCode).toBe(404);
+    const withNewKey = await fixture.server.inject({
+      method: 'GET',
+      url: '/api/events',
+      headers: { authorization: `Bearer ${second.key}` },
+    });
+    expect(withNewKey.statusCode).toBe(200);
+    const keyIds = (await auditTrail())
+      .filter((line) => line.action.startsWith('apikey_'))
+      .map((line) => line.details['keyId']);
+    expect(keyIds).toEqual([second.apiKey.id, first.apiKey.id, first.apiKey.id]);
+  });
+
   it('refuses a request without the CSRF token and an id that is not a number', async () => {
     const noCsrf = await fixture.server.inject({
       method: 'DELETE',

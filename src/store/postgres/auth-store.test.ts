@@ -57,6 +57,19 @@ describe('PostgresAuthStore', () => {
     expect(await auth.deleteUser(9_999)).toBe('missing');
   });
 
+  it('never gives a revoked key id or a removed user id out again', async () => {
+    const admin = await user('admin@example.com');
+    const newKey = (n: number) =>
+      auth.createApiKey({ userId: admin.id, label: '', keyHash: `k${n}`, keyPrefix: `zt_k${n}`, createdAt: T0 });
+    const first = await newKey(1);
+    expect(await auth.deleteApiKey(first.id)).toBe(true);
+    expect((await newKey(2)).id).toBeGreaterThan(first.id);
+    expect(await auth.deleteApiKey(first.id)).toBe(false);
+    const viewer = await user('viewer@example.com', 'viewer');
+    expect(await auth.deleteUser(viewer.id)).toBe('done');
+    expect((await user('other@example.com', 'viewer')).id).toBeGreaterThan(viewer.id);
+  });
+
   it('removes a user with their sessions and keys', async () => {
     await user('admin@example.com');
     const viewer = await user('viewer@example.com', 'viewer');

@@ -13,6 +13,7 @@ import { MIGRATION_0012_NOTIFY_TARGET_STATUS } from './0012-notify-target-status
 import { MIGRATION_0013_OTHER_EVENTS_TIME } from './0013-other-events-time.js';
 import { MIGRATION_0014_SHARED_HEADS } from './0014-shared-heads.js';
 import { MIGRATION_0015_FRAGMENT_RETENTION } from './0015-fragment-retention.js';
+import { MIGRATION_0016_AUTH_IDS_NEVER_REUSED } from './0016-auth-ids-never-reused.js';
 
 /** One forward-only schema step. Versions are dense, start at 1 and never change once released. */
 export interface Migration {
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MIGRATION_0013_OTHER_EVENTS_TIME,
   MIGRATION_0014_SHARED_HEADS,
   MIGRATION_0015_FRAGMENT_RETENTION,
+  MIGRATION_0016_AUTH_IDS_NEVER_REUSED,
 ];
