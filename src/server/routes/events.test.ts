@@ -245,3 +245,197 @@ describe('a period with a start and no end ends now, on every route that reads o
     expect(counted.buckets).toEqual([{ key: 'alice@example.com', count: 1 }]);
   });
 });
+
+describe('following new events over HTTP', () => {
+  let fixture: ServerFixture;
+  let cookie: string;
+
+  beforeAll(async () => {
+    fixture = await startServerFixture();
+    cookie = (await login(fixture.server, 'viewer')).cookie;
+  });
+  afterAll(async () => fixture.close());
+
+  interface Followed {
+    readonly events: readonly { readonly id: string }[];
+    readonly next: string | null;
+    readonly more: boolean;
+  }
+
+  async function follow(query: string): Promise<Followed> {
+    const res = await fixture.server.inject({ method: 'GET', url: `/api/events/follow?${query}`, headers: { cookie } });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<Followed>();
+  }
+
+  async function browse(after: string | null): Promise<{ events: { id: string }[]; nextPage: string | null }> {
+    const url = `/api/events?order=asc&limit=4${after === null ? '' : `&after=${after}`}`;
+    const res = await fixture.server.inject({ method: 'GET', url, headers: { cookie } });
+    return res.json<{ events: { id: string }[]; nextPage: string | null }>();
+  }
+
+  it('gives a poller every event once while same-millisecond bursts and late events are stored', async () => {
+    let n = 100;
+    const stored: string[] = [];
+    // Ids out of storing order, as content hashes are: a burst at one millisecond, and events an hour late.
+    const append = async (): Promise<void> => {
+      const events = Array.from({ length: 9 }, (_, index) => {
+        n += 1;
+        const time = index < 6 ? NOW : NOW - HOUR + n;
+        return access(n, time, { id: `${String((n * 7919) % 100_003).padStart(6, '0')}-${n}` });
+      });
+      await fixture.app.store.append(events, { id: 'cf/access_requests', value: {} });
+      stored.push(...events.map((event) => event.id));
+    };
+    await append();
+    const seen: string[] = [];
+    let token = '';
+    // A time-ordered reader beside it, as scripts used to follow, to show what that loses.
+    const paged: string[] = [];
+    let page: string | null = null;
+    for (let round = 0; round < 12; round += 1) {
+      const read = await follow(`limit=4${token === '' ? '' : `&after=${token}`}`);
+      expect(read.next).not.toBeNull();
+      seen.push(...read.events.map((event) => event.id));
+      token = read.next ?? '';
+      const browsed = await browse(page);
+      page = browsed.nextPage ?? page;
+      await append();
+    }
+    for (let read = await follow(`limit=1000&after=${token}`); ; read = await follow(`limit=1000&after=${token}`)) {
+      seen.push(...read.events.map((event) => event.id));
+      token = read.next ?? '';
+      if (!read.more) break;
+    }
+    expect(seen).toHaveLength(stored.length);
+    expect(new Set(seen)).toEqual(new Set(stored));
+    expect(new Set(paged).size).toBeLessThan(stored.length);
+    // Caught up: the token still resumes, and picks up what is stored next.
+    const idle = await follow(`after=${token}`);
+    expect(idle).toEqual({ events: [], next: token, more: false });
+    await append();
+    expect((await follow(`after=${token}`)).events.map((event) => event.id)).toEqual(stored.slice(-9));
+  });
+
+  it('filters with the query language and starts at the end of the store with start=latest', async () => {
+    const latest = await follow('start=latest');
+    expect(latest.events).toEqual([]);
+    await fixture.app.store.append(
+      [access(900, NOW - 5 * MINUTE, { outcome: 'failure' }), access(901, NOW - 4 * MINUTE)],
+      { id: 'cf/access_requests', value: {} },
+    );
+    const failures = await follow(`q=outcome%3Afailure&after=${latest.next ?? ''}`);
+    expect(failures.events.map((event) => event.id)).toEqual([access(900, NOW - 5 * MINUTE).id]);
+    const refused = await fixture.server.inject({
+      method: 'GET',
+      url: '/api/events/follow?after=bm90LWEtdG9rZW4',
+      headers: { cookie },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe('QUERY_VALUE_INVALID');
+  });
+});
+
+describe('an export in progress', () => {
+  let fixture: ServerFixture;
+  let admin: { cookie: string; csrfToken: string };
+  const TOTAL = 6_000;
+
+  beforeAll(async () => {
+    fixture = await startServerFixture();
+    const events = Array.from({ length: TOTAL }, (_, index) => access(index, NOW - HOUR + index));
+    await fixture.app.store.append(events, { id: 'cf/access_requests', value: {} });
+    admin = await login(fixture.server, 'admin');
+  });
+  afterAll(async () => fixture.close());
+
+  const asAdmin = (): Record<string, string> => ({ cookie: admin.cookie, 'x-csrf-token': admin.csrfToken });
+
+  async function exportAudit(): Promise<{ outcome: string; details: Readonly<Record<string, unknown>> }[]> {
+    const entries = await fixture.auth.listAudit({ limit: 100 });
+    return entries.filter((entry) => entry.action === 'export').reverse();
+  }
+
+  // Reads the first chunk of a streamed export, runs `revoke`, lets the clock pass the re-check interval, then
+  // reads on; returns the lines received and whether the download ended cut off.
+  async function slowExport(
+    headers: Record<string, string>,
+    revoke: () => Promise<void>,
+  ): Promise<{ lines: number; cutOff: boolean }> {
+    const res = await fixture.server.inject({
+      method: 'GET',
+      url: '/api/export?format=ndjson',
+      headers,
+      payloadAsStream: true,
+    });
+    expect(res.statusCode).toBe(200);
+    let text = '';
+    let cutOff = false;
+    let revoked = false;
+    try {
+      for await (const chunk of res.stream()) {
+        text += String(chunk);
+        if (!revoked) {
+          revoked = true;
+          await revoke();
+          fixture.clock.advance(2_000);
+        }
+      }
+    } catch {
+      cutOff = true;
+    }
+    return { lines: text.split('\n').filter((line) => line !== '').length, cutOff };
+  }
+
+  it('stops streaming once its API key is revoked, and records the stop', async () => {
+    const created = await fixture.server.inject({
+      method: 'POST',
+      url: '/api/apikeys',
+      headers: asAdmin(),
+      payload: { user: 'analyst', label: 'export script' },
+    });
+    const { key, apiKey } = created.json<{ key: string; apiKey: { id: number } }>();
+    const bearer = { authorization: `Bearer ${key}` };
+    const whole = await slowExport(bearer, () => Promise.resolve());
+    expect(whole).toEqual({ lines: TOTAL, cutOff: false });
+
+    const cut = await slowExport(bearer, async () => {
+      const res = await fixture.server.inject({
+        method: 'DELETE',
+        url: `/api/apikeys/${apiKey.id}`,
+        headers: asAdmin(),
+      });
+      expect(res.statusCode).toBe(200);
+    });
+    expect(cut.cutOff).toBe(true);
+    // The chunk read, one waiting in the response and one read ahead went out already; nothing after the check.
+    expect(cut.lines).toBeLessThanOrEqual(3 * 1000);
+    const last = (await exportAudit()).at(-1);
+    expect(last).toMatchObject({ outcome: 'failure', details: { stopped: 'AUTH_REQUIRED', format: 'ndjson' } });
+  });
+
+  it("stops streaming once the user's role no longer exports", async () => {
+    const analyst = await login(fixture.server, 'analyst');
+    const cut = await slowExport({ cookie: analyst.cookie }, async () => {
+      const res = await fixture.server.inject({
+        method: 'POST',
+        url: '/api/users/analyst/role',
+        headers: asAdmin(),
+        payload: { role: 'viewer' },
+      });
+      expect(res.statusCode).toBe(200);
+    });
+    expect(cut.cutOff).toBe(true);
+    expect(cut.lines).toBeLessThanOrEqual(3 * 1000);
+    expect((await exportAudit()).at(-1)).toMatchObject({ outcome: 'failure', details: { stopped: 'AUTH_FORBIDDEN' } });
+  });
+
+  it('answers HEAD without reading events or recording an export', async () => {
+    const before = (await exportAudit()).length;
+    const res = await fixture.server.inject({ method: 'HEAD', url: '/api/export?format=csv', headers: asAdmin() });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.body).toBe('');
+    expect(await exportAudit()).toHaveLength(before);
+  });
+});

@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { wholeNumberText } from '../../core/number-text.js';
 import { csvHeader, eventsToCsvRows, eventToRecord } from '../../core/event-export.js';
 import { parseTimeRange } from '../../core/time-expression.js';
-import { AppError, NotFoundError } from '../../core/errors.js';
+import { AppError, AuthError, NotFoundError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { INVENTORY_KINDS } from '../../core/inventory.js';
 import { FIELD_CATALOG } from '../../store/field-catalog.js';
 import { parseQuery } from '../../store/query-language.js';
 import { SEARCH_FIELDS, type SearchQuery } from '../../store/search-query.js';
 import type { Store } from '../../store/store.js';
-import { signedIn } from '../auth/authenticate.js';
+import { authenticate, requireRole, signedIn } from '../auth/authenticate.js';
 import { defineRoute } from './route.js';
 
 const READERS = ['admin', 'analyst', 'viewer'] as const;
@@ -20,6 +20,9 @@ const EXPORTERS = ['admin', 'analyst'] as const;
 const MAX_PAGE = 1000;
 // Large enough to amortise each query, small enough to keep memory flat while streaming.
 const EXPORT_FETCH = 1000;
+// How long an export may go on streaming on the credential it started with: a revoked key, an ended session or
+// a role that no longer exports stops the download within about this long, at the next chunk.
+const EXPORT_RECHECK_MS = 1000;
 // Enough bars to see the shape of a range and to aim a drag at, few enough to stay a few pixels wide each.
 const HISTOGRAM_MAX_BUCKETS = 120;
 const SECOND = 1000;
@@ -77,7 +80,8 @@ function toSearch(
 export const SEARCH_EVENTS_ROUTE = defineRoute({
   method: 'GET',
   url: '/api/events',
-  summary: 'Search stored events with the query language; keyset paging through nextPage/after',
+  summary:
+    'Browse stored events of a period in time order with the query language (paging through nextPage/after); events stored later with earlier times fall behind the pages, so to poll for new events use /api/events/follow',
   access: READERS,
   query: searchQuery,
   handler: async ({ query, services }) => {
@@ -87,6 +91,30 @@ export const SEARCH_EVENTS_ROUTE = defineRoute({
       { limit: query.limit, ...(query.after === undefined ? {} : { after: query.after }) },
     );
     return { events: page.events.map(eventToRecord), nextPage: page.nextPage };
+  },
+});
+
+const followQuery = z.object({
+  ...rangeQuery,
+  limit: wholeNumberText((n) => n.min(1).max(MAX_PAGE)).default(100),
+  after: z.string().max(1000).optional(),
+  // Without a token: from the oldest stored event, or only what is stored from now on.
+  start: z.enum(['oldest', 'latest']).default('oldest'),
+});
+
+export const FOLLOW_EVENTS_ROUTE = defineRoute({
+  method: 'GET',
+  url: '/api/events/follow',
+  summary:
+    'Follow new events in the order they were stored, each matching event exactly once, late ones included; pass next back as after (it is never null), and read again at once while more is true',
+  access: READERS,
+  query: followQuery,
+  handler: async ({ query, services }) => {
+    const store = services.app.store;
+    const search = toSearch(query, services.app.clock.now());
+    const after = query.after ?? (query.start === 'latest' ? await store.followLatest() : undefined);
+    const page = await store.follow(search, { limit: query.limit, ...(after === undefined ? {} : { after }) });
+    return { events: page.events.map(eventToRecord), next: page.next, more: page.more };
   },
 });
 
@@ -204,39 +232,65 @@ export const EXPORT_EVENTS_ROUTE = defineRoute({
   }),
   handler: async ({ query, principal, request, reply, services }) => {
     const caller = signedIn(principal);
-    const search = { ...toSearch(query, services.app.clock.now()), order: query.order };
-    await services.audit({
-      actor: caller.name,
-      action: 'export',
-      target: null,
-      outcome: 'success',
-      ip: request.ip,
-      // The range as typed (-24h) says what was asked; as resolved, what went out, which the trail must tell later.
-      details: {
-        format: query.format,
-        query: query.q,
-        from: query.from ?? null,
-        to: query.to ?? null,
-        fromTime: search.fromMs === undefined ? null : new Date(search.fromMs).toISOString(),
-        toTime: search.toMs === undefined ? null : new Date(search.toMs).toISOString(),
-      },
-    });
+    const clock = services.app.clock;
+    const search = { ...toSearch(query, clock.now()), order: query.order };
+    const extension = query.format === 'csv' ? 'csv' : 'ndjson';
+    void reply
+      .header('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+      .header('content-disposition', `attachment; filename="zerotrail-events.${extension}"`);
+    // Fastify answers HEAD through this handler too; no event leaves the server, so it is neither read nor audited.
+    if (request.method === 'HEAD') return '';
+    // The range as typed (-24h) says what was asked; as resolved, what went out, which the trail must tell later.
+    const details = {
+      format: query.format,
+      query: query.q,
+      from: query.from ?? null,
+      to: query.to ?? null,
+      fromTime: search.fromMs === undefined ? null : new Date(search.fromMs).toISOString(),
+      toTime: search.toMs === undefined ? null : new Date(search.toMs).toISOString(),
+    };
+    const audit = (outcome: 'success' | 'failure', more: Readonly<Record<string, unknown>> = {}): Promise<void> =>
+      services.audit({
+        actor: caller.name,
+        action: 'export',
+        target: null,
+        outcome,
+        ip: request.ip,
+        details: { ...details, ...more },
+      });
+    await audit('success');
     const store = services.app.store;
+    let checkedAt = clock.now();
+    let sent = 0;
+    // The caller was authorized when the download began; a slow reader may keep it open for hours, so before each
+    // chunk the key or session and the role are checked again, as a new request would be.
+    async function stillAllowed(): Promise<void> {
+      const now = clock.now();
+      if (now - checkedAt < EXPORT_RECHECK_MS) return;
+      try {
+        requireRole(await authenticate(request, services.auth, now), EXPORTERS);
+      } catch (error) {
+        if (!(error instanceof AuthError)) throw error;
+        // The download ends cut off, so the client sees it incomplete rather than as a finished file.
+        await audit('failure', { stopped: error.code, eventsSent: sent });
+        throw error;
+      }
+      checkedAt = now;
+    }
     async function* rows(): AsyncGenerator<string> {
       if (query.format === 'csv') yield csvHeader();
       let after: string | undefined;
       do {
         const page = await store.search(search, { limit: EXPORT_FETCH, ...(after === undefined ? {} : { after }) });
+        await stillAllowed();
         if (query.format === 'csv') yield eventsToCsvRows(page.events);
         else yield page.events.map((event) => `${JSON.stringify(eventToRecord(event))}\n`).join('');
+        sent += page.events.length;
         after = page.nextPage ?? undefined;
       } while (after !== undefined);
     }
-    const extension = query.format === 'csv' ? 'csv' : 'ndjson';
-    void reply
-      .header('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
-      .header('content-disposition', `attachment; filename="zerotrail-events.${extension}"`);
-    return Readable.from(rows());
+    // One chunk read ahead at most, so a revoked caller gets little beyond what was on its way already.
+    return Readable.from(rows(), { highWaterMark: 1 });
   },
 });
 
