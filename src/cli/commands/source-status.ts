@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { sourceHealth, type DatasetHealth } from '../../pipeline/source-health.js';
 import { parseFlags, type CommandContext } from '../context.js';
-import { writeLine } from '../io.js';
+import { writeLine, type CliIo } from '../io.js';
 import { renderTable, truncate, visible } from '../output.js';
 import { NO_SOURCES, unknownSource } from './source.js';
 
@@ -24,6 +24,7 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
         if (name !== undefined && sources.length === 0) throw unknownSource(name, all);
         const health: DatasetHealth[] = [];
         for (const stored of sources) health.push(...(await sourceHealth(app, stored)));
+        if (sources.length > 0) await noteWhenNothingCollects(app, context.io);
         if (format === 'json') {
           writeLine(context.io.stdout, JSON.stringify(health, null, 2));
           return;
@@ -53,6 +54,18 @@ export function registerSourceStatusCommand(source: Command, context: CommandCon
         });
       }
     });
+}
+
+/**
+ * Says on stderr when no collector is alive on the store: the states shown are then as the last run left them,
+ * and a dataset shown as ok is not being collected. Stderr keeps the table and the JSON as they are for scripts.
+ */
+export async function noteWhenNothingCollects(app: App, io: CliIo): Promise<void> {
+  if ((await app.store.liveNodes()).length > 0) return;
+  writeLine(
+    io.stderr,
+    'No collector is running on this store: nothing is being collected now, and each state is as the last run left it. Start `zerotrail collect` or `zerotrail serve`.',
+  );
 }
 
 /**

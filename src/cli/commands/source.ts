@@ -18,7 +18,7 @@ import { failUnlessRequiredReadable } from '../../sources/cloudflare/connection-
 import { printConnectionReport, registerSourceTestCommand } from './source-test.js';
 import { datasetJobId, isDatasetJobOf } from '../../core/job-id.js';
 import { CLOUDFLARE_DATASETS } from '../../sources/cloudflare/datasets/catalogue.js';
-import { datasetStateText } from './source-status.js';
+import { datasetStateText, noteWhenNothingCollects } from './source-status.js';
 import { rateShareProblem } from '../../config/rate-share.js';
 
 // Where `source add` and `source set-token` read the token from, and whether they check it online.
@@ -163,6 +163,7 @@ export function registerSourceCommand(program: Command, context: CommandContext)
       await context.withStoredApp(async (app) => {
         const sources = await app.store.listSources();
         const statuses = await app.store.datasetStatuses();
+        if (sources.length > 0) await noteWhenNothingCollects(app, context.io);
         // A dataset gets a status row only once a pull caught up or failed; one whose first backfill is under way,
         // or was stopped, has only its cursor, and is listed as backfilling rather than left out.
         const backfilling = new Map<string, readonly string[]>();
