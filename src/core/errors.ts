@@ -127,6 +127,7 @@ export const ERROR_CATALOGUE = {
   },
   HTTP_REQUEST_INVALID: { status: 400, retryable: false, message: 'The request is invalid.' },
   HTTP_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
+  HTTP_METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'This path does not answer that method.' },
   EVENT_NOT_FOUND: { status: 404, retryable: false, message: 'No stored event has that id.' },
   ALERT_NOT_FOUND: { status: 404, retryable: false, message: 'No alert has that id.' },
   ALERT_CHANGE_INVALID: { status: 400, retryable: false, message: 'The alert cannot be changed that way.' },

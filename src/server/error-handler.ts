@@ -21,6 +21,10 @@ export interface ErrorBody {
  * whose detail goes only to the log.
  */
 export function installErrorHandler(server: FastifyInstance): void {
+  const methods = new RouteMethods();
+  server.addHook('onRoute', (route) => {
+    methods.add(route.method, route.url);
+  });
   server.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toAppError(error);
     if (mapped === undefined) {
@@ -36,9 +40,46 @@ export function installErrorHandler(server: FastifyInstance): void {
     }
     return reply.code(status).send(body(appError.code, appError.message, request, appError));
   });
-  server.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(body('HTTP_NOT_FOUND', `No route answers ${request.method} on this path.`, request)),
-  );
+  server.setNotFoundHandler((request, reply) => {
+    const allowed = methods.of(request.url);
+    if (allowed.length === 0) {
+      return reply.code(404).send(body('HTTP_NOT_FOUND', `No route answers ${request.method} on this path.`, request));
+    }
+    // RFC 9110 section 15.5.6: a 405 lists what the path does answer. OPTIONS gets the same answer: the API is
+    // same-origin and for scripts, so it answers no CORS preflight.
+    void reply.header('allow', allowed.join(', '));
+    const message = `This path does not answer ${request.method}; it answers ${allowed.join(', ')}.`;
+    return reply.code(405).send(body('HTTP_METHOD_NOT_ALLOWED', message, request));
+  });
+}
+
+/**
+ * The methods each registered route path answers, to tell a path answered with another method (405) from one
+ * nothing answers (404). A wildcard route (the web UI's files under `/*`) is left out: it matches every path, so
+ * it would turn every mistyped API path into a 405.
+ */
+class RouteMethods {
+  readonly #routes: { readonly pattern: RegExp; readonly methods: readonly string[] }[] = [];
+
+  add(method: string | readonly string[], url: string): void {
+    if (url.includes('*')) return;
+    const segments = url.split('/').map((segment) => (segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment)));
+    this.#routes.push({ pattern: new RegExp(`^${segments.join('/')}$`), methods: [method].flat() });
+  }
+
+  /** In a fixed order, HEAD with every GET as Fastify answers it; empty when no route has this path. */
+  of(url: string): readonly string[] {
+    const path = url.split('?', 1)[0] ?? url;
+    const found = new Set(this.#routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods));
+    if (found.has('GET')) found.add('HEAD');
+    return METHOD_ORDER.filter((method) => found.has(method));
+  }
+}
+
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**
