@@ -192,7 +192,10 @@ export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DE
  */
 export function followEventsSql(where: readonly string[]): string {
   const tiers = EVENT_TABLES.map(
-    (table) => `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table}${whereSql(where)} ORDER BY seq LIMIT ?)`,
+    // NOT INDEXED keeps the seq (rowid) range, which bounds the scan: an index on a filtered field (a user's
+    // events, say) would read every match the store holds before the seq condition is checked.
+    (table) =>
+      `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM ${table} NOT INDEXED${whereSql(where)} ORDER BY seq LIMIT ?)`,
   );
   return `SELECT page.*, ${BODY_COLUMNS}
     FROM (${tiers.join(' UNION ALL ')} ORDER BY seq LIMIT ?) AS page
