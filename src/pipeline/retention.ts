@@ -1,4 +1,8 @@
 import type { AppConfig } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { sleep } from '../core/retry.js';
 import type { Store } from '../store/store.js';
 
 /** The store setting an admin's retention choice is kept under; it overrides `retention.max_age_days`. */
@@ -29,4 +33,55 @@ export async function retentionPolicy(app: {
     return { maxAgeDays: days, origin: 'settings', configMaxAgeDays };
   }
   return { maxAgeDays: configMaxAgeDays, origin: 'config', configMaxAgeDays };
+}
+
+const DAY_MS = 86_400_000;
+// Hourly keeps each delete small without letting old data linger, and is what Settings and the API promise.
+export const RETENTION_INTERVAL_MS = 3_600_000;
+
+/** What a retention run needs of the opened installation. */
+export interface RetentionDeps {
+  readonly store: Store;
+  readonly config: AppConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * The oldest event time kept now, epoch ms: retention deletes what is older, and collection reads none of it, so
+ * that nothing is stored only to be deleted, and nothing retention deleted comes back as new.
+ */
+export async function retentionCutoff(app: Pick<RetentionDeps, 'store' | 'config' | 'clock'>): Promise<number> {
+  const { maxAgeDays } = await retentionPolicy(app);
+  return app.clock.now() - maxAgeDays * DAY_MS;
+}
+
+/** Deletes events older than the retention an admin chose in Settings, or else the config's. */
+export async function applyRetention(app: RetentionDeps): Promise<void> {
+  const { maxAgeDays, origin } = await retentionPolicy(app);
+  const deleted = await app.store.deleteEventsBefore(app.clock.now() - maxAgeDays * DAY_MS);
+  if (deleted > 0) app.logger.info({ deleted, maxAgeDays, origin }, 'Retention deleted old events');
+}
+
+/**
+ * Applies retention at once and then every `everyMs` until `signal` aborts; resolves then. Every long-running
+ * process that opens the store runs it, collecting or not, so a retention an admin shortens takes effect within
+ * the hour even where nothing collects. Several processes on one PostgreSQL store each run it: a run deletes only
+ * what is older than the cut-off, so one after another finds little or nothing left, and their partition drops
+ * take one lock in turn. A failed run is logged and counted, and the next one tries again.
+ */
+export async function keepRetention(
+  app: RetentionDeps & { readonly metrics: Metrics },
+  signal: AbortSignal,
+  everyMs = RETENTION_INTERVAL_MS,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await applyRetention(app);
+    } catch (error) {
+      app.metrics.increment('retention_runs_failed_total');
+      app.logger.warn({ err: error }, 'Retention run failed; tried again at the next run');
+    }
+    await sleep(everyMs, signal).catch(() => undefined);
+  }
 }

@@ -66,13 +66,20 @@ export interface RunnerDeps {
   readonly metrics: Metrics;
   /** Told after each batch that stored new events; it evaluates them on its own time. */
   readonly detector?: { notify(): void };
+  /**
+   * The oldest event time retention keeps (see retention.ts), asked at the start of each pull: no pull reads
+   * further back, whether it starts a backfill or resumes after a downtime longer than the retention.
+   */
+  readonly retentionCutoff?: () => Promise<number>;
 }
 
-/** Where a dataset without a cursor starts: the backfill asked for, or the oldest event Cloudflare keeps of it. */
-export function backfillStart(job: DatasetJob, backfillFromMs: number, nowMs: number): number {
-  return job.retentionDays === undefined
-    ? backfillFromMs
-    : Math.max(backfillFromMs, nowMs - job.retentionDays * DAY_MS);
+/**
+ * Where a dataset without a cursor starts: the backfill asked for, held to the oldest event Cloudflare keeps of it
+ * and to the oldest event retention keeps (`cutoffMs`), as an older one would be deleted by the next retention run.
+ */
+export function backfillStart(job: DatasetJob, backfillFromMs: number, nowMs: number, cutoffMs = -Infinity): number {
+  const upstream = job.retentionDays === undefined ? -Infinity : nowMs - job.retentionDays * DAY_MS;
+  return Math.max(backfillFromMs, upstream, cutoffMs);
 }
 
 /**
@@ -92,13 +99,21 @@ export async function pullUntilCaughtUp(
   },
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
+  const cutoffMs = await deps.retentionCutoff?.();
   const committed = await deps.store.cursor(job.id);
-  const cursor: SourceCursor =
+  const start: SourceCursor =
     committed ??
-    job.source.initialCursor({ backfillFromMs: backfillStart(job, options.backfillFromMs, deps.clock.now()) });
+    job.source.initialCursor({
+      backfillFromMs: backfillStart(job, options.backfillFromMs, deps.clock.now(), cutoffMs),
+    });
   // Without this, a first run stopped or failing before its first page leaves no cursor, and the next run starts
   // from its own backfill instead: 7 days for a 180-day backfill cut short, or history after a backfill of 0 days.
-  if (committed === undefined) await deps.store.append([], { id: job.id, value: cursor });
+  if (committed === undefined) await deps.store.append([], { id: job.id, value: start });
+  // A cursor left further back than retention keeps (a collector down for longer, a backfill under way when an
+  // admin shortened the retention) is read from the cut-off on: everything newer is still read, and the raised
+  // floor is committed with the first page.
+  const cursor =
+    cutoffMs === undefined || job.source.withFloor === undefined ? start : job.source.withFloor(start, cutoffMs);
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
   const lateness = new LatenessWatch(job.id, deps);

@@ -37,6 +37,13 @@ export interface Source {
   /** Where a dataset with no committed cursor starts: `backfillFromMs` is the oldest event time wanted. */
   initialCursor(options: { readonly backfillFromMs: number }): SourceCursor;
   /**
+   * `cursor` held so that its pulls read nothing older than `floorMs` and everything from it on: a position before
+   * it moves up to it, and the lookback never reaches behind it; later cursors keep the floor. A cursor already
+   * past it comes back as it was. The pipeline holds every pull to the retention cut-off with it; a source
+   * without it is pulled from its cursor as it stands.
+   */
+  withFloor?(cursor: SourceCursor, floorMs: number): SourceCursor;
+  /**
    * Pages from `cursor` until the dataset is caught up. When there is nothing new a time-window dataset yields one
    * page without records whose cursor records how far it read; others may end without yielding.
    */

@@ -18,7 +18,7 @@ import type { TargetStatus } from '../../pipeline/forwarder.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
-import { retentionPolicy } from '../../pipeline/retention.js';
+import { applyRetention, keepRetention, retentionCutoff, retentionPolicy } from '../../pipeline/retention.js';
 import { addTotals, backfillStart, NO_TOTALS, type PageStored, type PullTotals } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
@@ -32,8 +32,6 @@ import { unknownSource } from './source.js';
 
 /** Cloudflare keeps Access authentication logs at most 180 days (Enterprise); see API-NOTES §3. */
 const DAY_MS = 86_400_000;
-// Retention runs with collection; hourly keeps deletes small without letting old data linger.
-const RETENTION_INTERVAL_MS = 3_600_000;
 // A permission granted later is noticed within the hour without spending the rate budget on refusals.
 const PERMISSION_RECHECK_MS = 3_600_000;
 // `collect --once` waits this long for notifications of the alerts it raised; what is left stays queued.
@@ -149,6 +147,23 @@ async function follow(
   names: readonly string[] | undefined,
   first: readonly StoredSource[],
 ): Promise<void> {
+  // Retention runs while this process follows, also while it waits for a source after the last was removed.
+  const stopRetention = new AbortController();
+  const retention = keepRetention(app, AbortSignal.any([context.io.signal, stopRetention.signal]));
+  try {
+    await followSources(app, context, names, first);
+  } finally {
+    stopRetention.abort();
+    await retention;
+  }
+}
+
+async function followSources(
+  app: App,
+  context: CommandContext,
+  names: readonly string[] | undefined,
+  first: readonly StoredSource[],
+): Promise<void> {
   const select = (all: readonly StoredSource[]): readonly StoredSource[] =>
     names === undefined ? all : all.filter((source) => names.includes(source.name));
   let sources = first;
@@ -251,9 +266,17 @@ export async function collect(
       `Paused, not collected${options.once ? '' : ' until resumed'}: ${paused.map((source) => visible(source.name)).join(', ')}.`,
     );
   }
+  // A catch-up run owns retention for its length; a following run's caller keeps it (keepRetention) for as long
+  // as the process lives, whether or not anything is collected.
+  if (options.once) await applyRetention(app);
+  // No dataset starts further back than retention keeps events: what is older would be deleted by the next
+  // retention run, its alerts left pointing at nothing (backfillStart holds each start to the cut-off).
+  const kept = await retentionPolicy(app);
+  let backfillDays = app.config.collect.backfillDays;
+  const heldToRetention = backfillDays > kept.maxAgeDays;
+  if (heldToRetention) backfillDays = kept.maxAgeDays;
   // Each log dataset starts no further back than Cloudflare keeps it (DatasetJob.retentionDays): audit logs up to
   // 18 months, Access and SCIM logs up to 180 days.
-  let backfillDays = app.config.collect.backfillDays;
   if (backfillDays > AUDIT_LOG_RETENTION_DAYS) {
     writeLine(
       context.io.stderr,
@@ -265,7 +288,7 @@ export async function collect(
     writeLine(
       context.io.stderr,
       `notice: Access and SCIM logs start at most ${ACCESS_LOG_RETENTION_DAYS} days back, the longest Cloudflare keeps them ` +
-        `(Enterprise plans); audit logs, kept 18 months, start the ${backfillDays} days back asked for.`,
+        `(Enterprise plans); audit logs, kept 18 months, start ${heldToRetention ? '' : 'the '}${backfillDays} days back${heldToRetention ? '' : ' asked for'}.`,
     );
   }
   const inventoryCache = new InventoryCache(app);
@@ -319,8 +342,12 @@ export async function collect(
     const parts = [...byDays]
       .sort(([a], [b]) => b - a)
       .map(([days, jobIds]) => `${days} day${days === 1 ? '' : 's'} for ${jobIds.join(', ')}`);
+    const held = heldToRetention
+      ? ` Held to the ${kept.maxAgeDays}-day retention (${kept.origin === 'settings' ? 'set in Settings' : 'retention.max_age_days'}) ` +
+        `instead of the ${app.config.collect.backfillDays} days asked for: older events would be deleted as soon as stored.`
+      : '';
     progress.notice(
-      `Backfilling ${parts.join('; ')}. ` +
+      `Backfilling ${parts.join('; ')}.${held} ` +
         'Cloudflare keeps Access logs 24 hours (Free) to 180 days (Enterprise) depending on the plan, audit logs 18 months; older events are not available.',
     );
   };
@@ -351,22 +378,15 @@ export async function collect(
         holders,
     );
   };
-  await applyRetention(app, context);
   const backfillFromMs = nowMs - backfillDays * DAY_MS;
+  const cutoffMs = nowMs - kept.maxAgeDays * DAY_MS;
   const jobStarts = new Map(
     jobs
       .filter((job) => job.kind === 'log')
-      .map((job) => [job.id, fresh.has(job.id) ? backfillStart(job, backfillFromMs, nowMs) : undefined]),
+      .map((job) => [job.id, fresh.has(job.id) ? backfillStart(job, backfillFromMs, nowMs, cutoffMs) : undefined]),
   );
   const progress = createProgressReporter(context.io, jobStarts, nowMs, options.quiet === true);
   const signal = options.signal ?? context.io.signal;
-  const retentionTimer = options.once
-    ? undefined
-    : setInterval(() => {
-        applyRetention(app, context).catch((error: unknown) => {
-          app.logger.warn({ err: error }, 'Retention run failed');
-        });
-      }, RETENTION_INTERVAL_MS);
   const notifier = options.notify === false ? undefined : await startForwarder(app, signal);
   // On a terminal the progress lines say when a dataset fails, retries or may not be read; the log records of the
   // same events would say it again, once per dataset, unless logs were asked for. Where stderr goes to a file or
@@ -382,7 +402,9 @@ export async function collect(
   try {
     const outcomes = await runCollection(
       jobs,
-      { ...app, inventoryCache, logger },
+      // Each pull reads nothing older than retention keeps, asked anew so that a retention an admin changes holds
+      // from the next pull on, and a dataset resuming after a downtime longer than the retention starts there.
+      { ...app, inventoryCache, logger, retentionCutoff: () => retentionCutoff(app) },
       {
         once: options.once,
         intervalMs: app.config.collect.intervalSecs * 1000,
@@ -443,13 +465,16 @@ export async function collect(
       totals: stored.get(outcome.jobId) ?? NO_TOTALS,
     }));
   } finally {
-    if (retentionTimer !== undefined) clearInterval(retentionTimer);
     context.divertLogs(undefined);
     progress.stop();
     if (options.once) {
       // The detector runs at most twice a second; the alerts of the last batches are raised before the run ends,
       // and notified when targets are set.
       await app.detector.catchUp().catch((error: unknown) => app.logger.warn({ err: error }, 'Detection run failed'));
+    }
+    if (options.once && !signal.aborted) {
+      // The cut-off moved on while the run went: what passed it is deleted now, not by the next run.
+      await applyRetention(app).catch((error: unknown) => app.logger.warn({ err: error }, 'Retention run failed'));
     }
     if (notifier !== undefined) {
       if (options.once) {
@@ -502,16 +527,6 @@ function reportUndelivered(context: CommandContext, targets: readonly TargetStat
     `Notifications not all delivered: ${described.join('; ')}. ${refusals} for the next run; ` +
       '`zerotrail notify status` shows each target.',
   );
-}
-
-/** Deletes events older than the retention an admin chose in Settings, or else the config's. */
-async function applyRetention(app: App, context: CommandContext): Promise<void> {
-  const { maxAgeDays, origin } = await retentionPolicy(app);
-  const cutoff = app.clock.now() - maxAgeDays * DAY_MS;
-  const deleted = await app.store.deleteEventsBefore(cutoff);
-  if (deleted > 0) {
-    context.logger().info({ deleted, maxAgeDays, origin }, 'Retention deleted old events');
-  }
 }
 
 function reportOnce(context: CommandContext, outcomes: readonly JobOutcome[]): void {

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { openAuthStore, refuseUnfinishedMigration, startForwarder, type App } from '../../app.js';
+import { keepRetention } from '../../pipeline/retention.js';
 import { untilAborted } from '../../core/abort-after.js';
 import { ConfigError } from '../../core/errors.js';
 import { buildServer } from '../../server/app.js';
@@ -156,6 +157,11 @@ export function registerServeCommand(program: Command, context: CommandContext):
           flags.collect && flags.role === 'all'
             ? superviseCollection(app, context, signal, { watchSourcesMs: SOURCE_WATCH_MS })
             : undefined;
+        // A node that collects runs retention with its collection; one that does not still owns the store's
+        // retention, which Settings and the API say runs hourly, and which nothing else may be left to run.
+        const stopRetention = new AbortController();
+        const retention =
+          collector === undefined ? keepRetention(app, AbortSignal.any([signal, stopRetention.signal])) : undefined;
         try {
           const web = await startWebServer(app, {
             host,
@@ -191,6 +197,8 @@ export function registerServeCommand(program: Command, context: CommandContext):
           }
         } finally {
           await collector?.done;
+          stopRetention.abort();
+          await retention;
         }
       });
     });
@@ -285,6 +293,9 @@ export function superviseCollection(
   let current = new AbortController();
   const restart = (): void => current.abort();
   const done = (async () => {
+    // Retention runs for as long as collection is supervised, whether or not a source is stored to collect from.
+    const stopRetention = new AbortController();
+    const retention = keepRetention(app, AbortSignal.any([signal, stopRetention.signal]));
     // One forwarder for the whole run: collection restarts on source changes, notifications carry on.
     const notifier = await startForwarder(app, signal).catch((error: unknown) => {
       app.logger.error({ err: error }, 'Notifications did not start');
@@ -294,6 +305,8 @@ export function superviseCollection(
       await superviseLoop();
     } finally {
       await notifier?.close();
+      stopRetention.abort();
+      await retention;
     }
   })();
   async function superviseLoop(): Promise<void> {

@@ -52,6 +52,17 @@ export function initialTimeWindowCursor(backfillFromMs: number): TimeWindowCurso
   return { since: from, page: 1, seen: [], scannedAt: from, floor: from };
 }
 
+/**
+ * `cursor` read from `floorMs` on at the earliest (see Source.withFloor). Raising `floor` is enough: the pull reads
+ * from `rescanStart`, which never lies before it, and starts that read at page 1 with no keys seen when `since`
+ * lies behind it.
+ */
+export function timeWindowWithFloor<C extends TimeWindowCursor>(cursor: C, floorMs: number): C {
+  const floor = cursor.floor === undefined ? undefined : parseTimestamp(cursor.floor);
+  if (floor !== undefined && floor >= floorMs) return cursor;
+  return { ...cursor, floor: formatTimestamp(floorMs) };
+}
+
 /** Parses a stored cursor with `schema`; a cursor this source did not write is an error the operator must clear. */
 export function parseCursor<S extends z.ZodType>(schema: S, value: unknown, dataset: string): z.output<S> {
   const parsed = schema.safeParse(value);

@@ -10,6 +10,7 @@ import {
   parseCursor,
   recordKey,
   rfc3339,
+  timeWindowWithFloor,
   type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
@@ -85,6 +86,10 @@ export class AccessRequestsSource implements Source {
 
   initialCursor(options: { readonly backfillFromMs: number }): AccessRequestsCursor {
     return initialTimeWindowCursor(options.backfillFromMs);
+  }
+
+  withFloor(cursorValue: SourceCursor, floorMs: number): AccessRequestsCursor {
+    return timeWindowWithFloor(parseCursor(timeWindowCursorSchema, cursorValue, this.dataset), floorMs);
   }
 
   async *pull(cursorValue: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage> {

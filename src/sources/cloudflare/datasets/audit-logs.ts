@@ -11,6 +11,7 @@ import {
   parseCursor,
   rescanStart,
   rfc3339,
+  timeWindowWithFloor,
   type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
@@ -100,6 +101,20 @@ export class AuditLogsSource implements Source {
   initialCursor(options: { readonly backfillFromMs: number }): AuditLogsCursor {
     const from = formatTimestamp(options.backfillFromMs);
     return { api: 'v2', since: from, seen: [], scannedAt: from, floor: from };
+  }
+
+  withFloor(cursorValue: SourceCursor, floorMs: number): AuditLogsCursor {
+    const cursor = parseCursor(cursorSchema, cursorValue, this.dataset);
+    if (cursor.api === 'v1') return timeWindowWithFloor(cursor, floorMs);
+    const floor = parseTimestamp(cursor.floor ?? '');
+    if (floor !== undefined && floor >= floorMs) return cursor;
+    // A window read part-way from before the floor is given up, API cursor and all: the pull reads a new window
+    // from the floor to its own end, which covers what was left of it.
+    if ((parseTimestamp(cursor.since) ?? 0) < floorMs) {
+      const from = formatTimestamp(floorMs);
+      return { api: 'v2', since: from, seen: [], scannedAt: cursor.scannedAt, floor: from };
+    }
+    return { ...cursor, floor: formatTimestamp(floorMs) };
   }
 
   async *pull(cursorValue: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage> {

@@ -13,6 +13,7 @@ import {
   recordKey,
   rescanStart,
   rfc3339,
+  timeWindowWithFloor,
   type TimeWindowCursor,
   timeWindowCursorSchema,
   timeWindowPages,
@@ -116,6 +117,14 @@ export class ScimUpdatesSource implements Source {
 
   initialCursor(options: { readonly backfillFromMs: number }): ScimUpdatesCursor {
     return { streams: [{ idpIds: [], window: initialTimeWindowCursor(options.backfillFromMs) }], delisted: {} };
+  }
+
+  withFloor(cursorValue: SourceCursor, floorMs: number): ScimUpdatesCursor {
+    const cursor = parseCursor(scimUpdatesCursorSchema, cursorValue, this.dataset);
+    return {
+      ...cursor,
+      streams: cursor.streams.map((stream) => ({ ...stream, window: timeWindowWithFloor(stream.window, floorMs) })),
+    };
   }
 
   async *pull(cursorValue: SourceCursor, signal: AbortSignal): AsyncIterable<RawPage> {
