@@ -275,6 +275,36 @@ describe('AuditLogsSource on Audit Logs v2', () => {
     expect((rest.at(-1)?.nextCursor as AuditLogsCursor).api).toBe('v2');
   });
 
+  it('held to a floor after a window read part-way before it, reads every record from the floor on, once', async () => {
+    const clock = new ManualClock(NOW);
+    const { server, source } = await setup({ pageSize: 2, lookbackMs: 5 * MINUTE, clock });
+    const records = Array.from({ length: 12 }, (_, i) => v2Record(NOW - 60 * MINUTE + i * 5 * MINUTE));
+    server.setFallback(v2Api(records));
+    let committed: SourceCursor | undefined;
+    for await (const page of source.pull(source.initialCursor({ backfillFromMs: NOW - 61 * MINUTE }), signal())) {
+      committed = page.nextCursor;
+      break;
+    }
+    expect(committed).toMatchObject({ before: '2026-03-01T12:00:00.000Z' });
+    // Stopped mid-window for a day; what the retention keeps now starts half an hour into that window.
+    clock.advance(DAY);
+    const floorMs = NOW - 30 * MINUTE;
+    const held = source.withFloor(committed ?? {}, floorMs);
+    const before = server.requests.length;
+    const pages = await collect(source.pull(held, signal()));
+    const fromFloor = records.filter((r) => timeOfV2(r) >= floorMs).map((r) => r.id);
+    expect(idsOf(pages)).toEqual(fromFloor);
+    // A new window from the floor, without the API cursor of the window begun before it.
+    expect(Object.fromEntries(server.requests[before]?.query ?? [])).toEqual(
+      expect.objectContaining({ since: '2026-03-01T11:30:00.000Z', before: '2026-03-02T12:00:00.000Z' }),
+    );
+    expect(server.requests[before]?.query.get('cursor')).toBeNull();
+    expect(pages.at(-1)?.nextCursor).toMatchObject({ floor: '2026-03-01T11:30:00.000Z' });
+    // A cursor already past the floor is left as it was.
+    const later = pages.at(-1)?.nextCursor ?? {};
+    expect(source.withFloor(later, floorMs - HOUR)).toEqual(later);
+  });
+
   it('after finishing a window interrupted days ago, reads on to now in the same pull, each record once', async () => {
     const clock = new ManualClock(NOW - 2 * DAY);
     const { server, source } = await setup({ pageSize: 2, lookbackMs: 5 * MINUTE, clock });
@@ -567,6 +597,26 @@ describe('AuditLogsSource falling back to Audit Logs v1', () => {
     expect(idsOf(pages)).toEqual([sameTime, ...later].map((r) => r.id));
     expect(pages.at(-1)?.nextCursor).toMatchObject({ api: 'v1', since: '2026-03-01T12:00:00.000Z' });
     expect(relative(server).every((path) => path === '/audit_logs')).toBe(true);
+  });
+
+  it('held to a floor, reads a v1 cursor from the floor on and keeps reading v1', async () => {
+    const clock = new ManualClock(NOW);
+    const { server, source } = await setup({ pageSize: 50, lookbackMs: 5 * MINUTE, clock });
+    const records = Array.from({ length: 10 }, (_, i) => v1Record(NOW - 10 * HOUR + i * HOUR + 1000));
+    server.setFallback(v1Api(records));
+    const stale: AuditLogsCursor = {
+      api: 'v1',
+      since: '2026-03-01T01:00:00.000Z',
+      page: 1,
+      seen: [],
+      scannedAt: '2026-03-01T01:00:00.000Z',
+      floor: '2026-03-01T01:00:00.000Z',
+    };
+    const floorMs = NOW - 4 * HOUR;
+    const pages = await collect(source.pull(source.withFloor(stale, floorMs), signal()));
+    expect(idsOf(pages)).toEqual(records.filter((r) => parseTimestamp(String(r['when']))! >= floorMs).map((r) => r.id));
+    expect(relative(server).every((path) => path === '/audit_logs')).toBe(true);
+    expect(pages.at(-1)?.nextCursor).toMatchObject({ api: 'v1', floor: '2026-03-01T08:00:00.000Z' });
   });
 
   it('reports the v1 failure when neither API answers', async () => {
