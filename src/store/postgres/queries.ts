@@ -201,12 +201,15 @@ export function searchEventsSql(where: readonly string[], direction: 'ASC' | 'DE
 
 /**
  * One follow read in seq order. The seq lives with the id that claimed the event (migration 5), so the stretch is
- * read from `event_ids` and joined to its events, then filtered; `where` may name any events column and `seq`.
+ * read from `event_ids` and each of its events looked up by (time, id), then filtered; `where` may name any events
+ * column and `seq`. The LIMIT 1 keeps the lookup a subquery of its own: flattened into a join, the planner scanned a
+ * whole month's partition for a common filter value and hashed the stretch against it.
  */
 export function followEventsSql(where: readonly string[], fromSeq: string, toSeq: string, limit: string): string {
-  return `SELECT seq, ${EVENT_COLUMNS} FROM (SELECT ids.seq, e.* FROM event_ids AS ids
-      JOIN events AS e ON e.time = ids.time AND e.id = ids.id
-      WHERE ids.seq > ${fromSeq} AND ids.seq <= ${toSeq}) AS followed${whereSql(where)}
+  return `SELECT seq, ${EVENT_COLUMNS} FROM (SELECT ids.seq, e.*
+      FROM (SELECT id, time, seq FROM event_ids WHERE seq > ${fromSeq} AND seq <= ${toSeq}) AS ids
+      CROSS JOIN LATERAL (SELECT * FROM events WHERE events.time = ids.time AND events.id = ids.id LIMIT 1) AS e
+    ) AS followed${whereSql(where)}
     ORDER BY seq LIMIT ${limit}`;
 }
 
