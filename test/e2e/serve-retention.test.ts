@@ -9,9 +9,10 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Settings, the API and `source remove` promise an hourly retention run; it must happen where nothing collects
- * too: a node serving the API only, one told not to collect, and one with no data source left to collect from.
+ * too: a node serving the API only, one told not to collect, one with no data source left to collect from, and a
+ * scheduled collect run that finds no source.
  */
-describe('retention on a serving node that does not collect', () => {
+describe('retention where nothing collects', () => {
   let setup: CollectorEnv;
 
   beforeAll(async () => {
@@ -80,4 +81,15 @@ describe('retention on a serving node that does not collect', () => {
     expect(removed.code, removed.stderr).toBe(0);
     await serveWithRetention([], 5);
   }, 30_000);
+
+  it('runs in a collect run refused for want of a data source', async () => {
+    expect(await stored(30, 3)).toBeGreaterThan(0);
+    const refused = await runInProcess(['collect', '--once'], {
+      env: { ...setup.env, ZEROTRAIL_RETENTION__MAX_AGE_DAYS: '3' },
+    });
+    expect(refused.stderr).toContain('There is no data source to collect from.');
+    expect(refused.code).not.toBe(0);
+    expect(await stored(30, 3)).toBe(0);
+    expect(await stored(2, 0)).toBeGreaterThan(0);
+  });
 });

@@ -77,6 +77,9 @@ export function registerCollectCommand(program: Command, context: CommandContext
       await context.withExistingApp(
         async (app) => {
           await refuseUnfinishedMigration(app);
+          // With no source left (`source remove` says its events stay until retention deletes them), a scheduled
+          // catch-up run is what still applies retention, though it then refuses to run as before.
+          if ((await app.store.listSources()).length === 0) await applyRetention(app);
           const sources = await selectSources(app, flags.source);
           if (flags.once) reportOnce(context, await collect(app, context, sources, { once: true }));
           else await follow(app, context, flags.source, sources);
