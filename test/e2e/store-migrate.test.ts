@@ -284,6 +284,41 @@ describe('store migrate from SQLite to PostgreSQL', () => {
     }
   }, 120_000);
 
+  it('never gives out again, after the copy, the id of a key revoked before it', async () => {
+    const revoking = makeTempDir('migrate-revoked-key');
+    try {
+      const env = { ...setup.env, ZEROTRAIL_DATA_DIR: revoking.path, ZEROTRAIL_SECRET_KEY: '' };
+      const added = await runInProcess(['user', 'add', 'ana@example.com', '--role', 'analyst'], {
+        env,
+        input: `${PASSWORD}\n`,
+      });
+      expect(added.code, added.stderr).toBe(0);
+      const listIds = async (on: Record<string, string>): Promise<number[]> => {
+        const listed = await runInProcess(['apikey', 'list', '--format', 'json'], { env: on });
+        expect(listed.code, listed.stderr).toBe(0);
+        return (JSON.parse(listed.stdout) as { id: number }[]).map((key) => key.id);
+      };
+      for (const label of ['soar', 'soar-2']) {
+        const key = await runInProcess(['apikey', 'create', '--user', 'ana@example.com', '--label', label], { env });
+        expect(key.code, key.stderr).toBe(0);
+      }
+      const newest = Math.max(...(await listIds(env)));
+      expect((await runInProcess(['apikey', 'revoke', String(newest)], { env })).code).toBe(0);
+      const target = schemas.url();
+      const copied = await runInProcess(['store', 'migrate', '--from', revoking.path, '--to', target], { env });
+      expect(copied.code, copied.stderr).toBe(0);
+      const onPostgres = { ...env, ZEROTRAIL_DATABASE_URL: target };
+      const key = await runInProcess(['apikey', 'create', '--user', 'ana@example.com', '--label', 'soar-3'], {
+        env: onPostgres,
+      });
+      expect(key.code, key.stderr).toBe(0);
+      // A retried revoke of the old id would otherwise take the new key.
+      expect(Math.max(...(await listIds(onPostgres)))).toBeGreaterThan(newest);
+    } finally {
+      revoking.remove();
+    }
+  }, 120_000);
+
   it('copies indexed values an older zerotrail kept longer than a PostgreSQL index row, capped as it caps them now', async () => {
     const older = makeTempDir('migrate-wide');
     try {

@@ -151,6 +151,7 @@ async function copyAll(pool: pg.Pool, target: PostgresTarget, options: MigrateSt
     await continueSequences(
       client,
       MIGRATED_TABLES.filter((table): table is CopiedTable => table.kind === 'rows'),
+      source.reader.identityCounters(),
     );
     await finishImport(client, source.installation, clock.now());
   });

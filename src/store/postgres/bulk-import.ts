@@ -142,10 +142,15 @@ export class EventImport {
 }
 
 /**
- * Moves the event and notice numbering and the identity columns of `tables` past every copied value, so the
- * first row a node adds after the copy gets a fresh number. Safe to repeat.
+ * Moves the event and notice numbering and the identity columns of `tables` past every copied value, and past
+ * `usedIds` (the largest id the source gave out, by table), so the first row a node adds after the copy gets a
+ * fresh number. Safe to repeat.
  */
-export async function continueSequences(client: pg.PoolClient, tables: readonly CopiedTable[]): Promise<void> {
+export async function continueSequences(
+  client: pg.PoolClient,
+  tables: readonly CopiedTable[],
+  usedIds: ReadonlyMap<string, number> = new Map(),
+): Promise<void> {
   await client.query(IMPORT_SQL.continueEventSeq);
   await client.query(IMPORT_SQL.continueNotifySeq);
   for (const table of tables) {
@@ -158,8 +163,10 @@ export async function continueSequences(client: pg.PoolClient, tables: readonly 
         `SELECT max(${identifier(table.identity)}) AS n FROM ${identifier(table.name)}`,
       )
     ).rows[0]?.n;
-    if (sequence !== null && sequence !== undefined && max !== null && max !== undefined) {
-      await client.query(IMPORT_SQL.continueIdentity, [sequence, max]);
+    const used = usedIds.get(table.name);
+    const last = Math.max(Number(max ?? 0), used ?? 0);
+    if (sequence !== null && sequence !== undefined && last > 0) {
+      await client.query(IMPORT_SQL.continueIdentity, [sequence, last]);
     }
   }
 }

@@ -46,6 +46,8 @@ const FLAT_COLUMNS = `seq, id, time, source, account_id, dataset, class_uid, act
 
 const SQL = {
   tables: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  // SQLite's AUTOINCREMENT counters; the table exists once a table with AUTOINCREMENT does.
+  identityCounters: 'SELECT name, seq FROM sqlite_sequence',
   versions: 'SELECT version, applied_at FROM schema_migrations ORDER BY version',
   quickCheck: 'PRAGMA quick_check(1)',
   setting: 'SELECT value FROM settings WHERE key = ?',
@@ -154,6 +156,23 @@ export class SqliteExport {
         (row) => ({ id: row.id, nodeId: row.node_id, expiresAt: row.expires_at }),
       ),
     }));
+  }
+
+  /**
+   * The largest id each AUTOINCREMENT table ever gave out, by table: a revoked key's or a removed user's id is
+   * gone from its table but must not be given out again after the copy.
+   */
+  identityCounters(): ReadonlyMap<string, number> {
+    if (!this.tableNames().includes('sqlite_sequence')) return new Map();
+    return this.#run(
+      () =>
+        new Map(
+          (this.#statement(SQL.identityCounters).all() as { name: string; seq: number }[]).map((row) => [
+            row.name,
+            row.seq,
+          ]),
+        ),
+    );
   }
 
   countRows(table: string): number {
