@@ -6,7 +6,7 @@ import { Metrics } from '../core/metrics.js';
 import { loadBuiltinRules } from '../detect/builtin-rules.js';
 import { Detector } from '../detect/detector.js';
 import { normalizeAccessRequest } from '../normalize/cloudflare/access-requests.js';
-import { startSimulator, type SimulatorOptions } from '../simulator/simulator.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/simulator.js';
 import { AccessRequestsSource } from '../sources/cloudflare/datasets/access-requests.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { deniedLogin } from '../../test/helpers/events.js';
@@ -17,6 +17,8 @@ import { pullUntilCaughtUp, type DatasetJob } from './runner.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const LOOKBACK_MS = 5 * MINUTE;
 const LATE_WARNING = /^Events showed up in the API \d+ s after their time, more than half the 300 s lookback/;
 
@@ -29,7 +31,8 @@ afterEach(async () => {
 async function accessRequestsJob(
   simulatorOptions: Omit<SimulatorOptions, 'clock'>,
   logger: Logger,
-): Promise<{ clock: ManualClock; store: SqliteStore; job: DatasetJob; metrics: Metrics }> {
+  pageSize = 1000,
+): Promise<{ clock: ManualClock; store: SqliteStore; job: DatasetJob; metrics: Metrics; simulator: Simulator }> {
   const clock = new ManualClock(NOW);
   const simulator = await startSimulator({ clock, ...simulatorOptions });
   cleanups.push(() => simulator.stop());
@@ -49,12 +52,12 @@ async function accessRequestsJob(
       client: simulatorClient(simulator, { clock, logger, metrics }),
       clock,
       logger,
-      pageSize: 1000,
+      pageSize,
       lookbackMs: LOOKBACK_MS,
     }),
     normalize: normalizeAccessRequest,
   };
-  return { clock, store, job, metrics };
+  return { clock, store, job, metrics, simulator };
 }
 
 describe('late events found by the lookback', () => {
@@ -126,5 +129,46 @@ describe('the detector, told by a pull', () => {
       async () => (await store.listAlerts({ ruleId: 'zt-brute-force-user', limit: 10 })).length === 1,
       { timeoutMs: 5_000 },
     );
+  });
+});
+
+describe('a pull that falls behind a retention shortened while it reads', () => {
+  it('moves on to the new cut-off from its committed cursor, storing everything after it once', async () => {
+    const { clock, store, job, metrics, simulator } = await accessRequestsJob(
+      { seed: 5, traffic: { kind: 'fixed', fromMs: NOW - 10 * DAY, toMs: NOW - HOUR, count: 5000 } },
+      silentLogger(),
+      100,
+    );
+    let retentionDays = 30;
+    let pages = 0;
+    const totals = await pullUntilCaughtUp(
+      job,
+      {
+        store,
+        clock,
+        logger: silentLogger(),
+        metrics,
+        retentionCutoff: () => Promise.resolve(clock.now() - retentionDays * DAY),
+      },
+      {
+        backfillFromMs: NOW - 10 * DAY,
+        signal: new AbortController().signal,
+        onPageStored: () => {
+          // An admin shortens the retention to 2 days a few pages into the 10-day backfill.
+          if (++pages !== 3) return;
+          retentionDays = 2;
+          clock.advance(2 * MINUTE);
+        },
+      },
+    );
+    const cutoff = clock.now() - 2 * DAY;
+    const count = (fromMs: number, toMs: number): Promise<number> => store.count({ filter: null, fromMs, toMs });
+    // The three pages read before the change, and none after it until the cut-off.
+    const before = await count(0, cutoff);
+    expect(before).toBeGreaterThan(200);
+    expect(before).toBeLessThanOrEqual(300);
+    expect(simulator.eventsBetween(NOW - 10 * DAY, cutoff).length).toBeGreaterThan(3000);
+    expect(await count(cutoff, clock.now())).toBe(simulator.eventsBetween(cutoff, clock.now()).length);
+    expect(totals.inserted).toBe(before + (await count(cutoff, clock.now())));
   });
 });

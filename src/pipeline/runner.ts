@@ -99,7 +99,7 @@ export async function pullUntilCaughtUp(
   },
 ): Promise<PullTotals> {
   const labels = { source: job.sourceName, dataset: job.source.dataset };
-  const cutoffMs = await deps.retentionCutoff?.();
+  let cutoffMs = await deps.retentionCutoff?.();
   const committed = await deps.store.cursor(job.id);
   const start: SourceCursor =
     committed ??
@@ -112,50 +112,76 @@ export async function pullUntilCaughtUp(
   // A cursor left further back than retention keeps (a collector down for longer, a backfill under way when an
   // admin shortened the retention) is read from the cut-off on: everything newer is still read, and the raised
   // floor is committed with the first page.
-  const cursor =
-    cutoffMs === undefined || job.source.withFloor === undefined ? start : job.source.withFloor(start, cutoffMs);
+  const held = (cursor: SourceCursor): SourceCursor =>
+    cutoffMs === undefined || job.source.withFloor === undefined ? cursor : job.source.withFloor(cursor, cutoffMs);
+  let cursor = held(start);
   const meta = { sourceName: job.sourceName, accountId: job.accountId, dataset: job.source.dataset };
   let totals = NO_TOTALS;
   const lateness = new LatenessWatch(job.id, deps);
+  let cutoffCheckedMs = deps.clock.now();
 
-  for await (const page of prefetchOne(job.source.pull(cursor, options.signal))) {
-    const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);
-    const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
-    deps.detector?.notify();
-    lateness.observe(page.reread, result.oldestInsertedMs);
-    const { rejected, newestEventMs, oldestEventMs } = events;
-    for (const [reason, count] of events.rejections) {
-      deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason }, count);
-    }
-    if (rejected > 0) {
-      deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
-    }
-    deps.metrics.increment('source_events_received_total', labels, page.records.length);
-    deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
-    deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);
-    totals = {
-      pages: totals.pages + 1,
-      received: totals.received + page.records.length,
-      inserted: totals.inserted + result.inserted,
-      duplicates: totals.duplicates + result.duplicates,
-      rejected: totals.rejected + rejected,
-    };
-    deps.logger.debug({ jobId: job.id, ...result, rejected, received: page.records.length }, 'Batch stored');
-    // A page without records only moves the cursor on; it has nothing to report.
-    if (page.records.length === 0) continue;
-    options.onPageStored?.({
-      jobId: job.id,
-      received: page.records.length,
-      inserted: result.inserted,
-      duplicates: result.duplicates,
-      rejected,
-      newestEventMs,
-      oldestEventMs,
-    });
+  for (;;) {
+    const behind = await pullPages(cursor);
+    if (behind === undefined) break;
+    // The retention was shortened while a long pull read what it no longer keeps: the rest of the pull starts
+    // from the committed cursor held to the new cut-off, instead of reading on through what would be deleted.
+    cutoffMs = behind;
+    cursor = held((await deps.store.cursor(job.id)) ?? start);
+    deps.logger.info({ jobId: job.id, cutoffMs }, 'Pull moved on to the retention cut-off');
   }
   lateness.report();
   return totals;
+
+  /** Pulls from `from`; returns a newer cut-off when its pages fell behind one, or undefined once caught up. */
+  async function pullPages(from: SourceCursor): Promise<number | undefined> {
+    for await (const page of prefetchOne(job.source.pull(from, options.signal))) {
+      const events = new NormalizedPage(page.records, job.normalize, meta, job.enrich);
+      const result = await deps.store.append(events, { id: job.id, value: page.nextCursor });
+      deps.detector?.notify();
+      lateness.observe(page.reread, result.oldestInsertedMs);
+      const { rejected, newestEventMs, oldestEventMs } = events;
+      for (const [reason, count] of events.rejections) {
+        deps.metrics.increment('pipeline_events_rejected_total', { ...labels, reason }, count);
+      }
+      if (rejected > 0) {
+        deps.logger.warn({ jobId: job.id, rejected }, 'Records rejected by the normalizer');
+      }
+      deps.metrics.increment('source_events_received_total', labels, page.records.length);
+      deps.metrics.increment('pipeline_events_stored_total', labels, result.inserted);
+      deps.metrics.increment('pipeline_events_duplicate_total', labels, result.duplicates);
+      totals = {
+        pages: totals.pages + 1,
+        received: totals.received + page.records.length,
+        inserted: totals.inserted + result.inserted,
+        duplicates: totals.duplicates + result.duplicates,
+        rejected: totals.rejected + rejected,
+      };
+      deps.logger.debug({ jobId: job.id, ...result, rejected, received: page.records.length }, 'Batch stored');
+      // A page without records only moves the cursor on; it has nothing to report.
+      if (page.records.length === 0) continue;
+      options.onPageStored?.({
+        jobId: job.id,
+        received: page.records.length,
+        inserted: result.inserted,
+        duplicates: result.duplicates,
+        rejected,
+        newestEventMs,
+        oldestEventMs,
+      });
+      // Asked at most once a minute: a pull that keeps ahead of the cut-off, as every pull but a long backfill does,
+      // never finds itself behind it.
+      if (deps.retentionCutoff === undefined || job.source.withFloor === undefined || newestEventMs === null) continue;
+      if (deps.clock.now() - cutoffCheckedMs < CUTOFF_RECHECK_MS) continue;
+      cutoffCheckedMs = deps.clock.now();
+      const now = await deps.retentionCutoff();
+      if (newestEventMs < now && now > (cutoffMs ?? -Infinity)) return now;
+    }
+    return undefined;
+  }
 }
+
+// How often a long pull asks whether retention now keeps less than it did when the pull began.
+const CUTOFF_RECHECK_MS = 60_000;
 
 /**
  * Watches how late events show up upstream, from those a pull's reread found new. An event later than the
