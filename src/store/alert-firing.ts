@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 import { alertIdFor, severityRank, type AlertFiring, type EvidenceRef, type StoredAlert } from './detection-store.js';
 
@@ -18,6 +19,15 @@ export function firingSpan(firing: AlertFiring): FiringSpan {
     throw new AppError('INTERNAL', { message: `Rule ${firing.ruleId} fired without evidence.` });
   }
   return { evidence, first, last, id: alertIdFor(firing.ruleId, firing.entityKey, first.eventId) };
+}
+
+/**
+ * The id of the alert a finding opens when the alert its evidence names (`closedId`) is closed. It is derived,
+ * never random, so a step repeated after a crash, or the same finding raised twice, names the same new alert;
+ * after that one is closed too, the next finding takes the id after it.
+ */
+export function alertIdAfterClosed(closedId: string): string {
+  return `al_${createHash('sha256').update(`${closedId}\u0000after-close`).digest('hex').slice(0, 24)}`;
 }
 
 /** A grouped alert keeps the higher of its own severity and the new firing's; it never drops. */

@@ -1,6 +1,7 @@
 // The detection part of the store contract (contract.suite.ts runs it); the .suite.ts suffix keeps it out of the build.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../core/event.js';
+import { alertIdAfterClosed } from './alert-firing.js';
 import type { AlertFiring } from './detection-store.js';
 import type { Store } from './store.js';
 import { deniedAccess } from '../../test/helpers/events.js';
@@ -251,6 +252,41 @@ export function detectionContract(current: () => Store): void {
       // A closed alert takes no more firings: a new one within the window opens a new alert.
       await commit([firing([2, 3, 4])]);
       expect((await store.listAlerts({ status: 'open', limit: 10 })).map((a) => a.count)).toEqual([3]);
+    });
+
+    it('opens a new alert for a finding that names a closed one, once, and takes nothing more into the closed one', async () => {
+      await commit([firing([1])]);
+      const [closed] = await store.listAlerts({ limit: 1 });
+      const closedId = closed?.id ?? '';
+      await store.changeAlert(closedId, { status: 'closed', closeReason: 'benign' }, 'bob');
+      const closedHistory = await store.alertHistory(closedId);
+      // The same earliest event names the same alert: a window rule's next finding over a continuing attack.
+      expect(await commit([firing([1, 2, 3])])).toEqual({ committed: true, created: 1, updated: 0 });
+      await commit([firing([1, 2, 3, 4, 5])]);
+      expect(await store.getAlert(closedId)).toMatchObject({ status: 'closed', count: 1 });
+      expect(await store.alertHistory(closedId)).toEqual(closedHistory);
+      const open = await store.listAlerts({ status: 'open', limit: 10 });
+      expect(open.map((alert) => alert.count)).toEqual([5]);
+      const nextId = open[0]?.id ?? '';
+      // Derived, so both stores (and `store migrate` between them) name it alike.
+      expect(nextId).toBe(alertIdAfterClosed(closedId));
+      expect((await store.alertHistory(nextId)).map((entry) => [entry.action, entry.details])).toEqual([
+        ['created', { severity: 'high' }],
+        ['grew', { from: 3, to: 5, summary: 'alice@example.com was denied 5 times' }],
+      ]);
+      // Raising the same findings again, or one the closed alert holds whole, adds nothing.
+      expect(await commit([firing([1, 2, 3]), firing([1, 2, 3, 4, 5]), firing([1])])).toMatchObject({
+        created: 0,
+      });
+      expect((await store.listAlerts({ limit: 10 })).map((alert) => [alert.id, alert.count])).toEqual([
+        [nextId, 5],
+        [closedId, 1],
+      ]);
+      // Once that one is closed too, the next finding opens a third.
+      await store.changeAlert(nextId, { status: 'closed', closeReason: 'true_positive' }, 'bob');
+      await commit([firing([1, 2, 3, 4, 5, 6])]);
+      const [third] = await store.listAlerts({ status: 'open', limit: 10 });
+      expect(third).toMatchObject({ id: alertIdAfterClosed(nextId), count: 6 });
     });
 
     it('reopens a closed alert without its close reason, recording it, and the alert takes findings again', async () => {

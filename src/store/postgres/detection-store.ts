@@ -14,7 +14,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
-import { AlertGrowth, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
+import { AlertGrowth, alertIdAfterClosed, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -54,6 +54,11 @@ const SQL = {
   // The alert this firing joins: same rule and entity, not closed, and within the suppression window.
   groupFor: `SELECT * FROM alerts WHERE rule_id = $1 AND entity_key = $2 AND status <> 'closed'
     AND last_event_time >= $3 AND first_event_time <= $4 ORDER BY last_event_time DESC, id LIMIT 1`,
+  closedNear: `SELECT id FROM alerts WHERE rule_id = $1 AND entity_key = $2 AND status = 'closed'
+    AND last_event_time >= $3 AND first_event_time <= $4`,
+  // Evidence events none of the given alerts holds; each is a primary-key look-up.
+  notHeld: `SELECT count(*)::int AS n FROM unnest($1::text[]) AS ref (id) WHERE NOT EXISTS
+    (SELECT 1 FROM alert_evidence WHERE alert_id = ANY($2::text[]) AND event_id = ref.id)`,
   insertAlert: `INSERT INTO alerts (id, rule_id, entity_key, title, severity, technique, entity_user, entity_ip,
       entity_app, first_event_time, last_event_time, event_count, summary, details, status, close_reason, assignee,
       created_at, updated_at)
@@ -229,20 +234,30 @@ async function applyFiring(
   now: number,
   growth: AlertGrowth,
 ): Promise<boolean> {
-  const { evidence, first, last, id } = firingSpan(firing);
+  const { evidence, first, last, id: namedId } = firingSpan(firing);
   const entityKey = wellFormed(firing.entityKey);
-  const existing =
-    (await client.query<AlertRow>(SQL.alert, [id])).rows[0] ??
-    (
-      await client.query<AlertRow>(SQL.groupFor, [
-        firing.ruleId,
-        entityKey,
-        first.eventTime - firing.suppressMs,
-        last.eventTime + firing.suppressMs,
-      ])
-    ).rows[0];
+  // A closed alert takes nothing more: past the alert the evidence names, and each closed one after it.
+  let id = namedId;
+  let named = (await client.query<AlertRow>(SQL.alert, [id])).rows[0];
+  while (named?.status === 'closed') {
+    id = alertIdAfterClosed(id);
+    named = (await client.query<AlertRow>(SQL.alert, [id])).rows[0];
+  }
+  const from = first.eventTime - firing.suppressMs;
+  const to = last.eventTime + firing.suppressMs;
+  const existing = named ?? (await client.query<AlertRow>(SQL.groupFor, [firing.ruleId, entityKey, from, to])).rows[0];
   const alertId = existing?.id ?? id;
   if (existing === undefined) {
+    // A finding whose every event a closed alert holds was closed with it: raised again by a later step, it must
+    // not open the closed case anew under another id.
+    const closed = (await client.query<{ id: string }>(SQL.closedNear, [firing.ruleId, entityKey, from, to])).rows;
+    if (closed.length > 0) {
+      const held = await client.query<{ n: number }>(SQL.notHeld, [
+        evidence.map((ref) => ref.eventId),
+        closed.map((row) => row.id),
+      ]);
+      if (held.rows[0]?.n === 0) return false;
+    }
     await client.query(SQL.insertAlert, [
       id,
       firing.ruleId,

@@ -16,7 +16,7 @@ import {
   type SequencedEvent,
   type StoredAlert,
 } from '../detection-store.js';
-import { AlertGrowth, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
+import { AlertGrowth, alertIdAfterClosed, firingSpan, groupedSeverity, groupedSummary } from '../alert-firing.js';
 import {
   alertListLimit,
   alertNotFound,
@@ -57,6 +57,11 @@ const SQL = {
   // The alert this firing joins: same rule and entity, not closed, and within the suppression window.
   groupFor: `SELECT * FROM alerts WHERE rule_id = ? AND entity_key = ? AND status <> 'closed'
     AND last_event_time >= ? AND first_event_time <= ? ORDER BY last_event_time DESC, id LIMIT 1`,
+  closedNear: `SELECT id FROM alerts WHERE rule_id = ? AND entity_key = ? AND status = 'closed'
+    AND last_event_time >= ? AND first_event_time <= ?`,
+  // Evidence events none of the given alerts holds; each is a primary-key look-up.
+  notHeld: `SELECT count(*) AS n FROM json_each(?) AS ref WHERE NOT EXISTS (SELECT 1 FROM alert_evidence
+    WHERE alert_id IN (SELECT value FROM json_each(?)) AND event_id = ref.value)`,
   insertAlert: `INSERT INTO alerts (id, rule_id, entity_key, title, severity, technique, entity_user, entity_ip,
       entity_app, first_event_time, last_event_time, event_count, summary, details, status, close_reason, assignee,
       created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?)`,
@@ -261,17 +266,28 @@ export class SqliteDetectionStore implements DetectionStore {
 
   // Inside the commit's transaction; true when the firing opened a new alert.
   #applyFiring(firing: AlertFiring, now: number, growth: AlertGrowth): boolean {
-    const { evidence, first, last, id } = firingSpan(firing);
+    const { evidence, first, last, id: namedId } = firingSpan(firing);
+    // A closed alert takes nothing more: past the alert the evidence names, and each closed one after it.
+    let id = namedId;
+    let named = this.#statement(SQL.alert).get(id) as AlertRow | undefined;
+    while (named?.status === 'closed') {
+      id = alertIdAfterClosed(id);
+      named = this.#statement(SQL.alert).get(id) as AlertRow | undefined;
+    }
+    const from = first.eventTime - firing.suppressMs;
+    const to = last.eventTime + firing.suppressMs;
     const existing =
-      (this.#statement(SQL.alert).get(id) as AlertRow | undefined) ??
-      (this.#statement(SQL.groupFor).get(
-        firing.ruleId,
-        firing.entityKey,
-        first.eventTime - firing.suppressMs,
-        last.eventTime + firing.suppressMs,
-      ) as AlertRow | undefined);
+      named ?? (this.#statement(SQL.groupFor).get(firing.ruleId, firing.entityKey, from, to) as AlertRow | undefined);
     const alertId = existing?.id ?? id;
     if (existing === undefined) {
+      // A finding whose every event a closed alert holds was closed with it: raised again by a later step, it
+      // must not open the closed case anew under another id.
+      const closed = this.#statement(SQL.closedNear).pluck().all(firing.ruleId, firing.entityKey, from, to);
+      if (closed.length > 0) {
+        const refs = JSON.stringify(evidence.map((ref) => ref.eventId));
+        const fresh = this.#statement(SQL.notHeld).pluck().get(refs, JSON.stringify(closed)) as number;
+        if (fresh === 0) return false;
+      }
       this.#statement(SQL.insertAlert).run(
         id,
         firing.ruleId,
