@@ -10,6 +10,7 @@ import { PostgresStore } from './postgres/store.js';
 import { parseQuery } from './query-language.js';
 import type { SearchField, SearchFilter } from './search-query.js';
 import { SqliteStore } from './sqlite/store.js';
+import { addFilter, queryValue } from '../web/query-edit.js';
 import type { Store } from './store.js';
 
 const t = (field: SearchField | null, value: string, wildcard = false): SearchFilter => ({
@@ -319,6 +320,66 @@ function leaves(filter: SearchFilter): SearchFilter[] {
 
 // 10,000 documentation addresses, none of them an address of the events below.
 const DECOYS = Array.from({ length: 10_000 }, (_, index) => `2001:db8::${index.toString(16)}`);
+
+describe('parseQuery character escapes', () => {
+  it('reads \\uXXXX and \\u{X…} as the character they name, alongside \\" and \\\\', () => {
+    expect(parseQuery('user:"\\u202eevil\\u202c-admin@example.com"')).toEqual(
+      t('user', '\u202eevil\u202c-admin@example.com'),
+    );
+    expect(parseQuery('app:"a\\u{200B}b \\"q\\" \\\\ \\u{1F600}"')).toEqual(t('app', 'a\u200bb "q" \\ \u{1f600}'));
+    // A character beyond U+FFFF as the two UTF-16 halves the UI shows it as.
+    expect(parseQuery('app:"\\ud83d\\ude00"')).toEqual(t('app', '\u{1f600}'));
+    // The same escapes in a bare value, also beside wildcards.
+    expect(parseQuery('idp:ok\\u00adta')).toEqual(t('idp', 'ok\u00adta'));
+    expect(parseQuery('user:*\\u202e*')).toEqual(t('user', '*\u202e*', true));
+    expect(parseQuery('\\u0041dmin')).toEqual(t(null, 'Admin'));
+    // An escaped NUL is searched as a typed one: U+FFFD, as flat fields hold it.
+    expect(parseQuery('app:"a\\u0000b"')).toEqual(t('app', 'a\ufffdb'));
+    // A backslash before any other character keeps that character, as before.
+    expect(parseQuery('app:"\\x\\n"')).toEqual(t('app', 'xn'));
+  });
+
+  it('refuses an escaped * beside a wildcard, written either way', () => {
+    expect(parseQuery('user:"star\\u002a"')).toEqual(t('user', 'star*'));
+    expect(parseQuery('user:star\\u{2a}')).toEqual(t('user', 'star*'));
+    expect(failure('user:star\\u002a*')).toMatchObject({ code: 'QUERY_VALUE_INVALID' });
+  });
+
+  it('refuses an escape that names no character, at its column', () => {
+    const cases: readonly (readonly [string, string])[] = [
+      [
+        'user:"\\uZZ"',
+        'Query does not parse at column 7: "\\uZZ" is not a character escape: \\u takes four hex digits, as in \\u202e, or a code point in braces, as in \\u{1f600}; write \\\\ for a backslash',
+      ],
+      ['idp:okta user:a\\u20', 'Query does not parse at column 16: "\\u20" is not a character escape'],
+      ['app:"ab\\u"', 'Query does not parse at column 8: "\\u" is not a character escape'],
+      [
+        'app:"\\u{110000}"',
+        'Query does not parse at column 6: "\\u{110000}" is not a character: a code point is at most 10ffff and is not a surrogate (d800 to dfff)',
+      ],
+      ['app:"\\u{d800}"', 'Query does not parse at column 6: "\\u{d800}" is not a character'],
+      [
+        'app:"x\\u{12"',
+        'Query does not parse at column 7: "\\u{12" is not a character escape: \\u{…} takes one to six hex digits and a closing }, as in \\u{1f600}',
+      ],
+      ['app:"\\u{}"', 'Query does not parse at column 6: "\\u{}" is not a character escape: \\u{…} takes'],
+      [
+        'app:"a\\ud83d"',
+        'Query does not parse at column 7: "\\ud83d" is the first half of a UTF-16 surrogate pair and must be followed by its second half (\\udc00 to \\udfff); or write the character as \\u{…} with its code point',
+      ],
+      ['app:"\\ud83d\\u0041"', 'Query does not parse at column 6: "\\ud83d" is the first half'],
+      [
+        'user:a OR app:\\ude00',
+        'Query does not parse at column 15: "\\ude00" is the second half of a UTF-16 surrogate pair without its first half',
+      ],
+    ];
+    for (const [query, message] of cases) {
+      const error = failure(query);
+      expect(error.code, query).toBe('QUERY_SYNTAX');
+      expect(error.message.startsWith(message), `${query}: ${error.message}`).toBe(true);
+    }
+  });
+});
 
 describe('parseQuery on long and deep queries', () => {
   it('reads an OR list of 10,000 terms into a tree of logarithmic depth, in order', () => {
@@ -654,5 +715,55 @@ describe.each(STORES)('long and deep queries on %s', (_name, open) => {
       code: 'QUERY_SYNTAX',
       message: expect.stringMatching(/^The query is too deeply nested to run/) as string,
     });
+  });
+});
+
+const DISGUISED = '\u202eevil\u202c-admin@example.com';
+
+describe.each(STORES)('values holding bidi and invisible characters on %s', (_name, open) => {
+  let store: Store;
+  const found = async (query: string): Promise<string[]> => {
+    const page = await store.search({ filter: parseQuery(query), order: 'asc' }, { limit: 10 });
+    return page.events.map((item) => item.id);
+  };
+  const withUser = (index: number, user: string, idp = 'okta'): NormalizedEvent => ({
+    ...event(index),
+    id: `disguise-${index}`,
+    user,
+    idp,
+  });
+
+  beforeAll(async () => {
+    store = await open();
+    await store.migrate();
+    await store.append(
+      [
+        withUser(1, DISGUISED),
+        // What the disguised value reads as, and what it holds without its controls.
+        withUser(2, 'live-admin@example.com'),
+        withUser(3, 'evil-admin@example.com'),
+        withUser(4, 'bob@example.com', 'git\u200bhub'),
+        withUser(5, 'carol@example.com', 'github'),
+        withUser(6, 'dave@example.com', 'tag\u{e0041}'),
+      ],
+      { id: 'cf-main/access_requests', value: {} },
+    );
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('finds exactly the event with the real character from the escaped query the UI writes', async () => {
+    const query = addFilter('outcome:success OR outcome:failure', 'user', DISGUISED, false);
+    expect(query).toBe('(outcome:success OR outcome:failure) AND user:"\\u202eevil\\u202c-admin@example.com"');
+    expect(await found(query)).toEqual(['disguise-1']);
+    expect(await found(`NOT user:${queryValue(DISGUISED)} AND user:*admin*`)).toEqual(['disguise-2', 'disguise-3']);
+    expect(await found('user:"\\u{202E}evil\\u{202C}-ADMIN@example.com"')).toEqual(['disguise-1']);
+    expect(await found('user:*\\u202e*')).toEqual(['disguise-1']);
+    expect(await found(`idp:${queryValue('git\u200bhub')}`)).toEqual(['disguise-4']);
+    expect(queryValue('tag\u{e0041}')).toBe('"tag\\udb40\\udc41"');
+    expect(await found(`idp:${queryValue('tag\u{e0041}')}`)).toEqual(['disguise-6']);
+    expect(await found('idp:"tag\\u{e0041}"')).toEqual(['disguise-6']);
   });
 });

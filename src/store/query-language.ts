@@ -13,7 +13,8 @@ import { SEARCH_FIELDS, type SearchField, type SearchFilter } from './search-que
  * parentheses (adjacent terms are ANDed; NOT binds tighter than AND, AND tighter than OR), ranges
  * `time:[2024-01-01T00:00:00Z TO *]`, CIDR blocks `src_ip:10.0.0.0/8`. A time, in a range or as a value, is read
  * exactly as --from reads it; without `nowMs`, `now` and times relative to it are refused. Long AND and OR
- * chains come back as balanced trees, so their depth grows with the logarithm of their length.
+ * chains come back as balanced trees, so their depth grows with the logarithm of their length. In a value, `\`
+ * keeps the next character (`\"`, `\\`, `\*`), and `\u202e` or `\u{1f600}` stands for any character.
  * Throws AppError QUERY_SYNTAX, QUERY_FIELD_UNKNOWN or QUERY_VALUE_INVALID with the column in the message.
  */
 export function parseQuery(text: string, nowMs?: number): SearchFilter | null {
@@ -231,7 +232,7 @@ class Parser {
     const modifier = this.#text[this.#at];
     if (modifier === '~' || modifier === '^') throw this.#modifierError(this.#at);
     this.#checkSeparated('quote');
-    return unescape(this.#text.slice(open + 1, end));
+    return this.#unescape(this.#text.slice(open + 1, end), open + 1).value;
   }
 
   // Text glued to a closing quote or bracket would be read as one more bare word, ANDed in, and match nothing.
@@ -262,16 +263,17 @@ class Parser {
       );
     }
     const wildcard = unescapedIndexOf(word, '*') !== -1;
-    // A value is either exact or a pattern in which every * is a wildcard: a \* beside a wildcard cannot be told
-    // apart from it, and would silently match more than asked.
-    if (wildcard && /^(?:[^\\]|\\[^*])*\\\*/s.test(word)) {
+    const { value, escapedStar } = this.#unescape(word, at);
+    // A value is either exact or a pattern in which every * is a wildcard: a \* (or \u002a) beside a wildcard
+    // cannot be told apart from it, and would silently match more than asked.
+    if (wildcard && escapedStar) {
       throw this.#error(
         'QUERY_VALUE_INVALID',
         'a value with * wildcards cannot also hold a literal * (\\*); search for the literal * with the value quoted and no wildcard',
         at,
       );
     }
-    return this.#value(field, unescape(word), wildcard, at);
+    return this.#value(field, value, wildcard, at);
   }
 
   #modifierError(at: number): AppError {
@@ -471,6 +473,74 @@ class Parser {
     });
   }
 
+  // `\uXXXX` (a UTF-16 unit; a pair for a character beyond U+FFFF, as visibleText writes one) and `\u{X…}` (a code
+  // point) stand for any character, so a value holding a bidi control or an invisible character can be written
+  // without putting that character into the query, where it would make the query read as something else. Any
+  // other `\` keeps the character after it. `at` is where `raw` starts in the query, for the column of an error.
+  #unescape(raw: string, at: number): { readonly value: string; readonly escapedStar: boolean } {
+    let value = '';
+    let escapedStar = false;
+    let index = 0;
+    while (index < raw.length) {
+      const char = raw[index] ?? '';
+      if (char !== '\\' || index + 1 >= raw.length) {
+        value += char;
+        index += 1;
+        continue;
+      }
+      const next = raw[index + 1] ?? '';
+      if (next !== 'u') {
+        escapedStar ||= next === '*';
+        value += next;
+        index += 2;
+        continue;
+      }
+      const escape = unicodeEscapeAt(raw, index);
+      if (escape === null) throw this.#escapeError(raw, index, at);
+      let decoded = escape.code;
+      let length = escape.length;
+      if (escape.unit && isLowSurrogate(decoded)) {
+        throw this.#error(
+          'QUERY_SYNTAX',
+          `"${raw.slice(index, index + length)}" is the second half of a UTF-16 surrogate pair without its first half; write the character as \\u{…} with its code point`,
+          at + index,
+        );
+      }
+      if (escape.unit && isHighSurrogate(decoded)) {
+        const low = unicodeEscapeAt(raw, index + length);
+        if (low === null || !low.unit || !isLowSurrogate(low.code)) {
+          throw this.#error(
+            'QUERY_SYNTAX',
+            `"${raw.slice(index, index + length)}" is the first half of a UTF-16 surrogate pair and must be followed by its second half (\\udc00 to \\udfff); or write the character as \\u{…} with its code point`,
+            at + index,
+          );
+        }
+        decoded = 0x10000 + ((decoded - 0xd800) << 10) + (low.code - 0xdc00);
+        length += low.length;
+      }
+      const text = String.fromCodePoint(decoded);
+      escapedStar ||= text === '*';
+      value += text;
+      index += length;
+    }
+    return { value, escapedStar };
+  }
+
+  #escapeError(raw: string, index: number, at: number): AppError {
+    const rest = raw.slice(index);
+    const braced = /^\\u\{([^}\\\s"]{0,8})(\}?)/.exec(rest);
+    let what: string;
+    if (braced === null) {
+      const shown = /^\\u[^\\\s"]{0,4}/.exec(rest)?.[0] ?? '\\u';
+      what = `"${shown}" is not a character escape: \\u takes four hex digits, as in \\u202e, or a code point in braces, as in \\u{1f600}; write \\\\ for a backslash`;
+    } else if (/^[0-9a-f]{1,6}$/i.test(braced[1] ?? '') && braced[2] === '}') {
+      what = `"${braced[0]}" is not a character: a code point is at most 10ffff and is not a surrogate (d800 to dfff)`;
+    } else {
+      what = `"${braced[0]}" is not a character escape: \\u{…} takes one to six hex digits and a closing }, as in \\u{1f600}`;
+    }
+    return this.#error('QUERY_SYNTAX', what, at + index);
+  }
+
   #word(): string {
     const start = this.#at;
     this.#at = wordEnd(this.#text, start);
@@ -537,8 +607,26 @@ function unescapedIndexOf(word: string, char: string): number {
   return -1;
 }
 
-function unescape(text: string): string {
-  return text.replace(/\\(.)/gs, '$1');
+// The `\uXXXX` or `\u{X…}` escape at `index`, or null when the text there is not a well-formed one. `unit` is
+// true for the four-digit form, which names a UTF-16 unit and so may be half of a surrogate pair.
+function unicodeEscapeAt(
+  text: string,
+  index: number,
+): { readonly code: number; readonly length: number; readonly unit: boolean } | null {
+  const match = /^\\u(?:([0-9a-fA-F]{4})|\{([0-9a-fA-F]{1,6})\})/.exec(text.slice(index, index + 11));
+  if (match === null) return null;
+  if (match[1] !== undefined) return { code: Number.parseInt(match[1], 16), length: match[0].length, unit: true };
+  const code = Number.parseInt(match[2] ?? '', 16);
+  if (code > 0x10ffff || isHighSurrogate(code) || isLowSurrogate(code)) return null;
+  return { code, length: match[0].length, unit: false };
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 function queryError(code: ErrorCode, text: string, offset: number, what: string, cause?: unknown): AppError {

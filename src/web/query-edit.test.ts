@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../store/query-language.js';
 import type { SearchFilter } from '../store/search-query.js';
+import { visibleText } from '../core/visible-text.js';
 import { addFilter, applyCompletion, completionContext, queryValue } from './query-edit.js';
 
 const HOSTILE = [
@@ -14,6 +15,10 @@ const HOSTILE = [
   'tab\tand\nnewline',
   '*',
   'ünïcödé 名前',
+  '\u202eevil\u202c-admin@example.com',
+  'ad\u00admin \u200b\u2066x\u2069 \ufeff\u0007\u001b[31m\u0085',
+  'tag\u{e0041} \\u202e',
+  '👩\u200d💻 flag \u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}',
 ];
 
 const term = (field: string, value: string): SearchFilter =>
@@ -28,6 +33,26 @@ describe('query edits made by the Explore page', () => {
     expect(queryValue('alice@example.com')).toBe('alice@example.com');
     expect(queryValue('2001:db8::1')).toBe('"2001:db8::1"');
     expect(parseQuery(`src_ip:${queryValue('2001:db8::1')}`)).toEqual(term('src_ip', '2001:db8::1'));
+  });
+
+  it('writes a character the UI shows as an escape as that escape, so the query reads as the value', () => {
+    const disguised = '\u202eevil\u202c-admin@example.com';
+    expect(queryValue(disguised)).toBe('"\\u202eevil\\u202c-admin@example.com"');
+    expect(addFilter('idp:okta', 'user', disguised, false)).toBe(
+      'idp:okta AND user:"\\u202eevil\\u202c-admin@example.com"',
+    );
+    expect(queryValue('git\u200bhub')).toBe('"git\\u200bhub"');
+    expect(queryValue('a\tb\nc')).toBe('"a\\u0009b\\u000ac"');
+    // A backslash in the value stays a literal backslash, even before a u.
+    expect(queryValue('x\\u202e')).toBe('"x\\\\u202e"');
+    // A lone surrogate is written as what every store holds and every search compares in its place.
+    expect(queryValue('lone \ud800')).toBe('"lone \ufffd"');
+    expect(parseQuery(`app:${queryValue('lone \ud800')}`)).toEqual(term('app', 'lone \ufffd'));
+    for (const value of HOSTILE) {
+      // The query text holds nothing the UI would show escaped: what it shows is what it is.
+      const written = queryValue(value);
+      expect(visibleText(written), value).toBe(written);
+    }
   });
 
   it('adds a filter for or against a value to what the query already matches', () => {
@@ -66,6 +91,11 @@ describe('query edits made by the Explore page', () => {
     expect(completionContext('outcome:failure AND', 19)).toBeNull();
     expect(completionContext('time:[2026-11-01 TO no', 22)).toBeNull();
     expect(completionContext('"some words', 11)).toBeNull();
+    // A value typed with escapes is matched against suggestions as it reads; an escape still being typed is left out.
+    expect(completionContext('idp:"\\u202eev', 13)).toMatchObject({ kind: 'value', prefix: '\u202eev' });
+    expect(completionContext('idp:"a\\u{1F600}\\"', 17)).toMatchObject({ prefix: 'a\u{1f600}"' });
+    expect(completionContext('idp:"ab\\u20', 11)).toMatchObject({ prefix: 'ab' });
+    expect(completionContext('idp:ab\\', 7)).toMatchObject({ prefix: 'ab' });
   });
 
   it('replaces the whole word under the caret with the completion', () => {

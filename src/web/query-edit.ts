@@ -1,15 +1,25 @@
 // Edits of query text the Explore page makes for the analyst: adding a filter for a value, and completing the
 // field name or value under the caret. The server parses the result with the same grammar as the CLI.
 
+import { visibleText } from '../core/visible-text.js';
+
 // Values made only of these characters need no quotes; anything else is quoted, so a value can never change
 // the structure of the query around it.
 const PLAIN_VALUE = /^[A-Za-z0-9@._+-]+$/;
 const OPERATOR_WORDS = new Set(['AND', 'OR', 'NOT', 'TO']);
 
-/** `value` as one term of the query language: bare when that is safe, otherwise quoted with `\` escapes. */
+/**
+ * `value` as one term of the query language: bare when that is safe, otherwise quoted with `\` escapes. A
+ * character the UI shows as a `\u202e`-style escape (visibleText: controls, bidi, invisible characters) is
+ * written as that escape, which the query language reads back, so the query bar shows what the rest of the UI
+ * shows and a value cannot make the query around it read as something else.
+ */
 export function queryValue(value: string): string {
   if (PLAIN_VALUE.test(value) && !OPERATOR_WORDS.has(value) && !/^[-+]/.test(value)) return value;
-  return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
+  // A lone surrogate cannot be stored: every flat field and every search value holds U+FFFD in its place (see
+  // flatString), and the query language refuses a lone surrogate escape, so it is written as what it matches.
+  const quoted = value.toWellFormed().replace(/[\\"]/g, (char) => `\\${char}`);
+  return `"${visibleText(quoted)}"`;
 }
 
 /** `field:value` as a query clause, negated with NOT when asked. */
@@ -59,12 +69,28 @@ export function completionContext(text: string, caret: number): CompletionContex
   word = word.slice(sign.length);
   const field = /^([A-Za-z_][\w.]*):(.*)$/s.exec(word);
   if (field !== null) {
-    return { kind: 'value', field: field[1] ?? '', prefix: (field[2] ?? '').replace(/^"/, ''), start, end };
+    return { kind: 'value', field: field[1] ?? '', prefix: typedValue((field[2] ?? '').replace(/^"/, '')), start, end };
   }
   if (word === '' || OPERATOR_WORDS.has(word) || !/^[A-Za-z_][\w.]*$/.test(word)) {
     return word === '' ? { kind: 'field', prefix: '', start, end } : null;
   }
   return { kind: 'field', prefix: word, start, end };
+}
+
+// A value being typed as it reads, so it can be matched against suggestions: `\` escapes decoded, as the query
+// language reads them, and an escape not yet typed to its end left out.
+function typedValue(text: string): string {
+  return text.replace(
+    /\\u([0-9a-fA-F]{4})|\\u\{([0-9a-fA-F]{1,6})\}|\\u(?:\{[0-9a-fA-F]{0,6}|[0-9a-fA-F]{0,3})$|\\$|\\(.)/gs,
+    (match, unit: string | undefined, point: string | undefined, kept: string | undefined) => {
+      if (unit !== undefined) return String.fromCharCode(Number.parseInt(unit, 16));
+      if (point !== undefined) {
+        const code = Number.parseInt(point, 16);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : match;
+      }
+      return kept ?? '';
+    },
+  );
 }
 
 /** `text` with `start`..`end` replaced by `insert`, and where the caret goes: right after the insertion. */
