@@ -173,6 +173,65 @@ describe('rule file problems', () => {
     }
   });
 
+  it('checks the match blocks inside params as the top-level one, with every other problem of the file', () => {
+    const rule = (type: string, params: string) =>
+      ['id: r', 'title: t', `type: ${type}`, 'severity: high', 'technique: T1110', 'description: d']
+        .concat(["summary: '{user}'", 'match: { dataset: access_requests }', `params: ${params}`])
+        .join('\n');
+    // Accepted before, and could never fire: no event has these outcomes.
+    expect(
+      problems(
+        rule(
+          'sequence',
+          '{ group_by: [user], count: 5, window: 30m, first: { outcome: denied }, then: { outcome: allowed } }',
+        ),
+      ),
+    ).toBe(
+      'test.yaml: params.first.outcome: "denied" never matches; an outcome is one of success, failure, unknown (a denied login is failure, an allowed one success); params.then.outcome: "allowed" never matches; an outcome is one of success, failure, unknown (a denied login is failure, an allowed one success)',
+    );
+    // Shown with the params schema's own problems, not after they are fixed.
+    const sequence = problems(
+      rule(
+        'sequence',
+        '{ group_by: [user], count: 5, window: 30m, first: { outcome: nope, foo: 1 }, then: { any: [{ bar: 2 }] }, escalate_to: extreme }',
+      ),
+    );
+    for (const part of [
+      'params.first.outcome: "nope" never matches',
+      'params.first.foo: unknown field "foo"',
+      'params.then.any[0].bar: unknown field "bar"',
+      'params.escalate_to: Invalid option',
+    ]) {
+      expect(sequence).toContain(part);
+    }
+    const deprovisioned = problems(
+      rule(
+        'deprovisioned_login',
+        '{ deprovision: { outcome: removed }, reprovision: { not: { baz: 1 } }, login: { outcome: [success, ok] }, grace: -1 }',
+      ),
+    );
+    for (const part of [
+      'params.deprovision.outcome: "removed" never matches',
+      'params.reprovision.not.baz: unknown field "baz"',
+      'params.login.outcome: "ok" never matches',
+    ]) {
+      expect(deprovisioned).toContain(part);
+    }
+    const firstSeen = problems(
+      rule(
+        'first_seen',
+        '{ group_by: [user], field: country, learning: 14d, escalate_to: extreme, learn_from: { match: { outcome: allowed, qux: 1 }, group_by: [user], field: country } }',
+      ),
+    );
+    for (const part of [
+      'params.learn_from.match.outcome: "allowed" never matches',
+      'params.learn_from.match.qux: unknown field "qux"',
+      'params.escalate_to: Invalid option',
+    ]) {
+      expect(firstSeen).toContain(part);
+    }
+  });
+
   it('refuses aliases that expand into millions of values with RULE_INVALID, in either format', () => {
     expect(problems(`${BOMB}\n${VALID}`)).toMatch(/^test.yaml: YAML: Excessive alias count/);
     const sigma = `title: x\n${BOMB}\nlogsource: { product: cloudflare, service: access }\ndetection: { sel: { outcome: failure }, condition: sel }\n`;

@@ -14,6 +14,22 @@ const RULE_ID = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const TECHNIQUE = /^T\d{4}(\.\d{3})?$/;
 const PLACEHOLDER = /\{([a-z_]+)\}/g;
 
+/**
+ * Where each type's `params` hold match blocks. They are checked here as the top-level `match` is (every
+ * problem, outcome values too): the type's create() compiles them, but stops at the first problem and runs only
+ * once the rest of `params` parse. A type that adds a match block to its params adds its path here.
+ */
+const PARAM_MATCH_BLOCKS: Readonly<Record<RuleTypeName, readonly (readonly string[])[]>> = {
+  event: [],
+  threshold: [],
+  sequence: [['first'], ['then']],
+  rate_spike: [],
+  first_seen: [['learn_from', 'match']],
+  deprovisioned_login: [['deprovision'], ['reprovision'], ['login']],
+  impossible_travel: [],
+  sigma: [],
+};
+
 const allowSchema = z
   .object({
     users: z.array(allowEntry).default([]),
@@ -142,7 +158,7 @@ export function parseRuleFile(text: string, origin: string): RuleDefinition {
     const match = value['match'] ?? {};
     const params = value['params'] ?? {};
     if (isRecord(match)) problems.push(...matchProblems(match, 'match'));
-    if (type !== undefined && isRecord(params)) ruleLogic(params, type, problems);
+    if (type !== undefined && isRecord(params)) ruleLogic(params, typeName as RuleTypeName, problems);
   }
   if (!parsed.success || problems.length > 0) throw invalid(origin, problems);
   const file = parsed.data;
@@ -177,13 +193,33 @@ function placeholderProblems(summary: string, type: RegisteredRuleType): string[
 /** The type's logic for `params`, or undefined after adding what is wrong with them to `problems`. */
 function ruleLogic(
   params: Readonly<Record<string, unknown>>,
-  type: RegisteredRuleType,
+  typeName: RuleTypeName,
   problems: string[],
 ): RuleLogic | undefined {
+  const type = RULE_TYPES[typeName];
+  const blockProblems = PARAM_MATCH_BLOCKS[typeName].flatMap((path) => {
+    const block = valueAt(params, path);
+    // A block that is missing or not a map is the params schema's to report.
+    return isRecord(block) ? matchProblems(block, ['params', ...path].join('.')) : [];
+  });
+  problems.push(...blockProblems);
   const parsed = type.params.safeParse(params);
-  if (parsed.success) return caught(problems, () => type.create(parsed.data));
-  problems.push(...zodProblems(parsed.error, 'params'));
-  return undefined;
+  if (!parsed.success) {
+    problems.push(...zodProblems(parsed.error, 'params'));
+    return undefined;
+  }
+  // create() would only report the first of these again.
+  if (blockProblems.length > 0) return undefined;
+  return caught(problems, () => type.create(parsed.data));
+}
+
+function valueAt(value: unknown, path: readonly string[]): unknown {
+  let at = value;
+  for (const key of path) {
+    if (!isRecord(at) || !Object.hasOwn(at, key)) return undefined;
+    at = at[key];
+  }
+  return at;
 }
 
 // Runs `work`, adding a RuleProblem it throws to `problems`.
@@ -233,9 +269,12 @@ function outcomeProblems(value: unknown, path: string): string[] {
 /** The rule with the operator's setting applied: parameter overrides and extra allow-list entries. */
 export function compileRule(definition: RuleDefinition, setting: RuleSetting | undefined): CompiledRule {
   const { header, origin } = definition;
-  const type = RULE_TYPES[header.type as RuleTypeName];
   const problems = matchProblems(definition.match, 'match');
-  const logic = ruleLogic({ ...definition.params, ...(setting?.overrides ?? {}) }, type, problems);
+  const logic = ruleLogic(
+    { ...definition.params, ...(setting?.overrides ?? {}) },
+    header.type as RuleTypeName,
+    problems,
+  );
   if (logic === undefined || problems.length > 0) throw invalid(origin, problems);
   const allow: RuleAllowList =
     setting === undefined
