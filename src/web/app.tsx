@@ -11,7 +11,7 @@ import { RulesPage } from './pages/rules-page.js';
 import { SettingsPage } from './pages/settings-page.js';
 import { SourcesPage } from './pages/sources-page.js';
 import { TimelinePage } from './pages/timeline-page.js';
-import { navigate, parseTimelinePath, useLocation } from './router.js';
+import { navigate, parseAlertPath, parseTimelinePath, useLocation } from './router.js';
 
 type Session =
   | { readonly state: 'checking' }
@@ -48,6 +48,12 @@ export function App(): ReactNode {
   useEffect(check, [check]);
 
   useEffect(() => {
+    // A notification's link to one alert opens it where the Alerts page shows it, before and after signing in.
+    const alertId = parseAlertPath(location.pathname);
+    if (alertId !== null) {
+      navigate(`/alerts?${new URLSearchParams({ alert: alertId }).toString()}`, { replace: true });
+      return;
+    }
     // The root and any unknown path land on Explore; the path stays meaningful in a shared link.
     if (PAGES.some((page) => page.path === location.pathname) || parseTimelinePath(location.pathname) !== null) return;
     navigate('/explore', { replace: true });

@@ -63,3 +63,19 @@ export function parseTimelinePath(pathname: string): { readonly kind: TimelineKi
     return null;
   }
 }
+
+/**
+ * The alert id of `/alerts/<id>`, the link notifications (webhook, Slack, syslog) carry, or null when `pathname` is
+ * not one. The UI itself shows an alert at `/alerts?alert=<id>`, beside the list's filters.
+ */
+export function parseAlertPath(pathname: string): string | null {
+  const match = /^\/alerts\/([^/]+)\/?$/.exec(pathname);
+  if (match?.[1] === undefined) return null;
+  try {
+    const id = decodeURIComponent(match[1]);
+    return id === '' ? null : id;
+  } catch {
+    // A malformed escape names no alert; the path is then as unknown as any other.
+    return null;
+  }
+}

@@ -116,9 +116,18 @@ function messageOf(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
 }
 
-function entityText(entity: Alert['entity']): string {
+/** The entity's user, address and application, each shortened on its own with the whole value in its title. */
+function EntityParts({ entity }: { entity: Alert['entity'] }): ReactNode {
   const parts = [entity.user, entity.ip, entity.app].filter((part): part is string => part !== null);
-  return parts.length === 0 ? MISSING : parts.map(displayText).join(' · ');
+  if (parts.length === 0) return MISSING;
+  return parts.map((part, index) => (
+    <span key={index}>
+      {index === 0 ? null : ' · '}
+      <span className="entity-part" title={displayText(part)}>
+        {displayText(part)}
+      </span>
+    </span>
+  ));
 }
 
 /** Why an alert link leads nowhere: an id the server does not know, or one that cannot be an alert id at all. */
@@ -273,9 +282,13 @@ function AlertList({
                   </td>
                   <td className="alert-cell">
                     <InternalLink href={alertsUrl(filter, alert.id)}>{displayText(alert.title)}</InternalLink>
-                    <div className="muted alert-summary-line">{displayText(alert.summary)}</div>
+                    <div className="muted alert-summary-line" title={displayText(alert.summary)}>
+                      {displayText(alert.summary)}
+                    </div>
                   </td>
-                  <td className="entity-cell">{entityText(alert.entity)}</td>
+                  <td className="entity-cell">
+                    <EntityParts entity={alert.entity} />
+                  </td>
                   <td className="num">{alert.count}</td>
                   <td>{formatTime(alert.firstEventTime, { zone: false })}</td>
                   <td>{formatTime(alert.lastEventTime, { zone: false })}</td>
@@ -356,10 +369,13 @@ function AlertDetailView({
     void load();
   }, [load]);
 
-  const act = (work: () => Promise<void>, done: string): void => {
+  // `onDone` clears what was typed for the action only once the server took it: after a failure the text is
+  // still there to send again.
+  const act = (work: () => Promise<void>, done: string, onDone?: () => void): void => {
     setBusy(true);
     work().then(
       async () => {
+        onDone?.();
         // The notice comes with the changed alert, so it never stands beside the status from before the change.
         await load();
         setBusy(false);
@@ -452,8 +468,11 @@ function AlertDetailView({
               aria-label="Close alert"
               onSubmit={(event: FormEvent) => {
                 event.preventDefault();
-                act(() => client.close(alert.id, reason, closeComment), 'Alert closed.');
-                setCloseComment('');
+                act(
+                  () => client.close(alert.id, reason, closeComment),
+                  'Alert closed.',
+                  () => setCloseComment(''),
+                );
               }}
             >
               <label>
@@ -488,8 +507,11 @@ function AlertDetailView({
               event.preventDefault();
               // The placeholder names the signed-in user: an empty field takes the alert for them.
               const who = assignee.trim() === '' ? user.name : assignee.trim();
-              act(() => client.assign(alert.id, who), `Alert assigned to ${who}.`);
-              setAssignee('');
+              act(
+                () => client.assign(alert.id, who),
+                `Alert assigned to ${who}.`,
+                () => setAssignee(''),
+              );
             }}
           >
             <label>
@@ -519,8 +541,11 @@ function AlertDetailView({
             onSubmit={(event: FormEvent) => {
               event.preventDefault();
               if (comment.trim() === '') return;
-              act(() => client.comment(alert.id, comment), 'Comment added.');
-              setComment('');
+              act(
+                () => client.comment(alert.id, comment),
+                'Comment added.',
+                () => setComment(''),
+              );
             }}
           >
             <label>

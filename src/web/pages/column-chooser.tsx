@@ -36,7 +36,10 @@ export function ColumnChooser({ columns, onChange }: ColumnChooserProps): ReactN
           id="column-chooser-panel"
           className="column-panel"
           onKeyDown={(key) => {
-            if (key.key === 'Escape') setOpen(false);
+            if (key.key !== 'Escape') return;
+            // Handled here: the event panel beside the table closes on an Escape nobody else took.
+            key.preventDefault();
+            setOpen(false);
           }}
         >
           <legend>Columns shown</legend>

@@ -81,7 +81,14 @@ export function DashboardPage({ api, search }: DashboardPageProps): ReactNode {
       <div className="page-head">
         <h1>Dashboard</h1>
         <div className="dashboard-controls">
-          <TimeRangePicker from={view.from} to={view.to} onChange={(range) => change(range)} />
+          {/* Keyed by the range, as in Explore: Back to a custom range starts the picker afresh from the URL, with
+              its From and To showing, instead of keeping the state of the range left behind. */}
+          <TimeRangePicker
+            key={`${view.from}|${view.to}`}
+            from={view.from}
+            to={view.to}
+            onChange={(range) => change(range)}
+          />
           <label className="inline">
             Source
             <select

@@ -1,4 +1,4 @@
-import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import { ApiError, type ApiClient, type EventRecord } from '../api-client.js';
 import { displayJson, displayText, formatTime } from '../format.js';
 import { navigate, timelinePath, type TimelineKind } from '../router.js';
@@ -65,11 +65,37 @@ export function EventPanel({ api, id, onClose, actions }: EventPanelProps): Reac
     };
   }, [api, id]);
 
+  // The row (or link) that opened the panel gets the focus back when it closes, so a keyboard user carries on
+  // from where they were instead of from the top of the page.
+  const panel = useRef<HTMLElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const active = document.activeElement;
+    if (active instanceof HTMLElement && active !== document.body && panel.current?.contains(active) !== true) {
+      opener.current = active;
+    }
+  }, [id]);
+  const close = useCallback((): void => {
+    const back = opener.current;
+    onClose();
+    if (back?.isConnected === true) back.focus();
+  }, [onClose]);
+  useEffect(() => {
+    const onKey = (key: KeyboardEvent): void => {
+      // A menu or suggestion list that handled Escape itself marks it so; only a bare Escape closes the panel.
+      if (key.key !== 'Escape' || key.defaultPrevented) return;
+      key.preventDefault();
+      close();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [close]);
+
   return (
-    <aside className="event-panel" aria-label="Event details">
+    <aside className="event-panel" aria-label="Event details" ref={panel}>
       <header>
         <h2>Event</h2>
-        <button type="button" className="quiet" onClick={onClose} aria-label="Close event">
+        <button type="button" className="quiet" onClick={close} aria-label="Close event">
           Close
         </button>
       </header>
