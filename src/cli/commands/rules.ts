@@ -3,6 +3,7 @@ import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { installationIsNew, type App } from '../../app.js';
+import type { AppConfig } from '../../config/schema.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
 import { checkPeriodNotEmpty, parseTimeExpression } from '../../core/time-expression.js';
 import { loadBuiltinRules } from '../../detect/builtin-rules.js';
@@ -10,7 +11,8 @@ import { parseDuration } from '../../detect/duration.js';
 import { allowEntry, checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
 import { replayRules, type ReplayedAlert } from '../../detect/replay.js';
 import { checkOverrides, compileRule, type RuleDefinition } from '../../detect/rule-file.js';
-import { isRuleFileName, loadUserRules, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
+import { knownFileRules, knownRules, type KnownRule } from '../../detect/known-rules.js';
+import { isRuleFileName, parseAnyRuleFile, userRulesDir } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { parseFlags, type CommandContext } from '../context.js';
 import { wholeNumberText } from '../../core/number-text.js';
@@ -84,10 +86,18 @@ function actor(context: CommandContext): string {
   return `cli:${context.io.env['USER'] ?? context.io.env['USERNAME'] ?? 'unknown'}`;
 }
 
-/** The built-in rules, then the rule files of <data dir>/rules. */
-function knownRules(dataDir: string): readonly RuleDefinition[] {
-  const builtins = loadBuiltinRules();
-  return [...builtins, ...loadUserRules(dataDir, builtins).map((rule) => rule.definition)];
+/**
+ * The rule `id`, wherever it comes from. The files are read first, so an unknown id on a new installation creates
+ * nothing; the rules added through the API are in the store, which is opened only when the files lack the id.
+ */
+async function findRule(context: CommandContext, config: AppConfig, id: string): Promise<RuleDefinition> {
+  const files = knownFileRules(config.dataDir).map((rule) => rule.definition);
+  if (files.some((rule) => rule.header.id === id) || (await installationIsNew(config))) return ruleOrFail(files, id);
+  const all = await context.withApp(async (app) => await knownRules(config.dataDir, app.store), config);
+  return ruleOrFail(
+    all.map((rule) => rule.definition),
+    id,
+  );
 }
 
 function readRuleText(file: string): string {
@@ -231,14 +241,13 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       const flags = parseFlags(listFlagsSchema, rawFlags);
       const { dataDir } = context.loadConfig();
       // Without an installation the rules are still known, as their files state them: nothing tunes them yet.
-      const show = (stored: readonly RuleSetting[]): void => {
+      const show = (known: readonly KnownRule[], stored: readonly RuleSetting[]): void => {
         const settings = new Map(stored.map((setting) => [setting.ruleId, setting]));
-        const builtinIds = new Set(loadBuiltinRules().map((definition) => definition.header.id));
-        const rows = knownRules(dataDir).map((definition) => {
+        const rows = known.map(({ definition, origin }) => {
           const setting = settings.get(definition.header.id);
           return {
             id: definition.header.id,
-            origin: builtinIds.has(definition.header.id) ? 'builtin' : definition.origin,
+            origin: origin === 'builtin' ? 'builtin' : definition.origin,
             title: definition.header.title,
             type: definition.header.type,
             severity: definition.header.severity,
@@ -273,8 +282,8 @@ export function registerRulesCommand(program: Command, context: CommandContext):
         );
       };
       await context.withStoredApp(
-        async (app) => show(await app.store.ruleSettings()),
-        () => show([]),
+        async (app) => show(await knownRules(dataDir, app.store), await app.store.ruleSettings()),
+        () => show(knownFileRules(dataDir), []),
       );
     });
 
@@ -285,7 +294,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .action(async (id: string) => {
       // The rule is found before the installation opens, so an unknown id creates nothing.
       const config = context.loadConfig();
-      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      const rule = await findRule(context, config, id);
       await context.withApp((app) => setEnabled(app, context, rule, true), config);
     });
 
@@ -295,7 +304,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .argument('<id>', 'the rule id')
     .action(async (id: string) => {
       const config = context.loadConfig();
-      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      const rule = await findRule(context, config, id);
       await context.withApp((app) => setEnabled(app, context, rule, false), config);
     });
 
@@ -319,7 +328,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
     .action(async (id: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(setFlagsSchema, rawFlags);
       const config = context.loadConfig();
-      const rule = ruleOrFail(knownRules(config.dataDir), id);
+      const rule = await findRule(context, config, id);
       // With nothing stored the flags alone make the overrides, so a value the rule refuses creates nothing.
       if (await installationIsNew(config)) checkOverrides(rule, overridesAfter(flags, undefined));
       await context.withApp((app) => setParams(app, context, rule, flags), config);
@@ -344,7 +353,7 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       .action(async (id: string, rawFlags: Record<string, unknown>) => {
         const flags = parseFlags(allowFlagsSchema, rawFlags);
         const config = context.loadConfig();
-        const rule = ruleOrFail(knownRules(config.dataDir), id);
+        const rule = await findRule(context, config, id);
         await context.withApp((app) => changeAllowList(app, context, rule, flags, add), config);
       });
   }
@@ -355,16 +364,22 @@ export function registerRulesCommand(program: Command, context: CommandContext):
       'Check a rule file (engine format or Sigma) and copy it into <data dir>/rules; the collector loads it at its next start',
     )
     .argument('<file>', 'a rule file: the format of docs/detections.md, or a Sigma rule (docs/sigma.md)')
-    .action((file: string) => {
+    .action(async (file: string) => {
       const text = readRuleText(file);
       // RULE_INVALID from the loader names the file, the field and what is accepted.
       const definition = parseAnyRuleFile(text, file);
-      const { dataDir } = context.loadConfig();
-      const builtins = loadBuiltinRules();
-      const existing = [
-        ...builtins.map((rule) => ({ id: rule.header.id, where: 'a built-in rule' })),
-        ...loadUserRules(dataDir, builtins).map((rule) => ({ id: rule.definition.header.id, where: rule.file })),
-      ].find((rule) => rule.id === definition.header.id);
+      const config = context.loadConfig();
+      const { dataDir } = config;
+      // A rule added through the API with the same id would stop running once the file is loaded.
+      const known = (await installationIsNew(config))
+        ? knownFileRules(dataDir)
+        : await context.withApp(async (app) => await knownRules(dataDir, app.store), config);
+      const existing = known
+        .map((rule) => ({
+          id: rule.definition.header.id,
+          where: rule.origin === 'builtin' ? 'a built-in rule' : rule.definition.origin,
+        }))
+        .find((rule) => rule.id === definition.header.id);
       if (existing !== undefined) {
         throw new AppError('RULE_INVALID', {
           message: `${file}: id: ${existing.where} has the id ${definition.header.id} already; choose another id.`,

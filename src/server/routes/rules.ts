@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { AppError, NotFoundError } from '../../core/errors.js';
-import { loadBuiltinRules } from '../../detect/builtin-rules.js';
 import { allowEntry, checkAllowedCountries, checkAllowedIps } from '../../detect/allow-entries.js';
-import { checkOverrides, type RuleDefinition } from '../../detect/rule-file.js';
+import { checkOverrides } from '../../detect/rule-file.js';
+import { knownRules, type KnownRule } from '../../detect/known-rules.js';
 import { parseStoredRule, readStoredRules, writeStoredRules, type StoredRule } from '../../detect/stored-rules.js';
-import { loadUserRules, parseAnyRuleFile } from '../../detect/user-rules.js';
+import { parseAnyRuleFile } from '../../detect/user-rules.js';
 import type { RuleAllowList, RuleSetting } from '../../store/detection-store.js';
 import { signedIn } from '../auth/authenticate.js';
 import { defineRoute, type RouteInput } from './route.js';
@@ -13,32 +13,10 @@ import { defineRoute, type RouteInput } from './route.js';
 const MAX_RULE_TEXT_CHARS = 32_000;
 const EMPTY_ALLOW: RuleAllowList = { users: [], ips: [], apps: [], countries: [] };
 
-interface KnownRule {
-  readonly definition: RuleDefinition;
-  /** builtin: shipped; file: a file in <data dir>/rules; custom: added through the API and kept in the store. */
-  readonly origin: 'builtin' | 'file' | 'custom';
-  readonly custom: StoredRule | null;
-}
-
-/** Built-in rules, the data directory's rule files, then the rules added through the API: what the detector runs. */
-async function knownRules(app: App): Promise<readonly KnownRule[]> {
-  const builtinDefinitions = loadBuiltinRules();
-  const builtins = builtinDefinitions.map((definition) => ({ definition, origin: 'builtin' as const, custom: null }));
-  const files = loadUserRules(app.config.dataDir, builtinDefinitions).map((rule) => ({
-    definition: rule.definition,
-    origin: 'file' as const,
-    custom: null,
-  }));
-  const custom = (await readStoredRules(app.store)).map((stored) => ({
-    definition: parseStoredRule(stored),
-    origin: 'custom' as const,
-    custom: stored,
-  }));
-  return [...builtins, ...files, ...custom];
-}
-
 async function knownRule(app: App, id: string): Promise<KnownRule> {
-  const rule = (await knownRules(app)).find((candidate) => candidate.definition.header.id === id);
+  const rule = (await knownRules(app.config.dataDir, app.store)).find(
+    (candidate) => candidate.definition.header.id === id,
+  );
   if (rule === undefined) throw new NotFoundError('RULE_NOT_FOUND', { message: `No detection rule has the id ${id}.` });
   return rule;
 }
@@ -85,7 +63,7 @@ export const LIST_RULES_ROUTE = defineRoute({
   access: ['admin', 'analyst', 'viewer'],
   handler: async ({ services }) => {
     const settings = new Map((await services.app.store.ruleSettings()).map((setting) => [setting.ruleId, setting]));
-    const rules = await knownRules(services.app);
+    const rules = await knownRules(services.app.config.dataDir, services.app.store);
     return { rules: rules.map((rule) => describeRule(rule, settings.get(rule.definition.header.id))) };
   },
 });
@@ -213,7 +191,7 @@ export const ADD_RULE_ROUTE = defineRoute({
     // RULE_INVALID from the loader carries every problem with its field; it reaches the caller unchanged.
     const definition = parseAnyRuleFile(body.yaml, 'rule');
     const id = definition.header.id;
-    if ((await knownRules(app)).some((rule) => rule.definition.header.id === id)) {
+    if ((await knownRules(app.config.dataDir, app.store)).some((rule) => rule.definition.header.id === id)) {
       throw new AppError('RULE_INVALID', {
         message: `rule: id: a rule with the id ${id} exists already; choose another id.`,
         details: { origin: 'rule' },
