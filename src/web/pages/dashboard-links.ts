@@ -1,3 +1,5 @@
+import { queryValue } from '../query-edit.js';
+
 // Where each dashboard element leads: Explore with the query and time range that select exactly the events the
 // element counts. The dashboard counts authentications (OCSF class 3002), so every query starts with that.
 
@@ -36,16 +38,6 @@ export function dashboardPath(view: DashboardView): string {
   return text === '' ? '/dashboard' : `/dashboard?${text}`;
 }
 
-// Values made only of these characters need no quotes; anything else is quoted with `\` escapes, so a value can
-// never change the structure of the query around it.
-const PLAIN_VALUE = /^[A-Za-z0-9@._+-]+$/;
-const OPERATOR_WORDS = new Set(['AND', 'OR', 'NOT', 'TO']);
-
-function termValue(value: string): string {
-  if (PLAIN_VALUE.test(value) && !OPERATOR_WORDS.has(value) && !/^[-+]/.test(value)) return value;
-  return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
-}
-
 /** Query fields the dashboard filters on (the names of the query language). */
 export type DrillField = 'user' | 'app' | 'country' | 'idp' | 'activity' | 'outcome';
 export type DrillOutcome = 'success' | 'failure' | 'unknown';
@@ -60,8 +52,8 @@ export function explorePath(
   range: { readonly from: string; readonly to: string } = view,
 ): string {
   const clauses = ['class_uid:3002'];
-  if (view.source !== null) clauses.push(`source:${termValue(view.source)}`);
-  for (const [field, value] of filters) clauses.push(`${field}:${termValue(value)}`);
+  if (view.source !== null) clauses.push(`source:${queryValue(view.source)}`);
+  for (const [field, value] of filters) clauses.push(`${field}:${queryValue(value)}`);
   const params = new URLSearchParams({ q: clauses.join(' AND '), from: range.from, to: range.to });
   return `/explore?${params.toString()}`;
 }
