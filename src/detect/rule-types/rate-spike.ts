@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../duration.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { AlertEntity } from '../../store/detection-store.js';
 import { registerRuleType } from '../rule.js';
 import { entityOf, eventVars, groupBySchema, grouping, MAX_EVIDENCE } from './common.js';
 
@@ -36,6 +38,22 @@ interface SpikeState {
  * as long as one evaluation (see EvaluationState).
  */
 const baselines = new WeakMap<SpikeState, { readonly bucket: number; readonly from: number; readonly total: number }>();
+
+/**
+ * The alert's entity from what the key fixes: a bucket's events come from many users, addresses and
+ * applications, so the event that tipped it speaks for the others only in its grouping fields (as a threshold
+ * rule leaves its distinct-counted part empty). Those parts are read from the event, in its own case.
+ */
+function groupEntity(event: NormalizedEvent, values: Readonly<Record<string, string>>): AlertEntity {
+  const entity = entityOf(event, values);
+  const grouped = (...fields: readonly string[]) => fields.some((field) => Object.hasOwn(values, field));
+  return {
+    // An e-mail in another grouping field (a path under ocsf.) is the user, as entityOf takes it.
+    user: grouped('user') ? entity.user : (Object.values(values).find((value) => value.includes('@')) ?? null),
+    ip: grouped('src_ip', 'src_net') ? entity.ip : null,
+    app: grouped('app', 'app_uid') ? entity.app : null,
+  };
+}
 
 /**
  * Events in one bucket against the mean per bucket over the preceding `baseline` (empty buckets count as zero),
@@ -92,7 +110,7 @@ export const rateSpikeRule = registerRuleType({
         return [
           {
             entityKey: group.key,
-            entity: { ...entityOf(event, group.values), user: null, ip: null, app: null },
+            entity: groupEntity(event, group.values),
             evidence: (state.ids[bucket] ?? []).map(([eventTime, eventId]) => ({ eventId, eventTime })),
             vars: {
               ...eventVars(event),
