@@ -204,11 +204,41 @@ async function sourcesOnceAny(app: App, context: CommandContext): Promise<readon
     context.io.stderr,
     'No data source is left to collect from; waiting for one to be added (zerotrail source add).',
   );
-  while (sources.length === 0 && !context.io.signal.aborted) {
-    await sleep(SOURCE_WATCH_MS, context.io.signal).catch(() => undefined);
-    sources = await app.store.listSources();
+  const waited = new AbortController();
+  const standing = standBy(app, AbortSignal.any([context.io.signal, waited.signal]));
+  try {
+    while (sources.length === 0 && !context.io.signal.aborted) {
+      await sleep(SOURCE_WATCH_MS, context.io.signal).catch(() => undefined);
+      sources = await app.store.listSources();
+    }
+  } finally {
+    waited.abort();
+    await standing;
   }
   return context.io.signal.aborted ? [] : sources;
+}
+
+/**
+ * Keeps this process counted among the live collectors until `signal` aborts, while it has no source to collect
+ * but will collect the first one added: the sources page and `source status` would otherwise say that nothing
+ * collects a source just added. It holds no lease, and gives its place up when it stops.
+ */
+export async function standBy(app: App, signal: AbortSignal): Promise<void> {
+  const keeper = new LeaseKeeper(
+    app.store,
+    [],
+    {
+      nodeId: newNodeId({ catchUp: false, nodeName: app.config.collect.nodeName }),
+      ttlMs: app.config.collect.leaseTtlSecs * 1000,
+    },
+    app.logger,
+  );
+  await keeper.run(signal);
+  await keeper
+    .leave()
+    .catch((error: unknown) =>
+      app.logger.warn({ err: error }, 'Standing-by collector not removed; it runs out on its own'),
+    );
 }
 
 function repeated(value: string, previous: readonly string[] | undefined): string[] {

@@ -21,7 +21,7 @@ import { wholeNumberText } from '../../core/number-text.js';
 import { listenRefused } from '../listen-refused.js';
 import { writeLine } from '../io.js';
 import { visible } from '../output.js';
-import { collect, SOURCE_WATCH_MS, sourcesSignature, watchSources } from './collect.js';
+import { collect, SOURCE_WATCH_MS, sourcesSignature, standBy, watchSources } from './collect.js';
 import { fileSystemProblem } from '../../core/file-error.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -324,6 +324,8 @@ export function superviseCollection(
         } catch (error) {
           app.logger.error({ err: error }, 'Collection stopped; it restarts when a data source is added or removed');
         }
+      } else {
+        await standBy(app, stop);
       }
       // Whether collection ended or never started, only a source change or the end of the process moves on.
       await untilAborted(stop);
