@@ -10,13 +10,20 @@ export function parseDuration(text: string): number | null {
   return unit === undefined ? null : Number(match[1]) * unit;
 }
 
-/** A duration field of a rule file, as milliseconds. */
+/**
+ * A duration field of a rule file, as milliseconds, more than zero: a zero window, bucket or suppression would
+ * make its rule never fire or never group. A learning period is held to the same rule: `1s` is the shortest, in
+ * which a key's first event only teaches, rather than a zero that would report every key's first value as new.
+ */
 export const durationSchema = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === null || ms === 0) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${text}" is not a duration; write a number and s, m, h or d (10m, 1h, 7d)`,
+      message:
+        ms === 0
+          ? `"${text}" is zero; a duration must be more than zero (1s at least)`
+          : `"${text}" is not a duration; write a number and s, m, h or d (10m, 1h, 7d)`,
     });
     return z.NEVER;
   }
