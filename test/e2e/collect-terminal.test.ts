@@ -149,7 +149,12 @@ describe('collect --once stopped part way', () => {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Stopped once it collects, whatever the machine's load made of its start.
+    await waitFor(
+      'the run to claim the Access logs lease',
+      () => leaseHolder(setup.dataDir, `${TEST_SOURCE}/access_requests`) !== null,
+      { timeoutMs: 30_000, pollMs: 20 },
+    );
     child.kill('SIGINT');
     expect(await exited, stderr).toBe(130);
     const stopped = /^error\[COLLECT_STOPPED\]: Stopped before every source caught up \(not finished: ([^)]*)\)/m.exec(
@@ -199,7 +204,7 @@ describe('collect --once beside a collector that holds the datasets', () => {
     let stderr = '';
     beside.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => beside.on('exit', (code) => resolve(code)));
-    await waitFor('the notice', () => stderr.includes('Waiting for datasets'), { timeoutMs: 5_000 });
+    await waitFor('the notice', () => stderr.includes('Waiting for datasets'), { timeoutMs: 15_000 });
     // Said before the wait, not after it: the run still waits for the leases.
     expect(beside.exitCode, stderr).toBeNull();
     expect(stderr).toMatch(
