@@ -127,6 +127,10 @@ describe('tuning rules from the command line', () => {
     const badWindow = await cli(['rules', 'set', 'zt-brute-force-user', '--window', '10x']);
     expect(badWindow.code).toBe(2);
     expect(badWindow.stderr).toContain('--window must be a number and s, m, h or d');
+    const zeroLearning = await cli(['rules', 'set', 'zt-new-country', '--learning', '0s']);
+    expect(zeroLearning.code).toBe(2);
+    expect(zeroLearning.stderr).toContain('--learning must be more than zero (1s at least)');
+    expect(zeroLearning.stderr).not.toContain('must be a number');
     const unknown = await cli(['rules', 'set', 'zt-nope', '--threshold', '3']);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toContain('error[RULE_NOT_FOUND]');

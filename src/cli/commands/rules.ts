@@ -30,7 +30,8 @@ const testFlagsSchema = z.object({
 const durationFlag = (flag: string) =>
   z
     .string()
-    .refine((text) => (parseDuration(text) ?? 0) > 0, `${flag} must be a number and s, m, h or d (10m, 1h, 7d)`)
+    .refine((text) => parseDuration(text) !== null, `${flag} must be a number and s, m, h or d (10m, 1h, 7d)`)
+    .refine((text) => parseDuration(text) !== 0, `${flag} must be more than zero (1s at least)`)
     .optional();
 
 const setFlagsSchema = z
