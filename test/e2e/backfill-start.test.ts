@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess, type CliResult } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/cli.js';
+import { collectOnce, LOG_DATASETS, servedBetween, storedRaw, type LogDataset } from '../helpers/log-datasets.js';
 import {
   addTestSource,
   expectExactlyOnce,
@@ -16,41 +17,6 @@ const DAY_MS = 24 * HOUR_MS;
 // Off the whole second, so that no simulated record sits exactly on a window's end.
 const START = Date.parse('2026-11-20T12:00:00.000Z') + 123;
 const FULL_TOKEN = 'zt-sim-token-backfill-start-every-read-0001';
-const LOG_DATASETS = ['access_requests', 'scim_updates', 'audit_logs'] as const;
-type LogDataset = (typeof LOG_DATASETS)[number];
-
-/** One `collect --once`, as its own process would run it: on the shared time, with nothing else carried over. */
-async function collectOnce(setup: CollectorEnv, clock: ManualClock, args: readonly string[] = []): Promise<CliResult> {
-  const result = await runInProcess(['collect', '--once', ...args], {
-    env: setup.env,
-    clock: { now: () => clock.now() },
-  });
-  expect(result.code, result.stderr).toBe(0);
-  return result;
-}
-
-async function storedRaw(
-  setup: CollectorEnv,
-  clock: ManualClock,
-  dataset: LogDataset,
-  from = '-30d',
-): Promise<Record<string, unknown>[]> {
-  const result = await runInProcess(
-    ['search', `dataset:${dataset}`, '--from', from, '--format', 'ndjson', '--limit', '1000000', '--order', 'asc'],
-    { env: setup.env, clock },
-  );
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
-}
-
-function servedBetween(sim: Simulator, dataset: LogDataset, fromMs: number, toMs: number): Record<string, unknown>[] {
-  if (dataset === 'access_requests') return [...sim.eventsBetween(fromMs, toMs)];
-  if (dataset === 'scim_updates') return [...sim.scimUpdatesBetween(fromMs, toMs)];
-  return [...sim.auditLogsBetween(fromMs, toMs, 'v2')];
-}
 
 function timeOf(dataset: LogDataset, raw: Record<string, unknown>): number {
   if (dataset === 'access_requests') return Date.parse(String(raw['created_at']));

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_PERMISSIONS, PERMISSIONS, type Simulator } from '../../src/simulator/simulator.js';
-import { runInProcess, type CliResult } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
+import { collectOnce, LOG_DATASETS, servedBetween, storedRaw, type LogDataset } from '../helpers/log-datasets.js';
 import { addTestSource, expectExactlyOnce, setUpCollector, type CollectorEnv } from '../helpers/collector-env.js';
 
 const MINUTE_MS = 60_000;
@@ -10,44 +11,11 @@ const DAY_MS = 24 * HOUR_MS;
 // Off the whole second, so that no simulated record sits exactly on a window's end.
 const START = Date.parse('2026-11-20T12:00:00.000Z') + 123;
 const FULL_TOKEN = 'zt-sim-token-retention-cutoff-every-read1';
-const LOG_DATASETS = ['access_requests', 'scim_updates', 'audit_logs'] as const;
-type LogDataset = (typeof LOG_DATASETS)[number];
 const LOG_PATHS: Record<LogDataset, string> = {
   access_requests: '/access/logs/access_requests',
   scim_updates: '/access/logs/scim/updates',
   audit_logs: '/logs/audit',
 };
-
-async function collectOnce(setup: CollectorEnv, clock: ManualClock, args: readonly string[] = []): Promise<CliResult> {
-  const result = await runInProcess(['collect', '--once', ...args], {
-    env: setup.env,
-    clock: { now: () => clock.now() },
-  });
-  expect(result.code, result.stderr).toBe(0);
-  return result;
-}
-
-async function storedRaw(
-  setup: CollectorEnv,
-  clock: ManualClock,
-  dataset: LogDataset,
-): Promise<Record<string, unknown>[]> {
-  const result = await runInProcess(
-    ['search', `dataset:${dataset}`, '--from', '-1000d', '--format', 'ndjson', '--limit', '1000000', '--order', 'asc'],
-    { env: setup.env, clock },
-  );
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
-}
-
-function servedBetween(sim: Simulator, dataset: LogDataset, fromMs: number, toMs: number): Record<string, unknown>[] {
-  if (dataset === 'access_requests') return [...sim.eventsBetween(fromMs, toMs)];
-  if (dataset === 'scim_updates') return [...sim.scimUpdatesBetween(fromMs, toMs)];
-  return [...sim.auditLogsBetween(fromMs, toMs, 'v2')];
-}
 
 /** The earliest `since` the simulator was asked for of `dataset` after its first `skip` requests. */
 function earliestSince(sim: Simulator, dataset: LogDataset, skip: number): number {
@@ -131,7 +99,7 @@ describe('collection and the retention cut-off', () => {
       expect(servedBetween(setup.simulator, dataset, START - 7 * DAY_MS, cutoff).length, dataset).toBeGreaterThan(0);
       const expected = servedBetween(setup.simulator, dataset, cutoff, clock.now());
       expect(expected.length, dataset).toBeGreaterThan(0);
-      expectExactlyOnce(await storedRaw(setup, clock, dataset), expected);
+      expectExactlyOnce(await storedRaw(setup, clock, dataset, '-1000d'), expected);
       expect(earliestSince(setup.simulator, dataset, 0), dataset).toBeGreaterThanOrEqual(cutoff);
       served += expected.length;
     }
@@ -154,7 +122,7 @@ describe('collection and the retention cut-off', () => {
     const cutoff = START - 365 * DAY_MS;
     expect(servedBetween(setup.simulator, 'audit_logs', START - 400 * DAY_MS, cutoff).length).toBeGreaterThan(0);
     expectExactlyOnce(
-      await storedRaw(setup, clock, 'audit_logs'),
+      await storedRaw(setup, clock, 'audit_logs', '-1000d'),
       servedBetween(setup.simulator, 'audit_logs', cutoff, clock.now()),
     );
     expect(earliestSince(setup.simulator, 'audit_logs', 0)).toBeGreaterThanOrEqual(cutoff);
@@ -183,7 +151,7 @@ describe('collection and the retention cut-off', () => {
       const expected = servedBetween(setup.simulator, dataset, cutoff, clock.now());
       expect(expected.length, dataset).toBeGreaterThan(0);
       // Everything from the cut-off on, once, and nothing older: what retention deleted is not read again.
-      expectExactlyOnce(await storedRaw(setup, clock, dataset), expected);
+      expectExactlyOnce(await storedRaw(setup, clock, dataset, '-1000d'), expected);
       expect(earliestSince(setup.simulator, dataset, requestsBefore), dataset).toBeGreaterThanOrEqual(cutoff);
       served += expected.length;
     }
