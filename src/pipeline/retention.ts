@@ -52,14 +52,18 @@ export interface RetentionDeps {
  * that nothing is stored only to be deleted, and nothing retention deleted comes back as new.
  */
 export async function retentionCutoff(app: Pick<RetentionDeps, 'store' | 'config' | 'clock'>): Promise<number> {
-  const { maxAgeDays } = await retentionPolicy(app);
-  return app.clock.now() - maxAgeDays * DAY_MS;
+  return cutoffFor((await retentionPolicy(app)).maxAgeDays, app.clock.now());
+}
+
+/** The oldest event time a retention of `maxAgeDays` keeps at `nowMs`. */
+export function cutoffFor(maxAgeDays: number, nowMs: number): number {
+  return nowMs - maxAgeDays * DAY_MS;
 }
 
 /** Deletes events older than the retention an admin chose in Settings, or else the config's. */
 export async function applyRetention(app: RetentionDeps): Promise<void> {
   const { maxAgeDays, origin } = await retentionPolicy(app);
-  const deleted = await app.store.deleteEventsBefore(app.clock.now() - maxAgeDays * DAY_MS);
+  const deleted = await app.store.deleteEventsBefore(cutoffFor(maxAgeDays, app.clock.now()));
   if (deleted > 0) app.logger.info({ deleted, maxAgeDays, origin }, 'Retention deleted old events');
 }
 

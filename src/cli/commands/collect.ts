@@ -18,7 +18,13 @@ import type { TargetStatus } from '../../pipeline/forwarder.js';
 import { InventoryCache } from '../../pipeline/inventory-cache.js';
 import { LeaseKeeper, newNodeId } from '../../pipeline/leases.js';
 import type { SnapshotStored } from '../../pipeline/inventory-runner.js';
-import { applyRetention, keepRetention, retentionCutoff, retentionPolicy } from '../../pipeline/retention.js';
+import {
+  applyRetention,
+  cutoffFor,
+  keepRetention,
+  retentionCutoff,
+  retentionPolicy,
+} from '../../pipeline/retention.js';
 import { addTotals, backfillStart, NO_TOTALS, type PageStored, type PullTotals } from '../../pipeline/runner.js';
 import { runCollection, type JobOutcome } from '../../pipeline/scheduler.js';
 import { isSourcePaused } from '../../pipeline/source-health.js';
@@ -412,7 +418,7 @@ export async function collect(
     );
   };
   const backfillFromMs = nowMs - backfillDays * DAY_MS;
-  const cutoffMs = nowMs - kept.maxAgeDays * DAY_MS;
+  const cutoffMs = cutoffFor(kept.maxAgeDays, nowMs);
   const jobStarts = new Map(
     jobs
       .filter((job) => job.kind === 'log')
