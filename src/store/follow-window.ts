@@ -15,10 +15,10 @@ export interface FollowBounds {
 }
 
 /**
- * The last number a read after `after` scans up to, or null when nothing was stored after it. The read never goes
- * past `last`: a number beyond it may still belong to a transaction that has not committed yet.
+ * The last number a read scans up to, or null when nothing was stored after the follower's position. The read
+ * never goes past `last`: a number beyond it may still belong to a transaction that has not committed yet.
  */
-export function followUpTo(after: number, bounds: FollowBounds): number | null {
+export function followUpTo(bounds: FollowBounds): number | null {
   if (bounds.first === null || bounds.last === null || bounds.first > bounds.last) return null;
   return Math.min(bounds.first - 1 + FOLLOW_SCAN_SEQS, bounds.last);
 }

@@ -435,7 +435,7 @@ export class PostgresStore extends PostgresDetectionStore implements Store {
     const after = page.after === undefined ? 0 : decodeFollowToken(page.after);
     // A statement of its own, before the events: everything numbered up to `last` is committed by the next one.
     const bounds = (await this.#one<FollowBounds>(SQL.followBounds, [after])) ?? { last: null, first: null };
-    const upTo = followUpTo(after, bounds);
+    const upTo = followUpTo(bounds);
     if (upTo === null) return followPage([], limit, after, null, bounds.last);
     const params = new SqlParams();
     const [fromSeq, toSeq] = [params.add(after), params.add(upTo)];

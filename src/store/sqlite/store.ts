@@ -612,7 +612,7 @@ export class SqliteStore extends SqliteDetectionStore implements Store {
     const after = page.after === undefined ? 0 : decodeFollowToken(page.after);
     // Read before the events, so every seq up to `last` is committed by the time they are read.
     const bounds = this.#read(() => this.#statement(EVENT_SQL.followBounds).get(after) as FollowBounds);
-    const upTo = followUpTo(after, bounds);
+    const upTo = followUpTo(bounds);
     if (upTo === null) return followPage([], limit, after, null, bounds.last);
     const { where, params } = whereClause(query);
     where.unshift('seq > ?', 'seq <= ?');
